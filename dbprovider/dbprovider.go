@@ -1,0 +1,134 @@
+// Package dbprovider is the abstraction over Podium's two databases: an
+// embedded SQLite file for a single node, and a shared PostgreSQL database
+// for a cluster.
+//
+// It holds interfaces and parameter structs only. Each dialect lives in its
+// own package (dbprovider/sqlite, dbprovider/postgres) with its own
+// connection handling and error translator; the SQL both dialects share is
+// in dbprovider/sqlstore, which says at each place where the two differ.
+// Callers ask capability methods (SupportsHA, SupportsListenNotify) instead
+// of switching on the dialect's name, and never see a driver error: every
+// error is translated into a *podium.Error code (ENOTFOUND, ECONFLICT,
+// EUNAVAILABLE, EINTERNAL).
+//
+// The conformance suite in dbprovider/dbprovidertest runs against both.
+package dbprovider
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/podiumhq/podium"
+)
+
+// Dialect names, as used by [Provider.Name] and the [Database] Provider key.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Provider is an open database. It is safe for concurrent use.
+type Provider interface {
+	Executor
+
+	// Name returns the dialect: SQLite or Postgres.
+	Name() string
+	// Describe returns a one-line, secret-free description of where the
+	// data lives (a file path, or host:port/dbname as user).
+	Describe() string
+
+	// SupportsHA reports whether several nodes may share this database.
+	SupportsHA() bool
+	// SupportsListenNotify reports whether Listen delivers notifications.
+	SupportsListenNotify() bool
+	// SupportsSkipLocked reports whether claims can skip rows locked by
+	// other transactions (SELECT ... FOR UPDATE SKIP LOCKED). Without it the
+	// single writer connection serializes claims instead.
+	SupportsSkipLocked() bool
+
+	// DB returns the handle that writes (for SQLite the single writer
+	// connection). goose migrations run on it.
+	DB() *sql.DB
+	// GooseDialect returns the goose dialect name of this database.
+	GooseDialect() string
+
+	// Begin starts a read-write transaction.
+	Begin(ctx context.Context) (Tx, error)
+	// Ping checks that the database answers. Returns EUNAVAILABLE if not.
+	Ping(ctx context.Context) error
+	// Now returns the database's clock, in UTC.
+	Now(ctx context.Context) (time.Time, error)
+	// SchemaVersion returns the highest applied goose version, without
+	// taking the migration lock; 0 when no migration was ever applied.
+	SchemaVersion(ctx context.Context) (int64, error)
+	// Listen calls fn with the payload of every notification on channel
+	// until ctx ends, reconnecting as needed; after each (re)connect it
+	// calls fn with an empty payload so the caller re-checks state it may
+	// have missed. Returns EUNSUPPORTED when SupportsListenNotify is false.
+	Listen(ctx context.Context, channel string, fn func(payload string)) error
+	// Notify sends a notification (no-op where unsupported).
+	Notify(ctx context.Context, channel, payload string) error
+
+	// Close releases the connections (and the SQLite lock file).
+	Close() error
+}
+
+// Tx is a transaction. Rollback after Commit is a no-op, so callers can
+// defer it.
+type Tx interface {
+	Executor
+	Commit() error
+	Rollback() error
+}
+
+// Executor holds the store methods, usable on a Provider or inside a Tx.
+// Method names are Noun+Verb so that they sort together.
+type Executor interface {
+	// NodeUpsert registers a node (insert, or replace the row of the same
+	// id) with heartbeat and start time set from the database clock.
+	NodeUpsert(ctx context.Context, p *NodeUpsertParams) (*podium.Node, error)
+	// NodeHeartbeat records a heartbeat at the database's now, with the
+	// node's status, and returns the row. Returns ENOTFOUND if the node is
+	// not registered.
+	NodeHeartbeat(ctx context.Context, p *NodeHeartbeatParams) (*podium.Node, error)
+	// NodeGet returns one node. Returns ENOTFOUND.
+	NodeGet(ctx context.Context, id string) (*podium.Node, error)
+	// NodeList returns every registered node, newest heartbeat first.
+	NodeList(ctx context.Context) ([]*podium.Node, error)
+	// NodeListLive returns the nodes that are not stopped and whose
+	// heartbeat is younger than timeout by the database clock.
+	NodeListLive(ctx context.Context, timeout time.Duration) ([]*podium.Node, error)
+	// NodeSetStatus sets a node's status (and stopped_at for NodeStopped).
+	NodeSetStatus(ctx context.Context, id, status string) error
+
+	// SettingGet returns a setting's value. Returns ENOTFOUND.
+	SettingGet(ctx context.Context, key string) (string, error)
+	// SettingPut sets a setting.
+	SettingPut(ctx context.Context, key, value string) error
+}
+
+// NodeUpsertParams registers a node.
+type NodeUpsertParams struct {
+	ID            string
+	Hostname      string
+	PID           int
+	Version       string
+	SchemaVersion int64
+	Listen        string
+	Provider      string
+	HAEnabled     bool
+	Status        string
+	Info          map[string]any
+}
+
+// NodeHeartbeatParams records a heartbeat.
+type NodeHeartbeatParams struct {
+	ID     string
+	Status string
+	// ClockOffset is the node's clock minus the database's, measured by
+	// the caller.
+	ClockOffset time.Duration
+	// Info, when not nil, replaces the node's info document.
+	Info map[string]any
+}

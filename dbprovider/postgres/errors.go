@@ -1,0 +1,84 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/podiumhq/podium"
+)
+
+// SQLSTATE codes Podium reacts to.
+const (
+	codeUniqueViolation     = "23505"
+	codeForeignKeyViolation = "23503"
+	codeCheckViolation      = "23514"
+	codeNotNullViolation    = "23502"
+	codeSerialization       = "40001"
+	codeDeadlock            = "40P01"
+	codeUndefinedTable      = "42P01"
+	codeLockNotAvailable    = "55P03"
+	codeQueryCanceled       = "57014"
+	classConnection         = "08"
+	codeAdminShutdown       = "57P01"
+	codeCannotConnectNow    = "57P03"
+)
+
+// translate turns a pgx error into a *podium.Error by SQLSTATE or type,
+// never by text. Unknown errors stay wrapped as EINTERNAL.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *podium.Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
+		return &podium.Error{Code: podium.ENOTFOUND, Message: "not found", Err: err}
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == codeUniqueViolation:
+			return &podium.Error{Code: podium.ECONFLICT, Message: "already exists", Err: err}
+		case pgErr.Code == codeForeignKeyViolation:
+			return &podium.Error{Code: podium.ECONFLICT, Message: "refers to a missing or still-referenced object", Err: err}
+		case pgErr.Code == codeSerialization || pgErr.Code == codeDeadlock:
+			return &podium.Error{Code: podium.ECONFLICT, Message: "concurrent update, retry", Err: err}
+		case pgErr.Code == codeCheckViolation || pgErr.Code == codeNotNullViolation:
+			return &podium.Error{Code: podium.EINVALID, Message: "value not allowed", Err: err}
+		case strings.HasPrefix(pgErr.Code, classConnection), pgErr.Code == codeAdminShutdown, pgErr.Code == codeCannotConnectNow:
+			return &podium.Error{Code: podium.EUNAVAILABLE, Message: "database unavailable", Err: err}
+		}
+		return &podium.Error{Code: podium.EINTERNAL, Err: err}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &podium.Error{Code: podium.ECANCELED, Message: "canceled", Err: err}
+	}
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	if errors.As(err, &connErr) || errors.As(err, &netErr) || pgconn.SafeToRetry(err) || errors.Is(err, net.ErrClosed) {
+		return &podium.Error{Code: podium.EUNAVAILABLE, Message: "database unavailable", Err: err}
+	}
+	return &podium.Error{Code: podium.EINTERNAL, Err: err}
+}
+
+func isUndefinedTable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == codeUndefinedTable
+}
+
+// safeMessage returns err's text with the password removed, in case a
+// driver message quotes the connection string.
+func safeMessage(err error, c *pgconn.Config) string {
+	msg := err.Error()
+	if c != nil && c.Password != "" {
+		msg = strings.ReplaceAll(msg, c.Password, podium.Mask)
+	}
+	return msg
+}

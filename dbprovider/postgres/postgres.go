@@ -1,0 +1,226 @@
+// Package postgres is the PostgreSQL provider: the shared database of a
+// Podium cluster. Every node opens a pgx pool whose connections carry
+// application_name "podium/<node id>", so pg_stat_activity shows which node
+// holds what.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/dbprovider/sqlstore"
+)
+
+// Options configure Open.
+type Options struct {
+	// URL is the connection URL, password included.
+	URL podium.Secret
+	// MaxConns sizes the pool (default 10).
+	MaxConns int
+	// ApplicationName names the connections (default "podium").
+	ApplicationName string
+	// ConnectTimeout bounds each connection attempt (default 5s).
+	ConnectTimeout time.Duration
+}
+
+// Provider is an open PostgreSQL database.
+type Provider struct {
+	*sqlstore.Store
+	pool     *pgxpool.Pool
+	db       *sql.DB
+	cfg      *pgxpool.Config
+	describe string
+}
+
+var _ dbprovider.Provider = (*Provider)(nil)
+
+// Redact returns rawURL without its password, for messages. A URL that does
+// not parse is not echoed at all.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(unparsable PostgreSQL URL)"
+	}
+	return u.Redacted()
+}
+
+// ParseConfig parses and checks opts into a pool configuration without
+// connecting. Returns EINVALID for a malformed URL (without echoing it).
+func ParseConfig(opts Options) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(opts.URL.Reveal())
+	if err != nil {
+		// pgx's parse errors may quote the URL: never pass them on.
+		return nil, podium.Errorf(podium.EINVALID,
+			"postgres: [Postgres] URL %s is not a valid PostgreSQL connection URL", Redact(opts.URL.Reveal()))
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = int32(opts.MaxConns)
+	}
+	name := opts.ApplicationName
+	if name == "" {
+		name = "podium"
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = name
+	cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	return cfg, nil
+}
+
+// Open connects to the database. Returns EINVALID for a bad URL and
+// EUNAVAILABLE when the server cannot be reached; neither message holds the
+// password.
+func Open(ctx context.Context, opts Options) (*Provider, error) {
+	cfg, err := ParseConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &Provider{cfg: cfg, describe: describe(cfg.ConnConfig)}
+	p.pool, err = pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, podium.Errorf(podium.EINVALID, "postgres: %s: %s", p.describe, safeMessage(err, &cfg.ConnConfig.Config))
+	}
+	if err := p.pool.Ping(ctx); err != nil {
+		p.pool.Close()
+		return nil, &podium.Error{Code: podium.EUNAVAILABLE,
+			Message: fmt.Sprintf("postgres: cannot connect to %s: %s", p.describe, safeMessage(err, &cfg.ConnConfig.Config))}
+	}
+	p.db = stdlib.OpenDBFromPool(p.pool)
+	p.Store = &sqlstore.Store{R: p.db, W: p.db, D: dialect{}}
+	return p, nil
+}
+
+func describe(c *pgx.ConnConfig) string {
+	return fmt.Sprintf("%s:%d/%s as %s", c.Host, c.Port, c.Database, c.User)
+}
+
+// Pool returns the pgx pool, for COPY and other pgx-native work.
+func (p *Provider) Pool() *pgxpool.Pool { return p.pool }
+
+// Config returns the parsed pool configuration (it holds the password:
+// never log it).
+func (p *Provider) Config() *pgxpool.Config { return p.cfg }
+
+// Name implements dbprovider.Provider.
+func (p *Provider) Name() string { return dbprovider.Postgres }
+
+// Describe implements dbprovider.Provider.
+func (p *Provider) Describe() string { return p.describe }
+
+// SupportsHA implements dbprovider.Provider.
+func (p *Provider) SupportsHA() bool { return true }
+
+// SupportsListenNotify implements dbprovider.Provider.
+func (p *Provider) SupportsListenNotify() bool { return true }
+
+// SupportsSkipLocked implements dbprovider.Provider.
+func (p *Provider) SupportsSkipLocked() bool { return true }
+
+// DB implements dbprovider.Provider.
+func (p *Provider) DB() *sql.DB { return p.db }
+
+// GooseDialect implements dbprovider.Provider.
+func (p *Provider) GooseDialect() string { return "postgres" }
+
+// Begin implements dbprovider.Provider.
+func (p *Provider) Begin(ctx context.Context) (dbprovider.Tx, error) {
+	tx, err := p.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: begin: %w", translate(err))
+	}
+	return &Tx{Store: &sqlstore.Store{R: tx, W: tx, D: dialect{}}, tx: tx}, nil
+}
+
+// Ping implements dbprovider.Provider.
+func (p *Provider) Ping(ctx context.Context) error {
+	if err := p.pool.Ping(ctx); err != nil {
+		return &podium.Error{Code: podium.EUNAVAILABLE,
+			Message: fmt.Sprintf("postgres: %s: %s", p.describe, safeMessage(err, &p.cfg.ConnConfig.Config)), Err: err}
+	}
+	return nil
+}
+
+// Now implements dbprovider.Provider.
+func (p *Provider) Now(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	if err := p.pool.QueryRow(ctx, `SELECT now()`).Scan(&t); err != nil {
+		return time.Time{}, fmt.Errorf("postgres: now: %w", translate(err))
+	}
+	return t.UTC(), nil
+}
+
+// SchemaVersion implements dbprovider.Provider: a cheap query on the pool,
+// not through goose (whose GetDBVersion waits for the migration lock).
+func (p *Provider) SchemaVersion(ctx context.Context) (int64, error) {
+	var v *int64
+	err := p.pool.QueryRow(ctx, `SELECT max(version_id) FROM goose_db_version`).Scan(&v)
+	if isUndefinedTable(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: schema version: %w", translate(err))
+	}
+	if v == nil {
+		return 0, nil
+	}
+	return *v, nil
+}
+
+// Notify implements dbprovider.Provider.
+func (p *Provider) Notify(ctx context.Context, channel, payload string) error {
+	_, err := p.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload)
+	if err != nil {
+		return fmt.Errorf("postgres: notify %s: %w", channel, translate(err))
+	}
+	return nil
+}
+
+// Close implements dbprovider.Provider.
+func (p *Provider) Close() error {
+	var err error
+	if p.db != nil {
+		err = p.db.Close()
+	}
+	p.pool.Close()
+	return err
+}
+
+// Tx is a PostgreSQL transaction.
+type Tx struct {
+	*sqlstore.Store
+	tx *sql.Tx
+}
+
+// Commit implements dbprovider.Tx.
+func (t *Tx) Commit() error { return translate(t.tx.Commit()) }
+
+// Rollback implements dbprovider.Tx.
+func (t *Tx) Rollback() error {
+	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return translate(err)
+	}
+	return nil
+}
+
+// dialect is PostgreSQL's side of sqlstore.Dialect.
+type dialect struct{}
+
+// Now: now() is the transaction's start time, the same for every row of a
+// statement, from the database server's clock.
+func (dialect) Now() string { return `now()` }
+
+func (dialect) Ago(param string) string {
+	return `(now() - (` + param + `::bigint * interval '1 millisecond'))`
+}
+
+func (dialect) TranslateError(err error) error { return translate(err) }

@@ -1,0 +1,285 @@
+// Package sqlite is the embedded SQLite provider: one file on local disk,
+// serving exactly one node.
+//
+// A node (and every command that needs the database to itself) holds an
+// exclusive flock on a lock file beside the database for as long as it runs;
+// a second one is refused with the holder's host and pid. Short
+// administrative commands open the same file without the lock: WAL mode
+// lets them write beside a running node.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/dbprovider/sqlstore"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// FileName is the database file's name inside [Database] Dir.
+const FileName = "podium.db"
+
+// LockName is the lock file's name inside [Database] Dir.
+const LockName = "podium.db.lock"
+
+// Options configure Open.
+type Options struct {
+	// Dir is the folder of the database file; created if missing.
+	Dir string
+	// Exclusive takes the database lock (serve, migrate db, migrate schema
+	// up). Without it, the database must already exist.
+	Exclusive bool
+	// Purpose is recorded in the lock file ("serve", "migrate db", ...) so
+	// that a refused process can say who holds the database.
+	Purpose string
+	// ReadOnly opens only readers (no writes possible), for commands that
+	// must not modify the file, such as migrate db reading its source.
+	ReadOnly bool
+}
+
+// Provider is an open SQLite database.
+type Provider struct {
+	*sqlstore.Store
+	path   string
+	writer *sql.DB
+	reader *sql.DB
+	lock   *Lock
+}
+
+var _ dbprovider.Provider = (*Provider)(nil)
+
+// Path returns the database file's path.
+func (p *Provider) Path() string { return p.path }
+
+// Open opens (and with Exclusive, creates) the database in opts.Dir.
+//
+// Returns EREFUSED when the folder is on a network filesystem, or when
+// Exclusive is set and another process holds the lock.
+func Open(ctx context.Context, opts Options) (*Provider, error) {
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if opts.Exclusive {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, podium.Errorf(podium.EINVALID, "sqlite: cannot create [Database] Dir %s: %w", dir, err)
+		}
+	}
+	if err := refuseNetworkFS(dir); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, FileName)
+	p := &Provider{path: path}
+	if opts.Exclusive {
+		lock, err := AcquireLock(filepath.Join(dir, LockName), opts.Purpose)
+		if err != nil {
+			return nil, err
+		}
+		p.lock = lock
+	} else if _, err := os.Stat(path); err != nil {
+		return nil, podium.Errorf(podium.EREFUSED,
+			"sqlite: no Podium database at %s: start the node once (podium serve) to create it, or check [Database] Dir", path)
+	}
+	if err := p.open(ctx, opts.ReadOnly); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// dsn builds a file: URI. Concatenation would break on '#', '?', '%' and
+// spaces in the path, and without "file:" modernc ignores the URI keys.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	// busy_timeout: wait for the other connection's write instead of
+	// failing at once with SQLITE_BUSY.
+	q.Add("_pragma", "busy_timeout(10000)")
+	// foreign_keys: SQLite does not enforce REFERENCES unless asked, per
+	// connection.
+	q.Add("_pragma", "foreign_keys(1)")
+	// synchronous=NORMAL is durable in WAL mode except for the last
+	// transactions before a power loss, and much faster than FULL.
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// Store times as SQLite's text format (not Go's String(), which carries a
+	// monotonic clock suffix); sqlstore passes every time in UTC.
+	q.Set("_time_format", "sqlite")
+	if readOnly {
+		// query_only makes a stray write fail instead of taking the lock.
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		// Immediate transactions take the write lock at BEGIN: deferred ones
+		// that read then write fail with SQLITE_BUSY_SNAPSHOT under
+		// concurrency.
+		q.Set("_txlock", "immediate")
+	}
+	u := url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+func (p *Provider) open(ctx context.Context, readOnly bool) error {
+	var err error
+	if !readOnly {
+		p.writer, err = sql.Open("sqlite", dsn(p.path, false))
+		if err != nil {
+			return fmt.Errorf("sqlite: open %s: %w", p.path, err)
+		}
+		// One writer connection: SQLite has one writer at a time anyway, and
+		// queueing in Go is cheaper than spinning on busy_timeout.
+		p.writer.SetMaxOpenConns(1)
+		p.writer.SetConnMaxIdleTime(0)
+		// WAL lets readers run beside the writer, and lets administrative
+		// commands write while a node runs. It is persistent in the file.
+		if _, err := p.writer.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
+			return fmt.Errorf("sqlite: open %s: %w", p.path, translate(err))
+		}
+	}
+	p.reader, err = sql.Open("sqlite", dsn(p.path, true))
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", p.path, err)
+	}
+	p.reader.SetMaxOpenConns(4)
+	if err := p.reader.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", p.path, translate(err))
+	}
+	w := sqlstore.Queryer(p.writer)
+	if readOnly {
+		w = p.reader
+	}
+	p.Store = &sqlstore.Store{R: p.reader, W: w, D: dialect{}}
+	return nil
+}
+
+// Name implements dbprovider.Provider.
+func (p *Provider) Name() string { return dbprovider.SQLite }
+
+// Describe implements dbprovider.Provider.
+func (p *Provider) Describe() string { return p.path }
+
+// SupportsHA implements dbprovider.Provider: a SQLite file serves one node.
+func (p *Provider) SupportsHA() bool { return false }
+
+// SupportsListenNotify implements dbprovider.Provider.
+func (p *Provider) SupportsListenNotify() bool { return false }
+
+// SupportsSkipLocked implements dbprovider.Provider: SQLite has no row
+// locks; the single writer connection serializes claims.
+func (p *Provider) SupportsSkipLocked() bool { return false }
+
+// DB implements dbprovider.Provider.
+func (p *Provider) DB() *sql.DB {
+	if p.writer == nil {
+		return p.reader
+	}
+	return p.writer
+}
+
+// ReadDB returns the read-only pool.
+func (p *Provider) ReadDB() *sql.DB { return p.reader }
+
+// GooseDialect implements dbprovider.Provider.
+func (p *Provider) GooseDialect() string { return "sqlite3" }
+
+// Begin implements dbprovider.Provider. The transaction runs on the writer
+// (BEGIN IMMEDIATE), so it reads what it writes.
+func (p *Provider) Begin(ctx context.Context) (dbprovider.Tx, error) {
+	tx, err := p.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: begin: %w", translate(err))
+	}
+	return &Tx{Store: &sqlstore.Store{R: tx, W: tx, D: dialect{}}, tx: tx}, nil
+}
+
+// Ping implements dbprovider.Provider.
+func (p *Provider) Ping(ctx context.Context) error {
+	if err := p.reader.PingContext(ctx); err != nil {
+		return podium.Errorf(podium.EUNAVAILABLE, "sqlite: %s: %w", p.path, err)
+	}
+	return nil
+}
+
+// Now implements dbprovider.Provider. SQLite runs in this process, so the
+// database clock is this machine's clock.
+func (p *Provider) Now(ctx context.Context) (time.Time, error) { return time.Now().UTC(), nil }
+
+// SchemaVersion implements dbprovider.Provider. It asks sqlite_master first
+// rather than matching the text of a "no such table" error.
+func (p *Provider) SchemaVersion(ctx context.Context) (int64, error) {
+	var n int
+	err := p.reader.QueryRowContext(ctx,
+		`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version'`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: schema version: %w", translate(err))
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	var v sql.NullInt64
+	if err := p.reader.QueryRowContext(ctx, `SELECT max(version_id) FROM goose_db_version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("sqlite: schema version: %w", translate(err))
+	}
+	return v.Int64, nil
+}
+
+// Listen implements dbprovider.Provider: not supported; callers poll.
+func (p *Provider) Listen(ctx context.Context, channel string, fn func(string)) error {
+	return podium.Errorf(podium.EUNSUPPORTED, "sqlite: LISTEN/NOTIFY is not supported")
+}
+
+// Notify implements dbprovider.Provider as a no-op.
+func (p *Provider) Notify(ctx context.Context, channel, payload string) error { return nil }
+
+// Close implements dbprovider.Provider. It closes the connections, then
+// releases the lock.
+func (p *Provider) Close() error {
+	var errs []error
+	if p.writer != nil {
+		errs = append(errs, p.writer.Close())
+	}
+	if p.reader != nil {
+		errs = append(errs, p.reader.Close())
+	}
+	if p.lock != nil {
+		errs = append(errs, p.lock.Release())
+		p.lock = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Tx is a SQLite transaction.
+type Tx struct {
+	*sqlstore.Store
+	tx *sql.Tx
+}
+
+// Commit implements dbprovider.Tx.
+func (t *Tx) Commit() error { return translate(t.tx.Commit()) }
+
+// Rollback implements dbprovider.Tx.
+func (t *Tx) Rollback() error {
+	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return translate(err)
+	}
+	return nil
+}
+
+// dialect is SQLite's side of sqlstore.Dialect.
+type dialect struct{}
+
+// Now: SQLite's 'now' is evaluated once per statement; the format matches
+// what _time_format=sqlite writes for UTC times, so text comparisons order
+// correctly.
+func (dialect) Now() string { return `strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')` }
+
+func (dialect) Ago(param string) string {
+	return `strftime('%Y-%m-%d %H:%M:%f+00:00', 'now', printf('-%.3f seconds', ` + param + ` / 1000.0))`
+}
+
+func (dialect) TranslateError(err error) error { return translate(err) }

@@ -1,0 +1,277 @@
+// Package schema owns Podium's database schema: goose migrations embedded
+// in the binary, one folder per dialect with identical version numbers, the
+// start-up check that refuses a database newer than the binary, and the
+// watcher that notices such a database while a node runs.
+//
+// goose never says "the database is newer than this binary" (with an old
+// binary on a newer database, Up is a silent no-op), so every entry point
+// here compares the versions itself.
+package schema
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/dbprovider/postgres"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"github.com/sirupsen/logrus"
+)
+
+// LockID is the PostgreSQL advisory lock that serializes migrations across
+// nodes. It is pinned (goose's default changed in v3.26.0): every Podium
+// binary, old or new, must use the same one. ("podium" in ASCII.)
+const LockID int64 = 0x706f6469756d
+
+// NotifyChannel is the PostgreSQL channel on which a trigger on goose's
+// version table announces each applied migration (see 00001_core.sql).
+const NotifyChannel = "podium_schema"
+
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var embedded embed.FS
+
+// extra holds migrations added by build tags (the upgrade rehearsal builds a
+// binary with one more migration); keyed by dialect folder name.
+var extra = map[string]fs.FS{}
+
+// Migrations returns the migration files of a goose dialect ("sqlite3" or
+// "postgres") at the root of an fs.FS, as goose wants them.
+func Migrations(gooseDialect string) (fs.FS, error) {
+	dir := folder(gooseDialect)
+	base, err := fs.Sub(embedded, "migrations/"+dir)
+	if err != nil {
+		return nil, err
+	}
+	if x, ok := extra[dir]; ok {
+		return overlay{base, x}, nil
+	}
+	return base, nil
+}
+
+func folder(gooseDialect string) string {
+	if gooseDialect == "sqlite3" {
+		return "sqlite"
+	}
+	return gooseDialect
+}
+
+// Versions returns the sorted migration versions of a goose dialect.
+func Versions(gooseDialect string) ([]int64, error) {
+	fsys, err := Migrations(gooseDialect)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, err
+	}
+	var vs []int64
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		if !ok || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		v, err := strconv.ParseInt(num, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("schema: migration %s: bad version: %w", e.Name(), err)
+		}
+		vs = append(vs, v)
+	}
+	sort.Slice(vs, func(i, j int) bool { return vs[i] < vs[j] })
+	return vs, nil
+}
+
+// Latest returns the highest schema version this binary knows.
+func Latest() int64 {
+	vs, err := Versions("postgres")
+	if err != nil || len(vs) == 0 {
+		panic(fmt.Sprintf("schema: embedded migrations unreadable: %v", err))
+	}
+	return vs[len(vs)-1]
+}
+
+// NewerError is the refusal for a database whose schema is newer than the
+// binary: exit code 3.
+func NewerError(dbVersion, binVersion int64) *podium.Error {
+	return podium.Errorf(podium.ESCHEMA,
+		"database schema version %d is newer than this binary (%d): upgrade this node", dbVersion, binVersion)
+}
+
+// Check returns the database's schema version, and ESCHEMA when it is newer
+// than this binary. It takes no lock.
+func Check(ctx context.Context, p dbprovider.Provider) (int64, error) {
+	v, err := p.SchemaVersion(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if latest := Latest(); v > latest {
+		return v, NewerError(v, latest)
+	}
+	return v, nil
+}
+
+// Options configure NewGoose.
+type Options struct {
+	// LockPeriod is how often a waiting node retries the advisory lock
+	// (PostgreSQL only; at least 1s, goose's minimum).
+	LockPeriod time.Duration
+	// LockTimeout bounds the wait for the lock (default 5 minutes).
+	LockTimeout time.Duration
+}
+
+// NewGoose returns a goose provider for p's database. On PostgreSQL it runs
+// on a dedicated database/sql handle (goose's Close closes the handle it is
+// given, and migrations should not inherit the app pool's settings) under
+// the pinned advisory lock; on SQLite on the single writer, which callers
+// already hold exclusively (the lock file). Close it when done.
+func NewGoose(p dbprovider.Provider, opts Options) (*goose.Provider, error) {
+	fsys, err := Migrations(p.GooseDialect())
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	gopts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	db := p.DB()
+	switch pg := p.(type) {
+	case *postgres.Provider:
+		period := max(opts.LockPeriod, time.Second)
+		timeout := opts.LockTimeout
+		if timeout == 0 {
+			timeout = 5 * time.Minute
+		}
+		locker, err := lock.NewPostgresSessionLocker(
+			lock.WithLockID(LockID),
+			lock.WithLockTimeout(uint64(period/time.Second), uint64(max(timeout/period, 1))),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("schema: %w", err)
+		}
+		gopts = append(gopts, goose.WithSessionLocker(locker))
+		db = stdlib.OpenDB(*pg.Config().ConnConfig.Copy())
+	default:
+		// Keep goose from closing the node's writer: wrap nothing, but
+		// callers must not Close this provider on SQLite (see Close below).
+	}
+	gp, err := goose.NewProvider(goose.Dialect(p.GooseDialect()), db, fsys, gopts...)
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	return gp, nil
+}
+
+// closeGoose closes a provider made by NewGoose: on PostgreSQL that closes
+// its dedicated handle; on SQLite it must not close the node's writer.
+func closeGoose(p dbprovider.Provider, gp *goose.Provider) {
+	if _, ok := p.(*postgres.Provider); ok {
+		_ = gp.Close()
+	}
+}
+
+// Result is one applied migration.
+type Result struct {
+	Version  int64
+	Name     string
+	Duration time.Duration
+}
+
+// Up brings the database to this binary's schema. It refuses (ESCHEMA) a
+// database that is newer, and logs each migration with its duration. On
+// PostgreSQL, simultaneous callers wait for each other on the advisory lock
+// and apply each migration exactly once.
+func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Options) ([]Result, error) {
+	if _, err := Check(ctx, p); err != nil {
+		return nil, err
+	}
+	gp, err := NewGoose(p, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer closeGoose(p, gp)
+	started := time.Now()
+	res, err := gp.Up(ctx)
+	var out []Result
+	for _, r := range res {
+		if r.Source == nil {
+			continue
+		}
+		out = append(out, Result{Version: r.Source.Version, Name: baseName(r.Source.Path), Duration: r.Duration})
+		if log != nil {
+			log.WithFields(logrus.Fields{"version": r.Source.Version, "migration": baseName(r.Source.Path),
+				"duration": r.Duration.Round(time.Microsecond).String()}).Info("applied migration")
+		}
+	}
+	if err != nil {
+		return out, fmt.Errorf("schema: migrate: %w", err)
+	}
+	// Another binary may have migrated past us while we waited for the lock.
+	v, err := Check(ctx, p)
+	if err != nil {
+		return out, err
+	}
+	if log != nil && len(out) > 0 {
+		log.WithFields(logrus.Fields{"version": v, "migrations": len(out),
+			"duration": time.Since(started).Round(time.Millisecond).String()}).Info("schema migrated")
+	}
+	return out, nil
+}
+
+func baseName(path string) string {
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+// Pending returns the migrations this binary would apply, without taking
+// any lock.
+func Pending(ctx context.Context, p dbprovider.Provider) ([]int64, error) {
+	v, err := p.SchemaVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	vs, err := Versions(p.GooseDialect())
+	if err != nil {
+		return nil, err
+	}
+	var pending []int64
+	for _, x := range vs {
+		if x > v {
+			pending = append(pending, x)
+		}
+	}
+	return pending, nil
+}
+
+
+// overlay is an fs.FS that reads from a, then b (for build-tagged extra
+// migrations).
+type overlay struct{ a, b fs.FS }
+
+func (o overlay) Open(name string) (fs.File, error) {
+	if f, err := o.a.Open(name); err == nil {
+		return f, nil
+	}
+	return o.b.Open(name)
+}
+
+func (o overlay) ReadDir(name string) ([]fs.DirEntry, error) {
+	ea, err := fs.ReadDir(o.a, name)
+	if err != nil {
+		return nil, err
+	}
+	eb, err := fs.ReadDir(o.b, name)
+	if err != nil {
+		return ea, nil
+	}
+	all := append(ea, eb...)
+	sort.Slice(all, func(i, j int) bool { return all[i].Name() < all[j].Name() })
+	return all, nil
+}

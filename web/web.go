@@ -1,0 +1,230 @@
+// Package web is Podium's HTTP face: the echo server, the health endpoint a
+// load balancer polls, the API under /__api__/v1/ and the pages.
+//
+// Handlers return errors; the error handler here is the only place where an
+// error becomes an HTTP status (from its podium error code), and internal
+// detail goes to the log with the request ID, never to the client.
+package web
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/podiumhq/podium"
+	"github.com/sirupsen/logrus"
+)
+
+// PingBody is the JSON body of GET /__ping__.
+type PingBody struct {
+	Status  string `json:"status"` // "ok", "starting", "draining", "unavailable"
+	Node    string `json:"node"`
+	Version string `json:"version"`
+	Schema  int64  `json:"schema"`
+	// Warnings lists conditions an administrator should see (no node takes
+	// scheduled work, clock offset over the failure threshold, ...).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Health answers /__ping__: ok reports whether the node serves.
+type Health func(ctx context.Context) (body PingBody, ok bool)
+
+// Options configure New.
+type Options struct {
+	Log    *logrus.Entry
+	Health Health
+	// TrustedProxies are the CIDRs whose X-Forwarded-For and
+	// X-Forwarded-Proto headers are believed.
+	TrustedProxies []*net.IPNet
+}
+
+// Server is the echo server of one node.
+type Server struct {
+	Echo *echo.Echo
+	log  *logrus.Entry
+
+	mu       sync.Mutex
+	hijacked map[net.Conn]struct{}
+}
+
+// requestIDPattern bounds incoming X-Request-ID values: any other value is
+// replaced, so a client cannot inject text into our logs.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// New builds the server and its routes.
+func New(opts Options) *Server {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	s := &Server{Echo: e, log: opts.Log, hijacked: map[net.Conn]struct{}{}}
+	e.StdLogger.SetOutput(opts.Log.WriterLevel(logrus.WarnLevel))
+	e.Logger.SetOutput(opts.Log.WriterLevel(logrus.DebugLevel))
+
+	// Believe forwarding headers only from configured proxies: by default
+	// echo v4 trusts X-Forwarded-For from anyone.
+	trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range opts.TrustedProxies {
+		trust = append(trust, echo.TrustIPRange(n))
+	}
+	if len(opts.TrustedProxies) > 0 {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		Generator: randomID,
+		Skipper: func(c echo.Context) bool {
+			id := c.Request().Header.Get(echo.HeaderXRequestID)
+			if id != "" && !requestIDPattern.MatchString(id) {
+				c.Request().Header.Del(echo.HeaderXRequestID)
+			}
+			return false
+		},
+	}))
+	e.Use(s.accessLog)
+	e.Use(middleware.Recover())
+	e.HTTPErrorHandler = s.errorHandler
+
+	e.GET("/__ping__", func(c echo.Context) error {
+		body, ok := opts.Health(c.Request().Context())
+		c.Response().Header().Set("Cache-Control", "no-store")
+		if !ok {
+			return c.JSON(http.StatusServiceUnavailable, body)
+		}
+		return c.JSON(http.StatusOK, body)
+	})
+	e.HEAD("/__ping__", func(c echo.Context) error {
+		if _, ok := opts.Health(c.Request().Context()); !ok {
+			return c.NoContent(http.StatusServiceUnavailable)
+		}
+		return c.NoContent(http.StatusOK)
+	})
+	return s
+}
+
+// accessLog logs each request's path (not its query, which may carry
+// tokens), status and duration.
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		req := c.Request()
+		if req.URL.Path == "/__ping__" {
+			return nil
+		}
+		s.log.WithFields(logrus.Fields{
+			"request_id": c.Response().Header().Get(echo.HeaderXRequestID),
+			"method":     req.Method,
+			"path":       req.URL.Path,
+			"status":     c.Response().Status,
+			"duration":   time.Since(start).Round(time.Microsecond).String(),
+			"remote":     c.RealIP(),
+		}).Debug("request")
+		return nil
+	}
+}
+
+// ErrorBody is the JSON body of every error response.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Error   string `json:"error"`
+	Request string `json:"request_id,omitempty"`
+}
+
+// StatusOf maps a podium error code to an HTTP status.
+func StatusOf(code string) int {
+	switch code {
+	case podium.EINVALID:
+		return http.StatusBadRequest
+	case podium.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case podium.EFORBIDDEN:
+		return http.StatusForbidden
+	case podium.ENOTFOUND:
+		return http.StatusNotFound
+	case podium.ECONFLICT:
+		return http.StatusConflict
+	case podium.EPRECONDITION:
+		return http.StatusPreconditionFailed
+	case podium.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case podium.EUNSUPPORTED:
+		return http.StatusUnsupportedMediaType
+	case podium.EUNAVAILABLE, podium.ESCHEMA, podium.EREFUSED:
+		return http.StatusServiceUnavailable
+	case podium.ENOTIMPLEMENTED:
+		return http.StatusNotImplemented
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
+	var he *echo.HTTPError
+	body := ErrorBody{Request: reqID}
+	status := http.StatusInternalServerError
+	switch {
+	case errors.As(err, &he):
+		status = he.Code
+		body.Code = http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok {
+			body.Error = m
+		} else {
+			body.Error = http.StatusText(he.Code)
+		}
+	default:
+		code := podium.ErrorCode(err)
+		status = StatusOf(code)
+		body.Code = code
+		body.Error = podium.ErrorMessage(err)
+		if status >= 500 {
+			s.log.WithError(err).WithFields(logrus.Fields{"request_id": reqID, "path": c.Request().URL.Path}).Error("request failed")
+			if code == podium.EINTERNAL {
+				body.Error = "internal error (request " + reqID + ")"
+			}
+		}
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	_ = c.JSON(status, body)
+}
+
+// TrackHijacked records a hijacked connection (a proxied WebSocket) so that
+// Shutdown can close it: echo's Shutdown does not.
+func (s *Server) TrackHijacked(conn net.Conn) (untrack func()) {
+	s.mu.Lock()
+	s.hijacked[conn] = struct{}{}
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		delete(s.hijacked, conn)
+		s.mu.Unlock()
+	}
+}
+
+// CloseHijacked closes every tracked hijacked connection.
+func (s *Server) CloseHijacked() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.hijacked)
+	for c := range s.hijacked {
+		_ = c.Close()
+	}
+	clear(s.hijacked)
+	return n
+}
