@@ -1,0 +1,232 @@
+// Package config loads the configuration of the podium binary: built-in
+// defaults, then one gcfg (git-config style) file, then PODIUM_* environment
+// variables, validated as a whole.
+//
+// The user documentation of every section and key is docs/configuration.md;
+// keep it in step with the key table in keys.go.
+//
+// The package imports the root package podium (for its error codes and the
+// Secret type), the standard library and github.com/go-git/gcfg/v2, nothing
+// else: it must not import database drivers, echo or logrus.
+package config
+
+import (
+	"time"
+
+	"github.com/podiumhq/podium"
+)
+
+// DefaultPath is the configuration file read when neither --config nor
+// PODIUM_CONFIG names one, if it exists.
+const DefaultPath = "/etc/podium/podium.gcfg"
+
+// Built-in values of [Server] DataDir: DefaultDataDir when a configuration
+// file is used, NoFileDataDir (made absolute against the working directory)
+// when there is no file at all, so that `podium` started in a scratch
+// folder keeps its data there.
+const (
+	DefaultDataDir = "/var/lib/podium"
+	NoFileDataDir  = "podium-data"
+)
+
+// Size units.
+const (
+	KiB int64 = 1 << 10
+	MiB int64 = 1 << 20
+	GiB int64 = 1 << 30
+)
+
+// Config is the effective configuration of one podium process.
+type Config struct {
+	// Source is the absolute path of the file loaded, "" for built-in
+	// defaults (with environment overrides).
+	Source string
+
+	Server       ServerConfig
+	HTTP         HTTPConfig
+	Database     DatabaseConfig
+	Postgres     PostgresConfig
+	HA           HAConfig
+	Metrics      MetricsConfig
+	Applications ApplicationsConfig
+	Scheduler    SchedulerConfig
+}
+
+// ServerConfig is the [Server] section. All paths are absolute after Load.
+type ServerConfig struct {
+	// DataDir holds the data of the node: the SQLite database, bundles,
+	// metrics. Default /var/lib/podium with a file, ./podium-data without.
+	DataDir string
+	// LandingDir holds a custom landing page; "" serves the built-in one.
+	LandingDir string
+	// StateDir holds node-local state such as the node id. Default
+	// {DataDir}/state/{hostname}. Nodes on one host that share DataDir must
+	// set distinct StateDirs.
+	StateDir string
+	// ShutdownGracePeriod is how long a stopping server waits for requests
+	// and jobs to finish. 0 stops at once.
+	ShutdownGracePeriod time.Duration
+}
+
+// HTTPConfig is the [HTTP] section.
+type HTTPConfig struct {
+	// Listen is the host:port of the HTTP server (port 0 picks a free one).
+	Listen string
+	// TrustedProxies lists the IPs and CIDRs whose X-Forwarded-* headers
+	// are believed. Empty trusts no proxy.
+	TrustedProxies []string
+	// MaxUploadSize bounds the body of one request, in bytes.
+	MaxUploadSize int64
+}
+
+// Database providers.
+const (
+	ProviderSQLite   = "sqlite"
+	ProviderPostgres = "postgres"
+)
+
+// DatabaseConfig is the [Database] section.
+type DatabaseConfig struct {
+	// Provider is ProviderSQLite or ProviderPostgres.
+	Provider string
+	// Dir holds the SQLite database. Default {DataDir}/db.
+	Dir string
+	// SchemaCheckInterval is how often a running server checks that the
+	// database schema is not newer than the binary. In (0, 30s].
+	SchemaCheckInterval time.Duration
+}
+
+// PostgresConfig is the [Postgres] section.
+type PostgresConfig struct {
+	// URL is a postgres:// or postgresql:// connection URL. It may hold a
+	// password; use PostgresURL to connect and PostgresURLRedacted to log.
+	URL string
+	// Password, when set, replaces any password in URL.
+	Password podium.Secret
+	// MaxConns bounds the connection pool of this node.
+	MaxConns int
+}
+
+// HAConfig is the [HA] section.
+type HAConfig struct {
+	// Enabled runs this node as a member of a cluster sharing one
+	// PostgreSQL database.
+	Enabled bool
+	// HeartbeatInterval is how often the node records that it is alive.
+	HeartbeatInterval time.Duration
+	// NodeTimeout is how long without a heartbeat before a node is taken
+	// for dead. Greater than HeartbeatInterval.
+	NodeTimeout time.Duration
+	// ClockWarnOffset is the clock difference with the database that is
+	// logged as a warning.
+	ClockWarnOffset time.Duration
+	// ClockFailOffset is the clock difference with the database that stops
+	// the node from joining. Greater than ClockWarnOffset.
+	ClockFailOffset time.Duration
+}
+
+// MetricsConfig is the [Metrics] section.
+type MetricsConfig struct {
+	// DataPath holds the node's metrics data. Default {DataDir}/metrics.
+	DataPath string
+	// PrometheusListen is the host:port of a Prometheus /metrics endpoint;
+	// "" turns it off.
+	PrometheusListen string
+	// GraphiteEnabled sends metrics to GraphiteHost:GraphitePort.
+	GraphiteEnabled bool
+	// GraphiteHost is the Graphite server; needed when GraphiteEnabled.
+	GraphiteHost string
+	// GraphitePort is the Graphite plaintext port.
+	GraphitePort int
+	// GraphiteClientId prefixes the metric names sent to Graphite.
+	GraphiteClientId string
+	// Interval is how often metrics are sampled and sent.
+	Interval time.Duration
+}
+
+// ApplicationsConfig is the [Applications] section.
+type ApplicationsConfig struct {
+	// RunAs is the Unix user that application processes run as.
+	RunAs string
+	// SharedRunAsUnixGroup is the group of shared application files; ""
+	// means the primary group of RunAs.
+	SharedRunAsUnixGroup string
+	// ScheduleConcurrency is how many scheduled jobs this node runs at
+	// once; 0 means the node takes no scheduled work.
+	ScheduleConcurrency int
+	// JobHeartbeatTimeout is how long a running job may go without a
+	// heartbeat before it is taken for lost.
+	JobHeartbeatTimeout time.Duration
+	// RenderTimeout bounds one render of a document.
+	RenderTimeout time.Duration
+	// MaxBundleSize bounds one uploaded bundle, in bytes.
+	MaxBundleSize int64
+}
+
+// SchedulerConfig is the [Scheduler] section: the defaults for the process
+// pool of each interactive application.
+type SchedulerConfig struct {
+	// MinProcesses is how many processes are kept even when idle.
+	MinProcesses int
+	// MaxProcesses bounds the processes of one application. At least 1.
+	MaxProcesses int
+	// MaxConnsPerProcess bounds the connections one process serves.
+	MaxConnsPerProcess int
+	// LoadFactor in (0, 1] is the share of MaxConnsPerProcess at which a
+	// new process is started.
+	LoadFactor float64
+	// IdleTimeout is how long an idle process above MinProcesses lives.
+	IdleTimeout time.Duration
+	// InitTimeout bounds the start of one process.
+	InitTimeout time.Duration
+}
+
+// Defaults returns the built-in defaults as Load gives them with no file and
+// an empty environment, except that the {DataDir}-derived paths are left
+// empty (Load fills them) and DataDir is the relative NoFileDataDir (Load
+// makes it absolute).
+func Defaults() *Config {
+	return &Config{
+		Server: ServerConfig{
+			DataDir:             NoFileDataDir,
+			ShutdownGracePeriod: 10 * time.Second,
+		},
+		HTTP: HTTPConfig{
+			Listen:        ":3939",
+			MaxUploadSize: 1 * GiB,
+		},
+		Database: DatabaseConfig{
+			Provider:            ProviderSQLite,
+			SchemaCheckInterval: 5 * time.Second,
+		},
+		Postgres: PostgresConfig{
+			MaxConns: 10,
+		},
+		HA: HAConfig{
+			HeartbeatInterval: 5 * time.Second,
+			NodeTimeout:       30 * time.Second,
+			ClockWarnOffset:   1 * time.Second,
+			ClockFailOffset:   5 * time.Second,
+		},
+		Metrics: MetricsConfig{
+			GraphitePort:     2003,
+			GraphiteClientId: "podium",
+			Interval:         60 * time.Second,
+		},
+		Applications: ApplicationsConfig{
+			RunAs:               "podium",
+			ScheduleConcurrency: 2,
+			JobHeartbeatTimeout: 30 * time.Second,
+			RenderTimeout:       10 * time.Minute,
+			MaxBundleSize:       1 * GiB,
+		},
+		Scheduler: SchedulerConfig{
+			MinProcesses:       0,
+			MaxProcesses:       3,
+			MaxConnsPerProcess: 20,
+			LoadFactor:         0.5,
+			IdleTimeout:        5 * time.Second,
+			InitTimeout:        60 * time.Second,
+		},
+	}
+}

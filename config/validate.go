@@ -1,0 +1,189 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/podiumhq/podium"
+)
+
+// validate checks ranges and combinations of the merged configuration and
+// records every problem.
+func (l *loader) validate() {
+	c := l.cfg
+
+	// [Server]
+	l.atLeastDuration("Server.ShutdownGracePeriod", c.Server.ShutdownGracePeriod, 0)
+
+	// [HTTP]
+	l.listen("HTTP.Listen", c.HTTP.Listen)
+	for _, p := range c.HTTP.TrustedProxies {
+		if !validProxy(p) {
+			l.problem("HTTP.TrustedProxies", p,
+				"is not an IP address or CIDR range: write entries such as 10.0.0.1, 10.0.0.0/8 or fd00::/8, separated by commas")
+		}
+	}
+	l.atLeast("HTTP.MaxUploadSize", c.HTTP.MaxUploadSize, 1)
+
+	// [Database]
+	provider := strings.ToLower(c.Database.Provider)
+	switch provider {
+	case ProviderSQLite, ProviderPostgres:
+		c.Database.Provider = provider
+	default:
+		l.bad("Database.Provider", "must be sqlite or postgres")
+	}
+	if d := c.Database.SchemaCheckInterval; d <= 0 || d > 30*time.Second {
+		l.bad("Database.SchemaCheckInterval", "must be more than 0s and at most 30s")
+	}
+
+	// [Postgres]
+	if c.Postgres.URL != "" {
+		if reason := checkPostgresURL(c.Postgres.URL); reason != "" {
+			l.bad("Postgres.URL", reason)
+		} else if c.Postgres.Password == "" && urlPassword(c.Postgres.URL) == podium.Mask {
+			l.bad("Postgres.URL", "its password is the mask written by \"podium config dump\", not a password: "+
+				"put the real password in [Postgres] Password or PODIUM_POSTGRES_PASSWORD")
+		}
+	}
+	if c.Postgres.Password.Reveal() == podium.Mask {
+		l.bad("Postgres.Password", "is the mask written by \"podium config dump\", not a password: "+
+			"put the real password in [Postgres] Password or PODIUM_POSTGRES_PASSWORD")
+	}
+	if provider == ProviderPostgres && c.Postgres.URL == "" {
+		l.bad("Database.Provider", "needs [Postgres] URL, e.g. postgres://podium@db.example/podium (or PODIUM_POSTGRES_URL)")
+	}
+	l.atLeast("Postgres.MaxConns", int64(c.Postgres.MaxConns), 1)
+
+	// [HA]
+	if c.HA.Enabled && provider == ProviderSQLite {
+		l.errs = append(l.errs, fmt.Sprintf("%s: [HA] Enabled = true needs a shared PostgreSQL database, "+
+			"but [Database] Provider = sqlite: SQLite serves a single node. "+
+			"Move the data with \"podium migrate db\", then set [Database] Provider = postgres on every node.",
+			l.origin("HA.Enabled")))
+	}
+	l.atLeastDuration("HA.HeartbeatInterval", c.HA.HeartbeatInterval, 1)
+	if c.HA.NodeTimeout <= c.HA.HeartbeatInterval {
+		l.bad("HA.NodeTimeout", fmt.Sprintf("must be more than [HA] HeartbeatInterval (%s)", formatDuration(c.HA.HeartbeatInterval)))
+	}
+	l.atLeastDuration("HA.ClockWarnOffset", c.HA.ClockWarnOffset, 1)
+	if c.HA.ClockFailOffset <= c.HA.ClockWarnOffset {
+		l.bad("HA.ClockFailOffset", fmt.Sprintf("must be more than [HA] ClockWarnOffset (%s)", formatDuration(c.HA.ClockWarnOffset)))
+	}
+
+	// [Metrics]
+	if c.Metrics.PrometheusListen != "" {
+		l.listen("Metrics.PrometheusListen", c.Metrics.PrometheusListen)
+	}
+	if c.Metrics.GraphiteEnabled && c.Metrics.GraphiteHost == "" {
+		l.bad("Metrics.GraphiteEnabled", "needs [Metrics] GraphiteHost")
+	}
+	if p := c.Metrics.GraphitePort; p < 1 || p > 65535 {
+		l.bad("Metrics.GraphitePort", "must be a port between 1 and 65535")
+	}
+	l.atLeastDuration("Metrics.Interval", c.Metrics.Interval, 1)
+
+	// [Applications]
+	if c.Applications.RunAs == "" {
+		l.bad("Applications.RunAs", "must name a Unix user")
+	}
+	l.atLeast("Applications.ScheduleConcurrency", int64(c.Applications.ScheduleConcurrency), 0)
+	l.atLeastDuration("Applications.JobHeartbeatTimeout", c.Applications.JobHeartbeatTimeout, 1)
+	l.atLeastDuration("Applications.RenderTimeout", c.Applications.RenderTimeout, 1)
+	l.atLeast("Applications.MaxBundleSize", c.Applications.MaxBundleSize, 1)
+
+	// [Scheduler]
+	l.atLeast("Scheduler.MinProcesses", int64(c.Scheduler.MinProcesses), 0)
+	l.atLeast("Scheduler.MaxProcesses", int64(c.Scheduler.MaxProcesses), 1)
+	if c.Scheduler.MaxProcesses >= 1 && c.Scheduler.MinProcesses > c.Scheduler.MaxProcesses {
+		l.bad("Scheduler.MinProcesses", fmt.Sprintf("must be at most [Scheduler] MaxProcesses (%d)", c.Scheduler.MaxProcesses))
+	}
+	l.atLeast("Scheduler.MaxConnsPerProcess", int64(c.Scheduler.MaxConnsPerProcess), 1)
+	if f := c.Scheduler.LoadFactor; f <= 0 || f > 1 {
+		l.bad("Scheduler.LoadFactor", "must be more than 0 and at most 1")
+	}
+	l.atLeastDuration("Scheduler.IdleTimeout", c.Scheduler.IdleTimeout, 1)
+	l.atLeastDuration("Scheduler.InitTimeout", c.Scheduler.InitTimeout, 1)
+}
+
+// bad records a problem with the current value of a key.
+func (l *loader) bad(id, reason string) {
+	k := l.keyByID(id)
+	l.problem(id, k.format(l.cfg), reason)
+}
+
+// problem records a problem with one value of a key. value must already be
+// masked if the key holds a secret.
+func (l *loader) problem(id, value, reason string) {
+	k := l.keyByID(id)
+	l.errs = append(l.errs, fmt.Sprintf("%s: %s = %s: %s", l.origin(id), k.label(), value, reason))
+}
+
+// atLeast checks a count or size.
+func (l *loader) atLeast(id string, n, lowest int64) {
+	if n < lowest {
+		l.bad(id, "must be at least "+strconv.FormatInt(lowest, 10))
+	}
+}
+
+// atLeastDuration checks a duration: lowest 0 allows 0, lowest 1 asks for
+// a positive duration.
+func (l *loader) atLeastDuration(id string, d, lowest time.Duration) {
+	switch {
+	case lowest == 0 && d < 0:
+		l.bad(id, "must be 0s or more")
+	case lowest > 0 && d <= 0:
+		l.bad(id, "must be more than 0s")
+	}
+}
+
+// listen checks a host:port listen address. A port of 0 (any free port) is
+// allowed: tests use it.
+func (l *loader) listen(id, addr string) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		l.bad(id, "must be host:port or :port, e.g. :3939 or 127.0.0.1:3939")
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		l.bad(id, "must end in a port number between 0 and 65535")
+	}
+}
+
+// keyByID finds a key of the table; ids are constants of this file.
+func (l *loader) keyByID(id string) *key {
+	for i := range l.keys {
+		if l.keys[i].id() == id {
+			return &l.keys[i]
+		}
+	}
+	panic("config: no key " + id)
+}
+
+// validProxy reports whether s is an IP address or a CIDR range.
+func validProxy(s string) bool {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return true
+	}
+	_, err := netip.ParsePrefix(s)
+	return err == nil
+}
+
+// checkPostgresURL returns why raw is not a usable PostgreSQL URL, "" if it
+// is. The reason never quotes raw: it may hold a password.
+func checkPostgresURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error quotes the whole URL, password included: drop it.
+		return "is not a valid URL: write postgres://user@host[:port]/database"
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return "must be a postgres:// or postgresql:// URL, e.g. postgres://podium@db.example/podium"
+	}
+	return ""
+}
