@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# ensure-deps.sh: make sure the programs Podium's tests use are installed.
+#
+# The tests use real parts, never mocks, and never skip because a tool is
+# missing: PostgreSQL server binaries (internal/pgtest starts throwaway
+# clusters from them), haproxy (load-balancer tests), python3 (test
+# applications) and a C compiler (go test -race needs cgo).
+#
+# Missing packages are installed with apt-get when running as root (CI);
+# otherwise the script stops and prints the command to run. Installing the
+# "postgresql" package may start Debian's own cluster on port 5432: harmless,
+# the tests never use it (each cluster listens on a free port).
+#
+# To add a dependency, add one `need` line below.
+set -euo pipefail
+
+missing=()
+
+# need CHECK PACKAGE...: when the shell command CHECK fails, PACKAGEs are
+# queued for installation.
+need() {
+	local check=$1
+	shift
+	if ! eval "$check" >/dev/null 2>&1; then
+		missing+=("$@")
+	fi
+}
+
+have() { command -v "$1"; }
+
+# PostgreSQL server binaries, looked up the way internal/pgtest does.
+have_pg_server() {
+	local d
+	if [[ -n ${PODIUM_TEST_PG_BINDIR:-} ]]; then
+		[[ -x $PODIUM_TEST_PG_BINDIR/initdb ]]
+		return
+	fi
+	d=$(pg_config --bindir 2>/dev/null) && [[ -x $d/initdb && -x $d/postgres ]] && return 0
+	for d in /usr/lib/postgresql/*/bin; do
+		[[ -x $d/initdb && -x $d/postgres ]] && return 0
+	done
+	return 1
+}
+
+check_all() {
+	missing=()
+	need have_pg_server postgresql
+	need "have haproxy" haproxy
+	need "have python3" python3
+	need "have gcc" gcc libc6-dev
+	# Browser tests (not yet):
+	# need "have chromium && have chromedriver" chromium chromium-driver
+}
+
+check_all
+if ((${#missing[@]} == 0)); then
+	echo "ensure-deps: all test dependencies present"
+	exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+	{
+		echo "ensure-deps: missing test dependencies: ${missing[*]}"
+		echo "ensure-deps: install them with:"
+		echo "    sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}"
+		echo "ensure-deps: (or run make test as root on Debian/Ubuntu, which installs them)"
+	} >&2
+	exit 1
+fi
+
+echo "ensure-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt_opts=(-q -o DPkg::Lock::Timeout=300)
+apt-get "${apt_opts[@]}" update
+apt-get "${apt_opts[@]}" install -y --no-install-recommends "${missing[@]}"
+
+check_all
+if ((${#missing[@]} > 0)); then
+	echo "ensure-deps: still missing after apt-get install: ${missing[*]}" >&2
+	exit 1
+fi
+echo "ensure-deps: all test dependencies present"
