@@ -215,6 +215,10 @@ func (l *loader) readEnv() {
 // derive fills the defaults computed from others, after all overrides.
 func (l *loader) derive() {
 	c := &l.cfg.Server
+	if c.DataDir == "" {
+		l.bad("Server.DataDir", "must not be empty: every other path defaults to a folder in it")
+		return
+	}
 	if !filepath.IsAbs(c.DataDir) {
 		// Only the no-file default can still be relative here.
 		c.DataDir = filepath.Join(l.opts.WorkDir, c.DataDir)

@@ -121,6 +121,9 @@ func (l *loader) bad(id, reason string) {
 // masked if the key holds a secret.
 func (l *loader) problem(id, value, reason string) {
 	k := l.keyByID(id)
+	if value == "" {
+		value = `""`
+	}
 	l.errs = append(l.errs, fmt.Sprintf("%s: %s = %s: %s", l.origin(id), k.label(), value, reason))
 }
 
