@@ -1,0 +1,130 @@
+// Package cli is the podium command line: the cobra command tree, flag and
+// configuration handling, and the mapping of errors to exit codes (0
+// success, 1 runtime failure, 2 refused, 3 schema mismatch). cmd/podium only
+// calls Main.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/internal/logging"
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+)
+
+// Env is what a command run sees of its process: streams, environment.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	LookupEnv      func(string) (string, bool)
+	// DefaultConfigPath overrides config.DefaultPath (tests).
+	DefaultConfigPath string
+}
+
+// app holds the global flags and what commands share.
+type app struct {
+	env        Env
+	configPath string
+	logFormat  string
+	logLevel   string
+}
+
+// Main runs the podium command with args (without the program name) and
+// returns the process exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	if env.LookupEnv == nil {
+		env.LookupEnv = os.LookupEnv
+	}
+	a := &app{env: env}
+	root := a.root()
+	root.SetArgs(args)
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return podium.ExitOK
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(env.Stderr, "podium: %v\nRun 'podium --help' for usage.\n", err)
+		return podium.ExitRefused
+	}
+	fmt.Fprintf(env.Stderr, "podium: %s\n", errorText(err))
+	return podium.ExitCode(err)
+}
+
+// errorText is what the user reads: the podium message when there is one
+// (never internal detail that could hold a secret), else the error.
+func errorText(err error) string {
+	var pe *podium.Error
+	if errors.As(err, &pe) && pe.Message != "" {
+		return pe.Message
+	}
+	return err.Error()
+}
+
+// usageError marks bad flags or arguments (exit 2).
+type usageError struct{ error }
+
+func (a *app) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "podium",
+		Short: "Podium publishes static sites, rendered reports, and hosted apps and APIs",
+		Long: `Podium is a self-hosted publishing server for data content.
+
+It runs as a single node on an embedded SQLite database with no set-up, or as
+a highly available cluster of nodes sharing one PostgreSQL database and one
+data directory.
+
+Exit codes: 0 success, 1 runtime failure, 2 refused (bad configuration or an
+unsafe request), 3 schema mismatch (this binary is older than the database).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.configPath, "config", "", "configuration file (default $PODIUM_CONFIG, else "+config.DefaultPath+" if it exists)")
+	pf.StringVar(&a.logFormat, "log-format", "auto", "log format: auto (text on a terminal, JSON otherwise), text or json")
+	pf.StringVar(&a.logLevel, "log-level", "info", "log level: error, warn, info, debug")
+	root.AddCommand(a.serveCmd(), a.versionCmd(), a.configCmd())
+	for _, add := range extraCommands {
+		root.AddCommand(add(a))
+	}
+	return root
+}
+
+// extraCommands lets other files of this package add top-level commands
+// (migrate, users, keys, deploy, ha) without editing root.
+var extraCommands []func(*app) *cobra.Command
+
+// loadConfig loads the configuration for a command.
+func (a *app) loadConfig() (*config.Config, error) {
+	return config.Load(config.Options{Path: a.configPath, LookupEnv: a.env.LookupEnv, DefaultPath: a.env.DefaultConfigPath})
+}
+
+// logger builds the logger of a command, on stderr.
+func (a *app) logger() (*logrus.Logger, error) {
+	return logging.New(a.env.Stderr, a.logFormat, a.logLevel)
+}
+
+// signalContext ends on SIGINT or SIGTERM.
+func signalContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+}
+
+// noArgs is cobra.NoArgs reported as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
+	}
+	return nil
+}

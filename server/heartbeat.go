@@ -1,0 +1,109 @@
+package server
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/sirupsen/logrus"
+)
+
+// heartbeat records every [HA] HeartbeatInterval that the node is alive,
+// measures its clock against the database's, and keeps /__ping__ honest:
+// while the database cannot be reached the node answers 503 and keeps
+// trying; when it returns, the node recovers by itself.
+type heartbeat struct {
+	node *Node
+	wg   sync.WaitGroup
+}
+
+func (h *heartbeat) Name() string { return "heartbeat" }
+
+func (h *heartbeat) Start(ctx context.Context) error {
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		h.loop(ctx)
+	}()
+	return nil
+}
+
+func (h *heartbeat) Stop(ctx context.Context) error {
+	h.wg.Wait()
+	return nil
+}
+
+func (h *heartbeat) loop(ctx context.Context) {
+	n := h.node
+	log := n.log("heartbeat")
+	interval := n.Config.HA.HeartbeatInterval
+	// While the database is away, retry faster so recovery is quick.
+	retry := min(interval, time.Second)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := h.beat(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			if n.dbHealthy.Swap(false) {
+				log.WithError(err).Error("database unreachable: answering 503 until it returns")
+			}
+			t.Reset(retry)
+		default:
+			if !n.dbHealthy.Swap(true) {
+				log.Info("database reachable again: serving")
+			}
+			t.Reset(interval)
+		}
+	}
+}
+
+// beat records one heartbeat. The clock offset is measured as this node's
+// clock at the middle of the round trip minus the database's clock.
+func (h *heartbeat) beat(ctx context.Context) error {
+	n := h.node
+	ctx, cancel := context.WithTimeout(ctx, max(n.Config.HA.HeartbeatInterval, 2*time.Second))
+	defer cancel()
+	t0 := n.Now()
+	dbNow, err := n.db.Now(ctx)
+	if err != nil {
+		return err
+	}
+	t1 := n.Now()
+	offset := t0.Add(t1.Sub(t0) / 2).Sub(dbNow)
+	n.clockOffset.Store(int64(offset))
+	status := podium.NodeServing
+	switch n.state.Load() {
+	case stateStarting:
+		status = podium.NodeStarting
+	case stateDraining:
+		status = podium.NodeDraining
+	}
+	_, err = n.db.NodeHeartbeat(ctx, &dbprovider.NodeHeartbeatParams{ID: n.id, Status: status, ClockOffset: offset})
+	if podium.IsCode(err, podium.ENOTFOUND) {
+		// Someone removed our row (a manual clean-up): register again.
+		n.log("heartbeat").Warn("node row missing: registering again")
+		return n.register(ctx)
+	}
+	if err == nil && n.Config.HA.ClockWarnOffset > 0 && abs(offset) > n.Config.HA.ClockWarnOffset {
+		n.log("heartbeat").WithFields(logrus.Fields{"offset": offset.Round(time.Millisecond).String()}).
+			Warn("clock differs from the database's: synchronize clocks (ntp) on every node")
+	}
+	return err
+}
+
+func abs(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}

@@ -1,0 +1,343 @@
+// Package server is a Podium node: it opens the configured database,
+// brings the schema to the binary's version (or refuses a newer one),
+// registers the node, serves HTTP, heartbeats, watches the schema, and
+// shuts down cleanly.
+//
+// cmd/podium builds a Node from the configuration and runs it; the
+// integration tests build the same Node.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/dbprovider/postgres"
+	"github.com/podiumhq/podium/dbprovider/sqlite"
+	"github.com/podiumhq/podium/schema"
+	"github.com/podiumhq/podium/web"
+	"github.com/sirupsen/logrus"
+)
+
+// Version is the version of this binary, set at build time with
+// -ldflags "-X github.com/podiumhq/podium/server.Version=...".
+var Version = "dev"
+
+// Node states, as /__ping__ reports them.
+const (
+	stateStarting int32 = iota
+	stateServing
+	stateDraining
+)
+
+// Node is one running podium server.
+type Node struct {
+	Config *config.Config
+	Log    *logrus.Logger
+	// Now is the node's clock (injected for tests).
+	Now func() time.Time
+
+	id       string
+	hostname string
+	db       dbprovider.Provider
+	web      *web.Server
+	listener net.Listener
+	httpSrv  *http.Server
+
+	state        atomic.Int32
+	dbHealthy    atomic.Bool
+	schemaVer    atomic.Int64
+	clockOffset  atomic.Int64 // ns, node clock minus database clock
+	newerSchema  chan int64   // the watcher's verdict
+	services     []Service
+	shutdownOnce sync.Once
+}
+
+// Service is a part of the node with its own goroutines (heartbeats, the
+// schema watcher, the scheduler, app processes, metrics).
+type Service interface {
+	// Name names the service in logs.
+	Name() string
+	// Start starts the service's goroutines; they end when ctx ends.
+	Start(ctx context.Context) error
+	// Stop waits (within ctx) for the goroutines to end and releases what
+	// the service holds, so other nodes need not wait for a timeout.
+	Stop(ctx context.Context) error
+}
+
+// New returns a node for cfg. Call Open, then Run.
+func New(cfg *config.Config, log *logrus.Logger) *Node {
+	return &Node{Config: cfg, Log: log, Now: time.Now, newerSchema: make(chan int64, 1)}
+}
+
+// ID returns the node's stable id (after Open).
+func (n *Node) ID() string { return n.id }
+
+// DB returns the node's database (after Open).
+func (n *Node) DB() dbprovider.Provider { return n.db }
+
+// Addr returns the address the HTTP server listens on (after Open).
+func (n *Node) Addr() string { return n.listener.Addr().String() }
+
+// Web returns the HTTP server (after Open), for other parts to add routes.
+func (n *Node) Web() *web.Server { return n.web }
+
+// AddService registers a service started by Run. Call before Run.
+func (n *Node) AddService(s Service) { n.services = append(n.services, s) }
+
+func (n *Node) log(component string) *logrus.Entry {
+	return n.Log.WithFields(logrus.Fields{"component": component, "node": n.id})
+}
+
+// Open prepares the node: node id, database, schema, registration, HTTP
+// listener. Errors carry podium codes: EINVALID/EREFUSED (exit 2) for
+// configuration and unsafe set-ups, ESCHEMA (exit 3) for a database newer
+// than this binary, EUNAVAILABLE for a database that cannot be reached.
+func (n *Node) Open(ctx context.Context) (err error) {
+	cfg := n.Config
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	n.hostname, _ = os.Hostname()
+	if n.id, err = loadNodeID(cfg.Server.StateDir); err != nil {
+		return err
+	}
+	log := n.log("server")
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o750); err != nil {
+		return podium.Errorf(podium.EINVALID, "[Server] DataDir %s: cannot create: %w", cfg.Server.DataDir, err)
+	}
+	if n.db, err = OpenDatabase(ctx, cfg, n.id, "serve", true); err != nil {
+		return err
+	}
+	results, err := schema.Up(ctx, n.db, n.log("schema"), schema.Options{})
+	if err != nil {
+		return err
+	}
+	v, err := schema.Check(ctx, n.db)
+	if err != nil {
+		return err
+	}
+	n.schemaVer.Store(v)
+	if err := n.register(ctx); err != nil {
+		return err
+	}
+	n.dbHealthy.Store(true)
+
+	n.web = web.New(web.Options{Log: n.log("http"), Health: n.health, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies)})
+	n.listener, err = net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return podium.Errorf(podium.EREFUSED, "[HTTP] Listen %s: %w", cfg.HTTP.Listen, err)
+	}
+	log.WithFields(logrus.Fields{
+		"version": Version, "provider": n.db.Name(), "database": n.db.Describe(), "data_dir": cfg.Server.DataDir,
+		"schema": v, "migrations_applied": len(results), "ha": cfg.HA.Enabled, "listen": n.Addr(), "host": n.hostname,
+	}).Info("node opened")
+	return nil
+}
+
+// OpenDatabase opens the configured database. exclusive takes the SQLite
+// lock (serve and other commands that need the database to themselves);
+// purpose names the command in the lock file.
+func OpenDatabase(ctx context.Context, cfg *config.Config, nodeID, purpose string, exclusive bool) (dbprovider.Provider, error) {
+	switch cfg.Database.Provider {
+	case config.ProviderPostgres:
+		url, err := cfg.PostgresURL()
+		if err != nil {
+			return nil, err
+		}
+		app := "podium"
+		if nodeID != "" {
+			app = "podium/" + nodeID
+		} else if purpose != "" {
+			app = "podium " + purpose
+		}
+		return postgres.Open(ctx, postgres.Options{URL: url, MaxConns: cfg.Postgres.MaxConns, ApplicationName: app})
+	default:
+		return sqlite.Open(ctx, sqlite.Options{Dir: cfg.Database.Dir, Exclusive: exclusive, Purpose: purpose})
+	}
+}
+
+// register records the node in the registry, after checking that the
+// database may be shared with the nodes already live on it.
+func (n *Node) register(ctx context.Context) error {
+	cfg := n.Config
+	if cfg.HA.Enabled && !n.db.SupportsHA() {
+		// config refuses this combination too; keep the guard where the
+		// capability is known.
+		return podium.Errorf(podium.EINVALID, "[HA] Enabled = true needs a shared PostgreSQL database: move the data with \"podium migrate db\"")
+	}
+	_, err := n.db.NodeUpsert(ctx, &dbprovider.NodeUpsertParams{
+		ID: n.id, Hostname: n.hostname, PID: os.Getpid(), Version: Version, SchemaVersion: n.schemaVer.Load(),
+		Listen: cfg.HTTP.Listen, Provider: n.db.Name(), HAEnabled: cfg.HA.Enabled, Status: podium.NodeStarting,
+		Info: n.info(),
+	})
+	if err != nil {
+		return fmt.Errorf("register node: %w", err)
+	}
+	if !n.db.SupportsHA() {
+		return nil
+	}
+	// Registered first, checked second: two nodes starting together both
+	// see each other, so both refuse rather than both starting.
+	live, err := n.db.NodeListLive(ctx, cfg.HA.NodeTimeout)
+	if err != nil {
+		return fmt.Errorf("register node: %w", err)
+	}
+	for _, other := range live {
+		if other.ID == n.id {
+			continue
+		}
+		if !cfg.HA.Enabled || !other.HAEnabled {
+			_ = n.db.NodeSetStatus(context.WithoutCancel(ctx), n.id, podium.NodeStopped)
+			return podium.Errorf(podium.EREFUSED,
+				"another node is live on this database: %s (host %s, pid %d, HA enabled: %t, last heartbeat %s). "+
+					"Several nodes may share one PostgreSQL database only as a cluster: every node must set [HA] Enabled = true "+
+					"and share [Server] DataDir; otherwise stop the other node first",
+				other.ID, other.Hostname, other.PID, other.HAEnabled, other.HeartbeatAt.Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+func (n *Node) info() map[string]any {
+	return map[string]any{"data_dir": n.Config.Server.DataDir, "pid": os.Getpid()}
+}
+
+func trustedProxies(list []string) []*net.IPNet {
+	var out []*net.IPNet
+	for _, s := range list {
+		if _, ipn, err := net.ParseCIDR(s); err == nil {
+			out = append(out, ipn)
+			continue
+		}
+		if ip := net.ParseIP(s); ip != nil {
+			bits := 32
+			if ip.To4() == nil {
+				bits = 128
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+		}
+	}
+	return out
+}
+
+// health answers /__ping__.
+func (n *Node) health(ctx context.Context) (web.PingBody, bool) {
+	body := web.PingBody{Node: n.id, Version: Version, Schema: n.schemaVer.Load()}
+	switch {
+	case n.state.Load() == stateStarting:
+		body.Status = "starting"
+	case n.state.Load() == stateDraining:
+		body.Status = "draining"
+	case !n.dbHealthy.Load():
+		body.Status = "unavailable"
+		body.Warnings = append(body.Warnings, "the database cannot be reached")
+	default:
+		body.Status = "ok"
+	}
+	return body, body.Status == "ok"
+}
+
+// Run serves until ctx ends (a signal: clean stop, nil error) or the
+// database schema moves past this binary (ESCHEMA error: exit code 3).
+func (n *Node) Run(ctx context.Context) error {
+	log := n.log("server")
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	n.httpSrv = &http.Server{Handler: n.web.Echo, ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog: nil, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(runCtx) }}
+	n.httpSrv.RegisterOnShutdown(func() { n.web.CloseHijacked() })
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- n.httpSrv.Serve(n.listener) }()
+
+	hb := &heartbeat{node: n}
+	watcher := &schemaWatcher{node: n}
+	services := append([]Service{hb, watcher}, n.services...)
+	var started []Service
+	for _, s := range services {
+		if err := s.Start(runCtx); err != nil {
+			n.shutdown(started, log)
+			return fmt.Errorf("start %s: %w", s.Name(), err)
+		}
+		started = append(started, s)
+	}
+	if err := n.db.NodeSetStatus(ctx, n.id, podium.NodeServing); err != nil {
+		log.WithError(err).Warn("cannot record serving status")
+	}
+	n.state.Store(stateServing)
+	log.WithField("listen", n.Addr()).Info("serving")
+
+	var result error
+	select {
+	case <-ctx.Done():
+		log.Info("stop requested: draining")
+	case v := <-n.newerSchema:
+		result = schema.NewerError(v, schema.Latest())
+		log.WithField("db_schema", v).Error(podium.ErrorMessage(result) + "; shutting down")
+	case err := <-serveErr:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			result = fmt.Errorf("http server: %w", err)
+		}
+	}
+	n.shutdown(started, log)
+	return result
+}
+
+// shutdown drains: readiness 503 at once, new connections refused,
+// in-flight requests finish within the grace period, services stop
+// (releasing what they hold), the node is recorded stopped.
+func (n *Node) shutdown(services []Service, log *logrus.Entry) {
+	n.shutdownOnce.Do(func() {
+		started := time.Now()
+		n.state.Store(stateDraining)
+		bg := context.Background()
+		grace := n.Config.Server.ShutdownGracePeriod
+		_ = n.db.NodeSetStatus(bg, n.id, podium.NodeDraining)
+		ctx, cancel := context.WithTimeout(bg, grace)
+		defer cancel()
+		if n.httpSrv != nil {
+			if err := n.httpSrv.Shutdown(ctx); err != nil {
+				log.WithError(err).Warn("grace period over: closing remaining connections")
+				_ = n.httpSrv.Close()
+			}
+		}
+		for i := len(services) - 1; i >= 0; i-- {
+			if err := services[i].Stop(ctx); err != nil {
+				log.WithError(err).WithField("service", services[i].Name()).Warn("service did not stop cleanly")
+			}
+		}
+		stopCtx, cancel2 := context.WithTimeout(bg, 2*time.Second)
+		defer cancel2()
+		if err := n.db.NodeSetStatus(stopCtx, n.id, podium.NodeStopped); err != nil {
+			log.WithError(err).Warn("cannot record stopped status")
+		}
+		log.WithField("duration", time.Since(started).Round(time.Millisecond).String()).Info("stopped")
+	})
+}
+
+// Close releases the database and listener. Safe to call more than once.
+func (n *Node) Close() {
+	if n.listener != nil {
+		_ = n.listener.Close()
+	}
+	if n.db != nil {
+		_ = n.db.Close()
+		n.db = nil
+	}
+}
+
+// StateFile returns the path of the node id file.
+func StateFile(stateDir string) string { return filepath.Join(stateDir, "node-id") }
