@@ -85,6 +85,10 @@ type Tx interface {
 // Executor holds the store methods, usable on a Provider or inside a Tx.
 // Method names are Noun+Verb so that they sort together.
 type Executor interface {
+	AccountStore
+	ContentStore
+	JobStore
+
 	// NodeUpsert registers a node (insert, or replace the row of the same
 	// id) with heartbeat and start time set from the database clock.
 	NodeUpsert(ctx context.Context, p *NodeUpsertParams) (*podium.Node, error)

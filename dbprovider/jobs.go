@@ -1,0 +1,4 @@
+package dbprovider
+
+// JobStore holds the store methods for schedules, scheduled jobs, their attempts and claims (issue: scheduled rendering).
+type JobStore interface{}

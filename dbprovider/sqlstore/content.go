@@ -1,0 +1,3 @@
+package sqlstore
+
+// This file implements dbprovider.ContentStore.
