@@ -176,7 +176,7 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 		return nil, jsonError(data, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		line, col := lineCol(data, dec.InputOffset())
+		line, col := lineCol(data, dec.InputOffset()-1)
 		return nil, podium.Errorf(podium.EINVALID, "%s: unexpected data after the top-level object (line %d, column %d)", ManifestName, line, col)
 	}
 	if top == nil {
@@ -466,12 +466,12 @@ func jsonError(data []byte, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		line, col := lineCol(data, syn.Offset)
+		line, col := lineCol(data, syn.Offset-1)
 		return podium.Errorf(podium.EINVALID, "%s: malformed JSON at line %d, column %d: %s", ManifestName, line, col, strings.TrimPrefix(syn.Error(), "json: "))
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return podium.Errorf(podium.EINVALID, "%s: malformed JSON: it ends before the top-level object is closed", ManifestName)
 	case errors.As(err, &typ):
-		line, col := lineCol(data, typ.Offset)
+		line, col := lineCol(data, typ.Offset-1)
 		if typ.Field == "" {
 			return podium.Errorf(podium.EINVALID, "%s must hold a JSON object, not %s", ManifestName, typ.Value)
 		}
@@ -499,7 +499,9 @@ func jsonKind(t reflect.Type) string {
 	}
 }
 
-// lineCol converts a byte offset in data to a 1-based line and column.
+// lineCol returns the 1-based line and column of the byte at index off of
+// data. encoding/json reports errors as the number of bytes read, so
+// callers pass that minus one: the byte that gave the error away.
 func lineCol(data []byte, off int64) (line, col int) {
 	off = min(max(off, 0), int64(len(data)))
 	before := data[:off]
