@@ -8,10 +8,9 @@ GO ?= go
 # Never download another toolchain: build with the Go that is installed.
 export GOTOOLCHAIN ?= local
 
-# Version stamped into the binary. VERSION_VAR is the variable that -X sets;
-# change it here once cmd/podium decides where the version lives.
+# Version stamped into the binary. VERSION_VAR is the variable that -X sets.
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-VERSION_VAR ?= main.version
+VERSION_VAR ?= github.com/podiumhq/podium/server.Version
 BIN ?= bin/podium
 
 # Tests: -race on two cores is slow, hence -p 2 and a generous timeout.
