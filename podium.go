@@ -173,3 +173,26 @@ type Node struct {
 func (n *Node) Live(now time.Time, timeout time.Duration) bool {
 	return n.Status != NodeStopped && now.Sub(n.HeartbeatAt) < timeout
 }
+
+// User roles, from most to least powerful.
+const (
+	RoleAdmin     = "admin"     // manages users and sees everything
+	RolePublisher = "publisher" // creates and deploys content
+	RoleViewer    = "viewer"    // reads content shared with them
+)
+
+// User is an account.
+type User struct {
+	ID        int64     `json:"id"`
+	Username  string    `json:"username"`
+	Role      string    `json:"role"`
+	Locked    bool      `json:"locked"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// IsAdmin reports whether u is an administrator.
+func (u *User) IsAdmin() bool { return u != nil && u.Role == RoleAdmin }
+
+// CanPublish reports whether u may create and deploy content.
+func (u *User) CanPublish() bool { return u != nil && (u.Role == RoleAdmin || u.Role == RolePublisher) }
