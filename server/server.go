@@ -136,6 +136,11 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	n.dbHealthy.Store(true)
 
 	n.web = web.New(web.Options{Log: n.log("http"), Health: n.health, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies)})
+	for _, mount := range mounts {
+		if err := mount(n); err != nil {
+			return err
+		}
+	}
 	n.listener, err = net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return podium.Errorf(podium.EREFUSED, "[HTTP] Listen %s: %w", cfg.HTTP.Listen, err)
