@@ -14,6 +14,9 @@
 # To add a dependency, add one `need` line below.
 set -euo pipefail
 
+# haproxy lives in /usr/sbin, which a non-login PATH may lack.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
 missing=()
 
 # need CHECK PACKAGE...: when the shell command CHECK fails, PACKAGEs are
