@@ -250,7 +250,6 @@ func Pending(ctx context.Context, p dbprovider.Provider) ([]int64, error) {
 	return pending, nil
 }
 
-
 // overlay is an fs.FS that reads from a, then b (for build-tagged extra
 // migrations).
 type overlay struct{ a, b fs.FS }
