@@ -25,10 +25,14 @@ var networkFS = map[int64]string{
 
 // refuseNetworkFS returns EREFUSED when dir (or its nearest existing
 // parent) is on a network filesystem.
-func refuseNetworkFS(dir string) error {
+func refuseNetworkFS(dir string) error { return checkLocalFS(dir, unix.Statfs) }
+
+// checkLocalFS is refuseNetworkFS with the statfs call passed in, so that
+// a test can present a network filesystem without mounting one.
+func checkLocalFS(dir string, statfs func(path string, st *unix.Statfs_t) error) error {
 	var st unix.Statfs_t
 	for d := dir; ; d = filepath.Dir(d) {
-		if err := unix.Statfs(d, &st); err == nil {
+		if err := statfs(d, &st); err == nil {
 			break
 		}
 		if d == filepath.Dir(d) {

@@ -1,0 +1,30 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/dbprovider/dbprovidertest"
+	"github.com/podiumhq/podium/dbprovider/postgres"
+	"github.com/podiumhq/podium/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// open returns a provider on a new, empty PostgreSQL database.
+func open(tb testing.TB) dbprovider.Provider {
+	tb.Helper()
+	p, err := postgres.Open(context.Background(), postgres.Options{URL: podium.Secret(pgtest.NewDatabase(tb)), ApplicationName: "podium test"})
+	if err != nil {
+		tb.Fatalf("postgres.Open: %v", err)
+	}
+	tb.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	dbprovidertest.Run(t, open)
+}
