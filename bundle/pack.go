@@ -40,6 +40,11 @@ type PackStats struct {
 // suggests ignoring it); ECANCELED when ctx is done.
 func Pack(ctx context.Context, srcDir string, w io.Writer) (PackStats, error) {
 	var st PackStats
+	// A srcDir that is itself a symlink (a "current" link to a release
+	// directory) means the directory it points to.
+	if resolved, err := filepath.EvalSymlinks(srcDir); err == nil {
+		srcDir = resolved
+	}
 	ig, err := loadIgnore(srcDir)
 	if err != nil {
 		return PackStats{}, err

@@ -131,6 +131,28 @@ func TestPack(t *testing.T) {
 		}
 	})
 
+	t.Run("OKSrcDirIsSymlink", func(t *testing.T) {
+		t.Parallel()
+		real := t.TempDir()
+		mustWrite(t, real, map[string]string{"index.html": "x"})
+		link := filepath.Join(t.TempDir(), "current")
+		if err := os.Symlink(real, link); err != nil {
+			t.Fatal(err)
+		}
+		st, err := bundle.Pack(t.Context(), link, &bytes.Buffer{})
+		if err != nil || st.Files != 1 {
+			t.Fatalf("Pack = %+v, %v; want the one file of the linked directory", st, err)
+		}
+	})
+
+	t.Run("ErrNoSrcDir", func(t *testing.T) {
+		t.Parallel()
+		_, err := bundle.Pack(t.Context(), filepath.Join(t.TempDir(), "missing"), &bytes.Buffer{})
+		if err == nil {
+			t.Fatal("Pack of a missing directory succeeded")
+		}
+	})
+
 	t.Run("ErrSymlinkOutside", func(t *testing.T) {
 		t.Parallel()
 		src := t.TempDir()
