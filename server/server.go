@@ -168,9 +168,21 @@ func OpenDatabase(ctx context.Context, cfg *config.Config, nodeID, purpose strin
 		} else if purpose != "" {
 			app = "podium " + purpose
 		}
-		return postgres.Open(ctx, postgres.Options{URL: url, MaxConns: cfg.Postgres.MaxConns, ApplicationName: app})
+		p, err := postgres.Open(ctx, postgres.Options{URL: url, MaxConns: cfg.Postgres.MaxConns, ApplicationName: app})
+		if err != nil {
+			// Not p: a nil *postgres.Provider in the interface is not nil.
+			return nil, err
+		}
+		return p, nil
 	default:
-		return sqlite.Open(ctx, sqlite.Options{Dir: cfg.Database.Dir, Exclusive: exclusive, Purpose: purpose})
+		p, err := sqlite.Open(ctx, sqlite.Options{Dir: cfg.Database.Dir, Exclusive: exclusive, Purpose: purpose})
+		if err != nil {
+			// Not p: a nil *sqlite.Provider in the interface is not nil, and
+			// Node.Close would call Close on it (a refused second node
+			// panicked instead of exiting 2).
+			return nil, err
+		}
+		return p, nil
 	}
 }
 
