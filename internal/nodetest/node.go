@@ -65,7 +65,7 @@ type Options struct {
 	// process's.
 	Dir string
 	// NoConfig starts the node without --config (Dir, Env and the
-	// defaults decide everything).
+	// defaults decide everything; Listen goes in PODIUM_HTTP_LISTEN).
 	NoConfig bool
 
 	// autoListen records that Listen was picked here, so that a start
@@ -181,10 +181,12 @@ func Start(tb testing.TB, opts Options) *Node {
 	if !opts.NoConfig {
 		n.ConfigPath = WriteConfig(tb, &opts)
 		args = append(args, "--config", n.ConfigPath)
-	} else if opts.Listen == "" {
-		opts.Listen = "127.0.0.1:" + strconv.Itoa(testutil.FreePort(tb))
-		opts.autoListen = true
-		opts.Env = append(opts.Env, "PODIUM_HTTP_LISTEN="+opts.Listen)
+	} else {
+		if opts.Listen == "" {
+			opts.Listen = "127.0.0.1:" + strconv.Itoa(testutil.FreePort(tb))
+			opts.autoListen = true
+		}
+		opts.Env = append(append([]string(nil), opts.Env...), "PODIUM_HTTP_LISTEN="+opts.Listen)
 	}
 	args = append(args, "--log-format", "json", "serve")
 	args = append(args, opts.Args...)
