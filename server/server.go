@@ -59,6 +59,7 @@ type Node struct {
 	schemaVer    atomic.Int64
 	clockOffset  atomic.Int64 // ns, node clock minus database clock
 	newerSchema  chan int64   // the watcher's verdict
+	detectedAt   atomic.Pointer[time.Time]
 	services     []Service
 	shutdownOnce sync.Once
 }
@@ -73,6 +74,33 @@ type Service interface {
 	// Stop waits (within ctx) for the goroutines to end and releases what
 	// the service holds, so other nodes need not wait for a timeout.
 	Stop(ctx context.Context) error
+}
+
+// Drainer is implemented by services that take new work (the scheduler
+// claiming jobs): Drain is called as soon as the node starts to drain,
+// before in-flight requests finish and long before Stop, so that the
+// service stops taking work at once. It must return promptly.
+type Drainer interface {
+	Drain()
+}
+
+// Shutdown bounds. Whatever the configuration says, a node that found a
+// newer schema exits within 30 seconds of detection: HTTP drains for at
+// most the grace period (capped), services then get a few seconds, and
+// anything still running at hardStop is abandoned (the process exits).
+const (
+	maxHTTPDrain     = 20 * time.Second
+	serviceStopWait  = 5 * time.Second
+	minServiceWait   = 500 * time.Millisecond
+	hardStop         = 25 * time.Second
+	finalWriteWait   = 2 * time.Second
+	closeDatabaseMax = 2 * time.Second
+)
+
+// runningService is a started service and the cancel of its context.
+type runningService struct {
+	Service
+	cancel context.CancelFunc
 }
 
 // New returns a node for cfg. Call Open, then Run.
@@ -276,73 +304,150 @@ func (n *Node) Run(ctx context.Context) error {
 
 	n.httpSrv = &http.Server{Handler: n.web.Echo, ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog: nil, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(runCtx) }}
-	n.httpSrv.RegisterOnShutdown(func() { n.web.CloseHijacked() })
+	// echo's Shutdown neither closes nor waits for hijacked connections
+	// (proxied WebSockets): close them as the drain begins.
+	n.httpSrv.RegisterOnShutdown(func() {
+		if c := n.web.CloseHijacked(); c > 0 {
+			log.WithField("connections", c).Info("closed proxied long-lived connections")
+		}
+	})
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- n.httpSrv.Serve(n.listener) }()
 
 	hb := &heartbeat{node: n}
 	watcher := &schemaWatcher{node: n}
 	services := append([]Service{hb, watcher}, n.services...)
-	var started []Service
+	var started []runningService
 	for _, s := range services {
-		if err := s.Start(runCtx); err != nil {
-			n.shutdown(started, log)
+		// Each service gets its own context, cancelled just before its
+		// Stop: the app processes must outlive the HTTP drain that proxies
+		// to them, the heartbeat must keep saying "draining" until the end.
+		sctx, scancel := context.WithCancel(runCtx)
+		if err := s.Start(sctx); err != nil {
+			scancel()
+			n.shutdown(started, log, time.Now())
 			return fmt.Errorf("start %s: %w", s.Name(), err)
 		}
-		started = append(started, s)
+		started = append(started, runningService{s, scancel})
 	}
-	if err := n.db.NodeSetStatus(ctx, n.id, podium.NodeServing); err != nil {
-		log.WithError(err).Warn("cannot record serving status")
+	// The watcher may already have found a newer schema: never go from
+	// draining back to serving.
+	if n.state.CompareAndSwap(stateStarting, stateServing) {
+		if err := n.db.NodeSetStatus(ctx, n.id, podium.NodeServing); err != nil {
+			log.WithError(err).Warn("cannot record serving status")
+		}
+		log.WithField("listen", n.Addr()).Info("serving")
 	}
-	n.state.Store(stateServing)
-	log.WithField("listen", n.Addr()).Info("serving")
 
 	var result error
+	var begun time.Time
 	select {
 	case <-ctx.Done():
 		log.Info("stop requested: draining")
 	case v := <-n.newerSchema:
 		result = schema.NewerError(v, schema.Latest())
-		log.WithField("db_schema", v).Error(podium.ErrorMessage(result) + "; shutting down")
+		if at := n.detectedAt.Load(); at != nil {
+			begun = *at
+		}
+		log.WithField("db_schema", v).Info("draining before exit (code 3)")
 	case err := <-serveErr:
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			result = fmt.Errorf("http server: %w", err)
 		}
 	}
-	n.shutdown(started, log)
+	if begun.IsZero() {
+		begun = time.Now()
+	}
+	n.shutdown(started, log, begun)
+	if podium.IsCode(result, podium.ESCHEMA) {
+		log.WithFields(logrus.Fields{"since_detection": time.Since(begun).Round(time.Millisecond).String(),
+			"since_detection_ms": time.Since(begun).Milliseconds()}).Error(podium.ErrorMessage(result))
+	}
 	return result
 }
 
-// shutdown drains: readiness 503 at once, new connections refused,
-// in-flight requests finish within the grace period, services stop
-// (releasing what they hold), the node is recorded stopped.
-func (n *Node) shutdown(services []Service, log *logrus.Entry) {
+// shutdown drains, in this order: readiness 503 (already, if the watcher
+// found a newer schema); services that take work stop taking it (Drainer);
+// the node is recorded draining; the listener closes (new connections are
+// refused) and in-flight requests finish within the grace period, after
+// which the remaining connections, proxied WebSockets included, are
+// closed; services stop in reverse order, each releasing what it holds so
+// other nodes need not wait for a timeout; the node is recorded stopped.
+// Everything is bounded: shutdown returns within hardStop (plus a final
+// database write) of begun even if a request or a service hangs.
+func (n *Node) shutdown(services []runningService, log *logrus.Entry, begun time.Time) {
 	n.shutdownOnce.Do(func() {
-		started := time.Now()
 		n.state.Store(stateDraining)
+		deadline := begun.Add(hardStop)
+		for i := len(services) - 1; i >= 0; i-- {
+			if d, ok := services[i].Service.(Drainer); ok {
+				d.Drain()
+			}
+		}
 		bg := context.Background()
-		grace := n.Config.Server.ShutdownGracePeriod
-		_ = n.db.NodeSetStatus(bg, n.id, podium.NodeDraining)
-		ctx, cancel := context.WithTimeout(bg, grace)
-		defer cancel()
+		// Record "draining" beside the HTTP drain, not before it: an
+		// unreachable database must not delay the drain.
+		statusDone := make(chan struct{})
+		go func() {
+			defer close(statusDone)
+			ctx, cancel := context.WithTimeout(bg, finalWriteWait)
+			defer cancel()
+			_ = n.db.NodeSetStatus(ctx, n.id, podium.NodeDraining)
+		}()
+
 		if n.httpSrv != nil {
+			grace := min(n.Config.Server.ShutdownGracePeriod, maxHTTPDrain)
+			ctx, cancel := context.WithDeadline(bg, earliest(time.Now().Add(grace), deadline))
 			if err := n.httpSrv.Shutdown(ctx); err != nil {
-				log.WithError(err).Warn("grace period over: closing remaining connections")
+				log.WithError(err).Warn("grace period over: closing the remaining connections")
 				_ = n.httpSrv.Close()
 			}
+			cancel()
 		}
+
+		svcDeadline := earliest(time.Now().Add(serviceStopWait), deadline)
 		for i := len(services) - 1; i >= 0; i-- {
-			if err := services[i].Stop(ctx); err != nil {
-				log.WithError(err).WithField("service", services[i].Name()).Warn("service did not stop cleanly")
+			s := services[i]
+			s.cancel()
+			d := svcDeadline
+			if time.Until(d) < minServiceWait {
+				d = time.Now().Add(minServiceWait)
+			}
+			if err := stopService(s, d); err != nil {
+				log.WithError(err).WithField("service", s.Name()).Warn("service did not stop cleanly")
 			}
 		}
-		stopCtx, cancel2 := context.WithTimeout(bg, 2*time.Second)
-		defer cancel2()
-		if err := n.db.NodeSetStatus(stopCtx, n.id, podium.NodeStopped); err != nil {
+
+		<-statusDone
+		ctx, cancel := context.WithTimeout(bg, finalWriteWait)
+		defer cancel()
+		if err := n.db.NodeSetStatus(ctx, n.id, podium.NodeStopped); err != nil {
 			log.WithError(err).Warn("cannot record stopped status")
 		}
-		log.WithField("duration", time.Since(started).Round(time.Millisecond).String()).Info("stopped")
+		log.WithField("duration", time.Since(begun).Round(time.Millisecond).String()).Info("stopped")
 	})
+}
+
+// stopService calls s.Stop with a context that ends at deadline, and stops
+// waiting at the deadline even if Stop does not honour its context.
+func stopService(s runningService, deadline time.Time) error {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Stop(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("stop %s: abandoned after the shutdown deadline: %w", s.Name(), ctx.Err())
+	}
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // Close releases the database and listener. Safe to call more than once.
@@ -351,7 +456,16 @@ func (n *Node) Close() {
 		_ = n.listener.Close()
 	}
 	if n.db != nil {
-		_ = n.db.Close()
+		// Closing a pool waits for connections still checked out (a handler
+		// that hangs): never let that delay the exit.
+		db := n.db
+		done := make(chan struct{})
+		go func() { _ = db.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(closeDatabaseMax):
+			n.log("server").Warn("database connections still busy: exiting without waiting for them")
+		}
 		n.db = nil
 	}
 }

@@ -2,76 +2,67 @@ package server
 
 import (
 	"context"
-	"sync"
+	"os"
 	"time"
 
 	"github.com/podiumhq/podium/schema"
+	"github.com/sirupsen/logrus"
 )
 
-// schemaWatcher polls the database's schema version every [Database]
-// SchemaCheckInterval (and, on PostgreSQL, wakes on the notification a
-// committed migration sends) and tells Run when the schema is newer than
-// the binary. An unreachable database is not a newer schema: the heartbeat
-// reports it, and the watcher keeps checking.
+// schemaWatcher is the node's service around [schema.Watcher]: it checks
+// the database's schema version every [Database] SchemaCheckInterval (and,
+// on PostgreSQL, wakes on the notification a committed migration sends),
+// and when the database has moved past this binary it flips /__ping__ to
+// 503 at once and tells Run, which drains and returns the ESCHEMA error
+// (exit code 3). An unreachable database is not a newer schema: the
+// heartbeat reports it as unhealthy, and the watcher keeps checking.
+//
+// PODIUM_SCHEMA_LISTEN=off (a diagnostic, see [schema.ListenEnv]) leaves
+// polling alone.
 type schemaWatcher struct {
 	node *Node
-	wg   sync.WaitGroup
+	done chan struct{}
 }
 
 func (w *schemaWatcher) Name() string { return "schema-watcher" }
 
 func (w *schemaWatcher) Start(ctx context.Context) error {
-	wake := make(chan struct{}, 1)
 	n := w.node
-	if n.db.SupportsListenNotify() {
-		w.wg.Add(1)
-		go func() {
-			defer w.wg.Done()
-			_ = n.db.Listen(ctx, schema.NotifyChannel, func(string) {
-				select {
-				case wake <- struct{}{}:
-				default:
-				}
-			})
-		}()
+	sw := &schema.Watcher{
+		Provider: n.db,
+		Interval: n.Config.Database.SchemaCheckInterval,
+		NoListen: !schema.ListenEnabled(os.Getenv(schema.ListenEnv)),
+		Log:      n.log("schema-watcher"),
+		Now:      n.Now,
+		OnNewer:  n.schemaNewer,
 	}
-	w.wg.Add(1)
+	w.done = make(chan struct{})
 	go func() {
-		defer w.wg.Done()
-		w.loop(ctx, wake)
+		defer close(w.done)
+		_ = sw.Run(ctx)
 	}()
 	return nil
 }
 
 func (w *schemaWatcher) Stop(ctx context.Context) error {
-	w.wg.Wait()
-	return nil
+	select {
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
-func (w *schemaWatcher) loop(ctx context.Context, wake <-chan struct{}) {
-	n := w.node
-	t := time.NewTicker(n.Config.Database.SchemaCheckInterval)
-	defer t.Stop()
-	latest := schema.Latest()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-wake:
-		}
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		v, err := n.db.SchemaVersion(cctx)
-		cancel()
-		if err != nil {
-			continue
-		}
-		if v > latest {
-			select {
-			case n.newerSchema <- v:
-			default:
-			}
-			return
-		}
+// schemaNewer is the watcher's verdict. Readiness goes to 503 before
+// anything else, so the load balancer stops sending requests while the node
+// drains; then Run is told.
+func (n *Node) schemaNewer(dbVersion int64, detectedAt time.Time) {
+	n.state.Store(stateDraining)
+	n.detectedAt.Store(&detectedAt)
+	n.log("schema-watcher").WithFields(logrus.Fields{"db_schema": dbVersion, "binary_schema": schema.Latest()}).
+		Error(schema.ShutdownMessage(dbVersion, schema.Latest()))
+	select {
+	case n.newerSchema <- dbVersion:
+	default:
 	}
 }

@@ -1,0 +1,376 @@
+package schema
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/dbprovider/postgres"
+	"github.com/podiumhq/podium/dbprovider/sqlite"
+	"github.com/pressly/goose/v3"
+	"github.com/sirupsen/logrus"
+)
+
+// RehearseOptions configure Rehearse.
+type RehearseOptions struct {
+	// LockTimeout bounds each statement's wait for a lock (PostgreSQL
+	// lock_timeout; default 2s), so that a rehearsal never queues
+	// production traffic behind it for long.
+	LockTimeout time.Duration
+	// StatementTimeout bounds each statement (PostgreSQL
+	// statement_timeout; default 5 minutes).
+	StatementTimeout time.Duration
+	// TempDir holds the SQLite copy (default os.TempDir()).
+	TempDir string
+	// Log receives progress messages (optional).
+	Log *logrus.Entry
+}
+
+// Step is the rehearsal of one migration.
+type Step struct {
+	Version  int64  `json:"version"`
+	Name     string `json:"name"`
+	Duration Millis `json:"duration_ms"`
+	// LockWait is the time the migration spent waiting for locks held by
+	// other sessions (PostgreSQL, sampled every 10ms).
+	LockWait Millis `json:"lock_wait_ms"`
+	// OK is true when the migration applied.
+	OK bool `json:"ok"`
+	// Skipped says why the migration was not tried (it cannot run inside a
+	// transaction).
+	Skipped string `json:"skipped,omitempty"`
+	// Error is the database's error when the migration failed.
+	Error string `json:"error,omitempty"`
+}
+
+// Millis is a duration that marshals as fractional milliseconds.
+type Millis time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (m Millis) MarshalJSON() ([]byte, error) {
+	return []byte(fmt.Sprintf("%.3f", float64(m)/float64(time.Millisecond))), nil
+}
+
+// String formats the duration like time.Duration, rounded to 0.1ms.
+func (m Millis) String() string { return time.Duration(m).Round(100 * time.Microsecond).String() }
+
+// Rehearsal is the report of Rehearse.
+type Rehearsal struct {
+	Provider string `json:"provider"`
+	// Method says how the migrations were tried without keeping them.
+	Method string `json:"method"`
+	// From is the database's version; To the binary's.
+	From int64 `json:"from"`
+	To   int64 `json:"to"`
+	// Steps are the pending migrations, in order, up to the first failure.
+	Steps []Step `json:"steps"`
+	// OK is true when every pending migration applied.
+	OK       bool   `json:"ok"`
+	Duration Millis `json:"duration_ms"`
+}
+
+// Failed returns the failing step, or nil.
+func (r *Rehearsal) Failed() *Step {
+	for i := range r.Steps {
+		if !r.Steps[i].OK && r.Steps[i].Skipped == "" {
+			return &r.Steps[i]
+		}
+	}
+	return nil
+}
+
+// Rehearsal methods.
+const (
+	MethodRollback = "one transaction, rolled back"
+	MethodCopy     = "a consistent copy of the database file, deleted afterwards"
+)
+
+// Rehearse tries this binary's pending migrations on p without keeping
+// them. On PostgreSQL it runs them all in one transaction that it rolls
+// back, with lock_timeout and statement_timeout set, holding the migration
+// advisory lock for the transaction only (it refuses, EUNAVAILABLE, while
+// a node migrates). On SQLite it never touches the live file: it copies
+// the database (VACUUM INTO, a consistent snapshot even while a node
+// writes) to a temporary file, migrates the copy and deletes it.
+//
+// A failing migration is not an error: the report says which one failed
+// and why (OK false). Errors are for a rehearsal that could not run, and
+// ESCHEMA when the database is newer than the binary.
+func Rehearse(ctx context.Context, p dbprovider.Provider, opts RehearseOptions) (*Rehearsal, error) {
+	from, err := Check(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := PendingMigrations(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("rehearse: %w", err)
+	}
+	r := &Rehearsal{Provider: p.Name(), From: from, To: Latest(), Steps: []Step{}}
+	started := time.Now()
+	switch db := p.(type) {
+	case *postgres.Provider:
+		r.Method = MethodRollback
+		err = rehearsePostgres(ctx, db, pending, opts, r)
+	case *sqlite.Provider:
+		r.Method = MethodCopy
+		err = rehearseSQLite(ctx, db, opts, r)
+	default:
+		return nil, podium.Errorf(podium.EUNSUPPORTED, "rehearse: provider %s is not supported", p.Name())
+	}
+	r.Duration = Millis(time.Since(started))
+	if err != nil {
+		return r, err
+	}
+	r.OK = r.Failed() == nil
+	return r, nil
+}
+
+func rehearsePostgres(ctx context.Context, p *postgres.Provider, pending []Migration, opts RehearseOptions, r *Rehearsal) error {
+	lockTimeout, stmtTimeout := opts.LockTimeout, opts.StatementTimeout
+	if lockTimeout <= 0 {
+		lockTimeout = 2 * time.Second
+	}
+	if stmtTimeout <= 0 {
+		stmtTimeout = 5 * time.Minute
+	}
+	fsys, err := Migrations(p.GooseDialect())
+	if err != nil {
+		return fmt.Errorf("rehearse: %w", err)
+	}
+	cfg := p.Config().ConnConfig.Copy()
+	cfg.RuntimeParams["application_name"] = "podium rehearse"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return podium.Errorf(podium.EUNAVAILABLE, "rehearse: cannot connect to %s", p.Describe())
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("rehearse: begin: %w", err)
+	}
+	// Never committed: everything below is undone, pg_notify included
+	// (notifications are delivered at commit only).
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`,
+		fmt.Sprintf("%dms", lockTimeout.Milliseconds()), fmt.Sprintf("%dms", stmtTimeout.Milliseconds())); err != nil {
+		return fmt.Errorf("rehearse: set timeouts: %w", err)
+	}
+	var got bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, LockID).Scan(&got); err != nil {
+		return fmt.Errorf("rehearse: advisory lock: %w", err)
+	}
+	if !got {
+		return podium.Errorf(podium.EUNAVAILABLE, "rehearse: a migration is running on this database now (its advisory lock is held): try again when it is over")
+	}
+	var pid uint32
+	if err := tx.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		return fmt.Errorf("rehearse: %w", err)
+	}
+	for _, m := range pending {
+		step := Step{Version: m.Version, Name: m.Name}
+		up, noTx, err := upSection(fsys, m.Name)
+		if err != nil {
+			return fmt.Errorf("rehearse: %w", err)
+		}
+		if noTx {
+			step.Skipped = "runs outside a transaction (goose NO TRANSACTION): cannot be rehearsed and rolled back"
+			r.Steps = append(r.Steps, step)
+			continue
+		}
+		mon := watchLockWaits(ctx, p, pid)
+		t0 := time.Now()
+		// No arguments: pgx sends it with the simple protocol, which runs
+		// every statement of the file (PL/pgSQL bodies included) in order.
+		_, err = tx.Exec(ctx, up)
+		if err == nil {
+			_, err = tx.Exec(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)`, m.Version)
+		}
+		step.Duration = Millis(time.Since(t0))
+		step.LockWait = Millis(mon.stop())
+		if opts.Log != nil {
+			opts.Log.WithFields(logrus.Fields{"migration": m.Name, "duration": step.Duration.String(),
+				"lock_wait": step.LockWait.String(), "ok": err == nil}).Info("rehearsed migration")
+		}
+		if err != nil {
+			step.Error = describePgError(err, lockTimeout, stmtTimeout)
+			r.Steps = append(r.Steps, step)
+			return nil
+		}
+		step.OK = true
+		r.Steps = append(r.Steps, step)
+	}
+	return nil
+}
+
+// describePgError is the database's error for the report, with what it
+// means when it is one of the rehearsal's own timeouts.
+func describePgError(err error, lockTimeout, stmtTimeout time.Duration) string {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err.Error()
+	}
+	msg := fmt.Sprintf("%s (SQLSTATE %s)", pe.Message, pe.Code)
+	if pe.Detail != "" {
+		msg += ": " + pe.Detail
+	}
+	switch pe.Code {
+	case "55P03": // lock_not_available
+		msg += fmt.Sprintf("; waited more than lock_timeout (%s) for a lock held by other sessions: "+
+			"run the migration when traffic is low, or expect it to queue requests", lockTimeout)
+	case "57014": // query_canceled
+		msg += fmt.Sprintf("; a statement ran longer than statement_timeout (%s)", stmtTimeout)
+	}
+	return msg
+}
+
+// upSection returns the Up part of a goose SQL migration and whether it is
+// marked NO TRANSACTION. Annotations are SQL comments, so the text can be
+// sent as it is.
+func upSection(fsys fs.FS, name string) (string, bool, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return "", false, fmt.Errorf("migration %s: %w", name, err)
+	}
+	defer f.Close()
+	var b strings.Builder
+	inUp, noTx := false, false
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if a, ok := strings.CutPrefix(strings.TrimSpace(line), "-- +goose "); ok {
+			switch strings.ToUpper(strings.TrimSpace(a)) {
+			case "UP":
+				inUp = true
+				continue
+			case "DOWN":
+				inUp = false
+				continue
+			case "NO TRANSACTION":
+				noTx = true
+				continue
+			}
+		}
+		if inUp {
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", false, fmt.Errorf("migration %s: %w", name, err)
+	}
+	return b.String(), noTx, nil
+}
+
+// lockMonitor samples pg_stat_activity for a backend and adds up the time
+// it spends waiting on heavyweight locks.
+type lockMonitor struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	waited time.Duration
+}
+
+func watchLockWaits(ctx context.Context, p *postgres.Provider, pid uint32) *lockMonitor {
+	ctx, cancel := context.WithCancel(ctx)
+	m := &lockMonitor{cancel: cancel}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		const every = 10 * time.Millisecond
+		t := time.NewTicker(every)
+		defer t.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				var waiting bool
+				err := p.Pool().QueryRow(ctx,
+					`SELECT coalesce(wait_event_type = 'Lock', false) FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&waiting)
+				if err == nil && waiting {
+					m.waited += now.Sub(last)
+				}
+				last = now
+			}
+		}
+	}()
+	return m
+}
+
+func (m *lockMonitor) stop() time.Duration {
+	m.cancel()
+	m.wg.Wait()
+	return m.waited
+}
+
+func rehearseSQLite(ctx context.Context, p *sqlite.Provider, opts RehearseOptions, r *Rehearsal) error {
+	dir, err := os.MkdirTemp(opts.TempDir, "podium-rehearse-*")
+	if err != nil {
+		return fmt.Errorf("rehearse: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	// VACUUM INTO writes a consistent snapshot of the live database to a
+	// new file, from a read transaction: the node beside us keeps writing.
+	// Not on the read pool: its query_only pragma refuses VACUUM INTO,
+	// even though the live file is only read.
+	if _, err := p.DB().ExecContext(ctx, `VACUUM INTO ?`, filepath.Join(dir, sqlite.FileName)); err != nil {
+		return fmt.Errorf("rehearse: copy %s: %w", p.Path(), err)
+	}
+	cp, err := sqlite.Open(ctx, sqlite.Options{Dir: dir, Exclusive: true, Purpose: "migrate schema rehearse"})
+	if err != nil {
+		return fmt.Errorf("rehearse: open the copy: %w", err)
+	}
+	defer cp.Close()
+	gp, err := NewGoose(cp, Options{})
+	if err != nil {
+		return err
+	}
+	defer closeGoose(cp, gp)
+	for {
+		res, err := gp.UpByOne(ctx)
+		if errors.Is(err, goose.ErrNoNextVersion) {
+			return nil
+		}
+		var pe *goose.PartialError
+		if errors.As(err, &pe) && pe.Failed != nil {
+			res = pe.Failed
+		}
+		if res == nil || res.Source == nil {
+			return fmt.Errorf("rehearse: %w", err)
+		}
+		step := Step{Version: res.Source.Version, Name: baseName(res.Source.Path), Duration: Millis(res.Duration), OK: err == nil}
+		if err != nil {
+			step.Error = sqliteError(err)
+		}
+		if opts.Log != nil {
+			opts.Log.WithFields(logrus.Fields{"migration": step.Name, "duration": step.Duration.String(), "ok": step.OK}).
+				Info("rehearsed migration")
+		}
+		r.Steps = append(r.Steps, step)
+		if err != nil {
+			return nil
+		}
+	}
+}
+
+// sqliteError is the innermost error of a failed goose migration: goose
+// wraps the driver's message in its own context several times.
+func sqliteError(err error) string {
+	var pe *goose.PartialError
+	if errors.As(err, &pe) && pe.Err != nil {
+		err = pe.Err
+	}
+	return err.Error()
+}
