@@ -49,6 +49,15 @@ func Main(ctx context.Context, args []string, env Env) int {
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
+	// cobra reports an unknown command with a plain error; Find fails only
+	// for that, so ask it first and make it a usage error (exit 2). The
+	// help and completion commands are added lazily: add them before.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd(args...)
+	if _, _, err := root.Find(args); err != nil {
+		fmt.Fprintf(env.Stderr, "podium: %v\nRun 'podium --help' for usage.\n", err)
+		return podium.ExitRefused
+	}
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return podium.ExitOK
