@@ -1,0 +1,295 @@
+package apps
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium"
+	"github.com/sirupsen/logrus"
+)
+
+// ServeApp proxies the request c, under /content/{guid}/, to a process of
+// the app, starting one when needed. The caller has checked that the user
+// may see the content. A request that cannot be served gets a 502 or 503
+// page rather than waiting forever.
+func (s *Supervisor) ServeApp(c echo.Context, guid string) error {
+	req := c.Request()
+	prefix := "/content/" + guid
+	if req.URL.Path == prefix {
+		u := *req.URL
+		u.Path += "/"
+		u.RawPath = ""
+		return c.Redirect(http.StatusMovedPermanently, u.RequestURI())
+	}
+	if !strings.HasPrefix(req.URL.Path, prefix+"/") {
+		return podium.Errorf(podium.ENOTFOUND, "not under %s/", prefix)
+	}
+	pl := s.pool(guid)
+	s.refresh(req.Context(), pl, false)
+	p, err := s.acquire(req.Context(), pl)
+	if err != nil {
+		return s.unavailable(c, err)
+	}
+	defer s.release(pl, p)
+	w := &trackingWriter{ResponseWriter: c.Response(), track: s.opts.TrackHijacked}
+	defer w.untrack()
+	p.proxy.ServeHTTP(w, req)
+	return nil
+}
+
+// errUnavailable is an app that cannot take the request now (503).
+type errUnavailable struct{ msg string }
+
+func (e *errUnavailable) Error() string { return e.msg }
+
+// acquire picks the least-loaded ready process of pl's current bundle and
+// counts the request on it. It starts a new process when that process's
+// load (with this request) would exceed the load factor and fewer than
+// MaxProcesses run; it waits (up to InitTimeout) when no process can take
+// the request yet.
+func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
+	var deadline <-chan time.Time
+	for {
+		s.mu.Lock()
+		if s.stopped {
+			s.mu.Unlock()
+			return nil, &errUnavailable{"this node is shutting down"}
+		}
+		app, lim := pl.app, pl.limits
+		if app == nil {
+			err := pl.fetchErr
+			s.mu.Unlock()
+			if err != nil {
+				return nil, fmt.Errorf("app %s: %w", pl.guid, err)
+			}
+			return nil, podium.Errorf(podium.ENOTFOUND, "no application is deployed at %s", pl.guid)
+		}
+		ready, starting := pl.current()
+		var best *process
+		for _, p := range ready {
+			if best == nil || p.conns < best.conns {
+				best = p
+			}
+		}
+		live := len(ready) + starting
+		now := s.opts.Now()
+		grow := live < lim.MaxProcesses && starting == 0 && !now.Before(pl.notUntil) &&
+			(best == nil || float64(best.conns+1)/float64(lim.MaxConnsPerProcess) > lim.LoadFactor)
+		if best != nil && (best.conns < lim.MaxConnsPerProcess || live >= lim.MaxProcesses) {
+			// A process with room, or none can be added: take the least
+			// loaded (beyond MaxConnsPerProcess only at MaxProcesses).
+			best.conns++
+			best.served++
+			s.mu.Unlock()
+			if grow {
+				go s.spawn(s.runContext(), pl, app)
+			}
+			return best, nil
+		}
+		if best == nil && starting == 0 && now.Before(pl.notUntil) {
+			msg := pl.lastErr
+			s.mu.Unlock()
+			return nil, &errUnavailable{"the application failed to start (" + msg + "); retrying in " +
+				pl.notUntil.Sub(now).Round(time.Second).String()}
+		}
+		wait := pl.changed
+		s.mu.Unlock()
+		if grow {
+			go s.spawn(s.runContext(), pl, app)
+		}
+		if deadline == nil {
+			t := time.NewTimer(lim.InitTimeout + time.Second)
+			defer t.Stop()
+			deadline = t.C
+		}
+		select {
+		case <-wait:
+		case <-deadline:
+			return nil, &errUnavailable{"no application process became ready in time"}
+		case <-ctx.Done():
+			return nil, fmt.Errorf("app %s: %w", pl.guid, ctx.Err())
+		}
+	}
+}
+
+// runContext is the context processes are started under: the service's,
+// not a request's.
+func (s *Supervisor) runContext() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.runCtx
+}
+
+// release ends one request on p.
+func (s *Supervisor) release(pl *pool, p *process) {
+	s.mu.Lock()
+	p.conns--
+	if p.conns == 0 {
+		p.idleFrom = s.opts.Now()
+	}
+	pl.signal()
+	s.mu.Unlock()
+}
+
+// unavailable answers a request no process could take.
+func (s *Supervisor) unavailable(c echo.Context, err error) error {
+	var ue *errUnavailable
+	if !errors.As(err, &ue) {
+		if podium.IsCode(err, podium.ENOTFOUND) || errors.Is(err, context.Canceled) {
+			return err
+		}
+		ue = &errUnavailable{"the application cannot be reached right now"}
+		s.log.WithError(err).Warn("app request failed")
+	}
+	s.mu.Lock()
+	s.events.Rejected++
+	s.mu.Unlock()
+	c.Response().Header().Set("Retry-After", "5")
+	return errorPage(c.Response(), http.StatusServiceUnavailable, ue.msg)
+}
+
+// errorPage writes a short HTML page for an app that cannot answer.
+func errorPage(w http.ResponseWriter, status int, msg string) error {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, err := fmt.Fprintf(w, "<!doctype html>\n<title>%d %s</title>\n<h1>%d %s</h1>\n<p>%s</p>\n",
+		status, http.StatusText(status), status, http.StatusText(status), html.EscapeString(msg))
+	return err
+}
+
+// newReverseProxy returns the proxy to one process at target. It strips
+// /content/{guid} from the path (the app learns it from the base-path
+// variable and X-Forwarded-Prefix), sets the forwarding headers, and
+// drops Podium's own credentials.
+func (s *Supervisor) newReverseProxy(target *url.URL) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Transport: s.transport,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			in, out := pr.In, pr.Out
+			rest, prefix := splitContentPath(in.URL.EscapedPath())
+			out.URL.Scheme, out.URL.Host = target.Scheme, target.Host
+			out.URL.RawPath = rest
+			if p, err := url.PathUnescape(rest); err == nil {
+				out.URL.Path = p
+			} else {
+				out.URL.Path = rest
+			}
+			if out.URL.Path == out.URL.RawPath {
+				out.URL.RawPath = ""
+			}
+			out.Host = in.Host
+			s.setForwarded(in, out, prefix)
+			if a := out.Header.Get("Authorization"); strings.HasPrefix(a, "Key ") {
+				out.Header.Del("Authorization")
+			}
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				return // the client went away
+			}
+			s.log.WithError(err).WithFields(logrus.Fields{"path": r.URL.Path, "target": target.Host}).Warn("app process did not answer")
+			s.mu.Lock()
+			s.events.Rejected++
+			s.mu.Unlock()
+			_ = errorPage(w, http.StatusBadGateway, "The application did not answer. It may have crashed; Podium is replacing it. Try again shortly.")
+		},
+	}
+}
+
+// splitContentPath splits "/content/{guid}/rest" into "/rest" and
+// "/content/{guid}".
+func splitContentPath(p string) (rest, prefix string) {
+	const root = "/content/"
+	if !strings.HasPrefix(p, root) {
+		return p, ""
+	}
+	i := strings.IndexByte(p[len(root):], '/')
+	if i < 0 {
+		return "/", p
+	}
+	return p[len(root)+i:], p[:len(root)+i]
+}
+
+// setForwarded sets X-Forwarded-For/-Proto/-Host/-Prefix on out. The
+// incoming values are kept only when the peer is a trusted proxy;
+// otherwise they are replaced by what this node saw.
+func (s *Supervisor) setForwarded(in, out *http.Request, prefix string) {
+	peer, _, err := net.SplitHostPort(in.RemoteAddr)
+	if err != nil {
+		peer = in.RemoteAddr
+	}
+	trusted := s.trusted(peer)
+	xff := peer
+	if prior := in.Header.Values("X-Forwarded-For"); trusted && len(prior) > 0 {
+		xff = strings.Join(prior, ", ") + ", " + peer
+	}
+	out.Header.Set("X-Forwarded-For", xff)
+	proto := "http"
+	if in.TLS != nil {
+		proto = "https"
+	}
+	if v := in.Header.Get("X-Forwarded-Proto"); trusted && (v == "http" || v == "https") {
+		proto = v
+	}
+	out.Header.Set("X-Forwarded-Proto", proto)
+	host := in.Host
+	if v := in.Header.Get("X-Forwarded-Host"); trusted && v != "" {
+		host = v
+	}
+	out.Header.Set("X-Forwarded-Host", host)
+	out.Header.Set("X-Forwarded-Prefix", prefix)
+}
+
+func (s *Supervisor) trusted(ip string) bool {
+	a := net.ParseIP(ip)
+	if a == nil {
+		return false
+	}
+	for _, n := range s.opts.TrustedProxies {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// trackingWriter records the client connection when the proxy hijacks it
+// for a WebSocket (or any upgrade), so the node's shutdown can close it:
+// echo's Shutdown does not close hijacked connections.
+type trackingWriter struct {
+	http.ResponseWriter
+	track  func(net.Conn) func()
+	forget func()
+}
+
+// Hijack hijacks the underlying connection and tracks it.
+func (w *trackingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil && w.track != nil {
+		w.forget = w.track(conn)
+	}
+	return conn, rw, err
+}
+
+// Unwrap gives http.ResponseController the underlying writer (Flush).
+func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush flushes the underlying writer, for streamed responses and SSE.
+func (w *trackingWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+func (w *trackingWriter) untrack() {
+	if w.forget != nil {
+		w.forget()
+	}
+}

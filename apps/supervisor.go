@@ -1,0 +1,486 @@
+package apps
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/sirupsen/logrus"
+)
+
+// Options configure a Supervisor.
+type Options struct {
+	// Source finds the app of a content item.
+	Source AppSource
+	// Limits are the server defaults ([Scheduler]).
+	Limits Limits
+	// RunAs is the user apps run as when podium runs as root.
+	RunAs string
+	// LogDir holds one log file per process, in a folder per content.
+	LogDir string
+	// Log is the supervisor's logger.
+	Log *logrus.Entry
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// TrustedProxies are the addresses whose X-Forwarded-* headers are
+	// passed on to apps; others' are replaced.
+	TrustedProxies []*net.IPNet
+	// TrackHijacked records a hijacked client connection (a WebSocket) so
+	// the node's shutdown closes it; it returns the function that forgets
+	// it. nil tracks nothing.
+	TrackHijacked func(net.Conn) (untrack func())
+	// RefreshInterval is how long an answer of Source is reused before it
+	// is asked again, which bounds how late a redeploy is noticed. 0 means
+	// one second.
+	RefreshInterval time.Duration
+	// StopGrace is how long a stopping process gets between SIGTERM and
+	// SIGKILL. 0 means 5 seconds.
+	StopGrace time.Duration
+}
+
+// Supervisor runs the worker processes of every app on this node and
+// proxies requests to them. It is a server.Service.
+type Supervisor struct {
+	opts      Options
+	log       *logrus.Entry
+	transport *http.Transport
+
+	mu      sync.Mutex
+	pools   map[string]*pool
+	stopped bool
+	runCtx  context.Context
+	wg      sync.WaitGroup
+
+	// Events counts what happened, for metrics and tests.
+	events Events
+}
+
+// Events are counters of what the supervisor did since it started.
+type Events struct {
+	Started  int64 `json:"started"`
+	Crashed  int64 `json:"crashed"`
+	Failed   int64 `json:"failed"`
+	Stopped  int64 `json:"stopped"`
+	Rejected int64 `json:"rejected"` // requests answered 502/503
+}
+
+// pool holds the processes of one content item on this node.
+type pool struct {
+	guid     string
+	app      *App // the active app as last read; nil until read or when gone
+	limits   Limits
+	fetched  time.Time
+	fetchErr error
+	procs    []*process // live: starting, ready, draining, stopping
+	history  []*process // ended, newest last
+	starting int
+	failures int       // consecutive failed starts or crashes
+	notUntil time.Time // no start before this (backoff)
+	lastErr  string
+	changed  chan struct{} // closed and replaced when processes change
+}
+
+// historyLen is how many ended processes each pool remembers.
+const historyLen = 20
+
+// New returns a supervisor; Start starts it.
+func New(opts Options) *Supervisor {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.RefreshInterval <= 0 {
+		opts.RefreshInterval = time.Second
+	}
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = 5 * time.Second
+	}
+	return &Supervisor{
+		opts:  opts,
+		log:   opts.Log,
+		pools: map[string]*pool{},
+		transport: &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        4096,
+			MaxIdleConnsPerHost: 512,
+			IdleConnTimeout:     60 * time.Second,
+			DisableCompression:  true,
+		},
+		runCtx: context.Background(),
+	}
+}
+
+// Name names the service in logs.
+func (s *Supervisor) Name() string { return "apps" }
+
+// Start starts the minimum processes of every app and the loop that scales
+// pools down, replaces failed processes and notices redeploys.
+func (s *Supervisor) Start(ctx context.Context) error {
+	s.mu.Lock()
+	s.runCtx = ctx
+	s.mu.Unlock()
+	guids, err := s.opts.Source.AppGUIDs(ctx)
+	if err != nil {
+		// Not fatal: pools are also made on first request.
+		s.log.WithError(err).Warn("cannot list apps: their minimum processes start on first request")
+	}
+	for _, g := range guids {
+		s.refresh(ctx, s.pool(g), true)
+	}
+	s.maintain(ctx)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		tick := time.NewTicker(s.tickInterval())
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				s.maintain(ctx)
+			}
+		}
+	}()
+	return nil
+}
+
+func (s *Supervisor) tickInterval() time.Duration {
+	d := min(s.opts.Limits.IdleTimeout/4, s.opts.RefreshInterval, time.Second)
+	return max(d, 50*time.Millisecond)
+}
+
+// Stop stops every process (SIGTERM, then SIGKILL after the grace period
+// or when ctx ends) and waits for the supervisor's goroutines.
+func (s *Supervisor) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopped = true
+	var all []*process
+	for _, pl := range s.pools {
+		for _, p := range pl.procs {
+			p.state = StateStopping
+			all = append(all, p)
+		}
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			terminate(ctx, p, s.opts.StopGrace)
+		}()
+	}
+	wg.Wait()
+	s.wg.Wait()
+	s.transport.CloseIdleConnections()
+	s.log.WithField("processes", len(all)).Info("app processes stopped")
+	return nil
+}
+
+// Stats returns the supervisor's counters.
+func (s *Supervisor) Stats() Events {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.events
+}
+
+// pool returns the pool of guid, creating it.
+func (s *Supervisor) pool(guid string) *pool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pl := s.pools[guid]
+	if pl == nil {
+		pl = &pool{guid: guid, changed: make(chan struct{}), limits: s.opts.Limits}
+		s.pools[guid] = pl
+	}
+	return pl
+}
+
+// signal wakes the requests waiting on pl. Call with s.mu held.
+func (pl *pool) signal() {
+	close(pl.changed)
+	pl.changed = make(chan struct{})
+}
+
+// refresh reads pl's app from the source when the last answer is older
+// than RefreshInterval (or force), and drains the processes of a replaced
+// bundle.
+func (s *Supervisor) refresh(ctx context.Context, pl *pool, force bool) {
+	s.mu.Lock()
+	fresh := !force && s.opts.Now().Sub(pl.fetched) < s.opts.RefreshInterval
+	s.mu.Unlock()
+	if fresh {
+		return
+	}
+	app, err := s.opts.Source.ActiveApp(ctx, pl.guid)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pl.fetched = s.opts.Now()
+	switch {
+	case podium.IsCode(err, podium.ENOTFOUND):
+		app = nil // gone or no longer an app: drain everything
+	case err != nil:
+		pl.fetchErr = err // keep the last known app
+		return
+	}
+	pl.fetchErr = nil
+	old := pl.app
+	pl.app = app
+	if app != nil {
+		pl.limits = s.opts.Limits.Apply(&app.Overrides)
+	}
+	if old != nil && (app == nil || app.BundleID != old.BundleID) {
+		n := 0
+		for _, p := range pl.procs {
+			if p.bundleID != bundleOf(app) && (p.state == StateReady || p.state == StateStarting) {
+				p.state = StateDraining
+				n++
+			}
+		}
+		pl.failures, pl.notUntil = 0, time.Time{}
+		s.log.WithFields(logrus.Fields{"guid": pl.guid, "old_bundle": old.BundleID, "new_bundle": bundleOf(app), "draining": n}).
+			Info("app redeployed: draining the old bundle's processes")
+		pl.signal()
+	}
+}
+
+func bundleOf(a *App) int64 {
+	if a == nil {
+		return 0
+	}
+	return a.BundleID
+}
+
+// counts returns the live processes of pl's current bundle that take
+// requests or will (starting, ready). Call with s.mu held.
+func (pl *pool) current() (ready []*process, starting int) {
+	b := bundleOf(pl.app)
+	for _, p := range pl.procs {
+		if p.bundleID != b {
+			continue
+		}
+		switch p.state {
+		case StateReady:
+			ready = append(ready, p)
+		case StateStarting:
+			starting++
+		}
+	}
+	return ready, starting
+}
+
+// maintain runs one round of housekeeping on every pool: notice
+// redeploys, stop idle processes above the minimum and drained ones, and
+// start processes up to the minimum (after any backoff).
+func (s *Supervisor) maintain(ctx context.Context) {
+	s.mu.Lock()
+	pools := make([]*pool, 0, len(s.pools))
+	for _, pl := range s.pools {
+		pools = append(pools, pl)
+	}
+	s.mu.Unlock()
+	for _, pl := range pools {
+		if ctx.Err() != nil {
+			return
+		}
+		s.refresh(ctx, pl, false)
+		s.mu.Lock()
+		if s.stopped {
+			s.mu.Unlock()
+			return
+		}
+		now := s.opts.Now()
+		var stop []*process
+		ready, starting := pl.current()
+		// Idle processes beyond the minimum, the longest idle first.
+		slices.SortFunc(ready, func(a, b *process) int { return a.idleFrom.Compare(b.idleFrom) })
+		keep := len(ready) + starting
+		for _, p := range ready {
+			if keep <= pl.limits.MinProcesses {
+				break
+			}
+			if p.conns == 0 && now.Sub(p.idleFrom) >= pl.limits.IdleTimeout {
+				p.state = StateStopping
+				stop = append(stop, p)
+				keep--
+			}
+		}
+		for _, p := range pl.procs {
+			if p.state == StateDraining && p.conns == 0 {
+				p.state = StateStopping
+				stop = append(stop, p)
+			}
+		}
+		need := 0
+		if pl.app != nil && !now.Before(pl.notUntil) {
+			need = pl.limits.MinProcesses - keep
+		}
+		app := pl.app
+		s.mu.Unlock()
+		for _, p := range stop {
+			s.log.WithFields(logrus.Fields{"guid": pl.guid, "pid": p.pid}).Debug("stopping idle app process")
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				terminate(ctx, p, s.opts.StopGrace)
+			}()
+		}
+		for range need {
+			s.spawn(ctx, pl, app)
+		}
+	}
+}
+
+// spawn starts one process of app in pl and, in the background, waits for
+// it to listen; on failure it records the error and backs off.
+func (s *Supervisor) spawn(ctx context.Context, pl *pool, app *App) {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return
+	}
+	pl.starting++
+	limits := pl.limits
+	s.mu.Unlock()
+	log := s.log.WithFields(logrus.Fields{"guid": app.GUID, "bundle": app.BundleID})
+	p, err := s.startProcess(app)
+	s.mu.Lock()
+	pl.starting--
+	if err != nil {
+		s.failed(pl, err.Error())
+		s.mu.Unlock()
+		log.WithError(err).Error("cannot start app process")
+		return
+	}
+	pl.procs = append(pl.procs, p)
+	s.events.Started++
+	s.mu.Unlock()
+	log = log.WithField("pid", p.pid)
+	log.WithField("port", p.port).Info("app process started")
+
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		err := waitListening(ctx, p, limits.InitTimeout)
+		s.mu.Lock()
+		if err != nil {
+			if p.state == StateStarting || p.state == StateDraining {
+				s.events.Failed++
+				s.failed(pl, fmt.Sprintf("process %d %v", p.pid, err))
+				p.state = StateStopping
+				s.mu.Unlock()
+				log.WithError(err).Error("app process failed to start: replacing it with backoff")
+				terminate(ctx, p, s.opts.StopGrace)
+				s.mu.Lock()
+				p.state = StateFailed
+			}
+		} else if p.state == StateStarting {
+			p.state = StateReady
+			p.idleFrom = s.opts.Now()
+			pl.failures = 0
+			pl.signal()
+		}
+		s.mu.Unlock()
+		if err == nil {
+			log.Debug("app process listening")
+		}
+		<-p.done
+		s.exited(pl, p, log)
+	}()
+}
+
+// failed records a failed start or crash in pl and sets the backoff. Call
+// with s.mu held.
+func (s *Supervisor) failed(pl *pool, msg string) {
+	pl.failures++
+	pl.lastErr = msg
+	backoff := min(time.Duration(1<<min(pl.failures-1, 5))*time.Second, 30*time.Second)
+	pl.notUntil = s.opts.Now().Add(backoff)
+	pl.signal()
+}
+
+// exited moves an ended process from pl's live list to its history.
+func (s *Supervisor) exited(pl *pool, p *process, log *logrus.Entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p.ended = s.opts.Now()
+	switch p.state {
+	case StateStopping:
+		p.state = StateExited
+		s.events.Stopped++
+	case StateFailed:
+	default:
+		p.state = StateCrashed
+		s.events.Crashed++
+		s.failed(pl, fmt.Sprintf("process %d crashed: %v", p.pid, p.exitErr))
+		log.WithField("exit", fmt.Sprint(p.exitErr)).Error("app process crashed: replacing it with backoff; see its log")
+	}
+	pl.procs = slices.DeleteFunc(pl.procs, func(q *process) bool { return q == p })
+	pl.history = append(pl.history, p)
+	if len(pl.history) > historyLen {
+		pl.history = pl.history[len(pl.history)-historyLen:]
+	}
+	pl.signal()
+}
+
+// Processes lists this node's processes of content guid, live first, then
+// the recently ended ones.
+func (s *Supervisor) Processes(guid string) []ProcessInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pl := s.pools[guid]
+	out := []ProcessInfo{}
+	if pl == nil {
+		return out
+	}
+	for _, p := range pl.procs {
+		out = append(out, p.info())
+	}
+	for i := len(pl.history) - 1; i >= 0; i-- {
+		out = append(out, pl.history[i].info())
+	}
+	return out
+}
+
+// PoolStatus summarizes one app's pool on this node.
+type PoolStatus struct {
+	GUID      string        `json:"guid"`
+	Limits    Limits        `json:"limits"`
+	Failures  int           `json:"consecutive_failures"`
+	LastError string        `json:"last_error,omitempty"`
+	Processes []ProcessInfo `json:"processes"`
+}
+
+// Status returns the pool of guid on this node.
+func (s *Supervisor) Status(guid string) PoolStatus {
+	procs := s.Processes(guid)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := PoolStatus{GUID: guid, Limits: s.opts.Limits, Processes: procs}
+	if pl := s.pools[guid]; pl != nil {
+		st.Limits, st.Failures, st.LastError = pl.limits, pl.failures, pl.lastErr
+	}
+	return st
+}
+
+// LogPath returns the log file of process pid of content guid on this
+// node. Returns ENOTFOUND if this node has no such process.
+func (s *Supervisor) LogPath(guid string, pid int) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pl := s.pools[guid]; pl != nil {
+		for _, list := range [][]*process{pl.procs, pl.history} {
+			for _, p := range list {
+				if p.pid == pid {
+					return p.logPath, nil
+				}
+			}
+		}
+	}
+	return "", podium.Errorf(podium.ENOTFOUND, "process %d of content %s is not known on this node", pid, guid)
+}

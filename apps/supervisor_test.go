@@ -1,0 +1,424 @@
+package apps_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/apps"
+	"github.com/podiumhq/podium/internal/logging"
+	"github.com/podiumhq/podium/internal/testutil"
+	"github.com/podiumhq/podium/web"
+)
+
+// echoApp builds the test app once into a directory every user may read,
+// since apps run as "nobody" when the tests run as root.
+var echoApp = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "podium-apps-test-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return "", err
+	}
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "echoapp"), "../integration/testdata/apps/echo")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build echo app: %v\n%s", err, out)
+	}
+	return dir, nil
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dir, err := echoApp(); err == nil && dir != "" {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+// source is an AppSource holding one app that a test may redeploy.
+type source struct {
+	mu  sync.Mutex
+	app *apps.App
+}
+
+func (s *source) ActiveApp(_ context.Context, guid string) (*apps.App, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.app == nil || s.app.GUID != guid {
+		return nil, podium.Errorf(podium.ENOTFOUND, "no app %s", guid)
+	}
+	a := *s.app
+	return &a, nil
+}
+
+func (s *source) AppGUIDs(context.Context) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.app == nil {
+		return nil, nil
+	}
+	return []string{s.app.GUID}, nil
+}
+
+func (s *source) set(f func(a *apps.App)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := *s.app
+	f(&a)
+	s.app = &a
+}
+
+type fixture struct {
+	sup  *apps.Supervisor
+	src  *source
+	srv  *httptest.Server
+	web  *web.Server
+	base string // URL of the app
+}
+
+const guid = "0b7c2c9e-1d7e-4e39-9a61-3a2f3c1d0e01"
+
+func setup(t *testing.T, lim apps.Limits, args ...string) *fixture {
+	t.Helper()
+	dir, err := echoApp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logging.Component(logging.Discard(), "apps")
+	ws := web.New(web.Options{Log: log, Health: func(context.Context) (web.PingBody, bool) { return web.PingBody{}, true }})
+	src := &source{app: &apps.App{GUID: guid, ContentID: 1, BundleID: 1, Dir: dir, Command: append([]string{"./echoapp"}, args...)}}
+	sup := apps.New(apps.Options{Source: src, Limits: lim, RunAs: "nobody", LogDir: t.TempDir(), Log: log,
+		TrackHijacked: ws.TrackHijacked, RefreshInterval: 50 * time.Millisecond, StopGrace: 2 * time.Second})
+	serve := func(c echo.Context) error { return sup.ServeApp(c, c.Param("guid")) }
+	ws.Echo.Any("/content/:guid", serve)
+	ws.Echo.Any("/content/:guid/*", serve)
+	srv := httptest.NewUnstartedServer(ws.Echo)
+	srv.Config.RegisterOnShutdown(func() { ws.CloseHijacked() })
+	srv.Start()
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := sup.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		stopCtx, c2 := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c2()
+		_ = sup.Stop(stopCtx)
+	})
+	return &fixture{sup: sup, src: src, srv: srv, web: ws, base: srv.URL + "/content/" + guid + "/"}
+}
+
+func defaults() apps.Limits {
+	return apps.Limits{MinProcesses: 0, MaxProcesses: 3, MaxConnsPerProcess: 20, LoadFactor: 0.5,
+		IdleTimeout: 5 * time.Second, InitTimeout: 10 * time.Second}
+}
+
+func getJSON(t *testing.T, req *http.Request) map[string]any {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 {
+		t.Fatalf("%s %s: %d %s", req.Method, req.URL, res.StatusCode, body)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("%s: %v: %s", req.URL, err, body)
+	}
+	return m
+}
+
+func TestServeApp(t *testing.T) {
+	t.Parallel()
+	f := setup(t, defaults())
+
+	t.Run("HTTPHeadersAndEnvironment", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", f.base+"?q=1", nil)
+		req.Header.Set("X-Forwarded-For", "6.6.6.6") // from an untrusted peer: replaced
+		req.Header.Set("Authorization", "Key secret")
+		m := getJSON(t, req)
+		if m["path"] != "/" || m["query"] != "q=1" || m["base_path"] != "/content/"+guid+"/" {
+			t.Errorf("path/base: %v", m)
+		}
+		if m["x_forwarded_for"] != "127.0.0.1" || m["x_forwarded_proto"] != "http" || m["x_forwarded_prefix"] != "/content/"+guid {
+			t.Errorf("forwarding headers: %v", m)
+		}
+		if m["authorization"] != "" {
+			t.Errorf("Podium's API key reached the app: %v", m["authorization"])
+		}
+		if os.Geteuid() == 0 && m["uid"] != float64(65534) {
+			t.Errorf("app runs as uid %v, want nobody (65534)", m["uid"])
+		}
+		if m["env_count"].(float64) > 8 {
+			t.Errorf("environment not clean: %v variables", m["env_count"])
+		}
+	})
+
+	t.Run("RedirectToSlash", func(t *testing.T) {
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		res, err := c.Get(strings.TrimSuffix(f.base, "/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 301 || res.Header.Get("Location") != "/content/"+guid+"/" {
+			t.Errorf("got %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+	})
+
+	t.Run("SSEStreamsEventByEvent", func(t *testing.T) {
+		res, err := http.Get(f.base + "sse")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		start := time.Now()
+		buf := make([]byte, 100)
+		n, err := res.Body.Read(buf)
+		if err != nil || !strings.HasPrefix(string(buf[:n]), "data: ") {
+			t.Fatalf("first event: %q %v", buf[:n], err)
+		}
+		first := time.Since(start)
+		rest, _ := io.ReadAll(res.Body)
+		if first > 250*time.Millisecond || strings.Count(string(rest), "data: ") != 2 {
+			t.Errorf("first event after %s (want before the stream ends), rest %q", first, rest)
+		}
+	})
+
+	t.Run("LargeUploadStreams", func(t *testing.T) {
+		const size = 64 << 20
+		h := sha256.New()
+		pr, pw := io.Pipe()
+		go func() {
+			buf := make([]byte, 1<<20)
+			for i := 0; i < size/len(buf); i++ {
+				_, _ = rand.Read(buf[:64])
+				h.Write(buf)
+				if _, err := pw.Write(buf); err != nil {
+					return
+				}
+			}
+			pw.Close()
+		}()
+		req, _ := http.NewRequest("POST", f.base+"upload", pr)
+		m := getJSON(t, req)
+		if m["bytes"] != float64(size) || m["sha256"] != hex.EncodeToString(h.Sum(nil)) {
+			t.Errorf("upload: %v", m)
+		}
+	})
+
+	t.Run("WebSocketEchoClosedOnShutdown", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout(10*time.Second))
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(f.base, "http")+"ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		var pid string
+		for i := range 5 {
+			if err := c.Write(ctx, websocket.MessageText, []byte(fmt.Sprint(i))); err != nil {
+				t.Fatal(err)
+			}
+			_, msg, err := c.Read(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, m, _ := strings.Cut(string(msg), ":")
+			if m != fmt.Sprint(i) || (pid != "" && p != pid) {
+				t.Fatalf("message %d: %q (pid before %s)", i, msg, pid)
+			}
+			pid = p
+		}
+		// The server's shutdown must close the hijacked connection.
+		go func() { _ = f.srv.Config.Shutdown(context.Background()) }()
+		rctx, rcancel := context.WithTimeout(ctx, testutil.Timeout(5*time.Second))
+		defer rcancel()
+		if _, _, err := c.Read(rctx); err == nil || rctx.Err() != nil {
+			t.Fatalf("WebSocket still open after shutdown: %v", err)
+		}
+	})
+}
+
+// pids runs n concurrent slow requests and returns the distinct PIDs that
+// answered.
+func pids(t *testing.T, base string, n int, ms int) map[string]int {
+	t.Helper()
+	var mu sync.Mutex
+	out := map[string]int{}
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := http.Get(fmt.Sprintf("%ssleep?ms=%d", base, ms))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			mu.Lock()
+			out[fmt.Sprintf("%d:%s", res.StatusCode, strings.TrimSpace(string(b)))]++
+			mu.Unlock()
+		}()
+		time.Sleep(20 * time.Millisecond)
+	}
+	wg.Wait()
+	return out
+}
+
+func live(f *fixture) (n int) {
+	for _, p := range f.sup.Processes(guid) {
+		if p.State == apps.StateReady || p.State == apps.StateStarting {
+			n++
+		}
+	}
+	return n
+}
+
+func TestScaling(t *testing.T) {
+	t.Parallel()
+	lim := defaults()
+	lim.MinProcesses, lim.MaxProcesses, lim.MaxConnsPerProcess, lim.IdleTimeout = 1, 3, 2, 500*time.Millisecond
+	f := setup(t, lim)
+	testutil.WaitFor(t, 10*time.Second, "MinProcesses at start", func() bool { return live(f) == 1 })
+
+	got := pids(t, f.base, 8, 1500)
+	if len(got) != 3 {
+		t.Errorf("8 concurrent requests, 2 conns/process, max 3 processes: answered by %v, want 3 processes", got)
+	}
+	if n := live(f); n > 3 {
+		t.Errorf("%d live processes, want at most MaxProcesses 3", n)
+	}
+	testutil.WaitFor(t, 10*time.Second, "idle pool back to MinProcesses", func() bool { return live(f) == 1 })
+}
+
+func TestCrashIsReplaced(t *testing.T) {
+	t.Parallel()
+	f := setup(t, defaults())
+	first := getJSON(t, mustReq(t, f.base))["pid"]
+	res, err := http.Get(f.base + "crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadGateway {
+		t.Errorf("request that crashed the app: %d, want 502", res.StatusCode)
+	}
+	testutil.WaitFor(t, 10*time.Second, "crash recorded", func() bool {
+		for _, p := range f.sup.Processes(guid) {
+			if p.State == apps.StateCrashed {
+				return true
+			}
+		}
+		return false
+	})
+	// Within the backoff the app answers 503 at once; after it, a new process.
+	testutil.WaitFor(t, 15*time.Second, "a new process serves", func() bool {
+		res, err := http.Get(f.base)
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&m)
+		return res.StatusCode == 200 && m["pid"] != first
+	})
+	if st := f.sup.Stats(); st.Crashed != 1 {
+		t.Errorf("stats: %+v", st)
+	}
+}
+
+func TestNoListenGets503NotHang(t *testing.T) {
+	t.Parallel()
+	lim := defaults()
+	lim.InitTimeout = 700 * time.Millisecond
+	f := setup(t, lim, "--no-listen")
+	start := time.Now()
+	res, err := http.Get(f.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 503 || !strings.Contains(string(body), "503") || time.Since(start) > testutil.Timeout(5*time.Second) {
+		t.Fatalf("got %d after %s: %s", res.StatusCode, time.Since(start), body)
+	}
+	st := f.sup.Status(guid)
+	if st.Failures < 1 || !strings.Contains(st.LastError, "did not listen") {
+		t.Errorf("status: %+v", st)
+	}
+	// The log of the failed process is kept and readable.
+	path, err := f.sup.LogPath(guid, st.Processes[0].PID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); !strings.Contains(string(b), "not listening, on purpose") {
+		t.Errorf("log %s: %q", path, b)
+	}
+}
+
+func TestRedeployDrainsOldProcesses(t *testing.T) {
+	t.Parallel()
+	f := setup(t, defaults())
+	old := getJSON(t, mustReq(t, f.base))["pid"]
+	// A long request on the old bundle keeps its process until it ends.
+	done := make(chan string)
+	go func() {
+		res, err := http.Get(f.base + "sleep?ms=1500")
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		done <- strings.TrimSpace(string(b))
+	}()
+	time.Sleep(200 * time.Millisecond)
+	f.src.set(func(a *apps.App) { a.BundleID = 2 })
+	testutil.WaitFor(t, 10*time.Second, "new bundle served", func() bool {
+		return getJSON(t, mustReq(t, f.base))["pid"] != old
+	})
+	if got := <-done; got != fmt.Sprint(old) {
+		t.Errorf("in-flight request on the old process: %q, want pid %v", got, old)
+	}
+	testutil.WaitFor(t, 10*time.Second, "old process drained and stopped", func() bool {
+		for _, p := range f.sup.Processes(guid) {
+			if float64(p.PID) == old {
+				return p.State == apps.StateExited
+			}
+		}
+		return false
+	})
+}
+
+func mustReq(t *testing.T, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}

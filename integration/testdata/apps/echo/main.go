@@ -1,0 +1,102 @@
+// Command echo is the test application of the apps integration tests and
+// the proxy benchmark: an HTTP and WebSocket echo server that listens on
+// $PORT and reports its PID in every answer, so tests can tell processes
+// apart.
+//
+//	GET  /           JSON: pid, uid, path, base path, forwarding headers
+//	GET  /sleep?ms=N answers after N milliseconds (holds a connection)
+//	GET  /sse        three Server-Sent Events, flushed one by one
+//	POST /upload     reads the body; JSON: bytes and SHA-256
+//	GET  /ws         WebSocket: answers each message with "pid:message"
+//	GET  /crash      exits with status 3
+//
+// With the argument --no-listen it never listens (an app that fails to
+// start).
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "--no-listen" {
+		fmt.Println("not listening, on purpose")
+		time.Sleep(time.Hour)
+	}
+	pid := os.Getpid()
+	base := os.Getenv("PODIUM_BASE_PATH")
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"pid": pid, "uid": os.Getuid(), "path": r.URL.Path, "query": r.URL.RawQuery, "base_path": base,
+			"x_forwarded_for": r.Header.Get("X-Forwarded-For"), "x_forwarded_proto": r.Header.Get("X-Forwarded-Proto"),
+			"x_forwarded_host": r.Header.Get("X-Forwarded-Host"), "x_forwarded_prefix": r.Header.Get("X-Forwarded-Prefix"),
+			"authorization": r.Header.Get("Authorization"), "env_count": len(os.Environ()), "home": os.Getenv("HOME"),
+		})
+	})
+	mux.HandleFunc("GET /small", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Pid", strconv.Itoa(pid))
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /sleep", func(w http.ResponseWriter, r *http.Request) {
+		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+		select {
+		case <-time.After(time.Duration(ms) * time.Millisecond):
+		case <-r.Context().Done():
+		}
+		fmt.Fprintf(w, "%d\n", pid)
+	})
+	mux.HandleFunc("GET /sse", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 3 {
+			fmt.Fprintf(w, "data: %d %d\n\n", pid, i)
+			w.(http.Flusher).Flush()
+			time.Sleep(300 * time.Millisecond)
+		}
+	})
+	mux.HandleFunc("POST /upload", func(w http.ResponseWriter, r *http.Request) {
+		h := sha256.New()
+		n, err := io.Copy(h, r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"pid": pid, "bytes": n, "sha256": hex.EncodeToString(h.Sum(nil))})
+	})
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		ctx := r.Context()
+		for {
+			typ, msg, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			if err := c.Write(ctx, typ, append([]byte(strconv.Itoa(pid)+":"), msg...)); err != nil {
+				return
+			}
+		}
+	})
+	mux.HandleFunc("GET /crash", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("crashing on request")
+		os.Exit(3)
+	})
+	addr := "127.0.0.1:" + os.Getenv("PORT")
+	fmt.Printf("echo app pid %d listening on %s under %s\n", pid, addr, base)
+	log.Fatal(http.ListenAndServe(addr, mux))
+}
