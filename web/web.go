@@ -51,6 +51,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	hijacked map[net.Conn]struct{}
+
+	apps AppServer // serves app and api content; see web/apps.go
 }
 
 // requestIDPattern bounds incoming X-Request-ID values: any other value is
