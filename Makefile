@@ -78,3 +78,10 @@ bench-scheduler:
 ## bench-proxy: proxy latency and throughput. OWNER: fill in.
 bench-proxy:
 	@echo "$@: not written yet (see Makefile)" >&2; exit 1
+
+.PHONY: bench-start
+## bench-start: node start-to-ready time (exec -> first 200 on /__ping__) on
+## SQLite and PostgreSQL, empty database and restart, plus in-process Open;
+## median and max over 10 starts each. Goal: under 300 ms on SQLite.
+bench-start: deps
+	$(GO) test -run '^$$' -bench BenchmarkStartToReady -benchtime 10x -count 1 ./integration
