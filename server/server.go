@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/auth"
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/dbprovider/postgres"
@@ -46,11 +47,15 @@ type Node struct {
 	Log    *logrus.Logger
 	// Now is the node's clock (injected for tests).
 	Now func() time.Time
+	// AuthOptions configure the accounts service (set before Open; tests
+	// use cheap password hashing). The zero value takes auth's defaults.
+	AuthOptions auth.Options
 
 	id       string
 	hostname string
 	db       dbprovider.Provider
 	web      *web.Server
+	auth     *auth.Service
 	listener net.Listener
 	httpSrv  *http.Server
 

@@ -1,0 +1,275 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/auth"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/schema"
+	"github.com/podiumhq/podium/server"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	extraCommands = append(extraCommands, func(a *app) *cobra.Command {
+		cmd := &cobra.Command{
+			Use:   "users",
+			Short: "Create and list user accounts",
+			Long: `Manage user accounts directly on the configured database.
+
+These commands work while a node runs, on PostgreSQL and on SQLite alike;
+on SQLite the node must have been started once to create the database.
+
+Exit codes: 0 success, 1 runtime failure, 2 refused (invalid input, a
+username that is taken, an unknown user), 3 schema mismatch.`,
+		}
+		cmd.AddCommand(a.usersCreateCmd(), a.usersListCmd(), a.usersSetPasswordCmd())
+		return cmd
+	})
+}
+
+// accountsDB is the database and accounts service of an administrative
+// command.
+type accountsDB struct {
+	db   dbprovider.Provider
+	auth *auth.Service
+}
+
+func (d *accountsDB) Close() { _ = d.db.Close() }
+
+// openAccounts opens the configured database without the SQLite lock (so
+// that it works beside a running node) and refuses a schema that is not
+// this binary's.
+func (a *app) openAccounts(ctx context.Context, purpose string) (*accountsDB, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	log, err := a.logger()
+	if err != nil {
+		return nil, err
+	}
+	db, err := server.OpenDatabase(ctx, cfg, "", purpose, false)
+	if err != nil {
+		return nil, err
+	}
+	v, err := schema.Check(ctx, db)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if latest := schema.Latest(); v != latest {
+		_ = db.Close()
+		return nil, podium.Errorf(podium.EREFUSED,
+			"database schema version %d is older than this binary (%d): start the node once (podium serve) or run \"podium migrate schema up\"", v, latest)
+	}
+	svc := auth.New(db, log.WithField("component", "auth"), auth.Options{})
+	return &accountsDB{db: db, auth: svc}, nil
+}
+
+// userByName finds a user for a command: an unknown user is invalid input
+// (exit 2).
+func (d *accountsDB) userByName(ctx context.Context, username string) (*podium.User, error) {
+	if username == "" {
+		return nil, podium.Errorf(podium.EINVALID, "--username is required")
+	}
+	u, err := d.auth.GetUserByName(ctx, username)
+	if podium.IsCode(err, podium.ENOTFOUND) {
+		return nil, podium.Errorf(podium.EINVALID, "no user named %q (see podium users list)", username)
+	}
+	return u, err
+}
+
+// readPasswordStdin reads a password from stdin: everything up to the first
+// newline (so that `echo pw |` and a file with a final newline both work).
+func readPasswordStdin(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, auth.MaxPasswordLen+2)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("read password from stdin: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", podium.Errorf(podium.EINVALID, "--password-stdin: no password on standard input")
+	}
+	return pw, nil
+}
+
+// generatePassword returns 144 random bits as 24 URL-safe characters.
+func generatePassword() (string, error) {
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate password: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func (a *app) usersCreateCmd() *cobra.Command {
+	var (
+		username, role          string
+		passwordStdin, noPasswd bool
+		asJSON                  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "create",
+		Short: "Create a user",
+		Long: `Create a user with a role: admin (manages users, sees everything), publisher
+(creates and deploys content) or viewer (reads what is shared with them).
+
+The password is read from standard input with --password-stdin (up to the
+first newline; at least 10 characters). Without it, a strong password is
+generated and printed once on standard error. With --no-password the user
+cannot log in to the web pages and works with API keys only.
+
+Usernames are 1 to 64 characters of a-z, 0-9, '.', '_' and '-', starting
+with a letter or digit. A username that is taken is refused (exit 2).`,
+		Example: `  printf '%s\n' "$PASSWORD" | podium users create --username alice --role publisher --password-stdin
+  podium users create --username admin --role admin
+  podium users create --username ci --role publisher --no-password`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := auth.ValidateUsername(username); err != nil {
+				return err
+			}
+			if err := auth.ValidateRole(role); err != nil {
+				return err
+			}
+			if passwordStdin && noPasswd {
+				return podium.Errorf(podium.EINVALID, "--password-stdin and --no-password exclude each other")
+			}
+			var password string
+			generated := false
+			switch {
+			case passwordStdin:
+				pw, err := readPasswordStdin(a.env.Stdin)
+				if err != nil {
+					return err
+				}
+				if err := auth.ValidatePassword(pw); err != nil {
+					return err
+				}
+				password = pw
+			case !noPasswd:
+				pw, err := generatePassword()
+				if err != nil {
+					return err
+				}
+				password, generated = pw, true
+			}
+			ctx := cmd.Context()
+			d, err := a.openAccounts(ctx, "users create")
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			u, err := d.auth.CreateUser(ctx, auth.CreateUserParams{Username: username, Role: role, Password: password})
+			if podium.IsCode(err, podium.ECONFLICT) {
+				return podium.Errorf(podium.EREFUSED, "user %q already exists", username)
+			}
+			if err != nil {
+				return err
+			}
+			if generated {
+				fmt.Fprintf(a.env.Stderr, "Generated password for %s (shown only now): %s\n", u.Username, password)
+			}
+			if asJSON {
+				return writeAccountsJSON(a.env.Stdout, u)
+			}
+			fmt.Fprintf(a.env.Stdout, "created user %s (id %d, role %s)\n", u.Username, u.ID, u.Role)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&username, "username", "", "the new user's name (required)")
+	f.StringVar(&role, "role", "", "admin, publisher or viewer (required)")
+	f.BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
+	f.BoolVar(&noPasswd, "no-password", false, "no password: the user works with API keys only")
+	f.BoolVar(&asJSON, "json", false, "print the user as JSON")
+	return cmd
+}
+
+func (a *app) usersListCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List users",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			d, err := a.openAccounts(ctx, "users list")
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			users, err := d.auth.ListUsers(ctx)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if users == nil {
+					users = []*podium.User{}
+				}
+				return writeAccountsJSON(a.env.Stdout, users)
+			}
+			tw := tabwriter.NewWriter(a.env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tUSERNAME\tROLE\tLOCKED\tCREATED")
+			for _, u := range users {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%t\t%s\n", u.ID, u.Username, u.Role, u.Locked, u.CreatedAt.Format("2006-01-02 15:04:05Z"))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
+	return cmd
+}
+
+func (a *app) usersSetPasswordCmd() *cobra.Command {
+	var username string
+	cmd := &cobra.Command{
+		Use:     "set-password",
+		Short:   "Set a user's password, read from standard input",
+		Example: `  printf '%s\n' "$PASSWORD" | podium users set-password --username alice`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pw, err := readPasswordStdin(a.env.Stdin)
+			if err != nil {
+				return err
+			}
+			if err := auth.ValidatePassword(pw); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			d, err := a.openAccounts(ctx, "users set-password")
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			u, err := d.userByName(ctx, username)
+			if err != nil {
+				return err
+			}
+			if err := d.auth.SetPassword(ctx, u.ID, pw); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.env.Stdout, "password of %s set\n", u.Username)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&username, "username", "", "the user (required)")
+	return cmd
+}
+
+// writeAccountsJSON prints v as indented JSON.
+func writeAccountsJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,68 @@
+package server
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/podiumhq/podium/auth"
+)
+
+func init() { mounts = append(mounts, mountAccounts) }
+
+// mountAccounts creates the accounts service, installs the authentication
+// middleware on every route with the login pages and the account API, and
+// sweeps expired sessions.
+func mountAccounts(n *Node) error {
+	n.auth = auth.New(n.db, n.log("auth"), n.AuthOptions)
+	n.web.UseAccounts(n.auth)
+	n.AddService(&sessionSweeper{auth: n.auth, every: time.Hour})
+	return nil
+}
+
+// Auth returns the node's accounts service (after Open): in-process tests
+// create users and API keys with it.
+func (n *Node) Auth() *auth.Service { return n.auth }
+
+// sessionSweeper deletes expired sessions now and then; expired ones are
+// refused anyway, this only keeps the table small. On a cluster every node
+// sweeps: the DELETE is idempotent and cheap.
+type sessionSweeper struct {
+	auth   *auth.Service
+	every  time.Duration
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func (s *sessionSweeper) Name() string { return "session sweeper" }
+
+func (s *sessionSweeper) Start(ctx context.Context) error {
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(s.every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				_, _ = s.auth.SweepSessions(ctx)
+			}
+		}
+	}()
+	return nil
+}
+
+func (s *sessionSweeper) Stop(ctx context.Context) error {
+	s.cancel()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,206 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/auth"
+	"github.com/podiumhq/podium/dbprovider"
+)
+
+// maxAccountBody bounds the JSON body of the account API.
+const maxAccountBody = 64 << 10
+
+// UserBody is the JSON of GET /__api__/v1/user: the caller, how it
+// authenticated, and for a session the CSRF token that its state-changing
+// requests must send in X-CSRF-Token.
+type UserBody struct {
+	*podium.User
+	AuthMethod string `json:"auth_method"`
+	CSRFToken  string `json:"csrf_token,omitempty"`
+}
+
+// KeyBody is an API key in the API: never the secret, except in Key of
+// the response that creates it.
+type KeyBody struct {
+	ID         int64      `json:"id"`
+	UserID     int64      `json:"user_id"`
+	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	Key        string     `json:"key,omitempty"`
+}
+
+func keyBody(k *dbprovider.APIKey) KeyBody {
+	return KeyBody{ID: k.ID, UserID: k.UserID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt}
+}
+
+// CreateKeyRequest is the body of POST /__api__/v1/keys.
+type CreateKeyRequest struct {
+	Name string `json:"name"`
+}
+
+// CreateUserRequest is the body of POST /__api__/v1/users.
+type CreateUserRequest struct {
+	Username string `json:"username"`
+	Role     string `json:"role"`
+	// Password is optional: without it the user has API keys only.
+	Password string `json:"password"`
+}
+
+func (h *accountHandlers) mountAPI(e *echo.Echo) {
+	e.GET("/__api__/v1/user", h.whoami)
+	e.GET("/__api__/v1/keys", h.listKeys)
+	e.POST("/__api__/v1/keys", h.createKey)
+	e.DELETE("/__api__/v1/keys/:id", h.revokeKey)
+	e.GET("/__api__/v1/users", h.listUsers)
+	e.POST("/__api__/v1/users", h.createUser)
+}
+
+// whoami answers GET /__api__/v1/user: 200 with UserBody, 401 anonymous.
+func (h *accountHandlers) whoami(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, UserBody{User: u, AuthMethod: AuthMethod(c), CSRFToken: CSRFToken(c)})
+}
+
+// listKeys answers GET /__api__/v1/keys: the caller's unrevoked keys; an
+// administrator gets every user's with ?all=true.
+func (h *accountHandlers) listKeys(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	owner := u.ID
+	if all, _ := strconv.ParseBool(c.QueryParam("all")); all {
+		if !u.IsAdmin() {
+			return podium.Errorf(podium.EFORBIDDEN, "only administrators may list every user's keys")
+		}
+		owner = 0
+	}
+	keys, err := h.auth.ListAPIKeys(c.Request().Context(), owner)
+	if err != nil {
+		return err
+	}
+	out := make([]KeyBody, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, keyBody(k))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// createKey answers POST /__api__/v1/keys {name}: 201 with the key, the
+// only time it is shown.
+func (h *accountHandlers) createKey(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	var req CreateKeyRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	key, rec, err := h.auth.CreateAPIKey(c.Request().Context(), u.ID, req.Name)
+	if err != nil {
+		return err
+	}
+	body := keyBody(rec)
+	body.Key = key
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusCreated, body)
+}
+
+// revokeKey answers DELETE /__api__/v1/keys/:id: 204; 404 for an unknown
+// key or another user's (administrators may revoke any).
+func (h *accountHandlers) revokeKey(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return podium.Errorf(podium.ENOTFOUND, "API key %q not found", c.Param("id"))
+	}
+	owner := u.ID
+	if u.IsAdmin() {
+		owner = 0
+	}
+	if err := h.auth.RevokeAPIKey(c.Request().Context(), owner, id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// listUsers answers GET /__api__/v1/users (administrators): every user.
+func (h *accountHandlers) listUsers(c echo.Context) error {
+	if _, err := requireAdmin(c); err != nil {
+		return err
+	}
+	users, err := h.auth.ListUsers(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if users == nil {
+		users = []*podium.User{}
+	}
+	return c.JSON(http.StatusOK, users)
+}
+
+// createUser answers POST /__api__/v1/users (administrators): 201 with
+// the user; 400 for bad input, 409 for a taken username.
+func (h *accountHandlers) createUser(c echo.Context) error {
+	if _, err := requireAdmin(c); err != nil {
+		return err
+	}
+	var req CreateUserRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	u, err := h.auth.CreateUser(c.Request().Context(), auth.CreateUserParams{Username: req.Username, Role: req.Role, Password: req.Password})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, u)
+}
+
+// requireAdmin returns the caller if an administrator: 401 anonymous, 403
+// otherwise.
+func requireAdmin(c echo.Context) (*podium.User, error) {
+	u, err := RequireUser(c)
+	if err != nil {
+		return nil, err
+	}
+	if !u.IsAdmin() {
+		return nil, podium.Errorf(podium.EFORBIDDEN, "only administrators may manage users")
+	}
+	return u, nil
+}
+
+// decodeJSON reads a bounded JSON body into v, refusing unknown fields.
+// Returns EINVALID or ETOOLARGE.
+func decodeJSON(c echo.Context, v any) error {
+	body := http.MaxBytesReader(c.Response(), c.Request().Body, maxAccountBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return podium.Errorf(podium.ETOOLARGE, "request body over %d bytes", maxAccountBody)
+		}
+		if errors.Is(err, io.EOF) {
+			return podium.Errorf(podium.EINVALID, "request body: expected a JSON object")
+		}
+		return podium.Errorf(podium.EINVALID, "request body: %v", err)
+	}
+	return nil
+}

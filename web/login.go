@@ -1,0 +1,146 @@
+package web
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"html/template"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/auth"
+	"github.com/sirupsen/logrus"
+)
+
+// Paths of the login pages.
+const (
+	LoginPath  = "/__login__"
+	LogoutPath = "/__logout__"
+)
+
+// loginCSRFCookie holds the token that the login form must echo back
+// (double submit): it stops another site from logging a visitor in to an
+// account of the attacker's ("login CSRF"), which SameSite alone does not.
+const loginCSRFCookie = "podium_login_csrf"
+
+//go:embed login.html.tmpl
+var loginFS embed.FS
+
+var loginTemplate = template.Must(template.ParseFS(loginFS, "login.html.tmpl"))
+
+type loginPage struct {
+	Error     string
+	Username  string
+	Next      string
+	LoginCSRF string
+}
+
+type accountHandlers struct {
+	auth *auth.Service
+	log  *logrus.Entry
+}
+
+func (h *accountHandlers) mountLogin(e *echo.Echo) {
+	e.GET(LoginPath, h.loginForm)
+	e.POST(LoginPath, h.login)
+	e.POST(LogoutPath, h.logout)
+}
+
+// loginForm answers GET /__login__ with the form.
+func (h *accountHandlers) loginForm(c echo.Context) error {
+	return h.renderLogin(c, http.StatusOK, loginPage{Next: safeNext(c.QueryParam("next"))})
+}
+
+// login answers POST /__login__ (form fields username, password, next,
+// login_csrf): 303 to next (or /) with the session cookie; 401 with the
+// form again for wrong credentials; 429 with Retry-After when throttled;
+// 403 when the login CSRF token does not match.
+func (h *accountHandlers) login(c echo.Context) error {
+	page := loginPage{Username: c.FormValue("username"), Next: safeNext(c.FormValue("next"))}
+	ck, err := c.Cookie(loginCSRFCookie)
+	got := c.FormValue("login_csrf")
+	if err != nil || got == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(got)) != 1 {
+		page.Error = "Your login form expired. Please try again."
+		return h.renderLogin(c, http.StatusForbidden, page)
+	}
+	sess, err := h.auth.Login(c.Request().Context(), page.Username, c.FormValue("password"), c.RealIP())
+	if wait, ok := auth.IsThrottled(err); ok {
+		secs := int(math.Ceil(wait.Seconds()))
+		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		page.Error = "Too many failed logins. Try again in " + strconv.Itoa(secs) + " seconds."
+		return h.renderLogin(c, http.StatusTooManyRequests, page)
+	}
+	if podium.IsCode(err, podium.EUNAUTHORIZED) {
+		page.Error = "Invalid username or password."
+		return h.renderLogin(c, http.StatusUnauthorized, page)
+	}
+	if err != nil {
+		return err
+	}
+	// A new token on every login: a session id planted before login is
+	// worthless after it. The old session, if any, ends.
+	if old, err := c.Cookie(SessionCookie); err == nil && old.Value != "" {
+		_ = h.auth.Logout(c.Request().Context(), old.Value)
+	}
+	setSessionCookie(c, sess)
+	c.SetCookie(&http.Cookie{Name: loginCSRFCookie, Value: "", Path: LoginPath, MaxAge: -1, HttpOnly: true})
+	next := page.Next
+	if next == "" {
+		next = "/"
+	}
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// logout answers POST /__logout__: ends the session (the middleware has
+// checked its CSRF token), clears the cookie and redirects to the login
+// page.
+func (h *accountHandlers) logout(c echo.Context) error {
+	if ai, ok := c.Get(authKey).(*authInfo); ok && ai.session != nil {
+		if err := h.auth.Logout(c.Request().Context(), ai.session.Token); err != nil {
+			return err
+		}
+	}
+	clearSessionCookie(c)
+	return c.Redirect(http.StatusSeeOther, LoginPath)
+}
+
+func (h *accountHandlers) renderLogin(c echo.Context, status int, page loginPage) error {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	page.LoginCSRF = base64.RawURLEncoding.EncodeToString(b)
+	c.SetCookie(&http.Cookie{
+		Name: loginCSRFCookie, Value: page.LoginCSRF, Path: LoginPath,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Scheme() == "https",
+	})
+	var buf bytes.Buffer
+	if err := loginTemplate.Execute(&buf, page); err != nil {
+		return err
+	}
+	hdr := c.Response().Header()
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Frame-Options", "DENY")
+	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// safeNext keeps only local paths ("/x?y"), so that the login page cannot
+// be used to redirect to another site ("//evil", "https://evil", "/\evil").
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return ""
+	}
+	return next
+}
