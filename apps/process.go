@@ -104,9 +104,10 @@ func credential(runAs string) (cred *syscall.Credential, home string, err error)
 		return nil, "", fmt.Errorf("[Applications] RunAs %q: %w", runAs, err)
 	}
 	if uid == 0 {
-		return nil, u.HomeDir, nil
+		return nil, "", fmt.Errorf("[Applications] RunAs %q is root: applications must not run as root", runAs)
 	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, u.HomeDir, nil
+	// No supplementary groups: root's must not leak to the app.
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, u.HomeDir, nil
 }
 
 // startProcess starts app's serve command on a free port, with a clean

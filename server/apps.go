@@ -1,0 +1,188 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/apps"
+	"github.com/podiumhq/podium/bundle"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/web"
+)
+
+func init() { mounts = append(mounts, mountApps) }
+
+// mountApps creates the supervisor of app and api processes, installs it
+// as the web server's app server (the content handler calls it for
+// app/api content), mounts the processes API and registers it as a
+// service, so a stopping node stops every app process it started.
+func mountApps(n *Node) error {
+	cfg := n.Config
+	src := &contentApps{db: n.db, dataDir: cfg.Server.DataDir, manifests: map[string]*bundle.Manifest{}}
+	sc := cfg.Scheduler
+	sup := apps.New(apps.Options{
+		Source: src,
+		Limits: apps.Limits{MinProcesses: sc.MinProcesses, MaxProcesses: sc.MaxProcesses, MaxConnsPerProcess: sc.MaxConnsPerProcess,
+			LoadFactor: sc.LoadFactor, IdleTimeout: sc.IdleTimeout, InitTimeout: sc.InitTimeout},
+		RunAs:          cfg.Applications.RunAs,
+		LogDir:         filepath.Join(cfg.Server.StateDir, "app-logs"),
+		Log:            n.log("apps"),
+		Now:            n.Now,
+		TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
+		TrackHijacked:  n.web.TrackHijacked,
+	})
+	n.web.SetAppServer(sup)
+	sup.MountAPI(n.web.Echo.Group("/__api__/v1"), apps.APIOptions{
+		NodeID:   n.id,
+		Settings: src,
+		MayManage: func(c echo.Context, guid string) error {
+			return src.mayManage(c.Request().Context(), web.CurrentUser(c), guid)
+		},
+	})
+	n.AddService(sup)
+	return nil
+}
+
+// contentApps finds apps in the content store and their unpacked bundles
+// in the shared data directory (content/<guid>/bundles/<id>/, the layout
+// of package publish). Per-content process settings live beside them in
+// content/<guid>/processes-settings.json, so every node reads the same.
+type contentApps struct {
+	db      dbprovider.Provider
+	dataDir string
+
+	mu        sync.Mutex
+	manifests map[string]*bundle.Manifest // by bundle dir; bundles never change once unpacked
+}
+
+var _ apps.AppSource = (*contentApps)(nil)
+var _ apps.SettingsStore = (*contentApps)(nil)
+
+// isApp reports whether content is served by app processes.
+func isApp(c *podium.Content) bool {
+	return (c.AppMode == string(bundle.AppModeApp) || c.AppMode == string(bundle.AppModeAPI)) && c.ActiveBundleID != nil
+}
+
+// ActiveApp implements apps.AppSource.
+func (s *contentApps) ActiveApp(ctx context.Context, guid string) (*apps.App, error) {
+	c, err := s.db.ContentGetByGUID(ctx, guid)
+	if err != nil {
+		return nil, fmt.Errorf("active app: %w", err)
+	}
+	if !isApp(c) {
+		return nil, podium.Errorf(podium.ENOTFOUND, "content %s is not a deployed app or api", guid)
+	}
+	dir := filepath.Join(s.dataDir, "content", guid, "bundles", strconv.FormatInt(*c.ActiveBundleID, 10))
+	s.mu.Lock()
+	m := s.manifests[dir]
+	s.mu.Unlock()
+	if m == nil {
+		if m, err = bundle.LoadManifest(dir); err != nil {
+			return nil, fmt.Errorf("active app %s: %w", guid, err)
+		}
+		if m.Serve == nil {
+			return nil, podium.Errorf(podium.ENOTFOUND, "content %s: the manifest has no serve command", guid)
+		}
+		s.mu.Lock()
+		s.manifests[dir] = m
+		s.mu.Unlock()
+	}
+	o, err := s.ProcessSettings(ctx, guid)
+	if err != nil {
+		return nil, err
+	}
+	return &apps.App{GUID: guid, ContentID: c.ID, OwnerID: c.OwnerID, BundleID: *c.ActiveBundleID, Dir: dir,
+		Command: m.Serve.Command, BasePathEnv: m.Serve.BasePathVar(), Overrides: o}, nil
+}
+
+// AppGUIDs implements apps.AppSource.
+func (s *contentApps) AppGUIDs(ctx context.Context) ([]string, error) {
+	list, err := s.db.ContentList(ctx, &dbprovider.ContentListParams{All: true})
+	if err != nil {
+		return nil, fmt.Errorf("app guids: %w", err)
+	}
+	var out []string
+	for _, c := range list {
+		if isApp(c) {
+			out = append(out, c.GUID)
+		}
+	}
+	return out, nil
+}
+
+func (s *contentApps) settingsPath(guid string) string {
+	return filepath.Join(s.dataDir, "content", guid, "processes-settings.json")
+}
+
+// ProcessSettings implements apps.SettingsStore.
+func (s *contentApps) ProcessSettings(ctx context.Context, guid string) (apps.Overrides, error) {
+	var o apps.Overrides
+	b, err := os.ReadFile(s.settingsPath(guid))
+	if errors.Is(err, fs.ErrNotExist) {
+		return o, nil
+	} else if err != nil {
+		return o, fmt.Errorf("process settings: %w", err)
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		return o, fmt.Errorf("process settings %s: %w", s.settingsPath(guid), err)
+	}
+	return o, nil
+}
+
+// SetProcessSettings implements apps.SettingsStore: write to a temporary
+// file and rename, so other nodes never read half a file.
+func (s *contentApps) SetProcessSettings(ctx context.Context, guid string, o apps.Overrides) error {
+	path := s.settingsPath(guid)
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("process settings: %w", err)
+	}
+	b, err := json.MarshalIndent(o, "", "  ")
+	if err != nil {
+		return fmt.Errorf("process settings: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o640); err != nil {
+		return fmt.Errorf("process settings: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("process settings: %w", err)
+	}
+	return nil
+}
+
+// mayManage allows administrators, the owner and collaborators; content
+// the user may not see is ENOTFOUND, as unknown content is.
+func (s *contentApps) mayManage(ctx context.Context, u *podium.User, guid string) error {
+	if u == nil {
+		return podium.Errorf(podium.EUNAUTHORIZED, "authentication required: send \"Authorization: Key <api key>\" or log in")
+	}
+	c, err := s.db.ContentGetByGUID(ctx, guid)
+	if podium.IsCode(err, podium.ENOTFOUND) {
+		return podium.Errorf(podium.ENOTFOUND, "content %s not found", guid)
+	} else if err != nil {
+		return fmt.Errorf("processes: %w", err)
+	}
+	if u.IsAdmin() || u.ID == c.OwnerID {
+		return nil
+	}
+	role, err := s.db.ContentACLRole(ctx, c.ID, u.ID)
+	if err != nil {
+		return fmt.Errorf("processes: %w", err)
+	}
+	switch role {
+	case podium.ACLCollaborator:
+		return nil
+	case "":
+		return podium.Errorf(podium.ENOTFOUND, "content %s not found", guid)
+	}
+	return podium.Errorf(podium.EFORBIDDEN, "only the owner and collaborators may see the processes of %s", guid)
+}
