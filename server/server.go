@@ -25,6 +25,7 @@ import (
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
+	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/schema"
 	"github.com/podiumhq/podium/web"
 	"github.com/sirupsen/logrus"
@@ -56,6 +57,7 @@ type Node struct {
 	db       dbprovider.Provider
 	web      *web.Server
 	auth     *auth.Service
+	publish  *publish.Service
 	listener net.Listener
 	httpSrv  *http.Server
 

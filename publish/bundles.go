@@ -1,0 +1,161 @@
+package publish
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/bundle"
+	"github.com/podiumhq/podium/dbprovider"
+)
+
+// BundleUpload stores a gzip tar bundle read from r for content u may
+// edit. The bundle is checked whole (bundle.Unpack's rules and limits)
+// before anything is recorded: a bad upload leaves neither a row nor a
+// file. The manifest is not validated here but at deployment.
+//
+// Returns ETOOLARGE over MaxUpload, EINVALID for a malformed or unsafe
+// archive, ENOTFOUND/EFORBIDDEN per access.
+func (s *Service) BundleUpload(ctx context.Context, u *podium.User, guid string, r io.Reader) (*podium.Bundle, error) {
+	c, _, err := s.contentFor(ctx, u, guid, canEdit)
+	if err != nil {
+		return nil, err
+	}
+	dir := s.bundlesDir(c.GUID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("bundle upload: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".upload-*.tar.gz")
+	if err != nil {
+		return nil, fmt.Errorf("bundle upload: %w", err)
+	}
+	tmpArchive := f.Name()
+	tmpDir := tmpArchive + ".d"
+	ok := false
+	defer func() {
+		_ = f.Close()
+		if !ok {
+			_ = os.Remove(tmpArchive)
+			_ = os.RemoveAll(tmpDir)
+		}
+	}()
+
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, s.maxBody+1))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, podium.Errorf(podium.ETOOLARGE, "bundle is larger than %d bytes", mbe.Limit)
+	case err != nil:
+		return nil, podium.Errorf(podium.EINVALID, "bundle upload interrupted: %w", err)
+	case n > s.maxBody:
+		return nil, podium.Errorf(podium.ETOOLARGE, "bundle is larger than %d bytes", s.maxBody)
+	case n == 0:
+		return nil, podium.Errorf(podium.EINVALID, "empty bundle: send a gzip-compressed tar archive")
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("bundle upload: %w", err)
+	}
+	if _, err := bundle.Unpack(ctx, f, tmpDir, s.limits()); err != nil {
+		return nil, fmt.Errorf("bundle upload: %w", err)
+	}
+	manifest := readManifestJSON(tmpDir)
+	if err := f.Sync(); err != nil {
+		return nil, fmt.Errorf("bundle upload: %w", err)
+	}
+
+	b, err := s.db.BundleCreate(ctx, &dbprovider.BundleCreateParams{
+		ContentID: c.ID, Size: n, SHA256: h.Sum(nil), Manifest: manifest, CreatedBy: u.ID,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bundle upload: %w", err)
+	}
+	if err := os.Rename(tmpArchive, s.bundleArchive(c.GUID, b.ID)); err != nil {
+		_ = s.db.BundleDelete(context.WithoutCancel(ctx), b.ID)
+		return nil, fmt.Errorf("bundle upload: %w", err)
+	}
+	// The unpacked tree saves the deployment an unpack; if it cannot be
+	// moved, the deployment unpacks the archive again.
+	if err := os.Rename(tmpDir, s.bundleDir(c.GUID, b.ID)); err != nil {
+		_ = os.RemoveAll(tmpDir)
+	}
+	ok = true
+	s.log.WithFields(map[string]any{"guid": c.GUID, "bundle": b.ID, "size": n, "user": u.Username}).Info("bundle uploaded")
+	return b, nil
+}
+
+func (s *Service) limits() bundle.Limits {
+	return bundle.Limits{MaxBytes: s.apps.MaxBundleSize}
+}
+
+// readManifestJSON returns the bundle's manifest re-encoded as JSON, or
+// "{}" when it is missing or does not parse (deployment reports why).
+func readManifestJSON(dir string) string {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return "{}"
+	}
+	defer root.Close()
+	f, err := root.Open(bundle.ManifestName)
+	if err != nil {
+		return "{}"
+	}
+	defer f.Close()
+	m, err := bundle.ParseManifest(f)
+	if err != nil {
+		return "{}"
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
+
+// BundleList returns the bundles of content u may edit, newest first.
+func (s *Service) BundleList(ctx context.Context, u *podium.User, guid string) ([]*podium.Bundle, error) {
+	c, _, err := s.contentFor(ctx, u, guid, canEdit)
+	if err != nil {
+		return nil, err
+	}
+	return s.db.BundleList(ctx, c.ID)
+}
+
+// ensureUnpacked returns the unpacked directory of a bundle, unpacking
+// the stored archive into a temporary directory and renaming it into
+// place when it is not there yet. Unpack never writes outside that
+// temporary directory.
+func (s *Service) ensureUnpacked(ctx context.Context, c *podium.Content, b *podium.Bundle) (string, error) {
+	final := s.bundleDir(c.GUID, b.ID)
+	if fi, err := os.Stat(final); err == nil && fi.IsDir() {
+		return final, nil
+	}
+	f, err := os.Open(s.bundleArchive(c.GUID, b.ID))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", podium.Errorf(podium.EPRECONDITION, "the archive of bundle %d is missing from the data directory", b.ID)
+	} else if err != nil {
+		return "", fmt.Errorf("unpack bundle %d: %w", b.ID, err)
+	}
+	defer f.Close()
+	tmp := final + ".tmp-" + randomHex(6)
+	if _, err := bundle.Unpack(ctx, f, tmp, s.limits()); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		_ = os.RemoveAll(tmp)
+		// Another node may have won the same rename.
+		if fi, serr := os.Stat(final); serr == nil && fi.IsDir() {
+			return final, nil
+		}
+		return "", fmt.Errorf("unpack bundle %d: %w", b.ID, err)
+	}
+	return filepath.Clean(final), nil
+}

@@ -1,0 +1,275 @@
+package publish
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
+)
+
+// Access is what one user may do with one content.
+type Access struct {
+	View   bool // read the content and its metadata
+	Edit   bool // change it: update, upload, deploy, render
+	Manage bool // delete it and change its access list (owner and admins)
+}
+
+// AccessOf returns what u (nil for anonymous) may do with c.
+func (s *Service) AccessOf(ctx context.Context, u *podium.User, c *podium.Content) (Access, error) {
+	switch {
+	case u.IsAdmin(), u != nil && u.ID == c.OwnerID:
+		return Access{View: true, Edit: true, Manage: true}, nil
+	case u == nil:
+		return Access{View: c.AccessType == podium.AccessAll}, nil
+	}
+	role, err := s.db.ContentACLRole(ctx, c.ID, u.ID)
+	if err != nil {
+		return Access{}, fmt.Errorf("access: %w", err)
+	}
+	a := Access{View: role != "" || c.AccessType == podium.AccessAll || c.AccessType == podium.AccessLoggedIn}
+	a.Edit = role == podium.ACLCollaborator && u.CanPublish()
+	return a, nil
+}
+
+// contentFor loads content by GUID and checks the caller's access. Content
+// the caller may not see is ENOTFOUND, as unknown content is; content it
+// sees but may not change in the way asked is EFORBIDDEN.
+func (s *Service) contentFor(ctx context.Context, u *podium.User, guid string, need func(Access) bool) (*podium.Content, Access, error) {
+	if !validGUID(guid) {
+		return nil, Access{}, notFound(guid)
+	}
+	c, err := s.db.ContentGetByGUID(ctx, guid)
+	if podium.IsCode(err, podium.ENOTFOUND) {
+		return nil, Access{}, notFound(guid)
+	} else if err != nil {
+		return nil, Access{}, err
+	}
+	a, err := s.AccessOf(ctx, u, c)
+	if err != nil {
+		return nil, Access{}, err
+	}
+	if !a.View {
+		return nil, Access{}, notFound(guid)
+	}
+	if !need(a) {
+		return nil, a, podium.Errorf(podium.EFORBIDDEN, "you may not do this with content %s", guid)
+	}
+	return c, a, nil
+}
+
+func canView(a Access) bool   { return a.View }
+func canEdit(a Access) bool   { return a.Edit }
+func canManage(a Access) bool { return a.Manage }
+
+// ContentCreateRequest is the input of ContentCreate.
+type ContentCreateRequest struct {
+	Name        string
+	Title       string
+	Description string
+	AccessType  string
+}
+
+func checkFields(name, title, description, access *string) error {
+	if name != nil && !namePattern.MatchString(*name) {
+		return podium.Errorf(podium.EINVALID, "name %q must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", *name)
+	}
+	if title != nil && len(*title) > MaxTitleLen {
+		return podium.Errorf(podium.EINVALID, "title is longer than %d bytes", MaxTitleLen)
+	}
+	if description != nil && len(*description) > MaxDescriptionLen {
+		return podium.Errorf(podium.EINVALID, "description is longer than %d bytes", MaxDescriptionLen)
+	}
+	if access != nil {
+		switch *access {
+		case podium.AccessACL, podium.AccessLoggedIn, podium.AccessAll:
+		default:
+			return podium.Errorf(podium.EINVALID, "access_type %q is not one of acl, logged_in, all", *access)
+		}
+	}
+	for _, s := range []*string{name, title, description} {
+		if s != nil && strings.ContainsRune(*s, 0) {
+			return podium.Errorf(podium.EINVALID, "text fields must not contain NUL bytes")
+		}
+	}
+	return nil
+}
+
+// ContentCreate creates content owned by u. Returns EUNAUTHORIZED for an
+// anonymous caller, EFORBIDDEN for a user who may not publish, EINVALID
+// for bad fields.
+func (s *Service) ContentCreate(ctx context.Context, u *podium.User, r ContentCreateRequest) (*podium.Content, error) {
+	if u == nil {
+		return nil, podium.Errorf(podium.EUNAUTHORIZED, "authentication required")
+	}
+	if !u.CanPublish() {
+		return nil, podium.Errorf(podium.EFORBIDDEN, "only publishers and administrators may create content")
+	}
+	if r.AccessType == "" {
+		r.AccessType = podium.AccessACL
+	}
+	if err := checkFields(&r.Name, &r.Title, &r.Description, &r.AccessType); err != nil {
+		return nil, err
+	}
+	c, err := s.db.ContentCreate(ctx, &dbprovider.ContentCreateParams{
+		GUID: newGUID(), Name: r.Name, Title: r.Title, Description: r.Description, OwnerID: u.ID, AccessType: r.AccessType,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("content create: %w", err)
+	}
+	s.log.WithFields(map[string]any{"guid": c.GUID, "user": u.Username}).Info("content created")
+	return c, nil
+}
+
+// ContentGet returns content u may see. Returns ENOTFOUND otherwise.
+func (s *Service) ContentGet(ctx context.Context, u *podium.User, guid string) (*podium.Content, Access, error) {
+	return s.contentFor(ctx, u, guid, canView)
+}
+
+// ContentListRequest filters ContentList.
+type ContentListRequest struct {
+	Name    string
+	OwnerID int64
+}
+
+// ContentList returns the content u may see.
+func (s *Service) ContentList(ctx context.Context, u *podium.User, r ContentListRequest) ([]*podium.Content, error) {
+	p := &dbprovider.ContentListParams{Name: r.Name, OwnerID: r.OwnerID, All: u.IsAdmin()}
+	if u != nil {
+		p.ViewerID = u.ID
+	}
+	list, err := s.db.ContentList(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if list == nil {
+		list = []*podium.Content{}
+	}
+	return list, nil
+}
+
+// ContentUpdateRequest changes content; nil fields stay.
+type ContentUpdateRequest struct {
+	Name        *string
+	Title       *string
+	Description *string
+	AccessType  *string
+}
+
+// ContentUpdate changes content u may edit; a change of access_type needs
+// the owner or an admin. Returns ENOTFOUND, EFORBIDDEN, EINVALID.
+func (s *Service) ContentUpdate(ctx context.Context, u *podium.User, guid string, r ContentUpdateRequest) (*podium.Content, error) {
+	need := canEdit
+	if r.AccessType != nil {
+		need = canManage
+	}
+	c, _, err := s.contentFor(ctx, u, guid, need)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFields(r.Name, r.Title, r.Description, r.AccessType); err != nil {
+		return nil, err
+	}
+	return s.db.ContentUpdate(ctx, &dbprovider.ContentUpdateParams{
+		ID: c.ID, Name: r.Name, Title: r.Title, Description: r.Description, AccessType: r.AccessType,
+	})
+}
+
+// ContentDelete deletes content (owner or admin) with its files.
+func (s *Service) ContentDelete(ctx context.Context, u *podium.User, guid string) error {
+	c, _, err := s.contentFor(ctx, u, guid, canManage)
+	if err != nil {
+		return err
+	}
+	if err := s.db.ContentDelete(ctx, c.ID); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(s.ContentDir(c.GUID)); err != nil {
+		s.log.WithError(err).WithField("guid", c.GUID).Warn("content deleted; its files could not all be removed")
+	}
+	s.log.WithFields(map[string]any{"guid": c.GUID, "user": u.Username}).Info("content deleted")
+	return nil
+}
+
+// Permissions is the access of content: its access type and access list.
+type Permissions struct {
+	AccessType string                    `json:"access_type"`
+	Entries    []*podium.ContentACLEntry `json:"permissions"`
+}
+
+// PermissionsGet returns the access of content u may edit.
+func (s *Service) PermissionsGet(ctx context.Context, u *podium.User, guid string) (*Permissions, error) {
+	c, _, err := s.contentFor(ctx, u, guid, canEdit)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.db.ContentACLList(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &Permissions{AccessType: c.AccessType, Entries: list}, nil
+}
+
+// PermissionsSetRequest replaces the access of content. A nil AccessType
+// keeps it.
+type PermissionsSetRequest struct {
+	AccessType *string
+	Entries    []dbprovider.ContentACLEntryParams
+}
+
+// MaxACLEntries bounds an access list.
+const MaxACLEntries = 1000
+
+// PermissionsSet replaces the access list (and optionally the access type)
+// of content; owner or admin only. Returns EINVALID for an unknown user or
+// role.
+func (s *Service) PermissionsSet(ctx context.Context, u *podium.User, guid string, r PermissionsSetRequest) (*Permissions, error) {
+	c, _, err := s.contentFor(ctx, u, guid, canManage)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFields(nil, nil, nil, r.AccessType); err != nil {
+		return nil, err
+	}
+	if len(r.Entries) > MaxACLEntries {
+		return nil, podium.Errorf(podium.EINVALID, "at most %d permissions", MaxACLEntries)
+	}
+	seen := map[string]bool{}
+	for i, e := range r.Entries {
+		if e.Role == "" {
+			r.Entries[i].Role = podium.ACLViewer
+		} else if e.Role != podium.ACLViewer && e.Role != podium.ACLCollaborator {
+			return nil, podium.Errorf(podium.EINVALID, "permissions[%d].role %q is not viewer or collaborator", i, e.Role)
+		}
+		if e.Username == "" {
+			return nil, podium.Errorf(podium.EINVALID, "permissions[%d].username is required", i)
+		}
+		if seen[e.Username] {
+			return nil, podium.Errorf(podium.EINVALID, "permissions[%d]: user %q is listed twice", i, e.Username)
+		}
+		seen[e.Username] = true
+	}
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := tx.ContentACLSet(ctx, &dbprovider.ContentACLSetParams{ContentID: c.ID, Entries: r.Entries}); err != nil {
+		return nil, err
+	}
+	if r.AccessType != nil {
+		if c, err = tx.ContentUpdate(ctx, &dbprovider.ContentUpdateParams{ID: c.ID, AccessType: r.AccessType}); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("permissions set: %w", err)
+	}
+	list, err := s.db.ContentACLList(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &Permissions{AccessType: c.AccessType, Entries: list}, nil
+}

@@ -1,0 +1,336 @@
+package publish
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/bundle"
+	"github.com/podiumhq/podium/dbprovider"
+)
+
+// RenderOptions say who asked for a render and where its output goes.
+type RenderOptions struct {
+	// TaskID is the task the render runs in, "" for none.
+	TaskID string
+	// JobID is the scheduled job the render runs for, 0 for none.
+	JobID int64
+	// Output receives each line the render command writes (stdout and
+	// stderr); nil discards them.
+	Output func(line string)
+}
+
+// renderPath is the PATH of a render: the usual system directories, not
+// the server's.
+const renderPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Render renders the active bundle of a report on this node, without an
+// HTTP request (the scheduler calls it). On success readers see the new
+// output; a failed render leaves the previous good one in place.
+//
+// Returns ENOTFOUND for unknown content, EPRECONDITION when the content
+// is not a deployed report or the RunAs user is missing, EINVALID when the
+// command fails, times out or writes no index.html, ECANCELED when ctx
+// ends first.
+func (s *Service) Render(ctx context.Context, contentID int64, opts RenderOptions) (*podium.Render, error) {
+	c, err := s.db.ContentGet(ctx, contentID)
+	if err != nil {
+		return nil, err
+	}
+	return s.renderActive(ctx, c, opts)
+}
+
+func (s *Service) renderActive(ctx context.Context, c *podium.Content, opts RenderOptions) (*podium.Render, error) {
+	if c.ActiveBundleID == nil {
+		return nil, podium.Errorf(podium.EPRECONDITION, "content %s has not been deployed", c.GUID)
+	}
+	if c.AppMode != string(bundle.AppModeReport) {
+		return nil, podium.Errorf(podium.EPRECONDITION, "content %s is a %q, not a report: only reports render", c.GUID, c.AppMode)
+	}
+	b, err := s.db.BundleGet(ctx, *c.ActiveBundleID)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := s.ensureUnpacked(ctx, c, b)
+	if err != nil {
+		return nil, err
+	}
+	m, err := bundle.LoadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	return s.render(ctx, c, b, dir, m, opts)
+}
+
+// RenderTask starts an ad-hoc render of content u may edit, as a task on
+// this node.
+func (s *Service) RenderTask(ctx context.Context, u *podium.User, guid string) (*podium.Task, error) {
+	c, _, err := s.contentFor(ctx, u, guid, canEdit)
+	if err != nil {
+		return nil, err
+	}
+	if c.ActiveBundleID == nil || c.AppMode != string(bundle.AppModeReport) {
+		return nil, podium.Errorf(podium.EPRECONDITION, "content %s is not a deployed report: only reports render", guid)
+	}
+	return s.startTask(ctx, podium.TaskRender, c, u, func(ctx context.Context, log *TaskLog) (any, error) {
+		log.Printf("Rendering content %s on node %s", c.GUID, s.nodeID)
+		r, err := s.renderActive(ctx, c, RenderOptions{TaskID: log.id, Output: log.Line})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"render_id": r.ID, "bundle_id": r.BundleID, "content_url": ContentPath(c.GUID)}, nil
+	})
+}
+
+// credential returns the user renders run as: RunAs when podium runs as
+// root, nil (the current user) otherwise.
+func (s *Service) credential() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		s.warnOnce.Do(func() {
+			s.log.WithField("uid", os.Geteuid()).Warn("podium does not run as root: renders run as the current user, not as [Applications] RunAs")
+		})
+		return nil, nil
+	}
+	name := s.apps.RunAs
+	if name == "" {
+		return nil, podium.Errorf(podium.EPRECONDITION, "[Applications] RunAs is empty: podium runs as root and will not run renders as root")
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, podium.Errorf(podium.EPRECONDITION, "[Applications] RunAs user %q does not exist on this node: create it or set RunAs to an existing user", name)
+	}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err1 != nil || err2 != nil {
+		return nil, podium.Errorf(podium.EPRECONDITION, "[Applications] RunAs user %q has a non-numeric uid or gid", name)
+	}
+	if uid == 0 {
+		return nil, podium.Errorf(podium.EPRECONDITION, "[Applications] RunAs user %q is root: renders must not run as root", name)
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
+}
+
+// render runs the report's command in a scratch copy of the bundle, as the
+// RunAs user, with a clean environment and a timeout, then moves its
+// output under DataDir and records it good.
+func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundle, dir string, m *bundle.Manifest, opts RenderOptions) (_ *podium.Render, err error) {
+	out := opts.Output
+	if out == nil {
+		out = func(string) {}
+	}
+	cred, err := s.credential()
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.db.RenderCreate(ctx, &dbprovider.RenderCreateParams{
+		ContentID: c.ID, BundleID: b.ID, TaskID: opts.TaskID, JobID: opts.JobID, NodeID: s.nodeID,
+	})
+	if err != nil {
+		return nil, err
+	}
+	status := podium.RenderFailed
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if ferr := s.db.RenderFinish(fctx, r.ID, status); ferr != nil && err == nil {
+			err = ferr
+		}
+		r.Status = status
+	}()
+
+	work, err := os.MkdirTemp(s.tempDir, "podium-render-*")
+	if err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	defer os.RemoveAll(work)
+	src, outDir, home := filepath.Join(work, "bundle"), filepath.Join(work, "output"), filepath.Join(work, "home")
+	if err := copyTree(dir, src, true); err != nil {
+		return nil, fmt.Errorf("render: copy bundle: %w", err)
+	}
+	for _, d := range []string{outDir, home} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return nil, fmt.Errorf("render: %w", err)
+		}
+	}
+	if cred != nil {
+		if err := chownTree(work, int(cred.Uid), int(cred.Gid)); err != nil {
+			return nil, fmt.Errorf("render: %w", err)
+		}
+	}
+
+	timeout := s.apps.RenderTimeout
+	if m.Render.Timeout != "" || timeout <= 0 {
+		timeout = m.Render.TimeoutDuration()
+	}
+	if err := s.runRender(ctx, m.Render.Command, src, outDir, home, cred, timeout, out); err != nil {
+		return nil, err
+	}
+	if fi, err := os.Lstat(filepath.Join(outDir, "index.html")); err != nil || !fi.Mode().IsRegular() {
+		return nil, podium.Errorf(podium.EINVALID, "the render command wrote no index.html to $PODIUM_OUTPUT_DIR")
+	}
+
+	if err := os.MkdirAll(s.rendersDir(c.GUID), 0o755); err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	final := s.RenderDir(c.GUID, r.ID)
+	tmp := final + ".tmp-" + randomHex(6)
+	if err := copyTree(outDir, tmp, false); err != nil {
+		_ = os.RemoveAll(tmp)
+		return nil, fmt.Errorf("render: keep output: %w", err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		_ = os.RemoveAll(tmp)
+		return nil, fmt.Errorf("render: keep output: %w", err)
+	}
+	status = podium.RenderOK
+	out(fmt.Sprintf("Render %d done", r.ID))
+	return r, nil
+}
+
+// runRender runs argv and sends its output lines to out. The process gets
+// its own process group, killed whole on timeout or cancellation.
+func (s *Service) runRender(ctx context.Context, argv []string, dir, outDir, home string, cred *syscall.Credential,
+	timeout time.Duration, out func(string)) error {
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(rctx, argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + renderPath, "HOME=" + home, "LANG=C.UTF-8", "PODIUM_OUTPUT_DIR=" + outDir}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	defer pr.Close()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		_ = pw.Close()
+		return podium.Errorf(podium.EINVALID, "cannot start the render command %q: %v", argv[0], err)
+	}
+	_ = pw.Close()
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		br := bufio.NewReaderSize(pr, 64<<10)
+		for {
+			line, err := br.ReadString('\n')
+			if len(line) > 0 {
+				out(trimEOL(line))
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	werr := cmd.Wait()
+	// Children left in the group would keep the pipe open.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-read:
+	case <-time.After(2 * time.Second):
+		_ = pr.Close()
+		<-read
+	}
+	switch {
+	case errors.Is(rctx.Err(), context.DeadlineExceeded):
+		return podium.Errorf(podium.EINVALID, "the render command was stopped after its timeout of %s", timeout)
+	case ctx.Err() != nil:
+		return podium.Errorf(podium.ECANCELED, "render canceled: %w", ctx.Err())
+	case werr != nil:
+		return podium.Errorf(podium.EINVALID, "the render command failed: %v", werr)
+	}
+	return nil
+}
+
+func trimEOL(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// copyTree copies the directories and regular files under src to dst
+// (which must not exist). Symlinks are copied as links when keepLinks (a
+// bundle, whose links Unpack checked) and skipped otherwise (a render's
+// output, written by an untrusted process). Files are opened through an
+// os.Root of src, so nothing outside src is ever read.
+func copyTree(src, dst string, keepLinks bool) error {
+	root, err := os.OpenRoot(src)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, filepath.FromSlash(rel))
+		switch {
+		case d.IsDir():
+			return os.Mkdir(target, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			if !keepLinks {
+				return nil
+			}
+			link, err := root.Readlink(rel)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		case d.Type().IsRegular():
+			return copyFile(root, rel, target)
+		default:
+			return nil
+		}
+	})
+}
+
+func copyFile(root *os.Root, rel, target string) error {
+	in, err := root.Open(rel)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil
+	}
+	mode := os.FileMode(0o644)
+	if fi.Mode()&0o111 != 0 {
+		mode = 0o755
+	}
+	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, in); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func chownTree(dir string, uid, gid int) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}

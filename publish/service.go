@@ -1,0 +1,163 @@
+// Package publish deploys and renders content: it stores uploaded bundles
+// under [Server] DataDir, runs deployments and renders as tasks whose output
+// goes to the database (so any node answers a poll), activates bundles
+// atomically, and decides who may see and change what.
+//
+// Layout under DataDir (shared between the nodes of a cluster):
+//
+//	content/<guid>/bundles/<id>.tar.gz   the uploaded archive, kept for redeploys
+//	content/<guid>/bundles/<id>/         the unpacked bundle (renamed into place whole)
+//	content/<guid>/renders/<id>/         the output of one render (renamed into place whole)
+//
+// The package imports the domain, dbprovider, bundle and config packages and
+// logrus; it must not import echo or the web package: the HTTP handlers in
+// web call it.
+package publish
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/sirupsen/logrus"
+)
+
+// Options configure New.
+type Options struct {
+	DB      dbprovider.Provider
+	DataDir string
+	NodeID  string
+	Log     *logrus.Entry
+	// Apps gives RunAs, RenderTimeout and MaxBundleSize.
+	Apps config.ApplicationsConfig
+	// MaxUploadSize bounds one request body ([HTTP] MaxUploadSize); 0 means
+	// no bound besides Apps.MaxBundleSize.
+	MaxUploadSize int64
+	// TempDir is where renders get their scratch directory; "" means
+	// os.TempDir().
+	TempDir string
+}
+
+// Service deploys and renders content. It is a server.Service: Stop
+// cancels the running tasks and waits for them.
+type Service struct {
+	db      dbprovider.Provider
+	dataDir string
+	nodeID  string
+	log     *logrus.Entry
+	apps    config.ApplicationsConfig
+	maxBody int64
+	tempDir string
+
+	ctx      context.Context
+	cancel   context.CancelFunc
+	mu       sync.Mutex
+	stopped  bool
+	wg       sync.WaitGroup
+	warnOnce sync.Once
+}
+
+// New returns a service. Tasks may start as soon as it exists (requests
+// can arrive before the node starts its services).
+func New(opts Options) *Service {
+	ctx, cancel := context.WithCancel(context.Background())
+	max := opts.Apps.MaxBundleSize
+	if opts.MaxUploadSize > 0 && (max <= 0 || opts.MaxUploadSize < max) {
+		max = opts.MaxUploadSize
+	}
+	if max <= 0 {
+		max = config.GiB
+	}
+	return &Service{
+		db: opts.DB, dataDir: opts.DataDir, nodeID: opts.NodeID, log: opts.Log, apps: opts.Apps,
+		maxBody: max, tempDir: opts.TempDir, ctx: ctx, cancel: cancel,
+	}
+}
+
+// Name implements server.Service.
+func (s *Service) Name() string { return "publish" }
+
+// Start implements server.Service. Tasks run from New on; nothing to start.
+func (s *Service) Start(ctx context.Context) error { return nil }
+
+// Stop implements server.Service: it cancels the running tasks (a render
+// is killed, its task finished with an error) and waits for them within
+// ctx.
+func (s *Service) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+	s.cancel()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("publish: stop: tasks still running: %w", ctx.Err())
+	}
+}
+
+// MaxUpload returns the largest bundle upload accepted, in bytes.
+func (s *Service) MaxUpload() int64 { return s.maxBody }
+
+// ContentDir returns the directory of a content's bundles and renders.
+func (s *Service) ContentDir(guid string) string { return filepath.Join(s.dataDir, "content", guid) }
+
+func (s *Service) bundlesDir(guid string) string { return filepath.Join(s.ContentDir(guid), "bundles") }
+
+func (s *Service) bundleDir(guid string, id int64) string {
+	return filepath.Join(s.bundlesDir(guid), strconv.FormatInt(id, 10))
+}
+
+func (s *Service) bundleArchive(guid string, id int64) string {
+	return s.bundleDir(guid, id) + ".tar.gz"
+}
+
+func (s *Service) rendersDir(guid string) string { return filepath.Join(s.ContentDir(guid), "renders") }
+
+// RenderDir returns the directory that holds the output of a render.
+func (s *Service) RenderDir(guid string, renderID int64) string {
+	return filepath.Join(s.rendersDir(guid), strconv.FormatInt(renderID, 10))
+}
+
+// randomHex returns n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newGUID returns a random UUID for new content.
+func newGUID() string { return uuid.NewString() }
+
+// validGUID reports whether s is a UUID in canonical form; anything else
+// cannot name content (and is never joined into a path).
+func validGUID(s string) bool {
+	u, err := uuid.Parse(s)
+	return err == nil && u.String() == s
+}
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// Bounds of content fields.
+const (
+	MaxTitleLen       = 1024
+	MaxDescriptionLen = 16 << 10
+)
+
+func now() time.Time { return time.Now() }
+
+func notFound(guid string) error {
+	return podium.Errorf(podium.ENOTFOUND, "content %s not found", guid)
+}

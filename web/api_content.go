@@ -1,0 +1,395 @@
+package web
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/publish"
+)
+
+// MaxJSONBody bounds the JSON body of an API request.
+const MaxJSONBody = 1 << 20
+
+// MountContentAPI adds the content, bundle, deployment, render and task
+// endpoints under /__api__/v1/ (see docs/publishing.md).
+func MountContentAPI(e *echo.Echo, svc *publish.Service) {
+	h := &contentAPI{svc: svc}
+	g := e.Group("/__api__/v1")
+	g.GET("/content", h.list)
+	g.POST("/content", h.create)
+	g.GET("/content/:guid", h.get)
+	g.PATCH("/content/:guid", h.update)
+	g.DELETE("/content/:guid", h.delete)
+	g.GET("/content/:guid/permissions", h.permissionsGet)
+	g.PUT("/content/:guid/permissions", h.permissionsSet)
+	g.GET("/content/:guid/bundles", h.bundles)
+	g.POST("/content/:guid/bundles", h.upload)
+	g.POST("/content/:guid/deploy", h.deploy)
+	g.POST("/content/:guid/render", h.render)
+	g.GET("/tasks/:id", h.task)
+}
+
+type contentAPI struct{ svc *publish.Service }
+
+// ContentBody is the JSON of one content.
+type ContentBody struct {
+	*podium.Content
+	ContentURL string `json:"content_url"`
+}
+
+func contentBody(c echo.Context, ct *podium.Content) *ContentBody {
+	return &ContentBody{Content: ct, ContentURL: c.Scheme() + "://" + c.Request().Host + publish.ContentPath(ct.GUID)}
+}
+
+// BundleBody is the JSON of one bundle.
+type BundleBody struct {
+	ID          int64     `json:"id"`
+	ContentGUID string    `json:"content_guid"`
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	Active      bool      `json:"active"`
+	CreatedTime time.Time `json:"created_time"`
+}
+
+func bundleBody(guid string, active *int64, b *podium.Bundle) *BundleBody {
+	return &BundleBody{ID: b.ID, ContentGUID: guid, Size: b.Size, SHA256: hex.EncodeToString(b.SHA256),
+		Active: active != nil && *active == b.ID, CreatedTime: b.CreatedAt}
+}
+
+// TaskBody is the JSON of a task poll.
+type TaskBody struct {
+	ID       string          `json:"id"`
+	Kind     string          `json:"kind"`
+	Output   []string        `json:"output"`
+	Finished bool            `json:"finished"`
+	Code     int             `json:"code"`
+	Error    string          `json:"error"`
+	Last     int             `json:"last"`
+	Result   json.RawMessage `json:"result"`
+}
+
+// decodeContentJSON reads a JSON object body into v: at most MaxJSONBody bytes,
+// no unknown fields, nothing after the object. Every failure is EINVALID
+// (ETOOLARGE for an oversized body) with a message for the client.
+func decodeContentJSON(c echo.Context, v any) error {
+	req := c.Request()
+	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != echo.MIMEApplicationJSON {
+			return podium.Errorf(podium.EUNSUPPORTED, "send the body as application/json, not %q", ct)
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(req.Body, MaxJSONBody+1))
+	if err != nil {
+		return podium.Errorf(podium.EINVALID, "cannot read the request body: %v", err)
+	}
+	if len(data) > MaxJSONBody {
+		return podium.Errorf(podium.ETOOLARGE, "the JSON body is larger than %d bytes", MaxJSONBody)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typ *json.UnmarshalTypeError
+		var syn *json.SyntaxError
+		switch {
+		case errors.Is(err, io.EOF):
+			return podium.Errorf(podium.EINVALID, "the request body is empty: send a JSON object")
+		case errors.As(err, &typ):
+			if typ.Field == "" {
+				return podium.Errorf(podium.EINVALID, "the request body must be a JSON object, not %s", typ.Value)
+			}
+			return podium.Errorf(podium.EINVALID, "field %q must be %s, not %s", typ.Field, typ.Type.Kind(), typ.Value)
+		case errors.As(err, &syn):
+			return podium.Errorf(podium.EINVALID, "malformed JSON at byte %d: %v", syn.Offset, syn)
+		default:
+			return podium.Errorf(podium.EINVALID, "invalid JSON body: %s", strings.TrimPrefix(err.Error(), "json: "))
+		}
+	}
+	if dec.More() {
+		return podium.Errorf(podium.EINVALID, "unexpected data after the JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return podium.Errorf(podium.EINVALID, "unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func (h *contentAPI) list(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	r := publish.ContentListRequest{Name: c.QueryParam("name")}
+	if v := c.QueryParam("owner_id"); v != "" {
+		if r.OwnerID, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return podium.Errorf(podium.EINVALID, "owner_id must be an integer")
+		}
+	}
+	list, err := h.svc.ContentList(c.Request().Context(), u, r)
+	if err != nil {
+		return err
+	}
+	out := make([]*ContentBody, len(list))
+	for i, ct := range list {
+		out[i] = contentBody(c, ct)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// ContentCreateBody is the body of POST /__api__/v1/content.
+type ContentCreateBody struct {
+	Name        string `json:"name"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	AccessType  string `json:"access_type"`
+}
+
+func (h *contentAPI) create(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	var b ContentCreateBody
+	if err := decodeContentJSON(c, &b); err != nil {
+		return err
+	}
+	ct, err := h.svc.ContentCreate(c.Request().Context(), u, publish.ContentCreateRequest(b))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, contentBody(c, ct))
+}
+
+func (h *contentAPI) get(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	ct, _, err := h.svc.ContentGet(c.Request().Context(), u, c.Param("guid"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, contentBody(c, ct))
+}
+
+// ContentUpdateBody is the body of PATCH /__api__/v1/content/{guid}.
+type ContentUpdateBody struct {
+	Name        *string `json:"name"`
+	Title       *string `json:"title"`
+	Description *string `json:"description"`
+	AccessType  *string `json:"access_type"`
+}
+
+func (h *contentAPI) update(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	var b ContentUpdateBody
+	if err := decodeContentJSON(c, &b); err != nil {
+		return err
+	}
+	ct, err := h.svc.ContentUpdate(c.Request().Context(), u, c.Param("guid"), publish.ContentUpdateRequest(b))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, contentBody(c, ct))
+}
+
+func (h *contentAPI) delete(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.ContentDelete(c.Request().Context(), u, c.Param("guid")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h *contentAPI) permissionsGet(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	p, err := h.svc.PermissionsGet(c.Request().Context(), u, c.Param("guid"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
+// PermissionsBody is the body of PUT /__api__/v1/content/{guid}/permissions.
+type PermissionsBody struct {
+	AccessType  *string `json:"access_type"`
+	Permissions []struct {
+		Username string `json:"username"`
+		Role     string `json:"role"`
+	} `json:"permissions"`
+}
+
+func (h *contentAPI) permissionsSet(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	var b PermissionsBody
+	if err := decodeContentJSON(c, &b); err != nil {
+		return err
+	}
+	r := publish.PermissionsSetRequest{AccessType: b.AccessType, Entries: []dbprovider.ContentACLEntryParams{}}
+	for _, e := range b.Permissions {
+		r.Entries = append(r.Entries, dbprovider.ContentACLEntryParams{Username: e.Username, Role: e.Role})
+	}
+	p, err := h.svc.PermissionsSet(c.Request().Context(), u, c.Param("guid"), r)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
+func (h *contentAPI) bundles(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	ct, _, err := h.svc.ContentGet(ctx, u, c.Param("guid"))
+	if err != nil {
+		return err
+	}
+	list, err := h.svc.BundleList(ctx, u, ct.GUID)
+	if err != nil {
+		return err
+	}
+	out := make([]*BundleBody, len(list))
+	for i, b := range list {
+		out[i] = bundleBody(ct.GUID, ct.ActiveBundleID, b)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// bundleTypes are the Content-Types a bundle upload may declare.
+var bundleTypes = []string{"application/gzip", "application/x-gzip", "application/x-tar+gzip", "application/octet-stream"}
+
+func (h *contentAPI) upload(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	req := c.Request()
+	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		ok := err == nil
+		if ok {
+			ok = false
+			for _, t := range bundleTypes {
+				ok = ok || mt == t
+			}
+		}
+		if !ok {
+			return podium.Errorf(podium.EUNSUPPORTED, "upload the bundle as application/gzip (a gzip-compressed tar archive), not %q", ct)
+		}
+	}
+	max := h.svc.MaxUpload()
+	if req.ContentLength > max {
+		return podium.Errorf(podium.ETOOLARGE, "bundle is larger than %d bytes", max)
+	}
+	body := http.MaxBytesReader(c.Response(), req.Body, max)
+	b, err := h.svc.BundleUpload(req.Context(), u, c.Param("guid"), body)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, bundleBody(c.Param("guid"), nil, b))
+}
+
+// flexID is an id sent as a JSON number or a string of digits.
+type flexID int64
+
+func (f *flexID) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v <= 0 {
+		return podium.Errorf(podium.EINVALID, "bundle_id must be a positive integer, not %s", b)
+	}
+	*f = flexID(v)
+	return nil
+}
+
+// DeployBody is the body of POST /__api__/v1/content/{guid}/deploy.
+type DeployBody struct {
+	BundleID flexID `json:"bundle_id"`
+}
+
+// TaskStartedBody answers a request that started a task.
+type TaskStartedBody struct {
+	TaskID string `json:"task_id"`
+}
+
+func (h *contentAPI) deploy(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	var b DeployBody
+	if err := decodeContentJSON(c, &b); err != nil {
+		var pe *podium.Error
+		if errors.As(err, &pe) {
+			return err
+		}
+		return podium.Errorf(podium.EINVALID, "%v", err)
+	}
+	if b.BundleID == 0 {
+		return podium.Errorf(podium.EINVALID, "bundle_id is required")
+	}
+	t, err := h.svc.Deploy(c.Request().Context(), u, c.Param("guid"), int64(b.BundleID))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, TaskStartedBody{TaskID: t.ID})
+}
+
+func (h *contentAPI) render(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	t, err := h.svc.RenderTask(c.Request().Context(), u, c.Param("guid"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, TaskStartedBody{TaskID: t.ID})
+}
+
+func (h *contentAPI) task(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	first := 0
+	if v := c.QueryParam("first"); v != "" {
+		if first, err = strconv.Atoi(v); err != nil || first < 0 {
+			return podium.Errorf(podium.EINVALID, "first must be a non-negative integer")
+		}
+	}
+	t, err := h.svc.TaskGet(c.Request().Context(), u, c.Param("id"), first)
+	if err != nil {
+		return err
+	}
+	body := TaskBody{ID: t.ID, Kind: t.Kind, Output: t.Output, Finished: t.Finished, Code: t.Code,
+		Error: t.Error, Last: t.Last, Result: json.RawMessage("null")}
+	if t.Result != "" {
+		body.Result = json.RawMessage(t.Result)
+	}
+	return c.JSON(http.StatusOK, body)
+}

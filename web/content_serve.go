@@ -1,0 +1,95 @@
+package web
+
+import (
+	"net/http"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/publish"
+)
+
+// contentCSP runs published pages in a sandbox: scripts work, but the page
+// gets an opaque origin, so it cannot call the API with the reader's
+// session cookie or read other content.
+const contentCSP = "sandbox allow-scripts allow-forms allow-popups allow-downloads allow-modals"
+
+// MountContentServe serves published content at /content/{guid}/ with the
+// reader's access checked on every request.
+// Apps and APIs go to the server's app server (s.ServeApp) after the same
+// check.
+func (s *Server) MountContentServe(svc *publish.Service) {
+	e := s.Echo
+	h := &contentServe{svc: svc, srv: s}
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		e.Add(m, "/content/:guid", h.redirect)
+		e.Add(m, "/content/:guid/*", h.serve)
+	}
+}
+
+type contentServe struct {
+	svc *publish.Service
+	srv *Server
+}
+
+func (h *contentServe) redirect(c echo.Context) error {
+	return c.Redirect(http.StatusMovedPermanently, publish.ContentPath(c.Param("guid")))
+}
+
+func (h *contentServe) serve(c echo.Context) error {
+	t, err := h.svc.ServeTarget(c.Request().Context(), CurrentUser(c), c.Param("guid"))
+	if err != nil {
+		return err
+	}
+	if t.App {
+		return h.srv.ServeApp(c, t.Content.GUID)
+	}
+	return serveDir(c, t.Dir, c.Param("*"), t.Index, true)
+}
+
+// serveDir serves the file rel of dir (index at the root, index.html in
+// sub-directories), never listing a directory and never leaving dir
+// (os.Root refuses ".." and symlinks that point out).
+func serveDir(c echo.Context, dir, rel, index string, sandbox bool) error {
+	name := strings.TrimPrefix(path.Clean("/"+rel), "/")
+	switch {
+	case name == "":
+		name = index
+	case strings.HasSuffix(rel, "/"):
+		name = path.Join(name, "index.html")
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return podium.Errorf(podium.ENOTFOUND, "not found")
+	}
+	defer root.Close()
+	f, err := root.Open(name)
+	if err != nil {
+		// Missing, or refused by the root (a path or link leading out):
+		// either way there is nothing here to serve.
+		return podium.Errorf(podium.ENOTFOUND, "%s not found", "/"+name)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return podium.Errorf(podium.ENOTFOUND, "%s not found", "/"+name)
+	}
+	if fi.IsDir() {
+		// A directory without a trailing slash: send the browser to it, so
+		// its relative links resolve.
+		return c.Redirect(http.StatusMovedPermanently, c.Request().URL.Path+"/")
+	}
+	if !fi.Mode().IsRegular() {
+		return podium.Errorf(podium.ENOTFOUND, "%s not found", "/"+name)
+	}
+	hdr := c.Response().Header()
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Cache-Control", "no-cache")
+	if sandbox {
+		hdr.Set("Content-Security-Policy", contentCSP)
+	}
+	http.ServeContent(c.Response(), c.Request(), fi.Name(), fi.ModTime(), f)
+	return nil
+}

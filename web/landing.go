@@ -1,0 +1,47 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// landingPage is the built-in landing page, served when [Server]
+// LandingDir is not set.
+const landingPage = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Podium</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; padding: 0 1rem; color: #222; }
+h1 { font-weight: 600; }
+code { background: #f3f3f3; padding: 0.1rem 0.3rem; border-radius: 3px; }
+</style>
+</head>
+<body>
+<h1>Podium</h1>
+<p>This server publishes static sites, rendered reports, and hosted apps and APIs.</p>
+<p>Publish a directory with <code>podium deploy ./site --server URL --api-key KEY</code>.
+Published content lives under <code>/content/&lt;guid&gt;/</code>.</p>
+</body>
+</html>
+`
+
+// MountLanding serves GET / : the files of dir when it is set (shared
+// between nodes, like DataDir), otherwise the built-in page.
+func MountLanding(e *echo.Echo, dir string) {
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		if dir == "" {
+			e.Add(m, "/", func(c echo.Context) error {
+				c.Response().Header().Set("X-Content-Type-Options", "nosniff")
+				return c.HTML(http.StatusOK, landingPage)
+			})
+			continue
+		}
+		serve := func(c echo.Context) error { return serveDir(c, dir, c.Param("*"), "index.html", false) }
+		e.Add(m, "/", serve)
+		e.Add(m, "/*", serve)
+	}
+}
