@@ -222,6 +222,9 @@ func Start(tb testing.TB, opts Options) *Node {
 		// The group may hold children even after the node exited.
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-n.done
+		if strings.Contains(n.Log(), "WARNING: DATA RACE") {
+			tb.Errorf("nodetest: %s: the race detector found a data race in the podium process", n.Name)
+		}
 		if tb.Failed() {
 			tb.Logf("nodetest: log of %s (%s):\n%s", n.Name, n.URL, n.logBlock())
 		}
