@@ -1,4 +1,154 @@
 package dbprovider
 
-// JobStore holds the store methods for schedules, scheduled jobs, their attempts and claims (issue: scheduled rendering).
-type JobStore interface{}
+import (
+	"context"
+	"time"
+
+	"github.com/podiumhq/podium"
+)
+
+// JobStore holds the store methods for schedules, scheduled jobs, their
+// attempts and claims (issue: scheduled rendering).
+//
+// Every time comparison uses the database's clock, never a node's: a node
+// whose clock is off cannot abandon another node's job early or keep its
+// own alive late.
+type JobStore interface {
+	// ScheduleContent resolves a content GUID for the schedule and job
+	// endpoints: its id, owner and the role of userID in its access list
+	// ("" when none). Returns ENOTFOUND.
+	ScheduleContent(ctx context.Context, guid string, userID int64) (*ScheduleContent, error)
+	// ScheduleGet returns a report's schedule. Returns ENOTFOUND.
+	ScheduleGet(ctx context.Context, contentID int64) (*podium.Schedule, error)
+	// SchedulePut creates or replaces a report's schedule.
+	SchedulePut(ctx context.Context, p *SchedulePutParams) (*podium.Schedule, error)
+	// ScheduleDelete removes a report's schedule (its jobs stay as
+	// history; queued ones are not run). Returns ENOTFOUND.
+	ScheduleDelete(ctx context.Context, contentID int64) error
+	// ScheduleListDue returns the enabled schedules whose next run is due
+	// by the database clock, oldest first, at most limit.
+	ScheduleListDue(ctx context.Context, limit int) ([]*podium.Schedule, error)
+	// ScheduleNextDue returns the earliest next run of any enabled
+	// schedule, or nil when there is none.
+	ScheduleNextDue(ctx context.Context) (*time.Time, error)
+	// ScheduleAdvance moves a schedule's next run from 'from' to 'to' if it
+	// still is 'from' (another node may have advanced it meanwhile), and
+	// reports whether it did.
+	ScheduleAdvance(ctx context.Context, contentID int64, from, to time.Time) (bool, error)
+
+	// JobInsertDue queues a job for a due time; when the job of that
+	// content and due time exists already it does nothing and returns
+	// inserted=false with the existing job. The database's unique key on
+	// (content_id, due_at) makes "one job per due time" hold whichever and
+	// however many nodes call it.
+	JobInsertDue(ctx context.Context, p *JobInsertParams) (job *podium.Job, inserted bool, err error)
+	// JobClaim claims the oldest due queued job for a node under a new
+	// claim token: the job becomes running, attempts grows by one and an
+	// attempt row is recorded. On PostgreSQL rows locked by other claims
+	// are skipped (FOR UPDATE SKIP LOCKED); on SQLite the single writer
+	// serializes claims. Returns ENOTFOUND when nothing is due.
+	JobClaim(ctx context.Context, p *JobClaimParams) (*podium.Job, error)
+	// JobHeartbeat records, at the database's now, that the holder of
+	// token still runs the job. Returns ECONFLICT when the claim was lost
+	// (the job was reclaimed, released or finished).
+	JobHeartbeat(ctx context.Context, jobID int64, token string) error
+	// JobFinish records the outcome of the claim token's run. Returns
+	// ECONFLICT when the claim was lost: a late completion never
+	// overwrites the result of the run that replaced it.
+	JobFinish(ctx context.Context, p *JobFinishParams) (*podium.Job, error)
+	// JobRelease gives a claimed job back (clean shutdown): it is queued
+	// again at once, without counting as an attempt. Returns ECONFLICT
+	// when the claim was lost meanwhile.
+	JobRelease(ctx context.Context, jobID int64, token, reason string) error
+	// JobReclaimAbandoned requeues the running jobs whose heartbeat is
+	// older than timeout (marking their attempts abandoned), and fails
+	// those that reached their maximum attempts, with the reason.
+	JobReclaimAbandoned(ctx context.Context, timeout time.Duration) (*JobReclaimResult, error)
+	// JobGet returns one job. Returns ENOTFOUND.
+	JobGet(ctx context.Context, id int64) (*podium.Job, error)
+	// JobList returns jobs, newest due time first.
+	JobList(ctx context.Context, p *JobListParams) ([]*podium.Job, error)
+	// JobAttemptList returns the attempts of the given jobs, oldest first.
+	JobAttemptList(ctx context.Context, jobIDs []int64) ([]*podium.JobAttempt, error)
+	// JobQueueStats measures the queue: jobs waiting (due and queued),
+	// running, and the age of the oldest waiting one, by the database clock.
+	JobQueueStats(ctx context.Context) (*JobQueueStats, error)
+
+	// JobNodeCapacitySet records in the node registry how many scheduled
+	// jobs a node runs at once ([Applications] ScheduleConcurrency).
+	JobNodeCapacitySet(ctx context.Context, nodeID string, concurrency int) error
+	// JobNodeCapacity sums the recorded ScheduleConcurrency of the live
+	// nodes (heartbeat younger than timeout): 0 with live > 0 means no
+	// scheduled job can run.
+	JobNodeCapacity(ctx context.Context, timeout time.Duration) (live, capacity int, err error)
+}
+
+// ScheduleContent is what the schedule endpoints need to know of a content
+// item to authorize a request.
+type ScheduleContent struct {
+	ID      int64
+	GUID    string
+	OwnerID int64
+	// ACLRole is the user's role in the content's access list ("viewer",
+	// "collaborator"), "" when not listed.
+	ACLRole string
+}
+
+// SchedulePutParams creates or replaces a schedule.
+type SchedulePutParams struct {
+	ContentID int64
+	Spec      string
+	Timezone  string
+	Enabled   bool
+	// NextRunAt is the first due time, computed by the caller from Spec.
+	NextRunAt *time.Time
+}
+
+// JobInsertParams queues one job.
+type JobInsertParams struct {
+	ContentID int64
+	Queue     string // "" means podium.QueueRender
+	DueAt     time.Time
+	// MaxAttempts bounds how often an abandoned job is run again; 0 means
+	// the table's default (3).
+	MaxAttempts int
+}
+
+// JobClaimParams claims one job.
+type JobClaimParams struct {
+	NodeID string
+	// Token is the new claim's token: random, unguessable, unique.
+	Token string
+	// Queues limits the claim to these queues; empty means every queue.
+	Queues []string
+}
+
+// JobFinishParams records the outcome of one run.
+type JobFinishParams struct {
+	ID       int64
+	Token    string
+	Status   string // podium.JobSucceeded or podium.JobFailed
+	ExitCode int
+	Error    string
+	Log      string
+}
+
+// JobReclaimResult counts what JobReclaimAbandoned did.
+type JobReclaimResult struct {
+	Requeued []int64 // jobs queued again for another attempt
+	Failed   []int64 // jobs that reached their maximum attempts
+}
+
+// JobListParams filters JobList.
+type JobListParams struct {
+	ContentID int64  // 0: every content item
+	Status    string // "": every status
+	Limit     int    // 0: 100
+}
+
+// JobQueueStats describes the queue at one moment.
+type JobQueueStats struct {
+	Waiting       int           // queued and due
+	Running       int           // claimed by a node
+	OldestWaiting time.Duration // age of the oldest waiting job (0 when none)
+}

@@ -223,4 +223,9 @@ func (dialect) Ago(param string) string {
 	return `(now() - (` + param + `::bigint * interval '1 millisecond'))`
 }
 
+// SkipLocked: concurrent claimers on several nodes lock the row they pick
+// and pass over rows locked by others, so they never wait on each other or
+// claim the same job.
+func (dialect) SkipLocked() string { return "FOR UPDATE SKIP LOCKED" }
+
 func (dialect) TranslateError(err error) error { return translate(err) }

@@ -282,4 +282,9 @@ func (dialect) Ago(param string) string {
 	return `strftime('%Y-%m-%d %H:%M:%f+00:00', 'now', printf('-%.3f seconds', ` + param + ` / 1000.0))`
 }
 
+// SkipLocked: SQLite has no row locks and no FOR UPDATE; a claim runs in
+// an immediate transaction on the single writer connection, so claims are
+// serialized and cannot pick the same row.
+func (dialect) SkipLocked() string { return "" }
+
 func (dialect) TranslateError(err error) error { return translate(err) }

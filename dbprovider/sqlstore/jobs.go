@@ -1,3 +1,629 @@
 package sqlstore
 
-// This file implements dbprovider.JobStore.
+// This file implements dbprovider.JobStore: schedules, the jobs each due
+// time produces, their claims and attempts.
+//
+// Claims carry a token. Every write on behalf of a claim (heartbeat,
+// finish, release) matches on (id, claim_token, status 'running'), so a node
+// that lost its claim, because it stalled past the heartbeat timeout and
+// another node reclaimed the job, changes nothing: its write matches no row
+// and is reported as ECONFLICT.
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
+)
+
+// inTx runs fn in a transaction on the writer: a new one when s is a
+// provider's store, the caller's when s already runs inside one.
+func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) error {
+	db, ok := s.W.(interface {
+		BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+	})
+	if !ok {
+		return fn(s)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.D.TranslateError(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(&Store{R: tx, W: tx, D: s.D}); err != nil {
+		return err
+	}
+	return s.D.TranslateError(tx.Commit())
+}
+
+// parseDBTime reads a time that SQLite returns as text (aggregates and
+// expressions carry no declared column type, so the driver does not
+// convert them); PostgreSQL and typed columns give a time.Time already.
+func parseDBTime(v any) (*time.Time, error) {
+	switch t := v.(type) {
+	case nil:
+		return nil, nil
+	case time.Time:
+		u := t.UTC()
+		return &u, nil
+	case string, []byte:
+		str := fmt.Sprint(t)
+		if b, ok := v.([]byte); ok {
+			str = string(b)
+		}
+		for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999Z07:00", time.RFC3339Nano, "2006-01-02 15:04:05.999999999"} {
+			if p, err := time.Parse(layout, str); err == nil {
+				u := p.UTC()
+				return &u, nil
+			}
+		}
+		return nil, fmt.Errorf("unreadable time %q", str)
+	default:
+		return nil, fmt.Errorf("unreadable time of type %T", v)
+	}
+}
+
+func nullTime(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+func nullInt(n sql.NullInt64) *int {
+	if !n.Valid {
+		return nil
+	}
+	v := int(n.Int64)
+	return &v
+}
+
+// inList returns "$k, $k+1, ..." for n parameters starting at k.
+func inList(k, n int) string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = "$" + strconv.Itoa(k+i)
+	}
+	return strings.Join(ps, ", ")
+}
+
+// ScheduleContent implements dbprovider.JobStore.
+func (s *Store) ScheduleContent(ctx context.Context, guid string, userID int64) (*dbprovider.ScheduleContent, error) {
+	var c dbprovider.ScheduleContent
+	err := s.R.QueryRowContext(ctx, `SELECT c.id, c.guid, c.owner_id,
+		COALESCE((SELECT a.role FROM content_acl a WHERE a.content_id = c.id AND a.user_id = $2), '')
+	FROM content c WHERE c.guid = $1`, guid, userID).Scan(&c.ID, &c.GUID, &c.OwnerID, &c.ACLRole)
+	if ErrNoRows(err) {
+		return nil, podium.Errorf(podium.ENOTFOUND, "content %s not found", guid)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("schedule content %s: %w", guid, s.D.TranslateError(err))
+	}
+	return &c, nil
+}
+
+const scheduleColumns = `s.content_id, COALESCE(c.guid, ''), s.spec, s.timezone, s.enabled, s.next_run_at, s.updated_at
+	FROM schedules s LEFT JOIN content c ON c.id = s.content_id`
+
+func scanSchedule(row interface{ Scan(...any) error }) (*podium.Schedule, error) {
+	var (
+		sc   podium.Schedule
+		next sql.NullTime
+	)
+	if err := row.Scan(&sc.ContentID, &sc.ContentGUID, &sc.Spec, &sc.Timezone, &sc.Enabled, &next, &sc.UpdatedAt); err != nil {
+		return nil, err
+	}
+	sc.NextRunAt = nullTime(next)
+	sc.UpdatedAt = sc.UpdatedAt.UTC()
+	return &sc, nil
+}
+
+// ScheduleGet implements dbprovider.JobStore.
+func (s *Store) ScheduleGet(ctx context.Context, contentID int64) (*podium.Schedule, error) {
+	return s.scheduleGet(ctx, s.R, contentID)
+}
+
+func (s *Store) scheduleGet(ctx context.Context, q Queryer, contentID int64) (*podium.Schedule, error) {
+	sc, err := scanSchedule(q.QueryRowContext(ctx, `SELECT `+scheduleColumns+` WHERE s.content_id = $1`, contentID))
+	if ErrNoRows(err) {
+		return nil, podium.Errorf(podium.ENOTFOUND, "no schedule for content %d", contentID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("schedule get: %w", s.D.TranslateError(err))
+	}
+	return sc, nil
+}
+
+// SchedulePut implements dbprovider.JobStore.
+func (s *Store) SchedulePut(ctx context.Context, p *dbprovider.SchedulePutParams) (*podium.Schedule, error) {
+	var next any
+	if p.NextRunAt != nil {
+		next = UTC(*p.NextRunAt)
+	}
+	_, err := s.W.ExecContext(ctx, `INSERT INTO schedules (content_id, spec, timezone, enabled, next_run_at, updated_at)
+	VALUES ($1, $2, $3, $4, $5, `+s.D.Now()+`)
+	ON CONFLICT (content_id) DO UPDATE SET spec = excluded.spec, timezone = excluded.timezone,
+		enabled = excluded.enabled, next_run_at = excluded.next_run_at, updated_at = excluded.updated_at`,
+		p.ContentID, p.Spec, p.Timezone, p.Enabled, next)
+	if err != nil {
+		return nil, fmt.Errorf("schedule put: %w", s.D.TranslateError(err))
+	}
+	return s.scheduleGet(ctx, s.W, p.ContentID)
+}
+
+// ScheduleDelete implements dbprovider.JobStore. Queued jobs of the
+// schedule go with it: they were the schedule's promise to run.
+func (s *Store) ScheduleDelete(ctx context.Context, contentID int64) error {
+	return s.inTx(ctx, func(tx *Store) error {
+		res, err := tx.W.ExecContext(ctx, `DELETE FROM schedules WHERE content_id = $1`, contentID)
+		if err != nil {
+			return fmt.Errorf("schedule delete: %w", s.D.TranslateError(err))
+		}
+		if err := mustAffect(res, "schedule of content", strconv.FormatInt(contentID, 10)); err != nil {
+			return err
+		}
+		_, err = tx.W.ExecContext(ctx, `DELETE FROM jobs WHERE content_id = $1 AND status = 'queued'`, contentID)
+		if err != nil {
+			return fmt.Errorf("schedule delete: %w", s.D.TranslateError(err))
+		}
+		return nil
+	})
+}
+
+// ScheduleListDue implements dbprovider.JobStore.
+func (s *Store) ScheduleListDue(ctx context.Context, limit int) ([]*podium.Schedule, error) {
+	rows, err := s.R.QueryContext(ctx, `SELECT `+scheduleColumns+`
+	WHERE s.enabled AND s.next_run_at IS NOT NULL AND s.next_run_at <= `+s.D.Now()+`
+	ORDER BY s.next_run_at, s.content_id LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("schedule list due: %w", s.D.TranslateError(err))
+	}
+	defer rows.Close()
+	var out []*podium.Schedule
+	for rows.Next() {
+		sc, err := scanSchedule(rows)
+		if err != nil {
+			return nil, fmt.Errorf("schedule list due: %w", s.D.TranslateError(err))
+		}
+		out = append(out, sc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("schedule list due: %w", s.D.TranslateError(err))
+	}
+	return out, nil
+}
+
+// ScheduleNextDue implements dbprovider.JobStore.
+func (s *Store) ScheduleNextDue(ctx context.Context) (*time.Time, error) {
+	var v any
+	if err := s.R.QueryRowContext(ctx, `SELECT MIN(next_run_at) FROM schedules WHERE enabled`).Scan(&v); err != nil {
+		return nil, fmt.Errorf("schedule next due: %w", s.D.TranslateError(err))
+	}
+	t, err := parseDBTime(v)
+	if err != nil {
+		return nil, fmt.Errorf("schedule next due: %w", err)
+	}
+	return t, nil
+}
+
+// ScheduleAdvance implements dbprovider.JobStore.
+func (s *Store) ScheduleAdvance(ctx context.Context, contentID int64, from, to time.Time) (bool, error) {
+	res, err := s.W.ExecContext(ctx, `UPDATE schedules SET next_run_at = $3
+	WHERE content_id = $1 AND next_run_at = $2`, contentID, UTC(from), UTC(to))
+	if err != nil {
+		return false, fmt.Errorf("schedule advance: %w", s.D.TranslateError(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("schedule advance: %w", s.D.TranslateError(err))
+	}
+	return n == 1, nil
+}
+
+const jobColumns = `j.id, j.content_id, COALESCE(c.guid, ''), j.queue, j.due_at, j.status, j.attempts, j.max_attempts,
+	COALESCE(j.claim_token, ''), COALESCE(j.node_id, ''), j.heartbeat_at, j.created_at, j.started_at, j.finished_at,
+	j.exit_code, j.error
+	FROM jobs j LEFT JOIN content c ON c.id = j.content_id`
+
+func scanJob(row interface{ Scan(...any) error }) (*podium.Job, error) {
+	var (
+		j                     podium.Job
+		hb, started, finished sql.NullTime
+		exit                  sql.NullInt64
+	)
+	if err := row.Scan(&j.ID, &j.ContentID, &j.ContentGUID, &j.Queue, &j.DueAt, &j.Status, &j.Attempts, &j.MaxAttempts,
+		&j.ClaimToken, &j.NodeID, &hb, &j.CreatedAt, &started, &finished, &exit, &j.Error); err != nil {
+		return nil, err
+	}
+	j.DueAt, j.CreatedAt = j.DueAt.UTC(), j.CreatedAt.UTC()
+	j.HeartbeatAt, j.StartedAt, j.FinishedAt = nullTime(hb), nullTime(started), nullTime(finished)
+	j.ExitCode = nullInt(exit)
+	return &j, nil
+}
+
+func (s *Store) jobGet(ctx context.Context, q Queryer, id int64) (*podium.Job, error) {
+	j, err := scanJob(q.QueryRowContext(ctx, `SELECT `+jobColumns+` WHERE j.id = $1`, id))
+	if ErrNoRows(err) {
+		return nil, podium.Errorf(podium.ENOTFOUND, "job %d not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("job get: %w", s.D.TranslateError(err))
+	}
+	return j, nil
+}
+
+// JobGet implements dbprovider.JobStore.
+func (s *Store) JobGet(ctx context.Context, id int64) (*podium.Job, error) {
+	return s.jobGet(ctx, s.R, id)
+}
+
+// JobInsertDue implements dbprovider.JobStore.
+func (s *Store) JobInsertDue(ctx context.Context, p *dbprovider.JobInsertParams) (*podium.Job, bool, error) {
+	queue := p.Queue
+	if queue == "" {
+		queue = podium.QueueRender
+	}
+	maxAttempts := p.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = 3
+	}
+	var (
+		job      *podium.Job
+		inserted bool
+	)
+	err := s.inTx(ctx, func(tx *Store) error {
+		var id int64
+		err := tx.W.QueryRowContext(ctx, `INSERT INTO jobs (content_id, queue, due_at, status, max_attempts, created_at)
+		VALUES ($1, $2, $3, 'queued', $4, `+s.D.Now()+`)
+		ON CONFLICT (content_id, due_at) DO NOTHING RETURNING id`, p.ContentID, queue, UTC(p.DueAt), maxAttempts).Scan(&id)
+		switch {
+		case ErrNoRows(err):
+			// Another node (or an earlier pass) queued this due time.
+			err = tx.W.QueryRowContext(ctx, `SELECT id FROM jobs WHERE content_id = $1 AND due_at = $2`,
+				p.ContentID, UTC(p.DueAt)).Scan(&id)
+		case err == nil:
+			inserted = true
+		}
+		if err != nil {
+			return fmt.Errorf("job insert: %w", s.D.TranslateError(err))
+		}
+		job, err = tx.jobGet(ctx, tx.W, id)
+		return err
+	})
+	return job, inserted, err
+}
+
+// JobClaim implements dbprovider.JobStore.
+func (s *Store) JobClaim(ctx context.Context, p *dbprovider.JobClaimParams) (*podium.Job, error) {
+	args := []any{p.Token, p.NodeID}
+	queueFilter := ""
+	if len(p.Queues) > 0 {
+		queueFilter = ` AND queue IN (` + inList(3, len(p.Queues)) + `)`
+		for _, q := range p.Queues {
+			args = append(args, q)
+		}
+	}
+	var job *podium.Job
+	err := s.inTx(ctx, func(tx *Store) error {
+		// The subquery picks the oldest due job. On PostgreSQL it locks
+		// the row and skips rows other claims hold (SkipLocked), so
+		// concurrent claimers each get a different job without waiting; a
+		// row claimed and committed meanwhile is re-checked against
+		// status = 'queued' and passed over. On SQLite the transaction
+		// holds the only write lock (BEGIN IMMEDIATE), so claims run one
+		// after another and cannot pick the same row.
+		var id int64
+		err := tx.W.QueryRowContext(ctx, `UPDATE jobs SET status = 'running', attempts = attempts + 1,
+			claim_token = $1, node_id = $2, heartbeat_at = `+s.D.Now()+`, started_at = `+s.D.Now()+`,
+			finished_at = NULL, exit_code = NULL
+		WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND due_at <= `+s.D.Now()+queueFilter+`
+			ORDER BY due_at, id LIMIT 1 `+s.D.SkipLocked()+`)
+		RETURNING id`, args...).Scan(&id)
+		if ErrNoRows(err) {
+			return podium.Errorf(podium.ENOTFOUND, "no job due")
+		}
+		if err != nil {
+			return fmt.Errorf("job claim: %w", s.D.TranslateError(err))
+		}
+		_, err = tx.W.ExecContext(ctx, `INSERT INTO job_attempts (job_id, attempt, node_id, claim_token, status, started_at, heartbeat_at)
+		VALUES ($1, (SELECT COUNT(*) + 1 FROM job_attempts WHERE job_id = $1), $2, $3, 'running', `+s.D.Now()+`, `+s.D.Now()+`)`,
+			id, p.NodeID, p.Token)
+		if err != nil {
+			return fmt.Errorf("job claim: attempt: %w", s.D.TranslateError(err))
+		}
+		job, err = tx.jobGet(ctx, tx.W, id)
+		return err
+	})
+	return job, err
+}
+
+func claimLost(jobID int64) error {
+	return podium.Errorf(podium.ECONFLICT, "job %d: claim lost (the job was reclaimed, released or finished)", jobID)
+}
+
+// JobHeartbeat implements dbprovider.JobStore.
+func (s *Store) JobHeartbeat(ctx context.Context, jobID int64, token string) error {
+	return s.inTx(ctx, func(tx *Store) error {
+		res, err := tx.W.ExecContext(ctx, `UPDATE jobs SET heartbeat_at = `+s.D.Now()+`
+		WHERE id = $1 AND claim_token = $2 AND status = 'running'`, jobID, token)
+		if err != nil {
+			return fmt.Errorf("job heartbeat: %w", s.D.TranslateError(err))
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return claimLost(jobID)
+		}
+		_, err = tx.W.ExecContext(ctx, `UPDATE job_attempts SET heartbeat_at = `+s.D.Now()+`
+		WHERE job_id = $1 AND claim_token = $2`, jobID, token)
+		if err != nil {
+			return fmt.Errorf("job heartbeat: attempt: %w", s.D.TranslateError(err))
+		}
+		return nil
+	})
+}
+
+// JobFinish implements dbprovider.JobStore. A rejected (late) completion
+// still leaves its exit code and log on its own attempt, which stays
+// abandoned, so the history shows what the stale node did.
+func (s *Store) JobFinish(ctx context.Context, p *dbprovider.JobFinishParams) (*podium.Job, error) {
+	var (
+		job  *podium.Job
+		lost bool
+	)
+	err := s.inTx(ctx, func(tx *Store) error {
+		res, err := tx.W.ExecContext(ctx, `UPDATE jobs SET status = $3, finished_at = `+s.D.Now()+`,
+			heartbeat_at = `+s.D.Now()+`, exit_code = $4, error = $5
+		WHERE id = $1 AND claim_token = $2 AND status = 'running'`, p.ID, p.Token, p.Status, p.ExitCode, p.Error)
+		if err != nil {
+			return fmt.Errorf("job finish: %w", s.D.TranslateError(err))
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("job finish: %w", s.D.TranslateError(err))
+		}
+		if n == 0 {
+			lost = true
+			_, err = tx.W.ExecContext(ctx, `UPDATE job_attempts SET finished_at = `+s.D.Now()+`, exit_code = $3,
+				error = $4, log = $5
+			WHERE job_id = $1 AND claim_token = $2 AND status <> 'running'`,
+				p.ID, p.Token, p.ExitCode, "late completion rejected: the job had been reclaimed", p.Log)
+			if err != nil {
+				return fmt.Errorf("job finish: attempt: %w", s.D.TranslateError(err))
+			}
+			return nil
+		}
+		_, err = tx.W.ExecContext(ctx, `UPDATE job_attempts SET status = $3, finished_at = `+s.D.Now()+`,
+			heartbeat_at = `+s.D.Now()+`, exit_code = $4, error = $5, log = $6
+		WHERE job_id = $1 AND claim_token = $2`, p.ID, p.Token, p.Status, p.ExitCode, p.Error, p.Log)
+		if err != nil {
+			return fmt.Errorf("job finish: attempt: %w", s.D.TranslateError(err))
+		}
+		job, err = tx.jobGet(ctx, tx.W, p.ID)
+		return err
+	})
+	if err == nil && lost {
+		return nil, claimLost(p.ID)
+	}
+	return job, err
+}
+
+// JobRelease implements dbprovider.JobStore.
+func (s *Store) JobRelease(ctx context.Context, jobID int64, token, reason string) error {
+	return s.inTx(ctx, func(tx *Store) error {
+		// attempts - 1: a release is not a failure, so it must not bring
+		// the job closer to its maximum attempts.
+		res, err := tx.W.ExecContext(ctx, `UPDATE jobs SET status = 'queued', attempts = attempts - 1,
+			claim_token = NULL, heartbeat_at = NULL, started_at = NULL
+		WHERE id = $1 AND claim_token = $2 AND status = 'running'`, jobID, token)
+		if err != nil {
+			return fmt.Errorf("job release: %w", s.D.TranslateError(err))
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return claimLost(jobID)
+		}
+		_, err = tx.W.ExecContext(ctx, `UPDATE job_attempts SET status = 'released', finished_at = `+s.D.Now()+`, error = $3
+		WHERE job_id = $1 AND claim_token = $2`, jobID, token, reason)
+		if err != nil {
+			return fmt.Errorf("job release: attempt: %w", s.D.TranslateError(err))
+		}
+		return nil
+	})
+}
+
+// JobReclaimAbandoned implements dbprovider.JobStore.
+func (s *Store) JobReclaimAbandoned(ctx context.Context, timeout time.Duration) (*dbprovider.JobReclaimResult, error) {
+	out := &dbprovider.JobReclaimResult{}
+	reason := fmt.Sprintf("abandoned: no heartbeat for more than %s (the node stopped or stalled)", timeout)
+	failed := fmt.Sprintf("failed: abandoned on every attempt (no heartbeat for more than %s each time)", timeout)
+	err := s.inTx(ctx, func(tx *Store) error {
+		// SkipLocked: a row another node is reclaiming (or heartbeating)
+		// right now is not waited for; PostgreSQL re-checks the heartbeat
+		// of rows it does lock. Without it, two reclaimers locking rows in
+		// different orders could deadlock.
+		rows, err := tx.W.QueryContext(ctx, `UPDATE jobs SET
+			status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+			error = CASE WHEN attempts >= max_attempts THEN $2 ELSE error END,
+			finished_at = CASE WHEN attempts >= max_attempts THEN `+s.D.Now()+` ELSE NULL END,
+			claim_token = NULL
+		WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND heartbeat_at < `+s.D.Ago("$1")+`
+			ORDER BY id `+s.D.SkipLocked()+`)
+		RETURNING id, status`, timeout.Milliseconds(), failed)
+		if err != nil {
+			return fmt.Errorf("job reclaim: %w", s.D.TranslateError(err))
+		}
+		defer rows.Close()
+		var ids []int64
+		for rows.Next() {
+			var (
+				id     int64
+				status string
+			)
+			if err := rows.Scan(&id, &status); err != nil {
+				return fmt.Errorf("job reclaim: %w", s.D.TranslateError(err))
+			}
+			ids = append(ids, id)
+			if status == podium.JobFailed {
+				out.Failed = append(out.Failed, id)
+			} else {
+				out.Requeued = append(out.Requeued, id)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("job reclaim: %w", s.D.TranslateError(err))
+		}
+		rows.Close()
+		if len(ids) == 0 {
+			return nil
+		}
+		// The running attempts of these jobs are exactly the abandoned
+		// ones: no new claim can happen before this transaction commits.
+		args := []any{reason}
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		_, err = tx.W.ExecContext(ctx, `UPDATE job_attempts SET status = 'abandoned', error = $1
+		WHERE status = 'running' AND job_id IN (`+inList(2, len(ids))+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("job reclaim: attempts: %w", s.D.TranslateError(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// JobList implements dbprovider.JobStore.
+func (s *Store) JobList(ctx context.Context, p *dbprovider.JobListParams) ([]*podium.Job, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if p.ContentID != 0 {
+		args = append(args, p.ContentID)
+		where = append(where, "j.content_id = $"+strconv.Itoa(len(args)))
+	}
+	if p.Status != "" {
+		args = append(args, p.Status)
+		where = append(where, "j.status = $"+strconv.Itoa(len(args)))
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	args = append(args, limit)
+	q := `SELECT ` + jobColumns
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY j.due_at DESC, j.id DESC LIMIT $` + strconv.Itoa(len(args))
+	rows, err := s.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("job list: %w", s.D.TranslateError(err))
+	}
+	defer rows.Close()
+	var out []*podium.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("job list: %w", s.D.TranslateError(err))
+		}
+		out = append(out, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("job list: %w", s.D.TranslateError(err))
+	}
+	return out, nil
+}
+
+// JobAttemptList implements dbprovider.JobStore.
+func (s *Store) JobAttemptList(ctx context.Context, jobIDs []int64) ([]*podium.JobAttempt, error) {
+	if len(jobIDs) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(jobIDs))
+	for i, id := range jobIDs {
+		args[i] = id
+	}
+	rows, err := s.R.QueryContext(ctx, `SELECT id, job_id, attempt, node_id, claim_token, status, started_at,
+		heartbeat_at, finished_at, exit_code, error, log
+	FROM job_attempts WHERE job_id IN (`+inList(1, len(jobIDs))+`) ORDER BY job_id, attempt, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("job attempt list: %w", s.D.TranslateError(err))
+	}
+	defer rows.Close()
+	var out []*podium.JobAttempt
+	for rows.Next() {
+		var (
+			a        podium.JobAttempt
+			finished sql.NullTime
+			exit     sql.NullInt64
+		)
+		if err := rows.Scan(&a.ID, &a.JobID, &a.Attempt, &a.NodeID, &a.ClaimToken, &a.Status, &a.StartedAt,
+			&a.HeartbeatAt, &finished, &exit, &a.Error, &a.Log); err != nil {
+			return nil, fmt.Errorf("job attempt list: %w", s.D.TranslateError(err))
+		}
+		a.StartedAt, a.HeartbeatAt = a.StartedAt.UTC(), a.HeartbeatAt.UTC()
+		a.FinishedAt, a.ExitCode = nullTime(finished), nullInt(exit)
+		out = append(out, &a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("job attempt list: %w", s.D.TranslateError(err))
+	}
+	return out, nil
+}
+
+// JobQueueStats implements dbprovider.JobStore.
+func (s *Store) JobQueueStats(ctx context.Context) (*dbprovider.JobQueueStats, error) {
+	var (
+		st          dbprovider.JobQueueStats
+		oldest, now any
+	)
+	err := s.R.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND due_at <= `+s.D.Now()+`),
+		(SELECT COUNT(*) FROM jobs WHERE status = 'running'),
+		(SELECT MIN(due_at) FROM jobs WHERE status = 'queued' AND due_at <= `+s.D.Now()+`),
+		`+s.D.Now()).Scan(&st.Waiting, &st.Running, &oldest, &now)
+	if err != nil {
+		return nil, fmt.Errorf("job queue stats: %w", s.D.TranslateError(err))
+	}
+	o, err := parseDBTime(oldest)
+	if err != nil {
+		return nil, fmt.Errorf("job queue stats: %w", err)
+	}
+	n, err := parseDBTime(now)
+	if err != nil {
+		return nil, fmt.Errorf("job queue stats: %w", err)
+	}
+	if o != nil && n != nil && n.After(*o) {
+		st.OldestWaiting = n.Sub(*o)
+	}
+	return &st, nil
+}
+
+// JobNodeCapacitySet implements dbprovider.JobStore.
+func (s *Store) JobNodeCapacitySet(ctx context.Context, nodeID string, concurrency int) error {
+	res, err := s.W.ExecContext(ctx, `UPDATE nodes SET schedule_concurrency = $2 WHERE id = $1`, nodeID, concurrency)
+	if err != nil {
+		return fmt.Errorf("job node capacity: %w", s.D.TranslateError(err))
+	}
+	return mustAffect(res, "node", nodeID)
+}
+
+// JobNodeCapacity implements dbprovider.JobStore. Draining nodes take no
+// new work, so they do not count.
+func (s *Store) JobNodeCapacity(ctx context.Context, timeout time.Duration) (live, capacity int, err error) {
+	err = s.R.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(COALESCE(schedule_concurrency, 0)), 0)
+	FROM nodes WHERE status NOT IN ('stopped', 'draining') AND heartbeat_at > `+s.D.Ago("$1"),
+		timeout.Milliseconds()).Scan(&live, &capacity)
+	if err != nil {
+		return 0, 0, fmt.Errorf("job node capacity: %w", s.D.TranslateError(err))
+	}
+	return live, capacity, nil
+}

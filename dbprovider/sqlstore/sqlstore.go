@@ -33,6 +33,10 @@ type Dialect interface {
 	// Ago is an SQL expression for "now minus the milliseconds in
 	// parameter param" (param is e.g. "$1").
 	Ago(param string) string
+	// SkipLocked is the locking clause that ends a claim's SELECT: "FOR
+	// UPDATE SKIP LOCKED" where rows can be locked, "" where the single
+	// writer already serializes claims.
+	SkipLocked() string
 	// TranslateError turns a driver error into a *podium.Error (or returns
 	// it unchanged when it already is one); nil stays nil.
 	TranslateError(err error) error

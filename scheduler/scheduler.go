@@ -1,0 +1,614 @@
+// Package scheduler runs scheduled report renders across the nodes of a
+// cluster (or on a single SQLite node).
+//
+// Each due time of a schedule becomes one row of the jobs table: the
+// database's unique key on (content, due time) makes this hold whichever
+// and however many nodes notice it, and a schedule that missed several due
+// times while every node was down produces one job, not one per slot.
+// Nodes claim due jobs (FOR UPDATE SKIP LOCKED on PostgreSQL; the single
+// writer on SQLite), at most [Options] Concurrency at a time, look for work
+// every poll interval, after each job they finish, and on PostgreSQL when
+// another node announces work (NOTIFY podium_jobs).
+//
+// A running job's node heartbeats it, by the database clock. A job whose
+// heartbeat is older than the heartbeat timeout is abandoned: any node
+// requeues it and some node runs it again (at least once), up to its
+// maximum attempts. Each claim carries a token; a node that lost its claim
+// cannot heartbeat or finish the job any more. On a clean stop, running jobs
+// may finish within the grace period; the rest are released at once.
+//
+// It imports the domain, dbprovider and logrus; never web or server.
+package scheduler
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/sirupsen/logrus"
+)
+
+// Channel is the notification channel that announces new or requeued jobs.
+const Channel = "podium_jobs"
+
+// Defaults of [Options].
+const (
+	DefaultPollInterval     = 5 * time.Second
+	DefaultHeartbeatTimeout = 30 * time.Second
+	// MaxHeartbeatInterval caps the interval between a job's heartbeats.
+	MaxHeartbeatInterval = 5 * time.Second
+)
+
+// NoWorkWarning is the warning shown (log, /__ping__, dashboard) when no
+// live node takes scheduled work.
+const NoWorkWarning = "no live node takes scheduled work: every live node has [Applications] ScheduleConcurrency = 0, so scheduled reports will not run"
+
+// Options configure New.
+type Options struct {
+	DB  dbprovider.Provider
+	Log *logrus.Entry
+	// Runner runs render jobs (queue "render"); noop jobs need none.
+	Runner Runner
+	// NodeID names this node in claims and attempts.
+	NodeID string
+	// Concurrency is how many scheduled jobs this node runs at once; 0
+	// means it takes none (it still queues due jobs and reclaims abandoned
+	// ones).
+	Concurrency int
+	// PollInterval is how often the node looks for due work and abandoned
+	// jobs (default 5s).
+	PollInterval time.Duration
+	// HeartbeatTimeout is how old a running job's heartbeat may grow before
+	// the job counts as abandoned (default 30s).
+	HeartbeatTimeout time.Duration
+	// HeartbeatInterval is how often a running job is heartbeated (default
+	// HeartbeatTimeout/4, at most 5s).
+	HeartbeatInterval time.Duration
+	// NodeTimeout is [HA] NodeTimeout: how old a node's heartbeat may be
+	// for it to count as live in the "no node takes work" check.
+	NodeTimeout time.Duration
+	// MaxAttempts bounds how often a job is run again after being
+	// abandoned (default 3).
+	MaxAttempts int
+	// Now is the node's clock, for durations (injected for tests).
+	Now func() time.Time
+}
+
+// Service is the scheduler of one node. It implements server's Service
+// interface (Name, Start, Stop).
+type Service struct {
+	opts Options
+	db   dbprovider.Provider
+	log  *logrus.Entry
+	host string
+
+	wake   chan struct{}
+	kick   chan struct{} // re-plan the maintenance loop (a schedule changed)
+	cancel context.CancelFunc
+	loops  sync.WaitGroup
+	jobs   sync.WaitGroup
+
+	mu      sync.Mutex
+	running map[int64]*run
+	idle    chan struct{} // closed when running becomes empty while stopping
+
+	stopping atomic.Bool
+	warning  atomic.Pointer[string]
+	counters counters
+	queue    atomic.Pointer[dbprovider.JobQueueStats]
+}
+
+// run is one job this node runs.
+type run struct {
+	job      *podium.Job
+	cancel   context.CancelFunc
+	released atomic.Bool
+}
+
+// New returns a scheduler for opts, filling in defaults.
+func New(opts Options) *Service {
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = DefaultPollInterval
+	}
+	if opts.HeartbeatTimeout <= 0 {
+		opts.HeartbeatTimeout = DefaultHeartbeatTimeout
+	}
+	if opts.HeartbeatInterval <= 0 {
+		opts.HeartbeatInterval = min(opts.HeartbeatTimeout/4, MaxHeartbeatInterval)
+	}
+	if opts.NodeTimeout <= 0 {
+		opts.NodeTimeout = 3 * opts.HeartbeatTimeout
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 3
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		l := logrus.New()
+		l.SetOutput(discard{})
+		opts.Log = logrus.NewEntry(l)
+	}
+	host, _ := os.Hostname()
+	s := &Service{opts: opts, db: opts.DB, log: opts.Log, host: host,
+		wake: make(chan struct{}, 1), kick: make(chan struct{}, 1), running: map[int64]*run{}}
+	s.counters.durations = map[string]*DurationStats{}
+	return s
+}
+
+// Name implements server.Service.
+func (s *Service) Name() string { return "scheduler" }
+
+// Start records this node's concurrency in the registry, says whether any
+// live node takes scheduled work, and starts the loops. The loops end when
+// ctx ends; jobs already running do not (Stop decides their fate).
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.db.JobNodeCapacitySet(ctx, s.opts.NodeID, s.opts.Concurrency); err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	s.checkCapacity(ctx, true)
+	loopCtx, cancel := context.WithCancel(ctx)
+	s.cancel = cancel
+	s.loops.Add(1)
+	go func() {
+		defer s.loops.Done()
+		s.maintainLoop(loopCtx)
+	}()
+	if s.opts.Concurrency > 0 {
+		s.loops.Add(1)
+		go func() {
+			defer s.loops.Done()
+			s.claimLoop(loopCtx)
+		}()
+		if s.db.SupportsListenNotify() {
+			s.loops.Add(1)
+			go func() {
+				defer s.loops.Done()
+				_ = s.db.Listen(loopCtx, Channel, func(string) { s.wakeUp() })
+			}()
+		}
+	}
+	s.log.WithFields(logrus.Fields{"concurrency": s.opts.Concurrency, "poll_interval": s.opts.PollInterval.String(),
+		"heartbeat_timeout": s.opts.HeartbeatTimeout.String(), "notifications": s.db.SupportsListenNotify()}).Info("scheduler started")
+	return nil
+}
+
+// Stop stops claiming, lets running jobs finish until shortly before ctx's
+// deadline, then releases those still running so another node takes them
+// at once, and waits for every goroutine to end.
+func (s *Service) Stop(ctx context.Context) error {
+	s.stopping.Store(true)
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.loops.Wait()
+
+	s.mu.Lock()
+	n := len(s.running)
+	idle := make(chan struct{})
+	if n == 0 {
+		close(idle)
+	} else {
+		s.idle = idle
+	}
+	s.mu.Unlock()
+
+	if n > 0 {
+		s.log.WithField("running", n).Info("waiting for running scheduled jobs to finish")
+		// Keep a margin before the deadline to release what is left while
+		// the grace period still runs.
+		wait := time.Duration(1<<63 - 1)
+		if dl, ok := ctx.Deadline(); ok {
+			left := time.Until(dl)
+			wait = left - min(time.Second, left/5)
+		}
+		t := time.NewTimer(max(wait, 0))
+		select {
+		case <-idle:
+		case <-t.C:
+			s.releaseAll(context.WithoutCancel(ctx))
+		case <-ctx.Done():
+			s.releaseAll(context.WithoutCancel(ctx))
+		}
+		t.Stop()
+	}
+	s.jobs.Wait()
+	return nil
+}
+
+// releaseAll gives every running job back and stops its run.
+func (s *Service) releaseAll(ctx context.Context) {
+	s.mu.Lock()
+	runs := make([]*run, 0, len(s.running))
+	for _, r := range s.running {
+		runs = append(runs, r)
+	}
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	released := 0
+	for _, r := range runs {
+		r.released.Store(true)
+		err := s.db.JobRelease(ctx, r.job.ID, r.job.ClaimToken, "released: node "+s.opts.NodeID+" stopped before the job finished")
+		r.cancel()
+		if err != nil {
+			s.log.WithError(err).WithField("job", r.job.ID).Warn("cannot release job: another node takes it after the heartbeat timeout")
+			continue
+		}
+		released++
+		s.counters.released.Add(1)
+		s.log.WithFields(logrus.Fields{"job": r.job.ID, "content": r.job.ContentGUID}).Info("released unfinished job for another node")
+	}
+	if released > 0 {
+		_ = s.db.Notify(ctx, Channel, "released")
+	}
+}
+
+// Warnings returns what an administrator should know (no live node takes
+// scheduled work), for /__ping__ and the dashboard. It does not query the
+// database: the maintenance loop refreshes it every poll interval.
+func (s *Service) Warnings() []string {
+	if w := s.warning.Load(); w != nil && *w != "" {
+		return []string{*w}
+	}
+	return nil
+}
+
+// Wake makes the node look for due work now (after queueing a job from
+// this process, for example).
+func (s *Service) Wake() { s.wakeUp() }
+
+func (s *Service) kickMaintain() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) wakeUp() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) claimLoop(ctx context.Context) {
+	t := time.NewTicker(s.opts.PollInterval)
+	defer t.Stop()
+	for {
+		s.claimAvailable(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// claimAvailable claims due jobs while this node has free slots.
+func (s *Service) claimAvailable(ctx context.Context) {
+	for ctx.Err() == nil && !s.stopping.Load() {
+		s.mu.Lock()
+		free := s.opts.Concurrency - len(s.running)
+		s.mu.Unlock()
+		if free <= 0 {
+			return
+		}
+		job, err := s.db.JobClaim(ctx, &dbprovider.JobClaimParams{NodeID: s.opts.NodeID, Token: newToken(),
+			Queues: []string{podium.QueueRender, podium.QueueNoop}})
+		if podium.IsCode(err, podium.ENOTFOUND) {
+			return
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.WithError(err).Warn("cannot claim jobs")
+			}
+			return
+		}
+		s.counters.claimed.Add(1)
+		s.start(ctx, job)
+	}
+}
+
+// start runs a claimed job in its own goroutine. Its context does not
+// derive from the loops' context: a stop request must not kill running
+// renders (Stop decides).
+func (s *Service) start(ctx context.Context, job *podium.Job) {
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r := &run{job: job, cancel: cancel}
+	s.mu.Lock()
+	s.running[job.ID] = r
+	s.mu.Unlock()
+	s.jobs.Add(1)
+	go func() {
+		defer s.jobs.Done()
+		defer cancel()
+		s.execute(runCtx, r)
+		s.mu.Lock()
+		delete(s.running, job.ID)
+		if len(s.running) == 0 && s.idle != nil {
+			close(s.idle)
+			s.idle = nil
+		}
+		s.mu.Unlock()
+		s.wakeUp()
+	}()
+}
+
+func (s *Service) execute(ctx context.Context, r *run) {
+	job := r.job
+	log := s.log.WithFields(logrus.Fields{"job": job.ID, "content": job.ContentGUID, "queue": job.Queue, "attempt": job.Attempts})
+	log.Info("job started")
+	started := s.opts.Now()
+
+	var lost atomic.Bool
+	hbCtx, stopHB := context.WithCancel(ctx)
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		t := time.NewTicker(s.opts.HeartbeatInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-hbCtx.Done():
+				return
+			case <-t.C:
+			}
+			err := s.db.JobHeartbeat(hbCtx, job.ID, job.ClaimToken)
+			switch {
+			case podium.IsCode(err, podium.ECONFLICT):
+				if !r.released.Load() {
+					lost.Store(true)
+					log.Warn("claim lost: another node took the job over; stopping this run")
+				}
+				r.cancel()
+				return
+			case err != nil && hbCtx.Err() == nil:
+				log.WithError(err).Warn("cannot heartbeat job")
+			}
+		}
+	}()
+
+	var (
+		code int
+		out  string
+		err  error
+	)
+	switch job.Queue {
+	case podium.QueueNoop:
+	default:
+		if s.opts.Runner == nil {
+			code, err = -1, errors.New("no runner for scheduled renders on this node")
+		} else {
+			code, out, err = s.opts.Runner.RunJob(ctx, job)
+		}
+	}
+	stopHB()
+	<-hbDone
+	elapsed := s.opts.Now().Sub(started)
+	if r.released.Load() {
+		log.WithField("duration", elapsed.Round(time.Millisecond).String()).Info("job stopped: released for another node")
+		return
+	}
+
+	p := &dbprovider.JobFinishParams{ID: job.ID, Token: job.ClaimToken, Status: podium.JobSucceeded, ExitCode: code, Log: out}
+	if err != nil || code != 0 {
+		p.Status = podium.JobFailed
+		if err != nil {
+			p.Error = err.Error()
+		} else {
+			p.Error = fmt.Sprintf("exit code %d", code)
+		}
+	}
+	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, ferr := s.db.JobFinish(finishCtx, p)
+	switch {
+	case podium.IsCode(ferr, podium.ECONFLICT):
+		s.counters.rejected.Add(1)
+		log.WithField("lost_during_run", lost.Load()).Warn("completion rejected: the claim was lost, the job's record is the newer run's")
+		return
+	case ferr != nil:
+		log.WithError(ferr).Error("cannot record job result: another node reruns it after the heartbeat timeout")
+		return
+	}
+	s.counters.observe(job.Queue, p.Status, elapsed)
+	log.WithFields(logrus.Fields{"status": p.Status, "exit_code": code,
+		"duration": elapsed.Round(time.Millisecond).String()}).Info("job finished")
+}
+
+// maintainLoop queues due schedules, reclaims abandoned jobs and refreshes
+// the warning and queue figures, every poll interval, and wakes up on time
+// for the next due schedule.
+func (s *Service) maintainLoop(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.kick:
+			t.Stop() // Go 1.23+: no stale tick can follow Stop
+		}
+		next := s.maintain(ctx)
+		t.Reset(next)
+	}
+}
+
+// maintain does one pass and returns when to do the next.
+func (s *Service) maintain(ctx context.Context) time.Duration {
+	wait := s.opts.PollInterval
+	if err := s.reclaim(ctx); err != nil && ctx.Err() == nil {
+		s.log.WithError(err).Warn("cannot reclaim abandoned jobs")
+	}
+	if err := s.enqueueDue(ctx); err != nil && ctx.Err() == nil {
+		s.log.WithError(err).Warn("cannot queue due schedules")
+	}
+	// Re-record the concurrency: the registry row may have been recreated.
+	if err := s.db.JobNodeCapacitySet(ctx, s.opts.NodeID, s.opts.Concurrency); err != nil && ctx.Err() == nil {
+		s.log.WithError(err).Debug("cannot record schedule concurrency")
+	}
+	s.checkCapacity(ctx, false)
+	if st, err := s.db.JobQueueStats(ctx); err == nil {
+		s.queue.Store(st)
+	}
+	// Wake up when the next schedule falls due, by the database clock.
+	next, err := s.db.ScheduleNextDue(ctx)
+	if err == nil && next != nil {
+		if now, err := s.db.Now(ctx); err == nil {
+			wait = min(wait, max(next.Sub(now), 5*time.Millisecond))
+		}
+	}
+	return wait
+}
+
+func (s *Service) reclaim(ctx context.Context) error {
+	res, err := s.db.JobReclaimAbandoned(ctx, s.opts.HeartbeatTimeout)
+	if err != nil {
+		return err
+	}
+	if n := len(res.Requeued) + len(res.Failed); n > 0 {
+		s.counters.reclaimed.Add(uint64(len(res.Requeued)))
+		s.counters.abandonedFailed.Add(uint64(len(res.Failed)))
+		s.log.WithFields(logrus.Fields{"requeued": res.Requeued, "failed": res.Failed,
+			"heartbeat_timeout": s.opts.HeartbeatTimeout.String()}).Warn("reclaimed abandoned jobs")
+		if len(res.Requeued) > 0 {
+			_ = s.db.Notify(ctx, Channel, "reclaimed")
+			s.wakeUp()
+		}
+	}
+	return nil
+}
+
+// enqueueDue turns every due schedule into one job. The schedule's next run
+// moves past now (compare-and-set, so one node wins) in the same
+// transaction that queues the job for the earliest missed due time: slots
+// missed while every node was down run once, not once each.
+func (s *Service) enqueueDue(ctx context.Context) error {
+	for range 10 {
+		due, err := s.db.ScheduleListDue(ctx, 100)
+		if err != nil {
+			return err
+		}
+		if len(due) == 0 {
+			return nil
+		}
+		now, err := s.db.Now(ctx)
+		if err != nil {
+			return err
+		}
+		queued := 0
+		for _, sc := range due {
+			ok, err := s.enqueueOne(ctx, sc, now)
+			if err != nil {
+				s.log.WithError(err).WithField("content", sc.ContentGUID).Warn("cannot queue scheduled job")
+				continue
+			}
+			if ok {
+				queued++
+			}
+		}
+		if queued > 0 {
+			_ = s.db.Notify(ctx, Channel, "queued")
+			s.wakeUp()
+		}
+		if len(due) < 100 {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (s *Service) enqueueOne(ctx context.Context, sc *podium.Schedule, now time.Time) (bool, error) {
+	dueAt := *sc.NextRunAt
+	var next *time.Time
+	spec, err := ParseSpec(sc.Spec, sc.Timezone)
+	if err == nil {
+		n := spec.Next(maxTime(now, dueAt))
+		if !n.IsZero() {
+			next = &n
+		}
+	} else {
+		s.log.WithError(err).WithField("content", sc.ContentGUID).Warn("stored schedule no longer parses: running it once and stopping it")
+	}
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var advanced bool
+	if next != nil {
+		advanced, err = tx.ScheduleAdvance(ctx, sc.ContentID, dueAt, *next)
+	} else {
+		_, err = tx.SchedulePut(ctx, &dbprovider.SchedulePutParams{ContentID: sc.ContentID, Spec: sc.Spec,
+			Timezone: sc.Timezone, Enabled: false})
+		advanced = err == nil
+	}
+	if err != nil || !advanced {
+		return false, err // another node queued this due time
+	}
+	job, inserted, err := tx.JobInsertDue(ctx, &dbprovider.JobInsertParams{ContentID: sc.ContentID,
+		Queue: podium.QueueRender, DueAt: dueAt, MaxAttempts: s.opts.MaxAttempts})
+	if err != nil {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, err
+	}
+	if inserted {
+		s.log.WithFields(logrus.Fields{"job": job.ID, "content": sc.ContentGUID, "due_at": dueAt.Format(time.RFC3339)}).Debug("queued scheduled job")
+	}
+	return inserted, nil
+}
+
+// checkCapacity refreshes the "no live node takes scheduled work" warning,
+// logging when it appears (always at start) and when it clears.
+func (s *Service) checkCapacity(ctx context.Context, atStart bool) {
+	live, capacity, err := s.db.JobNodeCapacity(ctx, s.opts.NodeTimeout)
+	if err != nil {
+		return
+	}
+	var w string
+	if capacity == 0 && live > 0 {
+		w = NoWorkWarning
+	}
+	old := s.warning.Swap(&w)
+	had := old != nil && *old != ""
+	switch {
+	case w != "" && (atStart || !had):
+		s.log.WithField("live_nodes", live).Warn(NoWorkWarning)
+	case w == "" && had:
+		s.log.WithField("capacity", capacity).Info("scheduled work can run again: a live node takes it")
+	case atStart && s.opts.Concurrency == 0:
+		s.log.WithField("cluster_capacity", capacity).Info("this node takes no scheduled work ([Applications] ScheduleConcurrency = 0); other live nodes do")
+	}
+}
+
+// newToken returns a fresh claim token.
+func newToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

@@ -1,0 +1,57 @@
+package scheduler
+
+import (
+	"strings"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/robfig/cron/v3"
+)
+
+// parser accepts five fields, or six with leading seconds, and the
+// descriptors (@hourly, @daily, @every 30s, ...).
+var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// Spec is a parsed schedule: a cron expression in a time zone.
+type Spec struct {
+	sched cron.Schedule
+	loc   *time.Location
+}
+
+// ParseSpec parses a cron expression (five fields, six with seconds first,
+// or a descriptor such as "@every 30s") and an IANA time zone ("" means
+// UTC). Returns EINVALID with a message that says what is wrong.
+func ParseSpec(expr, timezone string) (*Spec, error) {
+	expr = strings.TrimSpace(expr)
+	if expr == "" {
+		return nil, podium.Errorf(podium.EINVALID, "schedule: spec is empty: give a cron expression such as \"0 6 * * *\" or \"@every 30s\"")
+	}
+	if strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ=") {
+		return nil, podium.Errorf(podium.EINVALID, "schedule: put the time zone in the timezone field, not in the spec")
+	}
+	if timezone == "" {
+		timezone = "UTC"
+	}
+	loc, err := time.LoadLocation(timezone)
+	if err != nil || strings.EqualFold(timezone, "local") {
+		return nil, podium.Errorf(podium.EINVALID, "schedule: unknown time zone %q: use an IANA name such as \"Europe/Paris\" or \"UTC\"", timezone)
+	}
+	sched, err := parser.Parse(expr)
+	if err != nil {
+		return nil, podium.Errorf(podium.EINVALID, "schedule: invalid spec %q: %s", expr, err.Error())
+	}
+	if every, ok := sched.(cron.ConstantDelaySchedule); ok && every.Delay < time.Second {
+		return nil, podium.Errorf(podium.EINVALID, "schedule: invalid spec %q: @every needs at least 1s", expr)
+	}
+	return &Spec{sched: sched, loc: loc}, nil
+}
+
+// Next returns the first due time strictly after t, in UTC. The zero time
+// means the expression never fires again.
+func (s *Spec) Next(t time.Time) time.Time {
+	n := s.sched.Next(t.In(s.loc))
+	if n.IsZero() {
+		return n
+	}
+	return n.UTC()
+}
