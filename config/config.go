@@ -157,6 +157,10 @@ type ApplicationsConfig struct {
 	// JobHeartbeatTimeout is how long a running job may go without a
 	// heartbeat before it is taken for lost.
 	JobHeartbeatTimeout time.Duration
+	// JobPollInterval is how often a node looks for due scheduled work and
+	// abandoned jobs (it also looks after each job it finishes and, on
+	// PostgreSQL, when another node announces work).
+	JobPollInterval time.Duration
 	// RenderTimeout bounds one render of a document.
 	RenderTimeout time.Duration
 	// MaxBundleSize bounds one uploaded bundle, in bytes.
@@ -217,6 +221,7 @@ func Defaults() *Config {
 			RunAs:               "podium",
 			ScheduleConcurrency: 2,
 			JobHeartbeatTimeout: 30 * time.Second,
+			JobPollInterval:     5 * time.Second,
 			RenderTimeout:       10 * time.Minute,
 			MaxBundleSize:       1 * GiB,
 		},
