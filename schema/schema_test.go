@@ -66,12 +66,8 @@ func TestDialectsListSameVersions(t *testing.T) {
 	if len(pg) == 0 || !reflect.DeepEqual(lite, pg) {
 		t.Fatalf("migration versions differ: sqlite %v, postgres %v", lite, pg)
 	}
-	for i, v := range pg {
-		if v != int64(i+1) {
-			t.Errorf("versions %v are not sequential from 1", pg)
-			break
-		}
-	}
+	// Versions are assigned in ranges per area, so gaps are expected; what
+	// matters is that both dialects list the same ones.
 	if schema.Latest() != pg[len(pg)-1] {
 		t.Errorf("Latest() = %d, want %d", schema.Latest(), pg[len(pg)-1])
 	}
