@@ -75,8 +75,12 @@ func New(opts Options) *Server {
 	}
 	if len(opts.TrustedProxies) > 0 {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
+		e.SchemeExtractor = echo.ExtractSchemeFromHeaders(trust...)
 	} else {
 		e.IPExtractor = echo.ExtractIPDirect()
+		// Without it echo believes X-Forwarded-Proto from any private
+		// address; the Secure flag of the session cookie follows Scheme.
+		e.SchemeExtractor = echo.ExtractSchemeDirect()
 	}
 
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
