@@ -3,6 +3,7 @@ package schema
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -60,6 +61,16 @@ type Millis time.Duration
 // MarshalJSON implements json.Marshaler.
 func (m Millis) MarshalJSON() ([]byte, error) {
 	return []byte(fmt.Sprintf("%.3f", float64(m)/float64(time.Millisecond))), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (m *Millis) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("millis: %w", err)
+	}
+	*m = Millis(f * float64(time.Millisecond))
+	return nil
 }
 
 // String formats the duration like time.Duration, rounded to 0.1ms.

@@ -11,6 +11,7 @@ package schema
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -209,6 +210,12 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 		}
 	}
 	if err != nil {
+		// Name the failing migration: goose's own message gives its version
+		// only.
+		var pe *goose.PartialError
+		if errors.As(err, &pe) && pe.Failed != nil && pe.Failed.Source != nil {
+			return out, fmt.Errorf("schema: migrate: %s failed: %w", baseName(pe.Failed.Source.Path), pe.Err)
+		}
 		return out, fmt.Errorf("schema: migrate: %w", err)
 	}
 	// Another binary may have migrated past us while we waited for the lock.
