@@ -1,0 +1,167 @@
+package client
+
+import (
+	"context"
+	"io"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// User is the caller, as GET /__api__/v1/user returns it.
+type User struct {
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	Role     string `json:"role"`
+}
+
+// Content is one content item.
+type Content struct {
+	GUID        string    `json:"guid"`
+	Name        string    `json:"name"`
+	Title       string    `json:"title"`
+	Description string    `json:"description"`
+	OwnerID     int64     `json:"owner_id"`
+	AppMode     string    `json:"app_mode"`
+	AccessType  string    `json:"access_type"`
+	BundleID    *int64    `json:"bundle_id"`
+	ContentURL  string    `json:"content_url"`
+	CreatedTime time.Time `json:"created_time"`
+}
+
+// ContentFields are the fields of a content create or update; empty
+// strings are left out.
+type ContentFields struct {
+	Name        string `json:"name,omitempty"`
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
+	AccessType  string `json:"access_type,omitempty"`
+}
+
+// Bundle is an uploaded bundle.
+type Bundle struct {
+	ID     int64  `json:"id"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Task is one poll of a task.
+type Task struct {
+	ID       string   `json:"id"`
+	Output   []string `json:"output"`
+	Finished bool     `json:"finished"`
+	Code     int      `json:"code"`
+	Error    string   `json:"error"`
+	Last     int      `json:"last"`
+	Result   any      `json:"result"`
+}
+
+const api = "/__api__/v1"
+
+// Me returns the user the API key belongs to.
+func (c *Client) Me(ctx context.Context) (*User, error) {
+	var u User
+	return &u, c.do(ctx, "GET", api+"/user", nil, "", 0, &u)
+}
+
+// ContentGet returns one content.
+func (c *Client) ContentGet(ctx context.Context, guid string) (*Content, error) {
+	var ct Content
+	return &ct, c.do(ctx, "GET", api+"/content/"+url.PathEscape(guid), nil, "", 0, &ct)
+}
+
+// ContentList returns the content the caller may see, filtered by name
+// and owner when they are set.
+func (c *Client) ContentList(ctx context.Context, name string, ownerID int64) ([]*Content, error) {
+	q := url.Values{}
+	if name != "" {
+		q.Set("name", name)
+	}
+	if ownerID != 0 {
+		q.Set("owner_id", strconv.FormatInt(ownerID, 10))
+	}
+	var list []*Content
+	return list, c.do(ctx, "GET", api+"/content?"+q.Encode(), nil, "", 0, &list)
+}
+
+// ContentCreate creates content.
+func (c *Client) ContentCreate(ctx context.Context, f ContentFields) (*Content, error) {
+	b, err := jsonBody(f)
+	if err != nil {
+		return nil, err
+	}
+	var ct Content
+	return &ct, c.do(ctx, "POST", api+"/content", b, "application/json", 0, &ct)
+}
+
+// ContentUpdate changes the non-empty fields of content.
+func (c *Client) ContentUpdate(ctx context.Context, guid string, f ContentFields) (*Content, error) {
+	b, err := jsonBody(f)
+	if err != nil {
+		return nil, err
+	}
+	var ct Content
+	return &ct, c.do(ctx, "PATCH", api+"/content/"+url.PathEscape(guid), b, "application/json", 0, &ct)
+}
+
+// BundleUpload uploads a gzip tar bundle of size bytes read from r.
+func (c *Client) BundleUpload(ctx context.Context, guid string, r io.ReaderAt, size int64) (*Bundle, error) {
+	mk := func() (io.Reader, error) { return io.NewSectionReader(r, 0, size), nil }
+	var b Bundle
+	return &b, c.do(ctx, "POST", api+"/content/"+url.PathEscape(guid)+"/bundles", mk, "application/gzip", size, &b)
+}
+
+// Deploy starts the deployment of a bundle and returns the task id.
+func (c *Client) Deploy(ctx context.Context, guid string, bundleID int64) (string, error) {
+	b, err := jsonBody(map[string]int64{"bundle_id": bundleID})
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		TaskID string `json:"task_id"`
+	}
+	return out.TaskID, c.do(ctx, "POST", api+"/content/"+url.PathEscape(guid)+"/deploy", b, "application/json", 0, &out)
+}
+
+// Render starts an ad-hoc render and returns the task id.
+func (c *Client) Render(ctx context.Context, guid string) (string, error) {
+	var out struct {
+		TaskID string `json:"task_id"`
+	}
+	return out.TaskID, c.do(ctx, "POST", api+"/content/"+url.PathEscape(guid)+"/render", nil, "", 0, &out)
+}
+
+// TaskGet polls a task for its output from line first on.
+func (c *Client) TaskGet(ctx context.Context, id string, first int) (*Task, error) {
+	var t Task
+	return &t, c.do(ctx, "GET", api+"/tasks/"+url.PathEscape(id)+"?first="+strconv.Itoa(first), nil, "", 0, &t)
+}
+
+// WaitTask polls a task every interval until it finishes, passing each
+// new output line to out, and returns its last state.
+func (c *Client) WaitTask(ctx context.Context, id string, interval time.Duration, out func(string)) (*Task, error) {
+	first := 0
+	for {
+		t, err := c.TaskGet(ctx, id, first)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range t.Output {
+			if out != nil {
+				out(line)
+			}
+		}
+		first = t.Last
+		if t.Finished && len(t.Output) == 0 {
+			return t, nil
+		}
+		if t.Finished {
+			continue // the rest of the output, if a poll did not hold it all
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}
