@@ -17,7 +17,8 @@
 // cannot heartbeat or finish the job any more. On a clean stop, running jobs
 // may finish within the grace period; the rest are released at once.
 //
-// It imports the domain, dbprovider and logrus; never web or server.
+// It imports the domain, dbprovider, publish (to render) and logrus; never
+// web or server.
 package scheduler
 
 import (

@@ -26,6 +26,7 @@ import (
 	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
 	"github.com/podiumhq/podium/publish"
+	"github.com/podiumhq/podium/scheduler"
 	"github.com/podiumhq/podium/schema"
 	"github.com/podiumhq/podium/web"
 	"github.com/sirupsen/logrus"
@@ -52,14 +53,15 @@ type Node struct {
 	// use cheap password hashing). The zero value takes auth's defaults.
 	AuthOptions auth.Options
 
-	id       string
-	hostname string
-	db       dbprovider.Provider
-	web      *web.Server
-	auth     *auth.Service
-	publish  *publish.Service
-	listener net.Listener
-	httpSrv  *http.Server
+	id        string
+	hostname  string
+	db        dbprovider.Provider
+	web       *web.Server
+	auth      *auth.Service
+	publish   *publish.Service
+	scheduler *scheduler.Service
+	listener  net.Listener
+	httpSrv   *http.Server
 
 	state        atomic.Int32
 	dbHealthy    atomic.Bool
@@ -68,6 +70,7 @@ type Node struct {
 	newerSchema  chan int64   // the watcher's verdict
 	detectedAt   atomic.Pointer[time.Time]
 	services     []Service
+	warnings     []func() []string // extra /__ping__ warnings, from AddWarnings
 	shutdownOnce sync.Once
 }
 
@@ -129,6 +132,11 @@ func (n *Node) Web() *web.Server { return n.web }
 
 // AddService registers a service started by Run. Call before Run.
 func (n *Node) AddService(s Service) { n.services = append(n.services, s) }
+
+// AddWarnings registers a source of warnings for /__ping__'s body (such as
+// "no live node takes scheduled work"). fn is called on every ping: it must
+// be cheap and must not query the database. Call before Run.
+func (n *Node) AddWarnings(fn func() []string) { n.warnings = append(n.warnings, fn) }
 
 func (n *Node) log(component string) *logrus.Entry {
 	return n.Log.WithFields(logrus.Fields{"component": component, "node": n.id})
@@ -298,6 +306,9 @@ func (n *Node) health(ctx context.Context) (web.PingBody, bool) {
 		body.Warnings = append(body.Warnings, "the database cannot be reached")
 	default:
 		body.Status = "ok"
+	}
+	for _, w := range n.warnings {
+		body.Warnings = append(body.Warnings, w()...)
 	}
 	return body, body.Status == "ok"
 }

@@ -1,0 +1,112 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium"
+)
+
+// ScheduleInput is the body of PUT /__api__/v1/content/{guid}/schedule.
+type ScheduleInput struct {
+	// Spec is a cron expression (an optional seconds field first) or a
+	// descriptor such as "@every 30s".
+	Spec string `json:"spec"`
+	// Timezone is an IANA time zone; "" means UTC.
+	Timezone string `json:"timezone"`
+	// Enabled defaults to true.
+	Enabled *bool `json:"enabled"`
+}
+
+// SchedulerAPI is what the schedule and job endpoints need; the scheduler
+// service implements it (through an adapter in server). Each method checks
+// that u may see or change the content.
+type SchedulerAPI interface {
+	// ScheduleGet returns a report's schedule. Returns ENOTFOUND.
+	ScheduleGet(ctx context.Context, u *podium.User, guid string) (*podium.Schedule, error)
+	// SchedulePut sets a report's schedule. Returns EINVALID for a bad
+	// expression or time zone, EFORBIDDEN, ENOTFOUND.
+	SchedulePut(ctx context.Context, u *podium.User, guid string, in *ScheduleInput) (*podium.Schedule, error)
+	// ScheduleDelete removes it. Returns ENOTFOUND, EFORBIDDEN.
+	ScheduleDelete(ctx context.Context, u *podium.User, guid string) error
+	// ContentJobs returns a report's jobs with their attempts, newest
+	// first.
+	ContentJobs(ctx context.Context, u *podium.User, guid string, limit int) ([]*podium.Job, error)
+	// Jobs returns every report's jobs, optionally of one status
+	// (administrators only: EFORBIDDEN).
+	Jobs(ctx context.Context, u *podium.User, status string, limit int) ([]*podium.Job, error)
+}
+
+// maxScheduleBody bounds the body of a schedule update.
+const maxScheduleBody = 16 << 10
+
+// MountSchedulerAPI adds the schedule and job history endpoints:
+//
+//	GET    /__api__/v1/content/{guid}/schedule
+//	PUT    /__api__/v1/content/{guid}/schedule   {"spec": "...", "timezone": "...", "enabled": true}
+//	DELETE /__api__/v1/content/{guid}/schedule
+//	GET    /__api__/v1/content/{guid}/jobs?limit=N
+//	GET    /__api__/v1/jobs?status=queued|running|succeeded|failed&limit=N
+func (s *Server) MountSchedulerAPI(api SchedulerAPI) {
+	e := s.Echo
+	e.GET("/__api__/v1/content/:guid/schedule", func(c echo.Context) error {
+		u, err := RequireUser(c)
+		if err != nil {
+			return err
+		}
+		sc, err := api.ScheduleGet(c.Request().Context(), u, c.Param("guid"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, sc)
+	})
+	e.PUT("/__api__/v1/content/:guid/schedule", func(c echo.Context) error {
+		u, err := RequireUser(c)
+		if err != nil {
+			return err
+		}
+		var in ScheduleInput
+		body, err := io.ReadAll(io.LimitReader(c.Request().Body, maxScheduleBody+1))
+		if err != nil {
+			return podium.Errorf(podium.EINVALID, "schedule: cannot read the request body")
+		}
+		if len(body) > maxScheduleBody {
+			return podium.Errorf(podium.ETOOLARGE, "schedule: the body is over %d bytes", maxScheduleBody)
+		}
+		if err := json.Unmarshal(body, &in); err != nil {
+			return podium.Errorf(podium.EINVALID, "schedule: the body must be JSON like {\"spec\": \"0 6 * * *\", \"timezone\": \"Europe/Paris\"}")
+		}
+		sc, err := api.SchedulePut(c.Request().Context(), u, c.Param("guid"), &in)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, sc)
+	})
+	e.DELETE("/__api__/v1/content/:guid/schedule", func(c echo.Context) error {
+		u, err := RequireUser(c)
+		if err != nil {
+			return err
+		}
+		if err := api.ScheduleDelete(c.Request().Context(), u, c.Param("guid")); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusNoContent)
+	})
+}
+
+// queryLimit reads ?limit=N (0 when absent). Returns EINVALID.
+func queryLimit(c echo.Context) (int, error) {
+	v := c.QueryParam("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, podium.Errorf(podium.EINVALID, "limit must be a positive integer")
+	}
+	return n, nil
+}
