@@ -67,9 +67,11 @@ clean:
 bench-migrate:
 	@echo "$@: not written yet (see Makefile)" >&2; exit 1
 
-## bench-watcher: schema-version watcher latency. OWNER: fill in.
+## bench-watcher: schema-version watcher latency: commit of an N+1 migration
+## to detection and to the exit of an N node, median and max over
+## PODIUM_BENCH_TRIALS (default 20) trials, with LISTEN and with polling only.
 bench-watcher:
-	@echo "$@: not written yet (see Makefile)" >&2; exit 1
+	$(GO) test -run '^$$' -bench '^BenchmarkSchemaWatcher$$' -benchtime 1x -timeout 30m ./integration/
 
 ## bench-scheduler: scheduler throughput. OWNER: fill in.
 bench-scheduler:
