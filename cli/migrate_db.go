@@ -1,0 +1,322 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/migrate"
+	"github.com/schollz/progressbar/v3"
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	migrateSubcommands = append(migrateSubcommands, func(a *app) *cobra.Command { return a.migrateDBCmd() })
+}
+
+type migrateDBFlags struct {
+	dropAll, yes, dryRun, json bool
+	to                         string
+}
+
+func (a *app) migrateDBCmd() *cobra.Command {
+	var f migrateDBFlags
+	cmd := &cobra.Command{
+		Use:   "db",
+		Short: "Copy every row of the SQLite database to PostgreSQL, verified, in one transaction",
+		Long: `Copy every row of this configuration's SQLite database ([Database] Dir) to
+the PostgreSQL database of [Postgres] URL (password from
+PODIUM_POSTGRES_PASSWORD), the step from a single node to a cluster.
+
+Stop the node first: the command holds the SQLite lock for the whole run and
+refuses to start while a node holds it. It reads one consistent snapshot,
+creates the schema in PostgreSQL, copies every table with COPY, resets the
+identity sequences, and verifies each table's row count and checksum before
+it commits: all in one PostgreSQL transaction, so an interrupted or failed
+run leaves the target as it was. The SQLite file is not changed (except
+that a schema older than this binary is first brought up to date).
+
+Exit codes: 0 copied and verified; 2 refused with nothing written (a node
+holds the SQLite database, the target already holds Podium data and
+--drop-all was not given, --drop-all without --yes off a terminal, the
+SQLite schema is newer than this binary, the source is not a Podium
+database, the target is not PostgreSQL, a value PostgreSQL cannot store
+unchanged, or --to sqlite: moving back from PostgreSQL is not supported);
+1 any other failure (rolled back).`,
+		Example: `  podium migrate db --config /etc/podium/podium.gcfg --dry-run
+  PODIUM_POSTGRES_PASSWORD=... podium migrate db --config /etc/podium/podium.gcfg
+  podium migrate db --drop-all --yes --json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return a.migrateDB(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.dropAll, "drop-all", false, "empty the target's Podium tables first if they hold data (asks on a terminal; needs --yes otherwise)")
+	fl.BoolVar(&f.yes, "yes", false, "do not ask for confirmation (needed with --drop-all when not on a terminal)")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "perform every check and read the whole source, but write nothing")
+	fl.BoolVar(&f.json, "json", false, "print the result as JSON")
+	fl.StringVar(&f.to, "to", "postgres", "direction: only \"postgres\" (SQLite to PostgreSQL) is supported")
+	return cmd
+}
+
+func (a *app) migrateDB(cmd *cobra.Command, f migrateDBFlags) error {
+	if f.to != "postgres" && f.to != "postgresql" {
+		if f.to == "sqlite" {
+			return podium.Errorf(podium.EREFUSED,
+				"migrate db: moving from PostgreSQL back to SQLite is not supported. "+
+					"To go back to a single node, keep PostgreSQL: run one node with [HA] Enabled = false (see docs/moving-to-postgresql.md)")
+		}
+		return podium.Errorf(podium.EINVALID, "migrate db: --to %q: only \"postgres\" is supported", f.to)
+	}
+	interactive := isTerminal(a.env.Stdin) && isTerminal(a.env.Stderr)
+	if f.dropAll && !f.yes && !interactive {
+		return podium.Errorf(podium.EREFUSED,
+			"migrate db: --drop-all deletes the target's Podium data: confirm with --yes when not running on a terminal")
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	logger, err := a.logger()
+	if err != nil {
+		return err
+	}
+	log := logrus.NewEntry(logger)
+	url, err := cfg.PostgresURL()
+	if err != nil {
+		return podium.Errorf(podium.EINVALID,
+			"migrate db: [Postgres] URL must name the target PostgreSQL database (and PODIUM_POSTGRES_PASSWORD its password): %s", podium.ErrorMessage(err))
+	}
+	ctx, stop := signalContext(cmd.Context())
+	defer stop()
+
+	opts := migrate.Options{
+		SQLiteDir:   cfg.Database.Dir,
+		PostgresURL: url,
+		DropAll:     f.dropAll,
+		DryRun:      f.dryRun,
+		Log:         log,
+	}
+	if f.dropAll && !f.yes {
+		opts.ConfirmDropAll = func(tables []string) (bool, error) {
+			return confirm(a.env.Stdin, a.env.Stderr, fmt.Sprintf(
+				"The target %s holds Podium data (rows in %s).\n--drop-all deletes all of it. Type \"drop all\" to continue: ",
+				cfg.PostgresURLRedacted(), strings.Join(tables, ", ")), "drop all")
+		}
+	}
+	if isTerminal(a.env.Stderr) && !f.json {
+		p := &barProgress{w: a.env.Stderr}
+		opts.Progress = p.event
+		defer p.finish()
+	} else {
+		p := &logProgress{log: log.WithField("component", "migrate-db"), every: 5 * time.Second}
+		opts.Progress = p.event
+	}
+	log.WithFields(logrus.Fields{"source": cfg.Database.Dir, "target": cfg.PostgresURLRedacted(), "dry_run": f.dryRun}).Info("migrate db: starting")
+	res, err := migrate.Run(ctx, opts)
+	if err != nil {
+		if ctx.Err() != nil && podium.ErrorCode(err) == podium.EINTERNAL {
+			return podium.Errorf(podium.ECANCELED, "migrate db: interrupted: rolled back, the target is as it was")
+		}
+		return err
+	}
+	if f.json {
+		enc := json.NewEncoder(a.env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	printMigrateResult(a.env.Stdout, res)
+	return nil
+}
+
+func printMigrateResult(w io.Writer, res *migrate.Result) {
+	if res.DryRun {
+		fmt.Fprintf(w, "Dry run: nothing was written. Would copy %s to %s:\n\n", res.Source, res.Target)
+	} else {
+		fmt.Fprintf(w, "Copied %s to %s, schema version %d, in one transaction:\n\n", res.Source, res.Target, res.SchemaVersion)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "table\trows\tbytes\tseconds\tverified\t")
+	for _, t := range res.Tables {
+		v := "yes"
+		if !t.Verified {
+			v = "no"
+			if res.DryRun {
+				v = "-"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%s\t\n", t.Name, t.Rows, t.Bytes, t.Seconds, v)
+	}
+	fmt.Fprintf(tw, "total\t%d\t%d\t%.2f\t\t\n", res.Rows, res.Bytes, res.Seconds)
+	tw.Flush()
+	fmt.Fprintln(w)
+	if res.SourceUpgradedFrom > 0 {
+		verb := "was brought"
+		if res.DryRun {
+			verb = "would first be brought"
+		}
+		fmt.Fprintf(w, "The SQLite schema %s from version %d to this binary's version.\n", verb, res.SourceUpgradedFrom)
+	}
+	if len(res.Emptied) > 0 {
+		verb := "Emptied"
+		if res.DryRun {
+			verb = "Would empty"
+		}
+		fmt.Fprintf(w, "%s the target tables that held data (--drop-all): %s.\n", verb, strings.Join(res.Emptied, ", "))
+	}
+	if res.DryRun {
+		fmt.Fprintln(w, "Run the same command without --dry-run to copy.")
+		return
+	}
+	fmt.Fprintf(w, "Identity sequences reset: %d.\n\n", len(res.Sequences))
+	fmt.Fprint(w, `Next steps:
+  1. On every node, set [Database] Provider = postgres (keep [Postgres] URL and
+     PODIUM_POSTGRES_PASSWORD as used here).
+  2. To run several nodes, set [HA] Enabled = true on every node.
+  3. Point [Server] DataDir at storage shared by every node (bundles and
+     rendered output live there), with the same content as this node's.
+  4. Start the nodes. Keep the SQLite file as a backup: podium cannot move
+     back from PostgreSQL to SQLite.
+`)
+}
+
+// confirm asks a question on a terminal and reports whether the answer is
+// want.
+func confirm(in io.Reader, out io.Writer, question, want string) (bool, error) {
+	fmt.Fprint(out, question)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && line == "" {
+		return false, nil
+	}
+	return strings.TrimSpace(line) == want, nil
+}
+
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// progressState keeps the plan and the overall count across events.
+type progressState struct {
+	mu      sync.Mutex
+	plan    map[string]int64
+	total   int64
+	done    map[string]int64 // per phase+table
+	overall int64
+	phase   string
+	start   time.Time
+}
+
+func (s *progressState) update(e migrate.Event) (tableTotal int64) {
+	if s.plan == nil {
+		s.plan = map[string]int64{}
+		s.done = map[string]int64{}
+		s.start = time.Now()
+	}
+	if e.Phase == migrate.PhasePlan {
+		for _, t := range e.Plan {
+			s.plan[t.Name] = t.Rows
+			s.total += t.Rows
+		}
+		return 0
+	}
+	if e.Phase != s.phase {
+		s.phase, s.overall, s.start = e.Phase, 0, time.Now()
+		clear(s.done)
+	}
+	key := e.Table
+	s.overall += e.Rows - s.done[key]
+	s.done[key] = e.Rows
+	return s.plan[e.Table]
+}
+
+// barProgress draws a bar per table, with the overall count, rows/s and
+// ETA in its description.
+type barProgress struct {
+	progressState
+	w     io.Writer
+	bar   *progressbar.ProgressBar
+	table string
+}
+
+func (p *barProgress) event(e migrate.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	total := p.update(e)
+	if e.Phase == migrate.PhasePlan {
+		return
+	}
+	if p.bar == nil || p.table != e.Phase+e.Table {
+		if p.bar != nil {
+			_ = p.bar.Finish()
+			fmt.Fprintln(p.w)
+		}
+		p.table = e.Phase + e.Table
+		p.bar = progressbar.NewOptions64(max(total, 1),
+			progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("rows"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetDescription(fmt.Sprintf("%-6s %-14s", e.Phase, e.Table)),
+		)
+	}
+	_ = p.bar.Set64(e.Rows)
+	p.bar.Describe(fmt.Sprintf("%-6s %-14s overall %s", e.Phase, e.Table, overall(p.overall, p.total, p.start)))
+}
+
+func (p *barProgress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		fmt.Fprintln(p.w)
+	}
+}
+
+func overall(done, total int64, start time.Time) string {
+	el := time.Since(start).Seconds()
+	rate := float64(done) / max(el, 1e-3)
+	pct := 100 * float64(done) / float64(max(total, 1))
+	eta := "?"
+	if rate > 0 {
+		eta = (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String()
+	}
+	return fmt.Sprintf("%d/%d (%.0f%%, %.0f rows/s, ETA %s)", done, total, pct, rate, eta)
+}
+
+// logProgress writes a log line every few seconds when not on a terminal,
+// so that a long copy never looks like a hang.
+type logProgress struct {
+	progressState
+	log   *logrus.Entry
+	every time.Duration
+	last  time.Time
+}
+
+func (p *logProgress) event(e migrate.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	total := p.update(e)
+	if e.Phase == migrate.PhasePlan {
+		p.log.WithFields(logrus.Fields{"tables": len(e.Plan), "rows": p.total}).Info("migrate db: snapshot taken")
+		p.last = time.Now()
+		return
+	}
+	if time.Since(p.last) < p.every {
+		return
+	}
+	p.last = time.Now()
+	p.log.WithFields(logrus.Fields{"phase": e.Phase, "table": e.Table, "table_rows": fmt.Sprintf("%d/%d", e.Rows, total),
+		"overall": overall(p.overall, p.total, p.start)}).Info("migrate db: progress")
+}

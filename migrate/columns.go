@@ -1,0 +1,336 @@
+package migrate
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// kind is how a column is converted and encoded, decided by the
+// PostgreSQL column's type (the target defines what a value must become).
+type kind int
+
+const (
+	kindBool kind = iota
+	kindInt2
+	kindInt4
+	kindInt8
+	kindFloat4
+	kindFloat8
+	kindText
+	kindBytea
+	kindTimestamptz
+	kindTimestamp
+	kindJSON
+	kindJSONB
+)
+
+// PostgreSQL type OIDs of the kinds above (pg_type.oid, fixed since 8.x).
+var kindByOID = map[uint32]kind{
+	16:   kindBool,
+	17:   kindBytea,
+	20:   kindInt8,
+	21:   kindInt2,
+	23:   kindInt4,
+	25:   kindText,
+	114:  kindJSON,
+	700:  kindFloat4,
+	701:  kindFloat8,
+	1042: kindText, // bpchar
+	1043: kindText, // varchar
+	1114: kindTimestamp,
+	1184: kindTimestamptz,
+	3802: kindJSONB,
+}
+
+// column is one column of a copied table, as the target declares it.
+type column struct {
+	Name     string
+	TypeName string // PostgreSQL type, for messages
+	OID      uint32
+	kind     kind
+}
+
+// valueError is a source value that cannot go into its target column
+// unchanged. The caller adds the table and the row's key.
+type valueError struct {
+	Column string
+	Reason string
+	Fix    string
+}
+
+func (e *valueError) Error() string { return fmt.Sprintf("column %s: %s", e.Column, e.Reason) }
+
+// pgEpochMicros is 2000-01-01 00:00:00 UTC in microseconds since the Unix
+// epoch: PostgreSQL's binary timestamps count from there.
+const pgEpochMicros = 946684800 * 1000000
+
+// Canonical encoding, the same on both sides: per value a tag byte, then a
+// fixed-width big-endian number or a uvarint length and the bytes. Times are
+// microseconds since the Unix epoch (PostgreSQL's precision); JSON is
+// canonicalized (see canonicalJSON); integers of every width are int64.
+const (
+	tagNull  = 0
+	tagValue = 1
+)
+
+// convert turns a SQLite value into the Go value COPY sends for this
+// column, and appends its canonical encoding to buf. It returns the number
+// of payload bytes for the summary.
+func (c *column) convert(v any, buf []byte) (any, []byte, int, error) {
+	if v == nil {
+		return nil, append(buf, tagNull), 0, nil
+	}
+	buf = append(buf, tagValue)
+	switch c.kind {
+	case kindBool:
+		switch x := v.(type) {
+		case int64:
+			if x == 0 || x == 1 {
+				if x == 1 {
+					return true, append(buf, 1), 1, nil
+				}
+				return false, append(buf, 0), 1, nil
+			}
+		case bool:
+			if x {
+				return true, append(buf, 1), 1, nil
+			}
+			return false, append(buf, 0), 1, nil
+		}
+		return nil, buf, 0, c.bad(v, "a boolean must be 0 or 1", "")
+	case kindInt2, kindInt4, kindInt8:
+		x, ok := v.(int64)
+		if !ok {
+			if f, isF := v.(float64); isF && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				x, ok = int64(f), true
+			}
+		}
+		if !ok {
+			return nil, buf, 0, c.bad(v, "not an integer", "")
+		}
+		lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+		switch c.kind {
+		case kindInt2:
+			lo, hi = math.MinInt16, math.MaxInt16
+		case kindInt4:
+			lo, hi = math.MinInt32, math.MaxInt32
+		}
+		if x < lo || x > hi {
+			return nil, buf, 0, c.bad(v, fmt.Sprintf("%d is out of range for %s", x, c.TypeName), "")
+		}
+		return x, binary.BigEndian.AppendUint64(buf, uint64(x)), 8, nil
+	case kindFloat4, kindFloat8:
+		var f float64
+		switch x := v.(type) {
+		case float64:
+			f = x
+		case int64:
+			f = float64(x)
+		default:
+			return nil, buf, 0, c.bad(v, "not a number", "")
+		}
+		if c.kind == kindFloat4 {
+			return float32(f), binary.BigEndian.AppendUint32(buf, math.Float32bits(float32(f))), 4, nil
+		}
+		return f, binary.BigEndian.AppendUint64(buf, math.Float64bits(f)), 8, nil
+	case kindText:
+		var s string
+		switch x := v.(type) {
+		case string:
+			s = x
+		case []byte:
+			s = string(x)
+		case int64:
+			s = strconv.FormatInt(x, 10)
+		case float64:
+			s = strconv.FormatFloat(x, 'g', -1, 64)
+		case time.Time:
+			// A TIMESTAMP-declared SQLite column whose target is text:
+			// keep SQLite's own text form.
+			s = x.Format("2006-01-02 15:04:05.999999999-07:00")
+		default:
+			return nil, buf, 0, c.bad(v, "unexpected value", "")
+		}
+		if err := c.checkText(s); err != nil {
+			return nil, buf, 0, err
+		}
+		return s, appendBytes(buf, s), len(s), nil
+	case kindBytea:
+		var b []byte
+		switch x := v.(type) {
+		case []byte:
+			b = x
+		case string:
+			b = []byte(x)
+		default:
+			return nil, buf, 0, c.bad(v, "not a blob", "")
+		}
+		return b, appendBytes(buf, b), len(b), nil
+	case kindTimestamptz, kindTimestamp:
+		var t time.Time
+		switch x := v.(type) {
+		case time.Time:
+			t = x
+		case string:
+			var err error
+			if t, err = parseTime(x); err != nil {
+				return nil, buf, 0, c.bad(v, "not a time SQLite or PostgreSQL can read", "store it as 'YYYY-MM-DD HH:MM:SS.ffffff+00:00'")
+			}
+		default:
+			return nil, buf, 0, c.bad(v, "not a time", "")
+		}
+		// PostgreSQL keeps microseconds: round here, as it would, so that
+		// both sides hash the same instant.
+		t = t.Round(time.Microsecond).UTC()
+		return t, binary.BigEndian.AppendUint64(buf, uint64(t.UnixMicro())), 8, nil
+	case kindJSON, kindJSONB:
+		var s string
+		switch x := v.(type) {
+		case string:
+			s = x
+		case []byte:
+			s = string(x)
+		case int64, float64:
+			s = fmt.Sprint(x)
+		default:
+			return nil, buf, 0, c.bad(v, "not JSON text", "")
+		}
+		if !utf8.ValidString(s) {
+			return nil, buf, 0, c.bad(v, "JSON text is not valid UTF-8", "")
+		}
+		if strings.IndexByte(s, 0) >= 0 {
+			return nil, buf, 0, c.nul()
+		}
+		mark := len(buf)
+		buf = append(buf, 0, 0, 0, 0)
+		out, err := appendCanonicalJSON(buf, s)
+		if err != nil {
+			return nil, buf[:mark], 0, c.bad(v, "invalid JSON for "+c.TypeName+": "+err.Error(),
+				"fix the JSON text in SQLite (for example with sqlite3 and json_valid()), then run this command again")
+		}
+		binary.BigEndian.PutUint32(out[mark:], uint32(len(out)-mark-4))
+		return s, out, len(s), nil
+	}
+	return nil, buf, 0, c.bad(v, "unsupported target type "+c.TypeName, "")
+}
+
+func (c *column) checkText(s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return c.nul()
+	}
+	if !utf8.ValidString(s) {
+		return &valueError{Column: c.Name, Reason: "text is not valid UTF-8, which PostgreSQL rejects",
+			Fix: "correct the value in SQLite with the node stopped, then run this command again"}
+	}
+	return nil
+}
+
+func (c *column) nul() error {
+	return &valueError{Column: c.Name,
+		Reason: "text contains a NUL byte (\\0), which PostgreSQL cannot store; podium never alters data silently",
+		Fix: fmt.Sprintf("with the node stopped, remove or replace the NUL bytes in SQLite, for example "+
+			"sqlite3 podium.db \"UPDATE ... SET %s = replace(%s, char(0), '') WHERE ...\", then run this command again", c.Name, c.Name)}
+}
+
+func (c *column) bad(v any, reason, fix string) error {
+	if fix == "" {
+		fix = "correct the value in SQLite with the node stopped, then run this command again"
+	}
+	return &valueError{Column: c.Name, Reason: fmt.Sprintf("%s (SQLite value of type %T cannot go into %s)", reason, v, c.TypeName), Fix: fix}
+}
+
+func appendBytes[T string | []byte](buf []byte, b T) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(b)))
+	return append(buf, b...)
+}
+
+var timeLayouts = []string{
+	"2006-01-02 15:04:05.999999999-07:00",
+	"2006-01-02T15:04:05.999999999-07:00",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02T15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04",
+	"2006-01-02",
+}
+
+// parseTime reads the time texts SQLite's date functions and Go's drivers
+// write; times without a zone are UTC (that is how Podium stores them).
+func parseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if i := strings.Index(s, " m="); i >= 0 { // Go's String() monotonic suffix
+		s = s[:i]
+	}
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("unparsable time")
+}
+
+// appendTargetCanonical appends the canonical encoding of one PostgreSQL
+// value in binary wire format (nil for NULL), the read-back side of convert.
+func (c *column) appendTargetCanonical(buf, raw []byte) ([]byte, error) {
+	if raw == nil {
+		return append(buf, tagNull), nil
+	}
+	buf = append(buf, tagValue)
+	switch c.kind {
+	case kindBool:
+		if len(raw) != 1 {
+			return nil, fmt.Errorf("bool of %d bytes", len(raw))
+		}
+		return append(buf, raw[0]), nil
+	case kindInt2:
+		if len(raw) != 2 {
+			return nil, fmt.Errorf("int2 of %d bytes", len(raw))
+		}
+		return binary.BigEndian.AppendUint64(buf, uint64(int64(int16(binary.BigEndian.Uint16(raw))))), nil
+	case kindInt4:
+		if len(raw) != 4 {
+			return nil, fmt.Errorf("int4 of %d bytes", len(raw))
+		}
+		return binary.BigEndian.AppendUint64(buf, uint64(int64(int32(binary.BigEndian.Uint32(raw))))), nil
+	case kindInt8, kindFloat8:
+		if len(raw) != 8 {
+			return nil, fmt.Errorf("8-byte value of %d bytes", len(raw))
+		}
+		return append(buf, raw...), nil
+	case kindFloat4:
+		if len(raw) != 4 {
+			return nil, fmt.Errorf("float4 of %d bytes", len(raw))
+		}
+		return append(buf, raw...), nil
+	case kindText, kindBytea:
+		return appendBytes(buf, raw), nil
+	case kindTimestamptz, kindTimestamp:
+		if len(raw) != 8 {
+			return nil, fmt.Errorf("timestamp of %d bytes", len(raw))
+		}
+		us := int64(binary.BigEndian.Uint64(raw)) + pgEpochMicros
+		return binary.BigEndian.AppendUint64(buf, uint64(us)), nil
+	case kindJSON, kindJSONB:
+		if c.kind == kindJSONB {
+			if len(raw) == 0 || raw[0] != 1 {
+				return nil, fmt.Errorf("jsonb binary format version %v", raw[:min(1, len(raw))])
+			}
+			raw = raw[1:]
+		}
+		mark := len(buf)
+		buf = append(buf, 0, 0, 0, 0)
+		out, err := appendCanonicalJSON(buf, string(raw))
+		if err != nil {
+			return nil, err
+		}
+		binary.BigEndian.PutUint32(out[mark:], uint32(len(out)-mark-4))
+		return out, nil
+	}
+	return nil, fmt.Errorf("unsupported type %s", c.TypeName)
+}

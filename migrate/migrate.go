@@ -1,0 +1,457 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/schema"
+	"github.com/sirupsen/logrus"
+)
+
+// Options configure Run.
+type Options struct {
+	// SQLiteDir is [Database] Dir: the folder of the source podium.db.
+	SQLiteDir string
+	// PostgresURL is the target, password included.
+	PostgresURL podium.Secret
+	// DropAll allows a target that already holds Podium data: its Podium
+	// tables are emptied in the copy's transaction.
+	DropAll bool
+	// ConfirmDropAll, when set, is asked before a target holding data is
+	// emptied (an interactive terminal); false refuses. Not asked in a dry
+	// run or when the target holds no data.
+	ConfirmDropAll func(tables []string) (bool, error)
+	// DryRun performs every check and reads the whole source, converting
+	// and hashing every value, but writes nothing anywhere.
+	DryRun bool
+	// Log receives the run's log lines; nil discards them.
+	Log *logrus.Entry
+	// Progress, when set, is called as rows are read, copied and verified,
+	// from the goroutine doing the work: it must be quick.
+	Progress func(Event)
+	// beforeCommit is a test hook run just before COMMIT.
+	beforeCommit func(ctx context.Context) error
+}
+
+// Phases of a run, in Event.Phase.
+const (
+	PhasePlan   = "plan"   // Total and Tables are known
+	PhaseRead   = "read"   // dry run: rows read, converted and hashed
+	PhaseCopy   = "copy"   // rows sent with COPY
+	PhaseVerify = "verify" // rows read back from the target and hashed
+)
+
+// Event reports progress.
+type Event struct {
+	Phase string
+	// Table is the table being worked on ("" for PhasePlan).
+	Table string
+	// Rows is the number of rows of Table done so far in this phase.
+	Rows int64
+	// Bytes is the payload read so far (PhaseRead only).
+	Bytes int64
+	// Done is set on the last event of a table in a phase.
+	Done bool
+	// Plan is set for PhasePlan: every table with its row count, in copy
+	// order.
+	Plan []TablePlan
+}
+
+// TablePlan is a table to copy with its row count in the snapshot.
+type TablePlan struct {
+	Name string
+	Rows int64
+}
+
+// TableResult is one copied (or, in a dry run, read) table.
+type TableResult struct {
+	Name     string  `json:"table"`
+	Rows     int64   `json:"rows"`
+	Bytes    int64   `json:"bytes"`
+	Seconds  float64 `json:"seconds"`
+	Verified bool    `json:"verified"`
+	// Checksum is the SHA-256 of the canonical encoding of the rows in key
+	// order, equal on both sides when Verified.
+	Checksum string `json:"checksum"`
+}
+
+// Result is what Run did.
+type Result struct {
+	DryRun bool   `json:"dry_run"`
+	Source string `json:"source"`
+	Target string `json:"target"`
+	// SchemaVersion is the schema version of the copy (both sides).
+	SchemaVersion int64 `json:"schema_version"`
+	// SourceUpgradedFrom is the source's version before it was brought up
+	// to date (0: it was current). In a dry run, the upgrade a real run
+	// would make.
+	SourceUpgradedFrom int64 `json:"source_upgraded_from,omitempty"`
+	// TargetVersionBefore is the target's schema version before the run.
+	TargetVersionBefore int64 `json:"target_version_before"`
+	// AppliedMigrations are the target migrations applied (would apply).
+	AppliedMigrations []int64 `json:"applied_migrations"`
+	// Emptied lists the target tables that held data and were emptied
+	// (--drop-all).
+	Emptied []string `json:"emptied,omitempty"`
+	// Sequences lists the reset sequences as table.column=next.
+	Sequences []string      `json:"sequences,omitempty"`
+	Tables    []TableResult `json:"tables"`
+	Rows      int64         `json:"rows"`
+	Bytes     int64         `json:"bytes"`
+	Seconds   float64       `json:"seconds"`
+}
+
+type run struct {
+	opts Options
+	log  *logrus.Entry
+	src  *source
+	dst  *target
+}
+
+func (r *run) progress(e Event) {
+	if r.opts.Progress != nil {
+		r.opts.Progress(e)
+	}
+}
+
+// Run copies every row of the SQLite database to PostgreSQL, as described
+// in the package documentation.
+//
+// Returns EREFUSED, with nothing written, when a node holds the SQLite
+// database, when the source is not a Podium database or its schema is
+// newer than this binary, when the target is not PostgreSQL, is newer
+// than this binary, or holds Podium data without DropAll (or ConfirmDropAll
+// said no), and when a value cannot be stored unchanged in PostgreSQL (the
+// message names the table, key and column). Returns EINVALID when either
+// side is not configured, and EUNAVAILABLE when PostgreSQL cannot be
+// reached. Any other failure, including a verification mismatch, rolls the
+// target back.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	log := opts.Log
+	if log == nil {
+		l := logrus.New()
+		l.SetOutput(discard{})
+		log = logrus.NewEntry(l)
+	}
+	log = log.WithField("component", "migrate-db")
+	start := time.Now()
+	if opts.PostgresURL == "" {
+		return nil, podium.Errorf(podium.EINVALID,
+			"migrate db: [Postgres] URL is not set: it names the PostgreSQL database to copy into (set it, and PODIUM_POSTGRES_PASSWORD)")
+	}
+	if err := checkPostgresURL(opts.PostgresURL.Reveal()); err != nil {
+		return nil, err
+	}
+	src, err := openSource(ctx, opts.SQLiteDir, opts.DryRun, log)
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
+	dst, err := openTarget(ctx, opts.PostgresURL)
+	if err != nil {
+		return nil, err
+	}
+	// Cleanups must run even when ctx is canceled: rollback is what keeps
+	// the target as it was.
+	defer dst.close()
+	r := &run{opts: opts, log: log, src: src, dst: dst}
+	res, err := r.run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+func (r *run) run(ctx context.Context) (*Result, error) {
+	res := &Result{DryRun: r.opts.DryRun, Source: r.src.path, Target: r.dst.describe,
+		SourceUpgradedFrom: max(r.src.upgradedFrom, r.src.wouldUpgrade)}
+	names, err := r.src.tables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := r.dst.begin(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	res.TargetVersionBefore = st.Version
+	latest := schema.Latest()
+	if st.Version > latest {
+		return nil, podium.Errorf(podium.EREFUSED,
+			"migrate db: the target %s has schema version %d, newer than this binary (%d): use an empty database", r.dst.describe, st.Version, latest)
+	}
+	if len(st.Existing) > 0 && !st.HasGoose {
+		return nil, podium.Errorf(podium.EREFUSED,
+			"migrate db: the target %s has tables named like Podium's (%s) but no %s table: use an empty database",
+			r.dst.describe, strings.Join(st.Existing, ", "), versionTable)
+	}
+	if len(st.NonEmpty) > 0 {
+		if !r.opts.DropAll {
+			return nil, podium.Errorf(podium.EREFUSED,
+				"migrate db: the target %s already holds Podium data (rows in %s): nothing was written. "+
+					"Use an empty database, or pass --drop-all --yes to delete that data first",
+				r.dst.describe, strings.Join(st.NonEmpty, ", "))
+		}
+		if !r.opts.DryRun && r.opts.ConfirmDropAll != nil {
+			ok, err := r.opts.ConfirmDropAll(st.NonEmpty)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, podium.Errorf(podium.EREFUSED, "migrate db: not confirmed: nothing was written")
+			}
+		}
+		res.Emptied = st.NonEmpty
+	}
+
+	// Every table, with its row count in the snapshot. A dry run creates
+	// the target schema too, in the transaction it rolls back, so that it
+	// plans and checks with the real target types; only when the source is
+	// behind this binary (a dry run does not upgrade it) do the source's
+	// declared types stand in.
+	var tables []*table
+	if r.opts.DryRun && r.src.wouldUpgrade > 0 {
+		if res.AppliedMigrations, err = pendingAbove(st.Version); err != nil {
+			return nil, err
+		}
+		if tables, err = r.dryRunTables(ctx, names); err != nil {
+			return nil, err
+		}
+	} else {
+		if len(st.NonEmpty) > 0 && !r.opts.DryRun {
+			if err := r.dst.truncate(ctx, st.Existing); err != nil {
+				return nil, err
+			}
+			r.log.WithField("tables", strings.Join(st.NonEmpty, ",")).Warn("emptied the target's Podium tables (--drop-all)")
+		}
+		if res.AppliedMigrations, err = r.dst.migrateSchema(ctx, st); err != nil {
+			return nil, err
+		}
+		if tables, err = r.plan(ctx, names); err != nil {
+			return nil, err
+		}
+	}
+	if tables, err = sortByForeignKeys(tables); err != nil {
+		return nil, err
+	}
+	res.SchemaVersion = latest
+	if r.opts.DryRun {
+		res.SchemaVersion = r.src.version
+	}
+	plan := make([]TablePlan, len(tables))
+	for i, t := range tables {
+		n, err := r.src.count(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		plan[i] = TablePlan{Name: t.Name, Rows: n}
+	}
+	r.progress(Event{Phase: PhasePlan, Plan: plan})
+
+	// Values PostgreSQL would refuse are found before anything is copied.
+	for _, t := range tables {
+		if err := r.src.scanSuspects(ctx, t); err != nil {
+			return nil, err
+		}
+	}
+
+	for i, t := range tables {
+		began := time.Now()
+		var tc tableCopy
+		if r.opts.DryRun {
+			tc, err = r.readTable(ctx, t, nil, nil)
+			if err == nil {
+				r.progress(Event{Phase: PhaseRead, Table: t.Name, Rows: tc.rows, Bytes: tc.bytes, Done: true})
+			}
+		} else {
+			tc, err = r.copyTable(ctx, t)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if tc.rows != plan[i].Rows {
+			return nil, fmt.Errorf("migrate db: %s: read %d rows, the snapshot counted %d", t.Name, tc.rows, plan[i].Rows)
+		}
+		res.Tables = append(res.Tables, TableResult{Name: t.Name, Rows: tc.rows, Bytes: tc.bytes,
+			Seconds: time.Since(began).Seconds(), Checksum: tc.checksum})
+		res.Rows += tc.rows
+		res.Bytes += tc.bytes
+		r.log.WithFields(logrus.Fields{"table": t.Name, "rows": tc.rows, "bytes": tc.bytes,
+			"seconds": fmt.Sprintf("%.2f", time.Since(began).Seconds())}).Debug("table read")
+	}
+	if r.opts.DryRun {
+		return res, nil
+	}
+
+	// Verify before commit: count and checksum of every table, read back
+	// inside the transaction. Any difference rolls everything back.
+	for i, t := range tables {
+		began := time.Now()
+		n, sum, err := r.targetChecksum(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		tr := &res.Tables[i]
+		if n != tr.Rows || sum != tr.Checksum {
+			return nil, podium.Errorf(podium.EINTERNAL,
+				"migrate db: verification failed for table %s (source %d rows, checksum %.12s; target %d rows, checksum %.12s): rolled back, nothing was written",
+				t.Name, tr.Rows, tr.Checksum, n, sum)
+		}
+		tr.Verified = true
+		tr.Seconds += time.Since(began).Seconds()
+	}
+	for _, t := range tables {
+		seqs, err := r.dst.resetSequences(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		res.Sequences = append(res.Sequences, seqs...)
+	}
+	if r.opts.beforeCommit != nil {
+		if err := r.opts.beforeCommit(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.dst.tx.Commit(); err != nil {
+		return nil, fmt.Errorf("migrate db: commit: %w", err)
+	}
+	r.dst.tx = nil
+	return res, nil
+}
+
+// plan describes the tables to copy from the target's catalog (created in
+// this transaction) and checks that both sides have the same tables and
+// columns: the migrations of the two dialects are meant to be identical.
+func (r *run) plan(ctx context.Context, names []string) ([]*table, error) {
+	desc, err := r.dst.describeTables(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	var tables []*table
+	for _, n := range names {
+		t, ok := desc[n]
+		if !ok {
+			return nil, podium.Errorf(podium.EINTERNAL,
+				"migrate db: the SQLite table %s has no counterpart in the PostgreSQL schema (version %d): the two sets of migrations differ", n, schema.Latest())
+		}
+		cols, err := r.src.columns(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		if err := sameColumns(t, cols); err != nil {
+			return nil, err
+		}
+		tables = append(tables, t)
+	}
+	others, err := r.dst.otherTables(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	if len(others) > 0 {
+		r.log.WithField("tables", strings.Join(others, ",")).Warn("target tables with no SQLite counterpart are left as they are")
+	}
+	return tables, nil
+}
+
+func sameColumns(t *table, srcCols []string) error {
+	tgt := t.columnNames()
+	a, b := slices.Clone(tgt), slices.Clone(srcCols)
+	slices.Sort(a)
+	slices.Sort(b)
+	if !slices.Equal(a, b) {
+		return podium.Errorf(podium.EINTERNAL,
+			"migrate db: table %s has columns (%s) in SQLite but (%s) in PostgreSQL: the two sets of migrations differ",
+			t.Name, strings.Join(srcCols, ", "), strings.Join(tgt, ", "))
+	}
+	return nil
+}
+
+// dryRunTables describes the source tables for a dry run, which creates
+// nothing in the target: each column's kind comes from its SQLite
+// declared type, mapped as the migrations map them.
+func (r *run) dryRunTables(ctx context.Context, names []string) ([]*table, error) {
+	var out []*table
+	for _, n := range names {
+		rows, err := r.src.tx.QueryContext(ctx, `SELECT name, upper(type), pk FROM pragma_table_info(?) ORDER BY cid`, n)
+		if err != nil {
+			return nil, fmt.Errorf("migrate db: source columns of %s: %w", n, err)
+		}
+		t := &table{Name: n}
+		type pk struct{ pos, idx int }
+		var pks []pk
+		for rows.Next() {
+			var name, typ string
+			var pos int
+			if err := rows.Scan(&name, &typ, &pos); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			c := column{Name: name, TypeName: strings.ToLower(typ)}
+			switch {
+			case typ == "BOOLEAN":
+				c.kind, c.TypeName = kindBool, "boolean"
+			case strings.Contains(typ, "INT"):
+				c.kind, c.TypeName = kindInt8, "bigint"
+			case typ == "TIMESTAMP" || typ == "DATETIME":
+				c.kind, c.TypeName = kindTimestamptz, "timestamptz"
+			case typ == "BLOB":
+				c.kind, c.TypeName = kindBytea, "bytea"
+			case typ == "REAL" || typ == "DOUBLE" || typ == "FLOAT":
+				c.kind, c.TypeName = kindFloat8, "double precision"
+			default:
+				c.kind, c.TypeName = kindText, "text"
+			}
+			t.Columns = append(t.Columns, c)
+			if pos > 0 {
+				pks = append(pks, pk{pos, len(t.Columns) - 1})
+			}
+		}
+		rows.Close()
+		slices.SortFunc(pks, func(a, b pk) int { return a.pos - b.pos })
+		for _, p := range pks {
+			t.PK = append(t.PK, p.idx)
+		}
+		if len(t.PK) == 0 {
+			for i := range t.Columns {
+				t.PK = append(t.PK, i)
+			}
+		}
+		fk, err := r.src.tx.QueryContext(ctx, `SELECT DISTINCT "table" FROM pragma_foreign_key_list(?)`, n)
+		if err != nil {
+			return nil, err
+		}
+		for fk.Next() {
+			var ref string
+			if err := fk.Scan(&ref); err != nil {
+				fk.Close()
+				return nil, err
+			}
+			t.Refs = append(t.Refs, ref)
+		}
+		fk.Close()
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func pendingAbove(v int64) ([]int64, error) {
+	vs, err := schema.Versions("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("migrate db: %w", err)
+	}
+	var out []int64
+	for _, x := range vs {
+		if x > v {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

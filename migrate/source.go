@@ -1,0 +1,278 @@
+package migrate
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/sqlite"
+	"github.com/podiumhq/podium/schema"
+	"github.com/sirupsen/logrus"
+)
+
+// sqliteHeader starts every SQLite 3 database file.
+const sqliteHeader = "SQLite format 3\x00"
+
+// source is the SQLite database being migrated, locked for the whole run,
+// with one read transaction open: the snapshot every row comes from.
+type source struct {
+	prov *sqlite.Provider
+	conn *sql.Conn
+	tx   *sql.Tx
+	path string
+	// version is the schema version read; upgradedFrom is the version
+	// before this run brought it up to date (0: no upgrade), wouldUpgrade
+	// the same for a dry run, which never writes.
+	version      int64
+	upgradedFrom int64
+	wouldUpgrade int64
+}
+
+// openSource checks that dir holds a Podium SQLite database that no node
+// is using, takes its lock, brings its schema to this binary's version if
+// it is behind (unless dryRun), and opens the read snapshot.
+func openSource(ctx context.Context, dir string, dryRun bool, log *logrus.Entry) (_ *source, err error) {
+	if dir == "" {
+		return nil, podium.Errorf(podium.EINVALID, "migrate db: [Database] Dir is not set: it names the SQLite database to copy")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("migrate db: %w", err)
+	}
+	path := filepath.Join(abs, sqlite.FileName)
+	if err := checkSQLiteFile(path); err != nil {
+		return nil, err
+	}
+	// Exclusive: hold the lock file for the whole run, so no node starts on
+	// the source meanwhile (and refuse if one runs now). ReadOnly: this
+	// command never writes the source.
+	prov, err := sqlite.Open(ctx, sqlite.Options{Dir: abs, Exclusive: true, Purpose: "migrate db", ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	s := &source{prov: prov, path: path}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if err := s.checkPodium(ctx); err != nil {
+		return nil, err
+	}
+	v, err := prov.SchemaVersion(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate db: source schema version: %w", err)
+	}
+	latest := schema.Latest()
+	if v > latest {
+		return nil, podium.Errorf(podium.EREFUSED,
+			"migrate db: the SQLite database %s has schema version %d, newer than this binary (%d): run the migration with the podium binary that last served it, or a newer one",
+			path, v, latest)
+	}
+	if v < latest {
+		if dryRun {
+			s.wouldUpgrade = v
+		} else if err := s.upgrade(ctx, abs, v, log); err != nil {
+			return nil, err
+		}
+	}
+	if s.version, err = prov.SchemaVersion(ctx); err != nil {
+		return nil, fmt.Errorf("migrate db: source schema version: %w", err)
+	}
+	// The snapshot: one connection, one read transaction, every read below
+	// inside it. SQLite's WAL keeps what this transaction sees fixed even
+	// if a writer commits meanwhile.
+	if s.conn, err = prov.ReadDB().Conn(ctx); err != nil {
+		return nil, fmt.Errorf("migrate db: source: %w", err)
+	}
+	if s.tx, err = s.conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}); err != nil {
+		return nil, fmt.Errorf("migrate db: source: begin snapshot: %w", err)
+	}
+	return s, nil
+}
+
+// checkSQLiteFile refuses a missing file or one that is not SQLite, before
+// anything opens it (opening would create one, or change a foreign file).
+func checkSQLiteFile(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return podium.Errorf(podium.EREFUSED,
+			"migrate db: no SQLite database at %s: nothing to copy (check [Database] Dir). "+
+				"Moving from PostgreSQL back to SQLite is not supported", path)
+	}
+	if err != nil {
+		return podium.Errorf(podium.EREFUSED, "migrate db: cannot read the SQLite database %s: %w", path, err)
+	}
+	defer f.Close()
+	head := make([]byte, len(sqliteHeader))
+	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head, []byte(sqliteHeader)) {
+		return podium.Errorf(podium.EREFUSED, "migrate db: %s is not a SQLite database, so not a Podium database", path)
+	}
+	return nil
+}
+
+// checkPodium refuses a SQLite file that is not a Podium database: one
+// without goose's version table and the node registry.
+func (s *source) checkPodium(ctx context.Context) error {
+	var n int
+	err := s.prov.ReadDB().QueryRowContext(ctx,
+		`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('goose_db_version', 'nodes')`).Scan(&n)
+	if err != nil {
+		return podium.Errorf(podium.EREFUSED, "migrate db: %s is not a readable SQLite database: %w", s.path, err)
+	}
+	if n != 2 {
+		return podium.Errorf(podium.EREFUSED,
+			"migrate db: %s is a SQLite database but not a Podium database (no goose_db_version and nodes tables)", s.path)
+	}
+	return nil
+}
+
+// upgrade brings the source schema to this binary's version on a second,
+// writable handle, while the read-only provider keeps the lock.
+func (s *source) upgrade(ctx context.Context, dir string, from int64, log *logrus.Entry) error {
+	w, err := sqlite.Open(ctx, sqlite.Options{Dir: dir})
+	if err != nil {
+		return fmt.Errorf("migrate db: upgrade source schema: %w", err)
+	}
+	defer w.Close()
+	log.WithFields(logrus.Fields{"from": from, "to": schema.Latest()}).Info("source schema is behind this binary: migrating it first")
+	if _, err := schema.Up(ctx, w, log, schema.Options{}); err != nil {
+		return fmt.Errorf("migrate db: upgrade source schema: %w", err)
+	}
+	s.upgradedFrom = from
+	return nil
+}
+
+func (s *source) close() {
+	if s.tx != nil {
+		_ = s.tx.Rollback()
+	}
+	if s.conn != nil {
+		_ = s.conn.Close()
+	}
+	if s.prov != nil {
+		_ = s.prov.Close()
+	}
+}
+
+// tables lists the source's tables, goose's version table excepted (goose
+// fills the target's).
+func (s *source) tables(ctx context.Context) ([]string, error) {
+	rows, err := s.tx.QueryContext(ctx,
+		`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name <> 'goose_db_version' ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("migrate db: source tables: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("migrate db: source tables: %w", err)
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
+// columns lists a source table's columns.
+func (s *source) columns(ctx context.Context, table string) ([]string, error) {
+	rows, err := s.tx.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, table)
+	if err != nil {
+		return nil, fmt.Errorf("migrate db: source columns of %s: %w", table, err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("migrate db: source columns of %s: %w", table, err)
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
+// count returns a table's row count in the snapshot.
+func (s *source) count(ctx context.Context, t *table) (int64, error) {
+	var n int64
+	if err := s.tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(t.Name)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("migrate db: count %s: %w", t.Name, err)
+	}
+	return n, nil
+}
+
+// scanSuspects looks, in SQL (fast, inside SQLite), for the values
+// PostgreSQL would refuse or alter: text with a NUL byte, JSON text that
+// is not valid or that holds a \u0000 escape. Each row found is checked by
+// the converter itself, so a false alarm (a literal "\\u0000") passes; the
+// first real problem is returned, naming the table, the row's key and the
+// column. The copy stream checks every value again.
+func (s *source) scanSuspects(ctx context.Context, t *table) error {
+	var conds []string
+	for _, c := range t.Columns {
+		q := quoteIdent(c.Name)
+		switch c.kind {
+		case kindText:
+			conds = append(conds, fmt.Sprintf("instr(CAST(%s AS BLOB), x'00') > 0", q))
+		case kindJSON, kindJSONB:
+			conds = append(conds,
+				fmt.Sprintf("instr(CAST(%s AS BLOB), x'00') > 0", q),
+				fmt.Sprintf("(%s IS NOT NULL AND (json_valid(%s) = 0 OR instr(%s, '\\u0000') > 0))", q, q, q))
+		}
+	}
+	if len(conds) == 0 {
+		return nil
+	}
+	query := fmt.Sprintf(`SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT 1000`,
+		t.selectList(), quoteIdent(t.Name), strings.Join(conds, " OR "), t.orderBy(false))
+	return s.stream(ctx, query, func(vals []driver.Value) error {
+		var buf []byte
+		for i, c := range t.Columns {
+			var err error
+			if _, buf, _, err = c.convert(vals[i], buf[:0]); err != nil {
+				return t.rowError(vals, err)
+			}
+		}
+		return nil
+	})
+}
+
+// stream runs query in the snapshot and calls fn for each row. vals is
+// reused between calls; the values in it are not.
+func (s *source) stream(ctx context.Context, query string, fn func(vals []driver.Value) error) error {
+	return s.conn.Raw(func(dc any) error {
+		q, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return fmt.Errorf("migrate db: the SQLite driver cannot query directly")
+		}
+		rows, err := q.QueryContext(ctx, query, nil)
+		if err != nil {
+			return fmt.Errorf("migrate db: read source: %w", err)
+		}
+		defer rows.Close()
+		vals := make([]driver.Value, len(rows.Columns()))
+		for {
+			if err := rows.Next(vals); err != nil {
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				return fmt.Errorf("migrate db: read source: %w", err)
+			}
+			if err := fn(vals); err != nil {
+				return err
+			}
+		}
+	})
+}
+
+// quoteIdent quotes an identifier for both SQLite and PostgreSQL.
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

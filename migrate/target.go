@@ -1,0 +1,467 @@
+package migrate
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/postgres"
+	"github.com/podiumhq/podium/schema"
+	"github.com/pressly/goose/v3/database"
+)
+
+// versionTable is goose's version table, filled by goose's own store.
+const versionTable = "goose_db_version"
+
+// target is the PostgreSQL database, with the one transaction that carries
+// the schema, the rows and the sequences.
+type target struct {
+	prov     *postgres.Provider
+	db       *sql.DB
+	conn     *sql.Conn
+	tx       *sql.Tx
+	describe string
+}
+
+// openTarget connects and refuses a server that is not PostgreSQL (a wire
+// compatible database would take the COPY but not necessarily the schema).
+func openTarget(ctx context.Context, url podium.Secret) (_ *target, err error) {
+	if url == "" {
+		return nil, podium.Errorf(podium.EINVALID,
+			"migrate db: [Postgres] URL is not set: it names the PostgreSQL database to copy into")
+	}
+	if err := checkPostgresURL(url.Reveal()); err != nil {
+		return nil, err
+	}
+	prov, err := postgres.Open(ctx, postgres.Options{URL: url, ApplicationName: "podium/migrate-db", MaxConns: 2})
+	if err != nil {
+		return nil, err
+	}
+	t := &target{prov: prov, describe: prov.Describe()}
+	defer func() {
+		if err != nil {
+			t.close()
+		}
+	}()
+	var version string
+	var num int
+	err = prov.Pool().QueryRow(ctx, `SELECT version(), current_setting('server_version_num')::int`).Scan(&version, &num)
+	if err != nil || !strings.HasPrefix(version, "PostgreSQL ") {
+		return nil, podium.Errorf(podium.EREFUSED, "migrate db: the target %s is not PostgreSQL", t.describe)
+	}
+	if num < 120000 {
+		return nil, podium.Errorf(podium.EREFUSED, "migrate db: the target %s runs PostgreSQL %d; Podium needs 12 or newer", t.describe, num/10000)
+	}
+	t.db = stdlib.OpenDBFromPool(prov.Pool())
+	if t.conn, err = t.db.Conn(ctx); err != nil {
+		return nil, fmt.Errorf("migrate db: target: %w", err)
+	}
+	return t, nil
+}
+
+// checkPostgresURL refuses a URL of another database (sqlite:, mysql:,
+// file:...) with a message that does not echo it.
+func checkPostgresURL(raw string) error {
+	scheme, _, ok := strings.Cut(raw, "://")
+	if !ok {
+		if strings.Contains(raw, "=") {
+			return nil // a key=value connection string
+		}
+		return podium.Errorf(podium.EREFUSED, "migrate db: [Postgres] URL is not a PostgreSQL URL (postgres://...)")
+	}
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		return nil
+	}
+	return podium.Errorf(podium.EREFUSED,
+		"migrate db: the target must be PostgreSQL, but [Postgres] URL is a %s:// URL", strings.ToLower(scheme))
+}
+
+func (t *target) close() {
+	if t.tx != nil {
+		_ = t.tx.Rollback()
+	}
+	if t.conn != nil {
+		_ = t.conn.Close()
+	}
+	if t.db != nil {
+		_ = t.db.Close()
+	}
+	if t.prov != nil {
+		_ = t.prov.Close()
+	}
+}
+
+// pgx runs fn on the transaction's own connection, for COPY and binary
+// reads: everything it does is part of the transaction.
+func (t *target) pgx(fn func(c *pgx.Conn) error) error {
+	return t.conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("migrate db: unexpected driver connection %T", dc)
+		}
+		return fn(sc.Conn())
+	})
+}
+
+// state is what the target holds before the run.
+type state struct {
+	Version  int64    // goose version (0: no version table)
+	HasGoose bool     // goose_db_version exists
+	Existing []string // Podium tables that exist
+	NonEmpty []string // Podium tables that hold rows
+}
+
+// begin opens the transaction, takes the migration advisory lock (so no
+// node migrates the schema meanwhile) and locks the Podium tables that
+// exist, so the emptiness checked here stays true until the commit.
+func (t *target) begin(ctx context.Context, podiumTables []string) (*state, error) {
+	var err error
+	if t.tx, err = t.conn.BeginTx(ctx, nil); err != nil {
+		return nil, fmt.Errorf("migrate db: target: begin: %w", err)
+	}
+	var locked bool
+	if err := t.tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock($1)`, schema.LockID).Scan(&locked); err != nil {
+		return nil, fmt.Errorf("migrate db: target: advisory lock: %w", err)
+	}
+	if !locked {
+		return nil, podium.Errorf(podium.EREFUSED,
+			"migrate db: a podium node is migrating the schema of %s right now: stop every node using it, then run this command again", t.describe)
+	}
+	var schemaName sql.NullString
+	if err := t.tx.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schemaName); err != nil || !schemaName.Valid {
+		return nil, podium.Errorf(podium.EREFUSED, "migrate db: the target %s has no schema to create tables in (check search_path)", t.describe)
+	}
+	st := &state{}
+	names := append([]string{versionTable}, podiumTables...)
+	rows, err := t.tx.QueryContext(ctx, `
+		SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY($1)
+		ORDER BY c.relname`, names)
+	if err != nil {
+		return nil, fmt.Errorf("migrate db: target tables: %w", err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("migrate db: target tables: %w", err)
+		}
+		if n == versionTable {
+			st.HasGoose = true
+		} else {
+			st.Existing = append(st.Existing, n)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("migrate db: target tables: %w", err)
+	}
+	if len(st.Existing) > 0 {
+		if _, err := t.tx.ExecContext(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
+			return nil, fmt.Errorf("migrate db: target: %w", err)
+		}
+		quoted := make([]string, len(st.Existing))
+		for i, n := range st.Existing {
+			quoted[i] = quoteIdent(n)
+		}
+		if _, err := t.tx.ExecContext(ctx, `LOCK TABLE `+strings.Join(quoted, ", ")+` IN ACCESS EXCLUSIVE MODE`); err != nil {
+			return nil, podium.Errorf(podium.EREFUSED,
+				"migrate db: the Podium tables in %s are in use (is a node running on it?): stop every node using it, then run this command again", t.describe)
+		}
+		if _, err := t.tx.ExecContext(ctx, `SET LOCAL lock_timeout = 0`); err != nil {
+			return nil, fmt.Errorf("migrate db: target: %w", err)
+		}
+		for _, n := range st.Existing {
+			var any bool
+			if err := t.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+quoteIdent(n)+`)`).Scan(&any); err != nil {
+				return nil, fmt.Errorf("migrate db: target: look at %s: %w", n, err)
+			}
+			if any {
+				st.NonEmpty = append(st.NonEmpty, n)
+			}
+		}
+	}
+	if st.HasGoose {
+		var v sql.NullInt64
+		if err := t.tx.QueryRowContext(ctx, `SELECT max(version_id) FROM `+versionTable).Scan(&v); err != nil {
+			return nil, fmt.Errorf("migrate db: target schema version: %w", err)
+		}
+		st.Version = v.Int64
+	}
+	return st, nil
+}
+
+// truncate empties the Podium tables of the target (--drop-all), inside
+// the transaction: a failed run puts every row back.
+func (t *target) truncate(ctx context.Context, tables []string) error {
+	quoted := make([]string, len(tables))
+	for i, n := range tables {
+		quoted[i] = quoteIdent(n)
+	}
+	// RESTART IDENTITY is transactional, unlike setval.
+	if _, err := t.tx.ExecContext(ctx, `TRUNCATE `+strings.Join(quoted, ", ")+` RESTART IDENTITY`); err != nil {
+		return fmt.Errorf("migrate db: empty the target (--drop-all): %w", err)
+	}
+	return nil
+}
+
+// migrateSchema applies the embedded PostgreSQL migrations above version
+// from, inside the transaction, recording each in goose's version table
+// through goose's own store: the result is what "goose up" would have
+// left, but it commits (or vanishes) together with the rows.
+func (t *target) migrateSchema(ctx context.Context, st *state) ([]int64, error) {
+	store, err := database.NewStore(database.DialectPostgres, versionTable)
+	if err != nil {
+		return nil, fmt.Errorf("migrate db: goose store: %w", err)
+	}
+	if !st.HasGoose {
+		if err := store.CreateVersionTable(ctx, t.tx); err != nil {
+			return nil, fmt.Errorf("migrate db: create %s: %w", versionTable, err)
+		}
+		if err := store.Insert(ctx, t.tx, database.InsertRequest{Version: 0}); err != nil {
+			return nil, fmt.Errorf("migrate db: create %s: %w", versionTable, err)
+		}
+	}
+	migs, err := upMigrations()
+	if err != nil {
+		return nil, err
+	}
+	var applied []int64
+	for _, m := range migs {
+		if m.version <= st.Version {
+			continue
+		}
+		// No arguments: pgx sends the text as one simple-protocol query, so
+		// a file of several statements (and $$ bodies) runs as goose runs it.
+		if _, err := t.tx.ExecContext(ctx, m.up); err != nil {
+			return nil, fmt.Errorf("migrate db: target schema: migration %s: %w", m.name, err)
+		}
+		if err := store.Insert(ctx, t.tx, database.InsertRequest{Version: m.version}); err != nil {
+			return nil, fmt.Errorf("migrate db: target schema: record %s: %w", m.name, err)
+		}
+		applied = append(applied, m.version)
+	}
+	return applied, nil
+}
+
+type upMigration struct {
+	version int64
+	name    string
+	up      string
+}
+
+// upMigrations reads the Up sections of the embedded PostgreSQL
+// migrations. A migration that goose must run outside a transaction, or
+// with environment substitution, cannot be part of the copy's transaction
+// and is refused.
+func upMigrations() ([]upMigration, error) {
+	fsys, err := schema.Migrations("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("migrate db: %w", err)
+	}
+	versions, err := schema.Versions("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("migrate db: %w", err)
+	}
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("migrate db: %w", err)
+	}
+	byVersion := map[int64]string{}
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		if !ok || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		if v, err := strconv.ParseInt(num, 10, 64); err == nil {
+			byVersion[v] = e.Name()
+		}
+	}
+	var out []upMigration
+	for _, v := range versions {
+		name := byVersion[v]
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("migrate db: %w", err)
+		}
+		up, err := upSection(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("migrate db: migration %s: %w", name, err)
+		}
+		out = append(out, upMigration{version: v, name: name, up: up})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	return out, nil
+}
+
+func upSection(text string) (string, error) {
+	var b strings.Builder
+	in := false
+	sc := bufio.NewScanner(strings.NewReader(text))
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		directive := strings.TrimSpace(line)
+		if strings.HasPrefix(directive, "-- +goose") {
+			switch strings.ToUpper(strings.Join(strings.Fields(strings.TrimPrefix(directive, "-- +goose")), " ")) {
+			case "UP":
+				in = true
+			case "DOWN":
+				in = false
+			case "NO TRANSACTION", "ENVSUB ON":
+				return "", fmt.Errorf("%q cannot run inside the migration's single transaction", directive)
+			}
+			continue
+		}
+		if in {
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// describeTables reads the target's catalog for the named tables: columns
+// and their types, primary key, foreign keys and sequence columns.
+func (t *target) describeTables(ctx context.Context, names []string) (map[string]*table, error) {
+	out := map[string]*table{}
+	rows, err := t.tx.QueryContext(ctx, `
+		SELECT c.relname, a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod), a.attidentity::text,
+		       COALESCE(pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname), ''),
+		       COALESCE(array_position(i.indkey::int2[], a.attnum), 0)
+		FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+		LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+		WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY($1)
+		  AND a.attgenerated = ''
+		ORDER BY c.relname, a.attnum`, names)
+	if err != nil {
+		return nil, fmt.Errorf("migrate db: target catalog: %w", err)
+	}
+	defer rows.Close()
+	type pkPos struct{ pos, idx int }
+	pks := map[string][]pkPos{}
+	for rows.Next() {
+		var tname, cname, typeName, identity, serial string
+		var oid uint32
+		var pkpos int
+		if err := rows.Scan(&tname, &cname, &oid, &typeName, &identity, &serial, &pkpos); err != nil {
+			return nil, fmt.Errorf("migrate db: target catalog: %w", err)
+		}
+		tb := out[tname]
+		if tb == nil {
+			tb = &table{Name: tname}
+			out[tname] = tb
+		}
+		k, ok := kindByOID[oid]
+		if !ok {
+			return nil, podium.Errorf(podium.EINTERNAL,
+				"migrate db: column %s.%s has type %s, which this command does not know how to copy yet", tname, cname, typeName)
+		}
+		tb.Columns = append(tb.Columns, column{Name: cname, TypeName: typeName, OID: oid, kind: k})
+		if pkpos > 0 {
+			pks[tname] = append(pks[tname], pkPos{pkpos, len(tb.Columns) - 1})
+		}
+		switch {
+		case identity == "a" || identity == "d":
+			tb.Sequences = append(tb.Sequences, sequenceColumn{Column: cname, Identity: true})
+		case serial != "":
+			tb.Sequences = append(tb.Sequences, sequenceColumn{Column: cname, Sequence: serial})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("migrate db: target catalog: %w", err)
+	}
+	for name, tb := range out {
+		ps := pks[name]
+		sort.Slice(ps, func(i, j int) bool { return ps[i].pos < ps[j].pos })
+		for _, p := range ps {
+			tb.PK = append(tb.PK, p.idx)
+		}
+		if len(tb.PK) == 0 {
+			for i := range tb.Columns {
+				tb.PK = append(tb.PK, i)
+			}
+		}
+	}
+	fk, err := t.tx.QueryContext(ctx, `
+		SELECT c.relname, cf.relname
+		FROM pg_constraint k
+		JOIN pg_class c ON c.oid = k.conrelid
+		JOIN pg_class cf ON cf.oid = k.confrelid
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE k.contype = 'f' AND n.nspname = current_schema() AND c.relname = ANY($1)`, names)
+	if err != nil {
+		return nil, fmt.Errorf("migrate db: target foreign keys: %w", err)
+	}
+	defer fk.Close()
+	for fk.Next() {
+		var from, to string
+		if err := fk.Scan(&from, &to); err != nil {
+			return nil, fmt.Errorf("migrate db: target foreign keys: %w", err)
+		}
+		if tb := out[from]; tb != nil {
+			tb.Refs = append(tb.Refs, to)
+		}
+	}
+	return out, fk.Err()
+}
+
+// otherTables lists the target's tables in the current schema that are not
+// in names (and not goose's), for the "every table is covered" check.
+func (t *target) otherTables(ctx context.Context, names []string) ([]string, error) {
+	rows, err := t.tx.QueryContext(ctx, `
+		SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+		  AND c.relname <> ALL($1) AND c.relname <> $2 ORDER BY 1`, names, versionTable)
+	if err != nil {
+		return nil, fmt.Errorf("migrate db: target tables: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// resetSequences makes each identity or serial column's next value follow
+// the largest copied one, so the first insert after cut-over does not
+// collide. ALTER ... RESTART is transactional (setval is not), so an
+// aborted run leaves the sequences as they were.
+func (t *target) resetSequences(ctx context.Context, tb *table) ([]string, error) {
+	var done []string
+	for _, s := range tb.Sequences {
+		var next int64
+		q := fmt.Sprintf(`SELECT COALESCE(max(%s), 0) + 1 FROM %s`, quoteIdent(s.Column), quoteIdent(tb.Name))
+		if err := t.tx.QueryRowContext(ctx, q).Scan(&next); err != nil {
+			return nil, fmt.Errorf("migrate db: reset sequence of %s.%s: %w", tb.Name, s.Column, err)
+		}
+		stmt := fmt.Sprintf(`ALTER TABLE %s ALTER COLUMN %s RESTART WITH %d`, quoteIdent(tb.Name), quoteIdent(s.Column), next)
+		if !s.Identity {
+			stmt = fmt.Sprintf(`ALTER SEQUENCE %s RESTART WITH %d`, s.Sequence, next)
+		}
+		if _, err := t.tx.ExecContext(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("migrate db: reset sequence of %s.%s: %w", tb.Name, s.Column, err)
+		}
+		done = append(done, fmt.Sprintf("%s.%s=%d", tb.Name, s.Column, next))
+	}
+	return done, nil
+}
