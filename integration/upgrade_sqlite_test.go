@@ -24,7 +24,9 @@ func TestUpgradeSQLite(t *testing.T) {
 	binN := nodetest.Binary(t)
 	binN1 := nodetest.BinaryWithTags(t, tagNPlus1)
 	node := nodetest.StartNode(t, nodetest.Options{Binary: binN, Name: "sqlite-n"})
-	args := func(a ...string) []string { return append([]string{"--config", node.ConfigPath, "migrate", "schema"}, a...) }
+	args := func(a ...string) []string {
+		return append([]string{"--config", node.ConfigPath, "migrate", "schema"}, a...)
+	}
 
 	_, stderr, code := nodetest.Run(t, binN1, nil, args("up")...)
 	if code != 2 || !strings.Contains(stderr, "in use by") {
