@@ -85,6 +85,9 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
 		now := s.opts.Now()
 		grow := live < lim.MaxProcesses && starting == 0 && !now.Before(pl.notUntil) &&
 			(best == nil || float64(best.conns+1)/float64(lim.MaxConnsPerProcess) > lim.LoadFactor)
+		if grow {
+			pl.starting++ // reserved here, under the lock; spawn runs it
+		}
 		if best != nil && (best.conns < lim.MaxConnsPerProcess || live >= lim.MaxProcesses) {
 			// A process with room, or none can be added: take the least
 			// loaded (beyond MaxConnsPerProcess only at MaxProcesses).

@@ -123,15 +123,9 @@ func (s *Supervisor) Start(ctx context.Context) error {
 	s.mu.Lock()
 	s.runCtx = ctx
 	s.mu.Unlock()
-	guids, err := s.opts.Source.AppGUIDs(ctx)
-	if err != nil {
-		// Not fatal: pools are also made on first request.
-		s.log.WithError(err).Warn("cannot list apps: their minimum processes start on first request")
-	}
-	for _, g := range guids {
-		s.refresh(ctx, s.pool(g), true)
-	}
+	s.discover(ctx)
 	s.maintain(ctx)
+	lastDiscovery := s.opts.Now()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -142,11 +136,39 @@ func (s *Supervisor) Start(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
+				// Apps deployed through other nodes get their minimum
+				// processes here too.
+				if s.opts.Now().Sub(lastDiscovery) >= discoveryEvery*s.opts.RefreshInterval {
+					s.discover(ctx)
+					lastDiscovery = s.opts.Now()
+				}
 				s.maintain(ctx)
 			}
 		}
 	}()
 	return nil
+}
+
+// discoveryEvery is how many refresh intervals pass between two listings
+// of every app (AppGUIDs).
+const discoveryEvery = 3
+
+// discover makes a pool for every deployed app, so their MinProcesses run
+// without waiting for a request.
+func (s *Supervisor) discover(ctx context.Context) {
+	guids, err := s.opts.Source.AppGUIDs(ctx)
+	if err != nil {
+		// Not fatal: pools are also made on first request.
+		s.log.WithError(err).Warn("cannot list apps: their minimum processes start on first request")
+	}
+	for _, g := range guids {
+		s.mu.Lock()
+		_, known := s.pools[g]
+		s.mu.Unlock()
+		if !known {
+			s.refresh(ctx, s.pool(g), true)
+		}
+	}
 }
 
 func (s *Supervisor) tickInterval() time.Duration {
@@ -256,8 +278,9 @@ func bundleOf(a *App) int64 {
 	return a.BundleID
 }
 
-// counts returns the live processes of pl's current bundle that take
-// requests or will (starting, ready). Call with s.mu held.
+// current returns the ready processes of pl's current bundle and the
+// number being started (reserved or not listening yet). Call with s.mu
+// held.
 func (pl *pool) current() (ready []*process, starting int) {
 	b := bundleOf(pl.app)
 	for _, p := range pl.procs {
@@ -271,7 +294,7 @@ func (pl *pool) current() (ready []*process, starting int) {
 			starting++
 		}
 	}
-	return ready, starting
+	return ready, starting + pl.starting
 }
 
 // maintain runs one round of housekeeping on every pool: notice
@@ -318,7 +341,8 @@ func (s *Supervisor) maintain(ctx context.Context) {
 		}
 		need := 0
 		if pl.app != nil && !now.Before(pl.notUntil) {
-			need = pl.limits.MinProcesses - keep
+			need = max(pl.limits.MinProcesses-keep, 0)
+			pl.starting += need
 		}
 		app := pl.app
 		s.mu.Unlock()
@@ -337,14 +361,16 @@ func (s *Supervisor) maintain(ctx context.Context) {
 }
 
 // spawn starts one process of app in pl and, in the background, waits for
-// it to listen; on failure it records the error and backs off.
+// it to listen; on failure it records the error and backs off. The caller
+// has counted the start in pl.starting (under s.mu), so concurrent
+// callers never start more than MaxProcesses.
 func (s *Supervisor) spawn(ctx context.Context, pl *pool, app *App) {
 	s.mu.Lock()
 	if s.stopped {
+		pl.starting--
 		s.mu.Unlock()
 		return
 	}
-	pl.starting++
 	limits := pl.limits
 	s.mu.Unlock()
 	log := s.log.WithFields(logrus.Fields{"guid": app.GUID, "bundle": app.BundleID})

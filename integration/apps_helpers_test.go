@@ -1,0 +1,213 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/podiumhq/podium/bundle"
+	"github.com/podiumhq/podium/internal/nodetest"
+	"github.com/podiumhq/podium/internal/testutil"
+)
+
+// haproxy is a real HAProxy in front of podium nodes, with cookie
+// insertion for sticky sessions and /__ping__ health checks.
+type haproxy struct {
+	URL      string // the frontend
+	StatsURL string // CSV statistics
+	cmd      *exec.Cmd
+	log      bytes.Buffer
+}
+
+// haproxyCheckInter is the health-check interval; a node is down after
+// haproxyFall failed checks.
+const (
+	haproxyCheckInter = 500 * time.Millisecond
+	haproxyFall       = 2
+)
+
+// startHAProxy writes a configuration for the nodes (server names n1, n2,
+// ... in order) and starts haproxy in the foreground.
+func startHAProxy(t *testing.T, nodes []*nodetest.Node) *haproxy {
+	t.Helper()
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		bin = "/usr/sbin/haproxy" // not on PATH for non-root shells
+	}
+	port, stats := testutil.FreePort(t), testutil.FreePort(t)
+	var servers strings.Builder
+	for i, n := range nodes {
+		fmt.Fprintf(&servers, "    server n%d %s cookie n%d check\n", i+1, strings.TrimPrefix(n.URL, "http://"), i+1)
+	}
+	cfg := fmt.Sprintf(`global
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout tunnel 1h
+    option redispatch
+    retries 2
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend podium
+frontend stats
+    bind 127.0.0.1:%d
+    stats enable
+    stats uri /stats
+backend podium
+    balance roundrobin
+    cookie PODIUMNODE insert indirect nocache httponly
+    option httpchk GET /__ping__
+    http-check expect status 200
+    default-server inter %dms fall %d rise 1
+%s`, port, stats, haproxyCheckInter.Milliseconds(), haproxyFall, servers.String())
+	path := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := &haproxy{URL: "http://127.0.0.1:" + strconv.Itoa(port), StatsURL: "http://127.0.0.1:" + strconv.Itoa(stats) + "/stats;csv"}
+	h.cmd = exec.Command(bin, "-db", "-f", path)
+	h.cmd.Stdout, h.cmd.Stderr = &h.log, &h.log
+	if err := h.cmd.Start(); err != nil {
+		t.Fatalf("haproxy: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = h.cmd.Process.Kill()
+		_ = h.cmd.Wait()
+		if t.Failed() {
+			t.Logf("haproxy log:\n%s", h.log.String())
+		}
+	})
+	testutil.WaitFor(t, 10*time.Second, "haproxy sees every node up", func() bool {
+		st := h.status()
+		for i := range nodes {
+			if st[fmt.Sprintf("n%d", i+1)] != "UP" {
+				return false
+			}
+		}
+		return true
+	})
+	return h
+}
+
+// status returns the state (UP, DOWN, ...) of each server of the backend.
+func (h *haproxy) status() map[string]string {
+	out := map[string]string{}
+	res, err := http.Get(h.StatsURL)
+	if err != nil {
+		return out
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Split(line, ",")
+		if len(f) > 17 && f[0] == "podium" && strings.HasPrefix(f[1], "n") {
+			out[f[1]] = strings.Fields(f[17] + " ")[0]
+		}
+	}
+	return out
+}
+
+// apiClient calls the API with a key.
+type apiClient struct {
+	t    *testing.T
+	base string
+	key  string
+	http *http.Client
+}
+
+func (c *apiClient) do(method, path string, body io.Reader, out any) int {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Key "+c.key)
+	if _, gz := body.(*bytes.Buffer); gz {
+		req.Header.Set("Content-Type", "application/gzip")
+	} else if method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	hc := c.http
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if out != nil && res.StatusCode < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			c.t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+	if res.StatusCode >= 300 {
+		c.t.Logf("%s %s: %d %s", method, path, res.StatusCode, b)
+	}
+	return res.StatusCode
+}
+
+// echoBundleDir builds the echo test app into a new bundle directory with
+// its manifest.
+func echoBundleDir(t *testing.T) string {
+	t.Helper()
+	echoBuild.Do(func() {
+		dir, err := os.MkdirTemp("", "podium-echo-bundle-")
+		if err != nil {
+			echoBuild.err = err
+			return
+		}
+		echoBuild.dir, echoBuild.err = dir, buildEchoBundle(dir)
+	})
+	if echoBuild.err != nil {
+		t.Fatal(echoBuild.err)
+	}
+	return echoBuild.dir
+}
+
+// echoBuild is the echo bundle, built once per test process (and left in
+// the temp dir: the build cache makes it cheap).
+var echoBuild struct {
+	sync.Once
+	dir string
+	err error
+}
+
+func buildEchoBundle(dir string) error {
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "echoapp"), "./testdata/apps/echo")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build echo app: %v\n%s", err, out)
+	}
+	m := `{"version": 1, "metadata": {"appmode": "app"}, "serve": {"command": ["./echoapp"]}}`
+	return os.WriteFile(filepath.Join(dir, bundle.ManifestName), []byte(m), 0o644)
+}
+
+// sharedDataDir returns a data directory that the RunAs user ("nobody")
+// can traverse, so the app processes can read their bundles.
+func sharedDataDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "podium-apps-data-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
