@@ -176,6 +176,13 @@ func TestKeyAuthentication(t *testing.T) {
 		})
 	}
 
+	// Outside /__api__/ another scheme belongs to the hosted app: ignored.
+	// A wrong Key is refused everywhere.
+	r = do(t, nil, base, call{method: "GET", path: web.LoginPath, header: map[string]string{"Authorization": "Basic YTpi"}})
+	wantStatus(t, "Basic outside the API", r, http.StatusOK)
+	r = do(t, nil, base, call{method: "GET", path: web.LoginPath, key: wrong})
+	wantStatus(t, "wrong key outside the API", r, http.StatusUnauthorized)
+
 	if err := n.Auth().RevokeAPIKey(context.Background(), bob.ID, mustKeyID(t, n, bob.ID)); err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,9 @@ const (
 	AuthSession = "session"
 )
 
+// apiPrefix starts the paths of Podium's own API.
+const apiPrefix = "/__api__/"
+
 // authKey is the echo context key of the request's authInfo.
 const authKey = "podium.auth"
 
@@ -60,9 +63,11 @@ func CSRFToken(c echo.Context) string {
 // Authenticate returns the middleware that finds out who makes a request,
 // installed on every route by UseAccounts:
 //
-//   - "Authorization: Key <key>" authenticates with an API key; any other
-//     Authorization header, or a wrong or revoked key, is refused at once
-//     with 401 (a client that sends credentials wants to know they fail).
+//   - "Authorization: Key <key>" authenticates with an API key; a wrong or
+//     revoked key is refused at once with 401 (a client that sends
+//     credentials wants to know they fail). Another scheme is refused with
+//     401 under /__api__/, and ignored elsewhere: hosted apps and APIs may
+//     use Authorization for their own purposes.
 //   - Otherwise the podium_session cookie authenticates with a session; an
 //     unknown or expired one is cleared and the request goes on anonymous.
 //     A session-authenticated request other than GET, HEAD or OPTIONS must
@@ -76,12 +81,13 @@ func Authenticate(a *auth.Service) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
 			ctx := req.Context()
-			if h := req.Header.Get(echo.HeaderAuthorization); h != "" {
-				scheme, key, _ := strings.Cut(strings.TrimSpace(h), " ")
-				if !strings.EqualFold(scheme, "Key") {
-					c.Response().Header().Set(echo.HeaderWWWAuthenticate, "Key")
-					return podium.Errorf(podium.EUNAUTHORIZED, "unsupported Authorization scheme: send \"Authorization: Key <api key>\"")
-				}
+			h := req.Header.Get(echo.HeaderAuthorization)
+			scheme, key, _ := strings.Cut(strings.TrimSpace(h), " ")
+			if h != "" && !strings.EqualFold(scheme, "Key") && strings.HasPrefix(req.URL.Path, apiPrefix) {
+				c.Response().Header().Set(echo.HeaderWWWAuthenticate, "Key")
+				return podium.Errorf(podium.EUNAUTHORIZED, "unsupported Authorization scheme: send \"Authorization: Key <api key>\"")
+			}
+			if h != "" && strings.EqualFold(scheme, "Key") {
 				u, rec, err := a.AuthenticateKey(ctx, strings.TrimSpace(key))
 				if err != nil {
 					if podium.IsCode(err, podium.EUNAUTHORIZED) {
