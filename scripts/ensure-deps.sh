@@ -4,7 +4,8 @@
 # The tests use real parts, never mocks, and never skip because a tool is
 # missing: PostgreSQL server binaries (internal/pgtest starts throwaway
 # clusters from them), haproxy (load-balancer tests), python3 (test
-# applications) and a C compiler (go test -race needs cgo).
+# applications), chromium (dashboard browser tests) and a C compiler
+# (go test -race needs cgo).
 #
 # Missing packages are installed with apt-get when running as root (CI);
 # otherwise the script stops and prints the command to run. Installing the
@@ -51,8 +52,8 @@ check_all() {
 	need "have haproxy" haproxy
 	need "have python3" python3
 	need "have gcc" gcc libc6-dev
-	# Browser tests (not yet):
-	# need "have chromium && have chromedriver" chromium chromium-driver
+	# Dashboard browser tests (chromedp drives it; no chromedriver needed).
+	need "have chromium" chromium
 }
 
 check_all
