@@ -127,7 +127,8 @@ type HAConfig struct {
 
 // MetricsConfig is the [Metrics] section.
 type MetricsConfig struct {
-	// DataPath holds the node's metrics data. Default {DataDir}/metrics.
+	// DataPath holds the node's metrics data; each node claims its own.
+	// Default {StateDir}/metrics.
 	DataPath string
 	// PrometheusListen is the host:port of a Prometheus /metrics endpoint;
 	// "" turns it off.

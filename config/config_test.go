@@ -107,7 +107,7 @@ func TestLoad_Defaults(t *testing.T) {
 		{"HA.NodeTimeout", c.HA.NodeTimeout, 30 * time.Second},
 		{"HA.ClockWarnOffset", c.HA.ClockWarnOffset, time.Second},
 		{"HA.ClockFailOffset", c.HA.ClockFailOffset, 5 * time.Second},
-		{"Metrics.DataPath", c.Metrics.DataPath, filepath.Join(data, "metrics")},
+		{"Metrics.DataPath", c.Metrics.DataPath, filepath.Join(data, "state", "host1", "metrics")},
 		{"Metrics.PrometheusListen", c.Metrics.PrometheusListen, ""},
 		{"Metrics.GraphiteEnabled", c.Metrics.GraphiteEnabled, false},
 		{"Metrics.GraphiteHost", c.Metrics.GraphiteHost, ""},
@@ -151,7 +151,7 @@ func TestLoad_DefaultsWithFile(t *testing.T) {
 	if want := "/var/lib/podium/db"; c.Database.Dir != want {
 		t.Errorf("Database.Dir = %q, want %q", c.Database.Dir, want)
 	}
-	if want := "/var/lib/podium/metrics"; c.Metrics.DataPath != want {
+	if want := "/var/lib/podium/state/host1/metrics"; c.Metrics.DataPath != want {
 		t.Errorf("Metrics.DataPath = %q, want %q", c.Metrics.DataPath, want)
 	}
 }
@@ -308,7 +308,7 @@ StateDir = /abs/state
 			"LandingDir":       {c.Server.LandingDir, filepath.Join(dir, "landing")},
 			"StateDir":         {c.Server.StateDir, "/abs/state"},
 			"Database.Dir":     {c.Database.Dir, filepath.Join(conf, "data", "db")},
-			"Metrics.DataPath": {c.Metrics.DataPath, filepath.Join(conf, "data", "metrics")},
+			"Metrics.DataPath": {c.Metrics.DataPath, "/abs/state/metrics"},
 		}
 		for name, gw := range checks {
 			if gw[0] != gw[1] {
@@ -322,7 +322,7 @@ StateDir = /abs/state
 		opts.Path = writeFile(t, dir, "podium.gcfg", "[Database]\nDir = /fast/db\n")
 		opts.LookupEnv = env(map[string]string{"PODIUM_SERVER_DATADIR": "/srv/podium"})
 		c := mustLoad(t, opts)
-		if c.Server.StateDir != "/srv/podium/state/host1" || c.Metrics.DataPath != "/srv/podium/metrics" {
+		if c.Server.StateDir != "/srv/podium/state/host1" || c.Metrics.DataPath != "/srv/podium/state/host1/metrics" {
 			t.Errorf("StateDir = %q, DataPath = %q: want them under /srv/podium", c.Server.StateDir, c.Metrics.DataPath)
 		}
 		if c.Database.Dir != "/fast/db" {

@@ -231,7 +231,12 @@ func (l *loader) derive() {
 	}
 	fill("Server.StateDir", &c.StateDir, "state", l.opts.Hostname)
 	fill("Database.Dir", &l.cfg.Database.Dir, "db")
-	fill("Metrics.DataPath", &l.cfg.Metrics.DataPath, "metrics")
+	// Metrics data belong to one node (each node claims its DataPath), so
+	// the default follows StateDir, not the DataDir that a cluster shares.
+	if l.cfg.Metrics.DataPath == "" {
+		l.cfg.Metrics.DataPath = filepath.Join(c.StateDir, "metrics")
+		l.origins["Metrics.DataPath"] = originDerived
+	}
 }
 
 // section returns the documented spelling of a section name.
