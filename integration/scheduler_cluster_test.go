@@ -1,0 +1,246 @@
+package integration
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/internal/nodetest"
+	"github.com/podiumhq/podium/internal/pgtest"
+	"github.com/podiumhq/podium/internal/testutil"
+)
+
+// startSchedulerCluster starts n nodes on one PostgreSQL database and one
+// data directory, creates a publisher key and deploys a report whose render
+// sleeps for sleep.
+func startSchedulerCluster(t *testing.T, n, concurrency int, sleep string) (nodes []*nodetest.Node, db dbprovider.Provider, api *apiClient, guid string) {
+	t.Helper()
+	pg := pgtest.NewDatabase(t)
+	data := sharedDataDir(t)
+	for i := range n {
+		nodes = append(nodes, nodetest.StartNode(t, nodetest.Options{Name: fmt.Sprintf("n%d", i+1), Postgres: pg, DataDir: data,
+			Config: schedulerConfig(concurrency)}))
+	}
+	key := publisherKey(t, nodes[0], "publisher")
+	api = &apiClient{t: t, base: nodes[0].URL, key: key}
+	guid = deployApp(t, api, "report", reportBundleDir(t, sleep))
+	return nodes, openPostgres(t, pg), api, guid
+}
+
+// nodeOf maps node ids to the test's nodes.
+func nodeOf(t *testing.T, nodes []*nodetest.Node) map[string]*nodetest.Node {
+	out := map[string]*nodetest.Node{}
+	for _, n := range nodes {
+		out[nodeID(t, n)] = n
+	}
+	return out
+}
+
+// Three nodes at concurrency 1 share 20 due jobs: all complete, no node ever
+// runs two at once (from the recorded start and end times), every node
+// takes some. Then a schedule firing every second, noticed by all three
+// nodes, yields exactly one job per due time.
+func TestSchedulerClusterSpreadsWork(t *testing.T) {
+	t.Parallel()
+	_, db, api, guid := startSchedulerCluster(t, 3, 1, "1")
+	cid := contentID(t, db, guid)
+	ids := queueJobs(t, db, cid, 20)
+	testutil.WaitFor(t, 90*time.Second, "20 jobs succeeded", func() bool {
+		jobs, err := db.JobList(testCtx(t), &dbprovider.JobListParams{ContentID: cid, Status: podium.JobSucceeded})
+		return err == nil && len(jobs) == len(ids)
+	})
+	atts, err := db.JobAttemptList(testCtx(t), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(atts) != len(ids) {
+		t.Errorf("%d attempts for %d jobs: a job ran twice", len(atts), len(ids))
+	}
+	byNode := attemptsByNode(atts)
+	if len(byNode) != 3 {
+		t.Errorf("work went to %d nodes, want 3: %v", len(byNode), counts(byNode))
+	}
+	for node, l := range byNode {
+		for i := 1; i < len(l); i++ {
+			if l[i].StartedAt.Before(*l[i-1].FinishedAt) {
+				t.Errorf("node %s ran two jobs at once: job %d started %s before job %d finished %s", node,
+					l[i].JobID, l[i].StartedAt, l[i-1].JobID, *l[i-1].FinishedAt)
+			}
+		}
+	}
+	t.Logf("jobs per node: %v", counts(byNode))
+
+	// A schedule every second, noticed by three nodes.
+	if code := api.do("PUT", "/__api__/v1/content/"+guid+"/schedule", strings.NewReader(`{"spec": "* * * * * *"}`), nil); code != 200 {
+		t.Fatalf("put schedule: %d", code)
+	}
+	time.Sleep(4 * time.Second)
+	if code := api.do("DELETE", "/__api__/v1/content/"+guid+"/schedule", nil, nil); code != 204 {
+		t.Fatalf("delete schedule: %d", code)
+	}
+	var dues []time.Time
+	rows, err := db.DB().QueryContext(testCtx(t), `SELECT due_at FROM jobs WHERE content_id = $1 AND due_at > now() - interval '1 minute' ORDER BY due_at`, cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var d time.Time
+		if err := rows.Scan(&d); err != nil {
+			t.Fatal(err)
+		}
+		dues = append(dues, d)
+	}
+	rows.Close()
+	if len(dues) < 3 {
+		t.Fatalf("schedule every second for 4s produced %d jobs", len(dues))
+	}
+	for i := 1; i < len(dues); i++ {
+		if !dues[i].Equal(dues[i-1].Add(time.Second)) {
+			t.Errorf("due times not one second apart, once each: %v", dues)
+			break
+		}
+	}
+}
+
+func counts(m map[string][]*podium.JobAttempt) map[string]int {
+	out := map[string]int{}
+	for k, v := range m {
+		out[k] = len(v)
+	}
+	return out
+}
+
+// waitRunning waits until the job runs and returns its current attempt.
+func waitRunning(t *testing.T, db dbprovider.Provider, id int64, attempt int) *podium.Job {
+	t.Helper()
+	var job *podium.Job
+	testutil.WaitFor(t, 30*time.Second, fmt.Sprintf("job %d attempt %d running", id, attempt), func() bool {
+		job, _ = jobState(t, db, id)
+		return job.Status == podium.JobRunning && job.Attempts == attempt
+	})
+	return job
+}
+
+// SIGKILL the node running a job: another node reruns it, within the
+// heartbeat timeout plus one poll interval of the kill.
+func TestSchedulerKilledNodeJobRerun(t *testing.T) {
+	t.Parallel()
+	nodes, db, _, guid := startSchedulerCluster(t, 2, 1, "5")
+	byID := nodeOf(t, nodes)
+	id := queueJobs(t, db, contentID(t, db, guid), 1)[0]
+	job := waitRunning(t, db, id, 1)
+	victim := byID[job.NodeID]
+	time.Sleep(300 * time.Millisecond) // mid-render
+	killedAt := time.Now()
+	victim.Kill(t)
+	job = waitRunning(t, db, id, 2)
+	_, atts := jobState(t, db, id)
+	rerun := atts[len(atts)-1].StartedAt
+	delay := rerun.Sub(killedAt)
+	t.Logf("kill to rerun start: %s", delay.Round(time.Millisecond))
+	if job.NodeID == victim.Name || byID[job.NodeID] == victim {
+		t.Fatalf("the killed node %s runs the job again", job.NodeID)
+	}
+	if bound := testHeartbeatTimeout + testPollInterval + testutil.Timeout(time.Second); delay > bound {
+		t.Errorf("kill to rerun took %s, want at most heartbeat timeout + poll interval (+1s slack) = %s", delay, bound)
+	}
+	if delay < testHeartbeatTimeout-time.Second {
+		t.Errorf("job rerun %s after the kill: before the heartbeat timeout could expire", delay)
+	}
+	testutil.WaitFor(t, 30*time.Second, "rerun succeeded", func() bool {
+		j, _ := jobState(t, db, id)
+		return j.Status == podium.JobSucceeded
+	})
+	final, atts := jobState(t, db, id)
+	if len(atts) != 2 || atts[0].Status != podium.AttemptAbandoned || atts[1].Status != podium.AttemptSucceeded || final.Attempts != 2 {
+		t.Errorf("history: job %+v attempts %+v %+v", final, atts[0], atts[len(atts)-1])
+	}
+}
+
+// SIGSTOP the node running a job past the heartbeat timeout: another node
+// takes over; after SIGCONT the stale node's completion is rejected and the
+// job's final record is the new run's.
+func TestSchedulerStalledNodeCompletionRejected(t *testing.T) {
+	t.Parallel()
+	nodes, db, _, guid := startSchedulerCluster(t, 2, 1, "3")
+	byID := nodeOf(t, nodes)
+	id := queueJobs(t, db, contentID(t, db, guid), 1)[0]
+	first := waitRunning(t, db, id, 1)
+	stale := byID[first.NodeID]
+	if err := stale.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	second := waitRunning(t, db, id, 2)
+	if err := stale.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if second.NodeID == first.NodeID {
+		t.Fatalf("the stalled node %s took the job again", first.NodeID)
+	}
+	stale.WaitLog(t, 20*time.Second, "completion rejected")
+	testutil.WaitFor(t, 30*time.Second, "new run finished", func() bool {
+		j, _ := jobState(t, db, id)
+		return j.Status != podium.JobRunning
+	})
+	final, atts := jobState(t, db, id)
+	if final.Status != podium.JobSucceeded || final.NodeID != second.NodeID || final.Attempts != 2 {
+		t.Errorf("final record is not the new run's: %+v (new run on %s)", final, second.NodeID)
+	}
+	if len(atts) != 2 || atts[0].NodeID != first.NodeID || atts[0].Status != podium.AttemptAbandoned ||
+		atts[1].NodeID != second.NodeID || atts[1].Status != podium.AttemptSucceeded {
+		t.Errorf("attempts: %+v / %+v", atts[0], atts[len(atts)-1])
+	}
+}
+
+// Every live node at concurrency 0: nothing runs and /__ping__ says why;
+// a node that takes work clears the warning and runs the job.
+func TestSchedulerNoNodeTakesWork(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.NewDatabase(t)
+	data := sharedDataDir(t)
+	var nodes []*nodetest.Node
+	for i := range 2 {
+		nodes = append(nodes, nodetest.StartNode(t, nodetest.Options{Name: fmt.Sprintf("n%d", i+1), Postgres: pg, DataDir: data,
+			Config: schedulerConfig(0)}))
+	}
+	db := openPostgres(t, pg)
+	// A content row of its own: no deployment, the job must simply never
+	// be claimed.
+	key := publisherKey(t, nodes[0], "publisher")
+	api := &apiClient{t: t, base: nodes[0].URL, key: key}
+	var ct struct {
+		GUID string `json:"guid"`
+	}
+	if code := api.do("POST", "/__api__/v1/content", strings.NewReader(`{"name":"idle"}`), &ct); code != 201 {
+		t.Fatalf("create content: %d", code)
+	}
+	id := queueJobs(t, db, contentID(t, db, ct.GUID), 1)[0]
+	for _, n := range nodes {
+		n.WaitLog(t, 10*time.Second, "no live node takes scheduled work")
+		_, body, err := n.Ping()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := fmt.Sprint(body["warnings"]); !strings.Contains(w, "ScheduleConcurrency = 0") {
+			t.Errorf("%s: /__ping__ warnings %q do not say that no node takes scheduled work", n.Name, w)
+		}
+	}
+	time.Sleep(5 * testPollInterval)
+	if j, _ := jobState(t, db, id); j.Status != podium.JobQueued || j.Attempts != 0 {
+		t.Fatalf("a job ran with every node at concurrency 0: %+v", j)
+	}
+	// A node that takes work joins: the warning goes, the job is claimed.
+	nodetest.StartNode(t, nodetest.Options{Name: "n3", Postgres: pg, DataDir: data, Config: schedulerConfig(1)})
+	testutil.WaitFor(t, 10*time.Second, "warning cleared", func() bool {
+		_, body, _ := nodes[0].Ping()
+		return body["warnings"] == nil
+	})
+	testutil.WaitFor(t, 10*time.Second, "job claimed", func() bool {
+		j, _ := jobState(t, db, id)
+		return j.Attempts > 0
+	})
+}

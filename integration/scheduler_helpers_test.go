@@ -1,0 +1,139 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/bundle"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/internal/nodetest"
+)
+
+// schedulerConfig is the [Applications] section of scheduler tests: short
+// heartbeat timeout and poll interval so that reclaims take seconds.
+func schedulerConfig(concurrency int) string {
+	return fmt.Sprintf("[Applications]\nRunAs = nobody\nScheduleConcurrency = %d\nJobHeartbeatTimeout = 2s\nJobPollInterval = 200ms\n", concurrency)
+}
+
+// Scheduler test timings, matching schedulerConfig.
+const (
+	testHeartbeatTimeout = 2 * time.Second
+	testPollInterval     = 200 * time.Millisecond
+)
+
+// reportBundleDir writes a report bundle whose render sleeps for the given
+// time, then writes index.html.
+func reportBundleDir(t *testing.T, sleep string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := "sleep " + sleep + "\necho ok > \"$PODIUM_OUTPUT_DIR/index.html\"\necho rendered\n"
+	if err := os.WriteFile(filepath.Join(dir, "render.sh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m := `{"version": 1, "metadata": {"appmode": "report"}, "render": {"command": ["/bin/sh", "render.sh"], "timeout": "60s"}}`
+	if err := os.WriteFile(filepath.Join(dir, bundle.ManifestName), []byte(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// publisherKey creates a publisher and an API key on the node's database.
+func publisherKey(t *testing.T, n *nodetest.Node, role string) string {
+	t.Helper()
+	bin := nodetest.Binary(t)
+	name := "u-" + role
+	if _, stderr, code := nodetest.Run(t, bin, nil, "users", "create", "--config", n.ConfigPath,
+		"--username", name, "--role", role, "--no-password"); code != 0 {
+		t.Fatalf("users create: %d %s", code, stderr)
+	}
+	key, stderr, code := nodetest.Run(t, bin, nil, "keys", "create", "--config", n.ConfigPath, "--username", name)
+	if code != 0 {
+		t.Fatalf("keys create: %d %s", code, stderr)
+	}
+	return strings.TrimSpace(key)
+}
+
+// contentID returns the id of a content guid.
+func contentID(t *testing.T, db dbprovider.Provider, guid string) int64 {
+	t.Helper()
+	var id int64
+	if err := db.DB().QueryRowContext(testCtx(t), `SELECT id FROM content WHERE guid = $1`, guid).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// queueJobs inserts n jobs of the content, due in the past, and returns
+// their ids.
+func queueJobs(t *testing.T, db dbprovider.Provider, cid int64, n int) []int64 {
+	t.Helper()
+	base := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	var ids []int64
+	for i := range n {
+		j, ok, err := db.JobInsertDue(testCtx(t), &dbprovider.JobInsertParams{ContentID: cid, DueAt: base.Add(time.Duration(i) * time.Second)})
+		if err != nil || !ok {
+			t.Fatalf("insert job: %v %v", ok, err)
+		}
+		ids = append(ids, j.ID)
+	}
+	return ids
+}
+
+// jobState returns a job and its attempts.
+func jobState(t *testing.T, db dbprovider.Provider, id int64) (*podium.Job, []*podium.JobAttempt) {
+	t.Helper()
+	j, err := db.JobGet(testCtx(t), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atts, err := db.JobAttemptList(testCtx(t), []int64{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j, atts
+}
+
+// attemptsByNode groups finished attempts by node, sorted by start.
+func attemptsByNode(atts []*podium.JobAttempt) map[string][]*podium.JobAttempt {
+	out := map[string][]*podium.JobAttempt{}
+	for _, a := range atts {
+		out[a.NodeID] = append(out[a.NodeID], a)
+	}
+	for _, l := range out {
+		sort.Slice(l, func(i, j int) bool { return l[i].StartedAt.Before(l[j].StartedAt) })
+	}
+	return out
+}
+
+// apiError sends a request expected to fail and returns its status and
+// the error message of its body.
+func apiError(t *testing.T, api *apiClient, method, path, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, api.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Key "+api.key)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var e struct {
+		Error string `json:"error"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&e)
+	return res.StatusCode, e.Error
+}

@@ -1,0 +1,107 @@
+package integration
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/internal/nodetest"
+	"github.com/podiumhq/podium/internal/testutil"
+)
+
+type jobsBody struct {
+	Jobs []*podium.Job `json:"jobs"`
+}
+
+// One SQLite node: schedules are checked (400 for bad specs and zones),
+// run on time through real renders, shown with their history, and slots
+// missed while the node was down run once when it comes back.
+func TestSchedulerSQLiteSingleNode(t *testing.T) {
+	t.Parallel()
+	data := sharedDataDir(t)
+	state := t.TempDir()
+	opts := nodetest.Options{Name: "lite", DataDir: data, StateDir: state, Config: schedulerConfig(1)}
+	n := nodetest.StartNode(t, opts)
+	key := publisherKey(t, n, "publisher")
+	api := &apiClient{t: t, base: n.URL, key: key}
+	guid := deployApp(t, api, "report", reportBundleDir(t, "0.1"))
+	path := "/__api__/v1/content/" + guid + "/schedule"
+
+	for _, body := range []string{`{"spec": "not cron"}`, `{"spec": "61 * * * *"}`, `{"spec": "@every 10s", "timezone": "Mars/Olympus"}`, `{"spec": ""}`} {
+		if code, msg := apiError(t, api, "PUT", path, body); code != 400 || !strings.Contains(msg, "schedule: ") {
+			t.Errorf("PUT %s: %d %q, want 400 with a message", body, code, msg)
+		}
+	}
+	if code := api.do("GET", path, nil, nil); code != 404 {
+		t.Errorf("GET schedule before any: %d, want 404", code)
+	}
+	var sc podium.Schedule
+	if code := api.do("PUT", path, strings.NewReader(`{"spec": "@every 1s", "timezone": "Europe/Paris"}`), &sc); code != 200 {
+		t.Fatalf("PUT schedule: %d", code)
+	}
+	if sc.Spec != "@every 1s" || sc.Timezone != "Europe/Paris" || !sc.Enabled || sc.NextRunAt == nil {
+		t.Errorf("schedule: %+v", sc)
+	}
+	var jb jobsBody
+	testutil.WaitFor(t, 20*time.Second, "two scheduled renders succeeded", func() bool {
+		api.do("GET", "/__api__/v1/content/"+guid+"/jobs", nil, &jb)
+		ok := 0
+		for _, j := range jb.Jobs {
+			if j.Status == podium.JobSucceeded {
+				ok++
+			}
+		}
+		return ok >= 2
+	})
+	for _, j := range jb.Jobs {
+		if j.Status != podium.JobSucceeded {
+			continue
+		}
+		if len(j.History) != 1 || j.History[0].NodeID == "" || j.History[0].FinishedAt == nil || !strings.Contains(j.History[0].Log, "rendered") {
+			t.Errorf("history of job %d: %+v", j.ID, j.History)
+		}
+		if d := j.StartedAt.Sub(j.DueAt); d > 2*time.Second {
+			t.Errorf("job %d started %s after it was due", j.ID, d)
+		}
+	}
+	// Publishers may not list every job.
+	if code := api.do("GET", "/__api__/v1/jobs?status=succeeded", nil, nil); code != 403 {
+		t.Errorf("GET /jobs as a publisher: %d, want 403", code)
+	}
+	if code := api.do("GET", "/__api__/v1/jobs?status=bogus", nil, nil); code != 403 && code != 400 {
+		t.Errorf("GET /jobs?status=bogus: %d", code)
+	}
+
+	// Down for several due times: one job for all of them on return.
+	n.Stop(t)
+	down := time.Now()
+	time.Sleep(3500 * time.Millisecond)
+	opts.Listen = ""
+	n = nodetest.StartNode(t, opts)
+	api.base = n.URL
+	testutil.WaitFor(t, 10*time.Second, "a job after the restart", func() bool {
+		api.do("GET", "/__api__/v1/content/"+guid+"/jobs?limit=500", nil, &jb)
+		for _, j := range jb.Jobs {
+			if j.CreatedAt.After(down) {
+				return true
+			}
+		}
+		return false
+	})
+	missed := 0
+	for _, j := range jb.Jobs {
+		if j.DueAt.After(down.Add(500*time.Millisecond)) && j.DueAt.Before(down.Add(3*time.Second)) {
+			missed++
+		}
+	}
+	if missed != 1 {
+		t.Errorf("%d jobs for the due times missed while the node was down, want exactly 1", missed)
+	}
+	if code := api.do("DELETE", path, nil, nil); code != 204 {
+		t.Errorf("DELETE schedule: %d", code)
+	}
+	if code := api.do("GET", path, nil, nil); code != 404 {
+		t.Errorf("GET schedule after delete: %d, want 404", code)
+	}
+}
