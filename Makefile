@@ -19,6 +19,8 @@ BIN ?= bin/podium
 PKGS ?= ./...
 TESTFLAGS ?= -race -p 2 -timeout 30m
 TEST_LOG ?= artifacts/go-test.log
+# After the main run, fuzz the bundle unpacker briefly (empty to skip).
+FUZZTIME ?= 15s
 ifeq ($(CI),true)
 export PODIUM_TEST_TIMEOUT_SCALE ?= 3
 endif
@@ -38,6 +40,9 @@ test: deps
 	@mkdir -p $(dir $(TEST_LOG))
 	@start=$$(date +%s); rc=0; \
 	$(GO) test $(TESTFLAGS) $(PKGS) 2>&1 | tee $(TEST_LOG) || rc=$$?; \
+	if [[ $$rc -eq 0 && -n "$(FUZZTIME)" ]]; then \
+		$(GO) test -run='^$$' -fuzz=FuzzUnpack -fuzztime=$(FUZZTIME) ./bundle 2>&1 | tee -a $(TEST_LOG) || rc=$$?; \
+	fi; \
 	secs=$$(( $$(date +%s) - start )); \
 	ok=$$(grep -c '^ok ' $(TEST_LOG) || true); \
 	failed=$$(grep -E '^FAIL[[:space:]]+[^[:space:]]+' $(TEST_LOG) | awk '{print $$2}' | sort -u | paste -sd' ' || true); \
