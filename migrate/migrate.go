@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -33,8 +34,9 @@ type Options struct {
 	// Progress, when set, is called as rows are read, copied and verified,
 	// from the goroutine doing the work: it must be quick.
 	Progress func(Event)
-	// beforeCommit is a test hook run just before COMMIT.
-	beforeCommit func(ctx context.Context) error
+	// beforeVerify is a test hook run in the target transaction after the
+	// copy, before verification.
+	beforeVerify func(ctx context.Context, tx *sql.Tx) error
 }
 
 // Phases of a run, in Event.Phase.
@@ -289,6 +291,11 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 
 	// Verify before commit: count and checksum of every table, read back
 	// inside the transaction. Any difference rolls everything back.
+	if r.opts.beforeVerify != nil {
+		if err := r.opts.beforeVerify(ctx, r.dst.tx); err != nil {
+			return nil, err
+		}
+	}
 	for i, t := range tables {
 		began := time.Now()
 		n, sum, err := r.targetChecksum(ctx, t)
@@ -310,11 +317,6 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 		res.Sequences = append(res.Sequences, seqs...)
-	}
-	if r.opts.beforeCommit != nil {
-		if err := r.opts.beforeCommit(ctx); err != nil {
-			return nil, err
-		}
 	}
 	if err := r.dst.tx.Commit(); err != nil {
 		return nil, fmt.Errorf("migrate db: commit: %w", err)

@@ -340,7 +340,7 @@ func (t *target) describeTables(ctx context.Context, names []string) (map[string
 	rows, err := t.tx.QueryContext(ctx, `
 		SELECT c.relname, a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod), a.attidentity::text,
 		       COALESCE(pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname), ''),
-		       COALESCE(array_position(i.indkey::int2[], a.attnum), 0)
+		       COALESCE(array_position(i.indkey::int2[], a.attnum) - array_lower(i.indkey::int2[], 1) + 1, 0)
 		FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped

@@ -1,0 +1,367 @@
+// Command bench-migrate measures "podium migrate db" against pgloader and
+// against the physical floor (a bare binary COPY of the same rows), on the
+// same SQLite file and the same PostgreSQL server, in one run. It is run by
+// "make bench-migrate" (scripts/bench-migrate.sh); see docs/moving-to-postgresql.md.
+//
+// PostgreSQL: PODIUM_BENCH_DATABASE_URL (a URL whose user may create
+// databases), else the local server at postgres://postgres@127.0.0.1:5432
+// (trust authentication). Three scratch databases are created and dropped.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/postgres"
+	"github.com/podiumhq/podium/dbprovider/sqlite"
+	"github.com/podiumhq/podium/migrate/migratetest"
+	"github.com/podiumhq/podium/schema"
+)
+
+func main() {
+	bin := flag.String("bin", "bin/podium", "podium binary to measure")
+	work := flag.String("dir", filepath.Join(os.TempDir(), "podium-bench-migrate"), "work folder (the SQLite file is kept there between runs)")
+	scale := flag.Float64("scale", 1, "fraction of the million-row data set")
+	skipPgloader := flag.Bool("skip-pgloader", false, "do not run pgloader")
+	flag.Parse()
+	if abs, err := filepath.Abs(*bin); err == nil {
+		*bin = abs
+	}
+	if err := run(context.Background(), *bin, *work, *scale, *skipPgloader); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-migrate:", err)
+		os.Exit(1)
+	}
+}
+
+type measure struct {
+	name    string
+	rows    int64
+	seconds float64
+	rssKB   int64
+	note    string
+}
+
+func (m measure) rate() float64 { return float64(m.rows) / m.seconds }
+
+func run(ctx context.Context, bin, work string, scale float64, skipPgloader bool) error {
+	admin := os.Getenv("PODIUM_BENCH_DATABASE_URL")
+	if admin == "" {
+		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	sizes := migratetest.Million()
+	if scale != 1 {
+		sizes = scaled(sizes, scale)
+	}
+	dataDir := filepath.Join(work, fmt.Sprintf("db-%d", sizes.Total()))
+	dbFile := filepath.Join(dataDir, sqlite.FileName)
+	if _, err := os.Stat(dbFile); err != nil {
+		fmt.Printf("building %s with %d rows...\n", dbFile, sizes.Total())
+		if err := build(ctx, dataDir, sizes); err != nil {
+			return err
+		}
+	}
+	st, _ := os.Stat(dbFile)
+	fmt.Printf("source: %s, %d rows over 16 tables, %.0f MB\n", dbFile, sizes.Total(), float64(st.Size())/1e6)
+	fmt.Printf("target: PostgreSQL at %s\n", postgres.Redact(admin))
+
+	var results []measure
+
+	// 1. podium migrate db, verification included.
+	url, drop, err := scratch(ctx, admin, "podium_bench_migrate")
+	if err != nil {
+		return err
+	}
+	defer drop()
+	cmd := exec.CommandContext(ctx, bin, "migrate", "db", "--json", "--log-format", "text")
+	cmd.Env = append(os.Environ(), "PODIUM_DATABASE_DIR="+dataDir, "PODIUM_POSTGRES_URL="+url)
+	cmd.Env = filterEnv(cmd.Env, "PODIUM_CONFIG")
+	cmd.Dir = work
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	start := time.Now()
+	err = cmd.Run()
+	secs := time.Since(start).Seconds()
+	if err != nil {
+		return fmt.Errorf("podium migrate db: %w\n%s", err, out.String())
+	}
+	var res struct {
+		Rows   int64 `json:"rows"`
+		Tables []struct {
+			Verified bool `json:"verified"`
+		} `json:"tables"`
+	}
+	if err := json.Unmarshal([]byte(out.String()), &res); err != nil {
+		return fmt.Errorf("podium migrate db output: %w", err)
+	}
+	verified := 0
+	for _, t := range res.Tables {
+		if t.Verified {
+			verified++
+		}
+	}
+	results = append(results, measure{name: "podium migrate db", rows: res.Rows, seconds: secs, rssKB: maxRSS(cmd),
+		note: fmt.Sprintf("%d/%d tables verified", verified, len(res.Tables))})
+
+	// 2. pgloader, into an empty database.
+	if !skipPgloader {
+		if _, err := exec.LookPath("pgloader"); err != nil {
+			return fmt.Errorf("pgloader is not installed (scripts/bench-migrate.sh installs it)")
+		}
+		url, drop, err := scratch(ctx, admin, "podium_bench_pgloader")
+		if err != nil {
+			return err
+		}
+		defer drop()
+		cmd := exec.CommandContext(ctx, "pgloader", "--quiet", "sqlite://"+dbFile, url)
+		cmd.Dir = work
+		var pout strings.Builder
+		cmd.Stdout, cmd.Stderr = &pout, &pout
+		start := time.Now()
+		err = cmd.Run()
+		secs := time.Since(start).Seconds()
+		if err != nil {
+			return fmt.Errorf("pgloader: %w\n%s", err, pout.String())
+		}
+		n, err := countRows(ctx, url)
+		if err != nil {
+			return err
+		}
+		results = append(results, measure{name: "pgloader", rows: n, seconds: secs, rssKB: maxRSS(cmd), note: "no verification"})
+	}
+
+	// 3. The floor: the same rows, already in memory as the right Go
+	// types, sent with pgx CopyFrom into the same schema in one
+	// transaction; no reading, conversion or checks are timed.
+	furl, fdrop, err := scratch(ctx, admin, "podium_bench_floor")
+	if err != nil {
+		return err
+	}
+	defer fdrop()
+	m, err := floor(ctx, dataDir, furl)
+	if err != nil {
+		return err
+	}
+	results = append(results, m)
+
+	fmt.Printf("\n%-20s %10s %9s %12s %12s  %s\n", "", "rows", "seconds", "rows/s", "peak RSS", "")
+	for _, r := range results {
+		rss := "-"
+		if r.rssKB > 0 {
+			rss = fmt.Sprintf("%.0f MB", float64(r.rssKB)/1024)
+		}
+		fmt.Printf("%-20s %10d %9.2f %12.0f %12s  %s\n", r.name, r.rows, r.seconds, r.rate(), rss, r.note)
+	}
+	p := results[0]
+	fmt.Println()
+	for _, r := range results[1:] {
+		fmt.Printf("podium / %-12s rows/s ratio: %.2f\n", r.name, p.rate()/r.rate())
+	}
+	return nil
+}
+
+func scaled(s migratetest.Sizes, f float64) migratetest.Sizes {
+	m := func(n int) int { return max(1, int(float64(n)*f)) }
+	return migratetest.Sizes{Users: m(s.Users), APIKeys: m(s.APIKeys), Sessions: m(s.Sessions), LoginAttempts: m(s.LoginAttempts),
+		Content: m(s.Content), ACL: m(s.ACL), Bundles: m(s.Bundles), Tasks: m(s.Tasks), TaskOutput: m(s.TaskOutput),
+		Renders: m(s.Renders), Schedules: m(s.Schedules), Jobs: m(s.Jobs), JobAttempts: m(s.JobAttempts), AuditLog: m(s.AuditLog),
+		Settings: s.Settings, Nodes: s.Nodes, LongTextEvery: s.LongTextEvery}
+}
+
+func filterEnv(env []string, drop string) []string {
+	out := env[:0]
+	for _, e := range env {
+		if !strings.HasPrefix(e, drop+"=") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func maxRSS(cmd *exec.Cmd) int64 {
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss
+	}
+	return 0
+}
+
+func build(ctx context.Context, dir string, sizes migratetest.Sizes) error {
+	tmp := dir + ".tmp"
+	_ = os.RemoveAll(tmp)
+	p, err := sqlite.Open(ctx, sqlite.Options{Dir: tmp, Exclusive: true, Purpose: "bench"})
+	if err != nil {
+		return err
+	}
+	if _, err := schema.Up(ctx, p, nil, schema.Options{}); err != nil {
+		p.Close()
+		return err
+	}
+	if err := migratetest.Fill(ctx, p.DB(), sizes, 42); err != nil {
+		p.Close()
+		return err
+	}
+	if _, err := p.DB().ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		p.Close()
+		return err
+	}
+	if err := p.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dir)
+}
+
+// scratch (re)creates an empty database and returns its URL.
+func scratch(ctx context.Context, admin, name string) (string, func(), error) {
+	c, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", nil, fmt.Errorf("connect to %s: %w", postgres.Redact(admin), err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		return "", nil, err
+	}
+	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, err
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	drop := func() {
+		c, err := pgx.Connect(context.Background(), admin)
+		if err == nil {
+			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(context.Background())
+		}
+	}
+	return u.String(), drop, nil
+}
+
+func countRows(ctx context.Context, url string) (int64, error) {
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close(ctx)
+	rows, err := c.Query(ctx, `SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`)
+	if err != nil {
+		return 0, err
+	}
+	var tables []string
+	for rows.Next() {
+		var s, t string
+		rows.Scan(&s, &t)
+		tables = append(tables, pgx.Identifier{s, t}.Sanitize())
+	}
+	rows.Close()
+	var total int64
+	for _, t := range tables {
+		var n int64
+		if err := c.QueryRow(ctx, "SELECT count(*) FROM "+t).Scan(&n); err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// floor loads every row into memory as the Go types the target columns
+// take, then times only the COPY of all of them in one transaction.
+func floor(ctx context.Context, dataDir, url string) (measure, error) {
+	pg, err := postgres.Open(ctx, postgres.Options{URL: podium.Secret(url)})
+	if err != nil {
+		return measure{}, err
+	}
+	defer pg.Close()
+	if _, err := schema.Up(ctx, pg, nil, schema.Options{}); err != nil {
+		return measure{}, err
+	}
+	src, err := sqlite.Open(ctx, sqlite.Options{Dir: dataDir, ReadOnly: true})
+	if err != nil {
+		return measure{}, err
+	}
+	defer src.Close()
+	// Parents before children, as the schema's foreign keys need.
+	order := []string{"nodes", "settings", "users", "api_keys", "sessions", "login_attempts", "content", "content_acl",
+		"bundles", "tasks", "task_output", "renders", "schedules", "jobs", "job_attempts", "audit_log"}
+	type tableRows struct {
+		cols []string
+		rows [][]any
+	}
+	data := map[string]*tableRows{}
+	var total int64
+	for _, t := range order {
+		cols, types, err := pgCols(ctx, pg, t)
+		if err != nil {
+			return measure{}, err
+		}
+		tr := &tableRows{cols: cols}
+		rows, err := src.ReadDB().QueryContext(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(cols, ", "), t))
+		if err != nil {
+			return measure{}, err
+		}
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return measure{}, err
+			}
+			for i, v := range vals {
+				if x, ok := v.(int64); ok && types[i] == "boolean" {
+					vals[i] = x != 0
+				}
+			}
+			tr.rows = append(tr.rows, vals)
+		}
+		rows.Close()
+		data[t] = tr
+		total += int64(len(tr.rows))
+	}
+	start := time.Now()
+	tx, err := pg.Pool().Begin(ctx)
+	if err != nil {
+		return measure{}, err
+	}
+	defer tx.Rollback(ctx)
+	for _, t := range order {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t}, data[t].cols, pgx.CopyFromRows(data[t].rows)); err != nil {
+			return measure{}, fmt.Errorf("floor copy %s: %w", t, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return measure{}, err
+	}
+	return measure{name: "bare COPY (floor)", rows: total, seconds: time.Since(start).Seconds(), note: "rows pre-loaded in memory, no checks"}, nil
+}
+
+func pgCols(ctx context.Context, pg *postgres.Provider, table string) (cols, types []string, err error) {
+	rows, err := pg.Pool().Query(ctx, `SELECT column_name, data_type FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`, table)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c, t string
+		if err := rows.Scan(&c, &t); err != nil {
+			return nil, nil, err
+		}
+		cols, types = append(cols, c), append(types, t)
+	}
+	return cols, types, rows.Err()
+}
