@@ -149,6 +149,12 @@ func New(opts Options) *Service {
 // Name implements server.Service.
 func (s *Service) Name() string { return "scheduler" }
 
+// Drain implements server.Drainer: the node has begun to drain (a stop, or
+// a database schema newer than the binary), so the claim loop takes no new
+// job from now on, while in-flight requests still finish. Running jobs are
+// left to Stop.
+func (s *Service) Drain() { s.stopping.Store(true) }
+
 // Start records this node's concurrency in the registry, says whether any
 // live node takes scheduled work, and starts the loops. The loops end when
 // ctx ends; jobs already running do not (Stop decides their fate).
