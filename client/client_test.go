@@ -1,0 +1,129 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// dropFirst answers like a Podium server, but hangs up without an answer
+// on the first request of each method, and sets a sticky cookie.
+func dropFirst(t *testing.T, hits map[string]*atomic.Int32, cookies *atomic.Int32) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := r.Cookie("STICKY"); err == nil {
+			cookies.Add(1)
+		}
+		if hits[r.Method].Add(1) == 1 {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_ = conn.Close()
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: "STICKY", Value: "n1", Path: "/"})
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"guid": "g", "id": 1, "username": "u"})
+	})
+}
+
+func TestRetriesIdempotentCallsOnly(t *testing.T) {
+	hits := map[string]*atomic.Int32{"GET": {}, "POST": {}}
+	var cookies atomic.Int32
+	srv := httptest.NewServer(dropFirst(t, hits, &cookies))
+	defer srv.Close()
+	c, err := New(Options{Server: srv.URL, APIKey: "k", Backoff: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	if _, err := c.ContentGet(ctx, "g"); err != nil {
+		t.Fatalf("GET after a dropped connection: %v", err)
+	}
+	if got := hits["GET"].Load(); got != 2 {
+		t.Fatalf("GET sent %d times, want 2 (one retry)", got)
+	}
+	if _, err := c.ContentCreate(ctx, ContentFields{Name: "x"}); err == nil {
+		t.Fatal("a POST whose connection dropped after sending succeeded: it must not be retried blindly")
+	}
+	if got := hits["POST"].Load(); got != 1 {
+		t.Fatalf("POST sent %d times, want 1", got)
+	}
+	// The cookie set by the first answer goes back on every later request.
+	if _, err := c.ContentGet(ctx, "g"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ContentCreate(ctx, ContentFields{Name: "y"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := cookies.Load(); got < 3 {
+		t.Fatalf("the sticky cookie came back on %d requests, want every request after the first answer (3)", got)
+	}
+}
+
+func TestRetriesPOSTWhenNothingWasSent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // connections are refused until the server comes up
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte(`{"task_id":"t1"}`))
+	})}
+	up := make(chan struct{})
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Error(err)
+			close(up)
+			return
+		}
+		close(up)
+		_ = srv.Serve(l)
+	}()
+	defer func() { <-up; _ = srv.Close() }()
+	c, err := New(Options{Server: "http://" + addr, Backoff: 50 * time.Millisecond, Attempts: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Deploy(context.Background(), "g", 1)
+	if err != nil || id != "t1" {
+		t.Fatalf("Deploy = %q, %v; want t1 once the server is up", id, err)
+	}
+}
+
+func TestServerErrorsAreTyped(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"code":"forbidden","error":"no","request_id":"r1"}`))
+	}))
+	defer srv.Close()
+	c, _ := New(Options{Server: srv.URL})
+	_, err := c.ContentGet(context.Background(), "g")
+	if !IsStatus(err, http.StatusForbidden) {
+		t.Fatalf("err = %v, want a 403 *Error", err)
+	}
+	var e *Error
+	if !asError(err, &e) || e.Message != "no" || e.RequestID != "r1" {
+		t.Fatalf("err = %#v", err)
+	}
+	if _, err := New(Options{Server: "ftp://x"}); err == nil {
+		t.Fatal("New accepted an ftp:// server")
+	}
+}
+
+func asError(err error, e **Error) bool {
+	v, ok := err.(*Error)
+	*e = v
+	return ok
+}
