@@ -391,9 +391,9 @@ func TestSessions(t *testing.T) {
 				_, err := short.AuthenticateSession(ctx, sess.Token)
 				return podium.IsCode(err, podium.EUNAUTHORIZED)
 			})
-			n, err := short.SweepSessions(ctx)
+			n, _, err := short.Sweep(ctx)
 			if err != nil || n != 1 {
-				t.Fatalf("SweepSessions = %d, %v; want 1", n, err)
+				t.Fatalf("Sweep: %d sessions, %v; want 1", n, err)
 			}
 		})
 	})
@@ -521,6 +521,16 @@ func TestThrottlePerAddress(t *testing.T) {
 		a, err := db.LoginAttemptGet(ctx, "ip:"+attacker)
 		if err != nil || a.Failures != 1 || a.LockedUntil != nil {
 			t.Fatalf("address record after ForgetAfter = %+v, %v; want 1 failure, not locked", a, err)
+		}
+
+		// Sweep drops the records of the first round (user:alice...), keeps
+		// the fresh ones.
+		_, n, err := s.Sweep(ctx)
+		if err != nil || n != 4 {
+			t.Fatalf("Sweep: %d attempts, %v; want 4 (alice, carol, dave, erin)", n, err)
+		}
+		if _, err := db.LoginAttemptGet(ctx, "ip:"+attacker); err != nil {
+			t.Fatalf("fresh record swept: %v", err)
 		}
 	})
 }

@@ -194,13 +194,19 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	return nil
 }
 
-// SweepSessions deletes expired sessions and returns how many.
-func (s *Service) SweepSessions(ctx context.Context) (int64, error) {
-	n, err := s.db.SessionDeleteExpired(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("sweep sessions: %w", err)
+// Sweep deletes expired sessions and the failed-login records that no
+// longer matter (older than ForgetAfter, not locked), and returns how many
+// of each. Expired sessions are refused anyway: this only keeps the tables
+// small.
+func (s *Service) Sweep(ctx context.Context) (sessions, attempts int64, err error) {
+	if sessions, err = s.db.SessionDeleteExpired(ctx); err != nil {
+		return 0, 0, fmt.Errorf("sweep: %w", err)
 	}
-	return n, nil
+	before := s.opts.Now().Add(-s.opts.Throttle.ForgetAfter)
+	if attempts, err = s.db.LoginAttemptDeleteStale(ctx, before); err != nil {
+		return sessions, 0, fmt.Errorf("sweep: %w", err)
+	}
+	return sessions, attempts, nil
 }
 
 // IsThrottled reports whether err is a login refusal for earlier failures,

@@ -71,6 +71,9 @@ type AccountStore interface {
 	LoginAttemptLock(ctx context.Context, key string, until time.Time) error
 	// LoginAttemptReset forgets a key's failures.
 	LoginAttemptReset(ctx context.Context, key string) error
+	// LoginAttemptDeleteStale removes the records whose last failure and
+	// lock both ended before t, and returns how many.
+	LoginAttemptDeleteStale(ctx context.Context, before time.Time) (int64, error)
 }
 
 // UserCreateParams creates a user.

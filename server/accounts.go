@@ -24,8 +24,9 @@ func mountAccounts(n *Node) error {
 // create users and API keys with it.
 func (n *Node) Auth() *auth.Service { return n.auth }
 
-// sessionSweeper deletes expired sessions now and then; expired ones are
-// refused anyway, this only keeps the table small. On a cluster every node
+// sessionSweeper deletes expired sessions and stale failed-login records
+// now and then; expired ones are refused anyway, this only keeps the tables
+// small. On a cluster every node
 // sweeps: the DELETE is idempotent and cheap.
 type sessionSweeper struct {
 	auth   *auth.Service
@@ -48,7 +49,7 @@ func (s *sessionSweeper) Start(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				_, _ = s.auth.SweepSessions(ctx)
+				_, _, _ = s.auth.Sweep(ctx)
 			}
 		}
 	}()

@@ -366,6 +366,20 @@ func (s *Store) LoginAttemptReset(ctx context.Context, key string) error {
 	return nil
 }
 
+// LoginAttemptDeleteStale implements dbprovider.AccountStore.
+func (s *Store) LoginAttemptDeleteStale(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.W.ExecContext(ctx, `DELETE FROM login_attempts
+	WHERE last_at < $1 AND (locked_until IS NULL OR locked_until < $1)`, UTC(before))
+	if err != nil {
+		return 0, fmt.Errorf("login attempt delete stale: %w", s.D.TranslateError(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("login attempt delete stale: %w", s.D.TranslateError(err))
+	}
+	return n, nil
+}
+
 // notFoundAs gives ENOTFOUND errors a precise message and wraps others
 // with prefix.
 func notFoundAs(err error, prefix, format string, args ...any) error {
