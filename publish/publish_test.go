@@ -1,0 +1,205 @@
+package publish_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/auth"
+	"github.com/podiumhq/podium/bundle"
+	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/dbprovider/sqlite"
+	"github.com/podiumhq/podium/internal/testutil"
+	"github.com/podiumhq/podium/publish"
+	"github.com/podiumhq/podium/schema"
+	"github.com/sirupsen/logrus"
+)
+
+// setup returns a service on a fresh SQLite database, a publisher, and
+// the database.
+func setup(t *testing.T, runAs string) (*publish.Service, *podium.User, dbprovider.Provider) {
+	t.Helper()
+	ctx := context.Background()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	entry := logrus.NewEntry(log)
+	db, err := sqlite.Open(ctx, sqlite.Options{Dir: t.TempDir(), Exclusive: true, Purpose: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if _, err := schema.Up(ctx, db, entry, schema.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := auth.New(db, entry, auth.Options{}).CreateUser(ctx, auth.CreateUserParams{Username: "alice", Role: podium.RolePublisher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := publish.New(publish.Options{
+		DB: db, DataDir: t.TempDir(), NodeID: "n1", Log: entry,
+		Apps: config.ApplicationsConfig{RunAs: runAs, RenderTimeout: time.Minute, MaxBundleSize: 1 << 20},
+	})
+	t.Cleanup(func() { _ = svc.Stop(context.Background()) })
+	return svc, u, db
+}
+
+// deployReport creates a report whose render runs script, deploys it and
+// returns the content and the deployment's task id.
+func deployReport(t *testing.T, svc *publish.Service, u *podium.User, script, timeout string) (*podium.Content, string) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := svc.ContentCreate(ctx, u, publish.ContentCreateRequest{Name: "report"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	manifest := fmt.Sprintf(`{"version":1,"metadata":{"appmode":"report"},"render":{"command":["sh","render.sh"],"timeout":%q}}`, timeout)
+	for name, body := range map[string]string{"manifest.json": manifest, "render.sh": script} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := bundle.Pack(ctx, dir, &buf); err != nil {
+		t.Fatal(err)
+	}
+	b, err := svc.BundleUpload(ctx, u, c.GUID, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := svc.Deploy(ctx, u, c.GUID, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, task.ID
+}
+
+func waitTask(t *testing.T, db dbprovider.Provider, id string, done func(*podium.Task) bool) *podium.Task {
+	t.Helper()
+	var task *podium.Task
+	testutil.WaitFor(t, testutil.Timeout(30*time.Second), "task "+id, func() bool {
+		var err error
+		if task, err = db.TaskGet(context.Background(), id, 0); err != nil {
+			t.Fatal(err)
+		}
+		return done(task)
+	})
+	return task
+}
+
+func finished(t *podium.Task) bool { return t.Finished }
+
+// alive reports whether pid is a running (not zombie) process.
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	return len(f) > 0 && f[0] != "Z"
+}
+
+func pidDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "podium-pid-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func readPID(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+func TestRenderTimeoutKillsTheProcessGroup(t *testing.T) {
+	t.Parallel()
+	svc, u, db := setup(t, "nobody")
+	pids := pidDir(t)
+	script := fmt.Sprintf("sleep 60 &\necho $! > %s/child\necho started\nsleep 60\n", pids)
+	c, id := deployReport(t, svc, u, script, "1s")
+	start := time.Now()
+	task := waitTask(t, db, id, finished)
+	if task.Code == 0 || !strings.Contains(task.Error, "timeout of 1s") {
+		t.Fatalf("task = %+v, want a timeout error", task)
+	}
+	if time.Since(start) > testutil.Timeout(20*time.Second) {
+		t.Fatalf("the timed-out render took %s", time.Since(start))
+	}
+	if pid := readPID(t, filepath.Join(pids, "child")); alive(pid) {
+		t.Fatalf("the render's background child %d survived the timeout", pid)
+	}
+	got, err := db.ContentGet(context.Background(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ActiveBundleID != nil {
+		t.Fatal("a deployment whose first render failed was activated")
+	}
+}
+
+func TestRenderRunAsMissingUser(t *testing.T) {
+	t.Parallel()
+	svc, u, db := setup(t, "no-such-podium-user")
+	_, id := deployReport(t, svc, u, `echo ok > "$PODIUM_OUTPUT_DIR/index.html"`, "10s")
+	task := waitTask(t, db, id, finished)
+	if os.Geteuid() == 0 {
+		if task.Code == 0 || !strings.Contains(task.Error, `RunAs user "no-such-podium-user" does not exist`) {
+			t.Fatalf("as root with a missing RunAs user: task = %+v", task)
+		}
+	} else if task.Code != 0 {
+		// Not root: renders run as the current user, RunAs is not used.
+		t.Fatalf("as a normal user: task = %+v", task)
+	}
+}
+
+func TestStopCancelsRunningTasks(t *testing.T) {
+	t.Parallel()
+	svc, u, db := setup(t, "nobody")
+	_, id := deployReport(t, svc, u, "echo started\nsleep 60\n", "5m")
+	waitTask(t, db, id, func(task *podium.Task) bool {
+		for _, l := range task.Output {
+			if l == "started" {
+				return true
+			}
+		}
+		return task.Finished
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout(20*time.Second))
+	defer cancel()
+	if err := svc.Stop(ctx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	task, err := db.TaskGet(context.Background(), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !task.Finished || task.Code == 0 || !strings.Contains(task.Error, "node stopped") {
+		t.Fatalf("after Stop the task is %+v, want it finished with an error", task)
+	}
+	if _, err := svc.RenderTask(context.Background(), u, "00000000-0000-4000-8000-000000000000"); !podium.IsCode(err, podium.ENOTFOUND) {
+		t.Fatalf("RenderTask of unknown content = %v", err)
+	}
+}
