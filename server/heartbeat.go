@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"os"
 	"sync"
 	"time"
 
@@ -73,12 +74,13 @@ func (h *heartbeat) beat(ctx context.Context) error {
 	n := h.node
 	ctx, cancel := context.WithTimeout(ctx, max(n.Config.HA.HeartbeatInterval, 2*time.Second))
 	defer cancel()
-	t0 := n.Now()
+	skew := testClockSkew()
+	t0 := n.Now().Add(skew)
 	dbNow, err := n.db.Now(ctx)
 	if err != nil {
 		return err
 	}
-	t1 := n.Now()
+	t1 := n.Now().Add(skew)
 	offset := t0.Add(t1.Sub(t0) / 2).Sub(dbNow)
 	n.clockOffset.Store(int64(offset))
 	status := podium.NodeServing
@@ -88,17 +90,38 @@ func (h *heartbeat) beat(ctx context.Context) error {
 	case stateDraining:
 		status = podium.NodeDraining
 	}
-	_, err = n.db.NodeHeartbeat(ctx, &dbprovider.NodeHeartbeatParams{ID: n.id, Status: status, ClockOffset: offset})
+	_, err = n.db.NodeHeartbeat(ctx, &dbprovider.NodeHeartbeatParams{ID: n.id, Status: status, ClockOffset: offset, Info: n.info()})
+	if err == nil {
+		n.lastBeat.Store(n.Now().UnixNano())
+	}
 	if podium.IsCode(err, podium.ENOTFOUND) {
 		// Someone removed our row (a manual clean-up): register again.
 		n.log("heartbeat").Warn("node row missing: registering again")
 		return n.register(ctx)
 	}
-	if err == nil && n.Config.HA.ClockWarnOffset > 0 && abs(offset) > n.Config.HA.ClockWarnOffset {
+	if err == nil && n.Config.HA.ClockFailOffset > 0 && abs(offset) > n.Config.HA.ClockFailOffset {
+		n.log("heartbeat").WithFields(logrus.Fields{"offset": offset.Round(time.Millisecond).String(), "fail_offset": n.Config.HA.ClockFailOffset.String()}).
+			Error("clock offset over [HA] ClockFailOffset: this node's times cannot be trusted; synchronize clocks (ntp) on every node")
+	} else if err == nil && n.Config.HA.ClockWarnOffset > 0 && abs(offset) > n.Config.HA.ClockWarnOffset {
 		n.log("heartbeat").WithFields(logrus.Fields{"offset": offset.Round(time.Millisecond).String()}).
 			Warn("clock differs from the database's: synchronize clocks (ntp) on every node")
 	}
 	return err
+}
+
+// TestClockSkewEnv names a test hook: when set (a Go duration such as
+// "7s"), the heartbeat adds it to the node's clock readings, so tests can
+// run a node whose clock looks skewed against the database's. Only honoured
+// when set; never set it in production.
+const TestClockSkewEnv = "PODIUM_TEST_CLOCK_SKEW"
+
+func testClockSkew() time.Duration {
+	v := os.Getenv(TestClockSkewEnv)
+	if v == "" {
+		return 0
+	}
+	d, _ := time.ParseDuration(v)
+	return d
 }
 
 func abs(d time.Duration) time.Duration {

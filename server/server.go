@@ -70,7 +70,9 @@ type Node struct {
 	newerSchema  chan int64   // the watcher's verdict
 	detectedAt   atomic.Pointer[time.Time]
 	services     []Service
-	warnings     []func() []string // extra /__ping__ warnings, from AddWarnings
+	warnings     []func() []string       // extra /__ping__ warnings, from AddWarnings
+	infos        []func() map[string]any // extra info document keys, from AddInfo
+	lastBeat     atomic.Int64            // unix ns of the last recorded heartbeat (node clock)
 	shutdownOnce sync.Once
 }
 
@@ -137,6 +139,12 @@ func (n *Node) AddService(s Service) { n.services = append(n.services, s) }
 // "no live node takes scheduled work"). fn is called on every ping: it must
 // be cheap and must not query the database. Call before Run.
 func (n *Node) AddWarnings(fn func() []string) { n.warnings = append(n.warnings, fn) }
+
+// AddInfo registers a source of keys for the node's info document in the
+// registry, published at registration and with every heartbeat (what the
+// node resolved: markers seen, uid/gid of RunAs, metrics path...). fn must
+// be cheap. Call before Run.
+func (n *Node) AddInfo(fn func() map[string]any) { n.infos = append(n.infos, fn) }
 
 func (n *Node) log(component string) *logrus.Entry {
 	return n.Log.WithFields(logrus.Fields{"component": component, "node": n.id})
@@ -272,7 +280,13 @@ func (n *Node) register(ctx context.Context) error {
 }
 
 func (n *Node) info() map[string]any {
-	return map[string]any{"data_dir": n.Config.Server.DataDir, "pid": os.Getpid()}
+	info := map[string]any{"data_dir": n.Config.Server.DataDir, "pid": os.Getpid()}
+	for _, fn := range n.infos {
+		for k, v := range fn() {
+			info[k] = v
+		}
+	}
+	return info
 }
 
 func trustedProxies(list []string) []*net.IPNet {
