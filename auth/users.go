@@ -86,6 +86,18 @@ func (s *Service) SetPassword(ctx context.Context, userID int64, password string
 	return nil
 }
 
+// SetLocked locks or unlocks a user. A locked user cannot log in, and
+// their sessions and API keys are refused (checked on every request, so on
+// every node at once). Returns ENOTFOUND.
+func (s *Service) SetLocked(ctx context.Context, userID int64, locked bool) error {
+	u, err := s.db.UserUpdate(ctx, &dbprovider.UserUpdateParams{ID: userID, Locked: &locked})
+	if err != nil {
+		return fmt.Errorf("set locked: %w", err)
+	}
+	s.log.WithFields(map[string]any{"user": u.Username, "user_id": u.ID, "locked": locked}).Info("user lock changed")
+	return nil
+}
+
 // GetUser returns a user by id. Returns ENOTFOUND.
 func (s *Service) GetUser(ctx context.Context, id int64) (*podium.User, error) {
 	return s.db.UserGetByID(ctx, id)

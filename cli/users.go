@@ -32,7 +32,7 @@ on SQLite the node must have been started once to create the database.
 Exit codes: 0 success, 1 runtime failure, 2 refused (invalid input, a
 username that is taken, an unknown user), 3 schema mismatch.`,
 		}
-		cmd.AddCommand(a.usersCreateCmd(), a.usersListCmd(), a.usersSetPasswordCmd())
+		cmd.AddCommand(a.usersCreateCmd(), a.usersListCmd(), a.usersSetPasswordCmd(), a.usersLockCmd(true), a.usersLockCmd(false))
 		return cmd
 	})
 }
@@ -260,6 +260,39 @@ func (a *app) usersSetPasswordCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(a.env.Stdout, "password of %s set\n", u.Username)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&username, "username", "", "the user (required)")
+	return cmd
+}
+
+// usersLockCmd is "users lock" (lock true) or "users unlock".
+func (a *app) usersLockCmd(lock bool) *cobra.Command {
+	var username string
+	use, short := "unlock", "Let a locked user log in and use their API keys again"
+	if lock {
+		use, short = "lock", "Stop a user at once: no login, sessions and API keys refused on every node"
+	}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			d, err := a.openAccounts(ctx, "users "+use)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			u, err := d.userByName(ctx, username)
+			if err != nil {
+				return err
+			}
+			if err := d.auth.SetLocked(ctx, u.ID, lock); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.env.Stdout, "%s: locked = %t\n", u.Username, lock)
 			return nil
 		},
 	}

@@ -139,6 +139,19 @@ func TestAccountsCommandsBesideRunningNode(t *testing.T) {
 	out, errs, code = run("", "keys", "revoke", "--id", "999")
 	wantExit(t, "keys revoke unknown id", code, 2, out, errs)
 
+	// Locking stops the key on the running node at once; unlocking
+	// restores it.
+	out, errs, code = run("", "users", "lock", "--username", "alice")
+	wantExit(t, "users lock", code, 0, out, errs)
+	if status, _ := whoami(t, node.URL, key); status != http.StatusUnauthorized {
+		t.Fatalf("key of a locked user: %d, want 401", status)
+	}
+	out, errs, code = run("", "users", "unlock", "--username", "alice")
+	wantExit(t, "users unlock", code, 0, out, errs)
+	if status, _ := whoami(t, node.URL, key); status != http.StatusOK {
+		t.Fatalf("key of an unlocked user: %d, want 200", status)
+	}
+
 	out, errs, code = run("", "keys", "revoke", "--username", "alice", "--name", "laptop")
 	wantExit(t, "keys revoke", code, 0, out, errs)
 	if status, _ := whoami(t, node.URL, key); status != http.StatusUnauthorized {
