@@ -78,13 +78,18 @@ bench-migrate:
 bench-watcher:
 	$(GO) test -run '^$$' -bench '^BenchmarkSchemaWatcher$$' -benchtime 1x -timeout 30m ./integration/
 
-## bench-scheduler: scheduler throughput. OWNER: fill in.
-bench-scheduler:
-	@echo "$@: not written yet (see Makefile)" >&2; exit 1
+## bench-scheduler: three nodes on one PostgreSQL with default scheduler
+## settings: no-op claim throughput (jobs/s), due-to-start delay of
+## scheduled renders (median, p99), kill-to-reclaim time. About 1.5 minutes.
+bench-scheduler: deps
+	$(GO) test -run '^$$' -bench '^BenchmarkScheduler$$' -benchtime 1x -count 1 -timeout 20m -v ./integration/
 
-## bench-proxy: proxy latency and throughput. OWNER: fill in.
-bench-proxy:
-	@echo "$@: not written yet (see Makefile)" >&2; exit 1
+## bench-proxy: the echo app reached directly and through Podium's proxy,
+## same load generator, same run: requests/s and p50/p99 for small requests
+## (PODIUM_BENCH_CONNS connections, PODIUM_BENCH_SECONDS per run) and the
+## WebSocket round trip. Goal: >= 80% of direct throughput, p99 <= 1.5x.
+bench-proxy: deps
+	$(GO) test -run '^$$' -bench '^BenchmarkProxy$$' -benchtime 1x -count 1 -timeout 10m ./integration/
 
 .PHONY: bench-start
 ## bench-start: node start-to-ready time (exec -> first 200 on /__ping__) on

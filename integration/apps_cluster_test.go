@@ -23,7 +23,7 @@ import (
 
 // deployApp creates content, uploads dir as a bundle and deploys it
 // through base, and returns the content's guid.
-func deployApp(t *testing.T, api *apiClient, name, dir string) string {
+func deployApp(t testing.TB, api *apiClient, name, dir string) string {
 	t.Helper()
 	var ct struct {
 		GUID string `json:"guid"`
@@ -37,7 +37,7 @@ func deployApp(t *testing.T, api *apiClient, name, dir string) string {
 
 // redeployApp uploads and deploys a new bundle of dir and waits for the
 // deployment task.
-func redeployApp(t *testing.T, api *apiClient, guid, dir string) int64 {
+func redeployApp(t testing.TB, api *apiClient, guid, dir string) int64 {
 	t.Helper()
 	var buf bytes.Buffer
 	if _, err := bundle.Pack(context.Background(), dir, &buf); err != nil {
@@ -191,6 +191,41 @@ func TestAppsBehindHAProxy(t *testing.T) {
 		if n := liveCount(nodeProcesses(t, nodes[mustAtoi(other)-1], key, guid)); n != 0 {
 			t.Errorf("the other node runs %d processes of the app, want 0 (all traffic was sticky)", n)
 		}
+	})
+
+	t.Run("PodiumDeployThroughHAProxyRedeploys", func(t *testing.T) {
+		ctx := testCtx(t)
+		c := dial(ctx)
+		defer c.CloseNow()
+		oldPID, err := echo(ctx, c, "old")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdout, stderr, code := nodetest.Run(t, bin, nil, "deploy", echoBundleDir(t), "--server", lb.URL, "--api-key", key, "--content", guid)
+		if code != 0 {
+			t.Fatalf("podium deploy through haproxy: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		// New sessions reach a process of the new bundle...
+		testutil.WaitFor(t, 15*time.Second, "a new process serves the new bundle", func() bool {
+			c2 := dial(ctx)
+			defer c2.CloseNow()
+			pid, err := echo(ctx, c2, "new")
+			return err == nil && pid != oldPID
+		})
+		// ...while the open session stays on the old process until it ends.
+		if pid, err := echo(ctx, c, "still"); err != nil || pid != oldPID {
+			t.Errorf("open session after redeploy: pid %s, %v; want the old process %s", pid, err, oldPID)
+		}
+		c.Close(websocket.StatusNormalClosure, "")
+		n := nodes[mustAtoi(sticky[1:])-1]
+		testutil.WaitFor(t, 15*time.Second, "the old process drained and stopped", func() bool {
+			for _, p := range nodeProcesses(t, n, key, guid).Processes {
+				if fmt.Sprint(p.PID) == oldPID {
+					return p.State == apps.StateExited
+				}
+			}
+			return false
+		})
 	})
 
 	t.Run("KillStickyNodeFailsOver", func(t *testing.T) {

@@ -122,7 +122,7 @@ func (h *haproxy) status() map[string]string {
 
 // apiClient calls the API with a key.
 type apiClient struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	key  string
 	http *http.Client
@@ -163,7 +163,7 @@ func (c *apiClient) do(method, path string, body io.Reader, out any) int {
 
 // echoBundleDir builds the echo test app into a new bundle directory with
 // its manifest.
-func echoBundleDir(t *testing.T) string {
+func echoBundleDir(t testing.TB) string {
 	t.Helper()
 	echoBuild.Do(func() {
 		dir, err := os.MkdirTemp("", "podium-echo-bundle-")
@@ -199,7 +199,7 @@ func buildEchoBundle(dir string) error {
 
 // sharedDataDir returns a data directory that the RunAs user ("nobody")
 // can traverse, so the app processes can read their bundles.
-func sharedDataDir(t *testing.T) string {
+func sharedDataDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "podium-apps-data-")
 	if err != nil {
