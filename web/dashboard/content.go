@@ -1,0 +1,199 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/web"
+)
+
+// How much of a content item's history its page shows.
+const (
+	pageTasks   = 10
+	pageRenders = 20
+	pageJobs    = 20
+)
+
+// contentRow is one line of the content list.
+type contentRow struct {
+	*podium.Content
+	Owner string
+}
+
+// contentList answers GET /__dashboard__/: the content the user may see.
+func (d *Dashboard) contentList(c echo.Context) (*view, error) {
+	ctx := c.Request().Context()
+	u := web.CurrentUser(c)
+	if d.opts.Content == nil {
+		return &view{Name: "content_list", Title: "Content", Data: []contentRow(nil)}, nil
+	}
+	list, err := d.opts.Content.ContentList(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("content list: %w", err)
+	}
+	rows := make([]contentRow, 0, len(list))
+	owners := map[int64]string{}
+	for _, ct := range list {
+		rows = append(rows, contentRow{Content: ct, Owner: d.username(ctx, owners, ct.OwnerID)})
+	}
+	return &view{Name: "content_list", Title: "Content", Data: rows}, nil
+}
+
+// username returns the name of user id, "#id" when it cannot be read.
+func (d *Dashboard) username(ctx context.Context, cache map[int64]string, id int64) string {
+	if n, ok := cache[id]; ok {
+		return n
+	}
+	name := fmt.Sprintf("#%d", id)
+	if d.opts.DB != nil {
+		if u, err := d.opts.DB.UserGetByID(ctx, id); err == nil {
+			name = u.Username
+		}
+	}
+	cache[id] = name
+	return name
+}
+
+// contentView is the data of the content page.
+type contentView struct {
+	Content     *podium.Content
+	Owner       string
+	CanEdit     bool
+	Bundles     []*podium.Bundle
+	Tasks       []*podium.Task
+	Renders     []*podium.Render
+	Schedule    *podium.Schedule
+	Jobs        []*podium.Job
+	IsApp       bool
+	Processes   []Process
+	ProcError   string
+	HasProcs    bool
+	ACL         []*podium.ContentACLEntry
+	ACLHidden   bool
+	Unavailable []string
+}
+
+// contentPage answers GET /__dashboard__/content/:guid.
+func (d *Dashboard) contentPage(c echo.Context) (*view, error) {
+	ctx := c.Request().Context()
+	u := web.CurrentUser(c)
+	guid := c.Param("guid")
+	if d.opts.Content == nil {
+		return nil, podium.Errorf(podium.EUNAVAILABLE, "publishing is not available on this node")
+	}
+	ct, canEdit, err := d.opts.Content.ContentGet(ctx, u, guid)
+	if err != nil {
+		return nil, fmt.Errorf("content page: %w", err)
+	}
+	v := &contentView{Content: ct, CanEdit: canEdit, Owner: d.username(ctx, map[int64]string{}, ct.OwnerID)}
+	if v.Bundles, err = d.opts.Content.BundleList(ctx, u, guid); err != nil {
+		return nil, fmt.Errorf("content page: bundles: %w", err)
+	}
+	if v.Tasks, err = d.contentTasks(ctx, ct.ID, pageTasks); err != nil {
+		return nil, err
+	}
+	if v.Renders, err = d.contentRenders(ctx, ct.ID, pageRenders); err != nil {
+		return nil, err
+	}
+	if d.opts.Jobs != nil {
+		v.Schedule, err = d.opts.Jobs.ScheduleGet(ctx, u, guid)
+		if err != nil && !podium.IsCode(err, podium.ENOTFOUND) {
+			return nil, fmt.Errorf("content page: schedule: %w", err)
+		}
+		if v.Jobs, err = d.opts.Jobs.ContentJobs(ctx, u, guid, pageJobs); err != nil {
+			return nil, fmt.Errorf("content page: jobs: %w", err)
+		}
+	} else {
+		v.Unavailable = append(v.Unavailable, "schedules and jobs")
+	}
+	v.IsApp = ct.AppMode == "app" || ct.AppMode == "api"
+	if d.opts.Processes != nil {
+		v.HasProcs = true
+		v.Processes, v.ProcError = d.opts.Processes.Processes(guid)
+	}
+	if canEdit {
+		if v.ACL, err = d.opts.Content.Permissions(ctx, u, guid); err != nil {
+			return nil, fmt.Errorf("content page: access: %w", err)
+		}
+	} else {
+		v.ACLHidden = true
+	}
+	title := ct.Title
+	if title == "" {
+		title = ct.Name
+	}
+	return &view{Name: "content", Title: title, Data: v}, nil
+}
+
+// contentTasks returns the newest tasks (deployments and ad-hoc renders)
+// of content with their output. The content store has no list of tasks
+// (only TaskGet by id), so the ids come from a query here: plain SQL that
+// both dialects run alike, with the id as an integer literal so that no
+// placeholder syntax differs.
+func (d *Dashboard) contentTasks(ctx context.Context, contentID int64, limit int) ([]*podium.Task, error) {
+	ids, err := d.ids(ctx, fmt.Sprintf("SELECT id FROM tasks WHERE content_id = %d ORDER BY created_at DESC, id DESC LIMIT %d", contentID, limit))
+	if err != nil {
+		return nil, fmt.Errorf("content page: tasks: %w", err)
+	}
+	out := make([]*podium.Task, 0, len(ids))
+	for _, id := range ids {
+		t, err := d.opts.DB.TaskGet(ctx, id, 0)
+		if podium.IsCode(err, podium.ENOTFOUND) {
+			continue // deleted meanwhile
+		} else if err != nil {
+			return nil, fmt.Errorf("content page: task %s: %w", id, err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// contentRenders returns the newest renders of content (ids queried as in
+// contentTasks).
+func (d *Dashboard) contentRenders(ctx context.Context, contentID int64, limit int) ([]*podium.Render, error) {
+	ids, err := d.ids(ctx, fmt.Sprintf("SELECT CAST(id AS TEXT) FROM renders WHERE content_id = %d ORDER BY id DESC LIMIT %d", contentID, limit))
+	if err != nil {
+		return nil, fmt.Errorf("content page: renders: %w", err)
+	}
+	out := make([]*podium.Render, 0, len(ids))
+	for _, s := range ids {
+		var id int64
+		if _, err := fmt.Sscan(s, &id); err != nil {
+			return nil, fmt.Errorf("content page: render id %q: %w", s, err)
+		}
+		r, err := d.opts.DB.RenderGet(ctx, id)
+		if podium.IsCode(err, podium.ENOTFOUND) {
+			continue
+		} else if err != nil {
+			return nil, fmt.Errorf("content page: render %d: %w", id, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ids runs a query of one text column.
+func (d *Dashboard) ids(ctx context.Context, query string) ([]string, error) {
+	if d.opts.DB == nil {
+		return nil, nil
+	}
+	rows, err := d.opts.DB.DB().QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("scan: %w", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,259 @@
+// Package dashboard is Podium's web dashboard: server-rendered pages under
+// /__dashboard__/ for content (bundles, deployments and their logs,
+// renders, schedule, processes, access), scheduled jobs, the cluster's
+// nodes and each node's metrics charts.
+//
+// Pages are html/template documents with a little vanilla JavaScript (the
+// metrics chart draws an SVG line); templates, stylesheet and script are
+// embedded in the binary. Every page needs a logged-in user (anonymous
+// visitors are sent to the login page); the cluster and node pages are for
+// administrators only.
+//
+// Behind a load balancer at a sub-path, the dashboard prefixes its links
+// with the X-Forwarded-Prefix header, believed only from the configured
+// trusted proxies ([HTTP] TrustedProxies); see docs/dashboard.md.
+//
+// The package reads what other parts own through the small interfaces in
+// sources.go, which server/dashboard.go adapts; it imports the domain, the
+// database interfaces, echo, logrus and package web (for the current user
+// and error statuses), and must not import server.
+package dashboard
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/web"
+	"github.com/sirupsen/logrus"
+)
+
+// Path is where the dashboard is mounted.
+const Path = "/__dashboard__"
+
+// PrefixHeader is the header a trusted proxy sets to the sub-path it
+// serves Podium under (for example "/podium").
+const PrefixHeader = "X-Forwarded-Prefix"
+
+//go:embed templates/*.html.tmpl
+var templateFS embed.FS
+
+//go:embed assets
+var assetFS embed.FS
+
+// Options configure New. Sources left nil show as "not available on this
+// node" on the pages that would use them.
+type Options struct {
+	Log *logrus.Entry
+	// NodeID is this node's id (process lists are per node).
+	NodeID string
+	// DB is the node's database: the node registry, and the lists of tasks
+	// and renders of a content item.
+	DB dbprovider.Provider
+	// NodeTimeout is [HA] NodeTimeout: a node whose heartbeat is older is
+	// shown as not live.
+	NodeTimeout time.Duration
+	// TrustedProxies are the addresses whose X-Forwarded-Prefix is
+	// believed ([HTTP] TrustedProxies).
+	TrustedProxies []*net.IPNet
+
+	Content   ContentSource
+	Jobs      JobSource
+	Processes ProcessSource
+	Metrics   MetricsSource
+	HAChecks  HACheckSource
+}
+
+// Dashboard serves the dashboard pages.
+type Dashboard struct {
+	opts  Options
+	log   *logrus.Entry
+	pages map[string]*template.Template
+}
+
+// New parses the templates and returns the dashboard. It panics if an
+// embedded template does not parse (a build mistake, caught by any test).
+func New(opts Options) *Dashboard {
+	d := &Dashboard{opts: opts, log: opts.Log, pages: map[string]*template.Template{}}
+	if d.log == nil {
+		d.log = logrus.NewEntry(logrus.New())
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html.tmpl")
+	if err != nil {
+		panic(err)
+	}
+	for _, name := range names {
+		base := strings.TrimSuffix(strings.TrimPrefix(name, "templates/"), ".html.tmpl")
+		if base == "layout" {
+			continue
+		}
+		t := template.New("layout").Funcs(funcs)
+		d.pages[base] = template.Must(t.ParseFS(templateFS, "templates/layout.html.tmpl", name))
+	}
+	return d
+}
+
+// Mount adds the dashboard's routes to e.
+func (d *Dashboard) Mount(e *echo.Echo) {
+	assets, _ := fs.Sub(assetFS, "assets")
+	files := http.StripPrefix(Path+"/assets/", http.FileServer(http.FS(assets)))
+	e.GET(Path+"/assets/*", func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(c.Response(), c.Request())
+		return nil
+	})
+	e.GET(Path, func(c echo.Context) error {
+		return c.Redirect(http.StatusFound, d.prefix(c)+Path+"/")
+	})
+	g := e.Group(Path, d.requireLogin)
+	g.GET("/", d.page(d.contentList))
+	g.GET("/content/:guid", d.page(d.contentPage))
+	g.GET("/jobs", d.page(d.jobsPage))
+	admin := g.Group("", d.requireAdmin)
+	admin.GET("/cluster", d.page(d.clusterPage))
+	admin.GET("/nodes/:id", d.page(d.nodePage))
+}
+
+// view is what a handler returns: a template name and its data.
+type view struct {
+	Name  string
+	Title string
+	Data  any
+}
+
+// frame is the data of the layout around every page.
+type frame struct {
+	Base    string // the sub-path prefix, "" when none
+	Dash    string // Base + Path
+	Title   string
+	Nav     string
+	User    *podium.User
+	CSRF    string
+	NodeID  string
+	Now     time.Time
+	Status  int
+	Message string
+	Data    any
+}
+
+// page wraps a handler: it renders the returned view in the layout, and
+// renders errors as an HTML page with the status of their code (the same
+// mapping as the API's error handler, web.StatusOf).
+func (d *Dashboard) page(fn func(c echo.Context) (*view, error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		v, err := fn(c)
+		if err != nil {
+			return d.renderError(c, err)
+		}
+		return d.render(c, http.StatusOK, v)
+	}
+}
+
+func (d *Dashboard) frame(c echo.Context, v *view) frame {
+	base := d.prefix(c)
+	return frame{Base: base, Dash: base + Path, Title: v.Title, Nav: v.Name, User: web.CurrentUser(c),
+		CSRF: web.CSRFToken(c), NodeID: d.opts.NodeID, Now: time.Now(), Data: v.Data}
+}
+
+func (d *Dashboard) render(c echo.Context, status int, v *view) error {
+	t := d.pages[v.Name]
+	if t == nil {
+		return podium.Errorf(podium.EINTERNAL, "dashboard: no template %q", v.Name)
+	}
+	f := d.frame(c, v)
+	f.Status = status
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", f); err != nil {
+		return fmt.Errorf("dashboard: render %s: %w", v.Name, err)
+	}
+	hdr := c.Response().Header()
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Frame-Options", "DENY")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// renderError shows err as a page. Internal detail goes to the log with
+// the request id, never to the visitor.
+func (d *Dashboard) renderError(c echo.Context, err error) error {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return err
+	}
+	code := podium.ErrorCode(err)
+	status := web.StatusOf(code)
+	msg := podium.ErrorMessage(err)
+	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
+	if status >= 500 {
+		d.log.WithError(err).WithFields(logrus.Fields{"request_id": reqID, "path": c.Request().URL.Path}).Error("dashboard page failed")
+		if code == podium.EINTERNAL {
+			msg = "internal error (request " + reqID + ")"
+		}
+	}
+	return d.render(c, status, &view{Name: "error", Title: http.StatusText(status), Data: msg})
+}
+
+// requireLogin sends anonymous visitors to the login page, with the page
+// they asked for as next.
+func (d *Dashboard) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if web.CurrentUser(c) != nil {
+			return next(c)
+		}
+		base := d.prefix(c)
+		target := base + c.Request().URL.Path
+		if q := c.Request().URL.RawQuery; q != "" {
+			target += "?" + q
+		}
+		return c.Redirect(http.StatusSeeOther, base+web.LoginPath+"?next="+url.QueryEscape(target))
+	}
+}
+
+// requireAdmin refuses the cluster pages to everyone but administrators.
+func (d *Dashboard) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !web.CurrentUser(c).IsAdmin() {
+			return d.renderError(c, podium.Errorf(podium.EFORBIDDEN, "only administrators may see the cluster"))
+		}
+		return next(c)
+	}
+}
+
+// prefixPattern is what a sub-path may look like: slash-separated plain
+// segments, no "//", "." or "..", nothing that needs escaping in HTML.
+var prefixPattern = regexp.MustCompile(`^(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$`)
+
+// prefix returns the sub-path the request came through: the
+// X-Forwarded-Prefix header (without its trailing slash) when the direct
+// peer is a trusted proxy and the value is a plain path, else "".
+func (d *Dashboard) prefix(c echo.Context) string {
+	h := strings.TrimRight(c.Request().Header.Get(PrefixHeader), "/")
+	if h == "" || !prefixPattern.MatchString(h) || strings.Contains(h, "/../") || strings.HasSuffix(h, "/..") {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
+	if err != nil {
+		return ""
+	}
+	ip := net.ParseIP(host)
+	for _, n := range d.opts.TrustedProxies {
+		if ip != nil && n.Contains(ip) {
+			return h
+		}
+	}
+	return ""
+}
