@@ -68,9 +68,10 @@ clean:
 # ---------------------------------------------------------------------------
 .PHONY: bench-migrate bench-watcher bench-scheduler bench-proxy
 
-## bench-migrate: SQLite -> PostgreSQL migration throughput. OWNER: fill in.
-bench-migrate:
-	@echo "$@: not written yet (see Makefile)" >&2; exit 1
+## bench-migrate: SQLite -> PostgreSQL migration throughput: podium migrate db
+## vs pgloader vs a bare COPY, 1M rows (scripts/bench-migrate.sh says how).
+bench-migrate: build
+	scripts/bench-migrate.sh $(BIN)
 
 ## bench-watcher: schema-version watcher latency: commit of an N+1 migration
 ## to detection and to the exit of an N node, median and max over
