@@ -244,3 +244,51 @@ func TestSchedulerNoNodeTakesWork(t *testing.T) {
 		return j.Attempts > 0
 	})
 }
+
+// A clean stop releases the render it cannot finish within the grace
+// period: another node starts it at once, long before the heartbeat
+// timeout (30s here) would have let it.
+func TestSchedulerCleanStopReleases(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.NewDatabase(t)
+	data := sharedDataDir(t)
+	cfg := "[Applications]\nRunAs = nobody\nScheduleConcurrency = 1\nJobHeartbeatTimeout = 30s\nJobPollInterval = 200ms\n"
+	var nodes []*nodetest.Node
+	for i := range 2 {
+		nodes = append(nodes, nodetest.StartNode(t, nodetest.Options{Name: fmt.Sprintf("n%d", i+1), Postgres: pg, DataDir: data, Config: cfg}))
+	}
+	db := openPostgres(t, pg)
+	api := &apiClient{t: t, base: nodes[0].URL, key: publisherKey(t, nodes[0], "publisher")}
+	sleep, arm := armedSleep(t, 30)
+	guid := deployApp(t, api, "long", reportBundleDir(t, sleep))
+	arm()
+	byID := nodeOf(t, nodes)
+	id := queueJobs(t, db, contentID(t, db, guid), 1)[0]
+	first := waitRunning(t, db, id, 1)
+	stopping := byID[first.NodeID]
+	if stopping == nodes[0] {
+		api.base = nodes[1].URL
+	}
+	stoppedAt := time.Now()
+	if err := stopping.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var second *podium.Job
+	testutil.WaitFor(t, 20*time.Second, "released job claimed by the other node", func() bool {
+		j, atts := jobState(t, db, id)
+		second = j
+		return j.Status == podium.JobRunning && len(atts) == 2
+	})
+	_, atts := jobState(t, db, id)
+	delay := atts[1].StartedAt.Sub(stoppedAt)
+	t.Logf("stop to rerun start: %s", delay.Round(time.Millisecond))
+	if delay > 10*time.Second {
+		t.Errorf("released job restarted %s after the stop: want within the 5s grace period plus a poll", delay)
+	}
+	if atts[0].Status != podium.AttemptReleased || second.NodeID == first.NodeID || second.Attempts != 1 {
+		t.Errorf("release: first attempt %+v, job now %+v", atts[0], second)
+	}
+	if code, err := stopping.Wait(15 * time.Second); err != nil || code != 0 {
+		t.Errorf("stopped node exit: %d %v", code, err)
+	}
+}

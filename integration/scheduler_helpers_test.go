@@ -1,8 +1,11 @@
 package integration
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +18,7 @@ import (
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/nodetest"
+	"github.com/podiumhq/podium/internal/testutil"
 )
 
 // schedulerConfig is the [Applications] section of scheduler tests: short
@@ -31,7 +35,7 @@ const (
 
 // reportBundleDir writes a report bundle whose render sleeps for the given
 // time, then writes index.html.
-func reportBundleDir(t *testing.T, sleep string) string {
+func reportBundleDir(t testing.TB, sleep string) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o755); err != nil {
@@ -49,7 +53,7 @@ func reportBundleDir(t *testing.T, sleep string) string {
 }
 
 // publisherKey creates a publisher and an API key on the node's database.
-func publisherKey(t *testing.T, n *nodetest.Node, role string) string {
+func publisherKey(t testing.TB, n *nodetest.Node, role string) string {
 	t.Helper()
 	bin := nodetest.Binary(t)
 	name := "u-" + role
@@ -136,4 +140,100 @@ func apiError(t *testing.T, api *apiClient, method, path, body string) (int, str
 	}
 	_ = json.NewDecoder(res.Body).Decode(&e)
 	return res.StatusCode, e.Error
+}
+
+// benchAPI is a minimal API client for benchmarks (apiClient needs a
+// *testing.T).
+type benchAPI struct {
+	tb        testing.TB
+	base, key string
+}
+
+func (c *benchAPI) do(method, path string, body io.Reader, out any) int {
+	c.tb.Helper()
+	req, err := http.NewRequest(method, c.base+path, body)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Key "+c.key)
+	if _, gz := body.(*bytes.Buffer); gz {
+		req.Header.Set("Content-Type", "application/gzip")
+	} else if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if out != nil && res.StatusCode < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			c.tb.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+	return res.StatusCode
+}
+
+// deployReport creates a report, uploads and deploys dir, waits for the
+// deployment and returns the guid.
+func (c *benchAPI) deployReport(name, dir string) string {
+	c.tb.Helper()
+	var ct struct {
+		GUID string `json:"guid"`
+	}
+	if code := c.do("POST", "/__api__/v1/content", strings.NewReader(`{"name":"`+name+`"}`), &ct); code != 201 {
+		c.tb.Fatalf("create content: %d", code)
+	}
+	var buf bytes.Buffer
+	if _, err := bundle.Pack(context.Background(), dir, &buf); err != nil {
+		c.tb.Fatal(err)
+	}
+	var bd struct {
+		ID int64 `json:"id"`
+	}
+	if code := c.do("POST", "/__api__/v1/content/"+ct.GUID+"/bundles", &buf, &bd); code >= 300 {
+		c.tb.Fatalf("upload: %d", code)
+	}
+	var task struct {
+		TaskID string `json:"task_id"`
+	}
+	if code := c.do("POST", "/__api__/v1/content/"+ct.GUID+"/deploy", strings.NewReader(fmt.Sprintf(`{"bundle_id":%d}`, bd.ID)), &task); code != 202 {
+		c.tb.Fatalf("deploy: %d", code)
+	}
+	testutil.WaitFor(c.tb, 30*time.Second, "deployment finished", func() bool {
+		var st struct {
+			Finished bool `json:"finished"`
+		}
+		c.do("GET", "/__api__/v1/tasks/"+task.TaskID, nil, &st)
+		return st.Finished
+	})
+	return ct.GUID
+}
+
+// openDataDir returns a data directory the RunAs user can traverse.
+func openDataDir(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.MkdirTemp("", "podium-sched-data-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// armedSleep returns a sleep argument for reportBundleDir that is 0 (a
+// quick render at deployment) until arm is called, then secs.
+func armedSleep(tb testing.TB, secs int) (sleep string, arm func()) {
+	tb.Helper()
+	marker := filepath.Join(openDataDir(tb), "armed")
+	sleep = fmt.Sprintf("$(if [ -e %s ]; then echo %d; else echo 0; fi)", marker, secs)
+	return sleep, func() {
+		if err := os.WriteFile(marker, nil, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }
