@@ -207,6 +207,7 @@ func testPublish(t *testing.T, pg string) {
 			{"not a guid", pubDo(t, "GET", api+"/content/..%2f..", alice, "", nil), 404},
 			{"unknown task", pubDo(t, "GET", api+"/tasks/nope", alice, "", nil), 404},
 			{"bad first", pubDo(t, "GET", api+"/tasks/nope?first=-1", alice, "", nil), 400},
+			{"first over int32", pubDo(t, "GET", api+"/tasks/nope?first=99999999999", alice, "", nil), 400},
 			{"deploy without bundle", pubJSON(t, "POST", content+"/deploy", alice, `{}`), 400},
 			{"deploy bundle_id type", pubJSON(t, "POST", content+"/deploy", alice, `{"bundle_id":[1]}`), 400},
 			{"deploy unknown bundle", pubJSON(t, "POST", content+"/deploy", alice, `{"bundle_id":999999}`), 404},

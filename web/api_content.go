@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -378,8 +379,8 @@ func (h *contentAPI) task(c echo.Context) error {
 	}
 	first := 0
 	if v := c.QueryParam("first"); v != "" {
-		if first, err = strconv.Atoi(v); err != nil || first < 0 {
-			return podium.Errorf(podium.EINVALID, "first must be a non-negative integer")
+		if first, err = strconv.Atoi(v); err != nil || first < 0 || first > math.MaxInt32 {
+			return podium.Errorf(podium.EINVALID, "first must be an integer from 0 to %d", math.MaxInt32)
 		}
 	}
 	t, err := h.svc.TaskGet(c.Request().Context(), u, c.Param("id"), first)
