@@ -111,6 +111,21 @@ func testPublish(t *testing.T, pg string) {
 		pubWant(t, "anonymous reads public", pubDo(t, "GET", page, "", "", nil), 200)
 		pubWant(t, "owner closes", pubJSON(t, "PATCH", api+"/content/"+site, alice, `{"access_type":"acl"}`), 200)
 		pubWant(t, "anonymous after close", pubDo(t, "GET", page, "", "", nil), 401)
+
+		// Any logged-in user reads logged_in content, and only reads it.
+		pubWant(t, "owner sets logged_in", pubJSON(t, "PATCH", api+"/content/"+site, alice, `{"access_type":"logged_in"}`), 200)
+		pubWant(t, "stranger reads logged_in", pubDo(t, "GET", page, carol, "", nil), 200)
+		pubWant(t, "anonymous reads logged_in", pubDo(t, "GET", page, "", "", nil), 401)
+		pubWant(t, "stranger edits logged_in", pubJSON(t, "PATCH", api+"/content/"+site, carol, `{"title":"x"}`), 403)
+		pubWant(t, "owner closes again", pubJSON(t, "PATCH", api+"/content/"+site, alice, `{"access_type":"acl"}`), 200)
+
+		// A collaborator edits but does not manage access.
+		pubWant(t, "add collaborator", pubJSON(t, "PUT", perms, alice, `{"permissions":[{"username":"bob"},{"username":"carol","role":"collaborator"}]}`), 200)
+		pubWant(t, "collaborator edits", pubJSON(t, "PATCH", api+"/content/"+site, carol, `{"title":"by carol"}`), 200)
+		pubWant(t, "collaborator sets permissions", pubJSON(t, "PUT", perms, carol, `{"permissions":[]}`), 403)
+		pubWant(t, "collaborator deletes", pubDo(t, "DELETE", api+"/content/"+site, carol, "", nil), 403)
+		pubWant(t, "remove collaborator", pubJSON(t, "PUT", perms, alice, `{"permissions":[{"username":"bob"}]}`), 200)
+		pubWant(t, "former collaborator", pubJSON(t, "PATCH", api+"/content/"+site, carol, `{"title":"x"}`), 404)
 	})
 
 	var bundleV1 int64
