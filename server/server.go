@@ -73,6 +73,7 @@ type Node struct {
 	warnings     []func() []string       // extra /__ping__ warnings, from AddWarnings
 	infos        []func() map[string]any // extra info document keys, from AddInfo
 	lastBeat     atomic.Int64            // unix ns of the last recorded heartbeat (node clock)
+	metrics      *nodeMetrics            // see metrics.go
 	shutdownOnce sync.Once
 }
 

@@ -1,0 +1,182 @@
+package server
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/apps"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/metrics"
+	"github.com/podiumhq/podium/schema"
+)
+
+func init() { mounts = append(mounts, mountMetrics) }
+
+// nodeMetrics are the node's metrics parts (see package metrics).
+type nodeMetrics struct {
+	store    *metrics.Store
+	registry *metrics.Registry
+	sampler  *metrics.Sampler
+	prom     *metrics.PrometheusServer
+	appGUIDs atomic.Pointer[[]string]
+}
+
+// mountMetrics claims [Metrics] DataPath (refusing to start, exit 2, when
+// another live node holds it), opens the round-robin store, builds the
+// Prometheus registry, counts HTTP requests and app WebSocket sessions
+// with a middleware, listens on [Metrics] PrometheusListen when set, and
+// registers the sampler (store and Graphite) as a service.
+func mountMetrics(n *Node) error {
+	cfg := n.Config.Metrics
+	ctx := context.Background()
+	claim, err := metrics.TakeClaim(ctx, cfg.DataPath, n.id, n.hostname, n.Now(), func(ctx context.Context, id string) (bool, error) {
+		other, err := n.db.NodeGet(ctx, id)
+		if podium.IsCode(err, podium.ENOTFOUND) {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+		now, err := n.db.Now(ctx)
+		if err != nil {
+			return false, err
+		}
+		return other.Live(now, n.Config.HA.NodeTimeout), nil
+	})
+	if err != nil {
+		// Registered already: do not stay "starting" in the registry.
+		_ = n.db.NodeSetStatus(context.WithoutCancel(ctx), n.id, podium.NodeStopped)
+		return err
+	}
+	store, err := metrics.OpenStore(cfg.DataPath, metrics.DefaultArchives(cfg.Interval), n.Now)
+	if err != nil {
+		_ = claim.Release()
+		return podium.Errorf(podium.EINVALID, "[Metrics] DataPath: %w", err)
+	}
+	m := &nodeMetrics{store: store}
+	src := metrics.Sources{
+		Jobs: func() (metrics.JobFigures, bool) {
+			s := n.Scheduler()
+			if s == nil {
+				return metrics.JobFigures{}, false
+			}
+			st := s.Stats()
+			f := metrics.JobFigures{Host: st.Host, Running: st.Running, QueueDepth: st.QueueDepth, OldestWaiting: st.OldestWaiting,
+				Reclaimed: st.Reclaimed, Durations: map[string]metrics.JobDurations{}}
+			for q, d := range st.Durations {
+				f.Durations[q] = metrics.JobDurations{Count: d.Count, Sum: d.Sum}
+			}
+			return f, true
+		},
+		AppProcesses: func() map[string]int {
+			sup, _ := n.web.AppServer().(*apps.Supervisor)
+			out := map[string]int{}
+			guids := m.appGUIDs.Load()
+			if sup == nil || guids == nil {
+				return out
+			}
+			for _, g := range *guids {
+				for _, p := range sup.Processes(g) {
+					switch p.State {
+					case apps.StateStarting, apps.StateReady, apps.StateDraining, apps.StateStopping:
+						out[g]++
+					}
+				}
+			}
+			return out
+		},
+		HeartbeatAge: func() time.Duration {
+			if at := n.lastBeat.Load(); at != 0 {
+				return n.Now().Sub(time.Unix(0, at))
+			}
+			return 0
+		},
+		ClockOffset:    func() time.Duration { return time.Duration(n.clockOffset.Load()) },
+		DatabaseSchema: n.schemaVer.Load,
+	}
+	var sampler *metrics.Sampler
+	m.registry = metrics.NewRegistry(metrics.RegistryOptions{
+		Version: Version, NodeID: n.id, Host: n.hostname, BinarySchema: schema.Latest(), Sources: src,
+		HostFigures: func() (metrics.HostFigures, bool) { return sampler.HostFigures() },
+	})
+	var graphite *metrics.Graphite
+	if cfg.GraphiteEnabled {
+		graphite = metrics.NewGraphite(metrics.GraphiteOptions{
+			Addr:   netJoin(cfg.GraphiteHost, cfg.GraphitePort),
+			Prefix: metrics.GraphitePrefix(cfg.GraphiteClientId, n.hostname),
+			Log:    n.log("graphite"),
+		})
+	}
+	sampler = metrics.NewSampler(metrics.SamplerOptions{
+		Store: store, Graphite: graphite, Registry: m.registry, Sources: src, Interval: cfg.Interval,
+		Log: n.log("metrics"), Now: n.Now, Claim: claim,
+		BeforeSample: func(ctx context.Context) { m.refreshAppGUIDs(ctx, n.db) },
+	})
+	m.sampler = sampler
+	if cfg.PrometheusListen != "" {
+		if m.prom, err = metrics.ListenPrometheus(cfg.PrometheusListen, m.registry); err != nil {
+			_ = claim.Release()
+			return podium.Errorf(podium.EREFUSED, "[Metrics] PrometheusListen %s: %w", cfg.PrometheusListen, err)
+		}
+		n.AddService(m.prom)
+	}
+	n.web.Echo.Use(m.registry.Middleware())
+	n.AddService(sampler)
+	n.metrics = m
+	n.AddInfo(func() map[string]any {
+		return map[string]any{"metrics_path": cfg.DataPath, "graphite_enabled": cfg.GraphiteEnabled, "prometheus_listen": cfg.PrometheusListen}
+	})
+	return nil
+}
+
+// refreshAppGUIDs reads which content items are apps (the database is
+// asked here, in the sampling goroutine, never on a scrape).
+func (m *nodeMetrics) refreshAppGUIDs(ctx context.Context, db dbprovider.Provider) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	list, err := db.ContentList(ctx, &dbprovider.ContentListParams{All: true})
+	if err != nil {
+		return
+	}
+	guids := []string{}
+	for _, c := range list {
+		if isApp(c) {
+			guids = append(guids, c.GUID)
+		}
+	}
+	m.appGUIDs.Store(&guids)
+}
+
+func netJoin(host string, port int) string {
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// MetricsStore returns the node's round-robin metrics store (after Open),
+// for the dashboard's node page: Series(name, from, to) and Names().
+func (n *Node) MetricsStore() *metrics.Store {
+	if n.metrics == nil {
+		return nil
+	}
+	return n.metrics.store
+}
+
+// MetricsRegistry returns the node's Prometheus registry (after Open), for
+// parts that add collectors or call ObserveJob.
+func (n *Node) MetricsRegistry() *metrics.Registry {
+	if n.metrics == nil {
+		return nil
+	}
+	return n.metrics.registry
+}
+
+// MetricsSampler returns the node's sampler (after Open): Last() is the
+// latest sample, SampleNow() takes one.
+func (n *Node) MetricsSampler() *metrics.Sampler {
+	if n.metrics == nil {
+		return nil
+	}
+	return n.metrics.sampler
+}
