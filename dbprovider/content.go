@@ -62,6 +62,8 @@ type ContentStore interface {
 	RenderFinish(ctx context.Context, id int64, status string) error
 	// RenderGet returns a render. Returns ENOTFOUND.
 	RenderGet(ctx context.Context, id int64) (*podium.Render, error)
+	// RenderList returns the renders of content, newest first.
+	RenderList(ctx context.Context, contentID int64) ([]*podium.Render, error)
 	// RenderGetLatestGood returns the newest successful render of a
 	// bundle of content. Returns ENOTFOUND when there is none.
 	RenderGetLatestGood(ctx context.Context, contentID, bundleID int64) (*podium.Render, error)

@@ -203,3 +203,40 @@ func TestStopCancelsRunningTasks(t *testing.T) {
 		t.Fatalf("RenderTask of unknown content = %v", err)
 	}
 }
+
+func TestOldRenderOutputsArePruned(t *testing.T) {
+	t.Parallel()
+	svc, u, db := setup(t, "nobody")
+	c, id := deployReport(t, svc, u, `date +%s%N > "$PODIUM_OUTPUT_DIR/index.html"`, "10s")
+	if task := waitTask(t, db, id, finished); task.Code != 0 {
+		t.Fatalf("deploy: %+v", task)
+	}
+	for range publish.KeepRenders + 2 {
+		task, err := svc.RenderTask(context.Background(), u, c.GUID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if task := waitTask(t, db, task.ID, finished); task.Code != 0 {
+			t.Fatalf("render: %+v", task)
+		}
+	}
+	renders, err := db.RenderList(context.Background(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(renders) != publish.KeepRenders+3 {
+		t.Fatalf("%d renders recorded, want %d", len(renders), publish.KeepRenders+3)
+	}
+	entries, err := os.ReadDir(filepath.Dir(svc.RenderDir(c.GUID, renders[0].ID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != publish.KeepRenders {
+		t.Fatalf("%d render outputs kept, want %d", len(entries), publish.KeepRenders)
+	}
+	for _, r := range renders[:publish.KeepRenders] {
+		if _, err := os.Stat(filepath.Join(svc.RenderDir(c.GUID, r.ID), "index.html")); err != nil {
+			t.Fatalf("newest render %d lost its output: %v", r.ID, err)
+		}
+	}
+}

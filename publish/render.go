@@ -195,7 +195,39 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 	}
 	status = podium.RenderOK
 	out(fmt.Sprintf("Render %d done", r.ID))
+	s.pruneRenders(context.WithoutCancel(ctx), c, r.ID)
 	return r, nil
+}
+
+// KeepRenders is how many successful renders of each bundle keep their
+// output; older outputs are deleted (their rows stay, as history).
+const KeepRenders = 3
+
+// pruneRenders deletes the output of old successful renders of content:
+// per bundle, all but the newest KeepRenders (and never the one that just
+// finished, which the database may not show as ok yet).
+func (s *Service) pruneRenders(ctx context.Context, c *podium.Content, justDone int64) {
+	list, err := s.db.RenderList(ctx, c.ID)
+	if err != nil {
+		s.log.WithError(err).WithField("guid", c.GUID).Warn("cannot list renders to prune")
+		return
+	}
+	kept := map[int64]int{} // by bundle id
+	for _, r := range list {
+		if r.ID == justDone || r.Status != podium.RenderOK {
+			if r.ID == justDone {
+				kept[r.BundleID]++
+			}
+			continue
+		}
+		if kept[r.BundleID] < KeepRenders {
+			kept[r.BundleID]++
+			continue
+		}
+		if err := os.RemoveAll(s.RenderDir(c.GUID, r.ID)); err != nil {
+			s.log.WithError(err).WithField("guid", c.GUID).Warn("cannot prune a render")
+		}
+	}
 }
 
 // runRender runs argv and sends its output lines to out. The process gets

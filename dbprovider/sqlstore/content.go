@@ -449,3 +449,24 @@ func (s *Store) RenderGetLatestGood(ctx context.Context, contentID, bundleID int
 	}
 	return r, nil
 }
+
+// RenderList implements dbprovider.ContentStore.
+func (s *Store) RenderList(ctx context.Context, contentID int64) ([]*podium.Render, error) {
+	rows, err := s.R.QueryContext(ctx, `SELECT `+renderColumns+` FROM renders WHERE content_id = $1 ORDER BY id DESC`, contentID)
+	if err != nil {
+		return nil, fmt.Errorf("render list: %w", s.D.TranslateError(err))
+	}
+	defer rows.Close()
+	out := []*podium.Render{}
+	for rows.Next() {
+		r, err := scanRender(rows)
+		if err != nil {
+			return nil, fmt.Errorf("render list: %w", s.D.TranslateError(err))
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("render list: %w", s.D.TranslateError(err))
+	}
+	return out, nil
+}
