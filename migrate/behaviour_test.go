@@ -6,11 +6,14 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
 	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/migrate/migratetest"
@@ -280,5 +283,62 @@ func TestRunDropAllReplacesTargetData(t *testing.T) {
 	c.QueryRow(t.Context(), `SELECT count(*) FROM users`).Scan(&users)
 	if users != 3 {
 		t.Errorf("%d users after --drop-all, want 3", users)
+	}
+}
+
+// TestRunLeavesTheSchemaGooseWouldCreate compares the target's catalog
+// after a migration (which takes constraints and indexes off for the load
+// and puts them back) with a database migrated by goose itself.
+func TestRunLeavesTheSchemaGooseWouldCreate(t *testing.T) {
+	t.Parallel()
+	dir := newSource(t, migratetest.Small())
+	url := pgtest.NewDatabase(t)
+	if _, err := Run(t.Context(), Options{SQLiteDir: dir, PostgresURL: podium.Secret(url)}); err != nil {
+		t.Fatal(err)
+	}
+	ref := pgtest.NewDatabase(t)
+	p, err := postgres.Open(t.Context(), postgres.Options{URL: podium.Secret(ref)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := schema.Up(t.Context(), p, nil, schema.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	catalog := func(url string) []string {
+		rows, err := pgConn(t, url).Query(t.Context(), `
+			SELECT 'constraint ' || c.relname || ' ' || k.conname || ' ' || pg_get_constraintdef(k.oid)
+			FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = current_schema()
+			UNION ALL
+			SELECT 'index ' || indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
+			UNION ALL
+			SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' ||
+			       COALESCE(column_default, '') || ' ' || is_identity
+			FROM information_schema.columns WHERE table_schema = current_schema()
+			UNION ALL
+			SELECT 'trigger ' || tgname FROM pg_trigger WHERE NOT tgisinternal
+			ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	got, want := catalog(url), catalog(ref)
+	if !slices.Equal(got, want) {
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				t.Errorf("missing after migrate db: %s", w)
+			}
+		}
+		for _, g := range got {
+			if !slices.Contains(want, g) {
+				t.Errorf("extra after migrate db: %s", g)
+			}
+		}
 	}
 }

@@ -261,6 +261,12 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		}
 	}
 
+	var det *detached
+	if !r.opts.DryRun {
+		if det, err = r.dst.detachConstraints(ctx, names); err != nil {
+			return nil, err
+		}
+	}
 	for i, t := range tables {
 		began := time.Now()
 		var tc tableCopy
@@ -288,6 +294,12 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	if r.opts.DryRun {
 		return res, nil
 	}
+
+	began := time.Now()
+	if err := r.dst.reattach(ctx, det); err != nil {
+		return nil, err
+	}
+	r.log.WithField("seconds", fmt.Sprintf("%.2f", time.Since(began).Seconds())).Debug("constraints and indexes rebuilt")
 
 	// Verify before commit: count and checksum of every table, read back
 	// inside the transaction. Any difference rolls everything back.

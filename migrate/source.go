@@ -222,10 +222,11 @@ func (s *source) scanSuspects(ctx context.Context, t *table) error {
 		q := quoteIdent(c.Name)
 		switch c.kind {
 		case kindText:
-			conds = append(conds, fmt.Sprintf("instr(CAST(%s AS BLOB), x'00') > 0", q))
+			// instr compares by byte length, so it finds a NUL inside text.
+			conds = append(conds, fmt.Sprintf("instr(%s, char(0)) > 0", q))
 		case kindJSON, kindJSONB:
 			conds = append(conds,
-				fmt.Sprintf("instr(CAST(%s AS BLOB), x'00') > 0", q),
+				fmt.Sprintf("instr(%s, char(0)) > 0", q),
 				fmt.Sprintf("(%s IS NOT NULL AND (json_valid(%s) = 0 OR instr(%s, '\\u0000') > 0))", q, q, q))
 		}
 	}
