@@ -99,7 +99,7 @@ func New(opts Options) *Dashboard {
 		if base == "layout" {
 			continue
 		}
-		t := template.New("layout").Funcs(funcs)
+		t := template.New("layout.html.tmpl").Funcs(funcs)
 		d.pages[base] = template.Must(t.ParseFS(templateFS, "templates/layout.html.tmpl", name))
 	}
 	return d
@@ -175,14 +175,14 @@ func (d *Dashboard) render(c echo.Context, status int, v *view) error {
 	f := d.frame(c, v)
 	f.Status = status
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", f); err != nil {
+	if err := t.ExecuteTemplate(&buf, "layout.html.tmpl", f); err != nil {
 		return fmt.Errorf("dashboard: render %s: %w", v.Name, err)
 	}
 	hdr := c.Response().Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Frame-Options", "DENY")
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+	hdr.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "+
 		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	return c.HTMLBlob(status, buf.Bytes())
 }

@@ -1,0 +1,151 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/apps"
+	"github.com/podiumhq/podium/publish"
+	"github.com/podiumhq/podium/web/dashboard"
+)
+
+func init() { mounts = append(mounts, mountDashboard) }
+
+// mountDashboard mounts the web dashboard under /__dashboard__/. Mounts run
+// in file-name order, so publishing and the scheduler do not exist yet:
+// the sources below look them up on the node at each request.
+func mountDashboard(n *Node) error {
+	cfg := n.Config
+	src := dashSources{n}
+	d := dashboard.New(dashboard.Options{
+		Log: n.log("dashboard"), NodeID: n.id, DB: n.db,
+		NodeTimeout: cfg.HA.NodeTimeout, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
+		Content: src, Jobs: src, Processes: src,
+	})
+	d.Mount(n.web.Echo)
+	return nil
+}
+
+// dashSources adapts the node's parts to the dashboard's source interfaces
+// (the dashboard imports none of them).
+type dashSources struct{ n *Node }
+
+var (
+	_ dashboard.ContentSource = dashSources{}
+	_ dashboard.JobSource     = dashSources{}
+	_ dashboard.ProcessSource = dashSources{}
+)
+
+func (s dashSources) publisher() (*publish.Service, error) {
+	if s.n.publish == nil {
+		return nil, podium.Errorf(podium.EUNAVAILABLE, "publishing is not available on this node")
+	}
+	return s.n.publish, nil
+}
+
+// ContentList implements dashboard.ContentSource.
+func (s dashSources) ContentList(ctx context.Context, u *podium.User) ([]*podium.Content, error) {
+	p, err := s.publisher()
+	if err != nil {
+		return nil, err
+	}
+	return p.ContentList(ctx, u, publish.ContentListRequest{})
+}
+
+// ContentGet implements dashboard.ContentSource.
+func (s dashSources) ContentGet(ctx context.Context, u *podium.User, guid string) (*podium.Content, bool, error) {
+	p, err := s.publisher()
+	if err != nil {
+		return nil, false, err
+	}
+	c, a, err := p.ContentGet(ctx, u, guid)
+	return c, a.Edit, err
+}
+
+// BundleList implements dashboard.ContentSource.
+func (s dashSources) BundleList(ctx context.Context, u *podium.User, guid string) ([]*podium.Bundle, error) {
+	p, err := s.publisher()
+	if err != nil {
+		return nil, err
+	}
+	return p.BundleList(ctx, u, guid)
+}
+
+// Permissions implements dashboard.ContentSource.
+func (s dashSources) Permissions(ctx context.Context, u *podium.User, guid string) ([]*podium.ContentACLEntry, error) {
+	p, err := s.publisher()
+	if err != nil {
+		return nil, err
+	}
+	perm, err := p.PermissionsGet(ctx, u, guid)
+	if err != nil {
+		return nil, err
+	}
+	return perm.Entries, nil
+}
+
+// ScheduleGet implements dashboard.JobSource.
+func (s dashSources) ScheduleGet(ctx context.Context, u *podium.User, guid string) (*podium.Schedule, error) {
+	if s.n.scheduler == nil {
+		return nil, podium.Errorf(podium.ENOTFOUND, "no scheduler on this node")
+	}
+	return s.n.scheduler.ScheduleGet(ctx, u, guid)
+}
+
+// ContentJobs implements dashboard.JobSource.
+func (s dashSources) ContentJobs(ctx context.Context, u *podium.User, guid string, limit int) ([]*podium.Job, error) {
+	if s.n.scheduler == nil {
+		return nil, nil
+	}
+	return s.n.scheduler.ContentJobs(ctx, u, guid, limit)
+}
+
+// Jobs implements dashboard.JobSource.
+func (s dashSources) Jobs(ctx context.Context, u *podium.User, status string, limit int) ([]*podium.Job, error) {
+	if s.n.scheduler == nil {
+		return nil, podium.Errorf(podium.EUNAVAILABLE, "the scheduler is not available on this node")
+	}
+	jobs, err := s.n.scheduler.Jobs(ctx, u, status, limit)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard jobs: %w", err)
+	}
+	return jobs, nil
+}
+
+func (s dashSources) supervisor() *apps.Supervisor {
+	sup, _ := s.n.web.AppServer().(*apps.Supervisor)
+	return sup
+}
+
+// Processes implements dashboard.ProcessSource.
+func (s dashSources) Processes(guid string) ([]dashboard.Process, string) {
+	sup := s.supervisor()
+	if sup == nil {
+		return nil, ""
+	}
+	st := sup.Status(guid)
+	out := make([]dashboard.Process, 0, len(st.Processes))
+	for _, p := range st.Processes {
+		out = append(out, dashboard.Process{PID: p.PID, BundleID: p.BundleID, State: p.State, Connections: p.Connections,
+			Served: p.Served, Started: p.Started, Ended: p.Ended, Exit: p.Exit})
+	}
+	return out, st.LastError
+}
+
+// Running implements dashboard.ProcessSource.
+func (s dashSources) Running(guids []string) int {
+	sup := s.supervisor()
+	if sup == nil {
+		return -1
+	}
+	n := 0
+	for _, g := range guids {
+		for _, p := range sup.Processes(g) {
+			if p.Ended == nil {
+				n++
+			}
+		}
+	}
+	return n
+}
