@@ -52,6 +52,8 @@ check_all() {
 	need "have haproxy" haproxy
 	need "have python3" python3
 	need "have gcc" gcc libc6-dev
+	# Graphite tests: a real carbon-cache receiver, read back with whisper-fetch.
+	need "have carbon-cache && have whisper-fetch" graphite-carbon
 	# Dashboard browser tests (chromedp drives it; no chromedriver needed).
 	need "have chromium" chromium
 }
