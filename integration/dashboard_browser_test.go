@@ -23,7 +23,7 @@ import (
 // dashConfig is the configuration of the dashboard test's nodes: renders
 // run as nobody, the test's own reverse proxy (on loopback) is trusted for
 // X-Forwarded-Prefix, metrics are sampled often enough to chart.
-const dashConfig = pubConfig + "[HTTP]\nTrustedProxies = 127.0.0.1\n"
+const dashConfig = pubConfig + "[HTTP]\nTrustedProxies = 127.0.0.1\n[Metrics]\nInterval = 1s\n"
 
 // TestDashboardBrowser drives the dashboard in a real headless Chromium on
 // a two-node PostgreSQL cluster: log in, see content deployed through the
@@ -173,13 +173,13 @@ func TestDashboardBrowser(t *testing.T) {
 		if got := opened(t, "r"); got != "rendered report" {
 			t.Fatalf("report preview shows %q", got)
 		}
+		// The logs are folded: unfold them to read them.
+		eval(t, `document.querySelectorAll('details').forEach(d => d.open = true)`)
 		for sel, want := range map[string]string{"#renders": "ok", "#schedule": "0 0 1 1 *", "#deployments": "render done"} {
 			if got := text(t, sel); !strings.Contains(got, want) {
 				t.Fatalf("%s lacks %q: %s", sel, want, got)
 			}
 		}
-		// The logs are folded: open them for the screenshot.
-		eval(t, `document.querySelectorAll('details').forEach(d => d.open = true)`)
 		shot(t, "content-report")
 	})
 

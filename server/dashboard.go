@@ -3,9 +3,12 @@ package server
 import (
 	"context"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/apps"
+	"github.com/podiumhq/podium/metrics"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/web/dashboard"
 )
@@ -21,7 +24,7 @@ func mountDashboard(n *Node) error {
 	d := dashboard.New(dashboard.Options{
 		Log: n.log("dashboard"), NodeID: n.id, DB: n.db,
 		NodeTimeout: cfg.HA.NodeTimeout, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
-		Content: src, Jobs: src, Processes: src,
+		Content: src, Jobs: src, Processes: src, Metrics: src, HAChecks: src,
 	})
 	d.Mount(n.web.Echo)
 	return nil
@@ -35,6 +38,8 @@ var (
 	_ dashboard.ContentSource = dashSources{}
 	_ dashboard.JobSource     = dashSources{}
 	_ dashboard.ProcessSource = dashSources{}
+	_ dashboard.MetricsSource = dashSources{}
+	_ dashboard.HACheckSource = dashSources{}
 )
 
 func (s dashSources) publisher() (*publish.Service, error) {
@@ -148,4 +153,94 @@ func (s dashSources) Running(guids []string) int {
 		}
 	}
 	return n
+}
+
+// dashCharts are the metrics the node page charts, in order, with their
+// titles and units.
+var dashCharts = []struct{ series, title, unit string }{
+	{metrics.SeriesCPUBusyPercent, "CPU busy", "%"},
+	{metrics.SeriesMemUsed, "Memory used", "bytes"},
+	{metrics.SeriesLoad1, "Load (1 min)", ""},
+	{metrics.SeriesProcessRSS, "Podium resident memory", "bytes"},
+	{metrics.SeriesAppProcesses, "App processes", ""},
+	{metrics.SeriesJobsRunning, "Jobs running", ""},
+	{metrics.SeriesQueueDepth, "Job queue depth", ""},
+	{metrics.SeriesClockOffset, "Clock offset", "s"},
+}
+
+// store returns the metrics store of node id: this node's own, or another
+// node's when its [Metrics] DataPath (published in the registry) is
+// readable from here (nodes on one machine). Metrics stay on the machine
+// of their node: nil otherwise.
+func (s dashSources) store(ctx context.Context, id string) *metrics.Store {
+	if id == s.n.id {
+		return s.n.MetricsStore()
+	}
+	other, err := s.n.db.NodeGet(ctx, id)
+	if err != nil {
+		return nil
+	}
+	path, _ := other.Info["metrics_path"].(string)
+	if path == "" {
+		return nil
+	}
+	if fi, err := os.Stat(path); err != nil || !fi.IsDir() {
+		return nil
+	}
+	st, err := metrics.OpenStore(path, nil, s.n.Now)
+	if err != nil {
+		return nil
+	}
+	return st
+}
+
+// NodeSeries implements dashboard.MetricsSource.
+func (s dashSources) NodeSeries(ctx context.Context, id string, since time.Time) ([]dashboard.Series, error) {
+	st := s.store(ctx, id)
+	if st == nil {
+		return nil, podium.Errorf(podium.ENOTFOUND, "the metrics of node %s are kept on its own machine: open this page through that node", id)
+	}
+	var out []dashboard.Series
+	for _, c := range dashCharts {
+		pts, err := st.Series(c.series, since, s.n.Now())
+		if err != nil {
+			return nil, fmt.Errorf("dashboard metrics %s: %w", c.series, err)
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		ser := dashboard.Series{Name: c.title, Unit: c.unit, Points: make([]dashboard.Point, 0, len(pts))}
+		for _, p := range pts {
+			ser.Points = append(ser.Points, dashboard.Point{T: p.Time, V: p.Value})
+		}
+		out = append(out, ser)
+	}
+	return out, nil
+}
+
+// AppProcesses implements dashboard.MetricsSource.
+func (s dashSources) AppProcesses(ctx context.Context, id string) (int, bool) {
+	st := s.store(ctx, id)
+	if st == nil {
+		return 0, false
+	}
+	now := s.n.Now()
+	pts, err := st.Series(metrics.SeriesAppProcesses, now.Add(-5*time.Minute), now)
+	if err != nil || len(pts) == 0 {
+		return 0, false
+	}
+	return int(pts[len(pts)-1].Value), true
+}
+
+// HAChecks implements dashboard.HACheckSource.
+func (s dashSources) HAChecks(ctx context.Context) ([]dashboard.HACheck, error) {
+	results, err := s.n.HACheck(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("dashboard ha check: %w", err)
+	}
+	out := make([]dashboard.HACheck, 0, len(results))
+	for _, r := range results {
+		out = append(out, dashboard.HACheck{Title: r.Title, Status: string(r.Status), Nodes: r.Nodes, Detail: r.Detail, Action: r.Action})
+	}
+	return out, nil
 }

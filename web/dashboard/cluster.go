@@ -66,8 +66,10 @@ func (d *Dashboard) clusterPage(c echo.Context) (*view, error) {
 			RunningJobs: running[n.ID], Processes: -1}
 		if row.Self {
 			row.Processes = local
-		} else if p, ok := infoInt(n.Info, "app_processes"); ok {
-			row.Processes = p
+		} else if d.opts.Metrics != nil {
+			if p, ok := d.opts.Metrics.AppProcesses(ctx, n.ID); ok {
+				row.Processes = p
+			}
 		}
 		if row.Live {
 			v.Live++
@@ -121,18 +123,6 @@ func (d *Dashboard) localProcesses(ctx context.Context, u *podium.User) int {
 	return d.opts.Processes.Running(guids)
 }
 
-func infoInt(info map[string]any, key string) (int, bool) {
-	switch v := info[key].(type) {
-	case float64:
-		return int(v), true
-	case int:
-		return v, true
-	case int64:
-		return int(v), true
-	}
-	return 0, false
-}
-
 // nodeView is the data of the node page.
 type nodeView struct {
 	Node         *podium.Node
@@ -142,6 +132,7 @@ type nodeView struct {
 	Series       []Series
 	SeriesJSON   string
 	MetricsKnown bool
+	MetricsError string
 	Window       time.Duration
 }
 
@@ -174,7 +165,9 @@ func (d *Dashboard) nodePage(c echo.Context) (*view, error) {
 	if d.opts.Metrics != nil {
 		v.MetricsKnown = true
 		if v.Series, err = d.opts.Metrics.NodeSeries(ctx, id, now.Add(-chartWindow)); err != nil {
-			return nil, fmt.Errorf("node page: metrics: %w", err)
+			// The rest of the page is still worth showing.
+			d.log.WithError(err).WithField("node_id", id).Debug("dashboard: no metrics for node")
+			v.MetricsError = podium.ErrorMessage(err)
 		}
 	}
 	out := make([]chartSeries, 0, len(v.Series))

@@ -70,19 +70,23 @@ type Series struct {
 type MetricsSource interface {
 	// NodeSeries returns the history of node's metrics since the given time.
 	NodeSeries(ctx context.Context, nodeID string, since time.Time) ([]Series, error)
+	// AppProcesses returns the latest sampled number of app processes of
+	// a node, false when unknown.
+	AppProcesses(ctx context.Context, nodeID string) (int, bool)
 }
 
-// HACheck is one result of "podium ha check".
+// HACheck is one result of the "podium ha check" checklist.
 type HACheck struct {
-	Name   string
-	Status string // "ok", "warn", "fail"
-	Detail string
-	NodeID string // "" for cluster-wide checks
-	At     time.Time
+	Title  string
+	Status string   // "pass", "warn", "fail"
+	Nodes  []string // the nodes it concerns
+	Detail string   // what was found
+	Action string   // what to do ("" on pass)
 }
 
 // HACheckSource reads the latest ha check results (package hacheck).
 type HACheckSource interface {
-	// HAChecks returns the latest result of each check.
+	// HAChecks runs the checklist against the cluster and returns the
+	// result of each item.
 	HAChecks(ctx context.Context) ([]HACheck, error)
 }
