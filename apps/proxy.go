@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -74,14 +75,7 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
 			}
 			return nil, podium.Errorf(podium.ENOTFOUND, "no application is deployed at %s", pl.guid)
 		}
-		ready, starting := pl.current()
-		var best *process
-		for _, p := range ready {
-			if best == nil || p.conns < best.conns {
-				best = p
-			}
-		}
-		live := len(ready) + starting
+		best, live, starting := pl.leastLoaded()
 		now := s.opts.Now()
 		grow := live < lim.MaxProcesses && starting == 0 && !now.Before(pl.notUntil) &&
 			(best == nil || float64(best.conns+1)/float64(lim.MaxConnsPerProcess) > lim.LoadFactor)
@@ -177,7 +171,8 @@ func errorPage(w http.ResponseWriter, status int, msg string) error {
 // drops Podium's own credentials.
 func (s *Supervisor) newReverseProxy(target *url.URL) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
-		Transport: s.transport,
+		Transport:  s.transport,
+		BufferPool: copyBuffers,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			in, out := pr.In, pr.Out
 			rest, prefix := splitContentPath(in.URL.EscapedPath())
@@ -207,6 +202,24 @@ func (s *Supervisor) newReverseProxy(target *url.URL) *httputil.ReverseProxy {
 			s.mu.Unlock()
 			_ = errorPage(w, http.StatusBadGateway, "The application did not answer. It may have crashed; Podium is replacing it. Try again shortly.")
 		},
+	}
+}
+
+// copyBuffers lends the proxies their copy buffers: without a pool,
+// ReverseProxy allocates (and the GC then clears) 32 KiB per response.
+var copyBuffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+// bufferPool is an httputil.BufferPool over a sync.Pool of *[]byte.
+type bufferPool struct{ pool sync.Pool }
+
+// Get returns a 32 KiB buffer.
+func (p *bufferPool) Get() []byte { return *(p.pool.Get().(*[]byte)) }
+
+// Put returns b to the pool.
+func (p *bufferPool) Put(b []byte) {
+	if cap(b) >= 32<<10 {
+		b = b[:32<<10]
+		p.pool.Put(&b)
 	}
 }
 

@@ -297,6 +297,30 @@ func (pl *pool) current() (ready []*process, starting int) {
 	return ready, starting + pl.starting
 }
 
+// leastLoaded returns the ready process of pl's current bundle with the
+// fewest connections (nil when none is ready), the number of live ones
+// (ready or starting) and of starting ones. It is pl.current without the
+// allocation, for the request path. Call with s.mu held.
+func (pl *pool) leastLoaded() (best *process, live, starting int) {
+	b := bundleOf(pl.app)
+	starting = pl.starting
+	for _, p := range pl.procs {
+		if p.bundleID != b {
+			continue
+		}
+		switch p.state {
+		case StateReady:
+			live++
+			if best == nil || p.conns < best.conns {
+				best = p
+			}
+		case StateStarting:
+			starting++
+		}
+	}
+	return best, live + starting, starting
+}
+
 // maintain runs one round of housekeeping on every pool: notice
 // redeploys, stop idle processes above the minimum and drained ones, and
 // start processes up to the minimum (after any backoff).

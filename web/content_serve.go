@@ -19,32 +19,55 @@ const contentCSP = "sandbox allow-scripts allow-forms allow-popups allow-downloa
 // MountContentServe serves published content at /content/{guid}/ with the
 // reader's access checked on every request.
 // Apps and APIs go to the server's app server (s.ServeApp) after the same
-// check.
+// check, whatever the method (an API takes POST, PUT, DELETE...); static
+// sites and reports answer GET and HEAD, and 405 to other methods.
+//
+// A granted access to app or api content is remembered for up to
+// targetTTL (one second), so the proxy does not read the database on
+// every request; changes made through this node's API apply at once,
+// changes made through other nodes within targetTTL.
 func (s *Server) MountContentServe(svc *publish.Service) {
 	e := s.Echo
-	h := &contentServe{svc: svc, srv: s}
-	for _, m := range []string{http.MethodGet, http.MethodHead} {
-		e.Add(m, "/content/:guid", h.redirect)
-		e.Add(m, "/content/:guid/*", h.serve)
-	}
+	h := &contentServe{svc: svc, srv: s, cache: newTargetCache()}
+	e.Use(h.invalidateOnChange)
+	e.Any("/content/:guid", h.redirect)
+	e.Any("/content/:guid/*", h.serve)
 }
 
 type contentServe struct {
-	svc *publish.Service
-	srv *Server
+	svc   *publish.Service
+	srv   *Server
+	cache *targetCache
 }
 
+// redirect sends /content/{guid} to /content/{guid}/: 301 for GET and
+// HEAD, 308 otherwise, so that a client repeats a POST as a POST.
 func (h *contentServe) redirect(c echo.Context) error {
-	return c.Redirect(http.StatusMovedPermanently, publish.ContentPath(c.Param("guid")))
+	code := http.StatusMovedPermanently
+	if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
+		code = http.StatusPermanentRedirect
+	}
+	return c.Redirect(code, publish.ContentPath(c.Param("guid")))
 }
 
 func (h *contentServe) serve(c echo.Context) error {
-	t, err := h.svc.ServeTarget(c.Request().Context(), CurrentUser(c), c.Param("guid"))
-	if err != nil {
-		return err
+	u, guid := CurrentUser(c), c.Param("guid")
+	k := keyOf(u, guid)
+	t := h.cache.get(k)
+	if t == nil {
+		var err error
+		if t, err = h.svc.ServeTarget(c.Request().Context(), u, guid); err != nil {
+			return err
+		}
+		if t.App {
+			h.cache.put(k, t)
+		}
 	}
 	if t.App {
 		return h.srv.ServeApp(c, t.Content.GUID)
+	}
+	if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
+		return methodNotAllowed(c)
 	}
 	return serveDir(c, t.Dir, c.Param("*"), t.Index, true)
 }
