@@ -23,7 +23,7 @@ import (
 // dashConfig is the configuration of the dashboard test's nodes: renders
 // run as nobody, the test's own reverse proxy (on loopback) is trusted for
 // X-Forwarded-Prefix, metrics are sampled often enough to chart.
-const dashConfig = pubConfig + "[HTTP]\nTrustedProxies = 127.0.0.1\n[Metrics]\nInterval = 1s\n"
+const dashConfig = pubConfig + "JobPollInterval = 500ms\n[HTTP]\nTrustedProxies = 127.0.0.1\n[Metrics]\nInterval = 1s\n"
 
 // TestDashboardBrowser drives the dashboard in a real headless Chromium on
 // a two-node PostgreSQL cluster: log in, see content deployed through the
@@ -73,7 +73,7 @@ func TestDashboardBrowser(t *testing.T) {
 		"render.sh":     `echo "<p id=r>rendered report</p>" > "$PODIUM_OUTPUT_DIR/index.html"; echo render done`,
 	})
 	pubWant(t, "schedule", pubJSON(t, "PUT", a.URL+"/__api__/v1/content/"+report+"/schedule", key,
-		map[string]any{"spec": "0 0 1 1 *", "timezone": "UTC"}), 200)
+		map[string]any{"spec": "@every 2s", "timezone": "UTC"}), 200)
 
 	shots := filepath.Join(nodetest.ModuleRoot(t), "artifacts", "screenshots")
 	if err := os.MkdirAll(shots, 0o755); err != nil {
@@ -175,7 +175,7 @@ func TestDashboardBrowser(t *testing.T) {
 		}
 		// The logs are folded: unfold them to read them.
 		eval(t, `document.querySelectorAll('details').forEach(d => d.open = true)`)
-		for sel, want := range map[string]string{"#renders": "ok", "#schedule": "0 0 1 1 *", "#deployments": "render done"} {
+		for sel, want := range map[string]string{"#renders": "ok", "#schedule": "@every 2s", "#deployments": "render done"} {
 			if got := text(t, sel); !strings.Contains(got, want) {
 				t.Fatalf("%s lacks %q: %s", sel, want, got)
 			}
@@ -184,7 +184,25 @@ func TestDashboardBrowser(t *testing.T) {
 	})
 
 	t.Run("Jobs", func(t *testing.T) {
-		do(t, "jobs page", chromedp.Navigate(dash+"/jobs"), chromedp.WaitVisible(chromedp.CSS("#history")))
+		// The report's schedule runs every 2 s on either node: reload
+		// until a scheduled render shows in the history with its node and
+		// attempt.
+		deadline := time.Now().Add(testutil.Timeout(20 * time.Second))
+		var history string
+		for {
+			do(t, "jobs page", chromedp.Navigate(dash+"/jobs"), chromedp.WaitVisible(chromedp.CSS("#history")))
+			history = text(t, "#history")
+			if strings.Contains(history, "attempt 1 on ") && strings.Contains(history, "succeeded") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no finished job on the jobs page:\n%s", history)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		if !strings.Contains(history, "succeeded") || !strings.Contains(history, report[:8]) {
+			t.Fatalf("jobs history: %s", history)
+		}
 		shot(t, "jobs")
 	})
 

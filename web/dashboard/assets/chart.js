@@ -12,12 +12,15 @@
     if (parent) parent.appendChild(e);
     return e;
   }
-  function fmt(v) {
+  // fmt shows v with SI suffixes; span (the axis range) decides the
+  // decimals so that neighbouring grid labels differ.
+  function fmt(v, span) {
     var a = Math.abs(v);
     if (a >= 1e9) return (v / 1e9).toFixed(1) + "G";
     if (a >= 1e6) return (v / 1e6).toFixed(1) + "M";
     if (a >= 1e3) return (v / 1e3).toFixed(1) + "k";
-    return a >= 10 || v === 0 ? v.toFixed(0) : v.toFixed(2);
+    span = span === undefined ? a : span;
+    return v.toFixed(span >= 10 ? 0 : span >= 1 ? 1 : 2);
   }
   function hhmm(ms) {
     var d = new Date(ms);
@@ -44,7 +47,7 @@
     for (var i = 0; i <= 4; i++) {
       var v = lo + (hi - lo) * i / 4;
       el("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), "class": "grid" }, svg);
-      el("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", "class": "axis" }, svg).textContent = fmt(v);
+      el("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", "class": "axis" }, svg).textContent = fmt(v, hi - lo);
     }
     el("text", { x: L, y: H - 6, "class": "axis" }, svg).textContent = hhmm(t0);
     el("text", { x: W - R, y: H - 6, "text-anchor": "end", "class": "axis" }, svg).textContent = hhmm(t1);
