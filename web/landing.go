@@ -25,6 +25,7 @@ code { background: #f3f3f3; padding: 0.1rem 0.3rem; border-radius: 3px; }
 <p>This server publishes static sites, rendered reports, and hosted apps and APIs.</p>
 <p>Publish a directory with <code>podium deploy ./site --server URL --api-key KEY</code>.
 Published content lives under <code>/content/&lt;guid&gt;/</code>.</p>
+<p><a href="__dashboard__/">Open the dashboard</a> to see your content, jobs and the cluster.</p>
 </body>
 </html>
 `
