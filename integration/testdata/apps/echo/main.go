@@ -9,6 +9,7 @@
 //	POST /upload     reads the body; JSON: bytes and SHA-256
 //	GET  /ws         WebSocket: answers each message with "pid:message"
 //	GET  /crash      exits with status 3
+//	ANY  /items/{id} JSON: pid, method, id, body length (an API's routes)
 //
 // With the argument --no-listen it never listens (an app that fails to
 // start).
@@ -91,6 +92,15 @@ func main() {
 				return
 			}
 		}
+	})
+	mux.HandleFunc("/items/{id}", func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"pid": pid, "method": r.Method, "id": r.PathValue("id"), "bytes": n})
 	})
 	mux.HandleFunc("GET /crash", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Println("crashing on request")
