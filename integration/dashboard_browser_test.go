@@ -149,7 +149,12 @@ func TestDashboardBrowser(t *testing.T) {
 	})
 
 	t.Run("ContentListed", func(t *testing.T) {
-		do(t, "content list", chromedp.Navigate(dash+"/"), chromedp.WaitVisible(chromedp.CSS("#content-list")))
+		// The landing page links to the dashboard.
+		do(t, "content list from the landing page",
+			chromedp.Navigate(a.URL+"/"),
+			chromedp.Click(chromedp.CSS(`a[href="__dashboard__/"]`)),
+			chromedp.WaitVisible(chromedp.CSS("#content-list")),
+		)
 		list := text(t, "#content-list")
 		for _, want := range []string{"site", "The site", "report", "static", "alice"} {
 			if !strings.Contains(list, want) {
