@@ -39,10 +39,10 @@ func (s *Supervisor) ServeApp(c echo.Context, guid string) error {
 	s.refresh(req.Context(), pl, false)
 	p, err := s.acquire(req.Context(), pl)
 	if err != nil {
-		return s.unavailable(c, err)
+		return s.unavailable(c, pl, err)
 	}
 	defer s.release(pl, p)
-	w := &trackingWriter{ResponseWriter: c.Response(), track: s.opts.TrackHijacked}
+	w := &trackingWriter{ResponseWriter: c.Response(), s: s, pl: pl}
 	defer w.untrack()
 	p.proxy.ServeHTTP(w, req)
 	return nil
@@ -87,6 +87,8 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
 			// loaded (beyond MaxConnsPerProcess only at MaxProcesses).
 			best.conns++
 			best.served++
+			s.events.Requests++
+			pl.events.Requests++
 			s.mu.Unlock()
 			if grow {
 				go s.spawn(s.runContext(), pl, app)
@@ -139,7 +141,7 @@ func (s *Supervisor) release(pl *pool, p *process) {
 }
 
 // unavailable answers a request no process could take.
-func (s *Supervisor) unavailable(c echo.Context, err error) error {
+func (s *Supervisor) unavailable(c echo.Context, pl *pool, err error) error {
 	var ue *errUnavailable
 	if !errors.As(err, &ue) {
 		if podium.IsCode(err, podium.ENOTFOUND) || errors.Is(err, context.Canceled) {
@@ -150,6 +152,7 @@ func (s *Supervisor) unavailable(c echo.Context, err error) error {
 	}
 	s.mu.Lock()
 	s.events.Rejected++
+	pl.events.Rejected++
 	s.mu.Unlock()
 	c.Response().Header().Set("Retry-After", "5")
 	return errorPage(c.Response(), http.StatusServiceUnavailable, ue.msg)
@@ -199,6 +202,9 @@ func (s *Supervisor) newReverseProxy(target *url.URL) *httputil.ReverseProxy {
 			s.log.WithError(err).WithFields(logrus.Fields{"path": r.URL.Path, "target": target.Host}).Warn("app process did not answer")
 			s.mu.Lock()
 			s.events.Rejected++
+			if tw, ok := w.(*trackingWriter); ok { // ServeApp's writer: count it for its content
+				tw.pl.events.Rejected++
+			}
 			s.mu.Unlock()
 			_ = errorPage(w, http.StatusBadGateway, "The application did not answer. It may have crashed; Podium is replacing it. Try again shortly.")
 		},
@@ -281,20 +287,30 @@ func (s *Supervisor) trusted(ip string) bool {
 }
 
 // trackingWriter records the client connection when the proxy hijacks it
-// for a WebSocket (or any upgrade), so the node's shutdown can close it:
-// echo's Shutdown does not close hijacked connections.
+// for a WebSocket (or any upgrade), so the node's shutdown can close it
+// (echo's Shutdown does not close hijacked connections), and counts it as
+// an open WebSocket of its content until the proxy is done with it.
 type trackingWriter struct {
 	http.ResponseWriter
-	track  func(net.Conn) func()
+	s      *Supervisor
+	pl     *pool
 	forget func()
+	hijack bool
 }
 
 // Hijack hijacks the underlying connection and tracks it.
 func (w *trackingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err == nil && w.track != nil {
-		w.forget = w.track(conn)
+	if err != nil {
+		return conn, rw, err
 	}
+	if t := w.s.opts.TrackHijacked; t != nil {
+		w.forget = t(conn)
+	}
+	w.hijack = true
+	w.s.mu.Lock()
+	w.pl.upgraded++
+	w.s.mu.Unlock()
 	return conn, rw, err
 }
 
@@ -307,5 +323,10 @@ func (w *trackingWriter) Flush() { _ = http.NewResponseController(w.ResponseWrit
 func (w *trackingWriter) untrack() {
 	if w.forget != nil {
 		w.forget()
+	}
+	if w.hijack {
+		w.s.mu.Lock()
+		w.pl.upgraded--
+		w.s.mu.Unlock()
 	}
 }

@@ -67,6 +67,7 @@ type Events struct {
 	Failed   int64 `json:"failed"`
 	Stopped  int64 `json:"stopped"`
 	Rejected int64 `json:"rejected"` // requests answered 502/503
+	Requests int64 `json:"requests"` // requests (and WebSockets) handed to a process
 }
 
 // pool holds the processes of one content item on this node.
@@ -83,6 +84,8 @@ type pool struct {
 	notUntil time.Time // no start before this (backoff)
 	lastErr  string
 	changed  chan struct{} // closed and replaced when processes change
+	events   Events        // this content's share of the supervisor's events
+	upgraded int           // open WebSockets (hijacked connections)
 }
 
 // historyLen is how many ended processes each pool remembers.
@@ -209,6 +212,56 @@ func (s *Supervisor) Stats() Events {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.events
+}
+
+// ContentStats are the figures of one content item's app on this node.
+type ContentStats struct {
+	// Processes are live: starting, ready, draining or stopping.
+	Processes int `json:"processes"`
+	// Ready processes take requests.
+	Ready int `json:"ready"`
+	// Connections are requests in flight plus open WebSockets.
+	Connections int `json:"connections"`
+	// WebSockets are open WebSocket (upgraded) connections.
+	WebSockets int `json:"websockets"`
+	// Events count, since the supervisor started, this content's process
+	// starts, crashes, failed starts, stops, refused and proxied requests
+	// (monotonic: Prometheus counters).
+	Events
+}
+
+// Snapshot is the state of every app on this node, for metrics.
+type Snapshot struct {
+	// Events are the totals over every content item.
+	Events Events `json:"events"`
+	// Content has an entry for every content item this node has served
+	// or run processes for, by guid.
+	Content map[string]ContentStats `json:"content"`
+}
+
+// Snapshot returns the counters and the per-content gauges (processes,
+// connections, WebSockets) at one instant. Content items stay in the map
+// once seen (their counters keep growing), with zero gauges when they
+// have no processes.
+func (s *Supervisor) Snapshot() Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := Snapshot{Events: s.events, Content: make(map[string]ContentStats, len(s.pools))}
+	for guid, pl := range s.pools {
+		cs := ContentStats{Events: pl.events, WebSockets: pl.upgraded}
+		for _, p := range pl.procs {
+			switch p.state {
+			case StateStarting, StateReady, StateDraining, StateStopping:
+				cs.Processes++
+			}
+			if p.state == StateReady {
+				cs.Ready++
+			}
+			cs.Connections += p.conns
+		}
+		out.Content[guid] = cs
+	}
+	return out
 }
 
 // pool returns the pool of guid, creating it.
@@ -409,6 +462,7 @@ func (s *Supervisor) spawn(ctx context.Context, pl *pool, app *App) {
 	}
 	pl.procs = append(pl.procs, p)
 	s.events.Started++
+	pl.events.Started++
 	s.mu.Unlock()
 	log = log.WithField("pid", p.pid)
 	log.WithField("port", p.port).Info("app process started")
@@ -421,6 +475,7 @@ func (s *Supervisor) spawn(ctx context.Context, pl *pool, app *App) {
 		if err != nil {
 			if p.state == StateStarting || p.state == StateDraining {
 				s.events.Failed++
+				pl.events.Failed++
 				s.failed(pl, fmt.Sprintf("process %d %v", p.pid, err))
 				p.state = StateStopping
 				s.mu.Unlock()
@@ -463,10 +518,12 @@ func (s *Supervisor) exited(pl *pool, p *process, log *logrus.Entry) {
 	case StateStopping:
 		p.state = StateExited
 		s.events.Stopped++
+		pl.events.Stopped++
 	case StateFailed:
 	default:
 		p.state = StateCrashed
 		s.events.Crashed++
+		pl.events.Crashed++
 		s.failed(pl, fmt.Sprintf("process %d crashed: %v", p.pid, p.exitErr))
 		log.WithField("exit", fmt.Sprint(p.exitErr)).Error("app process crashed: replacing it with backoff; see its log")
 	}
