@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -52,8 +53,13 @@ func BenchmarkProxy(b *testing.B) {
 	type result struct {
 		rps      float64
 		p50, p99 time.Duration
+		// CPU time per request of the load generator (this process), the
+		// app and the node: what each path costs, whatever the contention.
+		genCPU, appCPU, nodeCPU time.Duration
 	}
+	appPID, nodePID := procs.Processes[0].PID, n.Cmd.Process.Pid
 	load := func(base string) result {
+		g0, a0, n0 := selfCPU(b), procCPU(b, appPID), procCPU(b, nodePID)
 		tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
 		defer tr.CloseIdleConnections()
 		client := &http.Client{Transport: tr}
@@ -87,11 +93,14 @@ func BenchmarkProxy(b *testing.B) {
 			}()
 		}
 		wg.Wait()
+		g1, a1, n1 := selfCPU(b), procCPU(b, appPID), procCPU(b, nodePID)
 		slices.Sort(lat)
 		if len(lat) == 0 {
 			b.Fatal("no requests completed")
 		}
-		return result{rps: float64(len(lat)) / dur.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}
+		per := func(d time.Duration) time.Duration { return d / time.Duration(len(lat)) }
+		return result{rps: float64(len(lat)) / dur.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100],
+			genCPU: per(g1 - g0), appCPU: per(a1 - a0), nodeCPU: per(n1 - n0)}
 	}
 	wsRTT := func(base string) (p50, p99 time.Duration) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -129,8 +138,40 @@ func BenchmarkProxy(b *testing.B) {
 	fmt.Printf("  small requests  direct: %8.0f req/s  p50 %-9s p99 %s\n", d.rps, d.p50.Round(time.Microsecond), d.p99.Round(time.Microsecond))
 	fmt.Printf("  small requests  podium: %8.0f req/s  p50 %-9s p99 %s\n", p.rps, p.p50.Round(time.Microsecond), p.p99.Round(time.Microsecond))
 	fmt.Printf("  throughput through podium: %.0f%% of direct (goal >= 80%%); p99 ratio %.2fx (goal <= 1.5x)\n", p.rps/d.rps*100, float64(p.p99)/float64(d.p99))
+	fmt.Printf("  CPU per request direct: generator %s, app %s\n", d.genCPU, d.appCPU)
+	fmt.Printf("  CPU per request podium: generator %s, app %s, podium %s (%.2fx the direct total)\n", p.genCPU, p.appCPU, p.nodeCPU,
+		float64(p.genCPU+p.appCPU+p.nodeCPU)/float64(d.genCPU+d.appCPU))
+	b.ReportMetric(float64(p.nodeCPU.Nanoseconds())/1e3, "podium-cpu-µs/req")
 	fmt.Printf("  websocket RTT   direct: p50 %-9s p99 %s\n", wd50.Round(time.Microsecond), wd99.Round(time.Microsecond))
 	fmt.Printf("  websocket RTT   podium: p50 %-9s p99 %s\n", wp50.Round(time.Microsecond), wp99.Round(time.Microsecond))
+}
+
+// procCPU returns the user+system CPU time process pid has used
+// (/proc/pid/stat, in clock ticks of 10 ms).
+func procCPU(tb testing.TB, pid int) time.Duration {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// The fields after the command name (in parentheses, maybe with
+	// spaces): state is field 3, utime 14, stime 15.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		tb.Fatalf("/proc/%d/stat: %q", pid, b)
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// selfCPU returns the CPU time this process (the load generator) has used.
+func selfCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func envInt(name string, def int) int {
