@@ -3,13 +3,12 @@ package integration
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +33,7 @@ const dashConfig = pubConfig + "JobPollInterval = 500ms\n[HTTP]\nTrustedProxies 
 func TestDashboardBrowser(t *testing.T) {
 	t.Parallel()
 	pg := pgtest.NewDatabase(t)
-	data := t.TempDir()
+	data := sharedDataDir(t) // app processes run as nobody and read their bundle
 	a := nodetest.StartNode(t, nodetest.Options{Postgres: pg, DataDir: data, Name: "A", Config: dashConfig})
 	b := nodetest.StartNode(t, nodetest.Options{Postgres: pg, DataDir: data, Name: "B", Config: dashConfig})
 	const password = "correct horse battery staple"
@@ -72,6 +71,20 @@ func TestDashboardBrowser(t *testing.T) {
 		"manifest.json": `{"version":1,"metadata":{"appmode":"report"},"render":{"command":["sh","render.sh"]}}`,
 		"render.sh":     `echo "<p id=r>rendered report</p>" > "$PODIUM_OUTPUT_DIR/index.html"; echo render done`,
 	})
+	// An app (a Python HTTP server), started on A by a first request.
+	app := deploy(a, "app", map[string]string{
+		"manifest.json": `{"version":1,"metadata":{"appmode":"app"},"serve":{"command":["/usr/bin/python3","app.py"]}}`,
+		"app.py": `import http.server, os
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Type", "text/html"); self.end_headers()
+        self.wfile.write(b"<h1 id=app>app says hi</h1>")
+http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+`,
+	})
+	if r := pubDo(t, "GET", a.URL+"/content/"+app+"/", key, "", nil); r.Status != 200 {
+		t.Fatalf("app through A: %d %s", r.Status, r.Body)
+	}
 	pubWant(t, "schedule", pubJSON(t, "PUT", a.URL+"/__api__/v1/content/"+report+"/schedule", key,
 		map[string]any{"spec": "@every 2s", "timezone": "UTC"}), 200)
 
@@ -188,6 +201,17 @@ func TestDashboardBrowser(t *testing.T) {
 		shot(t, "content-report")
 	})
 
+	t.Run("AppProcesses", func(t *testing.T) {
+		do(t, "app page", chromedp.Navigate(dash+"/content/"+app), chromedp.WaitVisible(chromedp.CSS("#processes")))
+		if procs := text(t, "#processes"); !strings.Contains(procs, "ready") {
+			t.Fatalf("processes section: %s", procs)
+		}
+		if got := opened(t, "app"); got != "app says hi" {
+			t.Fatalf("app shows %q", got)
+		}
+		shot(t, "content-app")
+	})
+
 	t.Run("Jobs", func(t *testing.T) {
 		// The report's schedule runs every 2 s on either node: reload
 		// until a scheduled render shows in the history with its node and
@@ -244,24 +268,11 @@ func TestDashboardBrowser(t *testing.T) {
 	})
 
 	t.Run("SubPath", func(t *testing.T) {
-		// A reverse proxy serving Podium under /podium/, as a load
-		// balancer at a sub-path would: it strips the prefix and says so
-		// in X-Forwarded-Prefix. The session cookie (host-wide) carries
-		// over.
-		target, _ := url.Parse(a.URL)
-		rp := httputil.NewSingleHostReverseProxy(target)
-		proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			rest, ok := strings.CutPrefix(r.URL.Path, "/podium/")
-			if !ok {
-				http.NotFound(w, r)
-				return
-			}
-			r.URL.Path, r.URL.RawPath = "/"+rest, ""
-			r.Header.Set("X-Forwarded-Prefix", "/podium")
-			rp.ServeHTTP(w, r)
-		}))
-		t.Cleanup(proxy.Close)
-		base := proxy.URL + "/podium/__dashboard__"
+		// HAProxy serving both nodes under /podium/, configured as
+		// docs/dashboard.md says: it strips the prefix and says so in
+		// X-Forwarded-Prefix. The session cookie (host-wide) carries over.
+		proxy := startSubPathHAProxy(t, "/podium", a, b)
+		base := proxy + "/podium/__dashboard__"
 		do(t, "cluster page through the proxy", chromedp.Navigate(base+"/cluster"), chromedp.WaitVisible(chromedp.CSS("#nodes")))
 		hrefs := browserRun(t, browser, "links", chromedp.Evaluate[[]string](
 			`Array.from(document.querySelectorAll('nav a, #nodes a')).map(a => a.getAttribute('href'))`))
@@ -344,4 +355,61 @@ func browserRun[T any](t *testing.T, browser context.Context, what string, a chr
 		t.Fatalf("%s: %v (page %s)", what, err, loc)
 	}
 	return v
+}
+
+// startSubPathHAProxy starts HAProxy in front of nodes at the sub-path
+// prefix (round robin, no stickiness) and returns its URL.
+func startSubPathHAProxy(t *testing.T, prefix string, nodes ...*nodetest.Node) string {
+	t.Helper()
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		bin = "/usr/sbin/haproxy"
+	}
+	port := testutil.FreePort(t)
+	var servers strings.Builder
+	for i, n := range nodes {
+		fmt.Fprintf(&servers, "    server n%d %s\n", i+1, strings.TrimPrefix(n.URL, "http://"))
+	}
+	cfg := fmt.Sprintf(`global
+    maxconn 256
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:%d
+    use_backend podium if { path_beg %s/ }
+backend podium
+    balance roundrobin
+    http-request set-header X-Forwarded-Prefix %s
+    http-request replace-path %s(/.*) \1
+%s`, port, prefix, prefix, prefix, servers.String())
+	path := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	cmd := exec.Command(bin, "-db", "-f", path)
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("haproxy: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("haproxy log:\n%s", log.String())
+		}
+	})
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	testutil.WaitFor(t, testutil.Timeout(10*time.Second), "haproxy answers", func() bool {
+		res, err := http.Get(url + prefix + "/__ping__")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
+	return url
 }
