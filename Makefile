@@ -88,7 +88,8 @@ bench-scheduler: deps
 ## bench-proxy: the echo app reached directly and through Podium's proxy,
 ## same load generator, same run: requests/s and p50/p99 for small requests
 ## (PODIUM_BENCH_CONNS connections, PODIUM_BENCH_SECONDS per run) and the
-## WebSocket round trip. Goal: >= 80% of direct throughput, p99 <= 1.5x.
+## WebSocket round trip, and CPU per request of generator, app and node.
+## Goal: >= 80% of direct throughput, p99 <= 1.5x.
 bench-proxy: deps
 	$(GO) test -run '^$$' -bench '^BenchmarkProxy$$' -benchtime 1x -count 1 -timeout 10m ./integration/
 
