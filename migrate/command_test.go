@@ -185,8 +185,13 @@ func TestCommandSuccessPrintsSummaryAndNextSteps(t *testing.T) {
 func TestCommandSIGKILLMidCopyLeavesTargetAsItWas(t *testing.T) {
 	t.Parallel()
 	sizes := migratetest.Small()
-	sizes.AuditLog, sizes.TaskOutput, sizes.Jobs, sizes.JobAttempts = 60000, 20000, 20000, 20000
 	s := newCmdSetup(t, sizes)
+	// Enough rows for COPY to last a moment, made by SQLite itself (fast
+	// even under the race detector).
+	const bulk = 150000
+	sqliteExec(t, s.dbDir, fmt.Sprintf(`INSERT INTO audit_log (id, at, action, object, detail)
+		WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < %d)
+		SELECT 100000 + x, '2026-01-01 00:00:00.123456+00:00', 'bulk', printf('content:%%d', x), '{"n": ' || x || ', "pad": "' || hex(randomblob(40)) || '"}' FROM n`, bulk))
 	cmd := exec.Command(s.bin, "--config", s.config, "migrate", "db")
 	cmd.Env = append(os.Environ(), "PODIUM_POSTGRES_URL="+s.url)
 	var out bytes.Buffer
@@ -223,7 +228,7 @@ func TestCommandSIGKILLMidCopyLeavesTargetAsItWas(t *testing.T) {
 	}
 	stdout, stderr, code := s.migrate(t, "--json")
 	var res Result
-	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res.Rows != int64(sizes.Total()) {
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res.Rows != int64(sizes.Total()+bulk) {
 		t.Fatalf("rerun: exit %d rows %d\n%s\n%s", code, res.Rows, stdout, stderr)
 	}
 }

@@ -164,8 +164,9 @@ func runPodium(ctx context.Context, bin, work, dataDir, admin string) (measure, 
 }
 
 // runPgloader loads the SQLite file with pgloader's defaults (create
-// tables, indexes, foreign keys, reset sequences), minus goose's version
-// table, whose SQLite default datetime('now') pgloader cannot translate.
+// tables, indexes, foreign keys, reset sequences; fewer rows prefetched),
+// minus goose's version table, whose SQLite default datetime('now')
+// pgloader cannot translate.
 func runPgloader(ctx context.Context, work, dbFile, admin string) (measure, error) {
 	url, drop, err := scratch(ctx, admin, "podium_bench_pgloader")
 	if err != nil {
@@ -173,7 +174,11 @@ func runPgloader(ctx context.Context, work, dbFile, admin string) (measure, erro
 	}
 	defer drop()
 	load := filepath.Join(work, "pgloader.load")
-	spec := fmt.Sprintf("LOAD DATABASE\n  FROM sqlite://%s\n  INTO %s\n  EXCLUDING TABLE NAMES LIKE 'goose_db_version';\n", dbFile, url)
+	// prefetch rows: with its default (100,000) pgloader exhausts its 1 GB
+	// heap on the long job logs ("Heap exhausted, game over").
+	spec := fmt.Sprintf("LOAD DATABASE\n  FROM sqlite://%s\n  INTO %s\n"+
+		"  WITH include drop, create tables, create indexes, reset sequences, prefetch rows = 10000\n"+
+		"  EXCLUDING TABLE NAMES LIKE 'goose_db_version';\n", dbFile, url)
 	if err := os.WriteFile(load, []byte(spec), 0o600); err != nil {
 		return measure{}, err
 	}
