@@ -108,8 +108,11 @@ func New(opts Options) *Supervisor {
 		pools: map[string]*pool{},
 		transport: &http.Transport{
 			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			// Each process is one host (its port): keep as many idle
+			// connections to it as it may have requests in flight, or
+			// the transport closes and redials under load.
 			MaxIdleConns:        4096,
-			MaxIdleConnsPerHost: 512,
+			MaxIdleConnsPerHost: max(512, opts.Limits.MaxConnsPerProcess),
 			IdleConnTimeout:     60 * time.Second,
 			DisableCompression:  true,
 		},
