@@ -21,8 +21,9 @@ import (
 
 // dashConfig is the configuration of the dashboard test's nodes: renders
 // run as nobody, the test's own reverse proxy (on loopback) is trusted for
-// X-Forwarded-Prefix, metrics are sampled often enough to chart.
-const dashConfig = pubConfig + "JobPollInterval = 500ms\n[HTTP]\nTrustedProxies = 127.0.0.1\n[Metrics]\nInterval = 1s\n"
+// X-Forwarded-Prefix, metrics are sampled often enough to chart, app
+// processes outlive the test (the default idle timeout is 5 s).
+const dashConfig = pubConfig + "JobPollInterval = 500ms\n[HTTP]\nTrustedProxies = 127.0.0.1\n[Metrics]\nInterval = 1s\n[Scheduler]\nIdleTimeout = 5m\n"
 
 // TestDashboardBrowser drives the dashboard in a real headless Chromium on
 // a two-node PostgreSQL cluster: log in, see content deployed through the
@@ -203,11 +204,11 @@ http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever(
 
 	t.Run("AppProcesses", func(t *testing.T) {
 		do(t, "app page", chromedp.Navigate(dash+"/content/"+app), chromedp.WaitVisible(chromedp.CSS("#processes")))
-		if procs := text(t, "#processes"); !strings.Contains(procs, "ready") {
-			t.Fatalf("processes section: %s", procs)
-		}
 		if got := opened(t, "app"); got != "app says hi" {
 			t.Fatalf("app shows %q", got)
+		}
+		if procs := text(t, "#processes"); !strings.Contains(procs, "ready") {
+			t.Fatalf("processes section: %s", procs)
 		}
 		shot(t, "content-app")
 	})
