@@ -273,6 +273,12 @@ func (p *barProgress) event(e migrate.Event) {
 	}
 	_ = p.bar.Set64(e.Rows)
 	p.bar.Describe(fmt.Sprintf("%-6s %-14s overall %s", e.Phase, e.Table, overall(p.overall, p.total, p.start)))
+	if e.Done {
+		// End the line, so that log lines between phases start on their own.
+		_ = p.bar.Finish()
+		fmt.Fprintln(p.w)
+		p.bar = nil
+	}
 }
 
 func (p *barProgress) finish() {

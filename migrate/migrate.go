@@ -255,12 +255,18 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	r.progress(Event{Phase: PhasePlan, Plan: plan})
 
 	// Values PostgreSQL would refuse are found before anything is copied.
+	r.log.Info("checking the source for values PostgreSQL would refuse")
 	for _, t := range tables {
 		if err := r.src.scanSuspects(ctx, t); err != nil {
 			return nil, err
 		}
 	}
 
+	if r.opts.DryRun {
+		r.log.Info("reading every row (dry run)")
+	} else {
+		r.log.Info("copying")
+	}
 	var det *detached
 	if !r.opts.DryRun {
 		if det, err = r.dst.detachConstraints(ctx, names); err != nil {
@@ -295,6 +301,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		return res, nil
 	}
 
+	r.log.Info("building keys, indexes and foreign keys")
 	began := time.Now()
 	if err := r.dst.reattach(ctx, det); err != nil {
 		return nil, err
@@ -303,6 +310,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 
 	// Verify before commit: count and checksum of every table, read back
 	// inside the transaction. Any difference rolls everything back.
+	r.log.Info("verifying: reading every row back")
 	if r.opts.beforeVerify != nil {
 		if err := r.opts.beforeVerify(ctx, r.dst.tx); err != nil {
 			return nil, err
@@ -330,6 +338,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		}
 		res.Sequences = append(res.Sequences, seqs...)
 	}
+	r.log.Info("committing")
 	if err := r.dst.tx.Commit(); err != nil {
 		return nil, fmt.Errorf("migrate db: commit: %w", err)
 	}
