@@ -83,6 +83,9 @@ func (h *heartbeat) beat(ctx context.Context) error {
 	t1 := n.Now().Add(skew)
 	offset := t0.Add(t1.Sub(t0) / 2).Sub(dbNow)
 	n.clockOffset.Store(int64(offset))
+	// Gather the info (file system reads) before reading the state, so
+	// that the status written is as fresh as before.
+	info := n.info()
 	status := podium.NodeServing
 	switch n.state.Load() {
 	case stateStarting:
@@ -90,9 +93,14 @@ func (h *heartbeat) beat(ctx context.Context) error {
 	case stateDraining:
 		status = podium.NodeDraining
 	}
-	_, err = n.db.NodeHeartbeat(ctx, &dbprovider.NodeHeartbeatParams{ID: n.id, Status: status, ClockOffset: offset, Info: n.info()})
+	_, err = n.db.NodeHeartbeat(ctx, &dbprovider.NodeHeartbeatParams{ID: n.id, Status: status, ClockOffset: offset, Info: info})
 	if err == nil {
 		n.lastBeat.Store(n.Now().UnixNano())
+		// Run may have recorded "serving" while this beat was writing
+		// "starting": do not leave the older status behind.
+		if status == podium.NodeStarting && n.state.Load() == stateServing {
+			err = n.db.NodeSetStatus(ctx, n.id, podium.NodeServing)
+		}
 	}
 	if podium.IsCode(err, podium.ENOTFOUND) {
 		// Someone removed our row (a manual clean-up): register again.
