@@ -263,6 +263,9 @@ var timeLayouts = []string{
 // parseTime reads the time texts SQLite's date functions and Go's drivers
 // write; times without a zone are UTC (that is how Podium stores them).
 func parseTime(s string) (time.Time, error) {
+	if t, ok := parseTimeFast(s); ok {
+		return t, nil
+	}
 	s = strings.TrimSpace(s)
 	if i := strings.Index(s, " m="); i >= 0 { // Go's String() monotonic suffix
 		s = s[:i]
@@ -333,4 +336,74 @@ func (c *column) appendTargetCanonical(buf, raw []byte) ([]byte, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("unsupported type %s", c.TypeName)
+}
+
+// parseTimeFast parses "YYYY-MM-DD HH:MM:SS[.f{1,9}][Z|±HH:MM]" (a "T"
+// may stand for the space), the form Podium writes, without time.Parse's
+// generic layout machinery; anything else reports false.
+func parseTimeFast(s string) (time.Time, bool) {
+	num := func(a, b int) (int, bool) {
+		n := 0
+		for i := a; i < b; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	y, ok1 := num(0, 4)
+	mo, ok2 := num(5, 7)
+	d, ok3 := num(8, 10)
+	h, ok4 := num(11, 13)
+	mi, ok5 := num(14, 16)
+	sec, ok6 := num(17, 19)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+		return time.Time{}, false
+	}
+	i, nsec := 19, 0
+	if i < len(s) && s[i] == '.' {
+		j := i + 1
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		digits := j - i - 1
+		if digits == 0 || digits > 9 {
+			return time.Time{}, false
+		}
+		nsec, _ = num(i+1, j)
+		for k := digits; k < 9; k++ {
+			nsec *= 10
+		}
+		i = j
+	}
+	offset := 0
+	switch {
+	case i == len(s):
+	case s[i] == 'Z' && i+1 == len(s):
+	case (s[i] == '+' || s[i] == '-') && i+6 == len(s) && s[i+3] == ':':
+		oh, ok1 := num(i+1, i+3)
+		om, ok2 := num(i+4, i+6)
+		if !ok1 || !ok2 || oh > 23 || om > 59 {
+			return time.Time{}, false
+		}
+		offset = oh*3600 + om*60
+		if s[i] == '-' {
+			offset = -offset
+		}
+	default:
+		return time.Time{}, false
+	}
+	if mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, nsec, time.UTC)
+	if t.Day() != d { // February 30th and the like
+		return time.Time{}, false
+	}
+	return t.Add(-time.Duration(offset) * time.Second), true
 }

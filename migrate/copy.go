@@ -86,7 +86,7 @@ func (r *run) readTable(ctx context.Context, t *table, emit func(*batch) bool, f
 	if !next() {
 		return res, ctx.Err()
 	}
-	query := fmt.Sprintf(`SELECT %s FROM %s ORDER BY %s`, t.selectList(), quoteIdent(t.Name), t.orderBy(false))
+	query := fmt.Sprintf(`SELECT %s FROM %s ORDER BY %s`, t.sourceSelectList(), quoteIdent(t.Name), t.orderBy(false))
 	err := r.src.stream(ctx, query, func(vals []driver.Value) error {
 		n := len(cur.rows)
 		row := cur.vals[n*ncol : (n+1)*ncol : (n+1)*ncol]

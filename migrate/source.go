@@ -234,7 +234,7 @@ func (s *source) scanSuspects(ctx context.Context, t *table) error {
 		return nil
 	}
 	query := fmt.Sprintf(`SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT 1000`,
-		t.selectList(), quoteIdent(t.Name), strings.Join(conds, " OR "), t.orderBy(false))
+		t.sourceSelectList(), quoteIdent(t.Name), strings.Join(conds, " OR "), t.orderBy(false))
 	return s.stream(ctx, query, func(vals []driver.Value) error {
 		var buf []byte
 		for i, c := range t.Columns {
