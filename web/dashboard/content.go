@@ -102,7 +102,13 @@ func (d *Dashboard) contentPage(c echo.Context) (*view, error) {
 		if err != nil && !podium.IsCode(err, podium.ENOTFOUND) {
 			return nil, fmt.Errorf("content page: schedule: %w", err)
 		}
-		if v.Jobs, err = d.opts.Jobs.ContentJobs(ctx, u, guid, pageJobs); err != nil {
+		v.Jobs, err = d.opts.Jobs.ContentJobs(ctx, u, guid, pageJobs)
+		switch podium.ErrorCode(err) {
+		case "":
+		case podium.ENOTFOUND, podium.EFORBIDDEN, podium.EINVALID:
+			// Not a report, or not the user's to see: no jobs to show.
+			v.Jobs = nil
+		default:
 			return nil, fmt.Errorf("content page: jobs: %w", err)
 		}
 	} else {
