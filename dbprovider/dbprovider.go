@@ -128,7 +128,8 @@ type NodeUpsertParams struct {
 
 // NodeHeartbeatParams records a heartbeat.
 type NodeHeartbeatParams struct {
-	ID     string
+	ID string
+	// Status, when not empty, replaces the node's status.
 	Status string
 	// ClockOffset is the node's clock minus the database's, measured by
 	// the caller.

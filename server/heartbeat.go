@@ -86,21 +86,20 @@ func (h *heartbeat) beat(ctx context.Context) error {
 	// Gather the info (file system reads) before reading the state, so
 	// that the status written is as fresh as before.
 	info := n.info()
-	status := podium.NodeServing
+	// While starting, the heartbeat leaves the status alone (""): register
+	// wrote "starting" and Run writes "serving" before /__ping__ turns 200,
+	// so a beat that read the state just before that flip cannot write
+	// "starting" over it.
+	status := ""
 	switch n.state.Load() {
-	case stateStarting:
-		status = podium.NodeStarting
+	case stateServing:
+		status = podium.NodeServing
 	case stateDraining:
 		status = podium.NodeDraining
 	}
 	_, err = n.db.NodeHeartbeat(ctx, &dbprovider.NodeHeartbeatParams{ID: n.id, Status: status, ClockOffset: offset, Info: info})
 	if err == nil {
 		n.lastBeat.Store(n.Now().UnixNano())
-		// Run may have recorded "serving" while this beat was writing
-		// "starting": do not leave the older status behind.
-		if status == podium.NodeStarting && n.state.Load() == stateServing {
-			err = n.db.NodeSetStatus(ctx, n.id, podium.NodeServing)
-		}
 	}
 	if podium.IsCode(err, podium.ENOTFOUND) {
 		// Someone removed our row (a manual clean-up): register again.

@@ -365,11 +365,15 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	// The watcher may already have found a newer schema: never go from
 	// draining back to serving.
-	if n.state.CompareAndSwap(stateStarting, stateServing) {
+	// Record "serving" before /__ping__ says so, so that whoever sees a
+	// 200 also finds the registry up to date.
+	if n.state.Load() == stateStarting {
 		if err := n.db.NodeSetStatus(ctx, n.id, podium.NodeServing); err != nil {
 			log.WithError(err).Warn("cannot record serving status")
 		}
-		log.WithField("listen", n.Addr()).Info("serving")
+		if n.state.CompareAndSwap(stateStarting, stateServing) {
+			log.WithField("listen", n.Addr()).Info("serving")
+		}
 	}
 
 	var result error

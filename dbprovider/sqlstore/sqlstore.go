@@ -129,7 +129,7 @@ func (s *Store) NodeHeartbeat(ctx context.Context, p *dbprovider.NodeHeartbeatPa
 		}
 		info = v
 	}
-	q := `UPDATE nodes SET heartbeat_at = ` + s.D.Now() + `, status = $2, clock_offset_ms = $3,
+	q := `UPDATE nodes SET heartbeat_at = ` + s.D.Now() + `, status = COALESCE(NULLIF($2, ''), status), clock_offset_ms = $3,
 		info = COALESCE($4, info)
 	WHERE id = $1 RETURNING ` + nodeColumns
 	n, err := scanNode(s.W.QueryRowContext(ctx, q, p.ID, p.Status, p.ClockOffset.Milliseconds(), info))
