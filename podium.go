@@ -174,6 +174,10 @@ func (n *Node) Live(now time.Time, timeout time.Duration) bool {
 	return n.Status != NodeStopped && now.Sub(n.HeartbeatAt) < timeout
 }
 
+// SessionCookie is the name of the cookie that carries a web login
+// session. The app proxy removes it, so hosted apps never see it.
+const SessionCookie = "podium_session"
+
 // User roles, from most to least powerful.
 const (
 	RoleAdmin     = "admin"     // manages users and sees everything

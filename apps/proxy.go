@@ -194,6 +194,7 @@ func (s *Supervisor) newReverseProxy(target *url.URL) *httputil.ReverseProxy {
 			if a := out.Header.Get("Authorization"); strings.HasPrefix(a, "Key ") {
 				out.Header.Del("Authorization")
 			}
+			dropSessionCookie(out.Header)
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() != nil {
@@ -328,5 +329,28 @@ func (w *trackingWriter) untrack() {
 		w.s.mu.Lock()
 		w.pl.upgraded--
 		w.s.mu.Unlock()
+	}
+}
+
+// dropSessionCookie removes Podium's login session from the Cookie header:
+// an app (anyone's code) must never hold a reader's Podium session, which
+// would open the API to it. The app's own cookies pass untouched.
+func dropSessionCookie(h http.Header) {
+	lines := h.Values("Cookie")
+	if len(lines) == 0 {
+		return
+	}
+	h.Del("Cookie")
+	for _, line := range lines {
+		var kept []string
+		for _, part := range strings.Split(line, ";") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if name != podium.SessionCookie && strings.TrimSpace(part) != "" {
+				kept = append(kept, strings.TrimSpace(part))
+			}
+		}
+		if len(kept) > 0 {
+			h.Add("Cookie", strings.Join(kept, "; "))
+		}
 	}
 }

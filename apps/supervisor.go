@@ -107,7 +107,7 @@ func New(opts Options) *Supervisor {
 		log:   opts.Log,
 		pools: map[string]*pool{},
 		transport: &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext: (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			// Each process is one host (its port): keep as many idle
 			// connections to it as it may have requests in flight, or
 			// the transport closes and redials under load.

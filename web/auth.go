@@ -14,7 +14,7 @@ import (
 // Names of the authentication inputs of a request.
 const (
 	// SessionCookie is the cookie holding a login session's token.
-	SessionCookie = "podium_session"
+	SessionCookie = podium.SessionCookie
 	// CSRFHeader carries the session's CSRF token on state-changing
 	// requests made with the session cookie.
 	CSRFHeader = "X-CSRF-Token"
@@ -107,7 +107,7 @@ func Authenticate(a *auth.Service) echo.MiddlewareFunc {
 				case err != nil:
 					return err
 				default:
-					if !safeMethod(req.Method) && !isLoginPath(req.URL.Path) && !csrfOK(c, sess.CSRFToken) {
+					if !safeMethod(req.Method) && !isLoginPath(req.URL.Path) && !isHostedContent(req.URL.Path) && !csrfOK(c, sess.CSRFToken) {
 						return podium.Errorf(podium.EFORBIDDEN,
 							"CSRF token missing or wrong: send the session's token in the %s header (GET /__api__/v1/user gives it)", CSRFHeader)
 					}
@@ -123,6 +123,13 @@ func Authenticate(a *auth.Service) echo.MiddlewareFunc {
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
+
+// isHostedContent reports whether p is under /content/, where the session
+// only decides who may reach a hosted app: a POST there is the app's
+// business (a form, a callback), and the app cannot know Podium's token.
+// The cookie is SameSite=Lax, so a cross-site POST does not carry it, and
+// the proxy removes it before the app sees the request.
+func isHostedContent(p string) bool { return strings.HasPrefix(p, "/content/") }
 
 // isLoginPath: logging in replaces the session, so it needs no token of the
 // old one (it has its own login CSRF check).
