@@ -290,6 +290,13 @@ http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever(
 			t.Fatalf("through the proxy: stylesheet applied %v, jobs link went to %s", styled, loc)
 		}
 		shot(t, "subpath-jobs")
+
+		// Anonymous visitors are sent to the login page at the sub-path,
+		// and back to the prefixed page afterwards.
+		r := pubDo(t, "GET", base+"/cluster", "", "", nil)
+		if want := "/podium/__login__?next=%2Fpodium%2F__dashboard__%2Fcluster"; r.Status != http.StatusSeeOther || r.Header.Get("Location") != want {
+			t.Fatalf("anonymous through the proxy: %d Location %q, want %q", r.Status, r.Header.Get("Location"), want)
+		}
 	})
 }
 
@@ -352,7 +359,9 @@ func browserRun[T any](t *testing.T, browser context.Context, what string, a chr
 	defer cancel()
 	v, err := chromedp.Run(ctx, a)
 	if err != nil {
-		loc, _ := chromedp.Run(browser, chromedp.Location())
+		lctx, lcancel := context.WithTimeout(browser, 5*time.Second)
+		defer lcancel()
+		loc, _ := chromedp.Run(lctx, chromedp.Location())
 		t.Fatalf("%s: %v (page %s)", what, err, loc)
 	}
 	return v
