@@ -54,6 +54,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 	// help and completion commands are added lazily: add them before.
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd(args...)
+	guardGroups(root)
 	if _, _, err := root.Find(args); err != nil {
 		fmt.Fprintf(env.Stderr, "podium: %v\nRun 'podium --help' for usage.\n", err)
 		return podium.ExitRefused
@@ -69,6 +70,25 @@ func Main(ctx context.Context, args []string, env Env) int {
 	}
 	fmt.Fprintf(env.Stderr, "podium: %s\n", errorText(err))
 	return podium.ExitCode(err)
+}
+
+// guardGroups gives every command that only groups subcommands (config,
+// migrate, users, ...) a RunE: cobra would otherwise print help and exit 0
+// for "podium migrate nope". Without arguments the group prints its help;
+// with an unknown one it is a usage error (exit 2).
+func guardGroups(cmd *cobra.Command) {
+	for _, sub := range cmd.Commands() {
+		guardGroups(sub)
+	}
+	if cmd.HasParent() && cmd.HasSubCommands() && !cmd.Runnable() {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("unknown command %q for %q", args[0], c.CommandPath())}
+			}
+			return nil
+		}
+		cmd.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
+	}
 }
 
 // errorText is what the user reads: the podium message when there is one

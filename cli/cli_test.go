@@ -40,6 +40,9 @@ func TestExitCodes(t *testing.T) {
 		{"UnknownFlag", []string{"serve", "--frobnicate"}, 2, "unknown flag: --frobnicate"},
 		{"ServeTakesNoArguments", []string{"serve", "extra"}, 2, "takes no arguments"},
 		{"MissingConfigFile", []string{"--config", "/nonexistent/podium.gcfg", "serve"}, 2, "/nonexistent/podium.gcfg"},
+		{"UnknownSubcommand", []string{"migrate", "nope"}, 2, `unknown command "nope" for "podium migrate"`},
+		{"UnknownNestedSubcommand", []string{"migrate", "schema", "sideways"}, 2, `unknown command "sideways" for "podium migrate schema"`},
+		{"GroupAloneShowsHelp", []string{"migrate"}, 0, ""},
 		{"Help", []string{"help"}, 0, ""},
 		{"Version", []string{"version"}, 0, ""},
 	} {
