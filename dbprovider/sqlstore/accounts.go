@@ -14,8 +14,6 @@ import (
 	"github.com/podiumhq/podium/dbprovider"
 )
 
-type scanner interface{ Scan(...any) error }
-
 const userColumns = `id, username, role, locked, created_at, updated_at`
 
 // userColumnsOf is userColumns qualified by a table alias, for joins.
@@ -81,23 +79,7 @@ func (s *Store) UserGetPasswordHash(ctx context.Context, id int64) (string, erro
 
 // UserList implements dbprovider.AccountStore.
 func (s *Store) UserList(ctx context.Context) ([]*podium.User, error) {
-	rows, err := s.R.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY username`)
-	if err != nil {
-		return nil, fmt.Errorf("user list: %w", s.D.TranslateError(err))
-	}
-	defer rows.Close()
-	var users []*podium.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("user list: %w", s.D.TranslateError(err))
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("user list: %w", s.D.TranslateError(err))
-	}
-	return users, nil
+	return queryList(ctx, s.R, s.D, "user list", scanUser, `SELECT `+userColumns+` FROM users ORDER BY username`)
 }
 
 // UserUpdate implements dbprovider.AccountStore. COALESCE keeps the columns
@@ -209,23 +191,7 @@ func (s *Store) APIKeyList(ctx context.Context, p *dbprovider.APIKeyListParams) 
 	q := `SELECT ` + apiKeyColumns + ` FROM api_keys
 	WHERE (CAST($1 AS BIGINT) = 0 OR user_id = CAST($1 AS BIGINT)) AND (CAST($2 AS BOOLEAN) OR revoked_at IS NULL)
 	ORDER BY created_at, id`
-	rows, err := s.R.QueryContext(ctx, q, p.UserID, p.IncludeRevoked)
-	if err != nil {
-		return nil, fmt.Errorf("api key list: %w", s.D.TranslateError(err))
-	}
-	defer rows.Close()
-	var keys []*dbprovider.APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("api key list: %w", s.D.TranslateError(err))
-		}
-		keys = append(keys, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("api key list: %w", s.D.TranslateError(err))
-	}
-	return keys, nil
+	return queryList(ctx, s.R, s.D, "api key list", scanAPIKey, q, p.UserID, p.IncludeRevoked)
 }
 
 // APIKeyRevoke implements dbprovider.AccountStore.

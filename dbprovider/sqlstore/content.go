@@ -15,7 +15,7 @@ import (
 const contentColumns = `id, guid, name, title, description, owner_id, appmode, access_type,
 	active_bundle_id, created_at, updated_at`
 
-func scanContent(row interface{ Scan(...any) error }) (*podium.Content, error) {
+func scanContent(row scanner) (*podium.Content, error) {
 	var (
 		c      podium.Content
 		active sql.NullInt64
@@ -94,23 +94,7 @@ func (s *Store) ContentList(ctx context.Context, p *dbprovider.ContentListParams
 	if p.All {
 		all = 1
 	}
-	rows, err := s.R.QueryContext(ctx, q, all, p.ViewerID, p.OwnerID, p.Name)
-	if err != nil {
-		return nil, fmt.Errorf("content list: %w", s.D.TranslateError(err))
-	}
-	defer rows.Close()
-	var out []*podium.Content
-	for rows.Next() {
-		c, err := scanContent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("content list: %w", s.D.TranslateError(err))
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("content list: %w", s.D.TranslateError(err))
-	}
-	return out, nil
+	return queryList(ctx, s.R, s.D, "content list", scanContent, q, all, p.ViewerID, p.OwnerID, p.Name)
 }
 
 // ContentUpdate implements dbprovider.ContentStore.
@@ -174,24 +158,16 @@ func (s *Store) ContentACLSet(ctx context.Context, p *dbprovider.ContentACLSetPa
 
 // ContentACLList implements dbprovider.ContentStore.
 func (s *Store) ContentACLList(ctx context.Context, contentID int64) ([]*podium.ContentACLEntry, error) {
-	rows, err := s.R.QueryContext(ctx, `SELECT a.user_id, u.username, a.role FROM content_acl a
-		JOIN users u ON u.id = a.user_id WHERE a.content_id = $1 ORDER BY u.username`, contentID)
-	if err != nil {
-		return nil, fmt.Errorf("content acl list: %w", s.D.TranslateError(err))
+	return nonNil(queryList(ctx, s.R, s.D, "content acl list", scanACLEntry, `SELECT a.user_id, u.username, a.role FROM content_acl a
+		JOIN users u ON u.id = a.user_id WHERE a.content_id = $1 ORDER BY u.username`, contentID))
+}
+
+func scanACLEntry(row scanner) (*podium.ContentACLEntry, error) {
+	var e podium.ContentACLEntry
+	if err := row.Scan(&e.UserID, &e.Username, &e.Role); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	out := []*podium.ContentACLEntry{}
-	for rows.Next() {
-		var e podium.ContentACLEntry
-		if err := rows.Scan(&e.UserID, &e.Username, &e.Role); err != nil {
-			return nil, fmt.Errorf("content acl list: %w", s.D.TranslateError(err))
-		}
-		out = append(out, &e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("content acl list: %w", s.D.TranslateError(err))
-	}
-	return out, nil
+	return &e, nil
 }
 
 // ContentACLRole implements dbprovider.ContentStore.
@@ -209,7 +185,7 @@ func (s *Store) ContentACLRole(ctx context.Context, contentID, userID int64) (st
 
 const bundleColumns = `id, content_id, size, sha256, manifest, created_by, created_at`
 
-func scanBundle(row interface{ Scan(...any) error }) (*podium.Bundle, error) {
+func scanBundle(row scanner) (*podium.Bundle, error) {
 	var (
 		b  podium.Bundle
 		by sql.NullInt64
@@ -251,23 +227,7 @@ func (s *Store) BundleGet(ctx context.Context, id int64) (*podium.Bundle, error)
 
 // BundleList implements dbprovider.ContentStore.
 func (s *Store) BundleList(ctx context.Context, contentID int64) ([]*podium.Bundle, error) {
-	rows, err := s.R.QueryContext(ctx, `SELECT `+bundleColumns+` FROM bundles WHERE content_id = $1 ORDER BY id DESC`, contentID)
-	if err != nil {
-		return nil, fmt.Errorf("bundle list: %w", s.D.TranslateError(err))
-	}
-	defer rows.Close()
-	out := []*podium.Bundle{}
-	for rows.Next() {
-		b, err := scanBundle(rows)
-		if err != nil {
-			return nil, fmt.Errorf("bundle list: %w", s.D.TranslateError(err))
-		}
-		out = append(out, b)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("bundle list: %w", s.D.TranslateError(err))
-	}
-	return out, nil
+	return nonNil(queryList(ctx, s.R, s.D, "bundle list", scanBundle, `SELECT `+bundleColumns+` FROM bundles WHERE content_id = $1 ORDER BY id DESC`, contentID))
 }
 
 // BundleDelete implements dbprovider.ContentStore.
@@ -281,7 +241,7 @@ func (s *Store) BundleDelete(ctx context.Context, id int64) error {
 
 const taskColumns = `id, kind, content_id, user_id, node_id, created_at, finished_at, finished, code, error, result`
 
-func scanTask(row interface{ Scan(...any) error }) (*podium.Task, error) {
+func scanTask(row scanner) (*podium.Task, error) {
 	var (
 		t           podium.Task
 		content, by sql.NullInt64
@@ -388,7 +348,7 @@ func (s *Store) TaskGet(ctx context.Context, id string, first int) (*podium.Task
 
 const renderColumns = `id, content_id, bundle_id, task_id, job_id, node_id, status, started_at, finished_at`
 
-func scanRender(row interface{ Scan(...any) error }) (*podium.Render, error) {
+func scanRender(row scanner) (*podium.Render, error) {
 	var (
 		r        podium.Render
 		task     sql.NullString
@@ -452,21 +412,5 @@ func (s *Store) RenderGetLatestGood(ctx context.Context, contentID, bundleID int
 
 // RenderList implements dbprovider.ContentStore.
 func (s *Store) RenderList(ctx context.Context, contentID int64) ([]*podium.Render, error) {
-	rows, err := s.R.QueryContext(ctx, `SELECT `+renderColumns+` FROM renders WHERE content_id = $1 ORDER BY id DESC`, contentID)
-	if err != nil {
-		return nil, fmt.Errorf("render list: %w", s.D.TranslateError(err))
-	}
-	defer rows.Close()
-	out := []*podium.Render{}
-	for rows.Next() {
-		r, err := scanRender(rows)
-		if err != nil {
-			return nil, fmt.Errorf("render list: %w", s.D.TranslateError(err))
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("render list: %w", s.D.TranslateError(err))
-	}
-	return out, nil
+	return nonNil(queryList(ctx, s.R, s.D, "render list", scanRender, `SELECT `+renderColumns+` FROM renders WHERE content_id = $1 ORDER BY id DESC`, contentID))
 }

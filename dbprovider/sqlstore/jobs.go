@@ -111,7 +111,7 @@ func (s *Store) ScheduleContent(ctx context.Context, guid string, userID int64) 
 const scheduleColumns = `s.content_id, COALESCE(c.guid, ''), s.spec, s.timezone, s.enabled, s.next_run_at, s.updated_at
 	FROM schedules s LEFT JOIN content c ON c.id = s.content_id`
 
-func scanSchedule(row interface{ Scan(...any) error }) (*podium.Schedule, error) {
+func scanSchedule(row scanner) (*podium.Schedule, error) {
 	var (
 		sc   podium.Schedule
 		next sql.NullTime
@@ -178,25 +178,9 @@ func (s *Store) ScheduleDelete(ctx context.Context, contentID int64) error {
 
 // ScheduleListDue implements dbprovider.JobStore.
 func (s *Store) ScheduleListDue(ctx context.Context, limit int) ([]*podium.Schedule, error) {
-	rows, err := s.R.QueryContext(ctx, `SELECT `+scheduleColumns+`
+	return queryList(ctx, s.R, s.D, "schedule list due", scanSchedule, `SELECT `+scheduleColumns+`
 	WHERE s.enabled AND s.next_run_at IS NOT NULL AND s.next_run_at <= `+s.D.Now()+`
 	ORDER BY s.next_run_at, s.content_id LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("schedule list due: %w", s.D.TranslateError(err))
-	}
-	defer rows.Close()
-	var out []*podium.Schedule
-	for rows.Next() {
-		sc, err := scanSchedule(rows)
-		if err != nil {
-			return nil, fmt.Errorf("schedule list due: %w", s.D.TranslateError(err))
-		}
-		out = append(out, sc)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("schedule list due: %w", s.D.TranslateError(err))
-	}
-	return out, nil
 }
 
 // ScheduleNextDue implements dbprovider.JobStore.
@@ -231,7 +215,7 @@ const jobColumns = `j.id, j.content_id, COALESCE(c.guid, ''), j.queue, j.due_at,
 	j.exit_code, j.error
 	FROM jobs j LEFT JOIN content c ON c.id = j.content_id`
 
-func scanJob(row interface{ Scan(...any) error }) (*podium.Job, error) {
+func scanJob(row scanner) (*podium.Job, error) {
 	var (
 		j                     podium.Job
 		hb, started, finished sql.NullTime
@@ -523,23 +507,7 @@ func (s *Store) JobList(ctx context.Context, p *dbprovider.JobListParams) ([]*po
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += ` ORDER BY j.due_at DESC, j.id DESC LIMIT $` + strconv.Itoa(len(args))
-	rows, err := s.R.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("job list: %w", s.D.TranslateError(err))
-	}
-	defer rows.Close()
-	var out []*podium.Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, fmt.Errorf("job list: %w", s.D.TranslateError(err))
-		}
-		out = append(out, j)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("job list: %w", s.D.TranslateError(err))
-	}
-	return out, nil
+	return queryList(ctx, s.R, s.D, "job list", scanJob, q, args...)
 }
 
 // JobAttemptList implements dbprovider.JobStore.
@@ -551,32 +519,24 @@ func (s *Store) JobAttemptList(ctx context.Context, jobIDs []int64) ([]*podium.J
 	for i, id := range jobIDs {
 		args[i] = id
 	}
-	rows, err := s.R.QueryContext(ctx, `SELECT id, job_id, attempt, node_id, claim_token, status, started_at,
+	return queryList(ctx, s.R, s.D, "job attempt list", scanJobAttempt, `SELECT id, job_id, attempt, node_id, claim_token, status, started_at,
 		heartbeat_at, finished_at, exit_code, error, log
 	FROM job_attempts WHERE job_id IN (`+inList(1, len(jobIDs))+`) ORDER BY job_id, attempt, id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("job attempt list: %w", s.D.TranslateError(err))
+}
+
+func scanJobAttempt(row scanner) (*podium.JobAttempt, error) {
+	var (
+		a        podium.JobAttempt
+		finished sql.NullTime
+		exit     sql.NullInt64
+	)
+	if err := row.Scan(&a.ID, &a.JobID, &a.Attempt, &a.NodeID, &a.ClaimToken, &a.Status, &a.StartedAt,
+		&a.HeartbeatAt, &finished, &exit, &a.Error, &a.Log); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	var out []*podium.JobAttempt
-	for rows.Next() {
-		var (
-			a        podium.JobAttempt
-			finished sql.NullTime
-			exit     sql.NullInt64
-		)
-		if err := rows.Scan(&a.ID, &a.JobID, &a.Attempt, &a.NodeID, &a.ClaimToken, &a.Status, &a.StartedAt,
-			&a.HeartbeatAt, &finished, &exit, &a.Error, &a.Log); err != nil {
-			return nil, fmt.Errorf("job attempt list: %w", s.D.TranslateError(err))
-		}
-		a.StartedAt, a.HeartbeatAt = a.StartedAt.UTC(), a.HeartbeatAt.UTC()
-		a.FinishedAt, a.ExitCode = nullTime(finished), nullInt(exit)
-		out = append(out, &a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("job attempt list: %w", s.D.TranslateError(err))
-	}
-	return out, nil
+	a.StartedAt, a.HeartbeatAt = a.StartedAt.UTC(), a.HeartbeatAt.UTC()
+	a.FinishedAt, a.ExitCode = nullTime(finished), nullInt(exit)
+	return &a, nil
 }
 
 // JobQueueStats implements dbprovider.JobStore.

@@ -59,7 +59,7 @@ func UTC(t time.Time) time.Time { return t.UTC() }
 const nodeColumns = `id, hostname, pid, version, schema_version, listen, provider, ha_enabled,
 	status, started_at, heartbeat_at, stopped_at, clock_offset_ms, info`
 
-func scanNode(row interface{ Scan(...any) error }) (*podium.Node, error) {
+func scanNode(row scanner) (*podium.Node, error) {
 	var (
 		n        podium.Node
 		stopped  sql.NullTime
@@ -161,23 +161,7 @@ func (s *Store) NodeListLive(ctx context.Context, timeout time.Duration) ([]*pod
 }
 
 func (s *Store) nodeQuery(ctx context.Context, q string, args ...any) ([]*podium.Node, error) {
-	rows, err := s.R.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("node list: %w", s.D.TranslateError(err))
-	}
-	defer rows.Close()
-	var nodes []*podium.Node
-	for rows.Next() {
-		n, err := scanNode(rows)
-		if err != nil {
-			return nil, fmt.Errorf("node list: %w", s.D.TranslateError(err))
-		}
-		nodes = append(nodes, n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("node list: %w", s.D.TranslateError(err))
-	}
-	return nodes, nil
+	return queryList(ctx, s.R, s.D, "node list", scanNode, q, args...)
 }
 
 // NodeSetStatus implements dbprovider.Executor.
@@ -222,6 +206,42 @@ func mustAffect(res sql.Result, what, id string) error {
 		return podium.Errorf(podium.ENOTFOUND, "%s %s not found", what, id)
 	}
 	return nil
+}
+
+// scanner is what *sql.Row and *sql.Rows have in common. It is an alias so
+// that the scan functions' types match what [queryList] takes.
+type scanner = interface{ Scan(...any) error }
+
+// queryList runs a query on q and scans each row with scan. Every error is
+// translated by d and prefixed with what. It returns nil when no row matches;
+// wrap it in [nonNil] where the caller promises an empty list instead.
+func queryList[T any](ctx context.Context, q Queryer, d Dialect, what string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, d.TranslateError(err))
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, d.TranslateError(err))
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, d.TranslateError(err))
+	}
+	return out, nil
+}
+
+// nonNil turns queryList's nil (no rows) into an empty, non-nil list, for
+// the methods whose results are encoded as JSON arrays rather than null.
+func nonNil[T any](out []T, err error) ([]T, error) {
+	if err == nil && out == nil {
+		out = []T{}
+	}
+	return out, err
 }
 
 // ErrNoRows reports whether err is database/sql's "no rows": both
