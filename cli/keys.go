@@ -2,7 +2,7 @@ package cli
 
 import (
 	"fmt"
-	"text/tabwriter"
+	"io"
 	"time"
 
 	"github.com/podiumhq/podium"
@@ -100,22 +100,13 @@ func (a *app) keysListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				if keys == nil {
-					keys = []*dbprovider.APIKey{}
-				}
-				return writeAccountsJSON(a.env.Stdout, keys)
-			}
-			tw := tabwriter.NewWriter(a.env.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tUSER\tNAME\tPREFIX\tCREATED\tLAST USED")
-			for _, k := range keys {
+			return writeList(a.env.Stdout, asJSON, keys, "ID\tUSER\tNAME\tPREFIX\tCREATED\tLAST USED", func(w io.Writer, k *dbprovider.APIKey) {
 				used := "never"
 				if k.LastUsedAt != nil {
 					used = k.LastUsedAt.Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s…\t%s\t%s\n", k.ID, names[k.UserID], k.Name, k.Prefix, k.CreatedAt.Format(time.RFC3339), used)
-			}
-			return tw.Flush()
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s…\t%s\t%s\n", k.ID, names[k.UserID], k.Name, k.Prefix, k.CreatedAt.Format(time.RFC3339), used)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&username, "username", "", "only this user's keys")

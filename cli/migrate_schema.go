@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -61,7 +60,7 @@ run.`,
 				return err
 			}
 			if asJSON {
-				return writeSchemaJSON(cmd.OutOrStdout(), struct {
+				return writeJSON(cmd.OutOrStdout(), struct {
 					Provider string `json:"provider"`
 					Database string `json:"database"`
 					*schema.Status
@@ -205,7 +204,7 @@ with the new binary, fail the pipeline if it fails.`,
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				if err := writeSchemaJSON(out, struct {
+				if err := writeJSON(out, struct {
 					*schema.Rehearsal
 					DatabaseAfter int64 `json:"database_schema_after"`
 				}{r, after}); err != nil {
@@ -247,10 +246,4 @@ func printSchemaRehearsal(w io.Writer, r *schema.Rehearsal, after int64) {
 	} else {
 		fmt.Fprintf(w, "rehearsal FAILED; nothing was kept: database schema still %d\n", after)
 	}
-}
-
-func writeSchemaJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

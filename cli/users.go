@@ -5,11 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/auth"
@@ -181,7 +179,7 @@ with a letter or digit. A username that is taken is refused (exit 2).`,
 				fmt.Fprintf(a.env.Stderr, "Generated password for %s (shown only now): %s\n", u.Username, password)
 			}
 			if asJSON {
-				return writeAccountsJSON(a.env.Stdout, u)
+				return writeJSON(a.env.Stdout, u)
 			}
 			fmt.Fprintf(a.env.Stdout, "created user %s (id %d, role %s)\n", u.Username, u.ID, u.Role)
 			return nil
@@ -213,18 +211,9 @@ func (a *app) usersListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				if users == nil {
-					users = []*podium.User{}
-				}
-				return writeAccountsJSON(a.env.Stdout, users)
-			}
-			tw := tabwriter.NewWriter(a.env.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tUSERNAME\tROLE\tLOCKED\tCREATED")
-			for _, u := range users {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%t\t%s\n", u.ID, u.Username, u.Role, u.Locked, u.CreatedAt.Format("2006-01-02 15:04:05Z"))
-			}
-			return tw.Flush()
+			return writeList(a.env.Stdout, asJSON, users, "ID\tUSERNAME\tROLE\tLOCKED\tCREATED", func(w io.Writer, u *podium.User) {
+				fmt.Fprintf(w, "%d\t%s\t%s\t%t\t%s\n", u.ID, u.Username, u.Role, u.Locked, u.CreatedAt.Format("2006-01-02 15:04:05Z"))
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
@@ -298,11 +287,4 @@ func (a *app) usersLockCmd(lock bool) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&username, "username", "", "the user (required)")
 	return cmd
-}
-
-// writeAccountsJSON prints v as indented JSON.
-func writeAccountsJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
