@@ -15,7 +15,9 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/logging"
+	"github.com/podiumhq/podium/server"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 )
@@ -143,6 +145,34 @@ func (a *app) loadConfig() (*config.Config, error) {
 // logger builds the logger of a command, on stderr.
 func (a *app) logger() (*logrus.Logger, error) {
 	return logging.New(a.env.Stderr, a.logFormat, a.logLevel)
+}
+
+// configAndLogger is loadConfig then logger, for the commands that log.
+func (a *app) configAndLogger() (*config.Config, *logrus.Logger, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	log, err := a.logger()
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, log, nil
+}
+
+// openDatabase loads the configuration and opens its database for an
+// administrative command, without the SQLite lock, so that it works beside
+// a running node; purpose names the command. The caller closes the database.
+func (a *app) openDatabase(ctx context.Context, purpose string) (*config.Config, dbprovider.Provider, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := server.OpenDatabase(ctx, cfg, "", purpose, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, db, nil
 }
 
 // signalContext ends on SIGINT or SIGTERM.

@@ -8,7 +8,6 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/schema"
-	"github.com/podiumhq/podium/server"
 	"github.com/spf13/cobra"
 )
 
@@ -44,13 +43,9 @@ configuration of any node. Prints one row per item (pass, warn, fail) and
 exits 1 when any item fails.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			db, err := server.OpenDatabase(ctx, cfg, "", "ha check", false)
+			cfg, db, err := a.openDatabase(ctx, "ha check")
 			if err != nil {
 				return err
 			}

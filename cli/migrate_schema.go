@@ -45,12 +45,8 @@ run.`,
   podium migrate schema status --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			db, err := server.OpenDatabase(ctx, cfg, "", "migrate schema status", false)
+			cfg, db, err := a.openDatabase(ctx, "migrate schema status")
 			if err != nil {
 				return err
 			}
@@ -123,11 +119,7 @@ newer than this binary.`,
 		Example: `  podium migrate schema up --config /etc/podium/podium.gcfg`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			log, err := a.logger()
+			cfg, log, err := a.configAndLogger()
 			if err != nil {
 				return err
 			}
@@ -184,12 +176,8 @@ with the new binary, fail the pipeline if it fails.`,
   podium migrate schema rehearse --json --lock-timeout 500ms`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			db, err := server.OpenDatabase(ctx, cfg, "", "migrate schema rehearse", false)
+			_, db, err := a.openDatabase(ctx, "migrate schema rehearse")
 			if err != nil {
 				return err
 			}

@@ -22,11 +22,7 @@ past it.`,
   PODIUM_HTTP_LISTEN=127.0.0.1:8080 podium serve`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			log, err := a.logger()
+			cfg, log, err := a.configAndLogger()
 			if err != nil {
 				return err
 			}

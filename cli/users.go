@@ -48,11 +48,7 @@ func (d *accountsDB) Close() { _ = d.db.Close() }
 // that it works beside a running node) and refuses a schema that is not
 // this binary's.
 func (a *app) openAccounts(ctx context.Context, purpose string) (*accountsDB, error) {
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return nil, err
-	}
-	log, err := a.logger()
+	cfg, log, err := a.configAndLogger()
 	if err != nil {
 		return nil, err
 	}
