@@ -39,15 +39,11 @@ func (a *app) keysCreateCmd() *cobra.Command {
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			d, err := a.openAccounts(ctx, "keys create")
+			d, u, err := a.openAccountsUser(ctx, "keys create", username)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
-			u, err := d.userByName(ctx, username)
-			if err != nil {
-				return err
-			}
 			key, _, err := d.auth.CreateAPIKey(ctx, u.ID, name)
 			if err != nil {
 				return err

@@ -83,6 +83,21 @@ func (d *accountsDB) userByName(ctx context.Context, username string) (*podium.U
 	return u, err
 }
 
+// openAccountsUser is openAccounts then userByName, for the commands that
+// act on one user. The caller closes d.
+func (a *app) openAccountsUser(ctx context.Context, purpose, username string) (d *accountsDB, u *podium.User, err error) {
+	d, err = a.openAccounts(ctx, purpose)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err = d.userByName(ctx, username)
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	return d, u, nil
+}
+
 // readPasswordStdin reads a password from stdin: everything up to the first
 // newline (so that `echo pw |` and a file with a final newline both work).
 func readPasswordStdin(r io.Reader) (string, error) {
@@ -232,15 +247,11 @@ func (a *app) usersSetPasswordCmd() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			d, err := a.openAccounts(ctx, "users set-password")
+			d, u, err := a.openAccountsUser(ctx, "users set-password", username)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
-			u, err := d.userByName(ctx, username)
-			if err != nil {
-				return err
-			}
 			if err := d.auth.SetPassword(ctx, u.ID, pw); err != nil {
 				return err
 			}
@@ -265,15 +276,11 @@ func (a *app) usersLockCmd(lock bool) *cobra.Command {
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			d, err := a.openAccounts(ctx, "users "+use)
+			d, u, err := a.openAccountsUser(ctx, "users "+use, username)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
-			u, err := d.userByName(ctx, username)
-			if err != nil {
-				return err
-			}
 			if err := d.auth.SetLocked(ctx, u.ID, lock); err != nil {
 				return err
 			}
