@@ -28,7 +28,8 @@ const dashConfig = pubConfig + "JobPollInterval = 500ms\n[HTTP]\nTrustedProxies 
 // TestDashboardBrowser drives the dashboard in a real headless Chromium on
 // a two-node PostgreSQL cluster: log in, see content deployed through the
 // API listed and rendered, the jobs, both nodes on the cluster page, a
-// metrics chart drawn, and the same pages behind a proxy at a sub-path.
+// metrics chart drawn, and the same pages behind a proxy at a sub-path,
+// logging out and in through it.
 // Screenshots of each page go to artifacts/screenshots/. One browser serves
 // every subtest: starting Chromium is the expensive part.
 func TestDashboardBrowser(t *testing.T) {
@@ -297,6 +298,37 @@ http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever(
 		if want := "/podium/__login__?next=%2Fpodium%2F__dashboard__%2Fcluster"; r.Status != http.StatusSeeOther || r.Header.Get("Location") != want {
 			t.Fatalf("anonymous through the proxy: %d Location %q, want %q", r.Status, r.Header.Get("Location"), want)
 		}
+
+		// Log out and in again, all through the proxy (round robin: the
+		// form and its post may reach different nodes).
+		do(t, "log out through the proxy",
+			chromedp.Click(chromedp.CSS(`form[action$="/__logout__"] button`)),
+			chromedp.WaitVisible(chromedp.CSS("#password")),
+		)
+		if loc := location(t); loc != proxy+"/podium/__login__" {
+			t.Fatalf("after logout at %s, want the prefixed login page", loc)
+		}
+		do(t, "anonymous cluster page through the proxy",
+			chromedp.Navigate(base+"/cluster"),
+			chromedp.WaitVisible(chromedp.CSS("#password")),
+		)
+		if loc := location(t); loc != proxy+"/podium/__login__?next=%2Fpodium%2F__dashboard__%2Fcluster" {
+			t.Fatalf("anonymous through the proxy sent to %s", loc)
+		}
+		shot(t, "subpath-login")
+		do(t, "log in through the proxy",
+			chromedp.SendKeys(chromedp.CSS("#username"), "admin"),
+			chromedp.SendKeys(chromedp.CSS("#password"), password),
+			chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS("#nodes")),
+		)
+		if loc := location(t); loc != base+"/cluster" {
+			t.Fatalf("after login through the proxy at %s, want %s", loc, base+"/cluster")
+		}
+		if got := text(t, "#username"); got != "admin" {
+			t.Fatalf("logged in through the proxy as %q", got)
+		}
+		shot(t, "subpath-cluster")
 	})
 }
 

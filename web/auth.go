@@ -169,7 +169,7 @@ func clearSessionCookie(c echo.Context) {
 func (s *Server) UseAccounts(a *auth.Service) {
 	e := s.Echo
 	e.Use(Authenticate(a))
-	h := &accountHandlers{auth: a, log: s.log}
+	h := &accountHandlers{auth: a, log: s.log, trustedProxies: s.trustedProxies}
 	h.mountLogin(e)
 	h.mountAPI(e)
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"html/template"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -36,6 +37,7 @@ var loginFS embed.FS
 var loginTemplate = template.Must(template.ParseFS(loginFS, "login.html.tmpl"))
 
 type loginPage struct {
+	Action    string // the form's action: the login path behind the request's prefix
 	Error     string
 	Username  string
 	Next      string
@@ -45,6 +47,10 @@ type loginPage struct {
 type accountHandlers struct {
 	auth *auth.Service
 	log  *logrus.Entry
+	// trustedProxies are the addresses whose X-Forwarded-Prefix is
+	// believed: behind a proxy at a sub-path, the form, the login CSRF
+	// cookie and the redirects carry the prefix.
+	trustedProxies []*net.IPNet
 }
 
 func (h *accountHandlers) mountLogin(e *echo.Echo) {
@@ -59,7 +65,7 @@ func (h *accountHandlers) loginForm(c echo.Context) error {
 }
 
 // login answers POST /__login__ (form fields username, password, next,
-// login_csrf): 303 to next (or /) with the session cookie; 401 with the
+// login_csrf): 303 to next (or the prefix's /) with the session cookie; 401 with the
 // form again for wrong credentials; 429 with Retry-After when throttled;
 // 403 when the login CSRF token does not match.
 func (h *accountHandlers) login(c echo.Context) error {
@@ -90,17 +96,14 @@ func (h *accountHandlers) login(c echo.Context) error {
 		_ = h.auth.Logout(c.Request().Context(), old.Value)
 	}
 	setSessionCookie(c, sess)
-	c.SetCookie(&http.Cookie{Name: loginCSRFCookie, Value: "", Path: LoginPath, MaxAge: -1, HttpOnly: true})
-	next := page.Next
-	if next == "" {
-		next = "/"
-	}
-	return c.Redirect(http.StatusSeeOther, next)
+	prefix := h.prefix(c)
+	c.SetCookie(&http.Cookie{Name: loginCSRFCookie, Value: "", Path: prefix + LoginPath, MaxAge: -1, HttpOnly: true})
+	return c.Redirect(http.StatusSeeOther, nextUnder(prefix, page.Next))
 }
 
 // logout answers POST /__logout__: ends the session (the middleware has
 // checked its CSRF token), clears the cookie and redirects to the login
-// page.
+// page (behind the request's prefix).
 func (h *accountHandlers) logout(c echo.Context) error {
 	if ai, ok := c.Get(authKey).(*authInfo); ok && ai.session != nil {
 		if err := h.auth.Logout(c.Request().Context(), ai.session.Token); err != nil {
@@ -108,7 +111,7 @@ func (h *accountHandlers) logout(c echo.Context) error {
 		}
 	}
 	clearSessionCookie(c)
-	return c.Redirect(http.StatusSeeOther, LoginPath)
+	return c.Redirect(http.StatusSeeOther, h.prefix(c)+LoginPath)
 }
 
 func (h *accountHandlers) renderLogin(c echo.Context, status int, page loginPage) error {
@@ -117,8 +120,12 @@ func (h *accountHandlers) renderLogin(c echo.Context, status int, page loginPage
 		return err
 	}
 	page.LoginCSRF = base64.RawURLEncoding.EncodeToString(b)
+	// The cookie's Path is the path the browser posts to: through a proxy
+	// at a sub-path that is <prefix>/__login__, and a cookie for
+	// /__login__ would not come back with the form.
+	page.Action = h.prefix(c) + LoginPath
 	c.SetCookie(&http.Cookie{
-		Name: loginCSRFCookie, Value: page.LoginCSRF, Path: LoginPath,
+		Name: loginCSRFCookie, Value: page.LoginCSRF, Path: page.Action,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Scheme() == "https",
 	})
 	var buf bytes.Buffer
@@ -130,6 +137,27 @@ func (h *accountHandlers) renderLogin(c echo.Context, status int, page loginPage
 	hdr.Set("X-Frame-Options", "DENY")
 	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// prefix returns the sub-path the request came through (ExternalPrefix),
+// "" when none.
+func (h *accountHandlers) prefix(c echo.Context) string {
+	return ExternalPrefix(c.Request(), h.trustedProxies)
+}
+
+// nextUnder returns where a login sends the browser: next (already a safe
+// local path) when it is under the request's prefix, else next behind the
+// prefix (a "?next=/path" given by hand means Podium's /path, and must not
+// leave the sub-path for another site on the same host); prefix + "/" when
+// next is empty.
+func nextUnder(prefix, next string) string {
+	if next == "" {
+		return prefix + "/"
+	}
+	if prefix == "" || next == prefix || strings.HasPrefix(next, prefix+"/") || strings.HasPrefix(next, prefix+"?") {
+		return next
+	}
+	return prefix + next
 }
 
 // safeNext keeps only local paths ("/x?y"), so that the login page cannot

@@ -39,8 +39,8 @@ type Health func(ctx context.Context) (body PingBody, ok bool)
 type Options struct {
 	Log    *logrus.Entry
 	Health Health
-	// TrustedProxies are the CIDRs whose X-Forwarded-For and
-	// X-Forwarded-Proto headers are believed.
+	// TrustedProxies are the CIDRs whose X-Forwarded-For,
+	// X-Forwarded-Proto and X-Forwarded-Prefix headers are believed.
 	TrustedProxies []*net.IPNet
 }
 
@@ -53,6 +53,8 @@ type Server struct {
 	hijacked map[net.Conn]struct{}
 
 	apps AppServer // serves app and api content; see web/apps.go
+
+	trustedProxies []*net.IPNet // whose X-Forwarded-Prefix is believed; see prefix.go
 }
 
 // requestIDPattern bounds incoming X-Request-ID values: any other value is
@@ -63,7 +65,7 @@ var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 func New(opts Options) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{Echo: e, log: opts.Log, hijacked: map[net.Conn]struct{}{}}
+	s := &Server{Echo: e, log: opts.Log, hijacked: map[net.Conn]struct{}{}, trustedProxies: opts.TrustedProxies}
 	e.StdLogger.SetOutput(opts.Log.WriterLevel(logrus.WarnLevel))
 	e.Logger.SetOutput(opts.Log.WriterLevel(logrus.DebugLevel))
 

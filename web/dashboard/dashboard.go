@@ -29,7 +29,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -42,10 +41,6 @@ import (
 
 // Path is where the dashboard is mounted.
 const Path = "/__dashboard__"
-
-// PrefixHeader is the header a trusted proxy sets to the sub-path it
-// serves Podium under (for example "/podium").
-const PrefixHeader = "X-Forwarded-Prefix"
 
 //go:embed templates/*.html.tmpl
 var templateFS embed.FS
@@ -233,27 +228,8 @@ func (d *Dashboard) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// prefixPattern is what a sub-path may look like: slash-separated plain
-// segments, no "//", "." or "..", nothing that needs escaping in HTML.
-var prefixPattern = regexp.MustCompile(`^(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$`)
-
-// prefix returns the sub-path the request came through: the
-// X-Forwarded-Prefix header (without its trailing slash) when the direct
-// peer is a trusted proxy and the value is a plain path, else "".
+// prefix returns the sub-path the request came through (web.ExternalPrefix),
+// "" when none.
 func (d *Dashboard) prefix(c echo.Context) string {
-	h := strings.TrimRight(c.Request().Header.Get(PrefixHeader), "/")
-	if h == "" || !prefixPattern.MatchString(h) || strings.Contains(h, "/../") || strings.HasSuffix(h, "/..") {
-		return ""
-	}
-	host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
-	if err != nil {
-		return ""
-	}
-	ip := net.ParseIP(host)
-	for _, n := range d.opts.TrustedProxies {
-		if ip != nil && n.Contains(ip) {
-			return h
-		}
-	}
-	return ""
+	return web.ExternalPrefix(c.Request(), d.opts.TrustedProxies)
 }

@@ -54,7 +54,7 @@ func TestLoginRedirect(t *testing.T) {
 		{"QuotePrefixIgnored", "127.0.0.1:1234", `/a"b`, "/__login__?next=%2F__dashboard__%2Fjobs%3Fx%3D1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := get(e, "/__dashboard__/jobs?x=1", tc.remote, map[string]string{PrefixHeader: tc.prefix})
+			rec := get(e, "/__dashboard__/jobs?x=1", tc.remote, map[string]string{web.PrefixHeader: tc.prefix})
 			if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != tc.want {
 				t.Fatalf("got %d Location %q, want 303 %q", rec.Code, rec.Header().Get("Location"), tc.want)
 			}
@@ -66,7 +66,7 @@ func TestPages(t *testing.T) {
 	e := setup(t)
 	t.Run("OKWithoutSources", func(t *testing.T) {
 		for _, p := range []string{"/__dashboard__/", "/__dashboard__/jobs"} {
-			rec := get(e, p, "127.0.0.1:1", map[string]string{"X-Test-Role": "viewer", PrefixHeader: "/sub"})
+			rec := get(e, p, "127.0.0.1:1", map[string]string{"X-Test-Role": "viewer", web.PrefixHeader: "/sub"})
 			body := rec.Body.String()
 			if rec.Code != 200 || !strings.Contains(body, `href="/sub/__dashboard__/assets/dashboard.css"`) {
 				t.Fatalf("%s: %d %s", p, rec.Code, body)
