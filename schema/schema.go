@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -65,30 +64,22 @@ func folder(gooseDialect string) string {
 	return gooseDialect
 }
 
-// Versions returns the sorted migration versions of a goose dialect.
+// Versions returns the sorted migration versions of a goose dialect: the
+// versions of [List].
 func Versions(gooseDialect string) ([]int64, error) {
-	fsys, err := Migrations(gooseDialect)
+	ms, err := List(gooseDialect)
 	if err != nil {
 		return nil, err
 	}
-	entries, err := fs.ReadDir(fsys, ".")
-	if err != nil {
-		return nil, err
-	}
+	return versionsOf(ms), nil
+}
+
+func versionsOf(ms []Migration) []int64 {
 	var vs []int64
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		if !ok || !strings.HasSuffix(e.Name(), ".sql") {
-			continue
-		}
-		v, err := strconv.ParseInt(num, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("schema: migration %s: bad version: %w", e.Name(), err)
-		}
-		vs = append(vs, v)
+	for _, m := range ms {
+		vs = append(vs, m.Version)
 	}
-	sort.Slice(vs, func(i, j int) bool { return vs[i] < vs[j] })
-	return vs, nil
+	return vs
 }
 
 // Latest returns the highest schema version this binary knows.
@@ -237,24 +228,14 @@ func baseName(path string) string {
 	return path
 }
 
-// Pending returns the migrations this binary would apply, without taking
-// any lock.
+// Pending returns the versions of the migrations this binary would apply,
+// without taking any lock: the versions of [PendingMigrations].
 func Pending(ctx context.Context, p dbprovider.Provider) ([]int64, error) {
-	v, err := p.SchemaVersion(ctx)
+	ms, err := PendingMigrations(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	vs, err := Versions(p.GooseDialect())
-	if err != nil {
-		return nil, err
-	}
-	var pending []int64
-	for _, x := range vs {
-		if x > v {
-			pending = append(pending, x)
-		}
-	}
-	return pending, nil
+	return versionsOf(ms), nil
 }
 
 // overlay is an fs.FS that reads from a, then b (for build-tagged extra
