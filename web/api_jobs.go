@@ -16,7 +16,18 @@ type JobList struct {
 // MountSchedulerAPI does not call it, so that each area may mount alone.
 func (s *Server) MountJobsAPI(api SchedulerAPI) {
 	e := s.Echo
-	e.GET("/__api__/v1/content/:guid/jobs", func(c echo.Context) error {
+	e.GET("/__api__/v1/content/:guid/jobs", jobListHandler(func(c echo.Context, u *podium.User, limit int) ([]*podium.Job, error) {
+		return api.ContentJobs(c.Request().Context(), u, c.Param("guid"), limit)
+	}))
+	e.GET("/__api__/v1/jobs", jobListHandler(func(c echo.Context, u *podium.User, limit int) ([]*podium.Job, error) {
+		return api.Jobs(c.Request().Context(), u, c.QueryParam("status"), limit)
+	}))
+}
+
+// jobListHandler answers a job history endpoint: it requires a user, reads
+// ?limit, and sends what list returns as a JobList.
+func jobListHandler(list func(c echo.Context, u *podium.User, limit int) ([]*podium.Job, error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
 		u, err := RequireUser(c)
 		if err != nil {
 			return err
@@ -25,25 +36,10 @@ func (s *Server) MountJobsAPI(api SchedulerAPI) {
 		if err != nil {
 			return err
 		}
-		jobs, err := api.ContentJobs(c.Request().Context(), u, c.Param("guid"), limit)
+		jobs, err := list(c, u, limit)
 		if err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, JobList{Jobs: jobs})
-	})
-	e.GET("/__api__/v1/jobs", func(c echo.Context) error {
-		u, err := RequireUser(c)
-		if err != nil {
-			return err
-		}
-		limit, err := queryLimit(c)
-		if err != nil {
-			return err
-		}
-		jobs, err := api.Jobs(c.Request().Context(), u, c.QueryParam("status"), limit)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, JobList{Jobs: jobs})
-	})
+	}
 }
