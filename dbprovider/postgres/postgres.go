@@ -7,7 +7,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -138,7 +137,7 @@ func (p *Provider) Begin(ctx context.Context) (dbprovider.Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: begin: %w", translate(err))
 	}
-	return &Tx{Store: &sqlstore.Store{R: tx, W: tx, D: dialect{}}, tx: tx}, nil
+	return sqlstore.NewTx(tx, dialect{}), nil
 }
 
 // Ping implements dbprovider.Provider.
@@ -193,23 +192,6 @@ func (p *Provider) Close() error {
 	}
 	p.pool.Close()
 	return err
-}
-
-// Tx is a PostgreSQL transaction.
-type Tx struct {
-	*sqlstore.Store
-	tx *sql.Tx
-}
-
-// Commit implements dbprovider.Tx.
-func (t *Tx) Commit() error { return translate(t.tx.Commit()) }
-
-// Rollback implements dbprovider.Tx.
-func (t *Tx) Rollback() error {
-	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
-		return translate(err)
-	}
-	return nil
 }
 
 // dialect is PostgreSQL's side of sqlstore.Dialect.

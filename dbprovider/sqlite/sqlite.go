@@ -198,7 +198,7 @@ func (p *Provider) Begin(ctx context.Context) (dbprovider.Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: begin: %w", translate(err))
 	}
-	return &Tx{Store: &sqlstore.Store{R: tx, W: tx, D: dialect{}}, tx: tx}, nil
+	return sqlstore.NewTx(tx, dialect{}), nil
 }
 
 // Ping implements dbprovider.Provider.
@@ -255,23 +255,6 @@ func (p *Provider) Close() error {
 		p.lock = nil
 	}
 	return errors.Join(errs...)
-}
-
-// Tx is a SQLite transaction.
-type Tx struct {
-	*sqlstore.Store
-	tx *sql.Tx
-}
-
-// Commit implements dbprovider.Tx.
-func (t *Tx) Commit() error { return translate(t.tx.Commit()) }
-
-// Rollback implements dbprovider.Tx.
-func (t *Tx) Rollback() error {
-	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
-		return translate(err)
-	}
-	return nil
 }
 
 // dialect is SQLite's side of sqlstore.Dialect.

@@ -52,6 +52,33 @@ type Store struct {
 
 var _ dbprovider.Executor = (*Store)(nil)
 
+// Tx implements dbprovider.Tx over a *sql.Tx, for both dialects. The
+// Store's Dialect translates the errors of Commit and Rollback, as it does
+// those of every statement in the transaction.
+type Tx struct {
+	*Store
+	tx *sql.Tx
+}
+
+var _ dbprovider.Tx = (*Tx)(nil)
+
+// NewTx returns tx with the store methods, for dialect d.
+func NewTx(tx *sql.Tx, d Dialect) *Tx {
+	return &Tx{Store: &Store{R: tx, W: tx, D: d}, tx: tx}
+}
+
+// Commit implements dbprovider.Tx.
+func (t *Tx) Commit() error { return t.D.TranslateError(t.tx.Commit()) }
+
+// Rollback implements dbprovider.Tx. Rolling back a transaction that is
+// already committed or rolled back is not an error.
+func (t *Tx) Rollback() error {
+	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return t.D.TranslateError(err)
+	}
+	return nil
+}
+
 // UTC normalizes a time parameter: SQLite compares times as text, so every
 // stored time must be UTC in one format.
 func UTC(t time.Time) time.Time { return t.UTC() }
