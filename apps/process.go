@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/podiumhq/podium/internal/runas"
 )
 
 // Process states, as the processes API reports them.
@@ -98,16 +100,14 @@ func credential(runAs string) (cred *syscall.Credential, home string, err error)
 	if err != nil {
 		return nil, "", fmt.Errorf("[Applications] RunAs %q: %w", runAs, err)
 	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, "", fmt.Errorf("[Applications] RunAs %q: %w", runAs, err)
-	}
-	if uid == 0 {
+	cred, err = runas.Credential(u)
+	if errors.Is(err, runas.ErrRoot) {
 		return nil, "", fmt.Errorf("[Applications] RunAs %q is root: applications must not run as root", runAs)
 	}
-	// No supplementary groups: root's must not leak to the app.
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, u.HomeDir, nil
+	if err != nil {
+		return nil, "", fmt.Errorf("[Applications] RunAs %q: %w", runAs, err)
+	}
+	return cred, u.HomeDir, nil
 }
 
 // startProcess starts app's serve command on a free port, with a clean

@@ -11,13 +11,13 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/internal/runas"
 )
 
 // RenderOptions say who asked for a render and where its output goes.
@@ -110,15 +110,14 @@ func (s *Service) credential() (*syscall.Credential, error) {
 	if err != nil {
 		return nil, podium.Errorf(podium.EPRECONDITION, "[Applications] RunAs user %q does not exist on this node: create it or set RunAs to an existing user", name)
 	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-	if err1 != nil || err2 != nil {
-		return nil, podium.Errorf(podium.EPRECONDITION, "[Applications] RunAs user %q has a non-numeric uid or gid", name)
-	}
-	if uid == 0 {
+	cred, err := runas.Credential(u)
+	if errors.Is(err, runas.ErrRoot) {
 		return nil, podium.Errorf(podium.EPRECONDITION, "[Applications] RunAs user %q is root: renders must not run as root", name)
 	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
+	if err != nil {
+		return nil, podium.Errorf(podium.EPRECONDITION, "[Applications] RunAs user %q has a non-numeric uid or gid", name)
+	}
+	return cred, nil
 }
 
 // render runs the report's command in a scratch copy of the bundle, as the
