@@ -104,10 +104,7 @@ func TestAppsBehindHAProxy(t *testing.T) {
 	data := sharedDataDir(t)
 	cfg := "[Applications]\nRunAs = nobody\n[HTTP]\nTrustedProxies = 127.0.0.1\n" +
 		"[Scheduler]\nMaxProcesses = 3\nMaxConnsPerProcess = 20\nIdleTimeout = 1s\nInitTimeout = 20s\n"
-	var nodes []*nodetest.Node
-	for i := range 2 {
-		nodes = append(nodes, nodetest.StartNode(t, nodetest.Options{Name: fmt.Sprintf("n%d", i+1), Postgres: pg, DataDir: data, Config: cfg}))
-	}
+	nodes := startNodes(t, 2, pg, data, cfg)
 	bin := nodetest.Binary(t)
 	if _, stderr, code := nodetest.Run(t, bin, nil, "users", "create", "--config", nodes[0].ConfigPath,
 		"--username", "pub", "--role", "publisher", "--no-password"); code != 0 {
@@ -278,10 +275,7 @@ func TestAppsProcessLimitsPerNode(t *testing.T) {
 	pg := pgtest.NewDatabase(t)
 	data := sharedDataDir(t)
 	cfg := "[Applications]\nRunAs = nobody\n[Scheduler]\nIdleTimeout = 1s\nInitTimeout = 20s\n"
-	var nodes []*nodetest.Node
-	for i := range 2 {
-		nodes = append(nodes, nodetest.StartNode(t, nodetest.Options{Name: fmt.Sprintf("n%d", i+1), Postgres: pg, DataDir: data, Config: cfg}))
-	}
+	nodes := startNodes(t, 2, pg, data, cfg)
 	bin := nodetest.Binary(t)
 	nodetest.Run(t, bin, nil, "users", "create", "--config", nodes[0].ConfigPath, "--username", "pub", "--role", "publisher", "--no-password")
 	key, _, _ := nodetest.Run(t, bin, nil, "keys", "create", "--config", nodes[0].ConfigPath, "--username", "pub")

@@ -211,3 +211,14 @@ func sharedDataDir(t testing.TB) string {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	return dir
 }
+
+// startNodes starts n nodes named n1, n2, ... on the PostgreSQL database pg
+// and the data directory data, each with the configuration cfg.
+func startNodes(tb testing.TB, n int, pg, data, cfg string) []*nodetest.Node {
+	tb.Helper()
+	var nodes []*nodetest.Node
+	for i := range n {
+		nodes = append(nodes, nodetest.StartNode(tb, nodetest.Options{Name: fmt.Sprintf("n%d", i+1), Postgres: pg, DataDir: data, Config: cfg}))
+	}
+	return nodes
+}

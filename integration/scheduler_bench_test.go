@@ -31,12 +31,7 @@ func BenchmarkScheduler(b *testing.B) {
 
 func benchScheduler(b *testing.B) {
 	pg := pgtest.NewDatabase(b)
-	data := openDataDir(b)
-	var nodes []*nodetest.Node
-	for i := range 3 {
-		nodes = append(nodes, nodetest.StartNode(b, nodetest.Options{Name: fmt.Sprintf("n%d", i+1), Postgres: pg, DataDir: data,
-			Config: "[Applications]\nRunAs = nobody\n"}))
-	}
+	nodes := startNodes(b, 3, pg, sharedDataDir(b), "[Applications]\nRunAs = nobody\n")
 	db := openPostgres(b, pg)
 	ctx := testCtx(b)
 

@@ -20,11 +20,7 @@ import (
 func startSchedulerCluster(t *testing.T, n, concurrency int, sleep string) (nodes []*nodetest.Node, db dbprovider.Provider, api *apiClient, guid string) {
 	t.Helper()
 	pg := pgtest.NewDatabase(t)
-	data := sharedDataDir(t)
-	for i := range n {
-		nodes = append(nodes, nodetest.StartNode(t, nodetest.Options{Name: fmt.Sprintf("n%d", i+1), Postgres: pg, DataDir: data,
-			Config: schedulerConfig(concurrency)}))
-	}
+	nodes = startNodes(t, n, pg, sharedDataDir(t), schedulerConfig(concurrency))
 	key := publisherKey(t, nodes[0], "publisher")
 	api = &apiClient{t: t, base: nodes[0].URL, key: key}
 	guid = deployApp(t, api, "report", reportBundleDir(t, sleep))
@@ -202,11 +198,7 @@ func TestSchedulerNoNodeTakesWork(t *testing.T) {
 	t.Parallel()
 	pg := pgtest.NewDatabase(t)
 	data := sharedDataDir(t)
-	var nodes []*nodetest.Node
-	for i := range 2 {
-		nodes = append(nodes, nodetest.StartNode(t, nodetest.Options{Name: fmt.Sprintf("n%d", i+1), Postgres: pg, DataDir: data,
-			Config: schedulerConfig(0)}))
-	}
+	nodes := startNodes(t, 2, pg, data, schedulerConfig(0))
 	db := openPostgres(t, pg)
 	// A content row of its own: no deployment, the job must simply never
 	// be claimed.
@@ -251,12 +243,8 @@ func TestSchedulerNoNodeTakesWork(t *testing.T) {
 func TestSchedulerCleanStopReleases(t *testing.T) {
 	t.Parallel()
 	pg := pgtest.NewDatabase(t)
-	data := sharedDataDir(t)
 	cfg := "[Applications]\nRunAs = nobody\nScheduleConcurrency = 1\nJobHeartbeatTimeout = 30s\nJobPollInterval = 200ms\n"
-	var nodes []*nodetest.Node
-	for i := range 2 {
-		nodes = append(nodes, nodetest.StartNode(t, nodetest.Options{Name: fmt.Sprintf("n%d", i+1), Postgres: pg, DataDir: data, Config: cfg}))
-	}
+	nodes := startNodes(t, 2, pg, sharedDataDir(t), cfg)
 	db := openPostgres(t, pg)
 	api := &apiClient{t: t, base: nodes[0].URL, key: publisherKey(t, nodes[0], "publisher")}
 	sleep, arm := armedSleep(t, 30)

@@ -211,25 +211,11 @@ func (c *benchAPI) deployReport(name, dir string) string {
 	return ct.GUID
 }
 
-// openDataDir returns a data directory the RunAs user can traverse.
-func openDataDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.MkdirTemp("", "podium-sched-data-")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
 // armedSleep returns a sleep argument for reportBundleDir that is 0 (a
 // quick render at deployment) until arm is called, then secs.
 func armedSleep(tb testing.TB, secs int) (sleep string, arm func()) {
 	tb.Helper()
-	marker := filepath.Join(openDataDir(tb), "armed")
+	marker := filepath.Join(sharedDataDir(tb), "armed")
 	sleep = fmt.Sprintf("$(if [ -e %s ]; then echo %d; else echo 0; fi)", marker, secs)
 	return sleep, func() {
 		if err := os.WriteFile(marker, nil, 0o644); err != nil {
