@@ -78,31 +78,35 @@ const (
 	tagValue = 1
 )
 
-// convert turns a SQLite value into the Go value COPY sends for this
-// column, and appends its canonical encoding to buf. It returns the number
-// of payload bytes for the summary.
-func (c *column) convert(v any, buf []byte) (any, []byte, int, error) {
+// encode converts a SQLite value for this column: it appends the value's
+// canonical encoding to h (the checksum's input) and the field PostgreSQL's
+// binary COPY format expects (a 32-bit length, -1 for NULL, then the bytes
+// of the type's binary representation) to w. It returns the number of
+// payload bytes for the summary. Writing the COPY field here, from the value
+// just checked, costs no boxing and no per-value encoder lookup; the bytes
+// are what pgx would send for the Go value of the column's type.
+func (c *column) encode(v any, h, w []byte) ([]byte, []byte, int, error) {
 	if v == nil {
-		return nil, append(buf, tagNull), 0, nil
+		return append(h, tagNull), append(w, 0xff, 0xff, 0xff, 0xff), 0, nil
 	}
-	buf = append(buf, tagValue)
+	h = append(h, tagValue)
 	switch c.kind {
 	case kindBool:
+		var b byte
 		switch x := v.(type) {
 		case int64:
-			if x == 0 || x == 1 {
-				if x == 1 {
-					return true, append(buf, 1), 1, nil
-				}
-				return false, append(buf, 0), 1, nil
+			if x != 0 && x != 1 {
+				return h, w, 0, c.bad(v, "a boolean must be 0 or 1", "")
 			}
+			b = byte(x)
 		case bool:
 			if x {
-				return true, append(buf, 1), 1, nil
+				b = 1
 			}
-			return false, append(buf, 0), 1, nil
+		default:
+			return h, w, 0, c.bad(v, "a boolean must be 0 or 1", "")
 		}
-		return nil, buf, 0, c.bad(v, "a boolean must be 0 or 1", "")
+		return append(h, b), append(w, 0, 0, 0, 1, b), 1, nil
 	case kindInt2, kindInt4, kindInt8:
 		x, ok := v.(int64)
 		if !ok {
@@ -111,19 +115,22 @@ func (c *column) convert(v any, buf []byte) (any, []byte, int, error) {
 			}
 		}
 		if !ok {
-			return nil, buf, 0, c.bad(v, "not an integer", "")
+			return h, w, 0, c.bad(v, "not an integer", "")
 		}
-		lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+		h = binary.BigEndian.AppendUint64(h, uint64(x))
 		switch c.kind {
 		case kindInt2:
-			lo, hi = math.MinInt16, math.MaxInt16
+			if x < math.MinInt16 || x > math.MaxInt16 {
+				return h, w, 0, c.bad(v, fmt.Sprintf("%d is out of range for %s", x, c.TypeName), "")
+			}
+			return h, binary.BigEndian.AppendUint16(append(w, 0, 0, 0, 2), uint16(x)), 8, nil
 		case kindInt4:
-			lo, hi = math.MinInt32, math.MaxInt32
+			if x < math.MinInt32 || x > math.MaxInt32 {
+				return h, w, 0, c.bad(v, fmt.Sprintf("%d is out of range for %s", x, c.TypeName), "")
+			}
+			return h, binary.BigEndian.AppendUint32(append(w, 0, 0, 0, 4), uint32(x)), 8, nil
 		}
-		if x < lo || x > hi {
-			return nil, buf, 0, c.bad(v, fmt.Sprintf("%d is out of range for %s", x, c.TypeName), "")
-		}
-		return x, binary.BigEndian.AppendUint64(buf, uint64(x)), 8, nil
+		return h, binary.BigEndian.AppendUint64(append(w, 0, 0, 0, 8), uint64(x)), 8, nil
 	case kindFloat4, kindFloat8:
 		var f float64
 		switch x := v.(type) {
@@ -132,12 +139,14 @@ func (c *column) convert(v any, buf []byte) (any, []byte, int, error) {
 		case int64:
 			f = float64(x)
 		default:
-			return nil, buf, 0, c.bad(v, "not a number", "")
+			return h, w, 0, c.bad(v, "not a number", "")
 		}
 		if c.kind == kindFloat4 {
-			return float32(f), binary.BigEndian.AppendUint32(buf, math.Float32bits(float32(f))), 4, nil
+			bits := math.Float32bits(float32(f))
+			return binary.BigEndian.AppendUint32(h, bits), binary.BigEndian.AppendUint32(append(w, 0, 0, 0, 4), bits), 4, nil
 		}
-		return f, binary.BigEndian.AppendUint64(buf, math.Float64bits(f)), 8, nil
+		bits := math.Float64bits(f)
+		return binary.BigEndian.AppendUint64(h, bits), binary.BigEndian.AppendUint64(append(w, 0, 0, 0, 8), bits), 8, nil
 	case kindText:
 		var s string
 		switch x := v.(type) {
@@ -154,23 +163,20 @@ func (c *column) convert(v any, buf []byte) (any, []byte, int, error) {
 			// keep SQLite's own text form.
 			s = x.Format("2006-01-02 15:04:05.999999999-07:00")
 		default:
-			return nil, buf, 0, c.bad(v, "unexpected value", "")
+			return h, w, 0, c.bad(v, "unexpected value", "")
 		}
 		if err := c.checkText(s); err != nil {
-			return nil, buf, 0, err
+			return h, w, 0, err
 		}
-		return s, appendBytes(buf, s), len(s), nil
+		return appendBytes(h, s), appendField(w, s), len(s), nil
 	case kindBytea:
-		var b []byte
 		switch x := v.(type) {
 		case []byte:
-			b = x
+			return appendBytes(h, x), appendField(w, x), len(x), nil
 		case string:
-			b = []byte(x)
-		default:
-			return nil, buf, 0, c.bad(v, "not a blob", "")
+			return appendBytes(h, x), appendField(w, x), len(x), nil
 		}
-		return b, appendBytes(buf, b), len(b), nil
+		return h, w, 0, c.bad(v, "not a blob", "")
 	case kindTimestamptz, kindTimestamp:
 		var t time.Time
 		switch x := v.(type) {
@@ -179,15 +185,18 @@ func (c *column) convert(v any, buf []byte) (any, []byte, int, error) {
 		case string:
 			var err error
 			if t, err = parseTime(x); err != nil {
-				return nil, buf, 0, c.bad(v, "not a time SQLite or PostgreSQL can read", "store it as 'YYYY-MM-DD HH:MM:SS.ffffff+00:00'")
+				return h, w, 0, c.bad(v, "not a time SQLite or PostgreSQL can read", "store it as 'YYYY-MM-DD HH:MM:SS.ffffff+00:00'")
 			}
 		default:
-			return nil, buf, 0, c.bad(v, "not a time", "")
+			return h, w, 0, c.bad(v, "not a time", "")
 		}
 		// PostgreSQL keeps microseconds: round here, as it would, so that
-		// both sides hash the same instant.
-		t = t.Round(time.Microsecond).UTC()
-		return t, binary.BigEndian.AppendUint64(buf, uint64(t.UnixMicro())), 8, nil
+		// both sides hash the same instant. Binary timestamps count
+		// microseconds from 2000-01-01 (for timestamp without time zone,
+		// the UTC wall clock, which is how Podium stores times).
+		us := t.Round(time.Microsecond).UnixMicro()
+		return binary.BigEndian.AppendUint64(h, uint64(us)),
+			binary.BigEndian.AppendUint64(append(w, 0, 0, 0, 8), uint64(us-pgEpochMicros)), 8, nil
 	case kindJSON, kindJSONB:
 		var s string
 		switch x := v.(type) {
@@ -198,25 +207,30 @@ func (c *column) convert(v any, buf []byte) (any, []byte, int, error) {
 		case int64, float64:
 			s = fmt.Sprint(x)
 		default:
-			return nil, buf, 0, c.bad(v, "not JSON text", "")
+			return h, w, 0, c.bad(v, "not JSON text", "")
 		}
 		if !utf8.ValidString(s) {
-			return nil, buf, 0, c.bad(v, "JSON text is not valid UTF-8", "")
+			return h, w, 0, c.bad(v, "JSON text is not valid UTF-8", "")
 		}
 		if strings.IndexByte(s, 0) >= 0 {
-			return nil, buf, 0, c.nul()
+			return h, w, 0, c.nul()
 		}
-		mark := len(buf)
-		buf = append(buf, 0, 0, 0, 0)
-		out, err := appendCanonicalJSON(buf, s)
+		mark := len(h)
+		h = append(h, 0, 0, 0, 0)
+		out, err := appendCanonicalJSON(h, s)
 		if err != nil {
-			return nil, buf[:mark], 0, c.bad(v, "invalid JSON for "+c.TypeName+": "+err.Error(),
+			return h[:mark], w, 0, c.bad(v, "invalid JSON for "+c.TypeName+": "+err.Error(),
 				"fix the JSON text in SQLite (for example with sqlite3 and json_valid()), then run this command again")
 		}
 		binary.BigEndian.PutUint32(out[mark:], uint32(len(out)-mark-4))
-		return s, out, len(s), nil
+		if c.kind == kindJSONB {
+			// jsonb's binary form is a version byte (1) and the text.
+			w = binary.BigEndian.AppendUint32(w, uint32(len(s)+1))
+			return out, append(append(w, 1), s...), len(s), nil
+		}
+		return out, appendField(w, s), len(s), nil
 	}
-	return nil, buf, 0, c.bad(v, "unsupported target type "+c.TypeName, "")
+	return h, w, 0, c.bad(v, "unsupported target type "+c.TypeName, "")
 }
 
 func (c *column) checkText(s string) error {
@@ -249,6 +263,12 @@ func appendBytes[T string | []byte](buf []byte, b T) []byte {
 	return append(buf, b...)
 }
 
+// appendField appends a binary COPY field: its 32-bit length, then b.
+func appendField[T string | []byte](w []byte, b T) []byte {
+	w = binary.BigEndian.AppendUint32(w, uint32(len(b)))
+	return append(w, b...)
+}
+
 var timeLayouts = []string{
 	"2006-01-02 15:04:05.999999999-07:00",
 	"2006-01-02T15:04:05.999999999-07:00",
@@ -279,7 +299,7 @@ func parseTime(s string) (time.Time, error) {
 }
 
 // appendTargetCanonical appends the canonical encoding of one PostgreSQL
-// value in binary wire format (nil for NULL), the read-back side of convert.
+// value in binary wire format (nil for NULL), the read-back side of encode.
 func (c *column) appendTargetCanonical(buf, raw []byte) ([]byte, error) {
 	if raw == nil {
 		return append(buf, tagNull), nil

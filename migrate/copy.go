@@ -4,29 +4,59 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql/driver"
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
+	"io"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// Rows travel from the SQLite reader to COPY in batches. At most
-// batchesInFlight exist at a time and each is flushed at batchRows rows or
-// batchBytes bytes of values, so memory is bounded whatever the table's
-// size or its rows' width.
+// A table travels in three stages, each on its own goroutine, so that the
+// SQLite reader, the converter and the COPY stream (and PostgreSQL's
+// backend, on the other side of it) overlap on the cores there are:
+//
+//	SQLite rows --rowBatch--> convert, hash, encode --chunk--> COPY
+//
+// At most batchesInFlight row batches (each flushed at batchRows rows or
+// batchBytes bytes of values) and chunksInFlight chunks of COPY data (each
+// flushed at chunkBytes) exist at a time, so memory is bounded whatever the
+// table's size or its rows' width.
 const (
 	batchRows       = 1024
 	batchBytes      = 1 << 20
 	batchesInFlight = 4
+	chunkBytes      = 256 << 10
+	chunksInFlight  = 4
 	hashFlush       = 64 << 10
 )
 
-type batch struct {
-	rows [][]any
-	vals []any
-	err  error
+// rowBatch is rows as the SQLite driver returned them, n rows of the
+// table's width in vals.
+type rowBatch struct {
+	vals []driver.Value
+	n    int
 }
+
+// chunk is a piece of a table's binary COPY stream. rows is the number of
+// rows whose encoding ends in it; last marks the chunk holding the stream's
+// trailer: a stream that ends without it is a failed read, never a short
+// table.
+type chunk struct {
+	buf  []byte
+	rows int64
+	last bool
+}
+
+// Binary COPY framing: the signature, flags and header extension length,
+// then per row a 16-bit field count and the fields, then -1 as the count.
+const (
+	copySignature = "PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+	copyTrailer   = "\xff\xff"
+)
 
 // checksum accumulates the canonical encoding of a table's rows, in
 // primary key order.
@@ -54,129 +84,208 @@ type tableCopy struct {
 	checksum    string
 }
 
-// readTable streams a table of the snapshot in primary key order, converts
-// each value, hashes it and hands the rows to emit in batches (emit nil:
-// a dry run, which only converts and hashes).
-func (r *run) readTable(ctx context.Context, t *table, emit func(*batch) bool, free <-chan *batch) (tableCopy, error) {
-	cs := newChecksum()
-	var res tableCopy
-	ncol := len(t.Columns)
-	var cur *batch
-	curBytes := 0
-	next := func() bool {
-		if emit == nil {
-			if cur == nil {
-				cur = &batch{vals: make([]any, batchRows*ncol)}
-			}
-			cur.rows = cur.rows[:0]
-			return true
-		}
+// readRows streams a table of the snapshot in primary key order into row
+// batches on out, taking empty ones from free.
+func (r *run) readRows(ctx context.Context, t *table, out chan<- *rowBatch, free <-chan *rowBatch) error {
+	var cur *rowBatch
+	size := 0
+	take := func() bool {
 		select {
 		case cur = <-free:
 		case <-ctx.Done():
 			return false
 		}
-		cur.rows = cur.rows[:0]
-		if cap(cur.vals) < batchRows*ncol {
-			cur.vals = make([]any, batchRows*ncol)
-		}
-		curBytes = 0
+		cur.vals, cur.n, size = cur.vals[:0], 0, 0
 		return true
 	}
-	if !next() {
-		return res, ctx.Err()
+	send := func() bool {
+		select {
+		case out <- cur:
+			cur = nil
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	if !take() {
+		return ctx.Err()
 	}
 	query := fmt.Sprintf(`SELECT %s FROM %s ORDER BY %s`, t.sourceSelectList(), quoteIdent(t.Name), t.orderBy(false))
 	err := r.src.stream(ctx, query, func(vals []driver.Value) error {
-		n := len(cur.rows)
-		row := cur.vals[n*ncol : (n+1)*ncol : (n+1)*ncol]
-		for i := range t.Columns {
-			v, buf, size, err := t.Columns[i].convert(vals[i], cs.buf)
-			if err != nil {
-				return t.rowError(vals, err)
+		// The driver reuses vals, not the values: keeping them is safe.
+		cur.vals = append(cur.vals, vals...)
+		cur.n++
+		for _, v := range vals {
+			switch x := v.(type) {
+			case string:
+				size += len(x)
+			case []byte:
+				size += len(x)
+			default:
+				size += 8
 			}
-			cs.buf = buf
-			row[i] = v
-			curBytes += size
-			res.bytes += int64(size)
 		}
-		if len(cs.buf) >= hashFlush {
-			cs.flush()
-		}
-		cur.rows = append(cur.rows, row)
-		res.rows++
-		if len(cur.rows) == batchRows || curBytes >= batchBytes {
-			if emit == nil {
-				r.progress(Event{Phase: PhaseRead, Table: t.Name, Rows: res.rows, Bytes: res.bytes})
-				cur.rows = cur.rows[:0]
-				return nil
-			}
-			if !emit(cur) {
-				return ctx.Err()
-			}
-			if !next() {
+		if cur.n == batchRows || size >= batchBytes {
+			if !send() || !take() {
 				return ctx.Err()
 			}
 		}
 		return nil
 	})
 	if err != nil {
+		return err
+	}
+	if cur.n > 0 && !send() {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// readTable reads a table of the snapshot (readRows, on its own
+// goroutine), converts, checks and hashes every value, and hands the table's
+// binary COPY stream to emit in chunks; emit returns the chunk to fill next,
+// or nil to stop. A dry run's emit just hands the chunk back.
+func (r *run) readTable(ctx context.Context, t *table, emit func(*chunk) *chunk) (tableCopy, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := make(chan *rowBatch, batchesInFlight)
+	free := make(chan *rowBatch, batchesInFlight)
+	ncol := len(t.Columns)
+	for range batchesInFlight {
+		free <- &rowBatch{vals: make([]driver.Value, 0, batchRows*ncol)}
+	}
+	// readErr is set before out is closed, so whoever sees out closed may
+	// read it.
+	var readErr error
+	go func() {
+		readErr = r.readRows(ctx, t, out, free)
+		close(out)
+	}()
+	res, err := r.encodeRows(ctx, t, out, free, func() error { return readErr }, emit)
+	if err != nil {
+		cancel()
+	}
+	// Wait for the reader: it uses the snapshot's connection, which must
+	// be free again when this returns.
+	for range out {
+	}
+	return res, err
+}
+
+// encodeRows is readTable's conversion stage. readErr is the reader's
+// error, once in is closed: the stream gets its trailer only if the reader
+// read every row.
+func (r *run) encodeRows(ctx context.Context, t *table, in <-chan *rowBatch, free chan<- *rowBatch,
+	readErr func() error, emit func(*chunk) *chunk) (tableCopy, error) {
+	var res tableCopy
+	cs := newChecksum()
+	ncol := len(t.Columns)
+	cols := t.Columns
+	cur := emit(nil)
+	if cur == nil {
+		return res, ctx.Err()
+	}
+	w := append(cur.buf[:0], copySignature...)
+	for b := range in {
+		for i := range b.n {
+			row := b.vals[i*ncol : (i+1)*ncol : (i+1)*ncol]
+			w = binary.BigEndian.AppendUint16(w, uint16(ncol))
+			h := cs.buf
+			for j := range cols {
+				var size int
+				var err error
+				h, w, size, err = cols[j].encode(row[j], h, w)
+				if err != nil {
+					return res, t.rowError(row, err)
+				}
+				res.bytes += int64(size)
+			}
+			cs.buf = h
+			if len(cs.buf) >= hashFlush {
+				cs.flush()
+			}
+			res.rows++
+			if len(w) >= chunkBytes {
+				cur.buf, cur.rows, cur.last = w, res.rows, false
+				if cur = emit(cur); cur == nil {
+					return res, ctx.Err()
+				}
+				w = cur.buf[:0]
+			}
+		}
+		clear(b.vals) // let the values go before the batch is refilled
+		free <- b
+		if r.opts.DryRun {
+			r.progress(Event{Phase: PhaseRead, Table: t.Name, Rows: res.rows, Bytes: res.bytes})
+		}
+	}
+	if err := readErr(); err != nil {
 		return res, err
 	}
-	if emit != nil && len(cur.rows) > 0 {
-		if !emit(cur) {
-			return res, ctx.Err()
-		}
+	if ctx.Err() != nil {
+		return res, ctx.Err()
+	}
+	cur.buf, cur.rows, cur.last = append(w, copyTrailer...), res.rows, true
+	if emit(cur) == nil {
+		return res, ctx.Err()
 	}
 	res.checksum = cs.sum()
 	return res, nil
 }
 
-// batchSource feeds CopyFrom from the reader's batches.
-type batchSource struct {
-	ch    <-chan *batch
-	free  chan<- *batch
-	cur   *batch
-	i     int
-	err   error
-	onRow func(n int)
+// errSourceStopped ends a COPY whose source side failed: COPY is then
+// aborted (CopyFail), never ended, so a short table never looks complete.
+// The caller reports the source's own error.
+var errSourceStopped = errors.New("migrate db: reading the source stopped")
+
+// copyReader is the COPY stream of one table, read from the chunks the
+// converter emits.
+type copyReader struct {
+	ctx    context.Context
+	in     <-chan *chunk
+	free   chan<- *chunk
+	cur    *chunk
+	off    int
+	ended  bool
+	onRows func(rows int64)
 }
 
-func (s *batchSource) Next() bool {
-	s.i++
-	for s.cur == nil || s.i >= len(s.cur.rows) {
-		if s.cur != nil {
-			s.onRow(len(s.cur.rows))
-			s.free <- s.cur
-			s.cur = nil
+func (c *copyReader) Read(p []byte) (int, error) {
+	for c.cur == nil || c.off == len(c.cur.buf) {
+		if c.cur != nil {
+			c.onRows(c.cur.rows)
+			c.ended = c.cur.last
+			c.free <- c.cur
+			c.cur = nil
 		}
-		b, ok := <-s.ch
-		if !ok {
-			return false
+		select {
+		case ch, ok := <-c.in:
+			if !ok {
+				if c.ended {
+					return 0, io.EOF
+				}
+				return 0, errSourceStopped
+			}
+			c.cur, c.off = ch, 0
+		case <-c.ctx.Done():
+			return 0, c.ctx.Err()
 		}
-		if b.err != nil {
-			s.err = b.err
-			return false
-		}
-		s.cur, s.i = b, 0
 	}
-	return true
+	n := copy(p, c.cur.buf[c.off:])
+	c.off += n
+	return n, nil
 }
 
-func (s *batchSource) Values() ([]any, error) { return s.cur.rows[s.i], nil }
-
-func (s *batchSource) Err() error { return s.err }
-
-// copyTable reads a table of the source in one goroutine while COPY sends
-// it to the target in this one: SQLite decoding, conversion and hashing
-// overlap with the network and PostgreSQL's work.
+// copyTable reads a table of the source (readTable, on other goroutines)
+// while COPY sends it to the target from this one.
 func (r *run) copyTable(ctx context.Context, t *table) (tableCopy, error) {
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ch := make(chan *batch, batchesInFlight)
-	free := make(chan *batch, batchesInFlight+1)
-	for range batchesInFlight {
-		free <- &batch{}
+	chunks := make(chan *chunk, chunksInFlight)
+	free := make(chan *chunk, chunksInFlight+1)
+	for range chunksInFlight {
+		free <- &chunk{buf: make([]byte, 0, chunkBytes+64<<10)}
 	}
 	type result struct {
 		tc  tableCopy
@@ -184,41 +293,45 @@ func (r *run) copyTable(ctx context.Context, t *table) (tableCopy, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		tc, err := r.readTable(ctx, t, func(b *batch) bool {
-			select {
-			case ch <- b:
-				return true
-			case <-ctx.Done():
-				return false
+		tc, err := r.readTable(ctx, t, func(c *chunk) *chunk {
+			if c != nil {
+				select {
+				case chunks <- c:
+				case <-ctx.Done():
+					return nil
+				}
 			}
-		}, free)
-		if err != nil {
-			// Make COPY fail (CopyFrom then aborts the COPY) rather than
-			// end: a short table must never look complete.
 			select {
-			case ch <- &batch{err: err}:
+			case c = <-free:
+				return c
 			case <-ctx.Done():
+				return nil
 			}
-		}
-		close(ch)
+		})
+		close(chunks)
 		done <- result{tc, err}
 	}()
-	var copied int64
-	src := &batchSource{ch: ch, free: free, i: -1, onRow: func(n int) {
-		copied += int64(n)
-		r.progress(Event{Phase: PhaseCopy, Table: t.Name, Rows: copied})
+	cols := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = quoteIdent(c.Name)
+	}
+	stmt := fmt.Sprintf(`COPY %s (%s) FROM STDIN (FORMAT binary)`, quoteIdent(t.Name), strings.Join(cols, ", "))
+	src := &copyReader{ctx: ctx, in: chunks, free: free, onRows: func(n int64) {
+		r.progress(Event{Phase: PhaseCopy, Table: t.Name, Rows: n})
 	}}
 	var n int64
 	copyErr := r.dst.pgx(func(c *pgx.Conn) error {
-		var err error
-		n, err = c.CopyFrom(ctx, pgx.Identifier{t.Name}, t.columnNames(), src)
+		tag, err := c.PgConn().CopyFrom(ctx, src, stmt)
+		n = tag.RowsAffected()
 		return err
 	})
 	if copyErr != nil {
 		cancel()
 	}
 	res := <-done
-	if res.err != nil {
+	// The source's own error comes first, unless it is only the
+	// cancellation that a failed COPY caused.
+	if res.err != nil && (copyErr == nil || !errors.Is(res.err, context.Canceled) || parent.Err() != nil) {
 		return res.tc, res.err
 	}
 	if copyErr != nil {

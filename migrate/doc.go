@@ -18,8 +18,9 @@
 //     snapshot, even if an administrative command writes meanwhile;
 //   - values that PostgreSQL would reject or alter (text with NUL bytes,
 //     invalid UTF-8, JSON that jsonb refuses, out-of-range integers) are
-//     found by a scan of the snapshot before anything is written, and named
-//     by table, key and column;
+//     found as each value is converted, before it is sent, and named by
+//     table, key and column; the run then stops and rolls back, so nothing
+//     is written;
 //   - the target schema, the rows (binary COPY), the identity sequences and
 //     goose's version rows are written in one PostgreSQL transaction, which
 //     commits only after every table's row count and checksum, computed the

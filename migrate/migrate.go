@@ -141,6 +141,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	log = log.WithField("component", "migrate-db")
 	start := time.Now()
+	defer startCPUProfile()()
 	if opts.PostgresURL == "" {
 		return nil, podium.Errorf(podium.EINVALID,
 			"migrate db: [Postgres] URL is not set: it names the PostgreSQL database to copy into (set it, and PODIUM_POSTGRES_PASSWORD)")
@@ -160,6 +161,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	// Cleanups must run even when ctx is canceled: rollback is what keeps
 	// the target as it was.
 	defer dst.close()
+	dst.log = log
 	r := &run{opts: opts, log: log, src: src, dst: dst}
 	res, err := r.run(ctx)
 	if err != nil {
@@ -254,13 +256,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	}
 	r.progress(Event{Phase: PhasePlan, Plan: plan})
 
-	// Values PostgreSQL would refuse are found before anything is copied.
-	r.log.Info("checking the source for values PostgreSQL would refuse")
-	for _, t := range tables {
-		if err := r.src.scanSuspects(ctx, t); err != nil {
-			return nil, err
-		}
-	}
+	phase := time.Now()
 
 	if r.opts.DryRun {
 		r.log.Info("reading every row (dry run)")
@@ -272,12 +268,15 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		if det, err = r.dst.detachConstraints(ctx, names); err != nil {
 			return nil, err
 		}
+		if err := r.dst.tuneLoad(ctx); err != nil {
+			return nil, err
+		}
 	}
 	for i, t := range tables {
 		began := time.Now()
 		var tc tableCopy
 		if r.opts.DryRun {
-			tc, err = r.readTable(ctx, t, nil, nil)
+			tc, err = r.readTable(ctx, t, discardChunk)
 			if err == nil {
 				r.progress(Event{Phase: PhaseRead, Table: t.Name, Rows: tc.rows, Bytes: tc.bytes, Done: true})
 			}
@@ -297,6 +296,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		r.log.WithFields(logrus.Fields{"table": t.Name, "rows": tc.rows, "bytes": tc.bytes,
 			"seconds": fmt.Sprintf("%.2f", time.Since(began).Seconds())}).Debug("table read")
 	}
+	r.log.WithField("seconds", fmt.Sprintf("%.2f", time.Since(phase).Seconds())).Debug("every table read")
 	if r.opts.DryRun {
 		return res, nil
 	}
@@ -316,6 +316,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 	}
+	phase = time.Now()
 	for i, t := range tables {
 		began := time.Now()
 		n, sum, err := r.targetChecksum(ctx, t)
@@ -330,7 +331,10 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		}
 		tr.Verified = true
 		tr.Seconds += time.Since(began).Seconds()
+		r.log.WithFields(logrus.Fields{"table": t.Name, "seconds": fmt.Sprintf("%.2f", time.Since(began).Seconds())}).Debug("table verified")
 	}
+	r.log.WithField("seconds", fmt.Sprintf("%.2f", time.Since(phase).Seconds())).Debug("every table verified")
+	phase = time.Now()
 	for _, t := range tables {
 		seqs, err := r.dst.resetSequences(ctx, t)
 		if err != nil {
@@ -338,10 +342,13 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		}
 		res.Sequences = append(res.Sequences, seqs...)
 	}
+	r.log.WithField("seconds", fmt.Sprintf("%.2f", time.Since(phase).Seconds())).Debug("sequences reset")
 	r.log.Info("committing")
+	phase = time.Now()
 	if err := r.dst.tx.Commit(); err != nil {
 		return nil, fmt.Errorf("migrate db: commit: %w", err)
 	}
+	r.log.WithField("seconds", fmt.Sprintf("%.2f", time.Since(phase).Seconds())).Debug("committed")
 	r.dst.tx = nil
 	return res, nil
 }
@@ -473,6 +480,14 @@ func pendingAbove(v int64) ([]int64, error) {
 		}
 	}
 	return out, nil
+}
+
+// discardChunk is a dry run's COPY stream: every chunk is dropped.
+func discardChunk(c *chunk) *chunk {
+	if c == nil {
+		return &chunk{buf: make([]byte, 0, chunkBytes+64<<10)}
+	}
+	return c
 }
 
 type discard struct{}

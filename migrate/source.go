@@ -210,43 +210,6 @@ func (s *source) count(ctx context.Context, t *table) (int64, error) {
 	return n, nil
 }
 
-// scanSuspects looks, in SQL (fast, inside SQLite), for the values
-// PostgreSQL would refuse or alter: text with a NUL byte, JSON text that
-// is not valid or that holds a \u0000 escape. Each row found is checked by
-// the converter itself, so a false alarm (a literal "\\u0000") passes; the
-// first real problem is returned, naming the table, the row's key and the
-// column. The copy stream checks every value again.
-func (s *source) scanSuspects(ctx context.Context, t *table) error {
-	var conds []string
-	for _, c := range t.Columns {
-		q := quoteIdent(c.Name)
-		switch c.kind {
-		case kindText:
-			// instr compares by byte length, so it finds a NUL inside text.
-			conds = append(conds, fmt.Sprintf("instr(%s, char(0)) > 0", q))
-		case kindJSON, kindJSONB:
-			conds = append(conds,
-				fmt.Sprintf("instr(%s, char(0)) > 0", q),
-				fmt.Sprintf("(%s IS NOT NULL AND (json_valid(%s) = 0 OR instr(%s, '\\u0000') > 0))", q, q, q))
-		}
-	}
-	if len(conds) == 0 {
-		return nil
-	}
-	query := fmt.Sprintf(`SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT 1000`,
-		t.sourceSelectList(), quoteIdent(t.Name), strings.Join(conds, " OR "), t.orderBy(false))
-	return s.stream(ctx, query, func(vals []driver.Value) error {
-		var buf []byte
-		for i, c := range t.Columns {
-			var err error
-			if _, buf, _, err = c.convert(vals[i], buf[:0]); err != nil {
-				return t.rowError(vals, err)
-			}
-		}
-		return nil
-	})
-}
-
 // stream runs query in the snapshot and calls fn for each row. vals is
 // reused between calls; the values in it are not.
 func (s *source) stream(ctx context.Context, query string, fn func(vals []driver.Value) error) error {

@@ -40,16 +40,17 @@ func (t *table) selectList() string {
 }
 
 // sourceSelectList is selectList for reading SQLite. Time columns are read
-// as an expression, which has no declared type, so the driver hands over
-// the stored text instead of trying its list of layouts on every value:
-// convert parses Podium's one format directly (and falls back to the
-// others).
+// as an expression, +column (SQLite's unary plus returns its operand
+// unchanged, whatever its type, and costs nothing), which has no declared
+// type, so the driver hands over the stored text instead of trying its list
+// of layouts on every value: encode parses Podium's one format directly
+// (and falls back to the others).
 func (t *table) sourceSelectList() string {
 	names := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		names[i] = quoteIdent(c.Name)
 		if c.kind == kindTimestamptz || c.kind == kindTimestamp {
-			names[i] = fmt.Sprintf(`(CASE WHEN typeof(%[1]s) = 'text' THEN %[1]s || '' ELSE %[1]s END)`, quoteIdent(c.Name))
+			names[i] = "+" + quoteIdent(c.Name)
 		}
 	}
 	return strings.Join(names, ", ")
