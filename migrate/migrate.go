@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -142,6 +143,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	log = log.WithField("component", "migrate-db")
 	start := time.Now()
 	defer startCPUProfile()()
+	// The copy allocates every value it reads (the SQLite driver's strings)
+	// but keeps only a few batches alive: with the default GOGC the
+	// collector runs every few MB, a tenth of the CPU the copy needs. Its
+	// live heap is bounded, so a higher target bounds memory too (about
+	// 55 MB of RSS on the benchmark instead of 40); the setting is put back
+	// on return.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	if opts.PostgresURL == "" {
 		return nil, podium.Errorf(podium.EINVALID,
 			"migrate db: [Postgres] URL is not set: it names the PostgreSQL database to copy into (set it, and PODIUM_POSTGRES_PASSWORD)")
@@ -315,6 +323,9 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		if err := r.opts.beforeVerify(ctx, r.dst.tx); err != nil {
 			return nil, err
 		}
+	}
+	if err := r.dst.prepareVerify(ctx); err != nil {
+		return nil, err
 	}
 	phase = time.Now()
 	for i, t := range tables {

@@ -579,6 +579,17 @@ func (t *target) tuneLoad(ctx context.Context) error {
 	return nil
 }
 
+// prepareVerify makes a table read without ORDER BY return its rows as
+// stored (see targetChecksum): one process reading from the first block,
+// not parallel workers interleaving theirs, nor a scan joining another one
+// midway.
+func (t *target) prepareVerify(ctx context.Context) error {
+	if _, err := t.tx.ExecContext(ctx, `SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL synchronize_seqscans = off`); err != nil {
+		return fmt.Errorf("migrate db: target settings: %w", err)
+	}
+	return nil
+}
+
 // reattach re-creates what detachConstraints dropped: keys and indexes are
 // built once over the loaded rows, and each foreign key is checked with one
 // query. A row that breaks a constraint fails here, before verification

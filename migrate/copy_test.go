@@ -1,0 +1,82 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+)
+
+// readAll reads a copyReader fed with chunks to its end.
+func readAll(t *testing.T, chunks ...*chunk) (string, []int64, error) {
+	t.Helper()
+	in := make(chan *chunk, len(chunks))
+	for _, c := range chunks {
+		in <- c
+	}
+	close(in)
+	var progress []int64
+	r := &copyReader{ctx: t.Context(), in: in, free: make(chan *chunk, len(chunks)),
+		onRows: func(n int64) { progress = append(progress, n) }}
+	b, err := io.ReadAll(r)
+	return string(b), progress, err
+}
+
+func TestCopyReader(t *testing.T) {
+	t.Parallel()
+	t.Run("OK", func(t *testing.T) {
+		t.Parallel()
+		got, progress, err := readAll(t, &chunk{buf: []byte("ab"), rows: 1}, &chunk{buf: []byte("cd"), rows: 3, last: true})
+		if err != nil || got != "abcd" {
+			t.Fatalf("read %q, %v; want \"abcd\", no error", got, err)
+		}
+		if len(progress) != 2 || progress[0] != 1 || progress[1] != 3 {
+			t.Errorf("progress %v, want [1 3]", progress)
+		}
+	})
+	t.Run("ErrSourceStopped", func(t *testing.T) {
+		t.Parallel()
+		// The stream ends without its trailer chunk: the source failed,
+		// and COPY must be aborted, not ended with a short table.
+		got, _, err := readAll(t, &chunk{buf: []byte("ab"), rows: 1})
+		if !errors.Is(err, errSourceStopped) {
+			t.Fatalf("read %q, %v; want errSourceStopped", got, err)
+		}
+	})
+	t.Run("ErrCanceled", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		r := &copyReader{ctx: ctx, in: make(chan *chunk), onRows: func(int64) {}}
+		if _, err := r.Read(make([]byte, 8)); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err %v, want context.Canceled", err)
+		}
+	})
+}
+
+func TestCompareKeys(t *testing.T) {
+	t.Parallel()
+	tb := &table{Columns: []column{{Name: "k", kind: kindText}, {Name: "n", kind: kindInt4}, {Name: "v", kind: kindText}}, PK: []int{0, 1}}
+	i4 := func(v int32) []byte {
+		return []byte{byte(uint32(v) >> 24), byte(uint32(v) >> 16), byte(uint32(v) >> 8), byte(v)}
+	}
+	for _, tc := range []struct {
+		name      string
+		prev, raw [][]byte
+		want      int
+	}{
+		{"Equal", [][]byte{[]byte("a"), i4(1)}, [][]byte{[]byte("a"), i4(1), []byte("x")}, 0},
+		{"TextBytewise", [][]byte{[]byte("Z"), i4(9)}, [][]byte{[]byte("a"), i4(1), nil}, -1},
+		{"TextPrefixFirst", [][]byte{[]byte("ab"), i4(1)}, [][]byte{[]byte("a"), i4(1), nil}, 1},
+		{"NonASCII", [][]byte{[]byte("é"), i4(1)}, [][]byte{[]byte("z"), i4(1), nil}, 1},
+		{"IntSigned", [][]byte{[]byte("a"), i4(-1)}, [][]byte{[]byte("a"), i4(1), nil}, -1},
+		{"NullsLast", [][]byte{[]byte("a"), nil}, [][]byte{[]byte("a"), i4(1), nil}, 1},
+		{"EmptyIsNotNull", [][]byte{{}, i4(1)}, [][]byte{nil, i4(1), nil}, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tb.compareKeys(tc.prev, tc.raw); got != tc.want {
+				t.Errorf("compareKeys = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
