@@ -120,8 +120,10 @@ type HAConfig struct {
 	// ClockWarnOffset is the clock difference with the database that is
 	// logged as a warning.
 	ClockWarnOffset time.Duration
-	// ClockFailOffset is the clock difference with the database that stops
-	// the node from joining. Greater than ClockWarnOffset.
+	// ClockFailOffset is the clock difference with the database that the
+	// node reports as a failure: an error in its log, a warning in its
+	// /__ping__ body, and a failed clock item in "podium ha check". Greater
+	// than ClockWarnOffset.
 	ClockFailOffset time.Duration
 }
 
