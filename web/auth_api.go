@@ -1,9 +1,6 @@
 package web
 
 import (
-	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -186,21 +183,6 @@ func requireAdmin(c echo.Context) (*podium.User, error) {
 	return u, nil
 }
 
-// decodeJSON reads a bounded JSON body into v, refusing unknown fields.
-// Returns EINVALID or ETOOLARGE.
-func decodeJSON(c echo.Context, v any) error {
-	body := http.MaxBytesReader(c.Response(), c.Request().Body, maxAccountBody)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return podium.Errorf(podium.ETOOLARGE, "request body over %d bytes", maxAccountBody)
-		}
-		if errors.Is(err, io.EOF) {
-			return podium.Errorf(podium.EINVALID, "request body: expected a JSON object")
-		}
-		return podium.Errorf(podium.EINVALID, "request body: %v", err)
-	}
-	return nil
-}
+// decodeJSON reads an account API body (small: 64 KiB) into v, refusing
+// unknown fields. Returns EINVALID, ETOOLARGE or EUNSUPPORTED.
+func decodeJSON(c echo.Context, v any) error { return decodeJSONBody(c, v, maxAccountBody) }
