@@ -129,19 +129,16 @@ newer than this binary.`,
 				return err
 			}
 			defer db.Close()
-			res, err := schema.Up(ctx, db, log.WithField("component", "schema"), schema.Options{})
+			migrated, err := schema.Up(ctx, db, log.WithField("component", "schema"), schema.Options{})
 			out := cmd.OutOrStdout()
-			for _, r := range res {
+			for _, r := range migrated.Applied {
 				fmt.Fprintf(out, "applied %s in %s\n", r.Name, r.Duration.Round(100*time.Microsecond))
 			}
 			if err != nil {
 				return err
 			}
-			v, err := db.SchemaVersion(ctx)
-			if err != nil {
-				return err
-			}
-			if len(res) == 0 {
+			v := migrated.Version
+			if len(migrated.Applied) == 0 {
 				fmt.Fprintf(out, "database schema is at version %d: nothing to apply\n", v)
 			} else {
 				fmt.Fprintf(out, "database schema is now at version %d\n", v)

@@ -174,17 +174,24 @@ type Result struct {
 	Duration time.Duration
 }
 
+// Migrated is what Up did: the migrations it applied (also those before a
+// failure) and the database's version afterwards.
+type Migrated struct {
+	Applied []Result
+	Version int64
+}
+
 // Up brings the database to this binary's schema. It refuses (ESCHEMA) a
 // database that is newer, and logs each migration with its duration. On
 // PostgreSQL, simultaneous callers wait for each other on the advisory lock
 // and apply each migration exactly once.
-func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Options) ([]Result, error) {
+func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Options) (Migrated, error) {
 	if _, err := Check(ctx, p); err != nil {
-		return nil, err
+		return Migrated{}, err
 	}
 	gp, err := NewGoose(p, opts)
 	if err != nil {
-		return nil, err
+		return Migrated{}, err
 	}
 	defer closeGoose(p, gp)
 	started := time.Now()
@@ -205,20 +212,20 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 		// only.
 		var pe *goose.PartialError
 		if errors.As(err, &pe) && pe.Failed != nil && pe.Failed.Source != nil {
-			return out, fmt.Errorf("schema: migrate: %s failed: %w", baseName(pe.Failed.Source.Path), pe.Err)
+			return Migrated{Applied: out}, fmt.Errorf("schema: migrate: %s failed: %w", baseName(pe.Failed.Source.Path), pe.Err)
 		}
-		return out, fmt.Errorf("schema: migrate: %w", err)
+		return Migrated{Applied: out}, fmt.Errorf("schema: migrate: %w", err)
 	}
 	// Another binary may have migrated past us while we waited for the lock.
 	v, err := Check(ctx, p)
 	if err != nil {
-		return out, err
+		return Migrated{Applied: out, Version: v}, err
 	}
 	if log != nil && len(out) > 0 {
 		log.WithFields(logrus.Fields{"version": v, "migrations": len(out),
 			"duration": time.Since(started).Round(time.Millisecond).String()}).Info("schema migrated")
 	}
-	return out, nil
+	return Migrated{Applied: out, Version: v}, nil
 }
 
 func baseName(path string) string {

@@ -192,7 +192,7 @@ func TestConcurrentUpAppliesOnce(t *testing.T) {
 			defer wg.Done()
 			<-start
 			res, err := schema.Up(ctx, p, nil, schema.Options{})
-			errs[i], applied[i] = err, len(res)
+			errs[i], applied[i] = err, len(res.Applied)
 		}()
 	}
 	close(start)

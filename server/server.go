@@ -173,14 +173,11 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if n.db, err = OpenDatabase(ctx, cfg, n.id, "serve", true); err != nil {
 		return err
 	}
-	results, err := schema.Up(ctx, n.db, n.log("schema"), schema.Options{})
+	migrated, err := schema.Up(ctx, n.db, n.log("schema"), schema.Options{})
 	if err != nil {
 		return err
 	}
-	v, err := schema.Check(ctx, n.db)
-	if err != nil {
-		return err
-	}
+	v := migrated.Version
 	n.schemaVer.Store(v)
 	if err := n.register(ctx); err != nil {
 		return err
@@ -199,7 +196,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	log.WithFields(logrus.Fields{
 		"version": Version, "provider": n.db.Name(), "database": n.db.Describe(), "data_dir": cfg.Server.DataDir,
-		"schema": v, "migrations_applied": len(results), "ha": cfg.HA.Enabled, "listen": n.Addr(), "host": n.hostname,
+		"schema": v, "migrations_applied": len(migrated.Applied), "ha": cfg.HA.Enabled, "listen": n.Addr(), "host": n.hostname,
 	}).Info("node opened")
 	return nil
 }
