@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,135 +22,330 @@ import (
 	"github.com/podiumhq/podium/internal/testutil"
 )
 
-// BenchmarkProxy measures the app proxy: the echo app reached directly on
-// its port and through Podium (/content/{guid}/), with the same load
-// generator in the same run. Small requests: requests/s and p50/p99
-// latency with PODIUM_BENCH_CONNS (default 32) keep-alive connections for
-// PODIUM_BENCH_SECONDS (default 5) each; WebSocket: p50/p99 round trip of
-// 5000 sequential messages on one connection. The app runs one process
-// (min = max = 1), so both paths reach the same process. Goal: through
-// Podium at least 80% of direct throughput and p99 within 1.5x of direct.
+// BenchmarkProxy measures the app proxy: an app reached directly on its
+// port and through Podium (/content/{guid}/), with the same load generator
+// in the same run, against two peers in front of the same process: a bare
+// HAProxy, and Go's standard reverse proxy alone (testdata/goproxy), the
+// stack Podium's proxy is built on. Each app runs one process (min = max =
+// 1), so every path reaches the same process.
+//
+// Two apps: the Go echo app, whose request costs almost nothing (the worst
+// case for any proxy: the proxy's own work is most of the total), and a
+// Python app on the standard library's threading HTTP server
+// (testdata/apps/pyecho), a typical small data app or API.
+//
+// Small requests: requests/s and p50/p99 latency with PODIUM_BENCH_CONNS
+// (default 32) keep-alive connections for PODIUM_BENCH_SECONDS (default 5)
+// per path, in PODIUM_BENCH_ROUNDS (default 3) rounds that take the paths
+// in turn, so a slow spell of the shared machine hits every path alike.
+// Each figure is the median over the rounds; each ratio is the median of
+// the rounds' ratios. WebSocket: p50/p99 round trip of 5000 sequential
+// messages on one connection to the Go app. Goal: through Podium at least
+// 80% of direct throughput and p99 within 1.5x of direct.
 //
 // It also reports the CPU time per request of the generator, the app and
-// the node on each path. On a small machine the three share the cores, so
-// throughput follows total CPU per request: the node's own share is the
-// figure to compare between versions, whatever the machine's load.
+// the proxy on each path. On a small machine the three share the cores, so
+// throughput follows total CPU per request: the proxy's own share is the
+// figure to compare between versions and against the peers.
 func BenchmarkProxy(b *testing.B) {
 	conns := envInt("PODIUM_BENCH_CONNS", 32)
 	dur := time.Duration(envInt("PODIUM_BENCH_SECONDS", 5)) * time.Second
+	rounds := envInt("PODIUM_BENCH_ROUNDS", 3)
 	data := sharedDataDir(b)
 	n := nodetest.StartNode(b, nodetest.Options{DataDir: data, Config: "[Applications]\nRunAs = nobody\n"})
 	bin := nodetest.Binary(b)
 	nodetest.Run(b, bin, nil, "users", "create", "--config", n.ConfigPath, "--username", "bench", "--role", "publisher", "--no-password")
 	key, _, _ := nodetest.Run(b, bin, nil, "keys", "create", "--config", n.ConfigPath, "--username", "bench")
 	api := &apiClient{t: b, base: n.URL, key: strings.TrimSpace(key)}
-	guid := deployApp(b, api, "bench", echoBundleDir(b))
-	if code := api.do("PATCH", "/__api__/v1/content/"+guid+"/processes-settings",
-		strings.NewReader(`{"min_processes":1,"max_processes":1}`), nil); code != 200 {
-		b.Fatalf("PATCH processes-settings: %d", code)
-	}
-	var procs apps.ProcessesBody
-	testutil.WaitFor(b, 15*time.Second, "the app's process", func() bool {
-		api.do("GET", "/__api__/v1/content/"+guid+"/processes", nil, &procs)
-		return len(procs.Processes) > 0 && procs.Processes[0].State == apps.StateReady
-	})
-	direct := fmt.Sprintf("http://127.0.0.1:%d/", procs.Processes[0].Port)
-	proxied := n.URL + "/content/" + guid + "/"
+	goproxy := buildTestProgram(b, "goproxy")
 
-	type result struct {
-		rps      float64
-		p50, p99 time.Duration
-		// CPU time per request of the load generator (this process), the
-		// app and the node: what each path costs, whatever the contention.
-		genCPU, appCPU, nodeCPU time.Duration
+	// oneProcess deploys dir as content with exactly one process and
+	// returns its GUID and that process.
+	oneProcess := func(name, dir string) (string, apps.ProcessInfo) {
+		guid := deployApp(b, api, name, dir)
+		if code := api.do("PATCH", "/__api__/v1/content/"+guid+"/processes-settings",
+			strings.NewReader(`{"min_processes":1,"max_processes":1}`), nil); code != 200 {
+			b.Fatalf("PATCH processes-settings: %d", code)
+		}
+		var procs apps.ProcessesBody
+		testutil.WaitFor(b, 15*time.Second, name+"'s process", func() bool {
+			api.do("GET", "/__api__/v1/content/"+guid+"/processes", nil, &procs)
+			return len(procs.Processes) > 0 && procs.Processes[0].State == apps.StateReady
+		})
+		return guid, procs.Processes[0]
 	}
-	appPID, nodePID := procs.Processes[0].PID, n.Cmd.Process.Pid
-	load := func(base string) result {
-		g0, a0, n0 := selfCPU(b), procCPU(b, appPID), procCPU(b, nodePID)
-		tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
-		defer tr.CloseIdleConnections()
-		client := &http.Client{Transport: tr}
-		var mu sync.Mutex
-		var lat []time.Duration
-		deadline := time.Now().Add(dur)
-		var wg sync.WaitGroup
-		for range conns {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				local := make([]time.Duration, 0, 1<<16)
-				for time.Now().Before(deadline) {
-					t0 := time.Now()
-					res, err := client.Get(base + "small")
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					if res.StatusCode != 200 {
-						b.Errorf("status %d", res.StatusCode)
-						return
-					}
-					local = append(local, time.Since(t0))
+	goGUID, goProc := oneProcess("bench-go", echoBundleDir(b))
+	pyGUID, pyProc := oneProcess("bench-python", filepath.Join("testdata", "apps", "pyecho"))
+	nodePID := n.Cmd.Process.Pid
+
+	// targets returns the four paths to one app process: direct, the two
+	// peers and Podium, in that order.
+	targets := func(guid string, proc apps.ProcessInfo) []benchTarget {
+		app := fmt.Sprintf("http://127.0.0.1:%d", proc.Port)
+		lb := startPeerHAProxy(b, proc.Port)
+		gp := startGoProxy(b, goproxy, app)
+		return []benchTarget{
+			{"direct", app + "/", []int{proc.PID}},
+			{"haproxy", lb.URL + "/", []int{proc.PID, lb.cmd.Process.Pid}},
+			{"go-proxy", gp.url + "/", []int{proc.PID, gp.cmd.Process.Pid}},
+			{"podium", n.URL + "/content/" + guid + "/", []int{proc.PID, nodePID}},
+		}
+	}
+
+	fmt.Printf("bench-proxy: %d connections, %s per path, %d rounds, one app process per app\n", conns, dur, rounds)
+	for _, app := range []struct {
+		tag, name string
+		targets   []benchTarget
+	}{
+		{"go", "go echo app", targets(goGUID, goProc)},
+		{"py", "python app", targets(pyGUID, pyProc)},
+	} {
+		tgs := app.targets
+		for _, tg := range tgs {
+			benchLoad(b, tg, conns, dur/2) // warm up every path
+		}
+		res := make([][]benchResult, len(tgs)) // [target][round]
+		for range rounds {
+			for i, tg := range tgs {
+				res[i] = append(res[i], benchLoad(b, tg, conns, dur))
+			}
+		}
+		// ratio is the median over the rounds of f(target i's result,
+		// direct's result) in the same round.
+		ratio := func(i int, f func(r, d benchResult) float64) float64 {
+			var v []float64
+			for k := range res[i] {
+				v = append(v, f(res[i][k], res[0][k]))
+			}
+			return median(v)
+		}
+		thr := func(r, d benchResult) float64 { return r.rps / d.rps }
+		p99 := func(r, d benchResult) float64 { return float64(r.p99) / float64(d.p99) }
+		fmt.Printf("  %s, small requests (medians of %d rounds):\n", app.name, rounds)
+		for i, tg := range tgs {
+			m := medianResult(res[i])
+			line := fmt.Sprintf("    %-9s %8.0f req/s  p50 %-9s p99 %-9s  CPU/req: generator %s, app %s", tg.name+":", m.rps,
+				m.p50.Round(time.Microsecond), m.p99.Round(time.Microsecond), m.genCPU.Round(100*time.Nanosecond), m.appCPU.Round(100*time.Nanosecond))
+			if i > 0 {
+				line += fmt.Sprintf(", %s %s", tg.name, m.proxyCPU.Round(100*time.Nanosecond))
+			}
+			fmt.Println(line)
+		}
+		var perRound []string
+		for k := range rounds {
+			perRound = append(perRound, fmt.Sprintf("%.0f%%", thr(res[3][k], res[0][k])*100))
+		}
+		fmt.Printf("    through podium:   %3.0f%% of direct throughput (goal >= 80%%; rounds %s), p99 %.2fx direct (goal <= 1.5x)\n",
+			ratio(3, thr)*100, strings.Join(perRound, " "), ratio(3, p99))
+		fmt.Printf("    through haproxy:  %3.0f%% of direct throughput, p99 %.2fx direct\n", ratio(1, thr)*100, ratio(1, p99))
+		fmt.Printf("    through go-proxy: %3.0f%% of direct throughput, p99 %.2fx direct\n", ratio(2, thr)*100, ratio(2, p99))
+		b.ReportMetric(medianResult(res[0]).rps, app.tag+"-direct-req/s")
+		b.ReportMetric(medianResult(res[3]).rps, app.tag+"-podium-req/s")
+		b.ReportMetric(ratio(3, thr)*100, app.tag+"-throughput-%")
+		b.ReportMetric(ratio(1, thr)*100, app.tag+"-haproxy-throughput-%")
+		b.ReportMetric(ratio(3, p99), app.tag+"-p99-ratio")
+		b.ReportMetric(float64(medianResult(res[3]).proxyCPU.Nanoseconds())/1e3, app.tag+"-podium-cpu-µs/req")
+	}
+
+	fmt.Printf("  go echo app, websocket round trip (5000 messages):\n")
+	for _, tg := range targets(goGUID, goProc) {
+		p50, p99 := benchWebSocket(b, tg.url)
+		fmt.Printf("    %-9s p50 %-9s p99 %s\n", tg.name+":", p50.Round(time.Microsecond), p99.Round(time.Microsecond))
+	}
+}
+
+// benchTarget is one path to an app process.
+type benchTarget struct {
+	name string
+	url  string // ends in "/"
+	pids []int  // the app, then the proxy (if any)
+}
+
+// benchResult is one load run against one path.
+type benchResult struct {
+	rps      float64
+	p50, p99 time.Duration
+	// CPU time per request of the load generator (this process), the app
+	// and the proxy: what each path costs, whatever the contention.
+	genCPU, appCPU, proxyCPU time.Duration
+}
+
+// benchLoad sends GET {url}small on conns keep-alive connections for d
+// and measures throughput, latency and CPU per request.
+func benchLoad(b *testing.B, tg benchTarget, conns int, d time.Duration) benchResult {
+	cpu := func() (app, proxy time.Duration) {
+		app = procCPU(b, tg.pids[0])
+		if len(tg.pids) > 1 {
+			proxy = procCPU(b, tg.pids[1])
+		}
+		return
+	}
+	g0 := selfCPU(b)
+	a0, p0 := cpu()
+	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	var mu sync.Mutex
+	var lat []time.Duration
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1<<16)
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				res, err := client.Get(tg.url + "small")
+				if err != nil {
+					b.Error(err)
+					return
 				}
-				mu.Lock()
-				lat = append(lat, local...)
-				mu.Unlock()
-			}()
-		}
-		wg.Wait()
-		g1, a1, n1 := selfCPU(b), procCPU(b, appPID), procCPU(b, nodePID)
-		slices.Sort(lat)
-		if len(lat) == 0 {
-			b.Fatal("no requests completed")
-		}
-		per := func(d time.Duration) time.Duration { return d / time.Duration(len(lat)) }
-		return result{rps: float64(len(lat)) / dur.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100],
-			genCPU: per(g1 - g0), appCPU: per(a1 - a0), nodeCPU: per(n1 - n0)}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					b.Errorf("%s: status %d", tg.name, res.StatusCode)
+					return
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}()
 	}
-	wsRTT := func(base string) (p50, p99 time.Duration) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		c, _, err := websocket.Dial(ctx, wsURL(base)+"ws", nil)
-		if err != nil {
+	wg.Wait()
+	g1 := selfCPU(b)
+	a1, p1 := cpu()
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		b.Fatalf("%s: no requests completed", tg.name)
+	}
+	per := func(c time.Duration) time.Duration { return c / time.Duration(len(lat)) }
+	return benchResult{rps: float64(len(lat)) / d.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100],
+		genCPU: per(g1 - g0), appCPU: per(a1 - a0), proxyCPU: per(p1 - p0)}
+}
+
+// benchWebSocket returns the p50 and p99 round trip of 5000 sequential
+// messages on one WebSocket to {base}ws.
+func benchWebSocket(b *testing.B, base string) (p50, p99 time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, wsURL(base)+"ws", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.CloseNow()
+	var lat []time.Duration
+	for i := range 5000 {
+		t0 := time.Now()
+		if err := c.Write(ctx, websocket.MessageText, []byte(strconv.Itoa(i))); err != nil {
 			b.Fatal(err)
 		}
-		defer c.CloseNow()
-		var lat []time.Duration
-		for i := range 5000 {
-			t0 := time.Now()
-			if err := c.Write(ctx, websocket.MessageText, []byte(strconv.Itoa(i))); err != nil {
-				b.Fatal(err)
-			}
-			if _, _, err := c.Read(ctx); err != nil {
-				b.Fatal(err)
-			}
-			lat = append(lat, time.Since(t0))
+		if _, _, err := c.Read(ctx); err != nil {
+			b.Fatal(err)
 		}
-		slices.Sort(lat)
-		return lat[len(lat)/2], lat[len(lat)*99/100]
+		lat = append(lat, time.Since(t0))
 	}
+	slices.Sort(lat)
+	return lat[len(lat)/2], lat[len(lat)*99/100]
+}
 
-	load(direct) // warm up both paths
-	load(proxied)
-	d, p := load(direct), load(proxied)
-	wd50, wd99 := wsRTT(direct)
-	wp50, wp99 := wsRTT(proxied)
-	b.ReportMetric(d.rps, "direct-req/s")
-	b.ReportMetric(p.rps, "podium-req/s")
-	b.ReportMetric(p.rps/d.rps*100, "throughput-%")
-	b.ReportMetric(float64(p.p99)/float64(d.p99), "p99-ratio")
-	fmt.Printf("bench-proxy: %d connections, %s per run, one app process\n", conns, dur)
-	fmt.Printf("  small requests  direct: %8.0f req/s  p50 %-9s p99 %s\n", d.rps, d.p50.Round(time.Microsecond), d.p99.Round(time.Microsecond))
-	fmt.Printf("  small requests  podium: %8.0f req/s  p50 %-9s p99 %s\n", p.rps, p.p50.Round(time.Microsecond), p.p99.Round(time.Microsecond))
-	fmt.Printf("  throughput through podium: %.0f%% of direct (goal >= 80%%); p99 ratio %.2fx (goal <= 1.5x)\n", p.rps/d.rps*100, float64(p.p99)/float64(d.p99))
-	fmt.Printf("  CPU per request direct: generator %s, app %s\n", d.genCPU, d.appCPU)
-	fmt.Printf("  CPU per request podium: generator %s, app %s, podium %s (%.2fx the direct total)\n", p.genCPU, p.appCPU, p.nodeCPU,
-		float64(p.genCPU+p.appCPU+p.nodeCPU)/float64(d.genCPU+d.appCPU))
-	b.ReportMetric(float64(p.nodeCPU.Nanoseconds())/1e3, "podium-cpu-µs/req")
-	fmt.Printf("  websocket RTT   direct: p50 %-9s p99 %s\n", wd50.Round(time.Microsecond), wd99.Round(time.Microsecond))
-	fmt.Printf("  websocket RTT   podium: p50 %-9s p99 %s\n", wp50.Round(time.Microsecond), wp99.Round(time.Microsecond))
+// medianResult is the field-by-field median of rs.
+func medianResult(rs []benchResult) benchResult {
+	f := func(get func(benchResult) float64) float64 {
+		var v []float64
+		for _, r := range rs {
+			v = append(v, get(r))
+		}
+		return median(v)
+	}
+	d := func(get func(benchResult) time.Duration) time.Duration {
+		return time.Duration(f(func(r benchResult) float64 { return float64(get(r)) }))
+	}
+	return benchResult{
+		rps:      f(func(r benchResult) float64 { return r.rps }),
+		p50:      d(func(r benchResult) time.Duration { return r.p50 }),
+		p99:      d(func(r benchResult) time.Duration { return r.p99 }),
+		genCPU:   d(func(r benchResult) time.Duration { return r.genCPU }),
+		appCPU:   d(func(r benchResult) time.Duration { return r.appCPU }),
+		proxyCPU: d(func(r benchResult) time.Duration { return r.proxyCPU }),
+	}
+}
+
+// goProxy is a running testdata/goproxy.
+type goProxy struct {
+	url string
+	cmd *exec.Cmd
+}
+
+// startGoProxy starts the goproxy binary bin in front of target.
+func startGoProxy(b *testing.B, bin, target string) *goProxy {
+	b.Helper()
+	g := &goProxy{url: fmt.Sprintf("http://127.0.0.1:%d", testutil.FreePort(b))}
+	g.cmd = exec.Command(bin, strings.TrimPrefix(g.url, "http://"), target)
+	g.cmd.Stderr = os.Stderr
+	if err := g.cmd.Start(); err != nil {
+		b.Fatalf("goproxy: %v", err)
+	}
+	b.Cleanup(func() {
+		_ = g.cmd.Process.Kill()
+		_ = g.cmd.Wait()
+	})
+	testutil.WaitFor(b, 10*time.Second, "goproxy listens", func() bool {
+		res, err := http.Get(g.url + "/small")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == 200
+	})
+	return g
+}
+
+// buildTestProgram builds testdata/{name} into the test's temp dir.
+func buildTestProgram(tb testing.TB, name string) string {
+	tb.Helper()
+	out := filepath.Join(tb.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", out, "./testdata/"+name)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("build testdata/%s: %v\n%s", name, err, b)
+	}
+	return out
+}
+
+// startPeerHAProxy starts a bare HAProxy (HTTP mode, keep-alive to the
+// server, no checks, no cookie) in front of one app process on port: the
+// peer the benchmark compares Podium's proxy with.
+func startPeerHAProxy(b *testing.B, port int) *haproxy {
+	b.Helper()
+	front := testutil.FreePort(b)
+	cfg := fmt.Sprintf(`global
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout tunnel 1h
+frontend fe
+    bind 127.0.0.1:%d
+    default_backend app
+backend app
+    http-reuse always
+    server app 127.0.0.1:%d
+`, front, port)
+	h := &haproxy{URL: "http://127.0.0.1:" + strconv.Itoa(front)}
+	startHAProxyProcess(b, h, cfg)
+	testutil.WaitFor(b, 10*time.Second, "haproxy listens", func() bool {
+		res, err := http.Get(h.URL + "/small")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == 200
+	})
+	return h
 }
 
 // procCPU returns the user+system CPU time process pid has used

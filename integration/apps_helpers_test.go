@@ -40,10 +40,6 @@ const (
 // ... in order) and starts haproxy in the foreground.
 func startHAProxy(t *testing.T, nodes []*nodetest.Node) *haproxy {
 	t.Helper()
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		bin = "/usr/sbin/haproxy" // not on PATH for non-root shells
-	}
 	port, stats := testutil.FreePort(t), testutil.FreePort(t)
 	var servers strings.Builder
 	for i, n := range nodes {
@@ -73,23 +69,8 @@ backend podium
     http-check expect status 200
     default-server inter %dms fall %d rise 1
 %s`, port, stats, haproxyCheckInter.Milliseconds(), haproxyFall, servers.String())
-	path := filepath.Join(t.TempDir(), "haproxy.cfg")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	h := &haproxy{URL: "http://127.0.0.1:" + strconv.Itoa(port), StatsURL: "http://127.0.0.1:" + strconv.Itoa(stats) + "/stats;csv"}
-	h.cmd = exec.Command(bin, "-db", "-f", path)
-	h.cmd.Stdout, h.cmd.Stderr = &h.log, &h.log
-	if err := h.cmd.Start(); err != nil {
-		t.Fatalf("haproxy: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = h.cmd.Process.Kill()
-		_ = h.cmd.Wait()
-		if t.Failed() {
-			t.Logf("haproxy log:\n%s", h.log.String())
-		}
-	})
+	startHAProxyProcess(t, h, cfg)
 	testutil.WaitFor(t, 10*time.Second, "haproxy sees every node up", func() bool {
 		st := h.status()
 		for i := range nodes {
@@ -100,6 +81,33 @@ backend podium
 		return true
 	})
 	return h
+}
+
+// startHAProxyProcess writes cfg and starts haproxy on it in the
+// foreground (-db) for the life of the test; the test's log gets
+// haproxy's output when the test fails.
+func startHAProxyProcess(tb testing.TB, h *haproxy, cfg string) {
+	tb.Helper()
+	bin, err := exec.LookPath("haproxy")
+	if err != nil {
+		bin = "/usr/sbin/haproxy" // not on PATH for non-root shells
+	}
+	path := filepath.Join(tb.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	h.cmd = exec.Command(bin, "-db", "-f", path)
+	h.cmd.Stdout, h.cmd.Stderr = &h.log, &h.log
+	if err := h.cmd.Start(); err != nil {
+		tb.Fatalf("haproxy: %v", err)
+	}
+	tb.Cleanup(func() {
+		_ = h.cmd.Process.Kill()
+		_ = h.cmd.Wait()
+		if tb.Failed() {
+			tb.Logf("haproxy log:\n%s", h.log.String())
+		}
+	})
 }
 
 // status returns the state (UP, DOWN, ...) of each server of the backend.

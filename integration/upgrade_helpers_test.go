@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -231,16 +232,18 @@ func formatCounts(c map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// median returns the median of ds (sorted in place).
-func median(ds []time.Duration) time.Duration {
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	if len(ds) == 0 {
+// median returns the median of v (the mean of the middle two for an even
+// count; 0 for none). v is left as it was.
+func median[T ~int64 | ~float64](v []T) T {
+	if len(v) == 0 {
 		return 0
 	}
-	if len(ds)%2 == 1 {
-		return ds[len(ds)/2]
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
 	}
-	return (ds[len(ds)/2-1] + ds[len(ds)/2]) / 2
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 // maxDuration returns the largest of ds.
