@@ -85,10 +85,12 @@ bench-watcher:
 bench-scheduler: deps
 	$(GO) test -run '^$$' -bench '^BenchmarkScheduler$$' -benchtime 1x -count 1 -timeout 20m -v ./integration/
 
-## bench-proxy: the echo app reached directly and through Podium's proxy,
-## same load generator, same run: requests/s and p50/p99 for small requests
-## (PODIUM_BENCH_CONNS connections, PODIUM_BENCH_SECONDS per run) and the
-## WebSocket round trip, and CPU per request of generator, app and node.
+## bench-proxy: one app process reached directly, through Podium's proxy and
+## through two peers (a bare HAProxy, Go's reverse proxy alone), same load
+## generator, interleaved rounds: requests/s and p50/p99 for small requests
+## (PODIUM_BENCH_CONNS connections, PODIUM_BENCH_SECONDS per path,
+## PODIUM_BENCH_ROUNDS rounds) for a Go and a Python app, the WebSocket round
+## trip, and CPU per request of generator, app and proxy.
 ## Goal: >= 80% of direct throughput, p99 <= 1.5x.
 bench-proxy: deps
 	$(GO) test -run '^$$' -bench '^BenchmarkProxy$$' -benchtime 1x -count 1 -timeout 10m ./integration/
