@@ -183,6 +183,9 @@ var (
 	descClockOffset  = prometheus.NewDesc("podium_clock_offset_seconds", "This node's clock minus the database's, measured at the last heartbeat.", nil, nil)
 	descAppProcs     = prometheus.NewDesc("podium_app_processes", "Worker processes of app content on this node.", []string{"content_guid"}, nil)
 	descAppSessions  = prometheus.NewDesc("podium_app_sessions", "Open WebSocket connections to app content on this node.", []string{"content_guid"}, nil)
+	descAppEvents    = prometheus.NewDesc("podium_app_process_events_total", "Worker process events of app content on this node since it started: started; crashed (exited on its own); failed (did not listen within InitTimeout); stopped (by Podium: idle, redeploy, shutdown).", []string{"content_guid", "event"}, nil)
+	descAppRequests  = prometheus.NewDesc("podium_app_requests_total", "Requests and WebSockets this node handed to a process of app content.", []string{"content_guid"}, nil)
+	descAppRejected  = prometheus.NewDesc("podium_app_requests_rejected_total", "Requests to app content this node answered with a 502 or 503 page because no process could serve them.", []string{"content_guid"}, nil)
 	descJobsRunning  = prometheus.NewDesc("podium_jobs_running", "Scheduled jobs running on this node.", nil, nil)
 	descQueueDepth   = prometheus.NewDesc("podium_job_queue_depth", "Due jobs waiting in the cluster.", nil, nil)
 	descOldest       = prometheus.NewDesc("podium_job_oldest_waiting_seconds", "Age of the oldest waiting job in the cluster.", nil, nil)
@@ -195,7 +198,7 @@ var (
 
 func (pc *podiumCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descBuild, descSchema, descHeartbeatAge, descClockOffset, descAppProcs, descAppSessions,
-		descJobsRunning, descQueueDepth, descOldest, descReclaimed, descCPU, descMemUsed, descMemTotal, descLoad} {
+		descAppEvents, descAppRequests, descAppRejected, descJobsRunning, descQueueDepth, descOldest, descReclaimed, descCPU, descMemUsed, descMemTotal, descLoad} {
 		ch <- d
 	}
 }
@@ -221,6 +224,19 @@ func (pc *podiumCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, a := range r.AppFigures() {
 		gauge(descAppProcs, float64(a.Processes), a.GUID)
 		gauge(descAppSessions, float64(a.Sessions), a.GUID)
+	}
+	if s.AppEvents != nil {
+		counter := func(d *prometheus.Desc, v int64, labels ...string) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+		}
+		for guid, e := range s.AppEvents() {
+			counter(descAppEvents, e.Started, guid, "started")
+			counter(descAppEvents, e.Crashed, guid, "crashed")
+			counter(descAppEvents, e.Failed, guid, "failed")
+			counter(descAppEvents, e.Stopped, guid, "stopped")
+			counter(descAppRequests, e.Requests, guid)
+			counter(descAppRejected, e.Rejected, guid)
+		}
 	}
 	if s.Jobs != nil {
 		if f, ok := s.Jobs(); ok {

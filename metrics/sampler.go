@@ -140,6 +140,8 @@ func (s *Sampler) HostFigures() (HostFigures, bool) {
 
 // Series names written by the sampler (the store and Graphite use the same
 // names; per-app series are apps.<guid>.processes and apps.<guid>.sessions).
+// The apps.*_total series are counters since the node started, summed
+// over the node's apps.
 const (
 	SeriesCPUBusyPercent = "cpu.busy_percent"
 	SeriesMemUsed        = "memory.used_bytes"
@@ -150,6 +152,9 @@ const (
 	SeriesProcessRSS     = "podium.rss_bytes"
 	SeriesAppProcesses   = "apps.processes"
 	SeriesAppSessions    = "apps.sessions"
+	SeriesAppCrashed     = "apps.crashed_total"
+	SeriesAppFailed      = "apps.failed_total"
+	SeriesAppRejected    = "apps.rejected_total"
 	SeriesJobsRunning    = "jobs.running"
 	SeriesQueueDepth     = "jobs.queue_depth"
 	SeriesOldestWaiting  = "jobs.oldest_waiting_seconds"
@@ -188,6 +193,13 @@ func (s *Sampler) collect() map[string]float64 {
 	}
 	v[SeriesAppProcesses], v[SeriesAppSessions] = float64(procs), float64(sessions)
 	src := s.opts.Sources
+	if src.AppEvents != nil {
+		var crashed, failed, rejected int64
+		for _, e := range src.AppEvents() {
+			crashed, failed, rejected = crashed+e.Crashed, failed+e.Failed, rejected+e.Rejected
+		}
+		v[SeriesAppCrashed], v[SeriesAppFailed], v[SeriesAppRejected] = float64(crashed), float64(failed), float64(rejected)
+	}
 	if src.Jobs != nil {
 		if f, ok := src.Jobs(); ok {
 			if s.opts.Registry != nil {

@@ -42,6 +42,23 @@ type AppFigures struct {
 	Sessions int
 }
 
+// AppEvents are the counters of one content item's worker processes and
+// requests on this node since the node started.
+type AppEvents struct {
+	// Started counts processes started.
+	Started int64
+	// Crashed counts processes that exited on their own.
+	Crashed int64
+	// Failed counts processes that did not listen within InitTimeout.
+	Failed int64
+	// Stopped counts processes Podium stopped (idle, redeploy, shutdown).
+	Stopped int64
+	// Requests counts requests and WebSockets handed to a process.
+	Requests int64
+	// Rejected counts requests answered with a 502 or 503 page.
+	Rejected int64
+}
+
 // Sources are the parts of the node the sampler and the Prometheus
 // collectors read; a nil field is left out. Each is called on every sample
 // and every scrape: they must be cheap and must not query the database.
@@ -51,6 +68,9 @@ type Sources struct {
 	Jobs func() (f JobFigures, ok bool)
 	// AppProcesses returns the live worker processes per content guid.
 	AppProcesses func() map[string]int
+	// AppEvents returns the process and request counters per content
+	// guid, for every content item the node has served since it started.
+	AppEvents func() map[string]AppEvents
 	// HeartbeatAge returns the time since the node's last recorded
 	// heartbeat.
 	HeartbeatAge func() time.Duration

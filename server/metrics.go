@@ -88,6 +88,19 @@ func mountMetrics(n *Node) error {
 			}
 			return out
 		},
+		AppEvents: func() map[string]metrics.AppEvents {
+			sup, _ := n.web.AppServer().(*apps.Supervisor)
+			if sup == nil {
+				return nil
+			}
+			out := map[string]metrics.AppEvents{}
+			for guid, c := range sup.Snapshot().Content {
+				e := c.Events
+				out[guid] = metrics.AppEvents{Started: e.Started, Crashed: e.Crashed, Failed: e.Failed, Stopped: e.Stopped,
+					Requests: e.Requests, Rejected: e.Rejected}
+			}
+			return out
+		},
 		HeartbeatAge: func() time.Duration {
 			if at := n.lastBeat.Load(); at != 0 {
 				return n.Now().Sub(time.Unix(0, at))
