@@ -3,14 +3,16 @@
 #
 # The tests use real parts, never mocks, and never skip because a tool is
 # missing: PostgreSQL server binaries (internal/pgtest starts throwaway
-# clusters from them), haproxy (load-balancer tests), python3 (test
-# applications), chromium (dashboard browser tests) and a C compiler
-# (go test -race needs cgo).
+# clusters from them), haproxy and nginx (load-balancer tests and the
+# example configurations), python3 (test applications), chromium (dashboard
+# browser tests) and a C compiler (go test -race needs cgo).
 #
 # Missing packages are installed with apt-get when running as root (CI);
 # otherwise the script stops and prints the command to run. Installing the
-# "postgresql" package may start Debian's own cluster on port 5432: harmless,
-# the tests never use it (each cluster listens on a free port).
+# packages must not start their services (Debian's PostgreSQL cluster on
+# port 5432, nginx on port 80): the tests start their own on free ports, so
+# unless the machine already has a policy-rc.d (container images do), one
+# that refuses service starts is put in place for the install and removed.
 #
 # To add a dependency, add one `need` line below.
 set -euo pipefail
@@ -50,6 +52,7 @@ check_all() {
 	missing=()
 	need have_pg_server postgresql
 	need "have haproxy" haproxy
+	need "have nginx" nginx
 	need "have python3" python3
 	need "have gcc" gcc libc6-dev
 	# Graphite tests: a real carbon-cache receiver, read back with whisper-fetch.
@@ -76,6 +79,11 @@ fi
 
 echo "ensure-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+	printf '#!/bin/sh\n# ensure-deps.sh: no service starts while it installs\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt_opts=(-q -o DPkg::Lock::Timeout=300)
 apt-get "${apt_opts[@]}" update
 apt-get "${apt_opts[@]}" install -y --no-install-recommends "${missing[@]}"
