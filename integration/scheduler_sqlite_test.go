@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +105,51 @@ func TestSchedulerSQLiteSingleNode(t *testing.T) {
 	}
 	if code := api.do("GET", path, nil, nil); code != 404 {
 		t.Errorf("GET schedule after delete: %d, want 404", code)
+	}
+}
+
+// A scheduled render whose command fails is recorded as failed with the
+// command's own exit code, its output in the log, and the reason.
+func TestSchedulerFailedRenderExitCode(t *testing.T) {
+	t.Parallel()
+	n := nodetest.StartNode(t, nodetest.Options{DataDir: sharedDataDir(t), Config: schedulerConfig(1)})
+	api := &apiClient{t: t, base: n.URL, key: publisherKey(t, n, "publisher")}
+	// The deployment's render succeeds; the scheduled ones fail once the
+	// marker exists (in a directory the RunAs user can read).
+	marker := filepath.Join(sharedDataDir(t), "fail")
+	dir := reportBundleDir(t, "0")
+	script := "if [ -e " + marker + " ]; then echo about to fail; exit 7; fi\necho ok > \"$PODIUM_OUTPUT_DIR/index.html\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "render.sh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	guid := deployApp(t, api, "failing", dir)
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := api.do("PUT", "/__api__/v1/content/"+guid+"/schedule", strings.NewReader(`{"spec": "@every 1s"}`), nil); code != 200 {
+		t.Fatalf("PUT schedule: %d", code)
+	}
+	var failed *podium.Job
+	testutil.WaitFor(t, 20*time.Second, "a failed scheduled render", func() bool {
+		var jb jobsBody
+		api.do("GET", "/__api__/v1/content/"+guid+"/jobs", nil, &jb)
+		for _, j := range jb.Jobs {
+			if j.Status == podium.JobFailed {
+				failed = j
+				return true
+			}
+		}
+		return false
+	})
+	if failed.ExitCode == nil {
+		t.Errorf("the failed render has no exit code, want 7")
+	} else if *failed.ExitCode != 7 {
+		t.Errorf("exit code of the failed render: %d, want 7", *failed.ExitCode)
+	}
+	if !strings.Contains(failed.Error, "exit status 7") {
+		t.Errorf("error of the failed render: %q, want the exit status", failed.Error)
+	}
+	if len(failed.History) == 0 || !strings.Contains(failed.History[len(failed.History)-1].Log, "about to fail") {
+		t.Errorf("history of the failed render: %+v, want its output", failed.History)
 	}
 }

@@ -281,7 +281,7 @@ func (s *Service) runRender(ctx context.Context, argv []string, dir, outDir, hom
 	case ctx.Err() != nil:
 		return podium.Errorf(podium.ECANCELED, "render canceled: %w", ctx.Err())
 	case werr != nil:
-		return podium.Errorf(podium.EINVALID, "the render command failed: %v", werr)
+		return podium.Errorf(podium.EINVALID, "the render command failed: %w", werr) // keeps *exec.ExitError for the exit code
 	}
 	return nil
 }

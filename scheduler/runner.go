@@ -3,7 +3,9 @@ package scheduler
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"os/exec"
 	"sync"
 
 	"github.com/podiumhq/podium"
@@ -36,8 +38,10 @@ type RenderRunner struct {
 	Publish *publish.Service
 }
 
-// RunJob implements Runner. A failed render reports exit code 1; a
-// canceled one (claim lost, node stopping) -1.
+// RunJob implements Runner. A render command that exits non-zero reports
+// its exit code; any other failed render (killed by a signal or its
+// timeout, no index.html, cannot start) 1; a canceled one (claim lost,
+// node stopping) -1.
 func (r *RenderRunner) RunJob(ctx context.Context, job *podium.Job) (int, string, error) {
 	var buf tailBuffer
 	_, err := r.Publish.Render(ctx, job.ContentID, publish.RenderOptions{JobID: job.ID, Output: func(line string) {
@@ -47,7 +51,12 @@ func (r *RenderRunner) RunJob(ctx context.Context, job *podium.Job) (int, string
 	case podium.IsCode(err, podium.ECANCELED):
 		return -1, buf.String(), err
 	case err != nil:
-		return 1, buf.String(), fmt.Errorf("render: %w", err)
+		code := 1
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() > 0 {
+			code = exit.ExitCode()
+		}
+		return code, buf.String(), fmt.Errorf("render: %w", err)
 	}
 	return 0, buf.String(), nil
 }
