@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"slices"
 	"sort"
 	"strings"
@@ -421,47 +420,54 @@ func (c *checker) loadBalancer(ctx context.Context) Result {
 		base = &http.Client{Timeout: 5 * time.Second}
 	}
 	url := strings.TrimRight(c.opts.LB, "/") + "/__ping__"
-	get := func(cl *http.Client) (node string, cookies int, err error) {
+	cl := *base
+	cl.Jar = nil // cookies are sent back by hand, below
+	// get asks for /__ping__ with cookies and returns the node that
+	// answered and the cookies the answer set.
+	get := func(cookies []*http.Cookie) (node string, set []*http.Cookie, err error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
-			return "", 0, err
+			return "", nil, err
+		}
+		for _, ck := range cookies {
+			req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
 		}
 		resp, err := cl.Do(req)
 		if err != nil {
-			return "", 0, err
+			return "", nil, err
 		}
 		defer resp.Body.Close()
 		_, _ = io.Copy(io.Discard, resp.Body)
 		if resp.StatusCode != http.StatusOK {
-			return "", 0, fmt.Errorf("%s answered %s", url, resp.Status)
+			return "", nil, fmt.Errorf("%s answered %s", url, resp.Status)
 		}
-		return resp.Header.Get(HeaderNode), len(resp.Cookies()), nil
+		return resp.Header.Get(HeaderNode), resp.Cookies(), nil
 	}
 	// Without a cookie: reachable? a cookie set? which nodes answer?
-	plain := *base
-	plain.Jar = nil
 	seen := map[string]bool{}
-	cookieSet := false
+	var cookies []*http.Cookie
 	for range 2 * max(len(c.live), 2) {
-		node, cookies, err := get(&plain)
+		node, set, err := get(nil)
 		if err != nil {
 			r.Status, r.Detail, r.Action = Fail, "/__ping__ through the load balancer: "+err.Error(), "route "+c.opts.LB+" to the nodes and let /__ping__ through (docs/load-balancing.md)"
 			return r
 		}
 		seen[node] = true
-		cookieSet = cookieSet || cookies > 0
+		if cookies == nil && len(set) > 0 {
+			cookies = set
+		}
 	}
-	if !cookieSet {
+	if cookies == nil {
 		r.Status, r.Detail = Fail, "the load balancer sets no cookie on /__ping__ answers"
 		r.Action = "configure cookie-based sticky sessions (docs/load-balancing.md)"
 		return r
 	}
-	jar, _ := cookiejar.New(nil)
-	sticky := *base
-	sticky.Jar = jar
+	// With the cookies of one answer, sent back as a browser would (by
+	// hand rather than through a cookie jar, so that a Secure cookie
+	// counts even when the check talks plain HTTP to the balancer).
 	reached := map[string]bool{}
 	for range 2 * max(len(c.live), 3) {
-		node, _, err := get(&sticky)
+		node, _, err := get(cookies)
 		if err != nil {
 			r.Status, r.Detail, r.Action = Fail, "with the cookie: "+err.Error(), "check the load balancer's health checks and routing"
 			return r

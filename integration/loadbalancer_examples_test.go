@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/nodetest"
 	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
@@ -112,6 +113,24 @@ func TestLoadBalancerExamples(t *testing.T) {
 			}
 		})
 	}
+	// podium ha check --lb agrees: both examples give a reachable
+	// /__ping__ and a cookie that pins a client; a node reached directly
+	// sets no cookie. (HAProxy's cookie is Secure; hacheck's own test
+	// covers that case under a non-loopback name.)
+	for _, lb := range lbs {
+		t.Run(lb.name+"/HACheck", func(t *testing.T) {
+			res, _, _ := haCheck(t, bin, nodes[0].ConfigPath, "--lb", lb.url)
+			if r := res[hacheck.ItemLoadBalancer]; r.Status != hacheck.Pass || !strings.Contains(r.Detail, "stay on") {
+				t.Errorf("ha check --lb %s: %+v, want pass", lb.name, r)
+			}
+		})
+	}
+	t.Run("NoBalancer/HACheck", func(t *testing.T) {
+		res, code, _ := haCheck(t, bin, nodes[0].ConfigPath, "--lb", nodes[1].URL)
+		if r := res[hacheck.ItemLoadBalancer]; r.Status != hacheck.Fail || !strings.Contains(r.Detail, "no cookie") || code != 1 {
+			t.Errorf("ha check --lb at a node: exit %d, %+v; want exit 1 and a failure naming the missing cookie", code, r)
+		}
+	})
 	if t.Failed() {
 		return
 	}

@@ -1,0 +1,67 @@
+package hacheck
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/podiumhq/podium"
+)
+
+// stickyBalancer is a real HTTP server that behaves like HAProxy with
+// "cookie PODIUMNODE insert ... secure": a request without the cookie goes
+// to the next node in turn and gets a Secure cookie naming it; a request
+// with the cookie goes to that node. secure=false drops the attribute,
+// sticky=false ignores the cookie.
+func stickyBalancer(t *testing.T, secure, sticky bool) *httptest.Server {
+	t.Helper()
+	nodes := []string{"n1", "n2"}
+	next := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		node := ""
+		if c, err := r.Cookie("PODIUMNODE"); err == nil && sticky {
+			node = c.Value
+		} else {
+			node = nodes[next%2]
+			next++
+			http.SetCookie(w, &http.Cookie{Name: "PODIUMNODE", Value: node, Path: "/", Secure: secure, HttpOnly: true})
+		}
+		w.Header().Set(HeaderNode, node)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// runLB runs the load-balancer item against srv reached as
+// http://lb.example.test (a name, not loopback: Go's cookie jar treats
+// loopback as a secure origin and would hide the difference).
+func runLB(t *testing.T, srv *httptest.Server) Result {
+	t.Helper()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}}
+	c := &checker{opts: Options{LB: "http://lb.example.test", HTTPClient: client},
+		live: []*podium.Node{{ID: "n1"}, {ID: "n2"}}, ids: []string{"n1", "n2"}}
+	return c.loadBalancer(context.Background())
+}
+
+func TestLoadBalancerSecureCookieOverHTTP(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		if r := runLB(t, stickyBalancer(t, secure, true)); r.Status != Pass {
+			t.Errorf("secure=%t: %+v, want pass (the cookie pins the client)", secure, r)
+		}
+	}
+}
+
+func TestLoadBalancerNotSticky(t *testing.T) {
+	r := runLB(t, stickyBalancer(t, true, false))
+	if r.Status != Fail || !strings.Contains(r.Detail, "reached n1, n2") {
+		t.Errorf("%+v, want a failure naming both nodes", r)
+	}
+}
