@@ -292,14 +292,7 @@ func startGoProxy(b *testing.B, bin, target string) *goProxy {
 		_ = g.cmd.Process.Kill()
 		_ = g.cmd.Wait()
 	})
-	testutil.WaitFor(b, 10*time.Second, "goproxy listens", func() bool {
-		res, err := http.Get(g.url + "/small")
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == 200
-	})
+	waitOK(b, g.url+"/small", "goproxy")
 	return g
 }
 
@@ -320,15 +313,7 @@ func buildTestProgram(tb testing.TB, name string) string {
 func startPeerHAProxy(b *testing.B, port int) *haproxy {
 	b.Helper()
 	front := testutil.FreePort(b)
-	cfg := fmt.Sprintf(`global
-    maxconn 4096
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 60s
-    timeout server 60s
-    timeout tunnel 1h
-frontend fe
+	cfg := haproxyTestDefaults + fmt.Sprintf(`frontend fe
     bind 127.0.0.1:%d
     default_backend app
 backend app
@@ -337,14 +322,7 @@ backend app
 `, front, port)
 	h := &haproxy{URL: "http://127.0.0.1:" + strconv.Itoa(front)}
 	startHAProxyProcess(b, h, cfg)
-	testutil.WaitFor(b, 10*time.Second, "haproxy listens", func() bool {
-		res, err := http.Get(h.URL + "/small")
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == 200
-	})
+	waitOK(b, h.URL+"/small", "haproxy")
 	return h
 }
 

@@ -36,6 +36,19 @@ const (
 	haproxyFall       = 2
 )
 
+// haproxyTestDefaults opens the test HAProxy configurations: HTTP mode,
+// short connect timeout, long tunnels for WebSockets. A section may follow
+// or add to the defaults.
+const haproxyTestDefaults = `global
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout tunnel 1h
+`
+
 // startHAProxy writes a configuration for the nodes (server names n1, n2,
 // ... in order) and starts haproxy in the foreground.
 func startHAProxy(t *testing.T, nodes []*nodetest.Node) *haproxy {
@@ -45,15 +58,7 @@ func startHAProxy(t *testing.T, nodes []*nodetest.Node) *haproxy {
 	for i, n := range nodes {
 		fmt.Fprintf(&servers, "    server n%d %s cookie n%d check\n", i+1, strings.TrimPrefix(n.URL, "http://"), i+1)
 	}
-	cfg := fmt.Sprintf(`global
-    maxconn 4096
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 60s
-    timeout server 60s
-    timeout tunnel 1h
-    option redispatch
+	cfg := haproxyTestDefaults + fmt.Sprintf(`    option redispatch
     retries 2
 frontend fe
     bind 127.0.0.1:%d
@@ -107,6 +112,19 @@ func startHAProxyProcess(tb testing.TB, h *haproxy, cfg string) {
 		if tb.Failed() {
 			tb.Logf("haproxy log:\n%s", h.log.String())
 		}
+	})
+}
+
+// waitOK waits until a GET of url answers 200.
+func waitOK(tb testing.TB, url, what string) {
+	tb.Helper()
+	testutil.WaitFor(tb, 15*time.Second, what+" answers "+url, func() bool {
+		res, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
 	})
 }
 

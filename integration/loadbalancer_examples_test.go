@@ -165,7 +165,7 @@ func startExampleHAProxy(t *testing.T, path string, nodes []*nodetest.Node) stri
 	cfg = dropLine(t, cfg, "10.0.0.13:3939")
 	h := &haproxy{URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	startHAProxyProcess(t, h, cfg)
-	waitServing(t, h.URL, "haproxy")
+	waitOK(t, h.URL+"/__ping__", "haproxy")
 	return h.URL
 }
 
@@ -229,7 +229,7 @@ http {
 		}
 	})
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitServing(t, url, "nginx")
+	waitOK(t, url+"/__ping__", "nginx")
 	return url
 }
 
@@ -265,17 +265,4 @@ func dropLine(t *testing.T, s, substr string) string {
 		t.Fatalf("the example no longer contains %q", substr)
 	}
 	return strings.Join(out, "\n")
-}
-
-// waitServing waits until url/__ping__ answers 200.
-func waitServing(t *testing.T, url, what string) {
-	t.Helper()
-	testutil.WaitFor(t, 15*time.Second, what+" serves /__ping__", func() bool {
-		res, err := http.Get(url + "/__ping__")
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == 200
-	})
 }
