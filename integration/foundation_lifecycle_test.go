@@ -109,6 +109,15 @@ func TestServeDefaultsInFreshDir(t *testing.T) {
 	if !strings.Contains(n.Log(), `"provider":"sqlite"`) {
 		t.Errorf("log does not say provider sqlite:\n%s", n.Log())
 	}
+	// The new data directory may be entered by the RunAs user (its apps
+	// run in bundles below it), not listed; the database is private.
+	for path, want := range map[string]os.FileMode{filepath.Join(dir, "podium-data"): 0o751, filepath.Join(dir, "podium-data", "db"): 0o750} {
+		if fi, err := os.Stat(path); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", path, fi.Mode().Perm(), want)
+		}
+	}
 	if code := n.Stop(t); code != 0 {
 		t.Fatalf("exit %d", code)
 	}

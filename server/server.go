@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -163,13 +164,18 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		}
 	}()
 	n.hostname, _ = os.Hostname()
+	// A new data directory may be entered, not listed, by others (0751):
+	// the [Applications] RunAs user must reach the unpacked bundles its
+	// apps run in (content/, 0755). What is private below it (db, state)
+	// is created 0750. Created first, so the state directory (inside it
+	// by default) does not create it 0750.
+	if err := makeDataDir(cfg.Server.DataDir); err != nil {
+		return podium.Errorf(podium.EINVALID, "[Server] DataDir %s: cannot create: %w", cfg.Server.DataDir, err)
+	}
 	if n.id, err = loadNodeID(cfg.Server.StateDir); err != nil {
 		return err
 	}
 	log := n.log("server")
-	if err := os.MkdirAll(cfg.Server.DataDir, 0o750); err != nil {
-		return podium.Errorf(podium.EINVALID, "[Server] DataDir %s: cannot create: %w", cfg.Server.DataDir, err)
-	}
 	if n.db, err = OpenDatabase(ctx, cfg, n.id, "serve", true); err != nil {
 		return err
 	}
@@ -506,3 +512,16 @@ func (n *Node) Close() {
 
 // StateFile returns the path of the node id file.
 func StateFile(stateDir string) string { return filepath.Join(stateDir, "node-id") }
+
+// makeDataDir creates dir, when it does not exist, with mode 0751 whatever
+// the umask (a umask of 027 would otherwise close it to RunAs). An
+// existing directory is left as its administrator set it.
+func makeDataDir(dir string) error {
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o751); err != nil {
+		return err
+	}
+	return os.Chmod(dir, 0o751)
+}
