@@ -162,6 +162,14 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 	// die with podium if podium is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
 	if err := cmd.Start(); err != nil {
+		// A child that could not enter the bundle as RunAs gets a bare
+		// "permission denied": say which directory and what to do.
+		if cred != nil {
+			if blocked := runas.Unsearchable(app.Dir, cred); blocked != "" {
+				err = fmt.Errorf("[Applications] RunAs %q cannot enter %s, above the app's bundle: give it search permission (for example chmod o+x %s): %w",
+					s.opts.RunAs, blocked, blocked, err)
+			}
+		}
 		fmt.Fprintf(logf, "podium: cannot start %q: %v\n", app.Command, err)
 		return nil, fmt.Errorf("start %s: %w", app.GUID, err)
 	}

@@ -422,3 +422,61 @@ func mustReq(t *testing.T, url string) *http.Request {
 	}
 	return req
 }
+
+// TestUnreachableBundleIsExplained: when the RunAs user cannot enter a
+// directory above the bundle, the 503 page and the pool's last error name
+// that directory and the fix, instead of a bare "permission denied".
+// (RunAs applies only when podium runs as root, as in CI; otherwise the
+// app runs as podium's own user and starts.)
+func TestUnreachableBundleIsExplained(t *testing.T) {
+	t.Parallel()
+	open, err := os.MkdirTemp("", "apps-test-") // t.TempDir's parent is 0700
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(open) })
+	private := filepath.Join(open, "private")
+	if err := os.Chmod(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(private, 0o700); err != nil { // closed to nobody
+		t.Fatal(err)
+	}
+	bundleDir := filepath.Join(private, "bundle")
+	if err := os.Mkdir(bundleDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := echoApp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.ReadFile(filepath.Join(dir, "echoapp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bundleDir, "echoapp"), exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := setup(t, defaults())
+	f.src.set(func(a *apps.App) { a.Dir, a.BundleID = bundleDir, 2 })
+	time.Sleep(3 * 50 * time.Millisecond) // past RefreshInterval: the request reads the new bundle
+	res, err := http.Get(f.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if os.Geteuid() != 0 {
+		if res.StatusCode != 200 {
+			t.Fatalf("as podium's own user: %d %s, want 200", res.StatusCode, body)
+		}
+		return
+	}
+	if res.StatusCode != 503 || !strings.Contains(string(body), "cannot enter "+private) {
+		t.Errorf("got %d %s, want 503 naming %s", res.StatusCode, body, private)
+	}
+	if st := f.sup.Status(guid); !strings.Contains(st.LastError, `RunAs "nobody" cannot enter `+private) ||
+		!strings.Contains(st.LastError, "chmod o+x "+private) {
+		t.Errorf("last error %q, want the directory and the fix", st.LastError)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -16,7 +17,9 @@ import (
 	"github.com/podiumhq/podium/apps"
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/internal/runas"
 	"github.com/podiumhq/podium/web"
+	"github.com/sirupsen/logrus"
 )
 
 func init() { mounts = append(mounts, mountApps) }
@@ -40,6 +43,7 @@ func mountApps(n *Node) error {
 		TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
 		TrackHijacked:  n.web.TrackHijacked,
 	})
+	warnRunAs(n.log("apps"), cfg.Applications.RunAs, cfg.Server.DataDir)
 	n.web.SetAppServer(sup)
 	sup.MountAPI(n.web.Echo.Group("/__api__/v1"), apps.APIOptions{
 		NodeID:   n.id,
@@ -50,6 +54,32 @@ func mountApps(n *Node) error {
 	})
 	n.AddService(sup)
 	return nil
+}
+
+// warnRunAs says at start-up, rather than at the first request, when
+// podium runs as root and [Applications] RunAs cannot run apps: the user
+// does not exist, is root, or cannot enter the data directory that holds
+// the bundles. Reports and apps fail with the same reason until fixed.
+func warnRunAs(log *logrus.Entry, runAs, dataDir string) {
+	if os.Geteuid() != 0 {
+		return
+	}
+	log = log.WithField("run_as", runAs)
+	u, err := user.Lookup(runAs)
+	if err != nil {
+		log.WithError(err).Warn("[Applications] RunAs is not a user of this host: apps and reports cannot run until you create it " +
+			"(useradd --system --no-create-home " + runAs + ") or set RunAs to an existing unprivileged user")
+		return
+	}
+	cred, err := runas.Credential(u)
+	if err != nil {
+		log.WithError(err).Warn("[Applications] RunAs cannot run apps and reports: set it to an unprivileged user")
+		return
+	}
+	if blocked := runas.Unsearchable(dataDir, cred); blocked != "" {
+		log.WithField("directory", blocked).Warn("[Applications] RunAs cannot enter [Server] DataDir or a directory above it: apps cannot start " +
+			"until it may (for example chmod o+x " + blocked + ")")
+	}
 }
 
 // contentApps finds apps in the content store and their unpacked bundles

@@ -10,6 +10,7 @@ package runas
 import (
 	"errors"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"syscall"
 )
@@ -34,4 +35,39 @@ func Credential(u *user.User) (*syscall.Credential, error) {
 		return nil, ErrRoot
 	}
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
+}
+
+// Unsearchable returns the first directory from the root down to dir (dir
+// included) that cred's user cannot search (enter), judged by the
+// directories' owners and mode bits as the kernel would for a process
+// with only cred's uid and gid (ACLs are not read), and "" when it can
+// reach dir. A directory that cannot be inspected is returned too.
+func Unsearchable(dir string, cred *syscall.Credential) string {
+	dir = filepath.Clean(dir)
+	var parts []string
+	for d := dir; ; d = filepath.Dir(d) {
+		parts = append(parts, d)
+		if d == filepath.Dir(d) {
+			break
+		}
+	}
+	for i := len(parts) - 1; i >= 0; i-- {
+		var st syscall.Stat_t
+		if err := syscall.Stat(parts[i], &st); err != nil {
+			return parts[i]
+		}
+		var bit uint32
+		switch {
+		case st.Uid == cred.Uid:
+			bit = 0o100
+		case st.Gid == cred.Gid:
+			bit = 0o010
+		default:
+			bit = 0o001
+		}
+		if st.Mode&bit == 0 {
+			return parts[i]
+		}
+	}
+	return ""
 }

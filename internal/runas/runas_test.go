@@ -2,7 +2,10 @@ package runas
 
 import (
 	"errors"
+	"os"
 	"os/user"
+	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -32,4 +35,54 @@ func TestCredential(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestUnsearchable(t *testing.T) {
+	t.Parallel()
+	root, err := os.MkdirTemp("", "runas-test-") // t.TempDir's parent is 0700
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	deep := filepath.Join(root, "data", "content", "guid")
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(root, "data")
+	// The directories belong to this process's user and group; the
+	// credentials below stand for their owner, a member of their group,
+	// and anybody else.
+	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
+	owner := &syscall.Credential{Uid: uid, Gid: gid + 1}
+	group := &syscall.Credential{Uid: uid + 1, Gid: gid}
+	other := &syscall.Credential{Uid: uid + 1, Gid: gid + 1}
+	for _, c := range []struct {
+		mode os.FileMode
+		cred *syscall.Credential
+		want string
+	}{
+		{0o755, other, ""},
+		{0o751, other, ""}, // search without listing is enough
+		{0o750, other, data},
+		{0o750, group, ""},
+		{0o705, group, data}, // the group's bits apply, not others'
+		{0o070, owner, data}, // the owner's bits apply, not the group's
+		{0o100, owner, ""},
+	} {
+		if err := os.Chmod(data, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		if got := Unsearchable(deep, c.cred); got != c.want {
+			t.Errorf("data %o, uid %d gid %d: Unsearchable = %q, want %q", c.mode, c.cred.Uid, c.cred.Gid, got, c.want)
+		}
+	}
+	if err := os.Chmod(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := Unsearchable(filepath.Join(root, "missing"), other); got != filepath.Join(root, "missing") {
+		t.Errorf("missing dir: %q, want it named", got)
+	}
 }
