@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/podiumhq/podium"
@@ -19,14 +20,13 @@ import (
 func stickyBalancer(t *testing.T, secure, sticky bool) *httptest.Server {
 	t.Helper()
 	nodes := []string{"n1", "n2"}
-	next := 0
+	var next atomic.Int64 // handlers may run on several connections
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		node := ""
+		var node string
 		if c, err := r.Cookie("PODIUMNODE"); err == nil && sticky {
 			node = c.Value
 		} else {
-			node = nodes[next%2]
-			next++
+			node = nodes[(next.Add(1)-1)%2]
 			http.SetCookie(w, &http.Cookie{Name: "PODIUMNODE", Value: node, Path: "/", Secure: secure, HttpOnly: true})
 		}
 		w.Header().Set(HeaderNode, node)
