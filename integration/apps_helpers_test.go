@@ -160,7 +160,9 @@ func (c *apiClient) do(method, path string, body io.Reader, out any) int {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Key "+c.key)
+	if c.key != "" { // none: anonymous
+		req.Header.Set("Authorization", "Key "+c.key)
+	}
 	if _, gz := body.(*bytes.Buffer); gz {
 		req.Header.Set("Content-Type", "application/gzip")
 	} else if method != http.MethodGet {

@@ -52,11 +52,18 @@ func reportBundleDir(t testing.TB, sleep string) string {
 	return dir
 }
 
-// publisherKey creates a publisher and an API key on the node's database.
+// publisherKey creates a user named "u-"+role with that role, and an API
+// key for it, on the node's database.
 func publisherKey(t testing.TB, n *nodetest.Node, role string) string {
 	t.Helper()
+	return userKey(t, n, "u-"+role, role)
+}
+
+// userKey creates the user name with role, and an API key for it, on the
+// node's database.
+func userKey(t testing.TB, n *nodetest.Node, name, role string) string {
+	t.Helper()
 	bin := nodetest.Binary(t)
-	name := "u-" + role
 	if _, stderr, code := nodetest.Run(t, bin, nil, "users", "create", "--config", n.ConfigPath,
 		"--username", name, "--role", role, "--no-password"); code != 0 {
 		t.Fatalf("users create: %d %s", code, stderr)

@@ -34,6 +34,19 @@ func (s *Service) AccessOf(ctx context.Context, u *podium.User, c *podium.Conten
 	return a, nil
 }
 
+// MayEdit returns nil when u may change content guid (its owner, a
+// collaborator who may publish, an administrator): what other parts of the
+// node (an app's processes) allow only to those who may redeploy it.
+// Returns EUNAUTHORIZED for anonymous, ENOTFOUND when u may not see the
+// content, EFORBIDDEN when u sees it but may not change it.
+func (s *Service) MayEdit(ctx context.Context, u *podium.User, guid string) error {
+	if u == nil {
+		return podium.Errorf(podium.EUNAUTHORIZED, "authentication required: send \"Authorization: Key <api key>\" or log in")
+	}
+	_, _, err := s.contentFor(ctx, u, guid, canEdit)
+	return err
+}
+
 // contentFor loads content by GUID and checks the caller's access. Content
 // the caller may not see is ENOTFOUND, as unknown content is; content it
 // sees but may not change in the way asked is EFORBIDDEN.

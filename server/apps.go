@@ -49,7 +49,9 @@ func mountApps(n *Node) error {
 		NodeID:   n.id,
 		Settings: src,
 		MayManage: func(c echo.Context, guid string) error {
-			return src.mayManage(c.Request().Context(), web.CurrentUser(c), guid)
+			// n.publish is mounted after this file (mounts run in file
+			// order) but before the node serves.
+			return n.publish.MayEdit(c.Request().Context(), web.CurrentUser(c), guid)
 		},
 	})
 	n.AddService(sup)
@@ -187,32 +189,4 @@ func (s *contentApps) SetProcessSettings(ctx context.Context, guid string, o app
 		return fmt.Errorf("process settings: %w", err)
 	}
 	return nil
-}
-
-// mayManage allows administrators, the owner and collaborators; content
-// the user may not see is ENOTFOUND, as unknown content is.
-func (s *contentApps) mayManage(ctx context.Context, u *podium.User, guid string) error {
-	if u == nil {
-		return podium.Errorf(podium.EUNAUTHORIZED, "authentication required: send \"Authorization: Key <api key>\" or log in")
-	}
-	c, err := s.db.ContentGetByGUID(ctx, guid)
-	if podium.IsCode(err, podium.ENOTFOUND) {
-		return podium.Errorf(podium.ENOTFOUND, "content %s not found", guid)
-	} else if err != nil {
-		return fmt.Errorf("processes: %w", err)
-	}
-	if u.IsAdmin() || u.ID == c.OwnerID {
-		return nil
-	}
-	role, err := s.db.ContentACLRole(ctx, c.ID, u.ID)
-	if err != nil {
-		return fmt.Errorf("processes: %w", err)
-	}
-	switch role {
-	case podium.ACLCollaborator:
-		return nil
-	case "":
-		return podium.Errorf(podium.ENOTFOUND, "content %s not found", guid)
-	}
-	return podium.Errorf(podium.EFORBIDDEN, "only the owner and collaborators may see the processes of %s", guid)
 }
