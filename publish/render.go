@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -154,7 +153,7 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 	}
 	defer os.RemoveAll(work)
 	src, outDir, home := filepath.Join(work, "bundle"), filepath.Join(work, "output"), filepath.Join(work, "home")
-	if err := copyTree(dir, src, true); err != nil {
+	if err := bundle.CopyTree(dir, src, true); err != nil {
 		return nil, fmt.Errorf("render: copy bundle: %w", err)
 	}
 	for _, d := range []string{outDir, home} {
@@ -184,7 +183,7 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 	}
 	final := s.RenderDir(c.GUID, r.ID)
 	tmp := final + ".tmp-" + randomHex(6)
-	if err := copyTree(outDir, tmp, false); err != nil {
+	if err := bundle.CopyTree(outDir, tmp, false); err != nil {
 		_ = os.RemoveAll(tmp)
 		return nil, fmt.Errorf("render: keep output: %w", err)
 	}
@@ -291,70 +290,6 @@ func trimEOL(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
-}
-
-// copyTree copies the directories and regular files under src to dst
-// (which must not exist). Symlinks are copied as links when keepLinks (a
-// bundle, whose links Unpack checked) and skipped otherwise (a render's
-// output, written by an untrusted process). Files are opened through an
-// os.Root of src, so nothing outside src is ever read.
-func copyTree(src, dst string, keepLinks bool) error {
-	root, err := os.OpenRoot(src)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	return fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, filepath.FromSlash(rel))
-		switch {
-		case d.IsDir():
-			return os.Mkdir(target, 0o755)
-		case d.Type()&fs.ModeSymlink != 0:
-			if !keepLinks {
-				return nil
-			}
-			link, err := root.Readlink(rel)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(link, target)
-		case d.Type().IsRegular():
-			return copyFile(root, rel, target)
-		default:
-			return nil
-		}
-	})
-}
-
-func copyFile(root *os.Root, rel, target string) error {
-	in, err := root.Open(rel)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	fi, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil
-	}
-	mode := os.FileMode(0o644)
-	if fi.Mode()&0o111 != 0 {
-		mode = 0o755
-	}
-	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, in); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func chownTree(dir string, uid, gid int) error {
