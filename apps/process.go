@@ -124,13 +124,24 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", app.GUID, err)
 	}
+	appDir, copied, err := s.runDir(app, cred)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", app.GUID, err)
+	}
+	cleanup := func() {
+		if copied {
+			removeRunDir(appDir)
+		}
+	}
 	dir := filepath.Join(s.opts.LogDir, app.GUID)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
+		cleanup()
 		return nil, fmt.Errorf("start %s: log dir: %w", app.GUID, err)
 	}
 	now := s.opts.Now()
 	logf, err := os.CreateTemp(dir, now.UTC().Format("20060102T150405")+"-*.log")
 	if err != nil {
+		cleanup()
 		return nil, fmt.Errorf("start %s: log file: %w", app.GUID, err)
 	}
 	defer logf.Close() // the child holds its own descriptor
@@ -138,16 +149,16 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 	argv0 := app.Command[0]
 	if !filepath.IsAbs(argv0) && filepath.Base(argv0) != argv0 {
 		// "./server" or "bin/server": relative to the bundle.
-		argv0 = filepath.Join(app.Dir, argv0)
+		argv0 = filepath.Join(appDir, argv0)
 	}
 	cmd := exec.Command(argv0, app.Command[1:]...)
-	cmd.Dir = app.Dir
+	cmd.Dir = appDir
 	basePathVar := app.BasePathEnv
 	if basePathVar == "" {
 		basePathVar = "PODIUM_BASE_PATH"
 	}
 	if home == "" {
-		home = app.Dir
+		home = appDir
 	}
 	cmd.Env = []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
@@ -165,12 +176,13 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 		// A child that could not enter the bundle as RunAs gets a bare
 		// "permission denied": say which directory and what to do.
 		if cred != nil {
-			if blocked := runas.Unsearchable(app.Dir, cred); blocked != "" {
+			if blocked := runas.Unsearchable(appDir, cred); blocked != "" {
 				err = fmt.Errorf("[Applications] RunAs %q cannot enter %s, above the app's bundle: give it search permission (for example chmod o+x %s): %w",
 					s.opts.RunAs, blocked, blocked, err)
 			}
 		}
 		fmt.Fprintf(logf, "podium: cannot start %q: %v\n", app.Command, err)
+		cleanup()
 		return nil, fmt.Errorf("start %s: %w", app.GUID, err)
 	}
 	p := &process{pid: cmd.Process.Pid, port: port, bundleID: app.BundleID, started: now, logPath: logf.Name(),
@@ -179,6 +191,7 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 	p.proxy = s.newReverseProxy(target)
 	go func() {
 		p.exitErr = cmd.Wait()
+		cleanup() // before done: a stopped supervisor leaves no copy behind
 		close(p.done)
 	}()
 	return p, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -41,6 +42,11 @@ type Options struct {
 	// StopGrace is how long a stopping process gets between SIGTERM and
 	// SIGKILL. 0 means 5 seconds.
 	StopGrace time.Duration
+	// RuntimeDir, when set, is a directory of this node only (emptied at
+	// Start) where a process gets a copy of its bundle when the RunAs
+	// user cannot enter the bundle where it is. Empty: such a process
+	// fails to start, with the reason.
+	RuntimeDir string
 }
 
 // Supervisor runs the worker processes of every app on this node and
@@ -126,6 +132,13 @@ func (s *Supervisor) Name() string { return "apps" }
 // Start starts the minimum processes of every app and the loop that scales
 // pools down, replaces failed processes and notices redeploys.
 func (s *Supervisor) Start(ctx context.Context) error {
+	if s.opts.RuntimeDir != "" {
+		// Copies left by a previous run of this node (killed before it
+		// could remove them).
+		if err := os.RemoveAll(s.opts.RuntimeDir); err != nil {
+			s.log.WithError(err).Warn("cannot empty the directory of bundle copies")
+		}
+	}
 	s.mu.Lock()
 	s.runCtx = ctx
 	s.mu.Unlock()
@@ -205,6 +218,9 @@ func (s *Supervisor) Stop(ctx context.Context) error {
 	}
 	wg.Wait()
 	s.wg.Wait()
+	if s.opts.RuntimeDir != "" {
+		_ = os.Remove(s.opts.RuntimeDir) // the processes removed their copies; empty unless one is stuck
+	}
 	s.transport.CloseIdleConnections()
 	s.log.WithField("processes", len(all)).Info("app processes stopped")
 	return nil

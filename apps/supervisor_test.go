@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -97,6 +99,12 @@ const guid = "0b7c2c9e-1d7e-4e39-9a61-3a2f3c1d0e01"
 
 func setup(t *testing.T, lim apps.Limits, args ...string) *fixture {
 	t.Helper()
+	return setupWith(t, lim, nil, args...)
+}
+
+// setupWith is setup with a change to the supervisor's options.
+func setupWith(t *testing.T, lim apps.Limits, opt func(*apps.Options), args ...string) *fixture {
+	t.Helper()
 	dir, err := echoApp()
 	if err != nil {
 		t.Fatal(err)
@@ -104,8 +112,12 @@ func setup(t *testing.T, lim apps.Limits, args ...string) *fixture {
 	log := logging.Component(logging.Discard(), "apps")
 	ws := web.New(web.Options{Log: log, Health: func(context.Context) (web.PingBody, bool) { return web.PingBody{}, true }})
 	src := &source{app: &apps.App{GUID: guid, ContentID: 1, BundleID: 1, Dir: dir, Command: append([]string{"./echoapp"}, args...)}}
-	sup := apps.New(apps.Options{Source: src, Limits: lim, RunAs: "nobody", LogDir: t.TempDir(), Log: log,
-		TrackHijacked: ws.TrackHijacked, RefreshInterval: 50 * time.Millisecond, StopGrace: 2 * time.Second})
+	opts := apps.Options{Source: src, Limits: lim, RunAs: "nobody", LogDir: t.TempDir(), Log: log,
+		TrackHijacked: ws.TrackHijacked, RefreshInterval: 50 * time.Millisecond, StopGrace: 2 * time.Second}
+	if opt != nil {
+		opt(&opts)
+	}
+	sup := apps.New(opts)
 	serve := func(c echo.Context) error { return sup.ServeApp(c, c.Param("guid")) }
 	ws.Echo.Any("/content/:guid", serve)
 	ws.Echo.Any("/content/:guid/*", serve)
@@ -430,33 +442,7 @@ func mustReq(t *testing.T, url string) *http.Request {
 // app runs as podium's own user and starts.)
 func TestUnreachableBundleIsExplained(t *testing.T) {
 	t.Parallel()
-	open, err := os.MkdirTemp("", "apps-test-") // t.TempDir's parent is 0700
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(open) })
-	private := filepath.Join(open, "private")
-	if err := os.Chmod(open, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(private, 0o700); err != nil { // closed to nobody
-		t.Fatal(err)
-	}
-	bundleDir := filepath.Join(private, "bundle")
-	if err := os.Mkdir(bundleDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := echoApp()
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe, err := os.ReadFile(filepath.Join(dir, "echoapp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(bundleDir, "echoapp"), exe, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	private, bundleDir := privateBundle(t)
 	f := setup(t, defaults())
 	f.src.set(func(a *apps.App) { a.Dir, a.BundleID = bundleDir, 2 })
 	time.Sleep(3 * 50 * time.Millisecond) // past RefreshInterval: the request reads the new bundle
@@ -479,4 +465,95 @@ func TestUnreachableBundleIsExplained(t *testing.T) {
 		!strings.Contains(st.LastError, "chmod o+x "+private) {
 		t.Errorf("last error %q, want the directory and the fix", st.LastError)
 	}
+}
+
+// privateBundle copies the echo app into a bundle directory below a
+// directory closed to others (0700), and returns both.
+func privateBundle(t *testing.T) (private, bundleDir string) {
+	t.Helper()
+	open, err := os.MkdirTemp("", "apps-test-") // t.TempDir's parent is 0700
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(open) })
+	private = filepath.Join(open, "private")
+	if err := os.Chmod(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(private, 0o700); err != nil { // closed to nobody
+		t.Fatal(err)
+	}
+	bundleDir = filepath.Join(private, "bundle")
+	if err := os.Mkdir(bundleDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := echoApp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.ReadFile(filepath.Join(dir, "echoapp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bundleDir, "echoapp"), exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return private, bundleDir
+}
+
+// TestUnreachableBundleRunsFromCopy: with a RuntimeDir, a process whose
+// RunAs user cannot enter its bundle runs from a copy of the bundle there,
+// which is removed when the process ends; Start empties the RuntimeDir of
+// a previous run. (As podium's own user, not root, the app runs in place.)
+func TestUnreachableBundleRunsFromCopy(t *testing.T) {
+	t.Parallel()
+	_, bundleDir := privateBundle(t)
+	open, err := os.MkdirTemp("", "apps-runtime-") // t.TempDir's parent is 0700
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(open) })
+	if err := os.Chmod(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	runtime := filepath.Join(open, "runtime")
+	if err := os.MkdirAll(filepath.Join(runtime, "stale"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := setupWith(t, defaults(), func(o *apps.Options) { o.RuntimeDir = runtime })
+	if _, err := os.Stat(filepath.Join(runtime, "stale")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a stale copy survived Start: %v", err)
+	}
+	f.src.set(func(a *apps.App) { a.Dir, a.BundleID = bundleDir, 2 })
+	time.Sleep(3 * 50 * time.Millisecond) // past RefreshInterval: the request reads the new bundle
+	m := getJSON(t, mustRequest(t, "GET", f.base))
+	pid := int(m["pid"].(float64))
+	cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		if cwd != bundleDir {
+			t.Errorf("as podium's own user the app runs in %s, want the bundle %s", cwd, bundleDir)
+		}
+		return
+	}
+	if m["uid"] != float64(65534) || !strings.HasPrefix(cwd, runtime+string(filepath.Separator)) {
+		t.Fatalf("app uid %v in %s, want nobody in a copy under %s", m["uid"], cwd, runtime)
+	}
+	// The process ends (its content is gone): its copy goes with it.
+	f.src.set(func(a *apps.App) { a.GUID = "gone" })
+	testutil.WaitFor(t, 15*time.Second, "the copy removed after the process ended", func() bool {
+		entries, err := os.ReadDir(runtime)
+		return err == nil && len(entries) == 0
+	})
+}
+
+func mustRequest(t *testing.T, method, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
 }

@@ -42,8 +42,9 @@ func mountApps(n *Node) error {
 		Now:            n.Now,
 		TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
 		TrackHijacked:  n.web.TrackHijacked,
+		RuntimeDir:     runtimeDir(n.id),
 	})
-	warnRunAs(n.log("apps"), cfg.Applications.RunAs, cfg.Server.DataDir)
+	warnRunAs(n.log("apps"), cfg.Applications.RunAs, cfg.Server.DataDir, runtimeDir(n.id))
 	n.web.SetAppServer(sup)
 	sup.MountAPI(n.web.Echo.Group("/__api__/v1"), apps.APIOptions{
 		NodeID:   n.id,
@@ -58,11 +59,17 @@ func mountApps(n *Node) error {
 	return nil
 }
 
+// runtimeDir is where this node's app processes get a copy of their
+// bundle when RunAs cannot enter the data directory: node-local, named by
+// node id (several nodes may share a host), emptied at start.
+func runtimeDir(nodeID string) string { return filepath.Join(os.TempDir(), "podium-apps-"+nodeID) }
+
 // warnRunAs says at start-up, rather than at the first request, when
-// podium runs as root and [Applications] RunAs cannot run apps: the user
-// does not exist, is root, or cannot enter the data directory that holds
-// the bundles. Reports and apps fail with the same reason until fixed.
-func warnRunAs(log *logrus.Entry, runAs, dataDir string) {
+// podium runs as root and [Applications] RunAs cannot run apps as it
+// should: the user does not exist or is root (apps and reports fail until
+// fixed), or it cannot enter the data directory that holds the bundles
+// (apps then run from copies of their bundles under runtime).
+func warnRunAs(log *logrus.Entry, runAs, dataDir, runtime string) {
 	if os.Geteuid() != 0 {
 		return
 	}
@@ -79,8 +86,8 @@ func warnRunAs(log *logrus.Entry, runAs, dataDir string) {
 		return
 	}
 	if blocked := runas.Unsearchable(dataDir, cred); blocked != "" {
-		log.WithField("directory", blocked).Warn("[Applications] RunAs cannot enter [Server] DataDir or a directory above it: apps cannot start " +
-			"until it may (for example chmod o+x " + blocked + ")")
+		log.WithFields(logrus.Fields{"directory": blocked, "copies": runtime}).Warn("[Applications] RunAs cannot enter [Server] DataDir or a directory above it: " +
+			"each app process will run from a copy of its bundle (slower starts, more disk); to run apps in place, give RunAs search permission (for example chmod o+x " + blocked + ")")
 	}
 }
 
