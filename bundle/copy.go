@@ -71,4 +71,3 @@ func copyRegular(root *os.Root, rel, target string) error {
 	}
 	return f.Close()
 }
-
