@@ -35,8 +35,9 @@ build:
 deps:
 	scripts/ensure-deps.sh
 
-## test: every test with the race detector, then a one-line summary.
-test: deps
+## test: gofmt and go vet, every test with the race detector, then a
+## one-line summary.
+test: deps vet
 	@mkdir -p $(dir $(TEST_LOG))
 	@start=$$(date +%s); rc=0; \
 	$(GO) test $(TESTFLAGS) $(PKGS) 2>&1 | tee $(TEST_LOG) || rc=$$?; \
