@@ -471,15 +471,7 @@ func TestUnreachableBundleIsExplained(t *testing.T) {
 // directory closed to others (0700), and returns both.
 func privateBundle(t *testing.T) (private, bundleDir string) {
 	t.Helper()
-	open, err := os.MkdirTemp("", "apps-test-") // t.TempDir's parent is 0700
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(open) })
-	private = filepath.Join(open, "private")
-	if err := os.Chmod(open, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	private = filepath.Join(testutil.OpenTempDir(t, 0o755), "private")
 	if err := os.Mkdir(private, 0o700); err != nil { // closed to nobody
 		t.Fatal(err)
 	}
@@ -508,15 +500,7 @@ func privateBundle(t *testing.T) (private, bundleDir string) {
 func TestUnreachableBundleRunsFromCopy(t *testing.T) {
 	t.Parallel()
 	_, bundleDir := privateBundle(t)
-	open, err := os.MkdirTemp("", "apps-runtime-") // t.TempDir's parent is 0700
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(open) })
-	if err := os.Chmod(open, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	runtime := filepath.Join(open, "runtime")
+	runtime := filepath.Join(testutil.OpenTempDir(t, 0o755), "runtime")
 	if err := os.MkdirAll(filepath.Join(runtime, "stale"), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -229,15 +229,7 @@ func buildEchoBundle(dir string) error {
 // can traverse, so the app processes can read their bundles.
 func sharedDataDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "podium-apps-data-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
+	return testutil.OpenTempDir(t, 0o755)
 }
 
 // startNodes starts n nodes named n1, n2, ... on the PostgreSQL database pg

@@ -10,6 +10,7 @@ import (
 
 	"github.com/podiumhq/podium/internal/nodetest"
 	"github.com/podiumhq/podium/internal/pgtest"
+	"github.com/podiumhq/podium/internal/testutil"
 )
 
 func TestPublishSQLite(t *testing.T) {
@@ -257,14 +258,7 @@ func testPublish(t *testing.T, pg string) {
 // testPublishReport deploys a report whose shell script writes index.html,
 // renders it again, and checks that a failed render keeps the good one.
 func testPublishReport(t *testing.T, n *nodetest.Node, alice, bob string) {
-	marker, err := os.MkdirTemp("", "podium-marker-*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(marker) })
-	if err := os.Chmod(marker, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	marker := testutil.OpenTempDir(t, 0o755)
 	script := fmt.Sprintf(`echo "render starting"
 if [ -e %s/fail ]; then echo "failing on purpose" >&2; exit 3; fi
 { echo "<p>report $(date +%%s%%N)</p><pre>"; echo "uid=$(id -u)"; env; echo "</pre>"; } > "$PODIUM_OUTPUT_DIR/index.html"

@@ -110,15 +110,7 @@ func alive(pid int) bool {
 
 func pidDir(t *testing.T) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "podium-pid-*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return testutil.OpenTempDir(t, 0o777) // the render, as RunAs, writes its pid here
 }
 
 func readPID(t *testing.T, path string) int {

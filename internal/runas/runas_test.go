@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/podiumhq/podium/internal/testutil"
 )
 
 func TestCredential(t *testing.T) {
@@ -39,14 +41,7 @@ func TestCredential(t *testing.T) {
 
 func TestUnsearchable(t *testing.T) {
 	t.Parallel()
-	root, err := os.MkdirTemp("", "runas-test-") // t.TempDir's parent is 0700
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(root) })
-	if err := os.Chmod(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	root := testutil.OpenTempDir(t, 0o755) // t.TempDir's parent would block "other"
 	deep := filepath.Join(root, "data", "content", "guid")
 	if err := os.MkdirAll(deep, 0o755); err != nil {
 		t.Fatal(err)

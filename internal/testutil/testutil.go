@@ -96,3 +96,21 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// OpenTempDir returns a new directory under the system's temporary
+// directory with the given mode (0755: others may enter and list; 0777:
+// and write), removed when the test ends. It is for directories another
+// user must reach, such as the one apps and renders run as: t.TempDir's
+// directories sit in a parent that only the test's user may enter.
+func OpenTempDir(tb testing.TB, mode os.FileMode) string {
+	tb.Helper()
+	dir, err := os.MkdirTemp("", "podium-test-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chmod(dir, mode); err != nil { // whatever the umask
+		tb.Fatal(err)
+	}
+	return dir
+}

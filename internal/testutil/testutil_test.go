@@ -2,6 +2,8 @@ package testutil_test
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -37,5 +39,23 @@ func TestTimeout(t *testing.T) {
 	t.Parallel()
 	if got := testutil.Timeout(time.Second); got < time.Second {
 		t.Fatalf("Timeout(1s) = %s, want at least 1s", got)
+	}
+}
+
+func TestOpenTempDir(t *testing.T) {
+	var dir string
+	t.Run("make", func(t *testing.T) {
+		dir = testutil.OpenTempDir(t, 0o755)
+		fi, err := os.Stat(dir)
+		if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o755 {
+			t.Fatalf("OpenTempDir: %v %v, want a 0755 directory", fi, err)
+		}
+		parent, err := os.Stat(filepath.Dir(dir))
+		if err != nil || parent.Mode().Perm()&0o001 == 0 {
+			t.Fatalf("parent of %s: %v %v, want one others may enter", dir, parent, err)
+		}
+	})
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s after the test: %v, want it removed", dir, err)
 	}
 }
