@@ -60,6 +60,7 @@ func (e *errUnavailable) Error() string { return e.msg }
 // the request yet.
 func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
 	var deadline <-chan time.Time
+	refreshed := false
 	for {
 		s.mu.Lock()
 		if s.stopped {
@@ -95,9 +96,17 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
 			}
 			return best, nil
 		}
-		if best == nil && starting == 0 && now.Before(pl.notUntil) {
+		if best == nil && starting == 0 && now.Before(pl.notUntil) && pl.failedBundle == bundleOf(app) {
 			msg := pl.lastErr
 			s.mu.Unlock()
+			// The app read may be up to RefreshInterval old: before
+			// answering with a failed start, make sure its bundle is
+			// still the active one (a redeploy resets the backoff).
+			if !refreshed {
+				refreshed = true
+				s.refresh(ctx, pl, true)
+				continue
+			}
 			return nil, &errUnavailable{"the application failed to start (" + msg + "); retrying in " +
 				pl.notUntil.Sub(now).Round(time.Second).String()}
 		}

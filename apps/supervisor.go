@@ -92,6 +92,10 @@ type pool struct {
 	changed  chan struct{} // closed and replaced when processes change
 	events   Events        // this content's share of the supervisor's events
 	upgraded int           // open WebSockets (hijacked connections)
+
+	// failedBundle is the bundle whose failed process set lastErr and
+	// notUntil: a failed start is answered only for that bundle.
+	failedBundle int64
 }
 
 // historyLen is how many ended processes each pool remembers.
@@ -474,7 +478,7 @@ func (s *Supervisor) spawn(ctx context.Context, pl *pool, app *App) {
 	s.mu.Lock()
 	pl.starting--
 	if err != nil {
-		s.failed(pl, err.Error())
+		s.failed(pl, app.BundleID, err.Error())
 		s.mu.Unlock()
 		log.WithError(err).Error("cannot start app process")
 		return
@@ -495,7 +499,7 @@ func (s *Supervisor) spawn(ctx context.Context, pl *pool, app *App) {
 			if p.state == StateStarting || p.state == StateDraining {
 				s.events.Failed++
 				pl.events.Failed++
-				s.failed(pl, fmt.Sprintf("process %d %v", p.pid, err))
+				s.failed(pl, p.bundleID, fmt.Sprintf("process %d %v", p.pid, err))
 				p.state = StateStopping
 				s.mu.Unlock()
 				log.WithError(err).Error("app process failed to start: replacing it with backoff")
@@ -518,11 +522,19 @@ func (s *Supervisor) spawn(ctx context.Context, pl *pool, app *App) {
 	}()
 }
 
-// failed records a failed start or crash in pl and sets the backoff. Call
-// with s.mu held.
-func (s *Supervisor) failed(pl *pool, msg string) {
+// failed records a failed start or crash of a process of bundleID in pl
+// and sets the backoff. A process of a bundle that is no longer the
+// current one (a redeploy replaced it while it started) does not count:
+// its error must never be served for, nor delay, the bundle that replaced
+// it. Call with s.mu held.
+func (s *Supervisor) failed(pl *pool, bundleID int64, msg string) {
+	if bundleID != bundleOf(pl.app) {
+		pl.signal()
+		return
+	}
 	pl.failures++
 	pl.lastErr = msg
+	pl.failedBundle = bundleID
 	backoff := min(time.Duration(1<<min(pl.failures-1, 5))*time.Second, 30*time.Second)
 	pl.notUntil = s.opts.Now().Add(backoff)
 	pl.signal()
@@ -543,7 +555,7 @@ func (s *Supervisor) exited(pl *pool, p *process, log *logrus.Entry) {
 		p.state = StateCrashed
 		s.events.Crashed++
 		pl.events.Crashed++
-		s.failed(pl, fmt.Sprintf("process %d crashed: %v", p.pid, p.exitErr))
+		s.failed(pl, p.bundleID, fmt.Sprintf("process %d crashed: %v", p.pid, p.exitErr))
 		log.WithField("exit", fmt.Sprint(p.exitErr)).Error("app process crashed: replacing it with backoff; see its log")
 	}
 	pl.procs = slices.DeleteFunc(pl.procs, func(q *process) bool { return q == p })

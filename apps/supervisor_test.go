@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -540,4 +541,84 @@ func mustRequest(t *testing.T, method, url string) *http.Request {
 		t.Fatal(err)
 	}
 	return req
+}
+
+// TestRedeployNeverServesOldStartError (issue 12, defect 9): after bundle 1
+// failed to start and bundle 2 went live, no request is answered with
+// bundle 1's error, whether the node's copy of the active app is still
+// stale (a long RefreshInterval) or bundle 1's process fails only after the
+// redeploy was noticed.
+func TestRedeployNeverServesOldStartError(t *testing.T) {
+	t.Parallel()
+	get := func(t *testing.T, f *fixture) (int, string) {
+		t.Helper()
+		res, err := http.Get(f.base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	t.Run("StaleAppCopy", func(t *testing.T) {
+		t.Parallel()
+		lim := defaults()
+		lim.InitTimeout = 700 * time.Millisecond
+		f := setupWith(t, lim, func(o *apps.Options) { o.RefreshInterval = time.Hour }, "--no-listen")
+		if code, body := get(t, f); code != 503 {
+			t.Fatalf("bundle 1 (never listens): %d %s, want 503", code, body)
+		}
+		// Bundle 2 starts; the supervisor has not re-read the app yet.
+		f.src.set(func(a *apps.App) { a.BundleID, a.Command = 2, []string{"./echoapp"} })
+		if code, body := get(t, f); code != 200 {
+			t.Fatalf("first request after the redeploy: %d %s, want 200 from bundle 2", code, body)
+		}
+	})
+	t.Run("OldProcessCrashesAfterRedeploy", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t, defaults())
+		old := getJSON(t, mustReq(t, f.base))["pid"]
+		// A long request keeps bundle 1's process draining after the
+		// redeploy; it then crashes (killed) while bundle 2 has no
+		// process yet.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if res, err := http.Get(f.base + "sleep?ms=60000"); err == nil {
+				res.Body.Close()
+			}
+		}()
+		testutil.WaitFor(t, 10*time.Second, "long request in flight", func() bool {
+			for _, p := range f.sup.Processes(guid) {
+				if p.Connections > 0 {
+					return true
+				}
+			}
+			return false
+		})
+		f.src.set(func(a *apps.App) { a.BundleID = 2 })
+		testutil.WaitFor(t, 10*time.Second, "bundle 1's process draining", func() bool {
+			for _, p := range f.sup.Processes(guid) {
+				if float64(p.PID) == old {
+					return p.State == apps.StateDraining
+				}
+			}
+			return false
+		})
+		if err := syscall.Kill(int(old.(float64)), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+		testutil.WaitFor(t, 10*time.Second, "crash recorded", func() bool {
+			for _, p := range f.sup.Processes(guid) {
+				if float64(p.PID) == old {
+					return p.State == apps.StateCrashed
+				}
+			}
+			return false
+		})
+		if code, body := get(t, f); code != 200 {
+			t.Fatalf("request after the redeploy: %d %s, want 200 from bundle 2", code, body)
+		}
+	})
 }
