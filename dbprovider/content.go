@@ -2,6 +2,7 @@ package dbprovider
 
 import (
 	"context"
+	"time"
 
 	"github.com/podiumhq/podium"
 )
@@ -49,8 +50,23 @@ type ContentStore interface {
 	TaskCreate(ctx context.Context, p *TaskCreateParams) (*podium.Task, error)
 	// TaskAppendOutput stores output lines numbered from p.FirstLine.
 	TaskAppendOutput(ctx context.Context, p *TaskAppendOutputParams) error
-	// TaskFinish marks a task finished. Returns ENOTFOUND.
+	// TaskFinish marks a task finished. Returns ENOTFOUND, and ECONFLICT
+	// when the task is finished already (another node failed it because
+	// its node was taken for dead): a late end never overwrites that.
 	TaskFinish(ctx context.Context, p *TaskFinishParams) error
+	// TaskHold checks that a task is unfinished and, inside a Tx, keeps it
+	// so until the Tx ends (the row is locked): a task's writes (a render
+	// recorded good, a bundle activated) commit only while the task is
+	// still its node's. Returns ECONFLICT when the task is finished
+	// already, ENOTFOUND.
+	TaskHold(ctx context.Context, id string) error
+	// TaskFailOrphaned finishes as failed (code 1) the unfinished tasks
+	// whose node is dead: it stopped heartbeating for longer than
+	// p.NodeTimeout, stopped, left the registry, or restarted (registered
+	// again after the task began). The error, also appended to the task's
+	// output, says which, with the node and its last heartbeat. Only the
+	// restart rule applies to p.NodeID's own tasks.
+	TaskFailOrphaned(ctx context.Context, p *OrphanedParams) ([]*OrphanedTask, error)
 	// TaskGet returns a task with its output lines from index first on
 	// (at most MaxTaskLines of them) and Last set to the next index to
 	// ask for. Returns ENOTFOUND.
@@ -58,8 +74,14 @@ type ContentStore interface {
 
 	// RenderCreate records a render that starts now, status running.
 	RenderCreate(ctx context.Context, p *RenderCreateParams) (*podium.Render, error)
-	// RenderFinish records the end of a render. Returns ENOTFOUND.
+	// RenderFinish records the end of a running render. Returns
+	// ENOTFOUND, and ECONFLICT when the render is finished already (failed
+	// because its node was taken for dead). Fence a good render by calling
+	// it in a Tx after JobHeartbeat or TaskHold.
 	RenderFinish(ctx context.Context, id int64, status string) error
+	// RenderFailOrphaned records as failed the running renders whose node
+	// is dead, by the rules of TaskFailOrphaned, and returns their ids.
+	RenderFailOrphaned(ctx context.Context, p *OrphanedParams) ([]int64, error)
 	// RenderGet returns a render. Returns ENOTFOUND.
 	RenderGet(ctx context.Context, id int64) (*podium.Render, error)
 	// RenderList returns the renders of content, newest first.
@@ -153,6 +175,23 @@ type TaskFinishParams struct {
 	Code   int
 	Error  string
 	Result string // JSON document, "" for none
+}
+
+// OrphanedParams select the work of dead nodes.
+type OrphanedParams struct {
+	// NodeID is the node asking: it is alive, whatever its heartbeat
+	// says, so only the restart rule applies to its own work.
+	NodeID string
+	// NodeTimeout is [HA] NodeTimeout: a node whose heartbeat is older is
+	// dead.
+	NodeTimeout time.Duration
+}
+
+// OrphanedTask is a task TaskFailOrphaned finished, with the reason.
+type OrphanedTask struct {
+	ID     string
+	NodeID string
+	Reason string
 }
 
 // RenderCreateParams records a render.

@@ -33,11 +33,17 @@ func (s *Service) BundleUpload(ctx context.Context, u *podium.User, guid string,
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("bundle upload: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".upload-*.tar.gz")
+	// Received and checked in the node's scratch directory (swept after a
+	// crash), then renamed into place.
+	tmpArchive, err := s.scratchPath("upload")
 	if err != nil {
 		return nil, fmt.Errorf("bundle upload: %w", err)
 	}
-	tmpArchive := f.Name()
+	tmpArchive += ".tar.gz"
+	f, err := os.OpenFile(tmpArchive, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("bundle upload: %w", err)
+	}
 	tmpDir := tmpArchive + ".d"
 	ok := false
 	defer func() {
@@ -145,8 +151,15 @@ func (s *Service) ensureUnpacked(ctx context.Context, c *podium.Content, b *podi
 		return "", fmt.Errorf("unpack bundle %d: %w", b.ID, err)
 	}
 	defer f.Close()
-	tmp := final + ".tmp-" + randomHex(6)
+	if err := os.MkdirAll(s.bundlesDir(c.GUID), 0o755); err != nil {
+		return "", fmt.Errorf("unpack bundle %d: %w", b.ID, err)
+	}
+	tmp, err := s.scratchPath("unpack")
+	if err != nil {
+		return "", fmt.Errorf("unpack bundle %d: %w", b.ID, err)
+	}
 	if _, err := bundle.Unpack(ctx, f, tmp, s.limits()); err != nil {
+		_ = os.RemoveAll(tmp)
 		return "", err
 	}
 	if err := os.Rename(tmp, final); err != nil {

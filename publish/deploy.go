@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/bundle"
@@ -65,7 +66,7 @@ func (s *Service) deploy(ctx context.Context, log *TaskLog, c *podium.Content, b
 		}
 		res.RenderID = r.ID
 	}
-	if _, err := s.db.ContentActivate(context.WithoutCancel(ctx), &dbprovider.ContentActivateParams{
+	if err := s.activate(context.WithoutCancel(ctx), log.id, &dbprovider.ContentActivateParams{
 		ID: c.ID, BundleID: b.ID, AppMode: string(m.Metadata.AppMode),
 	}); err != nil {
 		return nil, fmt.Errorf("activate bundle: %w", err)
@@ -73,4 +74,28 @@ func (s *Service) deploy(ctx context.Context, log *TaskLog, c *podium.Content, b
 	log.Printf("Bundle %d is now active: %s", b.ID, res.ContentURL)
 	s.log.WithFields(map[string]any{"guid": c.GUID, "bundle": b.ID, "appmode": res.AppMode}).Info("bundle deployed")
 	return res, nil
+}
+
+// activate points content at a bundle, fenced by the deployment's task:
+// the activation commits only while the task is unfinished, so a node that
+// was taken for dead (its task failed by another node) cannot activate a
+// bundle after its client was told the deployment failed.
+func (s *Service) activate(ctx context.Context, taskID string, p *dbprovider.ContentActivateParams) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := tx.TaskHold(ctx, taskID); err != nil {
+		if podium.IsCode(err, podium.ECONFLICT) {
+			return podium.Errorf(podium.ECONFLICT, "not activated: this node lost the deployment (%s)", podium.ErrorMessage(err))
+		}
+		return err
+	}
+	if _, err := tx.ContentActivate(ctx, p); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

@@ -25,6 +25,10 @@ type RenderOptions struct {
 	TaskID string
 	// JobID is the scheduled job the render runs for, 0 for none.
 	JobID int64
+	// JobToken is the claim token of the job's run: the render is recorded
+	// good only while that claim holds (a node that lost its claim cannot
+	// make its late render the one readers see).
+	JobToken string
 	// Output receives each line the render command writes (stdout and
 	// stderr); nil discards them.
 	Output func(line string)
@@ -137,17 +141,22 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 	if err != nil {
 		return nil, err
 	}
-	status := podium.RenderFailed
+	recorded := false
 	defer func() {
+		if recorded {
+			return
+		}
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if ferr := s.db.RenderFinish(fctx, r.ID, status); ferr != nil && err == nil {
+		// ECONFLICT: already failed by another node (this one was taken
+		// for dead); that verdict stands.
+		if ferr := s.db.RenderFinish(fctx, r.ID, podium.RenderFailed); ferr != nil && !podium.IsCode(ferr, podium.ECONFLICT) && err == nil {
 			err = ferr
 		}
-		r.Status = status
+		r.Status = podium.RenderFailed
 	}()
 
-	work, err := os.MkdirTemp(s.tempDir, "podium-render-*")
+	work, err := s.renderWorkDir()
 	if err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
@@ -182,7 +191,10 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 		return nil, fmt.Errorf("render: %w", err)
 	}
 	final := s.RenderDir(c.GUID, r.ID)
-	tmp := final + ".tmp-" + randomHex(6)
+	tmp, err := s.scratchPath("output")
+	if err != nil {
+		return nil, fmt.Errorf("render: keep output: %w", err)
+	}
 	if err := bundle.CopyTree(outDir, tmp, false); err != nil {
 		_ = os.RemoveAll(tmp)
 		return nil, fmt.Errorf("render: keep output: %w", err)
@@ -191,10 +203,55 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 		_ = os.RemoveAll(tmp)
 		return nil, fmt.Errorf("render: keep output: %w", err)
 	}
-	status = podium.RenderOK
+	if err := s.recordGood(context.WithoutCancel(ctx), r.ID, opts); err != nil {
+		_ = os.RemoveAll(final)
+		return nil, err
+	}
+	recorded = true
+	r.Status = podium.RenderOK
 	out(fmt.Sprintf("Render %d done", r.ID))
 	s.pruneRenders(context.WithoutCancel(ctx), c, r.ID)
 	return r, nil
+}
+
+// recordGood records a render good, fenced: in the same transaction, the
+// job's claim (opts.JobToken) must still be this run's and the task
+// (opts.TaskID) still unfinished. A node that was stopped longer than the
+// claim or node timeout, and whose work another node took over or failed,
+// cannot make its late output the one readers see: ECONFLICT.
+func (s *Service) recordGood(ctx context.Context, renderID int64, opts RenderOptions) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("render %d: %w", renderID, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if opts.JobID != 0 {
+		if err := tx.JobHeartbeat(ctx, opts.JobID, opts.JobToken); err != nil {
+			return fenced(renderID, err)
+		}
+	}
+	if opts.TaskID != "" {
+		if err := tx.TaskHold(ctx, opts.TaskID); err != nil {
+			return fenced(renderID, err)
+		}
+	}
+	if err := tx.RenderFinish(ctx, renderID, podium.RenderOK); err != nil {
+		return fenced(renderID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("render %d: %w", renderID, err)
+	}
+	return nil
+}
+
+func fenced(renderID int64, err error) error {
+	if podium.IsCode(err, podium.ECONFLICT) {
+		return podium.Errorf(podium.ECONFLICT, "render %d is not recorded good: this node lost the work to another node (%s)",
+			renderID, podium.ErrorMessage(err))
+	}
+	return fmt.Errorf("render %d: %w", renderID, err)
 }
 
 // KeepRenders is how many successful renders of each bundle keep their
@@ -203,7 +260,7 @@ const KeepRenders = 3
 
 // pruneRenders deletes the output of old successful renders of content:
 // per bundle, all but the newest KeepRenders (and never the one that just
-// finished, which the database may not show as ok yet).
+// finished).
 func (s *Service) pruneRenders(ctx context.Context, c *podium.Content, justDone int64) {
 	list, err := s.db.RenderList(ctx, c.ID)
 	if err != nil {

@@ -8,6 +8,16 @@
 //	content/<guid>/bundles/<id>.tar.gz   the uploaded archive, kept for redeploys
 //	content/<guid>/bundles/<id>/         the unpacked bundle (renamed into place whole)
 //	content/<guid>/renders/<id>/         the output of one render (renamed into place whole)
+//	scratch/<node id>/                   the node's work in progress: uploads being received
+//	                                     and checked, bundles being unpacked, render output
+//	                                     being copied, renamed into place when whole
+//
+// Renders run in {TempDir}/podium-render-<node id>/. Every scratch entry a
+// node makes starts with a prefix of its own run; at start a node removes
+// what an earlier run of itself left (a crash), and every sweep interval
+// it removes the data directory's scratch of nodes that are not live in
+// the registry: the data directory is shared, so never the work in
+// progress of a live node.
 //
 // The package imports the domain, dbprovider, bundle and config packages and
 // logrus; it must not import echo or the web package: the HTTP handlers in
@@ -19,6 +29,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -43,9 +54,16 @@ type Options struct {
 	// MaxUploadSize bounds one request body ([HTTP] MaxUploadSize); 0 means
 	// no bound besides Apps.MaxBundleSize.
 	MaxUploadSize int64
-	// TempDir is where renders get their scratch directory; "" means
-	// os.TempDir().
+	// TempDir is where renders get their scratch directory
+	// (podium-render-<node id>); "" means os.TempDir().
 	TempDir string
+	// NodeTimeout is [HA] NodeTimeout: the tasks and renders of a node
+	// whose heartbeat is older are failed, and its scratch removed
+	// (default 30s).
+	NodeTimeout time.Duration
+	// SweepInterval is how often the node looks for the tasks, renders
+	// and scratch of dead nodes ([HA] HeartbeatInterval; default 5s).
+	SweepInterval time.Duration
 }
 
 // Service deploys and renders content. It is a server.Service: Stop
@@ -58,6 +76,12 @@ type Service struct {
 	apps    config.ApplicationsConfig
 	maxBody int64
 	tempDir string
+	// run prefixes every scratch entry of this process, so a sweep tells
+	// this run's work from what an earlier run of the node left.
+	run           string
+	nodeTimeout   time.Duration
+	sweepInterval time.Duration
+	loops         sync.WaitGroup
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -78,17 +102,47 @@ func New(opts Options) *Service {
 	if max <= 0 {
 		max = config.GiB
 	}
+	if opts.TempDir == "" {
+		opts.TempDir = os.TempDir()
+	}
+	if opts.NodeTimeout <= 0 {
+		opts.NodeTimeout = 30 * time.Second
+	}
+	if opts.SweepInterval <= 0 {
+		opts.SweepInterval = 5 * time.Second
+	}
 	return &Service{
 		db: opts.DB, dataDir: opts.DataDir, nodeID: opts.NodeID, log: opts.Log, apps: opts.Apps,
 		maxBody: max, tempDir: opts.TempDir, ctx: ctx, cancel: cancel,
+		run: "r" + randomHex(6), nodeTimeout: opts.NodeTimeout, sweepInterval: opts.SweepInterval,
 	}
 }
 
 // Name implements server.Service.
 func (s *Service) Name() string { return "publish" }
 
-// Start implements server.Service. Tasks run from New on; nothing to start.
-func (s *Service) Start(ctx context.Context) error { return nil }
+// Start implements server.Service. Tasks run from New on; Start begins the
+// sweeps: at once, then every SweepInterval until ctx ends, it fails the
+// tasks and renders of dead nodes (and those an earlier run of this node
+// left) and removes dead nodes' scratch.
+func (s *Service) Start(ctx context.Context) error {
+	s.loops.Add(1)
+	go func() {
+		defer s.loops.Done()
+		t := time.NewTimer(0)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			s.Sweep(ctx)
+			t.Reset(s.sweepInterval)
+		}
+	}()
+	return nil
+}
 
 // Stop implements server.Service: it cancels the running tasks (a render
 // is killed, its task finished with an error) and waits for them within
@@ -99,7 +153,7 @@ func (s *Service) Stop(ctx context.Context) error {
 	s.mu.Unlock()
 	s.cancel()
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
+	go func() { s.wg.Wait(); s.loops.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil

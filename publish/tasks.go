@@ -187,7 +187,11 @@ func (s *Service) runTask(t *podium.Task, fn taskFunc) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if ferr := s.db.TaskFinish(ctx, p); ferr != nil {
+	if ferr := s.db.TaskFinish(ctx, p); podium.IsCode(ferr, podium.ECONFLICT) {
+		// Another node failed the task while this one looked dead (it was
+		// stopped, or lost the database, for longer than [HA] NodeTimeout).
+		log.WithField("error", podium.ErrorMessage(ferr)).Warn("task end not recorded: another node finished the task meanwhile")
+	} else if ferr != nil {
 		log.WithError(ferr).Error("cannot record the end of the task")
 	}
 }

@@ -44,7 +44,7 @@ type RenderRunner struct {
 // node stopping) -1.
 func (r *RenderRunner) RunJob(ctx context.Context, job *podium.Job) (int, string, error) {
 	var buf tailBuffer
-	_, err := r.Publish.Render(ctx, job.ContentID, publish.RenderOptions{JobID: job.ID, Output: func(line string) {
+	_, err := r.Publish.Render(ctx, job.ContentID, publish.RenderOptions{JobID: job.ID, JobToken: job.ClaimToken, Output: func(line string) {
 		_, _ = buf.Write([]byte(line + "\n"))
 	}})
 	switch {

@@ -15,6 +15,7 @@ func mountPublish(n *Node) error {
 	n.publish = publish.New(publish.Options{
 		DB: n.db, DataDir: cfg.Server.DataDir, NodeID: n.id, Log: n.log("publish"),
 		Apps: cfg.Applications, MaxUploadSize: cfg.HTTP.MaxUploadSize,
+		NodeTimeout: cfg.HA.NodeTimeout, SweepInterval: cfg.HA.HeartbeatInterval,
 	})
 	web.MountContentAPI(n.web.Echo, n.publish)
 	n.web.MountContentServe(n.publish)

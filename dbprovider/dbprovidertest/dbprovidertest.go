@@ -10,6 +10,8 @@ package dbprovidertest
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,6 +58,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Settings", testSettings},
 		{"TxCommit", testTxCommit},
 		{"TxRollback", testTxRollback},
+		{"OrphanedWorkOfDeadNodes", testOrphanedWork},
+		{"FencedFinish", testFencedFinish},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -400,4 +404,184 @@ func testTxRollback(t *testing.T, p dbprovider.Provider) {
 	AssertCode(t, err, podium.ENOTFOUND)
 	_, err = p.NodeGet(ctx, "tx-rollback")
 	AssertCode(t, err, podium.ENOTFOUND)
+}
+
+// workFixture registers node id and gives it content with a bundle, so
+// tasks and renders can be recorded for it.
+func workFixture(t *testing.T, p dbprovider.Provider, id string) (contentID, bundleID int64) {
+	t.Helper()
+	ctx := ctxT(t)
+	if _, err := p.NodeUpsert(ctx, nodeParams(id)); err != nil {
+		t.Fatal(err)
+	}
+	u, err := p.UserCreate(ctx, &dbprovider.UserCreateParams{Username: "owner-" + id, Role: podium.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := p.ContentCreate(ctx, &dbprovider.ContentCreateParams{GUID: "guid-" + id, Name: "c-" + id, OwnerID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.BundleCreate(ctx, &dbprovider.BundleCreateParams{ContentID: c.ID, Size: 1, SHA256: []byte{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.ID, b.ID
+}
+
+// testOrphanedWork: the unfinished tasks and running renders of a node
+// that stopped heartbeating, stopped or restarted are failed with a reason
+// naming the node; those of live nodes, and the asking node's own current
+// work, are not.
+func testOrphanedWork(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	cid, bid := workFixture(t, p, "orphan-dead")
+	cidLive, bidLive := workFixture(t, p, "orphan-live")
+	task := func(id, node string) {
+		if _, err := p.TaskCreate(ctx, &dbprovider.TaskCreateParams{ID: id, Kind: podium.TaskDeploy, NodeID: node}); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.TaskAppendOutput(ctx, &dbprovider.TaskAppendOutputParams{TaskID: id, Lines: []string{"working"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	render := func(c, b int64, node string) int64 {
+		r, err := p.RenderCreate(ctx, &dbprovider.RenderCreateParams{ContentID: c, BundleID: b, NodeID: node})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+	task("orphan-task-dead", "orphan-dead")
+	task("orphan-task-live", "orphan-live")
+	deadRender := render(cid, bid, "orphan-dead")
+	liveRender := render(cidLive, bidLive, "orphan-live")
+	params := &dbprovider.OrphanedParams{NodeID: "orphan-live", NodeTimeout: 200 * time.Millisecond}
+
+	// orphan-live heartbeats; orphan-dead does not. Once orphan-dead's
+	// heartbeat is older than the timeout, its work is failed.
+	var failed []*dbprovider.OrphanedTask
+	testutil.WaitFor(t, 10*time.Second, "the dead node's task to be failed", func() bool {
+		if _, err := p.NodeHeartbeat(ctx, &dbprovider.NodeHeartbeatParams{ID: "orphan-live"}); err != nil {
+			t.Fatal(err)
+		}
+		list, err := p.TaskFailOrphaned(ctx, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range list {
+			if o.NodeID == "orphan-dead" || o.NodeID == "orphan-live" {
+				failed = append(failed, o)
+			}
+		}
+		return len(failed) > 0
+	})
+	if len(failed) != 1 || failed[0].ID != "orphan-task-dead" || !strings.Contains(failed[0].Reason, "node orphan-dead stopped heartbeating at") {
+		t.Fatalf("failed tasks: %+v; want orphan-task-dead, node orphan-dead stopped heartbeating", failed)
+	}
+	got, err := p.TaskGet(ctx, "orphan-task-dead", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Finished || got.Code != 1 || got.Error != failed[0].Reason ||
+		len(got.Output) != 2 || got.Output[1] != "Error: "+failed[0].Reason {
+		t.Errorf("dead node's task: %+v", got)
+	}
+	// Its node's late end does not overwrite the verdict.
+	err = p.TaskFinish(ctx, &dbprovider.TaskFinishParams{ID: "orphan-task-dead"})
+	AssertCode(t, err, podium.ECONFLICT)
+	AssertCode(t, p.TaskHold(ctx, "orphan-task-dead"), podium.ECONFLICT)
+	if got, _ := p.TaskGet(ctx, "orphan-task-live", 0); got == nil || got.Finished {
+		t.Errorf("live node's task: %+v, want unfinished", got)
+	}
+	ids, err := p.RenderFailOrphaned(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(ids, deadRender) || slices.Contains(ids, liveRender) {
+		t.Errorf("renders failed: %v; want %d and not %d", ids, deadRender, liveRender)
+	}
+	if r, _ := p.RenderGet(ctx, deadRender); r == nil || r.Status != podium.RenderFailed {
+		t.Errorf("dead node's render: %+v", r)
+	}
+	AssertCode(t, p.RenderFinish(ctx, deadRender, podium.RenderOK), podium.ECONFLICT)
+
+	// A restart (the same id registers again) orphans the work of the
+	// previous run at once, even for the asking node itself.
+	task("orphan-task-restart", "orphan-live")
+	restarted := render(cidLive, bidLive, "orphan-live")
+	time.Sleep(5 * time.Millisecond) // register strictly after, on a millisecond clock
+	if _, err := p.NodeUpsert(ctx, nodeParams("orphan-live")); err != nil {
+		t.Fatal(err)
+	}
+	list, err := p.TaskFailOrphaned(ctx, &dbprovider.OrphanedParams{NodeID: "orphan-live", NodeTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	for _, o := range list {
+		if o.NodeID == "orphan-live" {
+			reasons = append(reasons, o.ID+": "+o.Reason)
+		}
+	}
+	if len(reasons) != 2 || !strings.Contains(strings.Join(reasons, "\n"), "node orphan-live restarted") {
+		t.Errorf("after a restart: %q; want orphan-task-live and orphan-task-restart failed as restarted", reasons)
+	}
+	ids, err = p.RenderFailOrphaned(ctx, &dbprovider.OrphanedParams{NodeID: "orphan-live", NodeTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(ids, restarted) || !slices.Contains(ids, liveRender) {
+		t.Errorf("renders failed after a restart: %v; want %d and %d", ids, restarted, liveRender)
+	}
+	// Work begun after the restart is the node's own: left alone.
+	task("orphan-task-new", "orphan-live")
+	fresh := render(cidLive, bidLive, "orphan-live")
+	if list, _ := p.TaskFailOrphaned(ctx, &dbprovider.OrphanedParams{NodeID: "orphan-live", NodeTimeout: time.Hour}); len(list) != 0 {
+		t.Errorf("work of the current run failed: %+v", list)
+	}
+	if ids, _ := p.RenderFailOrphaned(ctx, &dbprovider.OrphanedParams{NodeID: "orphan-live", NodeTimeout: time.Hour}); slices.Contains(ids, fresh) {
+		t.Errorf("render of the current run failed: %v", ids)
+	}
+}
+
+// testFencedFinish: a render is recorded good inside a transaction only
+// while the job claim (JobHeartbeat) or the task (TaskHold) that fences it
+// holds.
+func testFencedFinish(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	cid, bid := workFixture(t, p, "fence")
+	job, _, err := p.JobInsertDue(ctx, &dbprovider.JobInsertParams{ContentID: cid, Queue: podium.QueueNoop, DueAt: time.Now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := p.JobClaim(ctx, &dbprovider.JobClaimParams{NodeID: "fence", Token: "fence-token-1", Queues: []string{podium.QueueNoop}})
+	if err != nil || claimed.ID != job.ID {
+		t.Fatalf("claim: %+v, %v", claimed, err)
+	}
+	finish := func(r int64, token string) error {
+		tx, err := p.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = tx.Rollback() }()
+		if err := tx.JobHeartbeat(ctx, job.ID, token); err != nil {
+			return err
+		}
+		if err := tx.RenderFinish(ctx, r, podium.RenderOK); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	r1, _ := p.RenderCreate(ctx, &dbprovider.RenderCreateParams{ContentID: cid, BundleID: bid, JobID: job.ID, NodeID: "fence"})
+	AssertCode(t, finish(r1.ID, "not-the-token"), podium.ECONFLICT)
+	if r, _ := p.RenderGet(ctx, r1.ID); r.Status != podium.RenderRunning {
+		t.Errorf("fenced-out render: %s, want still running", r.Status)
+	}
+	if err := finish(r1.ID, "fence-token-1"); err != nil {
+		t.Fatalf("render under the current claim: %v", err)
+	}
+	if r, _ := p.RenderGet(ctx, r1.ID); r.Status != podium.RenderOK {
+		t.Errorf("render under the current claim: %s, want ok", r.Status)
+	}
 }

@@ -5,8 +5,10 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
@@ -306,12 +308,123 @@ func (s *Store) TaskAppendOutput(ctx context.Context, p *dbprovider.TaskAppendOu
 // TaskFinish implements dbprovider.ContentStore.
 func (s *Store) TaskFinish(ctx context.Context, p *dbprovider.TaskFinishParams) error {
 	q := `UPDATE tasks SET finished = $2, finished_at = ` + s.D.Now() + `, code = $3, error = $4, result = $5
-	WHERE id = $1`
+	WHERE id = $1 AND NOT finished`
 	res, err := s.W.ExecContext(ctx, q, p.ID, true, p.Code, p.Error, textOrNull(p.Result))
 	if err != nil {
 		return fmt.Errorf("task finish: %w", s.D.TranslateError(err))
 	}
-	return mustAffect(res, "task", p.ID)
+	return s.taskAffected(ctx, res, p.ID)
+}
+
+// taskAffected tells a finished task (ECONFLICT) from a missing one
+// (ENOTFOUND) when an update of an unfinished task changed no row.
+func (s *Store) taskAffected(ctx context.Context, res sql.Result, id string) error {
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	var e string
+	err := s.W.QueryRowContext(ctx, `SELECT error FROM tasks WHERE id = $1`, id).Scan(&e)
+	if errors.Is(err, sql.ErrNoRows) {
+		return podium.Errorf(podium.ENOTFOUND, "task %s not found", id)
+	} else if err != nil {
+		return fmt.Errorf("task %s: %w", id, s.D.TranslateError(err))
+	}
+	return podium.Errorf(podium.ECONFLICT, "task %s was finished already: %s", id, e)
+}
+
+// TaskHold implements dbprovider.ContentStore. The no-op update takes the
+// row lock on PostgreSQL (and re-checks the row after waiting for a
+// concurrent TaskFailOrphaned); SQLite's single writer serializes anyway.
+func (s *Store) TaskHold(ctx context.Context, id string) error {
+	res, err := s.W.ExecContext(ctx, `UPDATE tasks SET finished = finished WHERE id = $1 AND NOT finished`, id)
+	if err != nil {
+		return fmt.Errorf("task hold: %w", s.D.TranslateError(err))
+	}
+	return s.taskAffected(ctx, res, id)
+}
+
+// orphanRule is the condition, on a work row w (with created column at)
+// left-joined to its node n, that the work's node is dead: gone from the
+// registry, registered again since the work began (a restart with the
+// same id), or, for other nodes than $1, stopped or silent for longer than
+// $2 milliseconds.
+func (s *Store) orphanRule(w, at string) string {
+	return `(n.id IS NULL OR n.started_at > ` + w + `.` + at + ` OR (` + w + `.node_id <> $1 AND
+		(n.status = 'stopped' OR n.heartbeat_at < ` + s.D.Ago("$2") + `)))`
+}
+
+// TaskFailOrphaned implements dbprovider.ContentStore.
+func (s *Store) TaskFailOrphaned(ctx context.Context, p *dbprovider.OrphanedParams) ([]*dbprovider.OrphanedTask, error) {
+	type cand struct {
+		id, node, status string
+		gone, restarted  bool
+		heartbeat        any
+	}
+	var list []cand
+	rows, err := s.W.QueryContext(ctx, `SELECT t.id, t.node_id, COALESCE(n.status, ''), n.heartbeat_at,
+		CASE WHEN n.id IS NULL THEN 1 ELSE 0 END, CASE WHEN n.started_at > t.created_at THEN 1 ELSE 0 END
+		FROM tasks t LEFT JOIN nodes n ON n.id = t.node_id
+		WHERE NOT t.finished AND `+s.orphanRule("t", "created_at")+` ORDER BY t.created_at`,
+		p.NodeID, p.NodeTimeout.Milliseconds())
+	if err != nil {
+		return nil, fmt.Errorf("task fail orphaned: %w", s.D.TranslateError(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			c               cand
+			gone, restarted int64
+		)
+		if err := rows.Scan(&c.id, &c.node, &c.status, &c.heartbeat, &gone, &restarted); err != nil {
+			return nil, fmt.Errorf("task fail orphaned: %w", s.D.TranslateError(err))
+		}
+		c.gone, c.restarted = gone == 1, restarted == 1
+		list = append(list, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("task fail orphaned: %w", s.D.TranslateError(err))
+	}
+	rows.Close()
+	var out []*dbprovider.OrphanedTask
+	for _, c := range list {
+		var reason string
+		switch {
+		case c.gone:
+			reason = fmt.Sprintf("node %s left the node registry while this task ran: the task cannot finish", c.node)
+		case c.restarted:
+			reason = fmt.Sprintf("node %s restarted while this task ran: the task was lost with the previous run of the node", c.node)
+		case c.status == podium.NodeStopped:
+			reason = fmt.Sprintf("node %s stopped while this task ran", c.node)
+		default:
+			at := "an unknown time"
+			if t, err := parseDBTime(c.heartbeat); err == nil && t != nil {
+				at = t.UTC().Format(time.RFC3339)
+			}
+			reason = fmt.Sprintf("node %s stopped heartbeating at %s while this task ran (no heartbeat for more than %s)",
+				c.node, at, p.NodeTimeout)
+		}
+		err := s.inTx(ctx, func(tx *Store) error {
+			res, err := tx.W.ExecContext(ctx, `UPDATE tasks SET finished = $2, finished_at = `+s.D.Now()+`, code = 1, error = $3
+			WHERE id = $1 AND NOT finished`, c.id, true, reason)
+			if err != nil {
+				return s.D.TranslateError(err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				return err // finished meanwhile (by its node, or by another node's pass)
+			}
+			_, err = tx.W.ExecContext(ctx, `INSERT INTO task_output (task_id, line_no, at, line)
+			SELECT $1, COALESCE(MAX(line_no) + 1, 0), `+s.D.Now()+`, $2 FROM task_output WHERE task_id = $1`, c.id, "Error: "+reason)
+			if err != nil {
+				return s.D.TranslateError(err)
+			}
+			out = append(out, &dbprovider.OrphanedTask{ID: c.id, NodeID: c.node, Reason: reason})
+			return nil
+		})
+		if err != nil {
+			return out, fmt.Errorf("task fail orphaned: %s: %w", c.id, err)
+		}
+	}
+	return out, nil
 }
 
 // TaskGet implements dbprovider.ContentStore. The task row is read before
@@ -384,11 +497,46 @@ func (s *Store) RenderCreate(ctx context.Context, p *dbprovider.RenderCreatePara
 
 // RenderFinish implements dbprovider.ContentStore.
 func (s *Store) RenderFinish(ctx context.Context, id int64, status string) error {
-	res, err := s.W.ExecContext(ctx, `UPDATE renders SET status = $2, finished_at = `+s.D.Now()+` WHERE id = $1`, id, status)
+	res, err := s.W.ExecContext(ctx, `UPDATE renders SET status = $2, finished_at = `+s.D.Now()+`
+		WHERE id = $1 AND status = 'running'`, id, status)
 	if err != nil {
 		return fmt.Errorf("render finish: %w", s.D.TranslateError(err))
 	}
-	return mustAffect(res, "render", fmt.Sprint(id))
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	var st string
+	err = s.W.QueryRowContext(ctx, `SELECT status FROM renders WHERE id = $1`, id).Scan(&st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return podium.Errorf(podium.ENOTFOUND, "render %d not found", id)
+	} else if err != nil {
+		return fmt.Errorf("render finish: %w", s.D.TranslateError(err))
+	}
+	return podium.Errorf(podium.ECONFLICT, "render %d was finished already (%s)", id, st)
+}
+
+// RenderFailOrphaned implements dbprovider.ContentStore.
+func (s *Store) RenderFailOrphaned(ctx context.Context, p *dbprovider.OrphanedParams) ([]int64, error) {
+	rows, err := s.W.QueryContext(ctx, `UPDATE renders SET status = 'failed', finished_at = `+s.D.Now()+`
+		WHERE status = 'running' AND id IN (SELECT r.id FROM renders r LEFT JOIN nodes n ON n.id = r.node_id
+			WHERE r.status = 'running' AND `+s.orphanRule("r", "started_at")+`)
+		RETURNING id`, p.NodeID, p.NodeTimeout.Milliseconds())
+	if err != nil {
+		return nil, fmt.Errorf("render fail orphaned: %w", s.D.TranslateError(err))
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("render fail orphaned: %w", s.D.TranslateError(err))
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("render fail orphaned: %w", s.D.TranslateError(err))
+	}
+	return ids, nil
 }
 
 // RenderGet implements dbprovider.ContentStore.
