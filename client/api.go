@@ -2,7 +2,9 @@ package client
 
 import (
 	"context"
+	"errors"
 	"io"
+	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -137,15 +139,38 @@ func (c *Client) TaskGet(ctx context.Context, id string, first int) (*Task, erro
 	return &t, c.do(ctx, "GET", api+"/tasks/"+url.PathEscape(id)+"?first="+strconv.Itoa(first), nil, "", 0, &t)
 }
 
+// TaskUnreachableGrace is how long WaitTask keeps polling while the
+// server cannot be reached or answers 502, 503 or 504 (a node restarting,
+// or a load balancer moving to another node): the task is kept in the
+// database, and a task whose node died is finished as failed by the
+// cluster within [HA] NodeTimeout.
+const TaskUnreachableGrace = 2 * time.Minute
+
 // WaitTask polls a task every interval until it finishes, passing each
-// new output line to out, and returns its last state.
+// new output line to out, and returns its last state. A server that cannot
+// be reached is polled again for up to TaskUnreachableGrace.
 func (c *Client) WaitTask(ctx context.Context, id string, interval time.Duration, out func(string)) (*Task, error) {
 	first := 0
+	var failingSince time.Time
 	for {
 		t, err := c.TaskGet(ctx, id, first)
 		if err != nil {
-			return nil, err
+			if !transient(err) || ctx.Err() != nil {
+				return nil, err
+			}
+			if failingSince.IsZero() {
+				failingSince = time.Now()
+			} else if time.Since(failingSince) > TaskUnreachableGrace {
+				return nil, err
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(max(interval, time.Second)):
+			}
+			continue
 		}
+		failingSince = time.Time{}
 		for _, line := range t.Output {
 			if out != nil {
 				out(line)
@@ -164,4 +189,16 @@ func (c *Client) WaitTask(ctx context.Context, id string, interval time.Duration
 		case <-time.After(interval):
 		}
 	}
+}
+
+// transient reports whether err means the server could not answer now
+// (not reached, or a gateway answer), as opposed to an answer about the
+// request.
+func transient(err error) bool {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status == http.StatusBadGateway || e.Status == http.StatusServiceUnavailable || e.Status == http.StatusGatewayTimeout
+	}
+	var ue *url.Error
+	return errors.As(err, &ue) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }

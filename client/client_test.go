@@ -127,3 +127,59 @@ func asError(err error, e **Error) bool {
 	*e = v
 	return ok
 }
+
+// TestWaitTaskRidesOutARestart (issue 12, defect 1): while the node a task
+// is polled through restarts (connections refused, then 503 while it
+// starts), WaitTask keeps polling and returns the task's end, here the
+// failure the restarted node recorded for it.
+func TestWaitTaskRidesOutARestart(t *testing.T) {
+	var polls atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch n := polls.Add(1); {
+		case n <= 4:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": "starting"})
+		default:
+			_ = json.NewEncoder(w).Encode(map[string]any{"id": "t", "finished": true, "code": 1,
+				"error": "node n1 restarted while this task ran", "output": []string{}, "last": 0})
+		}
+	}))
+	// Refused connections first: the listener exists but nothing serves
+	// until the "restart".
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	c, err := New(Options{Server: "http://" + addr, APIKey: "k", Backoff: 10 * time.Millisecond, Attempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan bool, 1)
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Error(err)
+			started <- false
+			return
+		}
+		srv.Listener = l
+		srv.Start()
+		started <- true
+	}()
+	defer func() {
+		if <-started {
+			srv.Close()
+		}
+	}()
+	task, err := c.WaitTask(context.Background(), "t", 10*time.Millisecond, nil)
+	if err != nil {
+		t.Fatalf("WaitTask across a restart: %v", err)
+	}
+	if !task.Finished || task.Code != 1 || task.Error != "node n1 restarted while this task ran" {
+		t.Fatalf("task: %+v", task)
+	}
+}
