@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
 )
 
@@ -60,14 +61,14 @@ func (s *Service) Sweep(ctx context.Context) {
 		s.log.WithFields(map[string]any{"task": t.ID, "task_node": t.NodeID, "reason": t.Reason}).Warn("failed a task whose node is dead")
 	}
 	if err != nil && ctx.Err() == nil {
-		s.log.WithError(err).Warn("cannot fail the tasks of dead nodes")
+		s.logDBError(err, "cannot fail the tasks of dead nodes")
 	}
 	renders, err := s.db.RenderFailOrphaned(ctx, p)
 	if len(renders) > 0 {
 		s.log.WithField("renders", renders).Warn("failed renders whose node is dead")
 	}
 	if err != nil && ctx.Err() == nil {
-		s.log.WithError(err).Warn("cannot fail the renders of dead nodes")
+		s.logDBError(err, "cannot fail the renders of dead nodes")
 	}
 	s.sweepScratch(ctx)
 }
@@ -88,10 +89,18 @@ func (s *Service) sweepScratch(ctx context.Context) {
 			}
 		}
 	}
+	// Other nodes' scratch in the shared data directory. The directories
+	// are listed before the registry is read: a node registers before it
+	// makes its scratch directory, so every directory listed here belongs
+	// to a node the registry already shows (live, unless it is dead).
+	entries, err := os.ReadDir(filepath.Join(s.dataDir, "scratch"))
+	if err != nil || len(entries) == 0 {
+		return
+	}
 	live, err := s.db.NodeListLive(ctx, s.nodeTimeout)
 	if err != nil {
 		if ctx.Err() == nil {
-			s.log.WithError(err).Warn("cannot read the live nodes: scratch of other nodes kept for now")
+			s.logDBError(err, "cannot read the live nodes: scratch of other nodes kept for now")
 		}
 		return
 	}
@@ -99,12 +108,9 @@ func (s *Service) sweepScratch(ctx context.Context) {
 	for _, n := range live {
 		isLive[n.ID] = true
 	}
-	// Other nodes' scratch in the shared data directory.
-	if entries, err := os.ReadDir(filepath.Join(s.dataDir, "scratch")); err == nil {
-		for _, e := range entries {
-			if !isLive[e.Name()] {
-				s.removeScratch(filepath.Join(s.dataDir, "scratch", e.Name()), "left by node "+e.Name()+", which is not live")
-			}
+	for _, e := range entries {
+		if !isLive[e.Name()] {
+			s.removeScratch(filepath.Join(s.dataDir, "scratch", e.Name()), "left by node "+e.Name()+", which is not live")
 		}
 	}
 	// Render directories in TempDir are this node's alone to sweep (at its
@@ -119,4 +125,14 @@ func (s *Service) removeScratch(path, why string) {
 		return
 	}
 	s.log.WithFields(map[string]any{"path": path, "why": why}).Info("removed scratch")
+}
+
+// logDBError logs a failed sweep: at debug level while the database is
+// unreachable (the heartbeat reports that, once), else as a warning.
+func (s *Service) logDBError(err error, msg string) {
+	if podium.IsCode(err, podium.EUNAVAILABLE) {
+		s.log.WithError(err).Debug(msg)
+		return
+	}
+	s.log.WithError(err).Warn(msg)
 }
