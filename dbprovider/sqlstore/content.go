@@ -517,9 +517,16 @@ func (s *Store) RenderFinish(ctx context.Context, id int64, status string) error
 
 // RenderFailOrphaned implements dbprovider.ContentStore.
 func (s *Store) RenderFailOrphaned(ctx context.Context, p *dbprovider.OrphanedParams) ([]int64, error) {
+	// SkipLocked: a render its node is finishing right now, or that
+	// another node's sweep is failing, is left to them; sweeps locking rows
+	// in different orders could otherwise deadlock. No outer join here: it
+	// would refuse FOR UPDATE.
 	rows, err := s.W.QueryContext(ctx, `UPDATE renders SET status = 'failed', finished_at = `+s.D.Now()+`
-		WHERE status = 'running' AND id IN (SELECT r.id FROM renders r LEFT JOIN nodes n ON n.id = r.node_id
-			WHERE r.status = 'running' AND `+s.orphanRule("r", "started_at")+`)
+		WHERE status = 'running' AND id IN (SELECT r.id FROM renders r
+			WHERE r.status = 'running' AND (
+				NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = r.node_id)
+				OR EXISTS (SELECT 1 FROM nodes n WHERE n.id = r.node_id AND `+s.orphanRule("r", "started_at")+`))
+			ORDER BY r.id `+s.D.SkipLocked()+`)
 		RETURNING id`, p.NodeID, p.NodeTimeout.Milliseconds())
 	if err != nil {
 		return nil, fmt.Errorf("render fail orphaned: %w", s.D.TranslateError(err))
