@@ -135,6 +135,8 @@ func (s *Service) Start(ctx context.Context) error {
 			select {
 			case <-ctx.Done():
 				return
+			case <-s.ctx.Done(): // Stop
+				return
 			case <-t.C:
 			}
 			s.Sweep(ctx)
