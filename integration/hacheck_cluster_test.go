@@ -20,7 +20,13 @@ const haFastConfig = "[HA]\nHeartbeatInterval = 200ms\nNodeTimeout = 5s\n"
 // item and its exit code.
 func haCheck(t *testing.T, bin, cfg string, args ...string) (map[string]hacheck.Result, int, string) {
 	t.Helper()
-	stdout, stderr, code := nodetest.Run(t, bin, nil, append([]string{"ha", "check", "--config", cfg, "--json"}, args...)...)
+	return haCheckEnv(t, bin, nil, cfg, args...)
+}
+
+// haCheckEnv is haCheck with extra environment variables.
+func haCheckEnv(t *testing.T, bin string, env []string, cfg string, args ...string) (map[string]hacheck.Result, int, string) {
+	t.Helper()
+	stdout, stderr, code := nodetest.Run(t, bin, env, append([]string{"ha", "check", "--config", cfg, "--json"}, args...)...)
 	var list []hacheck.Result
 	if err := json.Unmarshal([]byte(stdout), &list); err != nil {
 		t.Fatalf("ha check --json: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
