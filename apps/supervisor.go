@@ -92,6 +92,7 @@ type pool struct {
 	changed  chan struct{} // closed and replaced when processes change
 	events   Events        // this content's share of the supervisor's events
 	upgraded int           // open WebSockets (hijacked connections)
+	queued   int           // requests waiting for a process with room
 }
 
 // historyLen is how many ended processes each pool remembers.
@@ -243,6 +244,9 @@ type ContentStats struct {
 	Connections int `json:"connections"`
 	// WebSockets are open WebSocket (upgraded) connections.
 	WebSockets int `json:"websockets"`
+	// Queued are requests waiting for a process with fewer than
+	// MaxConnsPerProcess connections.
+	Queued int `json:"queued"`
 	// Events count, since the supervisor started, this content's process
 	// starts, crashes, failed starts, stops, refused and proxied requests
 	// (monotonic: Prometheus counters).
@@ -267,7 +271,7 @@ func (s *Supervisor) Snapshot() Snapshot {
 	defer s.mu.Unlock()
 	out := Snapshot{Events: s.events, Content: make(map[string]ContentStats, len(s.pools))}
 	for guid, pl := range s.pools {
-		cs := ContentStats{Events: pl.events, WebSockets: pl.upgraded}
+		cs := ContentStats{Events: pl.events, WebSockets: pl.upgraded, Queued: pl.queued}
 		for _, p := range pl.procs {
 			switch p.state {
 			case StateStarting, StateReady, StateDraining, StateStopping:
@@ -575,10 +579,13 @@ func (s *Supervisor) Processes(guid string) []ProcessInfo {
 
 // PoolStatus summarizes one app's pool on this node.
 type PoolStatus struct {
-	GUID      string        `json:"guid"`
-	Limits    Limits        `json:"limits"`
-	Failures  int           `json:"consecutive_failures"`
-	LastError string        `json:"last_error,omitempty"`
+	GUID      string `json:"guid"`
+	Limits    Limits `json:"limits"`
+	Failures  int    `json:"consecutive_failures"`
+	LastError string `json:"last_error,omitempty"`
+	// Queued are requests waiting for a process with room (fewer than
+	// MaxConnsPerProcess connections).
+	Queued    int           `json:"queued"`
 	Processes []ProcessInfo `json:"processes"`
 }
 
@@ -589,7 +596,7 @@ func (s *Supervisor) Status(guid string) PoolStatus {
 	defer s.mu.Unlock()
 	st := PoolStatus{GUID: guid, Limits: s.opts.Limits, Processes: procs}
 	if pl := s.pools[guid]; pl != nil {
-		st.Limits, st.Failures, st.LastError = pl.limits, pl.failures, pl.lastErr
+		st.Limits, st.Failures, st.LastError, st.Queued = pl.limits, pl.failures, pl.lastErr, pl.queued
 	}
 	return st
 }
