@@ -382,6 +382,7 @@ type holds struct {
 	file string
 	done chan holdResult
 	n    int
+	got  int // answers received
 }
 
 type holdResult struct {
@@ -403,9 +404,21 @@ type held struct {
 func startHolds(t *testing.T, f *fixture, n int) *holds {
 	t.Helper()
 	h := &holds{file: filepath.Join(testutil.OpenTempDir(t, 0o755), "release"), done: make(chan holdResult, n), n: n}
-	// Released at the end in any case: the test server's Close waits for
-	// its requests.
-	t.Cleanup(func() { _ = os.WriteFile(h.file, nil, 0o644) })
+	// Released at the end in any case, before the file's directory goes
+	// (the app polls for it) and before the test server's Close, which
+	// waits for its requests.
+	t.Cleanup(func() {
+		_ = os.WriteFile(h.file, nil, 0o644)
+		timeout := time.After(testutil.Timeout(30 * time.Second))
+		for h.got < h.n {
+			select {
+			case <-h.done:
+				h.got++
+			case <-timeout:
+				return
+			}
+		}
+	})
 	for range n {
 		go func() {
 			res, err := http.Get(f.base + "hold?file=" + h.file)
@@ -433,6 +446,7 @@ func (h *holds) release(t *testing.T) held {
 	for range h.n {
 		select {
 		case r := <-h.done:
+			h.got++
 			out.status[r.status]++
 			if r.status == 200 {
 				out.pids[r.pid]++

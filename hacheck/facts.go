@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // InfoKey is the key of Facts in a node's info document.
@@ -61,6 +62,9 @@ type Facts struct {
 	// sees; MarkerErrors says why a kind could not be read or written.
 	Markers      map[string][]string `json:"markers"`
 	MarkerErrors map[string]string   `json:"marker_errors,omitempty"`
+	// MarkersRead is when this node last listed the markers (its own
+	// clock): a node that started after it cannot be in Markers yet.
+	MarkersRead time.Time `json:"markers_read,omitzero"`
 }
 
 // ResolveUser looks up the app user (RunAs) and the shared group (""
@@ -133,6 +137,7 @@ func SeenMarkers(dir string) ([]string, error) {
 func (f *Facts) Refresh(id, host string, dirs map[string]string) {
 	f.Markers = map[string][]string{}
 	f.MarkerErrors = nil
+	f.MarkersRead = time.Now()
 	for kind, dir := range dirs {
 		if dir == "" {
 			continue
