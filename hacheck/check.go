@@ -87,11 +87,6 @@ type Options struct {
 // pendingPoll is how often Run reads the registry again while it waits.
 const pendingPoll = 250 * time.Millisecond
 
-// markerSlack covers the error of a node's clock offset when deciding
-// whether it read the markers after another node started: within it, the
-// markers it did not see are pending rather than missing.
-const markerSlack = time.Second
-
 // Failed reports whether any result failed.
 func Failed(results []Result) bool {
 	return slices.ContainsFunc(results, func(r Result) bool { return r.Status == Fail })
@@ -258,11 +253,12 @@ func (c *checker) sharedMarkers(kind string) (problems, bad, pending []string) {
 			bad = append(bad, n.ID)
 			continue
 		}
-		// When the node listed the markers, in database time (its
-		// heartbeat time for an older node that does not say).
+		// A database time before the node listed the markers (its last
+		// heartbeat when it does not say: at registration, or an older
+		// node).
 		read := n.HeartbeatAt
-		if !f.MarkersRead.IsZero() {
-			read = f.MarkersRead.Add(-n.ClockOffset)
+		if !f.MarkersReadAfter.IsZero() {
+			read = f.MarkersReadAfter
 		}
 		var notSeen, notYet []string
 		for _, other := range c.ids {
@@ -270,7 +266,7 @@ func (c *checker) sharedMarkers(kind string) (problems, bad, pending []string) {
 				if _, reported := c.facts[other]; !reported {
 					continue
 				}
-				if read.Before(started[other].Add(markerSlack)) {
+				if !read.After(started[other]) {
 					notYet = append(notYet, other)
 				} else {
 					notSeen = append(notSeen, other)

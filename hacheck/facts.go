@@ -62,9 +62,10 @@ type Facts struct {
 	// sees; MarkerErrors says why a kind could not be read or written.
 	Markers      map[string][]string `json:"markers"`
 	MarkerErrors map[string]string   `json:"marker_errors,omitempty"`
-	// MarkersRead is when this node last listed the markers (its own
-	// clock): a node that started after it cannot be in Markers yet.
-	MarkersRead time.Time `json:"markers_read,omitzero"`
+	// MarkersReadAfter is a database time before this node last listed
+	// the markers (the start of that heartbeat; zero when unknown): a
+	// node that started after it may not be in Markers yet.
+	MarkersReadAfter time.Time `json:"markers_read_after,omitzero"`
 }
 
 // ResolveUser looks up the app user (RunAs) and the shared group (""
@@ -137,7 +138,6 @@ func SeenMarkers(dir string) ([]string, error) {
 func (f *Facts) Refresh(id, host string, dirs map[string]string) {
 	f.Markers = map[string][]string{}
 	f.MarkerErrors = nil
-	f.MarkersRead = time.Now()
 	for kind, dir := range dirs {
 		if dir == "" {
 			continue
