@@ -490,6 +490,7 @@ func (c *checker) loadBalancer(ctx context.Context) Result {
 	cl.Jar = nil // cookies are sent back by hand, below
 	// get asks for /__ping__ with cookies and returns the node that
 	// answered and the cookies the answer set.
+	var plainHTTP bool // the last answer came over plain HTTP (after any redirect to HTTPS)
 	get := func(cookies []*http.Cookie) (node string, set []*http.Cookie, err error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
@@ -507,6 +508,7 @@ func (c *checker) loadBalancer(ctx context.Context) Result {
 		if resp.StatusCode != http.StatusOK {
 			return "", nil, fmt.Errorf("%s answered %s", url, resp.Status)
 		}
+		plainHTTP = resp.Request.URL.Scheme == "http"
 		return resp.Header.Get(HeaderNode), resp.Cookies(), nil
 	}
 	// Without a cookie: reachable? a cookie set? which nodes answer?
@@ -528,9 +530,19 @@ func (c *checker) loadBalancer(ctx context.Context) Result {
 		r.Action = "configure cookie-based sticky sessions (docs/load-balancing.md)"
 		return r
 	}
-	// With the cookies of one answer, sent back as a browser would (by
-	// hand rather than through a cookie jar, so that a Secure cookie
-	// counts even when the check talks plain HTTP to the balancer).
+	// A Secure cookie over plain HTTP is never sent back by browsers and
+	// cookie jars (Python's http.cookiejar, which rsconnect-python uses):
+	// such clients land on another node at every request.
+	for _, ck := range cookies {
+		if ck.Secure && plainHTTP {
+			r.Status = Fail
+			r.Detail = "the load balancer sets the cookie " + ck.Name + " with Secure over plain HTTP: browsers and cookie jars never send it back, so their requests are not pinned to a node"
+			r.Action = "terminate HTTPS at the load balancer (deploy/loadbalancer/haproxy-tls.cfg), or drop \"secure\" from the cookie on a plain-HTTP frontend (deploy/loadbalancer/haproxy.cfg)"
+			return r
+		}
+	}
+	// With the cookies of one answer, sent back by hand as a browser
+	// would.
 	reached := map[string]bool{}
 	for range 2 * max(len(c.live), 3) {
 		node, _, err := get(cookies)
