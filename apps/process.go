@@ -88,6 +88,10 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// appPath is the PATH of an app process, where its serve.command is
+// looked up.
+const appPath = "/usr/local/bin:/usr/bin:/bin"
+
 // credential returns the credential to run apps with: RunAs's when podium
 // runs as root, nil (podium's own user) otherwise. home is the user's home
 // directory.
@@ -151,7 +155,17 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 		// "./server" or "bin/server": relative to the bundle.
 		argv0 = filepath.Join(appDir, argv0)
 	}
-	cmd := exec.Command(argv0, app.Command[1:]...)
+	// A bare name ("python3") is looked up as the app would: in its own
+	// PATH, as RunAs; never in podium's PATH (exec.Command's lookup).
+	exe, err := runas.LookPath(argv0, appPath, cred)
+	if err != nil {
+		err = fmt.Errorf("serve.command: %w", err)
+		fmt.Fprintf(logf, "podium: cannot start %q: %v\n", app.Command, err)
+		cleanup()
+		return nil, fmt.Errorf("start %s: %w", app.GUID, err)
+	}
+	cmd := exec.Command(exe, app.Command[1:]...)
+	cmd.Args[0] = argv0
 	cmd.Dir = appDir
 	basePathVar := app.BasePathEnv
 	if basePathVar == "" {
@@ -161,7 +175,7 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 		home = appDir
 	}
 	cmd.Env = []string{
-		"PATH=/usr/local/bin:/usr/bin:/bin",
+		"PATH=" + appPath,
 		"HOME=" + home,
 		"LANG=C.UTF-8",
 		"PORT=" + strconv.Itoa(port),

@@ -53,14 +53,24 @@ type errUnavailable struct{ msg string }
 
 func (e *errUnavailable) Error() string { return e.msg }
 
-// acquire picks the least-loaded ready process of pl's current bundle and
-// counts the request on it. It starts a new process when that process's
-// load (with this request) would exceed the load factor and fewer than
-// MaxProcesses run; it waits (up to InitTimeout) when no process can take
-// the request yet.
+// acquire picks the least-loaded ready process of pl's current bundle
+// that has fewer than MaxConnsPerProcess connections, and counts the
+// request on it. It starts a new process when that process's load (with
+// this request) would exceed the load factor, or when no process has room,
+// and fewer than MaxProcesses run. A request that finds no process with
+// room waits (queued) until one has, up to InitTimeout, and then gets a
+// 503: MaxConnsPerProcess is never exceeded.
 func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
 	var deadline <-chan time.Time
 	refreshed := false
+	queued := false
+	defer func() {
+		if queued {
+			s.mu.Lock()
+			pl.queued--
+			s.mu.Unlock()
+		}
+	}()
 	for {
 		s.mu.Lock()
 		if s.stopped {
@@ -77,15 +87,14 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
 			return nil, podium.Errorf(podium.ENOTFOUND, "no application is deployed at %s", pl.guid)
 		}
 		best, live, starting := pl.leastLoaded()
+		room := best != nil && best.conns < lim.MaxConnsPerProcess
 		now := s.opts.Now()
 		grow := live < lim.MaxProcesses && starting == 0 && !now.Before(pl.notUntil) &&
-			(best == nil || float64(best.conns+1)/float64(lim.MaxConnsPerProcess) > lim.LoadFactor)
+			(!room || float64(best.conns+1)/float64(lim.MaxConnsPerProcess) > lim.LoadFactor)
 		if grow {
 			pl.starting++ // reserved here, under the lock; spawn runs it
 		}
-		if best != nil && (best.conns < lim.MaxConnsPerProcess || live >= lim.MaxProcesses) {
-			// A process with room, or none can be added: take the least
-			// loaded (beyond MaxConnsPerProcess only at MaxProcesses).
+		if room {
 			best.conns++
 			best.served++
 			s.events.Requests++
@@ -110,6 +119,10 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
 			return nil, &errUnavailable{"the application failed to start (" + msg + "); retrying in " +
 				pl.notUntil.Sub(now).Round(time.Second).String()}
 		}
+		if !queued {
+			queued = true
+			pl.queued++
+		}
 		wait := pl.changed
 		s.mu.Unlock()
 		if grow {
@@ -123,7 +136,11 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
 		select {
 		case <-wait:
 		case <-deadline:
-			return nil, &errUnavailable{"no application process became ready in time"}
+			if best == nil {
+				return nil, &errUnavailable{"no application process became ready in time"}
+			}
+			return nil, &errUnavailable{fmt.Sprintf("the application is at its limit on this node: its %d processes (MaxProcesses %d) each serve their maximum of %d connections (MaxConnsPerProcess), and none ended within %s; try again shortly",
+				live, lim.MaxProcesses, lim.MaxConnsPerProcess, lim.InitTimeout+time.Second)}
 		case <-ctx.Done():
 			return nil, fmt.Errorf("app %s: %w", pl.guid, ctx.Err())
 		}

@@ -96,6 +96,7 @@ type pool struct {
 	// failedBundle is the bundle whose failed process set lastErr and
 	// notUntil: a failed start is answered only for that bundle.
 	failedBundle int64
+	queued       int // requests waiting for a process with room
 }
 
 // historyLen is how many ended processes each pool remembers.
@@ -247,6 +248,9 @@ type ContentStats struct {
 	Connections int `json:"connections"`
 	// WebSockets are open WebSocket (upgraded) connections.
 	WebSockets int `json:"websockets"`
+	// Queued are requests waiting for a process with fewer than
+	// MaxConnsPerProcess connections.
+	Queued int `json:"queued"`
 	// Events count, since the supervisor started, this content's process
 	// starts, crashes, failed starts, stops, refused and proxied requests
 	// (monotonic: Prometheus counters).
@@ -271,7 +275,7 @@ func (s *Supervisor) Snapshot() Snapshot {
 	defer s.mu.Unlock()
 	out := Snapshot{Events: s.events, Content: make(map[string]ContentStats, len(s.pools))}
 	for guid, pl := range s.pools {
-		cs := ContentStats{Events: pl.events, WebSockets: pl.upgraded}
+		cs := ContentStats{Events: pl.events, WebSockets: pl.upgraded, Queued: pl.queued}
 		for _, p := range pl.procs {
 			switch p.state {
 			case StateStarting, StateReady, StateDraining, StateStopping:
@@ -587,10 +591,13 @@ func (s *Supervisor) Processes(guid string) []ProcessInfo {
 
 // PoolStatus summarizes one app's pool on this node.
 type PoolStatus struct {
-	GUID      string        `json:"guid"`
-	Limits    Limits        `json:"limits"`
-	Failures  int           `json:"consecutive_failures"`
-	LastError string        `json:"last_error,omitempty"`
+	GUID      string `json:"guid"`
+	Limits    Limits `json:"limits"`
+	Failures  int    `json:"consecutive_failures"`
+	LastError string `json:"last_error,omitempty"`
+	// Queued are requests waiting for a process with room (fewer than
+	// MaxConnsPerProcess connections).
+	Queued    int           `json:"queued"`
 	Processes []ProcessInfo `json:"processes"`
 }
 
@@ -601,7 +608,7 @@ func (s *Supervisor) Status(guid string) PoolStatus {
 	defer s.mu.Unlock()
 	st := PoolStatus{GUID: guid, Limits: s.opts.Limits, Processes: procs}
 	if pl := s.pools[guid]; pl != nil {
-		st.Limits, st.Failures, st.LastError = pl.limits, pl.failures, pl.lastErr
+		st.Limits, st.Failures, st.LastError, st.Queued = pl.limits, pl.failures, pl.lastErr, pl.queued
 	}
 	return st
 }

@@ -15,6 +15,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -274,34 +276,6 @@ func TestServeApp(t *testing.T) {
 	})
 }
 
-// pids runs n concurrent slow requests and returns the distinct PIDs that
-// answered.
-func pids(t *testing.T, base string, n int, ms int) map[string]int {
-	t.Helper()
-	var mu sync.Mutex
-	out := map[string]int{}
-	var wg sync.WaitGroup
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := http.Get(fmt.Sprintf("%ssleep?ms=%d", base, ms))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			b, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			mu.Lock()
-			out[fmt.Sprintf("%d:%s", res.StatusCode, strings.TrimSpace(string(b)))]++
-			mu.Unlock()
-		}()
-		time.Sleep(20 * time.Millisecond)
-	}
-	wg.Wait()
-	return out
-}
-
 func live(f *fixture) (n int) {
 	for _, p := range f.sup.Processes(guid) {
 		if p.State == apps.StateReady || p.State == apps.StateStarting {
@@ -311,6 +285,13 @@ func live(f *fixture) (n int) {
 	return n
 }
 
+// TestScaling holds 8 requests open at once (2 connections per process,
+// at most 3 processes): the pool grows to 3 processes with 2 connections
+// each, the 2 other requests wait for a slot, and every request is
+// answered once the test releases them. It waits on the pool's state, not
+// on timing: it once failed with "answered by 2 processes, 4 each",
+// because a process counted as live while still starting let the ready
+// ones take more than MaxConnsPerProcess.
 func TestScaling(t *testing.T) {
 	t.Parallel()
 	lim := defaults()
@@ -318,14 +299,180 @@ func TestScaling(t *testing.T) {
 	f := setup(t, lim)
 	testutil.WaitFor(t, 10*time.Second, "MinProcesses at start", func() bool { return live(f) == 1 })
 
-	got := pids(t, f.base, 8, 1500)
-	if len(got) != 3 {
-		t.Errorf("8 concurrent requests, 2 conns/process, max 3 processes: answered by %v, want 3 processes", got)
+	h := startHolds(t, f, 8)
+	testutil.WaitFor(t, 30*time.Second, "3 processes with 2 connections each and 2 requests queued", func() bool {
+		return poolIs(f, []int{2, 2, 2}, 2)
+	})
+	got := h.release(t)
+	if len(got.pids) != 3 || got.most > 2 || got.status[200] != 8 {
+		t.Errorf("8 held requests, 2 conns/process, max 3 processes: %+v, want 8 answers from 3 processes, at most 2 at once in each", got)
 	}
 	if n := live(f); n > 3 {
 		t.Errorf("%d live processes, want at most MaxProcesses 3", n)
 	}
 	testutil.WaitFor(t, 10*time.Second, "idle pool back to MinProcesses", func() bool { return live(f) == 1 })
+}
+
+// TestMaxConnsPerProcessHolds checks that MaxConnsPerProcess is a limit:
+// at MaxProcesses a connection beyond it (a request or a WebSocket) waits
+// for a slot rather than reaching a process, and gets a 503 that says why
+// when none frees within InitTimeout.
+func TestMaxConnsPerProcessHolds(t *testing.T) {
+	t.Parallel()
+	lim := defaults()
+	lim.MaxProcesses, lim.MaxConnsPerProcess, lim.LoadFactor = 2, 1, 1
+	f := setup(t, lim)
+
+	t.Run("RequestsQueueAtTheLimit", func(t *testing.T) {
+		h := startHolds(t, f, 4)
+		testutil.WaitFor(t, 30*time.Second, "2 processes with 1 connection each and 2 requests queued", func() bool {
+			return poolIs(f, []int{1, 1}, 2)
+		})
+		got := h.release(t)
+		if len(got.pids) != 2 || got.most != 1 || got.status[200] != 4 {
+			t.Errorf("4 held requests, 1 conn/process, max 2 processes: %+v, want 4 answers from 2 processes, one at a time in each", got)
+		}
+	})
+
+	t.Run("WebSocketTakesASlot", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout(30*time.Second))
+		defer cancel()
+		var conns []*websocket.Conn
+		for range 2 {
+			c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(f.base, "http")+"ws", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseNow()
+			conns = append(conns, c)
+		}
+		h := startHolds(t, f, 1)
+		testutil.WaitFor(t, 30*time.Second, "2 WebSockets in 2 processes and the request queued", func() bool {
+			return poolIs(f, []int{1, 1}, 1)
+		})
+		_ = conns[0].Close(websocket.StatusNormalClosure, "")
+		got := h.release(t)
+		if got.status[200] != 1 || got.most != 1 {
+			t.Errorf("request queued behind WebSockets: %+v", got)
+		}
+	})
+
+	t.Run("QueueIsBoundedBy503", func(t *testing.T) {
+		lim := lim
+		lim.MaxProcesses, lim.InitTimeout = 1, testutil.Timeout(2*time.Second)
+		f := setup(t, lim)
+		h := startHolds(t, f, 1)
+		testutil.WaitFor(t, 30*time.Second, "1 process with 1 connection", func() bool { return poolIs(f, []int{1}, 0) })
+		res, err := http.Get(f.base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "MaxConnsPerProcess") {
+			t.Errorf("request beyond the limit: %d %q", res.StatusCode, body)
+		}
+		if got := h.release(t); got.status[200] != 1 {
+			t.Errorf("held request: %+v", got)
+		}
+	})
+}
+
+// holds are /hold requests in flight until release.
+type holds struct {
+	file string
+	done chan holdResult
+	n    int
+	got  int // answers received
+}
+
+type holdResult struct {
+	status int
+	pid    string
+	most   int
+}
+
+// held is what released holds answered: statuses, answers per pid, and the
+// most requests one process had in flight at once (as the app saw it).
+type held struct {
+	status map[int]int
+	pids   map[string]int
+	most   int
+}
+
+// startHolds sends n concurrent /hold requests, which the app answers only
+// once release creates their file.
+func startHolds(t *testing.T, f *fixture, n int) *holds {
+	t.Helper()
+	h := &holds{file: filepath.Join(testutil.OpenTempDir(t, 0o755), "release"), done: make(chan holdResult, n), n: n}
+	// Released at the end in any case, before the file's directory goes
+	// (the app polls for it) and before the test server's Close, which
+	// waits for its requests.
+	t.Cleanup(func() {
+		_ = os.WriteFile(h.file, nil, 0o644)
+		timeout := time.After(testutil.Timeout(30 * time.Second))
+		for h.got < h.n {
+			select {
+			case <-h.done:
+				h.got++
+			case <-timeout:
+				return
+			}
+		}
+	})
+	for range n {
+		go func() {
+			res, err := http.Get(f.base + "hold?file=" + h.file)
+			if err != nil {
+				h.done <- holdResult{status: -1, pid: err.Error()}
+				return
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			most, _ := strconv.Atoi(res.Header.Get("X-Inflight"))
+			h.done <- holdResult{status: res.StatusCode, pid: strings.TrimSpace(string(b)), most: most}
+		}()
+	}
+	return h
+}
+
+// release lets every held request finish and collects their answers.
+func (h *holds) release(t *testing.T) held {
+	t.Helper()
+	if err := os.WriteFile(h.file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := held{status: map[int]int{}, pids: map[string]int{}}
+	timeout := time.After(testutil.Timeout(30 * time.Second))
+	for range h.n {
+		select {
+		case r := <-h.done:
+			h.got++
+			out.status[r.status]++
+			if r.status == 200 {
+				out.pids[r.pid]++
+			}
+			out.most = max(out.most, r.most)
+		case <-timeout:
+			t.Fatalf("held requests not answered after release: %+v so far", out)
+		}
+	}
+	return out
+}
+
+// poolIs reports whether the pool's ready processes have exactly the given
+// connection counts (in any order) and queued requests wait.
+func poolIs(f *fixture, conns []int, queued int) bool {
+	st := f.sup.Status(guid)
+	var got []int
+	for _, p := range st.Processes {
+		if p.State == apps.StateReady {
+			got = append(got, p.Connections)
+		}
+	}
+	slices.Sort(got)
+	want := slices.Sorted(slices.Values(conns))
+	return slices.Equal(got, want) && st.Queued == queued
 }
 
 func TestCrashIsReplaced(t *testing.T) {
@@ -621,4 +768,39 @@ func TestRedeployNeverServesOldStartError(t *testing.T) {
 			t.Fatalf("request after the redeploy: %d %s, want 200 from bundle 2", code, body)
 		}
 	})
+}
+
+// TestCommandResolvedInAppPath starts an app whose serve.command is a bare
+// name ("sh") while podium's own PATH starts with a directory holding
+// another "sh" that the RunAs user may not enter (a root shell's pyenv
+// shims): the app's own PATH must be searched, as RunAs. A command found
+// nowhere fails with an error naming it and the PATH. Not parallel: it
+// sets PATH.
+func TestCommandResolvedInAppPath(t *testing.T) {
+	shims := testutil.OpenTempDir(t, 0o700)
+	fake := "#!/bin/sh\necho 'the sh of podium PATH ran' >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(shims, "sh"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", shims+":"+os.Getenv("PATH"))
+
+	command := func(argv ...string) func(*apps.Options) {
+		return func(o *apps.Options) { o.Source.(*source).app.Command = argv }
+	}
+	f := setupWith(t, defaults(), command("sh", "-c", "exec ./echoapp"))
+	if m := getJSON(t, mustReq(t, f.base)); m["path"] != "/" {
+		t.Errorf("app started through sh: %v", m)
+	}
+
+	g := setupWith(t, defaults(), command("podium-no-such-command"))
+	res, err := http.Get(g.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	st := g.sup.Status(guid)
+	if res.StatusCode != 503 || !strings.Contains(st.LastError, `"podium-no-such-command"`) || !strings.Contains(st.LastError, "PATH=/usr/local/bin:/usr/bin:/bin") {
+		t.Errorf("missing command: %d %s; last error %q, want the command and the PATH named", res.StatusCode, body, st.LastError)
+	}
 }

@@ -50,8 +50,11 @@ exits 1 when any item fails.`,
 				return err
 			}
 			defer db.Close()
+			// Nodes that just started are seen by the others at their
+			// next heartbeat: wait for it rather than report them pending.
 			results, err := hacheck.Run(ctx, db, hacheck.Options{NodeTimeout: cfg.HA.NodeTimeout,
-				ClockWarn: cfg.HA.ClockWarnOffset, ClockFail: cfg.HA.ClockFailOffset, BinarySchema: schema.Latest(), LB: lb})
+				ClockWarn: cfg.HA.ClockWarnOffset, ClockFail: cfg.HA.ClockFailOffset, BinarySchema: schema.Latest(), LB: lb,
+				Wait: min(2*cfg.HA.HeartbeatInterval, 20*time.Second)})
 			if err != nil {
 				return err
 			}

@@ -22,8 +22,12 @@ type Status string
 // Statuses, from best to worst.
 const (
 	Pass Status = "pass"
-	Warn Status = "warn"
-	Fail Status = "fail"
+	// Pending: not known yet, because a node has not reported since the
+	// cluster changed (a node that just started); not a failure. Run the
+	// check again after one heartbeat.
+	Pending Status = "pending"
+	Warn    Status = "warn"
+	Fail    Status = "fail"
 )
 
 // Items of the checklist, in the order Run returns them.
@@ -73,7 +77,15 @@ type Options struct {
 	// HTTPClient for the load-balancer check (nil: a client with a 5 s
 	// timeout).
 	HTTPClient *http.Client
+	// Wait is how long Run may wait for nodes to report again while an
+	// item is pending (a node that just started is not in the others'
+	// reports until their next heartbeat, [HA] HeartbeatInterval). 0: no
+	// wait, pending items are returned as such.
+	Wait time.Duration
 }
+
+// pendingPoll is how often Run reads the registry again while it waits.
+const pendingPoll = 250 * time.Millisecond
 
 // Failed reports whether any result failed.
 func Failed(results []Result) bool {
@@ -81,8 +93,26 @@ func Failed(results []Result) bool {
 }
 
 // Run checks the cluster on db against the checklist. It returns an error
-// only when the registry cannot be read; every finding is a Result.
+// only when the registry cannot be read; every finding is a Result. While
+// an item is Pending it reads the registry again, up to opts.Wait (or
+// until ctx ends), and returns the last verdict.
 func Run(ctx context.Context, db dbprovider.Provider, opts Options) ([]Result, error) {
+	deadline := time.Now().Add(opts.Wait)
+	for {
+		out, err := runOnce(ctx, db, opts)
+		if err != nil || !slices.ContainsFunc(out, func(r Result) bool { return r.Status == Pending }) ||
+			!time.Now().Add(pendingPoll).Before(deadline) {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return out, nil
+		case <-time.After(pendingPoll):
+		}
+	}
+}
+
+func runOnce(ctx context.Context, db dbprovider.Provider, opts Options) ([]Result, error) {
 	live, err := db.NodeListLive(ctx, opts.NodeTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("ha check: %w", err)
@@ -205,8 +235,14 @@ func (c *checker) database() Result {
 }
 
 // sharedMarkers checks that every live node sees the marker of every
-// other live node in the directories of kind.
-func (c *checker) sharedMarkers(kind string) (problems []string, bad []string) {
+// other live node in the directories of kind. A marker a node did not see
+// because it listed the markers before the other node started (it has
+// not heartbeated since) is pending, not a problem.
+func (c *checker) sharedMarkers(kind string) (problems, bad, pending []string) {
+	started := map[string]time.Time{}
+	for _, n := range c.live {
+		started[n.ID] = n.StartedAt
+	}
 	for _, n := range c.live {
 		f, ok := c.facts[n.ID]
 		if !ok {
@@ -217,10 +253,22 @@ func (c *checker) sharedMarkers(kind string) (problems []string, bad []string) {
 			bad = append(bad, n.ID)
 			continue
 		}
-		var notSeen []string
+		// A database time before the node listed the markers (its last
+		// heartbeat when it does not say: at registration, or an older
+		// node).
+		read := n.HeartbeatAt
+		if !f.MarkersReadAfter.IsZero() {
+			read = f.MarkersReadAfter
+		}
+		var notSeen, notYet []string
 		for _, other := range c.ids {
 			if other != n.ID && !slices.Contains(f.Markers[kind], other) {
-				if _, reported := c.facts[other]; reported {
+				if _, reported := c.facts[other]; !reported {
+					continue
+				}
+				if !read.After(started[other]) {
+					notYet = append(notYet, other)
+				} else {
 					notSeen = append(notSeen, other)
 				}
 			}
@@ -229,9 +277,15 @@ func (c *checker) sharedMarkers(kind string) (problems []string, bad []string) {
 			problems = append(problems, fmt.Sprintf("node %s does not see the markers of %s", n.ID, strings.Join(notSeen, ", ")))
 			bad = append(bad, n.ID)
 		}
+		if len(notYet) > 0 {
+			pending = append(pending, fmt.Sprintf("node %s has not looked for the markers since %s started", n.ID, strings.Join(notYet, ", ")))
+		}
 	}
-	return problems, bad
+	return problems, bad, pending
 }
+
+// pendingAction is the advice of a pending item.
+const pendingAction = "wait one heartbeat ([HA] HeartbeatInterval) and run the check again"
 
 func (c *checker) dataDir() Result {
 	r := Result{Item: ItemDataDir, Title: "[Server] DataDir shared by every node", Nodes: c.ids, Status: Pass}
@@ -239,10 +293,14 @@ func (c *checker) dataDir() Result {
 		r.Detail = "single node"
 		return r
 	}
-	problems, bad := c.sharedMarkers(MarkersDataDir)
+	problems, bad, pending := c.sharedMarkers(MarkersDataDir)
 	if len(problems) > 0 {
 		r.Status, r.Nodes, r.Detail = Fail, bad, strings.Join(problems, "; ")
 		r.Action = "mount the same shared folder (NFS) as [Server] DataDir on every node; each node writes " + MarkerDir + "/<node id> there and must see the others'"
+		return r
+	}
+	if len(pending) > 0 {
+		r.Status, r.Detail, r.Action = Pending, "not known yet: "+strings.Join(pending, "; "), pendingAction
 		return r
 	}
 	r.Detail = "every node sees every other node's marker in its DataDir"
@@ -258,7 +316,7 @@ func (c *checker) dirs() Result {
 		landing[f.LandingDir] = append(landing[f.LandingDir], n.ID)
 		dbDirs[f.DatabaseDir] = append(dbDirs[f.DatabaseDir], n.ID)
 	}
-	var notes, problems []string
+	var notes, problems, pending []string
 	switch {
 	case len(landing) > 1:
 		problems = append(problems, "[Server] LandingDir differs: "+groups(landing))
@@ -267,9 +325,13 @@ func (c *checker) dirs() Result {
 	case c.single():
 		notes = append(notes, "LandingDir set; single node")
 	default:
-		p, _ := c.sharedMarkers(MarkersLandingDir)
+		p, _, pend := c.sharedMarkers(MarkersLandingDir)
 		problems = append(problems, p...)
-		if len(p) == 0 {
+		switch {
+		case len(p) > 0:
+		case len(pend) > 0:
+			pending = pend
+		default:
 			notes = append(notes, "LandingDir shared")
 		}
 	}
@@ -281,6 +343,10 @@ func (c *checker) dirs() Result {
 	if len(problems) > 0 {
 		r.Status, r.Detail = Fail, strings.Join(problems, "; ")
 		r.Action = "point [Server] LandingDir (and [Database] Dir, if customized) at the same shared location on every node"
+		return r
+	}
+	if len(pending) > 0 {
+		r.Status, r.Detail, r.Action = Pending, "LandingDir not known yet: "+strings.Join(pending, "; "), pendingAction
 		return r
 	}
 	r.Detail = strings.Join(notes, "; ")
@@ -424,6 +490,7 @@ func (c *checker) loadBalancer(ctx context.Context) Result {
 	cl.Jar = nil // cookies are sent back by hand, below
 	// get asks for /__ping__ with cookies and returns the node that
 	// answered and the cookies the answer set.
+	var plainHTTP bool // the last answer came over plain HTTP (after any redirect to HTTPS)
 	get := func(cookies []*http.Cookie) (node string, set []*http.Cookie, err error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
@@ -441,6 +508,7 @@ func (c *checker) loadBalancer(ctx context.Context) Result {
 		if resp.StatusCode != http.StatusOK {
 			return "", nil, fmt.Errorf("%s answered %s", url, resp.Status)
 		}
+		plainHTTP = resp.Request.URL.Scheme == "http"
 		return resp.Header.Get(HeaderNode), resp.Cookies(), nil
 	}
 	// Without a cookie: reachable? a cookie set? which nodes answer?
@@ -462,9 +530,19 @@ func (c *checker) loadBalancer(ctx context.Context) Result {
 		r.Action = "configure cookie-based sticky sessions (docs/load-balancing.md)"
 		return r
 	}
-	// With the cookies of one answer, sent back as a browser would (by
-	// hand rather than through a cookie jar, so that a Secure cookie
-	// counts even when the check talks plain HTTP to the balancer).
+	// A Secure cookie over plain HTTP is never sent back by browsers and
+	// cookie jars (Python's http.cookiejar, which rsconnect-python uses):
+	// such clients land on another node at every request.
+	for _, ck := range cookies {
+		if ck.Secure && plainHTTP {
+			r.Status = Fail
+			r.Detail = "the load balancer sets the cookie " + ck.Name + " with Secure over plain HTTP: browsers and cookie jars never send it back, so their requests are not pinned to a node"
+			r.Action = "terminate HTTPS at the load balancer (deploy/loadbalancer/haproxy-tls.cfg), or drop \"secure\" from the cookie on a plain-HTTP frontend (deploy/loadbalancer/haproxy.cfg)"
+			return r
+		}
+	}
+	// With the cookies of one answer, sent back by hand as a browser
+	// would.
 	reached := map[string]bool{}
 	for range 2 * max(len(c.live), 3) {
 		node, _, err := get(cookies)

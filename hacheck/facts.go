@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // InfoKey is the key of Facts in a node's info document.
@@ -61,6 +62,10 @@ type Facts struct {
 	// sees; MarkerErrors says why a kind could not be read or written.
 	Markers      map[string][]string `json:"markers"`
 	MarkerErrors map[string]string   `json:"marker_errors,omitempty"`
+	// MarkersReadAfter is a database time before this node last listed
+	// the markers (the start of that heartbeat; zero when unknown): a
+	// node that started after it may not be in Markers yet.
+	MarkersReadAfter time.Time `json:"markers_read_after,omitzero"`
 }
 
 // ResolveUser looks up the app user (RunAs) and the shared group (""

@@ -20,7 +20,13 @@ const haFastConfig = "[HA]\nHeartbeatInterval = 200ms\nNodeTimeout = 5s\n"
 // item and its exit code.
 func haCheck(t *testing.T, bin, cfg string, args ...string) (map[string]hacheck.Result, int, string) {
 	t.Helper()
-	stdout, stderr, code := nodetest.Run(t, bin, nil, append([]string{"ha", "check", "--config", cfg, "--json"}, args...)...)
+	return haCheckEnv(t, bin, nil, cfg, args...)
+}
+
+// haCheckEnv is haCheck with extra environment variables.
+func haCheckEnv(t *testing.T, bin string, env []string, cfg string, args ...string) (map[string]hacheck.Result, int, string) {
+	t.Helper()
+	stdout, stderr, code := nodetest.Run(t, bin, env, append([]string{"ha", "check", "--config", cfg, "--json"}, args...)...)
 	var list []hacheck.Result
 	if err := json.Unmarshal([]byte(stdout), &list); err != nil {
 		t.Fatalf("ha check --json: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
@@ -94,6 +100,35 @@ func TestHACheckClusterPasses(t *testing.T) {
 	if code != 0 || !strings.Contains(res[hacheck.ItemDataDir].Detail, "single node") {
 		t.Errorf("single node: exit %d, data_dir %+v; want exit 0 and \"single node\"", code, res[hacheck.ItemDataDir])
 	}
+}
+
+// TestHACheckJustAfterStart: two healthy nodes started together, with a
+// slow heartbeat, are checked at once: the first node has not looked for
+// the second's marker yet, which must never be reported as a failure
+// (the command waits for the next heartbeat, or says pending).
+func TestHACheckJustAfterStart(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	data := t.TempDir()
+	bin := nodetest.Binary(t)
+	conf := "[HA]\nHeartbeatInterval = 15s\nNodeTimeout = 60s\n[Applications]\nRunAs = nobody\n"
+	n1 := nodetest.Start(t, nodetest.Options{Binary: bin, Name: "node1", Postgres: url, DataDir: data, Config: conf})
+	n2 := nodetest.Start(t, nodetest.Options{Binary: bin, Name: "node2", Postgres: url, DataDir: data, Config: conf})
+	n1.WaitReady(t, 60*time.Second)
+	n2.WaitReady(t, 60*time.Second)
+
+	res, code, stderr := haCheck(t, bin, n1.ConfigPath)
+	r := res[hacheck.ItemDataDir]
+	if code != 0 || (r.Status != hacheck.Pass && r.Status != hacheck.Pending) {
+		t.Fatalf("ha check just after start: exit %d, data_dir %+v, want exit 0 and pass or pending (stderr %s)", code, r, stderr)
+	}
+	if r.Status == hacheck.Pending && !strings.Contains(r.Detail, "has not looked for the markers since") {
+		t.Errorf("pending data_dir: %+v, want the node that has not looked yet named", r)
+	}
+	testutil.WaitFor(t, 60*time.Second, "data_dir passes once the nodes heartbeat", func() bool {
+		res, code, _ := haCheck(t, bin, n1.ConfigPath)
+		return code == 0 && res[hacheck.ItemDataDir].Status == hacheck.Pass
+	})
 }
 
 // TestHACheckClusterFails: a DataDir that is not shared (markers not

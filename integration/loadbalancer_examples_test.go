@@ -2,12 +2,24 @@ package integration
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,12 +33,15 @@ import (
 )
 
 // TestLoadBalancerExamples runs the shipped example configurations,
-// deploy/loadbalancer/haproxy.cfg and nginx.conf, with only their
-// addresses changed, in real HAProxy and nginx in front of two nodes on
-// one PostgreSQL database, and checks what the examples promise: a
-// PODIUMNODE cookie that keeps a client on one node, clients spread over
-// both nodes, WebSockets to an app, and a client whose node died served by
-// the other one.
+// deploy/loadbalancer/haproxy.cfg, haproxy-tls.cfg and nginx.conf, with
+// only their addresses (and the certificate path) changed, in real HAProxy
+// and nginx in front of two nodes on one PostgreSQL database, and checks
+// what the examples promise: a PODIUMNODE cookie that keeps a client on
+// one node, also for standard cookie jars (Go's net/http/cookiejar and
+// Python's http.cookiejar, which send a Secure cookie back only over
+// HTTPS), clients spread over both nodes, WebSockets to an app, HTTP
+// redirected to HTTPS by the TLS variant, and a client whose node died
+// served by the other one.
 func TestLoadBalancerExamples(t *testing.T) {
 	t.Parallel()
 	pg := pgtest.NewDatabase(t)
@@ -38,21 +53,28 @@ func TestLoadBalancerExamples(t *testing.T) {
 	guid := deployApp(t, &apiClient{t: t, base: nodes[0].URL, key: strings.TrimSpace(key)}, "echo", echoBundleDir(t))
 
 	dir := filepath.Join(nodetest.ModuleRoot(t), "deploy", "loadbalancer")
-	lbs := []struct{ name, url string }{
-		{"haproxy", startExampleHAProxy(t, filepath.Join(dir, "haproxy.cfg"), nodes)},
-		{"nginx", startExampleNginx(t, filepath.Join(dir, "nginx.conf"), nodes)},
+	tlsLB := startExampleHAProxyTLS(t, filepath.Join(dir, "haproxy-tls.cfg"), nodes)
+	plain := &http.Client{}
+	lbs := []struct {
+		name, url string
+		client    *http.Client // trusts the load balancer's certificate
+		caFile    string       // the certificate, for clients outside Go ("" over HTTP)
+	}{
+		{"haproxy", startExampleHAProxy(t, filepath.Join(dir, "haproxy.cfg"), nodes), plain, ""},
+		{"haproxy-tls", tlsLB.url, tlsLB.client, tlsLB.caFile},
+		{"nginx", startExampleNginx(t, filepath.Join(dir, "nginx.conf"), nodes), plain, ""},
 	}
 
 	// get requests /__ping__ through the load balancer with the
 	// PODIUMNODE cookie (none: a new client) and returns the node that
 	// answered and the cookie the load balancer set (or "").
-	get := func(t *testing.T, lb, cookie string) (node, set string) {
+	get := func(t *testing.T, cl *http.Client, lb, cookie string) (node, set string) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", lb+"/__ping__", nil)
 		if cookie != "" {
 			req.AddCookie(&http.Cookie{Name: "PODIUMNODE", Value: cookie})
 		}
-		res, err := http.DefaultClient.Do(req)
+		res, err := cl.Do(req)
 		if err != nil {
 			t.Fatalf("GET through the load balancer: %v", err)
 		}
@@ -76,13 +98,13 @@ func TestLoadBalancerExamples(t *testing.T) {
 		t.Run(lb.name+"/Affinity", func(t *testing.T) {
 			seen := map[string]bool{}
 			for i := 0; i < 40 && (len(seen) < 2 || onDead[lb.name] == ""); i++ {
-				node, cookie := get(t, lb.url, "")
+				node, cookie := get(t, lb.client, lb.url, "")
 				if cookie == "" {
 					t.Fatalf("a new client got no PODIUMNODE cookie")
 				}
 				seen[node] = true
 				for range 5 { // the cookie keeps the client on its node
-					if again, _ := get(t, lb.url, cookie); again != node {
+					if again, _ := get(t, lb.client, lb.url, cookie); again != node {
 						t.Fatalf("cookie %q: answered by %s, then by %s", cookie, node, again)
 					}
 				}
@@ -94,10 +116,35 @@ func TestLoadBalancerExamples(t *testing.T) {
 				t.Errorf("40 new clients reached %v, want both nodes %v", seen, ids)
 			}
 		})
+		t.Run(lb.name+"/CookieJars", func(t *testing.T) {
+			// Go's standard cookie jar.
+			jar, err := cookiejar.New(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cl := &http.Client{Transport: lb.client.Transport, Jar: jar}
+			var nodes []string
+			for range 6 {
+				node, _ := get(t, cl, lb.url, "")
+				nodes = append(nodes, node)
+			}
+			if len(slices.Compact(slices.Clone(nodes))) != 1 || nodes[0] == "" {
+				t.Errorf("6 requests of one client with Go's cookie jar reached %v, want one node", nodes)
+			}
+			u, _ := url.Parse(lb.url)
+			if len(jar.Cookies(u)) == 0 {
+				t.Errorf("Go's cookie jar holds no cookie for %s", lb.url)
+			}
+			// Python's http.cookiejar, as rsconnect-python uses it.
+			nodes = pythonCookieJarClient(t, lb.url+"/__ping__", lb.caFile, 6)
+			if len(nodes) != 6 || len(slices.Compact(slices.Clone(nodes))) != 1 || nodes[0] == "" {
+				t.Errorf("6 requests of one client with Python's http.cookiejar reached %v, want one node", nodes)
+			}
+		})
 		t.Run(lb.name+"/WebSocket", func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			c, _, err := websocket.Dial(ctx, wsURL(lb.url)+"/content/"+guid+"/ws", nil)
+			c, _, err := websocket.Dial(ctx, wsURL(lb.url)+"/content/"+guid+"/ws", &websocket.DialOptions{HTTPClient: lb.client})
 			if err != nil {
 				t.Fatalf("WebSocket through %s: %v", lb.name, err)
 			}
@@ -113,13 +160,41 @@ func TestLoadBalancerExamples(t *testing.T) {
 			}
 		})
 	}
-	// podium ha check --lb agrees: both examples give a reachable
+	// podium ha check --lb agrees: every example gives a reachable
 	// /__ping__ and a cookie that pins a client; a node reached directly
-	// sets no cookie. (HAProxy's cookie is Secure; hacheck's own test
-	// covers that case under a non-loopback name.)
+	// sets no cookie.
+	t.Run("haproxy-tls/Cookie", func(t *testing.T) {
+		// Secure over HTTPS, where clients send it back.
+		res, err := tlsLB.client.Get(tlsLB.url + "/__ping__")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if cs := res.Cookies(); len(cs) != 1 || cs[0].Name != "PODIUMNODE" || !cs[0].Secure || !cs[0].HttpOnly {
+			t.Errorf("cookies over HTTPS: %v, want PODIUMNODE Secure HttpOnly", cs)
+		}
+	})
+	t.Run("haproxy-tls/RedirectToHTTPS", func(t *testing.T) {
+		cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		res, err := cl.Get(tlsLB.httpURL + "/content/x/?a=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		// The test's port stays in the Host header, so only the scheme and
+		// the rest of the URL can be checked.
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusPermanentRedirect ||
+			loc != "https://"+strings.TrimPrefix(tlsLB.httpURL, "http://")+"/content/x/?a=1" {
+			t.Errorf("plain HTTP: %d Location %q, want 308 to the same URL over https", res.StatusCode, loc)
+		}
+	})
 	for _, lb := range lbs {
 		t.Run(lb.name+"/HACheck", func(t *testing.T) {
-			res, _, _ := haCheck(t, bin, nodes[0].ConfigPath, "--lb", lb.url)
+			var env []string
+			if lb.caFile != "" {
+				env = []string{"SSL_CERT_FILE=" + lb.caFile} // Go's x509 trusts it
+			}
+			res, _, _ := haCheckEnv(t, bin, env, nodes[0].ConfigPath, "--lb", lb.url)
 			if r := res[hacheck.ItemLoadBalancer]; r.Status != hacheck.Pass || !strings.Contains(r.Detail, "stay on") {
 				t.Errorf("ha check --lb %s: %+v, want pass", lb.name, r)
 			}
@@ -144,7 +219,7 @@ func TestLoadBalancerExamples(t *testing.T) {
 			}
 			// HAProxy re-dispatches, nginx moves to the next upstream: the
 			// client of the dead node is served by the live one at once.
-			if node, _ := get(t, lb.url, cookie); node != ids[1] {
+			if node, _ := get(t, lb.client, lb.url, cookie); node != ids[1] {
 				t.Errorf("client of the killed node answered by %q, want %s", node, ids[1])
 			}
 		})
@@ -167,6 +242,120 @@ func startExampleHAProxy(t *testing.T, path string, nodes []*nodetest.Node) stri
 	startHAProxyProcess(t, h, cfg)
 	waitOK(t, h.URL+"/__ping__", "haproxy")
 	return h.URL
+}
+
+// exampleTLS is the TLS variant of the HAProxy example, running.
+type exampleTLS struct {
+	url     string       // https://
+	httpURL string       // http://, which redirects
+	client  *http.Client // trusts the certificate
+	caFile  string       // the self-signed certificate, PEM
+}
+
+// startExampleHAProxyTLS runs the TLS example at path with its addresses
+// replaced and its certificate path pointing at a new self-signed
+// certificate for 127.0.0.1.
+func startExampleHAProxyTLS(t *testing.T, path string, nodes []*nodetest.Node) *exampleTLS {
+	t.Helper()
+	dir := t.TempDir()
+	caFile, pemFile := selfSignedCert(t, dir)
+	cfg := readExample(t, path)
+	httpPort, tlsPort := testutil.FreePort(t), testutil.FreePort(t)
+	cfg = mustReplace(t, cfg, "bind :80\n", fmt.Sprintf("bind 127.0.0.1:%d\n", httpPort))
+	cfg = mustReplace(t, cfg, "bind :443 ssl crt /etc/haproxy/certs/podium.pem", fmt.Sprintf("bind 127.0.0.1:%d ssl crt %s", tlsPort, pemFile))
+	cfg = mustReplace(t, cfg, "bind 127.0.0.1:8404", fmt.Sprintf("bind 127.0.0.1:%d", testutil.FreePort(t)))
+	cfg = mustReplace(t, cfg, "10.0.0.11:3939", strings.TrimPrefix(nodes[0].URL, "http://"))
+	cfg = mustReplace(t, cfg, "10.0.0.12:3939", strings.TrimPrefix(nodes[1].URL, "http://"))
+	cfg = dropLine(t, cfg, "10.0.0.13:3939")
+	pool := x509.NewCertPool()
+	b, err := os.ReadFile(caFile)
+	if err != nil || !pool.AppendCertsFromPEM(b) {
+		t.Fatalf("read %s: %v", caFile, err)
+	}
+	e := &exampleTLS{url: fmt.Sprintf("https://127.0.0.1:%d", tlsPort), httpURL: fmt.Sprintf("http://127.0.0.1:%d", httpPort),
+		client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}, caFile: caFile}
+	t.Cleanup(e.client.CloseIdleConnections)
+	h := &haproxy{URL: e.url}
+	startHAProxyProcess(t, h, cfg)
+	testutil.WaitFor(t, 30*time.Second, "haproxy (TLS) answers 200 on /__ping__", func() bool {
+		res, err := e.client.Get(e.url + "/__ping__")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == 200
+	})
+	return e
+}
+
+// selfSignedCert writes a self-signed certificate for 127.0.0.1 and
+// localhost to dir: the certificate alone (caFile, for clients to trust)
+// and the certificate followed by its key (pemFile, for HAProxy's crt).
+func selfSignedCert(t *testing.T, dir string) (caFile, pemFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "podium test load balancer"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	caFile, pemFile = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "podium.pem")
+	if err := os.WriteFile(caFile, cert, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pemFile, append(cert, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return caFile, pemFile
+}
+
+// pythonCookieJar is a client as rsconnect-python builds one: urllib with
+// http.cookiejar. It GETs argv[1] argv[3] times (trusting the certificate
+// in argv[2] when not empty) and prints the node that answered each time.
+const pythonCookieJar = `import http.cookiejar, ssl, sys, urllib.request
+url, cafile, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+handlers = [urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())]
+if cafile:
+    handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=cafile)))
+opener = urllib.request.build_opener(*handlers)
+for _ in range(n):
+    with opener.open(url, timeout=30) as res:
+        res.read()
+        print(res.headers.get("X-Podium-Node", ""))
+`
+
+// pythonCookieJarClient runs pythonCookieJar with python3 and returns the
+// nodes that answered, in order.
+func pythonCookieJarClient(t *testing.T, target, caFile string, n int) []string {
+	t.Helper()
+	script := filepath.Join(t.TempDir(), "cookiejar_client.py")
+	if err := os.WriteFile(script, []byte(pythonCookieJar), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("python3", script, target, caFile, strconv.Itoa(n)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python3 %s: %v\n%s", script, err, out)
+	}
+	return strings.Fields(string(out))
 }
 
 // startExampleNginx runs the example configuration at path (an http-level

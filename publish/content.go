@@ -47,6 +47,24 @@ func (s *Service) MayEdit(ctx context.Context, u *podium.User, guid string) erro
 	return err
 }
 
+// ContentAccess checks, by the rule of every content endpoint, that u may
+// read (write false) or change (write true) content guid, and returns the
+// content: what other services (the scheduler) ask before they touch a
+// content item's data. Returns EUNAUTHORIZED for anonymous, ENOTFOUND when
+// u may not see the content, EFORBIDDEN when u sees it but may not change
+// it.
+func (s *Service) ContentAccess(ctx context.Context, u *podium.User, guid string, write bool) (*podium.Content, error) {
+	if u == nil {
+		return nil, podium.Errorf(podium.EUNAUTHORIZED, "authentication required: send \"Authorization: Key <api key>\" or log in")
+	}
+	need := canView
+	if write {
+		need = canEdit
+	}
+	c, _, err := s.contentFor(ctx, u, guid, need)
+	return c, err
+}
+
 // contentFor loads content by GUID and checks the caller's access. Content
 // the caller may not see is ENOTFOUND, as unknown content is; content it
 // sees but may not change in the way asked is EFORBIDDEN.

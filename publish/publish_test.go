@@ -232,3 +232,22 @@ func TestOldRenderOutputsArePruned(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderCommandResolvedInRenderPath renders a report whose command is
+// the bare name "sh" while podium's own PATH starts with a directory
+// holding another "sh" that RunAs may not enter (a root shell's pyenv
+// shims): the render's own PATH must be searched, as RunAs. Not parallel:
+// it sets PATH.
+func TestRenderCommandResolvedInRenderPath(t *testing.T) {
+	shims := testutil.OpenTempDir(t, 0o700)
+	fake := "#!/bin/sh\necho 'the sh of podium PATH ran'\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(shims, "sh"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", shims+":"+os.Getenv("PATH"))
+	svc, u, db := setup(t, "nobody")
+	_, id := deployReport(t, svc, u, `echo ok > "$PODIUM_OUTPUT_DIR/index.html"`, "30s")
+	if task := waitTask(t, db, id, finished); task.Code != 0 {
+		t.Fatalf("render with sh from the render's PATH: task = %+v", task)
+	}
+}

@@ -289,9 +289,16 @@ func (s *Service) pruneRenders(ctx context.Context, c *podium.Content, justDone 
 // its own process group, killed whole on timeout or cancellation.
 func (s *Service) runRender(ctx context.Context, argv []string, dir, outDir, home string, cred *syscall.Credential,
 	timeout time.Duration, out func(string)) error {
+	// A bare name is looked up as the render would: in its PATH, as
+	// RunAs; never in podium's own PATH (exec.Command's lookup).
+	exe, err := runas.LookPath(argv[0], renderPath, cred)
+	if err != nil {
+		return podium.Errorf(podium.EINVALID, "cannot start the render command: %v", err)
+	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(rctx, argv[0], argv[1:]...)
+	cmd := exec.CommandContext(rctx, exe, argv[1:]...)
+	cmd.Args[0] = argv[0]
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + renderPath, "HOME=" + home, "LANG=C.UTF-8", "PODIUM_OUTPUT_DIR=" + outDir}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}

@@ -22,25 +22,19 @@ type ScheduleInput struct {
 // maxJobList bounds one page of job history.
 const maxJobList = 500
 
-// content resolves guid for u: anyone on the access list (or the owner, or
-// an administrator) may read; the owner, collaborators and administrators
-// may change. Returns ENOTFOUND to those who may not see the content.
-func (s *Service) content(ctx context.Context, u *podium.User, guid string, write bool) (*dbprovider.ScheduleContent, error) {
+// content resolves guid for u by the access rule of every content
+// endpoint (Options.Access): whoever may read the content may read its
+// schedule and jobs; whoever may change it may change its schedule.
+// Returns EUNAUTHORIZED, ENOTFOUND to those who may not see the content,
+// EFORBIDDEN to those who see it but may not change it.
+func (s *Service) content(ctx context.Context, u *podium.User, guid string, write bool) (*podium.Content, error) {
 	if u == nil {
 		return nil, podium.Errorf(podium.EUNAUTHORIZED, "authentication required")
 	}
-	c, err := s.db.ScheduleContent(ctx, guid, u.ID)
-	if err != nil {
-		return nil, err
+	if s.opts.Access == nil {
+		return nil, podium.Errorf(podium.EUNAVAILABLE, "this node cannot check access to content")
 	}
-	owner := c.OwnerID == u.ID
-	if !u.IsAdmin() && !owner && c.ACLRole == "" {
-		return nil, podium.Errorf(podium.ENOTFOUND, "content %s not found", guid)
-	}
-	if write && !u.IsAdmin() && !((owner || c.ACLRole == "collaborator") && u.CanPublish()) {
-		return nil, podium.Errorf(podium.EFORBIDDEN, "only the owner, collaborators and administrators may change the schedule of %s", guid)
-	}
-	return c, nil
+	return s.opts.Access.ContentAccess(ctx, u, guid, write)
 }
 
 // ScheduleGet returns a report's schedule. Returns ENOTFOUND when the

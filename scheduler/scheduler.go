@@ -58,6 +58,11 @@ type Options struct {
 	Log *logrus.Entry
 	// Runner runs render jobs (queue "render"); noop jobs need none.
 	Runner Runner
+	// Access decides who may read and change a report's schedule and
+	// jobs: the publishing service, so that one rule covers every content
+	// endpoint. Without it the schedule and job endpoints answer
+	// EUNAVAILABLE.
+	Access ContentAccess
 	// NodeID names this node in claims and attempts.
 	NodeID string
 	// Concurrency is how many scheduled jobs this node runs at once; 0
@@ -81,6 +86,16 @@ type Options struct {
 	MaxAttempts int
 	// Now is the node's clock, for durations (injected for tests).
 	Now func() time.Time
+}
+
+// ContentAccess is the access rule of every content endpoint; the
+// publishing service implements it.
+type ContentAccess interface {
+	// ContentAccess returns content guid if u may read it (write false)
+	// or change it (write true). Returns EUNAUTHORIZED for anonymous,
+	// ENOTFOUND when u may not see the content, EFORBIDDEN when u sees it
+	// but may not change it.
+	ContentAccess(ctx context.Context, u *podium.User, guid string, write bool) (*podium.Content, error)
 }
 
 // Service is the scheduler of one node. It implements server's Service

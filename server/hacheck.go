@@ -46,6 +46,10 @@ func mountHACheck(n *Node) error {
 		mu.Lock()
 		defer mu.Unlock()
 		facts.Refresh(n.id, n.hostname, dirs)
+		facts.MarkersReadAfter = time.Time{} // at registration: unknown
+		if ns := n.beatDBNow.Load(); ns != 0 {
+			facts.MarkersReadAfter = time.Unix(0, ns).UTC()
+		}
 		return map[string]any{hacheck.InfoKey: facts.Map()}
 	})
 	n.AddWarnings(func() []string {

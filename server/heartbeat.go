@@ -84,7 +84,9 @@ func (h *heartbeat) beat(ctx context.Context) error {
 	offset := t0.Add(t1.Sub(t0) / 2).Sub(dbNow)
 	n.clockOffset.Store(int64(offset))
 	// Gather the info (file system reads) before reading the state, so
-	// that the status written is as fresh as before.
+	// that the status written is as fresh as before. What it reads is
+	// newer than dbNow (the HA check compares it with nodes' starts).
+	n.beatDBNow.Store(dbNow.UnixNano())
 	info := n.info()
 	// While starting, the heartbeat leaves the status alone (""): register
 	// wrote "starting" and Run writes "serving" before /__ping__ turns 200,

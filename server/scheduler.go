@@ -19,11 +19,13 @@ func init() { mounts = append(mounts, mountScheduler) }
 func mountScheduler(n *Node) error {
 	cfg := n.Config
 	var runner scheduler.Runner
+	var access scheduler.ContentAccess
 	if p := n.Publish(); p != nil {
 		runner = &scheduler.RenderRunner{Publish: p}
+		access = p // one access rule for every content endpoint
 	}
 	n.scheduler = scheduler.New(scheduler.Options{
-		DB: n.db, Log: n.log("scheduler"), Runner: runner, NodeID: n.id,
+		DB: n.db, Log: n.log("scheduler"), Runner: runner, Access: access, NodeID: n.id,
 		Concurrency:      cfg.Applications.ScheduleConcurrency,
 		PollInterval:     cfg.Applications.JobPollInterval,
 		HeartbeatTimeout: cfg.Applications.JobHeartbeatTimeout,

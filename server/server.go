@@ -68,6 +68,7 @@ type Node struct {
 	dbHealthy    atomic.Bool
 	schemaVer    atomic.Int64
 	clockOffset  atomic.Int64 // ns, node clock minus database clock
+	beatDBNow    atomic.Int64 // unix ns, database clock at the start of the heartbeat gathering info
 	newerSchema  chan int64   // the watcher's verdict
 	detectedAt   atomic.Pointer[time.Time]
 	services     []Service

@@ -24,7 +24,10 @@ type ScheduleInput struct {
 
 // SchedulerAPI is what the schedule and job endpoints need; the scheduler
 // service implements it (through an adapter in server). Each method checks
-// that u may see or change the content.
+// that u may see or change the content by the rule of every content
+// endpoint (the publishing service's): EUNAUTHORIZED for anonymous,
+// ENOTFOUND for content u may not see, EFORBIDDEN for a change u may not
+// make to content it sees.
 type SchedulerAPI interface {
 	// ScheduleGet returns a report's schedule. Returns ENOTFOUND.
 	ScheduleGet(ctx context.Context, u *podium.User, guid string) (*podium.Schedule, error)

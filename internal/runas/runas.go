@@ -9,9 +9,11 @@ package runas
 
 import (
 	"errors"
+	"fmt"
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -70,4 +72,90 @@ func Unsearchable(dir string, cred *syscall.Credential) string {
 		}
 	}
 	return ""
+}
+
+// LookPath finds the executable that a child process with the environment
+// variable PATH=pathEnv would run for name, and that cred's user may
+// execute (cred nil: this process's user). It is the child's lookup, not
+// this process's: exec.Command resolves a bare name through podium's own
+// PATH, which may hold directories (a root shell's pyenv shims) the child
+// neither has nor may enter.
+//
+// A name holding a slash is returned unchanged: it is a path, which the
+// kernel resolves. Execute permission is judged as in [Unsearchable]:
+// owners and mode bits for cred (ACLs are not read), and access(2) for a
+// nil cred.
+//
+// Returns an error naming the command, the PATH searched, and why each
+// file found there was refused, if no directory of pathEnv holds an
+// executable name.
+func LookPath(name, pathEnv string, cred *syscall.Credential) (string, error) {
+	if name == "" {
+		return "", errors.New("runas: empty command name")
+	}
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	var refused []string
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" || !filepath.IsAbs(dir) {
+			continue // the current directory: never searched
+		}
+		p := filepath.Join(dir, name)
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			if blocked := unsearchableBy(dir, cred); blocked != "" && !errors.Is(err, syscall.ENOENT) {
+				refused = append(refused, fmt.Sprintf("%s: cannot enter %s", p, blocked))
+			}
+			continue
+		}
+		if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+			continue
+		}
+		if blocked := unsearchableBy(dir, cred); blocked != "" {
+			refused = append(refused, fmt.Sprintf("%s: cannot enter %s", p, blocked))
+			continue
+		}
+		if !executableBy(p, &st, cred) {
+			refused = append(refused, fmt.Sprintf("%s: no execute permission", p))
+			continue
+		}
+		return p, nil
+	}
+	who := "this user"
+	if cred != nil {
+		who = fmt.Sprintf("uid %d, gid %d", cred.Uid, cred.Gid)
+	}
+	msg := fmt.Sprintf("command %q: no executable file of that name in PATH=%s that %s may run", name, pathEnv, who)
+	if len(refused) > 0 {
+		msg += " (" + strings.Join(refused, "; ") + ")"
+	}
+	return "", errors.New(msg)
+}
+
+// unsearchableBy is [Unsearchable] for cred, or access(2) for a nil cred.
+func unsearchableBy(dir string, cred *syscall.Credential) string {
+	if cred != nil {
+		return Unsearchable(dir, cred)
+	}
+	if syscall.Access(dir, 0o1) != nil { // X_OK
+		return dir
+	}
+	return ""
+}
+
+// executableBy reports whether cred's user may execute the regular file p
+// with status st.
+func executableBy(p string, st *syscall.Stat_t, cred *syscall.Credential) bool {
+	if cred == nil {
+		return syscall.Access(p, 0o1) == nil // X_OK
+	}
+	switch {
+	case st.Uid == cred.Uid:
+		return st.Mode&0o100 != 0
+	case st.Gid == cred.Gid:
+		return st.Mode&0o010 != 0
+	default:
+		return st.Mode&0o001 != 0
+	}
 }

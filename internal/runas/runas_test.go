@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -80,4 +81,59 @@ func TestUnsearchable(t *testing.T) {
 	if got := Unsearchable(filepath.Join(root, "missing"), other); got != filepath.Join(root, "missing") {
 		t.Errorf("missing dir: %q, want it named", got)
 	}
+}
+
+// TestLookPath resolves a command as the RunAs user would, in the child's
+// PATH: a file that user may not execute, or in a directory it may not
+// enter, is passed over for the next one, and an error names the command,
+// the PATH and what was refused.
+func TestLookPath(t *testing.T) {
+	t.Parallel()
+	nobody := &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}
+	// Owned by the test's user (not nobody): nobody gets the "other" bits.
+	closed := testutil.OpenTempDir(t, 0o700) // like /root/.pyenv/shims
+	noExec := testutil.OpenTempDir(t, 0o755)
+	good := testutil.OpenTempDir(t, 0o755)
+	for _, f := range []struct {
+		dir  string
+		mode os.FileMode
+	}{{closed, 0o755}, {noExec, 0o700}, {good, 0o755}} {
+		p := filepath.Join(f.dir, "tool")
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), f.mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, f.mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := closed + ":" + noExec + ":" + good
+
+	t.Run("OK", func(t *testing.T) {
+		t.Parallel()
+		got, err := LookPath("tool", path, nobody)
+		if err != nil || got != filepath.Join(good, "tool") {
+			t.Fatalf("LookPath = %q, %v; want %s", got, err, filepath.Join(good, "tool"))
+		}
+	})
+	t.Run("PathUnchanged", func(t *testing.T) {
+		t.Parallel()
+		if got, err := LookPath("./bin/tool", path, nobody); err != nil || got != "./bin/tool" {
+			t.Fatalf("LookPath = %q, %v; want the path unchanged", got, err)
+		}
+	})
+	t.Run("ErrNamesCommandAndPath", func(t *testing.T) {
+		t.Parallel()
+		_, err := LookPath("tool", closed+":"+noExec, nobody)
+		if err == nil {
+			t.Fatal("no error for a command nobody may not run")
+		}
+		for _, want := range []string{`"tool"`, "PATH=" + closed + ":" + noExec, "cannot enter " + closed, filepath.Join(noExec, "tool") + ": no execute permission", "uid 65534"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not contain %q", err, want)
+			}
+		}
+		if _, err := LookPath("no-such-tool", path, nobody); err == nil || !strings.Contains(err.Error(), "PATH="+path) {
+			t.Errorf("missing command: %v", err)
+		}
+	})
 }

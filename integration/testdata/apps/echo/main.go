@@ -5,6 +5,9 @@
 //
 //	GET  /           JSON: pid, uid, path, base path, forwarding headers
 //	GET  /sleep?ms=N answers after N milliseconds (holds a connection)
+//	GET  /hold?file=F answers once file F exists (a connection the test
+//	                 releases); its X-Inflight header is the most requests
+//	                 this process had in flight while it was held
 //	GET  /sse        three Server-Sent Events, flushed one by one
 //	POST /upload     reads the body; JSON: bytes and SHA-256
 //	GET  /ws         WebSocket: answers each message with "pid:message"
@@ -25,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -57,6 +61,37 @@ func main() {
 		case <-time.After(time.Duration(ms) * time.Millisecond):
 		case <-r.Context().Done():
 		}
+		fmt.Fprintf(w, "%d\n", pid)
+	})
+	// In-flight requests of /hold, and the most seen at once, so a test can
+	// check from the app's side that Podium never sent it more than
+	// MaxConnsPerProcess at a time.
+	var mu sync.Mutex
+	inflight, most := 0, 0
+	mux.HandleFunc("GET /hold", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inflight++
+		most = max(most, inflight)
+		mu.Unlock()
+		file := r.URL.Query().Get("file")
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+	wait:
+		for {
+			if _, err := os.Stat(file); err == nil {
+				break
+			}
+			select {
+			case <-tick.C:
+			case <-r.Context().Done():
+				break wait
+			}
+		}
+		mu.Lock()
+		seen := most
+		inflight--
+		mu.Unlock()
+		w.Header().Set("X-Inflight", strconv.Itoa(seen))
 		fmt.Fprintf(w, "%d\n", pid)
 	})
 	mux.HandleFunc("GET /sse", func(w http.ResponseWriter, r *http.Request) {
