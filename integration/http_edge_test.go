@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,6 +86,16 @@ func TestHTTPStalledConnectionsAreClosed(t *testing.T) {
 		}
 		t.Logf("stalled body closed after %s", time.Since(start).Round(time.Millisecond))
 	})
+	t.Run("StalledBodyNeverRead", func(t *testing.T) {
+		// Refused before its body is read (no credentials): net/http then
+		// reads up to 256 KiB of what is left, to reuse the connection.
+		c := rawConn(t, n)
+		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: podium\r\nContent-Type: application/gzip\r\nContent-Length: %d\r\n\r\n", upload, 100<<10)
+		if _, err := c.Write(make([]byte, 1024)); err != nil {
+			t.Fatal(err)
+		}
+		waitClosed(t, c, 60*time.Second, "a 100 KiB body, refused unread, stalled after 1 KiB")
+	})
 	t.Run("IdleKeepAlive", func(t *testing.T) {
 		c := rawConn(t, n)
 		fmt.Fprintf(c, "GET /__ping__ HTTP/1.1\r\nHost: podium\r\n\r\n")
@@ -107,12 +116,12 @@ func TestHTTPStalledConnectionsAreClosed(t *testing.T) {
 		waitClosed(t, c, 60*time.Second, "headers that never end")
 	})
 	t.Run("SlowSteadyUploadArrives", func(t *testing.T) {
-		// About 48 KiB that do not compress, sent 2 KiB every 100 ms: at
-		// least 2.4 s, longer than every timeout above, at about 20 KiB/s,
-		// far over the 1 KiB/s minimum.
-		b := make([]byte, 24<<10)
+		// 64 KiB that do not compress, sent 2 KiB every 100 ms: at least
+		// 3.2 s, longer than every timeout above, at about 20 KiB/s, far
+		// over the 1 KiB/s minimum.
+		b := make([]byte, 64<<10)
 		_, _ = rand.Read(b)
-		body := pubBundle(t, map[string]string{"index.html": "<p>slow</p>", "noise.txt": hex.EncodeToString(b)})
+		body := pubBundle(t, map[string]string{"index.html": "<p>slow</p>", "noise.bin": string(b)})
 		pr, pw := io.Pipe()
 		go func() {
 			for rest := body; len(rest) > 0; {

@@ -99,6 +99,13 @@ func (s *Server) edge(next echo.HandlerFunc) echo.HandlerFunc {
 			// last write its own deadline too.
 			dw.finish()
 		}
+		if b, ok := c.Get(edgeKey).(*edgeBody); ok && !(dw != nil && dw.hijacked) {
+			// A body the handler left unread (a request refused before its
+			// body) is read by net/http after the handler, up to 256 KiB,
+			// to reuse the connection: bound that read too, or a client that
+			// stalls holds the connection forever.
+			b.afterHandler()
+		}
 		return err
 	}
 }
@@ -358,6 +365,17 @@ func (b *edgeBody) Read(p []byte) (int, error) {
 }
 
 func (b *edgeBody) Close() error { return b.raw.Close() }
+
+// afterHandler arms the read deadline for what net/http reads of the body
+// after the handler returns. At EOF, or after a read error, there is
+// nothing left to read (and at EOF net/http's background read must keep
+// no deadline).
+func (b *edgeBody) afterHandler() {
+	if b.window <= 0 || b.eof || b.err != nil {
+		return
+	}
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.window))
+}
 
 // drain reads and discards the rest of an oversized body, at most max
 // bytes within d, so that a client still sending reads the answer rather
