@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -40,6 +41,7 @@ const (
 	soakPGStartAt = 75 * time.Second // start it again
 	soakEnd       = 100 * time.Second
 	soakTimeout   = 30 * time.Second // one client request
+	soakHostile   = 200              // stalled and idle connections to n1
 )
 
 // BenchmarkSoak runs three nodes on one PostgreSQL behind HAProxy under a
@@ -71,6 +73,7 @@ func runSoak(b *testing.B) {
 	for i := range nodes {
 		prom := testutil.FreePort(b)
 		cfg := fmt.Sprintf("[HA]\nHeartbeatInterval = 1s\nNodeTimeout = 6s\n[Applications]\nRunAs = nobody\nJobHeartbeatTimeout = 6s\n"+
+			"[HTTP]\nIdleTimeout = 20s\nReadHeaderTimeout = 10s\n"+
 			"[Metrics]\nPrometheusListen = 127.0.0.1:%d\nInterval = 5s\n", prom)
 		nodes[i] = &soakNode{nodetest.StartNode(b, nodetest.Options{Binary: bin, Name: fmt.Sprintf("n%d", i+1), Postgres: pg, DataDir: data, Config: cfg}), prom}
 	}
@@ -115,6 +118,17 @@ func runSoak(b *testing.B) {
 		}()
 	}
 
+	// Hostile connections to n1: headers that never end, and idle
+	// keep-alives. The node must close every one of them (goroutines and
+	// fds back to where they were).
+	var hostile hostileConns
+	hostile.open(strings.TrimPrefix(nodes[0].URL, "http://"), soakHostile)
+	defer func() {
+		for _, c := range hostile.conns {
+			c.Close()
+		}
+	}()
+
 	// The faults, on this goroutine (the harness fails the benchmark
 	// from here only).
 	at := func(d time.Duration, what string, f func()) {
@@ -156,7 +170,7 @@ func runSoak(b *testing.B) {
 			b.Logf("lost: content %s bundle %d: content %d %s, page %d", d.guid, d.bundle, r.status, r.body, page.status)
 		}
 	}
-	st.report(b, elapsed, before, after, lost)
+	st.report(b, elapsed, before, after, lost, &hostile)
 	if lost > 0 {
 		b.Errorf("%d acknowledged deployment(s) lost", lost)
 	}
@@ -448,7 +462,7 @@ func soakSample(nodes []*soakNode) []nodeFigures {
 	return out
 }
 
-func (s *soakStats) report(b *testing.B, elapsed time.Duration, before, after []nodeFigures, lost int) {
+func (s *soakStats) report(b *testing.B, elapsed time.Duration, before, after []nodeFigures, lost int, hostile *hostileConns) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var w strings.Builder
@@ -497,6 +511,8 @@ func (s *soakStats) report(b *testing.B, elapsed time.Duration, before, after []
 		fmt.Fprintf(&w, "  n%d  goroutines %4d -> %4d   threads %3d -> %3d   RSS %6.1f MiB -> %6.1f MiB   fds %4d -> %4d\n", i+1,
 			x.goroutines, y.goroutines, x.threads, y.threads, float64(x.rssKiB)/1024, float64(y.rssKiB)/1024, x.fds, y.fds)
 	}
+	fmt.Fprintf(&w, "hostile connections to n1 (stalled headers, idle keep-alives): %d opened, %d closed by the node, %d still open\n",
+		hostile.opened.Load(), hostile.closed.Load(), hostile.opened.Load()-hostile.closed.Load())
 	fmt.Fprintf(&w, "deployments acknowledged: %d, lost: %d, tasks never finished: %d\n", len(s.acked), lost, s.stuck)
 	b.Log(w.String())
 	fmt.Print(w.String())
@@ -512,4 +528,33 @@ func percentiles(l []time.Duration) (p50, p99, mx time.Duration) {
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	at := func(p float64) time.Duration { return s[min(len(s)-1, int(p*float64(len(s))))].Round(time.Millisecond) }
 	return at(0.50), at(0.99), s[len(s)-1].Round(time.Millisecond)
+}
+
+// hostileConns are connections that hold a node's resources without
+// finishing a request: half of them send headers that never end, half
+// finish one request and then idle on keep-alive.
+type hostileConns struct {
+	opened, closed atomic.Int64
+	conns          []net.Conn
+}
+
+func (h *hostileConns) open(addr string, n int) {
+	for i := range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			continue
+		}
+		h.opened.Add(1)
+		h.conns = append(h.conns, c)
+		if i%2 == 0 {
+			_, _ = io.WriteString(c, "GET /__ping__ HTTP/1.1\r\nHost: soak\r\nX-Slow: ")
+		} else {
+			_, _ = io.WriteString(c, "GET /__ping__ HTTP/1.1\r\nHost: soak\r\n\r\n")
+		}
+		go func() {
+			// Read (and drop) whatever comes until the node closes it.
+			_, _ = io.Copy(io.Discard, c)
+			h.closed.Add(1)
+		}()
+	}
 }
