@@ -421,7 +421,7 @@ func soakBundle(marker string) []byte {
 // nodeFigures are one node's resource figures.
 type nodeFigures struct {
 	goroutines, threads int
-	rssKiB              int64
+	rssKiB, heapBytes   int64
 	fds                 int
 }
 
@@ -435,6 +435,10 @@ func soakSample(nodes []*soakNode) []nodeFigures {
 			for sc.Scan() {
 				if v, ok := strings.CutPrefix(sc.Text(), "go_goroutines "); ok {
 					f.goroutines, _ = strconv.Atoi(strings.TrimSpace(v))
+				}
+				if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_heap_inuse_bytes "); ok {
+					h, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+					f.heapBytes = int64(h)
 				}
 			}
 			res.Body.Close()
@@ -505,11 +509,12 @@ func (s *soakStats) report(b *testing.B, elapsed time.Duration, before, after []
 	for _, k := range phases {
 		fmt.Fprintf(&w, "  %5d  %s\n", s.byPhase[k], k[2:])
 	}
-	fmt.Fprintf(&w, "nodes (start -> end; n2 is a new process after its restart): goroutines, threads, RSS, open fds\n")
+	fmt.Fprintf(&w, "nodes (start -> end; n2 is a new process after its restart): goroutines, threads, RSS, Go heap in use, open fds\n")
 	for i := range before {
 		x, y := before[i], after[i]
-		fmt.Fprintf(&w, "  n%d  goroutines %4d -> %4d   threads %3d -> %3d   RSS %6.1f MiB -> %6.1f MiB   fds %4d -> %4d\n", i+1,
-			x.goroutines, y.goroutines, x.threads, y.threads, float64(x.rssKiB)/1024, float64(y.rssKiB)/1024, x.fds, y.fds)
+		fmt.Fprintf(&w, "  n%d  goroutines %4d -> %4d   threads %3d -> %3d   RSS %6.1f -> %6.1f MiB   heap %5.1f -> %5.1f MiB   fds %4d -> %4d\n", i+1,
+			x.goroutines, y.goroutines, x.threads, y.threads, float64(x.rssKiB)/1024, float64(y.rssKiB)/1024,
+			float64(x.heapBytes)/(1<<20), float64(y.heapBytes)/(1<<20), x.fds, y.fds)
 	}
 	fmt.Fprintf(&w, "hostile connections to n1 (stalled headers, idle keep-alives): %d opened, %d closed by the node, %d still open\n",
 		hostile.opened.Load(), hostile.closed.Load(), hostile.opened.Load()-hostile.closed.Load())
