@@ -96,6 +96,16 @@ bench-scheduler: deps
 bench-proxy: deps
 	$(GO) test -run '^$$' -bench '^BenchmarkProxy$$' -benchtime 1x -count 1 -timeout 10m ./integration/
 
+.PHONY: bench-soak
+## bench-soak: three nodes on one PostgreSQL behind HAProxy under a client
+## load (reads, logins, deployments with task polling) while one node is
+## SIGKILLed and restarted, one SIGSTOPped and SIGCONTed, and PostgreSQL
+## restarted: requests, errors by kind, p50/p99 per operation, goroutines,
+## threads, RSS and fds per node at start and end, acknowledged deployments
+## lost (goal 0). About 2.5 minutes.
+bench-soak: deps
+	$(GO) test -run '^$$' -bench '^BenchmarkSoak$$' -benchtime 1x -count 1 -timeout 15m ./integration/
+
 .PHONY: bench-start
 ## bench-start: node start-to-ready time (exec -> first 200 on /__ping__) on
 ## SQLite and PostgreSQL, empty database and restart, plus in-process Open;

@@ -31,6 +31,12 @@ const (
 	ENOTIMPLEMENTED = "not_implemented" // reserved for features that are not there yet
 )
 
+// ENOSPACE is the error code of a write that found the server's storage
+// (the data directory) full: the server's condition, not the client's
+// fault, answered 507 and exit code 1. Its message names the free space,
+// never a server path.
+const ENOSPACE = "insufficient_storage"
+
 // Exit codes of the podium command: part of its interface, documented in the
 // README and relied on by service managers (the systemd unit sets
 // RestartPreventExitStatus=3).

@@ -118,6 +118,8 @@ func (e *Error) PodiumCode() string {
 		return podium.ECONFLICT
 	case http.StatusRequestEntityTooLarge:
 		return podium.ETOOLARGE
+	case http.StatusInsufficientStorage:
+		return podium.ENOSPACE // the server's disk is full: exit code 1, not "your input"
 	default:
 		return podium.EINTERNAL
 	}
@@ -191,6 +193,11 @@ func (c *Client) once(ctx context.Context, method, path string, mk body, content
 	}
 	if size > 0 {
 		req.ContentLength = size
+	}
+	if size > 1<<20 {
+		// A large body waits for the server's go-ahead, so that one
+		// refused at once (413, 401) is not sent for nothing.
+		req.Header.Set("Expect", "100-continue")
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)

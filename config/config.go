@@ -66,6 +66,10 @@ type ServerConfig struct {
 	// ShutdownGracePeriod is how long a stopping server waits for requests
 	// and jobs to finish. 0 stops at once.
 	ShutdownGracePeriod time.Duration
+	// MinFreeSpace is the free space of DataDir, in bytes, under which the
+	// node warns (log, /__ping__, "podium ha check"). 0 turns the warning
+	// off.
+	MinFreeSpace int64
 }
 
 // HTTPConfig is the [HTTP] section.
@@ -77,6 +81,26 @@ type HTTPConfig struct {
 	TrustedProxies []string
 	// MaxUploadSize bounds the body of one request, in bytes.
 	MaxUploadSize int64
+	// ReadHeaderTimeout bounds the reading of a request's headers.
+	ReadHeaderTimeout time.Duration
+	// MinUploadRate is the slowest a request body may arrive, in bytes per
+	// second averaged over UploadRateWindow; a slower one is cut. 0 turns
+	// the check off.
+	MinUploadRate int64
+	// UploadRateWindow is the period over which MinUploadRate is measured
+	// (and the longest a body may stall).
+	UploadRateWindow time.Duration
+	// WriteTimeout bounds one write of a response to a client: a client
+	// that reads nothing for that long is cut. Not a total deadline:
+	// long downloads, SSE and WebSockets are not cut.
+	WriteTimeout time.Duration
+	// IdleTimeout is how long a keep-alive connection may wait for its
+	// next request.
+	IdleTimeout time.Duration
+	// MaxConnections bounds the client connections open at once on this
+	// node (WebSockets included); over it, a new connection gets 503. 0
+	// means no bound.
+	MaxConnections int
 }
 
 // Database providers.
@@ -197,10 +221,17 @@ func Defaults() *Config {
 		Server: ServerConfig{
 			DataDir:             NoFileDataDir,
 			ShutdownGracePeriod: 10 * time.Second,
+			MinFreeSpace:        1 * GiB,
 		},
 		HTTP: HTTPConfig{
-			Listen:        ":3939",
-			MaxUploadSize: 1 * GiB,
+			Listen:            ":3939",
+			MaxUploadSize:     1 * GiB,
+			ReadHeaderTimeout: 30 * time.Second,
+			MinUploadRate:     1 * KiB,
+			UploadRateWindow:  60 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxConnections:    4096,
 		},
 		Database: DatabaseConfig{
 			Provider:            ProviderSQLite,

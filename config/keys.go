@@ -43,10 +43,17 @@ func keys() []key {
 		{section: "Server", name: "LandingDir", path: true, field: func(c *Config) any { return &c.Server.LandingDir }},
 		{section: "Server", name: "StateDir", path: true, field: func(c *Config) any { return &c.Server.StateDir }},
 		{section: "Server", name: "ShutdownGracePeriod", field: func(c *Config) any { return &c.Server.ShutdownGracePeriod }},
+		{section: "Server", name: "MinFreeSpace", field: func(c *Config) any { return &c.Server.MinFreeSpace }},
 
 		{section: "HTTP", name: "Listen", field: func(c *Config) any { return &c.HTTP.Listen }},
 		{section: "HTTP", name: "TrustedProxies", field: func(c *Config) any { return &c.HTTP.TrustedProxies }},
 		{section: "HTTP", name: "MaxUploadSize", field: func(c *Config) any { return &c.HTTP.MaxUploadSize }},
+		{section: "HTTP", name: "ReadHeaderTimeout", field: func(c *Config) any { return &c.HTTP.ReadHeaderTimeout }},
+		{section: "HTTP", name: "MinUploadRate", field: func(c *Config) any { return &c.HTTP.MinUploadRate }},
+		{section: "HTTP", name: "UploadRateWindow", field: func(c *Config) any { return &c.HTTP.UploadRateWindow }},
+		{section: "HTTP", name: "WriteTimeout", field: func(c *Config) any { return &c.HTTP.WriteTimeout }},
+		{section: "HTTP", name: "IdleTimeout", field: func(c *Config) any { return &c.HTTP.IdleTimeout }},
+		{section: "HTTP", name: "MaxConnections", field: func(c *Config) any { return &c.HTTP.MaxConnections }},
 
 		{section: "Database", name: "Provider", field: func(c *Config) any { return &c.Database.Provider }},
 		{section: "Database", name: "Dir", path: true, field: func(c *Config) any { return &c.Database.Dir }},

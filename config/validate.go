@@ -19,6 +19,7 @@ func (l *loader) validate() {
 
 	// [Server]
 	l.atLeastDuration("Server.ShutdownGracePeriod", c.Server.ShutdownGracePeriod, 0)
+	l.atLeast("Server.MinFreeSpace", c.Server.MinFreeSpace, 0)
 
 	// [HTTP]
 	l.listen("HTTP.Listen", c.HTTP.Listen)
@@ -29,6 +30,12 @@ func (l *loader) validate() {
 		}
 	}
 	l.atLeast("HTTP.MaxUploadSize", c.HTTP.MaxUploadSize, 1)
+	l.atLeastDuration("HTTP.ReadHeaderTimeout", c.HTTP.ReadHeaderTimeout, 1)
+	l.atLeast("HTTP.MinUploadRate", c.HTTP.MinUploadRate, 0)
+	l.atLeastDuration("HTTP.UploadRateWindow", c.HTTP.UploadRateWindow, 1)
+	l.atLeastDuration("HTTP.WriteTimeout", c.HTTP.WriteTimeout, 1)
+	l.atLeastDuration("HTTP.IdleTimeout", c.HTTP.IdleTimeout, 1)
+	l.atLeast("HTTP.MaxConnections", int64(c.HTTP.MaxConnections), 0)
 
 	// [Database]
 	provider := strings.ToLower(c.Database.Provider)

@@ -143,7 +143,7 @@ func runOnce(ctx context.Context, db dbprovider.Provider, opts Options) ([]Resul
 		nodes.Detail = "these nodes have not reported their facts yet (just started, or an older version)"
 		nodes.Action = "wait one heartbeat ([HA] HeartbeatInterval) and run the check again"
 	}
-	out := []Result{nodes, c.version(ctx), c.database(), c.dataDir(), c.dirs(), c.metrics(), c.clock(), c.runAs(), c.scheduling()}
+	out := []Result{nodes, c.version(ctx), c.database(), c.dataDir(), c.dirs(), c.metrics(), c.clock(), c.runAs(), c.scheduling(), c.disk()}
 	if opts.LB != "" {
 		out = append(out, c.loadBalancer(ctx))
 	}

@@ -51,7 +51,7 @@ defaults
 
 // startHAProxy writes a configuration for the nodes (server names n1, n2,
 // ... in order) and starts haproxy in the foreground.
-func startHAProxy(t *testing.T, nodes []*nodetest.Node) *haproxy {
+func startHAProxy(t testing.TB, nodes []*nodetest.Node) *haproxy {
 	t.Helper()
 	port, stats := testutil.FreePort(t), testutil.FreePort(t)
 	var servers strings.Builder

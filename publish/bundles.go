@@ -24,7 +24,8 @@ import (
 //
 // Returns ETOOLARGE over MaxUpload, EINVALID for a malformed or unsafe
 // archive, ENOTFOUND/EFORBIDDEN per access.
-func (s *Service) BundleUpload(ctx context.Context, u *podium.User, guid string, r io.Reader) (*podium.Bundle, error) {
+func (s *Service) BundleUpload(ctx context.Context, u *podium.User, guid string, r io.Reader) (_ *podium.Bundle, err error) {
+	defer func() { err = s.noSpace(err) }()
 	c, _, err := s.contentFor(ctx, u, guid, canEdit)
 	if err != nil {
 		return nil, err

@@ -162,6 +162,7 @@ func (s *Service) runTask(t *podium.Task, fn taskFunc) {
 	}()
 	p := &dbprovider.TaskFinishParams{ID: t.ID}
 	if err != nil {
+		err = s.noSpace(err)
 		p.Code = 1
 		p.Error = podium.ErrorMessage(err)
 		if s.ctx.Err() != nil {

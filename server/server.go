@@ -76,6 +76,8 @@ type Node struct {
 	infos        []func() map[string]any // extra info document keys, from AddInfo
 	lastBeat     atomic.Int64            // unix ns of the last recorded heartbeat (node clock)
 	metrics      *nodeMetrics            // see metrics.go
+	diskWatch    *diskWatch              // see disk.go
+	conns        *connLimiter            // see listener.go
 	shutdownOnce sync.Once
 }
 
@@ -191,7 +193,14 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	n.dbHealthy.Store(true)
 
-	n.web = web.New(web.Options{Log: n.log("http"), Health: n.health, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies)})
+	n.web = web.New(web.Options{Log: n.log("http"), Health: n.health, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
+		Limits: web.Limits{WriteTimeout: cfg.HTTP.WriteTimeout, MinUploadRate: cfg.HTTP.MinUploadRate, UploadRateWindow: cfg.HTTP.UploadRateWindow},
+		NoSpace: func() string {
+			if n.diskWatch == nil {
+				return ""
+			}
+			return n.diskWatch.noSpace()
+		}})
 	for _, mount := range mounts {
 		if err := mount(n); err != nil {
 			return err
@@ -200,6 +209,10 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	n.listener, err = net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return podium.Errorf(podium.EREFUSED, "[HTTP] Listen %s: %w", cfg.HTTP.Listen, err)
+	}
+	if cfg.HTTP.MaxConnections > 0 {
+		n.conns = newConnLimiter(n.listener, cfg.HTTP.MaxConnections, n.log("http"))
+		n.listener = n.conns
 	}
 	log.WithFields(logrus.Fields{
 		"version": Version, "provider": n.db.Name(), "database": n.db.Describe(), "data_dir": cfg.Server.DataDir,
@@ -339,8 +352,13 @@ func (n *Node) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	n.httpSrv = &http.Server{Handler: n.web.Echo, ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog: nil, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(runCtx) }}
+	// No ReadTimeout or WriteTimeout: they are total deadlines that would
+	// cut large uploads on slow links, long downloads, SSE and long polls.
+	// Bodies are held to [HTTP] MinUploadRate and each write of a response
+	// to [HTTP] WriteTimeout instead (web.Limits).
+	n.httpSrv = &http.Server{Handler: n.web.Echo, ReadHeaderTimeout: n.Config.HTTP.ReadHeaderTimeout,
+		IdleTimeout: n.Config.HTTP.IdleTimeout,
+		ErrorLog:    nil, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(runCtx) }}
 	// echo's Shutdown neither closes nor waits for hijacked connections
 	// (proxied WebSockets): close them as the drain begins.
 	n.httpSrv.RegisterOnShutdown(func() {

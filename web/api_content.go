@@ -98,10 +98,20 @@ func decodeJSONBody(c echo.Context, v any, limit int) error {
 	}
 	data, err := io.ReadAll(io.LimitReader(req.Body, int64(limit)+1))
 	if err != nil {
-		return podium.Errorf(podium.EINVALID, "cannot read the request body: %v", err)
+		var perr *podium.Error
+		if errors.As(err, &perr) {
+			return perr // not text: the edge's reader says where
+		}
+		return podium.Errorf(podium.EINVALID, "cannot read the request body: %w", err)
 	}
 	if len(data) > limit {
 		return podium.Errorf(podium.ETOOLARGE, "the JSON body is larger than %d bytes", limit)
+	}
+	// encoding/json turns bytes that are not UTF-8, and escaped unpaired
+	// surrogates, into U+FFFD without a word: two different passwords
+	// would become one. Refuse them (and NUL) before decoding.
+	if err := checkJSONText(data); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

@@ -42,6 +42,11 @@ type Options struct {
 	// TrustedProxies are the CIDRs whose X-Forwarded-For,
 	// X-Forwarded-Proto and X-Forwarded-Prefix headers are believed.
 	TrustedProxies []*net.IPNet
+	// Limits bound the cost of one request ([HTTP] timeouts and rates).
+	Limits Limits
+	// NoSpace, when set, gives the message of the 507 answer to a write
+	// that found the data directory full: its free space, never a path.
+	NoSpace func() string
 }
 
 // Server is the echo server of one node.
@@ -55,6 +60,9 @@ type Server struct {
 	apps AppServer // serves app and api content; see web/apps.go
 
 	trustedProxies []*net.IPNet // whose X-Forwarded-Prefix is believed; see prefix.go
+
+	limits  Limits        // see edge.go
+	noSpace func() string // see Options.NoSpace
 }
 
 // requestIDPattern bounds incoming X-Request-ID values: any other value is
@@ -65,7 +73,8 @@ var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 func New(opts Options) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{Echo: e, log: opts.Log, hijacked: map[net.Conn]struct{}{}, trustedProxies: opts.TrustedProxies}
+	s := &Server{Echo: e, log: opts.Log, hijacked: map[net.Conn]struct{}{}, trustedProxies: opts.TrustedProxies,
+		limits: opts.Limits, noSpace: opts.NoSpace}
 	e.StdLogger.SetOutput(opts.Log.WriterLevel(logrus.WarnLevel))
 	e.Logger.SetOutput(opts.Log.WriterLevel(logrus.DebugLevel))
 
@@ -96,6 +105,7 @@ func New(opts Options) *Server {
 		},
 	}))
 	e.Use(s.accessLog)
+	e.Use(s.edge)
 	e.Use(middleware.Recover())
 	e.HTTPErrorHandler = s.errorHandler
 
@@ -171,6 +181,8 @@ func StatusOf(code string) int {
 		return http.StatusServiceUnavailable
 	case podium.ENOTIMPLEMENTED:
 		return http.StatusNotImplemented
+	case podium.ENOSPACE:
+		return http.StatusInsufficientStorage
 	default:
 		return http.StatusInternalServerError
 	}
@@ -182,9 +194,23 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	}
 	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
 	var he *echo.HTTPError
+	var slow *SlowBodyError
 	body := ErrorBody{Request: reqID}
 	status := http.StatusInternalServerError
 	switch {
+	case errors.As(err, &slow):
+		// The connection cannot be read any more: say why, then close it.
+		status = http.StatusRequestTimeout
+		body.Code = "request_timeout"
+		body.Error = slow.Error()
+		c.Response().Header().Set("Connection", "close")
+	case isNoSpace(err) && podium.ErrorCode(err) != podium.ENOSPACE:
+		// A full disk is the server's condition, not bad input, whatever
+		// code the error was wrapped in; its text names server paths.
+		status = http.StatusInsufficientStorage
+		body.Code = podium.ENOSPACE
+		body.Error = s.noSpaceMessage()
+		s.log.WithError(err).WithFields(logrus.Fields{"request_id": reqID, "path": c.Request().URL.Path}).Error("request failed: no space left")
 	case errors.As(err, &he):
 		status = he.Code
 		body.Code = http.StatusText(he.Code)
@@ -209,7 +235,39 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		_ = c.NoContent(status)
 		return
 	}
+	if status == http.StatusRequestEntityTooLarge {
+		s.answerTooLarge(c, body)
+		return
+	}
 	_ = c.JSON(status, body)
+}
+
+// answerTooLarge answers 413 to a client that may still be sending its
+// body. Closing at once would reset the connection while the client
+// writes, and the client would see "connection reset" instead of the
+// answer: so the answer is sent first (full duplex, "Connection: close"),
+// then the rest of the body is read and discarded within bounds
+// (Limits.DrainMax, DrainTime), then the connection is closed.
+func (s *Server) answerTooLarge(c echo.Context, body ErrorBody) {
+	rc := http.NewResponseController(c.Response())
+	duplex := rc.EnableFullDuplex() == nil
+	c.Response().Header().Set("Connection", "close")
+	_ = c.JSON(http.StatusRequestEntityTooLarge, body)
+	b, ok := c.Get(edgeKey).(*edgeBody)
+	if !ok || !duplex {
+		return
+	}
+	_ = rc.Flush()
+	b.drain(c.Request(), s.limits.drainMax(), s.limits.drainTime())
+}
+
+// noSpaceMessage is the client's message for a write that found the data
+// directory full.
+func (s *Server) noSpaceMessage() string {
+	if s.noSpace != nil {
+		return s.noSpace()
+	}
+	return "the server's storage is full: nothing was stored; ask the administrator to free space, then try again"
 }
 
 // TrackHijacked records a hijacked connection (a proxied WebSocket) so that

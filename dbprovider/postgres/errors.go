@@ -28,6 +28,9 @@ const (
 	codeCannotConnectNow    = "57P03"
 )
 
+// codeDiskFull is disk_full: the database server cannot write.
+const codeDiskFull = "53100"
+
 // translate turns a pgx error into a *podium.Error by SQLSTATE or type,
 // never by text. Unknown errors stay wrapped as EINTERNAL.
 func translate(err error) error {
@@ -52,6 +55,10 @@ func translate(err error) error {
 			return &podium.Error{Code: podium.ECONFLICT, Message: "concurrent update, retry", Err: err}
 		case pgErr.Code == codeCheckViolation || pgErr.Code == codeNotNullViolation:
 			return &podium.Error{Code: podium.EINVALID, Message: "value not allowed", Err: err}
+		case pgErr.Code == codeDiskFull:
+			// The database server's disk is full: the server's condition
+			// (507), not the client's input.
+			return &podium.Error{Code: podium.ENOSPACE, Message: "the server's database disk is full: ask the administrator to free space", Err: err}
 		case strings.HasPrefix(pgErr.Code, classConnection), pgErr.Code == codeAdminShutdown, pgErr.Code == codeCannotConnectNow:
 			return &podium.Error{Code: podium.EUNAVAILABLE, Message: "database unavailable", Err: err}
 		}

@@ -68,6 +68,7 @@ func TestTranslate(t *testing.T) {
 		{"DeadlockIsConflict", &pgconn.PgError{Code: codeDeadlock}, podium.ECONFLICT},
 		{"ConnectionClassIsUnavailable", &pgconn.PgError{Code: "08006"}, podium.EUNAVAILABLE},
 		{"AdminShutdownIsUnavailable", &pgconn.PgError{Code: codeAdminShutdown}, podium.EUNAVAILABLE},
+		{"DiskFullIsNoSpace", &pgconn.PgError{Code: codeDiskFull}, podium.ENOSPACE},
 		{"UnknownErrorIsInternal", errors.New("something else"), podium.EINTERNAL},
 		{"PodiumErrorUnchanged", podiumErr, podium.EINVALID},
 	} {

@@ -36,6 +36,10 @@ func translate(err error) error {
 			return &podium.Error{Code: podium.ECONFLICT, Message: "refers to a missing or still-referenced object", Err: err}
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return &podium.Error{Code: podium.EUNAVAILABLE, Message: "database is busy", Err: err}
+		case sqlite3.SQLITE_FULL:
+			// The disk under the database is full: the server's condition
+			// (507), not the client's input.
+			return &podium.Error{Code: podium.ENOSPACE, Message: "the server's database disk is full: ask the administrator to free space", Err: err}
 		}
 	}
 	return &podium.Error{Code: podium.EINTERNAL, Err: err}

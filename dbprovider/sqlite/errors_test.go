@@ -55,6 +55,12 @@ func realErrors(t *testing.T) map[string]error {
 	_, errs["busy"] = other.BeginTx(ctx, nil)
 	_ = tx.Rollback()
 
+	// SQLITE_FULL: the database may not grow past its pages.
+	if _, err := db.ExecContext(ctx, `PRAGMA max_page_count = 8`); err != nil {
+		t.Fatal(err)
+	}
+	_, errs["full"] = db.ExecContext(ctx, `INSERT INTO parent (id, name) VALUES (3, zeroblob(1000000))`)
+
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
 	_, errs["canceled"] = db.ExecContext(canceled, `SELECT 1`)
@@ -81,6 +87,7 @@ func TestTranslate(t *testing.T) {
 		{"NoRowsIsNotFound", real["no rows"], podium.ENOTFOUND},
 		{"WrappedNoRowsIsNotFound", fmt.Errorf("get: %w", sql.ErrNoRows), podium.ENOTFOUND},
 		{"BusyIsUnavailable", real["busy"], podium.EUNAVAILABLE},
+		{"FullIsNoSpace", real["full"], podium.ENOSPACE},
 		{"CanceledIsCanceled", real["canceled"], podium.ECANCELED},
 		{"SyntaxErrorIsInternal", real["syntax"], podium.EINTERNAL},
 		{"UnknownErrorIsInternal", errors.New("something else"), podium.EINTERNAL},

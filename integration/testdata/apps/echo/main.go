@@ -8,7 +8,7 @@
 //	GET  /hold?file=F answers once file F exists (a connection the test
 //	                 releases); its X-Inflight header is the most requests
 //	                 this process had in flight while it was held
-//	GET  /sse        three Server-Sent Events, flushed one by one
+//	GET  /sse        three Server-Sent Events, flushed one by one (?gap=ms apart, 300 by default)
 //	POST /upload     reads the body; JSON: bytes and SHA-256
 //	GET  /ws         WebSocket: answers each message with "pid:message"
 //	GET  /crash      exits with status 3
@@ -95,11 +95,15 @@ func main() {
 		fmt.Fprintf(w, "%d\n", pid)
 	})
 	mux.HandleFunc("GET /sse", func(w http.ResponseWriter, r *http.Request) {
+		gap := 300 * time.Millisecond
+		if ms, err := strconv.Atoi(r.URL.Query().Get("gap")); err == nil {
+			gap = time.Duration(ms) * time.Millisecond
+		}
 		w.Header().Set("Content-Type", "text/event-stream")
 		for i := range 3 {
 			fmt.Fprintf(w, "data: %d %d\n\n", pid, i)
 			w.(http.Flusher).Flush()
-			time.Sleep(300 * time.Millisecond)
+			time.Sleep(gap)
 		}
 	})
 	mux.HandleFunc("POST /upload", func(w http.ResponseWriter, r *http.Request) {
