@@ -46,6 +46,9 @@ type Content struct {
 	ActiveBundleID *int64    `json:"bundle_id"`
 	CreatedAt      time.Time `json:"created_time"`
 	UpdatedAt      time.Time `json:"updated_time"`
+	// LastDeployedAt is when a bundle was last activated; nil before the
+	// first deployment.
+	LastDeployedAt *time.Time `json:"last_deployed_time"`
 }
 
 // ContentACLEntry grants one user a role on one content.

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bytes"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -78,6 +79,19 @@ type Manifest struct {
 	// Files optionally lists files the bundle must contain, keyed by
 	// slash-separated path relative to the bundle root.
 	Files map[string]File `json:"files,omitempty"`
+
+	// The sections Posit Connect clients (rsconnect-python, the R
+	// rsconnect package, Posit Publisher) write. Podium accepts them so
+	// those manifests deploy unchanged, and reports them in the deployment
+	// log (see Ignored): it does not act on them yet.
+	Locale      json.RawMessage `json:"locale,omitempty"`
+	Python      json.RawMessage `json:"python,omitempty"`
+	Environment json.RawMessage `json:"environment,omitempty"`
+	Quarto      json.RawMessage `json:"quarto,omitempty"`
+	Jupyter     json.RawMessage `json:"jupyter,omitempty"`
+	Packages    json.RawMessage `json:"packages,omitempty"`
+	Platform    json.RawMessage `json:"platform,omitempty"`
+	Users       json.RawMessage `json:"users,omitempty"`
 }
 
 // Metadata is the "metadata" object of a manifest.
@@ -87,6 +101,12 @@ type Metadata struct {
 	// PrimaryHTML is the page a static bundle serves at its root; it
 	// defaults to DefaultPrimaryHTML. Only for AppModeStatic.
 	PrimaryHTML string `json:"primary_html,omitempty"`
+
+	// Fields Connect clients write; accepted and reported, not acted on.
+	Entrypoint      string          `json:"entrypoint,omitempty"`
+	PrimaryRmd      json.RawMessage `json:"primary_rmd,omitempty"`
+	ContentCategory json.RawMessage `json:"content_category,omitempty"`
+	HasParameters   json.RawMessage `json:"has_parameters,omitempty"`
 }
 
 // Render is the "render" object of a report manifest.
@@ -136,8 +156,65 @@ func (s *Serve) BasePathVar() string {
 // File is an entry of a manifest's "files" object.
 type File struct {
 	// Checksum, when set, is "sha256:" followed by the lowercase hex
-	// SHA-256 of the file's content.
+	// SHA-256 of the file's content, or 32 hex digits: the MD5 of the
+	// content, as Connect clients write it.
 	Checksum string `json:"checksum,omitempty"`
+}
+
+// connectModes are the app modes of Posit Connect manifests that Podium
+// cannot run yet, with what each needs (the runtimes are another issue).
+// Connect's "static" is Podium's static; Connect's "api" (an R Plumber
+// API) shares its name with Podium's api and is told apart by the absence
+// of a serve section.
+var connectModes = map[AppMode]string{
+	"shiny":                  "the R runtime (Shiny)",
+	"rmd-shiny":              "the R runtime (R Markdown with Shiny)",
+	"rmd-static":             "the R runtime to render R Markdown",
+	"quarto-shiny":           "the Quarto and R or Python runtimes",
+	"quarto-static":          "the Quarto runtime to render the document",
+	"jupyter-static":         "the Python runtime with Jupyter to render the notebook",
+	"jupyter-voila":          "the Python runtime with Voila",
+	"python-api":             "the Python runtime (WSGI API)",
+	"python-flask":           "the Python runtime (Flask)",
+	"python-fastapi":         "the Python runtime (ASGI API)",
+	"python-dash":            "the Python runtime (Dash)",
+	"python-streamlit":       "the Python runtime (Streamlit)",
+	"python-bokeh":           "the Python runtime (Bokeh)",
+	"python-shiny":           "the Python runtime (Shiny for Python)",
+	"python-gradio":          "the Python runtime (Gradio)",
+	"python-panel":           "the Python runtime (Panel)",
+	"tensorflow-saved-model": "the TensorFlow Serving runtime",
+}
+
+// plumberNeeds is what Connect's "api" app mode (an R Plumber API) needs.
+const plumberNeeds = "the R runtime (Plumber): Podium's own api mode needs serve.command instead"
+
+// Ignored returns the fields of the manifest Podium accepts but does not
+// act on (the Connect sections), for the deployment log.
+func (m *Manifest) Ignored() []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"locale", len(m.Locale) > 0},
+		{"python", len(m.Python) > 0},
+		{"environment", len(m.Environment) > 0},
+		{"quarto", len(m.Quarto) > 0},
+		{"jupyter", len(m.Jupyter) > 0},
+		{"packages", len(m.Packages) > 0},
+		{"platform", len(m.Platform) > 0},
+		{"users", len(m.Users) > 0 && string(m.Users) != "null"},
+		{"metadata.entrypoint", m.Metadata.Entrypoint != ""},
+		{"metadata.primary_rmd", len(m.Metadata.PrimaryRmd) > 0 && string(m.Metadata.PrimaryRmd) != "null"},
+		{"metadata.content_category", len(m.Metadata.ContentCategory) > 0},
+		{"metadata.has_parameters", len(m.Metadata.HasParameters) > 0},
+	} {
+		if f.set {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }
 
 // PrimaryPage returns metadata.primary_html or its default.
@@ -266,6 +343,12 @@ func (m *Manifest) Validate(root fs.FS) error {
 	if mode == "" {
 		return invalidf("metadata.appmode is required (one of %s)", modeList())
 	}
+	if needs, ok := connectModes[mode]; ok {
+		return podium.Errorf(podium.EPRECONDITION, "%s: metadata.appmode %q is a Posit Connect app mode this server cannot run yet: it needs %s. Podium runs %s (see docs/manifest.md)", ManifestName, mode, needs, modeList())
+	}
+	if mode == AppModeAPI && m.Serve == nil && m.Render == nil && (len(m.Packages) > 0 || len(m.Platform) > 0 || m.Metadata.Entrypoint != "") {
+		return podium.Errorf(podium.EPRECONDITION, "%s: metadata.appmode %q without serve.command is a Posit Connect Plumber API, which needs %s", ManifestName, mode, plumberNeeds)
+	}
 	if !slices.Contains(AppModes, mode) {
 		return invalidf("metadata.appmode %q is not one of %s", mode, modeList())
 	}
@@ -364,11 +447,16 @@ func checkListedFile(root fs.FS, name string, f File) error {
 		return invalidf("files key %q must be a relative slash-separated path inside the bundle, without . or .. elements", name)
 	}
 	var want []byte
+	newHash := sha256.New
 	if f.Checksum != "" {
 		hexSum, ok := strings.CutPrefix(f.Checksum, "sha256:")
 		sum, err := hex.DecodeString(hexSum)
-		if !ok || err != nil || len(sum) != sha256.Size {
-			return invalidf("files[%q].checksum %q must be \"sha256:\" followed by 64 hex digits", name, f.Checksum)
+		switch {
+		case ok && err == nil && len(sum) == sha256.Size:
+		case !ok && err == nil && len(sum) == md5.Size:
+			newHash = md5.New // Connect clients write the bare MD5
+		default:
+			return invalidf("files[%q].checksum %q must be \"sha256:\" followed by 64 hex digits, or the 32 hex digits of an MD5", name, f.Checksum)
 		}
 		want = sum
 	}
@@ -392,11 +480,14 @@ func checkListedFile(root fs.FS, name string, f File) error {
 		return fmt.Errorf("%s: open %s: %w", ManifestName, name, err)
 	}
 	defer r.Close()
-	h := sha256.New()
+	h := newHash()
 	if _, err := io.Copy(h, r); err != nil {
 		return fmt.Errorf("%s: read %s: %w", ManifestName, name, err)
 	}
 	if got := h.Sum(nil); !bytes.Equal(got, want) {
+		if len(got) == md5.Size {
+			return invalidf("files[%q].checksum does not match the file's content (md5 %x)", name, got)
+		}
 		return invalidf("files[%q].checksum does not match the file's content (sha256:%x)", name, got)
 	}
 	return nil

@@ -36,6 +36,13 @@ type ContentStore interface {
 	// ContentACLRole returns the role of a user on content, "" for none.
 	ContentACLRole(ctx context.Context, contentID, userID int64) (string, error)
 
+	// ContentEnvList returns the environment variables of content, by
+	// name, with their stored (encrypted) values.
+	ContentEnvList(ctx context.Context, contentID int64) ([]*ContentEnvVar, error)
+	// ContentEnvSet deletes the names of p.Delete and inserts or replaces
+	// p.Set.
+	ContentEnvSet(ctx context.Context, p *ContentEnvSetParams) error
+
 	// BundleCreate records an uploaded bundle.
 	BundleCreate(ctx context.Context, p *BundleCreateParams) (*podium.Bundle, error)
 	// BundleGet returns a bundle. Returns ENOTFOUND.
@@ -108,6 +115,20 @@ type ContentActivateParams struct {
 	ID       int64
 	BundleID int64
 	AppMode  string
+}
+
+// ContentEnvVar is one environment variable of content; Value is what is
+// stored (the caller encrypts and decrypts it).
+type ContentEnvVar struct {
+	Name  string
+	Value []byte
+}
+
+// ContentEnvSetParams changes the environment variables of content.
+type ContentEnvSetParams struct {
+	ContentID int64
+	Set       []ContentEnvVar
+	Delete    []string
 }
 
 // ContentACLSetParams replaces an access list.
