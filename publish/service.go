@@ -46,6 +46,10 @@ type Options struct {
 	// TempDir is where renders get their scratch directory; "" means
 	// os.TempDir().
 	TempDir string
+	// EnvKey encrypts environment variables (32 bytes); nil means the key
+	// file EnvKeyFile under DataDir. EnvPreviousKeys still decrypt.
+	EnvKey          []byte
+	EnvPreviousKeys [][]byte
 }
 
 // Service deploys and renders content. It is a server.Service: Stop
@@ -65,6 +69,9 @@ type Service struct {
 	stopped  bool
 	wg       sync.WaitGroup
 	warnOnce sync.Once
+
+	waiters taskWaiters // polls held on this node; see taskwait.go
+	env     *envCipher  // encrypts environment variables; see envvars.go
 }
 
 // New returns a service. Tasks may start as soon as it exists (requests
@@ -81,14 +88,24 @@ func New(opts Options) *Service {
 	return &Service{
 		db: opts.DB, dataDir: opts.DataDir, nodeID: opts.NodeID, log: opts.Log, apps: opts.Apps,
 		maxBody: max, tempDir: opts.TempDir, ctx: ctx, cancel: cancel,
+		env: &envCipher{dataDir: opts.DataDir, key: opts.EnvKey, previous: opts.EnvPreviousKeys},
 	}
 }
 
 // Name implements server.Service.
 func (s *Service) Name() string { return "publish" }
 
-// Start implements server.Service. Tasks run from New on; nothing to start.
-func (s *Service) Start(ctx context.Context) error { return nil }
+// Start implements server.Service. Tasks run from New on; Start only
+// listens for the task notifications of other nodes (PostgreSQL), so
+// that polls held here answer when a task elsewhere moves.
+func (s *Service) Start(ctx context.Context) error {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.listenTasks(s.ctx)
+	}()
+	return nil
+}
 
 // Stop implements server.Service: it cancels the running tasks (a render
 // is killed, its task finished with an error) and waits for them within
@@ -148,7 +165,10 @@ func validGUID(s string) bool {
 	return err == nil && u.String() == s
 }
 
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+// namePattern is what a content name may be: Connect's rule (letters,
+// digits, '_' and '-', at most 64; Connect clients derive names such as
+// "_my_site" from titles) plus '.', which Podium always allowed.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$`)
 
 // Bounds of content fields.
 const (
