@@ -127,7 +127,7 @@ type connectAPI struct {
 	svc  *publish.Service
 	opts ConnectOptions
 
-	once   sync.Once
+	once    sync.Once
 	pythons []string
 }
 
