@@ -55,6 +55,8 @@ type Server struct {
 	apps AppServer // serves app and api content; see web/apps.go
 
 	trustedProxies []*net.IPNet // whose X-Forwarded-Prefix is believed; see prefix.go
+
+	firstRun firstRun // the first-run setup; see firstrun.go
 }
 
 // requestIDPattern bounds incoming X-Request-ID values: any other value is
