@@ -70,7 +70,7 @@ type ConnectOptions struct {
 }
 
 // ServerSettingsBody is the JSON of GET /__api__/server_settings: the
-// fields Connect clients read.
+// fields Connect clients read (version above all; see ConnectVersion).
 type ServerSettingsBody struct {
 	Version        string   `json:"version"`
 	Build          string   `json:"build"`
@@ -78,23 +78,12 @@ type ServerSettingsBody struct {
 	Product        string   `json:"product"`
 	Runtimes       []string `json:"runtimes"`
 	Authentication struct {
-		Name                string `json:"name"`
-		Notice              string `json:"notice"`
-		WarningDelay        int    `json:"warning_delay"`
-		UniqueUsernames     bool   `json:"unique_usernames"`
-		NameEditableByUser  bool   `json:"name_editable_by_user"`
-		EmailEditableByUser bool   `json:"email_editable_by_user"`
-		ExternalUserData    bool   `json:"external_user_data"`
+		Name            string `json:"name"`
+		UniqueUsernames bool   `json:"unique_usernames"`
 	} `json:"authentication"`
-	License struct {
-		MaxUsers int    `json:"users"`
-		Expired  bool   `json:"expired"`
-		Tier     string `json:"tier"`
-	} `json:"license"`
-	DraftsEnabled      bool `json:"drafts_enabled"`
-	GitEnabled         bool `json:"git_enabled"`
-	EnableRuntimeCache bool `json:"enable_runtime_cache"`
-	APIKeyAuth         bool `json:"api_key_auth"`
+	DraftsEnabled bool `json:"drafts_enabled"`
+	GitEnabled    bool `json:"git_enabled"`
+	APIKeyAuth    bool `json:"api_key_auth"`
 }
 
 // InstallationsBody is the JSON of GET /__api__/v1/server_settings/{python,r,quarto}.
@@ -143,7 +132,6 @@ func (h *connectAPI) serverSettings(c echo.Context) error {
 	}
 	b.Authentication.Name = "password"
 	b.Authentication.UniqueUsernames = true
-	b.License.Tier = "podium"
 	b.DraftsEnabled, b.APIKeyAuth = true, true
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, b)
