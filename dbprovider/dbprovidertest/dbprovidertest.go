@@ -8,9 +8,9 @@
 package dbprovidertest
 
 import (
-	"fmt"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
