@@ -465,7 +465,7 @@ type flexID int64
 
 func (f *flexID) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
-		*f = 0 // Connect clients send null for "the newest bundle"
+		*f = 0 // refused as missing by the handler
 		return nil
 	}
 	s := strings.Trim(string(b), `"`)
@@ -504,15 +504,7 @@ func (h *contentAPI) deploy(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	if b.BundleID == 0 {
-		// Connect deploys the newest bundle when none is named.
-		list, err := h.svc.BundleList(ctx, u, c.Param("guid"))
-		if err != nil {
-			return err
-		}
-		if len(list) == 0 {
-			return podium.Errorf(podium.EINVALID, "bundle_id is required: this content has no bundle yet")
-		}
-		b.BundleID = flexID(list[0].ID)
+		return podium.Errorf(podium.EINVALID, "bundle_id is required")
 	}
 	activate := b.Activate == nil || *b.Activate
 	t, err := h.svc.DeployBundle(ctx, u, c.Param("guid"), int64(b.BundleID), activate)

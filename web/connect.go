@@ -8,7 +8,9 @@ package web
 // rsconnect and other Connect clients".
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os/exec"
@@ -231,9 +233,18 @@ func (h *contentAPI) envPatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var body []EnvVarBody
-	if err := decodeContentJSON(c, &body); err != nil {
+	var raw json.RawMessage
+	if err := decodeContentJSON(c, &raw); err != nil {
 		return err
+	}
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '[' {
+		return podium.Errorf(podium.EINVALID, `send a JSON array such as [{"name": "API_TOKEN", "value": "…"}, {"name": "OLD", "value": null}]`)
+	}
+	var body []EnvVarBody
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		return podium.Errorf(podium.EINVALID, `each entry must be {"name": "NAME", "value": "…" or null}: %s`, strings.TrimPrefix(err.Error(), "json: "))
 	}
 	changes := make([]publish.EnvVarSet, len(body))
 	for i, v := range body {
