@@ -88,8 +88,9 @@ func (s *Service) deploy(ctx context.Context, log *TaskLog, c *podium.Content, b
 	res := &DeployResult{BundleID: b.ID, AppMode: string(m.Metadata.AppMode), ContentURL: ContentPath(c.GUID), Activated: activate}
 	if m.Metadata.AppMode == bundle.AppModeReport {
 		// A draft render of this bundle is reused: activating a built
-		// draft does not render again.
-		if r, err := s.db.RenderGetLatestGood(ctx, c.ID, b.ID); err == nil && activate {
+		// draft does not render again. A render older than the last
+		// activation is not a draft's (a redeploy renders afresh).
+		if r, ok := s.draftRender(ctx, c, b); ok && activate {
 			log.Printf("Reusing render %d of this bundle", r.ID)
 			res.RenderID = r.ID
 		} else {
@@ -115,4 +116,21 @@ func (s *Service) deploy(ctx context.Context, log *TaskLog, c *podium.Content, b
 	log.Printf("Bundle %d is now active: %s", b.ID, res.ContentURL)
 	s.log.WithFields(map[string]any{"guid": c.GUID, "bundle": b.ID, "appmode": res.AppMode}).Info("bundle deployed")
 	return res, nil
+}
+
+// draftRender returns the render of bundle b made by a draft deployment
+// since the content was last activated, if any.
+func (s *Service) draftRender(ctx context.Context, c *podium.Content, b *podium.Bundle) (*podium.Render, bool) {
+	r, err := s.db.RenderGetLatestGood(ctx, c.ID, b.ID)
+	if err != nil {
+		return nil, false
+	}
+	cur, err := s.db.ContentGet(ctx, c.ID)
+	if err != nil {
+		return nil, false
+	}
+	if cur.LastDeployedAt != nil && !r.StartedAt.After(*cur.LastDeployedAt) {
+		return nil, false
+	}
+	return r, true
 }
