@@ -92,6 +92,43 @@ type Manifest struct {
 	Packages    json.RawMessage `json:"packages,omitempty"`
 	Platform    json.RawMessage `json:"platform,omitempty"`
 	Users       json.RawMessage `json:"users,omitempty"`
+
+	// Extra lists the fields of a Connect manifest this server does not
+	// know at all (accepted, reported by Ignored).
+	Extra []string `json:"-"`
+}
+
+// connectSections are the top-level fields only Connect clients write: a
+// manifest with one of them, a Connect app mode or an MD5 checksum is a
+// Connect manifest.
+var connectSections = []string{"locale", "python", "environment", "quarto", "jupyter", "packages", "platform", "users"}
+
+func isConnectManifest(top map[string]json.RawMessage) bool {
+	for _, k := range connectSections {
+		if _, ok := top[k]; ok {
+			return true
+		}
+	}
+	var meta struct {
+		AppMode    AppMode `json:"appmode"`
+		Entrypoint any     `json:"entrypoint"`
+	}
+	if raw, ok := top["metadata"]; ok && json.Unmarshal(raw, &meta) == nil {
+		if _, ok := connectModes[meta.AppMode]; ok || meta.Entrypoint != nil {
+			return true
+		}
+	}
+	var files map[string]struct {
+		Checksum string `json:"checksum"`
+	}
+	if raw, ok := top["files"]; ok && json.Unmarshal(raw, &files) == nil {
+		for _, f := range files {
+			if len(f.Checksum) == 2*md5.Size && !strings.Contains(f.Checksum, ":") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Metadata is the "metadata" object of a manifest.
@@ -214,7 +251,7 @@ func (m *Manifest) Ignored() []string {
 			out = append(out, f.name)
 		}
 	}
-	return out
+	return append(out, m.Extra...)
 }
 
 // PrimaryPage returns metadata.primary_html or its default.
@@ -259,7 +296,26 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 	if top == nil {
 		return nil, podium.Errorf(podium.EINVALID, "%s must hold a JSON object, not null", ManifestName)
 	}
-	if err := checkFields("", top, reflect.TypeFor[Manifest]()); err != nil {
+	// A manifest written by a Connect client may carry fields this server
+	// does not know (clients add sections over time): they are kept in
+	// Extra and reported, not refused. Podium's own manifests stay strict,
+	// so a typo is caught.
+	connect := isConnectManifest(top)
+	var extra []string
+	check := func(prefix string, obj map[string]json.RawMessage, typ reflect.Type) error {
+		err := checkFields(prefix, obj, typ)
+		if err == nil || !connect {
+			return err
+		}
+		known := jsonFieldNames(typ)
+		for _, k := range sortedKeys(obj) {
+			if !slices.Contains(known, k) {
+				extra = append(extra, prefix+k)
+			}
+		}
+		return nil
+	}
+	if err := check("", top, reflect.TypeFor[Manifest]()); err != nil {
 		return nil, err
 	}
 	for _, section := range []struct {
@@ -272,7 +328,7 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 	} {
 		var obj map[string]json.RawMessage
 		if raw, ok := top[section.name]; ok && json.Unmarshal(raw, &obj) == nil {
-			if err := checkFields(section.name+".", obj, section.typ); err != nil {
+			if err := check(section.name+".", obj, section.typ); err != nil {
 				return nil, err
 			}
 		}
@@ -280,7 +336,7 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 	var files map[string]map[string]json.RawMessage
 	if raw, ok := top["files"]; ok && json.Unmarshal(raw, &files) == nil {
 		for _, name := range sortedKeys(files) {
-			if err := checkFields(fmt.Sprintf("files[%q].", name), files[name], reflect.TypeFor[File]()); err != nil {
+			if err := check(fmt.Sprintf("files[%q].", name), files[name], reflect.TypeFor[File]()); err != nil {
 				return nil, err
 			}
 		}
@@ -289,10 +345,13 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 	// Second pass: types.
 	var m Manifest
 	dec = json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
+	if !connect {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(&m); err != nil {
 		return nil, jsonError(data, err)
 	}
+	m.Extra = extra
 	return &m, nil
 }
 

@@ -66,6 +66,26 @@ func TestManifestConnect(t *testing.T) {
 		}
 	})
 
+	t.Run("OKUnknownConnectFields", func(t *testing.T) {
+		t.Parallel()
+		// Fields a newer client writes that this server does not know are
+		// accepted and reported in a Connect manifest...
+		manifest := `{"version": 1, "locale": "en_US", "integration_requests": [{"guid": "x"}],
+  "metadata": {"appmode": "static", "entrypoint": "index.html", "new_flag": true},
+  "files": {"index.html": {"checksum": "` + md5hex(files["index.html"]) + `", "size": 11}}}`
+		m, err := bundle.LoadManifest(bundleDir(t, manifest, files))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"locale", "metadata.entrypoint", "integration_requests", "metadata.new_flag", `files["index.html"].size`}
+		if got := m.Ignored(); !slices.Equal(got, want) {
+			t.Errorf("Ignored = %v, want %v", got, want)
+		}
+		// ...while Podium's own manifests stay strict.
+		_, err = bundle.LoadManifest(bundleDir(t, `{"version": 1, "metadata": {"appmode": "static", "new_flag": true}}`, files))
+		checkErr(t, err, podium.EINVALID, `unknown field "new_flag" in metadata`)
+	})
+
 	t.Run("ErrMD5Mismatch", func(t *testing.T) {
 		t.Parallel()
 		manifest := `{"version": 1, "metadata": {"appmode": "static"}, "files": {"index.html": {"checksum": "` + md5hex("other") + `"}}}`
