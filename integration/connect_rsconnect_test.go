@@ -36,6 +36,7 @@ func TestConnectClientFlow(t *testing.T) {
 			key := pubUser(t, n, "alice", "publisher")
 			bobKey := pubUser(t, n, "bob", "publisher")
 			connectFlow(t, n, key, bobKey)
+			connectRFlow(t, n, key)
 		})
 	}
 }
@@ -410,4 +411,91 @@ func TestConnectThroughLoadBalancers(t *testing.T) {
 
 func containsLine(lines []string, sub string) bool {
 	return slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, sub) })
+}
+
+// connectRFlow replays the R rsconnect package (R/client-connect.R):
+// users/current, the v0 application listing by name and owner, v1 content
+// create, an upload as application/x-gzip, deploy with a numeric
+// bundle_id, its task loop (first=0&wait=1, first advanced only on
+// output, no sleep), the v0 lookup by id of a redeploy, and environment
+// variables with null to unset.
+func connectRFlow(t *testing.T, n *nodetest.Node, key string) {
+	r := newRSConnect(t, n.URL, key)
+	var me struct {
+		ID       int64  `json:"id"`
+		Username string `json:"username"`
+	}
+	r.ok("users/current", r.do("GET", "/__api__/users/current", nil, nil, ""), &me)
+	if me.ID == 0 || me.Username != "alice" {
+		t.Fatalf("users/current: %+v", me)
+	}
+	list := func(name string) int {
+		t.Helper()
+		var apps struct {
+			Applications []struct{ GUID string } `json:"applications"`
+			Count, Total int
+		}
+		q := url.Values{"filter": {fmt.Sprintf("account_id:%d", me.ID), "name:" + name}, "count": {"100"}, "start": {"0"}, "cont": {""}}
+		r.ok("applications", r.do("GET", "/__api__/applications", q, nil, ""), &apps)
+		if apps.Count != len(apps.Applications) || apps.Total != apps.Count {
+			t.Fatalf("applications paging: %+v", apps)
+		}
+		return apps.Count
+	}
+	if list("r_site") != 0 {
+		t.Fatal("r_site exists before it is created")
+	}
+	var app struct {
+		ID           int64  `json:"id"`
+		GUID         string `json:"guid"`
+		ContentURL   string `json:"content_url"`
+		DashboardURL string `json:"dashboard_url"`
+	}
+	r.ok("create", r.do("POST", "/__api__/v1/content", nil, []byte(`{"name":"r_site","title":"R site"}`), "application/json"), &app)
+	if app.DashboardURL == "" || list("r_site") != 1 {
+		t.Fatalf("created: %+v", app)
+	}
+	var b struct {
+		ID int64 `json:"id"`
+	}
+	page := "<h1>from R</h1>"
+	r.ok("upload", r.do("POST", "/__api__/v1/content/"+app.GUID+"/bundles", nil, htmlBundle(t, map[string]string{"index.html": page}, "index.html"), "application/x-gzip"), &b)
+	var started struct {
+		TaskID string `json:"task_id"`
+	}
+	r.ok("deploy", r.do("POST", "/__api__/v1/content/"+app.GUID+"/deploy", nil, []byte(fmt.Sprintf(`{"bundle_id":%d}`, b.ID)), "application/json"), &started)
+	first := 0
+	for i := 0; ; i++ {
+		if i > 200 {
+			t.Fatal("the task loop did not end")
+		}
+		var task rscTask
+		r.ok("task", r.do("GET", fmt.Sprintf("/__api__/v1/tasks/%s?first=%d&wait=1", started.TaskID, first), nil, nil, ""), &task)
+		if len(task.Output) > 0 {
+			first = task.Last
+		}
+		if task.Finished {
+			if task.Code != 0 {
+				t.Fatalf("R deploy: %+v", task)
+			}
+			break
+		}
+	}
+	if got := r.accessContent(app.GUID, ""); string(got.Body) != page {
+		t.Fatalf("R deploy page: %q", got.Body)
+	}
+	var v0 struct {
+		GUID string `json:"guid"`
+		URL  string `json:"url"`
+	}
+	r.ok("applications/{id}", r.do("GET", fmt.Sprintf("/__api__/applications/%d", app.ID), nil, nil, ""), &v0)
+	if v0.GUID != app.GUID || v0.URL != app.ContentURL {
+		t.Fatalf("v0 application: %+v", v0)
+	}
+	var names []string
+	r.ok("set env", r.do("PATCH", "/__api__/v1/content/"+app.GUID+"/environment", nil, []byte(`[{"name":"A","value":"1"},{"name":"B","value":null}]`), "application/json"), &names)
+	r.ok("get env", r.do("GET", "/__api__/v1/content/"+app.GUID+"/environment", nil, nil, ""), &names)
+	if !slices.Equal(names, []string{"A"}) {
+		t.Fatalf("R environment: %v", names)
+	}
 }

@@ -57,7 +57,8 @@ type CreateUserRequest struct {
 
 func (h *accountHandlers) mountAPI(e *echo.Echo) {
 	e.GET("/__api__/v1/user", h.whoami)
-	e.GET("/__api__/me", h.whoami) // what older Connect clients ask
+	e.GET("/__api__/me", h.whoami)            // what older Connect clients ask
+	e.GET("/__api__/users/current", h.whoami) // what the R rsconnect package asks
 	e.GET("/__api__/v1/keys", h.listKeys)
 	e.POST("/__api__/v1/keys", h.createKey)
 	e.DELETE("/__api__/v1/keys/:id", h.revokeKey)

@@ -110,6 +110,7 @@ func MountConnectAPI(e *echo.Echo, svc *publish.Service, opts ConnectOptions) {
 	e.GET("/__api__/v1/server_settings/python", h.python)
 	e.GET("/__api__/v1/server_settings/r", h.none)
 	e.GET("/__api__/v1/server_settings/quarto", h.none)
+	e.GET("/__api__/applications", h.applicationsV0)
 	e.GET(dashboardContentPrefix+":guid/draft/:bundle", h.draftRedirect)
 	e.GET(dashboardContentPrefix+":guid/logs", h.logsRedirect)
 }
@@ -281,4 +282,60 @@ func (h *contentAPI) applicationV0(c echo.Context) error {
 	}
 	b := contentBody(c, ct)
 	return c.JSON(http.StatusOK, ApplicationV0Body{ContentBody: b, URL: b.ContentURL})
+}
+
+// ApplicationsV0Body is the JSON of GET /__api__/applications.
+type ApplicationsV0Body struct {
+	Applications []ApplicationV0Body `json:"applications"`
+	Count        int                 `json:"count"`
+	Total        int                 `json:"total"`
+	Continuation string              `json:"continuation"`
+}
+
+// applicationsV0 answers GET /__api__/applications, the v0 listing the R
+// rsconnect package uses to find existing content by name:
+// filter=name:N and filter=account_id:I (the owner's id, as
+// /__api__/users/current gives it; other filters are ignored), paged with
+// count and start.
+func (h *connectAPI) applicationsV0(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	r := publish.ContentListRequest{}
+	for _, f := range c.QueryParams()["filter"] {
+		k, v, _ := strings.Cut(f, ":")
+		switch k {
+		case "name":
+			r.Name = v
+		case "account_id":
+			id, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || id <= 0 {
+				return podium.Errorf(podium.EINVALID, "filter account_id:%q must be a user id", v)
+			}
+			r.OwnerID = id
+		}
+	}
+	count, start := 100, 0
+	if v := c.QueryParam("count"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 && n <= 1000 {
+			count = n
+		}
+	}
+	if v := c.QueryParam("start"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			start = n
+		}
+	}
+	list, err := h.svc.ContentList(c.Request().Context(), u, r)
+	if err != nil {
+		return err
+	}
+	out := ApplicationsV0Body{Applications: []ApplicationV0Body{}, Total: len(list)}
+	for i := start; i < len(list) && i < start+count; i++ {
+		b := contentBody(c, list[i])
+		out.Applications = append(out.Applications, ApplicationV0Body{ContentBody: b, URL: b.ContentURL})
+	}
+	out.Count = len(out.Applications)
+	return c.JSON(http.StatusOK, out)
 }
