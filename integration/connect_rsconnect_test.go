@@ -499,3 +499,33 @@ func connectRFlow(t *testing.T, n *nodetest.Node, key string) {
 		t.Fatalf("R environment: %v", names)
 	}
 }
+
+// TestConnectEnvironmentReachesApps sets an environment variable of app
+// content through the Connect API, then deploys it: the app's process
+// sees the value, which no API answer returns.
+func TestConnectEnvironmentReachesApps(t *testing.T) {
+	t.Parallel()
+	nodes := startNodes(t, 1, "", sharedDataDir(t), "[Applications]\nRunAs = nobody\n")
+	key := pubUser(t, nodes[0], "alice", "publisher")
+	rs := newRSConnect(t, nodes[0].URL, key)
+	var c rscContent
+	rs.ok("create", rs.json("POST", "/__api__/v1/content", map[string]string{"name": "env_app"}), &c)
+	const secret = "app-secret-8812"
+	r := rs.json("PATCH", "/__api__/v1/content/"+c.GUID+"/environment", []map[string]string{{"name": "GREETING", "value": secret}})
+	if r.Status != 200 || strings.Contains(string(r.Body), secret) {
+		t.Fatalf("PATCH environment: %d %s", r.Status, r.Body)
+	}
+	redeployApp(t, &apiClient{t: t, base: nodes[0].URL, key: key}, c.GUID, echoBundleDir(t))
+	if got := rs.accessContent(c.GUID, ""); got.Status != 200 {
+		t.Fatalf("app: %d %s", got.Status, got.Body)
+	}
+	if got := rs.do("GET", "/content/"+c.GUID+"/env/GREETING", nil, nil, ""); string(got.Body) != secret {
+		t.Fatalf("the app's process sees GREETING=%q", got.Body)
+	}
+	if got := rs.do("GET", "/content/"+c.GUID+"/env/PATH", nil, nil, ""); strings.Contains(string(got.Body), secret) {
+		t.Fatalf("server variables were overridden: PATH=%q", got.Body)
+	}
+	if strings.Contains(nodes[0].Log(), secret) {
+		t.Fatal("the node logged the value")
+	}
+}
