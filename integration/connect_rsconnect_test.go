@@ -3,9 +3,12 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -322,6 +325,10 @@ func TestConnectThroughLoadBalancers(t *testing.T) {
 	pg := pgtest.NewDatabase(t)
 	nodes := startNodes(t, 2, pg, sharedDataDir(t), pubConfig+"[HTTP]\nTrustedProxies = 127.0.0.1\n")
 	key := pubUser(t, nodes[0], "alice", "publisher")
+	admin := pubUser(t, nodes[0], "root", "admin")
+	const password = "a long enough password 42"
+	pubWant(t, "create carol", pubJSON(t, "POST", nodes[0].URL+"/__api__/v1/users", admin,
+		map[string]string{"username": "carol", "role": "publisher", "password": password}), 201)
 
 	t.Run("StickyHAProxy", func(t *testing.T) {
 		h := startHAProxy(t, nodes)
@@ -377,6 +384,38 @@ func TestConnectThroughLoadBalancers(t *testing.T) {
 			}
 			if r := rs.accessContent(d.AppGUID, ""); string(r.Body) != page {
 				t.Fatalf("live through %s: %d %q", lb.name, r.Status, r.Body)
+			}
+
+			// A browser session (cookie jar, no key) survives the load
+			// balancer: log in, then every request is still carol's.
+			jar, _ := cookiejar.New(nil)
+			browser := &http.Client{Jar: jar} // follows the 303 with a GET, as browsers do
+			res, err := browser.Get(lb.url + "/__login__")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			m := regexp.MustCompile(`name="login_csrf" value="([^"]+)"`).FindSubmatch(body)
+			if m == nil {
+				t.Fatalf("login page: %d %s", res.StatusCode, body)
+			}
+			res, err = browser.PostForm(lb.url+"/__login__", url.Values{"login_csrf": {string(m[1])}, "username": {"carol"}, "password": {password}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			for range 4 {
+				res, err := browser.Get(lb.url + "/__api__/v1/user")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var who struct{ Username string }
+				_ = json.NewDecoder(res.Body).Decode(&who)
+				res.Body.Close()
+				if res.StatusCode != 200 || who.Username != "carol" {
+					t.Fatalf("the session did not survive %s: %d %+v", lb.name, res.StatusCode, who)
+				}
 			}
 		})
 	}
