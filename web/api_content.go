@@ -406,7 +406,7 @@ func multipartBundle(body io.Reader, boundary string, max int64) (io.Reader, jso
 		case "archive":
 			// The rest of the body after the archive is not read: a
 			// metadata part must come first to be kept.
-			return &limitedPart{r: part, left: max}, metadata, nil
+			return &limitedPart{r: part, left: max, limit: max}, metadata, nil
 		default:
 			return nil, nil, podium.Errorf(podium.EINVALID, "unexpected multipart part %q: send \"archive\" and optionally \"metadata\"", part.FormName())
 		}
@@ -416,15 +416,16 @@ func multipartBundle(body io.Reader, boundary string, max int64) (io.Reader, jso
 // limitedPart reads at most left bytes, then fails with the same
 // http.MaxBytesError a plain upload gets.
 type limitedPart struct {
-	r    io.Reader
-	left int64
+	r     io.Reader
+	left  int64
+	limit int64
 }
 
 func (l *limitedPart) Read(p []byte) (int, error) {
 	if l.left <= 0 {
 		var one [1]byte
 		if n, _ := l.r.Read(one[:]); n > 0 {
-			return 0, &http.MaxBytesError{Limit: l.left}
+			return 0, &http.MaxBytesError{Limit: l.limit}
 		}
 		return 0, io.EOF
 	}
