@@ -19,9 +19,11 @@ const maxAccountBody = 64 << 10
 // requests must send in X-CSRF-Token.
 type UserBody struct {
 	*podium.User
-	// GUID and UserRole are the Connect fields clients read (UserGUID).
+	// The Connect fields clients read: GUID (UserGUID), UserRole, and
+	// Confirmed (always true: Podium has no unconfirmed accounts).
 	GUID       string `json:"guid"`
 	UserRole   string `json:"user_role"`
+	Confirmed  bool   `json:"confirmed"`
 	AuthMethod string `json:"auth_method"`
 	CSRFToken  string `json:"csrf_token,omitempty"`
 }
@@ -73,7 +75,7 @@ func (h *accountHandlers) whoami(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, UserBody{User: u, GUID: UserGUID(u.ID), UserRole: connectRole(u.Role),
+	return c.JSON(http.StatusOK, UserBody{User: u, GUID: UserGUID(u.ID), UserRole: connectRole(u.Role), Confirmed: true,
 		AuthMethod: AuthMethod(c), CSRFToken: CSRFToken(c)})
 }
 
