@@ -65,6 +65,8 @@ type Bundle struct {
 	Size      int64     `json:"size"`
 	SHA256    []byte    `json:"-"`
 	Manifest  string    `json:"-"` // the manifest.json document, "{}" when unreadable
+	// Metadata is the JSON object a client sent with the upload ("{}").
+	Metadata string `json:"-"`
 	CreatedBy *int64    `json:"created_by"`
 	CreatedAt time.Time `json:"created_time"`
 }

@@ -150,6 +150,7 @@ type BundleCreateParams struct {
 	SHA256    []byte
 	Manifest  string // JSON document; "" means "{}"
 	CreatedBy int64  // 0 for none
+	Metadata  string // JSON object sent with the upload; "" means "{}"
 }
 
 // TaskCreateParams creates a task.

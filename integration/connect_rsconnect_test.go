@@ -152,8 +152,11 @@ func connectFlow(t *testing.T, n *nodetest.Node, key, bobKey string) {
 		Metadata json.RawMessage `json:"metadata"`
 	}
 	rs.ok("bundles", rs.do("GET", "/__api__/v1/content/"+d.AppGUID+"/bundles", nil, nil, ""), &bundles)
-	if len(bundles) != 2 {
-		t.Fatalf("bundles: %+v", bundles)
+	var md struct {
+		SourceCommit string `json:"source_commit"`
+	}
+	if len(bundles) != 2 || json.Unmarshal(bundles[0].Metadata, &md) != nil || md.SourceCommit != "0123abcd" || string(bundles[1].Metadata) != "{}" {
+		t.Fatalf("bundles and their metadata: %+v", bundles)
 	}
 
 	// Bundle download: the archive as uploaded.

@@ -25,6 +25,14 @@ import (
 // Returns ETOOLARGE over MaxUpload, EINVALID for a malformed or unsafe
 // archive, ENOTFOUND/EFORBIDDEN per access.
 func (s *Service) BundleUpload(ctx context.Context, u *podium.User, guid string, r io.Reader) (*podium.Bundle, error) {
+	return s.BundleUploadMetadata(ctx, u, guid, r, "")
+}
+
+// BundleUploadMetadata is BundleUpload that also records metadata, the
+// JSON object a Connect client sends beside the archive (source,
+// source_repo, source_commit, ...); "" records {}. The caller checks it is
+// a JSON object.
+func (s *Service) BundleUploadMetadata(ctx context.Context, u *podium.User, guid string, r io.Reader, metadata string) (*podium.Bundle, error) {
 	c, _, err := s.contentFor(ctx, u, guid, canEdit)
 	if err != nil {
 		return nil, err
@@ -73,7 +81,7 @@ func (s *Service) BundleUpload(ctx context.Context, u *podium.User, guid string,
 	}
 
 	b, err := s.db.BundleCreate(ctx, &dbprovider.BundleCreateParams{
-		ContentID: c.ID, Size: n, SHA256: h.Sum(nil), Manifest: manifest, CreatedBy: u.ID,
+		ContentID: c.ID, Size: n, SHA256: h.Sum(nil), Manifest: manifest, CreatedBy: u.ID, Metadata: metadata,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bundle upload: %w", err)

@@ -101,7 +101,7 @@ type BundleBody struct {
 
 func bundleBody(guid string, active *int64, b *podium.Bundle) *BundleBody {
 	return &BundleBody{ID: b.ID, ContentGUID: guid, Size: b.Size, SHA256: hex.EncodeToString(b.SHA256),
-		Active: active != nil && *active == b.ID, CreatedTime: b.CreatedAt, Metadata: json.RawMessage("{}")}
+		Active: active != nil && *active == b.ID, CreatedTime: b.CreatedAt, Metadata: json.RawMessage(b.Metadata)}
 }
 
 // TaskBody is the JSON of a task poll.
@@ -364,13 +364,11 @@ func (h *contentAPI) upload(c echo.Context) error {
 	} else {
 		archive = http.MaxBytesReader(c.Response(), req.Body, max)
 	}
-	b, err := h.svc.BundleUpload(req.Context(), u, c.Param("guid"), archive)
+	b, err := h.svc.BundleUploadMetadata(req.Context(), u, c.Param("guid"), archive, string(metadata))
 	if err != nil {
 		return err
 	}
-	body := bundleBody(c.Param("guid"), nil, b)
-	body.Metadata = metadata
-	return c.JSON(http.StatusCreated, body)
+	return c.JSON(http.StatusCreated, bundleBody(c.Param("guid"), nil, b))
 }
 
 // multipartBundle reads a multipart upload: the "metadata" part (a JSON
@@ -402,7 +400,13 @@ func multipartBundle(body io.Reader, boundary string, max int64) (io.Reader, jso
 			if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
 				return nil, nil, podium.Errorf(podium.EINVALID, "the metadata part must be a JSON object")
 			}
-			metadata = json.RawMessage(data)
+			// Stored compact and without NUL characters, which PostgreSQL's
+			// jsonb refuses.
+			compact, _ := json.Marshal(obj)
+			if bytes.Contains(compact, []byte(`\u0000`)) {
+				return nil, nil, podium.Errorf(podium.EINVALID, "the metadata part must not contain NUL characters")
+			}
+			metadata = json.RawMessage(compact)
 		case "archive":
 			// The rest of the body after the archive is not read: a
 			// metadata part must come first to be kept.

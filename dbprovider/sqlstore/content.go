@@ -189,14 +189,14 @@ func (s *Store) ContentACLRole(ctx context.Context, contentID, userID int64) (st
 	return role, nil
 }
 
-const bundleColumns = `id, content_id, size, sha256, manifest, created_by, created_at`
+const bundleColumns = `id, content_id, size, sha256, manifest, created_by, created_at, metadata`
 
 func scanBundle(row scanner) (*podium.Bundle, error) {
 	var (
 		b  podium.Bundle
 		by sql.NullInt64
 	)
-	if err := row.Scan(&b.ID, &b.ContentID, &b.Size, &b.SHA256, &b.Manifest, &by, &b.CreatedAt); err != nil {
+	if err := row.Scan(&b.ID, &b.ContentID, &b.Size, &b.SHA256, &b.Manifest, &by, &b.CreatedAt, &b.Metadata); err != nil {
 		return nil, err
 	}
 	if by.Valid {
@@ -213,9 +213,13 @@ func (s *Store) BundleCreate(ctx context.Context, p *dbprovider.BundleCreatePara
 	if manifest == "" {
 		manifest = "{}"
 	}
-	q := `INSERT INTO bundles (content_id, size, sha256, manifest, created_by, created_at)
-	VALUES ($1, $2, $3, $4, $5, ` + s.D.Now() + `) RETURNING ` + bundleColumns
-	b, err := scanBundle(s.W.QueryRowContext(ctx, q, p.ContentID, p.Size, p.SHA256, manifest, idOrNull(p.CreatedBy)))
+	metadata := p.Metadata
+	if metadata == "" {
+		metadata = "{}"
+	}
+	q := `INSERT INTO bundles (content_id, size, sha256, manifest, created_by, created_at, metadata)
+	VALUES ($1, $2, $3, $4, $5, ` + s.D.Now() + `, $6) RETURNING ` + bundleColumns
+	b, err := scanBundle(s.W.QueryRowContext(ctx, q, p.ContentID, p.Size, p.SHA256, manifest, idOrNull(p.CreatedBy), metadata))
 	if err != nil {
 		return nil, fmt.Errorf("bundle create: %w", s.D.TranslateError(err))
 	}

@@ -14,6 +14,10 @@ CREATE UNIQUE INDEX content_owner_name ON content (owner_id, name);
 ALTER TABLE content ADD COLUMN last_deployed_at TIMESTAMP;
 UPDATE content SET last_deployed_at = updated_at WHERE active_bundle_id IS NOT NULL;
 
+-- The metadata a Connect client sends with a multipart bundle upload
+-- (source, source_repo, source_commit, ...), a JSON object.
+ALTER TABLE bundles ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata));
+
 CREATE TABLE content_env (
     content_id INTEGER NOT NULL REFERENCES content (id) ON DELETE CASCADE,
     name       TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 255 AND instr(name, char(0)) = 0),
@@ -25,5 +29,6 @@ CREATE TABLE content_env (
 
 -- +goose Down
 DROP TABLE content_env;
+ALTER TABLE bundles DROP COLUMN metadata;
 ALTER TABLE content DROP COLUMN last_deployed_at;
 DROP INDEX content_owner_name;
