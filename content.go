@@ -60,13 +60,13 @@ type ContentACLEntry struct {
 
 // Bundle is one uploaded archive of a content's files.
 type Bundle struct {
-	ID        int64     `json:"id"`
-	ContentID int64     `json:"content_id"`
-	Size      int64     `json:"size"`
-	SHA256    []byte    `json:"-"`
-	Manifest  string    `json:"-"` // the manifest.json document, "{}" when unreadable
+	ID        int64  `json:"id"`
+	ContentID int64  `json:"content_id"`
+	Size      int64  `json:"size"`
+	SHA256    []byte `json:"-"`
+	Manifest  string `json:"-"` // the manifest.json document, "{}" when unreadable
 	// Metadata is the JSON object a client sent with the upload ("{}").
-	Metadata string `json:"-"`
+	Metadata  string    `json:"-"`
 	CreatedBy *int64    `json:"created_by"`
 	CreatedAt time.Time `json:"created_time"`
 }
