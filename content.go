@@ -46,6 +46,9 @@ type Content struct {
 	ActiveBundleID *int64    `json:"bundle_id"`
 	CreatedAt      time.Time `json:"created_time"`
 	UpdatedAt      time.Time `json:"updated_time"`
+	// LastDeployedAt is when a bundle was last activated; nil before the
+	// first deployment.
+	LastDeployedAt *time.Time `json:"last_deployed_time"`
 }
 
 // ContentACLEntry grants one user a role on one content.
@@ -57,11 +60,13 @@ type ContentACLEntry struct {
 
 // Bundle is one uploaded archive of a content's files.
 type Bundle struct {
-	ID        int64     `json:"id"`
-	ContentID int64     `json:"content_id"`
-	Size      int64     `json:"size"`
-	SHA256    []byte    `json:"-"`
-	Manifest  string    `json:"-"` // the manifest.json document, "{}" when unreadable
+	ID        int64  `json:"id"`
+	ContentID int64  `json:"content_id"`
+	Size      int64  `json:"size"`
+	SHA256    []byte `json:"-"`
+	Manifest  string `json:"-"` // the manifest.json document, "{}" when unreadable
+	// Metadata is the JSON object a client sent with the upload ("{}").
+	Metadata  string    `json:"-"`
 	CreatedBy *int64    `json:"created_by"`
 	CreatedAt time.Time `json:"created_time"`
 }

@@ -29,6 +29,9 @@ type App struct {
 	BasePathEnv string
 	// Overrides are the content's own process settings.
 	Overrides Overrides
+	// Env are the content's environment variables (NAME=value), set
+	// before the server's own (which win). Secret: never logged.
+	Env []string `json:"-"`
 }
 
 // BasePath returns the URL path prefix the app is served under, with a

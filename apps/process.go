@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -174,14 +175,14 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 	if home == "" {
 		home = appDir
 	}
-	cmd.Env = []string{
-		"PATH=" + appPath,
-		"HOME=" + home,
+	cmd.Env = append(slices.Clip(app.Env),
+		"PATH="+appPath,
+		"HOME="+home,
 		"LANG=C.UTF-8",
-		"PORT=" + strconv.Itoa(port),
-		basePathVar + "=" + app.BasePath(),
-		"PODIUM_CONTENT_GUID=" + app.GUID,
-	}
+		"PORT="+strconv.Itoa(port),
+		basePathVar+"="+app.BasePath(),
+		"PODIUM_CONTENT_GUID="+app.GUID,
+	)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Own process group, so a stop reaches the app's children too; and
 	// die with podium if podium is killed.

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bytes"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -78,6 +79,56 @@ type Manifest struct {
 	// Files optionally lists files the bundle must contain, keyed by
 	// slash-separated path relative to the bundle root.
 	Files map[string]File `json:"files,omitempty"`
+
+	// The sections Posit Connect clients (rsconnect-python, the R
+	// rsconnect package, Posit Publisher) write. Podium accepts them so
+	// those manifests deploy unchanged, and reports them in the deployment
+	// log (see Ignored): it does not act on them yet.
+	Locale      json.RawMessage `json:"locale,omitempty"`
+	Python      json.RawMessage `json:"python,omitempty"`
+	Environment json.RawMessage `json:"environment,omitempty"`
+	Quarto      json.RawMessage `json:"quarto,omitempty"`
+	Jupyter     json.RawMessage `json:"jupyter,omitempty"`
+	Packages    json.RawMessage `json:"packages,omitempty"`
+	Platform    json.RawMessage `json:"platform,omitempty"`
+	Users       json.RawMessage `json:"users,omitempty"`
+
+	// Extra lists the fields of a Connect manifest this server does not
+	// know at all (accepted, reported by Ignored).
+	Extra []string `json:"-"`
+}
+
+// connectSections are the top-level fields only Connect clients write: a
+// manifest with one of them, a Connect app mode or an MD5 checksum is a
+// Connect manifest.
+var connectSections = []string{"locale", "python", "environment", "quarto", "jupyter", "packages", "platform", "users"}
+
+func isConnectManifest(top map[string]json.RawMessage) bool {
+	for _, k := range connectSections {
+		if _, ok := top[k]; ok {
+			return true
+		}
+	}
+	var meta struct {
+		AppMode    AppMode `json:"appmode"`
+		Entrypoint any     `json:"entrypoint"`
+	}
+	if raw, ok := top["metadata"]; ok && json.Unmarshal(raw, &meta) == nil {
+		if _, ok := connectModes[meta.AppMode]; ok || meta.Entrypoint != nil {
+			return true
+		}
+	}
+	var files map[string]struct {
+		Checksum string `json:"checksum"`
+	}
+	if raw, ok := top["files"]; ok && json.Unmarshal(raw, &files) == nil {
+		for _, f := range files {
+			if len(f.Checksum) == 2*md5.Size && !strings.Contains(f.Checksum, ":") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Metadata is the "metadata" object of a manifest.
@@ -87,6 +138,12 @@ type Metadata struct {
 	// PrimaryHTML is the page a static bundle serves at its root; it
 	// defaults to DefaultPrimaryHTML. Only for AppModeStatic.
 	PrimaryHTML string `json:"primary_html,omitempty"`
+
+	// Fields Connect clients write; accepted and reported, not acted on.
+	Entrypoint      string          `json:"entrypoint,omitempty"`
+	PrimaryRmd      json.RawMessage `json:"primary_rmd,omitempty"`
+	ContentCategory json.RawMessage `json:"content_category,omitempty"`
+	HasParameters   json.RawMessage `json:"has_parameters,omitempty"`
 }
 
 // Render is the "render" object of a report manifest.
@@ -136,8 +193,65 @@ func (s *Serve) BasePathVar() string {
 // File is an entry of a manifest's "files" object.
 type File struct {
 	// Checksum, when set, is "sha256:" followed by the lowercase hex
-	// SHA-256 of the file's content.
+	// SHA-256 of the file's content, or 32 hex digits: the MD5 of the
+	// content, as Connect clients write it.
 	Checksum string `json:"checksum,omitempty"`
+}
+
+// connectModes are the app modes of Posit Connect manifests that Podium
+// cannot run yet, with what each needs (the runtimes are another issue).
+// Connect's "static" is Podium's static; Connect's "api" (an R Plumber
+// API) shares its name with Podium's api and is told apart by the absence
+// of a serve section.
+var connectModes = map[AppMode]string{
+	"shiny":                  "the R runtime (Shiny)",
+	"rmd-shiny":              "the R runtime (R Markdown with Shiny)",
+	"rmd-static":             "the R runtime to render R Markdown",
+	"quarto-shiny":           "the Quarto and R or Python runtimes",
+	"quarto-static":          "the Quarto runtime to render the document",
+	"jupyter-static":         "the Python runtime with Jupyter to render the notebook",
+	"jupyter-voila":          "the Python runtime with Voila",
+	"python-api":             "the Python runtime (WSGI API)",
+	"python-flask":           "the Python runtime (Flask)",
+	"python-fastapi":         "the Python runtime (ASGI API)",
+	"python-dash":            "the Python runtime (Dash)",
+	"python-streamlit":       "the Python runtime (Streamlit)",
+	"python-bokeh":           "the Python runtime (Bokeh)",
+	"python-shiny":           "the Python runtime (Shiny for Python)",
+	"python-gradio":          "the Python runtime (Gradio)",
+	"python-panel":           "the Python runtime (Panel)",
+	"tensorflow-saved-model": "the TensorFlow Serving runtime",
+}
+
+// plumberNeeds is what Connect's "api" app mode (an R Plumber API) needs.
+const plumberNeeds = "the R runtime (Plumber): Podium's own api mode needs serve.command instead"
+
+// Ignored returns the fields of the manifest Podium accepts but does not
+// act on (the Connect sections), for the deployment log.
+func (m *Manifest) Ignored() []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"locale", len(m.Locale) > 0},
+		{"python", len(m.Python) > 0},
+		{"environment", len(m.Environment) > 0},
+		{"quarto", len(m.Quarto) > 0},
+		{"jupyter", len(m.Jupyter) > 0},
+		{"packages", len(m.Packages) > 0},
+		{"platform", len(m.Platform) > 0},
+		{"users", len(m.Users) > 0 && string(m.Users) != "null"},
+		{"metadata.entrypoint", m.Metadata.Entrypoint != ""},
+		{"metadata.primary_rmd", len(m.Metadata.PrimaryRmd) > 0 && string(m.Metadata.PrimaryRmd) != "null"},
+		{"metadata.content_category", len(m.Metadata.ContentCategory) > 0},
+		{"metadata.has_parameters", len(m.Metadata.HasParameters) > 0},
+	} {
+		if f.set {
+			out = append(out, f.name)
+		}
+	}
+	return append(out, m.Extra...)
 }
 
 // PrimaryPage returns metadata.primary_html or its default.
@@ -182,7 +296,26 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 	if top == nil {
 		return nil, podium.Errorf(podium.EINVALID, "%s must hold a JSON object, not null", ManifestName)
 	}
-	if err := checkFields("", top, reflect.TypeFor[Manifest]()); err != nil {
+	// A manifest written by a Connect client may carry fields this server
+	// does not know (clients add sections over time): they are kept in
+	// Extra and reported, not refused. Podium's own manifests stay strict,
+	// so a typo is caught.
+	connect := isConnectManifest(top)
+	var extra []string
+	check := func(prefix string, obj map[string]json.RawMessage, typ reflect.Type) error {
+		err := checkFields(prefix, obj, typ)
+		if err == nil || !connect {
+			return err
+		}
+		known := jsonFieldNames(typ)
+		for _, k := range sortedKeys(obj) {
+			if !slices.Contains(known, k) {
+				extra = append(extra, prefix+k)
+			}
+		}
+		return nil
+	}
+	if err := check("", top, reflect.TypeFor[Manifest]()); err != nil {
 		return nil, err
 	}
 	for _, section := range []struct {
@@ -195,7 +328,7 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 	} {
 		var obj map[string]json.RawMessage
 		if raw, ok := top[section.name]; ok && json.Unmarshal(raw, &obj) == nil {
-			if err := checkFields(section.name+".", obj, section.typ); err != nil {
+			if err := check(section.name+".", obj, section.typ); err != nil {
 				return nil, err
 			}
 		}
@@ -203,7 +336,7 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 	var files map[string]map[string]json.RawMessage
 	if raw, ok := top["files"]; ok && json.Unmarshal(raw, &files) == nil {
 		for _, name := range sortedKeys(files) {
-			if err := checkFields(fmt.Sprintf("files[%q].", name), files[name], reflect.TypeFor[File]()); err != nil {
+			if err := check(fmt.Sprintf("files[%q].", name), files[name], reflect.TypeFor[File]()); err != nil {
 				return nil, err
 			}
 		}
@@ -212,10 +345,13 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 	// Second pass: types.
 	var m Manifest
 	dec = json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
+	if !connect {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(&m); err != nil {
 		return nil, jsonError(data, err)
 	}
+	m.Extra = extra
 	return &m, nil
 }
 
@@ -265,6 +401,12 @@ func (m *Manifest) Validate(root fs.FS) error {
 	mode := m.Metadata.AppMode
 	if mode == "" {
 		return invalidf("metadata.appmode is required (one of %s)", modeList())
+	}
+	if needs, ok := connectModes[mode]; ok {
+		return podium.Errorf(podium.EPRECONDITION, "%s: metadata.appmode %q is a Posit Connect app mode this server cannot run yet: it needs %s. Podium runs %s (see docs/manifest.md)", ManifestName, mode, needs, modeList())
+	}
+	if mode == AppModeAPI && m.Serve == nil && m.Render == nil && (len(m.Packages) > 0 || len(m.Platform) > 0 || m.Metadata.Entrypoint != "") {
+		return podium.Errorf(podium.EPRECONDITION, "%s: metadata.appmode %q without serve.command is a Posit Connect Plumber API, which needs %s", ManifestName, mode, plumberNeeds)
 	}
 	if !slices.Contains(AppModes, mode) {
 		return invalidf("metadata.appmode %q is not one of %s", mode, modeList())
@@ -364,11 +506,16 @@ func checkListedFile(root fs.FS, name string, f File) error {
 		return invalidf("files key %q must be a relative slash-separated path inside the bundle, without . or .. elements", name)
 	}
 	var want []byte
+	newHash := sha256.New
 	if f.Checksum != "" {
 		hexSum, ok := strings.CutPrefix(f.Checksum, "sha256:")
 		sum, err := hex.DecodeString(hexSum)
-		if !ok || err != nil || len(sum) != sha256.Size {
-			return invalidf("files[%q].checksum %q must be \"sha256:\" followed by 64 hex digits", name, f.Checksum)
+		switch {
+		case ok && err == nil && len(sum) == sha256.Size:
+		case !ok && err == nil && len(sum) == md5.Size:
+			newHash = md5.New // Connect clients write the bare MD5
+		default:
+			return invalidf("files[%q].checksum %q must be \"sha256:\" followed by 64 hex digits, or the 32 hex digits of an MD5", name, f.Checksum)
 		}
 		want = sum
 	}
@@ -392,11 +539,14 @@ func checkListedFile(root fs.FS, name string, f File) error {
 		return fmt.Errorf("%s: open %s: %w", ManifestName, name, err)
 	}
 	defer r.Close()
-	h := sha256.New()
+	h := newHash()
 	if _, err := io.Copy(h, r); err != nil {
 		return fmt.Errorf("%s: read %s: %w", ManifestName, name, err)
 	}
 	if got := h.Sum(nil); !bytes.Equal(got, want) {
+		if len(got) == md5.Size {
+			return invalidf("files[%q].checksum does not match the file's content (md5 %x)", name, got)
+		}
 		return invalidf("files[%q].checksum does not match the file's content (sha256:%x)", name, got)
 	}
 	return nil

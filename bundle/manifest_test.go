@@ -133,9 +133,9 @@ func TestManifestErrors(t *testing.T) {
 		{"ErrTrailing", `{"version": 1, "metadata": {"appmode": "static"}} {}`, index, "unexpected data after the top-level object (line 1, column 51)"},
 		{"ErrNotObject", `[1, 2]`, nil, "must hold a JSON object, not array"},
 		{"ErrNull", `null`, nil, "must hold a JSON object, not null"},
-		{"ErrUnknownTopLevel", `{"version": 1, "metdata": {"appmode": "static"}}`, index, `unknown field "metdata" at the top level (known fields: version, metadata, render, serve, files)`},
+		{"ErrUnknownTopLevel", `{"version": 1, "metdata": {"appmode": "static"}}`, index, `unknown field "metdata" at the top level (known fields: version, metadata, render, serve, files, locale,`},
 		{"ErrUnknownCase", `{"Version": 1, "metadata": {"appmode": "static"}}`, index, `unknown field "Version" at the top level`},
-		{"ErrUnknownMetadata", `{"version": 1, "metadata": {"appmode": "static", "entrypoint": "x"}}`, index, `unknown field "entrypoint" in metadata (known fields: appmode, primary_html)`},
+		{"ErrUnknownMetadata", `{"version": 1, "metadata": {"appmode": "static", "entrypiont": "x"}}`, index, `unknown field "entrypiont" in metadata (known fields: appmode, primary_html, entrypoint,`},
 		{"ErrUnknownRender", `{"version": 1, "metadata": {"appmode": "report"}, "render": {"command": ["x"], "env": {}}}`, nil, `unknown field "env" in render`},
 		{"ErrUnknownServe", `{"version": 1, "metadata": {"appmode": "api"}, "serve": {"command": ["x"], "port": 80}}`, nil, `unknown field "port" in serve`},
 		{"ErrUnknownFiles", `{"version": 1, "metadata": {"appmode": "static"}, "files": {"index.html": {"md5": "x"}}}`, index, `unknown field "md5" in files["index.html"]`},
@@ -145,7 +145,7 @@ func TestManifestErrors(t *testing.T) {
 		{"ErrNoVersion", `{"metadata": {"appmode": "static"}}`, index, "version is required and must be 1"},
 		{"ErrVersion2", `{"version": 2, "metadata": {"appmode": "static"}}`, index, "version 2 is not supported"},
 		{"ErrNoAppMode", `{"version": 1, "metadata": {}}`, index, "metadata.appmode is required (one of static, report, api, app)"},
-		{"ErrBadAppMode", `{"version": 1, "metadata": {"appmode": "shiny"}}`, index, `manifest.json: metadata.appmode "shiny" is not one of static, report, api, app`},
+		{"ErrBadAppMode", `{"version": 1, "metadata": {"appmode": "shinny"}}`, index, `manifest.json: metadata.appmode "shinny" is not one of static, report, api, app`},
 		{"ErrStaticNoIndex", `{"version": 1, "metadata": {"appmode": "static"}}`, map[string]string{"home.html": "x"}, `metadata.primary_html "index.html" is not in the bundle`},
 		{"ErrStaticPrimaryMissing", `{"version": 1, "metadata": {"appmode": "static", "primary_html": "home.html"}}`, index, `metadata.primary_html "home.html" is not in the bundle`},
 		{"ErrStaticPrimaryDir", `{"version": 1, "metadata": {"appmode": "static", "primary_html": "site"}}`, map[string]string{"site/index.html": ""}, `metadata.primary_html "site" is not a regular file`},
@@ -195,6 +195,6 @@ func TestManifestValidateNilRoot(t *testing.T) {
 	if err := m.Validate(nil); err != nil {
 		t.Errorf("Validate(nil) = %v, want nil (no files to check)", err)
 	}
-	m.Metadata.AppMode = "shiny"
-	checkErr(t, m.Validate(nil), podium.EINVALID, `"shiny" is not one of`)
+	m.Metadata.AppMode = "shinny"
+	checkErr(t, m.Validate(nil), podium.EINVALID, `"shinny" is not one of`)
 }

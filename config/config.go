@@ -192,6 +192,13 @@ type ApplicationsConfig struct {
 	RenderTimeout time.Duration
 	// MaxBundleSize bounds one uploaded bundle, in bytes.
 	MaxBundleSize int64
+	// EnvironmentKey is the AES-256 key (32 bytes, base64) that encrypts
+	// the environment variables of content at rest. Empty means the key
+	// file {DataDir}/secrets/environment.key, created on first use.
+	EnvironmentKey podium.Secret
+	// EnvironmentPreviousKeys are earlier keys (base64, comma-separated)
+	// still accepted to decrypt values written before a rotation.
+	EnvironmentPreviousKeys podium.Secret
 }
 
 // SchedulerConfig is the [Scheduler] section: the defaults for the process

@@ -84,6 +84,8 @@ func keys() []key {
 		{section: "Applications", name: "JobPollInterval", field: func(c *Config) any { return &c.Applications.JobPollInterval }},
 		{section: "Applications", name: "RenderTimeout", field: func(c *Config) any { return &c.Applications.RenderTimeout }},
 		{section: "Applications", name: "MaxBundleSize", field: func(c *Config) any { return &c.Applications.MaxBundleSize }},
+		{section: "Applications", name: "EnvironmentKey", field: func(c *Config) any { return &c.Applications.EnvironmentKey }},
+		{section: "Applications", name: "EnvironmentPreviousKeys", field: func(c *Config) any { return &c.Applications.EnvironmentPreviousKeys }},
 
 		{section: "Scheduler", name: "MinProcesses", field: func(c *Config) any { return &c.Scheduler.MinProcesses }},
 		{section: "Scheduler", name: "MaxProcesses", field: func(c *Config) any { return &c.Scheduler.MaxProcesses }},

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/netip"
@@ -104,6 +105,18 @@ func (l *loader) validate() {
 	l.atLeastDuration("Applications.JobPollInterval", c.Applications.JobPollInterval, 1)
 	l.atLeastDuration("Applications.RenderTimeout", c.Applications.RenderTimeout, 1)
 	l.atLeast("Applications.MaxBundleSize", c.Applications.MaxBundleSize, 1)
+	if k := c.Applications.EnvironmentKey.Reveal(); k != "" {
+		if _, err := ParseEnvironmentKey(k); err != nil {
+			l.bad("Applications.EnvironmentKey", err.Error())
+		}
+	}
+	if ks := c.Applications.EnvironmentPreviousKeys.Reveal(); ks != "" {
+		for i, k := range strings.Split(ks, ",") {
+			if _, err := ParseEnvironmentKey(k); err != nil {
+				l.bad("Applications.EnvironmentPreviousKeys", fmt.Sprintf("key %d %s", i+1, err))
+			}
+		}
+	}
 
 	// [Scheduler]
 	l.atLeast("Scheduler.MinProcesses", int64(c.Scheduler.MinProcesses), 0)
@@ -197,4 +210,18 @@ func checkPostgresURL(raw string) string {
 		return "must be a postgres:// or postgresql:// URL, e.g. postgres://podium@db.example/podium"
 	}
 	return ""
+}
+
+// ParseEnvironmentKey decodes an [Applications] EnvironmentKey: standard
+// base64 of exactly 32 bytes (for example the output of
+// "head -c 32 /dev/urandom | base64"). The error never repeats the key.
+func ParseEnvironmentKey(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("must be base64 (make one with: head -c 32 /dev/urandom | base64)")
+	}
+	if len(b) != 32 {
+		return nil, fmt.Errorf("must decode to 32 bytes, not %d (make one with: head -c 32 /dev/urandom | base64)", len(b))
+	}
+	return b, nil
 }

@@ -37,6 +37,13 @@ type ContentStore interface {
 	// ContentACLRole returns the role of a user on content, "" for none.
 	ContentACLRole(ctx context.Context, contentID, userID int64) (string, error)
 
+	// ContentEnvList returns the environment variables of content, by
+	// name, with their stored (encrypted) values.
+	ContentEnvList(ctx context.Context, contentID int64) ([]*ContentEnvVar, error)
+	// ContentEnvSet deletes the names of p.Delete and inserts or replaces
+	// p.Set.
+	ContentEnvSet(ctx context.Context, p *ContentEnvSetParams) error
+
 	// BundleCreate records an uploaded bundle.
 	BundleCreate(ctx context.Context, p *BundleCreateParams) (*podium.Bundle, error)
 	// BundleGet returns a bundle. Returns ENOTFOUND.
@@ -132,6 +139,20 @@ type ContentActivateParams struct {
 	AppMode  string
 }
 
+// ContentEnvVar is one environment variable of content; Value is what is
+// stored (the caller encrypts and decrypts it).
+type ContentEnvVar struct {
+	Name  string
+	Value []byte
+}
+
+// ContentEnvSetParams changes the environment variables of content.
+type ContentEnvSetParams struct {
+	ContentID int64
+	Set       []ContentEnvVar
+	Delete    []string
+}
+
 // ContentACLSetParams replaces an access list.
 type ContentACLSetParams struct {
 	ContentID int64
@@ -151,6 +172,7 @@ type BundleCreateParams struct {
 	SHA256    []byte
 	Manifest  string // JSON document; "" means "{}"
 	CreatedBy int64  // 0 for none
+	Metadata  string // JSON object sent with the upload; "" means "{}"
 }
 
 // TaskCreateParams creates a task.

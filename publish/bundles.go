@@ -24,7 +24,15 @@ import (
 //
 // Returns ETOOLARGE over MaxUpload, EINVALID for a malformed or unsafe
 // archive, ENOTFOUND/EFORBIDDEN per access.
-func (s *Service) BundleUpload(ctx context.Context, u *podium.User, guid string, r io.Reader) (_ *podium.Bundle, err error) {
+func (s *Service) BundleUpload(ctx context.Context, u *podium.User, guid string, r io.Reader) (*podium.Bundle, error) {
+	return s.BundleUploadMetadata(ctx, u, guid, r, "")
+}
+
+// BundleUploadMetadata is BundleUpload that also records metadata, the
+// JSON object a Connect client sends beside the archive (source,
+// source_repo, source_commit, ...); "" records {}. The caller checks it is
+// a JSON object.
+func (s *Service) BundleUploadMetadata(ctx context.Context, u *podium.User, guid string, r io.Reader, metadata string) (_ *podium.Bundle, err error) {
 	defer func() { err = s.noSpace(err) }()
 	c, _, err := s.contentFor(ctx, u, guid, canEdit)
 	if err != nil {
@@ -80,7 +88,7 @@ func (s *Service) BundleUpload(ctx context.Context, u *podium.User, guid string,
 	}
 
 	b, err := s.db.BundleCreate(ctx, &dbprovider.BundleCreateParams{
-		ContentID: c.ID, Size: n, SHA256: h.Sum(nil), Manifest: manifest, CreatedBy: u.ID,
+		ContentID: c.ID, Size: n, SHA256: h.Sum(nil), Manifest: manifest, CreatedBy: u.ID, Metadata: metadata,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bundle upload: %w", err)
@@ -172,4 +180,40 @@ func (s *Service) ensureUnpacked(ctx context.Context, c *podium.Content, b *podi
 		return "", fmt.Errorf("unpack bundle %d: %w", b.ID, err)
 	}
 	return filepath.Clean(final), nil
+}
+
+// BundleOpen opens the stored archive of a bundle of content u may edit,
+// for download. The caller closes it.
+// Returns ENOTFOUND for an unknown bundle or one of other content.
+func (s *Service) BundleOpen(ctx context.Context, u *podium.User, guid string, bundleID int64) (*os.File, *podium.Bundle, error) {
+	c, _, err := s.contentFor(ctx, u, guid, canEdit)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := s.db.BundleGet(ctx, bundleID)
+	if podium.IsCode(err, podium.ENOTFOUND) || (err == nil && b.ContentID != c.ID) {
+		return nil, nil, podium.Errorf(podium.ENOTFOUND, "bundle %d of content %s not found", bundleID, guid)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	f, err := os.Open(s.bundleArchive(c.GUID, b.ID))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, podium.Errorf(podium.EPRECONDITION, "the archive of bundle %d is missing from the data directory", b.ID)
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("bundle open: %w", err)
+	}
+	return f, b, nil
+}
+
+// ContentByID returns content u may see by its numeric id (the v0 lookup
+// Connect clients make). Returns ENOTFOUND otherwise.
+func (s *Service) ContentByID(ctx context.Context, u *podium.User, id int64) (*podium.Content, error) {
+	c, err := s.db.ContentGet(ctx, id)
+	if podium.IsCode(err, podium.ENOTFOUND) {
+		return nil, podium.Errorf(podium.ENOTFOUND, "content %d not found", id)
+	} else if err != nil {
+		return nil, err
+	}
+	c, _, err = s.contentFor(ctx, u, c.GUID, canView)
+	return c, err
 }

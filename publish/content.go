@@ -105,7 +105,7 @@ type ContentCreateRequest struct {
 
 func checkFields(name, title, description, access *string) error {
 	if name != nil && !namePattern.MatchString(*name) {
-		return podium.Errorf(podium.EINVALID, "name %q must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", *name)
+		return podium.Errorf(podium.EINVALID, "name %q must be 1 to 64 letters, digits, '.', '_' or '-', not starting with '.' or '-'", *name)
 	}
 	if title != nil && len(*title) > MaxTitleLen {
 		return podium.Errorf(podium.EINVALID, "title is longer than %d bytes", MaxTitleLen)
@@ -147,7 +147,9 @@ func (s *Service) ContentCreate(ctx context.Context, u *podium.User, r ContentCr
 	c, err := s.db.ContentCreate(ctx, &dbprovider.ContentCreateParams{
 		GUID: newGUID(), Name: r.Name, Title: r.Title, Description: r.Description, OwnerID: u.ID, AccessType: r.AccessType,
 	})
-	if err != nil {
+	if podium.IsCode(err, podium.ECONFLICT) {
+		return nil, nameTaken(r.Name)
+	} else if err != nil {
 		return nil, fmt.Errorf("content create: %w", err)
 	}
 	s.log.WithFields(map[string]any{"guid": c.GUID, "user": u.Username}).Info("content created")
@@ -203,9 +205,19 @@ func (s *Service) ContentUpdate(ctx context.Context, u *podium.User, guid string
 	if err := checkFields(r.Name, r.Title, r.Description, r.AccessType); err != nil {
 		return nil, err
 	}
-	return s.db.ContentUpdate(ctx, &dbprovider.ContentUpdateParams{
+	c, err = s.db.ContentUpdate(ctx, &dbprovider.ContentUpdateParams{
 		ID: c.ID, Name: r.Name, Title: r.Title, Description: r.Description, AccessType: r.AccessType,
 	})
+	if podium.IsCode(err, podium.ECONFLICT) && r.Name != nil {
+		return nil, nameTaken(*r.Name)
+	}
+	return c, err
+}
+
+// nameTaken is the error for a content name its owner already uses: names
+// are unique per owner, as in Connect.
+func nameTaken(name string) error {
+	return podium.Errorf(podium.ECONFLICT, "you already own content named %q: choose another name (names are unique per owner)", name)
 }
 
 // ContentDelete deletes content (owner or admin) with its files.

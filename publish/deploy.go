@@ -3,6 +3,8 @@ package publish
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/podiumhq/podium"
@@ -16,10 +18,21 @@ type DeployResult struct {
 	AppMode    string `json:"app_mode"`
 	ContentURL string `json:"content_url"`
 	RenderID   int64  `json:"render_id,omitempty"`
+	// Activated is false for a draft: the bundle was built, not made live.
+	Activated bool `json:"activated"`
+	// DraftURL is where the owner previews a draft ("" once activated).
+	DraftURL string `json:"draft_url,omitempty"`
 }
 
 // ContentPath returns the URL path readers use for content.
 func ContentPath(guid string) string { return "/content/" + guid + "/" }
+
+// DraftPath returns the URL path where those who may edit content preview
+// one of its bundles before it is activated (the path Connect clients
+// open to check a draft).
+func DraftPath(guid string, bundleID int64) string {
+	return ContentPath(guid) + "_bundle" + strconv.FormatInt(bundleID, 10) + "/"
+}
 
 // Deploy starts a task on this node that deploys a bundle of content u may
 // edit: unpack (if not yet), validate the manifest, render a report once,
@@ -30,6 +43,15 @@ func ContentPath(guid string) string { return "/content/" + guid + "/" }
 // Returns ENOTFOUND for unknown content or a bundle of other content,
 // EFORBIDDEN per access.
 func (s *Service) Deploy(ctx context.Context, u *podium.User, guid string, bundleID int64) (*podium.Task, error) {
+	return s.DeployBundle(ctx, u, guid, bundleID, true)
+}
+
+// DeployBundle is Deploy with the choice of activating: with activate
+// false the bundle is built (unpacked, checked, a report rendered) but
+// readers keep the active bundle; its owner previews it at DraftPath.
+// Deploying a built bundle again with activate true then activates it at
+// once (a report's draft render is reused).
+func (s *Service) DeployBundle(ctx context.Context, u *podium.User, guid string, bundleID int64, activate bool) (*podium.Task, error) {
 	c, _, err := s.contentFor(ctx, u, guid, canEdit)
 	if err != nil {
 		return nil, err
@@ -41,12 +63,16 @@ func (s *Service) Deploy(ctx context.Context, u *podium.User, guid string, bundl
 		return nil, err
 	}
 	return s.startTask(ctx, podium.TaskDeploy, c, u, func(ctx context.Context, log *TaskLog) (any, error) {
-		return s.deploy(ctx, log, c, b)
+		return s.deploy(ctx, log, c, b, activate)
 	})
 }
 
-func (s *Service) deploy(ctx context.Context, log *TaskLog, c *podium.Content, b *podium.Bundle) (*DeployResult, error) {
-	log.Printf("Deploying bundle %d of content %s (%s) on node %s", b.ID, c.GUID, c.Name, s.nodeID)
+func (s *Service) deploy(ctx context.Context, log *TaskLog, c *podium.Content, b *podium.Bundle, activate bool) (*DeployResult, error) {
+	if activate {
+		log.Printf("Deploying bundle %d of content %s (%s) on node %s", b.ID, c.GUID, c.Name, s.nodeID)
+	} else {
+		log.Printf("Building bundle %d of content %s (%s) on node %s as a draft: it will not be activated", b.ID, c.GUID, c.Name, s.nodeID)
+	}
 	dir, err := s.ensureUnpacked(ctx, c, b)
 	if err != nil {
 		return nil, fmt.Errorf("unpack bundle: %w", err)
@@ -57,14 +83,31 @@ func (s *Service) deploy(ctx context.Context, log *TaskLog, c *podium.Content, b
 		return nil, err
 	}
 	log.Printf("Manifest OK: appmode %s", m.Metadata.AppMode)
-	res := &DeployResult{BundleID: b.ID, AppMode: string(m.Metadata.AppMode), ContentURL: ContentPath(c.GUID)}
+	if ignored := m.Ignored(); len(ignored) > 0 {
+		log.Printf("Manifest fields accepted but not used by this server: %s", strings.Join(ignored, ", "))
+	}
+	res := &DeployResult{BundleID: b.ID, AppMode: string(m.Metadata.AppMode), ContentURL: ContentPath(c.GUID), Activated: activate}
 	if m.Metadata.AppMode == bundle.AppModeReport {
-		log.Printf("Rendering the report: %q", m.Render.Command)
-		r, err := s.render(ctx, c, b, dir, m, RenderOptions{TaskID: log.id, Output: log.Line})
-		if err != nil {
-			return nil, fmt.Errorf("first render: %w", err)
+		// A draft render of this bundle is reused: activating a built
+		// draft does not render again. A render older than the last
+		// activation is not a draft's (a redeploy renders afresh).
+		if r, ok := s.draftRender(ctx, c, b); ok && activate {
+			log.Printf("Reusing render %d of this bundle", r.ID)
+			res.RenderID = r.ID
+		} else {
+			log.Printf("Rendering the report: %q", m.Render.Command)
+			r, err := s.render(ctx, c, b, dir, m, RenderOptions{TaskID: log.id, Output: log.Line})
+			if err != nil {
+				return nil, fmt.Errorf("first render: %w", err)
+			}
+			res.RenderID = r.ID
 		}
-		res.RenderID = r.ID
+	}
+	if !activate {
+		res.DraftURL = DraftPath(c.GUID, b.ID)
+		log.Printf("Bundle %d is built as a draft; readers still see the active bundle. Preview: %s", b.ID, res.DraftURL)
+		s.log.WithFields(map[string]any{"guid": c.GUID, "bundle": b.ID, "appmode": res.AppMode}).Info("bundle built as a draft")
+		return res, nil
 	}
 	if err := s.activate(context.WithoutCancel(ctx), log.id, &dbprovider.ContentActivateParams{
 		ID: c.ID, BundleID: b.ID, AppMode: string(m.Metadata.AppMode),
@@ -98,4 +141,21 @@ func (s *Service) activate(ctx context.Context, taskID string, p *dbprovider.Con
 		return err
 	}
 	return tx.Commit()
+}
+
+// draftRender returns the render of bundle b made by a draft deployment
+// since the content was last activated, if any.
+func (s *Service) draftRender(ctx context.Context, c *podium.Content, b *podium.Bundle) (*podium.Render, bool) {
+	r, err := s.db.RenderGetLatestGood(ctx, c.ID, b.ID)
+	if err != nil {
+		return nil, false
+	}
+	cur, err := s.db.ContentGet(ctx, c.ID)
+	if err != nil {
+		return nil, false
+	}
+	if cur.LastDeployedAt != nil && !r.StartedAt.After(*cur.LastDeployedAt) {
+		return nil, false
+	}
+	return r, true
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -180,7 +181,11 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 	if m.Render.Timeout != "" || timeout <= 0 {
 		timeout = m.Render.TimeoutDuration()
 	}
-	if err := s.runRender(ctx, m.Render.Command, src, outDir, home, cred, timeout, out); err != nil {
+	env, err := s.ContentEnv(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.runRender(ctx, m.Render.Command, src, outDir, home, cred, timeout, env, out); err != nil {
 		return nil, err
 	}
 	if fi, err := os.Lstat(filepath.Join(outDir, "index.html")); err != nil || !fi.Mode().IsRegular() {
@@ -288,7 +293,7 @@ func (s *Service) pruneRenders(ctx context.Context, c *podium.Content, justDone 
 // runRender runs argv and sends its output lines to out. The process gets
 // its own process group, killed whole on timeout or cancellation.
 func (s *Service) runRender(ctx context.Context, argv []string, dir, outDir, home string, cred *syscall.Credential,
-	timeout time.Duration, out func(string)) error {
+	timeout time.Duration, env []string, out func(string)) error {
 	// A bare name is looked up as the render would: in its PATH, as
 	// RunAs; never in podium's own PATH (exec.Command's lookup).
 	exe, err := runas.LookPath(argv[0], renderPath, cred)
@@ -300,7 +305,8 @@ func (s *Service) runRender(ctx context.Context, argv []string, dir, outDir, hom
 	cmd := exec.CommandContext(rctx, exe, argv[1:]...)
 	cmd.Args[0] = argv[0]
 	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + renderPath, "HOME=" + home, "LANG=C.UTF-8", "PODIUM_OUTPUT_DIR=" + outDir}
+	// The content's variables first: the server's own win.
+	cmd.Env = append(slices.Clip(env), "PATH="+renderPath, "HOME="+home, "LANG=C.UTF-8", "PODIUM_OUTPUT_DIR="+outDir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second

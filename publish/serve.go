@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"encoding/json"
+	"os"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/bundle"
@@ -38,9 +39,47 @@ func (s *Service) ServeTarget(ctx context.Context, u *podium.User, guid string) 
 	if c.ActiveBundleID == nil {
 		return nil, podium.Errorf(podium.ENOTFOUND, "content %s has not been deployed yet", guid)
 	}
-	switch bundle.AppMode(c.AppMode) {
+	return s.target(ctx, c, *c.ActiveBundleID, c.AppMode)
+}
+
+// ServeDraftTarget returns what u sees at DraftPath: bundle bundleID of
+// content u may edit, built by a deployment with activate false (or any
+// earlier bundle that was deployed). Readers who may only view the
+// content get ENOTFOUND, as for content they may not see.
+func (s *Service) ServeDraftTarget(ctx context.Context, u *podium.User, guid string, bundleID int64) (*Target, error) {
+	if u == nil {
+		return nil, podium.Errorf(podium.EUNAUTHORIZED, "log in to preview a draft")
+	}
+	c, _, err := s.contentFor(ctx, u, guid, canEdit)
+	if podium.IsCode(err, podium.EFORBIDDEN) {
+		return nil, podium.Errorf(podium.ENOTFOUND, "draft not found")
+	} else if err != nil {
+		return nil, err
+	}
+	b, err := s.db.BundleGet(ctx, bundleID)
+	if podium.IsCode(err, podium.ENOTFOUND) || (err == nil && b.ContentID != c.ID) {
+		return nil, podium.Errorf(podium.ENOTFOUND, "bundle %d of content %s not found", bundleID, guid)
+	} else if err != nil {
+		return nil, err
+	}
+	var m bundle.Manifest
+	_ = json.Unmarshal([]byte(b.Manifest), &m)
+	if fi, err := os.Stat(s.bundleDir(c.GUID, b.ID)); err != nil || !fi.IsDir() {
+		return nil, podium.Errorf(podium.ENOTFOUND, "bundle %d has not been built: deploy it first", bundleID)
+	}
+	mode := bundle.AppMode(m.Metadata.AppMode)
+	if (mode == bundle.AppModeApp || mode == bundle.AppModeAPI) && (c.ActiveBundleID == nil || *c.ActiveBundleID != b.ID) {
+		// An app's processes run the active bundle only.
+		return nil, podium.Errorf(podium.ENOTFOUND, "bundle %d is a draft %s: drafts of apps and APIs cannot be previewed yet; activate it to run it", bundleID, mode)
+	}
+	return s.target(ctx, c, b.ID, string(mode))
+}
+
+func (s *Service) target(ctx context.Context, c *podium.Content, bundleID int64, mode string) (*Target, error) {
+	guid := c.GUID
+	switch bundle.AppMode(mode) {
 	case bundle.AppModeStatic:
-		b, err := s.db.BundleGet(ctx, *c.ActiveBundleID)
+		b, err := s.db.BundleGet(ctx, bundleID)
 		if err != nil {
 			return nil, err
 		}
@@ -48,7 +87,7 @@ func (s *Service) ServeTarget(ctx context.Context, u *podium.User, guid string) 
 		_ = json.Unmarshal([]byte(b.Manifest), &m)
 		return &Target{Content: c, Dir: s.bundleDir(c.GUID, b.ID), Index: m.PrimaryPage()}, nil
 	case bundle.AppModeReport:
-		r, err := s.db.RenderGetLatestGood(ctx, c.ID, *c.ActiveBundleID)
+		r, err := s.db.RenderGetLatestGood(ctx, c.ID, bundleID)
 		if podium.IsCode(err, podium.ENOTFOUND) {
 			return nil, podium.Errorf(podium.ENOTFOUND, "content %s has no successful render yet", guid)
 		} else if err != nil {
@@ -58,6 +97,6 @@ func (s *Service) ServeTarget(ctx context.Context, u *podium.User, guid string) 
 	case bundle.AppModeApp, bundle.AppModeAPI:
 		return &Target{Content: c, App: true}, nil
 	default:
-		return nil, podium.Errorf(podium.ENOTFOUND, "content %s has an unknown appmode %q", guid, c.AppMode)
+		return nil, podium.Errorf(podium.ENOTFOUND, "content %s has an unknown appmode %q", guid, mode)
 	}
 }

@@ -64,6 +64,10 @@ type Options struct {
 	// SweepInterval is how often the node looks for the tasks, renders
 	// and scratch of dead nodes ([HA] HeartbeatInterval; default 5s).
 	SweepInterval time.Duration
+	// EnvKey encrypts environment variables (32 bytes); nil means the key
+	// file EnvKeyFile under DataDir. EnvPreviousKeys still decrypt.
+	EnvKey          []byte
+	EnvPreviousKeys [][]byte
 }
 
 // Service deploys and renders content. It is a server.Service: Stop
@@ -89,6 +93,9 @@ type Service struct {
 	stopped  bool
 	wg       sync.WaitGroup
 	warnOnce sync.Once
+
+	waiters taskWaiters // polls held on this node; see taskwait.go
+	env     *envCipher  // encrypts environment variables; see envvars.go
 }
 
 // New returns a service. Tasks may start as soon as it exists (requests
@@ -115,6 +122,7 @@ func New(opts Options) *Service {
 		db: opts.DB, dataDir: opts.DataDir, nodeID: opts.NodeID, log: opts.Log, apps: opts.Apps,
 		maxBody: max, tempDir: opts.TempDir, ctx: ctx, cancel: cancel,
 		run: "r" + randomHex(6), nodeTimeout: opts.NodeTimeout, sweepInterval: opts.SweepInterval,
+		env: &envCipher{dataDir: opts.DataDir, key: opts.EnvKey, previous: opts.EnvPreviousKeys},
 	}
 }
 
@@ -142,6 +150,13 @@ func (s *Service) Start(ctx context.Context) error {
 			s.Sweep(ctx)
 			t.Reset(s.sweepInterval)
 		}
+	}()
+	// Polls held here answer when a task on another node moves
+	// (PostgreSQL notifications).
+	s.loops.Add(1)
+	go func() {
+		defer s.loops.Done()
+		s.listenTasks(s.ctx)
 	}()
 	return nil
 }
@@ -204,7 +219,10 @@ func validGUID(s string) bool {
 	return err == nil && u.String() == s
 }
 
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+// namePattern is what a content name may be: Connect's rule (letters,
+// digits, '_' and '-', at most 64; Connect clients derive names such as
+// "_my_site" from titles) plus '.', which Podium always allowed.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$`)
 
 // Bounds of content fields.
 const (

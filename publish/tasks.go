@@ -33,10 +33,13 @@ type TaskLog struct {
 	done chan struct{}
 	gone chan struct{} // closed when loop returns
 	err  error
+	// changed, when set, is called after lines are written, to wake the
+	// polls waiting for them (taskwait.go).
+	changed func()
 }
 
-func newTaskLog(db dbprovider.Provider, id string) *TaskLog {
-	l := &TaskLog{db: db, id: id, kick: make(chan struct{}, 1), done: make(chan struct{}), gone: make(chan struct{})}
+func newTaskLog(db dbprovider.Provider, id string, changed func()) *TaskLog {
+	l := &TaskLog{db: db, id: id, kick: make(chan struct{}, 1), done: make(chan struct{}), gone: make(chan struct{}), changed: changed}
 	go l.loop()
 	return l
 }
@@ -99,6 +102,8 @@ func (l *TaskLog) flush() {
 		l.mu.Lock()
 		l.err = err
 		l.mu.Unlock()
+	} else if l.changed != nil {
+		l.changed()
 	}
 }
 
@@ -150,7 +155,7 @@ func (s *Service) startTask(ctx context.Context, kind string, c *podium.Content,
 
 func (s *Service) runTask(t *podium.Task, fn taskFunc) {
 	log := s.log.WithFields(map[string]any{"task": t.ID, "kind": t.Kind})
-	tl := newTaskLog(s.db, t.ID)
+	tl := newTaskLog(s.db, t.ID, func() { s.taskChanged(t.ID) })
 	started := time.Now()
 	result, err := func() (result any, err error) {
 		defer func() {
@@ -195,6 +200,7 @@ func (s *Service) runTask(t *podium.Task, fn taskFunc) {
 	} else if ferr != nil {
 		log.WithError(ferr).Error("cannot record the end of the task")
 	}
+	s.taskChanged(t.ID)
 }
 
 // TaskGet returns a task with its output from line first on. The task

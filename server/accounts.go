@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"sync"
 	"time"
 
@@ -17,6 +19,7 @@ func mountAccounts(n *Node) error {
 	n.auth = auth.New(n.db, n.log("auth"), n.AuthOptions)
 	n.web.UseAccounts(n.auth)
 	n.AddService(&sessionSweeper{auth: n.auth, every: time.Hour})
+	n.AddService(&firstRunSetup{n: n})
 	return nil
 }
 
@@ -67,3 +70,31 @@ func (s *sessionSweeper) Stop(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// firstRunSetup offers the first-run setup when the database has no users
+// at start: it prints a one-time token in the log, which the login page
+// asks for before it creates the first administrator.
+type firstRunSetup struct{ n *Node }
+
+func (s *firstRunSetup) Name() string { return "first-run setup" }
+
+func (s *firstRunSetup) Start(ctx context.Context) error {
+	users, err := s.n.auth.ListUsers(ctx)
+	if err != nil || len(users) > 0 {
+		return nil // not fatal: the administrator can use `podium users create`
+	}
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return nil
+	}
+	token := hex.EncodeToString(b)
+	s.n.web.EnableFirstRun(token, s.n.id)
+	// The token is meant for this log (in the message: the redaction hook
+	// masks fields named like tokens); it is worthless once the first
+	// administrator exists.
+	s.n.log("auth").Warn("no users yet: open /__login__ in a browser and create the first administrator with the first-run setup token " +
+		token + " (or run: podium users create --role admin)")
+	return nil
+}
+
+func (s *firstRunSetup) Stop(context.Context) error { return nil }

@@ -30,7 +30,9 @@ func init() { mounts = append(mounts, mountApps) }
 // service, so a stopping node stops every app process it started.
 func mountApps(n *Node) error {
 	cfg := n.Config
-	src := &contentApps{db: n.db, dataDir: cfg.Server.DataDir, manifests: map[string]*bundle.Manifest{}}
+	src := &contentApps{db: n.db, dataDir: cfg.Server.DataDir, manifests: map[string]*bundle.Manifest{},
+		// n.publish is created by a later mount; called once requests flow.
+		env: func(ctx context.Context, id int64) ([]string, error) { return n.publish.ContentEnv(ctx, id) }}
 	sc := cfg.Scheduler
 	sup := apps.New(apps.Options{
 		Source: src,
@@ -98,6 +100,8 @@ func warnRunAs(log *logrus.Entry, runAs, dataDir, runtime string) {
 type contentApps struct {
 	db      dbprovider.Provider
 	dataDir string
+	// env returns the content's environment variables (decrypted).
+	env func(ctx context.Context, contentID int64) ([]string, error)
 
 	mu        sync.Mutex
 	manifests map[string]*bundle.Manifest // by bundle dir; bundles never change once unpacked
@@ -139,8 +143,12 @@ func (s *contentApps) ActiveApp(ctx context.Context, guid string) (*apps.App, er
 	if err != nil {
 		return nil, err
 	}
+	env, err := s.env(ctx, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("active app %s: %w", guid, err)
+	}
 	return &apps.App{GUID: guid, ContentID: c.ID, OwnerID: c.OwnerID, BundleID: *c.ActiveBundleID, Dir: dir,
-		Command: m.Serve.Command, BasePathEnv: m.Serve.BasePathVar(), Overrides: o}, nil
+		Command: m.Serve.Command, BasePathEnv: m.Serve.BasePathVar(), Overrides: o, Env: env}, nil
 }
 
 // AppGUIDs implements apps.AppSource.

@@ -24,7 +24,7 @@ func mountDashboard(n *Node) error {
 	d := dashboard.New(dashboard.Options{
 		Log: n.log("dashboard"), NodeID: n.id, DB: n.db,
 		NodeTimeout: cfg.HA.NodeTimeout, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
-		Content: src, Jobs: src, Processes: src, Metrics: src, HAChecks: src,
+		Content: src, Jobs: src, Processes: src, Metrics: src, HAChecks: src, Keys: n.auth,
 	})
 	d.Mount(n.web.Echo)
 	return nil

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"strings"
+
+	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/web"
 )
@@ -12,12 +15,27 @@ func init() { mounts = append(mounts, mountPublish) }
 // so a stopping node cancels and waits for its tasks.
 func mountPublish(n *Node) error {
 	cfg := n.Config
+	// Validated at load: the keys parse.
+	var envKey []byte
+	var envPrevious [][]byte
+	if k := cfg.Applications.EnvironmentKey.Reveal(); k != "" {
+		envKey, _ = config.ParseEnvironmentKey(k)
+	}
+	if ks := cfg.Applications.EnvironmentPreviousKeys.Reveal(); ks != "" {
+		for _, k := range strings.Split(ks, ",") {
+			if b, err := config.ParseEnvironmentKey(k); err == nil {
+				envPrevious = append(envPrevious, b)
+			}
+		}
+	}
 	n.publish = publish.New(publish.Options{
 		DB: n.db, DataDir: cfg.Server.DataDir, NodeID: n.id, Log: n.log("publish"),
 		Apps: cfg.Applications, MaxUploadSize: cfg.HTTP.MaxUploadSize,
 		NodeTimeout: cfg.HA.NodeTimeout, SweepInterval: cfg.HA.HeartbeatInterval,
+		EnvKey: envKey, EnvPreviousKeys: envPrevious,
 	})
 	web.MountContentAPI(n.web.Echo, n.publish)
+	web.MountConnectAPI(n.web.Echo, n.publish, web.ConnectOptions{Version: Version})
 	n.web.MountContentServe(n.publish)
 	web.MountLanding(n.web.Echo, cfg.Server.LandingDir)
 	n.AddService(n.publish)

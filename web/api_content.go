@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -36,24 +38,49 @@ func MountContentAPI(e *echo.Echo, svc *publish.Service) {
 	g.PUT("/content/:guid/permissions", h.permissionsSet)
 	g.GET("/content/:guid/bundles", h.bundles)
 	g.POST("/content/:guid/bundles", h.upload)
+	g.GET("/content/:guid/bundles/:id/download", h.download)
 	g.POST("/content/:guid/deploy", h.deploy)
+	g.POST("/content/:guid/build", h.deploy)
 	g.POST("/content/:guid/render", h.render)
+	g.GET("/content/:guid/environment", h.envGet)
+	g.PATCH("/content/:guid/environment", h.envPatch)
 	g.GET("/tasks/:id", h.task)
+	// The v0 lookup of content by numeric id that Connect clients make when
+	// they redeploy from a record that holds the id, not the GUID.
+	e.GET("/__api__/applications/:id", h.applicationV0)
 }
 
 type contentAPI struct{ svc *publish.Service }
 
-// ContentBody is the JSON of one content.
+// ContentBody is the JSON of one content: Podium's fields and the fields
+// of a Posit Connect content item that clients read (see
+// docs/publishing.md, "Publishing with rsconnect and other Connect
+// clients").
 type ContentBody struct {
 	*podium.Content
-	ContentURL string `json:"content_url"`
+	ContentURL   string `json:"content_url"`
+	DashboardURL string `json:"dashboard_url"`
+	OwnerGUID    string `json:"owner_guid"`
+	// Connect fields Podium has no counterpart for yet: constant values.
+	ContentCategory  string  `json:"content_category"`
+	Parameterized    bool    `json:"parameterized"`
+	RVersion         *string `json:"r_version"`
+	PyVersion        *string `json:"py_version"`
+	QuartoVersion    *string `json:"quarto_version"`
+	Locked           bool    `json:"locked"`
+	RunAs            *string `json:"run_as"`
+	RunAsCurrentUser bool    `json:"run_as_current_user"`
 }
+
+// baseURL is the scheme and host the client used.
+func baseURL(c echo.Context) string { return c.Scheme() + "://" + c.Request().Host }
 
 func contentBody(c echo.Context, ct *podium.Content) *ContentBody {
-	return &ContentBody{Content: ct, ContentURL: c.Scheme() + "://" + c.Request().Host + publish.ContentPath(ct.GUID)}
+	return &ContentBody{Content: ct, ContentURL: baseURL(c) + publish.ContentPath(ct.GUID),
+		DashboardURL: baseURL(c) + DashboardContentPath(ct.GUID), OwnerGUID: UserGUID(ct.OwnerID)}
 }
 
-// BundleBody is the JSON of one bundle.
+// BundleBody is the JSON of one bundle (Connect's bundle fields too).
 type BundleBody struct {
 	ID          int64     `json:"id"`
 	ContentGUID string    `json:"content_guid"`
@@ -61,11 +88,20 @@ type BundleBody struct {
 	SHA256      string    `json:"sha256"`
 	Active      bool      `json:"active"`
 	CreatedTime time.Time `json:"created_time"`
+	// Metadata is the "metadata" part of a multipart upload (Connect's
+	// bundle metadata: source, source_repo, source_commit, ...), {} when
+	// none was sent.
+	Metadata      json.RawMessage `json:"metadata"`
+	ClusterName   *string         `json:"cluster_name"`
+	ImageName     *string         `json:"image_name"`
+	RVersion      *string         `json:"r_version"`
+	PyVersion     *string         `json:"py_version"`
+	QuartoVersion *string         `json:"quarto_version"`
 }
 
 func bundleBody(guid string, active *int64, b *podium.Bundle) *BundleBody {
 	return &BundleBody{ID: b.ID, ContentGUID: guid, Size: b.Size, SHA256: hex.EncodeToString(b.SHA256),
-		Active: active != nil && *active == b.ID, CreatedTime: b.CreatedAt}
+		Active: active != nil && *active == b.ID, CreatedTime: b.CreatedAt, Metadata: json.RawMessage(b.Metadata)}
 }
 
 // TaskBody is the JSON of a task poll.
@@ -151,6 +187,18 @@ func (h *contentAPI) list(c echo.Context) error {
 		if r.OwnerID, err = strconv.ParseInt(v, 10, 64); err != nil {
 			return podium.Errorf(podium.EINVALID, "owner_id must be an integer")
 		}
+	}
+	if v := c.QueryParam("owner_guid"); v != "" {
+		id, ok := ParseUserGUID(v)
+		if !ok {
+			// No user has that GUID: no content either (Connect answers
+			// an empty list, not an error).
+			return c.JSON(http.StatusOK, []*ContentBody{})
+		}
+		if r.OwnerID != 0 && r.OwnerID != id {
+			return c.JSON(http.StatusOK, []*ContentBody{})
+		}
+		r.OwnerID = id
 	}
 	list, err := h.svc.ContentList(c.Request().Context(), u, r)
 	if err != nil {
@@ -296,44 +344,145 @@ func (h *contentAPI) bundles(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// bundleTypes are the Content-Types a bundle upload may declare.
-var bundleTypes = []string{"application/gzip", "application/x-gzip", "application/x-tar+gzip", "application/octet-stream"}
+// MaxBundleMetadata bounds the "metadata" part of a multipart upload.
+const MaxBundleMetadata = 64 << 10
 
+// upload answers POST /__api__/v1/content/{guid}/bundles. The body is the
+// gzip tar archive itself, whatever Content-Type it declares (clients send
+// application/gzip, application/x-tar, application/octet-stream or none;
+// the archive is checked whole anyway), or multipart/form-data with the
+// archive in the part "archive" and an optional JSON object in the part
+// "metadata", as newer Connect clients send it.
 func (h *contentAPI) upload(c echo.Context) error {
 	u, err := RequireUser(c)
 	if err != nil {
 		return err
 	}
 	req := c.Request()
-	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		ok := err == nil
-		if ok {
-			ok = false
-			for _, t := range bundleTypes {
-				ok = ok || mt == t
-			}
-		}
-		if !ok {
-			return podium.Errorf(podium.EUNSUPPORTED, "upload the bundle as application/gzip (a gzip-compressed tar archive), not %q", ct)
-		}
-	}
 	max := h.svc.MaxUpload()
-	if req.ContentLength > max {
+	if req.ContentLength > max+MaxBundleMetadata+64<<10 {
 		return podium.Errorf(podium.ETOOLARGE, "bundle is larger than %d bytes", max)
 	}
-	body := http.MaxBytesReader(c.Response(), req.Body, max)
-	b, err := h.svc.BundleUpload(req.Context(), u, c.Param("guid"), body)
+	mt, params, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	metadata := json.RawMessage("{}")
+	var archive io.Reader
+	if mt == "multipart/form-data" {
+		archive, metadata, err = multipartBundle(req.Body, params["boundary"], max)
+		if err != nil {
+			return err
+		}
+	} else {
+		archive = http.MaxBytesReader(c.Response(), req.Body, max)
+	}
+	b, err := h.svc.BundleUploadMetadata(req.Context(), u, c.Param("guid"), archive, string(metadata))
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, bundleBody(c.Param("guid"), nil, b))
 }
 
+// multipartBundle reads a multipart upload: the "metadata" part (a JSON
+// object, optional, before or after the archive) and the "archive" part,
+// streamed. Other parts are refused by name.
+func multipartBundle(body io.Reader, boundary string, max int64) (io.Reader, json.RawMessage, error) {
+	if boundary == "" {
+		return nil, nil, podium.Errorf(podium.EINVALID, "multipart/form-data upload without a boundary parameter")
+	}
+	mr := multipart.NewReader(body, boundary)
+	metadata := json.RawMessage("{}")
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, nil, podium.Errorf(podium.EINVALID, "multipart upload has no \"archive\" part: send the bundle (a gzip tar archive) in a part named archive")
+		} else if err != nil {
+			return nil, nil, podium.Errorf(podium.EINVALID, "malformed multipart upload: %v", err)
+		}
+		switch part.FormName() {
+		case "metadata":
+			data, err := io.ReadAll(io.LimitReader(part, MaxBundleMetadata+1))
+			if err != nil {
+				return nil, nil, podium.Errorf(podium.EINVALID, "cannot read the metadata part: %v", err)
+			}
+			if len(data) > MaxBundleMetadata {
+				return nil, nil, podium.Errorf(podium.ETOOLARGE, "the metadata part is larger than %d bytes", MaxBundleMetadata)
+			}
+			var obj map[string]any
+			if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
+				return nil, nil, podium.Errorf(podium.EINVALID, "the metadata part must be a JSON object")
+			}
+			// Stored compact and without NUL characters, which PostgreSQL's
+			// jsonb refuses.
+			compact, _ := json.Marshal(obj)
+			if bytes.Contains(compact, []byte(`\u0000`)) {
+				return nil, nil, podium.Errorf(podium.EINVALID, "the metadata part must not contain NUL characters")
+			}
+			metadata = json.RawMessage(compact)
+		case "archive":
+			// The rest of the body after the archive is not read: a
+			// metadata part must come first to be kept.
+			return &limitedPart{r: part, left: max, limit: max}, metadata, nil
+		default:
+			return nil, nil, podium.Errorf(podium.EINVALID, "unexpected multipart part %q: send \"archive\" and optionally \"metadata\"", part.FormName())
+		}
+	}
+}
+
+// limitedPart reads at most left bytes, then fails with the same
+// http.MaxBytesError a plain upload gets.
+type limitedPart struct {
+	r     io.Reader
+	left  int64
+	limit int64
+}
+
+func (l *limitedPart) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		var one [1]byte
+		if n, _ := l.r.Read(one[:]); n > 0 {
+			return 0, &http.MaxBytesError{Limit: l.limit}
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+// download answers GET /__api__/v1/content/{guid}/bundles/{id}/download
+// with the archive as uploaded.
+func (h *contentAPI) download(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return podium.Errorf(podium.ENOTFOUND, "bundle %q not found", c.Param("id"))
+	}
+	f, b, err := h.svc.BundleOpen(c.Request().Context(), u, c.Param("guid"), id)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	hdr := c.Response().Header()
+	hdr.Set(echo.HeaderContentType, "application/gzip")
+	hdr.Set(echo.HeaderContentDisposition, fmt.Sprintf("attachment; filename=\"bundle-%d.tar.gz\"", b.ID))
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(c.Response(), c.Request(), "", b.CreatedAt, f)
+	return nil
+}
+
 // flexID is an id sent as a JSON number or a string of digits.
 type flexID int64
 
 func (f *flexID) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*f = 0 // refused as missing by the handler
+		return nil
+	}
 	s := strings.Trim(string(b), `"`)
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v <= 0 {
@@ -343,9 +492,11 @@ func (f *flexID) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// DeployBody is the body of POST /__api__/v1/content/{guid}/deploy.
+// DeployBody is the body of POST /__api__/v1/content/{guid}/deploy (and
+// /build). Activate false builds without activating (a draft).
 type DeployBody struct {
 	BundleID flexID `json:"bundle_id"`
+	Activate *bool  `json:"activate"`
 }
 
 // TaskStartedBody answers a request that started a task.
@@ -366,10 +517,12 @@ func (h *contentAPI) deploy(c echo.Context) error {
 		}
 		return podium.Errorf(podium.EINVALID, "%v", err)
 	}
+	ctx := c.Request().Context()
 	if b.BundleID == 0 {
 		return podium.Errorf(podium.EINVALID, "bundle_id is required")
 	}
-	t, err := h.svc.Deploy(c.Request().Context(), u, c.Param("guid"), int64(b.BundleID))
+	activate := b.Activate == nil || *b.Activate
+	t, err := h.svc.DeployBundle(ctx, u, c.Param("guid"), int64(b.BundleID), activate)
 	if err != nil {
 		return err
 	}
@@ -399,10 +552,19 @@ func (h *contentAPI) task(c echo.Context) error {
 			return podium.Errorf(podium.EINVALID, "first must be an integer from 0 to %d", math.MaxInt32)
 		}
 	}
-	t, err := h.svc.TaskGet(c.Request().Context(), u, c.Param("id"), first)
+	var wait time.Duration
+	if v := c.QueryParam("wait"); v != "" {
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || secs < 0 || math.IsNaN(secs) || math.IsInf(secs, 0) {
+			return podium.Errorf(podium.EINVALID, "wait must be a number of seconds from 0 to %d", int(publish.MaxTaskWait.Seconds()))
+		}
+		wait = time.Duration(min(secs, publish.MaxTaskWait.Seconds()) * float64(time.Second))
+	}
+	t, err := h.svc.TaskWait(c.Request().Context(), u, c.Param("id"), first, wait)
 	if err != nil {
 		return err
 	}
+	c.Response().Header().Set("Cache-Control", "no-store")
 	body := TaskBody{ID: t.ID, Kind: t.Kind, Output: t.Output, Finished: t.Finished, Code: t.Code,
 		Error: t.Error, Last: t.Last, Result: json.RawMessage("null")}
 	if t.Result != "" {

@@ -133,7 +133,7 @@ func isHostedContent(p string) bool { return strings.HasPrefix(p, "/content/") }
 
 // isLoginPath: logging in replaces the session, so it needs no token of the
 // old one (it has its own login CSRF check).
-func isLoginPath(p string) bool { return p == LoginPath }
+func isLoginPath(p string) bool { return p == LoginPath || p == SetupPath }
 
 // csrfOK compares the request's CSRF token with the session's in constant
 // time. The form field is read only from urlencoded bodies: parsing a
@@ -169,7 +169,7 @@ func clearSessionCookie(c echo.Context) {
 func (s *Server) UseAccounts(a *auth.Service) {
 	e := s.Echo
 	e.Use(Authenticate(a))
-	h := &accountHandlers{auth: a, log: s.log, trustedProxies: s.trustedProxies}
+	h := &accountHandlers{auth: a, log: s.log, trustedProxies: s.trustedProxies, firstRun: &s.firstRun}
 	h.mountLogin(e)
 	h.mountAPI(e)
 }

@@ -19,6 +19,11 @@ const maxAccountBody = 64 << 10
 // requests must send in X-CSRF-Token.
 type UserBody struct {
 	*podium.User
+	// The Connect fields clients read: GUID (UserGUID), UserRole, and
+	// Confirmed (always true: Podium has no unconfirmed accounts).
+	GUID       string `json:"guid"`
+	UserRole   string `json:"user_role"`
+	Confirmed  bool   `json:"confirmed"`
 	AuthMethod string `json:"auth_method"`
 	CSRFToken  string `json:"csrf_token,omitempty"`
 }
@@ -54,6 +59,8 @@ type CreateUserRequest struct {
 
 func (h *accountHandlers) mountAPI(e *echo.Echo) {
 	e.GET("/__api__/v1/user", h.whoami)
+	e.GET("/__api__/me", h.whoami)            // what older Connect clients ask
+	e.GET("/__api__/users/current", h.whoami) // what the R rsconnect package asks
 	e.GET("/__api__/v1/keys", h.listKeys)
 	e.POST("/__api__/v1/keys", h.createKey)
 	e.DELETE("/__api__/v1/keys/:id", h.revokeKey)
@@ -68,7 +75,8 @@ func (h *accountHandlers) whoami(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, UserBody{User: u, AuthMethod: AuthMethod(c), CSRFToken: CSRFToken(c)})
+	return c.JSON(http.StatusOK, UserBody{User: u, GUID: UserGUID(u.ID), UserRole: connectRole(u.Role), Confirmed: true,
+		AuthMethod: AuthMethod(c), CSRFToken: CSRFToken(c)})
 }
 
 // listKeys answers GET /__api__/v1/keys: the caller's unrevoked keys; an
@@ -186,3 +194,15 @@ func requireAdmin(c echo.Context) (*podium.User, error) {
 // decodeJSON reads an account API body (small: 64 KiB) into v, refusing
 // unknown fields. Returns EINVALID, ETOOLARGE or EUNSUPPORTED.
 func decodeJSON(c echo.Context, v any) error { return decodeJSONBody(c, v, maxAccountBody) }
+
+// connectRole names a Podium role as Connect does.
+func connectRole(role string) string {
+	switch role {
+	case podium.RoleAdmin:
+		return "administrator"
+	case podium.RolePublisher:
+		return "publisher"
+	default:
+		return "viewer"
+	}
+}

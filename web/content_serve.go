@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -50,8 +52,15 @@ func (h *contentServe) redirect(c echo.Context) error {
 	return c.Redirect(code, publish.ContentPath(c.Param("guid")))
 }
 
+// draftPrefix matches the draft preview path under a content
+// (publish.DraftPath): "_bundle{id}/".
+var draftPrefix = regexp.MustCompile(`^_bundle([0-9]{1,18})(/|$)`)
+
 func (h *contentServe) serve(c echo.Context) error {
 	u, guid := CurrentUser(c), c.Param("guid")
+	if m := draftPrefix.FindStringSubmatch(c.Param("*")); m != nil {
+		return h.serveDraft(c, u, guid, m)
+	}
 	k := keyOf(u, guid)
 	t := h.cache.get(k)
 	if t == nil {
@@ -70,6 +79,24 @@ func (h *contentServe) serve(c echo.Context) error {
 		return methodNotAllowed(c)
 	}
 	return serveDir(c, t.Dir, c.Param("*"), t.Index, true)
+}
+
+// serveDraft serves the preview of a bundle built as a draft, to those who
+// may edit the content.
+func (h *contentServe) serveDraft(c echo.Context, u *podium.User, guid string, m []string) error {
+	id, _ := strconv.ParseInt(m[1], 10, 64)
+	if m[2] == "" {
+		return c.Redirect(http.StatusMovedPermanently, c.Request().URL.Path+"/")
+	}
+	t, err := h.svc.ServeDraftTarget(c.Request().Context(), u, guid, id)
+	if err != nil {
+		return err
+	}
+	if me := c.Request().Method; me != http.MethodGet && me != http.MethodHead {
+		return methodNotAllowed(c)
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return serveDir(c, t.Dir, strings.TrimPrefix(c.Param("*"), m[0]), t.Index, true)
 }
 
 // serveDir serves the file rel of dir (index at the root, index.html in

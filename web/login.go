@@ -42,6 +42,10 @@ type loginPage struct {
 	Username  string
 	Next      string
 	LoginCSRF string
+	// Setup shows the first-run form (no users yet) instead of the login.
+	Setup       bool
+	SetupAction string
+	Node        string // the node whose log holds the setup token
 }
 
 type accountHandlers struct {
@@ -51,16 +55,24 @@ type accountHandlers struct {
 	// believed: behind a proxy at a sub-path, the form, the login CSRF
 	// cookie and the redirects carry the prefix.
 	trustedProxies []*net.IPNet
+	// firstRun is the first-run setup (firstrun.go); nil in tests.
+	firstRun *firstRun
 }
 
 func (h *accountHandlers) mountLogin(e *echo.Echo) {
 	e.GET(LoginPath, h.loginForm)
 	e.POST(LoginPath, h.login)
 	e.POST(LogoutPath, h.logout)
+	e.POST(SetupPath, h.setup)
 }
 
-// loginForm answers GET /__login__ with the form.
+// loginForm answers GET /__login__ with the form, or, on a node with no
+// users that printed a setup token, the form that creates the first
+// administrator.
 func (h *accountHandlers) loginForm(c echo.Context) error {
+	if ok, node := h.setupOffered(c); ok {
+		return h.renderSetup(c, http.StatusOK, loginPage{Node: node})
+	}
 	return h.renderLogin(c, http.StatusOK, loginPage{Next: safeNext(c.QueryParam("next"))})
 }
 
@@ -124,8 +136,11 @@ func (h *accountHandlers) renderLogin(c echo.Context, status int, page loginPage
 	// at a sub-path that is <prefix>/__login__, and a cookie for
 	// /__login__ would not come back with the form.
 	page.Action = h.prefix(c) + LoginPath
+	if page.Setup {
+		page.Action = page.SetupAction
+	}
 	c.SetCookie(&http.Cookie{
-		Name: loginCSRFCookie, Value: page.LoginCSRF, Path: page.Action,
+		Name: loginCSRFCookie, Value: page.LoginCSRF, Path: h.prefix(c) + LoginPath,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Scheme() == "https",
 	})
 	var buf bytes.Buffer

@@ -61,8 +61,9 @@ type Server struct {
 
 	trustedProxies []*net.IPNet // whose X-Forwarded-Prefix is believed; see prefix.go
 
-	limits  Limits        // see edge.go
-	noSpace func() string // see Options.NoSpace
+	limits   Limits        // see edge.go
+	noSpace  func() string // see Options.NoSpace
+	firstRun firstRun      // the first-run setup; see firstrun.go
 }
 
 // requestIDPattern bounds incoming X-Request-ID values: any other value is

@@ -10,6 +10,7 @@ package dbprovidertest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -60,6 +61,9 @@ func Run(t *testing.T, open OpenFunc) {
 		{"TxRollback", testTxRollback},
 		{"OrphanedWorkOfDeadNodes", testOrphanedWork},
 		{"FencedFinish", testFencedFinish},
+		{"ContentNameUniquePerOwner", testContentNameUnique},
+		{"ContentEnvSetList", testContentEnv},
+		{"ContentActivateSetsLastDeployed", testContentLastDeployed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -583,5 +587,68 @@ func testFencedFinish(t *testing.T, p dbprovider.Provider) {
 	}
 	if r, _ := p.RenderGet(ctx, r1.ID); r.Status != podium.RenderOK {
 		t.Errorf("render under the current claim: %s, want ok", r.Status)
+	}
+}
+
+// contentOwner creates a user and a content of theirs named name.
+func contentOwner(t *testing.T, p dbprovider.Provider, username, name string) (*podium.User, *podium.Content) {
+	t.Helper()
+	ctx := ctxT(t)
+	u, err := p.UserCreate(ctx, &dbprovider.UserCreateParams{Username: username, Role: podium.RolePublisher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := p.ContentCreate(ctx, &dbprovider.ContentCreateParams{GUID: fmt.Sprintf("%08x-0000-4000-8000-000000000000", u.ID), Name: name, OwnerID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, c
+}
+
+// testContentNameUnique: a name is unique per owner (ECONFLICT), and
+// another owner may use it.
+func testContentNameUnique(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	u, _ := contentOwner(t, p, "conf-name-a", "same")
+	_, err := p.ContentCreate(ctx, &dbprovider.ContentCreateParams{GUID: "00000000-0000-4000-8000-00000000aaaa", Name: "same", OwnerID: u.ID})
+	AssertCode(t, err, podium.ECONFLICT)
+	contentOwner(t, p, "conf-name-b", "same")
+}
+
+// testContentEnv: set, replace, delete and list environment variables, in
+// name order, with their bytes unchanged.
+func testContentEnv(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	_, c := contentOwner(t, p, "conf-env", "env")
+	set := func(params *dbprovider.ContentEnvSetParams) {
+		t.Helper()
+		params.ContentID = c.ID
+		if err := p.ContentEnvSet(ctx, params); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(&dbprovider.ContentEnvSetParams{Set: []dbprovider.ContentEnvVar{{Name: "B", Value: []byte{0, 1, 2}}, {Name: "A", Value: []byte("x")}}})
+	set(&dbprovider.ContentEnvSetParams{Set: []dbprovider.ContentEnvVar{{Name: "B", Value: []byte{9}}}, Delete: []string{"A", "NONE"}})
+	list, err := p.ContentEnvList(ctx, c.ID)
+	if err != nil || len(list) != 1 || list[0].Name != "B" || string(list[0].Value) != "\x09" {
+		t.Fatalf("ContentEnvList = %+v, %v", list, err)
+	}
+}
+
+// testContentLastDeployed: last_deployed_time is NULL until a bundle is
+// activated.
+func testContentLastDeployed(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	u, c := contentOwner(t, p, "conf-deployed", "site")
+	if c.LastDeployedAt != nil {
+		t.Fatalf("new content has last_deployed_time %v", c.LastDeployedAt)
+	}
+	b, err := p.BundleCreate(ctx, &dbprovider.BundleCreateParams{ContentID: c.ID, Size: 1, SHA256: make([]byte, 32), CreatedBy: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err = p.ContentActivate(ctx, &dbprovider.ContentActivateParams{ID: c.ID, BundleID: b.ID, AppMode: "static"})
+	if err != nil || c.LastDeployedAt == nil {
+		t.Fatalf("after activation: %+v, %v", c, err)
 	}
 }

@@ -15,16 +15,21 @@ import (
 )
 
 const contentColumns = `id, guid, name, title, description, owner_id, appmode, access_type,
-	active_bundle_id, created_at, updated_at`
+	active_bundle_id, created_at, updated_at, last_deployed_at`
 
 func scanContent(row scanner) (*podium.Content, error) {
 	var (
-		c      podium.Content
-		active sql.NullInt64
+		c        podium.Content
+		active   sql.NullInt64
+		deployed sql.NullTime
 	)
 	if err := row.Scan(&c.ID, &c.GUID, &c.Name, &c.Title, &c.Description, &c.OwnerID, &c.AppMode,
-		&c.AccessType, &active, &c.CreatedAt, &c.UpdatedAt); err != nil {
+		&c.AccessType, &active, &c.CreatedAt, &c.UpdatedAt, &deployed); err != nil {
 		return nil, err
+	}
+	if deployed.Valid {
+		t := deployed.Time.UTC()
+		c.LastDeployedAt = &t
 	}
 	if active.Valid {
 		v := active.Int64
@@ -121,7 +126,8 @@ func strOrNull(s *string) any {
 
 // ContentActivate implements dbprovider.ContentStore.
 func (s *Store) ContentActivate(ctx context.Context, p *dbprovider.ContentActivateParams) (*podium.Content, error) {
-	q := `UPDATE content SET active_bundle_id = $2, appmode = $3, updated_at = ` + s.D.Now() + `
+	q := `UPDATE content SET active_bundle_id = $2, appmode = $3, updated_at = ` + s.D.Now() + `,
+		last_deployed_at = ` + s.D.Now() + `
 	WHERE id = $1 RETURNING ` + contentColumns
 	c, err := scanContent(s.W.QueryRowContext(ctx, q, p.ID, p.BundleID, p.AppMode))
 	if err != nil {
@@ -185,14 +191,14 @@ func (s *Store) ContentACLRole(ctx context.Context, contentID, userID int64) (st
 	return role, nil
 }
 
-const bundleColumns = `id, content_id, size, sha256, manifest, created_by, created_at`
+const bundleColumns = `id, content_id, size, sha256, manifest, created_by, created_at, metadata`
 
 func scanBundle(row scanner) (*podium.Bundle, error) {
 	var (
 		b  podium.Bundle
 		by sql.NullInt64
 	)
-	if err := row.Scan(&b.ID, &b.ContentID, &b.Size, &b.SHA256, &b.Manifest, &by, &b.CreatedAt); err != nil {
+	if err := row.Scan(&b.ID, &b.ContentID, &b.Size, &b.SHA256, &b.Manifest, &by, &b.CreatedAt, &b.Metadata); err != nil {
 		return nil, err
 	}
 	if by.Valid {
@@ -209,9 +215,13 @@ func (s *Store) BundleCreate(ctx context.Context, p *dbprovider.BundleCreatePara
 	if manifest == "" {
 		manifest = "{}"
 	}
-	q := `INSERT INTO bundles (content_id, size, sha256, manifest, created_by, created_at)
-	VALUES ($1, $2, $3, $4, $5, ` + s.D.Now() + `) RETURNING ` + bundleColumns
-	b, err := scanBundle(s.W.QueryRowContext(ctx, q, p.ContentID, p.Size, p.SHA256, manifest, idOrNull(p.CreatedBy)))
+	metadata := p.Metadata
+	if metadata == "" {
+		metadata = "{}"
+	}
+	q := `INSERT INTO bundles (content_id, size, sha256, manifest, created_by, created_at, metadata)
+	VALUES ($1, $2, $3, $4, $5, ` + s.D.Now() + `, $6) RETURNING ` + bundleColumns
+	b, err := scanBundle(s.W.QueryRowContext(ctx, q, p.ContentID, p.Size, p.SHA256, manifest, idOrNull(p.CreatedBy), metadata))
 	if err != nil {
 		return nil, fmt.Errorf("bundle create: %w", s.D.TranslateError(err))
 	}
@@ -568,4 +578,44 @@ func (s *Store) RenderGetLatestGood(ctx context.Context, contentID, bundleID int
 // RenderList implements dbprovider.ContentStore.
 func (s *Store) RenderList(ctx context.Context, contentID int64) ([]*podium.Render, error) {
 	return nonNil(queryList(ctx, s.R, s.D, "render list", scanRender, `SELECT `+renderColumns+` FROM renders WHERE content_id = $1 ORDER BY id DESC`, contentID))
+}
+
+// ContentEnvList implements dbprovider.ContentStore.
+func (s *Store) ContentEnvList(ctx context.Context, contentID int64) ([]*dbprovider.ContentEnvVar, error) {
+	rows, err := s.R.QueryContext(ctx, `SELECT name, value FROM content_env WHERE content_id = $1 ORDER BY name`, contentID)
+	if err != nil {
+		return nil, fmt.Errorf("content env list: %w", s.D.TranslateError(err))
+	}
+	defer rows.Close()
+	var out []*dbprovider.ContentEnvVar
+	for rows.Next() {
+		var v dbprovider.ContentEnvVar
+		if err := rows.Scan(&v.Name, &v.Value); err != nil {
+			return nil, fmt.Errorf("content env list: %w", s.D.TranslateError(err))
+		}
+		out = append(out, &v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("content env list: %w", s.D.TranslateError(err))
+	}
+	return out, nil
+}
+
+// ContentEnvSet implements dbprovider.ContentStore. Callers wanting all of
+// a change or none run it in a transaction.
+func (s *Store) ContentEnvSet(ctx context.Context, p *dbprovider.ContentEnvSetParams) error {
+	for _, name := range p.Delete {
+		if _, err := s.W.ExecContext(ctx, `DELETE FROM content_env WHERE content_id = $1 AND name = $2`, p.ContentID, name); err != nil {
+			return fmt.Errorf("content env delete %s: %w", name, s.D.TranslateError(err))
+		}
+	}
+	for _, v := range p.Set {
+		q := `INSERT INTO content_env (content_id, name, value, created_at, updated_at)
+		VALUES ($1, $2, $3, ` + s.D.Now() + `, ` + s.D.Now() + `)
+		ON CONFLICT (content_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
+		if _, err := s.W.ExecContext(ctx, q, p.ContentID, v.Name, v.Value); err != nil {
+			return fmt.Errorf("content env set %s: %w", v.Name, s.D.TranslateError(err))
+		}
+	}
+	return nil
 }

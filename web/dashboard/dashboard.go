@@ -69,6 +69,7 @@ type Options struct {
 	Processes ProcessSource
 	Metrics   MetricsSource
 	HAChecks  HACheckSource
+	Keys      KeySource
 }
 
 // Dashboard serves the dashboard pages.
@@ -116,6 +117,9 @@ func (d *Dashboard) Mount(e *echo.Echo) {
 	g.GET("/", d.page(d.contentList))
 	g.GET("/content/:guid", d.page(d.contentPage))
 	g.GET("/jobs", d.page(d.jobsPage))
+	g.GET("/keys", d.page(d.keysPage))
+	g.POST("/keys", d.createKey)
+	g.POST("/keys/:id/revoke", d.revokeKey)
 	admin := g.Group("", d.requireAdmin)
 	admin.GET("/cluster", d.page(d.clusterPage))
 	admin.GET("/nodes/:id", d.page(d.nodePage))

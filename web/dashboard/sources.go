@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
 )
 
 // ContentSource reads content with the access rules of package publish.
@@ -89,4 +90,15 @@ type HACheckSource interface {
 	// HAChecks runs the checklist against the cluster and returns the
 	// result of each item.
 	HAChecks(ctx context.Context) ([]HACheck, error)
+}
+
+// KeySource manages the caller's API keys (package auth).
+type KeySource interface {
+	// ListAPIKeys returns the unrevoked keys of a user.
+	ListAPIKeys(ctx context.Context, userID int64) ([]*dbprovider.APIKey, error)
+	// CreateAPIKey creates a key and returns it (the only time it is
+	// shown) with its record.
+	CreateAPIKey(ctx context.Context, userID int64, name string) (string, *dbprovider.APIKey, error)
+	// RevokeAPIKey revokes a key of the user. Returns ENOTFOUND.
+	RevokeAPIKey(ctx context.Context, userID, keyID int64) error
 }

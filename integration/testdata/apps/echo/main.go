@@ -51,6 +51,9 @@ func main() {
 			"authorization": r.Header.Get("Authorization"), "env_count": len(os.Environ()), "home": os.Getenv("HOME"),
 		})
 	})
+	mux.HandleFunc("GET /env/{name}", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, os.Getenv(r.PathValue("name")))
+	})
 	mux.HandleFunc("GET /small", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Pid", strconv.Itoa(pid))
 		_, _ = io.WriteString(w, "ok\n")

@@ -1,0 +1,127 @@
+package bundle_test
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/bundle"
+)
+
+func md5hex(s string) string {
+	sum := md5.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// TestManifestConnect checks manifests as the Connect clients write them:
+// static sites deploy (with md5 checksums verified), the sections Podium
+// does not act on are accepted and reported, and the app modes Podium
+// cannot run yet are refused naming the mode and what it needs.
+func TestManifestConnect(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"index.html": "<h1>hi</h1>", "style.css": "h1{}"}
+
+	t.Run("OKStaticHTML", func(t *testing.T) {
+		t.Parallel()
+		// What `rsconnect deploy html` writes.
+		manifest := `{
+  "version": 1,
+  "locale": "en_US.UTF-8",
+  "metadata": {"appmode": "static", "primary_html": "index.html", "entrypoint": "index.html"},
+  "files": {
+    "index.html": {"checksum": "` + md5hex(files["index.html"]) + `"},
+    "style.css": {"checksum": "` + md5hex(files["style.css"]) + `"}
+  }
+}`
+		m, err := bundle.LoadManifest(bundleDir(t, manifest, files))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Metadata.AppMode != bundle.AppModeStatic || m.PrimaryPage() != "index.html" {
+			t.Errorf("mode %q page %q", m.Metadata.AppMode, m.PrimaryPage())
+		}
+		if got, want := m.Ignored(), []string{"locale", "metadata.entrypoint"}; !slices.Equal(got, want) {
+			t.Errorf("Ignored = %v, want %v", got, want)
+		}
+	})
+
+	t.Run("OKEverySection", func(t *testing.T) {
+		t.Parallel()
+		manifest := `{"version": 1, "locale": "en_US", "platform": "4.3.1",
+  "metadata": {"appmode": "static", "primary_rmd": null, "content_category": "site", "has_parameters": false},
+  "python": {"version": "3.11.4", "package_manager": {"name": "pip", "version": "23", "package_file": "requirements.txt"}},
+  "environment": {"python": {"requires": ">=3.8"}}, "quarto": {"version": "1.4", "engines": ["markdown"]},
+  "jupyter": {"hide_all_input": false}, "packages": {}, "users": null,
+  "files": {"index.html": {"checksum": "` + md5hex(files["index.html"]) + `"}}}`
+		m, err := bundle.LoadManifest(bundleDir(t, manifest, files))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"locale", "python", "environment", "quarto", "jupyter", "packages", "platform", "metadata.content_category", "metadata.has_parameters"}
+		if got := m.Ignored(); !slices.Equal(got, want) {
+			t.Errorf("Ignored = %v, want %v", got, want)
+		}
+	})
+
+	t.Run("OKUnknownConnectFields", func(t *testing.T) {
+		t.Parallel()
+		// Fields a newer client writes that this server does not know are
+		// accepted and reported in a Connect manifest...
+		manifest := `{"version": 1, "locale": "en_US", "integration_requests": [{"guid": "x"}],
+  "metadata": {"appmode": "static", "entrypoint": "index.html", "new_flag": true},
+  "files": {"index.html": {"checksum": "` + md5hex(files["index.html"]) + `", "size": 11}}}`
+		m, err := bundle.LoadManifest(bundleDir(t, manifest, files))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"locale", "metadata.entrypoint", "integration_requests", "metadata.new_flag", `files["index.html"].size`}
+		if got := m.Ignored(); !slices.Equal(got, want) {
+			t.Errorf("Ignored = %v, want %v", got, want)
+		}
+		// ...while Podium's own manifests stay strict.
+		_, err = bundle.LoadManifest(bundleDir(t, `{"version": 1, "metadata": {"appmode": "static", "new_flag": true}}`, files))
+		checkErr(t, err, podium.EINVALID, `unknown field "new_flag" in metadata`)
+	})
+
+	t.Run("ErrMD5Mismatch", func(t *testing.T) {
+		t.Parallel()
+		manifest := `{"version": 1, "metadata": {"appmode": "static"}, "files": {"index.html": {"checksum": "` + md5hex("other") + `"}}}`
+		_, err := bundle.LoadManifest(bundleDir(t, manifest, files))
+		checkErr(t, err, podium.EINVALID, `files["index.html"].checksum does not match the file's content (md5 `+md5hex(files["index.html"])+")")
+	})
+
+	for _, tt := range []struct{ mode, needs string }{
+		{"python-flask", "the Python runtime (Flask)"},
+		{"python-api", "the Python runtime (WSGI API)"},
+		{"python-fastapi", "the Python runtime (ASGI API)"},
+		{"jupyter-static", "the Python runtime with Jupyter"},
+		{"quarto-static", "the Quarto runtime"},
+		{"shiny", "the R runtime"},
+	} {
+		t.Run("ErrCannotRun_"+tt.mode, func(t *testing.T) {
+			t.Parallel()
+			manifest := `{"version": 1, "metadata": {"appmode": "` + tt.mode + `", "entrypoint": "app:app"},
+  "python": {"version": "3.11.4", "package_manager": {"name": "pip", "package_file": "requirements.txt"}},
+  "files": {"app.py": {"checksum": "` + md5hex("x") + `"}}}`
+			m, err := bundle.ParseManifest(strings.NewReader(manifest))
+			if err != nil {
+				t.Fatalf("parse (what upload does) refused it: %v", err)
+			}
+			err = m.Validate(nil)
+			checkErr(t, err, podium.EPRECONDITION, `metadata.appmode "`+tt.mode+`" is a Posit Connect app mode this server cannot run yet: it needs `+tt.needs)
+		})
+	}
+
+	t.Run("ErrPlumber", func(t *testing.T) {
+		t.Parallel()
+		manifest := `{"version": 1, "platform": "4.3.1", "metadata": {"appmode": "api", "entrypoint": "plumber.R"}, "packages": {}}`
+		m, err := bundle.ParseManifest(strings.NewReader(manifest))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkErr(t, m.Validate(nil), podium.EPRECONDITION, "Posit Connect Plumber API")
+	})
+}

@@ -1,0 +1,34 @@
+-- +goose Up
+-- The Connect-compatible API (docs/publishing.md): content names unique per
+-- owner as Connect has them, the time of the last activation clients read
+-- as last_deployed_time, and the environment variables of content, whose
+-- values are kept encrypted (AES-GCM, publish/envvars.go). Same columns and
+-- indexes as the PostgreSQL folder.
+
+-- Older nodes allowed one owner two content items of the same name: keep
+-- the oldest one's name and give the others a suffix so the index holds.
+UPDATE content SET name = name || '-' || id
+WHERE id NOT IN (SELECT min(id) FROM content GROUP BY owner_id, name);
+CREATE UNIQUE INDEX content_owner_name ON content (owner_id, name);
+
+ALTER TABLE content ADD COLUMN last_deployed_at TIMESTAMP;
+UPDATE content SET last_deployed_at = updated_at WHERE active_bundle_id IS NOT NULL;
+
+-- The metadata a Connect client sends with a multipart bundle upload
+-- (source, source_repo, source_commit, ...), a JSON object.
+ALTER TABLE bundles ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata));
+
+CREATE TABLE content_env (
+    content_id INTEGER NOT NULL REFERENCES content (id) ON DELETE CASCADE,
+    name       TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 255 AND instr(name, char(0)) = 0),
+    value      BLOB NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (content_id, name)
+);
+
+-- +goose Down
+DROP TABLE content_env;
+ALTER TABLE bundles DROP COLUMN metadata;
+ALTER TABLE content DROP COLUMN last_deployed_at;
+DROP INDEX content_owner_name;
