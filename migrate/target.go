@@ -32,6 +32,10 @@ type target struct {
 	tx       *sql.Tx
 	describe string
 	log      *logrus.Entry
+	// check (--check) looks without locking: the target may be serving.
+	check bool
+	// server is version() of the target.
+	server string
 }
 
 // openTarget connects and refuses a server that is not PostgreSQL (a wire
@@ -63,6 +67,7 @@ func openTarget(ctx context.Context, url podium.Secret) (_ *target, err error) {
 	if num < 120000 {
 		return nil, podium.Errorf(podium.EREFUSED, "migrate db: the target %s runs PostgreSQL %d; Podium needs 12 or newer", t.describe, num/10000)
 	}
+	t.server = version
 	t.db = stdlib.OpenDBFromPool(prov.Pool())
 	if t.conn, err = t.db.Conn(ctx); err != nil {
 		return nil, fmt.Errorf("migrate db: target: %w", err)
@@ -168,7 +173,7 @@ func (t *target) begin(ctx context.Context, podiumTables []string) (*state, erro
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("migrate db: target tables: %w", err)
 	}
-	if len(st.Existing) > 0 {
+	if len(st.Existing) > 0 && !t.check {
 		if _, err := t.tx.ExecContext(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
 			return nil, fmt.Errorf("migrate db: target: %w", err)
 		}
@@ -183,6 +188,8 @@ func (t *target) begin(ctx context.Context, podiumTables []string) (*state, erro
 		if _, err := t.tx.ExecContext(ctx, `SET LOCAL lock_timeout = 0`); err != nil {
 			return nil, fmt.Errorf("migrate db: target: %w", err)
 		}
+	}
+	if len(st.Existing) > 0 {
 		for _, n := range st.Existing {
 			var any bool
 			if err := t.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+quoteIdent(n)+`)`).Scan(&any); err != nil {
