@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/podiumhq/podium"
 )
@@ -212,6 +214,11 @@ func ParityViolations(ctx context.Context, q Querier) ([]ParityViolation, error)
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("schema: parity check of %s: %w", t, err)
 		}
+		more, err := invalidUTF8(ctx, q, t, key, rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
 	}
 	fk, err := q.QueryContext(ctx, `SELECT "table", rowid, parent FROM pragma_foreign_key_check`)
 	if err != nil {
@@ -232,6 +239,54 @@ func ParityViolations(ctx context.Context, q Querier) ([]ParityViolation, error)
 			Reason: "refers to a row of " + parent + " that does not exist (PostgreSQL enforces foreign keys)"})
 	}
 	return out, fk.Err()
+}
+
+// invalidUTF8 lists the text values of a table that are not valid UTF-8,
+// which no SQL of SQLite can see (the SQLite provider refuses them on
+// write, but an older binary or the sqlite3 shell may have stored them).
+func invalidUTF8(ctx context.Context, q Querier, table string, key []string, rules []parityRule) ([]ParityViolation, error) {
+	var cols []string
+	for _, r := range rules {
+		if r.Rule == "text" || r.Rule == "json" {
+			cols = append(cols, r.Column)
+		}
+	}
+	if len(cols) == 0 {
+		return nil, nil
+	}
+	list := make([]string, 0, len(key)+len(cols))
+	for _, c := range append(slices.Clone(key), cols...) {
+		list = append(list, quoteIdent(c))
+	}
+	rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(list, ", "), quoteIdent(table)))
+	if err != nil {
+		return nil, fmt.Errorf("schema: UTF-8 check of %s: %w", table, err)
+	}
+	defer rows.Close()
+	vals := make([]any, len(list))
+	dst := make([]any, len(list))
+	for i := range vals {
+		dst[i] = &vals[i]
+	}
+	var out []ParityViolation
+	for rows.Next() {
+		if err := rows.Scan(dst...); err != nil {
+			return nil, fmt.Errorf("schema: UTF-8 check of %s: %w", table, err)
+		}
+		for i, c := range cols {
+			s, ok := vals[len(key)+i].(string)
+			if !ok || utf8.ValidString(s) {
+				continue
+			}
+			parts := make([]string, len(key))
+			for j, k := range key {
+				parts[j] = k + "=" + keyValue(vals[j])
+			}
+			out = append(out, ParityViolation{Table: table, Key: "(" + strings.Join(parts, ", ") + ")", Column: c, Rule: "utf8",
+				Reason: "text is not valid UTF-8, which PostgreSQL refuses"})
+		}
+	}
+	return out, rows.Err()
 }
 
 // sqliteColumns returns a table's columns and its key columns (the primary
