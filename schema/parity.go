@@ -29,13 +29,15 @@ type parityRule struct {
 
 // parityReasons says, per rule, what a value must be and what to do.
 var parityReasons = map[string]string{
-	"int4":  "must be an integer from -2147483648 to 2147483647 (PostgreSQL integer)",
-	"int8":  "must be an integer (PostgreSQL bigint), not text or a real number",
-	"bool":  "must be 0 or 1 (PostgreSQL boolean)",
-	"time":  "must be a UTC time in the form 'YYYY-MM-DD HH:MM:SS[.ffffff]+00:00', a real date and time from year 0001 (PostgreSQL timestamptz)",
-	"text":  "must be text without NUL bytes (PostgreSQL text)",
-	"json":  "must be valid JSON text without \\u0000 (PostgreSQL jsonb)",
-	"bytea": "must be a blob (PostgreSQL bytea)",
+	"int4":     "must be an integer from -2147483648 to 2147483647 (PostgreSQL integer)",
+	"int8":     "must be an integer (PostgreSQL bigint), not text or a real number",
+	"bool":     "must be 0 or 1 (PostgreSQL boolean)",
+	"time":     "must be a UTC time in the form 'YYYY-MM-DD HH:MM:SS[.ffffff]+00:00', a real date and time from year 0001 (PostgreSQL timestamptz)",
+	"text":     "must be text without NUL bytes (PostgreSQL text)",
+	"key":      "must be text without NUL bytes, at most 2048 bytes (PostgreSQL text in a key or index)",
+	"json":     "must be valid JSON text without \\u0000 and without \\uD800-\\uDFFF escapes (PostgreSQL jsonb)",
+	"bytea":    "must be a blob (PostgreSQL bytea)",
+	"keybytea": "must be a blob of at most 2048 bytes (PostgreSQL bytea in a key)",
 }
 
 // ParityReason explains a rule of the parity migration ("json", "int4",
@@ -247,7 +249,7 @@ func ParityViolations(ctx context.Context, q Querier) ([]ParityViolation, error)
 func invalidUTF8(ctx context.Context, q Querier, table string, key []string, rules []parityRule) ([]ParityViolation, error) {
 	var cols []string
 	for _, r := range rules {
-		if r.Rule == "text" || r.Rule == "json" {
+		if r.Rule == "text" || r.Rule == "key" || r.Rule == "json" {
 			cols = append(cols, r.Column)
 		}
 	}

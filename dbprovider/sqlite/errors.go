@@ -35,12 +35,11 @@ func translate(err error) error {
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return &podium.Error{Code: podium.ECONFLICT, Message: "refers to a missing or still-referenced object", Err: err}
 		case sqlite3.SQLITE_CONSTRAINT_COMMITHOOK:
-			where := "a value"
+			what := "a value PostgreSQL refuses"
 			if p := lastUTF8.Load(); p != nil {
-				where = *p
+				what = *p
 			}
-			return &podium.Error{Code: podium.EINVALID,
-				Message: "text that is not valid UTF-8 (" + where + "), which PostgreSQL refuses: nothing was written", Err: err}
+			return &podium.Error{Code: podium.EINVALID, Message: "refused " + what + ": nothing was written", Err: err}
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return &podium.Error{Code: podium.EUNAVAILABLE, Message: "database is busy", Err: err}
 		}

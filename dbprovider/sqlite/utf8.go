@@ -12,6 +12,8 @@ import (
 )
 
 // PostgreSQL refuses text that is not valid UTF-8; SQLite stores any bytes.
+// (The same guard refuses JSON numbers that PostgreSQL's numeric cannot
+// hold: see numeric.go.)
 // The schema holds every other rule of parity (migration 00035's CHECK
 // constraints), but no SQL function of SQLite sees an invalid UTF-8
 // sequence: length(), substr(), GLOB and unicode() skip or replace bad bytes,
@@ -76,8 +78,16 @@ func (g *utf8Guard) preUpdate(d msqlite.SQLitePreUpdateData) {
 		return
 	}
 	for i, v := range vals {
-		if s, ok := v.(string); ok && !utf8.ValidString(s) {
-			g.bad = fmt.Sprintf("table %s, column %d", d.TableName, i+1)
+		s, ok := v.(string)
+		if !ok {
+			continue
+		}
+		if !utf8.ValidString(s) {
+			g.bad = fmt.Sprintf("text that is not valid UTF-8 (table %s, column %d), which PostgreSQL refuses", d.TableName, i+1)
+			return
+		}
+		if err := jsonNumbersFit(s); err != nil {
+			g.bad = fmt.Sprintf("a %v (table %s, column %d)", err, d.TableName, i+1)
 			return
 		}
 	}

@@ -11,8 +11,21 @@
 --                'YYYY-MM-DD HH:MM:SS[.f{1,9}]+00:00', a real date and time
 --                (strftime round trip), year 0001 or later
 --   <col>_text   text:        text without NUL bytes
+--   <col>_key    text in a primary key, unique key or index: also at most
+--                2048 bytes (a btree index entry holds at most 2704 bytes)
 --   <col>_json   jsonb:       RFC 8259 JSON text (json_valid) without \u0000
+--                and without \uD800-\uDFFF escapes (jsonb refuses unpaired
+--                surrogates; Podium's JSON never escapes non-ASCII, so
+--                refusing pairs too costs nothing)
 --   <col>_bytea  bytea:       a blob
+--   <col>_keybytea  bytea in a key: a blob of at most 2048 bytes
+-- Text and blob primary keys are also NOT NULL: SQLite allows NULL in a
+-- primary key that is not an INTEGER PRIMARY KEY, PostgreSQL does not.
+-- JSON numbers outside PostgreSQL numeric's range (more than 131072 digits
+-- before the point or 16383 after it, exponents included) cannot be told
+-- apart from text inside JSON strings by SQLite's SQL; Podium never writes
+-- them (its JSON numbers are Go float64s), and "podium migrate db" refuses
+-- them by name before writing anything.
 -- Valid UTF-8 cannot be checked in SQLite's SQL (no function sees invalid
 -- sequences); the SQLite provider refuses invalid UTF-8 in every string it
 -- writes instead (see dbprovider/sqlite). STRICT tables do not help here:
@@ -33,8 +46,8 @@ PRAGMA foreign_keys = OFF;
 BEGIN IMMEDIATE;
 
 CREATE TABLE podium_new_nodes (
-    id                   TEXT PRIMARY KEY
-        CONSTRAINT id_text CHECK (typeof(id) IN ('text', 'null') AND instr(CAST(id AS BLOB), x'00') = 0),
+    id                   TEXT NOT NULL PRIMARY KEY
+        CONSTRAINT id_key CHECK (typeof(id) IN ('text', 'null') AND instr(CAST(id AS BLOB), x'00') = 0 AND length(CAST(id AS BLOB)) <= 2048),
     hostname             TEXT NOT NULL
         CONSTRAINT hostname_text CHECK (typeof(hostname) IN ('text', 'null') AND instr(CAST(hostname AS BLOB), x'00') = 0),
     pid                  INTEGER NOT NULL
@@ -60,7 +73,7 @@ CREATE TABLE podium_new_nodes (
     clock_offset_ms      INTEGER NOT NULL DEFAULT 0
         CONSTRAINT clock_offset_ms_int8 CHECK (typeof(clock_offset_ms) IN ('integer', 'null')),
     info                 TEXT NOT NULL DEFAULT '{}'
-        CONSTRAINT info_json CHECK (typeof(info) IN ('text', 'null') AND json_valid(info) AND instr(info, '\u0000') = 0),
+        CONSTRAINT info_json CHECK (typeof(info) IN ('text', 'null') AND json_valid(info) AND instr(info, '\u0000') = 0 AND info NOT GLOB '*\u[dD][89abcdefABCDEF]*'),
     schedule_concurrency INTEGER
         CONSTRAINT schedule_concurrency_int4 CHECK (typeof(schedule_concurrency) IN ('integer', 'null') AND schedule_concurrency BETWEEN -2147483648 AND 2147483647)
 );
@@ -70,8 +83,8 @@ DROP TABLE nodes;
 ALTER TABLE podium_new_nodes RENAME TO nodes;
 
 CREATE TABLE podium_new_settings (
-    key        TEXT PRIMARY KEY
-        CONSTRAINT key_text CHECK (typeof(key) IN ('text', 'null') AND instr(CAST(key AS BLOB), x'00') = 0),
+    key        TEXT NOT NULL PRIMARY KEY
+        CONSTRAINT key_key CHECK (typeof(key) IN ('text', 'null') AND instr(CAST(key AS BLOB), x'00') = 0 AND length(CAST(key AS BLOB)) <= 2048),
     value      TEXT NOT NULL
         CONSTRAINT value_text CHECK (typeof(value) IN ('text', 'null') AND instr(CAST(value AS BLOB), x'00') = 0),
     updated_at TIMESTAMP NOT NULL
@@ -85,7 +98,7 @@ ALTER TABLE podium_new_settings RENAME TO settings;
 CREATE TABLE podium_new_users (
     id            INTEGER PRIMARY KEY,
     username      TEXT NOT NULL UNIQUE
-        CONSTRAINT username_text CHECK (typeof(username) IN ('text', 'null') AND instr(CAST(username AS BLOB), x'00') = 0),
+        CONSTRAINT username_key CHECK (typeof(username) IN ('text', 'null') AND instr(CAST(username AS BLOB), x'00') = 0 AND length(CAST(username AS BLOB)) <= 2048),
     role          TEXT NOT NULL CHECK (role IN ('admin', 'publisher', 'viewer'))
         CONSTRAINT role_text CHECK (typeof(role) IN ('text', 'null') AND instr(CAST(role AS BLOB), x'00') = 0),
     password_hash TEXT NOT NULL DEFAULT ''
@@ -109,7 +122,7 @@ CREATE TABLE podium_new_api_keys (
     name         TEXT NOT NULL
         CONSTRAINT name_text CHECK (typeof(name) IN ('text', 'null') AND instr(CAST(name AS BLOB), x'00') = 0),
     key_hash     BLOB NOT NULL UNIQUE
-        CONSTRAINT key_hash_bytea CHECK (typeof(key_hash) IN ('blob', 'null')),
+        CONSTRAINT key_hash_keybytea CHECK (typeof(key_hash) IN ('blob', 'null') AND length(key_hash) <= 2048),
     prefix       TEXT NOT NULL
         CONSTRAINT prefix_text CHECK (typeof(prefix) IN ('text', 'null') AND instr(CAST(prefix AS BLOB), x'00') = 0),
     created_at   TIMESTAMP NOT NULL
@@ -125,8 +138,8 @@ DROP TABLE api_keys;
 ALTER TABLE podium_new_api_keys RENAME TO api_keys;
 
 CREATE TABLE podium_new_sessions (
-    id_hash    BLOB PRIMARY KEY
-        CONSTRAINT id_hash_bytea CHECK (typeof(id_hash) IN ('blob', 'null')),
+    id_hash    BLOB NOT NULL PRIMARY KEY
+        CONSTRAINT id_hash_keybytea CHECK (typeof(id_hash) IN ('blob', 'null') AND length(id_hash) <= 2048),
     user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE
         CONSTRAINT user_id_int8 CHECK (typeof(user_id) IN ('integer', 'null')),
     csrf_token TEXT NOT NULL
@@ -142,8 +155,8 @@ DROP TABLE sessions;
 ALTER TABLE podium_new_sessions RENAME TO sessions;
 
 CREATE TABLE podium_new_login_attempts (
-    key          TEXT PRIMARY KEY
-        CONSTRAINT key_text CHECK (typeof(key) IN ('text', 'null') AND instr(CAST(key AS BLOB), x'00') = 0),
+    key          TEXT NOT NULL PRIMARY KEY
+        CONSTRAINT key_key CHECK (typeof(key) IN ('text', 'null') AND instr(CAST(key AS BLOB), x'00') = 0 AND length(CAST(key AS BLOB)) <= 2048),
     failures     INTEGER NOT NULL DEFAULT 0
         CONSTRAINT failures_int4 CHECK (typeof(failures) IN ('integer', 'null') AND failures BETWEEN -2147483648 AND 2147483647),
     last_at      TIMESTAMP NOT NULL
@@ -159,7 +172,7 @@ ALTER TABLE podium_new_login_attempts RENAME TO login_attempts;
 CREATE TABLE podium_new_content (
     id               INTEGER PRIMARY KEY,
     guid             TEXT NOT NULL UNIQUE
-        CONSTRAINT guid_text CHECK (typeof(guid) IN ('text', 'null') AND instr(CAST(guid AS BLOB), x'00') = 0),
+        CONSTRAINT guid_key CHECK (typeof(guid) IN ('text', 'null') AND instr(CAST(guid AS BLOB), x'00') = 0 AND length(CAST(guid AS BLOB)) <= 2048),
     name             TEXT NOT NULL
         CONSTRAINT name_text CHECK (typeof(name) IN ('text', 'null') AND instr(CAST(name AS BLOB), x'00') = 0),
     title            TEXT NOT NULL DEFAULT ''
@@ -175,7 +188,7 @@ CREATE TABLE podium_new_content (
     active_bundle_id INTEGER
         CONSTRAINT active_bundle_id_int8 CHECK (typeof(active_bundle_id) IN ('integer', 'null')),
     settings         TEXT NOT NULL DEFAULT '{}'
-        CONSTRAINT settings_json CHECK (typeof(settings) IN ('text', 'null') AND json_valid(settings) AND instr(settings, '\u0000') = 0),
+        CONSTRAINT settings_json CHECK (typeof(settings) IN ('text', 'null') AND json_valid(settings) AND instr(settings, '\u0000') = 0 AND settings NOT GLOB '*\u[dD][89abcdefABCDEF]*'),
     created_at       TIMESTAMP NOT NULL
         CONSTRAINT created_at_time CHECK (created_at IS NULL OR (typeof(created_at) = 'text' AND created_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]*+00:00' AND (length(created_at) = 25 OR (length(created_at) BETWEEN 27 AND 35 AND substr(created_at, 20, 1) = '.' AND substr(created_at, 21, length(created_at) - 26) NOT GLOB '*[^0-9]*')) AND substr(created_at, 1, 4) <> '0000' AND strftime('%Y-%m-%d %H:%M:%S', substr(created_at, 1, 19)) IS substr(created_at, 1, 19))),
     updated_at       TIMESTAMP NOT NULL
@@ -209,7 +222,7 @@ CREATE TABLE podium_new_bundles (
     sha256     BLOB NOT NULL
         CONSTRAINT sha256_bytea CHECK (typeof(sha256) IN ('blob', 'null')),
     manifest   TEXT NOT NULL DEFAULT '{}'
-        CONSTRAINT manifest_json CHECK (typeof(manifest) IN ('text', 'null') AND json_valid(manifest) AND instr(manifest, '\u0000') = 0),
+        CONSTRAINT manifest_json CHECK (typeof(manifest) IN ('text', 'null') AND json_valid(manifest) AND instr(manifest, '\u0000') = 0 AND manifest NOT GLOB '*\u[dD][89abcdefABCDEF]*'),
     created_by INTEGER REFERENCES users (id)
         CONSTRAINT created_by_int8 CHECK (typeof(created_by) IN ('integer', 'null')),
     created_at TIMESTAMP NOT NULL
@@ -221,8 +234,8 @@ DROP TABLE bundles;
 ALTER TABLE podium_new_bundles RENAME TO bundles;
 
 CREATE TABLE podium_new_tasks (
-    id          TEXT PRIMARY KEY
-        CONSTRAINT id_text CHECK (typeof(id) IN ('text', 'null') AND instr(CAST(id AS BLOB), x'00') = 0),
+    id          TEXT NOT NULL PRIMARY KEY
+        CONSTRAINT id_key CHECK (typeof(id) IN ('text', 'null') AND instr(CAST(id AS BLOB), x'00') = 0 AND length(CAST(id AS BLOB)) <= 2048),
     kind        TEXT NOT NULL
         CONSTRAINT kind_text CHECK (typeof(kind) IN ('text', 'null') AND instr(CAST(kind AS BLOB), x'00') = 0),
     content_id  INTEGER REFERENCES content (id) ON DELETE CASCADE
@@ -242,7 +255,7 @@ CREATE TABLE podium_new_tasks (
     error       TEXT NOT NULL DEFAULT ''
         CONSTRAINT error_text CHECK (typeof(error) IN ('text', 'null') AND instr(CAST(error AS BLOB), x'00') = 0),
     result      TEXT
-        CONSTRAINT result_json CHECK (typeof(result) IN ('text', 'null') AND json_valid(result) AND instr(result, '\u0000') = 0)
+        CONSTRAINT result_json CHECK (typeof(result) IN ('text', 'null') AND json_valid(result) AND instr(result, '\u0000') = 0 AND result NOT GLOB '*\u[dD][89abcdefABCDEF]*')
 );
 INSERT INTO podium_new_tasks (id, kind, content_id, user_id, node_id, created_at, finished_at, finished, code, error, result)
     SELECT id, kind, content_id, user_id, node_id, created_at, finished_at, finished, code, error, result FROM tasks;
@@ -251,7 +264,7 @@ ALTER TABLE podium_new_tasks RENAME TO tasks;
 
 CREATE TABLE podium_new_task_output (
     task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE
-        CONSTRAINT task_id_text CHECK (typeof(task_id) IN ('text', 'null') AND instr(CAST(task_id AS BLOB), x'00') = 0),
+        CONSTRAINT task_id_key CHECK (typeof(task_id) IN ('text', 'null') AND instr(CAST(task_id AS BLOB), x'00') = 0 AND length(CAST(task_id AS BLOB)) <= 2048),
     line_no INTEGER NOT NULL
         CONSTRAINT line_no_int4 CHECK (typeof(line_no) IN ('integer', 'null') AND line_no BETWEEN -2147483648 AND 2147483647),
     at      TIMESTAMP NOT NULL
@@ -316,7 +329,7 @@ CREATE TABLE podium_new_jobs (
     due_at       TIMESTAMP NOT NULL
         CONSTRAINT due_at_time CHECK (due_at IS NULL OR (typeof(due_at) = 'text' AND due_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]*+00:00' AND (length(due_at) = 25 OR (length(due_at) BETWEEN 27 AND 35 AND substr(due_at, 20, 1) = '.' AND substr(due_at, 21, length(due_at) - 26) NOT GLOB '*[^0-9]*')) AND substr(due_at, 1, 4) <> '0000' AND strftime('%Y-%m-%d %H:%M:%S', substr(due_at, 1, 19)) IS substr(due_at, 1, 19))),
     status       TEXT NOT NULL DEFAULT 'queued'
-        CONSTRAINT status_text CHECK (typeof(status) IN ('text', 'null') AND instr(CAST(status AS BLOB), x'00') = 0),
+        CONSTRAINT status_key CHECK (typeof(status) IN ('text', 'null') AND instr(CAST(status AS BLOB), x'00') = 0 AND length(CAST(status AS BLOB)) <= 2048),
     attempts     INTEGER NOT NULL DEFAULT 0
         CONSTRAINT attempts_int4 CHECK (typeof(attempts) IN ('integer', 'null') AND attempts BETWEEN -2147483648 AND 2147483647),
     max_attempts INTEGER NOT NULL DEFAULT 3
@@ -387,7 +400,7 @@ CREATE TABLE podium_new_audit_log (
     object  TEXT NOT NULL DEFAULT ''
         CONSTRAINT object_text CHECK (typeof(object) IN ('text', 'null') AND instr(CAST(object AS BLOB), x'00') = 0),
     detail  TEXT NOT NULL DEFAULT '{}'
-        CONSTRAINT detail_json CHECK (typeof(detail) IN ('text', 'null') AND json_valid(detail) AND instr(detail, '\u0000') = 0)
+        CONSTRAINT detail_json CHECK (typeof(detail) IN ('text', 'null') AND json_valid(detail) AND instr(detail, '\u0000') = 0 AND detail NOT GLOB '*\u[dD][89abcdefABCDEF]*')
 );
 INSERT INTO podium_new_audit_log (id, at, user_id, node_id, action, object, detail)
     SELECT id, at, user_id, node_id, action, object, detail FROM audit_log;
