@@ -23,12 +23,11 @@
 -- primary key that is not an INTEGER PRIMARY KEY, PostgreSQL does not.
 -- JSON numbers outside PostgreSQL numeric's range (more than 131072 digits
 -- before the point or 16383 after it, exponents included) cannot be told
--- apart from text inside JSON strings by SQLite's SQL; Podium never writes
--- them (its JSON numbers are Go float64s), and "podium migrate db" refuses
--- them by name before writing anything.
--- Valid UTF-8 cannot be checked in SQLite's SQL (no function sees invalid
--- sequences); the SQLite provider refuses invalid UTF-8 in every string it
--- writes instead (see dbprovider/sqlite). STRICT tables do not help here:
+-- apart from text inside JSON strings by SQLite's SQL, and valid UTF-8
+-- cannot be checked in SQLite's SQL (no function sees invalid sequences):
+-- the SQLite provider refuses both on every write it makes instead (see
+-- dbprovider/sqlite), and "podium migrate db" (and --check) names any that
+-- another writer stored. STRICT tables do not help here:
 -- they allow only INT, INTEGER, REAL, TEXT, BLOB and ANY as declared types,
 -- and the driver reads TIMESTAMP and BOOLEAN columns by their declared type.
 --
