@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io/fs"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -459,10 +460,19 @@ func (t *target) otherTables(ctx context.Context, names []string) ([]string, err
 func (t *target) resetSequences(ctx context.Context, tb *table) ([]string, error) {
 	var done []string
 	for _, s := range tb.Sequences {
-		var next int64
-		q := fmt.Sprintf(`SELECT COALESCE(max(%s), 0) + 1 FROM %s`, quoteIdent(s.Column), quoteIdent(tb.Name))
-		if err := t.tx.QueryRowContext(ctx, q).Scan(&next); err != nil {
+		var top int64
+		q := fmt.Sprintf(`SELECT COALESCE(max(%s), 0) FROM %s`, quoteIdent(s.Column), quoteIdent(tb.Name))
+		if err := t.tx.QueryRowContext(ctx, q).Scan(&top); err != nil {
 			return nil, fmt.Errorf("migrate db: reset sequence of %s.%s: %w", tb.Name, s.Column, err)
+		}
+		next := top + 1
+		if top == math.MaxInt64 {
+			// SQLite then picks unused ids at random; a PostgreSQL sequence
+			// cannot go past its maximum, so the next insert will fail.
+			next = top
+			if t.log != nil {
+				t.log.WithField("column", tb.Name+"."+s.Column).Warn("the largest id is the largest bigint: the sequence is exhausted, new rows will need ids chosen by hand")
+			}
 		}
 		stmt := fmt.Sprintf(`ALTER TABLE %s ALTER COLUMN %s RESTART WITH %d`, quoteIdent(tb.Name), quoteIdent(s.Column), next)
 		if !s.Identity {
