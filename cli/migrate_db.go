@@ -178,7 +178,7 @@ func printCheckResult(w io.Writer, res *migrate.Result) {
 	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t\n", res.Rows, res.Bytes, refused)
 	tw.Flush()
 	if len(rep.Refused) > 0 {
-		fmt.Fprintln(w, "\nValues PostgreSQL would refuse (fix them in SQLite; podium never changes data on its own):")
+		fmt.Fprintln(w, "\nValues PostgreSQL would refuse (podium never changes data on its own: with the node stopped and after a backup, fix each row with the sqlite3 shell, as docs/moving-to-postgresql.md shows):")
 		shown := map[string]int64{}
 		for _, r := range rep.Refused {
 			if shown[r.Table]++; shown[r.Table] > checkListed {
@@ -206,7 +206,7 @@ func printCheckResult(w io.Writer, res *migrate.Result) {
 		fmt.Fprintf(w, "  holds Podium data: %s\n", holds)
 		fmt.Fprintf(w, "  role may create the schema: %s\n", yesNo(tg.CanCreateSchema))
 	}
-	fmt.Fprintf(w, "\nRead and checked %d rows in %.2f s (%.0f rows/s); the migration should take about %.0f s, plus the node's restart.\n",
+	fmt.Fprintf(w, "\nRead and checked %d rows in %.2f s (%.0f rows/s); the migration should take about %.1f s, plus the node's restart.\n",
 		res.Rows, rep.ReadSeconds, rep.RowsPerSecond, rep.EstimatedSeconds)
 	if rep.OK {
 		fmt.Fprintln(w, "\nOK: podium migrate db would succeed on this snapshot.")

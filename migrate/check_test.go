@@ -184,6 +184,7 @@ func TestCheckListsEveryRefusedValue(t *testing.T) {
 	if code2 != 1 {
 		t.Errorf("--check (text): exit %d, want 1", code2)
 	}
+	t.Logf("podium migrate db --check:\n%s", stdout)
 	for _, b := range bad {
 		found := false
 		for _, r := range res.Check.Refused {
@@ -219,6 +220,7 @@ func TestCheckListsEveryRefusedValue(t *testing.T) {
 func TestCheckTargetNotReady(t *testing.T) {
 	t.Parallel()
 	s := newCmdSetup(t, migratetest.Sizes{Users: 2, Nodes: 1})
+	before := fileSum(t, filepath.Join(s.dbDir, sqlite.FileName))
 	good := s.url
 	s.url = "postgres://nobody@127.0.0.1:1/podium?connect_timeout=2"
 	res, _, code := s.checkJSON(t)
@@ -226,6 +228,12 @@ func TestCheckTargetNotReady(t *testing.T) {
 		t.Errorf("unreachable target: exit %d, %+v", code, res.Check)
 	}
 	s.url = good
+	if res, _, code := s.checkJSON(t); code != 0 || !res.Check.OK {
+		t.Errorf("empty target: exit %d, %+v", code, res.Check)
+	}
+	if fileSum(t, filepath.Join(s.dbDir, sqlite.FileName)) != before {
+		t.Error("--check changed the SQLite file")
+	}
 	if _, stderr, code := s.migrate(t); code != 0 {
 		t.Fatalf("migrate: exit %d: %s", code, stderr)
 	}
