@@ -24,8 +24,8 @@ func init() {
 }
 
 type migrateDBFlags struct {
-	dropAll, yes, dryRun, json bool
-	to                         string
+	dropAll, yes, dryRun, json, check bool
+	to                                string
 }
 
 func (a *app) migrateDBCmd() *cobra.Command {
@@ -45,6 +45,14 @@ it commits: all in one PostgreSQL transaction, so an interrupted or failed
 run leaves the target as it was. The SQLite file is not changed (except
 that a schema older than this binary is first brought up to date).
 
+With --check, a preflight that may run while the node keeps serving: it
+reads one snapshot of the SQLite database without its lock and without
+writing to it, converts and checks every row as the real run would, and
+reports rows and bytes per table, every value PostgreSQL would refuse, the
+target's readiness and an estimate of the real run's duration. Exit codes
+with --check: 0 the migration would succeed, 1 problems found, 2 bad
+invocation or configuration.
+
 Exit codes: 0 copied and verified; 2 refused with nothing written (a node
 holds the SQLite database, the target already holds Podium data and
 --drop-all was not given, --drop-all without --yes off a terminal, the
@@ -52,7 +60,8 @@ SQLite schema is newer than this binary, the source is not a Podium
 database, the target is not PostgreSQL, a value PostgreSQL cannot store
 unchanged, or --to sqlite: moving back from PostgreSQL is not supported);
 1 any other failure (rolled back).`,
-		Example: `  podium migrate db --config /etc/podium/podium.gcfg --dry-run
+		Example: `  podium migrate db --config /etc/podium/podium.gcfg --check
+  podium migrate db --config /etc/podium/podium.gcfg --dry-run
   PODIUM_POSTGRES_PASSWORD=... podium migrate db --config /etc/podium/podium.gcfg
   podium migrate db --drop-all --yes --json`,
 		Args: noArgs,
@@ -63,6 +72,7 @@ unchanged, or --to sqlite: moving back from PostgreSQL is not supported);
 	fl.BoolVar(&f.yes, "yes", false, "do not ask for confirmation (needed with --drop-all when not on a terminal)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "perform every check and read the whole source, but write nothing")
 	fl.BoolVar(&f.json, "json", false, "print the result as JSON")
+	fl.BoolVar(&f.check, "check", false, "preflight while the node keeps serving: read a snapshot without the lock, list every value PostgreSQL would refuse and the target's readiness; write nothing (exit 0 would succeed, 1 problems found)")
 	fl.StringVar(&f.to, "to", "postgres", "direction: only \"postgres\" (SQLite to PostgreSQL) is supported")
 	return cmd
 }
@@ -76,8 +86,11 @@ func (a *app) migrateDB(cmd *cobra.Command, f migrateDBFlags) error {
 		}
 		return podium.Errorf(podium.EINVALID, "migrate db: --to %q: only \"postgres\" is supported", f.to)
 	}
+	if f.check && f.dryRun {
+		return podium.Errorf(podium.EINVALID, "migrate db: --check and --dry-run are two different runs: give one of them")
+	}
 	interactive := isTerminal(a.env.Stdin) && isTerminal(a.env.Stderr)
-	if f.dropAll && !f.yes && !interactive {
+	if f.dropAll && !f.yes && !interactive && !f.check {
 		return podium.Errorf(podium.EREFUSED,
 			"migrate db: --drop-all deletes the target's Podium data: confirm with --yes when not running on a terminal")
 	}
@@ -103,9 +116,10 @@ func (a *app) migrateDB(cmd *cobra.Command, f migrateDBFlags) error {
 		PostgresURL: url,
 		DropAll:     f.dropAll,
 		DryRun:      f.dryRun,
+		Check:       f.check,
 		Log:         log,
 	}
-	if f.dropAll && !f.yes {
+	if f.dropAll && !f.yes && !f.check {
 		opts.ConfirmDropAll = func(tables []string) (bool, error) {
 			return confirm(a.env.Stdin, a.env.Stderr, fmt.Sprintf(
 				"The target %s holds Podium data (rows in %s).\n--drop-all deletes all of it. Type \"drop all\" to continue: ",
@@ -131,10 +145,84 @@ func (a *app) migrateDB(cmd *cobra.Command, f migrateDBFlags) error {
 	if f.json {
 		enc := json.NewEncoder(a.env.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else if res.Check != nil {
+		printCheckResult(a.env.Stdout, res)
+	} else {
+		printMigrateResult(a.env.Stdout, res)
 	}
-	printMigrateResult(a.env.Stdout, res)
+	if res.Check != nil && !res.Check.OK {
+		return podium.Errorf(podium.EPRECONDITION, "migrate db --check: %d problem(s) found: the migration would not succeed", len(res.Check.Problems))
+	}
 	return nil
+}
+
+// printCheckResult prints a preflight's report: rows and bytes per table,
+// every refused value (at most checkListed per table, then a count), the
+// target's readiness, the estimate and the problems.
+func printCheckResult(w io.Writer, res *migrate.Result) {
+	const checkListed = 100
+	rep := res.Check
+	fmt.Fprintf(w, "Preflight of %s (schema version %d), nothing was written anywhere:\n\n", res.Source, res.SchemaVersion)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "table\trows\tbytes\trefused\t")
+	for _, t := range res.Tables {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t\n", t.Name, t.Rows, t.Bytes, rep.RefusedPerTable[t.Name])
+	}
+	var refused int64
+	for _, n := range rep.RefusedPerTable {
+		refused += n
+	}
+	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t\n", res.Rows, res.Bytes, refused)
+	tw.Flush()
+	if len(rep.Refused) > 0 {
+		fmt.Fprintln(w, "\nValues PostgreSQL would refuse (podium never changes data on its own: with the node stopped and after a backup, fix each row with the sqlite3 shell, as docs/moving-to-postgresql.md shows):")
+		shown := map[string]int64{}
+		for _, r := range rep.Refused {
+			if shown[r.Table]++; shown[r.Table] > checkListed {
+				continue
+			}
+			fmt.Fprintf(w, "  table %s, row %s, column %s: %s\n", r.Table, r.Key, r.Column, r.Reason)
+		}
+		for t, n := range rep.RefusedPerTable {
+			if n > min(shown[t], checkListed) {
+				fmt.Fprintf(w, "  ... table %s: %d more (--json lists up to 1000 per table)\n", t, n-min(shown[t], checkListed))
+			}
+		}
+	}
+	tg := rep.Target
+	fmt.Fprintf(w, "\nTarget %s:\n", res.Target)
+	if !tg.Reachable {
+		fmt.Fprintf(w, "  reachable: no (%s)\n", tg.Error)
+	} else {
+		fmt.Fprintf(w, "  reachable: yes, %s\n", tg.Server)
+		fmt.Fprintf(w, "  schema version: %d\n", tg.SchemaVersion)
+		holds := "no"
+		if tg.HoldsPodiumData {
+			holds = "yes (" + strings.Join(tg.NonEmptyTables, ", ") + ")"
+		}
+		fmt.Fprintf(w, "  holds Podium data: %s\n", holds)
+		fmt.Fprintf(w, "  role may create the schema: %s\n", yesNo(tg.CanCreateSchema))
+	}
+	fmt.Fprintf(w, "\nRead and checked %d rows in %.2f s (%.0f rows/s); the migration should take about %.1f s, plus the node's restart.\n",
+		res.Rows, rep.ReadSeconds, rep.RowsPerSecond, rep.EstimatedSeconds)
+	if rep.OK {
+		fmt.Fprintln(w, "\nOK: podium migrate db would succeed on this snapshot.")
+		return
+	}
+	fmt.Fprintln(w, "\nProblems:")
+	for _, p := range rep.Problems {
+		fmt.Fprintf(w, "  - %s\n", p)
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 func printMigrateResult(w io.Writer, res *migrate.Result) {

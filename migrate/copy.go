@@ -189,16 +189,30 @@ func (r *run) encodeRows(ctx context.Context, t *table, in <-chan *rowBatch, fre
 	for b := range in {
 		for i := range b.n {
 			row := b.vals[i*ncol : (i+1)*ncol : (i+1)*ncol]
+			rowStart := len(w)
 			w = binary.BigEndian.AppendUint16(w, uint16(ncol))
 			h := cs.buf
+			refused := false
 			for j := range cols {
 				var size int
 				var err error
 				h, w, size, err = cols[j].encode(row[j], h, w)
 				if err != nil {
-					return res, t.rowError(row, err)
+					if r.check == nil {
+						return res, t.rowError(row, err)
+					}
+					// --check: note it, and look at the row's other
+					// columns too; the row is dropped from the stream.
+					if rerr := r.check.refuse(t, row, err); rerr != nil {
+						return res, rerr
+					}
+					refused = true
+					continue
 				}
 				res.bytes += int64(size)
+			}
+			if refused {
+				w, h = w[:rowStart], cs.buf
 			}
 			cs.buf = h
 			if len(cs.buf) >= hashFlush {
@@ -215,7 +229,7 @@ func (r *run) encodeRows(ctx context.Context, t *table, in <-chan *rowBatch, fre
 		}
 		clear(b.vals) // let the values go before the batch is refilled
 		free <- b
-		if r.opts.DryRun {
+		if r.opts.DryRun || r.check != nil {
 			r.progress(Event{Phase: PhaseRead, Table: t.Name, Rows: res.rows, Bytes: res.bytes})
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/podiumhq/podium/dbprovider/sqlite"
 )
 
 // appendCanonicalJSON appends a canonical form of the JSON text s to buf:
@@ -327,6 +329,9 @@ func (p *jsonParser) number(buf []byte) ([]byte, error) {
 			return nil, p.errorf("number exponent out of range")
 		}
 		exp = v
+	}
+	if err := sqlite.PGNumericRange(intPart, frac, exp); err != nil {
+		return nil, p.errorf("number %s", err)
 	}
 	digits := intPart + frac
 	exp -= int64(len(frac))

@@ -30,6 +30,12 @@ type Options struct {
 	// DryRun performs every check and reads the whole source, converting
 	// and hashing every value, but writes nothing anywhere.
 	DryRun bool
+	// Check is the preflight ("--check"): it reads the source without its
+	// lock (a node may be serving from it) and never writes to either
+	// side; it lists every value the real run would refuse and the
+	// target's readiness in Result.Check instead of stopping at the
+	// first problem.
+	Check bool
 	// Log receives the run's log lines; nil discards them.
 	Log *logrus.Entry
 	// Progress, when set, is called as rows are read, copied and verified,
@@ -106,6 +112,8 @@ type Result struct {
 	Rows      int64         `json:"rows"`
 	Bytes     int64         `json:"bytes"`
 	Seconds   float64       `json:"seconds"`
+	// Check is the preflight's report (Options.Check).
+	Check *CheckReport `json:"check,omitempty"`
 }
 
 type run struct {
@@ -113,6 +121,8 @@ type run struct {
 	log  *logrus.Entry
 	src  *source
 	dst  *target
+	// check collects refused values instead of stopping (--check).
+	check *checkState
 }
 
 func (r *run) progress(e Event) {
@@ -156,6 +166,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if err := checkPostgresURL(opts.PostgresURL.Reveal()); err != nil {
 		return nil, err
+	}
+	if opts.Check {
+		return runCheck(ctx, opts, log)
 	}
 	src, err := openSource(ctx, opts.SQLiteDir, opts.DryRun, log)
 	if err != nil {
@@ -226,26 +239,19 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	// behind this binary (a dry run does not upgrade it) do the source's
 	// declared types stand in.
 	var tables []*table
-	if r.opts.DryRun && r.src.wouldUpgrade > 0 {
-		if res.AppliedMigrations, err = pendingAbove(st.Version); err != nil {
+	if len(st.NonEmpty) > 0 && !r.opts.DryRun {
+		if err := r.dst.truncate(ctx, st.Existing); err != nil {
 			return nil, err
 		}
-		if tables, err = r.dryRunTables(ctx, names); err != nil {
-			return nil, err
-		}
-	} else {
-		if len(st.NonEmpty) > 0 && !r.opts.DryRun {
-			if err := r.dst.truncate(ctx, st.Existing); err != nil {
-				return nil, err
-			}
-			r.log.WithField("tables", strings.Join(st.NonEmpty, ",")).Warn("emptied the target's Podium tables (--drop-all)")
-		}
-		if res.AppliedMigrations, err = r.dst.migrateSchema(ctx, st); err != nil {
-			return nil, err
-		}
-		if tables, err = r.plan(ctx, names); err != nil {
-			return nil, err
-		}
+		r.log.WithField("tables", strings.Join(st.NonEmpty, ",")).Warn("emptied the target's Podium tables (--drop-all)")
+	}
+	if res.AppliedMigrations, err = r.dst.migrateSchema(ctx, st); err != nil {
+		return nil, err
+	}
+	// A dry run on a source behind this binary (which it does not upgrade)
+	// reads the columns the source has, with the target's types.
+	if tables, err = r.planShared(ctx, names, r.opts.DryRun && r.src.wouldUpgrade > 0); err != nil {
+		return nil, err
 	}
 	if tables, err = sortByForeignKeys(tables); err != nil {
 		return nil, err
@@ -475,20 +481,6 @@ func (r *run) dryRunTables(ctx context.Context, names []string) ([]*table, error
 		}
 		fk.Close()
 		out = append(out, t)
-	}
-	return out, nil
-}
-
-func pendingAbove(v int64) ([]int64, error) {
-	vs, err := schema.Versions("postgres")
-	if err != nil {
-		return nil, fmt.Errorf("migrate db: %w", err)
-	}
-	var out []int64
-	for _, x := range vs {
-		if x > v {
-			out = append(out, x)
-		}
 	}
 	return out, nil
 }

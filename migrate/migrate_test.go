@@ -27,6 +27,15 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // sizes' rows, and returns the folder.
 func newSource(t *testing.T, sizes migratetest.Sizes) string {
 	t.Helper()
+	return newSourceAt(t, sizes, 0)
+}
+
+// newSourceAt is newSource with the schema at version (0: the latest). A
+// database older than the parity migration (schema.ParityVersion) can hold
+// values that PostgreSQL refuses, as databases written by older binaries
+// can.
+func newSourceAt(t *testing.T, sizes migratetest.Sizes, version int64) string {
+	t.Helper()
 	dir := t.TempDir()
 	ctx := t.Context()
 	p, err := sqlite.Open(ctx, sqlite.Options{Dir: dir, Exclusive: true, Purpose: "test"})
@@ -34,8 +43,18 @@ func newSource(t *testing.T, sizes migratetest.Sizes) string {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if _, err := schema.Up(ctx, p, nil, schema.Options{}); err != nil {
-		t.Fatal(err)
+	if version == 0 {
+		if _, err := schema.Up(ctx, p, nil, schema.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		gp, err := schema.NewGoose(p, schema.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := gp.UpTo(ctx, version); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := migratetest.Fill(ctx, p.DB(), sizes, 1); err != nil {
 		t.Fatal(err)

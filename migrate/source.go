@@ -40,6 +40,14 @@ type source struct {
 // is using, takes its lock, brings its schema to this binary's version if
 // it is behind (unless dryRun), and opens the read snapshot.
 func openSource(ctx context.Context, dir string, dryRun bool, log *logrus.Entry) (_ *source, err error) {
+	return openSourceMode(ctx, dir, dryRun, false, log)
+}
+
+// openSourceMode is openSource; with shared, for --check, it takes no lock
+// (a node may be serving from the file) and never upgrades: the snapshot
+// is a read transaction of a read-only connection, which in WAL mode
+// neither blocks the node's writes nor is blocked by them.
+func openSourceMode(ctx context.Context, dir string, dryRun, shared bool, log *logrus.Entry) (_ *source, err error) {
 	if dir == "" {
 		return nil, podium.Errorf(podium.EINVALID, "migrate db: [Database] Dir is not set: it names the SQLite database to copy")
 	}
@@ -54,7 +62,7 @@ func openSource(ctx context.Context, dir string, dryRun bool, log *logrus.Entry)
 	// Exclusive: hold the lock file for the whole run, so no node starts on
 	// the source meanwhile (and refuse if one runs now). ReadOnly: this
 	// command never writes the source.
-	prov, err := sqlite.Open(ctx, sqlite.Options{Dir: abs, Exclusive: true, Purpose: "migrate db", ReadOnly: true})
+	prov, err := sqlite.Open(ctx, sqlite.Options{Dir: abs, Exclusive: !shared, Purpose: "migrate db", ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +86,7 @@ func openSource(ctx context.Context, dir string, dryRun bool, log *logrus.Entry)
 			path, v, latest)
 	}
 	if v < latest {
-		if dryRun {
+		if dryRun || shared {
 			s.wouldUpgrade = v
 		} else if err := s.upgrade(ctx, abs, v, log); err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io/fs"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +33,10 @@ type target struct {
 	tx       *sql.Tx
 	describe string
 	log      *logrus.Entry
+	// check (--check) looks without locking: the target may be serving.
+	check bool
+	// server is version() of the target.
+	server string
 }
 
 // openTarget connects and refuses a server that is not PostgreSQL (a wire
@@ -63,6 +68,7 @@ func openTarget(ctx context.Context, url podium.Secret) (_ *target, err error) {
 	if num < 120000 {
 		return nil, podium.Errorf(podium.EREFUSED, "migrate db: the target %s runs PostgreSQL %d; Podium needs 12 or newer", t.describe, num/10000)
 	}
+	t.server = version
 	t.db = stdlib.OpenDBFromPool(prov.Pool())
 	if t.conn, err = t.db.Conn(ctx); err != nil {
 		return nil, fmt.Errorf("migrate db: target: %w", err)
@@ -168,7 +174,7 @@ func (t *target) begin(ctx context.Context, podiumTables []string) (*state, erro
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("migrate db: target tables: %w", err)
 	}
-	if len(st.Existing) > 0 {
+	if len(st.Existing) > 0 && !t.check {
 		if _, err := t.tx.ExecContext(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
 			return nil, fmt.Errorf("migrate db: target: %w", err)
 		}
@@ -183,6 +189,8 @@ func (t *target) begin(ctx context.Context, podiumTables []string) (*state, erro
 		if _, err := t.tx.ExecContext(ctx, `SET LOCAL lock_timeout = 0`); err != nil {
 			return nil, fmt.Errorf("migrate db: target: %w", err)
 		}
+	}
+	if len(st.Existing) > 0 {
 		for _, n := range st.Existing {
 			var any bool
 			if err := t.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+quoteIdent(n)+`)`).Scan(&any); err != nil {
@@ -452,10 +460,19 @@ func (t *target) otherTables(ctx context.Context, names []string) ([]string, err
 func (t *target) resetSequences(ctx context.Context, tb *table) ([]string, error) {
 	var done []string
 	for _, s := range tb.Sequences {
-		var next int64
-		q := fmt.Sprintf(`SELECT COALESCE(max(%s), 0) + 1 FROM %s`, quoteIdent(s.Column), quoteIdent(tb.Name))
-		if err := t.tx.QueryRowContext(ctx, q).Scan(&next); err != nil {
+		var top int64
+		q := fmt.Sprintf(`SELECT COALESCE(max(%s), 0) FROM %s`, quoteIdent(s.Column), quoteIdent(tb.Name))
+		if err := t.tx.QueryRowContext(ctx, q).Scan(&top); err != nil {
 			return nil, fmt.Errorf("migrate db: reset sequence of %s.%s: %w", tb.Name, s.Column, err)
+		}
+		next := top + 1
+		if top == math.MaxInt64 {
+			// SQLite then picks unused ids at random; a PostgreSQL sequence
+			// cannot go past its maximum, so the next insert will fail.
+			next = top
+			if t.log != nil {
+				t.log.WithField("column", tb.Name+"."+s.Column).Warn("the largest id is the largest bigint: the sequence is exhausted, new rows will need ids chosen by hand")
+			}
 		}
 		stmt := fmt.Sprintf(`ALTER TABLE %s ALTER COLUMN %s RESTART WITH %d`, quoteIdent(tb.Name), quoteIdent(s.Column), next)
 		if !s.Identity {
@@ -485,23 +502,46 @@ type detached struct {
 // check per row. The whole is one transaction: no one ever sees the tables
 // without their constraints, and a failed run puts everything back.
 func (t *target) detachConstraints(ctx context.Context, tables []string) (*detached, error) {
-	d := &detached{}
+	drops, restore, err := LoadStatements(ctx, t.tx, tables)
+	if err != nil {
+		return nil, err
+	}
+	if len(drops) > 0 {
+		if _, err := t.tx.ExecContext(ctx, strings.Join(drops, ";\n")); err != nil {
+			return nil, fmt.Errorf("migrate db: detach constraints for the load: %w", err)
+		}
+	}
+	return &detached{restore: restore}, nil
+}
+
+// Queryer is what LoadStatements reads the catalog through (*sql.Tx,
+// *sql.DB, *sql.Conn).
+type Queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// LoadStatements returns, for the named tables of the current schema, the
+// statements that drop their foreign keys, primary and unique constraints
+// and plain indexes (drops), and those that re-create them identically,
+// keys and indexes first, then foreign keys (restore): the pg_restore way
+// of loading, used by the migration and by the benchmark's floor.
+func LoadStatements(ctx context.Context, q Queryer, tables []string) (drops, restore []string, err error) {
 	type item struct{ table, name, def string }
 	var fks, keys, idx []item
-	rows, err := t.tx.QueryContext(ctx, `
+	rows, err := q.QueryContext(ctx, `
 		SELECT c.relname, k.conname, k.contype::text, pg_get_constraintdef(k.oid)
 		FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = current_schema() AND c.relname = ANY($1) AND k.contype IN ('f', 'p', 'u')
 		ORDER BY c.relname, k.conname`, tables)
 	if err != nil {
-		return nil, fmt.Errorf("migrate db: target constraints: %w", err)
+		return nil, nil, fmt.Errorf("migrate db: target constraints: %w", err)
 	}
 	for rows.Next() {
 		var it item
 		var typ string
 		if err := rows.Scan(&it.table, &it.name, &typ, &it.def); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("migrate db: target constraints: %w", err)
+			return nil, nil, fmt.Errorf("migrate db: target constraints: %w", err)
 		}
 		if typ == "f" {
 			fks = append(fks, it)
@@ -511,9 +551,9 @@ func (t *target) detachConstraints(ctx context.Context, tables []string) (*detac
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("migrate db: target constraints: %w", err)
+		return nil, nil, fmt.Errorf("migrate db: target constraints: %w", err)
 	}
-	rows, err = t.tx.QueryContext(ctx, `
+	rows, err = q.QueryContext(ctx, `
 		SELECT c.relname, ic.relname, pg_get_indexdef(i.indexrelid)
 		FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
 		JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -521,41 +561,35 @@ func (t *target) detachConstraints(ctx context.Context, tables []string) (*detac
 		  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid)
 		ORDER BY c.relname, ic.relname`, tables)
 	if err != nil {
-		return nil, fmt.Errorf("migrate db: target indexes: %w", err)
+		return nil, nil, fmt.Errorf("migrate db: target indexes: %w", err)
 	}
 	for rows.Next() {
 		var it item
 		if err := rows.Scan(&it.table, &it.name, &it.def); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("migrate db: target indexes: %w", err)
+			return nil, nil, fmt.Errorf("migrate db: target indexes: %w", err)
 		}
 		idx = append(idx, it)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("migrate db: target indexes: %w", err)
+		return nil, nil, fmt.Errorf("migrate db: target indexes: %w", err)
 	}
-	var drops []string
 	for _, f := range fks {
 		drops = append(drops, fmt.Sprintf(`ALTER TABLE %s DROP CONSTRAINT %s`, quoteIdent(f.table), quoteIdent(f.name)))
 	}
 	for _, k := range keys {
 		drops = append(drops, fmt.Sprintf(`ALTER TABLE %s DROP CONSTRAINT %s`, quoteIdent(k.table), quoteIdent(k.name)))
-		d.restore = append(d.restore, fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s %s`, quoteIdent(k.table), quoteIdent(k.name), k.def))
+		restore = append(restore, fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s %s`, quoteIdent(k.table), quoteIdent(k.name), k.def))
 	}
 	for _, i := range idx {
 		drops = append(drops, `DROP INDEX `+quoteIdent(i.name))
-		d.restore = append(d.restore, i.def)
+		restore = append(restore, i.def)
 	}
 	for _, f := range fks {
-		d.restore = append(d.restore, fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s %s`, quoteIdent(f.table), quoteIdent(f.name), f.def))
+		restore = append(restore, fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s %s`, quoteIdent(f.table), quoteIdent(f.name), f.def))
 	}
-	if len(drops) > 0 {
-		if _, err := t.tx.ExecContext(ctx, strings.Join(drops, ";\n")); err != nil {
-			return nil, fmt.Errorf("migrate db: detach constraints for the load: %w", err)
-		}
-	}
-	return d, nil
+	return drops, restore, nil
 }
 
 // tuneLoad sets, for this transaction only, what makes the load cheaper

@@ -186,8 +186,22 @@ type Migrated struct {
 // PostgreSQL, simultaneous callers wait for each other on the advisory lock
 // and apply each migration exactly once.
 func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Options) (Migrated, error) {
-	if _, err := Check(ctx, p); err != nil {
+	current, err := Check(ctx, p)
+	if err != nil {
 		return Migrated{}, err
+	}
+	sqlite := p.GooseDialect() == "sqlite3"
+	if sqlite && current < ParityVersion {
+		// The parity migration would stop at the first row its new
+		// constraints refuse, naming none: list every one first, and
+		// change nothing.
+		vs, err := ParityViolations(ctx, p.DB())
+		if err != nil {
+			return Migrated{}, err
+		}
+		if len(vs) > 0 {
+			return Migrated{}, ParityError(vs)
+		}
 	}
 	gp, err := NewGoose(p, opts)
 	if err != nil {
@@ -196,6 +210,13 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 	defer closeGoose(p, gp)
 	started := time.Now()
 	res, err := gp.Up(ctx)
+	if err != nil && sqlite {
+		// A NO TRANSACTION migration (00035) that failed half-way leaves
+		// its explicit transaction open and foreign keys off on the
+		// writer's one connection: roll it back and switch them on again.
+		_, _ = p.DB().ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		_, _ = p.DB().ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
+	}
 	var out []Result
 	for _, r := range res {
 		if r.Source == nil {

@@ -34,6 +34,12 @@ func translate(err error) error {
 			return &podium.Error{Code: podium.ECONFLICT, Message: "already exists", Err: err}
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return &podium.Error{Code: podium.ECONFLICT, Message: "refers to a missing or still-referenced object", Err: err}
+		case sqlite3.SQLITE_CONSTRAINT_COMMITHOOK:
+			what := "a value PostgreSQL refuses"
+			if p := lastUTF8.Load(); p != nil {
+				what = *p
+			}
+			return &podium.Error{Code: podium.EINVALID, Message: "refused " + what + ": nothing was written", Err: err}
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return &podium.Error{Code: podium.EUNAVAILABLE, Message: "database is busy", Err: err}
 		case sqlite3.SQLITE_FULL:

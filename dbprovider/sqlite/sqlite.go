@@ -21,7 +21,7 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/dbprovider/sqlstore"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	msqlite "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
 )
 
 // FileName is the database file's name inside [Database] Dir.
@@ -127,10 +127,12 @@ func dsn(path string, readOnly bool) string {
 func (p *Provider) open(ctx context.Context, readOnly bool) error {
 	var err error
 	if !readOnly {
-		p.writer, err = sql.Open("sqlite", dsn(p.path, false))
+		c, err := msqlite.NewConnector(dsn(p.path, false))
 		if err != nil {
 			return fmt.Errorf("sqlite: open %s: %w", p.path, err)
 		}
+		// Every write is checked for invalid UTF-8 (see utf8.go).
+		p.writer = sql.OpenDB(utf8Connector{c})
 		// One writer connection: SQLite has one writer at a time anyway, and
 		// queueing in Go is cheaper than spinning on busy_timeout.
 		p.writer.SetMaxOpenConns(1)
