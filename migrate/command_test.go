@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -280,4 +281,23 @@ func TestCommandNodeOnPostgresCreatesRows(t *testing.T) {
 	if maxID != int64(migratetest.Small().APIKeys+2) {
 		t.Errorf("api key ids end at %d, want %d (%v)", maxID, migratetest.Small().APIKeys+2, ck)
 	}
+}
+
+// podiumTables counts the tables of the SQLite database in dir that a
+// migration copies (all but SQLite's and goose's own): the expected count
+// follows the schema instead of a number each new table must edit.
+func podiumTables(t *testing.T, dir string) int {
+	t.Helper()
+	u := url.URL{Scheme: "file", Path: filepath.Join(dir, sqlite.FileName), RawQuery: "mode=ro"}
+	db, err := sql.Open("sqlite", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_master
+		WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name <> 'goose_db_version'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

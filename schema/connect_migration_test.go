@@ -38,9 +38,9 @@ func TestConnectMigrationKeepsDuplicateNames(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, q := range []string{
-				`INSERT INTO users (id, username, role, created_at, updated_at) VALUES (1, 'u', 'publisher', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
-				`INSERT INTO content (id, guid, name, owner_id, created_at, updated_at) VALUES (1, 'g1', 'site', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
-				`INSERT INTO content (id, guid, name, owner_id, created_at, updated_at) VALUES (2, 'g2', 'site', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
+				`INSERT INTO users (id, username, role, created_at, updated_at) VALUES (1, 'u', 'publisher', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')`,
+				`INSERT INTO content (id, guid, name, owner_id, created_at, updated_at) VALUES (1, 'g1', 'site', 1, '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')`,
+				`INSERT INTO content (id, guid, name, owner_id, created_at, updated_at) VALUES (2, 'g2', 'site', 1, '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')`,
 			} {
 				if _, err := db.ExecContext(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
@@ -58,7 +58,7 @@ func TestConnectMigrationKeepsDuplicateNames(t *testing.T) {
 			if n1 != "site" || n2 != "site-2" {
 				t.Fatalf("names after the migration: %q, %q", n1, n2)
 			}
-			if _, err := db.ExecContext(ctx, `INSERT INTO content (guid, name, owner_id, created_at, updated_at) VALUES ('g3', 'site', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`); err == nil {
+			if _, err := db.ExecContext(ctx, `INSERT INTO content (guid, name, owner_id, created_at, updated_at) VALUES ('g3', 'site', 1, '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')`); err == nil {
 				t.Fatal("a duplicate name of one owner was accepted after the migration")
 			}
 		})
