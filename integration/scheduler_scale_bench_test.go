@@ -58,6 +58,25 @@ func benchSchedulerScale(b *testing.B) {
 		api := &benchAPI{tb: b, base: nodes[i%len(nodes)].URL, key: key}
 		guids = append(guids, api.deployReport(fmt.Sprintf("scale-%d", i), dir))
 	}
+	// Statements of idle nodes (polls, heartbeats, leases): a cost per
+	// node and second, not per job.
+	var dbid int64
+	if err := db.DB().QueryRowContext(ctx, `SELECT oid FROM pg_database WHERE datname = current_database()`).Scan(&dbid); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.DB().ExecContext(ctx, `SELECT pg_stat_statements_reset()`); err != nil {
+		b.Fatal(err)
+	}
+	const idle = 10 * time.Second
+	time.Sleep(idle)
+	var idleCalls int64
+	if err := db.DB().QueryRowContext(ctx, `SELECT COALESCE(sum(calls), 0) FROM pg_stat_statements WHERE dbid = $1
+		AND query NOT LIKE '%pg_stat_statements%'`, dbid).Scan(&idleCalls); err != nil {
+		b.Fatal(err)
+	}
+	bgPerSec := float64(idleCalls) / idle.Seconds()
+	b.Logf("idle cluster: %.1f statements/s (%.2f per node and second)", bgPerSec, bgPerSec/float64(nNodes))
+
 	for i, g := range guids {
 		api := &benchAPI{tb: b, base: nodes[i%len(nodes)].URL, key: key}
 		if code := api.do("PUT", "/__api__/v1/content/"+g+"/schedule", strings.NewReader(fmt.Sprintf(`{"spec": "@every %ds"}`, period)), nil); code != 200 {
@@ -71,11 +90,13 @@ func benchSchedulerScale(b *testing.B) {
 	for i, n := range nodes {
 		pids[i] = n.Cmd.Process.Pid
 	}
-	first := measureScale(b, db.DB(), cluster.PID(), pids, window, period)
+	first := measureScale(b, db.DB(), cluster.PID(), pids, window, period, bgPerSec)
 	first.print(b, "history as deployed")
 
 	// Grow the history by 100,000 renders and 100,000 finished jobs, a
 	// day old (within the default retention).
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout(5*time.Minute))
+	defer cancel()
 	start := time.Now()
 	pruned, pcol := "", ""
 	if hasColumn(b, db.DB(), "renders", "output_pruned") {
@@ -96,12 +117,13 @@ func benchSchedulerScale(b *testing.B) {
 	_ = db.DB().QueryRowContext(ctx, `SELECT count(*) FROM renders`).Scan(&nr)
 	b.Logf("history grown by 100,000 renders and 100,000 jobs in %s (renders now %d rows)", time.Since(start).Round(time.Millisecond), nr)
 	time.Sleep(5 * time.Second)
-	second := measureScale(b, db.DB(), cluster.PID(), pids, window, period)
+	second := measureScale(b, db.DB(), cluster.PID(), pids, window, period, bgPerSec)
 	second.print(b, "history +100,000 rows")
 	b.Logf("ratio after/before: statements/job %.2f, due-to-start p99 %.2f, node CPU/job %.2f, PostgreSQL CPU/job %.2f",
 		second.stmtPerJob/first.stmtPerJob, float64(second.p99)/float64(max(first.p99, 1)),
 		second.nodeCPU/first.nodeCPU, second.pgCPU/first.pgCPU)
 	b.ReportMetric(second.stmtPerJob, "stmts/job")
+	b.ReportMetric(second.pathPerJob, "path_stmts/job")
 	b.ReportMetric(float64(second.p99.Milliseconds()), "due_to_start_p99_ms")
 }
 
@@ -120,6 +142,7 @@ type scaleFigures struct {
 	p50, p99, max             time.Duration
 	stmts                     int64
 	stmtPerJob                float64
+	pathPerJob                float64 // stmtPerJob less the idle cluster's statements
 	top                       []string
 	lockShare                 float64
 	nodeCPU, pgCPU, renderCPU float64 // ms per job
@@ -130,18 +153,18 @@ func (f *scaleFigures) print(tb testing.TB, label string) {
 	tb.Logf("== %s (window %s)\n"+
 		"  jobs due %.0f/min, run %.0f/min; duplicate runs %d; due times lost %d (recorded skipped: %d)\n"+
 		"  due-to-start p50 %s, p99 %s, max %s\n"+
-		"  statements %d = %.1f per job; lock-wait share of active backends %.1f%%\n"+
+		"  statements %d = %.1f per job (%.1f per job beyond the idle cluster's polls); lock-wait share of active backends %.1f%%\n"+
 		"  top statements by time: %s\n"+
 		"  CPU per job: node %.1f ms, PostgreSQL %.1f ms, render %.1f ms",
 		label, f.window, perMin(f.due), perMin(f.run), f.dup, f.lost, f.skip,
 		f.p50.Round(time.Millisecond/10), f.p99.Round(time.Millisecond/10), f.max.Round(time.Millisecond/10),
-		f.stmts, f.stmtPerJob, 100*f.lockShare, strings.Join(f.top, "; "),
+		f.stmts, f.stmtPerJob, f.pathPerJob, 100*f.lockShare, strings.Join(f.top, "; "),
 		f.nodeCPU, f.pgCPU, f.renderCPU)
 }
 
 // measureScale resets pg_stat_statements and the CPU counters, waits for
 // window, then reads the figures of the jobs due in it.
-func measureScale(b *testing.B, db *sql.DB, pgPID int, nodePIDs []int, window time.Duration, period int) *scaleFigures {
+func measureScale(b *testing.B, db *sql.DB, pgPID int, nodePIDs []int, window time.Duration, period int, bgPerSec float64) *scaleFigures {
 	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout(window+2*time.Minute))
 	defer cancel()
 	f := &scaleFigures{window: window}
@@ -266,6 +289,7 @@ func measureScale(b *testing.B, db *sql.DB, pgPID int, nodePIDs []int, window ti
 	f.p50, f.p99, f.max = delays[len(delays)/2], delays[min(len(delays)-1, len(delays)*99/100)], delays[len(delays)-1]
 	jobs := float64(max(f.run, 1))
 	f.stmtPerJob = float64(f.stmts) / jobs
+	f.pathPerJob = (float64(f.stmts) - bgPerSec*window.Seconds()) / jobs
 	f.nodeCPU = (nodeAfter - nodeBefore) / jobs
 	f.renderCPU = (renderAfter - renderBefore) / jobs
 	f.pgCPU = (pgAfter - pgBefore) / jobs
