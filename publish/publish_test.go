@@ -212,7 +212,7 @@ func TestOldRenderOutputsArePruned(t *testing.T) {
 			t.Fatalf("render: %+v", task)
 		}
 	}
-	renders, err := db.RenderList(context.Background(), c.ID)
+	renders, err := db.RenderList(context.Background(), &dbprovider.RenderListParams{ContentID: c.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
