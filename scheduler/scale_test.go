@@ -287,3 +287,102 @@ func TestEnqueuerFailOver(t *testing.T) {
 		}
 	})
 }
+
+// Pages of job history follow each other without gap or overlap.
+func TestJobListPages(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, open func() dbprovider.Provider) {
+		db := open()
+		ctx := ctxT(t)
+		cid := mustContent(t, db, "pages")
+		t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		for i := range 7 {
+			if _, _, err := db.JobInsertDue(ctx, &dbprovider.JobInsertParams{ContentID: cid, DueAt: t0.Add(time.Duration(i) * time.Second)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, filter := range []dbprovider.JobListParams{{ContentID: cid}, {}, {Status: podium.JobQueued}} {
+			var seen []time.Time
+			p := filter
+			p.Limit = 3
+			for range 5 {
+				page, err := db.JobList(ctx, &p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, j := range page {
+					seen = append(seen, j.DueAt)
+				}
+				if len(page) < p.Limit {
+					break
+				}
+				p.Before = page[len(page)-1].ID
+			}
+			if len(seen) != 7 {
+				t.Fatalf("%+v: %d jobs over the pages, want 7", filter, len(seen))
+			}
+			for i, d := range seen {
+				if want := t0.Add(time.Duration(6-i) * time.Second); !d.Equal(want) {
+					t.Fatalf("%+v: job %d due %s, want %s (newest first, no gap, no repeat)", filter, i, d, want)
+				}
+			}
+		}
+	})
+}
+
+// Retention deletes old finished jobs and render records without output,
+// in batches, and nothing else.
+func TestHistoryPrune(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, open func() dbprovider.Provider) {
+		db := open()
+		ctx := ctxT(t)
+		cid := mustContent(t, db, "retention")
+		old := time.Now().UTC().Add(-48 * time.Hour)
+		recent := time.Now().UTC().Add(-time.Hour)
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := db.DB().ExecContext(ctx, q, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		exec(`INSERT INTO bundles (id, content_id, created_at, size, sha256) VALUES (1, $1, $2, 1, $3)`, cid, old, []byte{1})
+		// Jobs: 5 old finished, 1 old queued, 1 recent finished.
+		for i := range 5 {
+			exec(`INSERT INTO jobs (content_id, due_at, status, created_at, finished_at) VALUES ($1, $2, 'succeeded', $2, $2)`,
+				cid, old.Add(time.Duration(i)*time.Second))
+		}
+		exec(`INSERT INTO jobs (content_id, due_at, status, created_at) VALUES ($1, $2, 'queued', $2)`, cid, old.Add(time.Minute))
+		exec(`INSERT INTO jobs (content_id, due_at, status, created_at, finished_at) VALUES ($1, $2, 'failed', $2, $2)`, cid, recent)
+		// Renders: 3 old pruned, 1 old failed, 1 old ok with output, 1 recent pruned.
+		for range 3 {
+			exec(`INSERT INTO renders (content_id, bundle_id, node_id, status, started_at, output_pruned) VALUES ($1, 1, 'n', 'ok', $2, true)`, cid, old)
+		}
+		exec(`INSERT INTO renders (content_id, bundle_id, node_id, status, started_at) VALUES ($1, 1, 'n', 'failed', $2)`, cid, old)
+		exec(`INSERT INTO renders (content_id, bundle_id, node_id, status, started_at) VALUES ($1, 1, 'n', 'ok', $2)`, cid, old)
+		exec(`INSERT INTO renders (content_id, bundle_id, node_id, status, started_at, output_pruned) VALUES ($1, 1, 'n', 'ok', $2, true)`, cid, recent)
+
+		before := time.Now().UTC().Add(-24 * time.Hour)
+		for _, tc := range []struct {
+			name    string
+			prune   func(context.Context, time.Time, int) (int, error)
+			batches []int
+			left    string
+			want    int
+		}{
+			{"jobs", db.JobHistoryPrune, []int{2, 2, 1, 0}, `SELECT count(*) FROM jobs`, 2},
+			{"renders", db.RenderHistoryPrune, []int{2, 2, 0}, `SELECT count(*) FROM renders`, 2},
+		} {
+			for i, want := range tc.batches {
+				n, err := tc.prune(ctx, before, 2)
+				if err != nil || n != want {
+					t.Fatalf("%s batch %d: deleted %d, %v; want %d", tc.name, i, n, err, want)
+				}
+			}
+			var left int
+			if err := db.DB().QueryRowContext(ctx, tc.left).Scan(&left); err != nil || left != tc.want {
+				t.Fatalf("%s left: %d %v, want %d", tc.name, left, err, tc.want)
+			}
+		}
+	})
+}
