@@ -92,6 +92,7 @@ func benchSchedulerScale(b *testing.B) {
 	}
 	first := measureScale(b, db.DB(), cluster.PID(), pids, window, period, bgPerSec)
 	first.print(b, "history as deployed")
+	connectionsPerNode(b, db.DB())
 
 	// Grow the history by 100,000 renders and 100,000 finished jobs, a
 	// day old (within the default retention).
@@ -125,6 +126,27 @@ func benchSchedulerScale(b *testing.B) {
 	b.ReportMetric(second.stmtPerJob, "stmts/job")
 	b.ReportMetric(second.pathPerJob, "path_stmts/job")
 	b.ReportMetric(float64(second.p99.Milliseconds()), "due_to_start_p99_ms")
+}
+
+// connectionsPerNode prints how many connections each node holds now (by
+// application_name): pool connections open plus listeners.
+func connectionsPerNode(b *testing.B, db *sql.DB) {
+	rows, err := db.Query(`SELECT application_name, count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1 ORDER BY 1`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	var parts []string
+	for rows.Next() {
+		var app string
+		var n int
+		if err := rows.Scan(&app, &n); err != nil {
+			b.Fatal(err)
+		}
+		parts = append(parts, fmt.Sprintf("%s=%d", app, n))
+	}
+	b.Logf("connections held now, by application_name: %s", strings.Join(parts, " "))
 }
 
 func hasColumn(tb testing.TB, db *sql.DB, table, col string) bool {
