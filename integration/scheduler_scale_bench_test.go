@@ -82,6 +82,9 @@ func benchSchedulerScale(b *testing.B) {
 		if code := api.do("PUT", "/__api__/v1/content/"+g+"/schedule", strings.NewReader(fmt.Sprintf(`{"spec": "@every %ds"}`, period)), nil); code != 200 {
 			b.Fatalf("put schedule: %d", code)
 		}
+		// Spread the schedules over one period, as independent reports
+		// would be, rather than all due in the same second.
+		time.Sleep(time.Duration(period) * time.Second / reports)
 	}
 	b.Logf("%d nodes, %d reports @every %ds = %d due times/min; window %s", nNodes, reports, period, reports*60/period, window)
 	time.Sleep(10 * time.Second) // warm up: every node has seen the schedules
