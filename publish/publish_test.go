@@ -279,4 +279,36 @@ echo scratch > scratch.txt
 	if string(got) != script {
 		t.Fatalf("second render ran a changed bundle: index.html = %q", got)
 	}
+
+	// A new deployment's first render replaces the node's source of the
+	// old bundle.
+	var buf bytes.Buffer
+	dir := t.TempDir()
+	manifest := `{"version":1,"metadata":{"appmode":"report"},"render":{"command":["sh","render.sh"],"timeout":"10s"}}`
+	for name, body := range map[string]string{"manifest.json": manifest, "render.sh": script} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := bundle.Pack(context.Background(), dir, &buf); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := svc.BundleUpload(context.Background(), u, c.GUID, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep, err := svc.Deploy(context.Background(), u, c.GUID, b2.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if task := waitTask(t, db, dep.ID, finished); task.Code != 0 {
+		t.Fatalf("second deploy: %+v", task)
+	}
+	sources, err := filepath.Glob(filepath.Join(os.TempDir(), "podium-render-src", c.GUID+"-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(os.TempDir(), "podium-render-src", fmt.Sprintf("%s-%d", c.GUID, b2.ID)); len(sources) != 1 || sources[0] != want {
+		t.Fatalf("render sources of the report: %v, want only %s", sources, want)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/podiumhq/podium/bundle"
 )
@@ -51,7 +53,27 @@ func (s *Service) renderSource(guid string, bundleID int64, unpacked string) (st
 		}
 		return "", fmt.Errorf("render source: %w", err)
 	}
+	removeOlderSources(base, guid, bundleID)
 	return final, nil
+}
+
+// removeOlderSources removes the render sources of the report's older
+// bundles: a new bundle was deployed, renders use it from now on. A render
+// that linked its tree from an older source keeps its links (hard links
+// outlive the source directory).
+func removeOlderSources(base, guid string, bundleID int64) {
+	entries, _ := os.ReadDir(base)
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), guid+"-")
+		if !ok {
+			continue
+		}
+		if id, err := strconv.ParseInt(rest, 10, 64); err == nil && id < bundleID {
+			dir := filepath.Join(base, e.Name())
+			_ = bundle.MakeWritable(dir)
+			_ = os.RemoveAll(dir)
+		}
+	}
 }
 
 // chownDirs gives the directories under dir to uid:gid, and nothing else:
