@@ -1,14 +1,16 @@
 // Package scheduler runs scheduled report renders across the nodes of a
 // cluster (or on a single SQLite node).
 //
-// Each due time of a schedule becomes one row of the jobs table: the
-// database's unique key on (content, due time) makes this hold whichever
-// and however many nodes notice it, and a schedule that missed several due
-// times while every node was down produces one job, not one per slot.
-// Nodes claim due jobs (FOR UPDATE SKIP LOCKED on PostgreSQL; the single
-// writer on SQLite), at most [Options] Concurrency at a time, look for work
-// every poll interval, after each job they finish, and on PostgreSQL when
-// another node announces work (NOTIFY podium_jobs).
+// Each due time of a schedule becomes one row of the jobs table, queued by
+// the one node that holds the enqueuer lease ([EnqueueLease]); the
+// database's unique key on (content, due time) makes "one job per due
+// time" hold even while two nodes believe they hold it, and due times that
+// passed before the job was queued are recorded on it as skipped, never
+// dropped silently. Nodes claim due jobs (FOR UPDATE SKIP LOCKED on
+// PostgreSQL; the single writer on SQLite), at most [Options] Concurrency
+// at a time, look for work every poll interval, when a job ends while work
+// was waiting, and on PostgreSQL when the enqueuer names them in a
+// notification (NOTIFY podium_jobs).
 //
 // A running job's node heartbeats it, by the database clock. A job whose
 // heartbeat is older than the heartbeat timeout is abandoned: any node
@@ -124,6 +126,14 @@ type Service struct {
 	idle    chan struct{} // closed when running becomes empty while stopping
 
 	stopping atomic.Bool
+	// Claim budget (see claimAvailable): broad means "claim until the
+	// queue is empty or the slots are full"; otherwise the node claims at
+	// most pending jobs (what the enqueuer addressed to it). missed is set
+	// when work may be waiting that this node could not take (its slots
+	// were full), so that it looks again when a job ends.
+	broad    atomic.Bool
+	pending  atomic.Int64
+	missed   atomic.Bool
 	warning  atomic.Pointer[string]
 	counters counters
 	queue    atomic.Pointer[dbprovider.JobQueueStats]
@@ -181,6 +191,7 @@ func New(opts Options) *Service {
 	s := &Service{opts: opts, db: opts.DB, log: opts.Log, host: host,
 		wake: make(chan struct{}, 1), kick: make(chan struct{}, 1), running: map[int64]*run{}}
 	s.counters.durations = map[string]*DurationStats{}
+	s.broad.Store(true) // the first pass after Start looks for everything due
 	return s
 }
 
@@ -329,7 +340,20 @@ func (s *Service) kickMaintain() {
 	}
 }
 
+// wakeUp makes the claim loop look for every due job it has room for.
 func (s *Service) wakeUp() {
+	s.broad.Store(true)
+	s.signal()
+}
+
+// wakeFor makes the claim loop claim up to n more jobs (an addressed
+// wake-up: the enqueuer counted n of the new jobs for this node).
+func (s *Service) wakeFor(n int) {
+	s.pending.Add(int64(n))
+	s.signal()
+}
+
+func (s *Service) signal() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -345,23 +369,39 @@ func (s *Service) claimLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			s.broad.Store(true)
 		case <-s.wake:
 		}
 	}
 }
 
-// claimAvailable claims due jobs while this node has free slots.
+// claimAvailable claims due jobs while this node has free slots: until
+// the queue is empty after a poll, a broadcast or a job's end with work
+// missed; at most the jobs addressed to it after an addressed wake-up, so
+// that the node does not end each wake-up with a claim that finds nothing.
 func (s *Service) claimAvailable(ctx context.Context) {
+	broad := s.broad.Swap(false)
 	for ctx.Err() == nil && !s.stopping.Load() {
 		s.mu.Lock()
 		free := s.opts.Concurrency - len(s.running)
 		s.mu.Unlock()
 		if free <= 0 {
+			if broad || s.pending.Load() > 0 {
+				s.missed.Store(true)
+			}
 			return
+		}
+		if !broad {
+			if s.pending.Add(-1) < 0 {
+				s.pending.Store(0)
+				return
+			}
 		}
 		job, err := s.db.JobClaim(ctx, &dbprovider.JobClaimParams{NodeID: s.opts.NodeID, Token: newToken(),
 			Queues: []string{podium.QueueRender, podium.QueueNoop}})
 		if podium.IsCode(err, podium.ENOTFOUND) {
+			s.pending.Store(0)
+			s.missed.Store(false)
 			return
 		}
 		if err != nil {
@@ -396,7 +436,11 @@ func (s *Service) start(ctx context.Context, job *podium.Job) {
 			s.idle = nil
 		}
 		s.mu.Unlock()
-		s.wakeUp()
+		// Look again only if work may be waiting: the node was full when
+		// work was announced or found. Otherwise new work wakes it.
+		if s.missed.Swap(false) {
+			s.wakeUp()
+		}
 	}()
 }
 
@@ -712,11 +756,13 @@ func (s *Service) plan(sc *podium.Schedule, now time.Time) dbprovider.ScheduleSt
 }
 
 // announce wakes claimers for n new jobs: nodes taken round-robin from
-// the live nodes that take work until their slots cover n, named in one
-// NOTIFY payload ("wake:n2,n5"). The others ignore it and find work on
-// their own poll or when one of their jobs ends; so a job wakes about one
-// node, not every node of the cluster. This node wakes itself without a
-// notification.
+// the live nodes that take work, each counted for up to its
+// ScheduleConcurrency jobs until n are covered, named with their count in
+// one NOTIFY payload ("wake:n2=2,n5=1"). The others ignore it and find
+// work on their own poll or when one of their jobs ends; so a job wakes
+// about one node, not every node of the cluster, and each node woken
+// claims its count without a last claim that finds nothing. This node
+// wakes itself without a notification.
 func (s *Service) announce(ctx context.Context, n int) {
 	nodes := s.claimers
 	if len(nodes) == 0 {
@@ -725,20 +771,28 @@ func (s *Service) announce(ctx context.Context, n int) {
 		return
 	}
 	var (
-		to    []string
-		slots int
-		i     int
+		to   []string
+		left = n
+		i    int
 	)
-	for i = 0; i < len(nodes) && slots < n; i++ {
+	for i = 0; i < len(nodes) && left > 0; i++ {
 		c := nodes[(s.rr+i)%len(nodes)]
-		slots += c.Concurrency
+		k := min(max(c.Concurrency, 1), left)
+		left -= k
 		if c.ID == s.opts.NodeID {
-			s.wakeUp()
+			s.wakeFor(k)
 		} else {
-			to = append(to, c.ID)
+			to = append(to, c.ID+"="+strconv.Itoa(k))
 		}
 	}
 	s.rr = (s.rr + i) % len(nodes)
+	if left > 0 {
+		// More jobs than the live nodes' slots: every node claims what
+		// it can, then again as its jobs end.
+		_ = s.db.Notify(ctx, Channel, "queued")
+		s.wakeUp()
+		return
+	}
 	if len(to) > 0 {
 		_ = s.db.Notify(ctx, Channel, wakePrefix+strings.Join(to, ","))
 	}
@@ -754,11 +808,17 @@ const wakePrefix = "wake:"
 func (s *Service) notified(payload string) {
 	switch {
 	case strings.HasPrefix(payload, wakePrefix):
-		for _, id := range strings.Split(payload[len(wakePrefix):], ",") {
-			if id == s.opts.NodeID {
-				s.wakeUp()
-				return
+		for _, e := range strings.Split(payload[len(wakePrefix):], ",") {
+			id, count, _ := strings.Cut(e, "=")
+			if id != s.opts.NodeID {
+				continue
 			}
+			if k, err := strconv.Atoi(count); err == nil && k > 0 {
+				s.wakeFor(k)
+			} else {
+				s.wakeUp()
+			}
+			return
 		}
 	case payload == scheduleChanged:
 		s.kickMaintain()
