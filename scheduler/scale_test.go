@@ -386,3 +386,45 @@ func TestHistoryPrune(t *testing.T) {
 		}
 	})
 }
+
+// A schedule planned to stop is disabled with its last job queued; a due
+// time whose job exists already adds none but still advances.
+func TestScheduleEnqueueDueDisableAndExisting(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, open func() dbprovider.Provider) {
+		db := open()
+		ctx := ctxT(t)
+		t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		stop, exists := mustContent(t, db, "stop"), mustContent(t, db, "exists")
+		for _, cid := range []int64{stop, exists} {
+			if _, err := db.SchedulePut(ctx, &dbprovider.SchedulePutParams{ContentID: cid, Spec: "@every 1m", Timezone: "UTC",
+				Enabled: true, NextRunAt: &t0}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := db.JobInsertDue(ctx, &dbprovider.JobInsertParams{ContentID: exists, DueAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		jobs, err := db.ScheduleEnqueueDue(ctx, &dbprovider.ScheduleEnqueueParams{Now: t0, Plan: func(sc *podium.Schedule, _ time.Time) dbprovider.ScheduleStep {
+			if sc.ContentID == stop {
+				return dbprovider.ScheduleStep{}
+			}
+			next := t0.Add(time.Minute)
+			return dbprovider.ScheduleStep{Next: &next}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs) != 1 || jobs[0].ContentID != stop || jobs[0].ID == 0 || !jobs[0].DueAt.Equal(t0) {
+			t.Fatalf("jobs inserted: %+v; want only the stopping schedule's", jobs)
+		}
+		sc, err := db.ScheduleGet(ctx, stop)
+		if err != nil || sc.Enabled || sc.NextRunAt != nil {
+			t.Fatalf("stopped schedule: %+v %v; want disabled, no next run", sc, err)
+		}
+		sc, err = db.ScheduleGet(ctx, exists)
+		if err != nil || !sc.Enabled || !sc.NextRunAt.Equal(t0.Add(time.Minute)) {
+			t.Fatalf("schedule whose job existed: %+v %v; want enabled, next t0+1m", sc, err)
+		}
+	})
+}

@@ -187,9 +187,12 @@ func (s *Store) sqlScheduleDue() string {
 	ORDER BY s.next_run_at, s.content_id LIMIT $2 ` + s.D.SkipLocked()
 }
 
-// ScheduleEnqueueDue implements dbprovider.JobStore. Statements per job:
-// one UPDATE of the schedule and one INSERT of the job, plus one SELECT,
-// BEGIN and COMMIT per batch; none depends on how many nodes run.
+// ScheduleEnqueueDue implements dbprovider.JobStore. One batch is five
+// statements whatever its size: BEGIN, the SELECT that locks the due
+// schedules, one multi-row upsert that advances them all (every row exists
+// and is locked, so ON CONFLICT always updates; an upsert, unlike UPDATE,
+// gives each row its own value on both dialects), one multi-row INSERT of
+// their jobs, and COMMIT. None depends on how many nodes run.
 func (s *Store) ScheduleEnqueueDue(ctx context.Context, p *dbprovider.ScheduleEnqueueParams) ([]*podium.Job, error) {
 	limit := p.Limit
 	if limit <= 0 {
@@ -202,35 +205,60 @@ func (s *Store) ScheduleEnqueueDue(ctx context.Context, p *dbprovider.ScheduleEn
 	var out []*podium.Job
 	err := s.inTx(ctx, func(tx *Store) error {
 		due, err := queryList(ctx, tx.W, s.D, "schedule enqueue due", scanSchedule, s.sqlScheduleDue(), UTC(p.Now), limit)
-		if err != nil {
+		if err != nil || len(due) == 0 {
 			return err
 		}
+		var (
+			advance, insert []string
+			aArgs, iArgs    []any
+		)
+		byContent := make(map[int64]*podium.Job, len(due))
 		for _, sc := range due {
 			step := p.Plan(sc, p.Now)
+			var next any
 			if step.Next != nil {
-				_, err = tx.W.ExecContext(ctx, `UPDATE schedules SET next_run_at = $2 WHERE content_id = $1`, sc.ContentID, UTC(*step.Next))
-			} else {
-				_, err = tx.W.ExecContext(ctx, `UPDATE schedules SET enabled = false, next_run_at = NULL, updated_at = `+s.D.Now()+`
-				WHERE content_id = $1`, sc.ContentID)
+				next = UTC(*step.Next)
 			}
-			if err != nil {
-				return fmt.Errorf("schedule enqueue due: advance: %w", s.D.TranslateError(err))
-			}
+			k := len(aArgs)
+			advance = append(advance, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4, k+5, k+6))
+			aArgs = append(aArgs, sc.ContentID, sc.Spec, sc.Timezone, step.Next != nil, next, UTC(sc.UpdatedAt))
 			j := &podium.Job{ContentID: sc.ContentID, ContentGUID: sc.ContentGUID, Queue: podium.QueueRender, DueAt: *sc.NextRunAt,
 				Status: podium.JobQueued, MaxAttempts: maxAttempts, Skipped: step.Skipped, SkippedReason: step.Reason}
-			// ON CONFLICT: the job of this due time exists already (queued
-			// by hand, or by an enqueuer before a restore); nothing to add.
-			err = tx.W.QueryRowContext(ctx, `INSERT INTO jobs (content_id, queue, due_at, status, max_attempts, created_at, skipped, skipped_reason)
-			VALUES ($1, $2, $3, 'queued', $4, `+s.D.Now()+`, $5, $6)
-			ON CONFLICT (content_id, due_at) DO NOTHING RETURNING id`, j.ContentID, j.Queue, UTC(j.DueAt), maxAttempts,
-				j.Skipped, j.SkippedReason).Scan(&j.ID)
-			switch {
-			case ErrNoRows(err):
-				continue
-			case err != nil:
-				return fmt.Errorf("schedule enqueue due: job: %w", s.D.TranslateError(err))
+			byContent[sc.ContentID] = j
+			k = len(iArgs)
+			insert = append(insert, fmt.Sprintf("($%d, $%d, $%d, 'queued', $%d, %s, $%d, $%d)", k+1, k+2, k+3, k+4, s.D.Now(), k+5, k+6))
+			iArgs = append(iArgs, j.ContentID, j.Queue, UTC(j.DueAt), maxAttempts, j.Skipped, j.SkippedReason)
+		}
+		// A schedule that never fires again (or no longer parses) is
+		// disabled, and then its updated_at says when.
+		_, err = tx.W.ExecContext(ctx, `INSERT INTO schedules (content_id, spec, timezone, enabled, next_run_at, updated_at)
+		VALUES `+strings.Join(advance, ", ")+`
+		ON CONFLICT (content_id) DO UPDATE SET next_run_at = excluded.next_run_at, enabled = excluded.enabled,
+			updated_at = CASE WHEN excluded.enabled THEN schedules.updated_at ELSE `+s.D.Now()+` END`, aArgs...)
+		if err != nil {
+			return fmt.Errorf("schedule enqueue due: advance: %w", s.D.TranslateError(err))
+		}
+		// ON CONFLICT: the job of a due time may exist already (queued by
+		// hand, or before a restore); nothing to add for it.
+		rows, err := tx.W.QueryContext(ctx, `INSERT INTO jobs (content_id, queue, due_at, status, max_attempts, created_at, skipped, skipped_reason)
+		VALUES `+strings.Join(insert, ", ")+`
+		ON CONFLICT (content_id, due_at) DO NOTHING RETURNING id, content_id`, iArgs...)
+		if err != nil {
+			return fmt.Errorf("schedule enqueue due: jobs: %w", s.D.TranslateError(err))
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, cid int64
+			if err := rows.Scan(&id, &cid); err != nil {
+				return fmt.Errorf("schedule enqueue due: jobs: %w", s.D.TranslateError(err))
 			}
-			out = append(out, j)
+			if j := byContent[cid]; j != nil {
+				j.ID = id
+				out = append(out, j)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("schedule enqueue due: jobs: %w", s.D.TranslateError(err))
 		}
 		return nil
 	})
