@@ -304,11 +304,11 @@ echo scratch > scratch.txt
 	if task := waitTask(t, db, dep.ID, finished); task.Code != 0 {
 		t.Fatalf("second deploy: %+v", task)
 	}
-	sources, err := filepath.Glob(filepath.Join(os.TempDir(), "podium-render-src", c.GUID+"-*"))
+	sources, err := filepath.Glob(filepath.Join(os.TempDir(), "podium-bundle-src", c.GUID+"-*"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := filepath.Join(os.TempDir(), "podium-render-src", fmt.Sprintf("%s-%d", c.GUID, b2.ID)); len(sources) != 1 || sources[0] != want {
+	if want := filepath.Join(os.TempDir(), "podium-bundle-src", fmt.Sprintf("%s-%d", c.GUID, b2.ID)); len(sources) != 1 || sources[0] != want {
 		t.Fatalf("render sources of the report: %v, want only %s", sources, want)
 	}
 }

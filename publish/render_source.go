@@ -24,7 +24,7 @@ func (s *Service) renderSource(guid string, bundleID int64, unpacked string) (st
 	if tmpRoot == "" {
 		tmpRoot = os.TempDir()
 	}
-	base := filepath.Join(tmpRoot, "podium-render-src")
+	base := filepath.Join(tmpRoot, "podium-bundle-src")
 	final := filepath.Join(base, fmt.Sprintf("%s-%d", guid, bundleID))
 	if fi, err := os.Stat(final); err == nil && fi.IsDir() {
 		return final, nil
