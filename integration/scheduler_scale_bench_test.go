@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -171,18 +172,29 @@ type scaleFigures struct {
 	top                       []string
 	lockShare                 float64
 	nodeCPU, pgCPU, renderCPU float64 // ms per job
+	split                     string  // where due-to-start goes
+}
+
+// pct returns the p-th percentile of d (sorted here), rounded.
+func pct(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)].Round(time.Millisecond / 10)
 }
 
 func (f *scaleFigures) print(tb testing.TB, label string) {
 	perMin := func(n int) float64 { return float64(n) / f.window.Minutes() }
 	tb.Logf("== %s (window %s)\n"+
 		"  jobs due %.0f/min, run %.0f/min; duplicate runs %d; due times lost %d (recorded skipped: %d)\n"+
-		"  due-to-start p50 %s, p99 %s, max %s\n"+
+		"  due-to-start p50 %s, p99 %s, max %s (%s)\n"+
 		"  statements %d = %.1f per job (%.1f per job beyond the idle cluster's polls); lock-wait share of active backends %.1f%%\n"+
 		"  top statements by time: %s\n"+
 		"  CPU per job: node %.1f ms, PostgreSQL %.1f ms, render %.1f ms",
 		label, f.window, perMin(f.due), perMin(f.run), f.dup, f.lost, f.skip,
-		f.p50.Round(time.Millisecond/10), f.p99.Round(time.Millisecond/10), f.max.Round(time.Millisecond/10),
+		f.p50.Round(time.Millisecond/10), f.p99.Round(time.Millisecond/10), f.max.Round(time.Millisecond/10), f.split,
 		f.stmts, f.stmtPerJob, f.pathPerJob, 100*f.lockShare, strings.Join(f.top, "; "),
 		f.nodeCPU, f.pgCPU, f.renderCPU)
 }
@@ -293,20 +305,26 @@ func measureScale(b *testing.B, db *sql.DB, pgPID int, nodePIDs []int, window ti
 		WHERE gap IS NOT NULL`, t0, t1, float64(period)).Scan(&f.lost, &f.skip); err != nil {
 		b.Fatal(err)
 	}
-	var delays []time.Duration
-	rows, err = db.QueryContext(ctx, `SELECT EXTRACT(EPOCH FROM a.started_at - j.due_at)::float8 FROM jobs j JOIN job_attempts a ON a.job_id = j.id AND a.attempt = 1
+	var delays, queued, claimed []time.Duration
+	rows, err = db.QueryContext(ctx, `SELECT EXTRACT(EPOCH FROM a.started_at - j.due_at)::float8, EXTRACT(EPOCH FROM j.created_at - j.due_at)::float8,
+		EXTRACT(EPOCH FROM a.started_at - j.created_at)::float8
+		FROM jobs j JOIN job_attempts a ON a.job_id = j.id AND a.attempt = 1
 		WHERE j.due_at >= $1 AND j.due_at < $2 AND j.queue = 'render'`, t0, t1)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for rows.Next() {
-		var secs float64
-		if err := rows.Scan(&secs); err != nil {
+		var secs, q, c float64
+		if err := rows.Scan(&secs, &q, &c); err != nil {
 			b.Fatal(err)
 		}
 		delays = append(delays, time.Duration(secs*float64(time.Second)))
+		queued = append(queued, time.Duration(q*float64(time.Second)))
+		claimed = append(claimed, time.Duration(c*float64(time.Second)))
 	}
 	rows.Close()
+	f.split = fmt.Sprintf("due to queued p50 %s p99 %s; queued to started p50 %s p99 %s",
+		pct(queued, 50), pct(queued, 99), pct(claimed, 50), pct(claimed, 99))
 	if len(delays) == 0 {
 		b.Fatal("no scheduled job ran in the window")
 	}
