@@ -112,3 +112,13 @@ bench-soak: deps
 ## median and max over 10 starts each. Goal: under 300 ms on SQLite.
 bench-start: deps
 	$(GO) test -run '^$$' -bench BenchmarkStartToReady -benchtime 10x -count 1 ./integration
+
+.PHONY: bench-scheduler-scale
+## bench-scheduler-scale: N nodes (PODIUM_BENCH_NODES, default 10) on one
+## PostgreSQL with pg_stat_statements, scheduled renders at
+## PODIUM_BENCH_RATE per minute (default 1000), one window
+## (PODIUM_BENCH_WINDOW seconds, default 60) before and one after the
+## history grew by 100,000 rows: rates, lost due times, due-to-start,
+## statements and CPU per job (docs/scheduling.md).
+bench-scheduler-scale: deps
+	$(GO) test -run '^$$' -bench '^BenchmarkSchedulerScale$$' -benchtime 1x -count 1 -timeout 20m -v ./integration/

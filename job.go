@@ -57,6 +57,12 @@ type Job struct {
 	FinishedAt  *time.Time `json:"finished_at,omitempty"`
 	ExitCode    *int       `json:"exit_code,omitempty"`
 	Error       string     `json:"error,omitempty"`
+	// Skipped counts the due times after DueAt that this job stands for
+	// but that were not run, because the job was queued more than one
+	// period late (every node down, or the cluster overloaded);
+	// SkippedReason says why. Due times are never dropped silently.
+	Skipped       int    `json:"skipped,omitempty"`
+	SkippedReason string `json:"skipped_reason,omitempty"`
 	// ClaimToken identifies the current claim; only its holder may
 	// heartbeat or finish the job. Never shown to clients.
 	ClaimToken string `json:"-"`

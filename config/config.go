@@ -188,6 +188,10 @@ type ApplicationsConfig struct {
 	// abandoned jobs (it also looks after each job it finishes and, on
 	// PostgreSQL, when another node announces work).
 	JobPollInterval time.Duration
+	// HistoryRetention is how long finished scheduled jobs (with their
+	// attempts) and render records without output are kept; 0 keeps them
+	// forever.
+	HistoryRetention time.Duration
 	// RenderTimeout bounds one render of a document.
 	RenderTimeout time.Duration
 	// MaxBundleSize bounds one uploaded bundle, in bytes.
@@ -263,6 +267,7 @@ func Defaults() *Config {
 			ScheduleConcurrency: 2,
 			JobHeartbeatTimeout: 30 * time.Second,
 			JobPollInterval:     5 * time.Second,
+			HistoryRetention:    30 * 24 * time.Hour,
 			RenderTimeout:       10 * time.Minute,
 			MaxBundleSize:       1 * GiB,
 		},

@@ -82,6 +82,7 @@ func keys() []key {
 		{section: "Applications", name: "ScheduleConcurrency", field: func(c *Config) any { return &c.Applications.ScheduleConcurrency }},
 		{section: "Applications", name: "JobHeartbeatTimeout", field: func(c *Config) any { return &c.Applications.JobHeartbeatTimeout }},
 		{section: "Applications", name: "JobPollInterval", field: func(c *Config) any { return &c.Applications.JobPollInterval }},
+		{section: "Applications", name: "HistoryRetention", field: func(c *Config) any { return &c.Applications.HistoryRetention }},
 		{section: "Applications", name: "RenderTimeout", field: func(c *Config) any { return &c.Applications.RenderTimeout }},
 		{section: "Applications", name: "MaxBundleSize", field: func(c *Config) any { return &c.Applications.MaxBundleSize }},
 		{section: "Applications", name: "EnvironmentKey", field: func(c *Config) any { return &c.Applications.EnvironmentKey }},

@@ -103,6 +103,7 @@ func (l *loader) validate() {
 	l.atLeast("Applications.ScheduleConcurrency", int64(c.Applications.ScheduleConcurrency), 0)
 	l.atLeastDuration("Applications.JobHeartbeatTimeout", c.Applications.JobHeartbeatTimeout, 1)
 	l.atLeastDuration("Applications.JobPollInterval", c.Applications.JobPollInterval, 1)
+	l.atLeastDuration("Applications.HistoryRetention", c.Applications.HistoryRetention, 0)
 	l.atLeastDuration("Applications.RenderTimeout", c.Applications.RenderTimeout, 1)
 	l.atLeast("Applications.MaxBundleSize", c.Applications.MaxBundleSize, 1)
 	if k := c.Applications.EnvironmentKey.Reveal(); k != "" {

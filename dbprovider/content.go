@@ -91,8 +91,20 @@ type ContentStore interface {
 	RenderFailOrphaned(ctx context.Context, p *OrphanedParams) ([]int64, error)
 	// RenderGet returns a render. Returns ENOTFOUND.
 	RenderGet(ctx context.Context, id int64) (*podium.Render, error)
-	// RenderList returns the renders of content, newest first.
-	RenderList(ctx context.Context, contentID int64) ([]*podium.Render, error)
+	// RenderList returns one page of the renders of content, newest
+	// first.
+	RenderList(ctx context.Context, p *RenderListParams) ([]*podium.Render, error)
+	// RenderListUnpruned returns the successful renders of a bundle whose
+	// output has not been pruned, newest first, except the newest keep of
+	// them and the render 'except', at most limit: the outputs to prune.
+	// Its cost follows the rows it returns, not the history.
+	RenderListUnpruned(ctx context.Context, p *RenderPruneParams) ([]*podium.Render, error)
+	// RenderMarkPruned records that the output of these renders is gone.
+	RenderMarkPruned(ctx context.Context, ids []int64) error
+	// RenderHistoryPrune deletes at most limit render rows that started
+	// before 'before' and keep no output (failed, or output pruned),
+	// oldest first, and returns how many it deleted.
+	RenderHistoryPrune(ctx context.Context, before time.Time, limit int) (int, error)
 	// RenderGetLatestGood returns the newest successful render of a
 	// bundle of content. Returns ENOTFOUND when there is none.
 	RenderGetLatestGood(ctx context.Context, contentID, bundleID int64) (*podium.Render, error)
@@ -214,6 +226,23 @@ type OrphanedTask struct {
 	ID     string
 	NodeID string
 	Reason string
+}
+
+// RenderListParams selects one page of a report's renders.
+type RenderListParams struct {
+	ContentID int64
+	// Before is the id of the last render of the previous page; 0 means
+	// the first page.
+	Before int64
+	Limit  int // 0: 100
+}
+
+// RenderPruneParams selects the render outputs to prune.
+type RenderPruneParams struct {
+	ContentID, BundleID int64
+	Keep                int   // newest successful outputs to keep
+	Except              int64 // a render never to return (the one just done)
+	Limit               int
 }
 
 // RenderCreateParams records a render.

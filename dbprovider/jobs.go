@@ -25,16 +25,23 @@ type JobStore interface {
 	// ScheduleDelete removes a report's schedule (its jobs stay as
 	// history; queued ones are not run). Returns ENOTFOUND.
 	ScheduleDelete(ctx context.Context, contentID int64) error
-	// ScheduleListDue returns the enabled schedules whose next run is due
-	// by the database clock, oldest first, at most limit.
-	ScheduleListDue(ctx context.Context, limit int) ([]*podium.Schedule, error)
+	// ScheduleEnqueueDue turns due schedules into jobs, at most p.Limit,
+	// in one transaction: it locks the enabled schedules due at p.Now
+	// (FOR UPDATE SKIP LOCKED on PostgreSQL, so two enqueuers never wait on
+	// each other nor queue one due time twice; SQLite's single writer
+	// serializes them), asks p.Plan where each one goes next, advances it
+	// and inserts the job of its due time. Returns the jobs inserted.
+	ScheduleEnqueueDue(ctx context.Context, p *ScheduleEnqueueParams) ([]*podium.Job, error)
 	// ScheduleNextDue returns the earliest next run of any enabled
 	// schedule, or nil when there is none.
 	ScheduleNextDue(ctx context.Context) (*time.Time, error)
-	// ScheduleAdvance moves a schedule's next run from 'from' to 'to' if it
-	// still is 'from' (another node may have advanced it meanwhile), and
-	// reports whether it did.
-	ScheduleAdvance(ctx context.Context, contentID int64, from, to time.Time) (bool, error)
+	// LeaseAcquire takes or renews the cluster-wide lease name for holder
+	// until ttl from the database's now, and reports whether holder has it
+	// (false: another holder's lease has not expired).
+	LeaseAcquire(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	// LeaseRelease gives up holder's lease name (nothing when another
+	// holder has it).
+	LeaseRelease(ctx context.Context, name, holder string) error
 
 	// JobInsertDue queues a job for a due time; when the job of that
 	// content and due time exists already it does nothing and returns
@@ -66,7 +73,7 @@ type JobStore interface {
 	JobReclaimAbandoned(ctx context.Context, timeout time.Duration) (*JobReclaimResult, error)
 	// JobGet returns one job. Returns ENOTFOUND.
 	JobGet(ctx context.Context, id int64) (*podium.Job, error)
-	// JobList returns jobs, newest due time first.
+	// JobList returns one page of jobs, newest due time first.
 	JobList(ctx context.Context, p *JobListParams) ([]*podium.Job, error)
 	// JobAttemptList returns the attempts of the given jobs, oldest first.
 	JobAttemptList(ctx context.Context, jobIDs []int64) ([]*podium.JobAttempt, error)
@@ -81,6 +88,46 @@ type JobStore interface {
 	// nodes (heartbeat younger than timeout): 0 with live > 0 means no
 	// scheduled job can run.
 	JobNodeCapacity(ctx context.Context, timeout time.Duration) (live, capacity int, err error)
+	// JobNodeList returns the live nodes (heartbeat younger than timeout,
+	// not draining) that take scheduled work, with their concurrency,
+	// ordered by id.
+	JobNodeList(ctx context.Context, timeout time.Duration) ([]NodeCapacity, error)
+
+	// JobHistoryPrune deletes at most limit finished jobs (and their
+	// attempts) that finished before 'before', oldest first, and returns
+	// how many it deleted.
+	JobHistoryPrune(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// NodeCapacity is a live node and how many scheduled jobs it runs at once.
+type NodeCapacity struct {
+	ID          string
+	Concurrency int
+}
+
+// ScheduleEnqueueParams turns due schedules into jobs.
+type ScheduleEnqueueParams struct {
+	// Now is the time due schedules are compared with (the database's
+	// clock, read by the caller; injected in tests).
+	Now time.Time
+	// Limit bounds the schedules of one call.
+	Limit int
+	// MaxAttempts of the jobs (0: the table's default).
+	MaxAttempts int
+	// Plan says where a due schedule goes next; called inside the
+	// transaction, it must not touch the database.
+	Plan func(sc *podium.Schedule, now time.Time) ScheduleStep
+}
+
+// ScheduleStep is where a due schedule goes after its due time is queued.
+type ScheduleStep struct {
+	// Next is the schedule's next due time; nil disables the schedule (it
+	// never fires again, or its spec no longer parses).
+	Next *time.Time
+	// Skipped counts the due times between the queued one and Next that
+	// will not run; Reason says why (recorded on the job).
+	Skipped int
+	Reason  string
 }
 
 // ScheduleContent is what the schedule endpoints need to know of a content
@@ -144,6 +191,10 @@ type JobListParams struct {
 	ContentID int64  // 0: every content item
 	Status    string // "": every status
 	Limit     int    // 0: 100
+	// Before is the cursor of the next page: the id of the last job of
+	// the previous page (jobs due before it, or due at the same time with
+	// a smaller id); 0 means the first page.
+	Before int64
 }
 
 // JobQueueStats describes the queue at one moment.

@@ -41,6 +41,7 @@ const (
 	ItemClock        = "clock"
 	ItemRunAs        = "run_as"
 	ItemScheduling   = "scheduling"
+	ItemConnections  = "connections"
 	ItemLoadBalancer = "load_balancer"
 )
 
@@ -143,7 +144,8 @@ func runOnce(ctx context.Context, db dbprovider.Provider, opts Options) ([]Resul
 		nodes.Detail = "these nodes have not reported their facts yet (just started, or an older version)"
 		nodes.Action = "wait one heartbeat ([HA] HeartbeatInterval) and run the check again"
 	}
-	out := []Result{nodes, c.version(ctx), c.database(), c.dataDir(), c.dirs(), c.metrics(), c.clock(), c.runAs(), c.scheduling(), c.disk()}
+	out := []Result{nodes, c.version(ctx), c.database(), c.dataDir(), c.dirs(), c.metrics(), c.clock(), c.runAs(), c.scheduling(),
+		c.disk(), c.connections(ctx)}
 	if opts.LB != "" {
 		out = append(out, c.loadBalancer(ctx))
 	}
@@ -474,6 +476,65 @@ func (c *checker) scheduling() Result {
 		return r
 	}
 	r.Detail = "ScheduleConcurrency above 0 on " + strings.Join(takers, ", ")
+	return r
+}
+
+// DefaultPoolSize is [Postgres] MaxConns's default, assumed for a node that
+// did not report its own.
+const DefaultPoolSize = 10
+
+// SpareConnections is the headroom the connections item asks for beyond
+// the live nodes' needs: one more node (a rolling upgrade starts the new
+// node before stopping the old one) is added separately; these cover
+// podium commands (migrate, ha check, db) and an administrator's psql.
+const SpareConnections = 5
+
+// NodeConnections is how many PostgreSQL connections a node may hold:
+// its pool ([Postgres] MaxConns), the schema watcher's listener, and the
+// scheduler's listener when it takes scheduled work.
+func NodeConnections(f Facts, reported bool) int {
+	pool := f.DBPoolMax
+	if !reported || pool <= 0 {
+		pool = DefaultPoolSize
+	}
+	n := pool + 1
+	if !reported || f.ScheduleConcurrency > 0 {
+		n++
+	}
+	return n
+}
+
+// connections warns when PostgreSQL's max_connections (less the
+// superuser-reserved ones) cannot hold every live node's pool and
+// listeners, one more node, and SpareConnections.
+func (c *checker) connections(ctx context.Context) Result {
+	r := Result{Item: ItemConnections, Title: "PostgreSQL max_connections covers every node's pool and listeners", Nodes: c.ids, Status: Pass}
+	if c.db.Name() != dbprovider.Postgres {
+		r.Detail = "SQLite: one node, no connection limit"
+		return r
+	}
+	var maxConns, reserved int
+	if err := c.db.DB().QueryRowContext(ctx, `SELECT current_setting('max_connections')::int,
+		current_setting('superuser_reserved_connections')::int`).Scan(&maxConns, &reserved); err != nil {
+		r.Status, r.Detail = Warn, "cannot read max_connections: "+err.Error()
+		return r
+	}
+	need, largest := 0, 0
+	for _, n := range c.live {
+		f, ok := c.facts[n.ID]
+		k := NodeConnections(f, ok)
+		need += k
+		largest = max(largest, k)
+	}
+	need += largest + SpareConnections
+	avail := maxConns - reserved
+	r.Detail = fmt.Sprintf("%d live node(s) may hold %d connections (pool + listeners each); with one more node and %d spare that is %d; max_connections %d less %d reserved = %d",
+		len(c.live), need-largest-SpareConnections, SpareConnections, need, maxConns, reserved, avail)
+	if avail < need {
+		r.Status = Warn
+		r.Action = fmt.Sprintf("raise max_connections in postgresql.conf to at least %d (a restart of PostgreSQL), or lower [Postgres] MaxConns on the nodes (docs/scheduling.md, Capacity)",
+			need+reserved)
+	}
 	return r
 }
 

@@ -49,15 +49,17 @@ type Identity struct {
 
 // Facts are what one node resolved, published with every heartbeat.
 type Facts struct {
-	BinarySchema        int64    `json:"binary_schema"`
-	DataDir             string   `json:"data_dir"`
-	DatabaseDir         string   `json:"database_dir"`
-	LandingDir          string   `json:"landing_dir,omitempty"`
-	MetricsPath         string   `json:"metrics_path"`
-	GraphiteEnabled     bool     `json:"graphite_enabled"`
-	ScheduleConcurrency int      `json:"schedule_concurrency"`
-	RunAs               Identity `json:"run_as"`
-	SharedGroup         Identity `json:"shared_group"`
+	BinarySchema        int64  `json:"binary_schema"`
+	DataDir             string `json:"data_dir"`
+	DatabaseDir         string `json:"database_dir"`
+	LandingDir          string `json:"landing_dir,omitempty"`
+	MetricsPath         string `json:"metrics_path"`
+	GraphiteEnabled     bool   `json:"graphite_enabled"`
+	ScheduleConcurrency int    `json:"schedule_concurrency"`
+	// DBPoolMax is [Postgres] MaxConns (0 on SQLite).
+	DBPoolMax   int      `json:"db_pool_max,omitempty"`
+	RunAs       Identity `json:"run_as"`
+	SharedGroup Identity `json:"shared_group"`
 	// Markers lists, per kind, the node ids whose marker files this node
 	// sees; MarkerErrors says why a kind could not be read or written.
 	Markers      map[string][]string `json:"markers"`

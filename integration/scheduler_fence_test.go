@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/testutil"
 )
 
@@ -39,7 +40,7 @@ func TestStalledNodeRenderNotRecordedGood(t *testing.T) {
 		j, _ := jobState(t, db, id)
 		return j.Status != podium.JobRunning
 	})
-	renders, err := db.RenderList(testCtx(t), cid)
+	renders, err := db.RenderList(testCtx(t), &dbprovider.RenderListParams{ContentID: cid})
 	if err != nil {
 		t.Fatal(err)
 	}

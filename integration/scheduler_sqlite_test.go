@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,6 +100,37 @@ func TestSchedulerSQLiteSingleNode(t *testing.T) {
 	}
 	if missed != 1 {
 		t.Errorf("%d jobs for the due times missed while the node was down, want exactly 1", missed)
+	}
+	// That job records the due times it stands for.
+	skipped := 0
+	for _, j := range jb.Jobs {
+		if j.Skipped > 0 {
+			skipped += j.Skipped
+			if !strings.Contains(j.SkippedReason, "had passed when this job was queued") {
+				t.Errorf("job %d skipped %d due times with reason %q", j.ID, j.Skipped, j.SkippedReason)
+			}
+		}
+	}
+	if skipped < 1 {
+		t.Errorf("no job records the due times skipped while the node was down")
+	}
+
+	// The history pages: next_before leads to the next page, without
+	// overlap.
+	var p1, p2 struct {
+		Jobs       []*podium.Job `json:"jobs"`
+		NextBefore int64         `json:"next_before"`
+	}
+	api.do("GET", "/__api__/v1/content/"+guid+"/jobs?limit=2", nil, &p1)
+	if len(p1.Jobs) != 2 || p1.NextBefore != p1.Jobs[1].ID {
+		t.Fatalf("first page: %d jobs, next_before %d", len(p1.Jobs), p1.NextBefore)
+	}
+	api.do("GET", fmt.Sprintf("/__api__/v1/content/%s/jobs?limit=2&before=%d", guid, p1.NextBefore), nil, &p2)
+	if len(p2.Jobs) == 0 || !p2.Jobs[0].DueAt.Before(p1.Jobs[1].DueAt) {
+		t.Fatalf("second page does not follow the first: %+v after %+v", p2.Jobs, p1.Jobs)
+	}
+	if code := api.do("GET", "/__api__/v1/content/"+guid+"/jobs?before=x", nil, nil); code != 400 {
+		t.Errorf("before=x: %d, want 400", code)
 	}
 	if code := api.do("DELETE", path, nil, nil); code != 204 {
 		t.Errorf("DELETE schedule: %d", code)

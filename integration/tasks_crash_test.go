@@ -218,7 +218,7 @@ func TestKilledNodeRestartsSQLite(t *testing.T) {
 	if err != nil || len(list) != 1 {
 		t.Fatalf("content: %v, %v", list, err)
 	}
-	renders, err := db.RenderList(testCtx(t), list[0].ID)
+	renders, err := db.RenderList(testCtx(t), &dbprovider.RenderListParams{ContentID: list[0].ID})
 	if err != nil || len(renders) != 1 || renders[0].Status != podium.RenderFailed {
 		t.Fatalf("renders of the crashed deployment: %+v, %v; want one, failed", renders, err)
 	}
@@ -305,7 +305,7 @@ func TestKilledNodeWorkFailedByOtherNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.WaitFor(t, 30*time.Second, "A's render failed and A's scratch swept", func() bool {
-		renders, err := db.RenderList(testCtx(t), c.ID)
+		renders, err := db.RenderList(testCtx(t), &dbprovider.RenderListParams{ContentID: c.ID})
 		if err != nil || len(renders) != 1 {
 			t.Fatalf("renders: %+v, %v", renders, err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/bundle"
+	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/publish"
 )
 
@@ -72,7 +73,7 @@ func TestDeployDraft(t *testing.T) {
 
 	renders := func() int {
 		t.Helper()
-		list, err := db.RenderList(ctx, c.ID)
+		list, err := db.RenderList(ctx, &dbprovider.RenderListParams{ContentID: c.ID})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,7 +23,7 @@ func waitRunningRender(t *testing.T, db dbprovider.Provider, contentID int64, ma
 	t.Helper()
 	var found *podium.Render
 	testutil.WaitFor(t, 30*time.Second, "a running render", func() bool {
-		list, err := db.RenderList(context.Background(), contentID)
+		list, err := db.RenderList(context.Background(), &dbprovider.RenderListParams{ContentID: contentID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +131,7 @@ func TestDeploymentOfDeadNodeIsNotActivated(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.WaitFor(t, 30*time.Second, "the late render to end", func() bool {
-		list, _ := db.RenderList(ctx, c.ID)
+		list, _ := db.RenderList(ctx, &dbprovider.RenderListParams{ContentID: c.ID})
 		return len(list) == 1 && list[0].Status != podium.RenderRunning
 	})
 	// Stop waits for the task goroutine to end.
@@ -140,7 +140,7 @@ func TestDeploymentOfDeadNodeIsNotActivated(t *testing.T) {
 	if err := svc.Stop(stopCtx); err != nil {
 		t.Fatal(err)
 	}
-	list, _ := db.RenderList(ctx, c.ID)
+	list, _ := db.RenderList(ctx, &dbprovider.RenderListParams{ContentID: c.ID})
 	if list[0].Status != podium.RenderFailed {
 		t.Errorf("render of the dead node's task: %q, want failed", list[0].Status)
 	}

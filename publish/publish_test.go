@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -212,7 +213,7 @@ func TestOldRenderOutputsArePruned(t *testing.T) {
 			t.Fatalf("render: %+v", task)
 		}
 	}
-	renders, err := db.RenderList(context.Background(), c.ID)
+	renders, err := db.RenderList(context.Background(), &dbprovider.RenderListParams{ContentID: c.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,6 +231,85 @@ func TestOldRenderOutputsArePruned(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(svc.RenderDir(c.GUID, r.ID), "index.html")); err != nil {
 			t.Fatalf("newest render %d lost its output: %v", r.ID, err)
 		}
+	}
+	// The pruned renders are marked, so no later render visits them again.
+	left, err := db.RenderListUnpruned(context.Background(), &dbprovider.RenderPruneParams{ContentID: c.ID,
+		BundleID: renders[0].BundleID, Keep: publish.KeepRenders, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Fatalf("%d old renders not marked pruned, want 0", len(left))
+	}
+}
+
+// Renders share one read-only copy of the bundle through hard links: a
+// render may create files in its tree, but cannot change the bundle's
+// files for the renders after it.
+func TestRenderCannotChangeTheBundle(t *testing.T) {
+	t.Parallel()
+	svc, u, db := setup(t, "nobody")
+	script := `cat render.sh > "$PODIUM_OUTPUT_DIR/index.html"
+echo scratch > scratch.txt
+(echo 'echo tampered > "$PODIUM_OUTPUT_DIR/index.html"' > render.sh) 2>/dev/null || echo "render.sh is read-only"
+`
+	c, id := deployReport(t, svc, u, script, "10s")
+	if task := waitTask(t, db, id, finished); task.Code != 0 {
+		t.Fatalf("deploy: %+v", task)
+	}
+	task, err := svc.RenderTask(context.Background(), u, c.GUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task = waitTask(t, db, task.ID, finished)
+	if task.Code != 0 {
+		t.Fatalf("render: %+v", task)
+	}
+	if !slices.Contains(task.Output, "render.sh is read-only") {
+		t.Fatalf("the render could write to a bundle file; output %q", task.Output)
+	}
+	renders, err := db.RenderList(context.Background(), &dbprovider.RenderListParams{ContentID: c.ID, Limit: 1})
+	if err != nil || len(renders) != 1 {
+		t.Fatalf("renders: %v %v", renders, err)
+	}
+	got, err := os.ReadFile(filepath.Join(svc.RenderDir(c.GUID, renders[0].ID), "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != script {
+		t.Fatalf("second render ran a changed bundle: index.html = %q", got)
+	}
+
+	// A new deployment's first render replaces the node's source of the
+	// old bundle.
+	var buf bytes.Buffer
+	dir := t.TempDir()
+	manifest := `{"version":1,"metadata":{"appmode":"report"},"render":{"command":["sh","render.sh"],"timeout":"10s"}}`
+	for name, body := range map[string]string{"manifest.json": manifest, "render.sh": script} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := bundle.Pack(context.Background(), dir, &buf); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := svc.BundleUpload(context.Background(), u, c.GUID, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep, err := svc.Deploy(context.Background(), u, c.GUID, b2.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if task := waitTask(t, db, dep.ID, finished); task.Code != 0 {
+		t.Fatalf("second deploy: %+v", task)
+	}
+	sources, err := filepath.Glob(filepath.Join(os.TempDir(), "podium-bundle-src", c.GUID+"-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(os.TempDir(), "podium-bundle-src", fmt.Sprintf("%s-%d", c.GUID, b2.ID)); len(sources) != 1 || sources[0] != want {
+		t.Fatalf("render sources of the report: %v, want only %s", sources, want)
 	}
 }
 

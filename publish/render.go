@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"os/user"
@@ -124,7 +123,8 @@ func (s *Service) credential() (*syscall.Credential, error) {
 	return cred, nil
 }
 
-// render runs the report's command in a scratch copy of the bundle, as the
+// render runs the report's command in a scratch tree of the bundle (hard
+// links to this node's read-only copy, see renderSource), as the
 // RunAs user, with a clean environment and a timeout, then moves its
 // output under DataDir and records it good.
 func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundle, dir string, m *bundle.Manifest, opts RenderOptions) (_ *podium.Render, err error) {
@@ -163,8 +163,12 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 	}
 	defer os.RemoveAll(work)
 	src, outDir, home := filepath.Join(work, "bundle"), filepath.Join(work, "output"), filepath.Join(work, "home")
-	if err := bundle.CopyTree(dir, src, true); err != nil {
-		return nil, fmt.Errorf("render: copy bundle: %w", err)
+	source, err := s.renderSource(c.GUID, b.ID, dir)
+	if err != nil {
+		return nil, fmt.Errorf("render: %w", err)
+	}
+	if err := bundle.LinkTree(source, src); err != nil {
+		return nil, fmt.Errorf("render: link bundle: %w", err)
 	}
 	for _, d := range []string{outDir, home} {
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -172,7 +176,7 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 		}
 	}
 	if cred != nil {
-		if err := chownTree(work, int(cred.Uid), int(cred.Gid)); err != nil {
+		if err := chownDirs(work, int(cred.Uid), int(cred.Gid)); err != nil {
 			return nil, fmt.Errorf("render: %w", err)
 		}
 	}
@@ -215,7 +219,7 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 	recorded = true
 	r.Status = podium.RenderOK
 	out(fmt.Sprintf("Render %d done", r.ID))
-	s.pruneRenders(context.WithoutCancel(ctx), c, r.ID)
+	s.pruneRenders(context.WithoutCancel(ctx), c, r)
 	return r, nil
 }
 
@@ -260,33 +264,36 @@ func fenced(renderID int64, err error) error {
 }
 
 // KeepRenders is how many successful renders of each bundle keep their
-// output; older outputs are deleted (their rows stay, as history).
+// output; older outputs are deleted (their rows stay, as history, until
+// the render history retention removes them).
 const KeepRenders = 3
 
-// pruneRenders deletes the output of old successful renders of content:
-// per bundle, all but the newest KeepRenders (and never the one that just
-// finished).
-func (s *Service) pruneRenders(ctx context.Context, c *podium.Content, justDone int64) {
-	list, err := s.db.RenderList(ctx, c.ID)
+// pruneBatch bounds the outputs one render prunes.
+const pruneBatch = 100
+
+// pruneRenders deletes the output of old successful renders of the bundle
+// just rendered: all but the newest KeepRenders (the one that just
+// finished counts, though the database may not show it as ok yet). Only
+// renders whose output still exists are listed (a partial index holds
+// them), and each is marked pruned once removed, so the cost follows what
+// is removed, not the length of the history.
+func (s *Service) pruneRenders(ctx context.Context, c *podium.Content, done *podium.Render) {
+	list, err := s.db.RenderListUnpruned(ctx, &dbprovider.RenderPruneParams{ContentID: c.ID, BundleID: done.BundleID,
+		Keep: KeepRenders - 1, Except: done.ID, Limit: pruneBatch})
 	if err != nil {
 		s.log.WithError(err).WithField("guid", c.GUID).Warn("cannot list renders to prune")
 		return
 	}
-	kept := map[int64]int{} // by bundle id
+	ids := make([]int64, 0, len(list))
 	for _, r := range list {
-		if r.ID == justDone || r.Status != podium.RenderOK {
-			if r.ID == justDone {
-				kept[r.BundleID]++
-			}
-			continue
-		}
-		if kept[r.BundleID] < KeepRenders {
-			kept[r.BundleID]++
-			continue
-		}
 		if err := os.RemoveAll(s.RenderDir(c.GUID, r.ID)); err != nil {
 			s.log.WithError(err).WithField("guid", c.GUID).Warn("cannot prune a render")
+			continue
 		}
+		ids = append(ids, r.ID)
+	}
+	if err := s.db.RenderMarkPruned(ctx, ids); err != nil {
+		s.log.WithError(err).WithField("guid", c.GUID).Warn("cannot record pruned renders")
 	}
 }
 
@@ -360,13 +367,4 @@ func trimEOL(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
-}
-
-func chownTree(dir string, uid, gid int) error {
-	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, uid, gid)
-	})
 }

@@ -80,8 +80,10 @@ func (s *Service) SchedulePut(ctx context.Context, u *podium.User, guid string, 
 	if err != nil {
 		return nil, err
 	}
-	// The due time may be sooner than the maintenance loop's next pass.
+	// The due time may be sooner than the enqueuer's next pass: wake it
+	// (it may be another node).
 	s.kickMaintain()
+	_ = s.db.Notify(ctx, Channel, scheduleChanged)
 	return sc, nil
 }
 
@@ -96,17 +98,19 @@ func (s *Service) ScheduleDelete(ctx context.Context, u *podium.User, guid strin
 
 // ContentJobs returns a report's jobs, newest first, each with its
 // attempts: which node ran it, when, for how long, how it ended, the log.
-func (s *Service) ContentJobs(ctx context.Context, u *podium.User, guid string, limit int) ([]*podium.Job, error) {
+// before is the paging cursor: the id of the last job of the previous page
+// (0 for the first page).
+func (s *Service) ContentJobs(ctx context.Context, u *podium.User, guid string, limit int, before int64) ([]*podium.Job, error) {
 	c, err := s.content(ctx, u, guid, false)
 	if err != nil {
 		return nil, err
 	}
-	return s.jobsWithHistory(ctx, &dbprovider.JobListParams{ContentID: c.ID, Limit: limit})
+	return s.jobsWithHistory(ctx, &dbprovider.JobListParams{ContentID: c.ID, Limit: limit, Before: before})
 }
 
 // Jobs returns the jobs of every report, optionally of one status, newest
 // first, with their attempts. Administrators only (EFORBIDDEN).
-func (s *Service) Jobs(ctx context.Context, u *podium.User, status string, limit int) ([]*podium.Job, error) {
+func (s *Service) Jobs(ctx context.Context, u *podium.User, status string, limit int, before int64) ([]*podium.Job, error) {
 	if u == nil {
 		return nil, podium.Errorf(podium.EUNAUTHORIZED, "authentication required")
 	}
@@ -118,7 +122,7 @@ func (s *Service) Jobs(ctx context.Context, u *podium.User, status string, limit
 	default:
 		return nil, podium.Errorf(podium.EINVALID, "status %q: use queued, running, succeeded or failed", status)
 	}
-	return s.jobsWithHistory(ctx, &dbprovider.JobListParams{Status: status, Limit: limit})
+	return s.jobsWithHistory(ctx, &dbprovider.JobListParams{Status: status, Limit: limit, Before: before})
 }
 
 func (s *Service) jobsWithHistory(ctx context.Context, p *dbprovider.JobListParams) ([]*podium.Job, error) {

@@ -1,14 +1,16 @@
 // Package scheduler runs scheduled report renders across the nodes of a
 // cluster (or on a single SQLite node).
 //
-// Each due time of a schedule becomes one row of the jobs table: the
-// database's unique key on (content, due time) makes this hold whichever
-// and however many nodes notice it, and a schedule that missed several due
-// times while every node was down produces one job, not one per slot.
-// Nodes claim due jobs (FOR UPDATE SKIP LOCKED on PostgreSQL; the single
-// writer on SQLite), at most [Options] Concurrency at a time, look for work
-// every poll interval, after each job they finish, and on PostgreSQL when
-// another node announces work (NOTIFY podium_jobs).
+// Each due time of a schedule becomes one row of the jobs table, queued by
+// the one node that holds the enqueuer lease ([EnqueueLease]); the
+// database's unique key on (content, due time) makes "one job per due
+// time" hold even while two nodes believe they hold it, and due times that
+// passed before the job was queued are recorded on it as skipped, never
+// dropped silently. Nodes claim due jobs (FOR UPDATE SKIP LOCKED on
+// PostgreSQL; the single writer on SQLite), at most [Options] Concurrency
+// at a time, look for work every poll interval, when a job ends while work
+// was waiting, and on PostgreSQL when the enqueuer names them in a
+// notification (NOTIFY podium_jobs).
 //
 // A running job's node heartbeats it, by the database clock. A job whose
 // heartbeat is older than the heartbeat timeout is abandoned: any node
@@ -28,6 +30,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,6 +90,16 @@ type Options struct {
 	MaxAttempts int
 	// Now is the node's clock, for durations (injected for tests).
 	Now func() time.Time
+	// DBNow is the clock due schedules are compared with (default: the
+	// database's, dbprovider.Provider.Now; injected for tests).
+	DBNow func(ctx context.Context) (time.Time, error)
+	// LeaseTTL is how long the enqueuer lease outlives its holder's last
+	// renewal (default 3 × PollInterval): after a node that held it dies,
+	// another node queues due schedules within LeaseTTL + PollInterval.
+	LeaseTTL time.Duration
+	// HistoryRetention is how long finished jobs and render records are
+	// kept ([Applications] HistoryRetention); 0 keeps them forever.
+	HistoryRetention time.Duration
 }
 
 // ContentAccess is the access rule of every content endpoint; the
@@ -97,6 +111,16 @@ type ContentAccess interface {
 	// but may not change it.
 	ContentAccess(ctx context.Context, u *podium.User, guid string, write bool) (*podium.Content, error)
 }
+
+// EnqueueLease is the name of the lease whose holder turns due schedules
+// into jobs and enforces the history retention.
+const EnqueueLease = "scheduler-enqueue"
+
+// Retention batches: rows deleted per statement, and statements per pass.
+const (
+	retentionBatch   = 1000
+	retentionBatches = 10
+)
 
 // Service is the scheduler of one node. It implements server's Service
 // interface (Name, Start, Stop).
@@ -117,9 +141,27 @@ type Service struct {
 	idle    chan struct{} // closed when running becomes empty while stopping
 
 	stopping atomic.Bool
+	// Claim budget (see claimAvailable): broad means "claim until the
+	// queue is empty or the slots are full"; otherwise the node claims at
+	// most pending jobs (what the enqueuer addressed to it). missed is set
+	// when work may be waiting that this node could not take (its slots
+	// were full), so that it looks again when a job ends.
+	broad    atomic.Bool
+	pending  atomic.Int64
+	missed   atomic.Bool
 	warning  atomic.Pointer[string]
 	counters counters
 	queue    atomic.Pointer[dbprovider.JobQueueStats]
+
+	// Enqueuer state, used by the maintenance loop only.
+	leader      bool
+	renewedAt   time.Time                 // node clock, last successful renewal
+	claimers    []dbprovider.NodeCapacity // live nodes that take work
+	claimersAt  time.Time
+	rr          int // round-robin position in claimers
+	prunedAt    time.Time
+	pruneBehind bool     // the last retention pass stopped at its bound
+	specs       sync.Map // spec+"\x00"+timezone -> *Spec
 }
 
 // run is one job this node runs.
@@ -149,6 +191,12 @@ func New(opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.DBNow == nil {
+		opts.DBNow = opts.DB.Now
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = 3 * opts.PollInterval
+	}
 	if opts.Log == nil {
 		l := logrus.New()
 		l.SetOutput(discard{})
@@ -158,6 +206,7 @@ func New(opts Options) *Service {
 	s := &Service{opts: opts, db: opts.DB, log: opts.Log, host: host,
 		wake: make(chan struct{}, 1), kick: make(chan struct{}, 1), running: map[int64]*run{}}
 	s.counters.durations = map[string]*DurationStats{}
+	s.broad.Store(true) // the first pass after Start looks for everything due
 	return s
 }
 
@@ -195,7 +244,7 @@ func (s *Service) Start(ctx context.Context) error {
 			s.loops.Add(1)
 			go func() {
 				defer s.loops.Done()
-				_ = s.db.Listen(loopCtx, Channel, func(string) { s.wakeUp() })
+				_ = s.db.Listen(loopCtx, Channel, s.notified)
 			}()
 		}
 	}
@@ -213,6 +262,16 @@ func (s *Service) Stop(ctx context.Context) error {
 		s.cancel()
 	}
 	s.loops.Wait()
+	if s.leader {
+		// Another node takes the enqueuer role at its next poll, not
+		// after the lease's TTL.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+		if err := s.db.LeaseRelease(rctx, EnqueueLease, s.opts.NodeID); err != nil {
+			s.log.WithError(err).Debug("cannot release the enqueuer lease")
+		}
+		cancel()
+		s.leader = false
+	}
 
 	s.mu.Lock()
 	n := len(s.running)
@@ -296,7 +355,20 @@ func (s *Service) kickMaintain() {
 	}
 }
 
+// wakeUp makes the claim loop look for every due job it has room for.
 func (s *Service) wakeUp() {
+	s.broad.Store(true)
+	s.signal()
+}
+
+// wakeFor makes the claim loop claim up to n more jobs (an addressed
+// wake-up: the enqueuer counted n of the new jobs for this node).
+func (s *Service) wakeFor(n int) {
+	s.pending.Add(int64(n))
+	s.signal()
+}
+
+func (s *Service) signal() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -312,23 +384,39 @@ func (s *Service) claimLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			s.broad.Store(true)
 		case <-s.wake:
 		}
 	}
 }
 
-// claimAvailable claims due jobs while this node has free slots.
+// claimAvailable claims due jobs while this node has free slots: until
+// the queue is empty after a poll, a broadcast or a job's end with work
+// missed; at most the jobs addressed to it after an addressed wake-up, so
+// that the node does not end each wake-up with a claim that finds nothing.
 func (s *Service) claimAvailable(ctx context.Context) {
+	broad := s.broad.Swap(false)
 	for ctx.Err() == nil && !s.stopping.Load() {
 		s.mu.Lock()
 		free := s.opts.Concurrency - len(s.running)
 		s.mu.Unlock()
 		if free <= 0 {
+			if broad || s.pending.Load() > 0 {
+				s.missed.Store(true)
+			}
 			return
+		}
+		if !broad {
+			if s.pending.Add(-1) < 0 {
+				s.pending.Store(0)
+				return
+			}
 		}
 		job, err := s.db.JobClaim(ctx, &dbprovider.JobClaimParams{NodeID: s.opts.NodeID, Token: newToken(),
 			Queues: []string{podium.QueueRender, podium.QueueNoop}})
 		if podium.IsCode(err, podium.ENOTFOUND) {
+			s.pending.Store(0)
+			s.missed.Store(false)
 			return
 		}
 		if err != nil {
@@ -363,7 +451,11 @@ func (s *Service) start(ctx context.Context, job *podium.Job) {
 			s.idle = nil
 		}
 		s.mu.Unlock()
-		s.wakeUp()
+		// Look again only if work may be waiting: the node was full when
+		// work was announced or found. Otherwise new work wakes it.
+		if s.missed.Swap(false) {
+			s.wakeUp()
+		}
 	}()
 }
 
@@ -468,15 +560,37 @@ func (s *Service) maintainLoop(ctx context.Context) {
 	}
 }
 
-// maintain does one pass and returns when to do the next.
+// maintain does one pass and returns when to do the next. Every node
+// reclaims abandoned jobs and refreshes its figures each poll interval;
+// only the holder of the enqueuer lease turns due schedules into jobs
+// (waking up on time for the next one) and enforces the history
+// retention, so the statements per job do not grow with the node count.
 func (s *Service) maintain(ctx context.Context) time.Duration {
 	wait := s.opts.PollInterval
-	if err := s.reclaim(ctx); err != nil && ctx.Err() == nil {
-		s.log.WithError(err).Warn("cannot reclaim abandoned jobs")
+	polled := s.opts.Now().Sub(s.claimersAt) >= s.opts.PollInterval
+	leader := s.holdLease(ctx)
+	if polled || !leader {
+		if err := s.reclaim(ctx); err != nil && ctx.Err() == nil {
+			s.log.WithError(err).Warn("cannot reclaim abandoned jobs")
+		}
 	}
-	if err := s.enqueueDue(ctx); err != nil && ctx.Err() == nil {
-		s.log.WithError(err).Warn("cannot queue due schedules")
+	if leader {
+		if polled {
+			if l, err := s.db.JobNodeList(ctx, s.opts.NodeTimeout); err == nil {
+				s.claimers = l
+			}
+		}
+		if err := s.enqueueDue(ctx); err != nil && ctx.Err() == nil {
+			s.log.WithError(err).Warn("cannot queue due schedules")
+		}
+		s.pruneHistory(ctx)
 	}
+	if !polled && leader {
+		// A wake-up for a due time between two polls: the figures below
+		// are refreshed once per poll interval.
+		return s.nextDue(ctx, wait)
+	}
+	s.claimersAt = s.opts.Now()
 	// Re-record the concurrency: the registry row may have been recreated.
 	if err := s.db.JobNodeCapacitySet(ctx, s.opts.NodeID, s.opts.Concurrency); err != nil && ctx.Err() == nil {
 		s.log.WithError(err).Debug("cannot record schedule concurrency")
@@ -485,14 +599,92 @@ func (s *Service) maintain(ctx context.Context) time.Duration {
 	if st, err := s.db.JobQueueStats(ctx); err == nil {
 		s.queue.Store(st)
 	}
-	// Wake up when the next schedule falls due, by the database clock.
+	if leader {
+		return s.nextDue(ctx, wait)
+	}
+	return wait
+}
+
+// nextDue shortens wait to the next schedule's due time, by the database
+// clock.
+func (s *Service) nextDue(ctx context.Context, wait time.Duration) time.Duration {
 	next, err := s.db.ScheduleNextDue(ctx)
 	if err == nil && next != nil {
-		if now, err := s.db.Now(ctx); err == nil {
+		if now, err := s.opts.DBNow(ctx); err == nil {
 			wait = min(wait, max(next.Sub(now), 5*time.Millisecond))
 		}
 	}
 	return wait
+}
+
+// holdLease takes or renews the enqueuer lease, at most once per half poll
+// interval while this node holds it, and says whether it does.
+func (s *Service) holdLease(ctx context.Context) bool {
+	if s.leader && s.opts.Now().Sub(s.renewedAt) < s.opts.PollInterval/2 {
+		return true
+	}
+	got, err := s.db.LeaseAcquire(ctx, EnqueueLease, s.opts.NodeID, s.opts.LeaseTTL)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.WithError(err).Warn("cannot renew the enqueuer lease")
+		}
+		// Renewed recently enough: keep going, the lease has not expired.
+		return s.leader && s.opts.Now().Sub(s.renewedAt) < s.opts.LeaseTTL/2
+	}
+	switch {
+	case got && !s.leader:
+		s.log.WithField("lease_ttl", s.opts.LeaseTTL.String()).Info("this node now queues due schedules (enqueuer lease taken)")
+	case !got && s.leader:
+		s.log.Warn("enqueuer lease lost: another node queues due schedules now")
+	}
+	s.leader = got
+	if got {
+		s.renewedAt = s.opts.Now()
+	}
+	return got
+}
+
+// pruneHistory enforces HistoryRetention: finished jobs (with their
+// attempts) and render records without output, older than the retention,
+// are deleted in batches of retentionBatch rows, at most retentionBatches
+// per table and pass, once a minute (every pass while behind).
+func (s *Service) pruneHistory(ctx context.Context) {
+	if s.opts.HistoryRetention <= 0 || (!s.pruneBehind && s.opts.Now().Sub(s.prunedAt) < time.Minute) {
+		return
+	}
+	s.prunedAt = s.opts.Now()
+	now, err := s.opts.DBNow(ctx)
+	if err != nil {
+		return
+	}
+	before := now.Add(-s.opts.HistoryRetention)
+	s.pruneBehind = false
+	for _, t := range []struct {
+		what  string
+		prune func(context.Context, time.Time, int) (int, error)
+	}{{"jobs", s.db.JobHistoryPrune}, {"renders", s.db.RenderHistoryPrune}} {
+		total := 0
+		for i := range retentionBatches {
+			n, err := t.prune(ctx, before, retentionBatch)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.WithError(err).WithField("table", t.what).Warn("cannot enforce the history retention")
+				}
+				break
+			}
+			total += n
+			if n < retentionBatch {
+				break
+			}
+			if i == retentionBatches-1 {
+				s.pruneBehind = true
+			}
+		}
+		if total > 0 {
+			s.log.WithFields(logrus.Fields{"table": t.what, "deleted": total,
+				"retention": s.opts.HistoryRetention.String()}).Info("history retention: deleted old rows")
+		}
+	}
 }
 
 func (s *Service) reclaim(ctx context.Context) error {
@@ -513,86 +705,145 @@ func (s *Service) reclaim(ctx context.Context) error {
 	return nil
 }
 
-// enqueueDue turns every due schedule into one job. The schedule's next run
-// moves past now (compare-and-set, so one node wins) in the same
-// transaction that queues the job for the earliest missed due time: slots
-// missed while every node was down run once, not once each.
+// enqueueDue turns every due schedule into one job: in one transaction per
+// batch the schedules are locked (skipping those another enqueuer holds),
+// advanced past now on their own grid, and their jobs inserted. The due
+// time queued runs, late if need be; later due times that already passed
+// are recorded on the job as skipped, with the reason (see Spec.Step).
 func (s *Service) enqueueDue(ctx context.Context) error {
+	const batch = 100
 	for range 10 {
-		due, err := s.db.ScheduleListDue(ctx, 100)
+		now, err := s.opts.DBNow(ctx)
 		if err != nil {
 			return err
 		}
-		if len(due) == 0 {
-			return nil
-		}
-		now, err := s.db.Now(ctx)
+		jobs, err := s.db.ScheduleEnqueueDue(ctx, &dbprovider.ScheduleEnqueueParams{Now: now, Limit: batch,
+			MaxAttempts: s.opts.MaxAttempts, Plan: s.plan})
 		if err != nil {
 			return err
 		}
-		queued := 0
-		for _, sc := range due {
-			ok, err := s.enqueueOne(ctx, sc, now)
-			if err != nil {
-				s.log.WithError(err).WithField("content", sc.ContentGUID).Warn("cannot queue scheduled job")
-				continue
-			}
-			if ok {
-				queued++
+		for _, j := range jobs {
+			log := s.log.WithFields(logrus.Fields{"job": j.ID, "content": j.ContentGUID, "due_at": j.DueAt.Format(time.RFC3339Nano)})
+			if j.Skipped > 0 {
+				log.WithField("skipped", j.Skipped).Warn("due times skipped: " + j.SkippedReason)
+			} else {
+				log.Debug("queued scheduled job")
 			}
 		}
-		if queued > 0 {
-			_ = s.db.Notify(ctx, Channel, "queued")
-			s.wakeUp()
+		if len(jobs) > 0 {
+			s.announce(ctx, len(jobs))
 		}
-		if len(due) < 100 {
+		if len(jobs) < batch {
 			return nil
 		}
 	}
 	return nil
 }
 
-func (s *Service) enqueueOne(ctx context.Context, sc *podium.Schedule, now time.Time) (bool, error) {
-	dueAt := *sc.NextRunAt
-	var next *time.Time
-	spec, err := ParseSpec(sc.Spec, sc.Timezone)
-	if err == nil {
-		n := spec.Next(maxTime(now, dueAt))
-		if !n.IsZero() {
-			next = &n
+// plan is the ScheduleEnqueueParams.Plan of this node.
+func (s *Service) plan(sc *podium.Schedule, now time.Time) dbprovider.ScheduleStep {
+	key := sc.Spec + "\x00" + sc.Timezone
+	v, ok := s.specs.Load(key)
+	if !ok {
+		spec, err := ParseSpec(sc.Spec, sc.Timezone)
+		if err != nil {
+			s.log.WithError(err).WithField("content", sc.ContentGUID).Warn("stored schedule no longer parses: running it once and stopping it")
+			return dbprovider.ScheduleStep{}
 		}
-	} else {
-		s.log.WithError(err).WithField("content", sc.ContentGUID).Warn("stored schedule no longer parses: running it once and stopping it")
+		v, _ = s.specs.LoadOrStore(key, spec)
 	}
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return false, err
+	due := *sc.NextRunAt
+	next, skipped, atLeast := v.(*Spec).Step(due, now)
+	step := dbprovider.ScheduleStep{Skipped: skipped}
+	if !next.IsZero() {
+		step.Next = &next
 	}
-	defer func() { _ = tx.Rollback() }()
-	var advanced bool
-	if next != nil {
-		advanced, err = tx.ScheduleAdvance(ctx, sc.ContentID, dueAt, *next)
-	} else {
-		_, err = tx.SchedulePut(ctx, &dbprovider.SchedulePutParams{ContentID: sc.ContentID, Spec: sc.Spec,
-			Timezone: sc.Timezone, Enabled: false})
-		advanced = err == nil
+	if skipped > 0 {
+		n := strconv.Itoa(skipped)
+		if atLeast {
+			n = "at least " + n
+		}
+		step.Reason = fmt.Sprintf("%s later due time(s) had passed when this job was queued, %s after its due time "+
+			"(every node down, an enqueuer fail-over, or an overloaded cluster): this run stands for them",
+			n, now.Sub(due).Round(time.Millisecond))
 	}
-	if err != nil || !advanced {
-		return false, err // another node queued this due time
-	}
-	job, inserted, err := tx.JobInsertDue(ctx, &dbprovider.JobInsertParams{ContentID: sc.ContentID,
-		Queue: podium.QueueRender, DueAt: dueAt, MaxAttempts: s.opts.MaxAttempts})
-	if err != nil {
-		return false, err
-	}
-	if err := tx.Commit(); err != nil {
-		return false, err
-	}
-	if inserted {
-		s.log.WithFields(logrus.Fields{"job": job.ID, "content": sc.ContentGUID, "due_at": dueAt.Format(time.RFC3339)}).Debug("queued scheduled job")
-	}
-	return inserted, nil
+	return step
 }
+
+// announce wakes claimers for n new jobs: nodes taken round-robin from
+// the live nodes that take work, each counted for up to its
+// ScheduleConcurrency jobs until n are covered, named with their count in
+// one NOTIFY payload ("wake:n2=2,n5=1"). The others ignore it and find
+// work on their own poll or when one of their jobs ends; so a job wakes
+// about one node, not every node of the cluster, and each node woken
+// claims its count without a last claim that finds nothing. This node
+// wakes itself without a notification.
+func (s *Service) announce(ctx context.Context, n int) {
+	nodes := s.claimers
+	if len(nodes) == 0 {
+		_ = s.db.Notify(ctx, Channel, "queued")
+		s.wakeUp()
+		return
+	}
+	var (
+		to   []string
+		left = n
+		i    int
+	)
+	for i = 0; i < len(nodes) && left > 0; i++ {
+		c := nodes[(s.rr+i)%len(nodes)]
+		k := min(max(c.Concurrency, 1), left)
+		left -= k
+		if c.ID == s.opts.NodeID {
+			s.wakeFor(k)
+		} else {
+			to = append(to, c.ID+"="+strconv.Itoa(k))
+		}
+	}
+	s.rr = (s.rr + i) % len(nodes)
+	if left > 0 {
+		// More jobs than the live nodes' slots: every node claims what
+		// it can, then again as its jobs end.
+		_ = s.db.Notify(ctx, Channel, "queued")
+		s.wakeUp()
+		return
+	}
+	if len(to) > 0 {
+		_ = s.db.Notify(ctx, Channel, wakePrefix+strings.Join(to, ","))
+	}
+}
+
+// wakePrefix starts a notification addressed to some nodes only.
+const wakePrefix = "wake:"
+
+// notified handles a notification on Channel: one addressed to other
+// nodes is ignored; a schedule change re-plans the maintenance loop (the
+// enqueuer may have to wake sooner); anything else (a reconnect, a
+// released or reclaimed job) makes this node look for work.
+func (s *Service) notified(payload string) {
+	switch {
+	case strings.HasPrefix(payload, wakePrefix):
+		for _, e := range strings.Split(payload[len(wakePrefix):], ",") {
+			id, count, _ := strings.Cut(e, "=")
+			if id != s.opts.NodeID {
+				continue
+			}
+			if k, err := strconv.Atoi(count); err == nil && k > 0 {
+				s.wakeFor(k)
+			} else {
+				s.wakeUp()
+			}
+			return
+		}
+	case payload == scheduleChanged:
+		s.kickMaintain()
+	default:
+		s.wakeUp()
+	}
+}
+
+// scheduleChanged is the payload sent when a schedule was put.
+const scheduleChanged = "schedule"
 
 // checkCapacity refreshes the "no live node takes scheduled work" warning,
 // logging when it appears (always at start) and when it clears.
@@ -622,13 +873,6 @@ func newToken() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 type discard struct{}

@@ -55,3 +55,34 @@ func (s *Spec) Next(t time.Time) time.Time {
 	}
 	return n.UTC()
 }
+
+// maxSkipWalk bounds how many missed due times of a cron expression are
+// walked one by one; past it the count is a lower bound ("at least").
+const maxSkipWalk = 100000
+
+// Step returns where a schedule goes after its due time 'due' is queued at
+// 'now': the first due time after now, and how many due times in between
+// will not run. Due times stay on the schedule's own grid: "@every 3s"
+// counts from the schedule's first due time (its anchor), not from when a
+// job happened to be queued, so a late enqueuer shifts nothing. Every due
+// time is either run (late, when it is the one queued) or counted as
+// skipped; none is dropped silently.
+func (s *Spec) Step(due, now time.Time) (next time.Time, skipped int, atLeast bool) {
+	if every, ok := s.sched.(cron.ConstantDelaySchedule); ok {
+		d := every.Delay
+		k := int64(1)
+		if now.After(due) {
+			k = int64(now.Sub(due)/d) + 1
+		}
+		return due.Add(time.Duration(k) * d).UTC(), int(k - 1), false
+	}
+	next = s.Next(due)
+	for !next.IsZero() && !next.After(now) {
+		if skipped == maxSkipWalk {
+			return s.Next(now), skipped, true
+		}
+		skipped++
+		next = s.Next(next)
+	}
+	return next, skipped, false
+}

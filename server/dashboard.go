@@ -103,7 +103,7 @@ func (s dashSources) ContentJobs(ctx context.Context, u *podium.User, guid strin
 	if s.n.scheduler == nil {
 		return nil, nil
 	}
-	return s.n.scheduler.ContentJobs(ctx, u, guid, limit)
+	return s.n.scheduler.ContentJobs(ctx, u, guid, limit, 0)
 }
 
 // Jobs implements dashboard.JobSource.
@@ -111,7 +111,7 @@ func (s dashSources) Jobs(ctx context.Context, u *podium.User, status string, li
 	if s.n.scheduler == nil {
 		return nil, podium.Errorf(podium.EUNAVAILABLE, "the scheduler is not available on this node")
 	}
-	jobs, err := s.n.scheduler.Jobs(ctx, u, status, limit)
+	jobs, err := s.n.scheduler.Jobs(ctx, u, status, limit, 0)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard jobs: %w", err)
 	}

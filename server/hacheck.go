@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/schema"
 )
@@ -40,6 +41,9 @@ func mountHACheck(n *Node) error {
 		BinarySchema: schema.Latest(), DataDir: cfg.Server.DataDir, DatabaseDir: cfg.Database.Dir, LandingDir: cfg.Server.LandingDir,
 		MetricsPath: cfg.Metrics.DataPath, GraphiteEnabled: cfg.Metrics.GraphiteEnabled,
 		ScheduleConcurrency: cfg.Applications.ScheduleConcurrency, RunAs: runAs, SharedGroup: group,
+	}
+	if cfg.Database.Provider == config.ProviderPostgres {
+		facts.DBPoolMax = cfg.Postgres.MaxConns
 	}
 	facts.Refresh(n.id, n.hostname, dirs)
 	n.AddInfo(func() map[string]any {

@@ -30,6 +30,7 @@ func mountScheduler(n *Node) error {
 		PollInterval:     cfg.Applications.JobPollInterval,
 		HeartbeatTimeout: cfg.Applications.JobHeartbeatTimeout,
 		NodeTimeout:      cfg.HA.NodeTimeout,
+		HistoryRetention: cfg.Applications.HistoryRetention,
 		Now:              n.Now,
 	})
 	api := schedulerAPI{n.scheduler}
@@ -60,10 +61,10 @@ func (a schedulerAPI) ScheduleDelete(ctx context.Context, u *podium.User, guid s
 	return a.s.ScheduleDelete(ctx, u, guid)
 }
 
-func (a schedulerAPI) ContentJobs(ctx context.Context, u *podium.User, guid string, limit int) ([]*podium.Job, error) {
-	return a.s.ContentJobs(ctx, u, guid, limit)
+func (a schedulerAPI) ContentJobs(ctx context.Context, u *podium.User, guid string, limit int, before int64) ([]*podium.Job, error) {
+	return a.s.ContentJobs(ctx, u, guid, limit, before)
 }
 
-func (a schedulerAPI) Jobs(ctx context.Context, u *podium.User, status string, limit int) ([]*podium.Job, error) {
-	return a.s.Jobs(ctx, u, status, limit)
+func (a schedulerAPI) Jobs(ctx context.Context, u *podium.User, status string, limit int, before int64) ([]*podium.Job, error) {
+	return a.s.Jobs(ctx, u, status, limit, before)
 }

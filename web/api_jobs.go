@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
@@ -10,23 +11,30 @@ import (
 // JobList is the body of the job history endpoints.
 type JobList struct {
 	Jobs []*podium.Job `json:"jobs"`
+	// NextBefore is the cursor of the next page (?before=), set when the
+	// page is full.
+	NextBefore int64 `json:"next_before,omitempty"`
 }
+
+// defaultJobPage is the page size without ?limit (scheduler's default).
+const defaultJobPage = 100
 
 // MountJobsAPI adds the job history endpoints (see MountSchedulerAPI).
 // MountSchedulerAPI does not call it, so that each area may mount alone.
 func (s *Server) MountJobsAPI(api SchedulerAPI) {
 	e := s.Echo
-	e.GET("/__api__/v1/content/:guid/jobs", jobListHandler(func(c echo.Context, u *podium.User, limit int) ([]*podium.Job, error) {
-		return api.ContentJobs(c.Request().Context(), u, c.Param("guid"), limit)
+	e.GET("/__api__/v1/content/:guid/jobs", jobListHandler(func(c echo.Context, u *podium.User, limit int, before int64) ([]*podium.Job, error) {
+		return api.ContentJobs(c.Request().Context(), u, c.Param("guid"), limit, before)
 	}))
-	e.GET("/__api__/v1/jobs", jobListHandler(func(c echo.Context, u *podium.User, limit int) ([]*podium.Job, error) {
-		return api.Jobs(c.Request().Context(), u, c.QueryParam("status"), limit)
+	e.GET("/__api__/v1/jobs", jobListHandler(func(c echo.Context, u *podium.User, limit int, before int64) ([]*podium.Job, error) {
+		return api.Jobs(c.Request().Context(), u, c.QueryParam("status"), limit, before)
 	}))
 }
 
 // jobListHandler answers a job history endpoint: it requires a user, reads
-// ?limit, and sends what list returns as a JobList.
-func jobListHandler(list func(c echo.Context, u *podium.User, limit int) ([]*podium.Job, error)) echo.HandlerFunc {
+// ?limit and ?before (the paging cursor: the next_before of the previous
+// page), and sends what list returns as a JobList.
+func jobListHandler(list func(c echo.Context, u *podium.User, limit int, before int64) ([]*podium.Job, error)) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		u, err := RequireUser(c)
 		if err != nil {
@@ -36,10 +44,20 @@ func jobListHandler(list func(c echo.Context, u *podium.User, limit int) ([]*pod
 		if err != nil {
 			return err
 		}
-		jobs, err := list(c, u, limit)
+		var before int64
+		if v := c.QueryParam("before"); v != "" {
+			if before, err = strconv.ParseInt(v, 10, 64); err != nil || before < 1 {
+				return podium.Errorf(podium.EINVALID, "before must be a job id (the next_before of the previous page)")
+			}
+		}
+		jobs, err := list(c, u, limit, before)
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, JobList{Jobs: jobs})
+		out := JobList{Jobs: jobs}
+		if n := len(jobs); n > 0 && (limit == 0 && n == defaultJobPage || n == limit) {
+			out.NextBefore = jobs[n-1].ID
+		}
+		return c.JSON(http.StatusOK, out)
 	}
 }

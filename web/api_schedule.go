@@ -38,10 +38,10 @@ type SchedulerAPI interface {
 	ScheduleDelete(ctx context.Context, u *podium.User, guid string) error
 	// ContentJobs returns a report's jobs with their attempts, newest
 	// first.
-	ContentJobs(ctx context.Context, u *podium.User, guid string, limit int) ([]*podium.Job, error)
+	ContentJobs(ctx context.Context, u *podium.User, guid string, limit int, before int64) ([]*podium.Job, error)
 	// Jobs returns every report's jobs, optionally of one status
 	// (administrators only: EFORBIDDEN).
-	Jobs(ctx context.Context, u *podium.User, status string, limit int) ([]*podium.Job, error)
+	Jobs(ctx context.Context, u *podium.User, status string, limit int, before int64) ([]*podium.Job, error)
 }
 
 // maxScheduleBody bounds the body of a schedule update.
@@ -52,8 +52,8 @@ const maxScheduleBody = 16 << 10
 //	GET    /__api__/v1/content/{guid}/schedule
 //	PUT    /__api__/v1/content/{guid}/schedule   {"spec": "...", "timezone": "...", "enabled": true}
 //	DELETE /__api__/v1/content/{guid}/schedule
-//	GET    /__api__/v1/content/{guid}/jobs?limit=N
-//	GET    /__api__/v1/jobs?status=queued|running|succeeded|failed&limit=N
+//	GET    /__api__/v1/content/{guid}/jobs?limit=N&before=ID
+//	GET    /__api__/v1/jobs?status=queued|running|succeeded|failed&limit=N&before=ID
 func (s *Server) MountSchedulerAPI(api SchedulerAPI) {
 	e := s.Echo
 	e.GET("/__api__/v1/content/:guid/schedule", func(c echo.Context) error {

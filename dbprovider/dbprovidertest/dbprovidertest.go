@@ -1,7 +1,8 @@
 // Package dbprovidertest is the conformance suite every dbprovider.Provider
 // must pass: migrations up, down to zero and up again through goose, the
 // node registry (heartbeats on the database clock, liveness), settings,
-// transactions, error codes, the schema version probe and the clock.
+// transactions, error codes, the schema version probe, the clock, and that
+// the queries on the history tables are served by indexes.
 //
 // dbprovider/sqlite and dbprovider/postgres run it from their tests against
 // a real database. It is for tests only.
@@ -64,6 +65,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ContentNameUniquePerOwner", testContentNameUnique},
 		{"ContentEnvSetList", testContentEnv},
 		{"ContentActivateSetsLastDeployed", testContentLastDeployed},
+		{"HotQueriesUseIndexes", testHotQueriesUseIndexes},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

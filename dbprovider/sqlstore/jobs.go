@@ -176,11 +176,123 @@ func (s *Store) ScheduleDelete(ctx context.Context, contentID int64) error {
 	})
 }
 
-// ScheduleListDue implements dbprovider.JobStore.
-func (s *Store) ScheduleListDue(ctx context.Context, limit int) ([]*podium.Schedule, error) {
-	return queryList(ctx, s.R, s.D, "schedule list due", scanSchedule, `SELECT `+scheduleColumns+`
-	WHERE s.enabled AND s.next_run_at IS NOT NULL AND s.next_run_at <= `+s.D.Now()+`
-	ORDER BY s.next_run_at, s.content_id LIMIT $1`, limit)
+// sqlScheduleDue locks the due schedules of one enqueue pass (index
+// schedules_next_run). On PostgreSQL rows another enqueuer holds are
+// skipped, not waited for; the content's guid comes from a subquery because
+// FOR UPDATE cannot lock the nullable side of an outer join.
+func (s *Store) sqlScheduleDue() string {
+	return `SELECT s.content_id, COALESCE((SELECT c.guid FROM content c WHERE c.id = s.content_id), ''), s.spec, s.timezone,
+		s.enabled, s.next_run_at, s.updated_at
+	FROM schedules s WHERE s.enabled AND s.next_run_at IS NOT NULL AND s.next_run_at <= $1
+	ORDER BY s.next_run_at, s.content_id LIMIT $2 ` + s.D.SkipLocked()
+}
+
+// ScheduleEnqueueDue implements dbprovider.JobStore. One batch is five
+// statements whatever its size: BEGIN, the SELECT that locks the due
+// schedules, one multi-row upsert that advances them all (every row exists
+// and is locked, so ON CONFLICT always updates; an upsert, unlike UPDATE,
+// gives each row its own value on both dialects), one multi-row INSERT of
+// their jobs, and COMMIT. None depends on how many nodes run.
+func (s *Store) ScheduleEnqueueDue(ctx context.Context, p *dbprovider.ScheduleEnqueueParams) ([]*podium.Job, error) {
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	maxAttempts := p.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = 3
+	}
+	var out []*podium.Job
+	err := s.inTx(ctx, func(tx *Store) error {
+		due, err := queryList(ctx, tx.W, s.D, "schedule enqueue due", scanSchedule, s.sqlScheduleDue(), UTC(p.Now), limit)
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		var (
+			advance, insert []string
+			aArgs, iArgs    []any
+		)
+		byContent := make(map[int64]*podium.Job, len(due))
+		for _, sc := range due {
+			step := p.Plan(sc, p.Now)
+			var next any
+			if step.Next != nil {
+				next = UTC(*step.Next)
+			}
+			k := len(aArgs)
+			advance = append(advance, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4, k+5, k+6))
+			aArgs = append(aArgs, sc.ContentID, sc.Spec, sc.Timezone, step.Next != nil, next, UTC(sc.UpdatedAt))
+			j := &podium.Job{ContentID: sc.ContentID, ContentGUID: sc.ContentGUID, Queue: podium.QueueRender, DueAt: *sc.NextRunAt,
+				Status: podium.JobQueued, MaxAttempts: maxAttempts, Skipped: step.Skipped, SkippedReason: step.Reason}
+			byContent[sc.ContentID] = j
+			k = len(iArgs)
+			insert = append(insert, fmt.Sprintf("($%d, $%d, $%d, 'queued', $%d, %s, $%d, $%d)", k+1, k+2, k+3, k+4, s.D.Now(), k+5, k+6))
+			iArgs = append(iArgs, j.ContentID, j.Queue, UTC(j.DueAt), maxAttempts, j.Skipped, j.SkippedReason)
+		}
+		// A schedule that never fires again (or no longer parses) is
+		// disabled, and then its updated_at says when.
+		_, err = tx.W.ExecContext(ctx, `INSERT INTO schedules (content_id, spec, timezone, enabled, next_run_at, updated_at)
+		VALUES `+strings.Join(advance, ", ")+`
+		ON CONFLICT (content_id) DO UPDATE SET next_run_at = excluded.next_run_at, enabled = excluded.enabled,
+			updated_at = CASE WHEN excluded.enabled THEN schedules.updated_at ELSE `+s.D.Now()+` END`, aArgs...)
+		if err != nil {
+			return fmt.Errorf("schedule enqueue due: advance: %w", s.D.TranslateError(err))
+		}
+		// ON CONFLICT: the job of a due time may exist already (queued by
+		// hand, or before a restore); nothing to add for it.
+		rows, err := tx.W.QueryContext(ctx, `INSERT INTO jobs (content_id, queue, due_at, status, max_attempts, created_at, skipped, skipped_reason)
+		VALUES `+strings.Join(insert, ", ")+`
+		ON CONFLICT (content_id, due_at) DO NOTHING RETURNING id, content_id`, iArgs...)
+		if err != nil {
+			return fmt.Errorf("schedule enqueue due: jobs: %w", s.D.TranslateError(err))
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, cid int64
+			if err := rows.Scan(&id, &cid); err != nil {
+				return fmt.Errorf("schedule enqueue due: jobs: %w", s.D.TranslateError(err))
+			}
+			if j := byContent[cid]; j != nil {
+				j.ID = id
+				out = append(out, j)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("schedule enqueue due: jobs: %w", s.D.TranslateError(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// LeaseAcquire implements dbprovider.JobStore: one statement, which takes
+// a free or expired lease or renews the holder's own. The row records when
+// it was last renewed, not when it expires, so that expiry is "renewed
+// before now - ttl" by the database clock on both dialects.
+func (s *Store) LeaseAcquire(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	var got string
+	err := s.W.QueryRowContext(ctx, `INSERT INTO leases (name, holder, renewed_at) VALUES ($1, $2, `+s.D.Now()+`)
+	ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, renewed_at = excluded.renewed_at
+	WHERE leases.holder = excluded.holder OR leases.renewed_at < `+s.D.Ago("$3")+`
+	RETURNING holder`, name, holder, ttl.Milliseconds()).Scan(&got)
+	if ErrNoRows(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("lease acquire %s: %w", name, s.D.TranslateError(err))
+	}
+	return got == holder, nil
+}
+
+// LeaseRelease implements dbprovider.JobStore.
+func (s *Store) LeaseRelease(ctx context.Context, name, holder string) error {
+	if _, err := s.W.ExecContext(ctx, `DELETE FROM leases WHERE name = $1 AND holder = $2`, name, holder); err != nil {
+		return fmt.Errorf("lease release %s: %w", name, s.D.TranslateError(err))
+	}
+	return nil
 }
 
 // ScheduleNextDue implements dbprovider.JobStore.
@@ -196,23 +308,9 @@ func (s *Store) ScheduleNextDue(ctx context.Context) (*time.Time, error) {
 	return t, nil
 }
 
-// ScheduleAdvance implements dbprovider.JobStore.
-func (s *Store) ScheduleAdvance(ctx context.Context, contentID int64, from, to time.Time) (bool, error) {
-	res, err := s.W.ExecContext(ctx, `UPDATE schedules SET next_run_at = $3
-	WHERE content_id = $1 AND next_run_at = $2`, contentID, UTC(from), UTC(to))
-	if err != nil {
-		return false, fmt.Errorf("schedule advance: %w", s.D.TranslateError(err))
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("schedule advance: %w", s.D.TranslateError(err))
-	}
-	return n == 1, nil
-}
-
 const jobColumns = `j.id, j.content_id, COALESCE(c.guid, ''), j.queue, j.due_at, j.status, j.attempts, j.max_attempts,
 	COALESCE(j.claim_token, ''), COALESCE(j.node_id, ''), j.heartbeat_at, j.created_at, j.started_at, j.finished_at,
-	j.exit_code, j.error
+	j.exit_code, j.error, j.skipped, j.skipped_reason
 	FROM jobs j LEFT JOIN content c ON c.id = j.content_id`
 
 func scanJob(row scanner) (*podium.Job, error) {
@@ -222,7 +320,7 @@ func scanJob(row scanner) (*podium.Job, error) {
 		exit                  sql.NullInt64
 	)
 	if err := row.Scan(&j.ID, &j.ContentID, &j.ContentGUID, &j.Queue, &j.DueAt, &j.Status, &j.Attempts, &j.MaxAttempts,
-		&j.ClaimToken, &j.NodeID, &hb, &j.CreatedAt, &started, &finished, &exit, &j.Error); err != nil {
+		&j.ClaimToken, &j.NodeID, &hb, &j.CreatedAt, &started, &finished, &exit, &j.Error, &j.Skipped, &j.SkippedReason); err != nil {
 		return nil, err
 	}
 	j.DueAt, j.CreatedAt = j.DueAt.UTC(), j.CreatedAt.UTC()
@@ -303,12 +401,7 @@ func (s *Store) JobClaim(ctx context.Context, p *dbprovider.JobClaimParams) (*po
 		// holds the only write lock (BEGIN IMMEDIATE), so claims run one
 		// after another and cannot pick the same row.
 		var id int64
-		err := tx.W.QueryRowContext(ctx, `UPDATE jobs SET status = 'running', attempts = attempts + 1,
-			claim_token = $1, node_id = $2, heartbeat_at = `+s.D.Now()+`, started_at = `+s.D.Now()+`,
-			finished_at = NULL, exit_code = NULL
-		WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND due_at <= `+s.D.Now()+queueFilter+`
-			ORDER BY due_at, id LIMIT 1 `+s.D.SkipLocked()+`)
-		RETURNING id`, args...).Scan(&id)
+		err := tx.W.QueryRowContext(ctx, s.sqlJobClaim(queueFilter), args...).Scan(&id)
 		if ErrNoRows(err) {
 			return podium.Errorf(podium.ENOTFOUND, "no job due")
 		}
@@ -325,6 +418,16 @@ func (s *Store) JobClaim(ctx context.Context, p *dbprovider.JobClaimParams) (*po
 		return err
 	})
 	return job, err
+}
+
+// sqlJobClaim claims the oldest due queued job (index jobs_status_due).
+func (s *Store) sqlJobClaim(queueFilter string) string {
+	return `UPDATE jobs SET status = 'running', attempts = attempts + 1,
+			claim_token = $1, node_id = $2, heartbeat_at = ` + s.D.Now() + `, started_at = ` + s.D.Now() + `,
+			finished_at = NULL, exit_code = NULL
+		WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND due_at <= ` + s.D.Now() + queueFilter + `
+			ORDER BY due_at, id LIMIT 1 ` + s.D.SkipLocked() + `)
+		RETURNING id`
 }
 
 func claimLost(jobID int64) error {
@@ -429,14 +532,7 @@ func (s *Store) JobReclaimAbandoned(ctx context.Context, timeout time.Duration) 
 		// right now is not waited for; PostgreSQL re-checks the heartbeat
 		// of rows it does lock. Without it, two reclaimers locking rows in
 		// different orders could deadlock.
-		rows, err := tx.W.QueryContext(ctx, `UPDATE jobs SET
-			status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
-			error = CASE WHEN attempts >= max_attempts THEN $2 ELSE error END,
-			finished_at = CASE WHEN attempts >= max_attempts THEN `+s.D.Now()+` ELSE NULL END,
-			claim_token = NULL
-		WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND heartbeat_at < `+s.D.Ago("$1")+`
-			ORDER BY id `+s.D.SkipLocked()+`)
-		RETURNING id, status`, timeout.Milliseconds(), failed)
+		rows, err := tx.W.QueryContext(ctx, s.sqlJobReclaim(), timeout.Milliseconds(), failed)
 		if err != nil {
 			return fmt.Errorf("job reclaim: %w", s.D.TranslateError(err))
 		}
@@ -483,8 +579,26 @@ func (s *Store) JobReclaimAbandoned(ctx context.Context, timeout time.Duration) 
 	return out, nil
 }
 
+// sqlJobReclaim requeues or fails abandoned jobs (index
+// jobs_status_heartbeat).
+func (s *Store) sqlJobReclaim() string {
+	return `UPDATE jobs SET
+			status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+			error = CASE WHEN attempts >= max_attempts THEN $2 ELSE error END,
+			finished_at = CASE WHEN attempts >= max_attempts THEN ` + s.D.Now() + ` ELSE NULL END,
+			claim_token = NULL
+		WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND heartbeat_at < ` + s.D.Ago("$1") + `
+			ORDER BY id ` + s.D.SkipLocked() + `)
+		RETURNING id, status`
+}
+
 // JobList implements dbprovider.JobStore.
 func (s *Store) JobList(ctx context.Context, p *dbprovider.JobListParams) ([]*podium.Job, error) {
+	q, args := jobListSQL(p)
+	return queryList(ctx, s.R, s.D, "job list", scanJob, q, args...)
+}
+
+func jobListSQL(p *dbprovider.JobListParams) (string, []any) {
 	var (
 		where []string
 		args  []any
@@ -497,6 +611,14 @@ func (s *Store) JobList(ctx context.Context, p *dbprovider.JobListParams) ([]*po
 		args = append(args, p.Status)
 		where = append(where, "j.status = $"+strconv.Itoa(len(args)))
 	}
+	if p.Before > 0 {
+		// Keyset paging: (due_at, id) below the cursor's, by the same
+		// index that orders the page (jobs_due_id, jobs_content_due or
+		// jobs_status_due), so a page costs the same on any page.
+		args = append(args, p.Before)
+		k := "$" + strconv.Itoa(len(args))
+		where = append(where, "(j.due_at, j.id) < (SELECT due_at, id FROM jobs WHERE id = "+k+")")
+	}
 	limit := p.Limit
 	if limit <= 0 {
 		limit = 100
@@ -507,7 +629,7 @@ func (s *Store) JobList(ctx context.Context, p *dbprovider.JobListParams) ([]*po
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += ` ORDER BY j.due_at DESC, j.id DESC LIMIT $` + strconv.Itoa(len(args))
-	return queryList(ctx, s.R, s.D, "job list", scanJob, q, args...)
+	return q, args
 }
 
 // JobAttemptList implements dbprovider.JobStore.
@@ -519,9 +641,14 @@ func (s *Store) JobAttemptList(ctx context.Context, jobIDs []int64) ([]*podium.J
 	for i, id := range jobIDs {
 		args[i] = id
 	}
-	return queryList(ctx, s.R, s.D, "job attempt list", scanJobAttempt, `SELECT id, job_id, attempt, node_id, claim_token, status, started_at,
+	return queryList(ctx, s.R, s.D, "job attempt list", scanJobAttempt, sqlJobAttemptList(len(jobIDs)), args...)
+}
+
+// sqlJobAttemptList reads the attempts of n jobs (index job_attempts_job).
+func sqlJobAttemptList(n int) string {
+	return `SELECT id, job_id, attempt, node_id, claim_token, status, started_at,
 		heartbeat_at, finished_at, exit_code, error, log
-	FROM job_attempts WHERE job_id IN (`+inList(1, len(jobIDs))+`) ORDER BY job_id, attempt, id`, args...)
+	FROM job_attempts WHERE job_id IN (` + inList(1, n) + `) ORDER BY job_id, attempt, id`
 }
 
 func scanJobAttempt(row scanner) (*podium.JobAttempt, error) {
@@ -539,17 +666,23 @@ func scanJobAttempt(row scanner) (*podium.JobAttempt, error) {
 	return &a, nil
 }
 
+// sqlJobQueueStats measures the queue (indexes jobs_status_due and
+// jobs_status_heartbeat).
+func (s *Store) sqlJobQueueStats() string {
+	return `SELECT
+		(SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND due_at <= ` + s.D.Now() + `),
+		(SELECT COUNT(*) FROM jobs WHERE status = 'running'),
+		(SELECT MIN(due_at) FROM jobs WHERE status = 'queued' AND due_at <= ` + s.D.Now() + `),
+		` + s.D.Now()
+}
+
 // JobQueueStats implements dbprovider.JobStore.
 func (s *Store) JobQueueStats(ctx context.Context) (*dbprovider.JobQueueStats, error) {
 	var (
 		st          dbprovider.JobQueueStats
 		oldest, now any
 	)
-	err := s.R.QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND due_at <= `+s.D.Now()+`),
-		(SELECT COUNT(*) FROM jobs WHERE status = 'running'),
-		(SELECT MIN(due_at) FROM jobs WHERE status = 'queued' AND due_at <= `+s.D.Now()+`),
-		`+s.D.Now()).Scan(&st.Waiting, &st.Running, &oldest, &now)
+	err := s.R.QueryRowContext(ctx, s.sqlJobQueueStats()).Scan(&st.Waiting, &st.Running, &oldest, &now)
 	if err != nil {
 		return nil, fmt.Errorf("job queue stats: %w", s.D.TranslateError(err))
 	}
@@ -586,4 +719,97 @@ func (s *Store) JobNodeCapacity(ctx context.Context, timeout time.Duration) (liv
 		return 0, 0, fmt.Errorf("job node capacity: %w", s.D.TranslateError(err))
 	}
 	return live, capacity, nil
+}
+
+// JobNodeList implements dbprovider.JobStore.
+func (s *Store) JobNodeList(ctx context.Context, timeout time.Duration) ([]dbprovider.NodeCapacity, error) {
+	return queryList(ctx, s.R, s.D, "job node list", func(row scanner) (dbprovider.NodeCapacity, error) {
+		var n dbprovider.NodeCapacity
+		err := row.Scan(&n.ID, &n.Concurrency)
+		return n, err
+	}, `SELECT id, schedule_concurrency FROM nodes
+	WHERE status NOT IN ('stopped', 'draining') AND heartbeat_at > `+s.D.Ago("$1")+` AND schedule_concurrency > 0 ORDER BY id`,
+		timeout.Milliseconds())
+}
+
+// sqlJobHistoryPrune selects one batch of old finished jobs (index
+// jobs_finished). The batch is deleted by id in a second statement (a
+// primary-key lookup each, their attempts going by ON DELETE CASCADE
+// through job_attempts_job), which no planner can turn into a scan.
+const sqlJobHistoryPrune = `SELECT id FROM jobs
+	WHERE finished_at IS NOT NULL AND finished_at < $1 AND status IN ('succeeded', 'failed') ORDER BY finished_at LIMIT $2`
+
+// JobHistoryPrune implements dbprovider.JobStore.
+func (s *Store) JobHistoryPrune(ctx context.Context, before time.Time, limit int) (int, error) {
+	return s.deleteBatch(ctx, "job history prune", "jobs", sqlJobHistoryPrune, UTC(before), limit)
+}
+
+// deleteBatch deletes from table the rows whose ids the query selects, in
+// one transaction, and returns how many it deleted.
+func (s *Store) deleteBatch(ctx context.Context, what, table, query string, args ...any) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *Store) error {
+		ids, err := queryList(ctx, tx.W, s.D, what, func(row scanner) (any, error) {
+			var id int64
+			err := row.Scan(&id)
+			return id, err
+		}, query, args...)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		res, err := tx.W.ExecContext(ctx, `DELETE FROM `+table+` WHERE id IN (`+inList(1, len(ids))+`)`, ids...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, s.D.TranslateError(err))
+		}
+		affected, err := res.RowsAffected()
+		n = int(affected)
+		return err
+	})
+	return n, err
+}
+
+// HotQuery is one query the scheduler or the dashboard runs on the jobs and
+// renders tables, with arguments, so that a test can EXPLAIN exactly what
+// the code runs.
+type HotQuery struct {
+	Name string
+	SQL  string
+	Args []any
+	// Ordered allows a full scan of an index that gives the query's order
+	// and is stopped by its LIMIT (the first page of every job).
+	Ordered bool
+	// Index, when set, is the index the plan must use: where another
+	// index would also avoid a full scan but read a report's whole
+	// history (pruning must read only the outputs that still exist).
+	Index string
+}
+
+// HotQueries lists the queries on renders and jobs whose cost must not
+// grow with the history: each must be served by an index (dbprovidertest
+// EXPLAINs them on both dialects).
+func (s *Store) HotQueries() []HotQuery {
+	now := time.Now().UTC()
+	list := func(name string, p *dbprovider.JobListParams) HotQuery {
+		q, args := jobListSQL(p)
+		return HotQuery{Name: name, SQL: q, Args: args, Ordered: p.ContentID == 0 && p.Status == "" && p.Before == 0}
+	}
+	return []HotQuery{
+		{Name: "ScheduleEnqueueDue", SQL: s.sqlScheduleDue(), Args: []any{now, 100}},
+		{Name: "JobClaim", SQL: s.sqlJobClaim(` AND queue IN ($3, $4)`), Args: []any{"t", "n", podium.QueueRender, podium.QueueNoop}},
+		{Name: "JobReclaimAbandoned", SQL: s.sqlJobReclaim(), Args: []any{int64(30000), "failed"}},
+		{Name: "JobQueueStats", SQL: s.sqlJobQueueStats()},
+		list("JobList/content", &dbprovider.JobListParams{ContentID: 1, Limit: 100}),
+		list("JobList/content/next-page", &dbprovider.JobListParams{ContentID: 1, Limit: 100, Before: 1000}),
+		list("JobList/status", &dbprovider.JobListParams{Status: podium.JobRunning, Limit: 100}),
+		list("JobList/all", &dbprovider.JobListParams{Limit: 100}),
+		list("JobList/all/next-page", &dbprovider.JobListParams{Limit: 100, Before: 1000}),
+		{Name: "JobAttemptList", SQL: sqlJobAttemptList(2), Args: []any{1, 2}},
+		{Name: "JobHistoryPrune", SQL: sqlJobHistoryPrune, Args: []any{now, 1000}},
+		{Name: "RenderList", SQL: sqlRenderList, Args: []any{1, int64(1000), 100}, Index: "renders_content_id"},
+		{Name: "RenderListUnpruned", SQL: sqlRenderUnpruned, Args: []any{1, 1, 5, 100, 2}, Index: "renders_unpruned"},
+		{Name: "RenderGetLatestGood", SQL: sqlRenderLatestGood, Args: []any{1, 1}},
+		{Name: "RenderHistoryPrune", SQL: sqlRenderHistoryPrune, Args: []any{now, 1000}},
+		{Name: "HistoryPrune/delete-jobs", SQL: `DELETE FROM jobs WHERE id IN ($1, $2)`, Args: []any{1, 2}},
+		{Name: "HistoryPrune/delete-renders", SQL: `DELETE FROM renders WHERE id IN ($1, $2)`, Args: []any{1, 2}},
+	}
 }

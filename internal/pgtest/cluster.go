@@ -34,6 +34,7 @@ type Cluster struct {
 	binDir  string              // where initdb and postgres are
 	port    int                 // fixed for the cluster's life, so URLs survive a restart
 	cred    *syscall.Credential // who initdb and postgres run as; nil for the current user
+	extra   string              // postgresql.conf lines appended after clusterSettings
 
 	mu sync.Mutex
 	pm *postmaster // the running server, nil when stopped
@@ -72,7 +73,15 @@ const (
 // password.
 func StartCluster(tb testing.TB) *Cluster {
 	tb.Helper()
-	c, err := newCluster()
+	return StartClusterWithSettings(tb, "")
+}
+
+// StartClusterWithSettings is [StartCluster] with extra postgresql.conf
+// lines, appended after pgtest's own (a benchmark that needs
+// "shared_preload_libraries = 'pg_stat_statements'", for example).
+func StartClusterWithSettings(tb testing.TB, settings string) *Cluster {
+	tb.Helper()
+	c, err := newCluster(settings)
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
 	}
@@ -87,6 +96,17 @@ func StartCluster(tb testing.TB) *Cluster {
 // Port returns the TCP port the cluster listens on; it stays the same
 // across [Cluster.Stop] and [Cluster.Start].
 func (c *Cluster) Port() int { return c.port }
+
+// PID returns the process id of the running postmaster, 0 when stopped
+// (benchmarks read the CPU time of it and its children from /proc).
+func (c *Cluster) PID() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pm == nil || c.pm.proc == nil {
+		return 0
+	}
+	return c.pm.proc.Pid
+}
 
 // URL returns the URL of database db on the cluster, connecting as the
 // superuser postgres: postgres://postgres@127.0.0.1:PORT/db?sslmode=disable.
@@ -138,7 +158,7 @@ func (c *Cluster) Start(tb testing.TB) {
 
 // newCluster initialises a cluster in a new temporary directory and starts
 // it on a free port.
-func newCluster() (_ *Cluster, err error) {
+func newCluster(extra string) (_ *Cluster, err error) {
 	sweepOnce.Do(sweepStale)
 	binDir, err := findBinDir()
 	if err != nil {
@@ -152,7 +172,7 @@ func newCluster() (_ *Cluster, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("new cluster: %w", err)
 	}
-	c := &Cluster{dir: dir, dataDir: filepath.Join(dir, "data"), binDir: binDir, cred: cred}
+	c := &Cluster{dir: dir, dataDir: filepath.Join(dir, "data"), binDir: binDir, cred: cred, extra: extra}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, c.teardown())
@@ -204,6 +224,7 @@ func (c *Cluster) initdb() error {
 	} else {
 		settings += "unix_socket_directories = ''\n"
 	}
+	settings += c.extra
 	f, err := os.OpenFile(filepath.Join(c.dataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("initdb: %w", err)

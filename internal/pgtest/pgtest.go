@@ -155,7 +155,7 @@ func sharedServer(tb testing.TB) *server {
 			shared.err = fmt.Errorf("the shared PostgreSQL cluster is stopped by pgtest.Main: add `func TestMain(m *testing.M) { pgtest.Main(m) }` to this package (or set %s)", EnvDatabaseURL)
 			return
 		}
-		c, err := newCluster()
+		c, err := newCluster("")
 		if err != nil {
 			shared.err = err
 			return

@@ -24,6 +24,8 @@ type Sizes struct {
 	// ContentEnv is rows of content_env (schema 70 on; left out of an
 	// older database).
 	ContentEnv int
+	// Leases is rows of leases (schema 50 on).
+	Leases int
 	// LongTextEvery gives every n-th job attempt a long log (4-16 KiB);
 	// 0 means never.
 	LongTextEvery int
@@ -33,7 +35,7 @@ type Sizes struct {
 func Small() Sizes {
 	return Sizes{Users: 12, APIKeys: 10, Sessions: 15, LoginAttempts: 5, Content: 20, ACL: 30, Bundles: 40,
 		Tasks: 30, TaskOutput: 200, Renders: 40, Schedules: 10, Jobs: 150, JobAttempts: 200, AuditLog: 300,
-		Settings: 5, Nodes: 2, ContentEnv: 8, LongTextEvery: 50}
+		Settings: 5, Nodes: 2, ContentEnv: 8, Leases: 2, LongTextEvery: 50}
 }
 
 // Million is just over 1,000,000 rows, most of them job, attempt, task
@@ -41,13 +43,13 @@ func Small() Sizes {
 func Million() Sizes {
 	return Sizes{Users: 500, APIKeys: 600, Sessions: 1000, LoginAttempts: 300, Content: 2000, ACL: 4000, Bundles: 6000,
 		Tasks: 10000, TaskOutput: 200000, Renders: 30000, Schedules: 1000, Jobs: 200000, JobAttempts: 200000,
-		AuditLog: 350000, Settings: 20, Nodes: 3, ContentEnv: 2000, LongTextEvery: 100}
+		AuditLog: 350000, Settings: 20, Nodes: 3, ContentEnv: 2000, Leases: 3, LongTextEvery: 100}
 }
 
 // Total is the number of rows.
 func (s Sizes) Total() int {
 	return s.Users + s.APIKeys + s.Sessions + s.LoginAttempts + s.Content + s.ACL + s.Bundles + s.Tasks +
-		s.TaskOutput + s.Renders + s.Schedules + s.Jobs + s.JobAttempts + s.AuditLog + s.Settings + s.Nodes + s.ContentEnv
+		s.TaskOutput + s.Renders + s.Schedules + s.Jobs + s.JobAttempts + s.AuditLog + s.Settings + s.Nodes + s.ContentEnv + s.Leases
 }
 
 var base = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
@@ -227,15 +229,20 @@ func Fill(ctx context.Context, db *sql.DB, s Sizes, seed uint64) error {
 			})
 		},
 		func() error {
-			// Tables of later schema versions are filled only where they
-			// exist: Fill also prepares databases of older versions.
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'content_env'`).Scan(&n); err != nil || n == 0 {
+			if ok, err := hasTable(ctx, tx, "content_env"); !ok || err != nil {
 				return err
 			}
 			return ins("content_env", s.ContentEnv, "content_id, name, value, created_at, updated_at", func(i int) []any {
 				// Distinct (content, name) pairs: content varies fastest.
 				return []any{1 + (i-1)%content, fmt.Sprintf("VAR_%d", (i-1)/content), blob(r, 28+r.IntN(64)), at(r, i), at(r, i+1)}
+			})
+		},
+		func() error {
+			if ok, err := hasTable(ctx, tx, "leases"); !ok || err != nil {
+				return err
+			}
+			return ins("leases", s.Leases, "name, holder, renewed_at", func(i int) []any {
+				return []any{fmt.Sprintf("lease-%d", i), fmt.Sprintf("node-%04d", i), at(r, i)}
 			})
 		},
 		func() error {
@@ -254,4 +261,13 @@ func Fill(ctx context.Context, db *sql.DB, s Sizes, seed uint64) error {
 		return fmt.Errorf("fill: commit: %w", err)
 	}
 	return nil
+}
+
+// hasTable says whether the database has table: tables of later schema
+// versions are filled only where they exist, as Fill also prepares
+// databases of older versions.
+func hasTable(ctx context.Context, tx *sql.Tx, table string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&n)
+	return n > 0, err
 }
