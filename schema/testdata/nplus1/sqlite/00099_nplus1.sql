@@ -1,3 +1,4 @@
+-- podium:class contract
 -- +goose Up
 -- Test-only migration, embedded by the build tag podium_nplus1: the binary
 -- of the upgrade rehearsal (schema N+1). It is additive, as a real Podium
