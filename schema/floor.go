@@ -234,7 +234,7 @@ func Finalize(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opt
 			out.Retired = append(out.Retired, n.ID)
 		}
 	}
-	m, err := apply(ctx, p, log, opts.Options, nil)
+	m, err := apply(ctx, p, log, opts.Options, true, nil)
 	out.Applied = m.Applied
 	if err != nil {
 		return out, err

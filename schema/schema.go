@@ -233,7 +233,7 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 	}
 	if len(pending) > 0 {
 		if len(others) == 0 {
-			out, err = apply(ctx, p, log, opts, nil)
+			out, err = apply(ctx, p, log, opts, true, nil)
 		} else {
 			var expand []int64
 			for _, m := range pending {
@@ -248,7 +248,7 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 					Warn("other nodes are live: deferring the contract migrations to \"podium migrate schema finalize\"")
 			}
 			var m Migrated
-			m, err = apply(ctx, p, log, opts, expand)
+			m, err = apply(ctx, p, log, opts, false, expand)
 			out.Applied = m.Applied
 		}
 		if err != nil {
@@ -278,10 +278,13 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 }
 
 // apply runs migrations under the migration lock: every pending one when
-// versions is nil (goose Up, out of order allowed), else exactly those
-// versions in order (each under the lock; one already applied by another
-// node meanwhile is skipped).
-func apply(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Options, versions []int64) (Migrated, error) {
+// all (goose Up, out of order allowed), else exactly versions, in order
+// (each under the lock; one already applied by another node meanwhile is
+// skipped).
+func apply(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Options, all bool, versions []int64) (Migrated, error) {
+	if !all && len(versions) == 0 {
+		return Migrated{}, nil
+	}
 	gp, err := NewGoose(p, opts)
 	if err != nil {
 		return Migrated{}, err
@@ -289,7 +292,7 @@ func apply(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts O
 	defer closeGoose(p, gp)
 	started := time.Now()
 	var res []*goose.MigrationResult
-	if versions == nil {
+	if all {
 		res, err = gp.Up(ctx)
 	} else {
 		for _, v := range versions {
