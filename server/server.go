@@ -438,6 +438,13 @@ func (n *Node) shutdown(services []runningService, log *logrus.Entry, begun time
 			_ = n.db.NodeSetStatus(ctx, n.id, podium.NodeDraining)
 		}()
 
+		// Keep serving while the load balancer notices the 503 on
+		// /__ping__, so no request meets a closed port.
+		if d := n.Config.Server.DrainDelay; d > 0 && n.httpSrv != nil {
+			log.WithField("drain_delay", d.String()).Info("draining: /__ping__ answers 503; serving until the load balancer takes the node out")
+			t := time.NewTimer(min(d, time.Until(deadline)))
+			<-t.C
+		}
 		if n.httpSrv != nil {
 			grace := min(n.Config.Server.ShutdownGracePeriod, maxHTTPDrain)
 			ctx, cancel := context.WithDeadline(bg, earliest(time.Now().Add(grace), deadline))
