@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium/bundle"
+	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/nodetest"
 	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
@@ -344,6 +345,8 @@ type rollingRun struct {
 	rollTo        time.Time
 	finalizeOut   string
 	statusMid     schema.Status
+	haCheckMid    hacheck.Result
+	rehearsal     schema.Rehearsal
 	featureBefore bool
 	featureAfter  bool
 }
@@ -410,6 +413,14 @@ func (r *rollingRun) roll(steady time.Duration) {
 	r.client.start()
 	time.Sleep(steady)
 
+	out, stderr, code := r.cli(r.binN1, "migrate", "schema", "rehearse", "--json")
+	if code != 0 {
+		tb.Fatalf("rehearse: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if err := json.Unmarshal([]byte(out), &r.rehearsal); err != nil {
+		tb.Fatalf("rehearse JSON: %v\n%s", err, out)
+	}
+
 	r.rollFrom = time.Now()
 	for i, old := range r.nodes {
 		if err := old.Signal(syscall.SIGTERM); err != nil {
@@ -432,6 +443,16 @@ func (r *rollingRun) roll(steady time.Duration) {
 			if err := json.Unmarshal([]byte(out), &r.statusMid); err != nil {
 				tb.Fatalf("status JSON: %v\n%s", err, out)
 			}
+			out, stderr, _ = nodetest.Run(tb, r.binN1, nil, "ha", "check", "--config", n.ConfigPath, "--json")
+			var list []hacheck.Result
+			if err := json.Unmarshal([]byte(out), &list); err != nil {
+				tb.Fatalf("ha check --json: %v\n%s\n%s", err, out, stderr)
+			}
+			for _, res := range list {
+				if res.Item == hacheck.ItemVersion {
+					r.haCheckMid = res
+				}
+			}
 		}
 	}
 	var feat struct {
@@ -439,7 +460,7 @@ func (r *rollingRun) roll(steady time.Duration) {
 	}
 	api.do("GET", "/__rolling__/feature", nil, &feat)
 	r.featureBefore = feat.Enabled
-	out, stderr, code := r.cli(r.binN1, "migrate", "schema", "finalize")
+	out, stderr, code = r.cli(r.binN1, "migrate", "schema", "finalize")
 	if code != 0 {
 		tb.Fatalf("finalize: exit %d\n%s\n%s", code, out, stderr)
 	}

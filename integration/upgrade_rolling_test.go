@@ -5,8 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/nodetest"
 	"github.com/podiumhq/podium/internal/testutil"
+	"github.com/podiumhq/podium/schema"
 )
 
 // TestRollingUpgradePostgres is the proof of rolling upgrades under load.
@@ -43,6 +45,18 @@ func TestRollingUpgradePostgres(t *testing.T) {
 		!st.UpgradeInProgress || st.Floor != rollingN {
 		t.Errorf("status after the first replacement: deferred %v, held by %v, in progress %t, floor %d; "+
 			"want [00098], two N nodes, true, %d", st.Deferred, st.HeldBy, st.UpgradeInProgress, st.Floor, rollingN)
+	}
+	if res := r.haCheckMid; res.Status != hacheck.Warn || !strings.Contains(res.Detail, "upgrade in progress") {
+		t.Errorf("ha check after the first replacement: version item %s %q; want warn, \"upgrade in progress\"", res.Status, res.Detail)
+	}
+	classes := map[string]schema.Class{}
+	for _, s := range r.rehearsal.Steps {
+		classes[s.Name] = s.Class
+	}
+	if !r.rehearsal.OK || !r.rehearsal.CanRoll || classes["00097_rolling_author.sql"] != schema.ClassExpand ||
+		classes["00098_rolling_drop_legacy.sql"] != schema.ClassContract || !strings.Contains(r.rehearsal.Roll, "00098_rolling_drop_legacy.sql deferred") {
+		t.Errorf("rehearsal before the upgrade: ok %t, can roll %t, classes %v, %q; want ok, can roll, 00097 expand, 00098 contract deferred",
+			r.rehearsal.OK, r.rehearsal.CanRoll, classes, r.rehearsal.Roll)
 	}
 	if !strings.Contains(r.finalizeOut, "applied 00098_rolling_drop_legacy.sql") {
 		t.Errorf("finalize did not apply the contract migration:\n%s", r.finalizeOut)
