@@ -75,12 +75,22 @@ func storedFloor(ctx context.Context, p dbprovider.Provider) (int64, bool, error
 // raiseFloor sets the floor to `to` if it is below (the floor never goes
 // down), and wakes the watchers of every node (PostgreSQL) so that the
 // nodes it leaves behind retire at once rather than at their next poll.
+//
+// Without a stored row the floor is the schema version: the row is written
+// only when the floor must differ from it, so a database that never saw a
+// rolling upgrade holds no row (and "podium migrate db" copies no extra
+// data).
 func raiseFloor(ctx context.Context, p dbprovider.Provider, to int64) (bool, error) {
 	cur, ok, err := storedFloor(ctx, p)
 	if err != nil {
 		return false, err
 	}
-	if ok && cur >= to {
+	if !ok {
+		if cur, err = p.SchemaVersion(ctx); err != nil {
+			return false, fmt.Errorf("schema floor: %w", err)
+		}
+	}
+	if cur >= to {
 		return false, nil
 	}
 	if err := p.SettingPut(ctx, FloorKey, strconv.FormatInt(to, 10)); err != nil {
@@ -92,9 +102,9 @@ func raiseFloor(ctx context.Context, p dbprovider.Provider, to int64) (bool, err
 	return true, nil
 }
 
-// initFloor records the floor of a database that has none: its schema
-// version before this binary migrated it (what binaries without rolling
-// upgrades compare against).
+// initFloor records the floor of a database that has none before expand
+// migrations move its schema version past it: its schema version before
+// this binary migrates it (what the live nodes compare against).
 func initFloor(ctx context.Context, p dbprovider.Provider, to int64) error {
 	if to <= 0 {
 		return nil
@@ -103,8 +113,10 @@ func initFloor(ctx context.Context, p dbprovider.Provider, to int64) error {
 	if err != nil || ok {
 		return err
 	}
-	_, err = raiseFloor(ctx, p, to)
-	return err
+	if err := p.SettingPut(ctx, FloorKey, strconv.FormatInt(to, 10)); err != nil {
+		return fmt.Errorf("schema floor: %w", err)
+	}
+	return nil
 }
 
 // otherLiveNodes returns the live registered nodes other than self (none

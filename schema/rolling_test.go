@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/podiumhq/podium"
@@ -112,6 +113,28 @@ func TestRollingUpgrade(t *testing.T) {
 	}
 	if pending, _ := schema.PendingMigrations(ctx, p); len(pending) != 0 {
 		t.Errorf("pending after finalize: %v", pending)
+	}
+
+	// A breaking migration (no expand path) cannot roll: beside a live
+	// node, Up refuses before applying anything, naming both.
+	if _, err := p.NodeUpsert(ctx, &dbprovider.NodeUpsertParams{ID: "peer", Hostname: "host-peer", PID: 2, Version: "N+1",
+		SchemaVersion: 98, Provider: "postgres", HAEnabled: true, Status: podium.NodeServing, Info: map[string]any{}}); err != nil {
+		t.Fatal(err)
+	}
+	restore()
+	withBreaking := rollingMigrations(true)
+	brk := fstest.MapFS{"00099_breaking.sql": {Data: []byte("-- podium:class breaking\n-- +goose Up\nCREATE TABLE rolling_breaking (id bigint);\n")}}
+	for k, f := range withBreaking {
+		withBreaking[k] = schema.Overlay(f, brk)
+	}
+	restore = schema.SetExtraMigrations(withBreaking)
+	_, err = schema.Up(ctx, p, nil, schema.Options{Self: "new1"})
+	if msg := podium.ErrorMessage(err); podium.ExitCode(err) != 2 || !strings.Contains(msg, "00099_breaking.sql") || !strings.Contains(msg, "peer") {
+		t.Fatalf("Up with a breaking migration beside a live node = %v (exit %d); want exit 2 naming 00099_breaking.sql and peer",
+			err, podium.ExitCode(err))
+	}
+	if v, _ := p.SchemaVersion(ctx); v != 98 {
+		t.Fatalf("the refused Up changed the schema: version %d, want 98", v)
 	}
 
 	restore()

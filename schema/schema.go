@@ -247,6 +247,12 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 				log.WithFields(logrus.Fields{"deferred": migrationNames(out.Deferred), "live_nodes": len(others)}).
 					Warn("other nodes are live: deferring the contract migrations to \"podium migrate schema finalize\"")
 			}
+			// Record the floor before the schema version moves past it.
+			if len(expand) > 0 {
+				if err := initFloor(ctx, p, before); err != nil {
+					return out, err
+				}
+			}
 			var m Migrated
 			m, err = apply(ctx, p, log, opts, false, expand)
 			out.Applied = m.Applied
@@ -254,9 +260,6 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 		if err != nil {
 			return out, err
 		}
-	}
-	if err := initFloor(ctx, p, before); err != nil {
-		return out, err
 	}
 	if len(others) == 0 {
 		// Alone: nothing was deferred, and no older node can be left.

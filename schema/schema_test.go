@@ -154,6 +154,10 @@ func TestNewerDatabaseRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			newer := schema.Latest() + 7
+			// As a newer node beside this one records it before expanding.
+			if err := p.SettingPut(ctx, schema.FloorKey, fmt.Sprint(schema.Latest())); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := p.DB().ExecContext(ctx,
 				`INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)`, newer); err != nil {
 				t.Fatal(err)
