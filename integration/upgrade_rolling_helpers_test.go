@@ -346,6 +346,7 @@ type rollingRun struct {
 	finalizeOut   string
 	statusMid     schema.Status
 	haCheckMid    hacheck.Result
+	midNServed    bool
 	rehearsal     schema.Rehearsal
 	featureBefore bool
 	featureAfter  bool
@@ -453,6 +454,16 @@ func (r *rollingRun) roll(steady time.Duration) {
 					r.haCheckMid = res
 				}
 			}
+			// Binary N started now, on a schema newer than its own but a
+			// floor that still allows it, serves.
+			mid := nodetest.StartNode(tb, nodetest.Options{Binary: r.binN, Name: "N-mid-upgrade", Postgres: r.pg, DataDir: r.data, Config: r.cfg})
+			if status, _, err := mid.Ping(); err != nil || status != 200 {
+				tb.Fatalf("binary N started mid-upgrade: ping %d %v, want 200\n%s", status, err, mid.Log())
+			}
+			if code := mid.Stop(tb); code != 0 {
+				tb.Fatalf("binary N started mid-upgrade: exit %d after SIGTERM, want 0\n%s", code, mid.Log())
+			}
+			r.midNServed = true
 		}
 	}
 	var feat struct {

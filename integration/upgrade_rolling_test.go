@@ -18,7 +18,8 @@ import (
 // renders every second. The nodes are replaced one by one by binary N+1
 // (SIGTERM, drain, start on the same address), which applies its expand
 // migration at once and defers its contract migration (it drops a column
-// that N writes); "migrate schema finalize" applies it at the end. Then:
+// that N writes); "migrate schema finalize" applies it at the end. Binary N
+// started mid-upgrade (schema ahead of it, floor not) serves. Then:
 // no client request failed, every acknowledged deployment is there, every
 // due time of the schedule ran once at least and never twice at the same
 // time, the feature N could not handle turned on only at finalize, and an
@@ -57,6 +58,9 @@ func TestRollingUpgradePostgres(t *testing.T) {
 		classes["00098_rolling_drop_legacy.sql"] != schema.ClassContract || !strings.Contains(r.rehearsal.Roll, "00098_rolling_drop_legacy.sql deferred") {
 		t.Errorf("rehearsal before the upgrade: ok %t, can roll %t, classes %v, %q; want ok, can roll, 00097 expand, 00098 contract deferred",
 			r.rehearsal.OK, r.rehearsal.CanRoll, classes, r.rehearsal.Roll)
+	}
+	if !r.midNServed {
+		t.Error("binary N was not started mid-upgrade")
 	}
 	if !strings.Contains(r.finalizeOut, "applied 00098_rolling_drop_legacy.sql") {
 		t.Errorf("finalize did not apply the contract migration:\n%s", r.finalizeOut)
