@@ -1,7 +1,10 @@
 // Package schema owns Podium's database schema: goose migrations embedded
-// in the binary, one folder per dialect with identical version numbers, the
-// start-up check that refuses a database newer than the binary, and the
-// watcher that notices such a database while a node runs.
+// in the binary, one folder per dialect with identical version numbers,
+// each marked expand or contract ([Class]); the database's compatibility
+// floor ([Floor]); the start-up check that refuses a database whose floor
+// is above the binary, the watcher that notices it while a node runs, and
+// the rolling-upgrade rule (expand migrations beside live nodes, contract
+// ones at [Finalize]).
 //
 // goose never says "the database is newer than this binary" (with an old
 // binary on a newer database, Up is a silent no-op), so every entry point
