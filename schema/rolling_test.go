@@ -154,3 +154,51 @@ func TestCanRollRefusesBreaking(t *testing.T) {
 		t.Fatalf("CanRoll = %v, want an error naming 00006_b.sql only", err)
 	}
 }
+
+// TestRollingExpandOnlyKeepsFloor: an upgrade with expand migrations only.
+// The first new node applies them beside the live old node; the second new
+// node finds nothing to apply and must leave the floor alone too (the old
+// node keeps serving) until finalize raises it. Not parallel (swaps the
+// binary's migrations).
+func TestRollingExpandOnlyKeepsFloor(t *testing.T) {
+	p := openPostgres(t, pgtest.NewDatabase(t))
+	ctx := ctxT(t)
+	restore := schema.SetExtraMigrations(rollingMigrations(false))
+	defer func() { restore() }()
+	if _, err := schema.Up(ctx, p, nil, schema.Options{Self: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.NodeUpsert(ctx, &dbprovider.NodeUpsertParams{ID: "old", Hostname: "host-old", PID: 1, Version: "N",
+		SchemaVersion: 96, Provider: "postgres", HAEnabled: true, Status: podium.NodeServing, Info: map[string]any{}}); err != nil {
+		t.Fatal(err)
+	}
+	expandOnly := map[string]fs.FS{}
+	for _, dir := range []string{"sqlite", "postgres"} {
+		b, err := os.ReadFile("testdata/rolling/n1/" + dir + "/00097_rolling_author.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		expandOnly[dir] = schema.Overlay(os.DirFS("testdata/rolling/n/"+dir), fstest.MapFS{"00097_rolling_author.sql": {Data: b}})
+	}
+	restore()
+	restore = schema.SetExtraMigrations(expandOnly)
+	for _, self := range []string{"new1", "new2"} {
+		m, err := schema.Up(ctx, p, nil, schema.Options{Self: self})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Floor != 96 || len(m.Deferred) != 0 {
+			t.Fatalf("%s beside the live old node: floor %d, deferred %v; want floor 96, nothing deferred", self, m.Floor, m.Deferred)
+		}
+		if err := p.NodeSetStatus(ctx, self, podium.NodeServing); err != nil && !podium.IsCode(err, podium.ENOTFOUND) {
+			t.Fatal(err)
+		}
+	}
+	if err := p.NodeSetStatus(ctx, "old", podium.NodeStopped); err != nil {
+		t.Fatal(err)
+	}
+	f, err := schema.Finalize(ctx, p, nil, schema.FinalizeOptions{})
+	if err != nil || f.Floor != 97 || len(f.Applied) != 0 {
+		t.Fatalf("finalize: floor %d, applied %v, %v; want floor 97, nothing applied", f.Floor, f.Applied, err)
+	}
+}

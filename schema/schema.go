@@ -221,8 +221,11 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 	if err != nil {
 		return Migrated{}, err
 	}
+	// Looked up even with nothing pending: only a node alone may raise the
+	// floor (a second new node of an expand-only upgrade must not retire
+	// the old nodes).
 	var others []*podium.Node
-	if p.SupportsHA() && len(pending) > 0 {
+	if p.SupportsHA() {
 		if others, err = otherLiveNodes(ctx, p, opts.Self, opts.NodeTimeout); err != nil {
 			return Migrated{}, err
 		}
