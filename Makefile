@@ -67,7 +67,7 @@ clean:
 # Benchmarks. Each target belongs to the part it measures: its owner fills in
 # the recipe (and a line in .PHONY). Until then they fail with a message.
 # ---------------------------------------------------------------------------
-.PHONY: bench-migrate bench-watcher bench-scheduler bench-proxy
+.PHONY: bench-migrate bench-watcher bench-scheduler bench-proxy bench-rolling
 
 ## bench-migrate: SQLite -> PostgreSQL migration throughput: podium migrate db
 ## vs pgloader vs a bare COPY, 1M rows (scripts/bench-migrate.sh says how).
@@ -79,6 +79,12 @@ bench-migrate: build
 ## PODIUM_BENCH_TRIALS (default 20) trials, with LISTEN and with polling only.
 bench-watcher:
 	$(GO) test -run '^$$' -bench '^BenchmarkSchemaWatcher$$' -benchtime 1x -timeout 30m ./integration/
+
+## bench-rolling: a rolling upgrade of three nodes behind the shipped HAProxy
+## configuration under client load: requests sent, failed (goal 0), p99
+## during the upgrade vs steady state (goal <= 2x), upgrade duration.
+bench-rolling: deps
+	$(GO) test -run '^$$' -bench '^BenchmarkRollingUpgrade$$' -benchtime 1x -count 1 -timeout 10m ./integration/
 
 ## bench-scheduler: three nodes on one PostgreSQL with default scheduler
 ## settings: no-op claim throughput (jobs/s), due-to-start delay of

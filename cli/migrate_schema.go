@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -27,7 +28,7 @@ administrators who want to see where a cluster stands, to separate the schema
 change from the restart, or to try the migrations in CI before an upgrade.
 See docs/upgrading.md.`,
 	}
-	cmd.AddCommand(a.schemaStatusCmd(), a.schemaUpCmd(), a.schemaRehearseCmd())
+	cmd.AddCommand(a.schemaStatusCmd(), a.schemaUpCmd(), a.schemaRehearseCmd(), a.schemaFinalizeCmd())
 	return cmd
 }
 
@@ -73,15 +74,33 @@ func printSchemaStatus(w io.Writer, where string, st *schema.Status) error {
 	fmt.Fprintf(w, "database:        %s\n", where)
 	fmt.Fprintf(w, "database schema: %d\n", st.Database)
 	fmt.Fprintf(w, "binary schema:   %d\n", st.Binary)
+	fmt.Fprintf(w, "floor:           %d (the oldest binary schema that may serve; the cluster version)\n", st.Floor)
 	switch {
 	case st.DatabaseNewer:
-		fmt.Fprintf(w, "this binary is older than the database: upgrade it before starting a node with it\n")
+		fmt.Fprintf(w, "this binary is below the database's floor: upgrade it before starting a node with it\n")
 	case len(st.Pending) == 0:
 		fmt.Fprintf(w, "pending:         none\n")
 	default:
 		fmt.Fprintf(w, "pending:         %d migration(s)\n", len(st.Pending))
 		for _, m := range st.Pending {
+			class := string(m.Class)
+			if class == "" {
+				class = "unmarked (treated as contract)"
+			}
+			fmt.Fprintf(w, "  %5d  %-40s %s\n", m.Version, m.Name, class)
+		}
+	}
+	if len(st.Deferred) > 0 {
+		fmt.Fprintf(w, "deferred:        %d contract migration(s), applied by \"podium migrate schema finalize\":\n", len(st.Deferred))
+		for _, m := range st.Deferred {
 			fmt.Fprintf(w, "  %5d  %s\n", m.Version, m.Name)
+		}
+	}
+	if st.UpgradeInProgress {
+		if len(st.HeldBy) > 0 {
+			fmt.Fprintf(w, "upgrade:         in progress; held up by %d node(s) on an older binary: %s\n", len(st.HeldBy), strings.Join(st.HeldBy, ", "))
+		} else {
+			fmt.Fprintf(w, "upgrade:         in progress; every live node runs a binary at schema %d or newer: run \"podium migrate schema finalize\"\n", st.Binary)
 		}
 	}
 	fmt.Fprintf(w, "nodes:           %d registered\n", len(st.Nodes))
@@ -92,10 +111,13 @@ func printSchemaStatus(w io.Writer, where string, st *schema.Status) error {
 	fmt.Fprintln(tw, "  NODE\tHOST\tPID\tVERSION\tSCHEMA\tSTATUS\tLAST HEARTBEAT\t")
 	for _, n := range st.Nodes {
 		note := ""
-		if n.Live && n.Outdated {
+		switch {
+		case n.Live && n.Outdated:
 			note = "OUTDATED: upgrade this node"
-		} else if n.Outdated {
+		case n.Outdated:
 			note = "outdated"
+		case n.Live && n.Older:
+			note = "older binary: holds the upgrade up"
 		}
 		if !n.Live && n.Status != podium.NodeStopped {
 			note += " (no heartbeat: dead?)"
@@ -114,8 +136,10 @@ func (a *app) schemaUpCmd() *cobra.Command {
 same lock as a starting node: on PostgreSQL the migration advisory lock
 (concurrent migrators wait, nothing is applied twice); on SQLite the
 database lock, so it is refused (exit 2) while a node runs: stop it first.
-Each migration is logged with its duration. Exits 3 if the database is
-newer than this binary.`,
+Each migration is logged with its duration. Exits 3 if this binary is
+below the database's compatibility floor. While other nodes are live, only
+expand migrations are applied and contract migrations are deferred to
+"podium migrate schema finalize" (docs/upgrading.md, Rolling upgrades).`,
 		Example: `  podium migrate schema up --config /etc/podium/podium.gcfg`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -129,10 +153,13 @@ newer than this binary.`,
 				return err
 			}
 			defer db.Close()
-			migrated, err := schema.Up(ctx, db, log.WithField("component", "schema"), schema.Options{})
+			migrated, err := schema.Up(ctx, db, log.WithField("component", "schema"), schema.Options{NodeTimeout: cfg.HA.NodeTimeout})
 			out := cmd.OutOrStdout()
 			for _, r := range migrated.Applied {
 				fmt.Fprintf(out, "applied %s in %s\n", r.Name, r.Duration.Round(100*time.Microsecond))
+			}
+			for _, m := range migrated.Deferred {
+				fmt.Fprintf(out, "deferred %s (contract; nodes are live): run \"podium migrate schema finalize\" once every node runs this binary\n", m.Name)
 			}
 			if err != nil {
 				return err
@@ -219,11 +246,18 @@ func printSchemaRehearsal(w io.Writer, r *schema.Rehearsal, after int64) {
 	for _, s := range r.Steps {
 		switch {
 		case s.Skipped != "":
-			fmt.Fprintf(w, "  %-40s skipped: %s\n", s.Name, s.Skipped)
+			fmt.Fprintf(w, "  %-40s %-9s skipped: %s\n", s.Name, classOf(s.Class), s.Skipped)
 		case s.OK:
-			fmt.Fprintf(w, "  %-40s ok      %10s  (lock wait %s)\n", s.Name, s.Duration, s.LockWait)
+			fmt.Fprintf(w, "  %-40s %-9s ok      %10s  (lock wait %s)\n", s.Name, classOf(s.Class), s.Duration, s.LockWait)
 		default:
-			fmt.Fprintf(w, "  %-40s FAILED  %10s  (lock wait %s)\n    %s\n", s.Name, s.Duration, s.LockWait, s.Error)
+			fmt.Fprintf(w, "  %-40s %-9s FAILED  %10s  (lock wait %s)\n    %s\n", s.Name, classOf(s.Class), s.Duration, s.LockWait, s.Error)
+		}
+	}
+	if len(r.Steps) > 0 {
+		if r.CanRoll {
+			fmt.Fprintf(w, "rolling upgrade: possible: %s\n", r.Roll)
+		} else {
+			fmt.Fprintf(w, "rolling upgrade: NOT possible: %s\n", r.Roll)
 		}
 	}
 	if r.OK {
@@ -231,4 +265,68 @@ func printSchemaRehearsal(w io.Writer, r *schema.Rehearsal, after int64) {
 	} else {
 		fmt.Fprintf(w, "rehearsal FAILED; nothing was kept: database schema still %d\n", after)
 	}
+}
+
+func (a *app) schemaFinalizeCmd() *cobra.Command {
+	var (
+		retireOld bool
+		wait      time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "finalize",
+		Short: "End a rolling upgrade: apply the deferred contract migrations and raise the floor",
+		Long: `End a rolling upgrade (docs/upgrading.md, Rolling upgrades).
+
+While older nodes were live, the new nodes applied only the expand
+migrations and deferred the contract ones. Once every live node runs this
+binary, finalize applies the deferred migrations (under the migration lock)
+and raises the database's compatibility floor, the cluster version, to this
+binary's schema: features that older nodes could not handle turn on, and an
+older binary started afterwards exits with code 3 at once.
+
+Refused (exit 2), naming them, while a node of an older binary is live,
+unless --retire-old: then the floor is raised first, the older nodes drain
+and exit (code 3), finalize waits for them to leave (--wait) and then
+applies the deferred migrations.`,
+		Example: `  podium migrate schema finalize
+  podium migrate schema finalize --retire-old`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, log, err := a.configAndLogger()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			db, err := server.OpenDatabase(ctx, cfg, "", "migrate schema finalize", true)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			f, err := schema.Finalize(ctx, db, log.WithField("component", "schema"), schema.FinalizeOptions{
+				Options: schema.Options{NodeTimeout: cfg.HA.NodeTimeout}, RetireOld: retireOld, Wait: wait})
+			out := cmd.OutOrStdout()
+			for _, id := range f.Retired {
+				fmt.Fprintf(out, "retired older node %s\n", id)
+			}
+			for _, r := range f.Applied {
+				fmt.Fprintf(out, "applied %s in %s\n", r.Name, r.Duration.Round(100*time.Microsecond))
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "finalized: database schema %d, floor (cluster version) %d\n", f.Version, f.Floor)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&retireOld, "retire-old", false, "raise the floor even while older nodes are live: they drain and exit (code 3)")
+	cmd.Flags().DurationVar(&wait, "wait", 60*time.Second, "with --retire-old: how long to wait for the older nodes to leave")
+	return cmd
+}
+
+// classOf prints a migration class, "unmarked" for none.
+func classOf(c schema.Class) string {
+	if c == "" {
+		return "unmarked"
+	}
+	return string(c)
 }

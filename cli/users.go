@@ -61,10 +61,19 @@ func (a *app) openAccounts(ctx context.Context, purpose string) (*accountsDB, er
 		_ = db.Close()
 		return nil, err
 	}
-	if latest := schema.Latest(); v != latest {
+	// Deferred contract migrations (a rolling upgrade not finalized yet)
+	// are fine: this binary's code works without them.
+	pending, err := schema.PendingMigrations(ctx, db)
+	if err != nil {
 		_ = db.Close()
-		return nil, podium.Errorf(podium.EREFUSED,
-			"database schema version %d is older than this binary (%d): start the node once (podium serve) or run \"podium migrate schema up\"", v, latest)
+		return nil, err
+	}
+	for _, m := range pending {
+		if !m.Deferrable() || v == 0 {
+			_ = db.Close()
+			return nil, podium.Errorf(podium.EREFUSED,
+				"database schema version %d is older than this binary (%d): start the node once (podium serve) or run \"podium migrate schema up\"", v, schema.Latest())
+		}
 	}
 	svc := auth.New(db, log.WithField("component", "auth"), auth.Options{})
 	return &accountsDB{db: db, auth: svc}, nil

@@ -70,7 +70,17 @@ type ServerConfig struct {
 	// node warns (log, /__ping__, "podium ha check"). 0 turns the warning
 	// off.
 	MinFreeSpace int64
+	// DrainDelay is how long a stopping node keeps serving after
+	// /__ping__ turns 503 and before it closes its listener, so that the
+	// load balancer's health checks take it out first (set it to the check
+	// interval times the failures needed, plus one interval). 0 closes at
+	// once. At most MaxDrainDelay.
+	DrainDelay time.Duration
 }
+
+// MaxDrainDelay bounds [Server] DrainDelay, so that a node retiring on a
+// newer schema still exits within 30 seconds.
+const MaxDrainDelay = 10 * time.Second
 
 // HTTPConfig is the [HTTP] section.
 type HTTPConfig struct {

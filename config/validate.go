@@ -21,6 +21,10 @@ func (l *loader) validate() {
 	// [Server]
 	l.atLeastDuration("Server.ShutdownGracePeriod", c.Server.ShutdownGracePeriod, 0)
 	l.atLeast("Server.MinFreeSpace", c.Server.MinFreeSpace, 0)
+	l.atLeastDuration("Server.DrainDelay", c.Server.DrainDelay, 0)
+	if c.Server.DrainDelay > MaxDrainDelay {
+		l.bad("Server.DrainDelay", fmt.Sprintf("must be at most %s (a node retiring on a newer schema exits within 30s)", MaxDrainDelay))
+	}
 
 	// [HTTP]
 	l.listen("HTTP.Listen", c.HTTP.Listen)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/schema"
 )
 
 // Status is the verdict on one checklist item.
@@ -170,37 +171,55 @@ func nodeIDs(nodes []*podium.Node) []string {
 
 func (c *checker) single() bool { return len(c.live) == 1 }
 
+// version checks that every live node can serve on the database: its
+// binary at or above the database's compatibility floor. Nodes on
+// different versions while the floor allows them all are a rolling upgrade
+// in progress (warn), not a failure; see docs/upgrading.md.
 func (c *checker) version(ctx context.Context) Result {
 	r := Result{Item: ItemVersion, Title: "same version everywhere, database at the binary's schema", Nodes: c.ids, Status: Pass}
 	byVersion := map[string][]string{}
+	bySchema := map[int64][]string{}
+	newest := int64(0)
 	for _, n := range c.live {
 		byVersion[n.Version] = append(byVersion[n.Version], n.ID)
+		bs := c.facts[n.ID].BinarySchema
+		if bs == 0 {
+			bs = n.SchemaVersion
+		}
+		bySchema[bs] = append(bySchema[bs], n.ID)
+		newest = max(newest, bs)
 	}
-	dbv, err := c.db.SchemaVersion(ctx)
+	floor, dbv, err := schema.Floor(ctx, c.db)
 	if err != nil {
 		r.Status, r.Detail, r.Action = Fail, "cannot read the schema version: "+podium.ErrorMessage(err), "check the database connection"
 		return r
 	}
 	var problems []string
-	if len(byVersion) > 1 {
-		problems = append(problems, "versions differ: "+groups(byVersion))
-		r.Action = "stop every node, install one version everywhere, start the nodes again (docs/upgrading.md)"
-	}
 	for _, n := range c.live {
 		bs := c.facts[n.ID].BinarySchema
-		if n.SchemaVersion != dbv || (bs != 0 && bs != dbv) {
-			problems = append(problems, fmt.Sprintf("node %s: binary schema %d, node saw %d, database is at %d", n.ID, bs, n.SchemaVersion, dbv))
-			r.Action = "upgrade the nodes whose binary is not at the database's schema (docs/upgrading.md)"
+		if bs == 0 {
+			bs = n.SchemaVersion
+		}
+		if bs < floor {
+			problems = append(problems, fmt.Sprintf("node %s: binary schema %d is below the database's floor %d (database at %d): it cannot serve",
+				n.ID, bs, floor, dbv))
+			r.Action = "upgrade the nodes whose binary is below the database's floor (docs/upgrading.md)"
 		}
 	}
-	if c.opts.BinarySchema != 0 && c.opts.BinarySchema != dbv {
-		problems = append(problems, fmt.Sprintf("this podium binary expects schema %d, the database is at %d", c.opts.BinarySchema, dbv))
+	if c.opts.BinarySchema != 0 && c.opts.BinarySchema < floor {
+		problems = append(problems, fmt.Sprintf("this podium binary knows schema %d, below the database's floor %d", c.opts.BinarySchema, floor))
 		if r.Action == "" {
 			r.Action = "run the check with the nodes' podium binary"
 		}
 	}
 	if len(problems) > 0 {
 		r.Status, r.Detail = Fail, strings.Join(problems, "; ")
+		return r
+	}
+	if len(byVersion) > 1 || len(bySchema) > 1 || (newest > 0 && floor < newest) || dbv > floor {
+		r.Status = Warn
+		r.Detail = fmt.Sprintf("upgrade in progress: versions %s; database schema %d, floor %d", groups(byVersion), dbv, floor)
+		r.Action = "replace the remaining older nodes one by one, then run \"podium migrate schema finalize\" (docs/upgrading.md, Rolling upgrades)"
 		return r
 	}
 	for v := range byVersion {

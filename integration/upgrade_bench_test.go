@@ -14,8 +14,8 @@ import (
 
 // BenchmarkSchemaWatcher measures, over PODIUM_BENCH_TRIALS trials (default
 // 20) per mode, how long a node of version N takes to notice an N+1
-// migration applied by "podium migrate schema up" with the N+1 binary, and
-// to exit: detection latency (commit to detection) and commit to exit. The
+// migration applied by "podium migrate schema finalize --retire-old" with
+// the N+1 binary (the floor raised past it), and to exit: detection latency (commit to detection) and commit to exit. The
 // commit time is when the benchmark's own LISTEN connection receives the
 // schema notification. Modes: "listen" (the default: notification plus
 // polling) and "polling" (PODIUM_SCHEMA_LISTEN=off), both with the default
@@ -81,10 +81,13 @@ func watcherTrial(b *testing.B, binN, binN1 string, env []string, i int, phase t
 	ex := watchExit(node)
 	conf := nodetest.WriteConfig(b, &nodetest.Options{Postgres: url})
 	time.Sleep(phase)
-	if _, stderr, code := nodetest.Run(b, binN1, nil, "--config", conf, "migrate", "schema", "up"); code != 0 {
-		b.Fatalf("migrate schema up: exit %d\n%s", code, stderr)
+	// The N+1 migration is contract: with the N node live it is applied by
+	// finalize --retire-old, which first raises the floor (the commit the
+	// node must notice).
+	if _, stderr, code := nodetest.Run(b, binN1, nil, "--config", conf, "migrate", "schema", "finalize", "--retire-old"); code != 0 {
+		b.Fatalf("migrate schema finalize --retire-old: exit %d\n%s", code, stderr)
 	}
-	commitAt := waitCommit(b, commits, nplus1Version, 30*time.Second)
+	commitAt := waitPayload(b, commits, floorPayload, 30*time.Second)
 	select {
 	case <-ex.done:
 	case <-time.After(maxDetectionToExit + 10*time.Second):

@@ -91,15 +91,24 @@ type commitEvent struct {
 // waitCommit waits for the notification of version v.
 func waitCommit(tb testing.TB, ch <-chan commitEvent, v int64, timeout time.Duration) time.Time {
 	tb.Helper()
+	return waitPayload(tb, ch, fmt.Sprint(v), timeout)
+}
+
+// floorPayload is the notification of a raised floor (schema.raiseFloor).
+const floorPayload = "floor"
+
+// waitPayload waits for a schema notification with the given payload.
+func waitPayload(tb testing.TB, ch <-chan commitEvent, payload string, timeout time.Duration) time.Time {
+	tb.Helper()
 	deadline := time.After(testutil.Timeout(timeout))
 	for {
 		select {
 		case ev := <-ch:
-			if ev.payload == fmt.Sprint(v) {
+			if ev.payload == payload {
 				return ev.at
 			}
 		case <-deadline:
-			tb.Fatalf("no schema notification for version %d within %s", v, testutil.Timeout(timeout))
+			tb.Fatalf("no schema notification %q within %s", payload, testutil.Timeout(timeout))
 		}
 	}
 }

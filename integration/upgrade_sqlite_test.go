@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,6 +76,10 @@ func TestUpgradeSQLiteWatcher(t *testing.T) {
 	}
 	defer p.Close()
 	raisedAt := time.Now()
+	// What a lone N+1 node does: its migration, and the floor raised to it.
+	if err := p.SettingPut(testCtx(t), schema.FloorKey, fmt.Sprint(nplus1Version)); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := p.DB().ExecContext(testCtx(t), `INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, 1)`, nplus1Version); err != nil {
 		t.Fatal(err)
 	}

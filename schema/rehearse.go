@@ -40,8 +40,11 @@ type RehearseOptions struct {
 
 // Step is the rehearsal of one migration.
 type Step struct {
-	Version  int64  `json:"version"`
-	Name     string `json:"name"`
+	Version int64  `json:"version"`
+	Name    string `json:"name"`
+	// Class is the migration's declared compatibility (expand, contract,
+	// breaking; "" when unmarked).
+	Class    Class  `json:"class"`
 	Duration Millis `json:"duration_ms"`
 	// LockWait is the time the migration spent waiting for locks held by
 	// other sessions (PostgreSQL, sampled every 10ms).
@@ -89,6 +92,10 @@ type Rehearsal struct {
 	// OK is true when every pending migration applied.
 	OK       bool   `json:"ok"`
 	Duration Millis `json:"duration_ms"`
+	// CanRoll is true when the upgrade can be done node by node (no
+	// migration without an expand path); Roll says how or why not.
+	CanRoll bool   `json:"can_roll"`
+	Roll    string `json:"roll"`
 }
 
 // Failed returns the failing step, or nil.
@@ -140,6 +147,14 @@ func Rehearse(ctx context.Context, p dbprovider.Provider, opts RehearseOptions) 
 		return nil, podium.Errorf(podium.EUNSUPPORTED, "rehearse: provider %s is not supported", p.Name())
 	}
 	r.Duration = Millis(time.Since(started))
+	classes := map[int64]Class{}
+	for _, m := range pending {
+		classes[m.Version] = m.Class
+	}
+	for i := range r.Steps {
+		r.Steps[i].Class = classes[r.Steps[i].Version]
+	}
+	r.CanRoll, r.Roll = rollPlan(pending)
 	if err != nil {
 		return r, err
 	}
@@ -393,4 +408,24 @@ func sqliteError(err error) string {
 		err = pe.Err
 	}
 	return err.Error()
+}
+
+// rollPlan says whether pending can be applied as a rolling upgrade, and
+// how.
+func rollPlan(pending []Migration) (bool, string) {
+	if err := CanRoll(pending); err != nil {
+		return false, err.Error() + "; use the stop-all procedure (docs/upgrading.md)"
+	}
+	var deferred []string
+	for _, m := range pending {
+		if m.Deferrable() {
+			deferred = append(deferred, m.Name)
+		}
+	}
+	if len(deferred) == 0 {
+		return true, "every pending migration is expand: the first new node applies them while older nodes serve; " +
+			"run \"podium migrate schema finalize\" once every node runs the new binary"
+	}
+	return true, fmt.Sprintf("the first new node applies the expand migrations while older nodes serve; "+
+		"%s deferred to \"podium migrate schema finalize\", once every node runs the new binary", strings.Join(deferred, ", "))
 }

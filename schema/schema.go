@@ -1,7 +1,10 @@
 // Package schema owns Podium's database schema: goose migrations embedded
-// in the binary, one folder per dialect with identical version numbers, the
-// start-up check that refuses a database newer than the binary, and the
-// watcher that notices such a database while a node runs.
+// in the binary, one folder per dialect with identical version numbers,
+// each marked expand or contract ([Class]); the database's compatibility
+// floor ([Floor]); the start-up check that refuses a database whose floor
+// is above the binary, the watcher that notices it while a node runs, and
+// the rolling-upgrade rule (expand migrations beside live nodes, contract
+// ones at [Finalize]).
 //
 // goose never says "the database is newer than this binary" (with an old
 // binary on a newer database, Up is a silent no-op), so every entry point
@@ -98,15 +101,18 @@ func NewerError(dbVersion, binVersion int64) *podium.Error {
 		"database schema version %d is newer than this binary (%d): upgrade this node", dbVersion, binVersion)
 }
 
-// Check returns the database's schema version, and ESCHEMA when it is newer
-// than this binary. It takes no lock.
+// Check returns the database's schema version, and ESCHEMA when the
+// database no longer supports this binary: its compatibility floor
+// ([Floor]) is above the binary's schema. A database whose schema is newer
+// than the binary but whose floor is not (a rolling upgrade in progress)
+// passes. It takes no lock.
 func Check(ctx context.Context, p dbprovider.Provider) (int64, error) {
-	v, err := p.SchemaVersion(ctx)
+	floor, v, err := Floor(ctx, p)
 	if err != nil {
-		return 0, err
+		return v, err
 	}
-	if latest := Latest(); v > latest {
-		return v, NewerError(v, latest)
+	if latest := Latest(); floor > latest {
+		return v, NewerError(max(v, floor), latest)
 	}
 	return v, nil
 }
@@ -118,6 +124,12 @@ type Options struct {
 	LockPeriod time.Duration
 	// LockTimeout bounds the wait for the lock (default 5 minutes).
 	LockTimeout time.Duration
+	// Self is the migrating node's id, left out when Up looks for other
+	// live nodes ("" for a command).
+	Self string
+	// NodeTimeout decides which registered nodes count as live (default
+	// 30s, the [HA] NodeTimeout default).
+	NodeTimeout time.Duration
 }
 
 // NewGoose returns a goose provider for p's database. On PostgreSQL it runs
@@ -130,7 +142,10 @@ func NewGoose(p dbprovider.Provider, opts Options) (*goose.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schema: %w", err)
 	}
-	gopts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	// Out of order: a rolling upgrade defers contract migrations and
+	// applies later expand ones, so finalize applies versions below the
+	// highest applied one.
+	gopts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true)}
 	db := p.DB()
 	switch pg := p.(type) {
 	case *postgres.Provider:
@@ -175,23 +190,34 @@ type Result struct {
 }
 
 // Migrated is what Up did: the migrations it applied (also those before a
-// failure) and the database's version afterwards.
+// failure), the contract migrations it deferred, and the database's
+// version afterwards.
 type Migrated struct {
-	Applied []Result
-	Version int64
+	Applied  []Result
+	Deferred []Migration
+	Version  int64
+	// Floor is the database's compatibility floor afterwards.
+	Floor int64
 }
 
 // Up brings the database to this binary's schema. It refuses (ESCHEMA) a
-// database that is newer, and logs each migration with its duration. On
-// PostgreSQL, simultaneous callers wait for each other on the advisory lock
-// and apply each migration exactly once.
+// database whose floor is above this binary, and logs each migration with
+// its duration. On PostgreSQL, simultaneous callers wait for each other on
+// the advisory lock and apply each migration exactly once.
+//
+// The rolling-upgrade rule: while other nodes are live on the database
+// (registered, not stopped, heartbeat younger than opts.NodeTimeout), Up
+// applies only the expand migrations and defers the others (contract or
+// unmarked) to [Finalize], leaving the floor where it is so that the older
+// nodes keep serving. A node alone on the database (single node, SQLite,
+// or the stop-all procedure) applies everything and raises the floor to
+// its own schema.
 func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Options) (Migrated, error) {
-	current, err := Check(ctx, p)
+	before, err := Check(ctx, p)
 	if err != nil {
 		return Migrated{}, err
 	}
-	sqlite := p.GooseDialect() == "sqlite3"
-	if sqlite && current < ParityVersion {
+	if p.GooseDialect() == "sqlite3" && before < ParityVersion {
 		// The parity migration would stop at the first row its new
 		// constraints refuse, naming none: list every one first, and
 		// change nothing.
@@ -203,14 +229,109 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 			return Migrated{}, ParityError(vs)
 		}
 	}
+	pending, err := PendingMigrations(ctx, p)
+	if err != nil {
+		return Migrated{}, err
+	}
+	// Looked up even with nothing pending: only a node alone may raise the
+	// floor (a second new node of an expand-only upgrade must not retire
+	// the old nodes).
+	var others []*podium.Node
+	if p.SupportsHA() {
+		if others, err = otherLiveNodes(ctx, p, opts.Self, opts.NodeTimeout); err != nil {
+			return Migrated{}, err
+		}
+	}
+	var out Migrated
+	if len(others) > 0 {
+		if err := CanRoll(pending); err != nil {
+			return out, podium.Errorf(podium.EREFUSED, "%s; %d other node(s) are live: %s. Stop every node, then start "+
+				"one node with this binary (it migrates), then the others (docs/upgrading.md)", err, len(others), describeNodes(others))
+		}
+	}
+	if len(pending) > 0 {
+		if len(others) == 0 {
+			out, err = apply(ctx, p, log, opts, true, nil)
+		} else {
+			var expand []int64
+			for _, m := range pending {
+				if m.Deferrable() {
+					out.Deferred = append(out.Deferred, m)
+				} else {
+					expand = append(expand, m.Version)
+				}
+			}
+			if log != nil && len(out.Deferred) > 0 {
+				log.WithFields(logrus.Fields{"deferred": migrationNames(out.Deferred), "live_nodes": len(others)}).
+					Warn("other nodes are live: deferring the contract migrations to \"podium migrate schema finalize\"")
+			}
+			// Record the floor before the schema version moves past it.
+			if len(expand) > 0 {
+				if err := initFloor(ctx, p, before); err != nil {
+					return out, err
+				}
+			}
+			var m Migrated
+			m, err = apply(ctx, p, log, opts, false, expand)
+			out.Applied = m.Applied
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+	if len(others) == 0 {
+		// Alone: nothing was deferred, and no older node can be left.
+		if _, err := raiseFloor(ctx, p, Latest()); err != nil {
+			return out, err
+		}
+	}
+	// Another binary may have migrated past us, or raised the floor, while
+	// we waited for the lock.
+	v, err := Check(ctx, p)
+	out.Version = v
+	if err != nil {
+		return out, err
+	}
+	if out.Floor, _, err = Floor(ctx, p); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// apply runs migrations under the migration lock: every pending one when
+// all (goose Up, out of order allowed), else exactly versions, in order
+// (each under the lock; one already applied by another node meanwhile is
+// skipped).
+func apply(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Options, all bool, versions []int64) (Migrated, error) {
+	if !all && len(versions) == 0 {
+		return Migrated{}, nil
+	}
 	gp, err := NewGoose(p, opts)
 	if err != nil {
 		return Migrated{}, err
 	}
 	defer closeGoose(p, gp)
 	started := time.Now()
-	res, err := gp.Up(ctx)
-	if err != nil && sqlite {
+	var res []*goose.MigrationResult
+	if all {
+		res, err = gp.Up(ctx)
+	} else {
+		for _, v := range versions {
+			var r *goose.MigrationResult
+			r, err = gp.ApplyVersion(ctx, v, true)
+			if errors.Is(err, goose.ErrAlreadyApplied) {
+				err = nil
+				continue
+			}
+			if r != nil {
+				res = append(res, r)
+			}
+			if err != nil {
+				break
+			}
+		}
+	}
+	if err != nil && p.GooseDialect() == "sqlite3" {
 		// A NO TRANSACTION migration (00035) that failed half-way leaves
 		// its explicit transaction open and foreign keys off on the
 		// writer's one connection: roll it back and switch them on again.
@@ -237,16 +358,19 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 		}
 		return Migrated{Applied: out}, fmt.Errorf("schema: migrate: %w", err)
 	}
-	// Another binary may have migrated past us while we waited for the lock.
-	v, err := Check(ctx, p)
-	if err != nil {
-		return Migrated{Applied: out, Version: v}, err
-	}
 	if log != nil && len(out) > 0 {
-		log.WithFields(logrus.Fields{"version": v, "migrations": len(out),
+		log.WithFields(logrus.Fields{"migrations": len(out),
 			"duration": time.Since(started).Round(time.Millisecond).String()}).Info("schema migrated")
 	}
-	return Migrated{Applied: out, Version: v}, nil
+	return Migrated{Applied: out}, nil
+}
+
+func migrationNames(ms []Migration) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Name)
+	}
+	return out
 }
 
 func baseName(path string) string {

@@ -154,8 +154,24 @@ func TestNewerDatabaseRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			newer := schema.Latest() + 7
+			// As a newer node beside this one records it before expanding.
+			if err := p.SettingPut(ctx, schema.FloorKey, fmt.Sprint(schema.Latest())); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := p.DB().ExecContext(ctx,
 				`INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)`, newer); err != nil {
+				t.Fatal(err)
+			}
+			// A newer schema alone (expand migrations of a rolling upgrade)
+			// still supports this binary: its floor has not passed it.
+			if v, err := schema.Check(ctx, p); v != newer || err != nil {
+				t.Fatalf("Check with a newer schema, floor at the binary = %d, %v; want %d, nil", v, err, newer)
+			}
+			if _, err := schema.Up(ctx, p, nil, schema.Options{}); err != nil {
+				t.Fatalf("Up with a newer schema, floor at the binary: %v", err)
+			}
+			// The floor raised past the binary (finalize): refused.
+			if err := p.SettingPut(ctx, schema.FloorKey, fmt.Sprint(newer)); err != nil {
 				t.Fatal(err)
 			}
 			want := fmt.Sprintf("database schema version %d is newer than this binary (%d): upgrade this node", newer, schema.Latest())

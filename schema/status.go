@@ -17,6 +17,9 @@ import (
 type Migration struct {
 	Version int64  `json:"version"`
 	Name    string `json:"name"`
+	// Class is the compatibility the file declares ("" when it declares
+	// none: treated as contract).
+	Class Class `json:"class"`
 }
 
 // List returns the embedded migrations of a goose dialect, by version.
@@ -39,16 +42,22 @@ func List(gooseDialect string) ([]Migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("schema: migration %s: bad version: %w", e.Name(), err)
 		}
-		out = append(out, Migration{Version: v, Name: e.Name()})
+		c, err := readClass(fsys, e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("schema: %w", err)
+		}
+		out = append(out, Migration{Version: v, Name: e.Name(), Class: c})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
 }
 
-// PendingMigrations returns the migrations this binary would apply to p,
-// without taking any lock.
+// PendingMigrations returns the migrations this binary knows and the
+// database lacks, without taking any lock: the deferred contract
+// migrations of a rolling upgrade too, which may lie below versions
+// already applied.
 func PendingMigrations(ctx context.Context, p dbprovider.Provider) ([]Migration, error) {
-	v, err := p.SchemaVersion(ctx)
+	applied, err := appliedVersions(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -58,9 +67,35 @@ func PendingMigrations(ctx context.Context, p dbprovider.Provider) ([]Migration,
 	}
 	var out []Migration
 	for _, m := range all {
-		if m.Version > v {
+		if !applied[m.Version] {
 			out = append(out, m)
 		}
+	}
+	return out, nil
+}
+
+// appliedVersions returns the versions recorded in goose's table (none
+// when it does not exist yet).
+func appliedVersions(ctx context.Context, p dbprovider.Provider) (map[int64]bool, error) {
+	v, err := p.SchemaVersion(ctx)
+	if err != nil || v == 0 {
+		return map[int64]bool{}, err
+	}
+	rows, err := p.DB().QueryContext(ctx, `SELECT version_id FROM goose_db_version WHERE version_id > 0`)
+	if err != nil {
+		return nil, fmt.Errorf("schema: applied versions: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("schema: applied versions: %w", err)
+		}
+		out[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("schema: applied versions: %w", err)
 	}
 	return out, nil
 }
@@ -72,10 +107,25 @@ type Status struct {
 	Database int64 `json:"database_schema"`
 	// Binary is the highest schema version this binary knows.
 	Binary int64 `json:"binary_schema"`
-	// DatabaseNewer is true when this binary is too old for the database.
+	// Floor is the database's compatibility floor (the cluster version):
+	// the oldest binary schema that may serve on it.
+	Floor int64 `json:"floor"`
+	// DatabaseNewer is true when this binary is too old for the database
+	// (below its floor).
 	DatabaseNewer bool `json:"database_newer"`
-	// Pending are the migrations this binary would apply.
+	// Pending are the migrations this binary would apply, each with its
+	// class.
 	Pending []Migration `json:"pending"`
+	// Deferred are the pending contract migrations while other nodes are
+	// live: "podium migrate schema finalize" applies them.
+	Deferred []Migration `json:"deferred"`
+	// HeldBy are the live nodes whose binary is older than this one: they
+	// hold the upgrade up (finalize refuses while there are any).
+	HeldBy []string `json:"held_by"`
+	// UpgradeInProgress is true while live nodes run different binaries,
+	// or the floor is below the schema of the newest live node or below
+	// the database's schema: a rolling upgrade not finalized yet.
+	UpgradeInProgress bool `json:"upgrade_in_progress"`
 	// Nodes are the registered nodes, newest heartbeat first.
 	Nodes []NodeStatus `json:"nodes"`
 	// Now is the database's clock when the status was read.
@@ -97,21 +147,25 @@ type NodeStatus struct {
 	// Live is true when the node is not stopped and its heartbeat is younger
 	// than the node timeout.
 	Live bool `json:"live"`
-	// Outdated is true when the node's binary knows an older schema than
-	// the database's: a live outdated node is about to exit (or was
-	// forgotten and cannot serve).
+	// Outdated is true when the node's binary is below the database's
+	// floor: a live outdated node is about to exit (or was forgotten and
+	// cannot serve).
 	Outdated bool `json:"outdated"`
+	// Older is true when the node's binary knows an older schema than this
+	// binary: a live older node holds a rolling upgrade up.
+	Older bool `json:"older"`
 }
 
 // StatusOf reads the schema status of p. nodeTimeout decides which nodes
 // count as live. It takes no lock.
 func StatusOf(ctx context.Context, p dbprovider.Provider, nodeTimeout time.Duration) (*Status, error) {
-	v, err := p.SchemaVersion(ctx)
+	floor, v, err := Floor(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("schema status: %w", err)
 	}
-	st := &Status{Database: v, Binary: Latest(), Pending: []Migration{}, Nodes: []NodeStatus{}}
-	st.DatabaseNewer = st.Database > st.Binary
+	st := &Status{Database: v, Floor: floor, Binary: Latest(), Pending: []Migration{}, Deferred: []Migration{},
+		HeldBy: []string{}, Nodes: []NodeStatus{}}
+	st.DatabaseNewer = st.Floor > st.Binary
 	if v > 0 {
 		// The registry exists from the first migration on.
 		pending, err := PendingMigrations(ctx, p)
@@ -126,14 +180,33 @@ func StatusOf(ctx context.Context, p dbprovider.Provider, nodeTimeout time.Durat
 		if err != nil && !podium.IsCode(err, podium.ENOTFOUND) {
 			return nil, fmt.Errorf("schema status: %w", err)
 		}
+		schemas := map[int64]bool{}
+		newest := int64(0)
 		for _, n := range nodes {
-			st.Nodes = append(st.Nodes, NodeStatus{
+			ns := NodeStatus{
 				ID: n.ID, Hostname: n.Hostname, PID: n.PID, Version: n.Version, SchemaVersion: n.SchemaVersion,
 				Status: n.Status, HeartbeatAt: n.HeartbeatAt,
 				HeartbeatAge: st.Now.Sub(n.HeartbeatAt).Round(time.Millisecond).Seconds(),
 				Live:         n.Live(st.Now, nodeTimeout),
-				Outdated:     n.SchemaVersion < st.Database,
-			})
+				Outdated:     n.SchemaVersion < st.Floor,
+				Older:        n.SchemaVersion < st.Binary,
+			}
+			st.Nodes = append(st.Nodes, ns)
+			if ns.Live {
+				schemas[n.SchemaVersion] = true
+				newest = max(newest, n.SchemaVersion)
+				if ns.Older {
+					st.HeldBy = append(st.HeldBy, n.ID)
+				}
+			}
+		}
+		st.UpgradeInProgress = len(schemas) > 1 || (newest > 0 && st.Floor < newest) || st.Database > st.Floor
+		if len(schemas) > 0 {
+			for _, m := range st.Pending {
+				if m.Deferrable() {
+					st.Deferred = append(st.Deferred, m)
+				}
+			}
 		}
 	} else {
 		all, err := List(p.GooseDialect())

@@ -38,8 +38,11 @@ func ShutdownMessage(dbVersion, binVersion int64) string {
 		dbVersion, binVersion)
 }
 
-// Watcher notices a database schema that moved past this binary while a
-// node runs. It polls the version every Interval with a cheap query that
+// Watcher notices a database that no longer supports this binary while a
+// node runs: its compatibility floor ([Floor]) moved above the binary's
+// schema (finalize of a rolling upgrade, or a node alone applying every
+// migration). A schema merely newer than the binary (expand migrations of
+// a rolling upgrade) is not that. It polls the floor and version every Interval with a cheap query that
 // takes no migration lock ([dbprovider.Provider.SchemaVersion]) and, where
 // the database supports it, also wakes on the notification that the
 // version table's trigger sends when a migration commits, so detection is
@@ -63,8 +66,9 @@ type Watcher struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// OnNewer is called once, from the watcher's goroutine, with the
-	// database's version and the time of detection, when the database is
-	// newer than Binary. Run returns after it.
+	// database's version (or its floor, if higher) and the time of
+	// detection, when the database's floor is above Binary. Run returns
+	// after it.
 	OnNewer func(dbVersion int64, detectedAt time.Time)
 	// OnCheck, when set, is called after every check with its error (nil
 	// when the version was read).
@@ -138,7 +142,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 		}
 		cctx, ccancel := context.WithTimeout(ctx, min(interval, 5*time.Second)+time.Second)
-		v, err := w.Provider.SchemaVersion(cctx)
+		floor, v, err := Floor(cctx, w.Provider)
 		ccancel()
 		if ctx.Err() != nil {
 			return nil
@@ -152,8 +156,11 @@ func (w *Watcher) Run(ctx context.Context) error {
 				log.WithError(err).Warn("cannot read the database schema version: will keep checking")
 			}
 			failing = true
-		case v > binary:
-			w.OnNewer(v, now())
+		case floor > binary:
+			// Not v > binary: during a rolling upgrade the schema is ahead
+			// of this binary (expand migrations) and it still serves; it
+			// retires when the floor passes it.
+			w.OnNewer(max(v, floor), now())
 			return nil
 		default:
 			if failing {

@@ -2,6 +2,7 @@ package schema_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -63,14 +64,20 @@ func (r *watchRun) get() (checks, failures int, newer int64, at time.Time) {
 	return r.checks, r.failures, r.newer, r.at
 }
 
-// raise records a schema version above the binary's, as a newer binary's
-// migration would (the PostgreSQL trigger notifies at commit).
+// raise records a schema version above the binary's and raises the floor to
+// it, as a newer binary's finalize would (the PostgreSQL trigger notifies
+// at the version row's commit).
 func raise(t *testing.T, p dbprovider.Provider) (int64, time.Time) {
 	t.Helper()
 	v := schema.Latest() + 1
 	q := `INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)`
 	if p.Name() == dbprovider.SQLite {
 		q = `INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, 1)`
+	}
+	// The floor first (as finalize does): the version row's notification
+	// wakes the watcher, which must then find the floor raised.
+	if err := p.SettingPut(ctxT(t), schema.FloorKey, fmt.Sprint(v)); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := p.DB().ExecContext(ctxT(t), q, v); err != nil {
 		t.Fatal(err)

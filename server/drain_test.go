@@ -125,3 +125,52 @@ func TestDrain(t *testing.T) {
 		t.Errorf("node status after drain = %q, want stopped", row.Status)
 	}
 }
+
+// TestDrainDelay: with [Server] DrainDelay, a stopping node answers 503 on
+// /__ping__ at once but keeps accepting and serving new requests for the
+// delay (the load balancer's time to take it out), then closes.
+func TestDrainDelay(t *testing.T) {
+	t.Parallel()
+	n := testNode(t)
+	n.Config.Server.DrainDelay = 4 * time.Second
+	n.Web().Echo.GET("/test/ok", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	base := "http://" + n.Addr()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- n.Run(ctx) }()
+	testutil.WaitFor(t, 10*time.Second, "ping 200", func() bool {
+		code, _ := get(base + "/__ping__")
+		return code == http.StatusOK
+	})
+	stopped := time.Now()
+	cancel()
+	testutil.WaitFor(t, 10*time.Second, "ping 503", func() bool {
+		code, _ := get(base + "/__ping__")
+		return code == http.StatusServiceUnavailable
+	})
+	// A new connection (no keep-alive) during the delay is served.
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Get(base + "/test/ok")
+	if err != nil {
+		t.Fatalf("request during the drain delay (%s after stop): %v", time.Since(stopped), err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("request during the drain delay: %d, want 200", resp.StatusCode)
+	}
+	select {
+	case err := <-runErr:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(testutil.Timeout(30 * time.Second)):
+		t.Fatal("Run did not return after the drain delay")
+	}
+	if since := time.Since(stopped); since < 4*time.Second {
+		t.Fatalf("Run returned %s after stop, before the 4s drain delay", since)
+	}
+	if _, err := client.Get(base + "/test/ok"); err == nil {
+		t.Fatal("the listener still accepts after Run returned")
+	}
+}

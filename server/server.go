@@ -182,7 +182,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if n.db, err = OpenDatabase(ctx, cfg, n.id, "serve", true); err != nil {
 		return err
 	}
-	migrated, err := schema.Up(ctx, n.db, n.log("schema"), schema.Options{})
+	migrated, err := schema.Up(ctx, n.db, n.log("schema"), schema.Options{Self: n.id, NodeTimeout: cfg.HA.NodeTimeout})
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	log.WithFields(logrus.Fields{
 		"version": Version, "provider": n.db.Name(), "database": n.db.Describe(), "data_dir": cfg.Server.DataDir,
-		"schema": v, "migrations_applied": len(migrated.Applied), "ha": cfg.HA.Enabled, "listen": n.Addr(), "host": n.hostname,
+		"schema": v, "floor": migrated.Floor, "migrations_applied": len(migrated.Applied), "migrations_deferred": len(migrated.Deferred), "ha": cfg.HA.Enabled, "listen": n.Addr(), "host": n.hostname,
 	}).Info("node opened")
 	return nil
 }
@@ -265,7 +265,10 @@ func (n *Node) register(ctx context.Context) error {
 		return podium.Errorf(podium.EINVALID, "[HA] Enabled = true needs a shared PostgreSQL database: move the data with \"podium migrate db\"")
 	}
 	_, err := n.db.NodeUpsert(ctx, &dbprovider.NodeUpsertParams{
-		ID: n.id, Hostname: n.hostname, PID: os.Getpid(), Version: Version, SchemaVersion: n.schemaVer.Load(),
+		// The schema this binary knows, not the database's: during a
+		// rolling upgrade they differ, and finalize waits until every live
+		// node knows its schema.
+		ID: n.id, Hostname: n.hostname, PID: os.Getpid(), Version: Version, SchemaVersion: schema.Latest(),
 		Listen: cfg.HTTP.Listen, Provider: n.db.Name(), HAEnabled: cfg.HA.Enabled, Status: podium.NodeStarting,
 		Info: n.info(),
 	})
@@ -454,6 +457,13 @@ func (n *Node) shutdown(services []runningService, log *logrus.Entry, begun time
 			_ = n.db.NodeSetStatus(ctx, n.id, podium.NodeDraining)
 		}()
 
+		// Keep serving while the load balancer notices the 503 on
+		// /__ping__, so no request meets a closed port.
+		if d := n.Config.Server.DrainDelay; d > 0 && n.httpSrv != nil {
+			log.WithField("drain_delay", d.String()).Info("draining: /__ping__ answers 503; serving until the load balancer takes the node out")
+			t := time.NewTimer(min(d, time.Until(deadline)))
+			<-t.C
+		}
 		if n.httpSrv != nil {
 			grace := min(n.Config.Server.ShutdownGracePeriod, maxHTTPDrain)
 			ctx, cancel := context.WithDeadline(bg, earliest(time.Now().Add(grace), deadline))

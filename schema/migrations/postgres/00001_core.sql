@@ -1,3 +1,5 @@
+-- podium:class contract
+-- (baseline: the schema rolling upgrades start from; see docs/upgrading.md)
 -- +goose Up
 -- The node registry: every running node upserts its row at start and
 -- heartbeats it using the database clock (now()), never its own.

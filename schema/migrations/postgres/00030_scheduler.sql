@@ -1,3 +1,5 @@
+-- podium:class contract
+-- (baseline: the schema rolling upgrades start from; see docs/upgrading.md)
 -- +goose Up
 -- Scheduled rendering across the cluster. Each node records how many
 -- scheduled jobs it runs at once, so "no live node takes scheduled work"

@@ -1,3 +1,6 @@
+-- podium:class contract
+-- (as in SQLite, where it rebuilds tables; here it changes nothing, and is
+-- applied at finalize like any contract migration)
 -- +goose Up
 -- Parity with SQLite (see the SQLite 00035): the SQLite schema now refuses
 -- every value PostgreSQL would refuse. PostgreSQL itself needs no change:

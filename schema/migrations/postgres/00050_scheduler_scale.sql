@@ -1,3 +1,4 @@
+-- podium:class expand
 -- +goose Up
 -- The scheduler at cluster scale (issue 19).
 --

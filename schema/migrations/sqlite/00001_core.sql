@@ -1,3 +1,5 @@
+-- podium:class contract
+-- (baseline: the schema rolling upgrades start from; see docs/upgrading.md)
 -- +goose Up
 -- SQLite has no boolean, timestamptz or jsonb: booleans are INTEGER 0/1,
 -- times are UTC text in TIMESTAMP columns (modernc parses them back into

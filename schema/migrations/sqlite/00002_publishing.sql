@@ -1,3 +1,5 @@
+-- podium:class contract
+-- (baseline: the schema rolling upgrades start from; see docs/upgrading.md)
 -- +goose Up
 -- Accounts, content, bundles, tasks, renders, schedules and jobs: the
 -- publishing domain. Same tables and columns as the PostgreSQL folder;

@@ -1,3 +1,5 @@
+-- podium:class contract
+-- (baseline: the schema rolling upgrades start from; see docs/upgrading.md)
 -- +goose Up
 -- Scheduled rendering across the cluster. Same columns and indexes as the
 -- PostgreSQL folder (SQLite 3.35+ can DROP COLUMN, so Down mirrors it).

@@ -1,3 +1,5 @@
+-- podium:class contract
+-- (SQLite rebuilds its tables; SQLite runs one node, so nothing rolls there)
 -- +goose NO TRANSACTION
 -- +goose Up
 -- Parity with PostgreSQL: every column refuses at write time what its

@@ -1,3 +1,4 @@
+-- podium:class expand
 -- +goose Up
 -- Every node sweeps, every [HA] HeartbeatInterval, for the unfinished tasks
 -- and running renders of dead nodes (issue 12): these partial indexes keep

@@ -1,3 +1,4 @@
+-- podium:class expand
 -- +goose Up
 -- The scheduler at cluster scale (issue 19): same columns, tables and
 -- indexes as the PostgreSQL folder (see there for what each serves). The

@@ -1,3 +1,5 @@
+-- podium:class contract
+-- (a unique index on content names that older nodes could violate)
 -- +goose Up
 -- The Connect-compatible API (docs/publishing.md): content names unique per
 -- owner as Connect has them, the time of the last activation clients read

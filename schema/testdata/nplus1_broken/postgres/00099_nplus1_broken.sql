@@ -1,3 +1,4 @@
+-- podium:class contract
 -- +goose Up
 -- Test-only migration, embedded by the build tag podium_nplus1_broken: an
 -- N+1 migration that fails half-way (its first statement works, its second

@@ -1,0 +1,5 @@
+//go:build podium_rolling_n && !podium_rolling && !podium_nplus1 && !podium_nplus1_broken
+
+package schema
+
+const rollingNPlus1 = false
