@@ -18,6 +18,7 @@ func mountPublish(n *Node) error {
 		NodeTimeout: cfg.HA.NodeTimeout, SweepInterval: cfg.HA.HeartbeatInterval,
 	})
 	web.MountContentAPI(n.web.Echo, n.publish)
+	web.MountApplicationsAPI(n.web.Echo, n.publish)
 	n.web.MountContentServe(n.publish)
 	web.MountLanding(n.web.Echo, cfg.Server.LandingDir)
 	n.AddService(n.publish)
