@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/podiumhq/podium/internal/nodetest"
 )
 
 // rClient runs R scripts as the R rsconnect package's user would: Debian's
@@ -57,9 +59,20 @@ func (r *rClient) try(script string, args map[string]string) (string, error) {
 // created, and another from R, which finds it again by name.
 func TestRSConnectRClient(t *testing.T) {
 	t.Parallel()
-	n := pubNode(t, "", t.TempDir(), "A")
+	n := nodetest.StartNode(t, nodetest.Options{DataDir: t.TempDir(), Name: "A", Config: pubConfig + "[R]\nExecutable = /usr/bin/R\n"})
 	key := pubUser(t, n, "alice", "publisher")
 	r := newRClient(t)
+
+	// The node probed its R at start and lists it.
+	var settings struct {
+		Installations []struct{ Version string } `json:"installations"`
+	}
+	sr := pubDo(t, "GET", n.URL+"/__api__/v1/server_settings/r", key, "", nil)
+	pubWant(t, "server_settings/r", sr, 200)
+	sr.JSON(t, &settings)
+	if v := strings.TrimSpace(r.run(`cat(as.character(getRversion()))`, nil)); len(settings.Installations) != 1 || settings.Installations[0].Version != v {
+		t.Fatalf("server_settings/r = %+v; want R %s", settings, v)
+	}
 
 	out := r.run(`
 rsconnect::addServer(Sys.getenv("PODIUM_ARG_URL"), name = "podium")

@@ -21,8 +21,8 @@ type Installation struct {
 	Version string `json:"version"`
 }
 
-// probeTimeout bounds one R's version probe.
-const probeTimeout = 60 * time.Second
+// ProbeTimeout bounds one R's version probe.
+const ProbeTimeout = 60 * time.Second
 
 // Probe runs each executable to learn its version. A path that is not
 // absolute, or an R that does not run, is refused with a message naming
@@ -50,7 +50,7 @@ func Probe(ctx context.Context, paths []string) ([]Installation, error) {
 var versionRE = regexp.MustCompile(`^\d+\.\d+(\.\d+)?$`)
 
 func probeVersion(ctx context.Context, path string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "--vanilla", "--slave", "-e", `cat(as.character(getRversion()))`)
 	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"}
