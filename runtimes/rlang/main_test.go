@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,12 +82,29 @@ func run(dir string, argv ...string) error {
 	return nil
 }
 
+// writeFiles writes files into dir.
+func writeFiles(dir string, files map[string]string) error {
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// testLog is the logger of the managers under test.
+func testLog() *logrus.Entry {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	return logrus.NewEntry(l)
+}
+
 // newManager returns a manager of R libraries cached under root, as node
 // node would have.
 func newManager(t *testing.T, root, node, repo string) *Manager {
 	t.Helper()
 	m, err := New(context.Background(), Config{Executables: []string{rExe}, Repository: repo, Root: root, NodeID: node},
-		logrus.NewEntry(logrus.New()).WithField("node", node))
+		testLog().WithField("node", node))
 	if err != nil {
 		t.Fatal(err)
 	}
