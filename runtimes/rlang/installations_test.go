@@ -91,3 +91,18 @@ func TestParsePackages(t *testing.T) {
 		}
 	}
 }
+
+func TestSpecFromConnect(t *testing.T) {
+	s, err := SpecFromConnect(ModeRmdStatic, "", "report.Rmd", json.RawMessage(`"4.2.2"`),
+		json.RawMessage(`{"rmarkdown": {"Source": "CRAN", "description": {"Package": "rmarkdown", "Version": "2.20"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Entrypoint != "report.Rmd" || s.RVersion != "4.2.2" || len(s.Packages) != 1 || s.Packages[0] != (Package{"rmarkdown", "2.20"}) {
+		t.Fatalf("SpecFromConnect = %+v", s)
+	}
+	if _, err := SpecFromConnect(ModeShiny, "app.R", "", json.RawMessage(`4.2`), nil); podium.ErrorCode(err) != podium.EINVALID ||
+		!strings.Contains(err.Error(), "manifest platform must be the R version as a string") {
+		t.Fatalf("a numeric platform: %v", err)
+	}
+}

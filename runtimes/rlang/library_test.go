@@ -2,9 +2,11 @@ package rlang
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -133,5 +135,60 @@ func TestRestoreMissingPackage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRestoreRSConnectManifest restores what the R rsconnect client
+// (Debian's 0.8.29) writes for a Shiny app: its manifest, made by
+// rsconnect::writeManifest, lists shiny and every dependency (with their
+// DESCRIPTION), all from the system library, so nothing is installed.
+func TestRestoreRSConnectManifest(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeFiles(dir, map[string]string{"app.R": "library(shiny)\nshinyApp(fluidPage(h1('hi')), function(input, output, session) {})\n"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(dir, rExe, "--vanilla", "--slave", "-e", `rsconnect::writeManifest(".")`); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Platform json.RawMessage `json:"platform"`
+		Packages json.RawMessage `json:"packages"`
+		Metadata struct {
+			AppMode    string `json:"appmode"`
+			PrimaryRmd string `json:"primary_rmd"`
+			Entrypoint string `json:"entrypoint"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := SpecFromConnect(m.Metadata.AppMode, m.Metadata.Entrypoint, m.Metadata.PrimaryRmd, m.Platform, m.Packages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.AppMode != ModeShiny || !slices.ContainsFunc(spec.Packages, func(p Package) bool { return p.Name == "shiny" }) || len(spec.Packages) < 10 {
+		t.Fatalf("spec from rsconnect's manifest: %+v", spec)
+	}
+	m1 := newManager(t, t.TempDir(), "node1", "")
+	out := &syncBuffer{}
+	lib, err := m1.Restore(context.Background(), spec, out)
+	if err != nil {
+		t.Fatalf("Restore: %v\n%s", err, out)
+	}
+	if lib.R.Version != spec.RVersion {
+		t.Fatalf("R %s chosen for platform %s", lib.R.Version, spec.RVersion)
+	}
+	if n := strings.Count(out.String(), "from the system library"); n != len(spec.Packages) {
+		t.Fatalf("%d of %d packages from the system library:\n%s", n, len(spec.Packages), out)
+	}
+	ents, _ := os.ReadDir(lib.Dir)
+	for _, e := range ents {
+		if e.IsDir() {
+			t.Fatalf("package %s installed into the library; the system library has it", e.Name())
+		}
 	}
 }

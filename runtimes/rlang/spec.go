@@ -106,3 +106,28 @@ func (p Package) valid() error {
 func IsR(mode string) bool {
 	return mode == ModeShiny || mode == ModeRmdStatic || mode == ModePlumber
 }
+
+// SpecFromConnect builds the Spec of a bundle from its Connect manifest,
+// as the R rsconnect client writes it: metadata.appmode, metadata.entrypoint
+// (or metadata.primary_rmd for a document), platform (the R version, a JSON
+// string such as "4.2.2") and packages (raw JSON, see ParsePackages).
+//
+// Returns EINVALID naming the field for a platform that is not a string or
+// a packages section that ParsePackages refuses.
+func SpecFromConnect(appMode, entrypoint, primaryRmd string, platform, packages json.RawMessage) (*Spec, error) {
+	s := &Spec{AppMode: appMode, Entrypoint: entrypoint}
+	if appMode == ModeRmdStatic && primaryRmd != "" {
+		s.Entrypoint = primaryRmd
+	}
+	if p := bytes.TrimSpace(platform); len(p) > 0 && string(p) != "null" {
+		if err := json.Unmarshal(p, &s.RVersion); err != nil {
+			return nil, podium.Errorf(podium.EINVALID, "manifest platform must be the R version as a string, such as \"4.2.2\", not %s", p)
+		}
+	}
+	pkgs, err := ParsePackages(packages)
+	if err != nil {
+		return nil, err
+	}
+	s.Packages = pkgs
+	return s, nil
+}
