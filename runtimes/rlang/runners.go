@@ -22,12 +22,33 @@ type Command struct {
 // expression (never spliced into R code).
 const EntryEnv = "PODIUM_R_ENTRYPOINT"
 
+// reconnectScript makes the page's WebSocket reconnectable, as Shiny
+// Server and Posit Connect do: Shiny's client reconnects after a lost
+// connection only when the app calls session$allowReconnect(TRUE) and the
+// socket says it may (its allowReconnect property), which plain runApp's
+// socket never does. The socket is the one Shiny would open itself
+// ({page path}/websocket/). On reconnection, possibly to another process
+// or node, the client sends its input values and the app's server
+// function starts again with them. Apps that do not call allowReconnect
+// keep Shiny's behaviour: the page greys out on disconnection.
+const reconnectScript = `<script>(function(){if(!window.Shiny)return;Shiny.createSocket=function(){` +
+	`var p=location.protocol==="https:"?"wss:":"ws:",path=location.pathname;if(!/\/$/.test(path))path+="/";` +
+	`var ws=new WebSocket(p+"//"+location.host+path+"websocket/");ws.binaryType="arraybuffer";ws.allowReconnect=true;return ws;};})();</script>`
+
+// reconnectEnv hands reconnectScript to the Shiny launcher.
+const reconnectEnv = "PODIUM_SHINY_RECONNECT_SCRIPT"
+
 // The R expressions the runners evaluate. Shiny and Plumber serve on
 // 127.0.0.1:$PORT; the proxy strips /content/<guid>, and both frameworks
 // use relative URLs, so neither needs its base path.
 const (
 	shinyExpr = `e <- Sys.getenv("` + EntryEnv + `"); ` +
-		`shiny::runApp(if (nzchar(e)) e else ".", port = as.integer(Sys.getenv("PORT")), host = "127.0.0.1", launch.browser = FALSE)`
+		`app <- if (nzchar(e)) shiny::shinyAppFile(e) else shiny::shinyAppDir("."); ` +
+		`h <- app$httpHandler; ` +
+		`app$httpHandler <- function(req) { res <- h(req); ` +
+		`if (is.list(res) && is.character(res$content) && length(res$content) == 1 && grepl("</body>", res$content, fixed = TRUE)) ` +
+		`res$content <- sub("</body>", paste0(Sys.getenv("` + reconnectEnv + `"), "</body>"), res$content, fixed = TRUE); res }; ` +
+		`shiny::runApp(app, port = as.integer(Sys.getenv("PORT")), host = "127.0.0.1", launch.browser = FALSE)`
 	plumberExpr = `e <- Sys.getenv("` + EntryEnv + `"); ` +
 		`pr <- if (nzchar(e)) plumber::plumb(file = e) else plumber::plumb(dir = "."); ` +
 		`pr$run(host = "127.0.0.1", port = as.integer(Sys.getenv("PORT")))`
@@ -57,7 +78,7 @@ func ServeCommand(spec *Spec, lib *Library, dir string) (*Command, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Command{Argv: append(argv, shinyExpr), Env: env(lib, entry)}, nil
+		return &Command{Argv: append(argv, shinyExpr), Env: append(env(lib, entry), reconnectEnv+"="+reconnectScript)}, nil
 	case ModePlumber:
 		entry, err := plumberEntry(spec, dir)
 		if err != nil {

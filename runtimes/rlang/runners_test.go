@@ -116,6 +116,10 @@ shinyApp(ui, server)
 			if code != 200 || !strings.Contains(body, "Hello from podiumtestpkg, Shiny!") || !strings.Contains(body, "shiny") {
 				t.Fatalf("GET / = %d:\n%s", code, body)
 			}
+			// The page's socket is reconnectable (see reconnectScript).
+			if !strings.Contains(body, "ws.allowReconnect=true") || !strings.Contains(body, reconnectScript+"</body>") {
+				t.Fatalf("GET / lacks the reconnectable socket:\n%s", body)
+			}
 			// The WebSocket endpoint the page connects to answers an upgrade.
 			req, _ := http.NewRequest("GET", url+"/websocket/", nil)
 			req.Header.Set("Connection", "Upgrade")
