@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/json"
 	"math"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -206,20 +205,10 @@ func (h *applicationsAPI) upload(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The body is the gzip tar itself, whatever its Content-Type
+	// (rsconnect sends application/x-gzip): the bundle reader refuses
+	// anything else with its own message.
 	req := c.Request()
-	if v := req.Header.Get(echo.HeaderContentType); v != "" {
-		mt, _, err := mime.ParseMediaType(v)
-		ok := err == nil
-		if ok {
-			ok = false
-			for _, t := range bundleTypes {
-				ok = ok || mt == t
-			}
-		}
-		if !ok {
-			return podium.Errorf(podium.EUNSUPPORTED, "upload the bundle as application/x-gzip (a gzip-compressed tar archive), not %q", v)
-		}
-	}
 	max := h.svc.MaxUpload()
 	if req.ContentLength > max {
 		return podium.Errorf(podium.ETOOLARGE, "bundle is larger than %d bytes", max)
