@@ -50,6 +50,7 @@ type Config struct {
 	Metrics      MetricsConfig
 	Applications ApplicationsConfig
 	Scheduler    SchedulerConfig
+	R            RConfig
 }
 
 // ServerConfig is the [Server] section. All paths are absolute after Load.
@@ -231,6 +232,17 @@ type SchedulerConfig struct {
 	IdleTimeout time.Duration
 	// InitTimeout bounds the start of one process.
 	InitTimeout time.Duration
+}
+
+// RConfig is the [R] section: the R installations this node offers to R
+// content and where their packages come from. See docs/runtimes-r.md.
+type RConfig struct {
+	// Executable lists the R executables, absolute paths (repeatable).
+	Executable []string
+	// Repository is the CRAN-like repository packages are restored from:
+	// an http(s):// or file:// URL, or an absolute directory; "" means
+	// the system library alone.
+	Repository string
 }
 
 // Defaults returns the built-in defaults as Load gives them with no file and

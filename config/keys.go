@@ -33,7 +33,7 @@ func (k *key) env() string {
 }
 
 // sections lists the sections in the order of the docs and of Dump.
-var sections = []string{"Server", "HTTP", "Database", "Postgres", "HA", "Metrics", "Applications", "Scheduler"}
+var sections = []string{"Server", "HTTP", "Database", "Postgres", "HA", "Metrics", "Applications", "Scheduler", "R"}
 
 // keys returns the key table. It is a function, not a package variable, so
 // the package holds no mutable global state.
@@ -95,6 +95,9 @@ func keys() []key {
 		{section: "Scheduler", name: "LoadFactor", field: func(c *Config) any { return &c.Scheduler.LoadFactor }},
 		{section: "Scheduler", name: "IdleTimeout", field: func(c *Config) any { return &c.Scheduler.IdleTimeout }},
 		{section: "Scheduler", name: "InitTimeout", field: func(c *Config) any { return &c.Scheduler.InitTimeout }},
+
+		{section: "R", name: "Executable", field: func(c *Config) any { return &c.R.Executable }},
+		{section: "R", name: "Repository", field: func(c *Config) any { return &c.R.Repository }},
 	}
 }
 

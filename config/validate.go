@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -135,6 +136,16 @@ func (l *loader) validate() {
 	}
 	l.atLeastDuration("Scheduler.IdleTimeout", c.Scheduler.IdleTimeout, 1)
 	l.atLeastDuration("Scheduler.InitTimeout", c.Scheduler.InitTimeout, 1)
+
+	// [R]
+	for _, p := range c.R.Executable {
+		if !filepath.IsAbs(p) {
+			l.problem("R.Executable", p, "must be an absolute path such as /usr/bin/R: Podium never looks R up through PATH")
+		}
+	}
+	if r := c.R.Repository; r != "" && !filepath.IsAbs(r) && !strings.HasPrefix(r, "https://") && !strings.HasPrefix(r, "http://") && !strings.HasPrefix(r, "file://") {
+		l.problem("R.Repository", r, "must be an http://, https:// or file:// URL of a CRAN-like repository, or an absolute directory")
+	}
 }
 
 // bad records a problem with the current value of a key.

@@ -5,7 +5,9 @@
 # missing: PostgreSQL server binaries (internal/pgtest starts throwaway
 # clusters from them), haproxy and nginx (load-balancer tests and the
 # example configurations), python3 (test applications), chromium (dashboard
-# browser tests) and a C compiler (go test -race needs cgo).
+# browser tests), a C compiler (go test -race needs cgo) and R with the
+# packages the R runtimes and the R rsconnect client tests use (shiny,
+# rmarkdown with pandoc, plumber, rsconnect, packrat).
 #
 # Missing packages are installed with apt-get when running as root (CI);
 # otherwise the script stops and prints the command to run. Installing the
@@ -59,6 +61,19 @@ check_all() {
 	need "have carbon-cache && have whisper-fetch" graphite-carbon
 	# Dashboard browser tests (chromedp drives it; no chromedriver needed).
 	need "have chromium" chromium
+	# R runtimes (runtimes/rlang) and the R rsconnect client: R from
+	# Debian with the packages its tests run for real.
+	need "have R && have Rscript" r-base-core
+	need have_r_packages r-cran-shiny r-cran-rmarkdown r-cran-plumber r-cran-rsconnect r-cran-packrat
+	need "have pandoc" pandoc
+}
+
+# have_r_packages: the R packages the R tests load, in the system library.
+have_r_packages() {
+	local p
+	for p in shiny rmarkdown plumber rsconnect packrat; do
+		[[ -f /usr/lib/R/site-library/$p/DESCRIPTION ]] || return 1
+	done
 }
 
 check_all

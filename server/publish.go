@@ -36,6 +36,7 @@ func mountPublish(n *Node) error {
 	})
 	web.MountContentAPI(n.web.Echo, n.publish)
 	web.MountConnectAPI(n.web.Echo, n.publish, web.ConnectOptions{Version: Version})
+	web.MountApplicationsAPI(n.web.Echo, n.publish)
 	n.web.MountContentServe(n.publish)
 	web.MountLanding(n.web.Echo, cfg.Server.LandingDir)
 	n.AddService(n.publish)

@@ -108,7 +108,6 @@ func MountConnectAPI(e *echo.Echo, svc *publish.Service, opts ConnectOptions) {
 	h := &connectAPI{svc: svc, opts: opts}
 	e.GET("/__api__/server_settings", h.serverSettings)
 	e.GET("/__api__/v1/server_settings/python", h.python)
-	e.GET("/__api__/v1/server_settings/r", h.none)
 	e.GET("/__api__/v1/server_settings/quarto", h.none)
 	e.GET("/__api__/applications", h.applicationsV0)
 	e.GET(dashboardContentPrefix+":guid/draft/:bundle", h.draftRedirect)
