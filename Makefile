@@ -19,13 +19,18 @@ BIN ?= bin/podium
 PKGS ?= ./...
 TESTFLAGS ?= -race -p 2 -timeout 30m
 TEST_LOG ?= artifacts/go-test.log
-# After the main run, fuzz the bundle unpacker briefly (empty to skip).
-FUZZTIME ?= 15s
+# After the main run, fuzz the bundle unpacker for FUZZTIME (empty, the
+# default, skips it; `make fuzz` runs it). Not part of make test by
+# default: on this 2-core machine the coverage-guided worker sometimes sits
+# at 0 execs/s for the whole of a short run, and the coordinator then fails
+# with "context deadline exceeded" (seen in 1 run of 3), which says nothing
+# about the unpacker. The seed corpus still runs in every make test.
+FUZZTIME ?=
 ifeq ($(CI),true)
 export PODIUM_TEST_TIMEOUT_SCALE ?= 3
 endif
 
-.PHONY: build test deps vet clean
+.PHONY: build test deps vet clean fuzz
 
 ## build: the static podium binary in bin/.
 build:
@@ -53,6 +58,11 @@ test: deps vet
 		echo "make test: FAIL (go test exit $$rc) after $${secs}s: $$ok packages ok; failed: $${failed:-see $(TEST_LOG)}"; \
 	fi; \
 	exit $$rc
+
+## fuzz: fuzz the bundle unpacker (FUZZ_FOR, default 2m).
+FUZZ_FOR ?= 2m
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzUnpack -fuzztime=$(FUZZ_FOR) ./bundle
 
 ## vet: gofmt must have nothing to say, then go vet.
 vet:
