@@ -62,7 +62,7 @@ const (
 )
 
 // AppModes lists every valid AppMode, in the order error messages name them.
-var AppModes = []AppMode{AppModeStatic, AppModeReport, AppModeAPI, AppModeApp}
+var AppModes = append([]AppMode{AppModeStatic, AppModeReport, AppModeAPI, AppModeApp}, pythonModes()...)
 
 // Manifest is the parsed manifest.json of a bundle. See docs/manifest.md.
 type Manifest struct {
@@ -78,6 +78,12 @@ type Manifest struct {
 	// Files optionally lists files the bundle must contain, keyed by
 	// slash-separated path relative to the bundle root.
 	Files map[string]File `json:"files,omitempty"`
+
+	// Python, Environment and Jupyter are Connect's sections for the
+	// Python app modes (see python.go).
+	Python      *Python      `json:"python,omitempty"`
+	Environment *Environment `json:"environment,omitempty"`
+	Jupyter     *Jupyter     `json:"jupyter,omitempty"`
 }
 
 // Metadata is the "metadata" object of a manifest.
@@ -87,6 +93,9 @@ type Metadata struct {
 	// PrimaryHTML is the page a static bundle serves at its root; it
 	// defaults to DefaultPrimaryHTML. Only for AppModeStatic.
 	PrimaryHTML string `json:"primary_html,omitempty"`
+	// Entrypoint is what a Python app mode runs: "module:object" or a
+	// file of the bundle (see python.go).
+	Entrypoint string `json:"entrypoint,omitempty"`
 }
 
 // Render is the "render" object of a report manifest.
@@ -192,6 +201,9 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 		{"metadata", reflect.TypeFor[Metadata]()},
 		{"render", reflect.TypeFor[Render]()},
 		{"serve", reflect.TypeFor[Serve]()},
+		{"python", reflect.TypeFor[Python]()},
+		{"environment", reflect.TypeFor[Environment]()},
+		{"jupyter", reflect.TypeFor[Jupyter]()},
 	} {
 		var obj map[string]json.RawMessage
 		if raw, ok := top[section.name]; ok && json.Unmarshal(raw, &obj) == nil {
@@ -277,6 +289,10 @@ func (m *Manifest) Validate(root fs.FS) error {
 	}
 	if m.Serve != nil && mode != AppModeAPI && mode != AppModeApp {
 		return invalidf("serve is only used with appmode %q or %q, not %q", AppModeAPI, AppModeApp, mode)
+	}
+
+	if err := m.validatePython(); err != nil {
+		return err
 	}
 
 	switch mode {
