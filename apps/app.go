@@ -29,6 +29,12 @@ type App struct {
 	BasePathEnv string
 	// Overrides are the content's own process settings.
 	Overrides Overrides
+	// Env is added to each process's clean environment (a Python app's
+	// environment, say); it may replace PATH.
+	Env []string
+	// KeepPrefix passes the whole request path, /content/{GUID} included,
+	// to apps that serve under that prefix themselves (Streamlit, Bokeh).
+	KeepPrefix bool
 }
 
 // BasePath returns the URL path prefix the app is served under, with a

@@ -58,8 +58,15 @@ func (s *Service) deploy(ctx context.Context, log *TaskLog, c *podium.Content, b
 	}
 	log.Printf("Manifest OK: appmode %s", m.Metadata.AppMode)
 	res := &DeployResult{BundleID: b.ID, AppMode: string(m.Metadata.AppMode), ContentURL: ContentPath(c.GUID)}
-	if m.Metadata.AppMode == bundle.AppModeReport {
-		log.Printf("Rendering the report: %q", m.Render.Command)
+	if spec := m.RuntimeSpec(); spec != nil {
+		// Python content: its environment, built (or found in the shared
+		// cache) before anything is activated.
+		if _, err := s.prepareRuntime(ctx, spec, dir, log.Line); err != nil {
+			return nil, err
+		}
+	}
+	if rendered(string(m.Metadata.AppMode)) {
+		log.Printf("Rendering the %s", m.Metadata.AppMode)
 		r, err := s.render(ctx, c, b, dir, m, RenderOptions{TaskID: log.id, Output: log.Line})
 		if err != nil {
 			return nil, fmt.Errorf("first render: %w", err)

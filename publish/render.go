@@ -58,7 +58,7 @@ func (s *Service) renderActive(ctx context.Context, c *podium.Content, opts Rend
 	if c.ActiveBundleID == nil {
 		return nil, podium.Errorf(podium.EPRECONDITION, "content %s has not been deployed", c.GUID)
 	}
-	if c.AppMode != string(bundle.AppModeReport) {
+	if !rendered(c.AppMode) {
 		return nil, podium.Errorf(podium.EPRECONDITION, "content %s is a %q, not a report: only reports render", c.GUID, c.AppMode)
 	}
 	b, err := s.db.BundleGet(ctx, *c.ActiveBundleID)
@@ -83,7 +83,7 @@ func (s *Service) RenderTask(ctx context.Context, u *podium.User, guid string) (
 	if err != nil {
 		return nil, err
 	}
-	if c.ActiveBundleID == nil || c.AppMode != string(bundle.AppModeReport) {
+	if c.ActiveBundleID == nil || !rendered(c.AppMode) {
 		return nil, podium.Errorf(podium.EPRECONDITION, "content %s is not a deployed report: only reports render", guid)
 	}
 	return s.startTask(ctx, podium.TaskRender, c, u, func(ctx context.Context, log *TaskLog) (any, error) {
@@ -177,10 +177,20 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 	}
 
 	timeout := s.apps.RenderTimeout
-	if m.Render.Timeout != "" || timeout <= 0 {
+	if (m.Render != nil && m.Render.Timeout != "") || timeout <= 0 {
 		timeout = m.Render.TimeoutDuration()
 	}
-	if err := s.runRender(ctx, m.Render.Command, src, outDir, home, cred, timeout, out); err != nil {
+	argv, env := []string(nil), []string(nil)
+	if m.Render != nil {
+		argv = m.Render.Command
+	} else if spec := m.RuntimeSpec(); spec != nil {
+		cmd, err := s.runtimeRender(ctx, spec, dir, src, outDir, home, out)
+		if err != nil {
+			return nil, err
+		}
+		argv, env = cmd.Argv, cmd.Env
+	}
+	if err := s.runRender(ctx, argv, env, src, outDir, home, cred, timeout, out); err != nil {
 		return nil, err
 	}
 	if fi, err := os.Lstat(filepath.Join(outDir, "index.html")); err != nil || !fi.Mode().IsRegular() {
@@ -285,15 +295,15 @@ func (s *Service) pruneRenders(ctx context.Context, c *podium.Content, justDone 
 	}
 }
 
-// runRender runs argv and sends its output lines to out. The process gets
+// runRender runs argv (with env added to its clean environment) and sends its output lines to out. The process gets
 // its own process group, killed whole on timeout or cancellation.
-func (s *Service) runRender(ctx context.Context, argv []string, dir, outDir, home string, cred *syscall.Credential,
+func (s *Service) runRender(ctx context.Context, argv, env []string, dir, outDir, home string, cred *syscall.Credential,
 	timeout time.Duration, out func(string)) error {
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(rctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + renderPath, "HOME=" + home, "LANG=C.UTF-8", "PODIUM_OUTPUT_DIR=" + outDir}
+	cmd.Env = append([]string{"PATH=" + renderPath, "HOME=" + home, "LANG=C.UTF-8", "PODIUM_OUTPUT_DIR=" + outDir}, env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second

@@ -6,6 +6,7 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/bundle"
+	"github.com/podiumhq/podium/runtimes"
 )
 
 // Target is what a reader of content is served: the files of Dir, with
@@ -38,7 +39,14 @@ func (s *Service) ServeTarget(ctx context.Context, u *podium.User, guid string) 
 	if c.ActiveBundleID == nil {
 		return nil, podium.Errorf(podium.ENOTFOUND, "content %s has not been deployed yet", guid)
 	}
-	switch bundle.AppMode(c.AppMode) {
+	mode := bundle.AppMode(c.AppMode)
+	switch {
+	case runtimes.IsRendered(c.AppMode):
+		mode = bundle.AppModeReport // read like a report: its newest good render
+	case runtimes.IsServed(c.AppMode):
+		mode = bundle.AppModeApp
+	}
+	switch mode {
 	case bundle.AppModeStatic:
 		b, err := s.db.BundleGet(ctx, *c.ActiveBundleID)
 		if err != nil {

@@ -40,6 +40,7 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/runtimes"
 	"github.com/sirupsen/logrus"
 )
 
@@ -64,6 +65,8 @@ type Options struct {
 	// SweepInterval is how often the node looks for the tasks, renders
 	// and scratch of dead nodes ([HA] HeartbeatInterval; default 5s).
 	SweepInterval time.Duration
+	// Runtimes builds and runs Python content; nil refuses it.
+	Runtimes *runtimes.Manager
 }
 
 // Service deploys and renders content. It is a server.Service: Stop
@@ -82,6 +85,7 @@ type Service struct {
 	nodeTimeout   time.Duration
 	sweepInterval time.Duration
 	loops         sync.WaitGroup
+	runtimes      *runtimes.Manager
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -115,6 +119,7 @@ func New(opts Options) *Service {
 		db: opts.DB, dataDir: opts.DataDir, nodeID: opts.NodeID, log: opts.Log, apps: opts.Apps,
 		maxBody: max, tempDir: opts.TempDir, ctx: ctx, cancel: cancel,
 		run: "r" + randomHex(6), nodeTimeout: opts.NodeTimeout, sweepInterval: opts.SweepInterval,
+		runtimes: opts.Runtimes,
 	}
 }
 

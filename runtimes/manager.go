@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/internal/runas"
 	"github.com/sirupsen/logrus"
 )
 
@@ -215,7 +216,7 @@ func (m *Manager) Prepare(ctx context.Context, spec *Spec, dir string, cred *sys
 	out(fmt.Sprintf("Python %s (%s); environment %s with %d requirement(s) from %s", in.Version, in.Path, key, len(pkgs), spec.packageFile()))
 	env := &Env{Key: key, Dir: filepath.Join(m.cfg.Root, key), Interpreter: in}
 	if !m.ready(env) {
-		if err := m.build(ctx, env, dir, spec.packageFile(), pkgs, cred, out); err != nil {
+		if err := m.build(ctx, env, spec.packageFile(), pkgs, cred, out); err != nil {
 			return nil, err
 		}
 	} else {
@@ -240,7 +241,7 @@ func (m *Manager) touch(env *Env) {
 	_ = os.Chtimes(filepath.Join(env.Dir, recordName), now, now)
 }
 
-func (m *Manager) build(ctx context.Context, env *Env, bundleDir, pkgFile string, pkgs []string, cred *syscall.Credential, out func(string)) error {
+func (m *Manager) build(ctx context.Context, env *Env, pkgFile string, pkgs []string, cred *syscall.Credential, out func(string)) error {
 	if err := os.MkdirAll(m.cfg.Root, 0o755); err != nil {
 		return fmt.Errorf("python environment: %w", err)
 	}
@@ -254,6 +255,12 @@ func (m *Manager) build(ctx context.Context, env *Env, bundleDir, pkgFile string
 	if m.ready(env) {
 		out("The environment was built meanwhile by another deployment: reusing it")
 		return nil
+	}
+	if cred != nil {
+		if blocked := runas.Unsearchable(m.cfg.Root, cred); blocked != "" {
+			return podium.Errorf(podium.EPRECONDITION, "the Python environments live in %s, which the [Applications] RunAs user (uid %d) cannot enter: "+
+				"give it search permission on %s (for example chmod o+x %s)", m.cfg.Root, cred.Uid, blocked, blocked)
+		}
 	}
 	start := time.Now()
 	tmp := filepath.Join(m.cfg.Root, ".build-"+env.Key+"-"+randomHex(4))
@@ -294,7 +301,7 @@ func (m *Manager) build(ctx context.Context, env *Env, bundleDir, pkgFile string
 	}
 	venv = append(venv, tmp)
 	out(fmt.Sprintf("Building the Python environment %s: %s", env.Key, strings.Join(venv, " ")))
-	if _, err := run(bctx, venv, bundleDir, penv, cred, out); err != nil {
+	if _, err := run(bctx, venv, home, penv, cred, out); err != nil {
 		return podium.Errorf(podium.EINVALID, "creating the Python environment failed: %v", err)
 	}
 	if len(pkgs) > 0 {
@@ -322,7 +329,7 @@ func (m *Manager) build(ctx context.Context, env *Env, bundleDir, pkgFile string
 		}
 		pip = append(pip, "-r", req)
 		out("Installing the packages of " + pkgFile + ": " + strings.Join(redactArgs(pip[1:]), " "))
-		tail, err := run(bctx, pip, bundleDir, penv, cred, out)
+		tail, err := run(bctx, pip, home, penv, cred, out)
 		if err != nil {
 			msg := pipErrors(tail)
 			if msg == "" {

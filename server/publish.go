@@ -12,8 +12,13 @@ func init() { mounts = append(mounts, mountPublish) }
 // so a stopping node cancels and waits for its tasks.
 func mountPublish(n *Node) error {
 	cfg := n.Config
+	rt, err := n.pythonRuntimes()
+	if err != nil {
+		return err
+	}
 	n.publish = publish.New(publish.Options{
-		DB: n.db, DataDir: cfg.Server.DataDir, NodeID: n.id, Log: n.log("publish"),
+		Runtimes: rt,
+		DB:       n.db, DataDir: cfg.Server.DataDir, NodeID: n.id, Log: n.log("publish"),
 		Apps: cfg.Applications, MaxUploadSize: cfg.HTTP.MaxUploadSize,
 		NodeTimeout: cfg.HA.NodeTimeout, SweepInterval: cfg.HA.HeartbeatInterval,
 	})
