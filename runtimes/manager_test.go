@@ -61,7 +61,10 @@ func setupLinks(t *testing.T, root string, system bool, links string) (*Manager,
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func bundleDir(t *testing.T, requirements string) string {
 	t.Helper()
