@@ -211,3 +211,12 @@ func rtWaitBody(t *testing.T, url, key, want string) {
 		return last.Status == 200 && strings.Contains(string(last.Body), want)
 	})
 }
+
+// TestRuntimesRefuseBadInterpreter: a [Python] Executable that does not
+// answer like a Python 3 is a configuration error: the node does not
+// start (exit 2) and says which path and key.
+func TestRuntimesRefuseBadInterpreter(t *testing.T) {
+	t.Parallel()
+	n := nodetest.Start(t, nodetest.Options{Config: "[Python]\nExecutable = /bin/true\n"})
+	assertRefused(t, n, 2, "[Python] Executable /bin/true")
+}
