@@ -190,6 +190,9 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 		}
 		argv, env = cmd.Argv, cmd.Env
 	}
+	if len(argv) == 0 {
+		return nil, podium.Errorf(podium.EINVALID, "appmode %s has nothing to render", m.Metadata.AppMode)
+	}
 	if err := s.runRender(ctx, argv, env, src, outDir, home, cred, timeout, out); err != nil {
 		return nil, err
 	}
@@ -295,8 +298,9 @@ func (s *Service) pruneRenders(ctx context.Context, c *podium.Content, justDone 
 	}
 }
 
-// runRender runs argv (with env added to its clean environment) and sends its output lines to out. The process gets
-// its own process group, killed whole on timeout or cancellation.
+// runRender runs argv, with env added to its clean environment, and sends
+// its output lines to out. The process gets its own process group, killed
+// whole on timeout or cancellation.
 func (s *Service) runRender(ctx context.Context, argv, env []string, dir, outDir, home string, cred *syscall.Credential,
 	timeout time.Duration, out func(string)) error {
 	rctx, cancel := context.WithTimeout(ctx, timeout)

@@ -66,6 +66,10 @@ func (m *Manager) Evict(ctx context.Context, inUse map[string]bool, now time.Tim
 	remove := func(c cached, why string) bool {
 		ok := false
 		m.withTryLock(c.key, func() {
+			// Used since the listing (a deployment reusing it): keep it.
+			if fi, err := os.Stat(filepath.Join(c.dir, recordName)); err != nil || !fi.ModTime().Equal(c.lastUsed) {
+				return
+			}
 			trash := filepath.Join(m.cfg.Root, ".trash-"+c.key+"-"+randomHex(4))
 			if os.Rename(c.dir, trash) == nil {
 				_ = os.RemoveAll(trash)

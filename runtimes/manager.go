@@ -219,10 +219,16 @@ func (m *Manager) Prepare(ctx context.Context, spec *Spec, dir string, cred *sys
 		if err := m.build(ctx, env, spec.packageFile(), pkgs, cred, out); err != nil {
 			return nil, err
 		}
+		m.touch(env)
+	} else if !m.reuse(env) {
+		// Evicted between the look and the lock: build it again.
+		if err := m.build(ctx, env, spec.packageFile(), pkgs, cred, out); err != nil {
+			return nil, err
+		}
+		m.touch(env)
 	} else {
 		out("Reusing the cached Python environment " + key)
 	}
-	m.touch(env)
 	if err := m.checkNeeds(ctx, spec.AppMode, env, cred); err != nil {
 		return nil, err
 	}
@@ -232,6 +238,25 @@ func (m *Manager) Prepare(ctx context.Context, spec *Spec, dir string, cred *sys
 func (m *Manager) ready(env *Env) bool {
 	_, err := os.Stat(filepath.Join(env.Dir, recordName))
 	return err == nil
+}
+
+// reuse marks a finished environment used now, holding its lock shared
+// so that an eviction (which takes it exclusively, without waiting) cannot
+// remove it meanwhile. It reports false when the environment is gone.
+func (m *Manager) reuse(env *Env) bool {
+	f, err := os.OpenFile(filepath.Join(m.cfg.Root, env.Key+".lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return m.ready(env)
+	}
+	defer f.Close()
+	if syscall.Flock(int(f.Fd()), syscall.LOCK_SH) == nil {
+		defer func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }()
+	}
+	if !m.ready(env) {
+		return false
+	}
+	m.touch(env)
+	return true
 }
 
 // touch marks the environment used now (its record's mtime), for
@@ -359,8 +384,14 @@ func (m *Manager) build(ctx context.Context, env *Env, pkgFile string, pkgs []st
 }
 
 // checkNeeds imports, in the environment, the modules the mode's runner
-// needs.
+// needs. A finished environment does not change, so a success is recorded
+// in it (.podium-ok-<mode>) and not checked again: a deployment that
+// reuses an environment starts nothing.
 func (m *Manager) checkNeeds(ctx context.Context, mode string, env *Env, cred *syscall.Credential) error {
+	ok := filepath.Join(env.Dir, ".podium-ok-"+mode)
+	if _, err := os.Stat(ok); err == nil {
+		return nil
+	}
 	for _, n := range needs(mode) {
 		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		cmd := exec.CommandContext(cctx, env.Python(), "-c", "import "+n.module)
@@ -378,6 +409,7 @@ func (m *Manager) checkNeeds(ctx context.Context, mode string, env *Env, cred *s
 		return podium.Errorf(podium.EPRECONDITION, "appmode %s needs %s (Python module %q), which the app's environment lacks: %s",
 			mode, n.what, n.module, how)
 	}
+	_ = os.WriteFile(ok, nil, 0o644)
 	return nil
 }
 
