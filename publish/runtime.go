@@ -14,13 +14,20 @@ func rendered(mode string) bool {
 	return mode == string(bundle.AppModeReport) || runtimes.IsRendered(mode)
 }
 
+// runsPython reports whether this node offers a Python interpreter
+// ([Python] Executable): without one, Python content is refused naming
+// its app mode and that key.
+func (s *Service) runsPython() bool {
+	return s.runtimes != nil && len(s.runtimes.Interpreters()) > 0
+}
+
 // prepareRuntime builds (or finds in the shared cache) the environment of
 // a Python bundle in dir, as the RunAs user, its output going to out.
 //
 // Returns EPRECONDITION when the node cannot run the mode (no interpreter,
 // a runner's server missing), EINVALID when pip fails.
 func (s *Service) prepareRuntime(ctx context.Context, spec *runtimes.Spec, dir string, out func(string)) (*runtimes.Env, error) {
-	if s.runtimes == nil {
+	if !s.runsPython() {
 		return nil, podium.Errorf(podium.EPRECONDITION, "appmode %s needs a Python interpreter: set [Python] Executable", spec.AppMode)
 	}
 	cred, err := s.credential()
@@ -33,7 +40,7 @@ func (s *Service) prepareRuntime(ctx context.Context, spec *runtimes.Spec, dir s
 // runtimeRender returns the command that renders a Python bundle (unpacked
 // in dir, copied to src for the render).
 func (s *Service) runtimeRender(ctx context.Context, spec *runtimes.Spec, dir, src, outDir, home string, out func(string)) (*runtimes.Command, error) {
-	if s.runtimes == nil {
+	if !s.runsPython() {
 		return nil, podium.Errorf(podium.EPRECONDITION, "appmode %s needs a Python interpreter: set [Python] Executable", spec.AppMode)
 	}
 	env, err := s.runtimes.Lookup(spec, dir)

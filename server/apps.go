@@ -159,7 +159,7 @@ func (s *contentApps) ActiveApp(ctx context.Context, guid string) (*apps.App, er
 	if spec := m.RuntimeSpec(); spec != nil {
 		// A Python app runs in its environment, built at deployment in
 		// the shared cache.
-		if s.runtimes == nil {
+		if s.runtimes == nil || len(s.runtimes.Interpreters()) == 0 {
 			return nil, podium.Errorf(podium.EPRECONDITION, "content %s: appmode %s needs a Python interpreter: set [Python] Executable", guid, spec.AppMode)
 		}
 		renv, err := s.runtimes.Lookup(spec, dir)
