@@ -138,3 +138,11 @@ bench-start: deps
 ## statements and CPU per job (docs/scheduling.md).
 bench-scheduler-scale: deps
 	$(GO) test -run '^$$' -bench '^BenchmarkSchedulerScale$$' -benchtime 1x -count 1 -timeout 20m -v ./integration/
+
+.PHONY: bench-deploy
+## bench-deploy: deploy-to-first-200 on a SQLite node for a static site, a
+## Flask app whose Python environment is cached and one whose environment
+## is new, plus the environment build time (median of PODIUM_BENCH_TRIALS,
+## default 3). Goal: a cached environment adds under 1 s over static.
+bench-deploy: deps
+	$(GO) test -run '^$$' -bench '^BenchmarkDeploy$$' -benchtime 1x -count 1 -timeout 30m ./integration/

@@ -32,6 +32,14 @@ type App struct {
 	// Env are the content's environment variables (NAME=value), set
 	// before the server's own (which win). Secret: never logged.
 	Env []string `json:"-"`
+	// RuntimeEnv is the environment of the runtime the app runs in (a
+	// Python app's virtual environment, say), set after the server's own
+	// variables: it may replace PATH, and the content's Env cannot
+	// override it.
+	RuntimeEnv []string
+	// KeepPrefix passes the whole request path, /content/{GUID} included,
+	// to apps that serve under that prefix themselves (Streamlit, Bokeh).
+	KeepPrefix bool
 }
 
 // BasePath returns the URL path prefix the app is served under, with a

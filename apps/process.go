@@ -183,6 +183,9 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 		basePathVar+"="+app.BasePath(),
 		"PODIUM_CONTENT_GUID="+app.GUID,
 	)
+	// The runtime's variables last (os/exec keeps the last of a name):
+	// its PATH replaces the default, and no content variable reaches it.
+	cmd.Env = append(cmd.Env, app.RuntimeEnv...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Own process group, so a stop reaches the app's children too; and
 	// die with podium if podium is killed.
@@ -203,7 +206,7 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 	p := &process{pid: cmd.Process.Pid, port: port, bundleID: app.BundleID, started: now, logPath: logf.Name(),
 		cmd: cmd, done: make(chan struct{}), state: StateStarting, idleFrom: now}
 	target := &url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(port)}
-	p.proxy = s.newReverseProxy(target)
+	p.proxy = s.newReverseProxy(target, app.KeepPrefix)
 	go func() {
 		p.exitErr = cmd.Wait()
 		cleanup() // before done: a stopped supervisor leaves no copy behind

@@ -195,16 +195,19 @@ func errorPage(w http.ResponseWriter, status int, msg string) error {
 }
 
 // newReverseProxy returns the proxy to one process at target. It strips
-// /content/{guid} from the path (the app learns it from the base-path
-// variable and X-Forwarded-Prefix), sets the forwarding headers, and
+// /content/{guid} from the path, unless keepPrefix (the app learns it from
+// the base-path variable and X-Forwarded-Prefix), sets the forwarding headers, and
 // drops Podium's own credentials.
-func (s *Supervisor) newReverseProxy(target *url.URL) *httputil.ReverseProxy {
+func (s *Supervisor) newReverseProxy(target *url.URL, keepPrefix bool) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Transport:  s.transport,
 		BufferPool: copyBuffers,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			in, out := pr.In, pr.Out
 			rest, prefix := splitContentPath(in.URL.EscapedPath())
+			if keepPrefix {
+				rest = in.URL.EscapedPath()
+			}
 			out.URL.Scheme, out.URL.Host = target.Scheme, target.Host
 			out.URL.RawPath = rest
 			if p, err := url.PathUnescape(rest); err == nil {

@@ -804,3 +804,32 @@ func TestCommandResolvedInAppPath(t *testing.T) {
 		t.Errorf("missing command: %d %s; last error %q, want the command and the PATH named", res.StatusCode, body, st.LastError)
 	}
 }
+
+// TestAppEnvOrder: a process gets the content's variables first, then the
+// server's own (PORT, HOME, the base path…), then the runtime's (a Python
+// environment's PATH): a content variable cannot override the server's or
+// the runtime's, and the runtime's PATH replaces the default.
+func TestAppEnvOrder(t *testing.T) {
+	t.Parallel()
+	f := setupWith(t, defaults(), func(o *apps.Options) {
+		a := o.Source.(*source).app
+		a.Env = []string{"GREETING=hi", "PORT=1", "PATH=/content/bin", "VIRTUAL_ENV=/content"}
+		a.RuntimeEnv = []string{"PATH=/runtime/bin:/usr/bin:/bin", "VIRTUAL_ENV=/runtime"}
+	})
+	for name, want := range map[string]string{
+		"GREETING":            "hi",
+		"PATH":                "/runtime/bin:/usr/bin:/bin",
+		"VIRTUAL_ENV":         "/runtime",
+		"PODIUM_CONTENT_GUID": guid,
+	} {
+		res, err := http.DefaultClient.Do(mustReq(t, f.base+"env/"+name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || string(body) != want {
+			t.Errorf("$%s = %d %q, want %q", name, res.StatusCode, body, want)
+		}
+	}
+}

@@ -63,7 +63,7 @@ const (
 )
 
 // AppModes lists every valid AppMode, in the order error messages name them.
-var AppModes = []AppMode{AppModeStatic, AppModeReport, AppModeAPI, AppModeApp}
+var AppModes = append([]AppMode{AppModeStatic, AppModeReport, AppModeAPI, AppModeApp}, pythonModes()...)
 
 // Manifest is the parsed manifest.json of a bundle. See docs/manifest.md.
 type Manifest struct {
@@ -80,18 +80,21 @@ type Manifest struct {
 	// slash-separated path relative to the bundle root.
 	Files map[string]File `json:"files,omitempty"`
 
-	// The sections Posit Connect clients (rsconnect-python, the R
+	// Python, Environment and Jupyter are Connect's sections for the
+	// Python app modes (see python.go): Podium acts on them.
+	Python      *Python      `json:"python,omitempty"`
+	Environment *Environment `json:"environment,omitempty"`
+	Jupyter     *Jupyter     `json:"jupyter,omitempty"`
+
+	// The other sections Posit Connect clients (rsconnect-python, the R
 	// rsconnect package, Posit Publisher) write. Podium accepts them so
 	// those manifests deploy unchanged, and reports them in the deployment
-	// log (see Ignored): it does not act on them yet.
-	Locale      json.RawMessage `json:"locale,omitempty"`
-	Python      json.RawMessage `json:"python,omitempty"`
-	Environment json.RawMessage `json:"environment,omitempty"`
-	Quarto      json.RawMessage `json:"quarto,omitempty"`
-	Jupyter     json.RawMessage `json:"jupyter,omitempty"`
-	Packages    json.RawMessage `json:"packages,omitempty"`
-	Platform    json.RawMessage `json:"platform,omitempty"`
-	Users       json.RawMessage `json:"users,omitempty"`
+	// log (see Ignored): it does not act on them.
+	Locale   json.RawMessage `json:"locale,omitempty"`
+	Quarto   json.RawMessage `json:"quarto,omitempty"`
+	Packages json.RawMessage `json:"packages,omitempty"`
+	Platform json.RawMessage `json:"platform,omitempty"`
+	Users    json.RawMessage `json:"users,omitempty"`
 
 	// Extra lists the fields of a Connect manifest this server does not
 	// know at all (accepted, reported by Ignored).
@@ -138,9 +141,12 @@ type Metadata struct {
 	// PrimaryHTML is the page a static bundle serves at its root; it
 	// defaults to DefaultPrimaryHTML. Only for AppModeStatic.
 	PrimaryHTML string `json:"primary_html,omitempty"`
+	// Entrypoint is what a Python app mode runs: "module:object" or a
+	// file of the bundle (see python.go). Connect clients write it for
+	// other modes too, where it is accepted and reported, not used.
+	Entrypoint string `json:"entrypoint,omitempty"`
 
 	// Fields Connect clients write; accepted and reported, not acted on.
-	Entrypoint      string          `json:"entrypoint,omitempty"`
 	PrimaryRmd      json.RawMessage `json:"primary_rmd,omitempty"`
 	ContentCategory json.RawMessage `json:"content_category,omitempty"`
 	HasParameters   json.RawMessage `json:"has_parameters,omitempty"`
@@ -199,27 +205,22 @@ type File struct {
 }
 
 // connectModes are the app modes of Posit Connect manifests that Podium
-// cannot run yet, with what each needs (the runtimes are another issue).
-// Connect's "static" is Podium's static; Connect's "api" (an R Plumber
-// API) shares its name with Podium's api and is told apart by the absence
-// of a serve section.
+// cannot run, with what each needs. They are accepted at upload and
+// refused at deploy with that message. The Python modes package runtimes
+// runs (python-api, python-fastapi, …, jupyter-static) are not here: they
+// are AppModes. Connect's "static" is Podium's static; Connect's "api"
+// (an R Plumber API) shares its name with Podium's api and is told apart
+// by the absence of a serve section.
 var connectModes = map[AppMode]string{
 	"shiny":                  "the R runtime (Shiny)",
 	"rmd-shiny":              "the R runtime (R Markdown with Shiny)",
 	"rmd-static":             "the R runtime to render R Markdown",
 	"quarto-shiny":           "the Quarto and R or Python runtimes",
 	"quarto-static":          "the Quarto runtime to render the document",
-	"jupyter-static":         "the Python runtime with Jupyter to render the notebook",
-	"jupyter-voila":          "the Python runtime with Voila",
-	"python-api":             "the Python runtime (WSGI API)",
-	"python-flask":           "the Python runtime (Flask)",
-	"python-fastapi":         "the Python runtime (ASGI API)",
-	"python-dash":            "the Python runtime (Dash)",
-	"python-streamlit":       "the Python runtime (Streamlit)",
-	"python-bokeh":           "the Python runtime (Bokeh)",
-	"python-shiny":           "the Python runtime (Shiny for Python)",
-	"python-gradio":          "the Python runtime (Gradio)",
-	"python-panel":           "the Python runtime (Panel)",
+	"jupyter-voila":          "a Voila runner, which Podium's Python runtimes do not have",
+	"python-flask":           "a runner Podium does not have: write Flask apps as appmode python-api",
+	"python-gradio":          "a Gradio runner, which Podium's Python runtimes do not have",
+	"python-panel":           "a Panel runner, which Podium's Python runtimes do not have",
 	"tensorflow-saved-model": "the TensorFlow Serving runtime",
 }
 
@@ -227,22 +228,25 @@ var connectModes = map[AppMode]string{
 const plumberNeeds = "the R runtime (Plumber): Podium's own api mode needs serve.command instead"
 
 // Ignored returns the fields of the manifest Podium accepts but does not
-// act on (the Connect sections), for the deployment log.
+// act on, for the deployment log: the Connect sections no runtime reads,
+// and the Python sections and metadata.entrypoint when the app mode is not
+// a Python one (rsconnect writes an entrypoint for static sites, say).
 func (m *Manifest) Ignored() []string {
+	python := m.Metadata.AppMode.IsPython()
 	var out []string
 	for _, f := range []struct {
 		name string
 		set  bool
 	}{
 		{"locale", len(m.Locale) > 0},
-		{"python", len(m.Python) > 0},
-		{"environment", len(m.Environment) > 0},
+		{"python", m.Python != nil && !python},
+		{"environment", m.Environment != nil && !python},
 		{"quarto", len(m.Quarto) > 0},
-		{"jupyter", len(m.Jupyter) > 0},
+		{"jupyter", m.Jupyter != nil && !python},
 		{"packages", len(m.Packages) > 0},
 		{"platform", len(m.Platform) > 0},
 		{"users", len(m.Users) > 0 && string(m.Users) != "null"},
-		{"metadata.entrypoint", m.Metadata.Entrypoint != ""},
+		{"metadata.entrypoint", m.Metadata.Entrypoint != "" && !python},
 		{"metadata.primary_rmd", len(m.Metadata.PrimaryRmd) > 0 && string(m.Metadata.PrimaryRmd) != "null"},
 		{"metadata.content_category", len(m.Metadata.ContentCategory) > 0},
 		{"metadata.has_parameters", len(m.Metadata.HasParameters) > 0},
@@ -325,6 +329,9 @@ func ParseManifest(r io.Reader) (*Manifest, error) {
 		{"metadata", reflect.TypeFor[Metadata]()},
 		{"render", reflect.TypeFor[Render]()},
 		{"serve", reflect.TypeFor[Serve]()},
+		{"python", reflect.TypeFor[Python]()},
+		{"environment", reflect.TypeFor[Environment]()},
+		{"jupyter", reflect.TypeFor[Jupyter]()},
 	} {
 		var obj map[string]json.RawMessage
 		if raw, ok := top[section.name]; ok && json.Unmarshal(raw, &obj) == nil {
@@ -419,6 +426,10 @@ func (m *Manifest) Validate(root fs.FS) error {
 	}
 	if m.Serve != nil && mode != AppModeAPI && mode != AppModeApp {
 		return invalidf("serve is only used with appmode %q or %q, not %q", AppModeAPI, AppModeApp, mode)
+	}
+
+	if err := m.validatePython(); err != nil {
+		return err
 	}
 
 	switch mode {

@@ -18,8 +18,9 @@ func md5hex(s string) string {
 
 // TestManifestConnect checks manifests as the Connect clients write them:
 // static sites deploy (with md5 checksums verified), the sections Podium
-// does not act on are accepted and reported, and the app modes Podium
-// cannot run yet are refused naming the mode and what it needs.
+// does not act on are accepted and reported, the Python modes validate
+// for package runtimes, and the app modes Podium cannot run are refused
+// naming the mode and what it needs.
 func TestManifestConnect(t *testing.T) {
 	t.Parallel()
 	files := map[string]string{"index.html": "<h1>hi</h1>", "style.css": "h1{}"}
@@ -93,11 +94,38 @@ func TestManifestConnect(t *testing.T) {
 		checkErr(t, err, podium.EINVALID, `files["index.html"].checksum does not match the file's content (md5 `+md5hex(files["index.html"])+")")
 	})
 
+	for _, mode := range []string{"python-api", "python-fastapi", "jupyter-static"} {
+		t.Run("OKPythonMode_"+mode, func(t *testing.T) {
+			t.Parallel()
+			// What `rsconnect deploy flask|fastapi|notebook` writes: the
+			// Python modes run through package runtimes, which acts on
+			// python, environment and metadata.entrypoint.
+			entry := "app:app"
+			if mode == "jupyter-static" {
+				entry = "nb.ipynb"
+			}
+			manifest := `{"version": 1, "locale": "en_US.UTF-8", "metadata": {"appmode": "` + mode + `", "entrypoint": "` + entry + `"},
+  "python": {"version": "3.11.4", "package_manager": {"name": "pip", "version": "23.0.1", "package_file": "requirements.txt"}},
+  "environment": {"python": {"requires": ">=3.8"}},
+  "files": {"app.py": {"checksum": "` + md5hex("x") + `"}, "requirements.txt": {"checksum": "` + md5hex("") + `"}}}`
+			m, err := bundle.LoadManifest(bundleDir(t, manifest, map[string]string{"app.py": "x", "requirements.txt": ""}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := m.Ignored(), []string{"locale"}; !slices.Equal(got, want) {
+				t.Errorf("Ignored = %v, want %v", got, want)
+			}
+			spec := m.RuntimeSpec()
+			if spec == nil || spec.AppMode != mode || spec.Entrypoint != entry || spec.PythonVersion != "3.11.4" ||
+				spec.PackageFile != "requirements.txt" || spec.PythonRequires != ">=3.8" {
+				t.Errorf("RuntimeSpec = %+v", spec)
+			}
+		})
+	}
+
 	for _, tt := range []struct{ mode, needs string }{
-		{"python-flask", "the Python runtime (Flask)"},
-		{"python-api", "the Python runtime (WSGI API)"},
-		{"python-fastapi", "the Python runtime (ASGI API)"},
-		{"jupyter-static", "the Python runtime with Jupyter"},
+		{"python-flask", "a runner Podium does not have: write Flask apps as appmode python-api"},
+		{"jupyter-voila", "a Voila runner"},
 		{"quarto-static", "the Quarto runtime"},
 		{"shiny", "the R runtime"},
 	} {

@@ -51,6 +51,7 @@ type Config struct {
 	Applications ApplicationsConfig
 	Scheduler    SchedulerConfig
 	R            RConfig
+	Python       PythonConfig
 }
 
 // ServerConfig is the [Server] section. All paths are absolute after Load.
@@ -245,6 +246,32 @@ type RConfig struct {
 	Repository string
 }
 
+// PythonConfig is the [Python] section: the interpreters this node offers
+// to Python content and where their package environments come from. See
+// docs/runtimes.md.
+type PythonConfig struct {
+	// Executable lists the interpreters, absolute paths (repeatable).
+	Executable []string
+	// PackageIndex is the index pip installs from; "" is pip's default.
+	PackageIndex string
+	// ExtraIndex lists more indexes (repeatable).
+	ExtraIndex []string
+	// FindLinks lists directories (absolute paths) or URLs of wheels
+	// (repeatable).
+	FindLinks []string
+	// NoIndex makes pip use no index at all: FindLinks only.
+	NoIndex bool
+	// SystemSitePackages lets environments see the interpreter's own
+	// site-packages.
+	SystemSitePackages bool
+	// EnvironmentRetention is how long an environment that no live bundle
+	// uses is kept; 0 keeps them.
+	EnvironmentRetention time.Duration
+	// EnvironmentMaxSize bounds the environment cache, in bytes; 0 means
+	// no bound.
+	EnvironmentMaxSize int64
+}
+
 // Defaults returns the built-in defaults as Load gives them with no file and
 // an empty environment, except that the {DataDir}-derived paths are left
 // empty (Load fills them) and DataDir is the relative NoFileDataDir (Load
@@ -300,6 +327,9 @@ func Defaults() *Config {
 			LoadFactor:         0.5,
 			IdleTimeout:        5 * time.Second,
 			InitTimeout:        60 * time.Second,
+		},
+		Python: PythonConfig{
+			EnvironmentRetention: 30 * 24 * time.Hour,
 		},
 	}
 }

@@ -33,7 +33,7 @@ func (k *key) env() string {
 }
 
 // sections lists the sections in the order of the docs and of Dump.
-var sections = []string{"Server", "HTTP", "Database", "Postgres", "HA", "Metrics", "Applications", "Scheduler", "R"}
+var sections = []string{"Server", "HTTP", "Database", "Postgres", "HA", "Metrics", "Applications", "Scheduler", "Python", "R"}
 
 // keys returns the key table. It is a function, not a package variable, so
 // the package holds no mutable global state.
@@ -98,6 +98,14 @@ func keys() []key {
 
 		{section: "R", name: "Executable", field: func(c *Config) any { return &c.R.Executable }},
 		{section: "R", name: "Repository", field: func(c *Config) any { return &c.R.Repository }},
+		{section: "Python", name: "Executable", field: func(c *Config) any { return &c.Python.Executable }},
+		{section: "Python", name: "PackageIndex", field: func(c *Config) any { return &c.Python.PackageIndex }},
+		{section: "Python", name: "ExtraIndex", field: func(c *Config) any { return &c.Python.ExtraIndex }},
+		{section: "Python", name: "FindLinks", field: func(c *Config) any { return &c.Python.FindLinks }},
+		{section: "Python", name: "NoIndex", field: func(c *Config) any { return &c.Python.NoIndex }},
+		{section: "Python", name: "SystemSitePackages", field: func(c *Config) any { return &c.Python.SystemSitePackages }},
+		{section: "Python", name: "EnvironmentRetention", field: func(c *Config) any { return &c.Python.EnvironmentRetention }},
+		{section: "Python", name: "EnvironmentMaxSize", field: func(c *Config) any { return &c.Python.EnvironmentMaxSize }},
 	}
 }
 

@@ -146,6 +146,31 @@ func (l *loader) validate() {
 	if r := c.R.Repository; r != "" && !filepath.IsAbs(r) && !strings.HasPrefix(r, "https://") && !strings.HasPrefix(r, "http://") && !strings.HasPrefix(r, "file://") {
 		l.problem("R.Repository", r, "must be an http://, https:// or file:// URL of a CRAN-like repository, or an absolute directory")
 	}
+	// [Python]
+	for _, p := range c.Python.Executable {
+		if !filepath.IsAbs(p) {
+			l.problem("Python.Executable", p, "must be an absolute path such as /usr/bin/python3: Podium never looks interpreters up through PATH")
+		}
+	}
+	for _, p := range c.Python.FindLinks {
+		if !filepath.IsAbs(p) && !strings.Contains(p, "://") {
+			l.problem("Python.FindLinks", p, "must be an absolute directory path or a URL")
+		}
+	}
+	for _, idx := range append([]string{c.Python.PackageIndex}, c.Python.ExtraIndex...) {
+		if idx != "" && !strings.HasPrefix(idx, "https://") && !strings.HasPrefix(idx, "http://") && !strings.HasPrefix(idx, "file://") {
+			id := "Python.ExtraIndex"
+			if idx == c.Python.PackageIndex {
+				id = "Python.PackageIndex"
+			}
+			l.problem(id, idx, "must be an http://, https:// or file:// URL of a package index")
+		}
+	}
+	if c.Python.NoIndex && (c.Python.PackageIndex != "" || len(c.Python.ExtraIndex) > 0) {
+		l.bad("Python.NoIndex", "is true, so [Python] PackageIndex and ExtraIndex would be ignored: unset one or the other")
+	}
+	l.atLeastDuration("Python.EnvironmentRetention", c.Python.EnvironmentRetention, 0)
+	l.atLeast("Python.EnvironmentMaxSize", c.Python.EnvironmentMaxSize, 0)
 }
 
 // bad records a problem with the current value of a key.

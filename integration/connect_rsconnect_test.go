@@ -24,8 +24,8 @@ import (
 // release does for `rsconnect add`, `rsconnect deploy html` (with the
 // draft-then-activate flow the reported server version selects),
 // redeploys with a multipart upload, `rsconnect content search`, bundle
-// download, environment variables, and the app modes Podium cannot run
-// yet, on SQLite and on PostgreSQL.
+// download, environment variables, and the app modes this node cannot
+// run, on SQLite and on PostgreSQL.
 func TestConnectClientFlow(t *testing.T) {
 	t.Parallel()
 	for _, db := range []string{"SQLite", "PostgreSQL"} {
@@ -242,11 +242,21 @@ func connectEnvironment(t *testing.T, n *nodetest.Node, rs *rsconnect) {
 	}
 }
 
-// connectRefusedModes uploads the manifests rsconnect deploy flask and
-// fastapi write: the upload is accepted, the deployment refused naming the
-// app mode and what it needs.
+// connectRefusedModes uploads the manifests Connect clients write for
+// content this node cannot run: the upload is accepted, the deployment
+// refused naming the app mode and what it needs. Quarto and the R modes
+// need runtimes Podium lacks; a Python mode needs [Python] Executable,
+// which this node does not set (TestConnectPythonFlow runs them).
 func connectRefusedModes(t *testing.T, rs *rsconnect) {
-	for _, mode := range []string{"python-api", "python-fastapi", "jupyter-static", "quarto-static"} {
+	for _, tt := range []struct{ mode, want string }{
+		{"python-api", "appmode python-api needs a Python interpreter: set [Python] Executable"},
+		{"python-fastapi", "appmode python-fastapi needs a Python interpreter: set [Python] Executable"},
+		{"jupyter-static", "appmode jupyter-static needs a Python interpreter: set [Python] Executable"},
+		{"quarto-static", `metadata.appmode "quarto-static" is a Posit Connect app mode this server cannot run yet: it needs the Quarto runtime`},
+		{"shiny", `metadata.appmode "shiny" is a Posit Connect app mode this server cannot run yet: it needs the R runtime`},
+		{"rmd-static", `metadata.appmode "rmd-static" is a Posit Connect app mode this server cannot run yet: it needs the R runtime`},
+	} {
+		mode := tt.mode
 		var c rscContent
 		rs.ok("create", rs.json("POST", "/__api__/v1/content", map[string]string{"name": "app_" + strings.ReplaceAll(mode, "-", "_")}), &c)
 		files := map[string]string{"app.py": "from flask import Flask\napp = Flask(__name__)\n", "requirements.txt": "flask\n"}
@@ -265,7 +275,7 @@ func connectRefusedModes(t *testing.T, rs *rsconnect) {
 		}
 		rs.ok(mode+" deploy", r, &started)
 		_, task := rs.waitForTask(started.TaskID, 1)
-		if task.Code == 0 || !strings.Contains(task.Error, `metadata.appmode "`+mode+`"`) || !strings.Contains(task.Error, "cannot run yet: it needs") {
+		if task.Code == 0 || !strings.Contains(task.Error, tt.want) {
 			t.Errorf("%s: code %d error %q", mode, task.Code, task.Error)
 		}
 	}

@@ -87,7 +87,14 @@ func (s *Service) deploy(ctx context.Context, log *TaskLog, c *podium.Content, b
 		log.Printf("Manifest fields accepted but not used by this server: %s", strings.Join(ignored, ", "))
 	}
 	res := &DeployResult{BundleID: b.ID, AppMode: string(m.Metadata.AppMode), ContentURL: ContentPath(c.GUID), Activated: activate}
-	if m.Metadata.AppMode == bundle.AppModeReport {
+	if spec := m.RuntimeSpec(); spec != nil {
+		// Python content: its environment, built (or found in the shared
+		// cache) before anything is activated.
+		if _, err := s.prepareRuntime(ctx, spec, dir, log.Line); err != nil {
+			return nil, err
+		}
+	}
+	if rendered(string(m.Metadata.AppMode)) {
 		// A draft render of this bundle is reused: activating a built
 		// draft does not render again. A render older than the last
 		// activation is not a draft's (a redeploy renders afresh).
@@ -95,7 +102,11 @@ func (s *Service) deploy(ctx context.Context, log *TaskLog, c *podium.Content, b
 			log.Printf("Reusing render %d of this bundle", r.ID)
 			res.RenderID = r.ID
 		} else {
-			log.Printf("Rendering the report: %q", m.Render.Command)
+			if m.Render != nil {
+				log.Printf("Rendering the report: %q", m.Render.Command)
+			} else {
+				log.Printf("Rendering the %s", m.Metadata.AppMode)
+			}
 			r, err := s.render(ctx, c, b, dir, m, RenderOptions{TaskID: log.id, Output: log.Line})
 			if err != nil {
 				return nil, fmt.Errorf("first render: %w", err)

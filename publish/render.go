@@ -58,7 +58,7 @@ func (s *Service) renderActive(ctx context.Context, c *podium.Content, opts Rend
 	if c.ActiveBundleID == nil {
 		return nil, podium.Errorf(podium.EPRECONDITION, "content %s has not been deployed", c.GUID)
 	}
-	if c.AppMode != string(bundle.AppModeReport) {
+	if !rendered(c.AppMode) {
 		return nil, podium.Errorf(podium.EPRECONDITION, "content %s is a %q, not a report: only reports render", c.GUID, c.AppMode)
 	}
 	b, err := s.db.BundleGet(ctx, *c.ActiveBundleID)
@@ -83,7 +83,7 @@ func (s *Service) RenderTask(ctx context.Context, u *podium.User, guid string) (
 	if err != nil {
 		return nil, err
 	}
-	if c.ActiveBundleID == nil || c.AppMode != string(bundle.AppModeReport) {
+	if c.ActiveBundleID == nil || !rendered(c.AppMode) {
 		return nil, podium.Errorf(podium.EPRECONDITION, "content %s is not a deployed report: only reports render", guid)
 	}
 	return s.startTask(ctx, podium.TaskRender, c, u, func(ctx context.Context, log *TaskLog) (any, error) {
@@ -182,14 +182,27 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 	}
 
 	timeout := s.apps.RenderTimeout
-	if m.Render.Timeout != "" || timeout <= 0 {
+	if (m.Render != nil && m.Render.Timeout != "") || timeout <= 0 {
 		timeout = m.Render.TimeoutDuration()
 	}
 	env, err := s.ContentEnv(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.runRender(ctx, m.Render.Command, src, outDir, home, cred, timeout, env, out); err != nil {
+	var argv, runtimeEnv []string
+	if m.Render != nil {
+		argv = m.Render.Command
+	} else if spec := m.RuntimeSpec(); spec != nil {
+		cmd, err := s.runtimeRender(ctx, spec, dir, src, outDir, home, out)
+		if err != nil {
+			return nil, err
+		}
+		argv, runtimeEnv = cmd.Argv, cmd.Env
+	}
+	if len(argv) == 0 {
+		return nil, podium.Errorf(podium.EINVALID, "appmode %s has nothing to render", m.Metadata.AppMode)
+	}
+	if err := s.runRender(ctx, argv, src, outDir, home, cred, timeout, env, runtimeEnv, out); err != nil {
 		return nil, err
 	}
 	if fi, err := os.Lstat(filepath.Join(outDir, "index.html")); err != nil || !fi.Mode().IsRegular() {
@@ -298,9 +311,12 @@ func (s *Service) pruneRenders(ctx context.Context, c *podium.Content, done *pod
 }
 
 // runRender runs argv and sends its output lines to out. The process gets
-// its own process group, killed whole on timeout or cancellation.
+// its own process group, killed whole on timeout or cancellation. Its
+// environment is env (the content's variables), then the server's own,
+// then runtimeEnv (a Python environment's PATH and variables): later
+// ones win, so content cannot override PATH or PODIUM_OUTPUT_DIR.
 func (s *Service) runRender(ctx context.Context, argv []string, dir, outDir, home string, cred *syscall.Credential,
-	timeout time.Duration, env []string, out func(string)) error {
+	timeout time.Duration, env, runtimeEnv []string, out func(string)) error {
 	// A bare name is looked up as the render would: in its PATH, as
 	// RunAs; never in podium's own PATH (exec.Command's lookup).
 	exe, err := runas.LookPath(argv[0], renderPath, cred)
@@ -312,8 +328,10 @@ func (s *Service) runRender(ctx context.Context, argv []string, dir, outDir, hom
 	cmd := exec.CommandContext(rctx, exe, argv[1:]...)
 	cmd.Args[0] = argv[0]
 	cmd.Dir = dir
-	// The content's variables first: the server's own win.
+	// The content's variables first: the server's own win, and the
+	// runtime's (which may replace PATH) last.
 	cmd.Env = append(slices.Clip(env), "PATH="+renderPath, "HOME="+home, "LANG=C.UTF-8", "PODIUM_OUTPUT_DIR="+outDir)
+	cmd.Env = append(cmd.Env, runtimeEnv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second

@@ -7,6 +7,7 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/bundle"
+	"github.com/podiumhq/podium/runtimes"
 )
 
 // Target is what a reader of content is served: the files of Dir, with
@@ -68,16 +69,23 @@ func (s *Service) ServeDraftTarget(ctx context.Context, u *podium.User, guid str
 		return nil, podium.Errorf(podium.ENOTFOUND, "bundle %d has not been built: deploy it first", bundleID)
 	}
 	mode := bundle.AppMode(m.Metadata.AppMode)
-	if (mode == bundle.AppModeApp || mode == bundle.AppModeAPI) && (c.ActiveBundleID == nil || *c.ActiveBundleID != b.ID) {
+	if (mode == bundle.AppModeApp || mode == bundle.AppModeAPI || runtimes.IsServed(string(mode))) && (c.ActiveBundleID == nil || *c.ActiveBundleID != b.ID) {
 		// An app's processes run the active bundle only.
 		return nil, podium.Errorf(podium.ENOTFOUND, "bundle %d is a draft %s: drafts of apps and APIs cannot be previewed yet; activate it to run it", bundleID, mode)
 	}
 	return s.target(ctx, c, b.ID, string(mode))
 }
 
-func (s *Service) target(ctx context.Context, c *podium.Content, bundleID int64, mode string) (*Target, error) {
+func (s *Service) target(ctx context.Context, c *podium.Content, bundleID int64, appMode string) (*Target, error) {
 	guid := c.GUID
-	switch bundle.AppMode(mode) {
+	mode := bundle.AppMode(appMode)
+	switch {
+	case runtimes.IsRendered(appMode):
+		mode = bundle.AppModeReport // read like a report: its newest good render
+	case runtimes.IsServed(appMode):
+		mode = bundle.AppModeApp
+	}
+	switch mode {
 	case bundle.AppModeStatic:
 		b, err := s.db.BundleGet(ctx, bundleID)
 		if err != nil {

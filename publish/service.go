@@ -40,6 +40,7 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/runtimes"
 	"github.com/sirupsen/logrus"
 )
 
@@ -68,6 +69,8 @@ type Options struct {
 	// file EnvKeyFile under DataDir. EnvPreviousKeys still decrypt.
 	EnvKey          []byte
 	EnvPreviousKeys [][]byte
+	// Runtimes builds and runs Python content; nil refuses it.
+	Runtimes *runtimes.Manager
 }
 
 // Service deploys and renders content. It is a server.Service: Stop
@@ -86,6 +89,7 @@ type Service struct {
 	nodeTimeout   time.Duration
 	sweepInterval time.Duration
 	loops         sync.WaitGroup
+	runtimes      *runtimes.Manager
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -122,7 +126,8 @@ func New(opts Options) *Service {
 		db: opts.DB, dataDir: opts.DataDir, nodeID: opts.NodeID, log: opts.Log, apps: opts.Apps,
 		maxBody: max, tempDir: opts.TempDir, ctx: ctx, cancel: cancel,
 		run: "r" + randomHex(6), nodeTimeout: opts.NodeTimeout, sweepInterval: opts.SweepInterval,
-		env: &envCipher{dataDir: opts.DataDir, key: opts.EnvKey, previous: opts.EnvPreviousKeys},
+		env:      &envCipher{dataDir: opts.DataDir, key: opts.EnvKey, previous: opts.EnvPreviousKeys},
+		runtimes: opts.Runtimes,
 	}
 }
 

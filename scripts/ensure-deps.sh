@@ -4,7 +4,9 @@
 # The tests use real parts, never mocks, and never skip because a tool is
 # missing: PostgreSQL server binaries (internal/pgtest starts throwaway
 # clusters from them), haproxy and nginx (load-balancer tests and the
-# example configurations), python3 (test applications), chromium (dashboard
+# example configurations), python3 (test applications; with venv, pip and
+# Debian's Flask, FastAPI, uvicorn, waitress, nbconvert and ipykernel for
+# the Python runtimes tests), chromium (dashboard
 # browser tests), a C compiler (go test -race needs cgo) and R with the
 # packages the R runtimes and the R rsconnect client tests use (shiny,
 # rmarkdown with pandoc, plumber, rsconnect, packrat).
@@ -56,6 +58,14 @@ check_all() {
 	need "have haproxy" haproxy
 	need "have nginx" nginx
 	need "have python3" python3
+	# Python runtimes tests (issue 16): Debian's interpreter with venv and
+	# pip (environments, offline wheels), and the frameworks the test apps
+	# see through the system's site-packages.
+	need "/usr/bin/python3 -c 'import venv, ensurepip' && /usr/bin/python3 -m pip --version" python3-venv python3-pip
+	need "/usr/bin/python3 -c 'import setuptools, wheel'" python3-setuptools python3-wheel
+	need "/usr/bin/python3 -c 'import flask, fastapi, uvicorn, waitress, websockets'" \
+		python3-flask python3-fastapi python3-uvicorn python3-waitress python3-websockets
+	need "/usr/bin/python3 -c 'import nbconvert, nbclient, ipykernel'" python3-nbconvert python3-ipykernel
 	need "have gcc" gcc libc6-dev
 	# Graphite tests: a real carbon-cache receiver, read back with whisper-fetch.
 	need "have carbon-cache && have whisper-fetch" graphite-carbon

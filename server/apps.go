@@ -18,6 +18,7 @@ import (
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/runas"
+	"github.com/podiumhq/podium/runtimes"
 	"github.com/podiumhq/podium/web"
 	"github.com/sirupsen/logrus"
 )
@@ -30,7 +31,11 @@ func init() { mounts = append(mounts, mountApps) }
 // service, so a stopping node stops every app process it started.
 func mountApps(n *Node) error {
 	cfg := n.Config
-	src := &contentApps{db: n.db, dataDir: cfg.Server.DataDir, manifests: map[string]*bundle.Manifest{},
+	rt, err := n.pythonRuntimes()
+	if err != nil {
+		return err
+	}
+	src := &contentApps{db: n.db, dataDir: cfg.Server.DataDir, manifests: map[string]*bundle.Manifest{}, runtimes: rt,
 		// n.publish is created by a later mount; called once requests flow.
 		env: func(ctx context.Context, id int64) ([]string, error) { return n.publish.ContentEnv(ctx, id) }}
 	sc := cfg.Scheduler
@@ -103,6 +108,8 @@ type contentApps struct {
 	// env returns the content's environment variables (decrypted).
 	env func(ctx context.Context, contentID int64) ([]string, error)
 
+	runtimes *runtimes.Manager
+
 	mu        sync.Mutex
 	manifests map[string]*bundle.Manifest // by bundle dir; bundles never change once unpacked
 }
@@ -112,7 +119,8 @@ var _ apps.SettingsStore = (*contentApps)(nil)
 
 // isApp reports whether content is served by app processes.
 func isApp(c *podium.Content) bool {
-	return (c.AppMode == string(bundle.AppModeApp) || c.AppMode == string(bundle.AppModeAPI)) && c.ActiveBundleID != nil
+	return (c.AppMode == string(bundle.AppModeApp) || c.AppMode == string(bundle.AppModeAPI) || runtimes.IsServed(c.AppMode)) &&
+		c.ActiveBundleID != nil
 }
 
 // ActiveApp implements apps.AppSource.
@@ -132,7 +140,7 @@ func (s *contentApps) ActiveApp(ctx context.Context, guid string) (*apps.App, er
 		if m, err = bundle.LoadManifest(dir); err != nil {
 			return nil, fmt.Errorf("active app %s: %w", guid, err)
 		}
-		if m.Serve == nil {
+		if m.Serve == nil && m.RuntimeSpec() == nil {
 			return nil, podium.Errorf(podium.ENOTFOUND, "content %s: the manifest has no serve command", guid)
 		}
 		s.mu.Lock()
@@ -147,8 +155,26 @@ func (s *contentApps) ActiveApp(ctx context.Context, guid string) (*apps.App, er
 	if err != nil {
 		return nil, fmt.Errorf("active app %s: %w", guid, err)
 	}
-	return &apps.App{GUID: guid, ContentID: c.ID, OwnerID: c.OwnerID, BundleID: *c.ActiveBundleID, Dir: dir,
-		Command: m.Serve.Command, BasePathEnv: m.Serve.BasePathVar(), Overrides: o, Env: env}, nil
+	app := &apps.App{GUID: guid, ContentID: c.ID, OwnerID: c.OwnerID, BundleID: *c.ActiveBundleID, Dir: dir, Overrides: o, Env: env}
+	if spec := m.RuntimeSpec(); spec != nil {
+		// A Python app runs in its environment, built at deployment in
+		// the shared cache.
+		if s.runtimes == nil || len(s.runtimes.Interpreters()) == 0 {
+			return nil, podium.Errorf(podium.EPRECONDITION, "content %s: appmode %s needs a Python interpreter: set [Python] Executable", guid, spec.AppMode)
+		}
+		renv, err := s.runtimes.Lookup(spec, dir)
+		if err != nil {
+			return nil, fmt.Errorf("active app %s: %w", guid, err)
+		}
+		cmd, err := runtimes.ServeCommand(spec, renv)
+		if err != nil {
+			return nil, fmt.Errorf("active app %s: %w", guid, err)
+		}
+		app.Command, app.RuntimeEnv, app.KeepPrefix, app.BasePathEnv = cmd.Argv, cmd.Env, cmd.KeepPrefix, runtimes.BasePathEnv
+		return app, nil
+	}
+	app.Command, app.BasePathEnv = m.Serve.Command, m.Serve.BasePathVar()
+	return app, nil
 }
 
 // AppGUIDs implements apps.AppSource.

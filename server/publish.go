@@ -15,6 +15,10 @@ func init() { mounts = append(mounts, mountPublish) }
 // so a stopping node cancels and waits for its tasks.
 func mountPublish(n *Node) error {
 	cfg := n.Config
+	rt, err := n.pythonRuntimes()
+	if err != nil {
+		return err
+	}
 	// Validated at load: the keys parse.
 	var envKey []byte
 	var envPrevious [][]byte
@@ -29,13 +33,18 @@ func mountPublish(n *Node) error {
 		}
 	}
 	n.publish = publish.New(publish.Options{
-		DB: n.db, DataDir: cfg.Server.DataDir, NodeID: n.id, Log: n.log("publish"),
+		Runtimes: rt,
+		DB:       n.db, DataDir: cfg.Server.DataDir, NodeID: n.id, Log: n.log("publish"),
 		Apps: cfg.Applications, MaxUploadSize: cfg.HTTP.MaxUploadSize,
 		NodeTimeout: cfg.HA.NodeTimeout, SweepInterval: cfg.HA.HeartbeatInterval,
 		EnvKey: envKey, EnvPreviousKeys: envPrevious,
 	})
 	web.MountContentAPI(n.web.Echo, n.publish)
-	web.MountConnectAPI(n.web.Echo, n.publish, web.ConnectOptions{Version: Version})
+	var pythons []string
+	for _, i := range rt.Interpreters() {
+		pythons = append(pythons, i.Version)
+	}
+	web.MountConnectAPI(n.web.Echo, n.publish, web.ConnectOptions{Version: Version, Python: pythons})
 	web.MountApplicationsAPI(n.web.Echo, n.publish)
 	n.web.MountContentServe(n.publish)
 	web.MountLanding(n.web.Echo, cfg.Server.LandingDir)

@@ -27,6 +27,7 @@ import (
 	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
 	"github.com/podiumhq/podium/publish"
+	"github.com/podiumhq/podium/runtimes"
 	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/podiumhq/podium/scheduler"
 	"github.com/podiumhq/podium/schema"
@@ -62,7 +63,8 @@ type Node struct {
 	auth      *auth.Service
 	publish   *publish.Service
 	scheduler *scheduler.Service
-	rlang     *rlang.Manager // see rlang.go
+	rlang     *rlang.Manager    // see rlang.go
+	runtimes  *runtimes.Manager // see runtimes.go
 	listener  net.Listener
 	httpSrv   *http.Server
 

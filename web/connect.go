@@ -9,16 +9,12 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
@@ -66,9 +62,10 @@ func ParseUserGUID(s string) (int64, bool) {
 type ConnectOptions struct {
 	// Version is Podium's own version, reported as "build".
 	Version string
-	// Python lists the Python versions this node offers; nil means look
-	// for python3 on PATH once.
-	Python func(ctx context.Context) []string
+	// Python lists the versions of the interpreters this node offers
+	// ([Python] Executable, probed at start by package runtimes), in
+	// configured order; none means the node runs no Python content.
+	Python []string
 }
 
 // ServerSettingsBody is the JSON of GET /__api__/server_settings: the
@@ -117,9 +114,6 @@ func MountConnectAPI(e *echo.Echo, svc *publish.Service, opts ConnectOptions) {
 type connectAPI struct {
 	svc  *publish.Service
 	opts ConnectOptions
-
-	once    sync.Once
-	pythons []string
 }
 
 // serverSettings answers GET /__api__/server_settings. It needs no
@@ -129,7 +123,7 @@ func (h *connectAPI) serverSettings(c echo.Context) error {
 	var b ServerSettingsBody
 	b.Version, b.Build, b.Hostname, b.Product = ConnectVersion, "podium "+h.opts.Version, c.Request().Host, "Podium"
 	b.Runtimes = []string{}
-	if len(h.pythonVersions(c.Request().Context())) > 0 {
+	if len(h.opts.Python) > 0 {
 		b.Runtimes = append(b.Runtimes, "Python")
 	}
 	b.Authentication.Name = "password"
@@ -139,40 +133,15 @@ func (h *connectAPI) serverSettings(c echo.Context) error {
 	return c.JSON(http.StatusOK, b)
 }
 
-func (h *connectAPI) pythonVersions(ctx context.Context) []string {
-	if h.opts.Python != nil {
-		return h.opts.Python(ctx)
-	}
-	h.once.Do(func() { h.pythons = findPython() })
-	return h.pythons
-}
-
-var pythonVersion = regexp.MustCompile(`Python (\d+\.\d+\.\d+)`)
-
-// findPython reports the version of python3 on this node's PATH.
-func findPython() []string {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "python3", "--version").CombinedOutput()
-	if err != nil {
-		return []string{}
-	}
-	m := pythonVersion.FindSubmatch(out)
-	if m == nil {
-		return []string{}
-	}
-	return []string{string(m[1])}
-}
-
 // python answers GET /__api__/v1/server_settings/python: the Python
-// installations of this node. Content that runs Python through Connect's
-// app modes needs the runtimes issue; the list says what is installed.
+// interpreters this node offers ([Python] Executable), which the Python
+// app modes run in (docs/runtimes.md).
 func (h *connectAPI) python(c echo.Context) error {
 	if _, err := RequireUser(c); err != nil {
 		return err
 	}
-	b := InstallationsBody{Installations: []Installation{}}
-	for _, v := range h.pythonVersions(c.Request().Context()) {
+	b := InstallationsBody{Installations: []Installation{}, APIEnabled: len(h.opts.Python) > 0}
+	for _, v := range h.opts.Python {
 		b.Installations = append(b.Installations, Installation{Version: v, ClusterName: "Local", ImageName: "Local"})
 	}
 	return c.JSON(http.StatusOK, b)

@@ -1,0 +1,134 @@
+package server
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/bundle"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/runtimes"
+	"github.com/sirupsen/logrus"
+)
+
+func init() { mounts = append(mounts, mountRuntimes) }
+
+// pythonRuntimes returns the node's Python runtimes, probing the
+// [Python] Executable interpreters on first use (the apps and publish
+// mounts both need it). A path that does not answer like a Python 3 stops
+// the node: it is a configuration error.
+func (n *Node) pythonRuntimes() (*runtimes.Manager, error) {
+	if n.runtimes != nil {
+		return n.runtimes, nil
+	}
+	cfg := n.Config.Python
+	ctx, cancel := context.WithTimeout(context.Background(), 2*runtimes.ProbeTimeout)
+	defer cancel()
+	m, err := runtimes.New(ctx, runtimes.Config{
+		Executables: cfg.Executable, PackageIndex: cfg.PackageIndex, ExtraIndex: cfg.ExtraIndex,
+		FindLinks: cfg.FindLinks, NoIndex: cfg.NoIndex, SystemSitePackages: cfg.SystemSitePackages,
+		Retention: cfg.EnvironmentRetention, MaxSize: cfg.EnvironmentMaxSize,
+		Root:   filepath.Join(n.Config.Server.DataDir, "runtimes", "python"),
+		NodeID: n.id,
+	}, n.log("runtimes"))
+	if err != nil {
+		return nil, err
+	}
+	n.runtimes = m
+	return m, nil
+}
+
+// PythonRuntimes returns the node's Python runtimes (after Open).
+func (n *Node) PythonRuntimes() *runtimes.Manager { return n.runtimes }
+
+// mountRuntimes starts the environment cache's eviction. The interpreters
+// are listed by the Connect API (GET /__api__/v1/server_settings/python,
+// see mountPublish).
+func mountRuntimes(n *Node) error {
+	rt, err := n.pythonRuntimes()
+	if err != nil {
+		return err
+	}
+	n.AddService(&envEviction{rt: rt, db: n.db, dataDir: n.Config.Server.DataDir, log: n.log("runtimes"), now: n.Now})
+	return nil
+}
+
+// EvictionInterval is how often a node looks for environments to evict.
+const EvictionInterval = 10 * time.Minute
+
+// envEviction removes, every EvictionInterval, the cached environments
+// that no live bundle uses and that are past [Python]
+// EnvironmentRetention or over EnvironmentMaxSize.
+type envEviction struct {
+	rt      *runtimes.Manager
+	db      dbprovider.Provider
+	dataDir string
+	log     *logrus.Entry
+	now     func() time.Time
+	wg      sync.WaitGroup
+	stop    chan struct{}
+}
+
+func (e *envEviction) Name() string { return "runtimes" }
+
+func (e *envEviction) Start(ctx context.Context) error {
+	e.stop = make(chan struct{})
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		t := time.NewTimer(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-e.stop:
+				return
+			case <-t.C:
+			}
+			if inUse, err := e.inUse(ctx); err != nil {
+				e.log.WithError(err).Warn("cannot list the environments in use: nothing evicted")
+			} else {
+				e.rt.Evict(ctx, inUse, e.now())
+			}
+			t.Reset(EvictionInterval)
+		}
+	}()
+	return nil
+}
+
+func (e *envEviction) Stop(ctx context.Context) error {
+	if e.stop != nil {
+		close(e.stop)
+	}
+	e.wg.Wait()
+	return nil
+}
+
+// inUse returns the environment keys of every live Python bundle.
+func (e *envEviction) inUse(ctx context.Context) (map[string]bool, error) {
+	list, err := e.db.ContentList(ctx, &dbprovider.ContentListParams{All: true})
+	if err != nil {
+		return nil, err
+	}
+	keys := map[string]bool{}
+	for _, c := range list {
+		if c.ActiveBundleID == nil || !runtimes.IsPython(c.AppMode) {
+			continue
+		}
+		dir := filepath.Join(e.dataDir, "content", c.GUID, "bundles", strconv.FormatInt(*c.ActiveBundleID, 10))
+		m, err := bundle.LoadManifest(dir)
+		if err != nil {
+			return nil, podium.Errorf(podium.EINTERNAL, "content %s: %v", c.GUID, err)
+		}
+		if spec := m.RuntimeSpec(); spec != nil {
+			if key, _, _, err := e.rt.Key(spec, dir); err == nil {
+				keys[key] = true
+			}
+		}
+	}
+	return keys, nil
+}
