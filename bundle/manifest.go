@@ -63,7 +63,7 @@ const (
 )
 
 // AppModes lists every valid AppMode, in the order error messages name them.
-var AppModes = append([]AppMode{AppModeStatic, AppModeReport, AppModeAPI, AppModeApp}, pythonModes()...)
+var AppModes = append(append([]AppMode{AppModeStatic, AppModeReport, AppModeAPI, AppModeApp}, pythonModes()...), AppModeShiny, AppModeRmdStatic)
 
 // Manifest is the parsed manifest.json of a bundle. See docs/manifest.md.
 type Manifest struct {
@@ -117,7 +117,7 @@ func isConnectManifest(top map[string]json.RawMessage) bool {
 		Entrypoint any     `json:"entrypoint"`
 	}
 	if raw, ok := top["metadata"]; ok && json.Unmarshal(raw, &meta) == nil {
-		if _, ok := connectModes[meta.AppMode]; ok || meta.Entrypoint != nil {
+		if _, ok := connectModes[meta.AppMode]; ok || meta.AppMode == AppModeShiny || meta.AppMode == AppModeRmdStatic || meta.Entrypoint != nil {
 			return true
 		}
 	}
@@ -207,14 +207,13 @@ type File struct {
 // connectModes are the app modes of Posit Connect manifests that Podium
 // cannot run, with what each needs. They are accepted at upload and
 // refused at deploy with that message. The Python modes package runtimes
-// runs (python-api, python-fastapi, …, jupyter-static) are not here: they
-// are AppModes. Connect's "static" is Podium's static; Connect's "api"
-// (an R Plumber API) shares its name with Podium's api and is told apart
-// by the absence of a serve section.
+// runs (python-api, python-fastapi, …, jupyter-static) and the R modes of
+// package runtimes/rlang (shiny, rmd-static) are not here: they are
+// AppModes. Connect's "static" is Podium's static; Connect's "api" (an R
+// Plumber API) shares its name with Podium's api and is told apart by the
+// absence of a serve section (see IsR).
 var connectModes = map[AppMode]string{
-	"shiny":                  "the R runtime (Shiny)",
 	"rmd-shiny":              "the R runtime (R Markdown with Shiny)",
-	"rmd-static":             "the R runtime to render R Markdown",
 	"quarto-shiny":           "the Quarto and R or Python runtimes",
 	"quarto-static":          "the Quarto runtime to render the document",
 	"jupyter-voila":          "a Voila runner, which Podium's Python runtimes do not have",
@@ -224,15 +223,12 @@ var connectModes = map[AppMode]string{
 	"tensorflow-saved-model": "the TensorFlow Serving runtime",
 }
 
-// plumberNeeds is what Connect's "api" app mode (an R Plumber API) needs.
-const plumberNeeds = "the R runtime (Plumber): Podium's own api mode needs serve.command instead"
-
 // Ignored returns the fields of the manifest Podium accepts but does not
 // act on, for the deployment log: the Connect sections no runtime reads,
 // and the Python sections and metadata.entrypoint when the app mode is not
 // a Python one (rsconnect writes an entrypoint for static sites, say).
 func (m *Manifest) Ignored() []string {
-	python := m.Metadata.AppMode.IsPython()
+	python, r := m.Metadata.AppMode.IsPython(), m.IsR()
 	var out []string
 	for _, f := range []struct {
 		name string
@@ -243,11 +239,11 @@ func (m *Manifest) Ignored() []string {
 		{"environment", m.Environment != nil && !python},
 		{"quarto", len(m.Quarto) > 0},
 		{"jupyter", m.Jupyter != nil && !python},
-		{"packages", len(m.Packages) > 0},
-		{"platform", len(m.Platform) > 0},
+		{"packages", len(m.Packages) > 0 && !r},
+		{"platform", len(m.Platform) > 0 && !r},
 		{"users", len(m.Users) > 0 && string(m.Users) != "null"},
-		{"metadata.entrypoint", m.Metadata.Entrypoint != "" && !python},
-		{"metadata.primary_rmd", len(m.Metadata.PrimaryRmd) > 0 && string(m.Metadata.PrimaryRmd) != "null"},
+		{"metadata.entrypoint", m.Metadata.Entrypoint != "" && !python && !r},
+		{"metadata.primary_rmd", len(m.Metadata.PrimaryRmd) > 0 && string(m.Metadata.PrimaryRmd) != "null" && m.Metadata.AppMode != AppModeRmdStatic},
 		{"metadata.content_category", len(m.Metadata.ContentCategory) > 0},
 		{"metadata.has_parameters", len(m.Metadata.HasParameters) > 0},
 	} {
@@ -412,8 +408,8 @@ func (m *Manifest) Validate(root fs.FS) error {
 	if needs, ok := connectModes[mode]; ok {
 		return podium.Errorf(podium.EPRECONDITION, "%s: metadata.appmode %q is a Posit Connect app mode this server cannot run yet: it needs %s. Podium runs %s (see docs/manifest.md)", ManifestName, mode, needs, modeList())
 	}
-	if mode == AppModeAPI && m.Serve == nil && m.Render == nil && (len(m.Packages) > 0 || len(m.Platform) > 0 || m.Metadata.Entrypoint != "") {
-		return podium.Errorf(podium.EPRECONDITION, "%s: metadata.appmode %q without serve.command is a Posit Connect Plumber API, which needs %s", ManifestName, mode, plumberNeeds)
+	if _, err := m.RSpec(); err != nil {
+		return err
 	}
 	if !slices.Contains(AppModes, mode) {
 		return invalidf("metadata.appmode %q is not one of %s", mode, modeList())
@@ -454,6 +450,9 @@ func (m *Manifest) Validate(root fs.FS) error {
 			}
 		}
 	case AppModeAPI, AppModeApp:
+		if m.IsR() {
+			break // a Plumber API: runtimes/rlang runs it
+		}
 		if m.Serve == nil {
 			return invalidf("serve.command is required for appmode %q", mode)
 		}

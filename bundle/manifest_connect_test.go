@@ -3,12 +3,14 @@ package bundle_test
 import (
 	"crypto/md5"
 	"encoding/hex"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/bundle"
+	"github.com/podiumhq/podium/runtimes/rlang"
 )
 
 func md5hex(s string) string {
@@ -127,7 +129,6 @@ func TestManifestConnect(t *testing.T) {
 		{"python-flask", "a runner Podium does not have: write Flask apps as appmode python-api"},
 		{"jupyter-voila", "a Voila runner"},
 		{"quarto-static", "the Quarto runtime"},
-		{"shiny", "the R runtime"},
 	} {
 		t.Run("ErrCannotRun_"+tt.mode, func(t *testing.T) {
 			t.Parallel()
@@ -143,13 +144,59 @@ func TestManifestConnect(t *testing.T) {
 		})
 	}
 
-	t.Run("ErrPlumber", func(t *testing.T) {
-		t.Parallel()
-		manifest := `{"version": 1, "platform": "4.3.1", "metadata": {"appmode": "api", "entrypoint": "plumber.R"}, "packages": {}}`
-		m, err := bundle.ParseManifest(strings.NewReader(manifest))
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkErr(t, m.Validate(nil), podium.EPRECONDITION, "Posit Connect Plumber API")
-	})
+	// The R modes: Connect's manifests as rsconnect writes them run with
+	// package runtimes/rlang; Podium's own api with serve.command is not R.
+	for _, tt := range []struct {
+		name, manifest string
+		want           *rlang.Spec
+	}{
+		{"Shiny", `{"version": 1, "locale": "en_US", "platform": "4.2.2",
+  "metadata": {"appmode": "shiny", "primary_rmd": null, "primary_html": null, "content_category": null, "has_parameters": false},
+  "packages": {"shiny": {"Source": "CRAN", "description": {"Package": "shiny", "Version": "1.7.4"}}},
+  "files": {"app.R": {"checksum": "` + md5hex("x") + `"}}}`,
+			&rlang.Spec{AppMode: "shiny", RVersion: "4.2.2", Packages: []rlang.Package{{Name: "shiny", Version: "1.7.4"}}}},
+		{"RmdStatic", `{"version": 1, "platform": "4.2.2", "metadata": {"appmode": "rmd-static", "primary_rmd": "report.Rmd"}, "packages": {}}`,
+			&rlang.Spec{AppMode: "rmd-static", Entrypoint: "report.Rmd", RVersion: "4.2.2", Packages: []rlang.Package{}}},
+		{"Plumber", `{"version": 1, "platform": "4.3.1", "metadata": {"appmode": "api", "entrypoint": "plumber.R"}, "packages": {}}`,
+			&rlang.Spec{AppMode: "api", Entrypoint: "plumber.R", RVersion: "4.3.1", Packages: []rlang.Package{}}},
+		{"PodiumAPI", `{"version": 1, "metadata": {"appmode": "api"}, "serve": {"command": ["./server"]}, "packages": {}}`, nil},
+	} {
+		t.Run("R_"+tt.name, func(t *testing.T) {
+			t.Parallel()
+			m, err := bundle.ParseManifest(strings.NewReader(tt.manifest))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Validate(nil); err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			spec, err := m.RSpec()
+			if err != nil || !reflect.DeepEqual(spec, tt.want) {
+				t.Fatalf("RSpec = %+v, %v; want %+v", spec, err, tt.want)
+			}
+			if m.IsR() != (tt.want != nil) || (m.IsR() && m.RuntimeSpec() != nil) {
+				t.Fatalf("IsR = %v, RuntimeSpec = %+v", m.IsR(), m.RuntimeSpec())
+			}
+			for _, f := range m.Ignored() {
+				if tt.want != nil && (f == "packages" || f == "platform" || f == "metadata.entrypoint" || f == "metadata.primary_rmd") {
+					t.Errorf("Ignored lists %s, which the R runtime reads", f)
+				}
+			}
+		})
+	}
+	for _, tt := range []struct{ name, manifest, want string }{
+		{"Packages", `{"version": 1, "metadata": {"appmode": "shiny"}, "packages": {"shiny": {"description": {"Package": "shiny", "Version": "latest"}}}}`, `manifest packages["shiny"]`},
+		{"Platform", `{"version": 1, "platform": 4.2, "metadata": {"appmode": "shiny"}}`, "manifest platform must be the R version as a string"},
+		{"PrimaryRmd", `{"version": 1, "metadata": {"appmode": "rmd-static", "primary_rmd": "../x.Rmd"}}`, `metadata.primary_rmd "../x.Rmd" must be a relative`},
+		{"Render", `{"version": 1, "metadata": {"appmode": "rmd-static"}, "render": {"command": ["x"]}}`, `render is only used with appmode "report"`},
+	} {
+		t.Run("ErrR_"+tt.name, func(t *testing.T) {
+			t.Parallel()
+			m, err := bundle.ParseManifest(strings.NewReader(tt.manifest))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkErr(t, m.Validate(nil), podium.EINVALID, tt.want)
+		})
+	}
 }
