@@ -94,6 +94,15 @@ func (s *Service) deploy(ctx context.Context, log *TaskLog, c *podium.Content, b
 			return nil, err
 		}
 	}
+	if spec, err := m.RSpec(); err != nil {
+		return nil, err
+	} else if spec != nil {
+		// R content: its package library, restored (or found in the
+		// shared cache) before anything is activated.
+		if _, err := s.restoreR(ctx, spec, log.Line); err != nil {
+			return nil, err
+		}
+	}
 	if rendered(string(m.Metadata.AppMode)) {
 		// A draft render of this bundle is reused: activating a built
 		// draft does not render again. A render older than the last

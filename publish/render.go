@@ -190,8 +190,18 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 		return nil, err
 	}
 	var argv, runtimeEnv []string
+	rspec, err := m.RSpec()
+	if err != nil {
+		return nil, err
+	}
 	if m.Render != nil {
 		argv = m.Render.Command
+	} else if rspec != nil {
+		cmd, err := s.renderR(ctx, rspec, src, out)
+		if err != nil {
+			return nil, err
+		}
+		argv, runtimeEnv = cmd.Argv, cmd.Env
 	} else if spec := m.RuntimeSpec(); spec != nil {
 		cmd, err := s.runtimeRender(ctx, spec, dir, src, outDir, home, out)
 		if err != nil {

@@ -1,17 +1,82 @@
 package publish
 
 import (
+	"bufio"
 	"context"
+	"io"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/runtimes"
+	"github.com/podiumhq/podium/runtimes/rlang"
 )
 
 // rendered reports whether content of mode is rendered to a document:
-// Podium's reports and the rendered Python modes (jupyter-static).
+// Podium's reports, the rendered Python modes (jupyter-static) and R
+// Markdown (rmd-static).
 func rendered(mode string) bool {
-	return mode == string(bundle.AppModeReport) || runtimes.IsRendered(mode)
+	return mode == string(bundle.AppModeReport) || runtimes.IsRendered(mode) || mode == string(bundle.AppModeRmdStatic)
+}
+
+// runsR reports whether this node offers R ([R] Executable): without it,
+// R content is refused naming its app mode and that key.
+func (s *Service) runsR() bool {
+	return s.rlang != nil && len(s.rlang.Installations()) > 0
+}
+
+// restoreR restores (or finds in the shared cache) the package library of
+// an R bundle, its output going to out line by line.
+//
+// Returns EPRECONDITION when the node has no R or none matching the
+// bundle's platform, EINVALID naming the package and version when a
+// package cannot be restored.
+func (s *Service) restoreR(ctx context.Context, spec *rlang.Spec, out func(string)) (*rlang.Library, error) {
+	if !s.runsR() {
+		return nil, podium.Errorf(podium.EPRECONDITION, "appmode %s needs R: set [R] Executable", spec.AppMode)
+	}
+	w := lineWriter(out)
+	defer w.Close()
+	return s.rlang.Restore(ctx, spec, w)
+}
+
+// renderR returns the command that renders an R Markdown bundle copied to
+// src; its library is the cached one (restored again if it is missing).
+func (s *Service) renderR(ctx context.Context, spec *rlang.Spec, src string, out func(string)) (*rlang.Command, error) {
+	lib, err := s.restoreR(ctx, spec, out)
+	if err != nil {
+		return nil, err
+	}
+	return rlang.RenderCommand(spec, lib, src)
+}
+
+// lineWriter returns a writer that hands out each line written to it; Close
+// flushes the last one and must be called.
+func lineWriter(out func(string)) io.WriteCloser {
+	r, w := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			out(sc.Text())
+		}
+		_, _ = io.Copy(io.Discard, r) // a line over the limit: drain
+	}()
+	return &pipeLines{w: w, done: done}
+}
+
+type pipeLines struct {
+	w    *io.PipeWriter
+	done chan struct{}
+}
+
+func (p *pipeLines) Write(b []byte) (int, error) { return p.w.Write(b) }
+
+func (p *pipeLines) Close() error {
+	err := p.w.Close()
+	<-p.done
+	return err
 }
 
 // runsPython reports whether this node offers a Python interpreter

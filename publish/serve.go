@@ -69,7 +69,7 @@ func (s *Service) ServeDraftTarget(ctx context.Context, u *podium.User, guid str
 		return nil, podium.Errorf(podium.ENOTFOUND, "bundle %d has not been built: deploy it first", bundleID)
 	}
 	mode := bundle.AppMode(m.Metadata.AppMode)
-	if (mode == bundle.AppModeApp || mode == bundle.AppModeAPI || runtimes.IsServed(string(mode))) && (c.ActiveBundleID == nil || *c.ActiveBundleID != b.ID) {
+	if (mode == bundle.AppModeApp || mode == bundle.AppModeAPI || mode == bundle.AppModeShiny || runtimes.IsServed(string(mode))) && (c.ActiveBundleID == nil || *c.ActiveBundleID != b.ID) {
 		// An app's processes run the active bundle only.
 		return nil, podium.Errorf(podium.ENOTFOUND, "bundle %d is a draft %s: drafts of apps and APIs cannot be previewed yet; activate it to run it", bundleID, mode)
 	}
@@ -80,9 +80,9 @@ func (s *Service) target(ctx context.Context, c *podium.Content, bundleID int64,
 	guid := c.GUID
 	mode := bundle.AppMode(appMode)
 	switch {
-	case runtimes.IsRendered(appMode):
+	case runtimes.IsRendered(appMode), mode == bundle.AppModeRmdStatic:
 		mode = bundle.AppModeReport // read like a report: its newest good render
-	case runtimes.IsServed(appMode):
+	case runtimes.IsServed(appMode), mode == bundle.AppModeShiny:
 		mode = bundle.AppModeApp
 	}
 	switch mode {

@@ -41,6 +41,7 @@ import (
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/runtimes"
+	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/sirupsen/logrus"
 )
 
@@ -71,6 +72,9 @@ type Options struct {
 	EnvPreviousKeys [][]byte
 	// Runtimes builds and runs Python content; nil refuses it.
 	Runtimes *runtimes.Manager
+	// R restores and runs R content; nil or one without installations
+	// refuses it.
+	R *rlang.Manager
 }
 
 // Service deploys and renders content. It is a server.Service: Stop
@@ -90,6 +94,7 @@ type Service struct {
 	sweepInterval time.Duration
 	loops         sync.WaitGroup
 	runtimes      *runtimes.Manager
+	rlang         *rlang.Manager
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -128,6 +133,7 @@ func New(opts Options) *Service {
 		run: "r" + randomHex(6), nodeTimeout: opts.NodeTimeout, sweepInterval: opts.SweepInterval,
 		env:      &envCipher{dataDir: opts.DataDir, key: opts.EnvKey, previous: opts.EnvPreviousKeys},
 		runtimes: opts.Runtimes,
+		rlang:    opts.R,
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/runas"
 	"github.com/podiumhq/podium/runtimes"
+	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/podiumhq/podium/web"
 	"github.com/sirupsen/logrus"
 )
@@ -35,7 +36,11 @@ func mountApps(n *Node) error {
 	if err != nil {
 		return err
 	}
-	src := &contentApps{db: n.db, dataDir: cfg.Server.DataDir, manifests: map[string]*bundle.Manifest{}, runtimes: rt,
+	rl, err := n.rRuntimes()
+	if err != nil {
+		return err
+	}
+	src := &contentApps{db: n.db, dataDir: cfg.Server.DataDir, manifests: map[string]*bundle.Manifest{}, runtimes: rt, rlang: rl,
 		// n.publish is created by a later mount; called once requests flow.
 		env: func(ctx context.Context, id int64) ([]string, error) { return n.publish.ContentEnv(ctx, id) }}
 	sc := cfg.Scheduler
@@ -109,6 +114,7 @@ type contentApps struct {
 	env func(ctx context.Context, contentID int64) ([]string, error)
 
 	runtimes *runtimes.Manager
+	rlang    *rlang.Manager // see rApp in rlang.go
 
 	mu        sync.Mutex
 	manifests map[string]*bundle.Manifest // by bundle dir; bundles never change once unpacked
@@ -119,7 +125,7 @@ var _ apps.SettingsStore = (*contentApps)(nil)
 
 // isApp reports whether content is served by app processes.
 func isApp(c *podium.Content) bool {
-	return (c.AppMode == string(bundle.AppModeApp) || c.AppMode == string(bundle.AppModeAPI) || runtimes.IsServed(c.AppMode)) &&
+	return (c.AppMode == string(bundle.AppModeApp) || c.AppMode == string(bundle.AppModeAPI) || c.AppMode == string(bundle.AppModeShiny) || runtimes.IsServed(c.AppMode)) &&
 		c.ActiveBundleID != nil
 }
 
@@ -140,7 +146,7 @@ func (s *contentApps) ActiveApp(ctx context.Context, guid string) (*apps.App, er
 		if m, err = bundle.LoadManifest(dir); err != nil {
 			return nil, fmt.Errorf("active app %s: %w", guid, err)
 		}
-		if m.Serve == nil && m.RuntimeSpec() == nil {
+		if m.Serve == nil && m.RuntimeSpec() == nil && !m.IsR() {
 			return nil, podium.Errorf(podium.ENOTFOUND, "content %s: the manifest has no serve command", guid)
 		}
 		s.mu.Lock()
@@ -156,6 +162,9 @@ func (s *contentApps) ActiveApp(ctx context.Context, guid string) (*apps.App, er
 		return nil, fmt.Errorf("active app %s: %w", guid, err)
 	}
 	app := &apps.App{GUID: guid, ContentID: c.ID, OwnerID: c.OwnerID, BundleID: *c.ActiveBundleID, Dir: dir, Overrides: o, Env: env}
+	if m.IsR() {
+		return s.rApp(ctx, app, m)
+	}
 	if spec := m.RuntimeSpec(); spec != nil {
 		// A Python app runs in its environment, built at deployment in
 		// the shared cache.

@@ -19,6 +19,10 @@ func mountPublish(n *Node) error {
 	if err != nil {
 		return err
 	}
+	rl, err := n.rRuntimes()
+	if err != nil {
+		return err
+	}
 	// Validated at load: the keys parse.
 	var envKey []byte
 	var envPrevious [][]byte
@@ -34,6 +38,7 @@ func mountPublish(n *Node) error {
 	}
 	n.publish = publish.New(publish.Options{
 		Runtimes: rt,
+		R:        rl,
 		DB:       n.db, DataDir: cfg.Server.DataDir, NodeID: n.id, Log: n.log("publish"),
 		Apps: cfg.Applications, MaxUploadSize: cfg.HTTP.MaxUploadSize,
 		NodeTimeout: cfg.HA.NodeTimeout, SweepInterval: cfg.HA.HeartbeatInterval,
