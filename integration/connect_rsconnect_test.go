@@ -244,17 +244,19 @@ func connectEnvironment(t *testing.T, n *nodetest.Node, rs *rsconnect) {
 
 // connectRefusedModes uploads the manifests Connect clients write for
 // content this node cannot run: the upload is accepted, the deployment
-// refused naming the app mode and what it needs. Quarto and the R modes
-// need runtimes Podium lacks; a Python mode needs [Python] Executable,
-// which this node does not set (TestConnectPythonFlow runs them).
+// refused naming the app mode and what it needs. Quarto needs a runtime
+// Podium lacks; a Python mode needs [Python] Executable and an R mode
+// [R] Executable, which this node does not set (TestConnectPythonFlow and
+// TestRSConnectRDeployApp run them).
 func connectRefusedModes(t *testing.T, rs *rsconnect) {
 	for _, tt := range []struct{ mode, want string }{
 		{"python-api", "appmode python-api needs a Python interpreter: set [Python] Executable"},
 		{"python-fastapi", "appmode python-fastapi needs a Python interpreter: set [Python] Executable"},
 		{"jupyter-static", "appmode jupyter-static needs a Python interpreter: set [Python] Executable"},
 		{"quarto-static", `metadata.appmode "quarto-static" is a Posit Connect app mode this server cannot run yet: it needs the Quarto runtime`},
-		{"shiny", `metadata.appmode "shiny" is a Posit Connect app mode this server cannot run yet: it needs the R runtime`},
-		{"rmd-static", `metadata.appmode "rmd-static" is a Posit Connect app mode this server cannot run yet: it needs the R runtime`},
+		{"shiny", "appmode shiny needs R: set [R] Executable"},
+		{"rmd-static", "appmode rmd-static needs R: set [R] Executable"},
+		{"api", "appmode api needs R: set [R] Executable"}, // Connect's api: a Plumber API
 	} {
 		mode := tt.mode
 		var c rscContent
