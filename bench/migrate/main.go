@@ -394,7 +394,7 @@ type floorData struct {
 
 // Parents before children, as the schema's foreign keys need.
 var floorOrder = []string{"nodes", "settings", "users", "api_keys", "sessions", "login_attempts", "content", "content_acl",
-	"bundles", "tasks", "task_output", "renders", "schedules", "jobs", "job_attempts", "audit_log"}
+	"content_env", "bundles", "tasks", "task_output", "renders", "schedules", "jobs", "job_attempts", "audit_log", "leases"}
 
 func loadFloor(ctx context.Context, dataDir string) (*floorData, error) {
 	src, err := sqlite.Open(ctx, sqlite.Options{Dir: dataDir, ReadOnly: true})
@@ -402,7 +402,8 @@ func loadFloor(ctx context.Context, dataDir string) (*floorData, error) {
 		return nil, err
 	}
 	defer src.Close()
-	boolCols := map[string]bool{"nodes.ha_enabled": true, "users.locked": true, "tasks.finished": true, "schedules.enabled": true}
+	boolCols := map[string]bool{"nodes.ha_enabled": true, "users.locked": true, "tasks.finished": true, "schedules.enabled": true,
+		"renders.output_pruned": true}
 	fd := &floorData{order: floorOrder, cols: map[string][]string{}, rows: map[string][][]any{}}
 	for _, t := range floorOrder {
 		rows, err := src.ReadDB().QueryContext(ctx, "SELECT * FROM "+t)
