@@ -18,17 +18,17 @@ import (
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/runas"
+	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/web"
 	"github.com/sirupsen/logrus"
 )
 
-func init() { mounts = append(mounts, mountApps) }
-
 // mountApps creates the supervisor of app and api processes, installs it
 // as the web server's app server (the content handler calls it for
-// app/api content), mounts the processes API and registers it as a
-// service, so a stopping node stops every app process it started.
-func mountApps(n *Node) error {
+// app/api content), mounts the processes API (access checked by pub) and
+// returns the supervisor: a stopping node stops every app process it
+// started.
+func mountApps(n *Node, pub *publish.Service) *apps.Supervisor {
 	cfg := n.Config
 	src := &contentApps{db: n.db, dataDir: cfg.Server.DataDir, manifests: map[string]*bundle.Manifest{}}
 	sc := cfg.Scheduler
@@ -46,17 +46,14 @@ func mountApps(n *Node) error {
 	})
 	warnRunAs(n.log("apps"), cfg.Applications.RunAs, cfg.Server.DataDir, runtimeDir(n.id))
 	n.web.SetAppServer(sup)
-	sup.MountAPI(n.web.Echo.Group("/__api__/v1"), apps.APIOptions{
+	n.web.Mount(sup.Routes(apps.APIOptions{
 		NodeID:   n.id,
 		Settings: src,
 		MayManage: func(c echo.Context, guid string) error {
-			// n.publish is mounted after this file (mounts run in file
-			// order) but before the node serves.
-			return n.publish.MayEdit(c.Request().Context(), web.CurrentUser(c), guid)
+			return pub.MayEdit(c.Request().Context(), web.CurrentUser(c), guid)
 		},
-	})
-	n.AddService(sup)
-	return nil
+	}))
+	return sup
 }
 
 // runtimeDir is where this node's app processes get a copy of their

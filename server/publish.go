@@ -5,22 +5,19 @@ import (
 	"github.com/podiumhq/podium/web"
 )
 
-func init() { mounts = append(mounts, mountPublish) }
-
 // mountPublish creates the deploy and render service, mounts the content
-// API, the content pages and the landing page, and registers the service
-// so a stopping node cancels and waits for its tasks.
-func mountPublish(n *Node) error {
+// API, the content pages and the landing page, and returns the service (a
+// stopping node cancels and waits for its tasks).
+func mountPublish(n *Node) *publish.Service {
 	cfg := n.Config
 	n.publish = publish.New(publish.Options{
 		DB: n.db, DataDir: cfg.Server.DataDir, NodeID: n.id, Log: n.log("publish"),
 		Apps: cfg.Applications, MaxUploadSize: cfg.HTTP.MaxUploadSize,
 	})
-	web.MountContentAPI(n.web.Echo, n.publish)
-	n.web.MountContentServe(n.publish)
-	web.MountLanding(n.web.Echo, cfg.Server.LandingDir)
-	n.AddService(n.publish)
-	return nil
+	n.web.Mount(web.ContentRoutes(n.publish))
+	n.web.Mount(n.web.ContentServeRoutes(n.publish))
+	n.web.Mount(web.LandingRoutes(cfg.Server.LandingDir))
+	return n.publish
 }
 
 // Publish returns the node's deploy and render service (after Open): the

@@ -134,7 +134,8 @@ func (n *Node) Addr() string { return n.listener.Addr().String() }
 // Web returns the HTTP server (after Open), for other parts to add routes.
 func (n *Node) Web() *web.Server { return n.web }
 
-// AddService registers a service started by Run. Call before Run.
+// AddService registers a service started by Run after the node's own
+// (see build), and stopped before them. Call after Open, before Run.
 func (n *Node) AddService(s Service) { n.services = append(n.services, s) }
 
 // AddWarnings registers a source of warnings for /__ping__'s body (such as
@@ -191,10 +192,8 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	n.dbHealthy.Store(true)
 
 	n.web = web.New(web.Options{Log: n.log("http"), Health: n.health, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies)})
-	for _, mount := range mounts {
-		if err := mount(n); err != nil {
-			return err
-		}
+	if err := n.build(); err != nil {
+		return err
 	}
 	n.listener, err = net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -204,6 +203,40 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		"version": Version, "provider": n.db.Name(), "database": n.db.Describe(), "data_dir": cfg.Server.DataDir,
 		"schema": v, "migrations_applied": len(migrated.Applied), "ha": cfg.HA.Enabled, "listen": n.Addr(), "host": n.hostname,
 	}).Info("node opened")
+	return nil
+}
+
+// build creates every part of the node with its dependencies, mounts
+// their middleware and routes, and lists the services Run starts. The
+// order below is the whole wiring of a node:
+//
+//   - middleware on every request, in this order: request id, access log,
+//     recover, content-cache invalidation (web.New), authentication
+//     (accounts), the X-Podium-Node header (ha check), request metrics;
+//   - routes: /__ping__ (web.New), accounts, content API, content pages and
+//     landing page (publish), schedules and jobs (scheduler), processes
+//     (apps), dashboard;
+//   - services, in start order (they stop in the reverse order, after the
+//     HTTP drain): heartbeat, schema watcher, session sweeper, app
+//     supervisor, Prometheus listener (when [Metrics] PrometheusListen is
+//     set), metrics sampler, publish, scheduler. The scheduler stops first
+//     so running renders are released before publishing goes away; app
+//     processes outlive the drain of the requests proxied to them; the
+//     heartbeat stops last, saying "draining" until the end.
+func (n *Node) build() error {
+	sweeper := mountAccounts(n)
+	pub := mountPublish(n)
+	sched := mountScheduler(n, &scheduler.RenderRunner{Publish: pub})
+	sup := mountApps(n, pub)
+	mountHACheck(n)
+	metricServices, err := mountMetrics(n, sched, sup)
+	if err != nil {
+		return err
+	}
+	mountDashboard(n, pub, sched, sup)
+
+	n.services = append([]Service{&heartbeat{node: n}, &schemaWatcher{node: n}, sweeper, sup}, metricServices...)
+	n.services = append(n.services, pub, sched)
 	return nil
 }
 
@@ -350,9 +383,7 @@ func (n *Node) Run(ctx context.Context) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- n.httpSrv.Serve(n.listener) }()
 
-	hb := &heartbeat{node: n}
-	watcher := &schemaWatcher{node: n}
-	services := append([]Service{hb, watcher}, n.services...)
+	services := n.services
 	var started []runningService
 	for _, s := range services {
 		// Each service gets its own context, cancelled just before its

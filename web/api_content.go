@@ -1,11 +1,9 @@
 package web
 
 import (
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"math"
 	"mime"
 	"net/http"
@@ -17,28 +15,32 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/publish"
+	"github.com/podiumhq/podium/web/jsonbody"
+	"github.com/podiumhq/podium/web/route"
 )
 
 // MaxJSONBody bounds the JSON body of an API request.
 const MaxJSONBody = 1 << 20
 
-// MountContentAPI adds the content, bundle, deployment, render and task
+// ContentRoutes are the content, bundle, deployment, render and task
 // endpoints under /__api__/v1/ (see docs/publishing.md).
-func MountContentAPI(e *echo.Echo, svc *publish.Service) {
+func ContentRoutes(svc *publish.Service) []route.Route {
 	h := &contentAPI{svc: svc}
-	g := e.Group("/__api__/v1")
-	g.GET("/content", h.list)
-	g.POST("/content", h.create)
-	g.GET("/content/:guid", h.get)
-	g.PATCH("/content/:guid", h.update)
-	g.DELETE("/content/:guid", h.delete)
-	g.GET("/content/:guid/permissions", h.permissionsGet)
-	g.PUT("/content/:guid/permissions", h.permissionsSet)
-	g.GET("/content/:guid/bundles", h.bundles)
-	g.POST("/content/:guid/bundles", h.upload)
-	g.POST("/content/:guid/deploy", h.deploy)
-	g.POST("/content/:guid/render", h.render)
-	g.GET("/tasks/:id", h.task)
+	const v1 = "/__api__/v1"
+	return []route.Route{
+		{Method: http.MethodGet, Path: v1 + "/content", Handler: h.list},
+		{Method: http.MethodPost, Path: v1 + "/content", Handler: h.create},
+		{Method: http.MethodGet, Path: v1 + "/content/:guid", Handler: h.get},
+		{Method: http.MethodPatch, Path: v1 + "/content/:guid", Handler: h.update},
+		{Method: http.MethodDelete, Path: v1 + "/content/:guid", Handler: h.delete},
+		{Method: http.MethodGet, Path: v1 + "/content/:guid/permissions", Handler: h.permissionsGet},
+		{Method: http.MethodPut, Path: v1 + "/content/:guid/permissions", Handler: h.permissionsSet},
+		{Method: http.MethodGet, Path: v1 + "/content/:guid/bundles", Handler: h.bundles},
+		{Method: http.MethodPost, Path: v1 + "/content/:guid/bundles", Handler: h.upload},
+		{Method: http.MethodPost, Path: v1 + "/content/:guid/deploy", Handler: h.deploy},
+		{Method: http.MethodPost, Path: v1 + "/content/:guid/render", Handler: h.render},
+		{Method: http.MethodGet, Path: v1 + "/tasks/:id", Handler: h.task},
+	}
 }
 
 type contentAPI struct{ svc *publish.Service }
@@ -86,50 +88,8 @@ type TaskBody struct {
 func decodeContentJSON(c echo.Context, v any) error { return decodeJSONBody(c, v, MaxJSONBody) }
 
 // decodeJSONBody decodes one JSON object of at most limit bytes into v:
-// the one decoder of every JSON API body, so that every endpoint refuses
-// the same bad input with the same messages (415 for another media type,
-// 413 over the limit, 400 naming the field or byte offset otherwise).
-func decodeJSONBody(c echo.Context, v any, limit int) error {
-	req := c.Request()
-	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != echo.MIMEApplicationJSON {
-			return podium.Errorf(podium.EUNSUPPORTED, "send the body as application/json, not %q", ct)
-		}
-	}
-	data, err := io.ReadAll(io.LimitReader(req.Body, int64(limit)+1))
-	if err != nil {
-		return podium.Errorf(podium.EINVALID, "cannot read the request body: %v", err)
-	}
-	if len(data) > limit {
-		return podium.Errorf(podium.ETOOLARGE, "the JSON body is larger than %d bytes", limit)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var typ *json.UnmarshalTypeError
-		var syn *json.SyntaxError
-		switch {
-		case errors.Is(err, io.EOF):
-			return podium.Errorf(podium.EINVALID, "the request body is empty: send a JSON object")
-		case errors.As(err, &typ):
-			if typ.Field == "" {
-				return podium.Errorf(podium.EINVALID, "the request body must be a JSON object, not %s", typ.Value)
-			}
-			return podium.Errorf(podium.EINVALID, "field %q must be %s, not %s", typ.Field, typ.Type.Kind(), typ.Value)
-		case errors.As(err, &syn):
-			return podium.Errorf(podium.EINVALID, "malformed JSON at byte %d: %v", syn.Offset, syn)
-		default:
-			return podium.Errorf(podium.EINVALID, "invalid JSON body: %s", strings.TrimPrefix(err.Error(), "json: "))
-		}
-	}
-	if dec.More() {
-		return podium.Errorf(podium.EINVALID, "unexpected data after the JSON object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return podium.Errorf(podium.EINVALID, "unexpected data after the JSON object")
-	}
-	return nil
-}
+// see [jsonbody.Decode], the one decoder of every JSON API body.
+func decodeJSONBody(c echo.Context, v any, limit int) error { return jsonbody.Decode(c, v, limit) }
 
 func (h *contentAPI) list(c echo.Context) error {
 	u, err := RequireUser(c)

@@ -28,7 +28,3 @@ func (s *Server) ServeApp(c echo.Context, guid string) error {
 	}
 	return s.apps.ServeApp(c, guid)
 }
-
-// AppServer returns the installed server of app and api content (nil when
-// none), for the parts that show its processes (the dashboard).
-func (s *Server) AppServer() AppServer { return s.apps }

@@ -9,6 +9,7 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/auth"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/web/route"
 )
 
 // maxAccountBody bounds the JSON body of the account API.
@@ -52,13 +53,15 @@ type CreateUserRequest struct {
 	Password string `json:"password"`
 }
 
-func (h *accountHandlers) mountAPI(e *echo.Echo) {
-	e.GET("/__api__/v1/user", h.whoami)
-	e.GET("/__api__/v1/keys", h.listKeys)
-	e.POST("/__api__/v1/keys", h.createKey)
-	e.DELETE("/__api__/v1/keys/:id", h.revokeKey)
-	e.GET("/__api__/v1/users", h.listUsers)
-	e.POST("/__api__/v1/users", h.createUser)
+func (h *accountHandlers) apiRoutes() []route.Route {
+	return []route.Route{
+		{Method: http.MethodGet, Path: "/__api__/v1/user", Handler: h.whoami},
+		{Method: http.MethodGet, Path: "/__api__/v1/keys", Handler: h.listKeys},
+		{Method: http.MethodPost, Path: "/__api__/v1/keys", Handler: h.createKey},
+		{Method: http.MethodDelete, Path: "/__api__/v1/keys/:id", Handler: h.revokeKey},
+		{Method: http.MethodGet, Path: "/__api__/v1/users", Handler: h.listUsers},
+		{Method: http.MethodPost, Path: "/__api__/v1/users", Handler: h.createUser},
+	}
 }
 
 // whoami answers GET /__api__/v1/user: 200 with UserBody, 401 anonymous.

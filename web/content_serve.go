@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/publish"
+	"github.com/podiumhq/podium/web/route"
 )
 
 // contentCSP runs published pages in a sandbox: scripts work, but the page
@@ -16,7 +17,7 @@ import (
 // session cookie or read other content.
 const contentCSP = "sandbox allow-scripts allow-forms allow-popups allow-downloads allow-modals"
 
-// MountContentServe serves published content at /content/{guid}/ with the
+// ContentServeRoutes serve published content at /content/{guid}/ with the
 // reader's access checked on every request.
 // Apps and APIs go to the server's app server (s.ServeApp) after the same
 // check, whatever the method (an API takes POST, PUT, DELETE...); static
@@ -26,12 +27,14 @@ const contentCSP = "sandbox allow-scripts allow-forms allow-popups allow-downloa
 // targetTTL (one second), so the proxy does not read the database on
 // every request; changes made through this node's API apply at once,
 // changes made through other nodes within targetTTL.
-func (s *Server) MountContentServe(svc *publish.Service) {
-	e := s.Echo
-	h := &contentServe{svc: svc, srv: s, cache: newTargetCache()}
-	e.Use(h.invalidateOnChange)
-	e.Any("/content/:guid", h.redirect)
-	e.Any("/content/:guid/*", h.serve)
+//
+// The cache is the server's (see Server.invalidateOnChange).
+func (s *Server) ContentServeRoutes(svc *publish.Service) []route.Route {
+	h := &contentServe{svc: svc, srv: s, cache: s.targets}
+	return []route.Route{
+		{Path: "/content/:guid", Handler: h.redirect},
+		{Path: "/content/:guid/*", Handler: h.serve},
+	}
 }
 
 type contentServe struct {

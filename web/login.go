@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/auth"
+	"github.com/podiumhq/podium/web/route"
 	"github.com/sirupsen/logrus"
 )
 
@@ -53,10 +54,12 @@ type accountHandlers struct {
 	trustedProxies []*net.IPNet
 }
 
-func (h *accountHandlers) mountLogin(e *echo.Echo) {
-	e.GET(LoginPath, h.loginForm)
-	e.POST(LoginPath, h.login)
-	e.POST(LogoutPath, h.logout)
+func (h *accountHandlers) loginRoutes() []route.Route {
+	return []route.Route{
+		{Method: http.MethodGet, Path: LoginPath, Handler: h.loginForm},
+		{Method: http.MethodPost, Path: LoginPath, Handler: h.login},
+		{Method: http.MethodPost, Path: LogoutPath, Handler: h.logout},
+	}
 }
 
 // loginForm answers GET /__login__ with the form.

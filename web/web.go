@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/web/route"
 	"github.com/sirupsen/logrus"
 )
 
@@ -54,6 +55,8 @@ type Server struct {
 
 	apps AppServer // serves app and api content; see web/apps.go
 
+	targets *targetCache // app content targets; see content_serve_cache.go
+
 	trustedProxies []*net.IPNet // whose X-Forwarded-Prefix is believed; see prefix.go
 }
 
@@ -65,7 +68,7 @@ var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 func New(opts Options) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{Echo: e, log: opts.Log, hijacked: map[net.Conn]struct{}{}, trustedProxies: opts.TrustedProxies}
+	s := &Server{Echo: e, log: opts.Log, hijacked: map[net.Conn]struct{}{}, trustedProxies: opts.TrustedProxies, targets: newTargetCache()}
 	e.StdLogger.SetOutput(opts.Log.WriterLevel(logrus.WarnLevel))
 	e.Logger.SetOutput(opts.Log.WriterLevel(logrus.DebugLevel))
 
@@ -97,6 +100,7 @@ func New(opts Options) *Server {
 	}))
 	e.Use(s.accessLog)
 	e.Use(middleware.Recover())
+	e.Use(s.invalidateOnChange)
 	e.HTTPErrorHandler = s.errorHandler
 
 	e.GET("/__ping__", func(c echo.Context) error {
@@ -115,6 +119,12 @@ func New(opts Options) *Server {
 	})
 	return s
 }
+
+// Mount adds an area's routes (ContentRoutes, AccountRoutes, ...).
+func (s *Server) Mount(routes []route.Route) { route.Mount(s.Echo, routes) }
+
+// Use installs middleware on every request, after those already installed.
+func (s *Server) Use(mw ...echo.MiddlewareFunc) { s.Echo.Use(mw...) }
 
 // accessLog logs each request's path (not its query, which may carry
 // tokens), status and duration.
