@@ -23,7 +23,6 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/podiumhq/podium"
@@ -155,8 +154,6 @@ const (
 	MaxTitleLen       = 1024
 	MaxDescriptionLen = 16 << 10
 )
-
-func now() time.Time { return time.Now() }
 
 func notFound(guid string) error {
 	return podium.Errorf(podium.ENOTFOUND, "content %s not found", guid)

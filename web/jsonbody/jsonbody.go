@@ -64,4 +64,3 @@ func Decode(c echo.Context, v any, limit int) error {
 	}
 	return nil
 }
-
