@@ -165,6 +165,9 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		}
 	}()
 	n.hostname, _ = os.Hostname()
+	if err := checkTrustedProxies(cfg.HTTP.TrustedProxies); err != nil {
+		return err
+	}
 	// A new data directory may be entered, not listed, by others (0751):
 	// the [Applications] RunAs user must reach the unpacked bundles its
 	// apps run in (content/, 0755). What is private below it (db, state)
@@ -326,19 +329,26 @@ func (n *Node) info() map[string]any {
 	return info
 }
 
+// checkTrustedProxies refuses (EINVALID, exit 2) an [HTTP] TrustedProxies
+// entry that is not an address or range, rather than dropping it: a
+// configuration built without config.Load (tests, embedders) is checked
+// too.
+func checkTrustedProxies(list []string) error {
+	for _, s := range list {
+		if _, err := config.ParseTrustedProxy(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trustedProxies returns the ranges of [HTTP] TrustedProxies, checked by
+// Open already.
 func trustedProxies(list []string) []*net.IPNet {
 	var out []*net.IPNet
 	for _, s := range list {
-		if _, ipn, err := net.ParseCIDR(s); err == nil {
+		if ipn, err := config.ParseTrustedProxy(s); err == nil {
 			out = append(out, ipn)
-			continue
-		}
-		if ip := net.ParseIP(s); ip != nil {
-			bits := 32
-			if ip.To4() == nil {
-				bits = 128
-			}
-			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
 		}
 	}
 	return out
