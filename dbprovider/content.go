@@ -64,6 +64,13 @@ type ContentStore interface {
 	RenderGet(ctx context.Context, id int64) (*podium.Render, error)
 	// RenderList returns the renders of content, newest first.
 	RenderList(ctx context.Context, contentID int64) ([]*podium.Render, error)
+	// RenderListRecent returns the newest limit renders of content, newest
+	// first.
+	RenderListRecent(ctx context.Context, contentID int64, limit int) ([]*podium.Render, error)
+	// TaskList returns the newest limit tasks of content (deployments and
+	// renders), newest first, each with its first output lines (at most
+	// MaxTaskLines) and Last set as TaskGet(id, 0) would.
+	TaskList(ctx context.Context, contentID int64, limit int) ([]*podium.Task, error)
 	// RenderGetLatestGood returns the newest successful render of a
 	// bundle of content. Returns ENOTFOUND when there is none.
 	RenderGetLatestGood(ctx context.Context, contentID, bundleID int64) (*podium.Render, error)

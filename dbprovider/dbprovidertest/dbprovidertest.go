@@ -84,11 +84,9 @@ func testMigrateUpDownUp(t *testing.T, p dbprovider.Provider) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// On SQLite goose runs on the node's single writer: closing goose would
-	// close it. On PostgreSQL goose has its own handle.
-	if p.Name() == dbprovider.Postgres {
-		t.Cleanup(func() { _ = gp.Close() })
-	}
+	// Close releases goose's own handle on PostgreSQL, and leaves the
+	// SQLite writer open.
+	t.Cleanup(func() { _ = gp.Close() })
 	latest := schema.Latest()
 	versions, err := schema.Versions(p.GooseDialect())
 	if err != nil {

@@ -410,6 +410,51 @@ func (s *Store) RenderGetLatestGood(ctx context.Context, contentID, bundleID int
 	return r, nil
 }
 
+// RenderListRecent implements dbprovider.ContentStore.
+func (s *Store) RenderListRecent(ctx context.Context, contentID int64, limit int) ([]*podium.Render, error) {
+	return nonNil(queryList(ctx, s.R, s.D, "render list recent", scanRender,
+		`SELECT `+renderColumns+` FROM renders WHERE content_id = $1 ORDER BY id DESC LIMIT $2`, contentID, limit))
+}
+
+// TaskList implements dbprovider.ContentStore: two queries, the tasks and
+// then the output of all of them, whatever their number.
+func (s *Store) TaskList(ctx context.Context, contentID int64, limit int) ([]*podium.Task, error) {
+	const newest = `SELECT id FROM tasks WHERE content_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`
+	tasks, err := nonNil(queryList(ctx, s.R, s.D, "task list", scanTask,
+		`SELECT `+taskColumns+` FROM tasks WHERE id IN (`+newest+`) ORDER BY created_at DESC, id DESC`, contentID, limit))
+	if err != nil || len(tasks) == 0 {
+		return tasks, err
+	}
+	byID := make(map[string]*podium.Task, len(tasks))
+	for _, t := range tasks {
+		byID[t.ID] = t
+	}
+	rows, err := s.R.QueryContext(ctx, `SELECT task_id, line_no, line FROM task_output
+		WHERE task_id IN (`+newest+`) AND line_no < $3 ORDER BY task_id, line_no`, contentID, limit, dbprovider.MaxTaskLines)
+	if err != nil {
+		return nil, fmt.Errorf("task list: output: %w", s.D.TranslateError(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id   string
+			n    int
+			line string
+		)
+		if err := rows.Scan(&id, &n, &line); err != nil {
+			return nil, fmt.Errorf("task list: output: %w", s.D.TranslateError(err))
+		}
+		if t := byID[id]; t != nil {
+			t.Output = append(t.Output, line)
+			t.Last = n + 1
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("task list: output: %w", s.D.TranslateError(err))
+	}
+	return tasks, nil
+}
+
 // RenderList implements dbprovider.ContentStore.
 func (s *Store) RenderList(ctx context.Context, contentID int64) ([]*podium.Render, error) {
 	return nonNil(queryList(ctx, s.R, s.D, "render list", scanRender, `SELECT `+renderColumns+` FROM renders WHERE content_id = $1 ORDER BY id DESC`, contentID))
