@@ -158,33 +158,9 @@ type ErrorBody struct {
 	Request string `json:"request_id,omitempty"`
 }
 
-// StatusOf maps a podium error code to an HTTP status.
-func StatusOf(code string) int {
-	switch code {
-	case podium.EINVALID:
-		return http.StatusBadRequest
-	case podium.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case podium.EFORBIDDEN:
-		return http.StatusForbidden
-	case podium.ENOTFOUND:
-		return http.StatusNotFound
-	case podium.ECONFLICT:
-		return http.StatusConflict
-	case podium.EPRECONDITION:
-		return http.StatusPreconditionFailed
-	case podium.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case podium.EUNSUPPORTED:
-		return http.StatusUnsupportedMediaType
-	case podium.EUNAVAILABLE, podium.ESCHEMA, podium.EREFUSED:
-		return http.StatusServiceUnavailable
-	case podium.ENOTIMPLEMENTED:
-		return http.StatusNotImplemented
-	default:
-		return http.StatusInternalServerError
-	}
-}
+// StatusOf maps a podium error code to an HTTP status: see
+// podium.HTTPStatus, the mapping the Go client reads back.
+func StatusOf(code string) int { return podium.HTTPStatus(code) }
 
 func (s *Server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
