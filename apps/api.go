@@ -2,6 +2,7 @@ package apps
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,8 +20,11 @@ type SettingsStore interface {
 	// ProcessSettings returns the overrides of content guid (zero when
 	// none were set).
 	ProcessSettings(ctx context.Context, guid string) (Overrides, error)
-	// SetProcessSettings replaces the overrides of content guid.
-	SetProcessSettings(ctx context.Context, guid string, o Overrides) error
+	// UpdateProcessSettings changes the overrides of content guid with fn
+	// and stores them, atomically: fn may run more than once when another
+	// update came first, each time on the latest overrides. It returns
+	// what was stored, or fn's error.
+	UpdateProcessSettings(ctx context.Context, guid string, fn func(o *Overrides) error) (Overrides, error)
 }
 
 // APIOptions configure Routes.
@@ -122,20 +126,20 @@ func (s *Supervisor) Routes(opts APIOptions) []route.Route {
 			if err := opts.MayManage(c, guid); err != nil {
 				return err
 			}
-			ctx := c.Request().Context()
-			o, err := opts.Settings.ProcessSettings(ctx, guid)
-			if err != nil {
+			var patch json.RawMessage
+			if err := jsonbody.Decode(c, &patch, maxSettingsBody); err != nil {
 				return err
 			}
 			// PATCH: fields present in the body replace the stored ones; a
 			// JSON null clears a number, "" clears a duration.
-			if err := jsonbody.Decode(c, &o, maxSettingsBody); err != nil {
+			o, err := opts.Settings.UpdateProcessSettings(c.Request().Context(), guid, func(o *Overrides) error {
+				if err := jsonbody.Unmarshal(patch, o); err != nil {
+					return err
+				}
+				_, err := s.opts.Limits.apply(o)
 				return err
-			}
-			if _, err := s.opts.Limits.apply(&o); err != nil {
-				return err
-			}
-			if err := opts.Settings.SetProcessSettings(ctx, guid, o); err != nil {
+			})
+			if err != nil {
 				return err
 			}
 			s.invalidate(guid)

@@ -62,6 +62,15 @@ type ContentStore interface {
 	RenderFinish(ctx context.Context, id int64, status string) error
 	// RenderGet returns a render. Returns ENOTFOUND.
 	RenderGet(ctx context.Context, id int64) (*podium.Render, error)
+	// ContentSettingsGet returns the settings document of content (a JSON
+	// object, "{}" when none). Returns ENOTFOUND.
+	ContentSettingsGet(ctx context.Context, contentID int64) ([]byte, error)
+	// ContentSettingsSwap replaces the settings document of content by
+	// next if it still equals old (as ContentSettingsGet returned it), and
+	// reports whether it did: a compare-and-set, so that two nodes
+	// updating the settings at once never lose one update. next must be
+	// a JSON object. Returns ENOTFOUND.
+	ContentSettingsSwap(ctx context.Context, contentID int64, old, next []byte) (bool, error)
 	// RenderList returns the renders of content, newest first.
 	RenderList(ctx context.Context, contentID int64) ([]*podium.Render, error)
 	// RenderListRecent returns the newest limit renders of content, newest

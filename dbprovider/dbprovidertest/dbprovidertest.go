@@ -56,6 +56,9 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Settings", testSettings},
 		{"TxCommit", testTxCommit},
 		{"TxRollback", testTxRollback},
+		{"ContentSettings", testContentSettings},
+		{"TaskList", testTaskList},
+		{"RenderListRecent", testRenderListRecent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -128,6 +128,38 @@ func (s *Store) ContentActivate(ctx context.Context, p *dbprovider.ContentActiva
 	return c, nil
 }
 
+// ContentSettingsGet implements dbprovider.ContentStore.
+func (s *Store) ContentSettingsGet(ctx context.Context, contentID int64) ([]byte, error) {
+	var v string
+	if err := s.R.QueryRowContext(ctx, `SELECT CAST(settings AS TEXT) FROM content WHERE id = $1`, contentID).Scan(&v); err != nil {
+		return nil, fmt.Errorf("content settings get %d: %w", contentID, s.D.TranslateError(err))
+	}
+	return []byte(v), nil
+}
+
+// ContentSettingsSwap implements dbprovider.ContentStore. The comparison
+// is on the text the database returns for the column (CAST AS TEXT): the
+// same text ContentSettingsGet returned, on both dialects.
+func (s *Store) ContentSettingsSwap(ctx context.Context, contentID int64, old, next []byte) (bool, error) {
+	res, err := s.W.ExecContext(ctx, `UPDATE content SET settings = $3, updated_at = `+s.D.Now()+`
+		WHERE id = $1 AND CAST(settings AS TEXT) = $2`, contentID, string(old), string(next))
+	if err != nil {
+		return false, fmt.Errorf("content settings swap %d: %w", contentID, s.D.TranslateError(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("content settings swap %d: %w", contentID, s.D.TranslateError(err))
+	}
+	if n == 1 {
+		return true, nil
+	}
+	// Changed meanwhile, or gone: say which.
+	if _, err := s.ContentSettingsGet(ctx, contentID); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
 // ContentDelete implements dbprovider.ContentStore.
 func (s *Store) ContentDelete(ctx context.Context, id int64) error {
 	res, err := s.W.ExecContext(ctx, `DELETE FROM content WHERE id = $1`, id)

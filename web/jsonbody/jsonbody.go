@@ -37,6 +37,14 @@ func Decode(c echo.Context, v any, limit int) error {
 	if len(data) > limit {
 		return podium.Errorf(podium.ETOOLARGE, "the JSON body is larger than %d bytes", limit)
 	}
+	return Unmarshal(data, v)
+}
+
+// Unmarshal decodes data, one JSON object, into v with the rules and
+// messages of Decode (no unknown fields, nothing after the object): for a
+// body read once and applied more than once (a PATCH retried on a
+// conflicting update).
+func Unmarshal(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
