@@ -114,6 +114,7 @@ type Executor interface {
 	AccountStore
 	ContentStore
 	JobStore
+	AuditStore
 
 	// NodeUpsert registers a node (insert, or replace the row of the same
 	// id) with heartbeat and start time set from the database clock.

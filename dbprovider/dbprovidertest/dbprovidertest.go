@@ -37,6 +37,12 @@ func Run(t *testing.T, open OpenFunc) {
 		t.Parallel()
 		testMigrateUpDownUp(t, open(t))
 	})
+	t.Run("AuditPrune", func(t *testing.T) {
+		t.Parallel()
+		p := open(t)
+		MustUp(t, p)
+		testAuditPrune(t, p)
+	})
 
 	// The rest share one migrated database; each subtest uses its own ids.
 	shared := open(t)
@@ -59,6 +65,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ContentSettings", testContentSettings},
 		{"TaskList", testTaskList},
 		{"RenderListRecent", testRenderListRecent},
+		{"AuditLog", testAuditLog},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
