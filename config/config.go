@@ -66,6 +66,9 @@ type ServerConfig struct {
 	// ShutdownGracePeriod is how long a stopping server waits for requests
 	// and jobs to finish. 0 stops at once.
 	ShutdownGracePeriod time.Duration
+	// AuditLogRetention is how long audit log entries are kept; older ones
+	// are deleted hourly, in batches. 0 keeps them forever.
+	AuditLogRetention time.Duration
 }
 
 // HTTPConfig is the [HTTP] section.

@@ -43,6 +43,7 @@ func keys() []key {
 		{section: "Server", name: "LandingDir", path: true, field: func(c *Config) any { return &c.Server.LandingDir }},
 		{section: "Server", name: "StateDir", path: true, field: func(c *Config) any { return &c.Server.StateDir }},
 		{section: "Server", name: "ShutdownGracePeriod", field: func(c *Config) any { return &c.Server.ShutdownGracePeriod }},
+		{section: "Server", name: "AuditLogRetention", field: func(c *Config) any { return &c.Server.AuditLogRetention }},
 
 		{section: "HTTP", name: "Listen", field: func(c *Config) any { return &c.HTTP.Listen }},
 		{section: "HTTP", name: "TrustedProxies", field: func(c *Config) any { return &c.HTTP.TrustedProxies }},

@@ -19,6 +19,9 @@ func (l *loader) validate() {
 
 	// [Server]
 	l.atLeastDuration("Server.ShutdownGracePeriod", c.Server.ShutdownGracePeriod, 0)
+	if c.Server.AuditLogRetention != 0 {
+		l.atLeastDuration("Server.AuditLogRetention", c.Server.AuditLogRetention, time.Hour)
+	}
 
 	// [HTTP]
 	l.listen("HTTP.Listen", c.HTTP.Listen)

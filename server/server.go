@@ -194,7 +194,8 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	n.dbHealthy.Store(true)
 
-	n.web = web.New(web.Options{Log: n.log("http"), Health: n.health, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies)})
+	n.web = web.New(web.Options{Log: n.log("http"), Health: n.health, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
+		Audit: n.db, NodeID: n.id})
 	if err := n.build(); err != nil {
 		return err
 	}
@@ -216,18 +217,20 @@ func (n *Node) Open(ctx context.Context) (err error) {
 //   - middleware on every request, in this order: request id, access log,
 //     recover, content-cache invalidation (web.New), authentication
 //     (accounts), the X-Podium-Node header (ha check), request metrics;
-//   - routes: /__ping__ (web.New), accounts, content API, content pages and
-//     landing page (publish), schedules and jobs (scheduler), processes
-//     (apps), dashboard;
+//   - routes: /__ping__ (web.New), accounts, audit log API, content API,
+//     content pages and landing page (publish), schedules and jobs
+//     (scheduler), processes (apps), dashboard; the routes that change
+//     something write the audit log (their Audit action);
 //   - services, in start order (they stop in the reverse order, after the
-//     HTTP drain): heartbeat, schema watcher, session sweeper, app
-//     supervisor, Prometheus listener (when [Metrics] PrometheusListen is
-//     set), metrics sampler, publish, scheduler. The scheduler stops first
+//     HTTP drain): heartbeat, schema watcher, session sweeper, audit log
+//     pruner, app supervisor, Prometheus listener (when [Metrics]
+//     PrometheusListen is set), metrics sampler, publish, scheduler. The scheduler stops first
 //     so running renders are released before publishing goes away; app
 //     processes outlive the drain of the requests proxied to them; the
 //     heartbeat stops last, saying "draining" until the end.
 func (n *Node) build() error {
 	sweeper := mountAccounts(n)
+	pruner := mountAudit(n)
 	pub := mountPublish(n)
 	sched := mountScheduler(n, &scheduler.RenderRunner{Publish: pub})
 	sup := mountApps(n, pub)
@@ -238,7 +241,7 @@ func (n *Node) build() error {
 	}
 	mountDashboard(n, pub, sched, sup)
 
-	n.services = append([]Service{&heartbeat{node: n}, &schemaWatcher{node: n}, sweeper, sup}, metricServices...)
+	n.services = append([]Service{&heartbeat{node: n}, &schemaWatcher{node: n}, sweeper, pruner, sup}, metricServices...)
 	n.services = append(n.services, pub, sched)
 	return nil
 }

@@ -29,16 +29,16 @@ func ContentRoutes(svc *publish.Service) []route.Route {
 	const v1 = "/__api__/v1"
 	return []route.Route{
 		{Method: http.MethodGet, Path: v1 + "/content", Handler: h.list},
-		{Method: http.MethodPost, Path: v1 + "/content", Handler: h.create},
+		{Method: http.MethodPost, Path: v1 + "/content", Handler: h.create, Audit: podium.AuditContentCreate},
 		{Method: http.MethodGet, Path: v1 + "/content/:guid", Handler: h.get},
-		{Method: http.MethodPatch, Path: v1 + "/content/:guid", Handler: h.update},
-		{Method: http.MethodDelete, Path: v1 + "/content/:guid", Handler: h.delete},
+		{Method: http.MethodPatch, Path: v1 + "/content/:guid", Handler: h.update, Audit: podium.AuditContentUpdate},
+		{Method: http.MethodDelete, Path: v1 + "/content/:guid", Handler: h.delete, Audit: podium.AuditContentDelete},
 		{Method: http.MethodGet, Path: v1 + "/content/:guid/permissions", Handler: h.permissionsGet},
-		{Method: http.MethodPut, Path: v1 + "/content/:guid/permissions", Handler: h.permissionsSet},
+		{Method: http.MethodPut, Path: v1 + "/content/:guid/permissions", Handler: h.permissionsSet, Audit: podium.AuditPermissionsSet},
 		{Method: http.MethodGet, Path: v1 + "/content/:guid/bundles", Handler: h.bundles},
-		{Method: http.MethodPost, Path: v1 + "/content/:guid/bundles", Handler: h.upload},
-		{Method: http.MethodPost, Path: v1 + "/content/:guid/deploy", Handler: h.deploy},
-		{Method: http.MethodPost, Path: v1 + "/content/:guid/render", Handler: h.render},
+		{Method: http.MethodPost, Path: v1 + "/content/:guid/bundles", Handler: h.upload, Audit: podium.AuditBundleUpload},
+		{Method: http.MethodPost, Path: v1 + "/content/:guid/deploy", Handler: h.deploy, Audit: podium.AuditDeploy},
+		{Method: http.MethodPost, Path: v1 + "/content/:guid/render", Handler: h.render, Audit: podium.AuditRender},
 		{Method: http.MethodGet, Path: v1 + "/tasks/:id", Handler: h.task},
 	}
 }
@@ -134,6 +134,7 @@ func (h *contentAPI) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	SetAuditTarget(c, "content:"+ct.GUID)
 	return c.JSON(http.StatusCreated, contentBody(c, ct))
 }
 

@@ -57,10 +57,10 @@ func (h *accountHandlers) apiRoutes() []route.Route {
 	return []route.Route{
 		{Method: http.MethodGet, Path: "/__api__/v1/user", Handler: h.whoami},
 		{Method: http.MethodGet, Path: "/__api__/v1/keys", Handler: h.listKeys},
-		{Method: http.MethodPost, Path: "/__api__/v1/keys", Handler: h.createKey},
-		{Method: http.MethodDelete, Path: "/__api__/v1/keys/:id", Handler: h.revokeKey},
+		{Method: http.MethodPost, Path: "/__api__/v1/keys", Handler: h.createKey, Audit: podium.AuditKeyCreate},
+		{Method: http.MethodDelete, Path: "/__api__/v1/keys/:id", Handler: h.revokeKey, Audit: podium.AuditKeyRevoke},
 		{Method: http.MethodGet, Path: "/__api__/v1/users", Handler: h.listUsers},
-		{Method: http.MethodPost, Path: "/__api__/v1/users", Handler: h.createUser},
+		{Method: http.MethodPost, Path: "/__api__/v1/users", Handler: h.createUser, Audit: podium.AuditUserCreate},
 	}
 }
 
@@ -114,6 +114,7 @@ func (h *accountHandlers) createKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	SetAuditTarget(c, "key:"+strconv.FormatInt(rec.ID, 10))
 	body := keyBody(rec)
 	body.Key = key
 	c.Response().Header().Set("Cache-Control", "no-store")
@@ -166,6 +167,7 @@ func (h *accountHandlers) createUser(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
+	SetAuditTarget(c, "user:"+req.Username)
 	u, err := h.auth.CreateUser(c.Request().Context(), auth.CreateUserParams{Username: req.Username, Role: req.Role, Password: req.Password})
 	if err != nil {
 		return err

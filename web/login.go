@@ -57,8 +57,8 @@ type accountHandlers struct {
 func (h *accountHandlers) loginRoutes() []route.Route {
 	return []route.Route{
 		{Method: http.MethodGet, Path: LoginPath, Handler: h.loginForm},
-		{Method: http.MethodPost, Path: LoginPath, Handler: h.login},
-		{Method: http.MethodPost, Path: LogoutPath, Handler: h.logout},
+		{Method: http.MethodPost, Path: LoginPath, Handler: h.login, Audit: podium.AuditLogin},
+		{Method: http.MethodPost, Path: LogoutPath, Handler: h.logout, Audit: podium.AuditLogout},
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/web/route"
 	"github.com/sirupsen/logrus"
 )
@@ -43,6 +44,16 @@ type Options struct {
 	// TrustedProxies are the CIDRs whose X-Forwarded-For,
 	// X-Forwarded-Proto and X-Forwarded-Prefix headers are believed.
 	TrustedProxies []*net.IPNet
+	// Audit, when set, receives the audit log rows of the routes that have
+	// an Audit action; NodeID names this node in them.
+	Audit  AuditWriter
+	NodeID string
+}
+
+// AuditWriter writes the audit log (a dbprovider.Provider).
+type AuditWriter interface {
+	AuditInsert(ctx context.Context, p *dbprovider.AuditInsertParams) error
+	UserGetByName(ctx context.Context, username string) (*podium.User, error)
 }
 
 // Server is the echo server of one node.
@@ -57,6 +68,9 @@ type Server struct {
 
 	targets *targetCache // app content targets; see content_serve_cache.go
 
+	audit  AuditWriter // see audit.go
+	nodeID string
+
 	trustedProxies []*net.IPNet // whose X-Forwarded-Prefix is believed; see prefix.go
 }
 
@@ -68,7 +82,8 @@ var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 func New(opts Options) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{Echo: e, log: opts.Log, hijacked: map[net.Conn]struct{}{}, trustedProxies: opts.TrustedProxies, targets: newTargetCache()}
+	s := &Server{Echo: e, log: opts.Log, hijacked: map[net.Conn]struct{}{}, trustedProxies: opts.TrustedProxies, targets: newTargetCache(),
+		audit: opts.Audit, nodeID: opts.NodeID}
 	e.StdLogger.SetOutput(opts.Log.WriterLevel(logrus.WarnLevel))
 	e.Logger.SetOutput(opts.Log.WriterLevel(logrus.DebugLevel))
 
@@ -120,8 +135,16 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Mount adds an area's routes (ContentRoutes, AccountRoutes, ...).
-func (s *Server) Mount(routes []route.Route) { route.Mount(s.Echo, routes) }
+// Mount adds an area's routes (ContentRoutes, AccountRoutes, ...); a route
+// with an Audit action records every request in the audit log.
+func (s *Server) Mount(routes []route.Route) {
+	for i, r := range routes {
+		if r.Audit != "" {
+			routes[i].Middleware = append([]echo.MiddlewareFunc{s.audited(r.Audit)}, r.Middleware...)
+		}
+	}
+	route.Mount(s.Echo, routes)
+}
 
 // Use installs middleware on every request, after those already installed.
 func (s *Server) Use(mw ...echo.MiddlewareFunc) { s.Echo.Use(mw...) }

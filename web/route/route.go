@@ -16,6 +16,10 @@ type Route struct {
 	Path       string
 	Handler    echo.HandlerFunc
 	Middleware []echo.MiddlewareFunc
+	// Audit, when set, is the audit log action (podium.Audit*) that every
+	// request to the route records, whatever its outcome: web's
+	// Server.Mount writes it (Mount here ignores it).
+	Audit string
 }
 
 // Mount adds routes to e in order.
