@@ -103,6 +103,15 @@ func TestAuditLog(t *testing.T) {
 	if code, _ := list(adminKey, "from=yesterday"); code != http.StatusBadRequest {
 		t.Errorf("from=yesterday: %d, want 400", code)
 	}
+
+	// The dashboard page shows the same, filtered, to administrators only.
+	page2 := do(t, nil, base, call{method: "GET", path: "/__dashboard__/audit?action=user.create", key: adminKey})
+	if page2.status != http.StatusOK || !strings.Contains(string(page2.body), "user:carol") || strings.Contains(string(page2.body), "content:"+ct.GUID) {
+		t.Errorf("dashboard audit page (action=user.create): %d\n%s", page2.status, page2.body)
+	}
+	if r := do(t, nil, base, call{method: "GET", path: "/__dashboard__/audit", key: pubKey}); r.status != http.StatusForbidden {
+		t.Errorf("dashboard audit page as a publisher: %d, want 403", r.status)
+	}
 }
 
 // TestAuditPrunerDeletesOldEntriesInBatches: with a retention, every

@@ -124,6 +124,7 @@ func (d *Dashboard) Routes() []route.Route {
 		{Method: http.MethodGet, Path: Path + "/jobs", Handler: d.page(d.jobsPage), Middleware: login},
 		{Method: http.MethodGet, Path: Path + "/cluster", Handler: d.page(d.clusterPage), Middleware: admin},
 		{Method: http.MethodGet, Path: Path + "/nodes/:id", Handler: d.page(d.nodePage), Middleware: admin},
+		{Method: http.MethodGet, Path: Path + "/audit", Handler: d.page(d.auditPage), Middleware: admin},
 		{Method: echo.RouteNotFound, Path: Path + "/*", Handler: echo.NotFoundHandler, Middleware: login},
 	}
 }
