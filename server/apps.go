@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"strconv"
 	"sync"
 
 	"github.com/labstack/echo/v4"
@@ -117,7 +116,7 @@ func (s *contentApps) ActiveApp(ctx context.Context, guid string) (*apps.App, er
 	if !isApp(c) {
 		return nil, podium.Errorf(podium.ENOTFOUND, "content %s is not a deployed app or api", guid)
 	}
-	dir := filepath.Join(s.dataDir, "content", guid, "bundles", strconv.FormatInt(*c.ActiveBundleID, 10))
+	dir := bundle.Layout{DataDir: s.dataDir}.Dir(guid, *c.ActiveBundleID)
 	s.mu.Lock()
 	m := s.manifests[dir]
 	s.mu.Unlock()
@@ -162,7 +161,7 @@ const processesKey = "processes"
 // content guid (content/<guid>/processes-settings.json): read while the
 // database holds none, removed once they are stored there.
 func (s *contentApps) legacySettingsPath(guid string) string {
-	return filepath.Join(s.dataDir, "content", guid, "processes-settings.json")
+	return filepath.Join(bundle.Layout{DataDir: s.dataDir}.ContentDir(guid), "processes-settings.json")
 }
 
 // settings reads content guid's id, settings document and overrides.
