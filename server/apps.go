@@ -22,11 +22,10 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// mountApps creates the supervisor of app and api processes, installs it
-// as the web server's app server (the content handler calls it for
-// app/api content), mounts the processes API (access checked by pub) and
-// returns the supervisor: a stopping node stops every app process it
-// started.
+// mountApps creates the supervisor of app and api processes, mounts the
+// processes API (access checked by pub) and returns the supervisor, which
+// serves app and api content (mountContentServe) and is a service: a
+// stopping node stops every app process it started.
 func mountApps(n *Node, pub *publish.Service) *apps.Supervisor {
 	cfg := n.Config
 	src := &contentApps{db: n.db, dataDir: cfg.Server.DataDir, manifests: map[string]*bundle.Manifest{}}
@@ -44,7 +43,6 @@ func mountApps(n *Node, pub *publish.Service) *apps.Supervisor {
 		RuntimeDir:     runtimeDir(n.id),
 	})
 	warnRunAs(n.log("apps"), cfg.Applications.RunAs, cfg.Server.DataDir, runtimeDir(n.id))
-	n.web.SetAppServer(sup)
 	n.web.Mount(sup.Routes(apps.APIOptions{
 		NodeID:   n.id,
 		Settings: src,

@@ -217,10 +217,11 @@ func (n *Node) Open(ctx context.Context) (err error) {
 //   - middleware on every request, in this order: request id, access log,
 //     recover, content-cache invalidation (web.New), authentication
 //     (accounts), the X-Podium-Node header (ha check), request metrics;
-//   - routes: /__ping__ (web.New), accounts, audit log API, content API,
-//     content pages and landing page (publish), schedules and jobs
-//     (scheduler), processes (apps), dashboard; the routes that change
-//     something write the audit log (their Audit action);
+//   - routes: /__ping__ (web.New), accounts, audit log API, content API and
+//     landing page (publish), schedules and jobs (scheduler), processes
+//     (apps), content pages (static from publish, apps and APIs through
+//     the supervisor), dashboard; the routes that change something write
+//     the audit log (their Audit action);
 //   - services, in start order (they stop in the reverse order, after the
 //     HTTP drain): heartbeat, schema watcher, session sweeper, audit log
 //     pruner, app supervisor, Prometheus listener (when [Metrics]
@@ -234,6 +235,7 @@ func (n *Node) build() error {
 	pub := mountPublish(n)
 	sched := mountScheduler(n, &scheduler.RenderRunner{Publish: pub})
 	sup := mountApps(n, pub)
+	mountContentServe(n, pub, sup)
 	mountHACheck(n)
 	metricServices, err := mountMetrics(n, sched, sup)
 	if err != nil {

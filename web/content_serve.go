@@ -19,7 +19,7 @@ const contentCSP = "sandbox allow-scripts allow-forms allow-popups allow-downloa
 
 // ContentServeRoutes serve published content at /content/{guid}/ with the
 // reader's access checked on every request.
-// Apps and APIs go to the server's app server (s.ServeApp) after the same
+// Apps and APIs go to apps (package apps' supervisor) after the same
 // check, whatever the method (an API takes POST, PUT, DELETE...); static
 // sites and reports answer GET and HEAD, and 405 to other methods.
 //
@@ -29,8 +29,8 @@ const contentCSP = "sandbox allow-scripts allow-forms allow-popups allow-downloa
 // changes made through other nodes within targetTTL.
 //
 // The cache is the server's (see Server.invalidateOnChange).
-func (s *Server) ContentServeRoutes(svc *publish.Service) []route.Route {
-	h := &contentServe{svc: svc, srv: s, cache: s.targets}
+func (s *Server) ContentServeRoutes(svc *publish.Service, apps AppServer) []route.Route {
+	h := &contentServe{svc: svc, apps: apps, cache: s.targets}
 	return []route.Route{
 		{Path: "/content/:guid", Handler: h.redirect},
 		{Path: "/content/:guid/*", Handler: h.serve},
@@ -39,7 +39,7 @@ func (s *Server) ContentServeRoutes(svc *publish.Service) []route.Route {
 
 type contentServe struct {
 	svc   *publish.Service
-	srv   *Server
+	apps  AppServer // nil: this node runs no apps
 	cache *targetCache
 }
 
@@ -67,7 +67,10 @@ func (h *contentServe) serve(c echo.Context) error {
 		}
 	}
 	if t.App {
-		return h.srv.ServeApp(c, t.Content.GUID)
+		if h.apps == nil {
+			return podium.Errorf(podium.EUNAVAILABLE, "this node does not run applications")
+		}
+		return h.apps.ServeApp(c, t.Content.GUID)
 	}
 	if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
 		return methodNotAllowed(c)

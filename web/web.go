@@ -64,8 +64,6 @@ type Server struct {
 	mu       sync.Mutex
 	hijacked map[net.Conn]struct{}
 
-	apps AppServer // serves app and api content; see web/apps.go
-
 	targets *targetCache // app content targets; see content_serve_cache.go
 
 	audit  AuditWriter // see audit.go
