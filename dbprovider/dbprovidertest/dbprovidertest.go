@@ -66,6 +66,10 @@ func Run(t *testing.T, open OpenFunc) {
 		{"TaskList", testTaskList},
 		{"RenderListRecent", testRenderListRecent},
 		{"AuditLog", testAuditLog},
+		{"Users", testUsers},
+		{"APIKeys", testAPIKeys},
+		{"Sessions", testSessions},
+		{"LoginAttempts", testLoginAttempts},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
