@@ -1,6 +1,7 @@
 package dbprovidertest
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -130,4 +131,132 @@ func testRenderListRecent(t *testing.T, p dbprovider.Provider) {
 	if len(recent) != 2 || recent[0].ID != all[0].ID || recent[1].ID != all[1].ID || recent[0].ID < recent[1].ID {
 		t.Fatalf("RenderListRecent(limit 2) = %+v; want the two newest of %+v", recent, all)
 	}
+}
+
+// testContentLifecycle: read by id and GUID, list by viewer and access,
+// update, access lists (EINVALID for an unknown user), bundles, activate,
+// tasks finished, renders finished and the latest good one, delete with
+// everything below it.
+func testContentLifecycle(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	owner, c := mustContent(t, p)
+	other, err := p.UserCreate(ctx, &dbprovider.UserCreateParams{Username: uniq(t, "other"), Role: podium.RoleViewer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.ContentGet(ctx, c.ID); err != nil || got.GUID != c.GUID || got.OwnerID != owner.ID || got.AccessType != podium.AccessACL {
+		t.Fatalf("ContentGet = %+v, %v", got, err)
+	}
+	if got, err := p.ContentGetByGUID(ctx, c.GUID); err != nil || got.ID != c.ID {
+		t.Fatalf("ContentGetByGUID = %+v, %v", got, err)
+	}
+	_, err = p.ContentCreate(ctx, &dbprovider.ContentCreateParams{GUID: c.GUID, Name: "dup", OwnerID: owner.ID})
+	AssertCode(t, err, podium.ECONFLICT)
+	visible := func(viewer int64) bool {
+		list, err := p.ContentList(ctx, &dbprovider.ContentListParams{ViewerID: viewer, Name: c.Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list) == 1 && list[0].ID == c.ID
+	}
+	if !visible(owner.ID) || visible(other.ID) || visible(0) {
+		t.Errorf("acl content: visible to owner %t, other %t, anonymous %t; want true, false, false", visible(owner.ID), visible(other.ID), visible(0))
+	}
+
+	if err := p.ContentACLSet(ctx, &dbprovider.ContentACLSetParams{ContentID: c.ID, Entries: []dbprovider.ContentACLEntryParams{{Username: other.Username, Role: podium.ACLViewer}}}); err != nil {
+		t.Fatal(err)
+	}
+	if role, err := p.ContentACLRole(ctx, c.ID, other.ID); err != nil || role != podium.ACLViewer {
+		t.Errorf("ContentACLRole = %q, %v; want viewer", role, err)
+	}
+	if list, err := p.ContentACLList(ctx, c.ID); err != nil || len(list) != 1 || list[0].Username != other.Username {
+		t.Errorf("ContentACLList = %+v, %v", list, err)
+	}
+	if !visible(other.ID) {
+		t.Error("content not visible to a user on its access list")
+	}
+	err = p.ContentACLSet(ctx, &dbprovider.ContentACLSetParams{ContentID: c.ID, Entries: []dbprovider.ContentACLEntryParams{{Username: "no-such-user", Role: podium.ACLViewer}}})
+	AssertCode(t, err, podium.EINVALID)
+
+	title, access := "A title", podium.AccessAll
+	if got, err := p.ContentUpdate(ctx, &dbprovider.ContentUpdateParams{ID: c.ID, Title: &title, AccessType: &access}); err != nil || got.Title != title || got.Name != c.Name {
+		t.Fatalf("ContentUpdate = %+v, %v", got, err)
+	}
+	if !visible(0) {
+		t.Error("content with access all not visible to anonymous visitors")
+	}
+
+	b1, err := p.BundleCreate(ctx, &dbprovider.BundleCreateParams{ContentID: c.ID, Size: 10, SHA256: hashOf("b1"), CreatedBy: owner.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := p.BundleCreate(ctx, &dbprovider.BundleCreateParams{ContentID: c.ID, Size: 20, SHA256: hashOf("b2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.BundleGet(ctx, b1.ID); err != nil || got.Size != 10 || !bytes.Equal(got.SHA256, hashOf("b1")) {
+		t.Fatalf("BundleGet = %+v, %v", got, err)
+	}
+	if list, err := p.BundleList(ctx, c.ID); err != nil || len(list) != 2 || list[0].ID != b2.ID {
+		t.Fatalf("BundleList = %+v, %v; want newest first", list, err)
+	}
+	if got, err := p.ContentActivate(ctx, &dbprovider.ContentActivateParams{ID: c.ID, BundleID: b2.ID, AppMode: "report"}); err != nil ||
+		got.ActiveBundleID == nil || *got.ActiveBundleID != b2.ID || got.AppMode != "report" {
+		t.Fatalf("ContentActivate = %+v, %v", got, err)
+	}
+	if err := p.BundleDelete(ctx, b1.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.BundleGet(ctx, b1.ID)
+	AssertCode(t, err, podium.ENOTFOUND)
+	AssertCode(t, p.BundleDelete(ctx, b1.ID), podium.ENOTFOUND)
+
+	task := c.GUID + "-task"
+	if _, err := p.TaskCreate(ctx, &dbprovider.TaskCreateParams{ID: task, Kind: podium.TaskRender, ContentID: c.ID, NodeID: "n"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.TaskFinish(ctx, &dbprovider.TaskFinishParams{ID: task, Code: 2, Error: "failed", Result: `{"x": 1}`}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.TaskGet(ctx, task, 0); err != nil || !got.Finished || got.Code != 2 || got.Error != "failed" {
+		t.Errorf("TaskGet after TaskFinish = %+v, %v", got, err)
+	}
+	AssertCode(t, p.TaskFinish(ctx, &dbprovider.TaskFinishParams{ID: "no-such-task"}), podium.ENOTFOUND)
+	_, err = p.TaskGet(ctx, "no-such-task", 0)
+	AssertCode(t, err, podium.ENOTFOUND)
+
+	good, err := p.RenderCreate(ctx, &dbprovider.RenderCreateParams{ContentID: c.ID, BundleID: b2.ID, TaskID: task, NodeID: "n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := p.RenderCreate(ctx, &dbprovider.RenderCreateParams{ContentID: c.ID, BundleID: b2.ID, NodeID: "n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.RenderFinish(ctx, good.ID, podium.RenderOK); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.RenderFinish(ctx, bad.ID, podium.RenderFailed); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.RenderGet(ctx, good.ID); err != nil || got.Status != podium.RenderOK || got.FinishedAt == nil || got.TaskID != task {
+		t.Errorf("RenderGet = %+v, %v", got, err)
+	}
+	if got, err := p.RenderGetLatestGood(ctx, c.ID, b2.ID); err != nil || got.ID != good.ID {
+		t.Errorf("RenderGetLatestGood = %+v, %v; want render %d (the newer one failed)", got, err, good.ID)
+	}
+	AssertCode(t, p.RenderFinish(ctx, -1, podium.RenderOK), podium.ENOTFOUND)
+	_, err = p.RenderGet(ctx, -1)
+	AssertCode(t, err, podium.ENOTFOUND)
+
+	if err := p.ContentDelete(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.ContentGet(ctx, c.ID)
+	AssertCode(t, err, podium.ENOTFOUND)
+	_, err = p.BundleGet(ctx, b2.ID)
+	AssertCode(t, err, podium.ENOTFOUND)
+	_, err = p.RenderGet(ctx, good.ID)
+	AssertCode(t, err, podium.ENOTFOUND)
+	AssertCode(t, p.ContentDelete(ctx, c.ID), podium.ENOTFOUND)
 }

@@ -70,6 +70,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"APIKeys", testAPIKeys},
 		{"Sessions", testSessions},
 		{"LoginAttempts", testLoginAttempts},
+		{"ContentLifecycle", testContentLifecycle},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
