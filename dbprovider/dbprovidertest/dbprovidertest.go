@@ -1,7 +1,9 @@
 // Package dbprovidertest is the conformance suite every dbprovider.Provider
 // must pass: migrations up, down to zero and up again through goose, the
 // node registry (heartbeats on the database clock, liveness), settings,
-// transactions, error codes, the schema version probe and the clock.
+// transactions, error codes, the schema version probe, the clock, and
+// every other method of dbprovider.Executor: accounts, content, jobs and
+// the audit log (TestSuiteCallsEveryExecutorMethod keeps it so).
 //
 // dbprovider/sqlite and dbprovider/postgres run it from their tests against
 // a real database. It is for tests only.
@@ -71,6 +73,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Sessions", testSessions},
 		{"LoginAttempts", testLoginAttempts},
 		{"ContentLifecycle", testContentLifecycle},
+		{"Jobs", testJobs},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
