@@ -30,9 +30,8 @@ type nodeMetrics struct {
 // with a middleware, listens on [Metrics] PrometheusListen when set, and
 // returns its services: the Prometheus listener (when set) and the sampler
 // (store and Graphite). sched and sup are read for the job and app figures.
-func mountMetrics(n *Node, sched *scheduler.Service, sup *apps.Supervisor) ([]Service, error) {
+func mountMetrics(ctx context.Context, n *Node, sched *scheduler.Service, sup *apps.Supervisor) ([]Service, error) {
 	cfg := n.Config.Metrics
-	ctx := context.Background()
 	claim, err := metrics.TakeClaim(ctx, cfg.DataPath, n.id, n.hostname, n.Now(), func(ctx context.Context, id string) (bool, error) {
 		other, err := n.db.NodeGet(ctx, id)
 		if podium.IsCode(err, podium.ENOTFOUND) {

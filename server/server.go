@@ -196,7 +196,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 
 	n.web = web.New(web.Options{Log: n.log("http"), Health: n.health, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
 		Audit: n.db, NodeID: n.id})
-	if err := n.build(); err != nil {
+	if err := n.build(ctx); err != nil {
 		return err
 	}
 	n.listener, err = net.Listen("tcp", cfg.HTTP.Listen)
@@ -229,7 +229,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 //     so running renders are released before publishing goes away; app
 //     processes outlive the drain of the requests proxied to them; the
 //     heartbeat stops last, saying "draining" until the end.
-func (n *Node) build() error {
+func (n *Node) build(ctx context.Context) error {
 	sweeper := mountAccounts(n)
 	pruner := mountAudit(n)
 	pub := mountPublish(n)
@@ -237,7 +237,7 @@ func (n *Node) build() error {
 	sup := mountApps(n, pub)
 	mountContentServe(n, pub, sup)
 	mountHACheck(n)
-	metricServices, err := mountMetrics(n, sched, sup)
+	metricServices, err := mountMetrics(ctx, n, sched, sup)
 	if err != nil {
 		return err
 	}
