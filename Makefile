@@ -78,7 +78,7 @@ COVER_PROFILE ?= artifacts/cover.out
 cover:
 	@mkdir -p $(dir $(COVER_PROFILE))
 	$(GO) test -count=1 -timeout 20m -coverprofile=$(COVER_PROFILE) $$($(GO) list $(PKGS) | grep -v '/integration$$') | \
-		awk '{ for (i = 1; i <= NF; i++) if ($$i == "coverage:") { printf "%-55s %s\n", $$2, $$(i+1); next } } /no test files/ { printf "%-55s %s\n", $$2, "no tests" }'
+		awk '{ for (i = 1; i <= NF; i++) if ($$i == "coverage:") { printf "%-55s %s\n", $$2, $$(i+1); next } } /no test files/ { printf "%-55s %s\n", $$2, "no tests"; next } /^(FAIL|---|panic)/ { print }'
 	@$(GO) tool cover -func=$(COVER_PROFILE) | tail -1
 
 clean:
