@@ -73,12 +73,16 @@ test-unit:
 	$(GO) test -count=1 -timeout 10m $$($(GO) list $(PKGS) | grep -v '/integration$$')
 
 ## cover: statement coverage per package (integration excluded: it runs
-## the podium binary, which -cover does not see), then the total.
+## the podium binary, which -cover does not see), then the total. The
+## figures are computed from the profile, not from go test's output.
 COVER_PROFILE ?= artifacts/cover.out
+COVER_LOG ?= artifacts/cover.log
 cover:
 	@mkdir -p $(dir $(COVER_PROFILE))
-	$(GO) test -count=1 -timeout 20m -coverprofile=$(COVER_PROFILE) $$($(GO) list $(PKGS) | grep -v '/integration$$') | \
-		awk '{ for (i = 1; i <= NF; i++) if ($$i == "coverage:") { printf "%-55s %s\n", $$2, $$(i+1); next } } /no test files/ { printf "%-55s %s\n", $$2, "no tests"; next } /^(FAIL|---|panic)/ { print }'
+	@$(GO) test -count=1 -timeout 20m -coverprofile=$(COVER_PROFILE) $$($(GO) list $(PKGS) | grep -v '/integration$$') > $(COVER_LOG) 2>&1 || \
+		{ grep -E '^(--- FAIL|FAIL|panic)' $(COVER_LOG); echo "make cover: tests failed (log: $(COVER_LOG))"; exit 1; }
+	@awk -F'[: ]' 'NR > 1 { pkg = $$1; sub("/[^/]*$$", "", pkg); total[pkg] += $$3; if ($$4 > 0) covered[pkg] += $$3 } \
+		END { for (k in total) printf "%-55s %5.1f%%\n", k, 100 * covered[k] / total[k] }' $(COVER_PROFILE) | sort
 	@$(GO) tool cover -func=$(COVER_PROFILE) | tail -1
 
 clean:
