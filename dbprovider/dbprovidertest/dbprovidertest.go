@@ -83,6 +83,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"LoginAttempts", testLoginAttempts},
 		{"ContentLifecycle", testContentLifecycle},
 		{"Jobs", testJobs},
+		{"HistoryPruneAndLeases", testHistoryPruneAndLeases},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

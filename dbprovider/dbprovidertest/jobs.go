@@ -127,6 +127,14 @@ func testJobs(t *testing.T, p dbprovider.Provider) {
 	if live, capacity, err := p.JobNodeCapacity(ctx, time.Hour); err != nil || live < 1 || capacity < 2 {
 		t.Errorf("JobNodeCapacity = %d live, %d capacity, %v; want our node's 2", live, capacity, err)
 	}
+	nodes, err := p.JobNodeList(ctx, time.Hour)
+	found := false
+	for _, nc := range nodes {
+		found = found || nc.ID == node && nc.Concurrency == 2
+	}
+	if err != nil || !found {
+		t.Errorf("JobNodeList = %+v, %v; want our node with concurrency 2", nodes, err)
+	}
 
 	if err := p.ScheduleDelete(ctx, c.ID); err != nil {
 		t.Fatal(err)
@@ -134,4 +142,78 @@ func testJobs(t *testing.T, p dbprovider.Provider) {
 	_, err = p.ScheduleGet(ctx, c.ID)
 	AssertCode(t, err, podium.ENOTFOUND)
 	AssertCode(t, p.ScheduleDelete(ctx, c.ID), podium.ENOTFOUND)
+}
+
+// testHistoryPruneAndLeases: the outputs of a bundle's good renders are
+// listed for pruning except the newest kept ones and then marked pruned;
+// history pruning by age touches nothing younger than its bound (the
+// shared database's other rows included); a lease is held by one holder
+// at a time and released only by it.
+func testHistoryPruneAndLeases(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	_, c := mustContent(t, p)
+	b, err := p.BundleCreate(ctx, &dbprovider.BundleCreateParams{ContentID: c.ID, Size: 1, SHA256: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for range 3 {
+		r, err := p.RenderCreate(ctx, &dbprovider.RenderCreateParams{ContentID: c.ID, BundleID: b.ID, NodeID: "n"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.RenderFinish(ctx, r.ID, podium.RenderOK); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	prune := &dbprovider.RenderPruneParams{ContentID: c.ID, BundleID: b.ID, Keep: 1, Limit: 10}
+	old, err := p.RenderListUnpruned(ctx, prune)
+	if err != nil || len(old) != 2 || old[0].ID != ids[1] || old[1].ID != ids[0] {
+		t.Fatalf("RenderListUnpruned(keep 1) = %+v, %v; want renders %d and %d", old, err, ids[1], ids[0])
+	}
+	if err := p.RenderMarkPruned(ctx, []int64{ids[0], ids[1]}); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := p.RenderListUnpruned(ctx, prune); err != nil || len(left) != 0 {
+		t.Fatalf("RenderListUnpruned after RenderMarkPruned = %+v, %v; want none", left, err)
+	}
+	longAgo := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	if n, err := p.RenderHistoryPrune(ctx, longAgo, 100); err != nil || n != 0 {
+		t.Errorf("RenderHistoryPrune(before 2001) = %d, %v; want 0", n, err)
+	}
+	if n, err := p.JobHistoryPrune(ctx, longAgo, 100); err != nil || n != 0 {
+		t.Errorf("JobHistoryPrune(before 2001) = %d, %v; want 0", n, err)
+	}
+	if got, err := p.RenderGet(ctx, ids[0]); err != nil || got.ID != ids[0] {
+		t.Errorf("a pruned render's row is gone before its time: %+v, %v", got, err)
+	}
+
+	lease := uniq(t, "lease")
+	acquire := func(holder string) bool {
+		t.Helper()
+		ok, err := p.LeaseAcquire(ctx, lease, holder, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !acquire("a") {
+		t.Fatal("a cannot take a free lease")
+	}
+	if acquire("b") {
+		t.Fatal("b took a's live lease")
+	}
+	if err := p.LeaseRelease(ctx, lease, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if acquire("b") {
+		t.Fatal("b's release freed a's lease")
+	}
+	if err := p.LeaseRelease(ctx, lease, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if !acquire("b") {
+		t.Fatal("b cannot take the lease a released")
+	}
 }
