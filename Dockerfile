@@ -29,8 +29,9 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 
 ## Run.
 FROM debian:bookworm-slim
-# ca-certificates: outbound TLS (PostgreSQL, webhooks); python3: report
-# renders; wget: the health check; tzdata: schedules in local time zones.
+# ca-certificates: TLS to PostgreSQL and the HTTPS calls of apps and
+# reports (Podium sends no webhooks); python3: report renders; wget: the
+# health check; tzdata: schedules in local time zones.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates python3 tzdata wget \
  && rm -rf /var/lib/apt/lists/* \

@@ -12,6 +12,7 @@ export GOTOOLCHAIN ?= local
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 VERSION_VAR ?= github.com/podiumhq/podium/server.Version
 BIN ?= bin/podium
+STATICCHECK ?= bin/staticcheck
 
 # Tests: -race on two cores is slow, hence -p 2 and a generous timeout.
 # CI machines are slower still: stretch every test deadline there
@@ -30,7 +31,7 @@ ifeq ($(CI),true)
 export PODIUM_TEST_TIMEOUT_SCALE ?= 3
 endif
 
-.PHONY: build test deps vet clean fuzz
+.PHONY: build test test-unit cover deps vet clean fuzz
 
 ## build: the static podium binary in bin/.
 build:
@@ -64,18 +65,43 @@ FUZZ_FOR ?= 2m
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzUnpack -fuzztime=$(FUZZ_FOR) ./bundle
 
-## vet: gofmt must have nothing to say, then go vet.
+## vet: gofmt must have nothing to say, then go vet, go.mod and go.sum
+## tidy, staticcheck (pinned in tools/go.mod), and the import rules the
+## package comments state (internal/importrules).
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
 	if [[ -n $$unformatted ]]; then echo "gofmt -l:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
+	@$(GO) mod tidy -diff || { echo "make vet: go.mod or go.sum is not tidy: run go mod tidy (the diff is above)"; exit 1; }
+	cd tools && $(GO) build -o ../$(STATICCHECK) honnef.co/go/tools/cmd/staticcheck
+	$(STATICCHECK) $(PKGS)
+	$(GO) test -count=1 ./internal/importrules
+
+## test-unit: the fast inner loop: every package but ./integration, no
+## race detector, no fuzzing (under a minute on a quiet machine).
+test-unit:
+	$(GO) test -count=1 -timeout 10m $$($(GO) list $(PKGS) | grep -v '/integration$$')
+
+## cover: statement coverage per package (integration excluded: it runs
+## the podium binary, which -cover does not see), then the total. The
+## figures are computed from the profile, not from go test's output.
+COVER_PROFILE ?= artifacts/cover.out
+COVER_LOG ?= artifacts/cover.log
+cover:
+	@mkdir -p $(dir $(COVER_PROFILE))
+	@$(GO) test -count=1 -timeout 20m -coverprofile=$(COVER_PROFILE) $$($(GO) list $(PKGS) | grep -v '/integration$$') > $(COVER_LOG) 2>&1 || \
+		{ grep -E '^(--- FAIL|FAIL|panic)' $(COVER_LOG); echo "make cover: tests failed (log: $(COVER_LOG))"; exit 1; }
+	@awk -F'[: ]' 'NR > 1 { pkg = $$1; sub("/[^/]*$$", "", pkg); total[pkg] += $$3; if ($$4 > 0) covered[pkg] += $$3 } \
+		END { for (k in total) printf "%-55s %5.1f%%\n", k, 100 * covered[k] / total[k] }' $(COVER_PROFILE) | sort
+	@$(GO) tool cover -func=$(COVER_PROFILE) | tail -1
 
 clean:
 	rm -rf bin $(TEST_LOG)
 
 # ---------------------------------------------------------------------------
-# Benchmarks. Each target belongs to the part it measures: its owner fills in
-# the recipe (and a line in .PHONY). Until then they fail with a message.
+# Benchmarks. Each target prints its figures, with the goal and the peer it
+# is compared with in the same run where there is one (see its comment).
+# They are not part of make test.
 # ---------------------------------------------------------------------------
 .PHONY: bench-migrate bench-watcher bench-scheduler bench-proxy bench-rolling
 

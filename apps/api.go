@@ -2,7 +2,7 @@ package apps
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/web/jsonbody"
+	"github.com/podiumhq/podium/web/route"
 )
 
 // SettingsStore keeps the per-content process overrides.
@@ -18,11 +20,14 @@ type SettingsStore interface {
 	// ProcessSettings returns the overrides of content guid (zero when
 	// none were set).
 	ProcessSettings(ctx context.Context, guid string) (Overrides, error)
-	// SetProcessSettings replaces the overrides of content guid.
-	SetProcessSettings(ctx context.Context, guid string, o Overrides) error
+	// UpdateProcessSettings changes the overrides of content guid with fn
+	// and stores them, atomically: fn may run more than once when another
+	// update came first, each time on the latest overrides. It returns
+	// what was stored, or fn's error.
+	UpdateProcessSettings(ctx context.Context, guid string, fn func(o *Overrides) error) (Overrides, error)
 }
 
-// APIOptions configure MountAPI.
+// APIOptions configure Routes.
 type APIOptions struct {
 	// NodeID names this node in answers (process lists are per node).
 	NodeID string
@@ -33,6 +38,9 @@ type APIOptions struct {
 	// EFORBIDDEN or ENOTFOUND otherwise.
 	MayManage func(c echo.Context, guid string) error
 }
+
+// maxSettingsBody bounds the body of PATCH .../processes-settings.
+const maxSettingsBody = 64 << 10
 
 // MaxLogBytes bounds the end of a process log that the API returns.
 const MaxLogBytes = 1 << 20
@@ -62,93 +70,81 @@ func effective(l Limits) EffectiveLimits {
 	return EffectiveLimits{Limits: l, IdleTimeout: l.IdleTimeout.String(), InitTimeout: l.InitTimeout.String()}
 }
 
-// MountAPI adds, under g (/__api__/v1):
+// Routes are the process endpoints, under /__api__/v1:
 //
 //	GET   /content/:guid/processes             this node's processes of the app
 //	GET   /content/:guid/processes/:pid/log    the end of one process's log
 //	GET   /content/:guid/processes-settings    overrides and effective settings
 //	PATCH /content/:guid/processes-settings    replace the overrides
-func (s *Supervisor) MountAPI(g *echo.Group, opts APIOptions) {
-	g.GET("/content/:guid/processes", func(c echo.Context) error {
-		guid := c.Param("guid")
-		if err := opts.MayManage(c, guid); err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, ProcessesBody{Node: opts.NodeID, PoolStatus: s.Status(guid)})
-	})
-	g.GET("/content/:guid/processes/:pid/log", func(c echo.Context) error {
-		guid := c.Param("guid")
-		if err := opts.MayManage(c, guid); err != nil {
-			return err
-		}
-		pid, err := strconv.Atoi(c.Param("pid"))
-		if err != nil {
-			return podium.Errorf(podium.EINVALID, "pid: %q is not a number", c.Param("pid"))
-		}
-		path, err := s.LogPath(guid, pid)
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return fmt.Errorf("process log: %w", err)
-		}
-		defer f.Close()
-		if fi, err := f.Stat(); err == nil && fi.Size() > MaxLogBytes {
-			_, _ = f.Seek(-MaxLogBytes, io.SeekEnd)
-		}
-		c.Response().Header().Set("X-Podium-Node", opts.NodeID)
-		return c.Stream(http.StatusOK, "text/plain; charset=utf-8", f)
-	})
-	g.GET("/content/:guid/processes-settings", func(c echo.Context) error {
-		guid := c.Param("guid")
-		if err := opts.MayManage(c, guid); err != nil {
-			return err
-		}
-		o, err := opts.Settings.ProcessSettings(c.Request().Context(), guid)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, SettingsBody{Overrides: o, Effective: effective(s.opts.Limits.Apply(&o))})
-	})
-	g.PATCH("/content/:guid/processes-settings", func(c echo.Context) error {
-		guid := c.Param("guid")
-		if err := opts.MayManage(c, guid); err != nil {
-			return err
-		}
-		ctx := c.Request().Context()
-		o, err := opts.Settings.ProcessSettings(ctx, guid)
-		if err != nil {
-			return err
-		}
-		// PATCH: fields present in the body replace the stored ones; a
-		// JSON null clears a number, "" clears a duration.
-		dec := echoJSON(c)
-		if err := dec(&o); err != nil {
-			return err
-		}
-		if _, err := s.opts.Limits.apply(&o); err != nil {
-			return err
-		}
-		if err := opts.Settings.SetProcessSettings(ctx, guid, o); err != nil {
-			return err
-		}
-		s.invalidate(guid)
-		return c.JSON(http.StatusOK, SettingsBody{Overrides: o, Effective: effective(s.opts.Limits.Apply(&o))})
-	})
-}
-
-// echoJSON returns a decoder of the request body into a value.
-func echoJSON(c echo.Context) func(v any) error {
-	return func(v any) error {
-		if err := (&echo.DefaultBinder{}).BindBody(c, v); err != nil {
-			var he *echo.HTTPError
-			if errors.As(err, &he) {
-				return podium.Errorf(podium.EINVALID, "body: %v", he.Message)
+func (s *Supervisor) Routes(opts APIOptions) []route.Route {
+	const v1 = "/__api__/v1"
+	return []route.Route{
+		{Method: http.MethodGet, Path: v1 + "/content/:guid/processes", Handler: func(c echo.Context) error {
+			guid := c.Param("guid")
+			if err := opts.MayManage(c, guid); err != nil {
+				return err
 			}
-			return podium.Errorf(podium.EINVALID, "body: %v", err)
-		}
-		return nil
+			return c.JSON(http.StatusOK, ProcessesBody{Node: opts.NodeID, PoolStatus: s.Status(guid)})
+		}},
+		{Method: http.MethodGet, Path: v1 + "/content/:guid/processes/:pid/log", Handler: func(c echo.Context) error {
+			guid := c.Param("guid")
+			if err := opts.MayManage(c, guid); err != nil {
+				return err
+			}
+			pid, err := strconv.Atoi(c.Param("pid"))
+			if err != nil {
+				return podium.Errorf(podium.EINVALID, "pid: %q is not a number", c.Param("pid"))
+			}
+			path, err := s.LogPath(guid, pid)
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				return fmt.Errorf("process log: %w", err)
+			}
+			defer f.Close()
+			if fi, err := f.Stat(); err == nil && fi.Size() > MaxLogBytes {
+				_, _ = f.Seek(-MaxLogBytes, io.SeekEnd)
+			}
+			c.Response().Header().Set("X-Podium-Node", opts.NodeID)
+			return c.Stream(http.StatusOK, "text/plain; charset=utf-8", f)
+		}},
+		{Method: http.MethodGet, Path: v1 + "/content/:guid/processes-settings", Handler: func(c echo.Context) error {
+			guid := c.Param("guid")
+			if err := opts.MayManage(c, guid); err != nil {
+				return err
+			}
+			o, err := opts.Settings.ProcessSettings(c.Request().Context(), guid)
+			if err != nil {
+				return err
+			}
+			return c.JSON(http.StatusOK, SettingsBody{Overrides: o, Effective: effective(s.opts.Limits.Apply(&o))})
+		}},
+		{Method: http.MethodPatch, Path: v1 + "/content/:guid/processes-settings", Audit: podium.AuditProcessesSet, Handler: func(c echo.Context) error {
+			guid := c.Param("guid")
+			if err := opts.MayManage(c, guid); err != nil {
+				return err
+			}
+			var patch json.RawMessage
+			if err := jsonbody.Decode(c, &patch, maxSettingsBody); err != nil {
+				return err
+			}
+			// PATCH: fields present in the body replace the stored ones; a
+			// JSON null clears a number, "" clears a duration.
+			o, err := opts.Settings.UpdateProcessSettings(c.Request().Context(), guid, func(o *Overrides) error {
+				if err := jsonbody.Unmarshal(patch, o); err != nil {
+					return err
+				}
+				_, err := s.opts.Limits.apply(o)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			s.invalidate(guid)
+			return c.JSON(http.StatusOK, SettingsBody{Overrides: o, Effective: effective(s.opts.Limits.Apply(&o))})
+		}},
 	}
 }
 

@@ -101,7 +101,7 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
 			pl.events.Requests++
 			s.mu.Unlock()
 			if grow {
-				go s.spawn(s.runContext(), pl, app)
+				s.goSpawn(pl, app)
 			}
 			return best, nil
 		}
@@ -126,7 +126,7 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
 		wait := pl.changed
 		s.mu.Unlock()
 		if grow {
-			go s.spawn(s.runContext(), pl, app)
+			s.goSpawn(pl, app)
 		}
 		if deadline == nil {
 			t := time.NewTimer(lim.InitTimeout + time.Second)
@@ -145,14 +145,6 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
 			return nil, fmt.Errorf("app %s: %w", pl.guid, ctx.Err())
 		}
 	}
-}
-
-// runContext is the context processes are started under: the service's,
-// not a request's.
-func (s *Supervisor) runContext() context.Context {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.runCtx
 }
 
 // release ends one request on p.

@@ -64,6 +64,10 @@ type Supervisor struct {
 
 	// Events counts what happened, for metrics and tests.
 	events Events
+
+	// afterStart, when set (tests), runs between a process's start and
+	// its registration: where a concurrent Stop used to lose it.
+	afterStart func()
 }
 
 // Events are counters of what the supervisor did since it started.
@@ -464,6 +468,24 @@ func (s *Supervisor) maintain(ctx context.Context) {
 	}
 }
 
+// goSpawn runs spawn in a goroutine that Stop waits for (a request that
+// needs one more process calls it). The caller has counted the start in
+// pl.starting, under s.mu.
+func (s *Supervisor) goSpawn(pl *pool, app *App) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		pl.starting--
+		return
+	}
+	ctx := s.runCtx
+	s.wg.Add(1) // under s.mu, before Stop can set stopped and Wait
+	go func() {
+		defer s.wg.Done()
+		s.spawn(ctx, pl, app)
+	}()
+}
+
 // spawn starts one process of app in pl and, in the background, waits for
 // it to listen; on failure it records the error and backs off. The caller
 // has counted the start in pl.starting (under s.mu), so concurrent
@@ -479,12 +501,22 @@ func (s *Supervisor) spawn(ctx context.Context, pl *pool, app *App) {
 	s.mu.Unlock()
 	log := s.log.WithFields(logrus.Fields{"guid": app.GUID, "bundle": app.BundleID})
 	p, err := s.startProcess(app)
+	if s.afterStart != nil {
+		s.afterStart()
+	}
 	s.mu.Lock()
 	pl.starting--
 	if err != nil {
 		s.failed(pl, app.BundleID, err.Error())
 		s.mu.Unlock()
 		log.WithError(err).Error("cannot start app process")
+		return
+	}
+	if s.stopped {
+		// Stop ran while the process started and did not see it: stop it
+		// here, or nothing would.
+		s.mu.Unlock()
+		terminate(ctx, p, s.opts.StopGrace)
 		return
 	}
 	pl.procs = append(pl.procs, p)

@@ -14,6 +14,8 @@
 // podium.ETOOLARGE (over a configured bound), whose message names the entry
 // or field and the rule it broke.
 //
-// The package imports only the standard library and the root podium
-// package; it must not import storage, HTTP or logging packages.
+// The package imports only the standard library, the root podium package
+// and the runtimes (runtimes, runtimes/rlang: the app modes a manifest
+// names and the specs its sections map to); it must not import storage,
+// HTTP or logging packages. internal/importrules enforces this.
 package bundle

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/podiumhq/podium"
@@ -44,10 +45,11 @@ func (a *app) keysCreateCmd() *cobra.Command {
 				return err
 			}
 			defer d.Close()
-			key, _, err := d.auth.CreateAPIKey(ctx, u.ID, name)
+			key, rec, err := d.auth.CreateAPIKey(ctx, u.ID, name)
 			if err != nil {
 				return err
 			}
+			d.audit(ctx, a, podium.AuditKeyCreate, "key:"+strconv.FormatInt(rec.ID, 10))
 			_, err = fmt.Fprintln(a.env.Stdout, key)
 			return err
 		},
@@ -150,6 +152,7 @@ list). When several active keys of the user share the name, revoke by --id.`,
 					}
 					return err
 				}
+				d.audit(ctx, a, podium.AuditKeyRevoke, "key:"+strconv.FormatInt(id, 10))
 				fmt.Fprintf(a.env.Stdout, "revoked API key %d\n", id)
 				return nil
 			}
@@ -164,6 +167,7 @@ list). When several active keys of the user share the name, revoke by --id.`,
 			if err != nil {
 				return err
 			}
+			d.audit(ctx, a, podium.AuditKeyRevoke, "key:"+strconv.FormatInt(k.ID, 10))
 			fmt.Fprintf(a.env.Stdout, "revoked API key %d (%s of %s)\n", k.ID, k.Name, u.Username)
 			return nil
 		},

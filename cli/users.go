@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/podiumhq/podium"
@@ -43,6 +45,18 @@ type accountsDB struct {
 }
 
 func (d *accountsDB) Close() { _ = d.db.Close() }
+
+// audit records an administrative command in the audit log (no actor:
+// whoever runs the command on the host; detail says so). A failed write
+// is reported on standard error and does not fail the command, which has
+// already done its work.
+func (d *accountsDB) audit(ctx context.Context, a *app, action, target string) {
+	host, _ := os.Hostname()
+	detail, _ := json.Marshal(map[string]any{"via": "cli", "host": host, "pid": os.Getpid()})
+	if err := d.db.AuditInsert(context.WithoutCancel(ctx), &dbprovider.AuditInsertParams{Action: action, Target: target, Detail: string(detail)}); err != nil {
+		fmt.Fprintf(a.env.Stderr, "warning: cannot write the audit log: %v\n", err)
+	}
+}
 
 // openAccounts opens the configured database without the SQLite lock (so
 // that it works beside a running node) and refuses a schema that is not
@@ -195,6 +209,7 @@ with a letter or digit. A username that is taken is refused (exit 2).`,
 			if err != nil {
 				return err
 			}
+			d.audit(ctx, a, podium.AuditUserCreate, "user:"+u.Username)
 			if generated {
 				fmt.Fprintf(a.env.Stderr, "Generated password for %s (shown only now): %s\n", u.Username, password)
 			}
@@ -264,6 +279,7 @@ func (a *app) usersSetPasswordCmd() *cobra.Command {
 			if err := d.auth.SetPassword(ctx, u.ID, pw); err != nil {
 				return err
 			}
+			d.audit(ctx, a, podium.AuditUserSetPassword, "user:"+u.Username)
 			fmt.Fprintf(a.env.Stdout, "password of %s set\n", u.Username)
 			return nil
 		},
@@ -293,6 +309,11 @@ func (a *app) usersLockCmd(lock bool) *cobra.Command {
 			if err := d.auth.SetLocked(ctx, u.ID, lock); err != nil {
 				return err
 			}
+			action := podium.AuditUserUnlock
+			if lock {
+				action = podium.AuditUserLock
+			}
+			d.audit(ctx, a, action, "user:"+u.Username)
 			fmt.Fprintf(a.env.Stdout, "%s: locked = %t\n", u.Username, lock)
 			return nil
 		},

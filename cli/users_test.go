@@ -114,10 +114,34 @@ func TestAccountsCommandsBesideRunningNode(t *testing.T) {
 		t.Fatalf("node with the new key: %d %v", status, me)
 	}
 
+	// The commands are in the audit log (no actor: whoever ran them on the
+	// host), which an administrator reads through the node.
+	out, errs, code = run("", "users", "create", "--username", "root", "--role", "admin", "--no-password")
+	wantExit(t, "users create root", code, 0, out, errs)
+	out, errs, code = run("", "keys", "create", "--username", "root")
+	wantExit(t, "keys create root", code, 0, out, errs)
+	req, _ := http.NewRequest("GET", node.URL+"/__api__/v1/audit_log?action=user.create", nil)
+	req.Header.Set("Authorization", "Key "+strings.TrimSpace(out))
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audit struct {
+		Entries []struct{ Target, Detail json.RawMessage }
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&audit)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || len(audit.Entries) != 2 || string(audit.Entries[1].Target) != `"user:alice"` ||
+		!strings.Contains(string(audit.Entries[1].Detail), `"via":"cli"`) {
+		t.Fatalf("audit log of user.create: %d %+v", resp.StatusCode, audit.Entries)
+	}
+	out, errs, code = run("", "users", "lock", "--username", "root")
+	wantExit(t, "users lock root", code, 0, out, errs)
+
 	out, errs, code = run("", "users", "list", "--json")
 	wantExit(t, "users list", code, 0, out, errs)
 	var users []map[string]any
-	if err := json.Unmarshal([]byte(out), &users); err != nil || len(users) != 1 || users[0]["username"] != "alice" {
+	if err := json.Unmarshal([]byte(out), &users); err != nil || len(users) != 2 || users[0]["username"] != "alice" {
 		t.Fatalf("users list --json = %q (%v)", out, err)
 	}
 	out, errs, code = run("", "users", "list")

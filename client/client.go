@@ -103,27 +103,9 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status)
 }
 
-// PodiumCode maps the HTTP status to a podium error code.
-func (e *Error) PodiumCode() string {
-	switch e.Status {
-	case http.StatusBadRequest:
-		return podium.EINVALID
-	case http.StatusUnauthorized:
-		return podium.EUNAUTHORIZED
-	case http.StatusForbidden:
-		return podium.EFORBIDDEN
-	case http.StatusNotFound:
-		return podium.ENOTFOUND
-	case http.StatusConflict:
-		return podium.ECONFLICT
-	case http.StatusRequestEntityTooLarge:
-		return podium.ETOOLARGE
-	case http.StatusInsufficientStorage:
-		return podium.ENOSPACE // the server's disk is full: exit code 1, not "your input"
-	default:
-		return podium.EINTERNAL
-	}
-}
+// PodiumCode maps the HTTP status to a podium error code, with the
+// mapping the server answers with (podium.CodeOfHTTPStatus).
+func (e *Error) PodiumCode() string { return podium.CodeOfHTTPStatus(e.Status) }
 
 // IsStatus reports whether err is an *Error with the HTTP status.
 func IsStatus(err error, status int) bool {

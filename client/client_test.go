@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/podiumhq/podium"
 )
 
 // dropFirst answers like a Podium server, but hangs up without an answer
@@ -181,5 +183,21 @@ func TestWaitTaskRidesOutARestart(t *testing.T) {
 	}
 	if !task.Finished || task.Code != 1 || task.Error != "node n1 restarted while this task ran" {
 		t.Fatalf("task: %+v", task)
+	}
+}
+
+// TestPodiumCodeMatchesServer: the client reads every status the server
+// answers with (web.StatusOf) back as its code; 412, 415, 501 and 503 were
+// EINTERNAL.
+func TestPodiumCodeMatchesServer(t *testing.T) {
+	for status, want := range map[int]string{
+		http.StatusBadRequest: podium.EINVALID, http.StatusPreconditionFailed: podium.EPRECONDITION,
+		http.StatusUnsupportedMediaType: podium.EUNSUPPORTED, http.StatusNotImplemented: podium.ENOTIMPLEMENTED,
+		http.StatusServiceUnavailable: podium.EUNAVAILABLE, http.StatusRequestEntityTooLarge: podium.ETOOLARGE,
+		http.StatusInsufficientStorage: podium.ENOSPACE, http.StatusInternalServerError: podium.EINTERNAL,
+	} {
+		if got := (&Error{Status: status}).PodiumCode(); got != want {
+			t.Errorf("status %d: code %s, want %s", status, got, want)
+		}
 	}
 }

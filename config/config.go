@@ -78,6 +78,9 @@ type ServerConfig struct {
 	// interval times the failures needed, plus one interval). 0 closes at
 	// once. At most MaxDrainDelay.
 	DrainDelay time.Duration
+	// AuditLogRetention is how long audit log entries are kept; older ones
+	// are deleted hourly, in batches. 0 keeps them forever.
+	AuditLogRetention time.Duration
 }
 
 // MaxDrainDelay bounds [Server] DrainDelay, so that a node retiring on a

@@ -392,6 +392,8 @@ func TestLoad_Refused(t *testing.T) {
 			[]string{"FILE", "[HTTP] MaxUploadSize = 1 gallon", "KiB"}},
 		{"BadCIDR", "[HTTP]\nTrustedProxies = 10.0.0.0/33\n", nil,
 			[]string{"FILE", "[HTTP] TrustedProxies = 10.0.0.0/33", "IP address or CIDR"}},
+		{"ProxyWithZone", "[HTTP]\nTrustedProxies = fe80::1%eth0\n", nil,
+			[]string{"FILE", "[HTTP] TrustedProxies = fe80::1%eth0", "IP address or CIDR"}},
 		{"BlankNonBool", "[HTTP]\nListen\n", nil,
 			[]string{"FILE", "[HTTP] Listen has no value"}},
 		{"SchemaCheckTooLong", "[Database]\nSchemaCheckInterval = 45s\n", nil,

@@ -45,6 +45,7 @@ func keys() []key {
 		{section: "Server", name: "ShutdownGracePeriod", field: func(c *Config) any { return &c.Server.ShutdownGracePeriod }},
 		{section: "Server", name: "MinFreeSpace", field: func(c *Config) any { return &c.Server.MinFreeSpace }},
 		{section: "Server", name: "DrainDelay", field: func(c *Config) any { return &c.Server.DrainDelay }},
+		{section: "Server", name: "AuditLogRetention", field: func(c *Config) any { return &c.Server.AuditLogRetention }},
 
 		{section: "HTTP", name: "Listen", field: func(c *Config) any { return &c.HTTP.Listen }},
 		{section: "HTTP", name: "TrustedProxies", field: func(c *Config) any { return &c.HTTP.TrustedProxies }},

@@ -26,6 +26,9 @@ func (l *loader) validate() {
 	if c.Server.DrainDelay > MaxDrainDelay {
 		l.bad("Server.DrainDelay", fmt.Sprintf("must be at most %s (a node retiring on a newer schema exits within 30s)", MaxDrainDelay))
 	}
+	if c.Server.AuditLogRetention != 0 {
+		l.atLeastDuration("Server.AuditLogRetention", c.Server.AuditLogRetention, time.Hour)
+	}
 
 	// [HTTP]
 	l.listen("HTTP.Listen", c.HTTP.Listen)
@@ -232,11 +235,24 @@ func (l *loader) keyByID(id string) *key {
 
 // validProxy reports whether s is an IP address or a CIDR range.
 func validProxy(s string) bool {
-	if _, err := netip.ParseAddr(s); err == nil {
-		return true
-	}
-	_, err := netip.ParsePrefix(s)
+	_, err := ParseTrustedProxy(s)
 	return err == nil
+}
+
+// ParseTrustedProxy parses one [HTTP] TrustedProxies entry: an IP address
+// (the range of that address alone) or a CIDR range, without a zone. It is
+// the one parser of the key: validation and the node use it, so an entry
+// is never accepted here and dropped there.
+func ParseTrustedProxy(s string) (*net.IPNet, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		p = p.Masked()
+		return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return nil, podium.Errorf(podium.EINVALID, "[HTTP] TrustedProxies: %q is not an IP address or CIDR range (without a zone): write entries such as 10.0.0.1, 10.0.0.0/8 or fd00::/8", s)
+	}
+	return &net.IPNet{IP: net.IP(a.AsSlice()), Mask: net.CIDRMask(a.BitLen(), a.BitLen())}, nil
 }
 
 // checkPostgresURL returns why raw is not a usable PostgreSQL URL, "" if it

@@ -105,6 +105,22 @@ type ContentStore interface {
 	// before 'before' and keep no output (failed, or output pruned),
 	// oldest first, and returns how many it deleted.
 	RenderHistoryPrune(ctx context.Context, before time.Time, limit int) (int, error)
+	// ContentSettingsGet returns the settings document of content (a JSON
+	// object, "{}" when none). Returns ENOTFOUND.
+	ContentSettingsGet(ctx context.Context, contentID int64) ([]byte, error)
+	// ContentSettingsSwap replaces the settings document of content by
+	// next if it still equals old (as ContentSettingsGet returned it), and
+	// reports whether it did: a compare-and-set, so that two nodes
+	// updating the settings at once never lose one update. next must be
+	// a JSON object. Returns ENOTFOUND.
+	ContentSettingsSwap(ctx context.Context, contentID int64, old, next []byte) (bool, error)
+	// RenderListRecent returns the newest limit renders of content, newest
+	// first.
+	RenderListRecent(ctx context.Context, contentID int64, limit int) ([]*podium.Render, error)
+	// TaskList returns the newest limit tasks of content (deployments and
+	// renders), newest first, each with its first output lines (at most
+	// MaxTaskLines) and Last set as TaskGet(id, 0) would.
+	TaskList(ctx context.Context, contentID int64, limit int) ([]*podium.Task, error)
 	// RenderGetLatestGood returns the newest successful render of a
 	// bundle of content. Returns ENOTFOUND when there is none.
 	RenderGetLatestGood(ctx context.Context, contentID, bundleID int64) (*podium.Render, error)

@@ -28,6 +28,15 @@ const (
 	Postgres = "postgres"
 )
 
+// Rehearsal methods, as returned by [Provider.RehearsalMethod].
+const (
+	// RehearseRollback runs the pending migrations in place, in one
+	// transaction that is rolled back.
+	RehearseRollback = "rollback"
+	// RehearseCopy runs them on a throwaway Snapshot of the database.
+	RehearseCopy = "copy"
+)
+
 // Provider is an open database. It is safe for concurrent use.
 type Provider interface {
 	Executor
@@ -48,10 +57,27 @@ type Provider interface {
 	SupportsSkipLocked() bool
 
 	// DB returns the handle that writes (for SQLite the single writer
-	// connection). goose migrations run on it.
+	// connection).
 	DB() *sql.DB
 	// GooseDialect returns the goose dialect name of this database.
 	GooseDialect() string
+	// MigrationDB returns the handle goose migrations run on, and whether
+	// it is a new one that the caller must close. PostgreSQL opens a
+	// dedicated handle (migrations must not inherit the pool's settings,
+	// and goose closes the handle it is given); several nodes may migrate
+	// at once, so callers serialize them with an advisory lock where
+	// SupportsHA. SQLite returns its single writer, which the process holds
+	// exclusively (the lock file) and which the caller must not close.
+	MigrationDB() (db *sql.DB, owned bool, err error)
+	// RehearsalMethod says how pending migrations are tried without
+	// keeping them: RehearseRollback (in place, in one transaction that is
+	// rolled back, PostgreSQL) or RehearseCopy (on a Snapshot, SQLite).
+	RehearsalMethod() string
+	// Snapshot writes a consistent copy of the database into the empty
+	// directory dir, while others may keep writing, and opens the copy
+	// exclusively (for RehearseCopy). Returns EUNSUPPORTED when the method
+	// is RehearseRollback.
+	Snapshot(ctx context.Context, dir string) (Provider, error)
 
 	// Begin starts a read-write transaction.
 	Begin(ctx context.Context) (Tx, error)
@@ -88,6 +114,7 @@ type Executor interface {
 	AccountStore
 	ContentStore
 	JobStore
+	AuditStore
 
 	// NodeUpsert registers a node (insert, or replace the row of the same
 	// id) with heartbeat and start time set from the database clock.

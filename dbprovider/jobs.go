@@ -203,3 +203,19 @@ type JobQueueStats struct {
 	Running       int           // claimed by a node
 	OldestWaiting time.Duration // age of the oldest waiting job (0 when none)
 }
+
+// HotQuery is one query the scheduler or the dashboard runs on the jobs and
+// renders tables, with arguments, so that a test can EXPLAIN exactly what
+// the code runs.
+type HotQuery struct {
+	Name string
+	SQL  string
+	Args []any
+	// Ordered allows a full scan of an index that gives the query's order
+	// and is stopped by its LIMIT (the first page of every job).
+	Ordered bool
+	// Index, when set, is the index the plan must use: where another
+	// index would also avoid a full scan but read a report's whole
+	// history (pruning must read only the outputs that still exist).
+	Index string
+}

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -133,5 +134,41 @@ func TestFirstRunWithoutTerminal(t *testing.T) {
 	}
 	if _, page = get("/__dashboard__/keys"); strings.Contains(page, `data-key="`+id[1]+`"`) {
 		t.Fatalf("the revoked key is still listed")
+	}
+
+	// The audit log holds the setup (the refused attempt without an
+	// actor, the one that created the administrator with it) and the
+	// key's creation and revocation on the keys page, never the key.
+	status, page = get("/__api__/v1/audit_log?limit=100")
+	if status != 200 {
+		t.Fatalf("audit log: %d\n%s", status, page)
+	}
+	var audit struct {
+		Entries []struct {
+			Action, Target, Actor string
+			Detail                json.RawMessage
+		} `json:"entries"`
+	}
+	if err := json.Unmarshal([]byte(page), &audit); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range audit.Entries {
+		if strings.Contains(string(e.Detail), key) || strings.Contains(string(e.Detail), token) {
+			t.Errorf("audit entry %s holds a secret: %s", e.Action, e.Detail)
+		}
+		switch {
+		case e.Action == "setup" && e.Actor == "admin" && e.Target == "user:admin" && strings.Contains(string(e.Detail), `"status":303`):
+			seen["setup"]++
+		case e.Action == "setup" && e.Actor == "" && strings.Contains(string(e.Detail), `"status":403`):
+			seen["setup refused"]++
+		case (e.Action == "key.create" || e.Action == "key.revoke") && e.Actor == "admin":
+			seen[e.Action]++
+		}
+	}
+	for _, want := range []string{"setup", "setup refused", "key.create", "key.revoke"} {
+		if seen[want] == 0 {
+			t.Errorf("no %q entry in the audit log: %s", want, page)
+		}
 	}
 }

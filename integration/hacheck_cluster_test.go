@@ -138,7 +138,8 @@ func TestHACheckJustAfterStart(t *testing.T) {
 func TestHACheckClusterFails(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
-	bin := nodetest.Binary(t)
+	// PODIUM_TEST_CLOCK_SKEW is compiled only into binaries with this tag.
+	bin := nodetest.BinaryWithTags(t, "podium_testhooks")
 	n1 := nodetest.Start(t, nodetest.Options{Binary: bin, Name: "node1", Postgres: url, DataDir: t.TempDir(),
 		Config: haFastConfig + "[Applications]\nRunAs = nobody\n", Env: []string{"PODIUM_TEST_CLOCK_SKEW=2s"}})
 	n2 := nodetest.Start(t, nodetest.Options{Binary: bin, Name: "node2", Postgres: url, DataDir: t.TempDir(),

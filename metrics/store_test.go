@@ -56,3 +56,40 @@ func TestStore(t *testing.T) {
 		t.Errorf("Names = %v %v", names, err)
 	}
 }
+
+// TestStoreCreateFailureLeavesNoSeries: when the header of a new series
+// cannot be written (here its temporary file is /dev/full), the error is
+// returned, nothing is renamed into place, and the next sample creates the
+// series properly.
+func TestStoreCreateFailureLeavesNoSeries(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Fatalf("this test needs /dev/full: %v", err)
+	}
+	dir := t.TempDir()
+	now := time.Unix(1_700_000_000, 0)
+	s, err := OpenStore(dir, []Archive{{Step: time.Second, Slots: 10}}, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "x.y.rrd")
+	if err := os.Symlink("/dev/full", path+".tmp"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(now, map[string]float64{"x.y": 1}); err == nil {
+		t.Fatal("Write succeeded although the header could not be written")
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		t.Fatalf("%s exists after a failed create (mode %s): a broken series was renamed into place", path, fi.Mode())
+	}
+	if err := s.Write(now, map[string]float64{"x.y": 1}); err != nil {
+		t.Fatalf("second Write: %v", err)
+	}
+	st, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(headerSize(1) + 10*slotSize); !st.Mode().IsRegular() || st.Size() != want {
+		t.Errorf("series file: mode %s size %d, want a regular file of %d bytes", st.Mode(), st.Size(), want)
+	}
+}

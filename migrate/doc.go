@@ -28,5 +28,7 @@
 //     leaves the target as it was.
 //
 // migrate imports the providers and the schema package; nothing imports it
-// but the cli package and the benchmark.
+// but the cli package ("podium migrate db"). The benchmark (bench/migrate,
+// make bench-migrate) runs the podium binary and shares only the test data
+// generator, migrate/migratetest. internal/importrules enforces this.
 package migrate

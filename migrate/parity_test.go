@@ -155,7 +155,6 @@ func TestParitySQLiteAcceptsOnlyWhatPostgreSQLAccepts(t *testing.T) {
 			lcs = append(lcs, c)
 		}
 		crows.Close()
-		var pkCols []string
 		for i, c := range lcs {
 			udt, ok := pgCols[name][c.name]
 			if !ok {
@@ -169,7 +168,6 @@ func TestParitySQLiteAcceptsOnlyWhatPostgreSQLAccepts(t *testing.T) {
 			tb.Columns = append(tb.Columns, column{Name: c.name, TypeName: udt, kind: k})
 			if c.pk > 0 {
 				tb.PK = append(tb.PK, i)
-				pkCols = append(pkCols, c.name)
 			}
 		}
 		if len(tb.Columns) != len(pgCols[name]) {

@@ -30,14 +30,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/runtimes"
@@ -193,24 +192,23 @@ func (s *Service) Stop(ctx context.Context) error {
 // MaxUpload returns the largest bundle upload accepted, in bytes.
 func (s *Service) MaxUpload() int64 { return s.maxBody }
 
-// ContentDir returns the directory of a content's bundles and renders.
-func (s *Service) ContentDir(guid string) string { return filepath.Join(s.dataDir, "content", guid) }
+// ContentDir returns the directory of a content's bundles and renders
+// (the layout is bundle.Layout's).
+func (s *Service) ContentDir(guid string) string { return s.layout().ContentDir(guid) }
 
-func (s *Service) bundlesDir(guid string) string { return filepath.Join(s.ContentDir(guid), "bundles") }
+func (s *Service) layout() bundle.Layout { return bundle.Layout{DataDir: s.dataDir} }
 
-func (s *Service) bundleDir(guid string, id int64) string {
-	return filepath.Join(s.bundlesDir(guid), strconv.FormatInt(id, 10))
-}
+func (s *Service) bundlesDir(guid string) string { return s.layout().BundlesDir(guid) }
 
-func (s *Service) bundleArchive(guid string, id int64) string {
-	return s.bundleDir(guid, id) + ".tar.gz"
-}
+func (s *Service) bundleDir(guid string, id int64) string { return s.layout().Dir(guid, id) }
 
-func (s *Service) rendersDir(guid string) string { return filepath.Join(s.ContentDir(guid), "renders") }
+func (s *Service) bundleArchive(guid string, id int64) string { return s.layout().Archive(guid, id) }
+
+func (s *Service) rendersDir(guid string) string { return s.layout().RendersDir(guid) }
 
 // RenderDir returns the directory that holds the output of a render.
 func (s *Service) RenderDir(guid string, renderID int64) string {
-	return filepath.Join(s.rendersDir(guid), strconv.FormatInt(renderID, 10))
+	return s.layout().RenderDir(guid, renderID)
 }
 
 // randomHex returns n random bytes in hex.
@@ -240,8 +238,6 @@ const (
 	MaxTitleLen       = 1024
 	MaxDescriptionLen = 16 << 10
 )
-
-func now() time.Time { return time.Now() }
 
 func notFound(guid string) error {
 	return podium.Errorf(podium.ENOTFOUND, "content %s not found", guid)

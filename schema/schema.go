@@ -21,10 +21,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
-	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"github.com/sirupsen/logrus"
@@ -132,12 +130,28 @@ type Options struct {
 	NodeTimeout time.Duration
 }
 
-// NewGoose returns a goose provider for p's database. On PostgreSQL it runs
-// on a dedicated database/sql handle (goose's Close closes the handle it is
-// given, and migrations should not inherit the app pool's settings) under
-// the pinned advisory lock; on SQLite on the single writer, which callers
-// already hold exclusively (the lock file). Close it when done.
-func NewGoose(p dbprovider.Provider, opts Options) (*goose.Provider, error) {
+// Goose is a goose provider on a Podium database. Its Close releases what
+// NewGoose opened, and never the node's own SQLite writer.
+type Goose struct {
+	*goose.Provider
+	owned bool
+}
+
+// Close closes the dedicated handle NewGoose opened, if any.
+func (g *Goose) Close() error {
+	if !g.owned {
+		return nil
+	}
+	return g.Provider.Close()
+}
+
+// NewGoose returns a goose provider for p's database, on the handle
+// p.MigrationDB gives (on PostgreSQL a dedicated one, closed by Close; on
+// SQLite the single writer, which callers already hold exclusively through
+// the lock file). Where several nodes may share the database
+// (SupportsHA), migrations run under the pinned advisory lock. Close it
+// when done.
+func NewGoose(p dbprovider.Provider, opts Options) (*Goose, error) {
 	fsys, err := Migrations(p.GooseDialect())
 	if err != nil {
 		return nil, fmt.Errorf("schema: %w", err)
@@ -146,9 +160,7 @@ func NewGoose(p dbprovider.Provider, opts Options) (*goose.Provider, error) {
 	// applies later expand ones, so finalize applies versions below the
 	// highest applied one.
 	gopts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true)}
-	db := p.DB()
-	switch pg := p.(type) {
-	case *postgres.Provider:
+	if p.SupportsHA() {
 		period := max(opts.LockPeriod, time.Second)
 		timeout := opts.LockTimeout
 		if timeout == 0 {
@@ -162,24 +174,19 @@ func NewGoose(p dbprovider.Provider, opts Options) (*goose.Provider, error) {
 			return nil, fmt.Errorf("schema: %w", err)
 		}
 		gopts = append(gopts, goose.WithSessionLocker(locker))
-		db = stdlib.OpenDB(*pg.Config().ConnConfig.Copy())
-	default:
-		// Keep goose from closing the node's writer: wrap nothing, but
-		// callers must not Close this provider on SQLite (see Close below).
 	}
-	gp, err := goose.NewProvider(goose.Dialect(p.GooseDialect()), db, fsys, gopts...)
+	db, owned, err := p.MigrationDB()
 	if err != nil {
 		return nil, fmt.Errorf("schema: %w", err)
 	}
-	return gp, nil
-}
-
-// closeGoose closes a provider made by NewGoose: on PostgreSQL that closes
-// its dedicated handle; on SQLite it must not close the node's writer.
-func closeGoose(p dbprovider.Provider, gp *goose.Provider) {
-	if _, ok := p.(*postgres.Provider); ok {
-		_ = gp.Close()
+	gp, err := goose.NewProvider(goose.Dialect(p.GooseDialect()), db, fsys, gopts...)
+	if err != nil {
+		if owned {
+			_ = db.Close()
+		}
+		return nil, fmt.Errorf("schema: %w", err)
 	}
+	return &Goose{Provider: gp, owned: owned}, nil
 }
 
 // Result is one applied migration.
@@ -310,7 +317,7 @@ func apply(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts O
 	if err != nil {
 		return Migrated{}, err
 	}
-	defer closeGoose(p, gp)
+	defer gp.Close()
 	started := time.Now()
 	var res []*goose.MigrationResult
 	if all {

@@ -8,19 +8,19 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium/auth"
+	"github.com/podiumhq/podium/web"
+	"github.com/sirupsen/logrus"
 )
 
-func init() { mounts = append(mounts, mountAccounts) }
-
 // mountAccounts creates the accounts service, installs the authentication
-// middleware on every route with the login pages and the account API, and
-// sweeps expired sessions.
-func mountAccounts(n *Node) error {
+// middleware on every route, mounts the login pages (with the first-run
+// setup) and the account API, and returns the services that sweep expired
+// sessions and offer the first-run setup.
+func mountAccounts(n *Node) (*sessionSweeper, *firstRunSetup) {
 	n.auth = auth.New(n.db, n.log("auth"), n.AuthOptions)
-	n.web.UseAccounts(n.auth)
-	n.AddService(&sessionSweeper{auth: n.auth, every: time.Hour})
-	n.AddService(&firstRunSetup{n: n})
-	return nil
+	n.web.Use(web.Authenticate(n.auth))
+	n.web.Mount(n.web.AccountRoutes(n.auth))
+	return &sessionSweeper{auth: n.auth, every: time.Hour, log: n.log("auth")}, &firstRunSetup{n: n}
 }
 
 // Auth returns the node's accounts service (after Open): in-process tests
@@ -34,6 +34,7 @@ func (n *Node) Auth() *auth.Service { return n.auth }
 type sessionSweeper struct {
 	auth   *auth.Service
 	every  time.Duration
+	log    *logrus.Entry
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -52,11 +53,23 @@ func (s *sessionSweeper) Start(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				_, _, _ = s.auth.Sweep(ctx)
+				s.sweep(ctx)
 			}
 		}
 	}()
 	return nil
+}
+
+// sweep runs one sweep and logs its failure: a database that refuses the
+// DELETE lets the tables grow, which an administrator should hear about.
+func (s *sessionSweeper) sweep(ctx context.Context) {
+	sessions, attempts, err := s.auth.Sweep(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.WithError(err).Warn("cannot delete expired sessions and stale failed logins: will retry at the next sweep")
+	case err == nil && sessions+attempts > 0:
+		s.log.WithFields(logrus.Fields{"sessions": sessions, "failed_logins": attempts}).Debug("swept expired sessions")
+	}
 }
 
 func (s *sessionSweeper) Stop(ctx context.Context) error {

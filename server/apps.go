@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"strconv"
 	"sync"
 
 	"github.com/labstack/echo/v4"
@@ -18,31 +17,21 @@ import (
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/runas"
+	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/runtimes"
 	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/podiumhq/podium/web"
 	"github.com/sirupsen/logrus"
 )
 
-func init() { mounts = append(mounts, mountApps) }
-
-// mountApps creates the supervisor of app and api processes, installs it
-// as the web server's app server (the content handler calls it for
-// app/api content), mounts the processes API and registers it as a
-// service, so a stopping node stops every app process it started.
-func mountApps(n *Node) error {
+// mountApps creates the supervisor of app and api processes, mounts the
+// processes API (access checked by pub) and returns the supervisor, which
+// serves app and api content (mountContentServe) and is a service: a
+// stopping node stops every app process it started.
+func mountApps(n *Node, pub *publish.Service, rt *runtimes.Manager, rl *rlang.Manager) *apps.Supervisor {
 	cfg := n.Config
-	rt, err := n.pythonRuntimes()
-	if err != nil {
-		return err
-	}
-	rl, err := n.rRuntimes()
-	if err != nil {
-		return err
-	}
 	src := &contentApps{db: n.db, dataDir: cfg.Server.DataDir, manifests: map[string]*bundle.Manifest{}, runtimes: rt, rlang: rl,
-		// n.publish is created by a later mount; called once requests flow.
-		env: func(ctx context.Context, id int64) ([]string, error) { return n.publish.ContentEnv(ctx, id) }}
+		env: pub.ContentEnv}
 	sc := cfg.Scheduler
 	sup := apps.New(apps.Options{
 		Source: src,
@@ -57,18 +46,14 @@ func mountApps(n *Node) error {
 		RuntimeDir:     runtimeDir(n.id),
 	})
 	warnRunAs(n.log("apps"), cfg.Applications.RunAs, cfg.Server.DataDir, runtimeDir(n.id))
-	n.web.SetAppServer(sup)
-	sup.MountAPI(n.web.Echo.Group("/__api__/v1"), apps.APIOptions{
+	n.web.Mount(sup.Routes(apps.APIOptions{
 		NodeID:   n.id,
 		Settings: src,
 		MayManage: func(c echo.Context, guid string) error {
-			// n.publish is mounted after this file (mounts run in file
-			// order) but before the node serves.
-			return n.publish.MayEdit(c.Request().Context(), web.CurrentUser(c), guid)
+			return pub.MayEdit(c.Request().Context(), web.CurrentUser(c), guid)
 		},
-	})
-	n.AddService(sup)
-	return nil
+	}))
+	return sup
 }
 
 // runtimeDir is where this node's app processes get a copy of their
@@ -105,8 +90,8 @@ func warnRunAs(log *logrus.Entry, runAs, dataDir, runtime string) {
 
 // contentApps finds apps in the content store and their unpacked bundles
 // in the shared data directory (content/<guid>/bundles/<id>/, the layout
-// of package publish). Per-content process settings live beside them in
-// content/<guid>/processes-settings.json, so every node reads the same.
+// of package publish). Per-content process settings live in the database
+// (content.settings), so every node reads the same at once.
 type contentApps struct {
 	db      dbprovider.Provider
 	dataDir string
@@ -138,7 +123,7 @@ func (s *contentApps) ActiveApp(ctx context.Context, guid string) (*apps.App, er
 	if !isApp(c) {
 		return nil, podium.Errorf(podium.ENOTFOUND, "content %s is not a deployed app or api", guid)
 	}
-	dir := filepath.Join(s.dataDir, "content", guid, "bundles", strconv.FormatInt(*c.ActiveBundleID, 10))
+	dir := bundle.Layout{DataDir: s.dataDir}.Dir(guid, *c.ActiveBundleID)
 	s.mu.Lock()
 	m := s.manifests[dir]
 	s.mu.Unlock()
@@ -201,42 +186,81 @@ func (s *contentApps) AppGUIDs(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-func (s *contentApps) settingsPath(guid string) string {
-	return filepath.Join(s.dataDir, "content", guid, "processes-settings.json")
+// processesKey is the key of the process overrides in content.settings.
+const processesKey = "processes"
+
+// legacySettingsPath is where earlier versions kept the overrides of
+// content guid (content/<guid>/processes-settings.json): read while the
+// database holds none, removed once they are stored there.
+func (s *contentApps) legacySettingsPath(guid string) string {
+	return filepath.Join(bundle.Layout{DataDir: s.dataDir}.ContentDir(guid), "processes-settings.json")
 }
 
-// ProcessSettings implements apps.SettingsStore.
-func (s *contentApps) ProcessSettings(ctx context.Context, guid string) (apps.Overrides, error) {
-	var o apps.Overrides
-	b, err := os.ReadFile(s.settingsPath(guid))
+// settings reads content guid's id, settings document and overrides.
+func (s *contentApps) settings(ctx context.Context, guid string) (id int64, raw []byte, doc map[string]json.RawMessage, o apps.Overrides, err error) {
+	c, err := s.db.ContentGetByGUID(ctx, guid)
+	if err != nil {
+		return 0, nil, nil, o, fmt.Errorf("process settings: %w", err)
+	}
+	if raw, err = s.db.ContentSettingsGet(ctx, c.ID); err != nil {
+		return 0, nil, nil, o, fmt.Errorf("process settings: %w", err)
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil || doc == nil {
+		return 0, nil, nil, o, podium.Errorf(podium.EINTERNAL, "process settings of %s: content.settings is not a JSON object: %v", guid, err)
+	}
+	if v, ok := doc[processesKey]; ok {
+		if err := json.Unmarshal(v, &o); err != nil {
+			return 0, nil, nil, o, podium.Errorf(podium.EINTERNAL, "process settings of %s: %v", guid, err)
+		}
+		return c.ID, raw, doc, o, nil
+	}
+	b, err := os.ReadFile(s.legacySettingsPath(guid))
 	if errors.Is(err, fs.ErrNotExist) {
-		return o, nil
+		return c.ID, raw, doc, o, nil
 	} else if err != nil {
-		return o, fmt.Errorf("process settings: %w", err)
+		return 0, nil, nil, o, fmt.Errorf("process settings: %w", err)
 	}
 	if err := json.Unmarshal(b, &o); err != nil {
-		return o, fmt.Errorf("process settings %s: %w", s.settingsPath(guid), err)
+		return 0, nil, nil, o, fmt.Errorf("process settings %s: %w", s.legacySettingsPath(guid), err)
 	}
-	return o, nil
+	return c.ID, raw, doc, o, nil
 }
 
-// SetProcessSettings implements apps.SettingsStore: write to a temporary
-// file and rename, so other nodes never read half a file.
-func (s *contentApps) SetProcessSettings(ctx context.Context, guid string, o apps.Overrides) error {
-	path := s.settingsPath(guid)
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return fmt.Errorf("process settings: %w", err)
+// ProcessSettings implements apps.SettingsStore: the overrides in the
+// content's settings (content.settings, key "processes"), so every node
+// sees a change at once.
+func (s *contentApps) ProcessSettings(ctx context.Context, guid string) (apps.Overrides, error) {
+	_, _, _, o, err := s.settings(ctx, guid)
+	return o, err
+}
+
+// UpdateProcessSettings implements apps.SettingsStore: read, change,
+// compare-and-set in the database, again from the start when another
+// node's update came first.
+func (s *contentApps) UpdateProcessSettings(ctx context.Context, guid string, fn func(o *apps.Overrides) error) (apps.Overrides, error) {
+	for range 20 {
+		id, raw, doc, o, err := s.settings(ctx, guid)
+		if err != nil {
+			return o, err
+		}
+		if err := fn(&o); err != nil {
+			return o, err
+		}
+		if doc[processesKey], err = json.Marshal(o); err != nil {
+			return o, fmt.Errorf("process settings: %w", err)
+		}
+		next, err := json.Marshal(doc)
+		if err != nil {
+			return o, fmt.Errorf("process settings: %w", err)
+		}
+		ok, err := s.db.ContentSettingsSwap(ctx, id, raw, next)
+		if err != nil {
+			return o, fmt.Errorf("process settings: %w", err)
+		}
+		if ok {
+			_ = os.Remove(s.legacySettingsPath(guid)) // stored in the database now
+			return o, nil
+		}
 	}
-	b, err := json.MarshalIndent(o, "", "  ")
-	if err != nil {
-		return fmt.Errorf("process settings: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o640); err != nil {
-		return fmt.Errorf("process settings: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("process settings: %w", err)
-	}
-	return nil
+	return apps.Overrides{}, podium.Errorf(podium.ECONFLICT, "process settings of %s: changed by others too often meanwhile: try again", guid)
 }

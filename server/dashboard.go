@@ -10,29 +10,33 @@ import (
 	"github.com/podiumhq/podium/apps"
 	"github.com/podiumhq/podium/metrics"
 	"github.com/podiumhq/podium/publish"
+	"github.com/podiumhq/podium/scheduler"
 	"github.com/podiumhq/podium/web/dashboard"
 )
 
-func init() { mounts = append(mounts, mountDashboard) }
-
-// mountDashboard mounts the web dashboard under /__dashboard__/. Mounts run
-// in file-name order, so publishing and the scheduler do not exist yet:
-// the sources below look them up on the node at each request.
-func mountDashboard(n *Node) error {
+// mountDashboard mounts the web dashboard under /__dashboard__/, reading
+// content through pub, schedules and jobs through sched, processes through
+// sup and metrics through the node's store.
+func mountDashboard(n *Node, pub *publish.Service, sched *scheduler.Service, sup *apps.Supervisor) {
 	cfg := n.Config
-	src := dashSources{n}
+	src := dashSources{n: n, pub: pub, sched: sched, sup: sup}
 	d := dashboard.New(dashboard.Options{
 		Log: n.log("dashboard"), NodeID: n.id, DB: n.db,
 		NodeTimeout: cfg.HA.NodeTimeout, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
 		Content: src, Jobs: src, Processes: src, Metrics: src, HAChecks: src, Keys: n.auth,
 	})
-	d.Mount(n.web.Echo)
-	return nil
+	n.web.Mount(d.Routes())
 }
 
 // dashSources adapts the node's parts to the dashboard's source interfaces
-// (the dashboard imports none of them).
-type dashSources struct{ n *Node }
+// (the dashboard imports none of them). Its parts are given at
+// construction and never nil.
+type dashSources struct {
+	n     *Node
+	pub   *publish.Service
+	sched *scheduler.Service
+	sup   *apps.Supervisor
+}
 
 var (
 	_ dashboard.ContentSource = dashSources{}
@@ -42,48 +46,25 @@ var (
 	_ dashboard.HACheckSource = dashSources{}
 )
 
-func (s dashSources) publisher() (*publish.Service, error) {
-	if s.n.publish == nil {
-		return nil, podium.Errorf(podium.EUNAVAILABLE, "publishing is not available on this node")
-	}
-	return s.n.publish, nil
-}
-
 // ContentList implements dashboard.ContentSource.
 func (s dashSources) ContentList(ctx context.Context, u *podium.User) ([]*podium.Content, error) {
-	p, err := s.publisher()
-	if err != nil {
-		return nil, err
-	}
-	return p.ContentList(ctx, u, publish.ContentListRequest{})
+	return s.pub.ContentList(ctx, u, publish.ContentListRequest{})
 }
 
 // ContentGet implements dashboard.ContentSource.
 func (s dashSources) ContentGet(ctx context.Context, u *podium.User, guid string) (*podium.Content, bool, error) {
-	p, err := s.publisher()
-	if err != nil {
-		return nil, false, err
-	}
-	c, a, err := p.ContentGet(ctx, u, guid)
+	c, a, err := s.pub.ContentGet(ctx, u, guid)
 	return c, a.Edit, err
 }
 
 // BundleList implements dashboard.ContentSource.
 func (s dashSources) BundleList(ctx context.Context, u *podium.User, guid string) ([]*podium.Bundle, error) {
-	p, err := s.publisher()
-	if err != nil {
-		return nil, err
-	}
-	return p.BundleList(ctx, u, guid)
+	return s.pub.BundleList(ctx, u, guid)
 }
 
 // Permissions implements dashboard.ContentSource.
 func (s dashSources) Permissions(ctx context.Context, u *podium.User, guid string) ([]*podium.ContentACLEntry, error) {
-	p, err := s.publisher()
-	if err != nil {
-		return nil, err
-	}
-	perm, err := p.PermissionsGet(ctx, u, guid)
+	perm, err := s.pub.PermissionsGet(ctx, u, guid)
 	if err != nil {
 		return nil, err
 	}
@@ -92,44 +73,26 @@ func (s dashSources) Permissions(ctx context.Context, u *podium.User, guid strin
 
 // ScheduleGet implements dashboard.JobSource.
 func (s dashSources) ScheduleGet(ctx context.Context, u *podium.User, guid string) (*podium.Schedule, error) {
-	if s.n.scheduler == nil {
-		return nil, podium.Errorf(podium.ENOTFOUND, "no scheduler on this node")
-	}
-	return s.n.scheduler.ScheduleGet(ctx, u, guid)
+	return s.sched.ScheduleGet(ctx, u, guid)
 }
 
 // ContentJobs implements dashboard.JobSource.
 func (s dashSources) ContentJobs(ctx context.Context, u *podium.User, guid string, limit int) ([]*podium.Job, error) {
-	if s.n.scheduler == nil {
-		return nil, nil
-	}
-	return s.n.scheduler.ContentJobs(ctx, u, guid, limit, 0)
+	return s.sched.ContentJobs(ctx, u, guid, limit, 0)
 }
 
 // Jobs implements dashboard.JobSource.
 func (s dashSources) Jobs(ctx context.Context, u *podium.User, status string, limit int) ([]*podium.Job, error) {
-	if s.n.scheduler == nil {
-		return nil, podium.Errorf(podium.EUNAVAILABLE, "the scheduler is not available on this node")
-	}
-	jobs, err := s.n.scheduler.Jobs(ctx, u, status, limit, 0)
+	jobs, err := s.sched.Jobs(ctx, u, status, limit, 0)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard jobs: %w", err)
 	}
 	return jobs, nil
 }
 
-func (s dashSources) supervisor() *apps.Supervisor {
-	sup, _ := s.n.web.AppServer().(*apps.Supervisor)
-	return sup
-}
-
 // Processes implements dashboard.ProcessSource.
 func (s dashSources) Processes(guid string) ([]dashboard.Process, string) {
-	sup := s.supervisor()
-	if sup == nil {
-		return nil, ""
-	}
-	st := sup.Status(guid)
+	st := s.sup.Status(guid)
 	out := make([]dashboard.Process, 0, len(st.Processes))
 	for _, p := range st.Processes {
 		out = append(out, dashboard.Process{PID: p.PID, BundleID: p.BundleID, State: p.State, Connections: p.Connections,
@@ -140,13 +103,9 @@ func (s dashSources) Processes(guid string) ([]dashboard.Process, string) {
 
 // Running implements dashboard.ProcessSource.
 func (s dashSources) Running(guids []string) int {
-	sup := s.supervisor()
-	if sup == nil {
-		return -1
-	}
 	n := 0
 	for _, g := range guids {
-		for _, p := range sup.Processes(g) {
+		for _, p := range s.sup.Processes(g) {
 			if p.Ended == nil {
 				n++
 			}

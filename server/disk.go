@@ -11,8 +11,6 @@ import (
 	"github.com/podiumhq/podium/publish"
 )
 
-func init() { mounts = append(mounts, mountDiskWatch) }
-
 // diskWatch measures the free space of the data directory every
 // heartbeat interval: below [Server] MinFreeSpace the node warns in its
 // log (once, and once again when space is back), in /__ping__ and, through
@@ -27,14 +25,16 @@ type diskWatch struct {
 	every time.Duration
 }
 
-func mountDiskWatch(n *Node) error {
+// mountDiskWatch takes the first sample of the data directory's free space,
+// adds its warning to /__ping__ and its figures to the node's info, and
+// returns the watcher (a service that samples every heartbeat interval).
+func mountDiskWatch(n *Node) *diskWatch {
 	d := &diskWatch{node: n, every: n.Config.HA.HeartbeatInterval}
 	d.sample()
 	n.diskWatch = d
-	n.AddService(d)
 	n.AddWarnings(d.warnings)
 	n.AddInfo(func() map[string]any { return map[string]any{hacheck.DiskInfoKey: d.current().Map()} })
-	return nil
+	return d
 }
 
 func (d *diskWatch) Name() string { return "disk watch" }

@@ -12,17 +12,15 @@ import (
 	"github.com/podiumhq/podium/schema"
 )
 
-func init() { mounts = append(mounts, mountHACheck) }
-
 // mountHACheck makes the node answer to podium ha check: every response
 // names the node in an X-Podium-Node header (so the load-balancer check
 // can tell nodes apart), the node publishes what it resolved (markers
 // seen in the shared folders, uid/gid of the app user, paths) with every
 // heartbeat, and /__ping__ warns when the clock offset is over [HA]
 // ClockFailOffset.
-func mountHACheck(n *Node) error {
+func mountHACheck(n *Node) {
 	cfg := n.Config
-	n.web.Echo.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+	n.web.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			c.Response().Header().Set(hacheck.HeaderNode, n.id)
 			return next(c)
@@ -64,7 +62,6 @@ func mountHACheck(n *Node) error {
 		}
 		return nil
 	})
-	return nil
 }
 
 // HACheck runs podium ha check's checklist against the cluster this node

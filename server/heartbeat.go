@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"os"
 	"sync"
 	"time"
 
@@ -116,21 +115,6 @@ func (h *heartbeat) beat(ctx context.Context) error {
 			Warn("clock differs from the database's: synchronize clocks (ntp) on every node")
 	}
 	return err
-}
-
-// TestClockSkewEnv names a test hook: when set (a Go duration such as
-// "7s"), the heartbeat adds it to the node's clock readings, so tests can
-// run a node whose clock looks skewed against the database's. Only honoured
-// when set; never set it in production.
-const TestClockSkewEnv = "PODIUM_TEST_CLOCK_SKEW"
-
-func testClockSkew() time.Duration {
-	v := os.Getenv(TestClockSkewEnv)
-	if v == "" {
-		return 0
-	}
-	d, _ := time.ParseDuration(v)
-	return d
 }
 
 func abs(d time.Duration) time.Duration {

@@ -11,10 +11,9 @@ import (
 	"github.com/podiumhq/podium/apps"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/metrics"
+	"github.com/podiumhq/podium/scheduler"
 	"github.com/podiumhq/podium/schema"
 )
-
-func init() { mounts = append(mounts, mountMetrics) }
 
 // nodeMetrics are the node's metrics parts (see package metrics).
 type nodeMetrics struct {
@@ -29,10 +28,10 @@ type nodeMetrics struct {
 // another live node holds it), opens the round-robin store, builds the
 // Prometheus registry, counts HTTP requests and app WebSocket sessions
 // with a middleware, listens on [Metrics] PrometheusListen when set, and
-// registers the sampler (store and Graphite) as a service.
-func mountMetrics(n *Node) error {
+// returns its services: the Prometheus listener (when set) and the sampler
+// (store and Graphite). sched and sup are read for the job and app figures.
+func mountMetrics(ctx context.Context, n *Node, sched *scheduler.Service, sup *apps.Supervisor) ([]Service, error) {
 	cfg := n.Config.Metrics
-	ctx := context.Background()
 	claim, err := metrics.TakeClaim(ctx, cfg.DataPath, n.id, n.hostname, n.Now(), func(ctx context.Context, id string) (bool, error) {
 		other, err := n.db.NodeGet(ctx, id)
 		if podium.IsCode(err, podium.ENOTFOUND) {
@@ -49,21 +48,20 @@ func mountMetrics(n *Node) error {
 	if err != nil {
 		// Registered already: do not stay "starting" in the registry.
 		_ = n.db.NodeSetStatus(context.WithoutCancel(ctx), n.id, podium.NodeStopped)
-		return err
+		return nil, err
 	}
 	store, err := metrics.OpenStore(cfg.DataPath, metrics.DefaultArchives(cfg.Interval), n.Now)
 	if err != nil {
 		_ = claim.Release()
-		return podium.Errorf(podium.EINVALID, "[Metrics] DataPath: %w", err)
+		return nil, podium.Errorf(podium.EINVALID, "[Metrics] DataPath: %w", err)
 	}
 	m := &nodeMetrics{store: store}
 	src := metrics.Sources{
 		Jobs: func() (metrics.JobFigures, bool) {
-			s := n.Scheduler()
-			if s == nil {
+			if sched == nil {
 				return metrics.JobFigures{}, false
 			}
-			st := s.Stats()
+			st := sched.Stats()
 			f := metrics.JobFigures{Host: st.Host, Running: st.Running, QueueDepth: st.QueueDepth, OldestWaiting: st.OldestWaiting,
 				Reclaimed: st.Reclaimed, Durations: map[string]metrics.JobDurations{}}
 			for q, d := range st.Durations {
@@ -72,7 +70,6 @@ func mountMetrics(n *Node) error {
 			return f, true
 		},
 		AppProcesses: func() map[string]int {
-			sup, _ := n.web.AppServer().(*apps.Supervisor)
 			out := map[string]int{}
 			guids := m.appGUIDs.Load()
 			if sup == nil || guids == nil {
@@ -89,7 +86,6 @@ func mountMetrics(n *Node) error {
 			return out
 		},
 		AppEvents: func() map[string]metrics.AppEvents {
-			sup, _ := n.web.AppServer().(*apps.Supervisor)
 			if sup == nil {
 				return nil
 			}
@@ -111,6 +107,7 @@ func mountMetrics(n *Node) error {
 		DatabaseSchema: n.schemaVer.Load,
 	}
 	var sampler *metrics.Sampler
+	var services []Service
 	m.registry = metrics.NewRegistry(metrics.RegistryOptions{
 		Version: Version, NodeID: n.id, Host: n.hostname, BinarySchema: schema.Latest(), Sources: src,
 		HostFigures: func() (metrics.HostFigures, bool) { return sampler.HostFigures() },
@@ -132,17 +129,17 @@ func mountMetrics(n *Node) error {
 	if cfg.PrometheusListen != "" {
 		if m.prom, err = metrics.ListenPrometheus(cfg.PrometheusListen, m.registry); err != nil {
 			_ = claim.Release()
-			return podium.Errorf(podium.EREFUSED, "[Metrics] PrometheusListen %s: %w", cfg.PrometheusListen, err)
+			return nil, podium.Errorf(podium.EREFUSED, "[Metrics] PrometheusListen %s: %w", cfg.PrometheusListen, err)
 		}
-		n.AddService(m.prom)
+		services = append(services, m.prom)
 	}
-	n.web.Echo.Use(m.registry.Middleware())
-	n.AddService(sampler)
+	n.web.Use(m.registry.Middleware())
+	services = append(services, sampler)
 	n.metrics = m
 	n.AddInfo(func() map[string]any {
 		return map[string]any{"metrics_path": cfg.DataPath, "graphite_enabled": cfg.GraphiteEnabled, "prometheus_listen": cfg.PrometheusListen}
 	})
-	return nil
+	return services, nil
 }
 
 // refreshAppGUIDs reads which content items are apps (the database is

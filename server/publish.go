@@ -5,24 +5,17 @@ import (
 
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/publish"
+	"github.com/podiumhq/podium/runtimes"
+	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/podiumhq/podium/web"
 )
 
-func init() { mounts = append(mounts, mountPublish) }
-
 // mountPublish creates the deploy and render service, mounts the content
-// API, the content pages and the landing page, and registers the service
-// so a stopping node cancels and waits for its tasks.
-func mountPublish(n *Node) error {
+// API, the Connect server endpoints, the older applications API and the
+// landing page, and returns the service (a stopping node
+// cancels and waits for its tasks).
+func mountPublish(n *Node, rt *runtimes.Manager, rl *rlang.Manager) *publish.Service {
 	cfg := n.Config
-	rt, err := n.pythonRuntimes()
-	if err != nil {
-		return err
-	}
-	rl, err := n.rRuntimes()
-	if err != nil {
-		return err
-	}
 	// Validated at load: the keys parse.
 	var envKey []byte
 	var envPrevious [][]byte
@@ -44,17 +37,21 @@ func mountPublish(n *Node) error {
 		NodeTimeout: cfg.HA.NodeTimeout, SweepInterval: cfg.HA.HeartbeatInterval,
 		EnvKey: envKey, EnvPreviousKeys: envPrevious,
 	})
-	web.MountContentAPI(n.web.Echo, n.publish)
+	n.web.Mount(web.ContentRoutes(n.publish))
 	var pythons []string
 	for _, i := range rt.Interpreters() {
 		pythons = append(pythons, i.Version)
 	}
-	web.MountConnectAPI(n.web.Echo, n.publish, web.ConnectOptions{Version: Version, Python: pythons})
-	web.MountApplicationsAPI(n.web.Echo, n.publish)
-	n.web.MountContentServe(n.publish)
-	web.MountLanding(n.web.Echo, cfg.Server.LandingDir)
-	n.AddService(n.publish)
-	return nil
+	n.web.Mount(web.ConnectRoutes(n.publish, web.ConnectOptions{Version: Version, Python: pythons}))
+	n.web.Mount(web.ApplicationsRoutes(n.publish))
+	n.web.Mount(web.LandingRoutes(cfg.Server.LandingDir))
+	return n.publish
+}
+
+// mountContentServe serves published content at /content/{guid}/: static
+// sites and reports from pub's files, apps and APIs through apps' processes.
+func mountContentServe(n *Node, pub *publish.Service, apps web.AppServer) {
+	n.web.Mount(n.web.ContentServeRoutes(pub, apps))
 }
 
 // Publish returns the node's deploy and render service (after Open): the

@@ -13,9 +13,8 @@ import (
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/podiumhq/podium/web"
+	"github.com/podiumhq/podium/web/route"
 )
-
-func init() { mounts = append(mounts, mountR) }
 
 // rRuntimes returns the node's R runtimes, probing the [R] Executable
 // installations on first use. A path that does not answer like R stops
@@ -49,16 +48,15 @@ type RInstallation struct {
 	ImageName   string `json:"image_name"`
 }
 
-// mountR probes [R] Executable and mounts GET /__api__/v1/server_settings/r:
-// the R installations this node offers, as Connect lists them. (The
-// connect branch answers this route with no installations: at merge, this
-// one replaces it.)
+// mountR probes [R] Executable (a path that does not answer like R stops
+// the node) and mounts GET /__api__/v1/server_settings/r: the R
+// installations this node offers, as Connect lists them.
 func mountR(n *Node) error {
 	rt, err := n.rRuntimes()
 	if err != nil {
 		return err
 	}
-	n.web.Echo.GET("/__api__/v1/server_settings/r", func(c echo.Context) error {
+	n.web.Mount([]route.Route{{Method: http.MethodGet, Path: "/__api__/v1/server_settings/r", Handler: func(c echo.Context) error {
 		if _, err := web.RequireUser(c); err != nil {
 			return err
 		}
@@ -67,7 +65,7 @@ func mountR(n *Node) error {
 			list = append(list, RInstallation{Version: in.Version, ClusterName: "Local", ImageName: "Local"})
 		}
 		return c.JSON(http.StatusOK, map[string]any{"installations": list})
-	})
+	}}})
 	return nil
 }
 

@@ -20,8 +20,6 @@ import (
 // feature that N could not handle: off until the cluster version reaches
 // N+1's schema.
 
-func init() { mounts = append(mounts, mountRollingTest) }
-
 func mountRollingTest(n *Node) error {
 	e := n.web.Echo
 	e.POST("/__rolling__/notes", func(c echo.Context) error {

@@ -11,10 +11,9 @@ import (
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/runtimes"
+	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/sirupsen/logrus"
 )
-
-func init() { mounts = append(mounts, mountRuntimes) }
 
 // pythonRuntimes returns the node's Python runtimes, probing the
 // [Python] Executable interpreters on first use (the apps and publish
@@ -44,16 +43,21 @@ func (n *Node) pythonRuntimes() (*runtimes.Manager, error) {
 // PythonRuntimes returns the node's Python runtimes (after Open).
 func (n *Node) PythonRuntimes() *runtimes.Manager { return n.runtimes }
 
-// mountRuntimes starts the environment cache's eviction. The interpreters
-// are listed by the Connect API (GET /__api__/v1/server_settings/python,
-// see mountPublish).
-func mountRuntimes(n *Node) error {
+// mountRuntimes probes the Python and R installations this node offers
+// ([Python] Executable, [R] Executable: a path that does not answer as
+// one stops the node, exit 2) and returns them, with the service that
+// evicts unused Python environments from the shared cache. Publishing,
+// apps and the Connect API's server settings use them.
+func mountRuntimes(n *Node) (*runtimes.Manager, *rlang.Manager, Service, error) {
 	rt, err := n.pythonRuntimes()
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	n.AddService(&envEviction{rt: rt, db: n.db, dataDir: n.Config.Server.DataDir, log: n.log("runtimes"), now: n.Now})
-	return nil
+	rl, err := n.rRuntimes()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return rt, rl, &envEviction{rt: rt, db: n.db, dataDir: n.Config.Server.DataDir, log: n.log("runtimes"), now: n.Now}, nil
 }
 
 // EvictionInterval is how often a node looks for environments to evict.

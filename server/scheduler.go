@@ -4,26 +4,20 @@ import (
 	"context"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/scheduler"
 	"github.com/podiumhq/podium/web"
 )
 
-func init() { mounts = append(mounts, mountScheduler) }
-
-// mountScheduler creates the scheduler (scheduled renders through the
-// publish service), mounts the schedule and job endpoints, adds its warning
-// ("no live node takes scheduled work") to /__ping__ and registers it as a
-// service. It runs after mountPublish (mounts run in file-name order), so
-// it stops before publishing on shutdown: running renders are released
+// mountScheduler creates the scheduler (scheduled renders through pub,
+// which also decides who may see and change a content's schedule and
+// jobs: one access rule for every content endpoint), mounts the schedule and job endpoints, adds its warning ("no live node
+// takes scheduled work") to /__ping__ and returns the service. Open starts
+// it after publishing, so it stops before: running renders are released
 // before the render service goes away.
-func mountScheduler(n *Node) error {
+func mountScheduler(n *Node, pub *publish.Service) *scheduler.Service {
 	cfg := n.Config
-	var runner scheduler.Runner
-	var access scheduler.ContentAccess
-	if p := n.Publish(); p != nil {
-		runner = &scheduler.RenderRunner{Publish: p}
-		access = p // one access rule for every content endpoint
-	}
+	runner, access := &scheduler.RenderRunner{Publish: pub}, pub
 	n.scheduler = scheduler.New(scheduler.Options{
 		DB: n.db, Log: n.log("scheduler"), Runner: runner, Access: access, NodeID: n.id,
 		Concurrency:      cfg.Applications.ScheduleConcurrency,
@@ -34,11 +28,10 @@ func mountScheduler(n *Node) error {
 		Now:              n.Now,
 	})
 	api := schedulerAPI{n.scheduler}
-	n.web.MountSchedulerAPI(api)
-	n.web.MountJobsAPI(api)
+	n.web.Mount(web.ScheduleRoutes(api))
+	n.web.Mount(web.JobRoutes(api))
 	n.AddWarnings(n.scheduler.Warnings)
-	n.AddService(n.scheduler)
-	return nil
+	return n.scheduler
 }
 
 // Scheduler returns the node's scheduler (after Open), for its figures

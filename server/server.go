@@ -141,7 +141,8 @@ func (n *Node) Addr() string { return n.listener.Addr().String() }
 // Web returns the HTTP server (after Open), for other parts to add routes.
 func (n *Node) Web() *web.Server { return n.web }
 
-// AddService registers a service started by Run. Call before Run.
+// AddService registers a service started by Run after the node's own
+// (see build), and stopped before them. Call after Open, before Run.
 func (n *Node) AddService(s Service) { n.services = append(n.services, s) }
 
 // AddWarnings registers a source of warnings for /__ping__'s body (such as
@@ -171,6 +172,9 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		}
 	}()
 	n.hostname, _ = os.Hostname()
+	if err := checkTrustedProxies(cfg.HTTP.TrustedProxies); err != nil {
+		return err
+	}
 	// A new data directory may be entered, not listed, by others (0751):
 	// the [Applications] RunAs user must reach the unpacked bundles its
 	// apps run in (content/, 0755). What is private below it (db, state)
@@ -204,11 +208,10 @@ func (n *Node) Open(ctx context.Context) (err error) {
 				return ""
 			}
 			return n.diskWatch.noSpace()
-		}})
-	for _, mount := range mounts {
-		if err := mount(n); err != nil {
-			return err
-		}
+		},
+		Audit: n.db, NodeID: n.id})
+	if err := n.build(ctx); err != nil {
+		return err
 	}
 	n.listener, err = net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -222,6 +225,67 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		"version": Version, "provider": n.db.Name(), "database": n.db.Describe(), "data_dir": cfg.Server.DataDir,
 		"schema": v, "floor": migrated.Floor, "migrations_applied": len(migrated.Applied), "migrations_deferred": len(migrated.Deferred), "ha": cfg.HA.Enabled, "listen": n.Addr(), "host": n.hostname,
 	}).Info("node opened")
+	return nil
+}
+
+// build creates every part of the node with its dependencies, mounts
+// their middleware and routes, and lists the services Run starts. The
+// order below is the whole wiring of a node:
+//
+//   - middleware on every request, in this order: request id, access log,
+//     the edge checks and limits ([HTTP] timeouts, upload rate, text-only
+//     input), recover, content-cache invalidation (web.New),
+//     authentication (accounts), the X-Podium-Node header (ha check),
+//     request metrics;
+//   - the Python and R installations are probed ([Python] Executable,
+//     [R] Executable; mountRuntimes) before anything that runs content;
+//   - routes: /__ping__ (web.New), login pages with the first-run setup
+//     and the account API (accounts), audit log API, content API, Connect
+//     server settings, the older applications API and landing page
+//     (publish), schedules and jobs (scheduler), processes (apps), content
+//     pages (static from publish, apps and APIs through the supervisor),
+//     dashboard (with the API keys page), R installations
+//     (server_settings/r, after probing [R] Executable), and the rolling
+//     upgrade test's endpoints in those test binaries only; the routes
+//     that change something write the audit log (their Audit action);
+//   - services, in start order (they stop in the reverse order, after the
+//     HTTP drain and [Server] DrainDelay): heartbeat, schema watcher,
+//     session sweeper, first-run setup, audit log pruner, app supervisor,
+//     disk watch (free-space warnings; its first sample is taken here),
+//     Prometheus listener (when [Metrics] PrometheusListen is set),
+//     metrics sampler, Python environment eviction, publish (task
+//     ownership sweeps and the task listener), scheduler (leases, history retention). The scheduler
+//     stops first so running renders are released before publishing goes
+//     away; app processes outlive the drain of the requests proxied to
+//     them; the heartbeat stops last, saying "draining" until the end.
+func (n *Node) build(ctx context.Context) error {
+	disk := mountDiskWatch(n)
+	sweeper, firstRun := mountAccounts(n)
+	pruner := mountAudit(n)
+	python, r, eviction, err := mountRuntimes(n)
+	if err != nil {
+		return err
+	}
+	pub := mountPublish(n, python, r)
+	sched := mountScheduler(n, pub)
+	sup := mountApps(n, pub, python, r)
+	mountContentServe(n, pub, sup)
+	mountHACheck(n)
+	metricServices, err := mountMetrics(ctx, n, sched, sup)
+	if err != nil {
+		return err
+	}
+	mountDashboard(n, pub, sched, sup)
+	if err := mountR(n); err != nil {
+		return err
+	}
+	if err := mountRollingTest(n); err != nil {
+		return err
+	}
+
+	n.services = []Service{&heartbeat{node: n}, &schemaWatcher{node: n}, sweeper, firstRun, pruner, sup, disk}
+	n.services = append(n.services, metricServices...)
+	n.services = append(n.services, eviction, pub, sched)
 	return nil
 }
 
@@ -314,19 +378,26 @@ func (n *Node) info() map[string]any {
 	return info
 }
 
+// checkTrustedProxies refuses (EINVALID, exit 2) an [HTTP] TrustedProxies
+// entry that is not an address or range, rather than dropping it: a
+// configuration built without config.Load (tests, embedders) is checked
+// too.
+func checkTrustedProxies(list []string) error {
+	for _, s := range list {
+		if _, err := config.ParseTrustedProxy(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trustedProxies returns the ranges of [HTTP] TrustedProxies, checked by
+// Open already.
 func trustedProxies(list []string) []*net.IPNet {
 	var out []*net.IPNet
 	for _, s := range list {
-		if _, ipn, err := net.ParseCIDR(s); err == nil {
+		if ipn, err := config.ParseTrustedProxy(s); err == nil {
 			out = append(out, ipn)
-			continue
-		}
-		if ip := net.ParseIP(s); ip != nil {
-			bits := 32
-			if ip.To4() == nil {
-				bits = 128
-			}
-			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
 		}
 	}
 	return out
@@ -376,9 +447,7 @@ func (n *Node) Run(ctx context.Context) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- n.httpSrv.Serve(n.listener) }()
 
-	hb := &heartbeat{node: n}
-	watcher := &schemaWatcher{node: n}
-	services := append([]Service{hb, watcher}, n.services...)
+	services := n.services
 	var started []runningService
 	for _, s := range services {
 		// Each service gets its own context, cancelled just before its

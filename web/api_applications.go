@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/publish"
+	"github.com/podiumhq/podium/web/route"
 )
 
 // The older Connect API that the R rsconnect package (0.8.x, Debian's
@@ -32,14 +33,16 @@ import (
 // It does not call /__api__/server_settings. An application's id is the
 // content's numeric id; the guid is there too, for the v1 API.
 
-// MountApplicationsAPI adds the older API's writes and task polls.
-func MountApplicationsAPI(e *echo.Echo, svc *publish.Service) {
+// ApplicationsRoutes are the older API's writes and task polls.
+func ApplicationsRoutes(svc *publish.Service) []route.Route {
 	h := &applicationsAPI{svc: svc}
-	e.POST("/__api__/applications", h.create)
-	e.POST("/__api__/applications/:id/upload", h.upload)
-	e.POST("/__api__/applications/:id/deploy", h.deploy)
-	e.GET("/__api__/applications/:id/config", h.config)
-	e.GET("/__api__/tasks/:id", h.task)
+	return []route.Route{
+		{Method: http.MethodPost, Path: "/__api__/applications", Handler: h.create, Audit: podium.AuditContentCreate},
+		{Method: http.MethodPost, Path: "/__api__/applications/:id/upload", Handler: h.upload, Audit: podium.AuditBundleUpload},
+		{Method: http.MethodPost, Path: "/__api__/applications/:id/deploy", Handler: h.deploy, Audit: podium.AuditDeploy},
+		{Method: http.MethodGet, Path: "/__api__/applications/:id/config", Handler: h.config},
+		{Method: http.MethodGet, Path: "/__api__/tasks/:id", Handler: h.task},
+	}
 }
 
 type applicationsAPI struct{ svc *publish.Service }

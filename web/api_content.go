@@ -19,35 +19,40 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/publish"
+	"github.com/podiumhq/podium/web/jsonbody"
+	"github.com/podiumhq/podium/web/route"
 )
 
 // MaxJSONBody bounds the JSON body of an API request.
 const MaxJSONBody = 1 << 20
 
-// MountContentAPI adds the content, bundle, deployment, render and task
+// ContentRoutes are the content, bundle, deployment, render and task
 // endpoints under /__api__/v1/ (see docs/publishing.md).
-func MountContentAPI(e *echo.Echo, svc *publish.Service) {
+func ContentRoutes(svc *publish.Service) []route.Route {
 	h := &contentAPI{svc: svc}
-	g := e.Group("/__api__/v1")
-	g.GET("/content", h.list)
-	g.POST("/content", h.create)
-	g.GET("/content/:guid", h.get)
-	g.PATCH("/content/:guid", h.update)
-	g.DELETE("/content/:guid", h.delete)
-	g.GET("/content/:guid/permissions", h.permissionsGet)
-	g.PUT("/content/:guid/permissions", h.permissionsSet)
-	g.GET("/content/:guid/bundles", h.bundles)
-	g.POST("/content/:guid/bundles", h.upload)
-	g.GET("/content/:guid/bundles/:id/download", h.download)
-	g.POST("/content/:guid/deploy", h.deploy)
-	g.POST("/content/:guid/build", h.deploy)
-	g.POST("/content/:guid/render", h.render)
-	g.GET("/content/:guid/environment", h.envGet)
-	g.PATCH("/content/:guid/environment", h.envPatch)
-	g.GET("/tasks/:id", h.task)
-	// The v0 lookup of content by numeric id that Connect clients make when
-	// they redeploy from a record that holds the id, not the GUID.
-	e.GET("/__api__/applications/:id", h.applicationV0)
+	const v1 = "/__api__/v1"
+	return []route.Route{
+		{Method: http.MethodGet, Path: v1 + "/content", Handler: h.list},
+		{Method: http.MethodPost, Path: v1 + "/content", Handler: h.create, Audit: podium.AuditContentCreate},
+		{Method: http.MethodGet, Path: v1 + "/content/:guid", Handler: h.get},
+		{Method: http.MethodPatch, Path: v1 + "/content/:guid", Handler: h.update, Audit: podium.AuditContentUpdate},
+		{Method: http.MethodDelete, Path: v1 + "/content/:guid", Handler: h.delete, Audit: podium.AuditContentDelete},
+		{Method: http.MethodGet, Path: v1 + "/content/:guid/permissions", Handler: h.permissionsGet},
+		{Method: http.MethodPut, Path: v1 + "/content/:guid/permissions", Handler: h.permissionsSet, Audit: podium.AuditPermissionsSet},
+		{Method: http.MethodGet, Path: v1 + "/content/:guid/bundles", Handler: h.bundles},
+		{Method: http.MethodPost, Path: v1 + "/content/:guid/bundles", Handler: h.upload, Audit: podium.AuditBundleUpload},
+		{Method: http.MethodGet, Path: v1 + "/content/:guid/bundles/:id/download", Handler: h.download},
+		// deploy activates a bundle (or builds it as a draft, "activate": false).
+		{Method: http.MethodPost, Path: v1 + "/content/:guid/deploy", Handler: h.deploy, Audit: podium.AuditDeploy},
+		{Method: http.MethodPost, Path: v1 + "/content/:guid/build", Handler: h.deploy, Audit: podium.AuditDeploy},
+		{Method: http.MethodPost, Path: v1 + "/content/:guid/render", Handler: h.render, Audit: podium.AuditRender},
+		{Method: http.MethodGet, Path: v1 + "/content/:guid/environment", Handler: h.envGet},
+		{Method: http.MethodPatch, Path: v1 + "/content/:guid/environment", Handler: h.envPatch, Audit: podium.AuditEnvSet},
+		{Method: http.MethodGet, Path: v1 + "/tasks/:id", Handler: h.task},
+		// The v0 lookup of content by numeric id that Connect clients make when
+		// they redeploy from a record that holds the id, not the GUID.
+		{Method: http.MethodGet, Path: "/__api__/applications/:id", Handler: h.applicationV0},
+	}
 }
 
 type contentAPI struct{ svc *publish.Service }
@@ -122,60 +127,8 @@ type TaskBody struct {
 func decodeContentJSON(c echo.Context, v any) error { return decodeJSONBody(c, v, MaxJSONBody) }
 
 // decodeJSONBody decodes one JSON object of at most limit bytes into v:
-// the one decoder of every JSON API body, so that every endpoint refuses
-// the same bad input with the same messages (415 for another media type,
-// 413 over the limit, 400 naming the field or byte offset otherwise).
-func decodeJSONBody(c echo.Context, v any, limit int) error {
-	req := c.Request()
-	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != echo.MIMEApplicationJSON {
-			return podium.Errorf(podium.EUNSUPPORTED, "send the body as application/json, not %q", ct)
-		}
-	}
-	data, err := io.ReadAll(io.LimitReader(req.Body, int64(limit)+1))
-	if err != nil {
-		var perr *podium.Error
-		if errors.As(err, &perr) {
-			return perr // not text: the edge's reader says where
-		}
-		return podium.Errorf(podium.EINVALID, "cannot read the request body: %w", err)
-	}
-	if len(data) > limit {
-		return podium.Errorf(podium.ETOOLARGE, "the JSON body is larger than %d bytes", limit)
-	}
-	// encoding/json turns bytes that are not UTF-8, and escaped unpaired
-	// surrogates, into U+FFFD without a word: two different passwords
-	// would become one. Refuse them (and NUL) before decoding.
-	if err := checkJSONText(data); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var typ *json.UnmarshalTypeError
-		var syn *json.SyntaxError
-		switch {
-		case errors.Is(err, io.EOF):
-			return podium.Errorf(podium.EINVALID, "the request body is empty: send a JSON object")
-		case errors.As(err, &typ):
-			if typ.Field == "" {
-				return podium.Errorf(podium.EINVALID, "the request body must be a JSON object, not %s", typ.Value)
-			}
-			return podium.Errorf(podium.EINVALID, "field %q must be %s, not %s", typ.Field, typ.Type.Kind(), typ.Value)
-		case errors.As(err, &syn):
-			return podium.Errorf(podium.EINVALID, "malformed JSON at byte %d: %v", syn.Offset, syn)
-		default:
-			return podium.Errorf(podium.EINVALID, "invalid JSON body: %s", strings.TrimPrefix(err.Error(), "json: "))
-		}
-	}
-	if dec.More() {
-		return podium.Errorf(podium.EINVALID, "unexpected data after the JSON object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return podium.Errorf(podium.EINVALID, "unexpected data after the JSON object")
-	}
-	return nil
-}
+// see [jsonbody.Decode], the one decoder of every JSON API body.
+func decodeJSONBody(c echo.Context, v any, limit int) error { return jsonbody.Decode(c, v, limit) }
 
 func (h *contentAPI) list(c echo.Context) error {
 	u, err := RequireUser(c)
@@ -232,6 +185,7 @@ func (h *contentAPI) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	SetAuditTarget(c, "content:"+ct.GUID)
 	return c.JSON(http.StatusCreated, contentBody(c, ct))
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/web/route"
 )
 
 // JobList is the body of the job history endpoints.
@@ -19,16 +20,19 @@ type JobList struct {
 // defaultJobPage is the page size without ?limit (scheduler's default).
 const defaultJobPage = 100
 
-// MountJobsAPI adds the job history endpoints (see MountSchedulerAPI).
-// MountSchedulerAPI does not call it, so that each area may mount alone.
-func (s *Server) MountJobsAPI(api SchedulerAPI) {
-	e := s.Echo
-	e.GET("/__api__/v1/content/:guid/jobs", jobListHandler(func(c echo.Context, u *podium.User, limit int, before int64) ([]*podium.Job, error) {
-		return api.ContentJobs(c.Request().Context(), u, c.Param("guid"), limit, before)
-	}))
-	e.GET("/__api__/v1/jobs", jobListHandler(func(c echo.Context, u *podium.User, limit int, before int64) ([]*podium.Job, error) {
-		return api.Jobs(c.Request().Context(), u, c.QueryParam("status"), limit, before)
-	}))
+// JobRoutes are the job history endpoints:
+//
+//	GET /__api__/v1/content/{guid}/jobs?limit=N&before=ID
+//	GET /__api__/v1/jobs?status=queued|running|succeeded|failed&limit=N&before=ID
+func JobRoutes(api SchedulerAPI) []route.Route {
+	return []route.Route{
+		{Method: http.MethodGet, Path: "/__api__/v1/content/:guid/jobs", Handler: jobListHandler(func(c echo.Context, u *podium.User, limit int, before int64) ([]*podium.Job, error) {
+			return api.ContentJobs(c.Request().Context(), u, c.Param("guid"), limit, before)
+		})},
+		{Method: http.MethodGet, Path: "/__api__/v1/jobs", Handler: jobListHandler(func(c echo.Context, u *podium.User, limit int, before int64) ([]*podium.Job, error) {
+			return api.Jobs(c.Request().Context(), u, c.QueryParam("status"), limit, before)
+		})},
+	}
 }
 
 // jobListHandler answers a job history endpoint: it requires a user, reads

@@ -2,13 +2,12 @@ package web
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/web/route"
 )
 
 // ScheduleInput is the body of PUT /__api__/v1/content/{guid}/schedule.
@@ -47,58 +46,53 @@ type SchedulerAPI interface {
 // maxScheduleBody bounds the body of a schedule update.
 const maxScheduleBody = 16 << 10
 
-// MountSchedulerAPI adds the schedule and job history endpoints:
+// ScheduleRoutes are the schedule endpoints:
 //
 //	GET    /__api__/v1/content/{guid}/schedule
 //	PUT    /__api__/v1/content/{guid}/schedule   {"spec": "...", "timezone": "...", "enabled": true}
 //	DELETE /__api__/v1/content/{guid}/schedule
-//	GET    /__api__/v1/content/{guid}/jobs?limit=N&before=ID
-//	GET    /__api__/v1/jobs?status=queued|running|succeeded|failed&limit=N&before=ID
-func (s *Server) MountSchedulerAPI(api SchedulerAPI) {
-	e := s.Echo
-	e.GET("/__api__/v1/content/:guid/schedule", func(c echo.Context) error {
-		u, err := RequireUser(c)
-		if err != nil {
-			return err
-		}
-		sc, err := api.ScheduleGet(c.Request().Context(), u, c.Param("guid"))
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, sc)
-	})
-	e.PUT("/__api__/v1/content/:guid/schedule", func(c echo.Context) error {
-		u, err := RequireUser(c)
-		if err != nil {
-			return err
-		}
-		var in ScheduleInput
-		body, err := io.ReadAll(io.LimitReader(c.Request().Body, maxScheduleBody+1))
-		if err != nil {
-			return podium.Errorf(podium.EINVALID, "schedule: cannot read the request body")
-		}
-		if len(body) > maxScheduleBody {
-			return podium.Errorf(podium.ETOOLARGE, "schedule: the body is over %d bytes", maxScheduleBody)
-		}
-		if err := json.Unmarshal(body, &in); err != nil {
-			return podium.Errorf(podium.EINVALID, "schedule: the body must be JSON like {\"spec\": \"0 6 * * *\", \"timezone\": \"Europe/Paris\"}")
-		}
-		sc, err := api.SchedulePut(c.Request().Context(), u, c.Param("guid"), &in)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, sc)
-	})
-	e.DELETE("/__api__/v1/content/:guid/schedule", func(c echo.Context) error {
-		u, err := RequireUser(c)
-		if err != nil {
-			return err
-		}
-		if err := api.ScheduleDelete(c.Request().Context(), u, c.Param("guid")); err != nil {
-			return err
-		}
-		return c.NoContent(http.StatusNoContent)
-	})
+//
+// The job history is in JobRoutes.
+func ScheduleRoutes(api SchedulerAPI) []route.Route {
+	const path = "/__api__/v1/content/:guid/schedule"
+	return []route.Route{
+		{Method: http.MethodGet, Path: path, Handler: func(c echo.Context) error {
+			u, err := RequireUser(c)
+			if err != nil {
+				return err
+			}
+			sc, err := api.ScheduleGet(c.Request().Context(), u, c.Param("guid"))
+			if err != nil {
+				return err
+			}
+			return c.JSON(http.StatusOK, sc)
+		}},
+		{Method: http.MethodPut, Path: path, Audit: podium.AuditScheduleSet, Handler: func(c echo.Context) error {
+			u, err := RequireUser(c)
+			if err != nil {
+				return err
+			}
+			var in ScheduleInput
+			if err := decodeJSONBody(c, &in, maxScheduleBody); err != nil {
+				return err
+			}
+			sc, err := api.SchedulePut(c.Request().Context(), u, c.Param("guid"), &in)
+			if err != nil {
+				return err
+			}
+			return c.JSON(http.StatusOK, sc)
+		}},
+		{Method: http.MethodDelete, Path: path, Audit: podium.AuditScheduleDelete, Handler: func(c echo.Context) error {
+			u, err := RequireUser(c)
+			if err != nil {
+				return err
+			}
+			if err := api.ScheduleDelete(c.Request().Context(), u, c.Param("guid")); err != nil {
+				return err
+			}
+			return c.NoContent(http.StatusNoContent)
+		}},
+	}
 }
 
 // queryLimit reads ?limit=N (0 when absent). Returns EINVALID.

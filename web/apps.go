@@ -1,9 +1,6 @@
 package web
 
-import (
-	"github.com/labstack/echo/v4"
-	"github.com/podiumhq/podium"
-)
+import "github.com/labstack/echo/v4"
 
 // AppServer serves content of appmode "app" and "api": it proxies a
 // request under /content/{guid}/ to one of the app's worker processes
@@ -13,22 +10,3 @@ type AppServer interface {
 	// already checked that the user may view the content.
 	ServeApp(c echo.Context, guid string) error
 }
-
-// SetAppServer installs the server of app and api content. Call it while
-// the node mounts its parts, before serving.
-func (s *Server) SetAppServer(a AppServer) { s.apps = a }
-
-// ServeApp hands a request for app or api content to the app server: the
-// content handler calls it, after its access check, when the content's
-// appmode is "app" or "api". Returns EUNAVAILABLE when no app server is
-// installed.
-func (s *Server) ServeApp(c echo.Context, guid string) error {
-	if s.apps == nil {
-		return podium.Errorf(podium.EUNAVAILABLE, "this node does not run applications")
-	}
-	return s.apps.ServeApp(c, guid)
-}
-
-// AppServer returns the installed server of app and api content (nil when
-// none), for the parts that show its processes (the dashboard).
-func (s *Server) AppServer() AppServer { return s.apps }

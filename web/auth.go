@@ -9,6 +9,7 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/auth"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/web/route"
 )
 
 // Names of the authentication inputs of a request.
@@ -164,12 +165,11 @@ func clearSessionCookie(c echo.Context) {
 	})
 }
 
-// UseAccounts installs the authentication middleware on every route and
-// adds the login pages and the account API (users, keys, who am I).
-func (s *Server) UseAccounts(a *auth.Service) {
-	e := s.Echo
-	e.Use(Authenticate(a))
+// AccountRoutes are the login pages (with the first-run setup) and the
+// account API (users, keys, who am I). The authentication middleware
+// (Authenticate) is installed apart, on every request, before any area's
+// routes.
+func (s *Server) AccountRoutes(a *auth.Service) []route.Route {
 	h := &accountHandlers{auth: a, log: s.log, trustedProxies: s.trustedProxies, firstRun: &s.firstRun}
-	h.mountLogin(e)
-	h.mountAPI(e)
+	return append(h.loginRoutes(), h.apiRoutes()...)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/auth"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/web/route"
 )
 
 // maxAccountBody bounds the JSON body of the account API.
@@ -57,15 +58,17 @@ type CreateUserRequest struct {
 	Password string `json:"password"`
 }
 
-func (h *accountHandlers) mountAPI(e *echo.Echo) {
-	e.GET("/__api__/v1/user", h.whoami)
-	e.GET("/__api__/me", h.whoami)            // what older Connect clients ask
-	e.GET("/__api__/users/current", h.whoami) // what the R rsconnect package asks
-	e.GET("/__api__/v1/keys", h.listKeys)
-	e.POST("/__api__/v1/keys", h.createKey)
-	e.DELETE("/__api__/v1/keys/:id", h.revokeKey)
-	e.GET("/__api__/v1/users", h.listUsers)
-	e.POST("/__api__/v1/users", h.createUser)
+func (h *accountHandlers) apiRoutes() []route.Route {
+	return []route.Route{
+		{Method: http.MethodGet, Path: "/__api__/v1/user", Handler: h.whoami},
+		{Method: http.MethodGet, Path: "/__api__/me", Handler: h.whoami},            // what older Connect clients ask
+		{Method: http.MethodGet, Path: "/__api__/users/current", Handler: h.whoami}, // what the R rsconnect package asks
+		{Method: http.MethodGet, Path: "/__api__/v1/keys", Handler: h.listKeys},
+		{Method: http.MethodPost, Path: "/__api__/v1/keys", Handler: h.createKey, Audit: podium.AuditKeyCreate},
+		{Method: http.MethodDelete, Path: "/__api__/v1/keys/:id", Handler: h.revokeKey, Audit: podium.AuditKeyRevoke},
+		{Method: http.MethodGet, Path: "/__api__/v1/users", Handler: h.listUsers},
+		{Method: http.MethodPost, Path: "/__api__/v1/users", Handler: h.createUser, Audit: podium.AuditUserCreate},
+	}
 }
 
 // whoami answers GET /__api__/v1/user: 200 with UserBody, 401 anonymous.
@@ -119,6 +122,7 @@ func (h *accountHandlers) createKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	SetAuditTarget(c, "key:"+strconv.FormatInt(rec.ID, 10))
 	body := keyBody(rec)
 	body.Key = key
 	c.Response().Header().Set("Cache-Control", "no-store")
@@ -171,6 +175,7 @@ func (h *accountHandlers) createUser(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
+	SetAuditTarget(c, "user:"+req.Username)
 	u, err := h.auth.CreateUser(c.Request().Context(), auth.CreateUserParams{Username: req.Username, Role: req.Role, Password: req.Password})
 	if err != nil {
 		return err

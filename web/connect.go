@@ -19,6 +19,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/publish"
+	"github.com/podiumhq/podium/web/jsonbody"
+	"github.com/podiumhq/podium/web/route"
 )
 
 // ConnectVersion is the Posit Connect version Podium reports in
@@ -58,7 +60,7 @@ func ParseUserGUID(s string) (int64, bool) {
 	return id, err == nil && id > 0
 }
 
-// ConnectOptions configure MountConnectAPI.
+// ConnectOptions configure ConnectRoutes.
 type ConnectOptions struct {
 	// Version is Podium's own version, reported as "build".
 	Version string
@@ -99,16 +101,20 @@ type Installation struct {
 	ImageName   string `json:"image_name"`
 }
 
-// MountConnectAPI mounts the Connect server endpoints that are not content:
-// server settings, /__api__/me, and the dashboard URLs clients print.
-func MountConnectAPI(e *echo.Echo, svc *publish.Service, opts ConnectOptions) {
+// ConnectRoutes are the Connect server endpoints that are not content:
+// server settings, the older application list, and the dashboard URLs
+// clients print. (GET /__api__/v1/server_settings/r is the node's, with
+// its R runtimes: see server/rlang.go.)
+func ConnectRoutes(svc *publish.Service, opts ConnectOptions) []route.Route {
 	h := &connectAPI{svc: svc, opts: opts}
-	e.GET("/__api__/server_settings", h.serverSettings)
-	e.GET("/__api__/v1/server_settings/python", h.python)
-	e.GET("/__api__/v1/server_settings/quarto", h.none)
-	e.GET("/__api__/applications", h.applicationsV0)
-	e.GET(dashboardContentPrefix+":guid/draft/:bundle", h.draftRedirect)
-	e.GET(dashboardContentPrefix+":guid/logs", h.logsRedirect)
+	return []route.Route{
+		{Method: http.MethodGet, Path: "/__api__/server_settings", Handler: h.serverSettings},
+		{Method: http.MethodGet, Path: "/__api__/v1/server_settings/python", Handler: h.python},
+		{Method: http.MethodGet, Path: "/__api__/v1/server_settings/quarto", Handler: h.none},
+		{Method: http.MethodGet, Path: "/__api__/applications", Handler: h.applicationsV0},
+		{Method: http.MethodGet, Path: dashboardContentPrefix + ":guid/draft/:bundle", Handler: h.draftRedirect},
+		{Method: http.MethodGet, Path: dashboardContentPrefix + ":guid/logs", Handler: h.logsRedirect},
+	}
 }
 
 type connectAPI struct {
@@ -210,21 +216,23 @@ func (h *contentAPI) envPatch(c echo.Context) error {
 		return podium.Errorf(podium.EINVALID, `send a JSON array such as [{"name": "API_TOKEN", "value": "…"}, {"name": "OLD", "value": null}]`)
 	}
 	var body []EnvVarBody
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		return podium.Errorf(podium.EINVALID, `each entry must be {"name": "NAME", "value": "…" or null}: %s`, strings.TrimPrefix(err.Error(), "json: "))
+	if err := jsonbody.Unmarshal(raw, &body); err != nil {
+		return podium.Errorf(podium.EINVALID, `each entry must be {"name": "NAME", "value": "…" or null}: %s`, podium.ErrorMessage(err))
 	}
 	changes := make([]publish.EnvVarSet, len(body))
+	names := make([]string, len(body))
 	for i, v := range body {
 		changes[i] = publish.EnvVarSet{Name: v.Name, Value: v.Value}
+		names[i] = v.Name
 	}
-	names, err := h.svc.EnvUpdate(c.Request().Context(), u, c.Param("guid"), changes)
+	// The audit log names the variables set or deleted, never a value.
+	SetAuditDetail(c, "variables", names)
+	after, err := h.svc.EnvUpdate(c.Request().Context(), u, c.Param("guid"), changes)
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, names)
+	return c.JSON(http.StatusOK, after)
 }
 
 // ApplicationV0Body is the v0 content JSON clients read when they look

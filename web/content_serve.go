@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/publish"
+	"github.com/podiumhq/podium/web/route"
 )
 
 // contentCSP runs published pages in a sandbox: scripts work, but the page
@@ -18,9 +19,9 @@ import (
 // session cookie or read other content.
 const contentCSP = "sandbox allow-scripts allow-forms allow-popups allow-downloads allow-modals"
 
-// MountContentServe serves published content at /content/{guid}/ with the
+// ContentServeRoutes serve published content at /content/{guid}/ with the
 // reader's access checked on every request.
-// Apps and APIs go to the server's app server (s.ServeApp) after the same
+// Apps and APIs go to apps (package apps' supervisor) after the same
 // check, whatever the method (an API takes POST, PUT, DELETE...); static
 // sites and reports answer GET and HEAD, and 405 to other methods.
 //
@@ -28,17 +29,19 @@ const contentCSP = "sandbox allow-scripts allow-forms allow-popups allow-downloa
 // targetTTL (one second), so the proxy does not read the database on
 // every request; changes made through this node's API apply at once,
 // changes made through other nodes within targetTTL.
-func (s *Server) MountContentServe(svc *publish.Service) {
-	e := s.Echo
-	h := &contentServe{svc: svc, srv: s, cache: newTargetCache()}
-	e.Use(h.invalidateOnChange)
-	e.Any("/content/:guid", h.redirect)
-	e.Any("/content/:guid/*", h.serve)
+//
+// The cache is the server's (see Server.invalidateOnChange).
+func (s *Server) ContentServeRoutes(svc *publish.Service, apps AppServer) []route.Route {
+	h := &contentServe{svc: svc, apps: apps, cache: s.targets}
+	return []route.Route{
+		{Path: "/content/:guid", Handler: h.redirect},
+		{Path: "/content/:guid/*", Handler: h.serve},
+	}
 }
 
 type contentServe struct {
 	svc   *publish.Service
-	srv   *Server
+	apps  AppServer // nil: this node runs no apps
 	cache *targetCache
 }
 
@@ -73,7 +76,10 @@ func (h *contentServe) serve(c echo.Context) error {
 		}
 	}
 	if t.App {
-		return h.srv.ServeApp(c, t.Content.GUID)
+		if h.apps == nil {
+			return podium.Errorf(podium.EUNAVAILABLE, "this node does not run applications")
+		}
+		return h.apps.ServeApp(c, t.Content.GUID)
 	}
 	if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
 		return methodNotAllowed(c)

@@ -107,7 +107,10 @@ const contentAPIPrefix = "/__api__/v1/content/"
 // invalidateOnChange drops the cached targets of a content item after a
 // request to this node's API changed it (settings, permissions, delete,
 // deploy): the change applies here at once, not a targetTTL later.
-func (h *contentServe) invalidateOnChange(next echo.HandlerFunc) echo.HandlerFunc {
+//
+// New installs it on every request, so that the cache of
+// ContentServeRoutes stays right whichever area changed the content.
+func (s *Server) invalidateOnChange(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		if safeMethod(req.Method) || !strings.HasPrefix(req.URL.Path, contentAPIPrefix) {
@@ -117,7 +120,7 @@ func (h *contentServe) invalidateOnChange(next echo.HandlerFunc) echo.HandlerFun
 		guid, _, _ := strings.Cut(req.URL.Path[len(contentAPIPrefix):], "/")
 		if guid != "" {
 			// Even after an error: the change may have been made.
-			h.cache.invalidate(guid)
+			s.targets.invalidate(guid)
 		}
 		return err
 	}

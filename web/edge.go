@@ -112,7 +112,7 @@ func (s *Server) edge(next echo.HandlerFunc) echo.HandlerFunc {
 
 // checkTextInput refuses a path or query that is not text, and reads and
 // checks a url-encoded form (bounded). A JSON body is checked as it is
-// read (see textReader) and, decoded, by decodeJSONBody.
+// read (see textReader) and, decoded, by jsonbody.Decode.
 func (s *Server) checkTextInput(c echo.Context) error {
 	req := c.Request()
 	if err := checkText("the URL path", req.URL.Path); err != nil {
@@ -186,74 +186,6 @@ func checkText(what, s string) error {
 		return podium.Errorf(podium.EINVALID, "%s contains a NUL character, which text may not hold", what)
 	}
 	return nil
-}
-
-// checkJSONText refuses a JSON document whose strings are not text: bytes
-// that are not UTF-8 (encoding/json would silently turn them into U+FFFD),
-// and the escapes \u0000 and unpaired surrogates (\ud800), which decode to
-// NUL and U+FFFD.
-func checkJSONText(data []byte) error {
-	if !utf8.Valid(data) {
-		i := 0
-		for i < len(data) {
-			r, size := utf8.DecodeRune(data[i:])
-			if r == utf8.RuneError && size == 1 {
-				break
-			}
-			i += size
-		}
-		return podium.Errorf(podium.EINVALID, "the JSON body is not valid UTF-8 text (byte %d): send text encoded as UTF-8", i)
-	}
-	inString := false
-	for i := 0; i < len(data); i++ {
-		switch ch := data[i]; {
-		case ch == '"':
-			inString = !inString
-		case ch == '\\' && inString:
-			if i+1 < len(data) && data[i+1] == 'u' {
-				r, ok := hex4(data[i+2:])
-				switch {
-				case !ok:
-				case r == 0:
-					return podium.Errorf(podium.EINVALID, "the JSON body holds \\u0000 at byte %d: text may not contain NUL", i)
-				case r >= 0xD800 && r < 0xDC00:
-					lo, ok := rune(0), false
-					if i+7 < len(data) && data[i+6] == '\\' && data[i+7] == 'u' {
-						lo, ok = hex4(data[i+8:])
-					}
-					if !ok || lo < 0xDC00 || lo > 0xDFFF {
-						return podium.Errorf(podium.EINVALID, "the JSON body holds an unpaired surrogate escape at byte %d: it is not text", i)
-					}
-					i += 6
-				case r >= 0xDC00 && r <= 0xDFFF:
-					return podium.Errorf(podium.EINVALID, "the JSON body holds an unpaired surrogate escape at byte %d: it is not text", i)
-				}
-			}
-			i++ // skip the escaped character
-		}
-	}
-	return nil
-}
-
-// hex4 reads four hex digits.
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
 }
 
 // textReader checks a body as it streams: valid UTF-8, no NUL byte. It

@@ -90,13 +90,16 @@ func (h *accountHandlers) setup(c echo.Context) error {
 		return h.renderSetup(c, http.StatusForbidden, page)
 	}
 	password := c.FormValue("password")
-	if _, err := h.auth.CreateUser(ctx, auth.CreateUserParams{Username: page.Username, Role: podium.RoleAdmin, Password: password}); err != nil {
+	SetAuditTarget(c, "user:"+page.Username)
+	admin, err := h.auth.CreateUser(ctx, auth.CreateUserParams{Username: page.Username, Role: podium.RoleAdmin, Password: password})
+	if err != nil {
 		if podium.IsCode(err, podium.EINVALID) {
 			page.Error = podium.ErrorMessage(err)
 			return h.renderSetup(c, http.StatusBadRequest, page)
 		}
 		return err
 	}
+	SetAuditActor(c, admin.ID)
 	h.firstRun.token = ""
 	h.log.WithField("user", page.Username).Warn("first administrator created through the first-run setup; the setup token is spent")
 	sess, err := h.auth.Login(ctx, page.Username, password, c.RealIP())

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium/web/route"
 )
 
 // landingPage is the built-in landing page, served when [Server]
@@ -30,19 +31,20 @@ Published content lives under <code>/content/&lt;guid&gt;/</code>.</p>
 </html>
 `
 
-// MountLanding serves GET / : the files of dir when it is set (shared
+// LandingRoutes serve GET / : the files of dir when it is set (shared
 // between nodes, like DataDir), otherwise the built-in page.
-func MountLanding(e *echo.Echo, dir string) {
+func LandingRoutes(dir string) []route.Route {
+	var routes []route.Route
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
 		if dir == "" {
-			e.Add(m, "/", func(c echo.Context) error {
+			routes = append(routes, route.Route{Method: m, Path: "/", Handler: func(c echo.Context) error {
 				c.Response().Header().Set("X-Content-Type-Options", "nosniff")
 				return c.HTML(http.StatusOK, landingPage)
-			})
+			}})
 			continue
 		}
 		serve := func(c echo.Context) error { return serveDir(c, dir, c.Param("*"), "index.html", false) }
-		e.Add(m, "/", serve)
-		e.Add(m, "/*", serve)
+		routes = append(routes, route.Route{Method: m, Path: "/", Handler: serve}, route.Route{Method: m, Path: "/*", Handler: serve})
 	}
+	return routes
 }

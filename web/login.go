@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/auth"
+	"github.com/podiumhq/podium/web/route"
 	"github.com/sirupsen/logrus"
 )
 
@@ -59,11 +60,13 @@ type accountHandlers struct {
 	firstRun *firstRun
 }
 
-func (h *accountHandlers) mountLogin(e *echo.Echo) {
-	e.GET(LoginPath, h.loginForm)
-	e.POST(LoginPath, h.login)
-	e.POST(LogoutPath, h.logout)
-	e.POST(SetupPath, h.setup)
+func (h *accountHandlers) loginRoutes() []route.Route {
+	return []route.Route{
+		{Method: http.MethodGet, Path: LoginPath, Handler: h.loginForm},
+		{Method: http.MethodPost, Path: LoginPath, Handler: h.login, Audit: podium.AuditLogin},
+		{Method: http.MethodPost, Path: LogoutPath, Handler: h.logout, Audit: podium.AuditLogout},
+		{Method: http.MethodPost, Path: SetupPath, Handler: h.setup, Audit: podium.AuditSetup},
+	}
 }
 
 // loginForm answers GET /__login__ with the form, or, on a node with no

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium/web/route"
 )
 
 // TestSafeNext: the login redirect follows local paths only.
@@ -55,7 +56,7 @@ func TestLoginFormPrefix(t *testing.T) {
 	t.Parallel()
 	_, loop, _ := net.ParseCIDR("127.0.0.0/8")
 	e := echo.New()
-	(&accountHandlers{trustedProxies: []*net.IPNet{loop}}).mountLogin(e)
+	route.Mount(e, (&accountHandlers{trustedProxies: []*net.IPNet{loop}}).loginRoutes())
 	for _, tc := range []struct{ name, remote, want string }{
 		{"TrustedProxy", "127.0.0.1:1", "/podium/__login__"},
 		{"UntrustedPeer", "192.0.2.1:1", "/__login__"},

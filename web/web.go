@@ -18,6 +18,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/web/route"
 	"github.com/sirupsen/logrus"
 )
 
@@ -47,6 +49,16 @@ type Options struct {
 	// NoSpace, when set, gives the message of the 507 answer to a write
 	// that found the data directory full: its free space, never a path.
 	NoSpace func() string
+	// Audit, when set, receives the audit log rows of the routes that have
+	// an Audit action; NodeID names this node in them.
+	Audit  AuditWriter
+	NodeID string
+}
+
+// AuditWriter writes the audit log (a dbprovider.Provider).
+type AuditWriter interface {
+	AuditInsert(ctx context.Context, p *dbprovider.AuditInsertParams) error
+	UserGetByName(ctx context.Context, username string) (*podium.User, error)
 }
 
 // Server is the echo server of one node.
@@ -57,7 +69,10 @@ type Server struct {
 	mu       sync.Mutex
 	hijacked map[net.Conn]struct{}
 
-	apps AppServer // serves app and api content; see web/apps.go
+	targets *targetCache // app content targets; see content_serve_cache.go
+
+	audit  AuditWriter // see audit.go
+	nodeID string
 
 	trustedProxies []*net.IPNet // whose X-Forwarded-Prefix is believed; see prefix.go
 
@@ -74,8 +89,8 @@ var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 func New(opts Options) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{Echo: e, log: opts.Log, hijacked: map[net.Conn]struct{}{}, trustedProxies: opts.TrustedProxies,
-		limits: opts.Limits, noSpace: opts.NoSpace}
+	s := &Server{Echo: e, log: opts.Log, hijacked: map[net.Conn]struct{}{}, trustedProxies: opts.TrustedProxies, targets: newTargetCache(),
+		limits: opts.Limits, noSpace: opts.NoSpace, audit: opts.Audit, nodeID: opts.NodeID}
 	e.StdLogger.SetOutput(opts.Log.WriterLevel(logrus.WarnLevel))
 	e.Logger.SetOutput(opts.Log.WriterLevel(logrus.DebugLevel))
 
@@ -108,6 +123,7 @@ func New(opts Options) *Server {
 	e.Use(s.accessLog)
 	e.Use(s.edge)
 	e.Use(middleware.Recover())
+	e.Use(s.invalidateOnChange)
 	e.HTTPErrorHandler = s.errorHandler
 
 	e.GET("/__ping__", func(c echo.Context) error {
@@ -126,6 +142,20 @@ func New(opts Options) *Server {
 	})
 	return s
 }
+
+// Mount adds an area's routes (ContentRoutes, AccountRoutes, ...); a route
+// with an Audit action records every request in the audit log.
+func (s *Server) Mount(routes []route.Route) {
+	for i, r := range routes {
+		if r.Audit != "" {
+			routes[i].Middleware = append([]echo.MiddlewareFunc{s.audited(r.Audit)}, r.Middleware...)
+		}
+	}
+	route.Mount(s.Echo, routes)
+}
+
+// Use installs middleware on every request, after those already installed.
+func (s *Server) Use(mw ...echo.MiddlewareFunc) { s.Echo.Use(mw...) }
 
 // accessLog logs each request's path (not its query, which may carry
 // tokens), status and duration.
@@ -159,35 +189,9 @@ type ErrorBody struct {
 	Request string `json:"request_id,omitempty"`
 }
 
-// StatusOf maps a podium error code to an HTTP status.
-func StatusOf(code string) int {
-	switch code {
-	case podium.EINVALID:
-		return http.StatusBadRequest
-	case podium.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case podium.EFORBIDDEN:
-		return http.StatusForbidden
-	case podium.ENOTFOUND:
-		return http.StatusNotFound
-	case podium.ECONFLICT:
-		return http.StatusConflict
-	case podium.EPRECONDITION:
-		return http.StatusPreconditionFailed
-	case podium.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case podium.EUNSUPPORTED:
-		return http.StatusUnsupportedMediaType
-	case podium.EUNAVAILABLE, podium.ESCHEMA, podium.EREFUSED:
-		return http.StatusServiceUnavailable
-	case podium.ENOTIMPLEMENTED:
-		return http.StatusNotImplemented
-	case podium.ENOSPACE:
-		return http.StatusInsufficientStorage
-	default:
-		return http.StatusInternalServerError
-	}
-}
+// StatusOf maps a podium error code to an HTTP status: see
+// podium.HTTPStatus, the mapping the Go client reads back.
+func StatusOf(code string) int { return podium.HTTPStatus(code) }
 
 func (s *Server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {

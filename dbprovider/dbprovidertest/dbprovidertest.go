@@ -1,8 +1,9 @@
 // Package dbprovidertest is the conformance suite every dbprovider.Provider
 // must pass: migrations up, down to zero and up again through goose, the
 // node registry (heartbeats on the database clock, liveness), settings,
-// transactions, error codes, the schema version probe, the clock, and that
-// the queries on the history tables are served by indexes.
+// transactions, error codes, the schema version probe, the clock, and
+// every other method of dbprovider.Executor: accounts, content, jobs and
+// the audit log (TestSuiteCallsEveryExecutorMethod keeps it so).
 //
 // dbprovider/sqlite and dbprovider/postgres run it from their tests against
 // a real database. It is for tests only.
@@ -41,6 +42,12 @@ func Run(t *testing.T, open OpenFunc) {
 		t.Parallel()
 		testMigrateUpDownUp(t, open(t))
 	})
+	t.Run("AuditPrune", func(t *testing.T) {
+		t.Parallel()
+		p := open(t)
+		MustUp(t, p)
+		testAuditPrune(t, p)
+	})
 
 	// The rest share one migrated database; each subtest uses its own ids.
 	shared := open(t)
@@ -66,6 +73,17 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ContentEnvSetList", testContentEnv},
 		{"ContentActivateSetsLastDeployed", testContentLastDeployed},
 		{"HotQueriesUseIndexes", testHotQueriesUseIndexes},
+		{"ContentSettings", testContentSettings},
+		{"TaskList", testTaskList},
+		{"RenderListRecent", testRenderListRecent},
+		{"AuditLog", testAuditLog},
+		{"Users", testUsers},
+		{"APIKeys", testAPIKeys},
+		{"Sessions", testSessions},
+		{"LoginAttempts", testLoginAttempts},
+		{"ContentLifecycle", testContentLifecycle},
+		{"Jobs", testJobs},
+		{"HistoryPruneAndLeases", testHistoryPruneAndLeases},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -94,11 +112,9 @@ func testMigrateUpDownUp(t *testing.T, p dbprovider.Provider) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// On SQLite goose runs on the node's single writer: closing goose would
-	// close it. On PostgreSQL goose has its own handle.
-	if p.Name() == dbprovider.Postgres {
-		t.Cleanup(func() { _ = gp.Close() })
-	}
+	// Close releases goose's own handle on PostgreSQL, and leaves the
+	// SQLite writer open.
+	t.Cleanup(func() { _ = gp.Close() })
 	latest := schema.Latest()
 	versions, err := schema.Versions(p.GooseDialect())
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/podiumhq/podium/dbprovider"
-	"github.com/podiumhq/podium/dbprovider/sqlstore"
 )
 
 // historyTables are the tables that grow with the history.
@@ -27,7 +26,7 @@ var sqliteScan = regexp.MustCompile(`^SCAN (jobs|renders|job_attempts|j|r)\b`)
 // full index scan is allowed only where the index gives the page's order
 // and a LIMIT stops it (HotQuery.Ordered: the newest jobs of every report).
 func testHotQueriesUseIndexes(t *testing.T, p dbprovider.Provider) {
-	hq, ok := p.(interface{ HotQueries() []sqlstore.HotQuery })
+	hq, ok := p.(interface{ HotQueries() []dbprovider.HotQuery })
 	if !ok {
 		t.Fatalf("%T does not list its hot queries (sqlstore.Store.HotQueries)", p)
 	}

@@ -131,6 +131,22 @@ func (p *Provider) DB() *sql.DB { return p.db }
 // GooseDialect implements dbprovider.Provider.
 func (p *Provider) GooseDialect() string { return "postgres" }
 
+// MigrationDB implements dbprovider.Provider: a dedicated handle with the
+// node's connection settings but not its pool, closed by the caller.
+func (p *Provider) MigrationDB() (*sql.DB, bool, error) {
+	return stdlib.OpenDB(*p.cfg.ConnConfig.Copy()), true, nil
+}
+
+// RehearsalMethod implements dbprovider.Provider: PostgreSQL runs DDL in a
+// transaction, so migrations are rehearsed in place and rolled back.
+func (p *Provider) RehearsalMethod() string { return dbprovider.RehearseRollback }
+
+// Snapshot implements dbprovider.Provider: not needed (nor cheap) on
+// PostgreSQL, which rehearses in a rolled-back transaction.
+func (p *Provider) Snapshot(context.Context, string) (dbprovider.Provider, error) {
+	return nil, podium.Errorf(podium.EUNSUPPORTED, "postgres: snapshots are not supported: migrations are rehearsed in a rolled-back transaction")
+}
+
 // Begin implements dbprovider.Provider.
 func (p *Provider) Begin(ctx context.Context) (dbprovider.Tx, error) {
 	tx, err := p.db.BeginTx(ctx, nil)

@@ -193,6 +193,31 @@ func (p *Provider) ReadDB() *sql.DB { return p.reader }
 // GooseDialect implements dbprovider.Provider.
 func (p *Provider) GooseDialect() string { return "sqlite3" }
 
+// MigrationDB implements dbprovider.Provider: the single writer, which
+// the process holds exclusively through the lock file; never close it.
+func (p *Provider) MigrationDB() (*sql.DB, bool, error) { return p.DB(), false, nil }
+
+// RehearsalMethod implements dbprovider.Provider: a rehearsal works on a
+// copy of the file (Snapshot), so a node beside it keeps writing and
+// nothing of the rehearsal touches the live database.
+func (p *Provider) RehearsalMethod() string { return dbprovider.RehearseCopy }
+
+// Snapshot implements dbprovider.Provider. VACUUM INTO writes a consistent
+// snapshot of the live database to a new file, from a read transaction:
+// a node beside us keeps writing. It runs on the writer: the readers'
+// query_only pragma refuses VACUUM INTO, even though the live file is only
+// read.
+func (p *Provider) Snapshot(ctx context.Context, dir string) (dbprovider.Provider, error) {
+	if _, err := p.DB().ExecContext(ctx, `VACUUM INTO ?`, filepath.Join(dir, FileName)); err != nil {
+		return nil, fmt.Errorf("sqlite: copy %s: %w", p.path, translate(err))
+	}
+	cp, err := Open(ctx, Options{Dir: dir, Exclusive: true, Purpose: "snapshot"})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open the copy: %w", err)
+	}
+	return cp, nil
+}
+
 // Begin implements dbprovider.Provider. The transaction runs on the writer
 // (BEGIN IMMEDIATE), so it reads what it writes.
 func (p *Provider) Begin(ctx context.Context) (dbprovider.Tx, error) {

@@ -137,6 +137,38 @@ func (s *Store) ContentActivate(ctx context.Context, p *dbprovider.ContentActiva
 	return c, nil
 }
 
+// ContentSettingsGet implements dbprovider.ContentStore.
+func (s *Store) ContentSettingsGet(ctx context.Context, contentID int64) ([]byte, error) {
+	var v string
+	if err := s.R.QueryRowContext(ctx, `SELECT CAST(settings AS TEXT) FROM content WHERE id = $1`, contentID).Scan(&v); err != nil {
+		return nil, fmt.Errorf("content settings get %d: %w", contentID, s.D.TranslateError(err))
+	}
+	return []byte(v), nil
+}
+
+// ContentSettingsSwap implements dbprovider.ContentStore. The comparison
+// is on the text the database returns for the column (CAST AS TEXT): the
+// same text ContentSettingsGet returned, on both dialects.
+func (s *Store) ContentSettingsSwap(ctx context.Context, contentID int64, old, next []byte) (bool, error) {
+	res, err := s.W.ExecContext(ctx, `UPDATE content SET settings = $3, updated_at = `+s.D.Now()+`
+		WHERE id = $1 AND CAST(settings AS TEXT) = $2`, contentID, string(old), string(next))
+	if err != nil {
+		return false, fmt.Errorf("content settings swap %d: %w", contentID, s.D.TranslateError(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("content settings swap %d: %w", contentID, s.D.TranslateError(err))
+	}
+	if n == 1 {
+		return true, nil
+	}
+	// Changed meanwhile, or gone: say which.
+	if _, err := s.ContentSettingsGet(ctx, contentID); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
 // ContentDelete implements dbprovider.ContentStore.
 func (s *Store) ContentDelete(ctx context.Context, id int64) error {
 	res, err := s.W.ExecContext(ctx, `DELETE FROM content WHERE id = $1`, id)
@@ -670,4 +702,49 @@ func (s *Store) ContentEnvSet(ctx context.Context, p *dbprovider.ContentEnvSetPa
 		}
 	}
 	return nil
+}
+
+// RenderListRecent implements dbprovider.ContentStore: the first page of
+// RenderList.
+func (s *Store) RenderListRecent(ctx context.Context, contentID int64, limit int) ([]*podium.Render, error) {
+	return s.RenderList(ctx, &dbprovider.RenderListParams{ContentID: contentID, Limit: max(limit, 1)})
+}
+
+// TaskList implements dbprovider.ContentStore: two queries, the tasks and
+// then the output of all of them, whatever their number.
+func (s *Store) TaskList(ctx context.Context, contentID int64, limit int) ([]*podium.Task, error) {
+	const newest = `SELECT id FROM tasks WHERE content_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`
+	tasks, err := nonNil(queryList(ctx, s.R, s.D, "task list", scanTask,
+		`SELECT `+taskColumns+` FROM tasks WHERE id IN (`+newest+`) ORDER BY created_at DESC, id DESC`, contentID, limit))
+	if err != nil || len(tasks) == 0 {
+		return tasks, err
+	}
+	byID := make(map[string]*podium.Task, len(tasks))
+	for _, t := range tasks {
+		byID[t.ID] = t
+	}
+	rows, err := s.R.QueryContext(ctx, `SELECT task_id, line_no, line FROM task_output
+		WHERE task_id IN (`+newest+`) AND line_no < $3 ORDER BY task_id, line_no`, contentID, limit, dbprovider.MaxTaskLines)
+	if err != nil {
+		return nil, fmt.Errorf("task list: output: %w", s.D.TranslateError(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id   string
+			n    int
+			line string
+		)
+		if err := rows.Scan(&id, &n, &line); err != nil {
+			return nil, fmt.Errorf("task list: output: %w", s.D.TranslateError(err))
+		}
+		if t := byID[id]; t != nil {
+			t.Output = append(t.Output, line)
+			t.Last = n + 1
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("task list: output: %w", s.D.TranslateError(err))
+	}
+	return tasks, nil
 }

@@ -768,21 +768,9 @@ func (s *Store) deleteBatch(ctx context.Context, what, table, query string, args
 	return n, err
 }
 
-// HotQuery is one query the scheduler or the dashboard runs on the jobs and
-// renders tables, with arguments, so that a test can EXPLAIN exactly what
-// the code runs.
-type HotQuery struct {
-	Name string
-	SQL  string
-	Args []any
-	// Ordered allows a full scan of an index that gives the query's order
-	// and is stopped by its LIMIT (the first page of every job).
-	Ordered bool
-	// Index, when set, is the index the plan must use: where another
-	// index would also avoid a full scan but read a report's whole
-	// history (pruning must read only the outputs that still exist).
-	Index string
-}
+// HotQuery is dbprovider.HotQuery (the conformance suite, which may not
+// import this package, EXPLAINs them).
+type HotQuery = dbprovider.HotQuery
 
 // HotQueries lists the queries on renders and jobs whose cost must not
 // grow with the history: each must be served by an index (dbprovidertest

@@ -148,29 +148,3 @@ func parseVersion(s string) ([3]int, bool) {
 	}
 	return v, true
 }
-
-// compareVersions compares R package versions ("1.2.3", "1.2-3"): -1, 0
-// or 1, like utils::compareVersion.
-func compareVersions(a, b string) int {
-	split := func(s string) []string {
-		return strings.FieldsFunc(s, func(r rune) bool { return r == '.' || r == '-' })
-	}
-	pa, pb := split(a), split(b)
-	for i := 0; i < len(pa) || i < len(pb); i++ {
-		if i >= len(pa) {
-			return -1
-		}
-		if i >= len(pb) {
-			return 1
-		}
-		x, _ := strconv.Atoi(pa[i])
-		y, _ := strconv.Atoi(pb[i])
-		if x != y {
-			if x < y {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
-}

@@ -134,72 +134,26 @@ func (d *Dashboard) contentPage(c echo.Context) (*view, error) {
 }
 
 // contentTasks returns the newest tasks (deployments and ad-hoc renders)
-// of content with their output. The content store has no list of tasks
-// (only TaskGet by id), so the ids come from a query here: plain SQL that
-// both dialects run alike, with the id as an integer literal so that no
-// placeholder syntax differs.
+// of content with their output.
 func (d *Dashboard) contentTasks(ctx context.Context, contentID int64, limit int) ([]*podium.Task, error) {
-	ids, err := d.ids(ctx, fmt.Sprintf("SELECT id FROM tasks WHERE content_id = %d ORDER BY created_at DESC, id DESC LIMIT %d", contentID, limit))
-	if err != nil {
-		return nil, fmt.Errorf("content page: tasks: %w", err)
-	}
-	out := make([]*podium.Task, 0, len(ids))
-	for _, id := range ids {
-		t, err := d.opts.DB.TaskGet(ctx, id, 0)
-		if podium.IsCode(err, podium.ENOTFOUND) {
-			continue // deleted meanwhile
-		} else if err != nil {
-			return nil, fmt.Errorf("content page: task %s: %w", id, err)
-		}
-		out = append(out, t)
-	}
-	return out, nil
-}
-
-// contentRenders returns the newest renders of content (ids queried as in
-// contentTasks).
-func (d *Dashboard) contentRenders(ctx context.Context, contentID int64, limit int) ([]*podium.Render, error) {
-	ids, err := d.ids(ctx, fmt.Sprintf("SELECT CAST(id AS TEXT) FROM renders WHERE content_id = %d ORDER BY id DESC LIMIT %d", contentID, limit))
-	if err != nil {
-		return nil, fmt.Errorf("content page: renders: %w", err)
-	}
-	out := make([]*podium.Render, 0, len(ids))
-	for _, s := range ids {
-		var id int64
-		if _, err := fmt.Sscan(s, &id); err != nil {
-			return nil, fmt.Errorf("content page: render id %q: %w", s, err)
-		}
-		r, err := d.opts.DB.RenderGet(ctx, id)
-		if podium.IsCode(err, podium.ENOTFOUND) {
-			continue
-		} else if err != nil {
-			return nil, fmt.Errorf("content page: render %d: %w", id, err)
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-// ids runs a query of one text column.
-func (d *Dashboard) ids(ctx context.Context, query string) ([]string, error) {
 	if d.opts.DB == nil {
 		return nil, nil
 	}
-	rows, err := d.opts.DB.DB().QueryContext(ctx, query)
+	tasks, err := d.opts.DB.TaskList(ctx, contentID, limit)
 	if err != nil {
-		return nil, fmt.Errorf("query: %w", err)
+		return nil, fmt.Errorf("content page: tasks: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, fmt.Errorf("scan: %w", err)
-		}
-		out = append(out, s)
+	return tasks, nil
+}
+
+// contentRenders returns the newest renders of content.
+func (d *Dashboard) contentRenders(ctx context.Context, contentID int64, limit int) ([]*podium.Render, error) {
+	if d.opts.DB == nil {
+		return nil, nil
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("query: %w", err)
+	renders, err := d.opts.DB.RenderListRecent(ctx, contentID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("content page: renders: %w", err)
 	}
-	return out, nil
+	return renders, nil
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/web"
+	"github.com/podiumhq/podium/web/route"
 	"github.com/sirupsen/logrus"
 )
 
@@ -101,28 +102,35 @@ func New(opts Options) *Dashboard {
 	return d
 }
 
-// Mount adds the dashboard's routes to e.
-func (d *Dashboard) Mount(e *echo.Echo) {
+// Routes are the dashboard's pages and assets. Every page needs a
+// logged-in user (requireLogin, also on unknown paths below Path, so an
+// anonymous visitor is sent to log in rather than told 404); the cluster
+// and node pages need an administrator.
+func (d *Dashboard) Routes() []route.Route {
 	assets, _ := fs.Sub(assetFS, "assets")
 	files := http.StripPrefix(Path+"/assets/", http.FileServer(http.FS(assets)))
-	e.GET(Path+"/assets/*", func(c echo.Context) error {
-		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
-		files.ServeHTTP(c.Response(), c.Request())
-		return nil
-	})
-	e.GET(Path, func(c echo.Context) error {
-		return c.Redirect(http.StatusFound, d.prefix(c)+Path+"/")
-	})
-	g := e.Group(Path, d.requireLogin)
-	g.GET("/", d.page(d.contentList))
-	g.GET("/content/:guid", d.page(d.contentPage))
-	g.GET("/jobs", d.page(d.jobsPage))
-	g.GET("/keys", d.page(d.keysPage))
-	g.POST("/keys", d.createKey)
-	g.POST("/keys/:id/revoke", d.revokeKey)
-	admin := g.Group("", d.requireAdmin)
-	admin.GET("/cluster", d.page(d.clusterPage))
-	admin.GET("/nodes/:id", d.page(d.nodePage))
+	login := []echo.MiddlewareFunc{d.requireLogin}
+	admin := []echo.MiddlewareFunc{d.requireLogin, d.requireAdmin}
+	return []route.Route{
+		{Method: http.MethodGet, Path: Path + "/assets/*", Handler: func(c echo.Context) error {
+			c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+			files.ServeHTTP(c.Response(), c.Request())
+			return nil
+		}},
+		{Method: http.MethodGet, Path: Path, Handler: func(c echo.Context) error {
+			return c.Redirect(http.StatusFound, d.prefix(c)+Path+"/")
+		}},
+		{Method: http.MethodGet, Path: Path + "/", Handler: d.page(d.contentList), Middleware: login},
+		{Method: http.MethodGet, Path: Path + "/content/:guid", Handler: d.page(d.contentPage), Middleware: login},
+		{Method: http.MethodGet, Path: Path + "/jobs", Handler: d.page(d.jobsPage), Middleware: login},
+		{Method: http.MethodGet, Path: Path + "/keys", Handler: d.page(d.keysPage), Middleware: login},
+		{Method: http.MethodPost, Path: Path + "/keys", Handler: d.createKey, Middleware: login, Audit: podium.AuditKeyCreate},
+		{Method: http.MethodPost, Path: Path + "/keys/:id/revoke", Handler: d.revokeKey, Middleware: login, Audit: podium.AuditKeyRevoke},
+		{Method: http.MethodGet, Path: Path + "/cluster", Handler: d.page(d.clusterPage), Middleware: admin},
+		{Method: http.MethodGet, Path: Path + "/nodes/:id", Handler: d.page(d.nodePage), Middleware: admin},
+		{Method: http.MethodGet, Path: Path + "/audit", Handler: d.page(d.auditPage), Middleware: admin},
+		{Method: echo.RouteNotFound, Path: Path + "/*", Handler: echo.NotFoundHandler, Middleware: login},
+	}
 }
 
 // view is what a handler returns: a template name and its data.

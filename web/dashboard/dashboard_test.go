@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/web"
+	"github.com/podiumhq/podium/web/route"
 )
 
 // setup returns an echo server with the dashboard mounted and no sources,
@@ -26,7 +27,7 @@ func setup(t *testing.T) *echo.Echo {
 			return next(c)
 		}
 	})
-	New(Options{NodeID: "n1", TrustedProxies: []*net.IPNet{loop}}).Mount(e)
+	route.Mount(e, New(Options{NodeID: "n1", TrustedProxies: []*net.IPNet{loop}}).Routes())
 	return e
 }
 

@@ -1,0 +1,68 @@
+package podium
+
+import "net/http"
+
+// HTTPStatus returns the HTTP status of an error code: the one mapping
+// between codes and statuses, used by the server (package web) to answer
+// and by the Go client (package client) to read the answer back.
+func HTTPStatus(code string) int {
+	switch code {
+	case EINVALID:
+		return http.StatusBadRequest
+	case EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case EFORBIDDEN:
+		return http.StatusForbidden
+	case ENOTFOUND:
+		return http.StatusNotFound
+	case ECONFLICT:
+		return http.StatusConflict
+	case EPRECONDITION:
+		return http.StatusPreconditionFailed
+	case ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case EUNSUPPORTED:
+		return http.StatusUnsupportedMediaType
+	case EUNAVAILABLE, ESCHEMA, EREFUSED:
+		return http.StatusServiceUnavailable
+	case ENOTIMPLEMENTED:
+		return http.StatusNotImplemented
+	case ENOSPACE:
+		return http.StatusInsufficientStorage
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// CodeOfHTTPStatus returns the error code of an HTTP error status, the
+// inverse of HTTPStatus for a client: 503, the status of EUNAVAILABLE,
+// ESCHEMA and EREFUSED, is EUNAVAILABLE (for a client, the server cannot
+// serve it now); statuses no code maps to are EINTERNAL.
+func CodeOfHTTPStatus(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return EINVALID
+	case http.StatusUnauthorized:
+		return EUNAUTHORIZED
+	case http.StatusForbidden:
+		return EFORBIDDEN
+	case http.StatusNotFound:
+		return ENOTFOUND
+	case http.StatusConflict:
+		return ECONFLICT
+	case http.StatusPreconditionFailed:
+		return EPRECONDITION
+	case http.StatusRequestEntityTooLarge:
+		return ETOOLARGE
+	case http.StatusUnsupportedMediaType:
+		return EUNSUPPORTED
+	case http.StatusServiceUnavailable:
+		return EUNAVAILABLE
+	case http.StatusNotImplemented:
+		return ENOTIMPLEMENTED
+	case http.StatusInsufficientStorage:
+		return ENOSPACE // the server's disk is full: exit code 1, not "your input"
+	default:
+		return EINTERNAL
+	}
+}

@@ -1,0 +1,229 @@
+package importrules
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/podiumhq/podium"
+
+// pkg is what go list says of one package.
+type pkg struct {
+	ImportPath string
+	Standard   bool
+	Imports    []string
+}
+
+// loadPackages lists the module's non-test packages and the standard
+// library ones they reach.
+func loadPackages(t *testing.T) (ours []pkg, std map[string]bool) {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Standard,Imports", module+"/...")
+	cmd.Dir = "../.."
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	std = map[string]bool{}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if p.Standard {
+			std[p.ImportPath] = true
+		}
+		if p.ImportPath == module || strings.HasPrefix(p.ImportPath, module+"/") {
+			ours = append(ours, p)
+		}
+	}
+	if len(ours) < 20 {
+		t.Fatalf("go list found %d packages of the module: not the module root?", len(ours))
+	}
+	return ours, std
+}
+
+// rel is a package's path inside the module ("" for the root).
+func rel(p string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(p, module), "/")
+}
+
+// rule is one sentence of a package comment: which packages it covers and
+// which imports it allows or forbids.
+type rule struct {
+	name string
+	// applies reports whether the rule covers the importing package.
+	applies func(importer string) bool
+	// allowed reports whether importer may import imported (inside or
+	// outside the module; standard library paths are passed too).
+	allowed func(importer, imported string, std bool) bool
+}
+
+func exactly(names ...string) func(string) bool {
+	return func(p string) bool { return slices.Contains(names, rel(p)) }
+}
+
+func ourPkg(imported string) (string, bool) {
+	if imported == module || strings.HasPrefix(imported, module+"/") {
+		return rel(imported), true
+	}
+	return "", false
+}
+
+// onlyStdAnd allows the standard library and the listed module packages
+// (relative paths) or external modules (full import path prefixes).
+func onlyStdAnd(allowed ...string) func(string, string, bool) bool {
+	return func(_, imported string, std bool) bool {
+		if std {
+			return true
+		}
+		if r, ok := ourPkg(imported); ok {
+			return slices.Contains(allowed, r)
+		}
+		for _, a := range allowed {
+			if strings.Contains(a, ".") && (imported == a || strings.HasPrefix(imported, a+"/")) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// never forbids the listed module packages (relative paths, with their
+// sub-packages) and external modules (path prefixes).
+func never(forbidden ...string) func(string, string, bool) bool {
+	return func(_, imported string, _ bool) bool {
+		r, ours := ourPkg(imported)
+		for _, f := range forbidden {
+			if ours && (r == f || strings.HasPrefix(r, f+"/")) && !strings.Contains(f, ".") {
+				return false
+			}
+			if !ours && strings.Contains(f, ".") && (imported == f || strings.HasPrefix(imported, f+"/")) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// harnesses are the test harnesses: only tests (and other harnesses)
+// import them.
+var harnesses = []string{"internal/pgtest", "internal/nodetest", "internal/testutil", "dbprovider/dbprovidertest", "migrate/migratetest"}
+
+var rules = []rule{
+	{"podium.go imports only the standard library", exactly(""), onlyStdAnd()},
+	// The manifest names the app modes the runtimes run and maps its
+	// sections to their specs: bundle may import those two leaf packages.
+	{"bundle imports only the standard library, podium and the runtimes", exactly("bundle"), onlyStdAnd("", "runtimes", "runtimes/rlang")},
+	{"the runtimes import neither web, server, publish, bundle nor a database", exactly("runtimes", "runtimes/rlang"),
+		never("web", "server", "publish", "bundle", "dbprovider", "github.com/jackc/pgx", "modernc.org/sqlite", "github.com/labstack/echo")},
+	{"client imports only the standard library and podium", exactly("client"), onlyStdAnd("")},
+	{"config imports podium, the standard library and gcfg", exactly("config"), onlyStdAnd("", "github.com/go-git/gcfg/v2")},
+	{"internal/runas imports only the standard library", exactly("internal/runas"), onlyStdAnd()},
+	{"internal/testutil imports only the standard library", exactly("internal/testutil"), onlyStdAnd()},
+	{"internal/nodetest imports the standard library and internal/testutil", exactly("internal/nodetest"), onlyStdAnd("internal/testutil")},
+	{"web/route and web/jsonbody import echo and podium only", exactly("web/route", "web/jsonbody"), onlyStdAnd("", "github.com/labstack/echo/v4")},
+	{"auth imports neither echo nor web", exactly("auth"), never("web", "github.com/labstack/echo")},
+	{"publish imports neither echo nor web", exactly("publish"), never("web", "server", "github.com/labstack/echo")},
+	{"scheduler imports neither web nor server", exactly("scheduler"), never("web", "server")},
+	{"metrics imports neither server nor web", exactly("metrics"), never("web", "server")},
+	{"hacheck imports neither server nor web", exactly("hacheck"), never("web", "server")},
+	{"web/dashboard does not import server", exactly("web/dashboard"), never("server")},
+	{"apps imports no database driver and not web (only web/route, web/jsonbody)", exactly("apps"),
+		func(importer, imported string, std bool) bool {
+			r, ours := ourPkg(imported)
+			switch {
+			case ours && (r == "web/route" || r == "web/jsonbody"):
+				return true
+			case ours && (r == "web" || strings.HasPrefix(r, "web/") || strings.HasPrefix(r, "dbprovider") || r == "server"):
+				return false
+			}
+			if std {
+				return imported != "database/sql"
+			}
+			return never("github.com/jackc/pgx", "modernc.org/sqlite")(importer, imported, std)
+		}},
+	{"nothing outside dbprovider/sqlite and dbprovider/postgres imports sqlstore",
+		func(p string) bool { r := rel(p); return r != "dbprovider/sqlite" && r != "dbprovider/postgres" },
+		never("dbprovider/sqlstore")},
+	{"only cli and the benchmark import migrate",
+		func(p string) bool {
+			r := rel(p)
+			return r != "cli" && !strings.HasPrefix(r, "bench/") && !strings.HasPrefix(r, "migrate")
+		},
+		never("migrate")},
+	{"test harnesses are imported only by tests and other harnesses",
+		func(p string) bool {
+			r := rel(p)
+			return !slices.Contains(harnesses, r) && !strings.HasPrefix(r, "bench/")
+		},
+		never(harnesses...)},
+}
+
+// TestImportRules checks every package of the module (tests excluded)
+// against the rules its package comment states.
+func TestImportRules(t *testing.T) {
+	ours, std := loadPackages(t)
+	for _, r := range rules {
+		covered := 0
+		for _, p := range ours {
+			if !r.applies(p.ImportPath) {
+				continue
+			}
+			covered++
+			for _, imp := range p.Imports {
+				if !r.allowed(p.ImportPath, imp, std[imp]) {
+					t.Errorf("%s imports %s: breaks the rule %q", p.ImportPath, imp, r.name)
+				}
+			}
+		}
+		if covered == 0 {
+			t.Errorf("rule %q covers no package: a package was renamed, update the rule", r.name)
+		}
+	}
+}
+
+// TestRulesCatchViolations: each kind of rule refuses what it must (a
+// rule that allowed everything would pass TestImportRules forever).
+func TestRulesCatchViolations(t *testing.T) {
+	cases := []struct {
+		importer, imported string
+		std                bool
+	}{
+		{module, "github.com/sirupsen/logrus", false},
+		{module + "/web", module + "/dbprovider/sqlstore", false},
+		{module + "/server", module + "/internal/pgtest", false},
+		{module + "/server", module + "/internal/testutil", false},
+		{module + "/apps", module + "/web", false},
+		{module + "/apps", "github.com/jackc/pgx/v5", false},
+		{module + "/bundle", module + "/dbprovider", false},
+		{module + "/publish", "github.com/labstack/echo/v4", false},
+	}
+	for _, c := range cases {
+		refused := false
+		for _, r := range rules {
+			if r.applies(c.importer) && !r.allowed(c.importer, c.imported, c.std) {
+				refused = true
+			}
+		}
+		if !refused {
+			t.Errorf("%s importing %s is allowed by every rule", c.importer, c.imported)
+		}
+	}
+	// The standard library stays allowed where only it is.
+	for _, r := range rules[:1] {
+		if !r.allowed(module, "fmt", true) {
+			t.Errorf("rule %q refuses fmt", r.name)
+		}
+	}
+}

@@ -1,0 +1,96 @@
+package server
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/web"
+	"github.com/sirupsen/logrus"
+)
+
+// mountAudit mounts the administrators' audit log API (the rows are
+// written by the routes that carry an Audit action, through web.Options
+// Audit) and returns the service that prunes entries older than [Server]
+// AuditLogRetention.
+func mountAudit(n *Node) *auditPruner {
+	n.web.Mount(web.AuditRoutes(n.db))
+	return &auditPruner{db: n.db, retention: n.Config.Server.AuditLogRetention, every: time.Hour, batch: 1000,
+		now: n.Now, log: n.log("audit")}
+}
+
+// auditPruner deletes audit log entries older than the retention, now and
+// then, in batches (no statement holds the table for long). On a cluster
+// every node prunes: the DELETE is idempotent.
+type auditPruner struct {
+	db        dbprovider.Provider
+	retention time.Duration // 0: keep forever (the service does nothing)
+	every     time.Duration
+	batch     int
+	now       func() time.Time
+	log       *logrus.Entry
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func (a *auditPruner) Name() string { return "audit pruner" }
+
+func (a *auditPruner) Start(ctx context.Context) error {
+	ctx, a.cancel = context.WithCancel(ctx)
+	if a.retention <= 0 {
+		return nil
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		t := time.NewTicker(a.every)
+		defer t.Stop()
+		for {
+			a.prune(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return nil
+}
+
+// prune deletes every entry older than the retention, a batch at a time,
+// and returns how many it deleted.
+func (a *auditPruner) prune(ctx context.Context) int64 {
+	cut := a.now().Add(-a.retention)
+	var total int64
+	for ctx.Err() == nil {
+		n, err := a.db.AuditPrune(ctx, cut, a.batch)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.WithError(err).Warn("cannot prune the audit log: will retry at the next round")
+			}
+			break
+		}
+		total += n
+		if n < int64(a.batch) {
+			break
+		}
+	}
+	if total > 0 {
+		a.log.WithFields(logrus.Fields{"deleted": total, "before": cut.UTC().Format(time.RFC3339)}).Info("pruned the audit log")
+	}
+	return total
+}
+
+func (a *auditPruner) Stop(ctx context.Context) error {
+	a.cancel()
+	done := make(chan struct{})
+	go func() { a.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
