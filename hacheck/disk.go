@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/podiumhq/podium"
 )
 
 // ItemDisk is the checklist item about the free space of each node's data
@@ -48,20 +50,6 @@ func DiskFromInfo(info map[string]any) (d Disk, ok bool) {
 	return d, json.Unmarshal(b, &d) == nil
 }
 
-// FormatBytes writes n bytes in binary units, e.g. "1.5 GiB".
-func FormatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
-}
-
 // disk fails the nodes whose data directory has less free space than
 // their [Server] MinFreeSpace, or whose free space cannot be measured.
 func (c *checker) disk() Result {
@@ -78,10 +66,10 @@ func (c *checker) disk() Result {
 			details = append(details, fmt.Sprintf("%s cannot measure its free space: %s", n.ID, d.Error))
 			continue
 		}
-		details = append(details, fmt.Sprintf("%s %s free of %s", n.ID, FormatBytes(d.Free), FormatBytes(d.Total)))
+		details = append(details, fmt.Sprintf("%s %s free of %s", n.ID, podium.FormatBytes(d.Free), podium.FormatBytes(d.Total)))
 		if d.MinFree > 0 && d.Free < d.MinFree {
 			bad = append(bad, n.ID)
-			details[len(details)-1] += fmt.Sprintf(" (under %s)", FormatBytes(d.MinFree))
+			details[len(details)-1] += fmt.Sprintf(" (under %s)", podium.FormatBytes(d.MinFree))
 		}
 	}
 	r.Detail = strings.Join(details, ", ")

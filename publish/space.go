@@ -23,7 +23,7 @@ func DiskSpace(dir string) (free, total int64, err error) {
 func NoSpaceMessage(dir string) string {
 	msg := "the server's data directory is full"
 	if free, total, err := DiskSpace(dir); err == nil {
-		msg += fmt.Sprintf(" (%s free of %s)", formatBytes(free), formatBytes(total))
+		msg += fmt.Sprintf(" (%s free of %s)", podium.FormatBytes(free), podium.FormatBytes(total))
 	}
 	return msg + ": nothing was stored; ask the administrator to free space, then try again"
 }
@@ -42,18 +42,4 @@ func (s *Service) noSpace(err error) error {
 		return err
 	}
 	return &podium.Error{Code: podium.ENOSPACE, Message: NoSpaceMessage(s.dataDir), Err: err}
-}
-
-// formatBytes writes n bytes in binary units, e.g. "1.5 GiB".
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }

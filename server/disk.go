@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/publish"
 )
@@ -87,7 +88,7 @@ func (d *diskWatch) sample() hacheck.Disk {
 	if low && !d.low.Swap(true) {
 		log.WithField("free_bytes", cur.Free).Warn(d.lowMessage(cur))
 	} else if !low && d.low.Swap(false) {
-		log.WithField("free_bytes", cur.Free).Info(fmt.Sprintf("the data directory has %s free again", hacheck.FormatBytes(cur.Free)))
+		log.WithField("free_bytes", cur.Free).Info(fmt.Sprintf("the data directory has %s free again", podium.FormatBytes(cur.Free)))
 	}
 	return cur
 }
@@ -100,7 +101,7 @@ func (d *diskWatch) current() hacheck.Disk {
 
 func (d *diskWatch) lowMessage(cur hacheck.Disk) string {
 	return fmt.Sprintf("the data directory has %s free of %s, under [Server] MinFreeSpace (%s): uploads and deployments fail when it is full; free space or grow it",
-		hacheck.FormatBytes(cur.Free), hacheck.FormatBytes(cur.Total), hacheck.FormatBytes(cur.MinFree))
+		podium.FormatBytes(cur.Free), podium.FormatBytes(cur.Total), podium.FormatBytes(cur.MinFree))
 }
 
 // warnings is the /__ping__ warning while free space is low.

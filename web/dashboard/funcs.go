@@ -14,7 +14,7 @@ var funcs = template.FuncMap{
 	"ts":     formatTime,
 	"ago":    ago,
 	"dur":    formatDuration,
-	"bytes":  formatBytes,
+	"bytes":  podium.FormatBytes,
 	"short":  short,
 	"offset": formatOffset,
 	"join":   strings.Join,
@@ -100,20 +100,6 @@ func formatDuration(d time.Duration) string {
 // formatOffset shows a clock offset in milliseconds with its sign.
 func formatOffset(d time.Duration) string {
 	return fmt.Sprintf("%+.1f ms", float64(d)/float64(time.Millisecond))
-}
-
-// formatBytes shows a size in binary units.
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // short keeps the first 8 characters of an id.
