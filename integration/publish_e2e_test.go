@@ -170,7 +170,7 @@ func testPublish(t *testing.T, pg string) {
 			files map[string]string
 			want  string
 		}{
-			{"UnknownAppMode", map[string]string{"manifest.json": `{"version":1,"metadata":{"appmode":"shiny"}}`, "index.html": "x"}, `appmode "shiny"`},
+			{"UnknownAppMode", map[string]string{"manifest.json": `{"version":1,"metadata":{"appmode":"fortran-app"}}`, "index.html": "x"}, `appmode "fortran-app"`},
 			{"MissingManifest", map[string]string{"index.html": "x"}, "no manifest.json"},
 			{"MalformedJSON", map[string]string{"manifest.json": `{"version":1,`, "index.html": "x"}, "malformed JSON"},
 			{"MissingFile", map[string]string{"manifest.json": `{"version":1,"metadata":{"appmode":"static","primary_html":"home.html"}}`, "index.html": "x"}, "home.html"},
