@@ -237,39 +237,12 @@ func (r *run) checkTarget(ctx context.Context, names []string, res *Result) []*t
 	}
 	rep.Target.CanCreateSchema = true
 	res.AppliedMigrations = applied
-	tables, err := r.planShared(ctx, names, r.src.wouldUpgrade > 0)
+	tables, err := r.plan(ctx, names, r.src.wouldUpgrade > 0)
 	if err != nil {
 		cs.problem("%s", podium.ErrorMessage(err))
 		return nil
 	}
 	return tables
-}
-
-// planShared is plan; with older, for a source whose schema is behind the
-// target's, each table keeps only the columns the source has (the real run
-// first brings the source up to date; the columns it adds hold defaults).
-func (r *run) planShared(ctx context.Context, names []string, older bool) ([]*table, error) {
-	if !older {
-		return r.plan(ctx, names)
-	}
-	desc, err := r.dst.describeTables(ctx, names)
-	if err != nil {
-		return nil, err
-	}
-	var out []*table
-	for _, n := range names {
-		t, ok := desc[n]
-		if !ok {
-			return nil, podium.Errorf(podium.EINTERNAL,
-				"migrate db: the SQLite table %s has no counterpart in the PostgreSQL schema (version %d)", n, schema.Latest())
-		}
-		cols, err := r.src.columns(ctx, n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t.restrict(cols))
-	}
-	return out, nil
 }
 
 // restrict returns t with only the named columns (in t's order), its key

@@ -250,7 +250,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	}
 	// A dry run on a source behind this binary (which it does not upgrade)
 	// reads the columns the source has, with the target's types.
-	if tables, err = r.planShared(ctx, names, r.opts.DryRun && r.src.wouldUpgrade > 0); err != nil {
+	if tables, err = r.plan(ctx, names, r.opts.DryRun && r.src.wouldUpgrade > 0); err != nil {
 		return nil, err
 	}
 	if tables, err = sortByForeignKeys(tables); err != nil {
@@ -373,7 +373,11 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 // plan describes the tables to copy from the target's catalog (created in
 // this transaction) and checks that both sides have the same tables and
 // columns: the migrations of the two dialects are meant to be identical.
-func (r *run) plan(ctx context.Context, names []string) ([]*table, error) {
+// With older, for a source whose schema is behind the target's (a check or
+// dry run that does not upgrade it), each table keeps only the columns the
+// source has instead: the real run first brings the source up to date, and
+// the columns that adds hold defaults.
+func (r *run) plan(ctx context.Context, names []string, older bool) ([]*table, error) {
 	desc, err := r.dst.describeTables(ctx, names)
 	if err != nil {
 		return nil, err
@@ -388,6 +392,10 @@ func (r *run) plan(ctx context.Context, names []string) ([]*table, error) {
 		cols, err := r.src.columns(ctx, n)
 		if err != nil {
 			return nil, err
+		}
+		if older {
+			tables = append(tables, t.restrict(cols))
+			continue
 		}
 		if err := sameColumns(t, cols); err != nil {
 			return nil, err
