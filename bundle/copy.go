@@ -14,6 +14,14 @@ import (
 // os.Root of src, so nothing outside src is ever read. Directories are
 // created 0755 and files 0644, or 0755 when executable by anyone.
 func CopyTree(src, dst string, keepLinks bool) error {
+	return walkTree(src, dst, keepLinks, copyRegular)
+}
+
+// walkTree recreates src's directories under dst (0755), its symlinks as
+// links when keepLinks, and calls file for each regular file, with src
+// opened as an os.Root (nothing outside src is read) and target the
+// file's path under dst. Other kinds of files are skipped.
+func walkTree(src, dst string, keepLinks bool, file func(root *os.Root, rel, target string) error) error {
 	root, err := os.OpenRoot(src)
 	if err != nil {
 		return err
@@ -37,7 +45,7 @@ func CopyTree(src, dst string, keepLinks bool) error {
 			}
 			return os.Symlink(link, target)
 		case d.Type().IsRegular():
-			return copyRegular(root, rel, target)
+			return file(root, rel, target)
 		default:
 			return nil
 		}

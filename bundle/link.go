@@ -15,30 +15,8 @@ import (
 // writable, so a process may still create, replace or remove files in dst
 // without touching src.
 func LinkTree(src, dst string) error {
-	root, err := os.OpenRoot(src)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	return fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, filepath.FromSlash(rel))
-		switch {
-		case d.IsDir():
-			return os.Mkdir(target, 0o755)
-		case d.Type()&fs.ModeSymlink != 0:
-			link, err := root.Readlink(rel)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(link, target)
-		case d.Type().IsRegular():
-			return os.Link(filepath.Join(src, filepath.FromSlash(rel)), target)
-		default:
-			return nil
-		}
+	return walkTree(src, dst, true, func(_ *os.Root, rel, target string) error {
+		return os.Link(filepath.Join(src, filepath.FromSlash(rel)), target)
 	})
 }
 
