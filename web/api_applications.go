@@ -76,26 +76,20 @@ type ApplicationsBody struct {
 }
 
 // content resolves an application id (the content's numeric id, or its
-// guid) to the content, as u may see it.
-func (h *applicationsAPI) content(c echo.Context, u *podium.User) (*podium.Content, error) {
+// guid) to the content, as the signed-in user may see it.
+func (h *applicationsAPI) content(c echo.Context) (*podium.User, *podium.Content, error) {
+	u, err := RequireUser(c)
+	if err != nil {
+		return nil, nil, err
+	}
 	ref := c.Param("id")
 	id, err := strconv.ParseInt(ref, 10, 64)
 	if err != nil {
 		ct, _, err := h.svc.ContentGet(c.Request().Context(), u, ref)
-		return ct, err
+		return u, ct, err
 	}
-	// The ids a user may see, among the content they may see (the connect
-	// branch adds a direct lookup by id to the publish service).
-	list, err := h.svc.ContentList(c.Request().Context(), u, publish.ContentListRequest{})
-	if err != nil {
-		return nil, err
-	}
-	for _, ct := range list {
-		if ct.ID == id {
-			return ct, nil
-		}
-	}
-	return nil, podium.Errorf(podium.ENOTFOUND, "application %d not found", id)
+	ct, err := h.svc.ContentByID(c.Request().Context(), u, id)
+	return u, ct, err
 }
 
 // ApplicationCreateBody is the body of POST /__api__/applications.
@@ -121,11 +115,7 @@ func (h *applicationsAPI) create(c echo.Context) error {
 }
 
 func (h *applicationsAPI) upload(c echo.Context) error {
-	u, err := RequireUser(c)
-	if err != nil {
-		return err
-	}
-	ct, err := h.content(c, u)
+	u, ct, err := h.content(c)
 	if err != nil {
 		return err
 	}
@@ -157,11 +147,7 @@ type ApplicationTaskBody struct {
 }
 
 func (h *applicationsAPI) deploy(c echo.Context) error {
-	u, err := RequireUser(c)
-	if err != nil {
-		return err
-	}
-	ct, err := h.content(c, u)
+	u, ct, err := h.content(c)
 	if err != nil {
 		return err
 	}
@@ -187,11 +173,7 @@ type ApplicationConfigBody struct {
 }
 
 func (h *applicationsAPI) config(c echo.Context) error {
-	u, err := RequireUser(c)
-	if err != nil {
-		return err
-	}
-	ct, err := h.content(c, u)
+	_, ct, err := h.content(c)
 	if err != nil {
 		return err
 	}
