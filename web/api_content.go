@@ -40,7 +40,7 @@ func ContentRoutes(svc *publish.Service) []route.Route {
 		{Method: http.MethodGet, Path: v1 + "/content/:guid/permissions", Handler: h.permissionsGet},
 		{Method: http.MethodPut, Path: v1 + "/content/:guid/permissions", Handler: h.permissionsSet, Audit: podium.AuditPermissionsSet},
 		{Method: http.MethodGet, Path: v1 + "/content/:guid/bundles", Handler: h.bundles},
-		{Method: http.MethodPost, Path: v1 + "/content/:guid/bundles", Handler: h.upload, Audit: podium.AuditBundleUpload},
+		{Method: http.MethodPost, Path: v1 + "/content/:guid/bundles", Handler: h.upload, Audit: podium.AuditBundleUpload, RawBody: true},
 		{Method: http.MethodGet, Path: v1 + "/content/:guid/bundles/:id/download", Handler: h.download},
 		// deploy activates a bundle (or builds it as a draft, "activate": false).
 		{Method: http.MethodPost, Path: v1 + "/content/:guid/deploy", Handler: h.deploy, Audit: podium.AuditDeploy},

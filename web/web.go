@@ -76,9 +76,10 @@ type Server struct {
 
 	trustedProxies []*net.IPNet // whose X-Forwarded-Prefix is believed; see prefix.go
 
-	limits   Limits        // see edge.go
-	noSpace  func() string // see Options.NoSpace
-	firstRun firstRun      // the first-run setup; see firstrun.go
+	limits   Limits          // see edge.go
+	rawBody  map[string]bool // "METHOD path" of the routes marked RawBody; see edge.go
+	noSpace  func() string   // see Options.NoSpace
+	firstRun firstRun        // the first-run setup; see firstrun.go
 }
 
 // requestIDPattern bounds incoming X-Request-ID values: any other value is
@@ -90,7 +91,7 @@ func New(opts Options) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{Echo: e, log: opts.Log, hijacked: map[net.Conn]struct{}{}, trustedProxies: opts.TrustedProxies, targets: newTargetCache(),
-		limits: opts.Limits, noSpace: opts.NoSpace, audit: opts.Audit, nodeID: opts.NodeID}
+		limits: opts.Limits, noSpace: opts.NoSpace, audit: opts.Audit, nodeID: opts.NodeID, rawBody: map[string]bool{}}
 	e.StdLogger.SetOutput(opts.Log.WriterLevel(logrus.WarnLevel))
 	e.Logger.SetOutput(opts.Log.WriterLevel(logrus.DebugLevel))
 
@@ -147,6 +148,9 @@ func New(opts Options) *Server {
 // with an Audit action records every request in the audit log.
 func (s *Server) Mount(routes []route.Route) {
 	for i, r := range routes {
+		if r.RawBody {
+			s.rawBody[r.Method+" "+r.Path] = true
+		}
 		if r.Audit != "" {
 			routes[i].Middleware = append([]echo.MiddlewareFunc{s.audited(r.Audit)}, r.Middleware...)
 		}

@@ -20,6 +20,10 @@ type Route struct {
 	// request to the route records, whatever its outcome: web's
 	// Server.Mount writes it (Mount here ignores it).
 	Audit string
+	// RawBody marks a route whose body is bytes the handler reads as they
+	// are (a bundle archive), whatever its Content-Type: web's edge
+	// checks neither a form nor JSON text in it (Mount here ignores it).
+	RawBody bool
 }
 
 // Mount adds routes to e in order.
