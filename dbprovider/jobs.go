@@ -55,6 +55,11 @@ type JobStore interface {
 	// are skipped (FOR UPDATE SKIP LOCKED); on SQLite the single writer
 	// serializes claims. Returns ENOTFOUND when nothing is due.
 	JobClaim(ctx context.Context, p *JobClaimParams) (*podium.Job, error)
+	// JobClaimBatch claims up to limit of the oldest due queued jobs for
+	// a node, as JobClaim does, in one statement on PostgreSQL. Each job
+	// gets its own claim token: p.Token, a dot and the job's id. Returns
+	// ENOTFOUND when nothing is due.
+	JobClaimBatch(ctx context.Context, p *JobClaimParams, limit int) ([]*podium.Job, error)
 	// JobHeartbeat records, at the database's now, that the holder of
 	// token still runs the job. Returns ECONFLICT when the claim was lost
 	// (the job was reclaimed, released or finished).
@@ -110,6 +115,12 @@ type ScheduleEnqueueParams struct {
 	// Now is the time due schedules are compared with (the database's
 	// clock, read by the caller; injected in tests).
 	Now time.Time
+	// Ahead queues, besides the schedules due at Now, those due up to
+	// Ahead later: their jobs wait, queued, until their due time (a claim
+	// takes only jobs whose due time has come), so that a node can start
+	// one on time instead of after the enqueue and its notification.
+	// Plan is still called with Now.
+	Ahead time.Duration
 	// Limit bounds the schedules of one call.
 	Limit int
 	// MaxAttempts of the jobs (0: the table's default).

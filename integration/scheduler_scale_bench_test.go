@@ -78,14 +78,20 @@ func benchSchedulerScale(b *testing.B) {
 	bgPerSec := float64(idleCalls) / idle.Seconds()
 	b.Logf("idle cluster: %.1f statements/s (%.2f per node and second)", bgPerSec, bgPerSec/float64(nNodes))
 
+	spread := time.Now()
 	for i, g := range guids {
 		api := &benchAPI{tb: b, base: nodes[i%len(nodes)].URL, key: key}
 		if code := api.do("PUT", "/__api__/v1/content/"+g+"/schedule", strings.NewReader(fmt.Sprintf(`{"spec": "@every %ds"}`, period)), nil); code != 200 {
 			b.Fatalf("put schedule: %d", code)
 		}
 		// Spread the schedules over one period, as independent reports
-		// would be, rather than all due in the same second.
-		time.Sleep(time.Duration(period) * time.Second / reports)
+		// would be, rather than all due in the same second. "@every"
+		// anchors on whole seconds, so the due times fall on the period's
+		// seconds, reports/period of them each: put them at fixed offsets
+		// of one start (a sleep after each request would stretch the
+		// spread past the period by the requests' own time, and crowd
+		// more reports into one second).
+		time.Sleep(time.Until(spread.Add(time.Duration(i+1) * time.Duration(period) * time.Second / reports)))
 	}
 	b.Logf("%d nodes, %d reports @every %ds = %d due times/min; window %s", nNodes, reports, period, reports*60/period, window)
 	time.Sleep(10 * time.Second) // warm up: every node has seen the schedules
@@ -117,7 +123,11 @@ func benchSchedulerScale(b *testing.B) {
 		FROM generate_series(1, 100000) g JOIN content c ON c.guid = ($1::text[])[1 + g % 50]`, guids); err != nil {
 		b.Fatal(err)
 	}
-	_, _ = db.DB().ExecContext(ctx, `ANALYZE`)
+	// A day's history arrives here at once: vacuum it now, as autovacuum
+	// would have while it accrued, so that the window does not measure
+	// autovacuum catching up on 200,000 fresh rows.
+	_, _ = db.DB().ExecContext(ctx, `VACUUM ANALYZE renders, jobs, job_attempts`)
+	_, _ = db.DB().ExecContext(ctx, `CHECKPOINT`)
 	var nr int
 	_ = db.DB().QueryRowContext(ctx, `SELECT count(*) FROM renders`).Scan(&nr)
 	b.Logf("history grown by 100,000 renders and 100,000 jobs in %s (renders now %d rows)", time.Since(start).Round(time.Millisecond), nr)
@@ -273,6 +283,12 @@ func measureScale(b *testing.B, db *sql.DB, pgPID int, nodePIDs []int, window ti
 		totalMS += s.ms
 	}
 	rows.Close()
+	if os.Getenv("PODIUM_BENCH_DEBUG") != "" {
+		for _, s := range stmts[:min(15, len(stmts))] {
+			q := strings.Join(strings.Fields(s.q), " ")
+			b.Logf("stmt %8.1f ms %6d calls %6.3f ms/call %.110s", s.ms, s.calls, s.ms/float64(max(s.calls, 1)), q)
+		}
+	}
 	for _, s := range stmts[:min(3, len(stmts))] {
 		q := strings.Join(strings.Fields(s.q), " ")
 		if len(q) > 70 {
@@ -323,6 +339,38 @@ func measureScale(b *testing.B, db *sql.DB, pgPID int, nodePIDs []int, window ti
 		claimed = append(claimed, time.Duration(c*float64(time.Second)))
 	}
 	rows.Close()
+	if os.Getenv("PODIUM_BENCH_DEBUG") != "" {
+		r2, err := db.QueryContext(ctx, `SELECT j.id, a.node_id, EXTRACT(EPOCH FROM a.started_at - j.due_at)::float8, EXTRACT(EPOCH FROM j.created_at - j.due_at)::float8,
+			(SELECT count(*) FROM jobs x WHERE x.node_id = a.node_id AND x.started_at BETWEEN j.due_at - interval '1 second' AND a.started_at)
+			FROM jobs j JOIN job_attempts a ON a.job_id = j.id AND a.attempt = 1
+			WHERE j.due_at >= $1 AND j.due_at < $2 AND j.queue = 'render' ORDER BY 3 DESC LIMIT 15`, t0, t1)
+		if err == nil {
+			for r2.Next() {
+				var id, n int64
+				var node string
+				var d, c float64
+				_ = r2.Scan(&id, &node, &d, &c, &n)
+				b.Logf("slow job %d node %s due->start %.1fms due->queued %.1fms node starts in [due-1s,start] %d", id, node, d*1000, c*1000, n)
+			}
+			r2.Close()
+		}
+		var p50, p99, mx float64
+		_ = db.QueryRowContext(ctx, `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d), percentile_cont(0.99) WITHIN GROUP (ORDER BY d), max(d) FROM
+			(SELECT EXTRACT(EPOCH FROM finished_at - started_at)::float8 * 1000 d FROM jobs WHERE due_at >= $1 AND due_at < $2 AND queue = 'render') x`, t0, t1).Scan(&p50, &p99, &mx)
+		b.Logf("job run time p50 %.1fms p99 %.1fms max %.1fms", p50, p99, mx)
+		r3, err := db.QueryContext(ctx, `SELECT node_id, count(*) FROM jobs WHERE due_at >= $1 AND due_at < $2 AND queue = 'render' GROUP BY 1 ORDER BY 1`, t0, t1)
+		if err == nil {
+			var parts []string
+			for r3.Next() {
+				var node string
+				var n int
+				_ = r3.Scan(&node, &n)
+				parts = append(parts, fmt.Sprintf("%s=%d", node, n))
+			}
+			r3.Close()
+			b.Logf("jobs per node: %s", strings.Join(parts, " "))
+		}
+	}
 	f.split = fmt.Sprintf("due to queued p50 %s p99 %s; queued to started p50 %s p99 %s",
 		pct(queued, 50), pct(queued, 99), pct(claimed, 50), pct(claimed, 99))
 	if len(delays) == 0 {

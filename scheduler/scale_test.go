@@ -431,3 +431,84 @@ func TestScheduleEnqueueDueDisableAndExisting(t *testing.T) {
 		}
 	})
 }
+
+// A scheduled job is queued EnqueueAhead before its due time and started
+// on it by the node it was announced to: on PostgreSQL a worker woken by
+// the enqueuer's notification with a delay, on SQLite the single node by
+// its own timer. Nobody polls (PollInterval 1h), so only that wake-up can
+// start the job; the claim itself never takes a job before its due time.
+func TestEnqueueAheadStartsOnDueTime(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, open func() dbprovider.Provider) {
+		db := open()
+		ctx := ctxT(t)
+		cid := mustContent(t, db, "ahead")
+		ran := make(chan *podium.Job, 1)
+		runner := scheduler.RunnerFunc(func(_ context.Context, j *podium.Job) (int, string, error) {
+			ran <- j
+			return 0, "", nil
+		})
+		opts := func(node string, concurrency int) scheduler.Options {
+			mustNode(t, db, node)
+			return scheduler.Options{DB: db, NodeID: node, Concurrency: concurrency, Runner: runner, PollInterval: time.Hour,
+				NodeTimeout: time.Hour, EnqueueAhead: time.Minute}
+		}
+		start := func(s *scheduler.Service) {
+			sctx, cancel := context.WithCancel(context.Background())
+			if err := s.Start(sctx); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				cancel()
+				_ = s.Stop(context.Background())
+			})
+		}
+		enqOpts := opts("enq", 1)
+		if db.SupportsListenNotify() {
+			// The enqueuer takes no work; the worker does, and learns of
+			// the job only from the notification.
+			enqOpts = opts("enq", 0)
+			if ok, err := db.LeaseAcquire(ctx, scheduler.EnqueueLease, "enq", time.Hour); err != nil || !ok {
+				t.Fatalf("LeaseAcquire = %v, %v", ok, err)
+			}
+			start(scheduler.New(opts("worker", 1)))
+			testutil.WaitFor(t, 30*time.Second, "the worker listens", func() bool {
+				var n int
+				_ = db.DB().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&n)
+				return n > 0
+			})
+		}
+		now, err := db.Now(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		due := now.Add(8 * time.Second).Truncate(time.Millisecond)
+		if _, err := db.SchedulePut(ctx, &dbprovider.SchedulePutParams{ContentID: cid, Spec: "@every 1h", Timezone: "UTC",
+			Enabled: true, NextRunAt: &due}); err != nil {
+			t.Fatal(err)
+		}
+		start(scheduler.New(enqOpts))
+		var job *podium.Job
+		select {
+		case job = <-ran:
+		case <-ctx.Done():
+			t.Fatal("the job was never started: the timed wake-up did not happen")
+		}
+		if !job.DueAt.Equal(due) {
+			t.Fatalf("ran the job due %s, want %s", job.DueAt, due)
+		}
+		if !job.CreatedAt.Before(due) {
+			t.Errorf("job queued at %s, not before its due time %s (EnqueueAhead 1m)", job.CreatedAt, due)
+		}
+		atts, err := db.JobAttemptList(ctx, []int64{job.ID})
+		if err != nil || len(atts) != 1 {
+			t.Fatalf("attempts = %+v, %v", atts, err)
+		}
+		if atts[0].StartedAt.Before(due) {
+			t.Errorf("job claimed at %s, before its due time %s", atts[0].StartedAt, due)
+		}
+		if db.SupportsListenNotify() && atts[0].NodeID != "worker" {
+			t.Errorf("job ran on %s, want worker (the node the enqueuer announced it to)", atts[0].NodeID)
+		}
+	})
+}

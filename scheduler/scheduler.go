@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +49,9 @@ const Channel = "podium_jobs"
 const (
 	DefaultPollInterval     = 5 * time.Second
 	DefaultHeartbeatTimeout = 30 * time.Second
+	// DefaultEnqueueAhead is how long before its due time a scheduled
+	// job is queued (see Options.EnqueueAhead).
+	DefaultEnqueueAhead = 500 * time.Millisecond
 	// MaxHeartbeatInterval caps the interval between a job's heartbeats.
 	MaxHeartbeatInterval = 5 * time.Second
 )
@@ -100,6 +104,12 @@ type Options struct {
 	// HistoryRetention is how long finished jobs and render records are
 	// kept ([Applications] HistoryRetention); 0 keeps them forever.
 	HistoryRetention time.Duration
+	// EnqueueAhead is how long before its due time the enqueuer queues a
+	// scheduled job (default DefaultEnqueueAhead; negative: only once
+	// due). The job waits, queued but not claimable, and the nodes it is
+	// announced to wake on its due time: so the enqueue transaction and
+	// the notification are not between the due time and the start.
+	EnqueueAhead time.Duration
 }
 
 // ContentAccess is the access rule of every content endpoint; the
@@ -196,6 +206,12 @@ func New(opts Options) *Service {
 	}
 	if opts.LeaseTTL <= 0 {
 		opts.LeaseTTL = 3 * opts.PollInterval
+	}
+	switch {
+	case opts.EnqueueAhead == 0:
+		opts.EnqueueAhead = DefaultEnqueueAhead
+	case opts.EnqueueAhead < 0:
+		opts.EnqueueAhead = 0
 	}
 	if opts.Log == nil {
 		l := logrus.New()
@@ -406,14 +422,24 @@ func (s *Service) claimAvailable(ctx context.Context) {
 			}
 			return
 		}
+		n := free
 		if !broad {
-			if s.pending.Add(-1) < 0 {
-				s.pending.Store(0)
-				return
+			// Take the count addressed to this node, at most free.
+			for {
+				p := s.pending.Load()
+				if p <= 0 {
+					return
+				}
+				n = int(min(p, int64(free)))
+				if s.pending.CompareAndSwap(p, p-int64(n)) {
+					break
+				}
 			}
 		}
-		job, err := s.db.JobClaim(ctx, &dbprovider.JobClaimParams{NodeID: s.opts.NodeID, Token: newToken(),
-			Queues: []string{podium.QueueRender, podium.QueueNoop}})
+		// The jobs of one wake-up in one claim: one statement on
+		// PostgreSQL, however many.
+		jobs, err := s.db.JobClaimBatch(ctx, &dbprovider.JobClaimParams{NodeID: s.opts.NodeID, Token: newToken(),
+			Queues: []string{podium.QueueRender, podium.QueueNoop}}, n)
 		if podium.IsCode(err, podium.ENOTFOUND) {
 			s.pending.Store(0)
 			s.missed.Store(false)
@@ -425,8 +451,16 @@ func (s *Service) claimAvailable(ctx context.Context) {
 			}
 			return
 		}
-		s.counters.claimed.Add(1)
-		s.start(ctx, job)
+		for _, job := range jobs {
+			s.counters.claimed.Add(1)
+			s.start(ctx, job)
+		}
+		if len(jobs) < n {
+			// The queue is empty now.
+			s.pending.Store(0)
+			s.missed.Store(false)
+			return
+		}
 	}
 }
 
@@ -605,13 +639,13 @@ func (s *Service) maintain(ctx context.Context) time.Duration {
 	return wait
 }
 
-// nextDue shortens wait to the next schedule's due time, by the database
-// clock.
+// nextDue shortens wait to EnqueueAhead before the next schedule's due
+// time, by the database clock.
 func (s *Service) nextDue(ctx context.Context, wait time.Duration) time.Duration {
 	next, err := s.db.ScheduleNextDue(ctx)
 	if err == nil && next != nil {
 		if now, err := s.opts.DBNow(ctx); err == nil {
-			wait = min(wait, max(next.Sub(now), 5*time.Millisecond))
+			wait = min(wait, max(next.Sub(now)-s.opts.EnqueueAhead, 5*time.Millisecond))
 		}
 	}
 	return wait
@@ -717,8 +751,9 @@ func (s *Service) enqueueDue(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		jobs, err := s.db.ScheduleEnqueueDue(ctx, &dbprovider.ScheduleEnqueueParams{Now: now, Limit: batch,
-			MaxAttempts: s.opts.MaxAttempts, Plan: s.plan})
+		read := s.opts.Now() // when now was read, by the node's clock
+		jobs, err := s.db.ScheduleEnqueueDue(ctx, &dbprovider.ScheduleEnqueueParams{Now: now, Ahead: s.opts.EnqueueAhead,
+			Limit: batch, MaxAttempts: s.opts.MaxAttempts, Plan: s.plan})
 		if err != nil {
 			return err
 		}
@@ -731,7 +766,7 @@ func (s *Service) enqueueDue(ctx context.Context) error {
 			}
 		}
 		if len(jobs) > 0 {
-			s.announce(ctx, len(jobs))
+			s.announceJobs(ctx, jobs, now, read)
 		}
 		if len(jobs) < batch {
 			return nil
@@ -770,20 +805,56 @@ func (s *Service) plan(sc *podium.Schedule, now time.Time) dbprovider.ScheduleSt
 	return step
 }
 
-// announce wakes claimers for n new jobs: nodes taken round-robin from
-// the live nodes that take work, each counted for up to its
-// ScheduleConcurrency jobs until n are covered, named with their count in
-// one NOTIFY payload ("wake:n2=2,n5=1"). The others ignore it and find
-// work on their own poll or when one of their jobs ends; so a job wakes
-// about one node, not every node of the cluster, and each node woken
-// claims its count without a last claim that finds nothing. This node
-// wakes itself without a notification.
-func (s *Service) announce(ctx context.Context, n int) {
+// announceJobs wakes claimers for new jobs, each on its due time. The
+// jobs are grouped by how long until they are due (0 for those due
+// already; now is the database time the enqueue compared with, read at
+// the node's time read). Each group is announced as [announce] says, with
+// its delay: the nodes named set a timer, so that the enqueue and the
+// notification happen before the due time, not between it and the start.
+// Delays are durations, not times, so that no two clocks are compared:
+// a node wakes at most the notification's transit late.
+func (s *Service) announceJobs(ctx context.Context, jobs []*podium.Job, now, read time.Time) {
+	elapsed := max(s.opts.Now().Sub(read), 0)
+	counts := map[time.Duration]int{}
+	var delays []time.Duration
+	for _, j := range jobs {
+		d := j.DueAt.Sub(now) - elapsed
+		// Whole milliseconds, rounded up: never before the due time.
+		d = min(max((d+time.Millisecond-1).Truncate(time.Millisecond), 0), s.opts.EnqueueAhead)
+		if counts[d] == 0 {
+			delays = append(delays, d)
+		}
+		counts[d]++
+	}
+	slices.Sort(delays)
+	var entries []string
+	for _, d := range delays {
+		entries = append(entries, s.announce(counts[d], d)...)
+	}
+	s.notifyWake(ctx, entries)
+}
+
+// announce assigns n jobs due in d to claimers: nodes taken round-robin
+// from the live nodes that take work, each counted for up to its
+// ScheduleConcurrency jobs until n are covered, and returns one entry per
+// node ("n2=2", or "n2=2@350" for a delay of 350 ms). The others ignore
+// them and find work on their own poll or when one of their jobs ends; so
+// a job wakes about one node, not every node of the cluster, and each node
+// woken claims its count without a last claim that finds nothing. This
+// node wakes itself without a notification. With more jobs than the live
+// nodes' slots, or no list of claimers yet, every node is woken ("*").
+func (s *Service) announce(n int, d time.Duration) []string {
+	entry := func(id string, k int) string {
+		e := id + "=" + strconv.Itoa(k)
+		if d > 0 {
+			e += "@" + strconv.FormatInt(d.Milliseconds(), 10)
+		}
+		return e
+	}
 	nodes := s.claimers
 	if len(nodes) == 0 {
-		_ = s.db.Notify(ctx, Channel, "queued")
-		s.wakeUp()
-		return
+		s.wakeAfter(d, 0)
+		return []string{entry(everyNode, 0)}
 	}
 	var (
 		to   []string
@@ -795,45 +866,97 @@ func (s *Service) announce(ctx context.Context, n int) {
 		k := min(max(c.Concurrency, 1), left)
 		left -= k
 		if c.ID == s.opts.NodeID {
-			s.wakeFor(k)
+			s.wakeAfter(d, k)
 		} else {
-			to = append(to, c.ID+"="+strconv.Itoa(k))
+			to = append(to, entry(c.ID, k))
 		}
 	}
 	s.rr = (s.rr + i) % len(nodes)
 	if left > 0 {
 		// More jobs than the live nodes' slots: every node claims what
 		// it can, then again as its jobs end.
-		_ = s.db.Notify(ctx, Channel, "queued")
-		s.wakeUp()
-		return
+		s.wakeAfter(d, 0)
+		return []string{entry(everyNode, 0)}
 	}
-	if len(to) > 0 {
-		_ = s.db.Notify(ctx, Channel, wakePrefix+strings.Join(to, ","))
-	}
+	return to
 }
 
-// wakePrefix starts a notification addressed to some nodes only.
-const wakePrefix = "wake:"
+// wakeAfter wakes the claim loop after d for k jobs (k = 0: for every
+// due job it has room for).
+func (s *Service) wakeAfter(d time.Duration, k int) {
+	wake := func() {
+		if k > 0 {
+			s.wakeFor(k)
+		} else {
+			s.wakeUp()
+		}
+	}
+	if d <= 0 {
+		wake()
+		return
+	}
+	time.AfterFunc(d, wake)
+}
 
-// notified handles a notification on Channel: one addressed to other
-// nodes is ignored; a schedule change re-plans the maintenance loop (the
-// enqueuer may have to wake sooner); anything else (a reconnect, a
-// released or reclaimed job) makes this node look for work.
+// notifyWake sends entries in as few notifications as PostgreSQL's
+// payload limit (8000 bytes) allows.
+func (s *Service) notifyWake(ctx context.Context, entries []string) {
+	const maxPayload = 7000
+	var b strings.Builder
+	flush := func() {
+		if b.Len() > 0 {
+			_ = s.db.Notify(ctx, Channel, wakePrefix+b.String())
+			b.Reset()
+		}
+	}
+	for _, e := range entries {
+		if b.Len() > 0 && b.Len()+1+len(e) > maxPayload {
+			flush()
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(e)
+	}
+	flush()
+}
+
+// wakePrefix starts a notification addressed to some nodes only:
+// "wake:" then entries "node=count" or "node=count@delay_ms", comma
+// separated; node "*" is every node (count 0: all it has room for).
+const (
+	wakePrefix = "wake:"
+	everyNode  = "*"
+	// maxWakeDelay bounds the delay a notification may ask for.
+	maxWakeDelay = time.Minute
+)
+
+// notified handles a notification on Channel: entries addressed to other
+// nodes are ignored, those addressed to this node (or every node) wake
+// it, at once or after their delay; a schedule change re-plans the
+// maintenance loop (the enqueuer may have to wake sooner); anything else
+// (a reconnect, a released or reclaimed job) makes this node look for
+// work.
 func (s *Service) notified(payload string) {
 	switch {
 	case strings.HasPrefix(payload, wakePrefix):
 		for _, e := range strings.Split(payload[len(wakePrefix):], ",") {
-			id, count, _ := strings.Cut(e, "=")
-			if id != s.opts.NodeID {
+			id, rest, _ := strings.Cut(e, "=")
+			if id != s.opts.NodeID && id != everyNode {
 				continue
 			}
-			if k, err := strconv.Atoi(count); err == nil && k > 0 {
-				s.wakeFor(k)
-			} else {
-				s.wakeUp()
+			count, delay, timed := strings.Cut(rest, "@")
+			var d time.Duration
+			if timed {
+				if ms, err := strconv.ParseInt(delay, 10, 64); err == nil && ms > 0 {
+					d = min(time.Duration(ms)*time.Millisecond, maxWakeDelay)
+				}
 			}
-			return
+			k, err := strconv.Atoi(count)
+			if err != nil || k < 0 || id == everyNode {
+				k = 0
+			}
+			s.wakeAfter(d, k)
 		}
 	case payload == scheduleChanged:
 		s.kickMaintain()

@@ -42,6 +42,12 @@ func Run(t *testing.T, open OpenFunc) {
 		t.Parallel()
 		testMigrateUpDownUp(t, open(t))
 	})
+	t.Run("JobClaimBatchAndAhead", func(t *testing.T) {
+		t.Parallel()
+		p := open(t)
+		MustUp(t, p)
+		testJobClaimBatchAndAhead(t, p)
+	})
 	t.Run("AuditPrune", func(t *testing.T) {
 		t.Parallel()
 		p := open(t)

@@ -1,6 +1,7 @@
 package dbprovidertest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -215,5 +216,79 @@ func testHistoryPruneAndLeases(t *testing.T, p dbprovider.Provider) {
 	}
 	if !acquire("b") {
 		t.Fatal("b cannot take the lease a released")
+	}
+}
+
+// testJobClaimBatchAndAhead (on a database of its own: it claims whatever
+// is due): a schedule due within ScheduleEnqueueParams.Ahead is queued
+// early but cannot be claimed before its due time; JobClaimBatch takes the
+// oldest due jobs in due order, each under its own token and with its
+// attempt recorded, and no more than are due.
+func testJobClaimBatchAndAhead(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	owner, c := mustContent(t, p)
+	node := uniq(t, "node")
+	if _, err := p.NodeUpsert(ctx, nodeParams(node)); err != nil {
+		t.Fatal(err)
+	}
+	now, err := p.Now(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three due jobs, and a schedule due in an hour.
+	var due []*podium.Job
+	for i := 3; i >= 1; i-- {
+		j, inserted, err := p.JobInsertDue(ctx, &dbprovider.JobInsertParams{ContentID: c.ID, DueAt: now.Add(-time.Duration(i) * time.Minute).Truncate(time.Millisecond)})
+		if err != nil || !inserted {
+			t.Fatalf("JobInsertDue = %v, %v", inserted, err)
+		}
+		due = append(due, j)
+	}
+	c2, err := p.ContentCreate(ctx, &dbprovider.ContentCreateParams{GUID: c.GUID + "-2", Name: c.Name + "-2", OwnerID: owner.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	soon := now.Add(time.Hour).Truncate(time.Millisecond)
+	if _, err := p.SchedulePut(ctx, &dbprovider.SchedulePutParams{ContentID: c2.ID, Spec: "@every 2h", Timezone: "UTC", Enabled: true, NextRunAt: &soon}); err != nil {
+		t.Fatal(err)
+	}
+	plan := func(sc *podium.Schedule, _ time.Time) dbprovider.ScheduleStep {
+		next := sc.NextRunAt.Add(2 * time.Hour)
+		return dbprovider.ScheduleStep{Next: &next}
+	}
+	if jobs, err := p.ScheduleEnqueueDue(ctx, &dbprovider.ScheduleEnqueueParams{Now: now, Ahead: time.Minute, Limit: 10, Plan: plan}); err != nil || len(jobs) != 0 {
+		t.Fatalf("ScheduleEnqueueDue with the schedule an hour away, Ahead 1m = %+v, %v; want nothing queued", jobs, err)
+	}
+	ahead, err := p.ScheduleEnqueueDue(ctx, &dbprovider.ScheduleEnqueueParams{Now: now, Ahead: 2 * time.Hour, Limit: 10, Plan: plan})
+	if err != nil || len(ahead) != 1 || !ahead[0].DueAt.Equal(soon) || ahead[0].Skipped != 0 {
+		t.Fatalf("ScheduleEnqueueDue with Ahead 2h = %+v, %v; want the job due in an hour, queued now", ahead, err)
+	}
+
+	claim := &dbprovider.JobClaimParams{NodeID: node, Token: "batch", Queues: []string{podium.QueueRender}}
+	got, err := p.JobClaimBatch(ctx, claim, 2)
+	if err != nil || len(got) != 2 || got[0].ID != due[0].ID || got[1].ID != due[1].ID {
+		t.Fatalf("JobClaimBatch(2) = %+v, %v; want the two oldest due jobs %d, %d in due order", got, err, due[0].ID, due[1].ID)
+	}
+	for _, j := range got {
+		if j.Status != podium.JobRunning || j.NodeID != node || j.Attempts != 1 || j.ClaimToken != fmt.Sprintf("batch.%d", j.ID) || j.ContentGUID != c.GUID {
+			t.Errorf("claimed job = %+v; want running on %s, attempt 1, token batch.%d, guid %s", j, node, j.ID, c.GUID)
+		}
+		if err := p.JobHeartbeat(ctx, j.ID, j.ClaimToken); err != nil {
+			t.Errorf("JobHeartbeat with the batch's token: %v", err)
+		}
+	}
+	atts, err := p.JobAttemptList(ctx, []int64{got[0].ID, got[1].ID})
+	if err != nil || len(atts) != 2 {
+		t.Fatalf("JobAttemptList = %+v, %v; want one attempt per claimed job", atts, err)
+	}
+	// Only one job is due now: the one queued ahead is not, yet.
+	got, err = p.JobClaimBatch(ctx, claim, 5)
+	if err != nil || len(got) != 1 || got[0].ID != due[2].ID {
+		t.Fatalf("JobClaimBatch(5) = %+v, %v; want only the last due job %d (not the one due in an hour)", got, err, due[2].ID)
+	}
+	_, err = p.JobClaimBatch(ctx, claim, 5)
+	AssertCode(t, err, podium.ENOTFOUND)
+	if j, err := p.JobGet(ctx, ahead[0].ID); err != nil || j.Status != podium.JobQueued {
+		t.Fatalf("job queued ahead = %+v, %v; want still queued", j, err)
 	}
 }

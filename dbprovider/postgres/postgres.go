@@ -226,4 +226,6 @@ func (dialect) Ago(param string) string {
 // claim the same job.
 func (dialect) SkipLocked() string { return "FOR UPDATE SKIP LOCKED" }
 
+func (dialect) WritableCTE() bool { return true }
+
 func (dialect) TranslateError(err error) error { return translate(err) }

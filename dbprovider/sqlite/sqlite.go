@@ -301,4 +301,6 @@ func (dialect) Ago(param string) string {
 // serialized and cannot pick the same row.
 func (dialect) SkipLocked() string { return "" }
 
+func (dialect) WritableCTE() bool { return false }
+
 func (dialect) TranslateError(err error) error { return translate(err) }

@@ -204,7 +204,7 @@ func (s *Store) ScheduleEnqueueDue(ctx context.Context, p *dbprovider.ScheduleEn
 	}
 	var out []*podium.Job
 	err := s.inTx(ctx, func(tx *Store) error {
-		due, err := queryList(ctx, tx.W, s.D, "schedule enqueue due", scanSchedule, s.sqlScheduleDue(), UTC(p.Now), limit)
+		due, err := queryList(ctx, tx.W, s.D, "schedule enqueue due", scanSchedule, s.sqlScheduleDue(), UTC(p.Now.Add(max(p.Ahead, 0))), limit)
 		if err != nil || len(due) == 0 {
 			return err
 		}
@@ -383,6 +383,22 @@ func (s *Store) JobInsertDue(ctx context.Context, p *dbprovider.JobInsertParams)
 
 // JobClaim implements dbprovider.JobStore.
 func (s *Store) JobClaim(ctx context.Context, p *dbprovider.JobClaimParams) (*podium.Job, error) {
+	jobs, err := s.jobClaim(ctx, p, 1, "$1")
+	if err != nil {
+		return nil, err
+	}
+	return jobs[0], nil
+}
+
+// JobClaimBatch implements dbprovider.JobStore.
+func (s *Store) JobClaimBatch(ctx context.Context, p *dbprovider.JobClaimParams, limit int) ([]*podium.Job, error) {
+	return s.jobClaim(ctx, p, max(limit, 1), `$1 || '.' || id`)
+}
+
+// jobClaim claims up to limit jobs, each under the claim token token (an
+// SQL expression of the row: the token parameter $1, or one made unique
+// per job). Returns ENOTFOUND when none is due.
+func (s *Store) jobClaim(ctx context.Context, p *dbprovider.JobClaimParams, limit int, token string) ([]*podium.Job, error) {
 	args := []any{p.Token, p.NodeID}
 	queueFilter := ""
 	if len(p.Queues) > 0 {
@@ -391,43 +407,79 @@ func (s *Store) JobClaim(ctx context.Context, p *dbprovider.JobClaimParams) (*po
 			args = append(args, q)
 		}
 	}
-	var job *podium.Job
+	if s.D.WritableCTE() {
+		// One statement, one round trip, whatever the number of jobs: a
+		// claim is on the path from a job's due time to its start. The
+		// subquery locks the oldest due jobs and skips rows other claims
+		// hold (SkipLocked), so concurrent claimers each get different
+		// jobs without waiting; a row claimed and committed meanwhile is
+		// re-checked against status = 'queued' and passed over.
+		args = append(args, limit)
+		jobs, err := queryList(ctx, s.W, s.D, "job claim", scanJob, s.sqlJobClaimCTE(queueFilter, token, fmt.Sprintf("$%d", len(args))), args...)
+		if err != nil {
+			return nil, err
+		}
+		if len(jobs) == 0 {
+			return nil, podium.Errorf(podium.ENOTFOUND, "no job due")
+		}
+		return jobs, nil
+	}
+	var jobs []*podium.Job
 	err := s.inTx(ctx, func(tx *Store) error {
-		// The subquery picks the oldest due job. On PostgreSQL it locks
-		// the row and skips rows other claims hold (SkipLocked), so
-		// concurrent claimers each get a different job without waiting; a
-		// row claimed and committed meanwhile is re-checked against
-		// status = 'queued' and passed over. On SQLite the transaction
-		// holds the only write lock (BEGIN IMMEDIATE), so claims run one
-		// after another and cannot pick the same row.
-		var id int64
-		err := tx.W.QueryRowContext(ctx, s.sqlJobClaim(queueFilter), args...).Scan(&id)
-		if ErrNoRows(err) {
+		// The transaction holds the only write lock (BEGIN IMMEDIATE), so
+		// claims run one after another and cannot pick the same row.
+		for len(jobs) < limit {
+			var id int64
+			err := tx.W.QueryRowContext(ctx, s.sqlJobClaim(queueFilter, token, "1", "id"), args...).Scan(&id)
+			if ErrNoRows(err) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("job claim: %w", s.D.TranslateError(err))
+			}
+			_, err = tx.W.ExecContext(ctx, `INSERT INTO job_attempts (job_id, attempt, node_id, claim_token, status, started_at, heartbeat_at)
+			SELECT id, (SELECT COUNT(*) + 1 FROM job_attempts WHERE job_id = $1), node_id, claim_token, 'running', `+s.D.Now()+`, `+s.D.Now()+`
+			FROM jobs WHERE id = $1`, id)
+			if err != nil {
+				return fmt.Errorf("job claim: attempt: %w", s.D.TranslateError(err))
+			}
+			job, err := tx.jobGet(ctx, tx.W, id)
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, job)
+		}
+		if len(jobs) == 0 {
 			return podium.Errorf(podium.ENOTFOUND, "no job due")
 		}
-		if err != nil {
-			return fmt.Errorf("job claim: %w", s.D.TranslateError(err))
-		}
-		_, err = tx.W.ExecContext(ctx, `INSERT INTO job_attempts (job_id, attempt, node_id, claim_token, status, started_at, heartbeat_at)
-		VALUES ($1, (SELECT COUNT(*) + 1 FROM job_attempts WHERE job_id = $1), $2, $3, 'running', `+s.D.Now()+`, `+s.D.Now()+`)`,
-			id, p.NodeID, p.Token)
-		if err != nil {
-			return fmt.Errorf("job claim: attempt: %w", s.D.TranslateError(err))
-		}
-		job, err = tx.jobGet(ctx, tx.W, id)
-		return err
+		return nil
 	})
-	return job, err
+	if err != nil {
+		return nil, err
+	}
+	return jobs, nil
 }
 
-// sqlJobClaim claims the oldest due queued job (index jobs_status_due).
-func (s *Store) sqlJobClaim(queueFilter string) string {
+// sqlJobClaimCTE is sqlJobClaim with the attempts recorded and the jobs
+// read back, in one statement (PostgreSQL).
+func (s *Store) sqlJobClaimCTE(queueFilter, token, limit string) string {
+	return `WITH claimed AS (` + s.sqlJobClaim(queueFilter, token, limit, "*") + `),
+		attempt AS (INSERT INTO job_attempts (job_id, attempt, node_id, claim_token, status, started_at, heartbeat_at)
+			SELECT id, (SELECT COUNT(*) + 1 FROM job_attempts WHERE job_id = claimed.id), node_id, claim_token, 'running', ` + s.D.Now() + `, ` + s.D.Now() + `
+			FROM claimed)
+		SELECT ` + strings.Replace(jobColumns, "FROM jobs j", "FROM claimed j", 1) + ` ORDER BY j.due_at, j.id`
+}
+
+// sqlJobClaim claims the oldest due queued jobs, at most limit (an SQL
+// expression), under the claim token token (an SQL expression), returning
+// the columns in returning (index jobs_status_due).
+func (s *Store) sqlJobClaim(queueFilter, token, limit, returning string) string {
 	return `UPDATE jobs SET status = 'running', attempts = attempts + 1,
-			claim_token = $1, node_id = $2, heartbeat_at = ` + s.D.Now() + `, started_at = ` + s.D.Now() + `,
+			claim_token = ` + token + `, node_id = $2, heartbeat_at = ` + s.D.Now() + `, started_at = ` + s.D.Now() + `,
 			finished_at = NULL, exit_code = NULL
-		WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND due_at <= ` + s.D.Now() + queueFilter + `
-			ORDER BY due_at, id LIMIT 1 ` + s.D.SkipLocked() + `)
-		RETURNING id`
+		WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND due_at <= ` + s.D.Now() + queueFilter + `
+			ORDER BY due_at, id LIMIT ` + limit + ` ` + s.D.SkipLocked() + `)
+		RETURNING ` + returning
 }
 
 func claimLost(jobID int64) error {
@@ -781,9 +833,18 @@ func (s *Store) HotQueries() []HotQuery {
 		q, args := jobListSQL(p)
 		return HotQuery{Name: name, SQL: q, Args: args, Ordered: p.ContentID == 0 && p.Status == "" && p.Before == 0}
 	}
+	claim := HotQuery{Name: "JobClaim", SQL: s.sqlJobClaim(` AND queue IN ($3, $4)`, "$1", "$5", "id"),
+		Args: []any{"t", "n", podium.QueueRender, podium.QueueNoop, 2}}
+	if s.D.WritableCTE() {
+		// PostgreSQL might walk jobs_due_id, in the claim's order, and
+		// filter out the whole history due earlier; SQLite searches
+		// jobs_status_due.
+		claim.SQL, claim.Index = s.sqlJobClaimCTE(` AND queue IN ($3, $4)`, "$1", "$5"), "jobs_queued_due"
+	}
 	return []HotQuery{
 		{Name: "ScheduleEnqueueDue", SQL: s.sqlScheduleDue(), Args: []any{now, 100}},
-		{Name: "JobClaim", SQL: s.sqlJobClaim(` AND queue IN ($3, $4)`), Args: []any{"t", "n", podium.QueueRender, podium.QueueNoop}},
+		claim,
+
 		{Name: "JobReclaimAbandoned", SQL: s.sqlJobReclaim(), Args: []any{int64(30000), "failed"}},
 		{Name: "JobQueueStats", SQL: s.sqlJobQueueStats()},
 		list("JobList/content", &dbprovider.JobListParams{ContentID: 1, Limit: 100}),

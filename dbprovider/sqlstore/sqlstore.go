@@ -37,6 +37,11 @@ type Dialect interface {
 	// UPDATE SKIP LOCKED" where rows can be locked, "" where the single
 	// writer already serializes claims.
 	SkipLocked() string
+	// WritableCTE says whether a WITH clause may hold INSERT, UPDATE or
+	// DELETE (PostgreSQL), so that a change of several tables is one
+	// statement and one round trip; SQLite does them one by one in a
+	// transaction.
+	WritableCTE() bool
 	// TranslateError turns a driver error into a *podium.Error (or returns
 	// it unchanged when it already is one); nil stays nil.
 	TranslateError(err error) error
