@@ -54,6 +54,8 @@ const (
 	DefaultEnqueueAhead = 500 * time.Millisecond
 	// MaxHeartbeatInterval caps the interval between a job's heartbeats.
 	MaxHeartbeatInterval = 5 * time.Second
+	// claimTimeout bounds one claim, which a stop does not interrupt.
+	claimTimeout = 10 * time.Second
 )
 
 // NoWorkWarning is the warning shown (log, /__ping__, dashboard) when no
@@ -437,9 +439,15 @@ func (s *Service) claimAvailable(ctx context.Context) {
 			}
 		}
 		// The jobs of one wake-up in one claim: one statement on
-		// PostgreSQL, however many.
-		jobs, err := s.db.JobClaimBatch(ctx, &dbprovider.JobClaimParams{NodeID: s.opts.NodeID, Token: newToken(),
+		// PostgreSQL, however many. A stop must not cancel it midway: a
+		// claim the database committed while the node took it for failed
+		// would leave its jobs running on no node until the heartbeat
+		// timeout. Once claimed, the jobs start; Stop lets them finish
+		// or releases them.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
+		jobs, err := s.db.JobClaimBatch(cctx, &dbprovider.JobClaimParams{NodeID: s.opts.NodeID, Token: newToken(),
 			Queues: []string{podium.QueueRender, podium.QueueNoop}}, n)
+		cancel()
 		if podium.IsCode(err, podium.ENOTFOUND) {
 			s.pending.Store(0)
 			s.missed.Store(false)
