@@ -23,27 +23,9 @@ func TestPublishTwoNodes(t *testing.T) {
 	key := pubUser(t, a, "alice", "publisher")
 
 	start := func(n *nodetest.Node, guid string, files map[string]string) string {
-		t.Helper()
-		r := pubDo(t, "POST", n.URL+"/__api__/v1/content/"+guid+"/bundles", key, "application/gzip", pubBundle(t, files))
-		pubWant(t, "upload", r, 201)
-		var bd struct{ ID int64 }
-		r.JSON(t, &bd)
-		r = pubJSON(t, "POST", n.URL+"/__api__/v1/content/"+guid+"/deploy", key, map[string]any{"bundle_id": bd.ID})
-		pubWant(t, "deploy", r, 202)
-		var started struct {
-			TaskID string `json:"task_id"`
-		}
-		r.JSON(t, &started)
-		return started.TaskID
+		return pubStartDeploy(t, n, key, guid, files)
 	}
-	create := func(name string) string {
-		t.Helper()
-		r := pubJSON(t, "POST", a.URL+"/__api__/v1/content", key, map[string]string{"name": name})
-		pubWant(t, "create", r, 201)
-		var c struct{ GUID string }
-		r.JSON(t, &c)
-		return c.GUID
-	}
+	create := func(name string) string { return pubCreate(t, a, key, name) }
 
 	// A static site: deployed on A, polled on B, read on both.
 	site := create("site")

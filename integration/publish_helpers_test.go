@@ -176,6 +176,33 @@ func pubWaitTask(t *testing.T, base, key, id string) pubTask {
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
+// pubCreate creates content and returns its GUID.
+func pubCreate(t *testing.T, n *nodetest.Node, key, name string) string {
+	t.Helper()
+	r := pubJSON(t, "POST", n.URL+"/__api__/v1/content", key, map[string]string{"name": name})
+	pubWant(t, "create "+name, r, 201)
+	var c struct{ GUID string }
+	r.JSON(t, &c)
+	return c.GUID
+}
+
+// pubStartDeploy uploads files as a bundle of guid through n and starts
+// its deployment; it returns the task id.
+func pubStartDeploy(t *testing.T, n *nodetest.Node, key, guid string, files map[string]string) string {
+	t.Helper()
+	r := pubDo(t, "POST", n.URL+"/__api__/v1/content/"+guid+"/bundles", key, "application/gzip", pubBundle(t, files))
+	pubWant(t, "upload", r, 201)
+	var bd struct{ ID int64 }
+	r.JSON(t, &bd)
+	r = pubJSON(t, "POST", n.URL+"/__api__/v1/content/"+guid+"/deploy", key, map[string]any{"bundle_id": bd.ID})
+	pubWant(t, "deploy", r, 202)
+	var started struct {
+		TaskID string `json:"task_id"`
+	}
+	r.JSON(t, &started)
+	return started.TaskID
+}
+
 // pubDir writes files (path → content; a path ending in "*" is made
 // executable, without the star) into a new directory.
 func pubDir(t *testing.T, files map[string]string) string {

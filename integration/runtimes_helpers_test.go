@@ -53,37 +53,10 @@ func rtNode(t *testing.T, pg, data, name string) *nodetest.Node {
 	return nodetest.StartNode(t, nodetest.Options{Postgres: pg, DataDir: data, Name: name, Config: rtConfig(t)})
 }
 
-// rtCreate creates content and returns its GUID.
-func rtCreate(t *testing.T, n *nodetest.Node, key, name string) string {
-	t.Helper()
-	r := pubJSON(t, "POST", n.URL+"/__api__/v1/content", key, map[string]string{"name": name})
-	pubWant(t, "create "+name, r, 201)
-	var c struct{ GUID string }
-	r.JSON(t, &c)
-	return c.GUID
-}
-
-// rtStartDeploy uploads files as a bundle of guid through n and starts
-// its deployment; it returns the task id.
-func rtStartDeploy(t *testing.T, n *nodetest.Node, key, guid string, files map[string]string) string {
-	t.Helper()
-	r := pubDo(t, "POST", n.URL+"/__api__/v1/content/"+guid+"/bundles", key, "application/gzip", pubBundle(t, files))
-	pubWant(t, "upload", r, 201)
-	var bd struct{ ID int64 }
-	r.JSON(t, &bd)
-	r = pubJSON(t, "POST", n.URL+"/__api__/v1/content/"+guid+"/deploy", key, map[string]any{"bundle_id": bd.ID})
-	pubWant(t, "deploy", r, 202)
-	var started struct {
-		TaskID string `json:"task_id"`
-	}
-	r.JSON(t, &started)
-	return started.TaskID
-}
-
 // rtDeploy deploys files and waits for the task.
 func rtDeploy(t *testing.T, n *nodetest.Node, key, guid string, files map[string]string) pubTask {
 	t.Helper()
-	return pubWaitTask(t, n.URL, key, rtStartDeploy(t, n, key, guid, files))
+	return pubWaitTask(t, n.URL, key, pubStartDeploy(t, n, key, guid, files))
 }
 
 // rtWantOK fails unless the deployment succeeded.

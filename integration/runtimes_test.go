@@ -52,7 +52,7 @@ func TestRuntimesTwoNodes(t *testing.T) {
 				"    return [('" + greeting + " %d' % extra.VALUE).encode()]\n",
 		}
 	}
-	x, y := rtCreate(t, a, key, "twin-x"), rtCreate(t, b, key, "twin-y")
+	x, y := pubCreate(t, a, key, "twin-x"), pubCreate(t, b, key, "twin-y")
 	var wg sync.WaitGroup
 	tasks := make([]pubTask, 2)
 	for i, d := range []struct {
@@ -91,7 +91,7 @@ func rtRun(t *testing.T, nodes []*nodetest.Node, key, data string) {
 	other := nodes[len(nodes)-1]
 
 	// A Flask app (python-api, object "app" by default).
-	flask := rtCreate(t, first, key, "flask-app")
+	flask := pubCreate(t, first, key, "flask-app")
 	task := rtDeploy(t, first, key, flask, rtFlaskApp)
 	rtWantOK(t, "flask", task)
 	if !rtHas(task.Output, "Successfully installed podium-hello-1.0") {
@@ -106,7 +106,7 @@ func rtRun(t *testing.T, nodes []*nodetest.Node, key, data string) {
 
 	// A FastAPI app with the same packages, deployed through the other
 	// node: the environment is reused, nothing is built.
-	fast := rtCreate(t, other, key, "fastapi-app")
+	fast := pubCreate(t, other, key, "fastapi-app")
 	task = rtDeploy(t, other, key, fast, rtFastAPIApp)
 	rtWantOK(t, "fastapi", task)
 	if !rtHas(task.Output, "Reusing the cached Python environment") || rtHas(task.Output, "Installing the packages") {
@@ -138,7 +138,7 @@ func rtRun(t *testing.T, nodes []*nodetest.Node, key, data string) {
 	c.Close(websocket.StatusNormalClosure, "")
 
 	// A notebook, executed and converted at deployment, input hidden.
-	nb := rtCreate(t, first, key, "notebook")
+	nb := pubCreate(t, first, key, "notebook")
 	task = rtDeploy(t, first, key, nb, map[string]string{
 		"manifest.json":    `{"version":1,"metadata":{"appmode":"jupyter-static","entrypoint":"report.ipynb"},"jupyter":{"hide_all_input":true}}`,
 		"requirements.txt": "podium-hello==1.0\n",
@@ -183,7 +183,7 @@ func rtRun(t *testing.T, nodes []*nodetest.Node, key, data string) {
 	}
 
 	// A mode whose framework this machine lacks fails at once, naming it.
-	st := rtCreate(t, first, key, "streamlit-app")
+	st := pubCreate(t, first, key, "streamlit-app")
 	task = rtDeploy(t, first, key, st, map[string]string{
 		"manifest.json":    `{"version":1,"metadata":{"appmode":"python-streamlit","entrypoint":"app.py"}}`,
 		"requirements.txt": "podium-hello==1.0\n",

@@ -146,21 +146,9 @@ type checkMeasure struct {
 }
 
 func runCheck(ctx context.Context, bin, work, dataDir, admin string) (checkMeasure, error) {
-	url, drop, err := scratch(ctx, admin, "podium_bench_check")
+	out, secs, rssKB, err := runMigrate(ctx, bin, work, dataDir, admin, "podium_bench_check", "--check")
 	if err != nil {
 		return checkMeasure{}, err
-	}
-	defer drop()
-	cmd, rss := timed(ctx, bin, "migrate", "db", "--check", "--json", "--log-format", "text", "--log-level", "warn")
-	cmd.Env = filterEnv(append(os.Environ(), "PODIUM_DATABASE_DIR="+dataDir, "PODIUM_POSTGRES_URL="+url), "PODIUM_CONFIG")
-	cmd.Dir = work
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, os.Stderr
-	start := time.Now()
-	err = cmd.Run()
-	secs := time.Since(start).Seconds()
-	if err != nil {
-		return checkMeasure{}, fmt.Errorf("podium migrate db --check: %w\n%s", err, out.String())
 	}
 	var res struct {
 		Rows  int64 `json:"rows"`
@@ -170,19 +158,23 @@ func runCheck(ctx context.Context, bin, work, dataDir, admin string) (checkMeasu
 			Estimated float64 `json:"estimated_seconds"`
 		} `json:"check"`
 	}
-	if err := json.Unmarshal([]byte(out.String()), &res); err != nil || !res.Check.OK {
-		return checkMeasure{}, fmt.Errorf("podium migrate db --check output (ok=%v, %v): %s", res.Check.OK, err, out.String())
+	if err := json.Unmarshal([]byte(out), &res); err != nil || !res.Check.OK {
+		return checkMeasure{}, fmt.Errorf("podium migrate db --check output (ok=%v, %v): %s", res.Check.OK, err, out)
 	}
-	return checkMeasure{seconds: secs, read: res.Check.Read, estimate: res.Check.Estimated, rows: res.Rows, rssKB: rss()}, nil
+	return checkMeasure{seconds: secs, read: res.Check.Read, estimate: res.Check.Estimated, rows: res.Rows, rssKB: rssKB}, nil
 }
 
-func runPodium(ctx context.Context, bin, work, dataDir, admin string) (measure, error) {
-	url, drop, err := scratch(ctx, admin, "podium_bench_migrate")
+// runMigrate runs "podium migrate db" with the extra flags into a scratch
+// database named db, and returns its JSON output, its wall time and its
+// peak RSS in KB.
+func runMigrate(ctx context.Context, bin, work, dataDir, admin, db string, extra ...string) (string, float64, int64, error) {
+	url, drop, err := scratch(ctx, admin, db)
 	if err != nil {
-		return measure{}, err
+		return "", 0, 0, err
 	}
 	defer drop()
-	cmd, rss := timed(ctx, bin, "migrate", "db", "--json", "--log-format", "text", "--log-level", "warn")
+	args := append(append([]string{"migrate", "db"}, extra...), "--json", "--log-format", "text", "--log-level", "warn")
+	cmd, rss := timed(ctx, bin, args...)
 	cmd.Env = filterEnv(append(os.Environ(), "PODIUM_DATABASE_DIR="+dataDir, "PODIUM_POSTGRES_URL="+url), "PODIUM_CONFIG")
 	cmd.Dir = work
 	var out strings.Builder
@@ -191,7 +183,15 @@ func runPodium(ctx context.Context, bin, work, dataDir, admin string) (measure, 
 	err = cmd.Run()
 	secs := time.Since(start).Seconds()
 	if err != nil {
-		return measure{}, fmt.Errorf("podium migrate db: %w\n%s", err, out.String())
+		return "", 0, 0, fmt.Errorf("podium %s: %w\n%s", strings.Join(append([]string{"migrate", "db"}, extra...), " "), err, out.String())
+	}
+	return out.String(), secs, rss(), nil
+}
+
+func runPodium(ctx context.Context, bin, work, dataDir, admin string) (measure, error) {
+	out, secs, rssKB, err := runMigrate(ctx, bin, work, dataDir, admin, "podium_bench_migrate")
+	if err != nil {
+		return measure{}, err
 	}
 	var res struct {
 		Rows   int64 `json:"rows"`
@@ -199,7 +199,7 @@ func runPodium(ctx context.Context, bin, work, dataDir, admin string) (measure, 
 			Verified bool `json:"verified"`
 		} `json:"tables"`
 	}
-	if err := json.Unmarshal([]byte(out.String()), &res); err != nil {
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		return measure{}, fmt.Errorf("podium migrate db output: %w", err)
 	}
 	verified := 0
@@ -208,7 +208,7 @@ func runPodium(ctx context.Context, bin, work, dataDir, admin string) (measure, 
 			verified++
 		}
 	}
-	return measure{name: "podium migrate db", rows: res.Rows, seconds: secs, rssKB: rss(),
+	return measure{name: "podium migrate db", rows: res.Rows, seconds: secs, rssKB: rssKB,
 		note: fmt.Sprintf("%d/%d tables verified, wall time of the whole command", verified, len(res.Tables))}, nil
 }
 
