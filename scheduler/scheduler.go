@@ -837,7 +837,18 @@ func (s *Service) announceJobs(ctx context.Context, jobs []*podium.Job, now, rea
 	slices.Sort(delays)
 	var entries []string
 	for _, d := range delays {
-		entries = append(entries, s.announce(counts[d], d)...)
+		to, all := s.announce(counts[d], d)
+		switch {
+		case all && d == 0:
+			// Every node, now: the plain "queued" that every version
+			// of the scheduler takes for "look for work", so that older
+			// nodes of a rolling upgrade hear it too.
+			_ = s.db.Notify(ctx, Channel, "queued")
+		case all:
+			entries = append(entries, everyNode+"=0@"+strconv.FormatInt(d.Milliseconds(), 10))
+		default:
+			entries = append(entries, to...)
+		}
 	}
 	s.notifyWake(ctx, entries)
 }
@@ -850,8 +861,9 @@ func (s *Service) announceJobs(ctx context.Context, jobs []*podium.Job, now, rea
 // a job wakes about one node, not every node of the cluster, and each node
 // woken claims its count without a last claim that finds nothing. This
 // node wakes itself without a notification. With more jobs than the live
-// nodes' slots, or no list of claimers yet, every node is woken ("*").
-func (s *Service) announce(n int, d time.Duration) []string {
+// nodes' slots, or no list of claimers yet, all is true: every node is to
+// be woken.
+func (s *Service) announce(n int, d time.Duration) (to []string, all bool) {
 	entry := func(id string, k int) string {
 		e := id + "=" + strconv.Itoa(k)
 		if d > 0 {
@@ -862,10 +874,9 @@ func (s *Service) announce(n int, d time.Duration) []string {
 	nodes := s.claimers
 	if len(nodes) == 0 {
 		s.wakeAfter(d, 0)
-		return []string{entry(everyNode, 0)}
+		return nil, true
 	}
 	var (
-		to   []string
 		left = n
 		i    int
 	)
@@ -884,9 +895,9 @@ func (s *Service) announce(n int, d time.Duration) []string {
 		// More jobs than the live nodes' slots: every node claims what
 		// it can, then again as its jobs end.
 		s.wakeAfter(d, 0)
-		return []string{entry(everyNode, 0)}
+		return nil, true
 	}
-	return to
+	return to, false
 }
 
 // wakeAfter wakes the claim loop after d for k jobs (k = 0: for every

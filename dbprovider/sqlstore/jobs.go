@@ -844,7 +844,6 @@ func (s *Store) HotQueries() []HotQuery {
 	return []HotQuery{
 		{Name: "ScheduleEnqueueDue", SQL: s.sqlScheduleDue(), Args: []any{now, 100}},
 		claim,
-
 		{Name: "JobReclaimAbandoned", SQL: s.sqlJobReclaim(), Args: []any{int64(30000), "failed"}},
 		{Name: "JobQueueStats", SQL: s.sqlJobQueueStats()},
 		list("JobList/content", &dbprovider.JobListParams{ContentID: 1, Limit: 100}),
