@@ -182,6 +182,16 @@ func (s *Service) ensureUnpacked(ctx context.Context, c *podium.Content, b *podi
 	return filepath.Clean(final), nil
 }
 
+// contentBundle returns bundle bundleID of content c: ENOTFOUND when
+// there is no such bundle or it belongs to other content.
+func (s *Service) contentBundle(ctx context.Context, c *podium.Content, bundleID int64) (*podium.Bundle, error) {
+	b, err := s.db.BundleGet(ctx, bundleID)
+	if podium.IsCode(err, podium.ENOTFOUND) || (err == nil && b.ContentID != c.ID) {
+		return nil, podium.Errorf(podium.ENOTFOUND, "bundle %d of content %s not found", bundleID, c.GUID)
+	}
+	return b, err
+}
+
 // BundleOpen opens the stored archive of a bundle of content u may edit,
 // for download. The caller closes it.
 // Returns ENOTFOUND for an unknown bundle or one of other content.
@@ -190,10 +200,8 @@ func (s *Service) BundleOpen(ctx context.Context, u *podium.User, guid string, b
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := s.db.BundleGet(ctx, bundleID)
-	if podium.IsCode(err, podium.ENOTFOUND) || (err == nil && b.ContentID != c.ID) {
-		return nil, nil, podium.Errorf(podium.ENOTFOUND, "bundle %d of content %s not found", bundleID, guid)
-	} else if err != nil {
+	b, err := s.contentBundle(ctx, c, bundleID)
+	if err != nil {
 		return nil, nil, err
 	}
 	f, err := os.Open(s.bundleArchive(c.GUID, b.ID))

@@ -56,10 +56,8 @@ func (s *Service) DeployBundle(ctx context.Context, u *podium.User, guid string,
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.db.BundleGet(ctx, bundleID)
-	if podium.IsCode(err, podium.ENOTFOUND) || (err == nil && b.ContentID != c.ID) {
-		return nil, podium.Errorf(podium.ENOTFOUND, "bundle %d of content %s not found", bundleID, guid)
-	} else if err != nil {
+	b, err := s.contentBundle(ctx, c, bundleID)
+	if err != nil {
 		return nil, err
 	}
 	return s.startTask(ctx, podium.TaskDeploy, c, u, func(ctx context.Context, log *TaskLog) (any, error) {

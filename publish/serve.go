@@ -57,10 +57,8 @@ func (s *Service) ServeDraftTarget(ctx context.Context, u *podium.User, guid str
 	} else if err != nil {
 		return nil, err
 	}
-	b, err := s.db.BundleGet(ctx, bundleID)
-	if podium.IsCode(err, podium.ENOTFOUND) || (err == nil && b.ContentID != c.ID) {
-		return nil, podium.Errorf(podium.ENOTFOUND, "bundle %d of content %s not found", bundleID, guid)
-	} else if err != nil {
+	b, err := s.contentBundle(ctx, c, bundleID)
+	if err != nil {
 		return nil, err
 	}
 	var m bundle.Manifest
