@@ -2,13 +2,17 @@ package scheduler_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/dbprovider/postgres"
+	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 	"github.com/podiumhq/podium/scheduler"
 )
@@ -511,4 +515,90 @@ func TestEnqueueAheadStartsOnDueTime(t *testing.T) {
 			t.Errorf("job ran on %s, want worker (the node the enqueuer announced it to)", atts[0].NodeID)
 		}
 	})
+}
+
+// A job announced to a node that never claims it (it died after its last
+// heartbeat) still runs: another node finds it at its own poll, on or
+// after its due time. The test listens on the channel to see that the
+// announcement named the dead node and not the live one.
+func TestAnnouncedNodeGoneJobRunsOnPoll(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	db, err := postgres.Open(context.Background(), postgres.Options{URL: podium.Secret(url)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	migrate(t, db)
+	ctx := ctxT(t)
+	cid := mustContent(t, db, "orphan")
+	// "a-ghost" sorts first among the live claimers, so the round-robin
+	// names it for the first job; it has no scheduler.
+	mustNode(t, db, "a-ghost")
+	if err := db.JobNodeCapacitySet(ctx, "a-ghost", 1); err != nil {
+		t.Fatal(err)
+	}
+	listen, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listen.Close(context.Background())
+	if _, err := listen.Exec(ctx, "LISTEN "+scheduler.Channel); err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan *podium.Job, 1)
+	runner := scheduler.RunnerFunc(func(_ context.Context, j *podium.Job) (int, string, error) {
+		ran <- j
+		return 0, "", nil
+	})
+	start := func(node string, concurrency int) {
+		mustNode(t, db, node)
+		s := scheduler.New(scheduler.Options{DB: db, NodeID: node, Concurrency: concurrency, Runner: runner,
+			PollInterval: 500 * time.Millisecond, NodeTimeout: time.Hour, HeartbeatTimeout: time.Hour, EnqueueAhead: time.Minute})
+		sctx, cancel := context.WithCancel(context.Background())
+		if err := s.Start(sctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cancel()
+			_ = s.Stop(context.Background())
+		})
+	}
+	if ok, err := db.LeaseAcquire(ctx, scheduler.EnqueueLease, "enq", time.Hour); err != nil || !ok {
+		t.Fatalf("LeaseAcquire = %v, %v", ok, err)
+	}
+	start("worker", 1)
+	now, err := db.Now(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := now.Add(3 * time.Second).Truncate(time.Millisecond)
+	if _, err := db.SchedulePut(ctx, &dbprovider.SchedulePutParams{ContentID: cid, Spec: "@every 1h", Timezone: "UTC",
+		Enabled: true, NextRunAt: &due}); err != nil {
+		t.Fatal(err)
+	}
+	start("enq", 0)
+	for {
+		n, err := listen.WaitForNotification(ctx)
+		if err != nil {
+			t.Fatalf("no wake-up notification: %v", err)
+		}
+		if !strings.HasPrefix(n.Payload, "wake:") {
+			continue
+		}
+		if !strings.Contains(n.Payload, "a-ghost=1@") || strings.Contains(n.Payload, "worker") {
+			t.Fatalf("announcement %q: want it addressed to a-ghost only, with a delay", n.Payload)
+		}
+		break
+	}
+	var job *podium.Job
+	select {
+	case job = <-ran:
+	case <-ctx.Done():
+		t.Fatal("the job announced to a dead node never ran")
+	}
+	atts, err := db.JobAttemptList(ctx, []int64{job.ID})
+	if err != nil || len(atts) != 1 || atts[0].NodeID != "worker" || atts[0].StartedAt.Before(due) {
+		t.Fatalf("attempts = %+v, %v; want one, by worker, at or after %s", atts, err, due)
+	}
 }
