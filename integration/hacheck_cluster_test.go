@@ -163,7 +163,9 @@ func TestHACheckClusterFails(t *testing.T) {
 	if r := res[hacheck.ItemRunAs]; r.Status != hacheck.Fail || !strings.Contains(r.Detail, "uid=65534") || !strings.Contains(r.Detail, "uid=1") {
 		t.Errorf("run_as: %+v, want fail naming nobody (65534) and daemon (1)", r)
 	}
-	// The offset is measured over a round trip: allow a few milliseconds.
+	// The offset is measured over round trips (the shortest of the last
+	// few): on a loaded machine the first may take a few hundred ms, so
+	// allow half a second; 7 s stays far over ClockFailOffset (5 s).
 	if r := res[hacheck.ItemClock]; r.Status != hacheck.Fail || len(r.Nodes) != 2 || !offsetNear(r.Detail, id2, 7*time.Second) {
 		t.Errorf("clock: %+v, want fail with %s at 7s (and %s warned)", r, id2, id1)
 	}
@@ -216,5 +218,5 @@ func offsetNear(detail, id string, want time.Duration) bool {
 	if err != nil {
 		return false
 	}
-	return (got - want).Abs() <= 100*time.Millisecond
+	return (got - want).Abs() <= 500*time.Millisecond
 }

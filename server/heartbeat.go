@@ -15,8 +15,9 @@ import (
 // while the database cannot be reached the node answers 503 and keeps
 // trying; when it returns, the node recovers by itself.
 type heartbeat struct {
-	node *Node
-	wg   sync.WaitGroup
+	node    *Node
+	wg      sync.WaitGroup
+	offsets offsetFilter // used by the loop goroutine only
 }
 
 func (h *heartbeat) Name() string { return "heartbeat" }
@@ -68,7 +69,8 @@ func (h *heartbeat) loop(ctx context.Context) {
 }
 
 // beat records one heartbeat. The clock offset is measured as this node's
-// clock at the middle of the round trip minus the database's clock.
+// clock at the middle of the round trip minus the database's clock, and
+// filtered (offsetFilter) so that a slow round trip does not skew it.
 func (h *heartbeat) beat(ctx context.Context) error {
 	n := h.node
 	ctx, cancel := context.WithTimeout(ctx, max(n.Config.HA.HeartbeatInterval, 2*time.Second))
@@ -80,7 +82,7 @@ func (h *heartbeat) beat(ctx context.Context) error {
 		return err
 	}
 	t1 := n.Now().Add(skew)
-	offset := t0.Add(t1.Sub(t0) / 2).Sub(dbNow)
+	offset := h.offsets.add(t1.Sub(t0), t0.Add(t1.Sub(t0)/2).Sub(dbNow))
 	n.clockOffset.Store(int64(offset))
 	// Gather the info (file system reads) before reading the state, so
 	// that the status written is as fresh as before. What it reads is
