@@ -22,6 +22,22 @@ func TestStalledNodeRenderNotRecordedGood(t *testing.T) {
 	cid := contentID(t, db, guid)
 	id := queueJobs(t, db, cid, 1)[0]
 	first := waitRunning(t, db, id, 1)
+	// The job is claimed before its render is recorded and its command
+	// started: stop the node only once its render is recorded, so that
+	// the stalled node has a render to lose (stopped earlier, it resumes
+	// to a lost claim and never records one).
+	testutil.WaitFor(t, 30*time.Second, "the first node's render recorded", func() bool {
+		rs, err := db.RenderList(testCtx(t), &dbprovider.RenderListParams{ContentID: cid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			if r.JobID != nil && *r.JobID == id && r.NodeID == first.NodeID {
+				return true
+			}
+		}
+		return false
+	})
 	firstAt := time.Now()
 	stale := byID[first.NodeID]
 	if err := stale.Signal(syscall.SIGSTOP); err != nil {
