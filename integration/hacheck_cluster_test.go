@@ -131,6 +131,34 @@ func TestHACheckJustAfterStart(t *testing.T) {
 	})
 }
 
+// TestHACheckMarkersBeforeRegistration: a node that another node sees as
+// started must already have its markers in the shared DataDir. node1
+// stalls (test hook) between registering and building its parts for
+// longer than node2's heartbeat interval, so node2 lists the markers in
+// that window; the check right after node1 is ready must not report the
+// DataDir as unshared.
+func TestHACheckMarkersBeforeRegistration(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	data := t.TempDir()
+	bin := nodetest.BinaryWithTags(t, "podium_testhooks")
+	conf := "[HA]\nHeartbeatInterval = 10s\nNodeTimeout = 60s\n[Applications]\nRunAs = nobody\n"
+	n2 := nodetest.Start(t, nodetest.Options{Binary: bin, Name: "node2", Postgres: url, DataDir: data, Config: conf})
+	n2.WaitReady(t, 60*time.Second)
+	n1 := nodetest.Start(t, nodetest.Options{Binary: bin, Name: "node1", Postgres: url, DataDir: data, Config: conf,
+		Env: []string{"PODIUM_TEST_START_DELAY=11s"}})
+	n1.WaitReady(t, 90*time.Second)
+	var res map[string]hacheck.Result
+	testutil.WaitFor(t, 30*time.Second, "both nodes report their facts", func() bool {
+		res, _, _ = haCheck(t, bin, n2.ConfigPath)
+		r := res[hacheck.ItemNodes]
+		return r.Status == hacheck.Pass && len(r.Nodes) == 2
+	})
+	if r := res[hacheck.ItemDataDir]; r.Status != hacheck.Pass && r.Status != hacheck.Pending {
+		t.Fatalf("data_dir just after node1 started: %+v, want pass or pending", r)
+	}
+}
+
 // TestHACheckClusterFails: a DataDir that is not shared (markers not
 // seen), different RunAs users (uids differ), and a node whose clock is
 // skewed by 7 s (over ClockFailOffset: the check fails, and the node says

@@ -23,3 +23,13 @@ func testClockSkew() time.Duration {
 	d, _ := time.ParseDuration(v)
 	return d
 }
+
+// TestStartDelayEnv names a second test hook, compiled in the same way:
+// when set (a Go duration), Open waits that long between registering the
+// node and building its parts, so tests can stretch that window.
+const TestStartDelayEnv = "PODIUM_TEST_START_DELAY"
+
+func testStartDelay() time.Duration {
+	d, _ := time.ParseDuration(os.Getenv(TestStartDelayEnv))
+	return d
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -27,13 +28,9 @@ func mountHACheck(n *Node) {
 		}
 	})
 	runAs, group := hacheck.ResolveUser(cfg.Applications.RunAs, cfg.Applications.SharedRunAsUnixGroup)
-	dirs := map[string]string{
-		hacheck.MarkersDataDir:     cfg.Server.DataDir,
-		hacheck.MarkersLandingDir:  cfg.Server.LandingDir,
-		hacheck.MarkersMetricsPath: cfg.Metrics.DataPath,
-	}
-	// Write the markers now, so the other nodes see them at their next
-	// heartbeat.
+	dirs := markerDirs(cfg)
+	// Refresh the markers now (writeMarkers wrote them before the node
+	// registered), so the other nodes see them at their next heartbeat.
 	var mu sync.Mutex
 	facts := hacheck.Facts{
 		BinarySchema: schema.Latest(), DataDir: cfg.Server.DataDir, DatabaseDir: cfg.Database.Dir, LandingDir: cfg.Server.LandingDir,
@@ -62,6 +59,29 @@ func mountHACheck(n *Node) {
 		}
 		return nil
 	})
+}
+
+// markerDirs are the directories that must be shared, by marker kind.
+func markerDirs(cfg *config.Config) map[string]string {
+	return map[string]string{
+		hacheck.MarkersDataDir:     cfg.Server.DataDir,
+		hacheck.MarkersLandingDir:  cfg.Server.LandingDir,
+		hacheck.MarkersMetricsPath: cfg.Metrics.DataPath,
+	}
+}
+
+// writeMarkers writes the node's markers before it registers: a node that
+// lists the markers after this one's start (its registration) must find
+// this one's, or the ha check would report the folders as not shared.
+// Only into directories that exist already (the parts that own the
+// others create them with their own modes); errors are left to the
+// heartbeat's refresh, which reports them.
+func writeMarkers(n *Node) {
+	for _, dir := range markerDirs(n.Config) {
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			_ = hacheck.WriteMarker(dir, n.id, n.hostname)
+		}
+	}
 }
 
 // HACheck runs podium ha check's checklist against the cluster this node

@@ -196,8 +196,12 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	v := migrated.Version
 	n.schemaVer.Store(v)
+	writeMarkers(n)
 	if err := n.register(ctx); err != nil {
 		return err
+	}
+	if d := testStartDelay(); d > 0 {
+		time.Sleep(d)
 	}
 	n.dbHealthy.Store(true)
 
