@@ -447,25 +447,11 @@ func TestEnqueueAheadStartsOnDueTime(t *testing.T) {
 		db := open()
 		ctx := ctxT(t)
 		cid := mustContent(t, db, "ahead")
-		ran := make(chan *podium.Job, 1)
-		runner := scheduler.RunnerFunc(func(_ context.Context, j *podium.Job) (int, string, error) {
-			ran <- j
-			return 0, "", nil
-		})
+		ran, runner := recordingRunner()
 		opts := func(node string, concurrency int) scheduler.Options {
 			mustNode(t, db, node)
 			return scheduler.Options{DB: db, NodeID: node, Concurrency: concurrency, Runner: runner, PollInterval: time.Hour,
 				NodeTimeout: time.Hour, EnqueueAhead: time.Minute}
-		}
-		start := func(s *scheduler.Service) {
-			sctx, cancel := context.WithCancel(context.Background())
-			if err := s.Start(sctx); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				cancel()
-				_ = s.Stop(context.Background())
-			})
 		}
 		enqOpts := opts("enq", 1)
 		if db.SupportsListenNotify() {
@@ -475,23 +461,15 @@ func TestEnqueueAheadStartsOnDueTime(t *testing.T) {
 			if ok, err := db.LeaseAcquire(ctx, scheduler.EnqueueLease, "enq", time.Hour); err != nil || !ok {
 				t.Fatalf("LeaseAcquire = %v, %v", ok, err)
 			}
-			start(scheduler.New(opts("worker", 1)))
+			startService(t, scheduler.New(opts("worker", 1)))
 			testutil.WaitFor(t, 30*time.Second, "the worker listens", func() bool {
 				var n int
 				_ = db.DB().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&n)
 				return n > 0
 			})
 		}
-		now, err := db.Now(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		due := now.Add(8 * time.Second).Truncate(time.Millisecond)
-		if _, err := db.SchedulePut(ctx, &dbprovider.SchedulePutParams{ContentID: cid, Spec: "@every 1h", Timezone: "UTC",
-			Enabled: true, NextRunAt: &due}); err != nil {
-			t.Fatal(err)
-		}
-		start(scheduler.New(enqOpts))
+		due := putScheduleDueIn(t, db, cid, 8*time.Second)
+		startService(t, scheduler.New(enqOpts))
 		var job *podium.Job
 		select {
 		case job = <-ran:
@@ -546,37 +524,17 @@ func TestAnnouncedNodeGoneJobRunsOnPoll(t *testing.T) {
 	if _, err := listen.Exec(ctx, "LISTEN "+scheduler.Channel); err != nil {
 		t.Fatal(err)
 	}
-	ran := make(chan *podium.Job, 1)
-	runner := scheduler.RunnerFunc(func(_ context.Context, j *podium.Job) (int, string, error) {
-		ran <- j
-		return 0, "", nil
-	})
+	ran, runner := recordingRunner()
 	start := func(node string, concurrency int) {
 		mustNode(t, db, node)
-		s := scheduler.New(scheduler.Options{DB: db, NodeID: node, Concurrency: concurrency, Runner: runner,
-			PollInterval: 500 * time.Millisecond, NodeTimeout: time.Hour, HeartbeatTimeout: time.Hour, EnqueueAhead: time.Minute})
-		sctx, cancel := context.WithCancel(context.Background())
-		if err := s.Start(sctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			cancel()
-			_ = s.Stop(context.Background())
-		})
+		startService(t, scheduler.New(scheduler.Options{DB: db, NodeID: node, Concurrency: concurrency, Runner: runner,
+			PollInterval: 500 * time.Millisecond, NodeTimeout: time.Hour, HeartbeatTimeout: time.Hour, EnqueueAhead: time.Minute}))
 	}
 	if ok, err := db.LeaseAcquire(ctx, scheduler.EnqueueLease, "enq", time.Hour); err != nil || !ok {
 		t.Fatalf("LeaseAcquire = %v, %v", ok, err)
 	}
 	start("worker", 1)
-	now, err := db.Now(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	due := now.Add(3 * time.Second).Truncate(time.Millisecond)
-	if _, err := db.SchedulePut(ctx, &dbprovider.SchedulePutParams{ContentID: cid, Spec: "@every 1h", Timezone: "UTC",
-		Enabled: true, NextRunAt: &due}); err != nil {
-		t.Fatal(err)
-	}
+	due := putScheduleDueIn(t, db, cid, 3*time.Second)
 	start("enq", 0)
 	for {
 		n, err := listen.WaitForNotification(ctx)
@@ -602,3 +560,30 @@ func TestAnnouncedNodeGoneJobRunsOnPoll(t *testing.T) {
 		t.Fatalf("attempts = %+v, %v; want one, by worker, at or after %s", atts, err, due)
 	}
 }
+
+// recordingRunner is a Runner that hands every job it runs to ran.
+func recordingRunner() (ran chan *podium.Job, r scheduler.Runner) {
+	ran = make(chan *podium.Job, 1)
+	return ran, scheduler.RunnerFunc(func(_ context.Context, j *podium.Job) (int, string, error) {
+		ran <- j
+		return 0, "", nil
+	})
+}
+
+// putScheduleDueIn gives content cid an hourly schedule whose next run is
+// in d by the database clock, and returns that due time.
+func putScheduleDueIn(t *testing.T, db dbprovider.Provider, cid int64, d time.Duration) time.Time {
+	t.Helper()
+	ctx := ctxT(t)
+	now, err := db.Now(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := now.Add(d).Truncate(time.Millisecond)
+	if _, err := db.SchedulePut(ctx, &dbprovider.SchedulePutParams{ContentID: cid, Spec: "@every 1h", Timezone: "UTC",
+		Enabled: true, NextRunAt: &due}); err != nil {
+		t.Fatal(err)
+	}
+	return due
+}
+
