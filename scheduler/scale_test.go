@@ -587,3 +587,56 @@ func putScheduleDueIn(t *testing.T, db dbprovider.Provider, cid int64, d time.Du
 	return due
 }
 
+// claimHook runs after on every claim that finds nothing due.
+type claimHook struct {
+	dbprovider.Provider
+	after func()
+}
+
+func (h *claimHook) JobClaimBatch(ctx context.Context, p *dbprovider.JobClaimParams, limit int) ([]*podium.Job, error) {
+	jobs, err := h.Provider.JobClaimBatch(ctx, p, limit)
+	if podium.IsCode(err, podium.ENOTFOUND) {
+		h.after()
+	}
+	return jobs, err
+}
+
+// A wake-up that arrives while a claim finds the queue empty (a job fell
+// due, and its timer fired, after the claim looked) is not lost with the
+// counts the claim has shown to be stale. Nobody polls (PollInterval 1h):
+// only that wake-up can start the job.
+func TestWakeDuringEmptyClaimNotLost(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, open func() dbprovider.Provider) {
+		db := open()
+		ctx := ctxT(t)
+		cid := mustContent(t, db, "wake-race")
+		mustNode(t, db, "n")
+		ran, runner := recordingRunner()
+		var s *scheduler.Service
+		var once sync.Once
+		hook := &claimHook{Provider: db, after: func() {
+			once.Do(func() {
+				now, err := db.Now(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if _, _, err := db.JobInsertDue(ctx, &dbprovider.JobInsertParams{ContentID: cid,
+					DueAt: now.Add(-time.Second).Truncate(time.Millisecond)}); err != nil {
+					t.Error(err)
+				}
+				s.WakeFor(1)
+			})
+		}}
+		s = scheduler.New(scheduler.Options{DB: hook, NodeID: "n", Concurrency: 1, Runner: runner,
+			PollInterval: time.Hour, NodeTimeout: time.Hour})
+		startService(t, s)
+		s.WakeFor(1) // a claim that finds nothing: the hook runs during it
+		select {
+		case <-ran:
+		case <-ctx.Done():
+			t.Fatal("the job whose wake-up came during an empty claim never started")
+		}
+	})
+}

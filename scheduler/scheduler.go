@@ -424,7 +424,11 @@ func (s *Service) claimAvailable(ctx context.Context) {
 			}
 			return
 		}
+		// n is what this claim asks for; left, the addressed count it
+		// does not take. Only this goroutine takes from pending; wake-ups
+		// (a timer, a notification) add to it meanwhile.
 		n := free
+		left := s.pending.Load()
 		if !broad {
 			// Take the count addressed to this node, at most free.
 			for {
@@ -434,9 +438,18 @@ func (s *Service) claimAvailable(ctx context.Context) {
 				}
 				n = int(min(p, int64(free)))
 				if s.pending.CompareAndSwap(p, p-int64(n)) {
+					left = p - int64(n)
 					break
 				}
 			}
+		}
+		// emptied drops the addressed counts this claim has shown to be
+		// stale (the queue had no more due jobs), and only those: a
+		// wake-up that arrived during the claim, for a job due after
+		// the claim looked, must still claim it.
+		emptied := func() {
+			s.pending.Add(-min(left, s.pending.Load()))
+			s.missed.Store(false)
 		}
 		// The jobs of one wake-up in one claim: one statement on
 		// PostgreSQL, however many. A stop must not cancel it midway: a
@@ -449,8 +462,7 @@ func (s *Service) claimAvailable(ctx context.Context) {
 			Queues: []string{podium.QueueRender, podium.QueueNoop}}, n)
 		cancel()
 		if podium.IsCode(err, podium.ENOTFOUND) {
-			s.pending.Store(0)
-			s.missed.Store(false)
+			emptied()
 			return
 		}
 		if err != nil {
@@ -465,8 +477,7 @@ func (s *Service) claimAvailable(ctx context.Context) {
 		}
 		if len(jobs) < n {
 			// The queue is empty now.
-			s.pending.Store(0)
-			s.missed.Store(false)
+			emptied()
 			return
 		}
 	}
