@@ -243,21 +243,10 @@ func TestKilledNodeWorkFailedByOtherNode(t *testing.T) {
 
 	deployOn := func(n *nodetest.Node, guid, marker string) string {
 		t.Helper()
-		r := pubDo(t, "POST", n.URL+"/__api__/v1/content/"+guid+"/bundles", key, "application/gzip",
-			pubBundle(t, map[string]string{
-				"manifest.json": `{"version": 1, "metadata": {"appmode": "report"}, "render": {"command": ["/bin/sh", "render.sh"], "timeout": "5m"}}`,
-				"render.sh":     "echo started\ntouch \"$HOME/" + marker + "\"\nsleep 120\n",
-			}))
-		pubWant(t, "upload", r, 201)
-		var bd struct{ ID int64 }
-		r.JSON(t, &bd)
-		r = pubJSON(t, "POST", n.URL+"/__api__/v1/content/"+guid+"/deploy", key, map[string]any{"bundle_id": bd.ID})
-		pubWant(t, "deploy", r, 202)
-		var started struct {
-			TaskID string `json:"task_id"`
-		}
-		r.JSON(t, &started)
-		return started.TaskID
+		return pubStartDeploy(t, n, key, guid, map[string]string{
+			"manifest.json": `{"version": 1, "metadata": {"appmode": "report"}, "render": {"command": ["/bin/sh", "render.sh"], "timeout": "5m"}}`,
+			"render.sh":     "echo started\ntouch \"$HOME/" + marker + "\"\nsleep 120\n",
+		})
 	}
 	report := createContent(t, a.URL, key, "report")
 	marker := crashMarker(t)
