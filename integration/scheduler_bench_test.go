@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
@@ -58,20 +60,12 @@ func benchScheduler(b *testing.B) {
 		return done == n
 	})
 	elapsed := time.Since(start)
-	var perNode []string
-	rows, err := db.DB().QueryContext(ctx, `SELECT a.node_id, count(*) FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.content_id = $1 GROUP BY a.node_id ORDER BY a.node_id`, cid)
+	perNode, err := perNodeCounts(ctx, db.DB(), `SELECT a.node_id, count(*) FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.content_id = $1 GROUP BY a.node_id ORDER BY a.node_id`, cid)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for rows.Next() {
-		var node string
-		var c int
-		_ = rows.Scan(&node, &c)
-		perNode = append(perNode, fmt.Sprintf("%s=%d", node, c))
-	}
-	rows.Close()
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "noop_jobs/s")
-	b.Logf("claim throughput: %d no-op jobs in %s = %.0f jobs/s (per node: %s)", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), strings.Join(perNode, " "))
+	b.Logf("claim throughput: %d no-op jobs in %s = %.0f jobs/s (per node: %s)", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), perNode)
 
 	// Due-to-start delay of scheduled renders.
 	key := publisherKey(b, nodes[0], "publisher")
@@ -92,7 +86,7 @@ func benchScheduler(b *testing.B) {
 	}
 	time.Sleep(3 * time.Second)
 	var delays []time.Duration
-	rows, err = db.DB().QueryContext(ctx, `SELECT EXTRACT(EPOCH FROM a.started_at - j.due_at)::float8 FROM jobs j JOIN job_attempts a ON a.job_id = j.id AND a.attempt = 1
+	rows, err := db.DB().QueryContext(ctx, `SELECT EXTRACT(EPOCH FROM a.started_at - j.due_at)::float8 FROM jobs j JOIN job_attempts a ON a.job_id = j.id AND a.attempt = 1
 		WHERE j.queue = 'render' AND j.content_id <> $1`, cid)
 	if err != nil {
 		b.Fatal(err)
@@ -149,4 +143,24 @@ func benchScheduler(b *testing.B) {
 	k2r := rerun.Sub(killed)
 	b.ReportMetric(k2r.Seconds(), "kill_to_reclaim_s")
 	b.Logf("kill-to-reclaim (JobHeartbeatTimeout 30s, JobPollInterval 5s): %s", k2r.Round(time.Millisecond))
+}
+
+// perNodeCounts runs query, whose rows are a node id and a count, and
+// formats them "node=count node=count ...".
+func perNodeCounts(ctx context.Context, db *sql.DB, query string, args ...any) (string, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var parts []string
+	for rows.Next() {
+		var node string
+		var n int
+		if err := rows.Scan(&node, &n); err != nil {
+			return "", err
+		}
+		parts = append(parts, fmt.Sprintf("%s=%d", node, n))
+	}
+	return strings.Join(parts, " "), rows.Err()
 }

@@ -358,17 +358,8 @@ func measureScale(b *testing.B, db *sql.DB, pgPID int, nodePIDs []int, window ti
 		_ = db.QueryRowContext(ctx, `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d), percentile_cont(0.99) WITHIN GROUP (ORDER BY d), max(d) FROM
 			(SELECT EXTRACT(EPOCH FROM finished_at - started_at)::float8 * 1000 d FROM jobs WHERE due_at >= $1 AND due_at < $2 AND queue = 'render') x`, t0, t1).Scan(&p50, &p99, &mx)
 		b.Logf("job run time p50 %.1fms p99 %.1fms max %.1fms", p50, p99, mx)
-		r3, err := db.QueryContext(ctx, `SELECT node_id, count(*) FROM jobs WHERE due_at >= $1 AND due_at < $2 AND queue = 'render' GROUP BY 1 ORDER BY 1`, t0, t1)
-		if err == nil {
-			var parts []string
-			for r3.Next() {
-				var node string
-				var n int
-				_ = r3.Scan(&node, &n)
-				parts = append(parts, fmt.Sprintf("%s=%d", node, n))
-			}
-			r3.Close()
-			b.Logf("jobs per node: %s", strings.Join(parts, " "))
+		if perNode, err := perNodeCounts(ctx, db, `SELECT node_id, count(*) FROM jobs WHERE due_at >= $1 AND due_at < $2 AND queue = 'render' GROUP BY 1 ORDER BY 1`, t0, t1); err == nil {
+			b.Logf("jobs per node: %s", perNode)
 		}
 	}
 	f.split = fmt.Sprintf("due to queued p50 %s p99 %s; queued to started p50 %s p99 %s",
