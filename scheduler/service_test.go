@@ -123,9 +123,11 @@ func TestServiceRunsDueJobsThroughRunner(t *testing.T) {
 		if n := calls.Load(); n != 2 {
 			t.Errorf("runner called %d times, want 2", n)
 		}
-		testutil.WaitFor(t, 10*time.Second, "both runs counted", func() bool {
-			d := s.Stats().Durations[podium.QueueRender]
-			return d.Count == 2
+		// A run's duration is recorded just before it leaves the running
+		// set: wait for both.
+		testutil.WaitFor(t, 10*time.Second, "both runs counted and ended", func() bool {
+			st := s.Stats()
+			return st.Durations[podium.QueueRender].Count == 2 && st.Running == 0
 		})
 		d := s.Stats().Durations[podium.QueueRender]
 		if d.Succeeded != 1 || d.Failed != 1 || d.Sum != 2*clock.step || d.Max != clock.step {
