@@ -770,7 +770,9 @@ func (s *Service) enqueueDue(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		read := s.opts.Now() // when now was read, by the node's clock
+		// When now was read: real time, as the wake-up timers that wait
+		// out the delays are (Options.Now is for run durations).
+		read := time.Now()
 		jobs, err := s.db.ScheduleEnqueueDue(ctx, &dbprovider.ScheduleEnqueueParams{Now: now, Ahead: s.opts.EnqueueAhead,
 			Limit: batch, MaxAttempts: s.opts.MaxAttempts, Plan: s.plan})
 		if err != nil {
@@ -833,7 +835,7 @@ func (s *Service) plan(sc *podium.Schedule, now time.Time) dbprovider.ScheduleSt
 // Delays are durations, not times, so that no two clocks are compared:
 // a node wakes at most the notification's transit late.
 func (s *Service) announceJobs(ctx context.Context, jobs []*podium.Job, now, read time.Time) {
-	elapsed := max(s.opts.Now().Sub(read), 0)
+	elapsed := max(time.Since(read), 0)
 	counts := map[time.Duration]int{}
 	var delays []time.Duration
 	for _, j := range jobs {
