@@ -15,8 +15,9 @@ import (
 	"github.com/podiumhq/podium/scheduler"
 )
 
-// fakeClock advances by step at every reading, so that a run's measured
-// duration is exactly step whatever the machine's speed.
+// fakeClock moves only when a test advances it, by step, so that a run's
+// measured duration is exactly what the runner advanced during it,
+// whatever the machine's speed and whatever else reads the clock.
 type fakeClock struct {
 	mu   sync.Mutex
 	now  time.Time
@@ -26,8 +27,13 @@ type fakeClock struct {
 func (c *fakeClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.now = c.now.Add(c.step)
 	return c.now
+}
+
+func (c *fakeClock) advance() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(c.step)
 }
 
 // newService returns a scheduler on db with a fake runner and clock,
@@ -84,14 +90,15 @@ func TestServiceRunsDueJobsThroughRunner(t *testing.T) {
 		okID := mustContent(t, db, "svc-ok-"+db.Name())
 		failID := mustContent(t, db, "svc-fail-"+db.Name())
 		var calls atomic.Int32
+		clock := &fakeClock{now: time.Unix(1_700_000_000, 0), step: 1500 * time.Millisecond}
 		runner := scheduler.RunnerFunc(func(ctx context.Context, job *podium.Job) (int, string, error) {
 			calls.Add(1)
+			clock.advance() // each run lasts exactly one step
 			if job.ContentID == failID {
 				return 3, "about to fail", errors.New("render failed")
 			}
 			return 0, "rendered " + job.ContentGUID, nil
 		})
-		clock := &fakeClock{now: time.Unix(1_700_000_000, 0), step: 1500 * time.Millisecond}
 		s := newService(t, db, "svc-node", runner, clock)
 		now, err := db.Now(ctxT(t))
 		if err != nil {
