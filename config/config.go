@@ -81,6 +81,21 @@ type ServerConfig struct {
 	// AuditLogRetention is how long audit log entries are kept; older ones
 	// are deleted hourly, in batches. 0 keeps them forever.
 	AuditLogRetention time.Duration
+	// Address is the public URL of the dashboard and the API (the main
+	// origin), e.g. https://podium.example; "" when not set. Needed with
+	// ContentURL: the content origin sends readers there to sign in.
+	Address string
+	// ContentURL is the origin user content is served from, e.g.
+	// https://content.example or, one sub-domain per content item,
+	// https://*.content.example; "" serves content on the main origin
+	// (warned about at start). See docs/security.md.
+	ContentURL string
+	// FrameOptionsDashboard is the X-Frame-Options of the dashboard and
+	// the login pages (DENY, SAMEORIGIN, or NONE for no header).
+	FrameOptionsDashboard string
+	// FrameOptionsContent is the X-Frame-Options of content responses
+	// (DENY, SAMEORIGIN, or NONE, the default, for no header).
+	FrameOptionsContent string
 }
 
 // MaxDrainDelay bounds [Server] DrainDelay, so that a node retiring on a
@@ -285,6 +300,9 @@ func Defaults() *Config {
 			DataDir:             NoFileDataDir,
 			ShutdownGracePeriod: 10 * time.Second,
 			MinFreeSpace:        1 * GiB,
+
+			FrameOptionsDashboard: FrameDeny,
+			FrameOptionsContent:   FrameNone,
 		},
 		HTTP: HTTPConfig{
 			Listen:            ":3939",

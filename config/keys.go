@@ -46,6 +46,10 @@ func keys() []key {
 		{section: "Server", name: "MinFreeSpace", field: func(c *Config) any { return &c.Server.MinFreeSpace }},
 		{section: "Server", name: "DrainDelay", field: func(c *Config) any { return &c.Server.DrainDelay }},
 		{section: "Server", name: "AuditLogRetention", field: func(c *Config) any { return &c.Server.AuditLogRetention }},
+		{section: "Server", name: "Address", field: func(c *Config) any { return &c.Server.Address }},
+		{section: "Server", name: "ContentURL", field: func(c *Config) any { return &c.Server.ContentURL }},
+		{section: "Server", name: "FrameOptionsDashboard", field: func(c *Config) any { return &c.Server.FrameOptionsDashboard }},
+		{section: "Server", name: "FrameOptionsContent", field: func(c *Config) any { return &c.Server.FrameOptionsContent }},
 
 		{section: "HTTP", name: "Listen", field: func(c *Config) any { return &c.HTTP.Listen }},
 		{section: "HTTP", name: "TrustedProxies", field: func(c *Config) any { return &c.HTTP.TrustedProxies }},

@@ -30,6 +30,8 @@ func (l *loader) validate() {
 		l.atLeastDuration("Server.AuditLogRetention", c.Server.AuditLogRetention, time.Hour)
 	}
 
+	l.webOrigins()
+
 	// [HTTP]
 	l.listen("HTTP.Listen", c.HTTP.Listen)
 	for _, p := range c.HTTP.TrustedProxies {
@@ -281,4 +283,51 @@ func ParseEnvironmentKey(s string) ([]byte, error) {
 		return nil, fmt.Errorf("must decode to 32 bytes, not %d (make one with: head -c 32 /dev/urandom | base64)", len(b))
 	}
 	return b, nil
+}
+
+// X-Frame-Options policies of [Server] FrameOptionsDashboard and
+// FrameOptionsContent.
+const (
+	FrameDeny       = "DENY"
+	FrameSameOrigin = "SAMEORIGIN"
+	FrameNone       = "NONE" // no header: any site may frame the pages
+)
+
+// webOrigins checks [Server] Address, ContentURL and the frame policies.
+func (l *loader) webOrigins() {
+	c := l.cfg
+	var main podium.Origin
+	if c.Server.Address != "" {
+		o, _, err := podium.ParseAddress(c.Server.Address)
+		if err != nil {
+			l.bad("Server.Address", err.Error())
+		}
+		main = o
+	}
+	if c.Server.ContentURL != "" {
+		co, err := podium.ParseContentURL(c.Server.ContentURL)
+		switch {
+		case err != nil:
+			l.bad("Server.ContentURL", err.Error())
+		case c.Server.Address == "":
+			l.bad("Server.ContentURL", "needs [Server] Address, the URL of the dashboard, where the content origin sends readers to sign in "+
+				"(for one node on this machine: Address = http://localhost:3939, ContentURL = http://127.0.0.1:3939)")
+		case main.Host != "":
+			if _, same := co.Match(main.Host); same || co.Origin("").Hostname() == main.Hostname() {
+				l.bad("Server.ContentURL", "must name another host than [Server] Address ("+main.Hostname()+
+					"): browsers share cookies between ports of one host, so a port alone does not keep content away from the dashboard")
+			}
+		}
+	}
+	for _, id := range []string{"Server.FrameOptionsDashboard", "Server.FrameOptionsContent"} {
+		v := l.keyByID(id).field(c).(*string)
+		switch up := strings.ToUpper(strings.TrimSpace(*v)); up {
+		case FrameDeny, FrameSameOrigin, FrameNone:
+			*v = up
+		case "":
+			*v = FrameNone
+		default:
+			l.bad(id, "must be DENY, SAMEORIGIN or NONE (no header)")
+		}
+	}
 }
