@@ -15,6 +15,8 @@ const (
 	AuditUserSetPassword = "user.set_password"
 	AuditUserLock        = "user.lock"
 	AuditUserUnlock      = "user.unlock"
+	AuditUserSetRole     = "user.set_role"
+	AuditUserEndSessions = "user.end_sessions"
 	AuditKeyCreate       = "key.create"
 	AuditKeyRevoke       = "key.revoke"
 	AuditContentCreate   = "content.create"

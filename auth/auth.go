@@ -35,29 +35,55 @@ type Options struct {
 	// MaxConcurrentHashes bounds the password hashes computed at once
 	// (each takes Hash.Memory). Default runtime.NumCPU().
 	MaxConcurrentHashes int
-	// SessionTTL is how long a login session lasts. Default 12h.
+	// SessionTTL is the absolute lifetime of a login session: it ends
+	// this long after the login, however active. Default 12h.
 	SessionTTL time.Duration
+	// SessionIdleTimeout ends a session that made no request for this
+	// long. Default 2h (never more than SessionTTL).
+	SessionIdleTimeout time.Duration
+	// SessionTouchInterval is the least time between two writes that
+	// extend a session's idle deadline. Default 1 minute (at most a tenth
+	// of SessionIdleTimeout).
+	SessionTouchInterval time.Duration
+	// Password is the policy for new passwords.
+	Password PasswordPolicy
 	// KeyTouchInterval is the least time between two writes of an API
 	// key's last_used_at. Default 1 minute.
 	KeyTouchInterval time.Duration
 	// Throttle configures the slowing down of failed logins.
 	Throttle ThrottleOptions
-	// Now is the clock of the throttle (injected by tests). Default
-	// time.Now. Session expiry uses the database clock.
+	// Now is the clock of the throttle and of session lifetimes
+	// (injected by tests). Default time.Now. The database also refuses
+	// sessions past their stored expiry by its own clock.
 	Now func() time.Time
 }
 
-// ThrottleOptions configure login throttling. After MaxFailures
-// consecutive failures of one account (or MaxAddressFailures from one
-// address), logins for it are refused for BaseDelay, doubled with each
-// further failure, up to MaxDelay. Failures older than ForgetAfter are
-// forgotten.
+// ThrottleOptions configure login throttling, designed so that guessing
+// stays slow but a stranger cannot lock a user out:
+//
+//   - after MaxFailures consecutive failures of one account from one
+//     address, logins to that account from that address are refused for
+//     BaseDelay, doubled with each further failure, up to MaxDelay;
+//   - after MaxAddressFailures failures from one address (whatever the
+//     accounts), every login from that address is refused the same way;
+//   - after MaxAccountFailures failures of one account (from any
+//     addresses: a distributed guess), the account is "under attack":
+//     logins to it are refused from every address that itself failed a
+//     login within ForgetAfter, while addresses with a clean record (the
+//     user's own, as a rule) still log in.
+//
+// Failures from one address therefore never refuse the right password
+// from another. IPv6 addresses count per /64 (one host's share). Failures
+// older than ForgetAfter are forgotten.
 type ThrottleOptions struct {
-	// MaxFailures per account before throttling. Default 5.
+	// MaxFailures per account and address before throttling. Default 5.
 	MaxFailures int
 	// MaxAddressFailures per client address before throttling. Default
 	// 20: several users may share one address (NAT, a proxy).
 	MaxAddressFailures int
+	// MaxAccountFailures per account, from all addresses, before the
+	// account refuses addresses with failures of their own. Default 100.
+	MaxAccountFailures int
 	// BaseDelay is the first refusal period. Default 30s.
 	BaseDelay time.Duration
 	// MaxDelay caps the refusal period. Default 15 minutes.
@@ -77,6 +103,17 @@ func (o *Options) setDefaults() {
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 12 * time.Hour
 	}
+	if o.SessionIdleTimeout <= 0 {
+		o.SessionIdleTimeout = 2 * time.Hour
+	}
+	o.SessionIdleTimeout = min(o.SessionIdleTimeout, o.SessionTTL)
+	if o.SessionTouchInterval <= 0 {
+		o.SessionTouchInterval = time.Minute
+	}
+	o.SessionTouchInterval = min(o.SessionTouchInterval, o.SessionIdleTimeout/10)
+	if o.Password.MinimumLength <= 0 {
+		o.Password.MinimumLength = DefaultMinPasswordLen
+	}
 	if o.KeyTouchInterval <= 0 {
 		o.KeyTouchInterval = time.Minute
 	}
@@ -89,6 +126,9 @@ func (o *Options) setDefaults() {
 	}
 	if t.MaxAddressFailures <= 0 {
 		t.MaxAddressFailures = 20
+	}
+	if t.MaxAccountFailures <= 0 {
+		t.MaxAccountFailures = 100
 	}
 	if t.BaseDelay <= 0 {
 		t.BaseDelay = 30 * time.Second

@@ -365,7 +365,7 @@ func TestSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(sess.Token) < 40 || len(sess.CSRFToken) < 40 || sess.Token == sess.CSRFToken || sess.User.ID != bob.ID ||
-			time.Until(sess.ExpiresAt) < 11*time.Hour {
+			time.Until(sess.EndsAt) < 11*time.Hour || time.Until(sess.ExpiresAt) < time.Hour || sess.ExpiresAt.After(sess.EndsAt) {
 			t.Fatalf("session = %+v", sess)
 		}
 		got, err := s.AuthenticateSession(ctx, sess.Token)
@@ -380,6 +380,80 @@ func TestSessions(t *testing.T) {
 		}
 		_, err = s.AuthenticateSession(ctx, sess.Token)
 		assertCode(t, err, podium.EUNAUTHORIZED)
+
+		t.Run("IdleAndLifetime", func(t *testing.T) {
+			clk := &clock{t: time.Now()}
+			s := newService(t, db, auth.Options{Now: clk.Now, SessionIdleTimeout: 10 * time.Minute, SessionTTL: time.Hour})
+			sess, err := s.Login(ctx, "bob", goodPassword, "192.0.2.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := sess.EndsAt.Sub(clk.Now()); d != time.Hour {
+				t.Fatalf("EndsAt in %v, want 1h", d)
+			}
+			// Active every 9 minutes: alive past the first idle deadline...
+			for i := range 5 {
+				clk.Add(9 * time.Minute)
+				if _, err := s.AuthenticateSession(ctx, sess.Token); err != nil {
+					t.Fatalf("active session refused after %d min: %v", 9*(i+1), err)
+				}
+			}
+			// ... but never past the lifetime.
+			clk.Add(9 * time.Minute) // 54 min
+			if _, err := s.AuthenticateSession(ctx, sess.Token); err != nil {
+				t.Fatalf("at 54 min: %v", err)
+			}
+			clk.Add(7 * time.Minute) // 61 min
+			_, err = s.AuthenticateSession(ctx, sess.Token)
+			assertCode(t, err, podium.EUNAUTHORIZED)
+
+			// Idle for longer than the idle timeout: refused.
+			sess, err = s.Login(ctx, "bob", goodPassword, "192.0.2.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			clk.Add(10*time.Minute + time.Second)
+			_, err = s.AuthenticateSession(ctx, sess.Token)
+			assertCode(t, err, podium.EUNAUTHORIZED)
+		})
+
+		t.Run("EndedByChanges", func(t *testing.T) {
+			s := newService(t, db, auth.Options{})
+			carol := mustCreateUser(t, s, "carol", podium.RoleViewer, goodPassword)
+			for _, change := range []struct {
+				name string
+				do   func() error
+			}{
+				{"SetPassword", func() error { return s.SetPassword(ctx, carol.ID, goodPassword) }},
+				{"Lock", func() error { return s.SetLocked(ctx, carol.ID, true) }},
+				{"Unlock", func() error { return s.SetLocked(ctx, carol.ID, false) }},
+				{"SetRole", func() error { _, err := s.SetRole(ctx, carol.ID, podium.RolePublisher); return err }},
+				{"EndSessions", func() error { _, err := s.EndSessions(ctx, carol.ID); return err }},
+			} {
+				sess, err := s.CreateSession(ctx, carol)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := change.do(); err != nil {
+					t.Fatalf("%s: %v", change.name, err)
+				}
+				_, err = s.AuthenticateSession(ctx, sess.Token)
+				if !podium.IsCode(err, podium.EUNAUTHORIZED) {
+					t.Errorf("%s: session still valid (%v)", change.name, err)
+				}
+			}
+			// Other users' sessions are not touched.
+			other, err := s.Login(ctx, "bob", goodPassword, "192.0.2.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.EndSessions(ctx, carol.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.AuthenticateSession(ctx, other.Token); err != nil {
+				t.Fatalf("another user's session ended: %v", err)
+			}
+		})
 
 		t.Run("Expired", func(t *testing.T) {
 			short := newService(t, db, auth.Options{SessionTTL: time.Millisecond})
@@ -433,7 +507,7 @@ func throttledFor(t *testing.T, err error) time.Duration {
 	return d
 }
 
-func TestThrottlePerAccount(t *testing.T) {
+func TestThrottlePerAccountAndAddress(t *testing.T) {
 	t.Parallel()
 	eachProvider(t, func(t *testing.T, db dbprovider.Provider) {
 		clk := &clock{t: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}
@@ -446,20 +520,25 @@ func TestThrottlePerAccount(t *testing.T) {
 			_, err := s.Login(ctx, "bob", "wrong password", addr)
 			return err
 		}
-		// Three failures, from different addresses, are answered 401.
-		for i, addr := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"} {
-			if err := fail(addr); !podium.IsCode(err, podium.EUNAUTHORIZED) || isThrottled(err) {
+		// Three failures from one address are answered 401.
+		for i := range 3 {
+			if err := fail("192.0.2.1"); !podium.IsCode(err, podium.EUNAUTHORIZED) || isThrottled(err) {
 				t.Fatalf("failure %d: %v, want plain EUNAUTHORIZED", i+1, err)
 			}
 		}
-		// Then even the right password is refused, from anywhere, for BaseDelay.
-		_, err := s.Login(ctx, "bob", goodPassword, "198.51.100.7")
+		// Then even the right password is refused from that address for
+		// BaseDelay...
+		_, err := s.Login(ctx, "bob", goodPassword, "192.0.2.1")
 		if d := throttledFor(t, err); d != 10*time.Second {
 			t.Fatalf("Retry-After = %v, want 10s", d)
 		}
 		clk.Add(5 * time.Second)
 		if d := throttledFor(t, fail("192.0.2.1")); d != 5*time.Second {
 			t.Fatalf("retry after = %v, want the remaining 5s", d)
+		}
+		// ... and not from another.
+		if err := fail("198.51.100.7"); isThrottled(err) {
+			t.Fatalf("another address throttled: %v", err)
 		}
 		// After the delay, each further failure doubles it, up to MaxDelay.
 		clk.Add(6 * time.Second)
@@ -473,15 +552,82 @@ func TestThrottlePerAccount(t *testing.T) {
 		if d := throttledFor(t, fail("192.0.2.1")); d != 30*time.Second {
 			t.Fatalf("after 5 failures: retry after %v, want the 30s cap", d)
 		}
-		// Success after the delay resets the account's count.
+		// Success after the delay resets the count of the account from
+		// that address.
 		clk.Add(31 * time.Second)
 		if _, err := s.Login(ctx, "bob", goodPassword, "192.0.2.1"); err != nil {
 			t.Fatalf("login after the delay: %v", err)
 		}
-		_, err = db.LoginAttemptGet(ctx, "user:bob")
+		_, err = db.LoginAttemptGet(ctx, "pair:bob@192.0.2.1")
 		assertCode(t, err, podium.ENOTFOUND)
 		if err := fail("192.0.2.1"); isThrottled(err) {
 			t.Fatalf("first failure after a success throttled: %v", err)
+		}
+	})
+}
+
+// TestThrottleStrangerCannotLockOut replays the lock-out attack: a
+// stranger sends wrong passwords for a user from one address (and then
+// from many). The stranger is slowed down; the user, from their own
+// address, still logs in with the right password.
+func TestThrottleStrangerCannotLockOut(t *testing.T) {
+	t.Parallel()
+	eachProvider(t, func(t *testing.T, db dbprovider.Provider) {
+		clk := &clock{t: time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)}
+		s := newService(t, db, auth.Options{Now: clk.Now, Throttle: auth.ThrottleOptions{
+			MaxFailures: 5, MaxAddressFailures: 20, MaxAccountFailures: 30, BaseDelay: 30 * time.Second, ForgetAfter: time.Hour,
+		}})
+		ctx := ctxT(t)
+		mustCreateUser(t, s, "bob", podium.RolePublisher, goodPassword)
+		const stranger, user = "203.0.113.9", "192.0.2.10"
+
+		// From one address: five wrong passwords, then the stranger is
+		// refused, even with the right password...
+		for range 5 {
+			if _, err := s.Login(ctx, "bob", "guess guess guess", stranger); isThrottled(err) {
+				t.Fatalf("guess throttled early: %v", err)
+			}
+		}
+		if _, err := s.Login(ctx, "bob", goodPassword, stranger); !isThrottled(err) {
+			t.Fatalf("stranger after 5 guesses: %v, want throttled", err)
+		}
+		// ... while the user logs in from their own address.
+		if _, err := s.Login(ctx, "bob", goodPassword, user); err != nil {
+			t.Fatalf("the user, from another address, after a stranger's guesses: %v", err)
+		}
+		// Guessing stays slow: over an hour, the stranger gets few guesses.
+		guesses := 0
+		for range 3600 {
+			clk.Add(time.Second)
+			if _, err := s.Login(ctx, "bob", "guess guess guess", stranger); !isThrottled(err) {
+				guesses++
+			}
+		}
+		if guesses > 10 {
+			t.Fatalf("%d guesses in an hour from one address after the first 5, want few", guesses)
+		}
+		if _, err := s.Login(ctx, "bob", goodPassword, user); err != nil {
+			t.Fatalf("the user after an hour of guessing: %v", err)
+		}
+
+		// A distributed guess (30 addresses of one /64, then 30 IPv4
+		// addresses): the IPv6 ones count as one address; past
+		// MaxAccountFailures, addresses that failed are refused, the
+		// user's clean address is not.
+		for i := range 30 {
+			_, _ = s.Login(ctx, "bob", "guess guess guess", fmt.Sprintf("2001:db8:1:2::%x", i+1))
+		}
+		if _, err := db.LoginAttemptGet(ctx, "ip:2001:db8:1:2::/64"); err != nil {
+			t.Fatalf("IPv6 failures not counted per /64: %v", err)
+		}
+		for i := range 30 {
+			_, _ = s.Login(ctx, "bob", "guess guess guess", fmt.Sprintf("198.51.100.%d", i+1))
+		}
+		if _, err := s.Login(ctx, "bob", "guess guess guess", "198.51.100.1"); !isThrottled(err) {
+			t.Fatalf("a guessing address of a distributed attack: %v, want throttled", err)
+		}
+		if _, err := s.Login(ctx, "bob", goodPassword, "192.0.2.99"); err != nil {
+			t.Fatalf("the user from a clean address during a distributed attack: %v", err)
 		}
 	})
 }
@@ -523,11 +669,12 @@ func TestThrottlePerAddress(t *testing.T) {
 			t.Fatalf("address record after ForgetAfter = %+v, %v; want 1 failure, not locked", a, err)
 		}
 
-		// Sweep drops the records of the first round (user:alice...), keeps
-		// the fresh ones.
+		// Sweep drops the records of the first round (user:alice and
+		// pair:alice@..., for alice, carol, dave, erin), keeps the fresh
+		// ones.
 		_, n, err := s.Sweep(ctx)
-		if err != nil || n != 4 {
-			t.Fatalf("Sweep: %d attempts, %v; want 4 (alice, carol, dave, erin)", n, err)
+		if err != nil || n != 8 {
+			t.Fatalf("Sweep: %d attempts, %v; want 8 (account and pair of alice, carol, dave, erin)", n, err)
 		}
 		if _, err := db.LoginAttemptGet(ctx, "ip:"+attacker); err != nil {
 			t.Fatalf("fresh record swept: %v", err)
@@ -551,5 +698,43 @@ func TestThrottledErrorCode(t *testing.T) {
 	var te *auth.ThrottledError
 	if !errors.As(fmt.Errorf("login: %w", err), &te) {
 		t.Fatal("wrapped ThrottledError not found")
+	}
+}
+
+func TestPasswordPolicy(t *testing.T) {
+	t.Parallel()
+	p := auth.PasswordPolicy{MinimumLength: 10}
+	for _, tc := range []struct {
+		user, pw, want string // want "" accepts
+	}{
+		{"alice", goodPassword, ""},
+		{"alice", "short pw", "at least 10"},
+		{"alice", "aaaaaaaaaa", "repeated"},
+		{"alice", "1212121212", "repeated"},
+		{"alice", "PASSWORD123", "most common"},
+		{"alice", "1234567890", "most common"},
+		{"alice", "qwertyuiop", "most common"},
+		{"margaret", "Margaret", "at least 10"},
+		{"margaret", "margaret2030", "username"},
+		{"margaret", "MARGARET!!MARGARET", "username"},
+		{"margaret", "password of margaret", ""},
+		{"al", "al is my name!", ""},
+		{"bob", "bob", "at least 10"},
+		{"alice", "ééééééééé", "at least 10"},
+		{"alice", strings.Repeat("xy!", 400), "at most 1024"},
+	} {
+		err := p.Check(tc.user, tc.pw)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("Check(%q, %q) = %v, want nil", tc.user, tc.pw, err)
+			}
+			continue
+		}
+		if !podium.IsCode(err, podium.EINVALID) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), tc.pw) {
+			t.Errorf("Check(%q, %q) = %v, want EINVALID with %q, without the password", tc.user, tc.pw, err, tc.want)
+		}
+	}
+	if err := (auth.PasswordPolicy{MinimumLength: 30}).Check("bob", goodPassword); err == nil {
+		t.Error("MinimumLength 30 accepted a password of 21 characters")
 	}
 }

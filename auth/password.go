@@ -1,12 +1,16 @@
 package auth
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/podiumhq/podium"
 	"golang.org/x/crypto/argon2"
@@ -37,12 +41,92 @@ var DefaultHashParams = HashParams{Memory: 64 * 1024, Time: 3, Threads: 4, SaltL
 // suites fast. Never use it for real accounts.
 var CheapHashParams = HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-// Password length bounds, in bytes. The upper bound keeps a request from
-// making the server hash megabytes.
+// Password length bounds. DefaultMinPasswordLen (in characters) is the
+// default of PasswordPolicy.MinimumLength; MaxPasswordLen (in bytes) keeps
+// a request from making the server hash megabytes.
 const (
-	MinPasswordLen = 10
-	MaxPasswordLen = 1024
+	DefaultMinPasswordLen = 10
+	MaxPasswordLen        = 1024
 )
+
+// PasswordPolicy is what a new password must be.
+type PasswordPolicy struct {
+	// MinimumLength in characters. Default DefaultMinPasswordLen.
+	MinimumLength int
+}
+
+// commonPasswordsText is the list of the commonest passwords refused by
+// every policy (see the header of the file for its source and licence).
+//
+//go:embed commonpasswords.txt
+var commonPasswordsText string
+
+var (
+	commonOnce sync.Once
+	common     map[string]struct{}
+)
+
+// isCommonPassword reports whether pw, ignoring case, is on the list.
+func isCommonPassword(pw string) bool {
+	commonOnce.Do(func() {
+		common = make(map[string]struct{}, 10000)
+		sc := bufio.NewScanner(strings.NewReader(commonPasswordsText))
+		for sc.Scan() {
+			if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") {
+				common[line] = struct{}{}
+			}
+		}
+	})
+	_, ok := common[strings.ToLower(pw)]
+	return ok
+}
+
+// repeatsShortPattern reports whether pw is one short pattern (up to 3
+// characters) over and over: "aaaaaaaaaa", "abababababab", "123123123123".
+func repeatsShortPattern(pw string) bool {
+	r := []rune(strings.ToLower(pw))
+	for n := 1; n <= 3 && n < len(r); n++ {
+		same := true
+		for i := n; i < len(r); i++ {
+			if r[i] != r[i-n] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return true
+		}
+	}
+	return false
+}
+
+// Check returns why password is not acceptable for username under p, as
+// an EINVALID error whose message never repeats the password; nil if it
+// is. It refuses a password shorter than MinimumLength characters or
+// longer than MaxPasswordLen bytes, the username itself, the username
+// with a few characters added (without the username, fewer than half of
+// MinimumLength characters remain), one of the 10,000 commonest
+// passwords, and one short pattern repeated.
+func (p PasswordPolicy) Check(username, password string) error {
+	minLen := p.MinimumLength
+	if minLen <= 0 {
+		minLen = DefaultMinPasswordLen
+	}
+	lower, user := strings.ToLower(password), strings.ToLower(username)
+	switch {
+	case utf8.RuneCountInString(password) < minLen:
+		return podium.Errorf(podium.EINVALID, "password: must be at least %d characters", minLen)
+	case len(password) > MaxPasswordLen:
+		return podium.Errorf(podium.EINVALID, "password: must be at most %d bytes", MaxPasswordLen)
+	case user != "" && (lower == user || len(user) >= 3 && utf8.RuneCountInString(strings.ReplaceAll(lower, user, "")) < (minLen+1)/2):
+		return podium.Errorf(podium.EINVALID, "password: must not be the username, nor the username with a few characters added")
+	case isCommonPassword(password):
+		return podium.Errorf(podium.EINVALID, "password: is one of the most common passwords: choose another (a few random words make a good one)")
+	case repeatsShortPattern(password):
+		return podium.Errorf(podium.EINVALID, "password: must not be one character or short pattern repeated")
+	}
+	return nil
+}
 
 var b64 = base64.RawStdEncoding
 
@@ -85,15 +169,10 @@ func verifyPassword(password, encoded string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// ValidatePassword checks a new password's length. Returns EINVALID.
-func ValidatePassword(password string) error {
-	switch {
-	case len(password) < MinPasswordLen:
-		return podium.Errorf(podium.EINVALID, "password: must be at least %d characters", MinPasswordLen)
-	case len(password) > MaxPasswordLen:
-		return podium.Errorf(podium.EINVALID, "password: must be at most %d bytes", MaxPasswordLen)
-	}
-	return nil
+// ValidatePassword checks a new password of username against the
+// service's policy (Options.Password). Returns EINVALID.
+func (s *Service) ValidatePassword(username, password string) error {
+	return s.opts.Password.Check(username, password)
 }
 
 // hash runs hashPassword under the service's bound on concurrent hashes.

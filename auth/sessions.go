@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -21,8 +22,13 @@ type Session struct {
 	Token string
 	// CSRFToken must accompany every state-changing request of the session.
 	CSRFToken string
+	// ExpiresAt is when the session ends if it makes no further request
+	// (the idle deadline); each request moves it on, up to EndsAt.
 	ExpiresAt time.Time
-	User      *podium.User
+	// EndsAt is when the session ends however active it is (its absolute
+	// lifetime): the browser cookie expires then.
+	EndsAt time.Time
+	User   *podium.User
 }
 
 // ThrottledError refuses a login because of earlier failures. Its
@@ -46,21 +52,43 @@ func (e *ThrottledError) Unwrap() error {
 	return &podium.Error{Code: podium.EUNAUTHORIZED, Message: e.Error()}
 }
 
-// Throttle keys: one per account, one per client address.
-func accountKey(username string) string { return "user:" + strings.ToLower(username) }
-func addressKey(addr string) string     { return "ip:" + addr }
+// Throttle keys: one per account and address, one per address, one per
+// account (see ThrottleOptions).
+func pairKey(username, addr string) string { return "pair:" + strings.ToLower(username) + "@" + addr }
+func addressKey(addr string) string        { return "ip:" + addr }
+func accountKey(username string) string    { return "user:" + strings.ToLower(username) }
+
+// throttleAddr is the address that failures are counted against: an IPv4
+// address as it is, an IPv6 address as its /64 (one host or site usually
+// holds a whole /64, and could otherwise change address at every guess).
+func throttleAddr(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return a.String()
+	}
+	return p.String()
+}
 
 // Login checks a username and password from a client address and opens a
-// session. Returns *ThrottledError when the account or the address is
-// throttled (checked before the password, so a throttled caller learns
-// nothing), EUNAUTHORIZED for wrong credentials (counted as failures of the
-// account and the address). Success forgets the account's failures; the
+// session. Returns *ThrottledError when throttled (see ThrottleOptions;
+// checked before the password, so a throttled caller learns nothing),
+// EUNAUTHORIZED for wrong credentials (counted as failures of the account
+// from the address, of the address, and of the account). Success forgets
+// the failures of the account (from that address and overall); the
 // address's are kept until they age out, so that an attacker cannot reset
 // them by logging in to an account of their own between guesses.
 func (s *Service) Login(ctx context.Context, username, password, addr string) (*Session, error) {
 	now := s.opts.Now().UTC()
-	keys := []string{accountKey(username), addressKey(addr)}
-	if err := s.checkThrottle(ctx, now, keys); err != nil {
+	addr = throttleAddr(addr)
+	if err := s.checkThrottle(ctx, now, username, addr); err != nil {
 		return nil, err
 	}
 	u, err := s.VerifyPassword(ctx, username, password)
@@ -74,12 +102,25 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (*
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	if err := s.db.LoginAttemptReset(ctx, accountKey(username)); err != nil {
-		return nil, fmt.Errorf("login: %w", err)
+	for _, k := range []string{pairKey(username, addr), accountKey(username)} {
+		if err := s.db.LoginAttemptReset(ctx, k); err != nil {
+			return nil, fmt.Errorf("login: %w", err)
+		}
 	}
 	sess, err := s.CreateSession(ctx, u)
 	if err != nil {
 		return nil, err
+	}
+	// A password change, lock or role change between the check above and
+	// the new session would otherwise leave a session made with the old
+	// credentials: those changes end the sessions that exist when they
+	// are made, so look again after this one exists.
+	if now, err := s.db.UserGetByID(ctx, u.ID); err != nil || now.Locked || !now.UpdatedAt.Equal(u.UpdatedAt) {
+		_ = s.Logout(ctxNoCancel(ctx), sess.Token)
+		if err != nil {
+			return nil, fmt.Errorf("login: %w", err)
+		}
+		return nil, podium.Errorf(podium.EUNAUTHORIZED, "invalid username or password")
 	}
 	s.log.WithFields(map[string]any{"user": u.Username, "user_id": u.ID, "remote": addr}).Info("login")
 	return sess, nil
@@ -93,19 +134,45 @@ func sanitizeUsername(u string) string {
 	return "(invalid username)"
 }
 
-// checkThrottle returns *ThrottledError when any of keys is locked at now.
-func (s *Service) checkThrottle(ctx context.Context, now time.Time, keys []string) error {
+// lockedFor returns how long key is locked at now, 0 if it is not, and
+// its record (nil if none).
+func (s *Service) lockedFor(ctx context.Context, now time.Time, key string) (time.Duration, *dbprovider.LoginAttempt, error) {
+	a, err := s.db.LoginAttemptGet(ctx, key)
+	if podium.IsCode(err, podium.ENOTFOUND) {
+		return 0, nil, nil
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("login throttle: %w", err)
+	}
+	if a.LockedUntil != nil && a.LockedUntil.After(now) {
+		return a.LockedUntil.Sub(now), a, nil
+	}
+	return 0, a, nil
+}
+
+// checkThrottle returns *ThrottledError when a login of username from addr
+// is refused at now: the pair or the address is locked, or the account is
+// under attack (MaxAccountFailures) and addr has failures of its own.
+func (s *Service) checkThrottle(ctx context.Context, now time.Time, username, addr string) error {
+	t := s.opts.Throttle
 	var wait time.Duration
-	for _, k := range keys {
-		a, err := s.db.LoginAttemptGet(ctx, k)
-		if podium.IsCode(err, podium.ENOTFOUND) {
-			continue
-		}
+	d, _, err := s.lockedFor(ctx, now, pairKey(username, addr))
+	if err != nil {
+		return err
+	}
+	wait = max(wait, d)
+	d, ip, err := s.lockedFor(ctx, now, addressKey(addr))
+	if err != nil {
+		return err
+	}
+	wait = max(wait, d)
+	if wait == 0 && ip != nil && ip.Failures > 0 && ip.LastAt.After(now.Add(-t.ForgetAfter)) {
+		_, acct, err := s.lockedFor(ctx, now, accountKey(username))
 		if err != nil {
-			return fmt.Errorf("login throttle: %w", err)
+			return err
 		}
-		if a.LockedUntil != nil && a.LockedUntil.After(now) {
-			wait = max(wait, a.LockedUntil.Sub(now))
+		if acct != nil && acct.Failures >= t.MaxAccountFailures && acct.LastAt.After(now.Add(-t.ForgetAfter)) {
+			wait = ip.LastAt.Add(t.ForgetAfter).Sub(now)
 		}
 	}
 	if wait > 0 {
@@ -114,21 +181,23 @@ func (s *Service) checkThrottle(ctx context.Context, now time.Time, keys []strin
 	return nil
 }
 
-// recordFailure counts a failure for the account and the address, and
-// locks each that reached its threshold.
+// recordFailure counts a failure for the pair, the address and the
+// account, and locks the pair or the address when it reached its
+// threshold (the account is never locked for everyone: see
+// ThrottleOptions).
 func (s *Service) recordFailure(ctx context.Context, now time.Time, username, addr string) error {
 	t := s.opts.Throttle
 	for _, k := range []struct {
 		key string
-		max int
-	}{{accountKey(username), t.MaxFailures}, {addressKey(addr), t.MaxAddressFailures}} {
+		max int // 0: counted, never locked
+	}{{pairKey(username, addr), t.MaxFailures}, {addressKey(addr), t.MaxAddressFailures}, {accountKey(username), 0}} {
 		a, err := s.db.LoginAttemptRecordFailure(ctx, &dbprovider.LoginAttemptRecordFailureParams{
 			Key: k.key, At: now, ForgetBefore: now.Add(-t.ForgetAfter),
 		})
 		if err != nil {
 			return fmt.Errorf("login throttle: %w", err)
 		}
-		if a.Failures >= k.max {
+		if k.max > 0 && a.Failures >= k.max {
 			if err := s.db.LoginAttemptLock(ctx, k.key, now.Add(s.lockDelay(a.Failures-k.max))); err != nil {
 				return fmt.Errorf("login throttle: %w", err)
 			}
@@ -147,7 +216,9 @@ func (s *Service) lockDelay(over int) time.Duration {
 	return min(d, t.MaxDelay)
 }
 
-// CreateSession opens a session for u (after a successful login).
+// CreateSession opens a session for u (after a successful login). It
+// lasts Options.SessionIdleTimeout from its last request, and at most
+// Options.SessionTTL from now.
 func (s *Service) CreateSession(ctx context.Context, u *podium.User) (*Session, error) {
 	token, err := randomToken(sessionTokenBytes)
 	if err != nil {
@@ -157,17 +228,20 @@ func (s *Service) CreateSession(ctx context.Context, u *podium.User) (*Session, 
 	if err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
+	now := s.opts.Now()
 	rec, err := s.db.SessionCreate(ctx, &dbprovider.SessionCreateParams{
-		IDHash: tokenHash(token), UserID: u.ID, CSRFToken: csrf, ExpiresAt: time.Now().Add(s.opts.SessionTTL),
+		IDHash: tokenHash(token), UserID: u.ID, CSRFToken: csrf, ExpiresAt: now.Add(s.opts.SessionIdleTimeout),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
-	return &Session{Token: token, CSRFToken: csrf, ExpiresAt: rec.ExpiresAt, User: u}, nil
+	return &Session{Token: token, CSRFToken: csrf, ExpiresAt: rec.ExpiresAt, EndsAt: now.Add(s.opts.SessionTTL).UTC(), User: u}, nil
 }
 
-// AuthenticateSession returns the session of a cookie value. Returns
-// EUNAUTHORIZED for an unknown or expired session or a locked user.
+// AuthenticateSession returns the session of a cookie value and moves its
+// idle deadline on (writing at most once per SessionTouchInterval).
+// Returns EUNAUTHORIZED for an unknown session, one idle for longer than
+// SessionIdleTimeout, one older than SessionTTL, or a locked user.
 func (s *Service) AuthenticateSession(ctx context.Context, token string) (*Session, error) {
 	invalid := podium.Errorf(podium.EUNAUTHORIZED, "session expired or invalid: log in again")
 	if token == "" || len(token) > 128 {
@@ -180,10 +254,31 @@ func (s *Service) AuthenticateSession(ctx context.Context, token string) (*Sessi
 	if err != nil {
 		return nil, fmt.Errorf("authenticate session: %w", err)
 	}
-	if u.Locked {
+	now := s.opts.Now()
+	// The lifetime counts from the session's creation by the database
+	// clock, so a shorter SessionTTL applies to sessions already open.
+	ends := rec.CreatedAt.Add(s.opts.SessionTTL)
+	if u.Locked || !now.Before(rec.ExpiresAt) || !now.Before(ends) {
+		if !u.Locked {
+			_ = s.db.SessionDelete(ctxNoCancel(ctx), rec.IDHash)
+		}
 		return nil, invalid
 	}
-	return &Session{Token: token, CSRFToken: rec.CSRFToken, ExpiresAt: rec.ExpiresAt, User: u}, nil
+	expires := rec.ExpiresAt
+	if next := minTime(now.Add(s.opts.SessionIdleTimeout), ends); next.Sub(rec.ExpiresAt) >= s.opts.SessionTouchInterval {
+		if _, err := s.db.SessionExtend(ctxNoCancel(ctx), rec.IDHash, next); err != nil {
+			return nil, fmt.Errorf("authenticate session: %w", err)
+		}
+		expires = next.UTC()
+	}
+	return &Session{Token: token, CSRFToken: rec.CSRFToken, ExpiresAt: expires, EndsAt: ends.UTC(), User: u}, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // Logout ends a session; an unknown one is not an error.

@@ -51,7 +51,7 @@ func (s *Service) CreateUser(ctx context.Context, p CreateUserParams) (*podium.U
 	}
 	var hash string
 	if p.Password != "" {
-		if err := ValidatePassword(p.Password); err != nil {
+		if err := s.ValidatePassword(p.Username, p.Password); err != nil {
 			return nil, err
 		}
 		var err error
@@ -67,34 +67,92 @@ func (s *Service) CreateUser(ctx context.Context, p CreateUserParams) (*podium.U
 	return u, nil
 }
 
-// SetPassword replaces a user's password ("" removes password login).
-// Returns EINVALID, ENOTFOUND.
+// SetPassword replaces a user's password ("" removes password login) and
+// ends every session of the user: whoever logged in with the old password
+// must log in again. Returns EINVALID, ENOTFOUND.
 func (s *Service) SetPassword(ctx context.Context, userID int64, password string) error {
 	var hash string
 	if password != "" {
-		if err := ValidatePassword(password); err != nil {
+		u, err := s.db.UserGetByID(ctx, userID)
+		if err != nil {
+			return fmt.Errorf("set password: %w", err)
+		}
+		if err := s.ValidatePassword(u.Username, password); err != nil {
 			return err
 		}
-		var err error
 		if hash, err = s.hash(ctx, password); err != nil {
 			return fmt.Errorf("set password: %w", err)
 		}
 	}
-	if _, err := s.db.UserUpdate(ctx, &dbprovider.UserUpdateParams{ID: userID, PasswordHash: &hash}); err != nil {
+	u, err := s.db.UserUpdate(ctx, &dbprovider.UserUpdateParams{ID: userID, PasswordHash: &hash})
+	if err != nil {
 		return fmt.Errorf("set password: %w", err)
 	}
-	return nil
+	return s.endSessions(ctx, u, "password changed")
 }
 
 // SetLocked locks or unlocks a user. A locked user cannot log in, and
-// their sessions and API keys are refused (checked on every request, so on
-// every node at once). Returns ENOTFOUND.
+// their API keys are refused (checked on every request, so on every node
+// at once). Locking ends every session of the user, and so does
+// unlocking: an unlocked user logs in afresh, no old session comes back.
+// Returns ENOTFOUND.
 func (s *Service) SetLocked(ctx context.Context, userID int64, locked bool) error {
 	u, err := s.db.UserUpdate(ctx, &dbprovider.UserUpdateParams{ID: userID, Locked: &locked})
 	if err != nil {
 		return fmt.Errorf("set locked: %w", err)
 	}
 	s.log.WithFields(map[string]any{"user": u.Username, "user_id": u.ID, "locked": locked}).Info("user lock changed")
+	return s.endSessions(ctx, u, "lock changed")
+}
+
+// SetRole changes a user's role and ends every session of the user, so
+// that no page opened under the old role goes on acting with it. Setting
+// the role the user has is a no-op. Returns EINVALID, ENOTFOUND.
+func (s *Service) SetRole(ctx context.Context, userID int64, role string) (*podium.User, error) {
+	if err := ValidateRole(role); err != nil {
+		return nil, err
+	}
+	old, err := s.db.UserGetByID(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("set role: %w", err)
+	}
+	if old.Role == role {
+		return old, nil
+	}
+	u, err := s.db.UserUpdate(ctx, &dbprovider.UserUpdateParams{ID: userID, Role: &role})
+	if err != nil {
+		return nil, fmt.Errorf("set role: %w", err)
+	}
+	s.log.WithFields(map[string]any{"user": u.Username, "user_id": u.ID, "role": u.Role, "old_role": old.Role}).Info("user role changed")
+	return u, s.endSessions(ctx, u, "role changed")
+}
+
+// EndSessions ends every login session of a user (on every node: sessions
+// live in the database) and returns how many there were. API keys are not
+// affected: revoke them apart. Returns ENOTFOUND for an unknown user.
+func (s *Service) EndSessions(ctx context.Context, userID int64) (int64, error) {
+	u, err := s.db.UserGetByID(ctx, userID)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions: %w", err)
+	}
+	n, err := s.db.SessionDeleteByUser(ctx, u.ID)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions: %w", err)
+	}
+	s.log.WithFields(map[string]any{"user": u.Username, "user_id": u.ID, "sessions": n}).Info("sessions ended")
+	return n, nil
+}
+
+// endSessions deletes u's sessions after a change of credentials or
+// rights; why goes to the log.
+func (s *Service) endSessions(ctx context.Context, u *podium.User, why string) error {
+	n, err := s.db.SessionDeleteByUser(ctxNoCancel(ctx), u.ID)
+	if err != nil {
+		return fmt.Errorf("end sessions of user %d: %w", u.ID, err)
+	}
+	if n > 0 {
+		s.log.WithFields(map[string]any{"user": u.Username, "user_id": u.ID, "sessions": n, "reason": why}).Info("sessions ended")
+	}
 	return nil
 }
 

@@ -32,7 +32,8 @@ on SQLite the node must have been started once to create the database.
 Exit codes: 0 success, 1 runtime failure, 2 refused (invalid input, a
 username that is taken, an unknown user), 3 schema mismatch.`,
 		}
-		cmd.AddCommand(a.usersCreateCmd(), a.usersListCmd(), a.usersSetPasswordCmd(), a.usersLockCmd(true), a.usersLockCmd(false))
+		cmd.AddCommand(a.usersCreateCmd(), a.usersListCmd(), a.usersSetPasswordCmd(), a.usersLockCmd(true), a.usersLockCmd(false),
+			a.usersSetRoleCmd(), a.usersEndSessionsCmd())
 		return cmd
 	})
 }
@@ -89,7 +90,7 @@ func (a *app) openAccounts(ctx context.Context, purpose string) (*accountsDB, er
 				"database schema version %d is older than this binary (%d): start the node once (podium serve) or run \"podium migrate schema up\"", v, schema.Latest())
 		}
 	}
-	svc := auth.New(db, log.WithField("component", "auth"), auth.Options{})
+	svc := auth.New(db, log.WithField("component", "auth"), server.AuthOptions(cfg, auth.Options{}))
 	return &accountsDB{db: db, auth: svc}, nil
 }
 
@@ -157,7 +158,9 @@ func (a *app) usersCreateCmd() *cobra.Command {
 (creates and deploys content) or viewer (reads what is shared with them).
 
 The password is read from standard input with --password-stdin (up to the
-first newline; at least 10 characters). Without it, a strong password is
+first newline). It must have [Password] MinimumLength characters (10 by
+default), must not be or contain the username, and must not be one of the
+commonest passwords. Without it, a strong password is
 generated and printed once on standard error. With --no-password the user
 cannot log in to the web pages and works with API keys only.
 
@@ -183,9 +186,6 @@ with a letter or digit. A username that is taken is refused (exit 2).`,
 			case passwordStdin:
 				pw, err := readPasswordStdin(a.env.Stdin)
 				if err != nil {
-					return err
-				}
-				if err := auth.ValidatePassword(pw); err != nil {
 					return err
 				}
 				password = pw
@@ -259,15 +259,12 @@ func (a *app) usersSetPasswordCmd() *cobra.Command {
 	var username string
 	cmd := &cobra.Command{
 		Use:     "set-password",
-		Short:   "Set a user's password, read from standard input",
+		Short:   "Set a user's password, read from standard input, and end the user's sessions",
 		Example: `  printf '%s\n' "$PASSWORD" | podium users set-password --username alice`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pw, err := readPasswordStdin(a.env.Stdin)
 			if err != nil {
-				return err
-			}
-			if err := auth.ValidatePassword(pw); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
@@ -291,9 +288,9 @@ func (a *app) usersSetPasswordCmd() *cobra.Command {
 // usersLockCmd is "users lock" (lock true) or "users unlock".
 func (a *app) usersLockCmd(lock bool) *cobra.Command {
 	var username string
-	use, short := "unlock", "Let a locked user log in and use their API keys again"
+	use, short := "unlock", "Let a locked user log in and use their API keys again (no old session comes back)"
 	if lock {
-		use, short = "lock", "Stop a user at once: no login, sessions and API keys refused on every node"
+		use, short = "lock", "Stop a user at once: no login, sessions ended and API keys refused on every node"
 	}
 	cmd := &cobra.Command{
 		Use:   use,
@@ -315,6 +312,69 @@ func (a *app) usersLockCmd(lock bool) *cobra.Command {
 			}
 			d.audit(ctx, a, action, "user:"+u.Username)
 			fmt.Fprintf(a.env.Stdout, "%s: locked = %t\n", u.Username, lock)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&username, "username", "", "the user (required)")
+	return cmd
+}
+
+func (a *app) usersSetRoleCmd() *cobra.Command {
+	var username, role string
+	cmd := &cobra.Command{
+		Use:   "set-role",
+		Short: "Change a user's role (admin, publisher or viewer) and end the user's sessions",
+		Long: `Change a user's role. The user's login sessions end on every node, so
+that no page opened under the old role acts with it; API keys act with the
+new role from their next request.`,
+		Example: `  podium users set-role --username alice --role viewer`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := auth.ValidateRole(role); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			d, u, err := a.openAccountsUser(ctx, "users set-role", username)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			if _, err := d.auth.SetRole(ctx, u.ID, role); err != nil {
+				return err
+			}
+			d.audit(ctx, a, podium.AuditUserSetRole, "user:"+u.Username)
+			fmt.Fprintf(a.env.Stdout, "%s: role = %s\n", u.Username, role)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&username, "username", "", "the user (required)")
+	cmd.Flags().StringVar(&role, "role", "", "admin, publisher or viewer (required)")
+	return cmd
+}
+
+func (a *app) usersEndSessionsCmd() *cobra.Command {
+	var username string
+	cmd := &cobra.Command{
+		Use:   "end-sessions",
+		Short: "End every login session of a user, on every node",
+		Long: `End every login session of a user: the browsers logged in as the user
+must log in again. The user's API keys stay valid (podium keys revoke).
+The same as DELETE /__api__/v1/users/{guid}/sessions.`,
+		Example: `  podium users end-sessions --username alice`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			d, u, err := a.openAccountsUser(ctx, "users end-sessions", username)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			n, err := d.auth.EndSessions(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			d.audit(ctx, a, podium.AuditUserEndSessions, "user:"+u.Username)
+			fmt.Fprintf(a.env.Stdout, "%s: %d sessions ended\n", u.Username, n)
 			return nil
 		},
 	}

@@ -42,16 +42,19 @@ type Config struct {
 	// defaults (with environment overrides).
 	Source string
 
-	Server       ServerConfig
-	HTTP         HTTPConfig
-	Database     DatabaseConfig
-	Postgres     PostgresConfig
-	HA           HAConfig
-	Metrics      MetricsConfig
-	Applications ApplicationsConfig
-	Scheduler    SchedulerConfig
-	R            RConfig
-	Python       PythonConfig
+	Server         ServerConfig
+	HTTP           HTTPConfig
+	HTTPS          HTTPSConfig
+	Authentication AuthenticationConfig
+	Password       PasswordConfig
+	Database       DatabaseConfig
+	Postgres       PostgresConfig
+	HA             HAConfig
+	Metrics        MetricsConfig
+	Applications   ApplicationsConfig
+	Scheduler      SchedulerConfig
+	R              RConfig
+	Python         PythonConfig
 }
 
 // ServerConfig is the [Server] section. All paths are absolute after Load.
@@ -131,6 +134,37 @@ type HTTPConfig struct {
 	// node (WebSockets included); over it, a new connection gets 503. 0
 	// means no bound.
 	MaxConnections int
+}
+
+// HTTPSConfig is the [HTTPS] section: TLS served by the node itself.
+type HTTPSConfig struct {
+	// Listen is the host:port of the HTTPS server; "" serves no TLS.
+	// When set, the [HTTP] listener redirects to it (except /__ping__).
+	Listen string
+	// Certificate is a PEM file with the certificate chain, leaf first;
+	// Key is the PEM file of its private key. Both are read again when
+	// they change, without a restart.
+	Certificate string
+	Key         string
+	// MinimumTLSVersion is "1.2" or "1.3".
+	MinimumTLSVersion string
+}
+
+// AuthenticationConfig is the [Authentication] section: login sessions.
+type AuthenticationConfig struct {
+	// SessionIdleTimeout ends a session that made no request for this
+	// long. At most SessionLifetime.
+	SessionIdleTimeout time.Duration
+	// SessionLifetime ends a session this long after the login, however
+	// active it is.
+	SessionLifetime time.Duration
+}
+
+// PasswordConfig is the [Password] section: the policy for new passwords.
+type PasswordConfig struct {
+	// MinimumLength is the fewest characters a new password may have.
+	// Between 8 and 128.
+	MinimumLength int
 }
 
 // Database providers.
@@ -313,6 +347,16 @@ func Defaults() *Config {
 			WriteTimeout:      60 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			MaxConnections:    4096,
+		},
+		HTTPS: HTTPSConfig{
+			MinimumTLSVersion: "1.2",
+		},
+		Authentication: AuthenticationConfig{
+			SessionIdleTimeout: 2 * time.Hour,
+			SessionLifetime:    12 * time.Hour,
+		},
+		Password: PasswordConfig{
+			MinimumLength: 10,
 		},
 		Database: DatabaseConfig{
 			Provider:            ProviderSQLite,

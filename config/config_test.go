@@ -516,6 +516,12 @@ func TestSecrets(t *testing.T) {
 		{"EnvPasswordWithOtherError", "[Postgres]\nURL = postgres://podium:" + urlPW + "@db/podium\n[HA]\nEnabled = true\n",
 			map[string]string{"PODIUM_POSTGRES_PASSWORD": envPW}},
 		{"EnvURL", "", map[string]string{"PODIUM_POSTGRES_URL": "http://u:" + urlPW + "@db/", "PODIUM_POSTGRES_PASSWORD": envPW}},
+		// A keyword-form connection string (libpq's "host=... password=..."),
+		// which Podium refuses, must not be echoed with its password.
+		{"EnvKeywordDSN", "", map[string]string{"PODIUM_POSTGRES_URL": "host=db user=podium password=" + urlPW + " dbname=podium",
+			"PODIUM_DATABASE_PROVIDER": "postgres"}},
+		{"KeywordDSNQuoted", "[Postgres]\nURL = \"host=db password = '" + urlPW + " x' sslmode=disable\"\n", nil},
+		{"KeywordDSNUpperCase", "[Postgres]\nURL = host=db PASSWORD=" + urlPW + "\n", nil},
 	}
 	for _, tt := range tests {
 		t.Run("Error"+tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/podiumhq/podium"
@@ -58,11 +59,21 @@ func (c *Config) PostgresURLRedacted() string {
 // it may hold a password.
 const invalidURL = "(not shown: not a valid URL)"
 
+// keywordPassword matches the password of a keyword-form connection
+// string (libpq's "host=db password=secret", the value bare or in single
+// quotes with backslash escapes), ignoring case and spaces around '='.
+var keywordPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)`)
+
 // redactURL masks the password of a URL, in its user info and in a
-// password= query parameter.
+// password= query parameter. A value without "://" is taken for a
+// keyword-form connection string: it is shown as written, with the value
+// of any password keyword masked.
 func redactURL(raw string) string {
 	if raw == "" {
 		return ""
+	}
+	if !strings.Contains(raw, "://") {
+		return keywordPassword.ReplaceAllString(raw, "${1}"+podium.Mask)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

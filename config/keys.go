@@ -33,7 +33,7 @@ func (k *key) env() string {
 }
 
 // sections lists the sections in the order of the docs and of Dump.
-var sections = []string{"Server", "HTTP", "Database", "Postgres", "HA", "Metrics", "Applications", "Scheduler", "Python", "R"}
+var sections = []string{"Server", "HTTP", "HTTPS", "Authentication", "Password", "Database", "Postgres", "HA", "Metrics", "Applications", "Scheduler", "Python", "R"}
 
 // keys returns the key table. It is a function, not a package variable, so
 // the package holds no mutable global state.
@@ -60,6 +60,16 @@ func keys() []key {
 		{section: "HTTP", name: "WriteTimeout", field: func(c *Config) any { return &c.HTTP.WriteTimeout }},
 		{section: "HTTP", name: "IdleTimeout", field: func(c *Config) any { return &c.HTTP.IdleTimeout }},
 		{section: "HTTP", name: "MaxConnections", field: func(c *Config) any { return &c.HTTP.MaxConnections }},
+
+		{section: "HTTPS", name: "Listen", field: func(c *Config) any { return &c.HTTPS.Listen }},
+		{section: "HTTPS", name: "Certificate", path: true, field: func(c *Config) any { return &c.HTTPS.Certificate }},
+		{section: "HTTPS", name: "Key", path: true, field: func(c *Config) any { return &c.HTTPS.Key }},
+		{section: "HTTPS", name: "MinimumTLSVersion", field: func(c *Config) any { return &c.HTTPS.MinimumTLSVersion }},
+
+		{section: "Authentication", name: "SessionIdleTimeout", field: func(c *Config) any { return &c.Authentication.SessionIdleTimeout }},
+		{section: "Authentication", name: "SessionLifetime", field: func(c *Config) any { return &c.Authentication.SessionLifetime }},
+
+		{section: "Password", name: "MinimumLength", field: func(c *Config) any { return &c.Password.MinimumLength }},
 
 		{section: "Database", name: "Provider", field: func(c *Config) any { return &c.Database.Provider }},
 		{section: "Database", name: "Dir", path: true, field: func(c *Config) any { return &c.Database.Dir }},

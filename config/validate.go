@@ -48,6 +48,37 @@ func (l *loader) validate() {
 	l.atLeastDuration("HTTP.IdleTimeout", c.HTTP.IdleTimeout, 1)
 	l.atLeast("HTTP.MaxConnections", int64(c.HTTP.MaxConnections), 0)
 
+	// [HTTPS]
+	if c.HTTPS.Listen != "" {
+		l.listen("HTTPS.Listen", c.HTTPS.Listen)
+		if c.HTTPS.Certificate == "" {
+			l.bad("HTTPS.Certificate", "is needed with [HTTPS] Listen: the PEM file of the certificate chain, leaf first")
+		}
+		if c.HTTPS.Key == "" {
+			l.bad("HTTPS.Key", "is needed with [HTTPS] Listen: the PEM file of the certificate's private key")
+		}
+		if c.HTTPS.Listen == c.HTTP.Listen {
+			l.bad("HTTPS.Listen", "must differ from [HTTP] Listen")
+		}
+	} else if c.HTTPS.Certificate != "" || c.HTTPS.Key != "" {
+		l.bad("HTTPS.Listen", "must be set when [HTTPS] Certificate or Key is, e.g. :443 (or unset both)")
+	}
+	if _, err := ParseTLSVersion(c.HTTPS.MinimumTLSVersion); err != nil {
+		l.bad("HTTPS.MinimumTLSVersion", err.Error())
+	}
+
+	// [Authentication]
+	l.atLeastDuration("Authentication.SessionIdleTimeout", c.Authentication.SessionIdleTimeout, 1)
+	l.atLeastDuration("Authentication.SessionLifetime", c.Authentication.SessionLifetime, 1)
+	if c.Authentication.SessionIdleTimeout > c.Authentication.SessionLifetime {
+		l.bad("Authentication.SessionIdleTimeout", fmt.Sprintf("must be at most [Authentication] SessionLifetime (%s)", formatDuration(c.Authentication.SessionLifetime)))
+	}
+
+	// [Password]
+	if n := c.Password.MinimumLength; n < 8 || n > 128 {
+		l.bad("Password.MinimumLength", "must be between 8 and 128")
+	}
+
 	// [Database]
 	provider := strings.ToLower(c.Database.Provider)
 	switch provider {
@@ -269,6 +300,19 @@ func checkPostgresURL(raw string) string {
 		return "must be a postgres:// or postgresql:// URL, e.g. postgres://podium@db.example/podium"
 	}
 	return ""
+}
+
+// ParseTLSVersion reads [HTTPS] MinimumTLSVersion: "1.2" or "1.3" (a
+// "TLS" prefix is allowed), as a crypto/tls version number.
+func ParseTLSVersion(s string) (uint16, error) {
+	v := strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(s)), "TLS"), "V"))
+	switch v {
+	case "1.2":
+		return 0x0303, nil // tls.VersionTLS12; this package does not import crypto/tls
+	case "1.3":
+		return 0x0304, nil // tls.VersionTLS13
+	}
+	return 0, fmt.Errorf("must be 1.2 or 1.3: older TLS versions are not offered")
 }
 
 // ParseEnvironmentKey decodes an [Applications] EnvironmentKey: standard

@@ -55,6 +55,13 @@ type AccountStore interface {
 	SessionGet(ctx context.Context, idHash []byte) (*Session, *podium.User, error)
 	// SessionDelete removes a session; a missing one is not an error.
 	SessionDelete(ctx context.Context, idHash []byte) error
+	// SessionDeleteByUser removes every session of a user and returns how
+	// many.
+	SessionDeleteByUser(ctx context.Context, userID int64) (int64, error)
+	// SessionExtend moves a session's expiry to expiresAt if that is
+	// later than the stored one (never earlier), and reports whether it
+	// wrote.
+	SessionExtend(ctx context.Context, idHash []byte, expiresAt time.Time) (bool, error)
 	// SessionDeleteExpired removes the sessions that expired by the
 	// database clock and returns how many.
 	SessionDeleteExpired(ctx context.Context) (int64, error)

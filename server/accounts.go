@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium/auth"
+	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/web"
 	"github.com/sirupsen/logrus"
 )
@@ -17,10 +18,27 @@ import (
 // setup) and the account API, and returns the services that sweep expired
 // sessions and offer the first-run setup.
 func mountAccounts(n *Node) (*sessionSweeper, *firstRunSetup) {
-	n.auth = auth.New(n.db, n.log("auth"), n.AuthOptions)
+	n.auth = auth.New(n.db, n.log("auth"), AuthOptions(n.Config, n.AuthOptions))
 	n.web.Use(web.Authenticate(n.auth))
 	n.web.Mount(n.web.AccountRoutes(n.auth))
 	return &sessionSweeper{auth: n.auth, every: time.Hour, log: n.log("auth")}, &firstRunSetup{n: n}
+}
+
+// AuthOptions returns the options of the accounts service for cfg
+// ([Authentication], [Password]): base's fields where set (tests set the
+// hash cost and the throttle), cfg's for the session lifetimes and the
+// password policy that base leaves zero.
+func AuthOptions(cfg *config.Config, base auth.Options) auth.Options {
+	if base.SessionTTL == 0 {
+		base.SessionTTL = cfg.Authentication.SessionLifetime
+	}
+	if base.SessionIdleTimeout == 0 {
+		base.SessionIdleTimeout = cfg.Authentication.SessionIdleTimeout
+	}
+	if base.Password.MinimumLength == 0 {
+		base.Password.MinimumLength = cfg.Password.MinimumLength
+	}
+	return base
 }
 
 // Auth returns the node's accounts service (after Open): in-process tests

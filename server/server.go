@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -206,7 +207,8 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	n.dbHealthy.Store(true)
 
 	n.web = web.New(web.Options{Log: n.log("http"), Health: n.health, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
-		Limits: web.Limits{WriteTimeout: cfg.HTTP.WriteTimeout, MinUploadRate: cfg.HTTP.MinUploadRate, UploadRateWindow: cfg.HTTP.UploadRateWindow},
+		HTTPSAddress: strings.HasPrefix(strings.ToLower(cfg.Server.Address), "https://"),
+		Limits:       web.Limits{WriteTimeout: cfg.HTTP.WriteTimeout, MinUploadRate: cfg.HTTP.MinUploadRate, UploadRateWindow: cfg.HTTP.UploadRateWindow},
 		NoSpace: func() string {
 			if n.diskWatch == nil {
 				return ""

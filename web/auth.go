@@ -150,10 +150,13 @@ func csrfOK(c echo.Context, want string) bool {
 // setSessionCookie sets the session cookie: HttpOnly (scripts cannot read
 // it), SameSite=Lax (not sent on cross-site subrequests or posts), Secure
 // when the request came over TLS, directly or through a trusted proxy
-// (echo believes X-Forwarded-Proto only from trusted addresses).
+// (echo believes X-Forwarded-Proto only from trusted addresses), and
+// always when [Server] Address is an https URL (Options.HTTPSAddress). It
+// expires with the session's absolute lifetime; the idle deadline is
+// checked on the server.
 func setSessionCookie(c echo.Context, s *auth.Session) {
 	c.SetCookie(&http.Cookie{
-		Name: SessionCookie, Value: s.Token, Path: "/", Expires: s.ExpiresAt,
+		Name: SessionCookie, Value: s.Token, Path: "/", Expires: s.EndsAt,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.Scheme() == "https",
 	})
 }

@@ -68,7 +68,46 @@ func (h *accountHandlers) apiRoutes() []route.Route {
 		{Method: http.MethodDelete, Path: "/__api__/v1/keys/:id", Handler: h.revokeKey, Audit: podium.AuditKeyRevoke},
 		{Method: http.MethodGet, Path: "/__api__/v1/users", Handler: h.listUsers},
 		{Method: http.MethodPost, Path: "/__api__/v1/users", Handler: h.createUser, Audit: podium.AuditUserCreate},
+		{Method: http.MethodDelete, Path: "/__api__/v1/users/:guid/sessions", Handler: h.endSessions, Audit: podium.AuditUserEndSessions},
 	}
+}
+
+// EndSessionsBody is the JSON of DELETE /__api__/v1/users/{guid}/sessions.
+type EndSessionsBody struct {
+	// Ended is how many sessions there were.
+	Ended int64 `json:"ended"`
+}
+
+// endSessions answers DELETE /__api__/v1/users/{guid}/sessions
+// (administrators; {guid} is the user's GUID, or the numeric id that GET
+// /__api__/v1/users lists): ends every login session of the user, on every node;
+// 200 with EndSessionsBody; 404 for an unknown user. The user's API keys
+// stay valid (DELETE /__api__/v1/keys/{id} revokes one).
+func (h *accountHandlers) endSessions(c echo.Context) error {
+	if _, err := requireAdmin(c); err != nil {
+		return err
+	}
+	id, ok := ParseUserGUID(c.Param("guid"))
+	if !ok {
+		// The numeric id of GET /__api__/v1/users works too.
+		n, err := strconv.ParseInt(c.Param("guid"), 10, 64)
+		id, ok = n, err == nil && n > 0
+	}
+	if !ok {
+		return podium.Errorf(podium.ENOTFOUND, "user %q not found", c.Param("guid"))
+	}
+	u, err := h.auth.GetUser(c.Request().Context(), id)
+	if podium.IsCode(err, podium.ENOTFOUND) {
+		return podium.Errorf(podium.ENOTFOUND, "user %q not found", c.Param("guid"))
+	} else if err != nil {
+		return err
+	}
+	SetAuditTarget(c, "user:"+u.Username)
+	n, err := h.auth.EndSessions(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, EndSessionsBody{Ended: n})
 }
 
 // whoami answers GET /__api__/v1/user: 200 with UserBody, 401 anonymous.

@@ -44,6 +44,12 @@ type Options struct {
 	// TrustedProxies are the CIDRs whose X-Forwarded-For,
 	// X-Forwarded-Proto and X-Forwarded-Prefix headers are believed.
 	TrustedProxies []*net.IPNet
+	// HTTPSAddress says that clients reach the node over https ([Server]
+	// Address is an https URL), whatever the connection the request came
+	// on: every request's scheme is https, so cookies are always Secure
+	// and URLs are built with https, even behind a TLS proxy that is not
+	// in TrustedProxies.
+	HTTPSAddress bool
 	// Limits bound the cost of one request ([HTTP] timeouts and rates).
 	Limits Limits
 	// NoSpace, when set, gives the message of the 507 answer to a write
@@ -109,6 +115,9 @@ func New(opts Options) *Server {
 		// Without it echo believes X-Forwarded-Proto from any private
 		// address; the Secure flag of the session cookie follows Scheme.
 		e.SchemeExtractor = echo.ExtractSchemeDirect()
+	}
+	if opts.HTTPSAddress {
+		e.SchemeExtractor = func(*http.Request) string { return "https" }
 	}
 
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{

@@ -142,6 +142,44 @@ func testSessions(t *testing.T, p dbprovider.Provider) {
 	}
 	_, _, err = p.SessionGet(ctx, expired)
 	AssertCode(t, err, podium.ENOTFOUND)
+
+	// SessionExtend moves the expiry later, never earlier.
+	later := s.ExpiresAt.Add(30 * time.Minute)
+	if ok, err := p.SessionExtend(ctx, live, later); err != nil || !ok {
+		t.Fatalf("SessionExtend later = %t, %v; want true", ok, err)
+	}
+	if ok, err := p.SessionExtend(ctx, live, s.ExpiresAt); err != nil || ok {
+		t.Fatalf("SessionExtend earlier = %t, %v; want false", ok, err)
+	}
+	if s2, _, err := p.SessionGet(ctx, live); err != nil || !s2.ExpiresAt.Equal(later) {
+		t.Fatalf("after SessionExtend: %+v, %v; want expiry %v", s2, err, later)
+	}
+	// SessionDeleteByUser ends one user's sessions, not another's.
+	other, err := p.UserCreate(ctx, &dbprovider.UserCreateParams{Username: uniq(t, "sess2"), Role: podium.RoleViewer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, theirs := hashOf(uniq(t, "mine")), hashOf(uniq(t, "theirs"))
+	for _, c := range []struct {
+		h  []byte
+		id int64
+	}{{mine, u.ID}, {theirs, other.ID}} {
+		if _, err := p.SessionCreate(ctx, &dbprovider.SessionCreateParams{IDHash: c.h, UserID: c.id, CSRFToken: "c", ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := p.SessionDeleteByUser(ctx, u.ID); err != nil || n != 3 {
+		t.Fatalf("SessionDeleteByUser = %d, %v; want 3 (live, expired, mine)", n, err)
+	}
+	if _, _, err := p.SessionGet(ctx, theirs); err != nil {
+		t.Fatalf("another user's session: %v", err)
+	}
+	if _, err := p.SessionCreate(ctx, &dbprovider.SessionCreateParams{IDHash: live, UserID: u.ID, CSRFToken: "csrf", ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.SessionCreate(ctx, &dbprovider.SessionCreateParams{IDHash: expired, UserID: u.ID, ExpiresAt: now.Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := p.SessionDeleteExpired(ctx); err != nil || n < 1 {
 		t.Errorf("SessionDeleteExpired = %d, %v; want at least ours", n, err)
 	}

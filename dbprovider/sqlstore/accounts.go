@@ -259,6 +259,33 @@ func (s *Store) SessionDelete(ctx context.Context, idHash []byte) error {
 	return nil
 }
 
+// SessionDeleteByUser implements dbprovider.AccountStore.
+func (s *Store) SessionDeleteByUser(ctx context.Context, userID int64) (int64, error) {
+	res, err := s.W.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
+	if err != nil {
+		return 0, fmt.Errorf("session delete by user: %w", s.D.TranslateError(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("session delete by user: %w", s.D.TranslateError(err))
+	}
+	return n, nil
+}
+
+// SessionExtend implements dbprovider.AccountStore.
+func (s *Store) SessionExtend(ctx context.Context, idHash []byte, expiresAt time.Time) (bool, error) {
+	t := UTC(expiresAt)
+	res, err := s.W.ExecContext(ctx, `UPDATE sessions SET expires_at = $2 WHERE id_hash = $1 AND expires_at < $2`, idHash, t)
+	if err != nil {
+		return false, fmt.Errorf("session extend: %w", s.D.TranslateError(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("session extend: %w", s.D.TranslateError(err))
+	}
+	return n > 0, nil
+}
+
 // SessionDeleteExpired implements dbprovider.AccountStore.
 func (s *Store) SessionDeleteExpired(ctx context.Context) (int64, error) {
 	res, err := s.W.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= `+s.D.Now())
