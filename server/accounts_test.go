@@ -436,6 +436,60 @@ func TestSecureCookieBehindTrustedProxy(t *testing.T) {
 	}
 }
 
+// TestSecureCookieWithHTTPSAddress: behind a TLS proxy that is not in
+// TrustedProxies (the request reaches the node as plain http, with no
+// believed X-Forwarded-Proto), [Server] Address = https://... still makes
+// every cookie Secure. Without it the cookies silently lose Secure.
+func TestSecureCookieWithHTTPSAddress(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, config string
+		secure       bool
+	}{
+		{"HTTPSAddress", "[Server]\nAddress = https://podium.example\n", true},
+		{"HTTPAddress", "[Server]\nAddress = http://podium.example\n", false},
+		{"NoAddress", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			n, base := accountsNode(t, auth.ThrottleOptions{}, tc.config)
+			mustUserKey(t, n, "bob", podium.RolePublisher)
+			// No cookie jar: a jar would not send Secure cookies back over
+			// http, which is the point of them.
+			c := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := c.Get(base + web.LoginPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var loginCSRF *http.Cookie
+			for _, ck := range resp.Cookies() {
+				if ck.Name == "podium_login_csrf" {
+					loginCSRF = ck
+				}
+			}
+			m := hiddenCSRF.FindSubmatch(page)
+			if loginCSRF == nil || m == nil || loginCSRF.Secure != tc.secure {
+				t.Fatalf("login form: cookie %+v, want Secure=%t", loginCSRF, tc.secure)
+			}
+			form := url.Values{"username": {"bob"}, "password": {"password of bob"}, "login_csrf": {string(m[1])}}
+			req, _ := http.NewRequest("POST", base+web.LoginPath, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.AddCookie(&http.Cookie{Name: loginCSRF.Name, Value: loginCSRF.Value})
+			resp, err = c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			ck := sessionCookie(resp)
+			if resp.StatusCode != http.StatusSeeOther || ck == nil || ck.Secure != tc.secure {
+				t.Fatalf("login: %d, cookie %+v, want Secure=%t", resp.StatusCode, ck, tc.secure)
+			}
+		})
+	}
+}
+
 type headerTransport map[string]string
 
 func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
