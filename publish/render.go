@@ -128,9 +128,11 @@ func (s *Service) credential() (*syscall.Credential, error) {
 // RunAs user, with a clean environment and a timeout, then moves its
 // output under DataDir and records it good.
 func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundle, dir string, m *bundle.Manifest, opts RenderOptions) (_ *podium.Render, err error) {
-	out := opts.Output
-	if out == nil {
-		out = func(string) {}
+	out := func(string) {}
+	if opts.Output != nil {
+		// Every consumer gets the output as it can be stored: a render
+		// never fails on what its own command printed (NUL, bad UTF-8).
+		out = func(line string) { opts.Output(podium.CleanText(line)) }
 	}
 	cred, err := s.credential()
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -44,10 +43,11 @@ func newTaskLog(db dbprovider.Provider, id string, changed func()) *TaskLog {
 	return l
 }
 
-// Line adds one line of output (cleaned of NUL bytes and invalid UTF-8,
-// which PostgreSQL text refuses, and cut at maxLineLen).
+// Line adds one line of output (cleaned as [podium.CleanText] cleans it:
+// PostgreSQL text refuses NUL bytes and invalid UTF-8; and cut at
+// maxLineLen).
 func (l *TaskLog) Line(line string) {
-	line = strings.ReplaceAll(strings.ToValidUTF8(line, "\uFFFD"), "\x00", "\uFFFD")
+	line = podium.CleanText(line)
 	if len(line) > maxLineLen {
 		cut := maxLineLen
 		for cut > 0 && !utf8.RuneStart(line[cut]) {

@@ -29,6 +29,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -57,6 +58,11 @@ const (
 	// claimTimeout bounds one claim, which a stop does not interrupt.
 	claimTimeout = 10 * time.Second
 )
+
+// MaxConcurrency is the largest [Options] Concurrency a node records (the
+// node registry's column is a PostgreSQL integer); larger values are
+// clamped with a warning.
+const MaxConcurrency = math.MaxInt32
 
 // NoWorkWarning is the warning shown (log, /__ping__, dashboard) when no
 // live node takes scheduled work.
@@ -219,6 +225,14 @@ func New(opts Options) *Service {
 		l := logrus.New()
 		l.SetOutput(discard{})
 		opts.Log = logrus.NewEntry(l)
+	}
+	if opts.Concurrency > MaxConcurrency {
+		// Older releases accepted any value and stored it; the node
+		// registry holds a PostgreSQL integer. Nothing could run that many
+		// jobs at once anyway: the value meant "no limit".
+		opts.Log.WithFields(logrus.Fields{"configured": opts.Concurrency, "used": MaxConcurrency}).
+			Warn("[Applications] ScheduleConcurrency is out of range: clamped")
+		opts.Concurrency = MaxConcurrency
 	}
 	host, _ := os.Hostname()
 	s := &Service{opts: opts, db: opts.DB, log: opts.Log, host: host,
@@ -568,11 +582,14 @@ func (s *Service) execute(ctx context.Context, r *run) {
 		return
 	}
 
-	p := &dbprovider.JobFinishParams{ID: job.ID, Token: job.ClaimToken, Status: podium.JobSucceeded, ExitCode: code, Log: out}
+	// Cleaned as captured output always is: a log that the database
+	// refuses (a NUL byte) would leave the attempt unrecorded and the job
+	// running again and again.
+	p := &dbprovider.JobFinishParams{ID: job.ID, Token: job.ClaimToken, Status: podium.JobSucceeded, ExitCode: code, Log: podium.CleanText(out)}
 	if err != nil || code != 0 {
 		p.Status = podium.JobFailed
 		if err != nil {
-			p.Error = err.Error()
+			p.Error = podium.CleanText(err.Error())
 		} else {
 			p.Error = fmt.Sprintf("exit code %d", code)
 		}
