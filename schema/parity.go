@@ -10,7 +10,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/podiumhq/podium"
 )
 
 // ParityVersion is the SQLite migration that gives every column the CHECK
@@ -136,6 +135,7 @@ func (v ParityViolation) String() string {
 // *sql.Tx.
 type Querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // ParityViolations lists every row of a SQLite database that the parity
@@ -260,7 +260,13 @@ func invalidUTF8(ctx context.Context, q Querier, table string, key []string, rul
 	for _, c := range append(slices.Clone(key), cols...) {
 		list = append(list, quoteIdent(c))
 	}
-	rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(list, ", "), quoteIdent(table)))
+	// Only values that are not plain ASCII can be invalid UTF-8: SQL picks
+	// them (nonASCII), Go checks them.
+	filters := make([]string, len(cols))
+	for i, c := range cols {
+		filters[i] = nonASCII(c)
+	}
+	rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s", strings.Join(list, ", "), quoteIdent(table), strings.Join(filters, " OR ")))
 	if err != nil {
 		return nil, fmt.Errorf("schema: UTF-8 check of %s: %w", table, err)
 	}
@@ -328,34 +334,6 @@ func sqliteColumns(ctx context.Context, q Querier, table string) (map[string]boo
 		}
 	}
 	return cols, key, rows.Err()
-}
-
-// ParityError is the refusal to run the parity migration on a database
-// holding rows it would refuse: every row, then what to do.
-func ParityError(vs []ParityViolation) error {
-	var b strings.Builder
-	count := map[string]int{}
-	for _, v := range vs {
-		count[v.Table]++
-	}
-	fmt.Fprintf(&b, "schema: migration %05d (SQLite parity with PostgreSQL) refused: %d value(s) in this database would be refused by the new constraints, and PostgreSQL would refuse them too; nothing was changed (the database is still at its old version). Per table:",
-		ParityVersion, len(vs))
-	names := make([]string, 0, len(count))
-	for t := range count {
-		names = append(names, t)
-	}
-	sort.Strings(names)
-	for _, t := range names {
-		fmt.Fprintf(&b, " %s %d;", t, count[t])
-	}
-	b.WriteString("\n")
-	for _, v := range vs {
-		b.WriteString("  " + v.String() + "\n")
-	}
-	b.WriteString("What to do: with the node stopped and after a backup, correct or delete each row named above with the sqlite3 shell " +
-		"(for example UPDATE audit_log SET detail = '{}' WHERE id = 1), then start podium (or run podium migrate schema up) again. " +
-		"podium never changes data on its own. podium migrate db --check lists the same rows while the node runs.")
-	return podium.Errorf(podium.EREFUSED, "%s", b.String())
 }
 
 // keyValue formats a key value as "podium migrate db" names rows.

@@ -81,7 +81,7 @@ var parityBreakers = []struct{ stmt, want string }{
 	{`UPDATE audit_log SET detail = '{"a": ' WHERE id = 7`, `table audit_log, row (id=7), column detail: must be valid JSON`},
 	{`UPDATE tasks SET result = '{"a": "x\u0000y"}' WHERE id = 'task-00000002'`, `table tasks, row (id="task-00000002"), column result: must be valid JSON`},
 	{`UPDATE jobs SET max_attempts = 1099511627776 WHERE id = 3`, `table jobs, row (id=3), column max_attempts: must be an integer from -2147483648`},
-	{`UPDATE task_output SET line = 'a' || char(0) || 'b' WHERE task_id = 'task-00000003' AND line_no = 2`, `table task_output, row (task_id="task-00000003", line_no=2), column line: must be text without NUL`},
+	{`UPDATE content SET title = 'a' || char(0) || 'b' WHERE id = 2`, `table content, row (id=2), column title: must be text without NUL`},
 	{`UPDATE users SET locked = 2 WHERE id = 2`, `table users, row (id=2), column locked: must be 0 or 1`},
 	{`UPDATE content SET updated_at = '2026-02-30 10:00:00+00:00' WHERE id = 4`, `table content, row (id=4), column updated_at: must be a UTC time`},
 	{`UPDATE bundles SET size = 'big' WHERE id = 5`, `table bundles, row (id=5), column size: must be an integer`},

@@ -128,6 +128,12 @@ type Options struct {
 	// NodeTimeout decides which registered nodes count as live (default
 	// 30s, the [HA] NodeTimeout default).
 	NodeTimeout time.Duration
+	// Progress, when set, receives each step of a long upgrade (the
+	// node's /__ping__ shows it); the log gets progress lines anyway.
+	Progress func(Progress)
+	// ReportDir is where a refused upgrade writes its full list of rows
+	// (default: the SQLite database's folder).
+	ReportDir string
 }
 
 // Goose is a goose provider on a Podium database. Its Close releases what
@@ -224,21 +230,31 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 	if err != nil {
 		return Migrated{}, err
 	}
-	if p.GooseDialect() == "sqlite3" && before < ParityVersion {
-		// The parity migration would stop at the first row its new
-		// constraints refuse, naming none: list every one first, and
-		// change nothing.
-		vs, err := ParityViolations(ctx, p.DB())
-		if err != nil {
-			return Migrated{}, err
-		}
-		if len(vs) > 0 {
-			return Migrated{}, ParityError(vs)
-		}
-	}
 	pending, err := PendingMigrations(ctx, p)
 	if err != nil {
 		return Migrated{}, err
+	}
+	pr := newProgress(log, opts.Progress)
+	var parity []Result // 00035, when applied by upgradeSQLite
+	if p.GooseDialect() == "sqlite3" && len(pending) > 0 {
+		if err := checkDisk(p, pr); err != nil {
+			return Migrated{}, err
+		}
+		if before > 0 && before < ParityVersion {
+			// The parity migration would stop at the first row its new
+			// constraints refuse, naming none, and redo every table after
+			// a kill: check every row first (refusing values users
+			// entered, changing nothing), clean Podium's own data, then
+			// rebuild table by table (upgrade.go).
+			r, err := upgradeSQLite(ctx, p, log, opts, pr)
+			if err != nil {
+				return Migrated{}, err
+			}
+			parity = []Result{r}
+			if pending, err = PendingMigrations(ctx, p); err != nil {
+				return Migrated{}, err
+			}
+		}
 	}
 	// Looked up even with nothing pending: only a node alone may raise the
 	// floor (a second new node of an expand-only upgrade must not retire
@@ -249,7 +265,7 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 			return Migrated{}, err
 		}
 	}
-	var out Migrated
+	out := Migrated{Applied: parity}
 	if len(others) > 0 {
 		if err := CanRoll(pending); err != nil {
 			return out, podium.Errorf(podium.EREFUSED, "%s; %d other node(s) are live: %s. Stop every node, then start "+
@@ -258,7 +274,11 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 	}
 	if len(pending) > 0 {
 		if len(others) == 0 {
-			out, err = apply(ctx, p, log, opts, true, nil)
+			stop := pr.during(Progress{Phase: PhaseMigrate, Migration: strings.Join(migrationNames(pending), ", ")}, 0)
+			var m Migrated
+			m, err = apply(ctx, p, log, opts, true, nil)
+			stop()
+			out.Applied = append(out.Applied, m.Applied...)
 		} else {
 			var expand []int64
 			for _, m := range pending {
