@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
-
 )
 
 // ParityVersion is the SQLite migration that gives every column the CHECK
