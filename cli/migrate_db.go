@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -14,6 +16,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/migrate"
+	"github.com/podiumhq/podium/schema"
 	"github.com/schollz/progressbar/v3"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -206,8 +209,18 @@ func printCheckResult(w io.Writer, res *migrate.Result) {
 		fmt.Fprintf(w, "  holds Podium data: %s\n", holds)
 		fmt.Fprintf(w, "  role may create the schema: %s\n", yesNo(tg.CanCreateSchema))
 	}
+	if len(rep.CleanedByUpgrade) > 0 {
+		fmt.Fprintln(w, "\nPodium's own output and runtime state that the schema upgrade cleans before the copy (NUL removed, invalid UTF-8 shown as U+FFFD, out-of-range settings clamped), not refused:")
+		for _, k := range slices.Sorted(maps.Keys(rep.CleanedByUpgrade)) {
+			fmt.Fprintf(w, "  %s: %d\n", k, rep.CleanedByUpgrade[k])
+		}
+	}
 	fmt.Fprintf(w, "\nRead and checked %d rows in %.2f s (%.0f rows/s); the migration should take about %.1f s, plus the node's restart.\n",
 		res.Rows, rep.ReadSeconds, rep.RowsPerSecond, rep.EstimatedSeconds)
+	if rep.SchemaUpgradeSeconds > 0 {
+		fmt.Fprintf(w, "That includes about %.1f s to bring the source's schema from version %d to %d first.\n",
+			rep.SchemaUpgradeSeconds, res.SchemaVersion, schema.Latest())
+	}
 	if rep.OK {
 		fmt.Fprintln(w, "\nOK: podium migrate db would succeed on this snapshot.")
 		return

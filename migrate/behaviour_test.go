@@ -34,8 +34,8 @@ func TestRunNULTextIsRefusedBeforeWriting(t *testing.T) {
 	for _, tc := range []struct {
 		name, stmt, want string
 	}{
-		{"Text", `UPDATE task_output SET line = 'before' || char(0) || 'after' WHERE task_id = 'task-00000003' AND line_no = 2`,
-			`table task_output, row (task_id="task-00000003", line_no=2), column line`},
+		{"Text", `UPDATE content SET title = 'before' || char(0) || 'after' WHERE id = 3`,
+			`table content, row (id=3), column title`},
 		{"JSONEscape", `UPDATE audit_log SET detail = '{"a": "x\u0000y"}' WHERE id = 7`,
 			`table audit_log, row (id=7), column detail`},
 		{"InvalidJSON", `UPDATE content SET settings = '{"a": ' WHERE id = 4`,

@@ -138,13 +138,17 @@ func TestCheckListsEveryRefusedValue(t *testing.T) {
 		{`UPDATE audit_log SET detail = 'not json' WHERE id = 8`, "audit_log", "(id=8)", "detail"},
 		{`UPDATE tasks SET result = '{"a": "x\u0000y"}' WHERE id = 'task-00000002'`, "tasks", `(id="task-00000002")`, "result"},
 		{`UPDATE jobs SET max_attempts = 1099511627776 WHERE id = 3`, "jobs", "(id=3)", "max_attempts"},
-		{`UPDATE task_output SET line = 'a' || char(0) || 'b' WHERE task_id = 'task-00000003' AND line_no = 2`, "task_output", `(task_id="task-00000003", line_no=2)`, "line"},
+		{`UPDATE content SET title = 'a' || char(0) || 'b' WHERE id = 3`, "content", "(id=3)", "title"},
 		{`UPDATE users SET locked = 2 WHERE id = 2`, "users", "(id=2)", "locked"},
 		{`UPDATE content SET settings = '[1,' WHERE id = 4`, "content", "(id=4)", "settings"},
 	}
 	for _, b := range bad {
 		sqliteExec(t, s.dbDir, b.stmt)
 	}
+	// Podium's own output as that release stored it: the real run's
+	// schema upgrade cleans it, so the check counts it, not refuses it.
+	sqliteExec(t, s.dbDir, `UPDATE task_output SET line = 'a' || char(0) || 'b' WHERE task_id = 'task-00000003' AND line_no = 2`,
+		`UPDATE job_attempts SET log = 'x' || char(0) WHERE id IN (1, 2)`)
 	// The older node: it holds no lock here (a node would), and writes
 	// all along.
 	w, err := sqlite.Open(t.Context(), sqlite.Options{Dir: s.dbDir})
@@ -207,6 +211,13 @@ func TestCheckListsEveryRefusedValue(t *testing.T) {
 	}
 	if total != int64(len(bad)) || res.Check.RefusedPerTable["audit_log"] != 2 {
 		t.Errorf("refused per table %v, want %d in all, 2 in audit_log", res.Check.RefusedPerTable, len(bad))
+	}
+	if c := res.Check.CleanedByUpgrade; c["task_output.line"] != 1 || c["job_attempts.log"] != 2 {
+		t.Errorf("cleaned by the upgrade: %v, want task_output.line 1 and job_attempts.log 2", c)
+	}
+	if res.Check.SchemaUpgradeSeconds <= 0 || res.Check.EstimatedSeconds <= res.Check.SchemaUpgradeSeconds {
+		t.Errorf("estimate %.2f s with schema upgrade %.2f s: the schema upgrade must be part of it",
+			res.Check.EstimatedSeconds, res.Check.SchemaUpgradeSeconds)
 	}
 	if v, err := w.SchemaVersion(t.Context()); err != nil || v != schema.ParityVersion-5 {
 		t.Errorf("source version %d, %v after --check: it must not be upgraded", v, err)

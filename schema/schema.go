@@ -246,11 +246,9 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 			// a kill: check every row first (refusing values users
 			// entered, changing nothing), clean Podium's own data, then
 			// rebuild table by table (upgrade.go).
-			r, err := upgradeSQLite(ctx, p, log, opts, pr)
-			if err != nil {
-				return Migrated{}, err
+			if parity, err = upgradeSQLite(ctx, p, log, opts, pr); err != nil {
+				return Migrated{Applied: parity}, err
 			}
-			parity = []Result{r}
 			if pending, err = PendingMigrations(ctx, p); err != nil {
 				return Migrated{}, err
 			}

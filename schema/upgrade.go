@@ -64,13 +64,30 @@ func SplitViolations(vs []ParityViolation) (own, refused []ParityViolation) {
 }
 
 // upgradeSQLite runs steps 2 to 4 above on p (step 1 is checkDisk).
-func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Options, pr *progress) (Result, error) {
+func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Options, pr *progress) ([]Result, error) {
+	res := Result{Version: ParityVersion, Name: "00035_parity.sql"}
+	// The migrations before 00035 first (a database older than schema 30),
+	// through goose as always.
+	pending, err := PendingMigrations(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	var below []int64
+	for _, m := range pending {
+		if m.Version < ParityVersion {
+			below = append(below, m.Version)
+		}
+	}
+	m, err := apply(ctx, p, log, opts, false, below)
+	done := m.Applied
+	if err != nil {
+		return done, err
+	}
 	started := time.Now()
 	pr.step(Progress{Phase: PhaseCheck})
-	res := Result{Version: ParityVersion, Name: "00035_parity.sql"}
 	vs, err := ParityViolations(ctx, readerOf(p))
 	if err != nil {
-		return res, err
+		return done, err
 	}
 	own, refused := SplitViolations(vs)
 	if log != nil {
@@ -78,13 +95,13 @@ func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry
 			Info("upgrade: rows checked against the new constraints")
 	}
 	if len(refused) > 0 {
-		return res, RefusalError(refused, own, reportDir(p, opts))
+		return done, RefusalError(refused, own, reportDir(p, opts))
 	}
 	if len(own) > 0 {
 		pr.step(Progress{Phase: PhaseRepair})
 		reps, err := RepairOwnData(ctx, p.DB(), p.DB(), false, pr)
 		if err != nil {
-			return res, err
+			return done, err
 		}
 		logOwnRepairs(log, reps)
 	}
@@ -95,7 +112,10 @@ func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry
 		log.WithFields(logrus.Fields{"version": res.Version, "migration": res.Name,
 			"duration": res.Duration.Round(time.Microsecond).String()}).Info("applied migration")
 	}
-	return res, err
+	if err != nil {
+		return done, err
+	}
+	return append(done, res), nil
 }
 
 // readerOf returns a reader beside the writer when p has one.
@@ -235,4 +255,16 @@ func checkDisk(p dbprovider.Provider, pr *progress) error {
 			podium.FormatBytes(need), s.Path(), podium.FormatBytes(size), podium.FormatBytes(int64(free)), podium.FormatBytes(need-int64(free)))
 	}
 	return nil
+}
+
+// IsOwnData reports whether a column holds Podium's own output or runtime
+// state, which the upgrade from before the parity migration cleans
+// ([OwnText], [OwnRange]) rather than refuses.
+func IsOwnData(table, column string) bool {
+	for _, c := range append(append([]OwnColumn(nil), OwnText...), OwnRange...) {
+		if c.Table == table && c.Column == column {
+			return true
+		}
+	}
+	return false
 }
