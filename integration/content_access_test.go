@@ -7,12 +7,17 @@ import (
 	"testing"
 )
 
-// TestContentAccessEveryEndpoint runs every content endpoint of the API
-// (content, permissions, bundles, deploy, render, schedule, jobs, app
-// processes) and the content itself, for every kind of caller and every
-// access type, against the one rule of docs/publishing.md ("Who may do
-// what"): anonymous gets 401 from the API; content the caller may not see
-// is 404; content it sees but may not change in the way asked is 403.
+// TestContentAccessEveryEndpoint runs every endpoint that takes a content
+// or task id, on both API generations (/__api__/v1 and the older /__api__
+// of the R rsconnect package: content, permissions, bundles and their
+// download, deploy, build, render, environment, schedule, jobs, tasks,
+// app processes, applications by numeric id), and the content itself,
+// for every kind of caller and every access type, against the one rule of
+// docs/publishing.md ("Who may do what"): anonymous gets 401 from the API;
+// content the caller may not see is 404, and the answer never names the
+// content's GUID (ids are sequential: a 404 that named it would reveal
+// the GUID of content the caller may not see); content it sees but may
+// not change in the way asked is 403. Job logs are for editors only.
 func TestContentAccessEveryEndpoint(t *testing.T) {
 	t.Parallel()
 	n := pubNode(t, "", sharedDataDir(t), "access")
@@ -37,13 +42,20 @@ func TestContentAccessEveryEndpoint(t *testing.T) {
 	site := pubBundle(t, map[string]string{"manifest.json": `{"version":1,"metadata":{"appmode":"static"}}`, "index.html": "hello"})
 
 	// newContent makes a deployed static site with access type at, the
-	// access list above and a (disabled) schedule, as its owner.
-	newContent := func(t *testing.T, name, at string) (guid string, bundleID int) {
+	// access list above and a (disabled) schedule, as its owner; it
+	// returns the content's GUID and numeric id, the bundle and the
+	// deployment task.
+	type made struct {
+		guid, taskID string
+		id, bundleID int
+	}
+	newContent := func(t *testing.T, name, at string) made {
 		t.Helper()
 		r := pubJSON(t, "POST", base+"/content", owner.key, map[string]string{"name": name, "access_type": at})
 		pubWant(t, "create", r, 201)
 		var c struct {
 			GUID string `json:"guid"`
+			ID   int    `json:"id"`
 		}
 		r.JSON(t, &c)
 		pubWant(t, "permissions", pubJSON(t, "PUT", base+"/content/"+c.GUID+"/permissions", owner.key,
@@ -65,7 +77,7 @@ func TestContentAccessEveryEndpoint(t *testing.T) {
 		}
 		pubWant(t, "schedule", pubJSON(t, "PUT", base+"/content/"+c.GUID+"/schedule", owner.key,
 			`{"spec": "0 6 * * *", "enabled": false}`), 200)
-		return c.GUID, b.ID
+		return made{guid: c.GUID, id: c.ID, bundleID: b.ID, taskID: task.TaskID}
 	}
 
 	// need is what an endpoint asks of its caller.
@@ -76,13 +88,28 @@ func TestContentAccessEveryEndpoint(t *testing.T) {
 		manage
 	)
 	type endpoint struct {
-		method, path string // path after /content/{guid}
+		method, path string // path after /__api__/v1/content/{guid}, or a whole path from /
 		need         need
 		ctype, body  string
 		ok           int // the status of an allowed caller; 0: any but 401, 403, 404
 	}
-	endpoints := func(bundleID int) []endpoint {
+	endpoints := func(m made) []endpoint {
+		bundleID := m.bundleID
+		app := fmt.Sprintf("/__api__/applications/%d", m.id)
 		return []endpoint{
+			// The older API, by numeric id and by GUID.
+			{"GET", app, read, "", "", 200},
+			{"GET", app + "/config", read, "", "", 200},
+			{"GET", "/__api__/applications/" + m.guid + "/config", read, "", "", 200},
+			{"POST", app + "/upload", edit, "application/x-gzip", "not gzip", 400},
+			{"POST", app + "/deploy", edit, "application/json", fmt.Sprintf(`{"bundle": %d}`, bundleID), 200},
+			// Tasks: the starter's, else those who may change the content.
+			{"GET", "/__api__/v1/tasks/" + m.taskID, edit, "", "", 200},
+			{"GET", "/__api__/tasks/" + m.taskID, edit, "", "", 200},
+			{"GET", fmt.Sprintf("/bundles/%d/download", bundleID), edit, "", "", 200},
+			{"POST", "/build", edit, "application/json", fmt.Sprintf(`{"bundle_id": %d, "activate": false}`, bundleID), 202},
+			{"GET", "/environment", edit, "", "", 200},
+			{"PATCH", "/environment", edit, "application/json", `[{"name": "X", "value": "1"}]`, 200},
 			{"GET", "", read, "", "", 200},
 			{"PATCH", "", edit, "application/json", `{"title": "changed"}`, 200},
 			{"GET", "/permissions", edit, "", "", 200},
@@ -106,15 +133,23 @@ func TestContentAccessEveryEndpoint(t *testing.T) {
 	for _, at := range []string{"acl", "logged_in", "all"} {
 		for _, who := range callers {
 			t.Run(at+"/"+who.name, func(t *testing.T) {
-				guid, bundleID := newContent(t, "c-"+strings.ReplaceAll(at, "_", "-")+"-"+who.name, at)
+				m := newContent(t, "c-"+strings.ReplaceAll(at, "_", "-")+"-"+who.name, at)
+				guid := m.guid
 				sees := who.reader || (who.key != "" && at != "acl")
-				for _, ep := range endpoints(bundleID) {
+				for _, ep := range endpoints(m) {
+					url, shown := base+"/content/"+guid+ep.path, "/content/{guid}"+ep.path
+					if strings.HasPrefix(ep.path, "/__api__/") {
+						url, shown = n.URL+ep.path, strings.NewReplacer(guid, "{guid}", m.taskID, "{task}").Replace(ep.path)
+					}
+					task := strings.Contains(ep.path, "/tasks/")
 					var want int
 					switch {
 					case who.key == "":
 						want = http.StatusUnauthorized
 					case !sees:
 						want = http.StatusNotFound
+					case task && !who.edit:
+						want = http.StatusNotFound // a task is not content: whoever may not see it gets 404
 					case ep.need == edit && !who.edit, ep.need == manage && !who.manage:
 						want = http.StatusForbidden
 					default:
@@ -124,8 +159,13 @@ func TestContentAccessEveryEndpoint(t *testing.T) {
 					if ep.body != "" {
 						body = []byte(ep.body)
 					}
-					r := pubDo(t, ep.method, base+"/content/"+guid+ep.path, who.key, ep.ctype, body)
-					what := fmt.Sprintf("%s /content/{guid}%s as %s on %s content", ep.method, ep.path, who.name, at)
+					r := pubDo(t, ep.method, url, who.key, ep.ctype, body)
+					what := fmt.Sprintf("%s %s as %s on %s content", ep.method, shown, who.name, at)
+					// A 404 never names a GUID the caller did not send.
+					if r.Status == http.StatusNotFound && !strings.Contains(ep.path, guid) && !strings.HasPrefix(url, base+"/content/") &&
+						strings.Contains(string(r.Body), guid) {
+						t.Errorf("%s: 404 names the content's GUID: %s", what, r.Body)
+					}
 					if want == 0 {
 						if r.Status == 401 || r.Status == 403 || r.Status == 404 {
 							t.Errorf("%s: %d %s, want it allowed", what, r.Status, r.Body)
@@ -138,7 +178,7 @@ func TestContentAccessEveryEndpoint(t *testing.T) {
 				}
 				// The content itself (not the API): anonymous readers see
 				// only "all" content, and get 401 for the rest.
-				guid2, _ := newContent(t, "s-"+strings.ReplaceAll(at, "_", "-")+"-"+who.name, at)
+				guid2 := newContent(t, "s-"+strings.ReplaceAll(at, "_", "-")+"-"+who.name, at).guid
 				r := pubDo(t, "GET", n.URL+"/content/"+guid2+"/", who.key, "", nil)
 				want := 200
 				switch {

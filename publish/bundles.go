@@ -214,14 +214,20 @@ func (s *Service) BundleOpen(ctx context.Context, u *podium.User, guid string, b
 }
 
 // ContentByID returns content u may see by its numeric id (the v0 lookup
-// Connect clients make). Returns ENOTFOUND otherwise.
+// Connect clients make). Returns ENOTFOUND otherwise, with the same
+// message whether the content does not exist or u may not see it: the
+// answer names only the id asked for, never the content's GUID.
 func (s *Service) ContentByID(ctx context.Context, u *podium.User, id int64) (*podium.Content, error) {
+	notFound := podium.Errorf(podium.ENOTFOUND, "content %d not found", id)
 	c, err := s.db.ContentGet(ctx, id)
 	if podium.IsCode(err, podium.ENOTFOUND) {
-		return nil, podium.Errorf(podium.ENOTFOUND, "content %d not found", id)
+		return nil, notFound
 	} else if err != nil {
 		return nil, err
 	}
 	c, _, err = s.contentFor(ctx, u, c.GUID, canView)
+	if podium.IsCode(err, podium.ENOTFOUND) {
+		return nil, notFound
+	}
 	return c, err
 }

@@ -97,15 +97,32 @@ func (s *Service) ScheduleDelete(ctx context.Context, u *podium.User, guid strin
 }
 
 // ContentJobs returns a report's jobs, newest first, each with its
-// attempts: which node ran it, when, for how long, how it ended, the log.
-// before is the paging cursor: the id of the last job of the previous page
-// (0 for the first page).
+// attempts: which node ran it, when, for how long, how it ended, and the
+// log to those who may change the content only (a render log may hold
+// what the report's code printed: connection strings, data). before is
+// the paging cursor: the id of the last job of the previous page (0 for
+// the first page).
 func (s *Service) ContentJobs(ctx context.Context, u *podium.User, guid string, limit int, before int64) ([]*podium.Job, error) {
 	c, err := s.content(ctx, u, guid, false)
 	if err != nil {
 		return nil, err
 	}
-	return s.jobsWithHistory(ctx, &dbprovider.JobListParams{ContentID: c.ID, Limit: limit, Before: before})
+	jobs, err := s.jobsWithHistory(ctx, &dbprovider.JobListParams{ContentID: c.ID, Limit: limit, Before: before})
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.content(ctx, u, guid, true)
+	switch {
+	case podium.IsCode(err, podium.EFORBIDDEN):
+		for _, j := range jobs {
+			for _, a := range j.History {
+				a.Log = ""
+			}
+		}
+	case err != nil:
+		return nil, err
+	}
+	return jobs, nil
 }
 
 // Jobs returns the jobs of every report, optionally of one status, newest
