@@ -79,7 +79,8 @@ type ServerConfig struct {
 	// /__ping__ turns 503 and before it closes its listener, so that the
 	// load balancer's health checks take it out first (set it to the check
 	// interval times the failures needed, plus one interval). 0 closes at
-	// once. At most MaxDrainDelay.
+	// once. At most MaxDrainDelay. Default DefaultHADrainDelay with [HA]
+	// Enabled, 0 without (a single node has no peer to take its traffic).
 	DrainDelay time.Duration
 	// AuditLogRetention is how long audit log entries are kept; older ones
 	// are deleted hourly, in batches. 0 keeps them forever.
@@ -100,6 +101,13 @@ type ServerConfig struct {
 	// (DENY, SAMEORIGIN, or NONE, the default, for no header).
 	FrameOptionsContent string
 }
+
+// DefaultHADrainDelay is [Server] DrainDelay's default with [HA] Enabled:
+// the shipped HAProxy configurations check every second (inter 1s) and
+// take a node out after two failed checks (fall 2), so a draining node
+// must answer 503 for two intervals, plus one for the check in flight,
+// before its port closes.
+const DefaultHADrainDelay = 3 * time.Second
 
 // MaxDrainDelay bounds [Server] DrainDelay, so that a node retiring on a
 // newer schema still exits within 30 seconds.
@@ -182,6 +190,11 @@ type DatabaseConfig struct {
 	// SchemaCheckInterval is how often a running server checks that the
 	// database schema is not newer than the binary. In (0, 30s].
 	SchemaCheckInterval time.Duration
+	// MigrationLockTimeout is the PostgreSQL lock_timeout of every
+	// migration statement: a statement that waits longer for its lock
+	// gives up and the migration is tried again after a backoff, so that
+	// requests queued behind it never wait longer. In [100ms, 1m].
+	MigrationLockTimeout time.Duration
 }
 
 // PostgresConfig is the [Postgres] section.
@@ -359,8 +372,9 @@ func Defaults() *Config {
 			MinimumLength: 10,
 		},
 		Database: DatabaseConfig{
-			Provider:            ProviderSQLite,
-			SchemaCheckInterval: 5 * time.Second,
+			Provider:             ProviderSQLite,
+			SchemaCheckInterval:  5 * time.Second,
+			MigrationLockTimeout: 2 * time.Second,
 		},
 		Postgres: PostgresConfig{
 			MaxConns: 10,

@@ -333,6 +333,34 @@ StateDir = /abs/state
 	})
 }
 
+// TestLoad_DrainDelayDefault: a cluster node drains for the shipped
+// HAProxy checks (3s) unless DrainDelay is set, 0s included; a single
+// node closes at once.
+func TestLoad_DrainDelayDefault(t *testing.T) {
+	t.Parallel()
+	ha := "[HA]\nEnabled = true\n[Database]\nProvider = postgres\n[Postgres]\nURL = postgres://podium@db/podium\n"
+	for _, tc := range []struct {
+		name, file string
+		env        map[string]string
+		want       time.Duration
+	}{
+		{"SingleNode", "", nil, 0},
+		{"HA", ha, nil, config.DefaultHADrainDelay},
+		{"HAExplicitZero", ha + "[Server]\nDrainDelay = 0s\n", nil, 0},
+		{"HAEnvironment", ha, map[string]string{"PODIUM_SERVER_DRAINDELAY": "5s"}, 5 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir, opts := setup(t)
+			opts.Path = writeFile(t, dir, "podium.gcfg", tc.file)
+			opts.LookupEnv = env(tc.env)
+			if c := mustLoad(t, opts); c.Server.DrainDelay != tc.want {
+				t.Errorf("DrainDelay = %s, want %s", c.Server.DrainDelay, tc.want)
+			}
+		})
+	}
+}
+
 func TestLoad_FileSyntax(t *testing.T) {
 	t.Parallel()
 	dir, opts := setup(t)
@@ -432,6 +460,8 @@ func TestLoad_Refused(t *testing.T) {
 			[]string{"built-in default", "[HA] NodeTimeout = 30s", "more than [HA] HeartbeatInterval (30s)"}},
 		{"NegativeGrace", "[Server]\nShutdownGracePeriod = -1s\n", nil,
 			[]string{"FILE", "[Server] ShutdownGracePeriod = -1s", "0s or more"}},
+		{"MigrationLockTimeoutTooShort", "[Database]\nMigrationLockTimeout = 10ms\n", nil,
+			[]string{"FILE", "[Database] MigrationLockTimeout = 10ms", "at least 100ms"}},
 		{"DrainDelayTooLong", "[Server]\nDrainDelay = 11s\n", nil,
 			[]string{"FILE", "[Server] DrainDelay = 11s", "at most 10s"}},
 		{"ContentURLWithoutAddress", "[Server]\nContentURL = http://127.0.0.1:3939\n", nil,

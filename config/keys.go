@@ -74,6 +74,7 @@ func keys() []key {
 		{section: "Database", name: "Provider", field: func(c *Config) any { return &c.Database.Provider }},
 		{section: "Database", name: "Dir", path: true, field: func(c *Config) any { return &c.Database.Dir }},
 		{section: "Database", name: "SchemaCheckInterval", field: func(c *Config) any { return &c.Database.SchemaCheckInterval }},
+		{section: "Database", name: "MigrationLockTimeout", field: func(c *Config) any { return &c.Database.MigrationLockTimeout }},
 
 		{section: "Postgres", name: "URL", field: func(c *Config) any { return &c.Postgres.URL }},
 		{section: "Postgres", name: "Password", field: func(c *Config) any { return &c.Postgres.Password }},

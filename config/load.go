@@ -231,6 +231,12 @@ func (l *loader) derive() {
 	}
 	fill("Server.StateDir", &c.StateDir, "state", l.opts.Hostname)
 	fill("Database.Dir", &l.cfg.Database.Dir, "db")
+	// A cluster node drains for the shipped load balancer's checks unless
+	// told otherwise; a single node has no peer to take its traffic.
+	if _, set := l.origins["Server.DrainDelay"]; !set && l.cfg.HA.Enabled {
+		c.DrainDelay = DefaultHADrainDelay
+		l.origins["Server.DrainDelay"] = originDerived
+	}
 	// Metrics data belong to one node (each node claims its DataPath), so
 	// the default follows StateDir, not the DataDir that a cluster shares.
 	if l.cfg.Metrics.DataPath == "" {

@@ -90,6 +90,9 @@ func (l *loader) validate() {
 	if d := c.Database.SchemaCheckInterval; d <= 0 || d > 30*time.Second {
 		l.bad("Database.SchemaCheckInterval", "must be more than 0s and at most 30s")
 	}
+	if d := c.Database.MigrationLockTimeout; d < 100*time.Millisecond || d > time.Minute {
+		l.bad("Database.MigrationLockTimeout", "must be at least 100ms and at most 1m")
+	}
 
 	// [Postgres]
 	if c.Postgres.URL != "" {

@@ -294,21 +294,21 @@ func (s *Service) PermissionsSet(ctx context.Context, u *podium.User, guid strin
 		}
 		seen[e.Username] = true
 	}
-	tx, err := s.db.Begin(ctx)
+	err = dbprovider.RunTx(ctx, s.db, func(tx dbprovider.Tx) error {
+		if err := tx.ContentACLSet(ctx, &dbprovider.ContentACLSetParams{ContentID: c.ID, Entries: r.Entries}); err != nil {
+			return err
+		}
+		if r.AccessType != nil {
+			updated, err := tx.ContentUpdate(ctx, &dbprovider.ContentUpdateParams{ID: c.ID, AccessType: r.AccessType})
+			if err != nil {
+				return err
+			}
+			c = updated
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := tx.ContentACLSet(ctx, &dbprovider.ContentACLSetParams{ContentID: c.ID, Entries: r.Entries}); err != nil {
-		return nil, err
-	}
-	if r.AccessType != nil {
-		if c, err = tx.ContentUpdate(ctx, &dbprovider.ContentUpdateParams{ID: c.ID, AccessType: r.AccessType}); err != nil {
-			return nil, err
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("permissions set: %w", err)
 	}
 	list, err := s.db.ContentACLList(ctx, c.ID)
 	if err != nil {

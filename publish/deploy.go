@@ -144,21 +144,19 @@ func (s *Service) deploy(ctx context.Context, log *TaskLog, c *podium.Content, b
 func (s *Service) activate(ctx context.Context, taskID string, p *dbprovider.ContentActivateParams) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := tx.TaskHold(ctx, taskID); err != nil {
-		if podium.IsCode(err, podium.ECONFLICT) {
-			return podium.Errorf(podium.ECONFLICT, "not activated: this node lost the deployment (%s)", podium.ErrorMessage(err))
+	lost := false
+	err := dbprovider.RunTx(ctx, s.db, func(tx dbprovider.Tx) error {
+		if err := tx.TaskHold(ctx, taskID); err != nil {
+			lost = podium.IsCode(err, podium.ECONFLICT) && !dbprovider.IsRetryable(err)
+			return err
 		}
+		_, err := tx.ContentActivate(ctx, p)
 		return err
+	})
+	if lost {
+		return podium.Errorf(podium.ECONFLICT, "not activated: this node lost the deployment (%s)", podium.ErrorMessage(err))
 	}
-	if _, err := tx.ContentActivate(ctx, p); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return err
 }
 
 // draftRender returns the render of bundle b made by a draft deployment

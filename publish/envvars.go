@@ -250,23 +250,22 @@ func (s *Service) EnvUpdate(ctx context.Context, u *podium.User, guid string, ch
 		}
 		p.Set = append(p.Set, dbprovider.ContentEnvVar{Name: ch.Name, Value: sealed})
 	}
-	tx, err := s.db.Begin(ctx)
+	var list []*dbprovider.ContentEnvVar
+	err = dbprovider.RunTx(ctx, s.db, func(tx dbprovider.Tx) error {
+		if err := tx.ContentEnvSet(ctx, p); err != nil {
+			return err
+		}
+		var err error
+		if list, err = tx.ContentEnvList(ctx, c.ID); err != nil {
+			return err
+		}
+		if len(list) > MaxEnvVars {
+			return podium.Errorf(podium.EINVALID, "content may have at most %d environment variables", MaxEnvVars)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer func() { _ = tx.Rollback() }()
-	if err := tx.ContentEnvSet(ctx, p); err != nil {
-		return nil, err
-	}
-	list, err := tx.ContentEnvList(ctx, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	if len(list) > MaxEnvVars {
-		return nil, podium.Errorf(podium.EINVALID, "content may have at most %d environment variables", MaxEnvVars)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("environment: %w", err)
 	}
 	names := make([]string, 0, len(list))
 	for _, v := range list {

@@ -256,32 +256,36 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 func (s *Service) recordGood(ctx context.Context, renderID int64, opts RenderOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("render %d: %w", renderID, err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	if opts.JobID != 0 {
-		if err := tx.JobHeartbeat(ctx, opts.JobID, opts.JobToken); err != nil {
-			return fenced(renderID, err)
+	inTx := false
+	err := dbprovider.RunTx(ctx, s.db, func(tx dbprovider.Tx) error {
+		inTx = true
+		if opts.JobID != 0 {
+			if err := tx.JobHeartbeat(ctx, opts.JobID, opts.JobToken); err != nil {
+				return err
+			}
 		}
-	}
-	if opts.TaskID != "" {
-		if err := tx.TaskHold(ctx, opts.TaskID); err != nil {
-			return fenced(renderID, err)
+		if opts.TaskID != "" {
+			if err := tx.TaskHold(ctx, opts.TaskID); err != nil {
+				return err
+			}
 		}
-	}
-	if err := tx.RenderFinish(ctx, renderID, podium.RenderOK); err != nil {
+		if err := tx.RenderFinish(ctx, renderID, podium.RenderOK); err != nil {
+			return err
+		}
+		inTx = false // the commit's error is not a fence
+		return nil
+	})
+	if err != nil && inTx {
 		return fenced(renderID, err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err != nil {
 		return fmt.Errorf("render %d: %w", renderID, err)
 	}
 	return nil
 }
 
 func fenced(renderID int64, err error) error {
-	if podium.IsCode(err, podium.ECONFLICT) {
+	if podium.IsCode(err, podium.ECONFLICT) && !dbprovider.IsRetryable(err) {
 		return podium.Errorf(podium.ECONFLICT, "render %d is not recorded good: this node lost the work to another node (%s)",
 			renderID, podium.ErrorMessage(err))
 	}

@@ -241,3 +241,168 @@ func CheckClass(fsys fs.FS, name string) error {
 	}
 	return nil
 }
+
+// lockRules are statements an expand migration may not run on PostgreSQL
+// beside live nodes, because they hold a lock that stops requests for as
+// long as they run (a table rewrite, an index build without CONCURRENTLY).
+// Matched like contractRules; %s in the fix is the table.
+var lockRules = []struct {
+	re          *regexp.Regexp
+	reason, fix string
+}{
+	{regexp.MustCompile(`^LOCK\b`), "locks a table explicitly for the rest of the transaction",
+		"remove the LOCK: every statement takes the lock it needs, for as short a time as it can"},
+	{regexp.MustCompile(`^VACUUM\b.*\bFULL\b|^CLUSTER\b`), "rewrites a table under an exclusive lock",
+		"run it by hand at a quiet time, not in a migration"},
+	{regexp.MustCompile(`^REINDEX\b`), "rebuilds an index under a lock that blocks writes",
+		"write REINDEX ... CONCURRENTLY in a migration marked -- +goose NO TRANSACTION, or run it by hand"},
+	{regexp.MustCompile(`^ALTER\s+TABLE\b.*\bSET\s+(TABLESPACE|LOGGED|UNLOGGED)\b`), "rewrites a table under an exclusive lock",
+		"run it by hand at a quiet time, not in a migration"},
+	{regexp.MustCompile(`^ALTER\s+TABLE\b.*\bADD\b.*\bDEFAULT\s+\(?\s*(NOW|CLOCK_TIMESTAMP|STATEMENT_TIMESTAMP|TIMEOFDAY|RANDOM|GEN_RANDOM_UUID|UUID_GENERATE_\w+|NEXTVAL)\s*\(`),
+		"adds a column with a volatile default: PostgreSQL rewrites the whole table under an exclusive lock",
+		"add the column without a default (or with a constant one), then fill it in batches from the code or a later migration"},
+}
+
+var (
+	alterTableRe   = regexp.MustCompile(`^ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?("[^"]+"|[A-Z0-9_.]+)`)
+	createTableRe  = regexp.MustCompile(`^CREATE\s+(?:UNLOGGED\s+)?TABLE\s+(IF\s+NOT\s+EXISTS\s+)?("[^"]+"|[A-Z0-9_.]+)`)
+	createIndexRe  = regexp.MustCompile(`^CREATE\s+(?:UNIQUE\s+)?INDEX\s+(CONCURRENTLY\s+)?(IF\s+NOT\s+EXISTS\s+)?(?:("[^"]+"|[A-Z0-9_.]+)\s+)?ON\s+(?:ONLY\s+)?("[^"]+"|[A-Z0-9_.]+)`)
+	referencesRe   = regexp.MustCompile(`\bREFERENCES\s+("[^"]+"|[A-Z0-9_.]+)`)
+	addColumnIfRe  = regexp.MustCompile(`\bADD\s+(COLUMN\s+)?IF\s+NOT\s+EXISTS\b`)
+	addColumnAnyRe = regexp.MustCompile(`\bADD\s+(COLUMN\b|[A-Z_"][A-Z0-9_"]*\s+[A-Z])`)
+)
+
+// LockStatement is a statement of an expand migration that would hold a
+// lock requests wait behind: why, and how to write it instead.
+type LockStatement struct {
+	Statement string
+	Reason    string
+	Fix       string
+}
+
+// LockStatements returns the statements of a PostgreSQL expand migration's
+// Up section (sql; noTx when it is marked -- +goose NO TRANSACTION) that
+// would make requests wait or deadlock while it runs beside live nodes:
+//
+//   - in one transaction, strong locks on more than one existing table (a
+//     request that uses two of them can deadlock with the migration, as a
+//     login or an API-key lookup did);
+//   - an index built without CONCURRENTLY on an existing table (writes wait
+//     for the whole build), or CONCURRENTLY inside a transaction (which
+//     PostgreSQL refuses);
+//   - a table rewrite, an explicit LOCK;
+//   - in a NO TRANSACTION migration, a statement that cannot run twice
+//     (no IF NOT EXISTS): such a migration is tried again from its first
+//     statement after giving up on a lock.
+//
+// Tables the migration creates itself do not count: nobody else uses them
+// yet.
+func LockStatements(sql string, noTx bool) []LockStatement {
+	var out []LockStatement
+	created := map[string]bool{}
+	var locked []string
+	lockedStmt := map[string]string{}
+	lock := func(table, st string) {
+		if created[table] {
+			return
+		}
+		if _, ok := lockedStmt[table]; !ok {
+			locked = append(locked, table)
+			lockedStmt[table] = st
+		}
+	}
+	for _, st := range splitStatements(sql) {
+		norm := strings.ToUpper(st)
+		for _, r := range lockRules {
+			if r.re.MatchString(norm) {
+				out = append(out, LockStatement{Statement: st, Reason: r.reason, Fix: r.fix})
+			}
+		}
+		if m := createTableRe.FindStringSubmatch(norm); m != nil {
+			created[tableName(m[2])] = true
+			if noTx && m[1] == "" {
+				out = append(out, LockStatement{Statement: st, Reason: "cannot run twice: a NO TRANSACTION migration is tried again from its first statement after giving up on a lock",
+					Fix: "write CREATE TABLE IF NOT EXISTS"})
+			}
+			continue
+		}
+		if m := createIndexRe.FindStringSubmatch(norm); m != nil {
+			table := tableName(m[4])
+			switch {
+			case m[1] == "" && !created[table]:
+				out = append(out, LockStatement{Statement: st,
+					Reason: "builds an index without CONCURRENTLY: every write to " + table + " waits for the whole build",
+					Fix:    "write CREATE INDEX CONCURRENTLY IF NOT EXISTS in a migration marked -- +goose NO TRANSACTION"})
+			case m[1] != "" && !noTx:
+				out = append(out, LockStatement{Statement: st, Reason: "CREATE INDEX CONCURRENTLY cannot run inside a transaction",
+					Fix: "mark the migration -- +goose NO TRANSACTION and write CREATE INDEX CONCURRENTLY IF NOT EXISTS"})
+			case m[1] != "" && m[2] == "":
+				out = append(out, LockStatement{Statement: st, Reason: "cannot run twice: a NO TRANSACTION migration is tried again from its first statement after giving up on a lock",
+					Fix: "write CREATE INDEX CONCURRENTLY IF NOT EXISTS"})
+			}
+			continue
+		}
+		m := alterTableRe.FindStringSubmatch(norm)
+		if m == nil {
+			continue
+		}
+		lock(tableName(m[1]), st)
+		for _, ref := range referencesRe.FindAllStringSubmatch(norm, -1) {
+			lock(tableName(ref[1]), st)
+		}
+		if noTx && addColumnAnyRe.MatchString(norm) && !addColumnIfRe.MatchString(norm) {
+			out = append(out, LockStatement{Statement: st, Reason: "cannot run twice: a NO TRANSACTION migration is tried again from its first statement after giving up on a lock",
+				Fix: "write ADD COLUMN IF NOT EXISTS"})
+		}
+	}
+	if !noTx && len(locked) > 1 {
+		for _, t := range locked {
+			out = append(out, LockStatement{Statement: lockedStmt[t],
+				Reason: fmt.Sprintf("takes an exclusive lock on %s while the same transaction locks %d tables (%s): a request that uses two of them can deadlock with the migration",
+					t, len(locked), strings.Join(locked, ", ")),
+				Fix: "change one table per migration, or mark the migration -- +goose NO TRANSACTION (each statement then commits alone) and write ADD COLUMN IF NOT EXISTS"})
+		}
+	}
+	return out
+}
+
+func tableName(s string) string {
+	if strings.HasPrefix(s, `"`) {
+		return strings.Trim(s, `"`)
+	}
+	s = strings.ToLower(s)
+	if i := strings.LastIndexByte(s, '.'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}
+
+// CheckMigration is [CheckClass] plus, for an expand migration of the
+// PostgreSQL dialect, the lock check ([LockStatements]): an expand
+// migration runs beside live nodes, so it must not hold a lock that stops
+// their requests. The error names each statement and the fix.
+func CheckMigration(gooseDialect string, fsys fs.FS, name string) error {
+	if err := CheckClass(fsys, name); err != nil {
+		return err
+	}
+	if gooseDialect != "postgres" {
+		return nil
+	}
+	c, err := readClass(fsys, name)
+	if err != nil || c != ClassExpand {
+		return err
+	}
+	up, noTx, err := upSection(fsys, name)
+	if err != nil {
+		return err
+	}
+	var problems []string
+	for _, s := range LockStatements(up, noTx) {
+		problems = append(problems, fmt.Sprintf("  %s\n    -> %s\n    fix: %s", s.Statement, s.Reason, s.Fix))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("migration %s is marked expand, so it runs while other nodes serve, but it would hold locks that "+
+			"stop their requests:\n%s\nsee docs/upgrading.md, \"Writing an expand migration\"", name, strings.Join(problems, "\n"))
+	}
+	return nil
+}

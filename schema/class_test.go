@@ -31,7 +31,7 @@ func TestMigrationsDeclareClass(t *testing.T) {
 			if !strings.HasSuffix(e.Name(), ".sql") {
 				continue
 			}
-			if err := schema.CheckClass(fsys, e.Name()); err != nil {
+			if err := schema.CheckMigration(dialect, fsys, e.Name()); err != nil {
 				t.Errorf("%s: %v", dialect, err)
 			}
 		}

@@ -13,6 +13,7 @@ package schema
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -134,6 +135,29 @@ type Options struct {
 	// ReportDir is where a refused upgrade writes its full list of rows
 	// (default: the SQLite database's folder).
 	ReportDir string
+	// DDLLockTimeout is the lock_timeout of every migration statement on
+	// PostgreSQL ([Database] MigrationLockTimeout, default
+	// DefaultDDLLockTimeout): a statement that waits longer for a lock
+	// gives up, so that requests queued behind its lock request wait at
+	// most this long, and the migration is tried again after a backoff.
+	DDLLockTimeout time.Duration
+	// DDLRetryFor bounds how long a migration keeps trying again after
+	// giving up on a lock (default DefaultDDLRetryFor).
+	DDLRetryFor time.Duration
+}
+
+func (o Options) ddlLockTimeout() time.Duration {
+	if o.DDLLockTimeout > 0 {
+		return o.DDLLockTimeout
+	}
+	return DefaultDDLLockTimeout
+}
+
+func (o Options) ddlRetryFor() time.Duration {
+	if o.DDLRetryFor > 0 {
+		return o.DDLRetryFor
+	}
+	return DefaultDDLRetryFor
 }
 
 // Goose is a goose provider on a Podium database. Its Close releases what
@@ -141,6 +165,8 @@ type Options struct {
 type Goose struct {
 	*goose.Provider
 	owned bool
+	db    *sql.DB
+	fsys  fs.FS
 }
 
 // Close closes the dedicated handle NewGoose opened, if any.
@@ -179,7 +205,7 @@ func NewGoose(p dbprovider.Provider, opts Options) (*Goose, error) {
 		if err != nil {
 			return nil, fmt.Errorf("schema: %w", err)
 		}
-		gopts = append(gopts, goose.WithSessionLocker(locker))
+		gopts = append(gopts, goose.WithSessionLocker(ddlLocker{SessionLocker: locker, timeout: opts.ddlLockTimeout()}))
 	}
 	db, owned, err := p.MigrationDB()
 	if err != nil {
@@ -192,7 +218,7 @@ func NewGoose(p dbprovider.Provider, opts Options) (*Goose, error) {
 		}
 		return nil, fmt.Errorf("schema: %w", err)
 	}
-	return &Goose{Provider: gp, owned: owned}, nil
+	return &Goose{Provider: gp, owned: owned, db: db, fsys: fsys}, nil
 }
 
 // Result is one applied migration.
@@ -338,19 +364,55 @@ func apply(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts O
 	defer gp.Close()
 	started := time.Now()
 	var res []*goose.MigrationResult
+	// run is one attempt; on PostgreSQL a migration that gave up on a lock
+	// (lock_timeout) is tried again by retryYield, after dropping what a
+	// failed CREATE INDEX CONCURRENTLY left behind.
+	run := func(try func() ([]*goose.MigrationResult, error)) error {
+		once := func() error {
+			r, err := try()
+			res = append(res, r...)
+			var pe *goose.PartialError
+			if errors.As(err, &pe) {
+				res = append(res, pe.Applied...)
+			}
+			return err
+		}
+		if !p.SupportsHA() {
+			return once()
+		}
+		var failed string
+		return retryYield(ctx, log, func() string { return failed }, opts.ddlLockTimeout(), opts.ddlRetryFor(), func() error {
+			err := once()
+			var pe *goose.PartialError
+			if errors.As(err, &pe) && pe.Failed != nil && pe.Failed.Source != nil {
+				failed = baseName(pe.Failed.Source.Path)
+			}
+			return err
+		}, func(ctx context.Context) error {
+			if failed == "" {
+				return nil
+			}
+			names, err := concurrentIndexes(gp.fsys, failed)
+			if err != nil {
+				return err
+			}
+			return dropInvalidIndexes(ctx, gp.db, names)
+		})
+	}
 	if all {
-		res, err = gp.Up(ctx)
+		err = run(func() ([]*goose.MigrationResult, error) { return gp.Up(ctx) })
 	} else {
 		for _, v := range versions {
-			var r *goose.MigrationResult
-			r, err = gp.ApplyVersion(ctx, v, true)
-			if errors.Is(err, goose.ErrAlreadyApplied) {
-				err = nil
-				continue
-			}
-			if r != nil {
-				res = append(res, r)
-			}
+			err = run(func() ([]*goose.MigrationResult, error) {
+				r, err := gp.ApplyVersion(ctx, v, true)
+				if errors.Is(err, goose.ErrAlreadyApplied) {
+					return nil, nil
+				}
+				if r != nil {
+					return []*goose.MigrationResult{r}, err
+				}
+				return nil, err
+			})
 			if err != nil {
 				break
 			}
@@ -379,9 +441,9 @@ func apply(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts O
 		// only.
 		var pe *goose.PartialError
 		if errors.As(err, &pe) && pe.Failed != nil && pe.Failed.Source != nil {
-			return Migrated{Applied: out}, fmt.Errorf("schema: migrate: %s failed: %w", baseName(pe.Failed.Source.Path), pe.Err)
+			return Migrated{Applied: out}, fmt.Errorf("schema: migrate: %s failed: %w%s", baseName(pe.Failed.Source.Path), pe.Err, yieldHint(err, opts))
 		}
-		return Migrated{Applied: out}, fmt.Errorf("schema: migrate: %w", err)
+		return Migrated{Applied: out}, fmt.Errorf("schema: migrate: %w%s", err, yieldHint(err, opts))
 	}
 	if log != nil && len(out) > 0 {
 		log.WithFields(logrus.Fields{"migrations": len(out),

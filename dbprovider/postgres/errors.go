@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
 )
 
 // SQLSTATE codes Podium reacts to.
@@ -52,7 +53,9 @@ func translate(err error) error {
 		case pgErr.Code == codeForeignKeyViolation:
 			return &podium.Error{Code: podium.ECONFLICT, Message: "refers to a missing or still-referenced object", Err: err}
 		case pgErr.Code == codeSerialization || pgErr.Code == codeDeadlock:
-			return &podium.Error{Code: podium.ECONFLICT, Message: "concurrent update, retry", Err: err}
+			// Retried first (retryDB, dbprovider.RunTx): this reaches a
+			// client only when the retries ran out.
+			return &podium.Error{Code: podium.ECONFLICT, Message: "concurrent update, retry", Err: &dbprovider.RetryableError{Err: err}}
 		case pgErr.Code == codeCheckViolation || pgErr.Code == codeNotNullViolation:
 			return &podium.Error{Code: podium.EINVALID, Message: "value not allowed", Err: err}
 		case pgErr.Code == codeDiskFull:

@@ -95,7 +95,7 @@ func Open(ctx context.Context, opts Options) (*Provider, error) {
 			Message: fmt.Sprintf("postgres: cannot connect to %s: %s", p.describe, safeMessage(err, &cfg.ConnConfig.Config))}
 	}
 	p.db = stdlib.OpenDBFromPool(p.pool)
-	p.Store = &sqlstore.Store{R: p.db, W: p.db, D: dialect{}}
+	p.Store = &sqlstore.Store{R: retryDB{p.db}, W: retryDB{p.db}, D: dialect{}}
 	return p, nil
 }
 

@@ -16,7 +16,13 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // open returns a provider on a new, empty PostgreSQL database.
 func open(tb testing.TB) dbprovider.Provider {
 	tb.Helper()
-	p, err := postgres.Open(context.Background(), postgres.Options{URL: podium.Secret(pgtest.NewDatabase(tb)), ApplicationName: "podium test"})
+	return openURL(tb, pgtest.NewDatabase(tb))
+}
+
+// openURL returns a provider on the database at url.
+func openURL(tb testing.TB, url string) dbprovider.Provider {
+	tb.Helper()
+	p, err := postgres.Open(context.Background(), postgres.Options{URL: podium.Secret(url), ApplicationName: "podium test"})
 	if err != nil {
 		tb.Fatalf("postgres.Open: %v", err)
 	}

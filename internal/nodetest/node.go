@@ -92,6 +92,11 @@ func WriteConfig(tb testing.TB, opts *Options) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# written by internal/nodetest for %s\n", tb.Name())
 	fmt.Fprintf(&b, "[Server]\nDataDir = %s\nStateDir = %s\nShutdownGracePeriod = 5s\n", quote(opts.DataDir), quote(opts.StateDir))
+	if !strings.Contains(strings.ToLower(opts.Config), "draindelay") {
+		// A cluster node drains for 3s by default (config.DefaultHADrainDelay);
+		// tests stop nodes often and say so when they want a drain.
+		b.WriteString("DrainDelay = 0s\n")
+	}
 	fmt.Fprintf(&b, "[HTTP]\nListen = %s\n", quote(opts.Listen))
 	fmt.Fprintf(&b, "[Database]\nSchemaCheckInterval = 1s\n")
 	if opts.Postgres != "" {

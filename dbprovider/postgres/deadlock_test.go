@@ -1,0 +1,177 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/internal/pgtest"
+	"github.com/podiumhq/podium/internal/testutil"
+	"github.com/podiumhq/podium/schema"
+)
+
+// TestRequestSurvivesDeadlockWithMigration replays the deadlock of issue
+// 28 deterministically: a "migration" transaction (as an expand migration
+// that altered two tables in one transaction did) holds users exclusively;
+// an API-key lookup (api_keys JOIN users) takes api_keys and waits for
+// users; the migration then asks for api_keys. PostgreSQL aborts the
+// request, which waited first (the migration's session waits longer before
+// looking for deadlocks), with SQLSTATE 40P01. The request must still
+// succeed: the provider sends it again, and it goes through once the
+// migration commits. pg_stat_database shows that the deadlock did happen.
+func TestRequestSurvivesDeadlockWithMigration(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	p := openURL(t, url)
+	ctx := context.Background()
+	if _, err := schema.Up(ctx, p, nil, schema.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := p.UserCreate(ctx, &dbprovider.UserCreateParams{Username: "alice", Role: "publisher"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	if _, err := p.APIKeyCreate(ctx, &dbprovider.APIKeyCreateParams{UserID: u.ID, Name: "k", Hash: hash, Prefix: "pdm_0123"}); err != nil {
+		t.Fatal(err)
+	}
+	deadlocks := func() int64 {
+		var n int64
+		if err := p.DB().QueryRowContext(ctx, `SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := deadlocks()
+
+	mig, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mig.Close(context.WithoutCancel(ctx))
+	// The migration's session looks for deadlocks only after 60s: the
+	// request, which waits first, is the victim every time.
+	if _, err := mig.Exec(ctx, `SET deadlock_timeout = '60s'`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := mig.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := tx.Exec(ctx, `LOCK TABLE users IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+
+	type result struct {
+		user string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		_, ku, err := p.APIKeyGetByHash(ctx, hash)
+		r := result{err: err}
+		if ku != nil {
+			r.user = ku.Username
+		}
+		done <- r
+	}()
+	testutil.WaitFor(t, 30*time.Second, "the API-key lookup waits for users", func() bool {
+		var n int
+		_ = mig.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'podium test'
+			AND wait_event_type = 'Lock' AND query LIKE '%api_keys%'`).Scan(&n)
+		return n > 0
+	})
+	// Completes once PostgreSQL has aborted the request (deadlock_timeout,
+	// 1s by default on the request's session).
+	if _, err := tx.Exec(ctx, `LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatalf("the migration's second lock: %v (the migration, not the request, was the deadlock's victim)", err)
+	}
+	if _, err := tx.Exec(ctx, `ALTER TABLE api_keys ADD COLUMN deadlock_test text`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-done:
+		if r.err != nil || r.user != "alice" {
+			t.Fatalf("API-key lookup after a deadlock with a migration: user %q, error %v; want alice, no error", r.user, r.err)
+		}
+	case <-time.After(testutil.Timeout(30 * time.Second)):
+		t.Fatal("the API-key lookup did not return")
+	}
+	if after := deadlocks(); after <= before {
+		t.Fatalf("pg_stat_database.deadlocks %d -> %d: the test did not provoke a deadlock", before, after)
+	}
+}
+
+// TestRunTxRetriesDeadlock: a transaction that PostgreSQL aborts as a
+// deadlock's victim is run again by dbprovider.RunTx, and commits.
+func TestRunTxRetriesDeadlock(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	p := openURL(t, url)
+	ctx := context.Background()
+	if _, err := schema.Up(ctx, p, nil, schema.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := p.UserCreate(ctx, &dbprovider.UserCreateParams{Username: "a", Role: "viewer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(context.WithoutCancel(ctx))
+	if _, err := other.Exec(ctx, `SET deadlock_timeout = '60s'`); err != nil {
+		t.Fatal(err)
+	}
+	otx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = otx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := otx.Exec(ctx, `LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	attempts := 0
+	done := make(chan error, 1)
+	go func() {
+		done <- dbprovider.RunTx(ctx, p, func(tx dbprovider.Tx) error {
+			attempts++
+			if _, err := tx.UserGetByID(ctx, a.ID); err != nil { // holds users
+				return err
+			}
+			_, err := tx.SessionCreate(ctx, &dbprovider.SessionCreateParams{IDHash: []byte("h"), UserID: a.ID, CSRFToken: "c",
+				ExpiresAt: time.Now().Add(time.Hour)}) // waits for sessions
+			return err
+		})
+	}()
+	testutil.WaitFor(t, 30*time.Second, "the transaction waits for sessions", func() bool {
+		var n int
+		_ = other.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'podium test'
+			AND wait_event_type = 'Lock'`).Scan(&n)
+		return n > 0
+	})
+	if _, err := otx.Exec(ctx, `LOCK TABLE users IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatalf("the other transaction's second lock: %v", err)
+	}
+	if err := otx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("RunTx after a deadlock: %v, want nil", err)
+		}
+	case <-time.After(testutil.Timeout(30 * time.Second)):
+		t.Fatal("RunTx did not return")
+	}
+	if attempts < 2 {
+		t.Fatalf("RunTx ran the transaction %d time(s): the deadlock did not abort it", attempts)
+	}
+}
