@@ -153,7 +153,7 @@ expand migrations are applied and contract migrations are deferred to
 				return err
 			}
 			defer db.Close()
-			migrated, err := schema.Up(ctx, db, log.WithField("component", "schema"), schema.Options{NodeTimeout: cfg.HA.NodeTimeout})
+			migrated, err := schema.Up(ctx, db, log.WithField("component", "schema"), schema.Options{NodeTimeout: cfg.HA.NodeTimeout, DDLLockTimeout: cfg.Database.MigrationLockTimeout})
 			out := cmd.OutOrStdout()
 			for _, r := range migrated.Applied {
 				fmt.Fprintf(out, "applied %s in %s\n", r.Name, r.Duration.Round(100*time.Microsecond))
@@ -303,7 +303,7 @@ applies the deferred migrations.`,
 			}
 			defer db.Close()
 			f, err := schema.Finalize(ctx, db, log.WithField("component", "schema"), schema.FinalizeOptions{
-				Options: schema.Options{NodeTimeout: cfg.HA.NodeTimeout}, RetireOld: retireOld, Wait: wait})
+				Options: schema.Options{NodeTimeout: cfg.HA.NodeTimeout, DDLLockTimeout: cfg.Database.MigrationLockTimeout}, RetireOld: retireOld, Wait: wait})
 			out := cmd.OutOrStdout()
 			for _, id := range f.Retired {
 				fmt.Fprintf(out, "retired older node %s\n", id)

@@ -191,7 +191,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if n.db, err = OpenDatabase(ctx, cfg, n.id, "serve", true); err != nil {
 		return err
 	}
-	migrated, err := schema.Up(ctx, n.db, n.log("schema"), schema.Options{Self: n.id, NodeTimeout: cfg.HA.NodeTimeout})
+	migrated, err := schema.Up(ctx, n.db, n.log("schema"), schema.Options{Self: n.id, NodeTimeout: cfg.HA.NodeTimeout, DDLLockTimeout: cfg.Database.MigrationLockTimeout})
 	if err != nil {
 		return err
 	}
