@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -226,9 +227,17 @@ func rehearseRollback(ctx context.Context, p dbprovider.Provider, pending []Migr
 			return fmt.Errorf("rehearse: %w", err)
 		}
 		if noTx {
-			step.Skipped = "runs outside a transaction (goose NO TRANSACTION): cannot be rehearsed and rolled back"
-			r.Steps = append(r.Steps, step)
-			continue
+			// An expand migration runs outside a transaction to build its
+			// indexes CONCURRENTLY and commit each statement alone: the
+			// same statements without CONCURRENTLY check the same things
+			// inside the rehearsal's transaction. Anything else that cannot
+			// run in a transaction is not rehearsed.
+			var ok bool
+			if up, ok = inTransactionForm(up); !ok {
+				step.Skipped = "runs outside a transaction (goose NO TRANSACTION): cannot be rehearsed and rolled back"
+				r.Steps = append(r.Steps, step)
+				continue
+			}
 		}
 		mon := watchLockWaits(ctx, p, pid)
 		t0 := time.Now()
@@ -430,4 +439,21 @@ func rollPlan(pending []Migration) (bool, string) {
 	}
 	return true, fmt.Sprintf("the first new node applies the expand migrations while older nodes serve; "+
 		"%s deferred to \"podium migrate schema finalize\", once every node runs the new binary", strings.Join(deferred, ", "))
+}
+
+var (
+	concurrentlyRe = regexp.MustCompile(`(?i)\b(CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+INDEX|REINDEX\s+(?:\(\s*[^)]*\)\s*)?(?:INDEX|TABLE|SCHEMA|DATABASE|SYSTEM))\s+CONCURRENTLY\b`)
+	noTxOnlyRe     = regexp.MustCompile(`(?i)^(VACUUM|CREATE\s+DATABASE|DROP\s+DATABASE|ALTER\s+SYSTEM|CREATE\s+TABLESPACE|DROP\s+TABLESPACE)\b`)
+)
+
+// inTransactionForm returns a NO TRANSACTION migration's Up section as it
+// can run inside the rehearsal's transaction (CONCURRENTLY removed), and
+// false when a statement cannot run in a transaction at all.
+func inTransactionForm(up string) (string, bool) {
+	for _, st := range splitStatements(up) {
+		if noTxOnlyRe.MatchString(st) {
+			return "", false
+		}
+	}
+	return concurrentlyRe.ReplaceAllString(up, "$1"), true
 }

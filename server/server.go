@@ -79,6 +79,7 @@ type Node struct {
 	services     []Service
 	warnings     []func() []string       // extra /__ping__ warnings, from AddWarnings
 	infos        []func() map[string]any // extra info document keys, from AddInfo
+	stateLock    *stateLock              // the hold on [Server] StateDir (identity.go)
 	lastBeat     atomic.Int64            // unix ns of the last recorded heartbeat (node clock)
 	metrics      *nodeMetrics            // see metrics.go
 	diskWatch    *diskWatch              // see disk.go
@@ -184,11 +185,19 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if err := makeDataDir(cfg.Server.DataDir); err != nil {
 		return podium.Errorf(podium.EINVALID, "[Server] DataDir %s: cannot create: %w", cfg.Server.DataDir, err)
 	}
+	// The state directory first: it holds the node id, which one live
+	// node only may use.
+	if n.stateLock, err = lockStateDir(cfg, n.hostname); err != nil {
+		return err
+	}
 	if n.id, err = loadNodeID(cfg.Server.StateDir); err != nil {
 		return err
 	}
 	log := n.log("server")
 	if n.db, err = OpenDatabase(ctx, cfg, n.id, "serve", true); err != nil {
+		return err
+	}
+	if err := n.checkIdentity(ctx); err != nil {
 		return err
 	}
 	migrated, err := schema.Up(ctx, n.db, n.log("schema"), schema.Options{Self: n.id, NodeTimeout: cfg.HA.NodeTimeout, DDLLockTimeout: cfg.Database.MigrationLockTimeout})
@@ -375,7 +384,7 @@ func (n *Node) register(ctx context.Context) error {
 }
 
 func (n *Node) info() map[string]any {
-	info := map[string]any{"data_dir": n.Config.Server.DataDir, "pid": os.Getpid()}
+	info := map[string]any{"data_dir": n.Config.Server.DataDir, "state_dir": n.Config.Server.StateDir, "pid": os.Getpid()}
 	for _, fn := range n.infos {
 		for k, v := range fn() {
 			info[k] = v
@@ -616,6 +625,7 @@ func (n *Node) Close() {
 		}
 		n.db = nil
 	}
+	n.stateLock.release()
 }
 
 // StateFile returns the path of the node id file.
