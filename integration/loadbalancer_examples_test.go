@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/nodetest"
 	"github.com/podiumhq/podium/internal/pgtest"
@@ -53,6 +54,11 @@ func TestLoadBalancerExamples(t *testing.T) {
 	guid := deployApp(t, &apiClient{t: t, base: nodes[0].URL, key: strings.TrimSpace(key)}, "echo", echoBundleDir(t))
 
 	dir := filepath.Join(nodetest.ModuleRoot(t), "deploy", "loadbalancer")
+	t.Run("HAProxyRetryAndDrain", func(t *testing.T) {
+		for _, name := range []string{"haproxy.cfg", "haproxy-tls.cfg"} {
+			checkHAProxyRetryAndDrain(t, filepath.Join(dir, name))
+		}
+	})
 	tlsLB := startExampleHAProxyTLS(t, filepath.Join(dir, "haproxy-tls.cfg"), nodes)
 	plain := &http.Client{}
 	lbs := []struct {
@@ -454,4 +460,74 @@ func dropLine(t *testing.T, s, substr string) string {
 		t.Fatalf("the example no longer contains %q", substr)
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestHAProxyExamplesRetryAndDrain checks, without starting anything, what
+// a rolling upgrade needs from both shipped HAProxy examples (also a
+// subtest of TestLoadBalancerExamples, which runs them).
+func TestHAProxyExamplesRetryAndDrain(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(nodetest.ModuleRoot(t), "deploy", "loadbalancer")
+	for _, name := range []string{"haproxy.cfg", "haproxy-tls.cfg"} {
+		checkHAProxyRetryAndDrain(t, filepath.Join(dir, name))
+	}
+}
+
+// checkHAProxyRetryAndDrain checks that an HAProxy example retries a
+// request that could not reach a node on another one ("retry-on
+// conn-failure empty-response", retries, "option redispatch"), and that
+// its health checks take a draining node out within [Server] DrainDelay's
+// cluster default: check interval × fall, plus one interval.
+func checkHAProxyRetryAndDrain(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if i := strings.IndexByte(l, '#'); i >= 0 {
+			l = l[:i]
+		}
+		if l = strings.Join(strings.Fields(l), " "); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	has := func(prefix string) string {
+		for _, l := range lines {
+			if strings.HasPrefix(l, prefix) {
+				return l
+			}
+		}
+		return ""
+	}
+	name := filepath.Base(path)
+	if l := has("retry-on "); !strings.Contains(l+" ", " conn-failure ") || !strings.Contains(l+" ", " empty-response ") {
+		t.Errorf("%s: no \"retry-on conn-failure empty-response\" (found %q): a request sent to a node that just closed its port fails", name, l)
+	}
+	if l := has("retries "); l == "" || l == "retries 0" {
+		t.Errorf("%s: no \"retries N\" with N >= 1 (found %q)", name, l)
+	}
+	if has("option redispatch") == "" {
+		t.Errorf("%s: no \"option redispatch\": a retry would go to the same node", name)
+	}
+	l := has("default-server ")
+	f := strings.Fields(l)
+	var inter time.Duration
+	fall := 0
+	for i := 0; i+1 < len(f); i++ {
+		switch f[i] {
+		case "inter":
+			inter, _ = time.ParseDuration(f[i+1])
+		case "fall":
+			fall, _ = strconv.Atoi(f[i+1])
+		}
+	}
+	if inter <= 0 || fall <= 0 {
+		t.Fatalf("%s: no \"default-server inter ... fall ...\" (found %q)", name, l)
+	}
+	if need := inter*time.Duration(fall) + inter; need > config.DefaultHADrainDelay {
+		t.Errorf("%s: checks every %s, out after %d failures: a draining node needs %s of 503s, more than the "+
+			"[Server] DrainDelay default %s", name, inter, fall, need, config.DefaultHADrainDelay)
+	}
 }
