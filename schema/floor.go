@@ -274,3 +274,31 @@ func CanRoll(pending []Migration) error {
 	}
 	return nil
 }
+
+// DeferralKey is the setting that records which deferred contract
+// migrations a node has already warned about, so that an upgrade logs its
+// deferral warning once (on the first new node), not on every new node.
+const DeferralKey = "schema.deferral_announced"
+
+// announceDeferral reports whether this node is the first to defer exactly
+// these migrations, and records that it is, in one statement (two nodes
+// starting together: one of them). On an error it says true: a repeated
+// warning is better than none. Deferring needs other live nodes, so
+// PostgreSQL only.
+func announceDeferral(ctx context.Context, p dbprovider.Provider, deferred []Migration) bool {
+	if !p.SupportsHA() {
+		return true
+	}
+	var vs []string
+	for _, m := range deferred {
+		vs = append(vs, strconv.FormatInt(m.Version, 10))
+	}
+	res, err := p.DB().ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, now())
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+		WHERE settings.value <> excluded.value`, DeferralKey, strings.Join(vs, ","))
+	if err != nil {
+		return true
+	}
+	n, err := res.RowsAffected()
+	return err != nil || n > 0
+}

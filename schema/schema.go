@@ -313,8 +313,12 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 				}
 			}
 			if log != nil && len(out.Deferred) > 0 {
-				log.WithFields(logrus.Fields{"deferred": migrationNames(out.Deferred), "live_nodes": len(others)}).
-					Warn("other nodes are live: deferring the contract migrations to \"podium migrate schema finalize\"")
+				fields := logrus.Fields{"deferred": migrationNames(out.Deferred), "live_nodes": len(others)}
+				if announceDeferral(ctx, p, out.Deferred) {
+					log.WithFields(fields).Warn("other nodes are live: deferring the contract migrations to \"podium migrate schema finalize\"")
+				} else {
+					log.WithFields(fields).Info("contract migrations still deferred to \"podium migrate schema finalize\" (announced by the first node of this upgrade)")
+				}
 			}
 			// Record the floor before the schema version moves past it.
 			if len(expand) > 0 {
