@@ -90,17 +90,26 @@ func printSchemaStatus(w io.Writer, where string, st *schema.Status) error {
 			fmt.Fprintf(w, "  %5d  %-40s %s\n", m.Version, m.Name, class)
 		}
 	}
+	if st.BinaryOlder {
+		fmt.Fprintf(w, "this binary:     older than the cluster (it knows schema %d; the database is at %d, the newest live node knows %d): "+
+			"it cannot name the newer migrations; run \"podium migrate schema status\" with the newest binary for the full picture\n",
+			st.Binary, st.Database, st.NewestLive)
+	}
 	if len(st.Deferred) > 0 {
-		fmt.Fprintf(w, "deferred:        %d contract migration(s), applied by \"podium migrate schema finalize\":\n", len(st.Deferred))
+		fmt.Fprintf(w, "deferred:        %d contract migration(s), applied by \"podium migrate schema finalize\" (with the newest binary):\n", len(st.Deferred))
 		for _, m := range st.Deferred {
-			fmt.Fprintf(w, "  %5d  %s\n", m.Version, m.Name)
+			name := m.Name
+			if name == "" {
+				name = "(unknown to this binary: recorded by the newer nodes)"
+			}
+			fmt.Fprintf(w, "  %5d  %s\n", m.Version, name)
 		}
 	}
 	if st.UpgradeInProgress {
 		if len(st.HeldBy) > 0 {
 			fmt.Fprintf(w, "upgrade:         in progress; held up by %d node(s) on an older binary: %s\n", len(st.HeldBy), strings.Join(st.HeldBy, ", "))
 		} else {
-			fmt.Fprintf(w, "upgrade:         in progress; every live node runs a binary at schema %d or newer: run \"podium migrate schema finalize\"\n", st.Binary)
+			fmt.Fprintf(w, "upgrade:         in progress; every live node runs a binary at schema %d or newer: run \"podium migrate schema finalize\" with that binary\n", max(st.Binary, st.NewestLive))
 		}
 	}
 	fmt.Fprintf(w, "nodes:           %d registered\n", len(st.Nodes))

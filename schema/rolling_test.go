@@ -93,6 +93,30 @@ func TestRollingUpgrade(t *testing.T) {
 			st.UpgradeInProgress, st.HeldBy, st.Deferred, st.Floor, binN)
 	}
 
+	// The same status read by binary N, while an N+1 node is live: it says
+	// it is older, names the N nodes that hold the upgrade up, and lists
+	// the deferred version that N+1 recorded (N cannot name it).
+	if _, err := p.NodeUpsert(ctx, &dbprovider.NodeUpsertParams{ID: "new1", Hostname: "host-new", PID: 3, Version: "N+1",
+		SchemaVersion: 98, Provider: "postgres", HAEnabled: true, Status: podium.NodeServing, Info: map[string]any{}}); err != nil {
+		t.Fatal(err)
+	}
+	restore()
+	restore = schema.SetExtraMigrations(rollingMigrations(false))
+	old, err := schema.StatusOf(ctx, p, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !old.BinaryOlder || old.NewestLive != 98 || !reflect.DeepEqual(old.HeldBy, []string{"old"}) ||
+		len(old.Deferred) != 1 || old.Deferred[0].Version != 98 || !old.UpgradeInProgress {
+		t.Errorf("status by binary N: older %t, newest %d, held by %v, deferred %v, in progress %t; want true, 98, [old], [98], true",
+			old.BinaryOlder, old.NewestLive, old.HeldBy, old.Deferred, old.UpgradeInProgress)
+	}
+	restore()
+	restore = schema.SetExtraMigrations(rollingMigrations(true))
+	if err := p.NodeSetStatus(ctx, "new1", podium.NodeStopped); err != nil {
+		t.Fatal(err)
+	}
+
 	_, err = schema.Finalize(ctx, p, nil, schema.FinalizeOptions{})
 	if podium.ExitCode(err) != 2 || !strings.Contains(podium.ErrorMessage(err), "old (host host-old") {
 		t.Fatalf("finalize with N live = %v (exit %d); want exit 2 naming node old", err, podium.ExitCode(err))

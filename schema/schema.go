@@ -312,11 +312,14 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 					expand = append(expand, m.Version)
 				}
 			}
-			if log != nil && len(out.Deferred) > 0 {
+			if len(out.Deferred) > 0 {
 				fields := logrus.Fields{"deferred": migrationNames(out.Deferred), "live_nodes": len(others)}
-				if announceDeferral(ctx, p, out.Deferred) {
+				first := announceDeferral(ctx, p, out.Deferred)
+				switch {
+				case log == nil:
+				case first:
 					log.WithFields(fields).Warn("other nodes are live: deferring the contract migrations to \"podium migrate schema finalize\"")
-				} else {
+				default:
 					log.WithFields(fields).Info("contract migrations still deferred to \"podium migrate schema finalize\" (announced by the first node of this upgrade)")
 				}
 			}

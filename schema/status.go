@@ -119,9 +119,18 @@ type Status struct {
 	// Deferred are the pending contract migrations while other nodes are
 	// live: "podium migrate schema finalize" applies them.
 	Deferred []Migration `json:"deferred"`
-	// HeldBy are the live nodes whose binary is older than this one: they
-	// hold the upgrade up (finalize refuses while there are any).
+	// HeldBy are the live nodes whose binary is older than the newest
+	// binary (this one, or the newest live node's when this binary is
+	// older): they hold the upgrade up (finalize refuses while there are
+	// any).
 	HeldBy []string `json:"held_by"`
+	// BinaryOlder is true when this binary knows an older schema than the
+	// database or a live node: it cannot name the migrations it does not
+	// know. Deferred then lists the versions the newer nodes recorded as
+	// deferred, without names; run the status with the newest binary.
+	BinaryOlder bool `json:"binary_older"`
+	// NewestLive is the highest schema version a live node knows.
+	NewestLive int64 `json:"newest_live_schema"`
 	// UpgradeInProgress is true while live nodes run different binaries,
 	// or the floor is below the schema of the newest live node or below
 	// the database's schema: a rolling upgrade not finalized yet.
@@ -189,15 +198,20 @@ func StatusOf(ctx context.Context, p dbprovider.Provider, nodeTimeout time.Durat
 				HeartbeatAge: st.Now.Sub(n.HeartbeatAt).Round(time.Millisecond).Seconds(),
 				Live:         n.Live(st.Now, nodeTimeout),
 				Outdated:     n.SchemaVersion < st.Floor,
-				Older:        n.SchemaVersion < st.Binary,
 			}
 			st.Nodes = append(st.Nodes, ns)
 			if ns.Live {
 				schemas[n.SchemaVersion] = true
 				newest = max(newest, n.SchemaVersion)
-				if ns.Older {
-					st.HeldBy = append(st.HeldBy, n.ID)
-				}
+			}
+		}
+		st.NewestLive = newest
+		st.BinaryOlder = st.Binary < max(newest, st.Database)
+		target := max(st.Binary, newest)
+		for i, n := range st.Nodes {
+			st.Nodes[i].Older = n.SchemaVersion < target
+			if n.Live && n.SchemaVersion < target {
+				st.HeldBy = append(st.HeldBy, n.ID)
 			}
 		}
 		st.UpgradeInProgress = len(schemas) > 1 || (newest > 0 && st.Floor < newest) || st.Database > st.Floor
@@ -206,6 +220,13 @@ func StatusOf(ctx context.Context, p dbprovider.Provider, nodeTimeout time.Durat
 				if m.Deferrable() {
 					st.Deferred = append(st.Deferred, m)
 				}
+			}
+		}
+		if st.BinaryOlder && st.UpgradeInProgress {
+			// This binary does not know the newer migrations: list the
+			// versions the newer nodes recorded when they deferred them.
+			if err := deferredByNewer(ctx, p, st); err != nil {
+				return nil, fmt.Errorf("schema status: %w", err)
 			}
 		}
 	} else {
@@ -217,4 +238,33 @@ func StatusOf(ctx context.Context, p dbprovider.Provider, nodeTimeout time.Durat
 		st.Now = time.Now().UTC()
 	}
 	return st, nil
+}
+
+// deferredByNewer adds to st.Deferred the versions that newer nodes
+// recorded as deferred ([DeferralKey]) and that are still not applied,
+// for a binary that does not know them (no name, class contract).
+func deferredByNewer(ctx context.Context, p dbprovider.Provider, st *Status) error {
+	rec, err := p.SettingGet(ctx, DeferralKey)
+	if podium.IsCode(err, podium.ENOTFOUND) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	applied, err := appliedVersions(ctx, p)
+	if err != nil {
+		return err
+	}
+	known := map[int64]bool{}
+	for _, m := range st.Deferred {
+		known[m.Version] = true
+	}
+	for _, f := range strings.Split(rec, ",") {
+		v, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+		if err != nil || applied[v] || known[v] {
+			continue
+		}
+		st.Deferred = append(st.Deferred, Migration{Version: v, Class: ClassContract})
+	}
+	return nil
 }
