@@ -3,7 +3,6 @@ package migrate
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"os"
 	"path/filepath"
 	"slices"
@@ -125,12 +124,19 @@ func TestRunVerificationMismatchRollsBack(t *testing.T) {
 	dir := newSource(t, migratetest.Small())
 	url := pgtest.NewDatabase(t)
 	_, err := Run(t.Context(), Options{SQLiteDir: dir, PostgresURL: podium.Secret(url),
-		beforeVerify: func(ctx context.Context, tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE bundles SET size = size + 1 WHERE id = 5`)
+		beforeVerify: func(ctx context.Context, table string, c *pgx.Conn) error {
+			if table != "bundles" {
+				return nil
+			}
+			_, err := c.Exec(ctx, `UPDATE bundles SET size = size + 1 WHERE id = 5`)
 			return err
 		}})
-	if err == nil || !strings.Contains(err.Error(), "verification failed for table bundles") {
-		t.Fatalf("err = %v, want a verification failure naming bundles", err)
+	if err == nil || !strings.Contains(err.Error(), "verification failed for table bundles: column size differs (row (id=5))") {
+		t.Fatalf("err = %v, want a verification failure naming bundles, its row 5 and column size", err)
+	}
+	var staging int
+	if err := pgConn(t, url).QueryRow(t.Context(), `SELECT count(*) FROM pg_namespace WHERE nspname = $1`, stagingSchema).Scan(&staging); err != nil || staging != 0 {
+		t.Errorf("staging schema left after a failed verification (%d, %v)", staging, err)
 	}
 	if tables := pgTables(t, url); len(tables) != 0 {
 		t.Errorf("target has tables %v after a failed verification", tables)

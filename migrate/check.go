@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -127,6 +128,13 @@ func runCheck(ctx context.Context, opts Options, log *logrus.Entry) (*Result, er
 		return nil, err
 	}
 	defer src.close()
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = max(2, min(runtime.NumCPU(), 8))
+	}
+	if err := src.snapshot(ctx, min(workers, maxWorkers), log); err != nil {
+		return nil, err
+	}
 	rep := &CheckReport{RefusedPerTable: map[string]int64{}, Problems: []string{}, Refused: []Refusal{}}
 	cs := &checkState{rep: rep, seen: map[[3]string]bool{}, behind: src.version < schema.ParityVersion}
 	res := &Result{DryRun: true, Source: src.path, SchemaVersion: src.version, SourceUpgradedFrom: src.wouldUpgrade, Check: rep}
@@ -177,30 +185,21 @@ func runCheck(ctx context.Context, opts Options, log *logrus.Entry) (*Result, er
 	if tables, err = sortByForeignKeys(tables); err != nil {
 		return nil, err
 	}
-	plan := make([]TablePlan, len(tables))
-	for i, t := range tables {
-		n, err := src.count(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		plan[i] = TablePlan{Name: t.Name, Rows: n}
+	// Each worker reads its tables on its own connection, in its own
+	// snapshot (see source.snapshot).
+	plan, err := r.countRows(ctx, tables)
+	if err != nil {
+		return nil, err
 	}
 	r.progress(Event{Phase: PhasePlan, Plan: plan})
 	read := time.Now()
-	for i, t := range tables {
-		began := time.Now()
-		tc, err := r.readTable(ctx, t, discardChunk)
-		if err != nil {
-			return nil, err
-		}
-		r.progress(Event{Phase: PhaseRead, Table: t.Name, Rows: tc.rows, Bytes: tc.bytes, Done: true})
-		if tc.rows != plan[i].Rows {
-			return nil, fmt.Errorf("migrate db: %s: read %d rows, the snapshot counted %d", t.Name, tc.rows, plan[i].Rows)
-		}
-		res.Tables = append(res.Tables, TableResult{Name: t.Name, Rows: tc.rows, Bytes: tc.bytes,
-			Seconds: time.Since(began).Seconds(), Checksum: tc.checksum})
-		res.Rows += tc.rows
-		res.Bytes += tc.bytes
+	res.Workers = len(src.readers)
+	if res.Tables, err = r.load(ctx, tables, plan, nil); err != nil {
+		return nil, err
+	}
+	for _, tr := range res.Tables {
+		res.Rows += tr.Rows
+		res.Bytes += tr.Bytes
 	}
 	rep.ReadSeconds = time.Since(read).Seconds()
 	rep.RowsPerSecond = float64(res.Rows) / max(rep.ReadSeconds, 1e-3)

@@ -69,34 +69,42 @@ func (e *valueError) Error() string { return fmt.Sprintf("column %s: %s", e.Colu
 // epoch: PostgreSQL's binary timestamps count from there.
 const pgEpochMicros = 946684800 * 1000000
 
-// Canonical encoding, the same on both sides: per value a tag byte, then a
-// fixed-width big-endian number or a uvarint length and the bytes. Times are
-// microseconds since the Unix epoch (PostgreSQL's precision); JSON is
-// canonicalized (see canonicalJSON); integers of every width are int64.
-const (
-	tagNull  = 0
-	tagValue = 1
-)
-
-// encode converts a SQLite value for this column: it appends the value's
-// canonical encoding to h (the checksum's input) and the field PostgreSQL's
-// binary COPY format expects (a 32-bit length, -1 for NULL, then the bytes
-// of the type's binary representation) to w. It returns the number of
-// payload bytes for the summary. Writing the COPY field here, from the value
-// just checked, costs no boxing and no per-value encoder lookup; the bytes
-// are what pgx would send for the Go value of the column's type.
-func (c *column) encode(v any, h, w []byte) ([]byte, []byte, int, error) {
-	if v == nil {
-		return append(h, tagNull), append(w, 0xff, 0xff, 0xff, 0xff), 0, nil
+// encode converts a SQLite value for this column: it appends the field
+// PostgreSQL's binary COPY format expects (a 32-bit length, -1 for NULL,
+// then the bytes of the type's binary representation) to w, and, with
+// dig, the value's digest bytes to h (see digest.go: the COPY field itself
+// for every type but jsonb, whose digest bytes are those of jsonb_send and
+// a 0 byte). JSON columns always append to h (their check parses the
+// text), so a caller without dig resets h. It returns the number of
+// payload bytes for the summary. Writing the COPY field here, from the
+// value just checked, costs no boxing and no per-value encoder lookup; the
+// bytes are what pgx would send for the Go value of the column's type.
+func (c *column) encode(v any, h, w []byte, dig bool) ([]byte, []byte, int, error) {
+	ws := len(w)
+	if v != nil && (c.kind == kindJSON || c.kind == kindJSONB) {
+		return c.encodeJSON(v, h, w, dig)
 	}
-	h = append(h, tagValue)
+	w, size, err := c.encodeField(v, w)
+	if err != nil {
+		return h, w[:ws], 0, err
+	}
+	if dig {
+		h = append(h, w[ws:]...)
+	}
+	return h, w, size, nil
+}
+
+func (c *column) encodeField(v any, w []byte) ([]byte, int, error) {
+	if v == nil {
+		return append(w, 0xff, 0xff, 0xff, 0xff), 0, nil
+	}
 	switch c.kind {
 	case kindBool:
 		var b byte
 		switch x := v.(type) {
 		case int64:
 			if x != 0 && x != 1 {
-				return h, w, 0, c.bad(v, "a boolean must be 0 or 1", "")
+				return w, 0, c.bad(v, "a boolean must be 0 or 1", "")
 			}
 			b = byte(x)
 		case bool:
@@ -104,9 +112,9 @@ func (c *column) encode(v any, h, w []byte) ([]byte, []byte, int, error) {
 				b = 1
 			}
 		default:
-			return h, w, 0, c.bad(v, "a boolean must be 0 or 1", "")
+			return w, 0, c.bad(v, "a boolean must be 0 or 1", "")
 		}
-		return append(h, b), append(w, 0, 0, 0, 1, b), 1, nil
+		return append(w, 0, 0, 0, 1, b), 1, nil
 	case kindInt2, kindInt4, kindInt8:
 		x, ok := v.(int64)
 		if !ok {
@@ -115,22 +123,21 @@ func (c *column) encode(v any, h, w []byte) ([]byte, []byte, int, error) {
 			}
 		}
 		if !ok {
-			return h, w, 0, c.bad(v, "not an integer", "")
+			return w, 0, c.bad(v, "not an integer", "")
 		}
-		h = binary.BigEndian.AppendUint64(h, uint64(x))
 		switch c.kind {
 		case kindInt2:
 			if x < math.MinInt16 || x > math.MaxInt16 {
-				return h, w, 0, c.bad(v, fmt.Sprintf("%d is out of range for %s", x, c.TypeName), "")
+				return w, 0, c.bad(v, fmt.Sprintf("%d is out of range for %s", x, c.TypeName), "")
 			}
-			return h, binary.BigEndian.AppendUint16(append(w, 0, 0, 0, 2), uint16(x)), 8, nil
+			return binary.BigEndian.AppendUint16(append(w, 0, 0, 0, 2), uint16(x)), 8, nil
 		case kindInt4:
 			if x < math.MinInt32 || x > math.MaxInt32 {
-				return h, w, 0, c.bad(v, fmt.Sprintf("%d is out of range for %s", x, c.TypeName), "")
+				return w, 0, c.bad(v, fmt.Sprintf("%d is out of range for %s", x, c.TypeName), "")
 			}
-			return h, binary.BigEndian.AppendUint32(append(w, 0, 0, 0, 4), uint32(x)), 8, nil
+			return binary.BigEndian.AppendUint32(append(w, 0, 0, 0, 4), uint32(x)), 8, nil
 		}
-		return h, binary.BigEndian.AppendUint64(append(w, 0, 0, 0, 8), uint64(x)), 8, nil
+		return binary.BigEndian.AppendUint64(append(w, 0, 0, 0, 8), uint64(x)), 8, nil
 	case kindFloat4, kindFloat8:
 		var f float64
 		switch x := v.(type) {
@@ -139,14 +146,12 @@ func (c *column) encode(v any, h, w []byte) ([]byte, []byte, int, error) {
 		case int64:
 			f = float64(x)
 		default:
-			return h, w, 0, c.bad(v, "not a number", "")
+			return w, 0, c.bad(v, "not a number", "")
 		}
 		if c.kind == kindFloat4 {
-			bits := math.Float32bits(float32(f))
-			return binary.BigEndian.AppendUint32(h, bits), binary.BigEndian.AppendUint32(append(w, 0, 0, 0, 4), bits), 4, nil
+			return binary.BigEndian.AppendUint32(append(w, 0, 0, 0, 4), math.Float32bits(float32(f))), 4, nil
 		}
-		bits := math.Float64bits(f)
-		return binary.BigEndian.AppendUint64(h, bits), binary.BigEndian.AppendUint64(append(w, 0, 0, 0, 8), bits), 8, nil
+		return binary.BigEndian.AppendUint64(append(w, 0, 0, 0, 8), math.Float64bits(f)), 8, nil
 	case kindText:
 		var s string
 		switch x := v.(type) {
@@ -163,20 +168,20 @@ func (c *column) encode(v any, h, w []byte) ([]byte, []byte, int, error) {
 			// keep SQLite's own text form.
 			s = x.Format("2006-01-02 15:04:05.999999999-07:00")
 		default:
-			return h, w, 0, c.bad(v, "unexpected value", "")
+			return w, 0, c.bad(v, "unexpected value", "")
 		}
 		if err := c.checkText(s); err != nil {
-			return h, w, 0, err
+			return w, 0, err
 		}
-		return appendBytes(h, s), appendField(w, s), len(s), nil
+		return appendField(w, s), len(s), nil
 	case kindBytea:
 		switch x := v.(type) {
 		case []byte:
-			return appendBytes(h, x), appendField(w, x), len(x), nil
+			return appendField(w, x), len(x), nil
 		case string:
-			return appendBytes(h, x), appendField(w, x), len(x), nil
+			return appendField(w, x), len(x), nil
 		}
-		return h, w, 0, c.bad(v, "not a blob", "")
+		return w, 0, c.bad(v, "not a blob", "")
 	case kindTimestamptz, kindTimestamp:
 		var t time.Time
 		switch x := v.(type) {
@@ -185,52 +190,72 @@ func (c *column) encode(v any, h, w []byte) ([]byte, []byte, int, error) {
 		case string:
 			var err error
 			if t, err = parseTime(x); err != nil {
-				return h, w, 0, c.bad(v, "not a time SQLite or PostgreSQL can read", "store it as 'YYYY-MM-DD HH:MM:SS.ffffff+00:00'")
+				return w, 0, c.bad(v, "not a time SQLite or PostgreSQL can read", "store it as 'YYYY-MM-DD HH:MM:SS.ffffff+00:00'")
 			}
 		default:
-			return h, w, 0, c.bad(v, "not a time", "")
+			return w, 0, c.bad(v, "not a time", "")
 		}
-		// PostgreSQL keeps microseconds: round here, as it would, so that
-		// both sides hash the same instant. Binary timestamps count
-		// microseconds from 2000-01-01 (for timestamp without time zone,
-		// the UTC wall clock, which is how Podium stores times).
+		// PostgreSQL keeps microseconds: round here, as it would. Binary
+		// timestamps count microseconds from 2000-01-01 (for timestamp
+		// without time zone, the UTC wall clock, which is how Podium
+		// stores times).
 		us := t.Round(time.Microsecond).UnixMicro()
-		return binary.BigEndian.AppendUint64(h, uint64(us)),
-			binary.BigEndian.AppendUint64(append(w, 0, 0, 0, 8), uint64(us-pgEpochMicros)), 8, nil
-	case kindJSON, kindJSONB:
-		var s string
-		switch x := v.(type) {
-		case string:
-			s = x
-		case []byte:
-			s = string(x)
-		case int64, float64:
-			s = fmt.Sprint(x)
-		default:
-			return h, w, 0, c.bad(v, "not JSON text", "")
-		}
-		if !utf8.ValidString(s) {
-			return h, w, 0, c.bad(v, "JSON text is not valid UTF-8", "")
-		}
-		if strings.IndexByte(s, 0) >= 0 {
-			return h, w, 0, c.nul()
-		}
-		mark := len(h)
-		h = append(h, 0, 0, 0, 0)
-		out, err := appendCanonicalJSON(h, s)
-		if err != nil {
-			return h[:mark], w, 0, c.bad(v, "invalid JSON for "+c.TypeName+": "+err.Error(),
-				"fix the JSON text in SQLite (for example with sqlite3 and json_valid()), then run this command again")
-		}
-		binary.BigEndian.PutUint32(out[mark:], uint32(len(out)-mark-4))
-		if c.kind == kindJSONB {
-			// jsonb's binary form is a version byte (1) and the text.
-			w = binary.BigEndian.AppendUint32(w, uint32(len(s)+1))
-			return out, append(append(w, 1), s...), len(s), nil
-		}
-		return out, appendField(w, s), len(s), nil
+		return binary.BigEndian.AppendUint64(append(w, 0, 0, 0, 8), uint64(us-pgEpochMicros)), 8, nil
 	}
-	return h, w, 0, c.bad(v, "unsupported target type "+c.TypeName, "")
+	return w, 0, c.bad(v, "unsupported target type "+c.TypeName, "")
+}
+
+// encodeJSON is encode for a json or jsonb value that is not NULL.
+func (c *column) encodeJSON(v any, h, w []byte, dig bool) ([]byte, []byte, int, error) {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case []byte:
+		s = string(x)
+	case int64, float64:
+		s = fmt.Sprint(x)
+	default:
+		return h, w, 0, c.bad(v, "not JSON text", "")
+	}
+	if !utf8.ValidString(s) {
+		return h, w, 0, c.bad(v, "JSON text is not valid UTF-8", "")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return h, w, 0, c.nul()
+	}
+	mark := len(h)
+	if c.kind == kindJSONB {
+		// The check and the digest bytes in one parse: jsonb_send is a
+		// version byte (1) and the output text.
+		out, err := appendJSONBText(append(h, 1), s)
+		if err != nil {
+			return h[:mark], w, 0, c.badJSON(v, err)
+		}
+		if !dig {
+			out = out[:mark]
+		} else {
+			out = append(out, 0)
+		}
+		w = binary.BigEndian.AppendUint32(w, uint32(len(s)+1))
+		return out, append(append(w, 1), s...), len(s), nil
+	}
+	// json keeps the text as given: only check it.
+	if _, err := appendCanonicalJSON(h, s); err != nil {
+		return h[:mark], w, 0, c.badJSON(v, err)
+	}
+	ws := len(w)
+	w = appendField(w, s)
+	h = h[:mark]
+	if dig {
+		h = append(h, w[ws:]...)
+	}
+	return h, w, len(s), nil
+}
+
+func (c *column) badJSON(v any, err error) error {
+	return c.bad(v, "invalid JSON for "+c.TypeName+": "+err.Error(),
+		"fix the JSON text in SQLite (for example with sqlite3 and json_valid()), then run this command again")
 }
 
 func (c *column) checkText(s string) error {
@@ -256,11 +281,6 @@ func (c *column) bad(v any, reason, fix string) error {
 		fix = "correct the value in SQLite with the node stopped, then run this command again"
 	}
 	return &valueError{Column: c.Name, Reason: fmt.Sprintf("%s (SQLite value of type %T cannot go into %s)", reason, v, c.TypeName), Fix: fix}
-}
-
-func appendBytes[T string | []byte](buf []byte, b T) []byte {
-	buf = binary.AppendUvarint(buf, uint64(len(b)))
-	return append(buf, b...)
 }
 
 // appendField appends a binary COPY field: its 32-bit length, then b.
@@ -296,66 +316,6 @@ func parseTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("unparsable time")
-}
-
-// appendTargetCanonical appends the canonical encoding of one PostgreSQL
-// value in binary wire format (nil for NULL), the read-back side of encode.
-func (c *column) appendTargetCanonical(buf, raw []byte) ([]byte, error) {
-	if raw == nil {
-		return append(buf, tagNull), nil
-	}
-	buf = append(buf, tagValue)
-	switch c.kind {
-	case kindBool:
-		if len(raw) != 1 {
-			return nil, fmt.Errorf("bool of %d bytes", len(raw))
-		}
-		return append(buf, raw[0]), nil
-	case kindInt2:
-		if len(raw) != 2 {
-			return nil, fmt.Errorf("int2 of %d bytes", len(raw))
-		}
-		return binary.BigEndian.AppendUint64(buf, uint64(int64(int16(binary.BigEndian.Uint16(raw))))), nil
-	case kindInt4:
-		if len(raw) != 4 {
-			return nil, fmt.Errorf("int4 of %d bytes", len(raw))
-		}
-		return binary.BigEndian.AppendUint64(buf, uint64(int64(int32(binary.BigEndian.Uint32(raw))))), nil
-	case kindInt8, kindFloat8:
-		if len(raw) != 8 {
-			return nil, fmt.Errorf("8-byte value of %d bytes", len(raw))
-		}
-		return append(buf, raw...), nil
-	case kindFloat4:
-		if len(raw) != 4 {
-			return nil, fmt.Errorf("float4 of %d bytes", len(raw))
-		}
-		return append(buf, raw...), nil
-	case kindText, kindBytea:
-		return appendBytes(buf, raw), nil
-	case kindTimestamptz, kindTimestamp:
-		if len(raw) != 8 {
-			return nil, fmt.Errorf("timestamp of %d bytes", len(raw))
-		}
-		us := int64(binary.BigEndian.Uint64(raw)) + pgEpochMicros
-		return binary.BigEndian.AppendUint64(buf, uint64(us)), nil
-	case kindJSON, kindJSONB:
-		if c.kind == kindJSONB {
-			if len(raw) == 0 || raw[0] != 1 {
-				return nil, fmt.Errorf("jsonb binary format version %v", raw[:min(1, len(raw))])
-			}
-			raw = raw[1:]
-		}
-		mark := len(buf)
-		buf = append(buf, 0, 0, 0, 0)
-		out, err := appendCanonicalJSON(buf, string(raw))
-		if err != nil {
-			return nil, err
-		}
-		binary.BigEndian.PutUint32(out[mark:], uint32(len(out)-mark-4))
-		return out, nil
-	}
-	return nil, fmt.Errorf("unsupported type %s", c.TypeName)
 }
 
 // parseTimeFast parses "YYYY-MM-DD HH:MM:SS[.f{1,9}][Z|±HH:MM]" (a "T"

@@ -2,13 +2,10 @@ package migrate
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql/driver"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"strings"
 
@@ -31,7 +28,6 @@ const (
 	batchesInFlight = 4
 	chunkBytes      = 256 << 10
 	chunksInFlight  = 4
-	hashFlush       = 64 << 10
 )
 
 // rowBatch is rows as the SQLite driver returned them, n rows of the
@@ -58,35 +54,17 @@ const (
 	copyTrailer   = "\xff\xff"
 )
 
-// checksum accumulates the canonical encoding of a table's rows, in
-// primary key order.
-type checksum struct {
-	h    hash.Hash
-	buf  []byte
-	rows int64
-}
-
-func newChecksum() *checksum { return &checksum{h: sha256.New(), buf: make([]byte, 0, hashFlush+4096)} }
-
-func (c *checksum) flush() {
-	c.h.Write(c.buf)
-	c.buf = c.buf[:0]
-}
-
-func (c *checksum) sum() string {
-	c.flush()
-	return hex.EncodeToString(c.h.Sum(nil))
-}
-
 // tableCopy is what reading one table of the source gave.
 type tableCopy struct {
 	rows, bytes int64
-	checksum    string
+	// checksum is the digest's sum (see digest.go), "" when not computed
+	// (--check).
+	checksum string
 }
 
 // readRows streams a table of the snapshot in primary key order into row
 // batches on out, taking empty ones from free.
-func (r *run) readRows(ctx context.Context, t *table, out chan<- *rowBatch, free <-chan *rowBatch) error {
+func (r *run) readRows(ctx context.Context, rd *reader, t *table, out chan<- *rowBatch, free <-chan *rowBatch) error {
 	var cur *rowBatch
 	size := 0
 	take := func() bool {
@@ -111,7 +89,7 @@ func (r *run) readRows(ctx context.Context, t *table, out chan<- *rowBatch, free
 		return ctx.Err()
 	}
 	query := fmt.Sprintf(`SELECT %s FROM %s ORDER BY %s`, t.sourceSelectList(), quoteIdent(t.Name), t.orderBy(false))
-	err := r.src.stream(ctx, query, func(vals []driver.Value) error {
+	err := rd.stream(ctx, query, func(vals []driver.Value) error {
 		// The driver reuses vals, not the values: keeping them is safe.
 		cur.vals = append(cur.vals, vals...)
 		cur.n++
@@ -145,7 +123,7 @@ func (r *run) readRows(ctx context.Context, t *table, out chan<- *rowBatch, free
 // goroutine), converts, checks and hashes every value, and hands the table's
 // binary COPY stream to emit in chunks; emit returns the chunk to fill next,
 // or nil to stop. A dry run's emit just hands the chunk back.
-func (r *run) readTable(ctx context.Context, t *table, emit func(*chunk) *chunk) (tableCopy, error) {
+func (r *run) readTable(ctx context.Context, rd *reader, t *table, emit func(*chunk) *chunk) (tableCopy, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := make(chan *rowBatch, batchesInFlight)
@@ -158,10 +136,10 @@ func (r *run) readTable(ctx context.Context, t *table, emit func(*chunk) *chunk)
 	// read it.
 	var readErr error
 	go func() {
-		readErr = r.readRows(ctx, t, out, free)
+		readErr = r.readRows(ctx, rd, t, out, free)
 		close(out)
 	}()
-	res, err := r.encodeRows(ctx, t, out, free, func() error { return readErr }, emit)
+	res, err := r.encodeRows(ctx, rd.id, t, out, free, func() error { return readErr }, emit)
 	if err != nil {
 		cancel()
 	}
@@ -175,10 +153,15 @@ func (r *run) readTable(ctx context.Context, t *table, emit func(*chunk) *chunk)
 // encodeRows is readTable's conversion stage. readErr is the reader's
 // error, once in is closed: the stream gets its trailer only if the reader
 // read every row.
-func (r *run) encodeRows(ctx context.Context, t *table, in <-chan *rowBatch, free chan<- *rowBatch,
+func (r *run) encodeRows(ctx context.Context, worker int, t *table, in <-chan *rowBatch, free chan<- *rowBatch,
 	readErr func() error, emit func(*chunk) *chunk) (tableCopy, error) {
 	var res tableCopy
-	cs := newChecksum()
+	var dg digest
+	// The digest's bytes are the COPY fields themselves unless a jsonb
+	// column needs its own; --check computes no digest.
+	dig := r.check == nil
+	sep := dig && t.hasJSONB()
+	var h []byte
 	ncol := len(t.Columns)
 	cols := t.Columns
 	cur := emit(nil)
@@ -191,12 +174,12 @@ func (r *run) encodeRows(ctx context.Context, t *table, in <-chan *rowBatch, fre
 			row := b.vals[i*ncol : (i+1)*ncol : (i+1)*ncol]
 			rowStart := len(w)
 			w = binary.BigEndian.AppendUint16(w, uint16(ncol))
-			h := cs.buf
+			h = h[:0]
 			refused := false
 			for j := range cols {
 				var size int
 				var err error
-				h, w, size, err = cols[j].encode(row[j], h, w)
+				h, w, size, err = cols[j].encode(row[j], h, w, sep)
 				if err != nil {
 					if r.check == nil {
 						return res, t.rowError(row, err)
@@ -212,11 +195,11 @@ func (r *run) encodeRows(ctx context.Context, t *table, in <-chan *rowBatch, fre
 				res.bytes += int64(size)
 			}
 			if refused {
-				w, h = w[:rowStart], cs.buf
-			}
-			cs.buf = h
-			if len(cs.buf) >= hashFlush {
-				cs.flush()
+				w = w[:rowStart]
+			} else if sep {
+				dg.add(h)
+			} else if dig {
+				dg.add(w[rowStart+2:])
 			}
 			res.rows++
 			if len(w) >= chunkBytes {
@@ -230,7 +213,7 @@ func (r *run) encodeRows(ctx context.Context, t *table, in <-chan *rowBatch, fre
 		clear(b.vals) // let the values go before the batch is refilled
 		free <- b
 		if r.opts.DryRun || r.check != nil {
-			r.progress(Event{Phase: PhaseRead, Table: t.Name, Rows: res.rows, Bytes: res.bytes})
+			r.progress(Event{Phase: PhaseRead, Worker: worker, Table: t.Name, Rows: res.rows, Bytes: res.bytes})
 		}
 	}
 	if err := readErr(); err != nil {
@@ -243,7 +226,9 @@ func (r *run) encodeRows(ctx context.Context, t *table, in <-chan *rowBatch, fre
 	if emit(cur) == nil {
 		return res, ctx.Err()
 	}
-	res.checksum = cs.sum()
+	if dig {
+		res.checksum = dg.sum()
+	}
 	return res, nil
 }
 
@@ -291,8 +276,9 @@ func (c *copyReader) Read(p []byte) (int, error) {
 }
 
 // copyTable reads a table of the source (readTable, on other goroutines)
-// while COPY sends it to the target from this one.
-func (r *run) copyTable(ctx context.Context, t *table) (tableCopy, error) {
+// while COPY sends it to the target from this one, on c (the table's
+// transaction, whose search_path is the staging schema).
+func (r *run) copyTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table) (tableCopy, error) {
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -307,7 +293,7 @@ func (r *run) copyTable(ctx context.Context, t *table) (tableCopy, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		tc, err := r.readTable(ctx, t, func(c *chunk) *chunk {
+		tc, err := r.readTable(ctx, rd, t, func(c *chunk) *chunk {
 			if c != nil {
 				select {
 				case chunks <- c:
@@ -331,14 +317,11 @@ func (r *run) copyTable(ctx context.Context, t *table) (tableCopy, error) {
 	}
 	stmt := fmt.Sprintf(`COPY %s (%s) FROM STDIN (FORMAT binary)`, quoteIdent(t.Name), strings.Join(cols, ", "))
 	src := &copyReader{ctx: ctx, in: chunks, free: free, onRows: func(n int64) {
-		r.progress(Event{Phase: PhaseCopy, Table: t.Name, Rows: n})
+		r.progress(Event{Phase: PhaseCopy, Worker: rd.id, Table: t.Name, Rows: n})
+		testPause(PhaseCopy)
 	}}
-	var n int64
-	copyErr := r.dst.pgx(func(c *pgx.Conn) error {
-		tag, err := c.PgConn().CopyFrom(ctx, src, stmt)
-		n = tag.RowsAffected()
-		return err
-	})
+	tag, copyErr := c.PgConn().CopyFrom(ctx, src, stmt)
+	n := tag.RowsAffected()
 	if copyErr != nil {
 		cancel()
 	}
@@ -354,90 +337,6 @@ func (r *run) copyTable(ctx context.Context, t *table) (tableCopy, error) {
 	if n != res.tc.rows {
 		return res.tc, fmt.Errorf("migrate db: copy %s: COPY took %d rows of %d", t.Name, n, res.tc.rows)
 	}
-	r.progress(Event{Phase: PhaseCopy, Table: t.Name, Rows: n, Done: true})
+	r.progress(Event{Phase: PhaseCopy, Worker: rd.id, Table: t.Name, Rows: n, Done: true})
 	return res.tc, nil
-}
-
-// targetChecksum reads a table back from the target, inside the
-// transaction, in primary key order and binary format, and computes its row
-// count and checksum with the same canonical encoding as the source side.
-//
-// COPY into a table created (or emptied) in this transaction appends rows
-// in the order they were sent, which is key order, so the table is first
-// read as it lies, without ORDER BY: no index scan, and no sort (a text key
-// compared in the "C" collation is sorted, not read by its index, unless
-// the database's collation is "C"). Each row's key is checked to follow
-// the previous one's; only if one does not is the table read again, sorted.
-func (r *run) targetChecksum(ctx context.Context, t *table) (int64, string, error) {
-	if t.keyComparable() {
-		n, sum, inOrder, err := r.targetChecksumRead(ctx, t, false)
-		if err != nil || inOrder {
-			return n, sum, err
-		}
-		r.log.WithField("table", t.Name).Debug("target rows are not stored in key order: reading them back sorted")
-	}
-	n, sum, _, err := r.targetChecksumRead(ctx, t, true)
-	return n, sum, err
-}
-
-// targetChecksumRead is one read of targetChecksum: sorted by the key, or
-// as stored, in which case inOrder reports whether every row's key followed
-// the previous one's (when it is false, n and sum mean nothing).
-func (r *run) targetChecksumRead(ctx context.Context, t *table, sorted bool) (n int64, sum string, inOrder bool, err error) {
-	cs := newChecksum()
-	query := fmt.Sprintf(`SELECT %s FROM %s`, t.selectList(), quoteIdent(t.Name))
-	if sorted {
-		query += ` ORDER BY ` + t.orderBy(true)
-	}
-	prev := make([][]byte, len(t.PK)) // nil: NULL
-	keep := make([][]byte, len(t.PK))
-	for i := range keep {
-		keep[i] = make([]byte, 0, 64)
-	}
-	inOrder = true
-	err = r.dst.pgx(func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, query, pgx.QueryResultFormats{pgx.BinaryFormatCode})
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			raw := rows.RawValues()
-			if !sorted {
-				if cs.rows > 0 && t.compareKeys(prev, raw) > 0 {
-					inOrder = false
-					return nil
-				}
-				for i, k := range t.PK {
-					if raw[k] == nil {
-						prev[i] = nil
-					} else {
-						keep[i] = append(keep[i][:0], raw[k]...)
-						prev[i] = keep[i]
-					}
-				}
-			}
-			for i := range t.Columns {
-				if cs.buf, err = t.Columns[i].appendTargetCanonical(cs.buf, raw[i]); err != nil {
-					return fmt.Errorf("column %s: %w", t.Columns[i].Name, err)
-				}
-			}
-			if len(cs.buf) >= hashFlush {
-				cs.flush()
-			}
-			cs.rows++
-			if cs.rows%(16*batchRows) == 0 {
-				r.progress(Event{Phase: PhaseVerify, Table: t.Name, Rows: cs.rows})
-			}
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return 0, "", false, fmt.Errorf("migrate db: verify %s: %w", t.Name, err)
-	}
-	if !inOrder {
-		return 0, "", false, nil
-	}
-	r.progress(Event{Phase: PhaseVerify, Table: t.Name, Rows: cs.rows, Done: true})
-	return cs.rows, cs.sum(), true, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -40,6 +41,31 @@ func appendCanonicalJSON(buf []byte, s string) ([]byte, error) {
 type jsonParser struct {
 	s string
 	i int
+	// pg writes PostgreSQL's jsonb output text instead of the canonical
+	// form (see appendJSONBText).
+	pg bool
+}
+
+// appendJSONBText appends the text PostgreSQL's jsonb output function
+// gives for the JSON text s (what jsonb_send returns after its version
+// byte): keys ordered by length then bytes, the last duplicate kept,
+// ", " and ": " between items, strings re-escaped as escape_json does,
+// numbers as numeric_out prints them. The verification digest hashes it on
+// the client for what PostgreSQL hashes from the stored jsonb; a case it
+// gets wrong only makes the digests differ, and the row-by-row comparison
+// that follows compares canonical forms. It refuses what jsonb refuses.
+func appendJSONBText(buf []byte, s string) ([]byte, error) {
+	p := jsonParser{s: s, pg: true}
+	p.skipSpace()
+	out, err := p.value(buf, 0)
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.i != len(p.s) {
+		return nil, p.errorf("unexpected data after the value")
+	}
+	return out, nil
 }
 
 func (p *jsonParser) errorf(format string, args ...any) error {
@@ -90,6 +116,9 @@ func (p *jsonParser) value(buf []byte, depth int) ([]byte, error) {
 			if p.s[p.i] == ',' {
 				p.i++
 				buf = append(buf, ',')
+				if p.pg {
+					buf = append(buf, ' ')
+				}
 				continue
 			}
 			if p.s[p.i] == ']' {
@@ -143,6 +172,9 @@ func (p *jsonParser) object(buf []byte, depth int) ([]byte, error) {
 		}
 		p.i++
 		buf = append(buf, ':')
+		if p.pg {
+			buf = append(buf, ' ')
+		}
 		p.skipSpace()
 		if buf, err = p.value(buf, depth+1); err != nil {
 			return nil, err
@@ -172,7 +204,14 @@ func (p *jsonParser) object(buf []byte, depth int) ([]byte, error) {
 		}
 		key := func(m member) []byte { return region[m.start:m.keyEnd] }
 		// Stable sort keeps duplicates in input order; the last one wins.
-		slices.SortStableFunc(members, func(a, b member) int { return bytes.Compare(key(a), key(b)) })
+		// jsonb orders keys by length first (of the escaped text here,
+		// which differs only for keys with escapes).
+		slices.SortStableFunc(members, func(a, b member) int {
+			if p.pg && len(key(a)) != len(key(b)) {
+				return len(key(a)) - len(key(b))
+			}
+			return bytes.Compare(key(a), key(b))
+		})
 		buf = buf[:base]
 		for i, m := range members {
 			if i+1 < len(members) && bytes.Equal(key(m), key(members[i+1])) {
@@ -180,6 +219,9 @@ func (p *jsonParser) object(buf []byte, depth int) ([]byte, error) {
 			}
 			if len(buf) > base {
 				buf = append(buf, ',')
+				if p.pg {
+					buf = append(buf, ' ')
+				}
 			}
 			buf = append(buf, region[m.start:m.end]...)
 		}
@@ -211,17 +253,17 @@ func (p *jsonParser) str(buf []byte) ([]byte, error) {
 			p.i += 2
 			switch e {
 			case '"', '\\', '/':
-				buf = appendJSONRune(buf, rune(e))
+				buf = p.appendRune(buf, rune(e))
 			case 'b':
-				buf = appendJSONRune(buf, '\b')
+				buf = p.appendRune(buf, '\b')
 			case 'f':
-				buf = appendJSONRune(buf, '\f')
+				buf = p.appendRune(buf, '\f')
 			case 'n':
-				buf = appendJSONRune(buf, '\n')
+				buf = p.appendRune(buf, '\n')
 			case 'r':
-				buf = appendJSONRune(buf, '\r')
+				buf = p.appendRune(buf, '\r')
 			case 't':
-				buf = appendJSONRune(buf, '\t')
+				buf = p.appendRune(buf, '\t')
 			case 'u':
 				r, err := p.hex4()
 				if err != nil {
@@ -244,7 +286,7 @@ func (p *jsonParser) str(buf []byte) ([]byte, error) {
 						return nil, p.errorf("invalid surrogate pair")
 					}
 				}
-				buf = appendJSONRune(buf, r)
+				buf = p.appendRune(buf, r)
 			default:
 				return nil, p.errorf("invalid escape \\%c", e)
 			}
@@ -265,6 +307,26 @@ func (p *jsonParser) hex4() (rune, error) {
 	}
 	p.i += 4
 	return rune(v), nil
+}
+
+// appendRune appends r escaped: minimally, or as PostgreSQL's escape_json
+// does (short escapes for \b \f \n \r \t).
+func (p *jsonParser) appendRune(buf []byte, r rune) []byte {
+	if p.pg {
+		switch r {
+		case '\b':
+			return append(buf, '\\', 'b')
+		case '\f':
+			return append(buf, '\\', 'f')
+		case '\n':
+			return append(buf, '\\', 'n')
+		case '\r':
+			return append(buf, '\\', 'r')
+		case '\t':
+			return append(buf, '\\', 't')
+		}
+	}
+	return appendJSONRune(buf, r)
 }
 
 func appendJSONRune(buf []byte, r rune) []byte {
@@ -333,6 +395,9 @@ func (p *jsonParser) number(buf []byte) ([]byte, error) {
 	if err := sqlite.PGNumericRange(intPart, frac, exp); err != nil {
 		return nil, p.errorf("number %s", err)
 	}
+	if p.pg {
+		return appendNumericOut(buf, neg, intPart, frac, exp), nil
+	}
 	digits := intPart + frac
 	exp -= int64(len(frac))
 	// Strip leading zeros, then trailing zeros (moving them to exp).
@@ -359,4 +424,49 @@ func (p *jsonParser) number(buf []byte) ([]byte, error) {
 		buf = strconv.AppendInt(buf, exp, 10)
 	}
 	return buf, nil
+}
+
+// appendNumericOut appends numeric_out's text of the JSON number
+// -?intPart.frac e exp as numeric_in reads it: no exponent, the display
+// scale len(frac)-exp (at least 0), no sign on zero.
+func appendNumericOut(buf []byte, neg bool, intPart, frac string, exp int64) []byte {
+	digits := intPart + frac
+	point := int64(len(intPart)) + exp // digits before the decimal point
+	scale := max(int64(len(frac))-exp, 0)
+	zero := strings.Trim(digits, "0") == ""
+	if neg && !zero {
+		buf = append(buf, '-')
+	}
+	// Integer part.
+	start := len(buf)
+	switch {
+	case point <= 0:
+	case point >= int64(len(digits)):
+		buf = append(buf, digits...)
+		for range point - int64(len(digits)) {
+			buf = append(buf, '0')
+		}
+	default:
+		buf = append(buf, digits[:point]...)
+	}
+	// Strip leading zeros of the integer part, keeping one digit.
+	j := start
+	for j < len(buf)-1 && buf[j] == '0' {
+		j++
+	}
+	buf = append(buf[:start], buf[j:]...)
+	if len(buf) == start {
+		buf = append(buf, '0')
+	}
+	if scale == 0 {
+		return buf
+	}
+	buf = append(buf, '.')
+	for range min(-point, scale) {
+		buf = append(buf, '0')
+	}
+	if point < int64(len(digits)) {
+		buf = append(buf, digits[max(point, 0):]...)
+	}
+	return buf
 }

@@ -2,13 +2,13 @@ package migrate
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/schema"
 	"github.com/sirupsen/logrus"
@@ -41,22 +41,32 @@ type Options struct {
 	// Progress, when set, is called as rows are read, copied and verified,
 	// from the goroutine doing the work: it must be quick.
 	Progress func(Event)
-	// beforeVerify is a test hook run in the target transaction after the
-	// copy, before verification.
-	beforeVerify func(ctx context.Context, tx *sql.Tx) error
+	// Workers is the number of tables loaded at once, each by its own
+	// pipeline (SQLite connection, converter, PostgreSQL connection and
+	// transaction); 0 picks defaultWorkers.
+	Workers int
+	// beforeVerify is a test hook run in a table's transaction after its
+	// copy and index builds, before its verification.
+	beforeVerify func(ctx context.Context, table string, c *pgx.Conn) error
 }
 
 // Phases of a run, in Event.Phase.
 const (
 	PhasePlan   = "plan"   // Total and Tables are known
-	PhaseRead   = "read"   // dry run: rows read, converted and hashed
+	PhaseRead   = "read"   // dry run, check: rows read, converted and hashed
 	PhaseCopy   = "copy"   // rows sent with COPY
-	PhaseVerify = "verify" // rows read back from the target and hashed
+	PhaseIndex  = "index"  // the table's keys and indexes being built
+	PhaseVerify = "verify" // the table's digest computed by PostgreSQL
+	PhaseKeys   = "keys"   // foreign keys checked, once every table is in
+	PhaseSwitch = "switch" // the staged tables moved into place
 )
 
 // Event reports progress.
 type Event struct {
 	Phase string
+	// Worker is the pipeline (from 1) doing it; 0 for the whole run's
+	// phases (plan, keys, switch).
+	Worker int
 	// Table is the table being worked on ("" for PhasePlan).
 	Table string
 	// Rows is the number of rows of Table done so far in this phase.
@@ -83,8 +93,9 @@ type TableResult struct {
 	Bytes    int64   `json:"bytes"`
 	Seconds  float64 `json:"seconds"`
 	Verified bool    `json:"verified"`
-	// Checksum is the SHA-256 of the canonical encoding of the rows in key
-	// order, equal on both sides when Verified.
+	// Checksum is the table's digest (digest.go: the sum of the rows'
+	// hashes), computed by the client from what it sent and by PostgreSQL
+	// from what it stored, equal when Verified.
 	Checksum string `json:"checksum"`
 }
 
@@ -112,6 +123,8 @@ type Result struct {
 	Rows      int64         `json:"rows"`
 	Bytes     int64         `json:"bytes"`
 	Seconds   float64       `json:"seconds"`
+	// Workers is the number of tables loaded (or read) at once.
+	Workers int `json:"workers"`
 	// Check is the preflight's report (Options.Check).
 	Check *CheckReport `json:"check,omitempty"`
 }
@@ -123,6 +136,8 @@ type run struct {
 	dst  *target
 	// check collects refused values instead of stopping (--check).
 	check *checkState
+	// staged: the staging schema may exist, and a failure removes it.
+	staged bool
 }
 
 func (r *run) progress(e Event) {
@@ -175,198 +190,20 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer src.close()
-	dst, err := openTarget(ctx, opts.PostgresURL)
+	dst, err := openTargetConns(ctx, opts.PostgresURL, maxWorkers+2)
 	if err != nil {
 		return nil, err
 	}
-	// Cleanups must run even when ctx is canceled: rollback is what keeps
+	// Cleanups must run even when ctx is canceled: they are what keeps
 	// the target as it was.
 	defer dst.close()
 	dst.log = log
 	r := &run{opts: opts, log: log, src: src, dst: dst}
 	res, err := r.run(ctx)
 	if err != nil {
-		return nil, err
+		return nil, r.failed(err)
 	}
 	res.Seconds = time.Since(start).Seconds()
-	return res, nil
-}
-
-func (r *run) run(ctx context.Context) (*Result, error) {
-	res := &Result{DryRun: r.opts.DryRun, Source: r.src.path, Target: r.dst.describe,
-		SourceUpgradedFrom: max(r.src.upgradedFrom, r.src.wouldUpgrade)}
-	names, err := r.src.tables(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st, err := r.dst.begin(ctx, names)
-	if err != nil {
-		return nil, err
-	}
-	res.TargetVersionBefore = st.Version
-	latest := schema.Latest()
-	if st.Version > latest {
-		return nil, podium.Errorf(podium.EREFUSED,
-			"migrate db: the target %s has schema version %d, newer than this binary (%d): use an empty database", r.dst.describe, st.Version, latest)
-	}
-	if len(st.Existing) > 0 && !st.HasGoose {
-		return nil, podium.Errorf(podium.EREFUSED,
-			"migrate db: the target %s has tables named like Podium's (%s) but no %s table: use an empty database",
-			r.dst.describe, strings.Join(st.Existing, ", "), versionTable)
-	}
-	if len(st.NonEmpty) > 0 {
-		if !r.opts.DropAll {
-			return nil, podium.Errorf(podium.EREFUSED,
-				"migrate db: the target %s already holds Podium data (rows in %s): nothing was written. "+
-					"Use an empty database, or pass --drop-all --yes to delete that data first",
-				r.dst.describe, strings.Join(st.NonEmpty, ", "))
-		}
-		if !r.opts.DryRun && r.opts.ConfirmDropAll != nil {
-			ok, err := r.opts.ConfirmDropAll(st.NonEmpty)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				return nil, podium.Errorf(podium.EREFUSED, "migrate db: not confirmed: nothing was written")
-			}
-		}
-		res.Emptied = st.NonEmpty
-	}
-
-	// Every table, with its row count in the snapshot. A dry run creates
-	// the target schema too, in the transaction it rolls back, so that it
-	// plans and checks with the real target types; only when the source is
-	// behind this binary (a dry run does not upgrade it) do the source's
-	// declared types stand in.
-	var tables []*table
-	if len(st.NonEmpty) > 0 && !r.opts.DryRun {
-		if err := r.dst.truncate(ctx, st.Existing); err != nil {
-			return nil, err
-		}
-		r.log.WithField("tables", strings.Join(st.NonEmpty, ",")).Warn("emptied the target's Podium tables (--drop-all)")
-	}
-	if res.AppliedMigrations, err = r.dst.migrateSchema(ctx, st); err != nil {
-		return nil, err
-	}
-	// A dry run on a source behind this binary (which it does not upgrade)
-	// reads the columns the source has, with the target's types.
-	if tables, err = r.plan(ctx, names, r.opts.DryRun && r.src.wouldUpgrade > 0); err != nil {
-		return nil, err
-	}
-	if tables, err = sortByForeignKeys(tables); err != nil {
-		return nil, err
-	}
-	res.SchemaVersion = latest
-	if r.opts.DryRun {
-		res.SchemaVersion = r.src.version
-	}
-	plan := make([]TablePlan, len(tables))
-	for i, t := range tables {
-		n, err := r.src.count(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		plan[i] = TablePlan{Name: t.Name, Rows: n}
-	}
-	r.progress(Event{Phase: PhasePlan, Plan: plan})
-
-	phase := time.Now()
-
-	if r.opts.DryRun {
-		r.log.Info("reading every row (dry run)")
-	} else {
-		r.log.Info("copying")
-	}
-	var det *detached
-	if !r.opts.DryRun {
-		if det, err = r.dst.detachConstraints(ctx, names); err != nil {
-			return nil, err
-		}
-		if err := r.dst.tuneLoad(ctx); err != nil {
-			return nil, err
-		}
-	}
-	for i, t := range tables {
-		began := time.Now()
-		var tc tableCopy
-		if r.opts.DryRun {
-			tc, err = r.readTable(ctx, t, discardChunk)
-			if err == nil {
-				r.progress(Event{Phase: PhaseRead, Table: t.Name, Rows: tc.rows, Bytes: tc.bytes, Done: true})
-			}
-		} else {
-			tc, err = r.copyTable(ctx, t)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if tc.rows != plan[i].Rows {
-			return nil, fmt.Errorf("migrate db: %s: read %d rows, the snapshot counted %d", t.Name, tc.rows, plan[i].Rows)
-		}
-		res.Tables = append(res.Tables, TableResult{Name: t.Name, Rows: tc.rows, Bytes: tc.bytes,
-			Seconds: time.Since(began).Seconds(), Checksum: tc.checksum})
-		res.Rows += tc.rows
-		res.Bytes += tc.bytes
-		r.log.WithFields(logrus.Fields{"table": t.Name, "rows": tc.rows, "bytes": tc.bytes,
-			"seconds": fmt.Sprintf("%.2f", time.Since(began).Seconds())}).Debug("table read")
-	}
-	r.log.WithField("seconds", fmt.Sprintf("%.2f", time.Since(phase).Seconds())).Debug("every table read")
-	if r.opts.DryRun {
-		return res, nil
-	}
-
-	r.log.Info("building keys, indexes and foreign keys")
-	began := time.Now()
-	if err := r.dst.reattach(ctx, det); err != nil {
-		return nil, err
-	}
-	r.log.WithField("seconds", fmt.Sprintf("%.2f", time.Since(began).Seconds())).Debug("constraints and indexes rebuilt")
-
-	// Verify before commit: count and checksum of every table, read back
-	// inside the transaction. Any difference rolls everything back.
-	r.log.Info("verifying: reading every row back")
-	if r.opts.beforeVerify != nil {
-		if err := r.opts.beforeVerify(ctx, r.dst.tx); err != nil {
-			return nil, err
-		}
-	}
-	if err := r.dst.prepareVerify(ctx); err != nil {
-		return nil, err
-	}
-	phase = time.Now()
-	for i, t := range tables {
-		began := time.Now()
-		n, sum, err := r.targetChecksum(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		tr := &res.Tables[i]
-		if n != tr.Rows || sum != tr.Checksum {
-			return nil, podium.Errorf(podium.EINTERNAL,
-				"migrate db: verification failed for table %s (source %d rows, checksum %.12s; target %d rows, checksum %.12s): rolled back, nothing was written",
-				t.Name, tr.Rows, tr.Checksum, n, sum)
-		}
-		tr.Verified = true
-		tr.Seconds += time.Since(began).Seconds()
-		r.log.WithFields(logrus.Fields{"table": t.Name, "seconds": fmt.Sprintf("%.2f", time.Since(began).Seconds())}).Debug("table verified")
-	}
-	r.log.WithField("seconds", fmt.Sprintf("%.2f", time.Since(phase).Seconds())).Debug("every table verified")
-	phase = time.Now()
-	for _, t := range tables {
-		seqs, err := r.dst.resetSequences(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		res.Sequences = append(res.Sequences, seqs...)
-	}
-	r.log.WithField("seconds", fmt.Sprintf("%.2f", time.Since(phase).Seconds())).Debug("sequences reset")
-	r.log.Info("committing")
-	phase = time.Now()
-	if err := r.dst.tx.Commit(); err != nil {
-		return nil, fmt.Errorf("migrate db: commit: %w", err)
-	}
-	r.log.WithField("seconds", fmt.Sprintf("%.2f", time.Since(phase).Seconds())).Debug("committed")
-	r.dst.tx = nil
 	return res, nil
 }
 

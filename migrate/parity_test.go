@@ -230,7 +230,7 @@ func TestParitySQLiteAcceptsOnlyWhatPostgreSQLAccepts(t *testing.T) {
 				ok := true
 				for j := range tb.Columns {
 					var err error
-					if h, w, _, err = tb.Columns[j].encode(row[j], h[:0], w); err != nil {
+					if h, w, _, err = tb.Columns[j].encode(row[j], h[:0], w, true); err != nil {
 						fail("the migration refuses it: " + err.Error())
 						ok = false
 						break

@@ -25,9 +25,14 @@ const sqliteHeader = "SQLite format 3\x00"
 // with one read transaction open: the snapshot every row comes from.
 type source struct {
 	prov *sqlite.Provider
-	conn *sql.Conn
-	tx   *sql.Tx
-	path string
+	// tx is the snapshot's first read transaction, for the catalog and the
+	// counts; readers are the others, one per worker, on the same snapshot.
+	tx      *sql.Tx
+	first   *reader
+	readers []*reader
+	path    string
+	dir     string
+	shared  bool
 	// version is the schema version read; upgradedFrom is the version
 	// before this run brought it up to date (0: no upgrade), wouldUpgrade
 	// the same for a dry run, which never writes.
@@ -66,7 +71,7 @@ func openSourceMode(ctx context.Context, dir string, dryRun, shared bool, log *l
 	if err != nil {
 		return nil, err
 	}
-	s := &source{prov: prov, path: path}
+	s := &source{prov: prov, path: path, dir: abs, shared: shared}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -94,15 +99,6 @@ func openSourceMode(ctx context.Context, dir string, dryRun, shared bool, log *l
 	}
 	if s.version, err = prov.SchemaVersion(ctx); err != nil {
 		return nil, fmt.Errorf("migrate db: source schema version: %w", err)
-	}
-	// The snapshot: one connection, one read transaction, every read below
-	// inside it. SQLite's WAL keeps what this transaction sees fixed even
-	// if a writer commits meanwhile.
-	if s.conn, err = prov.ReadDB().Conn(ctx); err != nil {
-		return nil, fmt.Errorf("migrate db: source: %w", err)
-	}
-	if s.tx, err = s.conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}); err != nil {
-		return nil, fmt.Errorf("migrate db: source: begin snapshot: %w", err)
 	}
 	return s, nil
 }
@@ -160,11 +156,11 @@ func (s *source) upgrade(ctx context.Context, dir string, from int64, log *logru
 }
 
 func (s *source) close() {
-	if s.tx != nil {
-		_ = s.tx.Rollback()
+	for _, rd := range s.readers {
+		rd.close()
 	}
-	if s.conn != nil {
-		_ = s.conn.Close()
+	if s.first != nil {
+		s.first.close()
 	}
 	if s.prov != nil {
 		_ = s.prov.Close()
@@ -218,10 +214,71 @@ func (s *source) count(ctx context.Context, t *table) (int64, error) {
 	return n, nil
 }
 
-// stream runs query in the snapshot and calls fn for each row. vals is
-// reused between calls; the values in it are not.
-func (s *source) stream(ctx context.Context, query string, fn func(vals []driver.Value) error) error {
-	return s.conn.Raw(func(dc any) error {
+// reader is one SQLite connection with its read transaction open.
+type reader struct {
+	id   int // the worker's number, from 1
+	conn *sql.Conn
+	tx   *sql.Tx
+}
+
+func (rd *reader) close() {
+	if rd.tx != nil {
+		_ = rd.tx.Rollback()
+	}
+	if rd.conn != nil {
+		_ = rd.conn.Close()
+	}
+}
+
+// snapshot opens n+1 read transactions (s.tx and n readers, one per
+// worker) that all see the same committed state. SQLite has no way to
+// share one snapshot between connections, so, unless shared (--check,
+// beside a serving node), no writer may commit while they start: a
+// writable handle holds the write lock (BEGIN IMMEDIATE) meanwhile, then
+// rolls back having written nothing. With shared, each reader is one
+// consistent snapshot of its own, taken one after the other.
+func (s *source) snapshot(ctx context.Context, n int, log *logrus.Entry) error {
+	db := s.prov.ReadDB()
+	db.SetMaxOpenConns(n + 2)
+	db.SetMaxIdleConns(n + 2)
+	if !s.shared {
+		w, err := sqlite.Open(ctx, sqlite.Options{Dir: s.dir})
+		if err != nil {
+			return fmt.Errorf("migrate db: source: %w", err)
+		}
+		defer w.Close()
+		hold, err := w.DB().BeginTx(ctx, nil) // BEGIN IMMEDIATE (the writer's _txlock)
+		if err != nil {
+			return fmt.Errorf("migrate db: source: hold writers while the snapshot starts: %w", err)
+		}
+		defer func() { _ = hold.Rollback() }()
+	}
+	for i := 0; i <= n; i++ {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate db: source: %w", err)
+		}
+		rd := &reader{id: i, conn: conn}
+		s.readers = append(s.readers, rd)
+		if rd.tx, err = conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}); err != nil {
+			return fmt.Errorf("migrate db: source: begin snapshot: %w", err)
+		}
+		// A deferred transaction takes its snapshot at its first read.
+		var x int
+		if err := rd.tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&x); err != nil {
+			return fmt.Errorf("migrate db: source: begin snapshot: %w", err)
+		}
+	}
+	s.first, s.readers = s.readers[0], s.readers[1:]
+	s.tx = s.first.tx
+	log.WithField("readers", n).Debug("source snapshot taken")
+	return nil
+}
+
+// stream runs query in the reader's snapshot and calls fn for each row.
+// vals is reused between calls; the values in it are not.
+func (rd *reader) stream(ctx context.Context, query string, fn func(vals []driver.Value) error) error {
+	return rd.conn.Raw(func(dc any) error {
 		q, ok := dc.(driver.QueryerContext)
 		if !ok {
 			return fmt.Errorf("migrate db: the SQLite driver cannot query directly")

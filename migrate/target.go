@@ -10,9 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider/postgres"
@@ -37,11 +35,24 @@ type target struct {
 	check bool
 	// server is version() of the target.
 	server string
+	// schema is the target schema (current_schema()), once inspected.
+	schema string
+	// staging: the schema being created is the staging schema (goose's
+	// trigger stays quiet until the switch).
+	staging bool
+	// lz4: the server compresses long values with lz4 when asked.
+	lz4 bool
 }
 
 // openTarget connects and refuses a server that is not PostgreSQL (a wire
 // compatible database would take the COPY but not necessarily the schema).
 func openTarget(ctx context.Context, url podium.Secret) (_ *target, err error) {
+	return openTargetConns(ctx, url, 2)
+}
+
+// openTargetConns is openTarget with a pool of up to conns connections:
+// one for the run's control connection, one per worker.
+func openTargetConns(ctx context.Context, url podium.Secret, conns int) (_ *target, err error) {
 	if url == "" {
 		return nil, podium.Errorf(podium.EINVALID,
 			"migrate db: [Postgres] URL is not set: it names the PostgreSQL database to copy into")
@@ -49,7 +60,7 @@ func openTarget(ctx context.Context, url podium.Secret) (_ *target, err error) {
 	if err := checkPostgresURL(url.Reveal()); err != nil {
 		return nil, err
 	}
-	prov, err := postgres.Open(ctx, postgres.Options{URL: url, ApplicationName: "podium/migrate-db", MaxConns: 2})
+	prov, err := postgres.Open(ctx, postgres.Options{URL: url, ApplicationName: "podium/migrate-db", MaxConns: conns})
 	if err != nil {
 		return nil, err
 	}
@@ -69,6 +80,10 @@ func openTarget(ctx context.Context, url podium.Secret) (_ *target, err error) {
 		return nil, podium.Errorf(podium.EREFUSED, "migrate db: the target %s runs PostgreSQL %d; Podium needs 12 or newer", t.describe, num/10000)
 	}
 	t.server = version
+	// lz4 compresses and reads back long values (TOAST) several times
+	// faster than the default pglz; PostgreSQL 14 or newer, built with it.
+	_ = prov.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_settings
+		WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals))`).Scan(&t.lz4)
 	t.db = stdlib.OpenDBFromPool(prov.Pool())
 	if t.conn, err = t.db.Conn(ctx); err != nil {
 		return nil, fmt.Errorf("migrate db: target: %w", err)
@@ -109,18 +124,6 @@ func (t *target) close() {
 	}
 }
 
-// pgx runs fn on the transaction's own connection, for COPY and binary
-// reads: everything it does is part of the transaction.
-func (t *target) pgx(fn func(c *pgx.Conn) error) error {
-	return t.conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("migrate db: unexpected driver connection %T", dc)
-		}
-		return fn(sc.Conn())
-	})
-}
-
 // state is what the target holds before the run.
 type state struct {
 	Version  int64    // goose version (0: no version table)
@@ -145,84 +148,7 @@ func (t *target) begin(ctx context.Context, podiumTables []string) (*state, erro
 		return nil, podium.Errorf(podium.EREFUSED,
 			"migrate db: a podium node is migrating the schema of %s right now: stop every node using it, then run this command again", t.describe)
 	}
-	var schemaName sql.NullString
-	if err := t.tx.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schemaName); err != nil || !schemaName.Valid {
-		return nil, podium.Errorf(podium.EREFUSED, "migrate db: the target %s has no schema to create tables in (check search_path)", t.describe)
-	}
-	st := &state{}
-	names := append([]string{versionTable}, podiumTables...)
-	rows, err := t.tx.QueryContext(ctx, `
-		SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY($1)
-		ORDER BY c.relname`, names)
-	if err != nil {
-		return nil, fmt.Errorf("migrate db: target tables: %w", err)
-	}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("migrate db: target tables: %w", err)
-		}
-		if n == versionTable {
-			st.HasGoose = true
-		} else {
-			st.Existing = append(st.Existing, n)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("migrate db: target tables: %w", err)
-	}
-	if len(st.Existing) > 0 && !t.check {
-		if _, err := t.tx.ExecContext(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
-			return nil, fmt.Errorf("migrate db: target: %w", err)
-		}
-		quoted := make([]string, len(st.Existing))
-		for i, n := range st.Existing {
-			quoted[i] = quoteIdent(n)
-		}
-		if _, err := t.tx.ExecContext(ctx, `LOCK TABLE `+strings.Join(quoted, ", ")+` IN ACCESS EXCLUSIVE MODE`); err != nil {
-			return nil, podium.Errorf(podium.EREFUSED,
-				"migrate db: the Podium tables in %s are in use (is a node running on it?): stop every node using it, then run this command again", t.describe)
-		}
-		if _, err := t.tx.ExecContext(ctx, `SET LOCAL lock_timeout = 0`); err != nil {
-			return nil, fmt.Errorf("migrate db: target: %w", err)
-		}
-	}
-	if len(st.Existing) > 0 {
-		for _, n := range st.Existing {
-			var any bool
-			if err := t.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+quoteIdent(n)+`)`).Scan(&any); err != nil {
-				return nil, fmt.Errorf("migrate db: target: look at %s: %w", n, err)
-			}
-			if any {
-				st.NonEmpty = append(st.NonEmpty, n)
-			}
-		}
-	}
-	if st.HasGoose {
-		var v sql.NullInt64
-		if err := t.tx.QueryRowContext(ctx, `SELECT max(version_id) FROM `+versionTable).Scan(&v); err != nil {
-			return nil, fmt.Errorf("migrate db: target schema version: %w", err)
-		}
-		st.Version = v.Int64
-	}
-	return st, nil
-}
-
-// truncate empties the Podium tables of the target (--drop-all), inside
-// the transaction: a failed run puts every row back.
-func (t *target) truncate(ctx context.Context, tables []string) error {
-	quoted := make([]string, len(tables))
-	for i, n := range tables {
-		quoted[i] = quoteIdent(n)
-	}
-	// RESTART IDENTITY is transactional, unlike setval.
-	if _, err := t.tx.ExecContext(ctx, `TRUNCATE `+strings.Join(quoted, ", ")+` RESTART IDENTITY`); err != nil {
-		return fmt.Errorf("migrate db: empty the target (--drop-all): %w", err)
-	}
-	return nil
+	return t.inspect(ctx, t.tx, podiumTables, !t.check)
 }
 
 // migrateSchema applies the embedded PostgreSQL migrations above version
@@ -256,10 +182,22 @@ func (t *target) migrateSchema(ctx context.Context, st *state) ([]int64, error) 
 		if _, err := t.tx.ExecContext(ctx, m.up); err != nil {
 			return nil, fmt.Errorf("migrate db: target schema: migration %s: %w", m.name, err)
 		}
+		if t.staging {
+			// Its notification would announce a schema nodes cannot see
+			// yet; the switch sends one.
+			if _, err := t.tx.ExecContext(ctx, `ALTER TABLE `+versionTable+` DISABLE TRIGGER USER`); err != nil {
+				return nil, fmt.Errorf("migrate db: target schema: %w", err)
+			}
+		}
 		if err := store.Insert(ctx, t.tx, database.InsertRequest{Version: m.version}); err != nil {
 			return nil, fmt.Errorf("migrate db: target schema: record %s: %w", m.name, err)
 		}
 		applied = append(applied, m.version)
+	}
+	if t.staging {
+		if _, err := t.tx.ExecContext(ctx, `ALTER TABLE `+versionTable+` ENABLE TRIGGER USER`); err != nil {
+			return nil, fmt.Errorf("migrate db: target schema: %w", err)
+		}
 	}
 	return applied, nil
 }
@@ -486,34 +424,6 @@ func (t *target) resetSequences(ctx context.Context, tb *table) ([]string, error
 	return done, nil
 }
 
-// detached holds the constraints and indexes taken off the target's tables
-// for the load, and how to put them back.
-type detached struct {
-	restore []string // statements, in order
-}
-
-// detachConstraints drops the foreign keys, primary and unique
-// constraints and plain indexes of the tables, inside the transaction, and
-// returns the statements that re-create them identically (same names, same
-// definitions, from PostgreSQL's own pg_get_constraintdef/pg_get_indexdef).
-// Loading first and then building each index once and checking each
-// foreign key with one join is what pg_restore does, and several times
-// faster than maintaining indexes row by row and queueing one foreign key
-// check per row. The whole is one transaction: no one ever sees the tables
-// without their constraints, and a failed run puts everything back.
-func (t *target) detachConstraints(ctx context.Context, tables []string) (*detached, error) {
-	drops, restore, err := LoadStatements(ctx, t.tx, tables)
-	if err != nil {
-		return nil, err
-	}
-	if len(drops) > 0 {
-		if _, err := t.tx.ExecContext(ctx, strings.Join(drops, ";\n")); err != nil {
-			return nil, fmt.Errorf("migrate db: detach constraints for the load: %w", err)
-		}
-	}
-	return &detached{restore: restore}, nil
-}
-
 // Queryer is what LoadStatements reads the catalog through (*sql.Tx,
 // *sql.DB, *sql.Conn).
 type Queryer interface {
@@ -526,22 +436,86 @@ type Queryer interface {
 // keys and indexes first, then foreign keys (restore): the pg_restore way
 // of loading, used by the migration and by the benchmark's floor.
 func LoadStatements(ctx context.Context, q Queryer, tables []string) (drops, restore []string, err error) {
-	type item struct{ table, name, def string }
-	var fks, keys, idx []item
+	fks, keys, idx, err := loadItems(ctx, q, tables)
+	if err != nil {
+		return nil, nil, err
+	}
+	lp := buildLoadPlan(fks, keys, idx)
+	drops = lp.drops
+	for _, k := range keys {
+		restore = append(restore, lp.add[k])
+	}
+	for _, i := range idx {
+		restore = append(restore, lp.add[i])
+	}
+	for _, f := range lp.fks {
+		restore = append(restore, f.add)
+	}
+	return drops, restore, nil
+}
+
+// loadItem is a constraint or index of a table, as the catalog defines it.
+type loadItem struct{ table, name, def string }
+
+// loadPlan is how the load takes a schema's constraints and indexes off
+// and puts them back.
+type loadPlan struct {
+	drops []string
+	// perTable re-creates a table's keys and indexes.
+	perTable map[string][]string
+	fks      []loadFK
+	add      map[loadItem]string
+}
+
+// loadFK is a foreign key: added NOT VALID once every table is in, then
+// validated (one query per key, tables in parallel).
+type loadFK struct {
+	table, name string
+	add         string // ALTER TABLE ... ADD CONSTRAINT ... (valid)
+	addNotValid string
+	validate    string
+}
+
+func buildLoadPlan(fks, keys, idx []loadItem) *loadPlan {
+	lp := &loadPlan{perTable: map[string][]string{}, add: map[loadItem]string{}}
+	for _, f := range fks {
+		lp.drops = append(lp.drops, fmt.Sprintf(`ALTER TABLE %s DROP CONSTRAINT %s`, quoteIdent(f.table), quoteIdent(f.name)))
+		add := fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s %s`, quoteIdent(f.table), quoteIdent(f.name), f.def)
+		lp.fks = append(lp.fks, loadFK{table: f.table, name: f.name, add: add, addNotValid: add + " NOT VALID",
+			validate: fmt.Sprintf(`ALTER TABLE %s VALIDATE CONSTRAINT %s`, quoteIdent(f.table), quoteIdent(f.name))})
+	}
+	for _, k := range keys {
+		lp.drops = append(lp.drops, fmt.Sprintf(`ALTER TABLE %s DROP CONSTRAINT %s`, quoteIdent(k.table), quoteIdent(k.name)))
+		stmt := fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s %s`, quoteIdent(k.table), quoteIdent(k.name), k.def)
+		lp.perTable[k.table] = append(lp.perTable[k.table], stmt)
+		lp.add[k] = stmt
+	}
+	for _, i := range idx {
+		lp.drops = append(lp.drops, `DROP INDEX `+quoteIdent(i.name))
+		lp.perTable[i.table] = append(lp.perTable[i.table], i.def)
+		lp.add[i] = i.def
+	}
+	return lp
+}
+
+// loadItems reads the foreign keys, primary and unique keys and plain
+// indexes of the named tables of the current schema.
+func loadItems(ctx context.Context, q Queryer, tables []string) (fks, keys, idx []loadItem, err error) {
+	type item = loadItem
 	rows, err := q.QueryContext(ctx, `
 		SELECT c.relname, k.conname, k.contype::text, pg_get_constraintdef(k.oid)
 		FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = current_schema() AND c.relname = ANY($1) AND k.contype IN ('f', 'p', 'u')
 		ORDER BY c.relname, k.conname`, tables)
 	if err != nil {
-		return nil, nil, fmt.Errorf("migrate db: target constraints: %w", err)
+		return nil, nil, nil, fmt.Errorf("migrate db: target constraints: %w", err)
 	}
 	for rows.Next() {
 		var it item
 		var typ string
 		if err := rows.Scan(&it.table, &it.name, &typ, &it.def); err != nil {
 			rows.Close()
-			return nil, nil, fmt.Errorf("migrate db: target constraints: %w", err)
+			return nil, nil, nil, fmt.Errorf("migrate db: target constraints: %w", err)
 		}
 		if typ == "f" {
 			fks = append(fks, it)
@@ -551,7 +525,7 @@ func LoadStatements(ctx context.Context, q Queryer, tables []string) (drops, res
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("migrate db: target constraints: %w", err)
+		return nil, nil, nil, fmt.Errorf("migrate db: target constraints: %w", err)
 	}
 	rows, err = q.QueryContext(ctx, `
 		SELECT c.relname, ic.relname, pg_get_indexdef(i.indexrelid)
@@ -561,86 +535,19 @@ func LoadStatements(ctx context.Context, q Queryer, tables []string) (drops, res
 		  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid)
 		ORDER BY c.relname, ic.relname`, tables)
 	if err != nil {
-		return nil, nil, fmt.Errorf("migrate db: target indexes: %w", err)
+		return nil, nil, nil, fmt.Errorf("migrate db: target indexes: %w", err)
 	}
 	for rows.Next() {
 		var it item
 		if err := rows.Scan(&it.table, &it.name, &it.def); err != nil {
 			rows.Close()
-			return nil, nil, fmt.Errorf("migrate db: target indexes: %w", err)
+			return nil, nil, nil, fmt.Errorf("migrate db: target indexes: %w", err)
 		}
 		idx = append(idx, it)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("migrate db: target indexes: %w", err)
+		return nil, nil, nil, fmt.Errorf("migrate db: target indexes: %w", err)
 	}
-	for _, f := range fks {
-		drops = append(drops, fmt.Sprintf(`ALTER TABLE %s DROP CONSTRAINT %s`, quoteIdent(f.table), quoteIdent(f.name)))
-	}
-	for _, k := range keys {
-		drops = append(drops, fmt.Sprintf(`ALTER TABLE %s DROP CONSTRAINT %s`, quoteIdent(k.table), quoteIdent(k.name)))
-		restore = append(restore, fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s %s`, quoteIdent(k.table), quoteIdent(k.name), k.def))
-	}
-	for _, i := range idx {
-		drops = append(drops, `DROP INDEX `+quoteIdent(i.name))
-		restore = append(restore, i.def)
-	}
-	for _, f := range fks {
-		restore = append(restore, fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s %s`, quoteIdent(f.table), quoteIdent(f.name), f.def))
-	}
-	return drops, restore, nil
-}
-
-// tuneLoad sets, for this transaction only, what makes the load cheaper
-// without changing any value: long values (TOAST) compressed with lz4,
-// several times faster to compress and to read back than the default
-// pglz, where the server has it (PostgreSQL 14 or newer, built with lz4).
-// Values compressed either way read back the same; later writes use the
-// server's default again.
-func (t *target) tuneLoad(ctx context.Context) error {
-	var lz4 bool
-	err := t.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_settings
-		WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals))`).Scan(&lz4)
-	if err != nil {
-		return fmt.Errorf("migrate db: target settings: %w", err)
-	}
-	if lz4 {
-		if _, err := t.tx.ExecContext(ctx, `SET LOCAL default_toast_compression = lz4`); err != nil {
-			return fmt.Errorf("migrate db: target settings: %w", err)
-		}
-	}
-	return nil
-}
-
-// prepareVerify makes a table read without ORDER BY return its rows as
-// stored (see targetChecksum): one process reading from the first block,
-// not parallel workers interleaving theirs, nor a scan joining another one
-// midway.
-func (t *target) prepareVerify(ctx context.Context) error {
-	if _, err := t.tx.ExecContext(ctx, `SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL synchronize_seqscans = off`); err != nil {
-		return fmt.Errorf("migrate db: target settings: %w", err)
-	}
-	return nil
-}
-
-// reattach re-creates what detachConstraints dropped: keys and indexes are
-// built once over the loaded rows, and each foreign key is checked with one
-// query. A row that breaks a constraint fails here, before verification
-// and commit, naming the constraint.
-func (t *target) reattach(ctx context.Context, d *detached) error {
-	// More memory for the index builds of this transaction only.
-	if _, err := t.tx.ExecContext(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
-		return fmt.Errorf("migrate db: %w", err)
-	}
-	for _, stmt := range d.restore {
-		began := time.Now()
-		if _, err := t.tx.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("migrate db: restore constraint (%s): %w", stmt, err)
-		}
-		if t.log != nil {
-			t.log.WithField("seconds", fmt.Sprintf("%.3f", time.Since(began).Seconds())).Debug(stmt)
-		}
-	}
-	return nil
+	return fks, keys, idx, nil
 }

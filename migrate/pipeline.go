@@ -1,0 +1,713 @@
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/schema"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sync/errgroup"
+)
+
+// The run loads into a staging schema that no node looks at, each table
+// by its own pipeline, then switches the staged tables into place in one
+// short transaction:
+//
+//  1. stage: in one transaction, the staging schema is created afresh
+//     (a leftover of an interrupted run is dropped first) with the whole
+//     Podium schema, from the same migrations, and its keys, indexes and
+//     foreign keys are taken off;
+//  2. load: each worker takes the next table (largest first) and, in one
+//     transaction on its own connection, copies it (binary COPY), builds
+//     its keys and indexes, and verifies it (digest.go), then commits;
+//  3. keys: the foreign keys are added NOT VALID, then validated, tables in
+//     parallel; the identity sequences are reset;
+//  4. switch: one transaction drops the target's empty (or, with
+//     --drop-all, emptied) Podium tables, moves every staged table and
+//     function into the target schema with ALTER ... SET SCHEMA, and drops
+//     the staging schema.
+//
+// A node only ever sees the target schema, which the switch changes
+// atomically: before it, the target is as it was; after it, complete. A
+// failure drops the staging schema; a SIGKILL leaves it behind, invisible,
+// and the next run drops it.
+
+// stagingSchema is the schema the run loads into.
+const stagingSchema = "podium_migrate_staging"
+
+// dryRunSchema is where a dry run creates the schema, in a transaction it
+// rolls back.
+const dryRunSchema = "podium_migrate_dry_run"
+
+// maxWorkers bounds Options.Workers.
+const maxWorkers = 16
+
+// workerCount is Options.Workers, or the default: the cores of this
+// machine, at most the server's max_parallel_workers (the share of its
+// cores its administrator gives to one query's helpers, a stand-in for
+// its own core count, which PostgreSQL does not report), at least 2 (a
+// worker's time alternates between this side and the server's, so two
+// keep both busy even on one core) and at most 8.
+func (r *run) workerCount(ctx context.Context) int {
+	if r.opts.Workers > 0 {
+		return min(r.opts.Workers, maxWorkers)
+	}
+	n := runtime.NumCPU()
+	if r.dst != nil {
+		var server int
+		if err := r.dst.conn.QueryRowContext(ctx, `SELECT current_setting('max_parallel_workers')::int`).Scan(&server); err == nil && server > 0 {
+			n = min(n, server)
+		}
+	}
+	return max(2, min(n, 8))
+}
+
+// readOnly: a dry run or a check, which only read the source.
+func (r *run) readOnly() bool { return r.opts.DryRun || r.check != nil }
+
+// querier is a transaction or a connection.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// lockSession takes the migration advisory lock for the whole run (so no
+// node migrates the schema meanwhile, and no second "migrate db" runs).
+func (t *target) lockSession(ctx context.Context) error {
+	var locked bool
+	if err := t.conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, schema.LockID).Scan(&locked); err != nil {
+		return fmt.Errorf("migrate db: target: advisory lock: %w", err)
+	}
+	if !locked {
+		return podium.Errorf(podium.EREFUSED,
+			"migrate db: a podium node is migrating the schema of %s, or another \"podium migrate db\" is running on it: stop every node using it, then run this command again", t.describe)
+	}
+	return nil
+}
+
+// run is the whole migration (or the dry run) of an opened source and
+// target.
+func (r *run) run(ctx context.Context) (*Result, error) {
+	res := &Result{DryRun: r.opts.DryRun, Source: r.src.path, Target: r.dst.describe,
+		SourceUpgradedFrom: max(r.src.upgradedFrom, r.src.wouldUpgrade)}
+	if err := r.dst.lockSession(ctx); err != nil {
+		return nil, err
+	}
+	workers := r.workerCount(ctx)
+	res.Workers = workers
+	if err := r.src.snapshot(ctx, workers, r.log); err != nil {
+		return nil, err
+	}
+	names, err := r.src.tables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := r.dst.inspect(ctx, r.dst.conn, names, false)
+	if err != nil {
+		return nil, err
+	}
+	res.TargetVersionBefore = st.Version
+	latest := schema.Latest()
+	if st.Version > latest {
+		return nil, podium.Errorf(podium.EREFUSED,
+			"migrate db: the target %s has schema version %d, newer than this binary (%d): use an empty database", r.dst.describe, st.Version, latest)
+	}
+	if len(st.Existing) > 0 && !st.HasGoose {
+		return nil, podium.Errorf(podium.EREFUSED,
+			"migrate db: the target %s has tables named like Podium's (%s) but no %s table: use an empty database",
+			r.dst.describe, strings.Join(st.Existing, ", "), versionTable)
+	}
+	if len(st.NonEmpty) > 0 {
+		if !r.opts.DropAll {
+			return nil, podium.Errorf(podium.EREFUSED,
+				"migrate db: the target %s already holds Podium data (rows in %s): nothing was written. "+
+					"Use an empty database, or pass --drop-all --yes to delete that data first",
+				r.dst.describe, strings.Join(st.NonEmpty, ", "))
+		}
+		if !r.opts.DryRun && r.opts.ConfirmDropAll != nil {
+			ok, err := r.opts.ConfirmDropAll(st.NonEmpty)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, podium.Errorf(podium.EREFUSED, "migrate db: not confirmed: nothing was written")
+			}
+		}
+		res.Emptied = st.NonEmpty
+	}
+	for _, v := range mustVersionsAbove(st.Version) {
+		res.AppliedMigrations = append(res.AppliedMigrations, v)
+	}
+	res.SchemaVersion = latest
+	if r.opts.DryRun {
+		res.SchemaVersion = r.src.version
+	}
+
+	began := time.Now()
+	tables, lp, err := r.stage(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	r.log.WithField("seconds", fmt.Sprintf("%.2f", time.Since(began).Seconds())).Debug("staging schema created")
+	plan, err := r.countRows(ctx, tables)
+	if err != nil {
+		return nil, err
+	}
+	r.progress(Event{Phase: PhasePlan, Plan: plan})
+
+	began = time.Now()
+	if r.opts.DryRun {
+		r.log.WithField("workers", workers).Info("reading every row (dry run)")
+	} else {
+		r.log.WithField("workers", workers).Info("copying, indexing and verifying each table")
+	}
+	if res.Tables, err = r.load(ctx, tables, plan, lp); err != nil {
+		return nil, err
+	}
+	for _, tr := range res.Tables {
+		res.Rows += tr.Rows
+		res.Bytes += tr.Bytes
+	}
+	r.log.WithField("seconds", fmt.Sprintf("%.2f", time.Since(began).Seconds())).Debug("every table loaded")
+	if r.opts.DryRun {
+		return res, nil
+	}
+
+	began = time.Now()
+	r.log.Info("checking foreign keys")
+	if res.Sequences, err = r.foreignKeys(ctx, tables, lp); err != nil {
+		return nil, err
+	}
+	r.log.WithField("seconds", fmt.Sprintf("%.2f", time.Since(began).Seconds())).Debug("foreign keys checked, sequences reset")
+
+	began = time.Now()
+	r.log.Info("switching the loaded tables into place")
+	if err := r.switchIn(ctx, names); err != nil {
+		return nil, err
+	}
+	r.log.WithField("seconds", fmt.Sprintf("%.2f", time.Since(began).Seconds())).Debug("switched")
+	return res, nil
+}
+
+func mustVersionsAbove(v int64) []int64 {
+	vs, err := schema.Versions("postgres")
+	if err != nil {
+		return nil
+	}
+	var out []int64
+	for _, x := range vs {
+		if x > v {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// inspect reads the target's state in its current schema: its Podium
+// tables, which hold rows, its schema version. With lock (inside a
+// transaction), the Podium tables are locked first, so what it finds stays
+// true until the commit.
+func (t *target) inspect(ctx context.Context, q querier, podiumTables []string, lock bool) (*state, error) {
+	var schemaName sql.NullString
+	if err := q.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schemaName); err != nil || !schemaName.Valid {
+		return nil, podium.Errorf(podium.EREFUSED, "migrate db: the target %s has no schema to create tables in (check search_path)", t.describe)
+	}
+	t.schema = schemaName.String
+	st := &state{}
+	names := append([]string{versionTable}, podiumTables...)
+	rows, err := q.QueryContext(ctx, `
+		SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY($1)
+		ORDER BY c.relname`, names)
+	if err != nil {
+		return nil, fmt.Errorf("migrate db: target tables: %w", err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("migrate db: target tables: %w", err)
+		}
+		if n == versionTable {
+			st.HasGoose = true
+		} else {
+			st.Existing = append(st.Existing, n)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("migrate db: target tables: %w", err)
+	}
+	if lock && len(st.Existing) > 0 {
+		if _, err := q.ExecContext(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
+			return nil, fmt.Errorf("migrate db: target: %w", err)
+		}
+		if _, err := q.ExecContext(ctx, `LOCK TABLE `+quoteList(st.Existing)+` IN ACCESS EXCLUSIVE MODE`); err != nil {
+			return nil, podium.Errorf(podium.EREFUSED,
+				"migrate db: the Podium tables in %s are in use (is a node running on it?): stop every node using it, then run this command again", t.describe)
+		}
+		if _, err := q.ExecContext(ctx, `SET LOCAL lock_timeout = 0`); err != nil {
+			return nil, fmt.Errorf("migrate db: target: %w", err)
+		}
+	}
+	for _, n := range st.Existing {
+		var any bool
+		if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+quoteIdent(n)+`)`).Scan(&any); err != nil {
+			return nil, fmt.Errorf("migrate db: target: look at %s: %w", n, err)
+		}
+		if any {
+			st.NonEmpty = append(st.NonEmpty, n)
+		}
+	}
+	if st.HasGoose {
+		var v sql.NullInt64
+		if err := q.QueryRowContext(ctx, `SELECT max(version_id) FROM `+versionTable).Scan(&v); err != nil {
+			return nil, fmt.Errorf("migrate db: target schema version: %w", err)
+		}
+		st.Version = v.Int64
+	}
+	return st, nil
+}
+
+func quoteList(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = quoteIdent(n)
+	}
+	return strings.Join(quoted, ", ")
+}
+
+// stage creates the staging schema (for a dry run, in a transaction it
+// rolls back) and returns its tables, in foreign key order, and how their
+// constraints and indexes come back.
+func (r *run) stage(ctx context.Context, names []string) ([]*table, *loadPlan, error) {
+	t := r.dst
+	name := stagingSchema
+	if r.opts.DryRun {
+		name = dryRunSchema
+	} else {
+		// A leftover of an interrupted run (we hold the lock: no other run
+		// uses it).
+		if _, err := t.conn.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+quoteIdent(stagingSchema)+` CASCADE`); err != nil {
+			return nil, nil, fmt.Errorf("migrate db: remove the staging schema a previous run left: %w", err)
+		}
+		r.staged = true
+	}
+	tx, err := t.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("migrate db: target: begin: %w", err)
+	}
+	t.tx = tx
+	defer func() {
+		if t.tx != nil {
+			_ = t.tx.Rollback()
+			t.tx = nil
+		}
+	}()
+	if _, err := tx.ExecContext(ctx, `CREATE SCHEMA `+quoteIdent(name)); err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "42501" {
+			return nil, nil, podium.Errorf(podium.EREFUSED,
+				"migrate db: the role cannot create a schema in %s, which the copy loads into before switching it into place: "+
+					"run as the database's owner, or GRANT CREATE ON DATABASE to the role, then run this command again", t.describe)
+		}
+		return nil, nil, fmt.Errorf("migrate db: create the staging schema: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `SET LOCAL search_path = `+quoteIdent(name)); err != nil {
+		return nil, nil, fmt.Errorf("migrate db: target: %w", err)
+	}
+	t.staging = true
+	if _, err := t.migrateSchema(ctx, &state{}); err != nil {
+		return nil, nil, err
+	}
+	tables, err := r.plan(ctx, names, r.opts.DryRun && r.src.wouldUpgrade > 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tables, err = sortByForeignKeys(tables); err != nil {
+		return nil, nil, err
+	}
+	if r.opts.DryRun {
+		return tables, nil, nil
+	}
+	fks, keys, idx, err := loadItems(ctx, tx, names)
+	if err != nil {
+		return nil, nil, err
+	}
+	lp := buildLoadPlan(fks, keys, idx)
+	if len(lp.drops) > 0 {
+		if _, err := tx.ExecContext(ctx, strings.Join(lp.drops, ";\n")); err != nil {
+			return nil, nil, fmt.Errorf("migrate db: detach constraints for the load: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, nil, fmt.Errorf("migrate db: create the staging schema: %w", err)
+	}
+	t.tx = nil
+	return tables, lp, nil
+}
+
+// countRows counts every table's rows in the snapshot, on the readers in
+// parallel.
+func (r *run) countRows(ctx context.Context, tables []*table) ([]TablePlan, error) {
+	plan := make([]TablePlan, len(tables))
+	g, gctx := errgroup.WithContext(ctx)
+	next := make(chan int, len(tables))
+	for i := range tables {
+		next <- i
+	}
+	close(next)
+	for _, rd := range r.src.readers {
+		g.Go(func() error {
+			for i := range next {
+				var n int64
+				if err := rd.tx.QueryRowContext(gctx, `SELECT count(*) FROM `+quoteIdent(tables[i].Name)).Scan(&n); err != nil {
+					return fmt.Errorf("migrate db: count %s: %w", tables[i].Name, err)
+				}
+				plan[i] = TablePlan{Name: tables[i].Name, Rows: n}
+			}
+			return nil
+		})
+	}
+	return plan, g.Wait()
+}
+
+// load runs the workers: each table is read (dry run), or copied,
+// indexed and verified in its own transaction. Tables go largest first,
+// so the last to finish is a small one.
+func (r *run) load(ctx context.Context, tables []*table, plan []TablePlan, lp *loadPlan) ([]TableResult, error) {
+	order := make([]int, len(tables))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return int(plan[b].Rows - plan[a].Rows) })
+	next := make(chan int, len(order))
+	for _, i := range order {
+		next <- i
+	}
+	close(next)
+	out := make([]TableResult, len(tables))
+	g, gctx := errgroup.WithContext(ctx)
+	for _, rd := range r.src.readers[:min(len(r.src.readers), len(tables))] {
+		g.Go(func() error {
+			var conn *pgx.Conn
+			if !r.readOnly() {
+				pc, err := r.dst.prov.Pool().Acquire(gctx)
+				if err != nil {
+					return fmt.Errorf("migrate db: target: %w", err)
+				}
+				defer pc.Release()
+				conn = pc.Conn()
+			}
+			for i := range next {
+				began := time.Now()
+				want := plan[i].Rows
+				if r.src.shared {
+					// Each reader has a snapshot of its own (--check):
+					// count in the one that reads.
+					if err := rd.tx.QueryRowContext(gctx, `SELECT count(*) FROM `+quoteIdent(tables[i].Name)).Scan(&want); err != nil {
+						return fmt.Errorf("migrate db: count %s: %w", tables[i].Name, err)
+					}
+				}
+				tr, err := r.loadTable(gctx, rd, conn, tables[i], lp)
+				if err != nil {
+					return err
+				}
+				if tr.Rows != want {
+					return fmt.Errorf("migrate db: %s: read %d rows, the snapshot counted %d", tables[i].Name, tr.Rows, want)
+				}
+				tr.Seconds = time.Since(began).Seconds()
+				out[i] = tr
+				r.log.WithFields(logrus.Fields{"table": tr.Name, "rows": tr.Rows, "bytes": tr.Bytes, "worker": rd.id,
+					"seconds": fmt.Sprintf("%.2f", tr.Seconds)}).Debug("table done")
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// loadTable is one table's pipeline.
+func (r *run) loadTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table, lp *loadPlan) (TableResult, error) {
+	tr := TableResult{Name: t.Name}
+	if r.readOnly() {
+		tc, err := r.readTable(ctx, rd, t, discardChunk)
+		if err != nil {
+			return tr, err
+		}
+		r.progress(Event{Phase: PhaseRead, Worker: rd.id, Table: t.Name, Rows: tc.rows, Bytes: tc.bytes, Done: true})
+		tr.Rows, tr.Bytes, tr.Checksum = tc.rows, tc.bytes, tc.checksum
+		return tr, nil
+	}
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		return tr, fmt.Errorf("migrate db: target: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	// Durability comes from the switch's commit, whose WAL flush covers
+	// every earlier record: a table's own commit need not wait for it.
+	settings := `SET LOCAL search_path = ` + quoteIdent(stagingSchema) + `; SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '256MB'`
+	if r.dst.lz4 {
+		settings += `; SET LOCAL default_toast_compression = lz4`
+	}
+	if _, err := c.Exec(ctx, settings); err != nil {
+		return tr, fmt.Errorf("migrate db: target settings: %w", err)
+	}
+	tc, err := r.copyTable(ctx, rd, c, t)
+	if err != nil {
+		return tr, err
+	}
+	tr.Rows, tr.Bytes, tr.Checksum = tc.rows, tc.bytes, tc.checksum
+	r.progress(Event{Phase: PhaseIndex, Worker: rd.id, Table: t.Name, Rows: tc.rows})
+	testPause(PhaseIndex)
+	for _, stmt := range lp.perTable[t.Name] {
+		began := time.Now()
+		if _, err := c.Exec(ctx, stmt); err != nil {
+			return tr, fmt.Errorf("migrate db: restore constraint (%s): %w", stmt, err)
+		}
+		r.log.WithField("seconds", fmt.Sprintf("%.3f", time.Since(began).Seconds())).Debug(stmt)
+	}
+	if r.opts.beforeVerify != nil {
+		if err := r.opts.beforeVerify(ctx, t.Name, c); err != nil {
+			return tr, err
+		}
+	}
+	r.progress(Event{Phase: PhaseVerify, Worker: rd.id, Table: t.Name})
+	testPause(PhaseVerify)
+	n, sum, err := targetDigest(ctx, c, t)
+	if err != nil {
+		return tr, err
+	}
+	if n != tc.rows || sum != tc.checksum {
+		r.log.WithFields(logrus.Fields{"table": t.Name, "rows": n}).Info("the table's digests differ: comparing it row by row")
+		if err := compareRows(ctx, rd, c, t); err != nil {
+			return tr, err
+		}
+		// Equal row by row: the digests differed in how the client wrote
+		// a jsonb text PostgreSQL normalizes (the comparison compares
+		// canonical forms).
+		r.log.WithField("table", t.Name).Warn("the table's digests differed but every row is equal: verified row by row")
+	}
+	tr.Verified = true
+	r.progress(Event{Phase: PhaseVerify, Worker: rd.id, Table: t.Name, Rows: n, Done: true})
+	if err := tx.Commit(ctx); err != nil {
+		return tr, fmt.Errorf("migrate db: commit %s into the staging schema: %w", t.Name, err)
+	}
+	return tr, nil
+}
+
+// foreignKeys adds the foreign keys NOT VALID and resets the sequences in
+// one transaction, then validates each key, on as many connections as
+// there are workers: a row that breaks one fails here, naming it.
+func (r *run) foreignKeys(ctx context.Context, tables []*table, lp *loadPlan) ([]string, error) {
+	t := r.dst
+	r.progress(Event{Phase: PhaseKeys})
+	testPause(PhaseKeys)
+	tx, err := t.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("migrate db: target: begin: %w", err)
+	}
+	t.tx = tx
+	defer func() {
+		if t.tx != nil {
+			_ = t.tx.Rollback()
+			t.tx = nil
+		}
+	}()
+	if _, err := tx.ExecContext(ctx, `SET LOCAL search_path = `+quoteIdent(stagingSchema)); err != nil {
+		return nil, fmt.Errorf("migrate db: target: %w", err)
+	}
+	for _, fk := range lp.fks {
+		if _, err := tx.ExecContext(ctx, fk.addNotValid); err != nil {
+			return nil, fmt.Errorf("migrate db: restore constraint (%s): %w", fk.add, err)
+		}
+	}
+	var seqs []string
+	for _, tb := range tables {
+		s, err := t.resetSequences(ctx, tb)
+		if err != nil {
+			return nil, err
+		}
+		seqs = append(seqs, s...)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("migrate db: add foreign keys: %w", err)
+	}
+	t.tx = nil
+	next := make(chan loadFK, len(lp.fks))
+	for _, fk := range lp.fks {
+		next <- fk
+	}
+	close(next)
+	g, gctx := errgroup.WithContext(ctx)
+	for range min(len(r.src.readers), len(lp.fks)) {
+		g.Go(func() error {
+			pc, err := t.prov.Pool().Acquire(gctx)
+			if err != nil {
+				return fmt.Errorf("migrate db: target: %w", err)
+			}
+			defer pc.Release()
+			for fk := range next {
+				began := time.Now()
+				err := pgx.BeginFunc(gctx, pc.Conn(), func(tx pgx.Tx) error {
+					_, err := tx.Exec(gctx, `SET LOCAL search_path = `+quoteIdent(stagingSchema)+`; SET LOCAL synchronous_commit = off; `+fk.validate)
+					return err
+				})
+				if err != nil {
+					return fmt.Errorf("migrate db: restore constraint (%s): %w", fk.add, err)
+				}
+				r.log.WithField("seconds", fmt.Sprintf("%.3f", time.Since(began).Seconds())).Debug(fk.validate)
+			}
+			return nil
+		})
+	}
+	return seqs, g.Wait()
+}
+
+// switchIn moves the staged tables into the target schema in one
+// transaction, in place of the target's empty (or --drop-all) Podium
+// tables.
+func (r *run) switchIn(ctx context.Context, names []string) error {
+	t := r.dst
+	r.progress(Event{Phase: PhaseSwitch})
+	tx, err := t.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate db: target: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	st, err := t.inspect(ctx, tx, names, true)
+	if err != nil {
+		return err
+	}
+	if len(st.NonEmpty) > 0 && !r.opts.DropAll {
+		return podium.Errorf(podium.EREFUSED,
+			"migrate db: while the copy ran, rows were written to the target's Podium tables (%s): is a node running on %s? Stop it, then run this command again",
+			strings.Join(st.NonEmpty, ", "), t.describe)
+	}
+	var old []string
+	if st.HasGoose {
+		old = append(old, versionTable)
+	}
+	old = append(old, st.Existing...)
+	if len(old) > 0 {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE `+quoteList(old)); err != nil {
+			return fmt.Errorf("migrate db: replace the target's Podium tables (%s): %w", strings.Join(old, ", "), err)
+		}
+	}
+	target := quoteIdent(t.schema)
+	staging := quoteIdent(stagingSchema)
+	funcs, err := queryStrings(ctx, tx, `SELECT quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')'
+		FROM pg_proc p WHERE p.pronamespace = $1::regnamespace ORDER BY 1`, stagingSchema)
+	if err != nil {
+		return fmt.Errorf("migrate db: staged functions: %w", err)
+	}
+	for _, f := range funcs {
+		if _, err := tx.ExecContext(ctx, `DROP FUNCTION IF EXISTS `+target+`.`+f); err != nil {
+			return fmt.Errorf("migrate db: replace the target's function %s: %w", f, err)
+		}
+		if _, err := tx.ExecContext(ctx, `ALTER FUNCTION `+staging+`.`+f+` SET SCHEMA `+target); err != nil {
+			return fmt.Errorf("migrate db: move function %s into place: %w", f, err)
+		}
+	}
+	staged, err := queryStrings(ctx, tx, `SELECT quote_ident(relname) FROM pg_class
+		WHERE relnamespace = $1::regnamespace AND relkind IN ('r', 'p') ORDER BY 1`, stagingSchema)
+	if err != nil {
+		return fmt.Errorf("migrate db: staged tables: %w", err)
+	}
+	for _, tb := range staged {
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE `+staging+`.`+tb+` SET SCHEMA `+target); err != nil {
+			return fmt.Errorf("migrate db: move table %s into place: %w", tb, err)
+		}
+	}
+	// Anything else in the staging schema would be lost: refuse it.
+	if _, err := tx.ExecContext(ctx, `DROP SCHEMA `+staging); err != nil {
+		return fmt.Errorf("migrate db: drop the staging schema after the switch: %w", err)
+	}
+	// What goose's trigger would have sent: nodes waiting for a schema
+	// learn of it at the commit.
+	if _, err := tx.ExecContext(ctx, `SELECT pg_notify('podium_schema', $1)`, fmt.Sprint(schema.Latest())); err != nil {
+		return fmt.Errorf("migrate db: notify: %w", err)
+	}
+	testPause(PhaseSwitch)
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate db: commit the switch: %w", err)
+	}
+	r.staged = false
+	return nil
+}
+
+func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// failed removes the staging schema after a failure, and says what the
+// failure means for the target and what to do.
+func (r *run) failed(err error) error {
+	if r.dst == nil || !r.staged {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	left := ""
+	if _, derr := r.dst.prov.Pool().Exec(ctx, `DROP SCHEMA IF EXISTS `+quoteIdent(stagingSchema)+` CASCADE`); derr != nil {
+		left = fmt.Sprintf(" The staging schema %s may remain: no node looks at it, and the next run removes it.", stagingSchema)
+	}
+	what := ""
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe) && (pe.Code == "53100" || strings.HasPrefix(pe.Code, "53")):
+		what = " The PostgreSQL server ran out of disk space (or memory) while loading: free space on the server " +
+			"(the data takes about as much room as the SQLite file, and its indexes more), then run this command again."
+	case errors.As(err, &pe) && (pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"),
+		pgconn.SafeToRetry(err), isConnLost(err):
+		what = " The connection to PostgreSQL was lost (was the server restarted?): run this command again once it is up."
+	case podium.ErrorCode(err) == podium.EREFUSED:
+	default:
+		what = " Correct the cause, then run this command again."
+	}
+	msg := fmt.Sprintf("%s. The target %s was left as it was: nothing was switched in.%s%s",
+		strings.TrimSuffix(err.Error(), "."), r.dst.describe, what, left)
+	return &podium.Error{Code: podium.ErrorCode(err), Message: msg, Err: err}
+}
+
+// isConnLost reports an error of a connection that broke under the
+// command (the server went away).
+func isConnLost(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return false
+	}
+	s := err.Error()
+	for _, m := range []string{"conn closed", "unexpected EOF", "connection reset", "broken pipe", "connection refused", "server closed", "failed to connect"} {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	return false
+}
