@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -17,7 +18,6 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/migrate"
 	"github.com/podiumhq/podium/schema"
-	"github.com/schollz/progressbar/v3"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 )
@@ -29,24 +29,29 @@ func init() {
 type migrateDBFlags struct {
 	dropAll, yes, dryRun, json, check bool
 	to                                string
+	workers                           int
 }
 
 func (a *app) migrateDBCmd() *cobra.Command {
 	var f migrateDBFlags
 	cmd := &cobra.Command{
 		Use:   "db",
-		Short: "Copy every row of the SQLite database to PostgreSQL, verified, in one transaction",
+		Short: "Copy every row of the SQLite database to PostgreSQL, verified, switched into place in one transaction",
 		Long: `Copy every row of this configuration's SQLite database ([Database] Dir) to
 the PostgreSQL database of [Postgres] URL (password from
 PODIUM_POSTGRES_PASSWORD), the step from a single node to a cluster.
 
 Stop the node first: the command holds the SQLite lock for the whole run and
-refuses to start while a node holds it. It reads one consistent snapshot,
-creates the schema in PostgreSQL, copies every table with COPY, resets the
-identity sequences, and verifies each table's row count and checksum before
-it commits: all in one PostgreSQL transaction, so an interrupted or failed
-run leaves the target as it was. The SQLite file is not changed (except
-that a schema older than this binary is first brought up to date).
+refuses to start while a node holds it. It reads one consistent snapshot
+and loads it into a staging schema that no node looks at: several tables
+at once (--workers), each copied with COPY, indexed and verified (row count
+and a digest PostgreSQL computes, compared with the client's) in its own
+transaction. Then it checks the foreign keys, resets the identity
+sequences, and switches the loaded tables into place in one short
+transaction: an interrupted or failed run leaves the target as it was (a
+rerun removes what it left in the staging schema). The SQLite file is not
+changed (except that a schema older than this binary is first brought up
+to date).
 
 With --check, a preflight that may run while the node keeps serving: it
 reads one snapshot of the SQLite database without its lock and without
@@ -76,6 +81,7 @@ unchanged, or --to sqlite: moving back from PostgreSQL is not supported);
 	fl.BoolVar(&f.dryRun, "dry-run", false, "perform every check and read the whole source, but write nothing")
 	fl.BoolVar(&f.json, "json", false, "print the result as JSON")
 	fl.BoolVar(&f.check, "check", false, "preflight while the node keeps serving: read a snapshot without the lock, list every value PostgreSQL would refuse and the target's readiness; write nothing (exit 0 would succeed, 1 problems found)")
+	fl.IntVar(&f.workers, "workers", 0, "tables loaded (or, with --check and --dry-run, read) at once, each on its own connections (default: this machine's cores, at most the server's max_parallel_workers, between 2 and 8)")
 	fl.StringVar(&f.to, "to", "postgres", "direction: only \"postgres\" (SQLite to PostgreSQL) is supported")
 	return cmd
 }
@@ -120,7 +126,11 @@ func (a *app) migrateDB(cmd *cobra.Command, f migrateDBFlags) error {
 		DropAll:     f.dropAll,
 		DryRun:      f.dryRun,
 		Check:       f.check,
+		Workers:     f.workers,
 		Log:         log,
+	}
+	if f.workers < 0 || f.workers > 16 {
+		return podium.Errorf(podium.EINVALID, "migrate db: --workers %d: give a number from 1 to 16 (0: the default)", f.workers)
 	}
 	if f.dropAll && !f.yes && !f.check {
 		opts.ConfirmDropAll = func(tables []string) (bool, error) {
@@ -130,7 +140,7 @@ func (a *app) migrateDB(cmd *cobra.Command, f migrateDBFlags) error {
 		}
 	}
 	if isTerminal(a.env.Stderr) && !f.json {
-		p := &barProgress{w: a.env.Stderr}
+		p := &termProgress{w: a.env.Stderr}
 		opts.Progress = p.event
 		defer p.finish()
 	} else {
@@ -305,88 +315,101 @@ func isTerminal(v any) bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
-// progressState keeps the plan and the overall count across events.
+// progressState keeps the plan, the overall count and what each worker
+// is doing across events, which come from several workers at once.
 type progressState struct {
 	mu      sync.Mutex
 	plan    map[string]int64
 	total   int64
-	done    map[string]int64 // per phase+table
+	done    map[string]int64 // rows copied (or read) per table
 	overall int64
-	phase   string
 	start   time.Time
+	workers map[int]migrate.Event // each worker's last event
+	phase   string                // the run's phase (keys, switch), or ""
 }
 
-func (s *progressState) update(e migrate.Event) (tableTotal int64) {
+func (s *progressState) update(e migrate.Event) {
 	if s.plan == nil {
 		s.plan = map[string]int64{}
 		s.done = map[string]int64{}
+		s.workers = map[int]migrate.Event{}
 		s.start = time.Now()
 	}
-	if e.Phase == migrate.PhasePlan {
+	switch e.Phase {
+	case migrate.PhasePlan:
 		for _, t := range e.Plan {
 			s.plan[t.Name] = t.Rows
 			s.total += t.Rows
 		}
-		return 0
+		s.start = time.Now()
+		return
+	case migrate.PhaseCopy, migrate.PhaseRead:
+		s.overall += e.Rows - s.done[e.Table]
+		s.done[e.Table] = e.Rows
 	}
-	if e.Phase != s.phase {
-		s.phase, s.overall, s.start = e.Phase, 0, time.Now()
-		clear(s.done)
-	}
-	key := e.Table
-	s.overall += e.Rows - s.done[key]
-	s.done[key] = e.Rows
-	return s.plan[e.Table]
-}
-
-// barProgress draws a bar per table, with the overall count, rows/s and
-// ETA in its description.
-type barProgress struct {
-	progressState
-	w     io.Writer
-	bar   *progressbar.ProgressBar
-	table string
-}
-
-func (p *barProgress) event(e migrate.Event) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	total := p.update(e)
-	if e.Phase == migrate.PhasePlan {
+	if e.Worker == 0 {
+		s.phase = e.Phase
+		clear(s.workers)
 		return
 	}
-	if p.bar == nil || p.table != e.Phase+e.Table {
-		if p.bar != nil {
-			_ = p.bar.Finish()
-			fmt.Fprintln(p.w)
-		}
-		p.table = e.Phase + e.Table
-		p.bar = progressbar.NewOptions64(max(total, 1),
-			progressbar.OptionSetWriter(p.w),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("rows"),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionSetDescription(fmt.Sprintf("%-6s %-14s", e.Phase, e.Table)),
-		)
+	if e.Done && e.Phase != migrate.PhaseCopy {
+		delete(s.workers, e.Worker)
+		return
 	}
-	_ = p.bar.Set64(e.Rows)
-	p.bar.Describe(fmt.Sprintf("%-6s %-14s overall %s", e.Phase, e.Table, overall(p.overall, p.total, p.start)))
-	if e.Done {
-		// End the line, so that log lines between phases start on their own.
-		_ = p.bar.Finish()
-		fmt.Fprintln(p.w)
-		p.bar = nil
-	}
+	s.workers[e.Worker] = e
 }
 
-func (p *barProgress) finish() {
+// line says what the run is doing: the overall count, then each worker's
+// phase and table.
+func (s *progressState) line() string {
+	var b strings.Builder
+	switch s.phase {
+	case migrate.PhaseKeys:
+		return "all tables copied, indexed and verified; checking foreign keys"
+	case migrate.PhaseSwitch:
+		return "switching the loaded tables into place"
+	}
+	b.WriteString(overall(s.overall, s.total, s.start))
+	ids := make([]int, 0, len(s.workers))
+	for id := range s.workers {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	for _, id := range ids {
+		e := s.workers[id]
+		fmt.Fprintf(&b, " | %d: %s %s", id, e.Phase, e.Table)
+		if e.Phase == migrate.PhaseCopy || e.Phase == migrate.PhaseRead {
+			fmt.Fprintf(&b, " %d/%d", e.Rows, s.plan[e.Table])
+		}
+	}
+	return b.String()
+}
+
+// termProgress redraws one status line on a terminal, at most every
+// 200 ms: the overall count, rows/s and ETA, then each worker's table.
+type termProgress struct {
+	progressState
+	w     io.Writer
+	last  time.Time
+	drawn bool
+}
+
+func (p *termProgress) event(e migrate.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.bar != nil {
-		_ = p.bar.Finish()
+	p.update(e)
+	if e.Phase == migrate.PhasePlan || (time.Since(p.last) < 200*time.Millisecond && e.Worker != 0) {
+		return
+	}
+	p.last = time.Now()
+	fmt.Fprintf(p.w, "\r\x1b[K%s", p.line())
+	p.drawn = true
+}
+
+func (p *termProgress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
 		fmt.Fprintln(p.w)
 	}
 }
@@ -414,16 +437,15 @@ type logProgress struct {
 func (p *logProgress) event(e migrate.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	total := p.update(e)
+	p.update(e)
 	if e.Phase == migrate.PhasePlan {
 		p.log.WithFields(logrus.Fields{"tables": len(e.Plan), "rows": p.total}).Info("migrate db: snapshot taken")
 		p.last = time.Now()
 		return
 	}
-	if time.Since(p.last) < p.every {
+	if time.Since(p.last) < p.every && e.Worker != 0 {
 		return
 	}
 	p.last = time.Now()
-	p.log.WithFields(logrus.Fields{"phase": e.Phase, "table": e.Table, "table_rows": fmt.Sprintf("%d/%d", e.Rows, total),
-		"overall": overall(p.overall, p.total, p.start)}).Info("migrate db: progress")
+	p.log.WithField("progress", p.line()).Info("migrate db: progress")
 }
