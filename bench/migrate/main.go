@@ -39,11 +39,12 @@ func main() {
 	scale := flag.Float64("scale", 1, "fraction of the million-row data set")
 	skipPgloader := flag.Bool("skip-pgloader", false, "do not run pgloader")
 	repeat := flag.Int("repeat", 3, "rounds; each tool runs once per round and its best round is kept (the machine may be shared)")
+	pinned := flag.Bool("pinned", true, "then run podium and the floor again with PostgreSQL pinned to CPU 0 and the tools to the others (taskset), a stand-in for a database on its own host")
 	flag.Parse()
 	if abs, err := filepath.Abs(*bin); err == nil {
 		*bin = abs
 	}
-	if err := run(context.Background(), *bin, *work, *scale, *skipPgloader, max(*repeat, 1)); err != nil {
+	if err := run(context.Background(), *bin, *work, *scale, *skipPgloader, max(*repeat, 1), *pinned); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-migrate:", err)
 		os.Exit(1)
 	}
@@ -59,7 +60,7 @@ type measure struct {
 
 func (m measure) rate() float64 { return float64(m.rows) / m.seconds }
 
-func run(ctx context.Context, bin, work string, scale float64, skipPgloader bool, repeat int) error {
+func run(ctx context.Context, bin, work string, scale float64, skipPgloader bool, repeat int, pinned bool) error {
 	admin := os.Getenv("PODIUM_BENCH_DATABASE_URL")
 	if admin == "" {
 		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
@@ -127,6 +128,11 @@ func run(ctx context.Context, bin, work string, scale float64, skipPgloader bool
 	fmt.Println()
 	for _, r := range results[1:] {
 		fmt.Printf("podium migrate db / %-18s rows/s ratio: %.2f\n", r.name, p.rate()/r.rate())
+	}
+	if pinned {
+		if err := runPinned(ctx, bin, work, dataDir, admin, fl, repeat); err != nil {
+			return err
+		}
 	}
 	// The preflight on the same data, against an empty target: its own
 	// time, and how its estimate compares with the real run's best.
@@ -574,5 +580,40 @@ func (fd *floorData) encode(ctx context.Context, pg *postgres.Provider) error {
 		fd.bin[t] = buf.Bytes()
 	}
 	fd.rows = nil // the streams stand for them now
+	return nil
+}
+
+// runPinned runs podium and the floor again, repeat rounds each, with
+// PostgreSQL on CPU 0 and both clients on the other CPUs, and prints the
+// second comparison line.
+func runPinned(ctx context.Context, bin, work, dataDir, admin string, fl *floorData, repeat int) error {
+	if nproc() < 2 {
+		fmt.Println("\npinned: skipped, this machine has one CPU")
+		return nil
+	}
+	unpin, err := pinPostgres(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("pin PostgreSQL to CPU 0: %w", err)
+	}
+	defer unpin()
+	fmt.Printf("\nPostgreSQL pinned to CPU 0, podium and the floor's client to the other %d (taskset):\n", nproc()-1)
+	var best [2]measure
+	for round := 1; round <= repeat; round++ {
+		for i, tool := range []func() (measure, error){
+			func() (measure, error) { return runPodium(ctx, bin, work, dataDir, admin) },
+			func() (measure, error) { return fl.run(ctx, admin) },
+		} {
+			m, err := tool()
+			if err != nil {
+				return err
+			}
+			fmt.Printf("pinned round %d: %-20s %8.2f s %10.0f rows/s\n", round, m.name, m.seconds, m.rate())
+			if best[i].seconds == 0 || m.seconds < best[i].seconds {
+				best[i] = m
+			}
+		}
+	}
+	fmt.Printf("pinned: podium migrate db %.2f s, floor %.2f s (best of %d): podium migrate db / floor rows/s ratio: %.2f\n",
+		best[0].seconds, best[1].seconds, repeat, best[0].rate()/best[1].rate())
 	return nil
 }
