@@ -53,30 +53,3 @@ func TestCopyReader(t *testing.T) {
 		}
 	})
 }
-
-func TestCompareKeys(t *testing.T) {
-	t.Parallel()
-	tb := &table{Columns: []column{{Name: "k", kind: kindText}, {Name: "n", kind: kindInt4}, {Name: "v", kind: kindText}}, PK: []int{0, 1}}
-	i4 := func(v int32) []byte {
-		return []byte{byte(uint32(v) >> 24), byte(uint32(v) >> 16), byte(uint32(v) >> 8), byte(v)}
-	}
-	for _, tc := range []struct {
-		name      string
-		prev, raw [][]byte
-		want      int
-	}{
-		{"Equal", [][]byte{[]byte("a"), i4(1)}, [][]byte{[]byte("a"), i4(1), []byte("x")}, 0},
-		{"TextBytewise", [][]byte{[]byte("Z"), i4(9)}, [][]byte{[]byte("a"), i4(1), nil}, -1},
-		{"TextPrefixFirst", [][]byte{[]byte("ab"), i4(1)}, [][]byte{[]byte("a"), i4(1), nil}, 1},
-		{"NonASCII", [][]byte{[]byte("é"), i4(1)}, [][]byte{[]byte("z"), i4(1), nil}, 1},
-		{"IntSigned", [][]byte{[]byte("a"), i4(-1)}, [][]byte{[]byte("a"), i4(1), nil}, -1},
-		{"NullsLast", [][]byte{[]byte("a"), nil}, [][]byte{[]byte("a"), i4(1), nil}, 1},
-		{"EmptyIsNotNull", [][]byte{{}, i4(1)}, [][]byte{nil, i4(1), nil}, -1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := tb.compareKeys(tc.prev, tc.raw); got != tc.want {
-				t.Errorf("compareKeys = %d, want %d", got, tc.want)
-			}
-		})
-	}
-}

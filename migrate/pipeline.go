@@ -466,13 +466,16 @@ func (r *run) loadTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table, 
 	if _, err := c.Exec(ctx, settings); err != nil {
 		return tr, fmt.Errorf("migrate db: target settings: %w", err)
 	}
+	began := time.Now()
 	tc, err := r.copyTable(ctx, rd, c, t)
 	if err != nil {
 		return tr, err
 	}
+	copied := time.Since(began)
 	tr.Rows, tr.Bytes, tr.Checksum = tc.rows, tc.bytes, tc.checksum
 	r.progress(Event{Phase: PhaseIndex, Worker: rd.id, Table: t.Name, Rows: tc.rows})
 	testPause(PhaseIndex)
+	began = time.Now()
 	for _, stmt := range lp.perTable[t.Name] {
 		began := time.Now()
 		if _, err := c.Exec(ctx, stmt); err != nil {
@@ -480,6 +483,7 @@ func (r *run) loadTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table, 
 		}
 		r.log.WithField("seconds", fmt.Sprintf("%.3f", time.Since(began).Seconds())).Debug(stmt)
 	}
+	indexed := time.Since(began)
 	if r.opts.beforeVerify != nil {
 		if err := r.opts.beforeVerify(ctx, t.Name, c); err != nil {
 			return tr, err
@@ -487,6 +491,7 @@ func (r *run) loadTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table, 
 	}
 	r.progress(Event{Phase: PhaseVerify, Worker: rd.id, Table: t.Name})
 	testPause(PhaseVerify)
+	began = time.Now()
 	n, sum, err := targetDigest(ctx, c, t)
 	if err != nil {
 		return tr, err
@@ -502,10 +507,13 @@ func (r *run) loadTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table, 
 		r.log.WithField("table", t.Name).Warn("the table's digests differed but every row is equal: verified row by row")
 	}
 	tr.Verified = true
+	verified := time.Since(began)
 	r.progress(Event{Phase: PhaseVerify, Worker: rd.id, Table: t.Name, Rows: n, Done: true})
 	if err := tx.Commit(ctx); err != nil {
 		return tr, fmt.Errorf("migrate db: commit %s into the staging schema: %w", t.Name, err)
 	}
+	r.log.WithFields(logrus.Fields{"table": t.Name, "copy": fmt.Sprintf("%.2f", copied.Seconds()),
+		"index": fmt.Sprintf("%.2f", indexed.Seconds()), "verify": fmt.Sprintf("%.2f", verified.Seconds())}).Debug("table phases")
 	return tr, nil
 }
 

@@ -1,10 +1,7 @@
 package migrate
 
 import (
-	"bytes"
-	"cmp"
 	"database/sql/driver"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -81,66 +78,6 @@ func (t *table) orderBy(pg bool) string {
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-// keyComparable reports whether compareKeys can order this table's keys
-// exactly as PostgreSQL's ORDER BY orderBy(true) does: every key column is
-// a boolean, an integer, a time, text (bytewise, as in the "C" collation)
-// or bytea. Floats (-0 and NaN) and JSON are left to PostgreSQL.
-func (t *table) keyComparable() bool {
-	for _, k := range t.PK {
-		switch t.Columns[k].kind {
-		case kindBool, kindInt2, kindInt4, kindInt8, kindTimestamptz, kindTimestamp, kindText, kindBytea:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// compareKeys compares the key of a row read back in binary format (raw,
-// every column) with a previous key (prev, the key columns only), in
-// orderBy(true)'s order, NULLs last.
-func (t *table) compareKeys(prev [][]byte, raw [][]byte) int {
-	for i, k := range t.PK {
-		a, b := prev[i], raw[k]
-		if a == nil || b == nil {
-			switch {
-			case a == nil && b == nil:
-				continue
-			case a == nil:
-				return 1
-			default:
-				return -1
-			}
-		}
-		var c int
-		switch t.Columns[k].kind {
-		case kindInt2, kindInt4, kindInt8, kindTimestamptz, kindTimestamp:
-			c = cmp.Compare(signedBE(a), signedBE(b))
-		default: // bool, text, bytea: bytewise
-			c = bytes.Compare(a, b)
-		}
-		if c != 0 {
-			return c
-		}
-	}
-	return 0
-}
-
-// signedBE decodes a big-endian signed integer of 1, 2, 4 or 8 bytes.
-func signedBE(b []byte) int64 {
-	switch len(b) {
-	case 2:
-		return int64(int16(binary.BigEndian.Uint16(b)))
-	case 4:
-		return int64(int32(binary.BigEndian.Uint32(b)))
-	case 8:
-		return int64(binary.BigEndian.Uint64(b))
-	case 1:
-		return int64(int8(b[0]))
-	}
-	return 0
 }
 
 // rowError names the table, the row's key and the column of a value that
