@@ -145,9 +145,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		}
 		res.Emptied = st.NonEmpty
 	}
-	for _, v := range mustVersionsAbove(st.Version) {
-		res.AppliedMigrations = append(res.AppliedMigrations, v)
-	}
+	res.AppliedMigrations = versionsAbove(st.Version)
 	res.SchemaVersion = latest
 	if r.opts.DryRun {
 		res.SchemaVersion = r.src.version
@@ -199,7 +197,8 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	return res, nil
 }
 
-func mustVersionsAbove(v int64) []int64 {
+// versionsAbove lists the PostgreSQL migrations above version v.
+func versionsAbove(v int64) []int64 {
 	vs, err := schema.Versions("postgres")
 	if err != nil {
 		return nil

@@ -205,15 +205,6 @@ func (s *source) columns(ctx context.Context, table string) ([]string, error) {
 	return names, rows.Err()
 }
 
-// count returns a table's row count in the snapshot.
-func (s *source) count(ctx context.Context, t *table) (int64, error) {
-	var n int64
-	if err := s.tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(t.Name)).Scan(&n); err != nil {
-		return 0, fmt.Errorf("migrate db: count %s: %w", t.Name, err)
-	}
-	return n, nil
-}
-
 // reader is one SQLite connection with its read transaction open.
 type reader struct {
 	id   int // the worker's number, from 1
