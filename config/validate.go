@@ -51,11 +51,8 @@ func (l *loader) validate() {
 	// [HTTPS]
 	if c.HTTPS.Listen != "" {
 		l.listen("HTTPS.Listen", c.HTTPS.Listen)
-		if c.HTTPS.Certificate == "" {
-			l.bad("HTTPS.Certificate", "is needed with [HTTPS] Listen: the PEM file of the certificate chain, leaf first")
-		}
-		if c.HTTPS.Key == "" {
-			l.bad("HTTPS.Key", "is needed with [HTTPS] Listen: the PEM file of the certificate's private key")
+		if c.HTTPS.Certificate == "" || c.HTTPS.Key == "" {
+			l.bad("HTTPS.Listen", "needs [HTTPS] Certificate (the PEM file of the certificate chain, leaf first) and [HTTPS] Key (the PEM file of its private key)")
 		}
 		if c.HTTPS.Listen == c.HTTP.Listen {
 			l.bad("HTTPS.Listen", "must differ from [HTTP] Listen")

@@ -147,6 +147,9 @@ func runOnce(ctx context.Context, db dbprovider.Provider, opts Options) ([]Resul
 	}
 	out := []Result{nodes, c.version(ctx), c.database(), c.dataDir(), c.dirs(), c.metrics(), c.clock(), c.runAs(), c.scheduling(),
 		c.disk(), c.connections(ctx)}
+	if r, ok := c.certificates(time.Now()); ok {
+		out = append(out, r)
+	}
 	if opts.LB != "" {
 		out = append(out, c.loadBalancer(ctx))
 	}

@@ -29,6 +29,10 @@ type connLimiter struct {
 	rejected atomic.Int64
 	log      *logrus.Entry
 	lastLog  atomic.Int64 // unix ns of the last "at the cap" log line
+	// closeOnly closes a connection over the cap without an answer: on
+	// the [HTTPS] listener a plain-text 503 would be garbage to a client
+	// that starts with a TLS handshake.
+	closeOnly bool
 }
 
 func newConnLimiter(l net.Listener, max int, log *logrus.Entry) *connLimiter {
@@ -54,7 +58,11 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 				l.log.WithFields(logrus.Fields{"max_connections": l.max, "rejected_total": l.rejected.Load()}).
 					Warn("[HTTP] MaxConnections reached: answering new connections 503")
 			}
-			go rejectConn(c, l.max)
+			if l.closeOnly {
+				_ = c.Close()
+			} else {
+				go rejectConn(c, l.max)
+			}
 			continue
 		}
 		return &limitedConn{Conn: c, l: l}, nil

@@ -67,7 +67,11 @@ type Node struct {
 	rlang     *rlang.Manager    // see rlang.go
 	runtimes  *runtimes.Manager // see runtimes.go
 	listener  net.Listener
-	httpSrv   *http.Server
+	// tlsListener serves [HTTPS] Listen (nil without it); certs reloads
+	// its certificate.
+	tlsListener net.Listener
+	certs       *certReloader
+	httpSrv     *http.Server
 
 	state        atomic.Int32
 	dbHealthy    atomic.Bool
@@ -217,6 +221,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 
 	n.web = web.New(web.Options{Log: n.log("http"), Health: n.health, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
 		HTTPSAddress: strings.HasPrefix(strings.ToLower(cfg.Server.Address), "https://"),
+		HTTPSPort:    httpsPort(cfg.HTTPS.Listen),
 		Limits:       web.Limits{WriteTimeout: cfg.HTTP.WriteTimeout, MinUploadRate: cfg.HTTP.MinUploadRate, UploadRateWindow: cfg.HTTP.UploadRateWindow},
 		NoSpace: func() string {
 			if n.diskWatch == nil {
@@ -235,6 +240,9 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if cfg.HTTP.MaxConnections > 0 {
 		n.conns = newConnLimiter(n.listener, cfg.HTTP.MaxConnections, n.log("http"))
 		n.listener = n.conns
+	}
+	if err := n.openTLS(); err != nil {
+		return err
 	}
 	log.WithFields(logrus.Fields{
 		"version": Version, "provider": n.db.Name(), "database": n.db.Describe(), "data_dir": cfg.Server.DataDir,
@@ -459,8 +467,12 @@ func (n *Node) Run(ctx context.Context) error {
 			log.WithField("connections", c).Info("closed proxied long-lived connections")
 		}
 	})
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- n.httpSrv.Serve(n.listener) }()
+	if n.tlsListener != nil {
+		// The same server: Shutdown drains both listeners.
+		go func() { serveErr <- n.httpSrv.Serve(n.tlsListener) }()
+	}
 
 	services := n.services
 	var started []runningService
@@ -607,10 +619,13 @@ func earliest(a, b time.Time) time.Time {
 	return b
 }
 
-// Close releases the database and listener. Safe to call more than once.
+// Close releases the database and listeners. Safe to call more than once.
 func (n *Node) Close() {
 	if n.listener != nil {
 		_ = n.listener.Close()
+	}
+	if n.tlsListener != nil {
+		_ = n.tlsListener.Close()
 	}
 	if n.db != nil {
 		// Closing a pool waits for connections still checked out (a handler

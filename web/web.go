@@ -50,6 +50,11 @@ type Options struct {
 	// and URLs are built with https, even behind a TLS proxy that is not
 	// in TrustedProxies.
 	HTTPSAddress bool
+	// HTTPSPort is the port of the node's own TLS listener ([HTTPS]
+	// Listen), "" without one. With it, a request that came over plain
+	// HTTP (and not from a trusted proxy that says https) is redirected
+	// there, except /__ping__; responses over TLS carry HSTS.
+	HTTPSPort string
 	// Limits bound the cost of one request ([HTTP] timeouts and rates).
 	Limits Limits
 	// NoSpace, when set, gives the message of the 507 answer to a write
@@ -131,6 +136,7 @@ func New(opts Options) *Server {
 		},
 	}))
 	e.Use(s.accessLog)
+	e.Use(transportSecurity(opts.HTTPSAddress, opts.HTTPSPort))
 	e.Use(s.edge)
 	e.Use(middleware.Recover())
 	e.Use(s.invalidateOnChange)
