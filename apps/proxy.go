@@ -180,6 +180,7 @@ func (s *Supervisor) unavailable(c echo.Context, pl *pool, err error) error {
 func errorPage(w http.ResponseWriter, status int, msg string) error {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, err := fmt.Fprintf(w, "<!doctype html>\n<title>%d %s</title>\n<h1>%d %s</h1>\n<p>%s</p>\n",
 		status, http.StatusText(status), status, http.StatusText(status), html.EscapeString(msg))
@@ -189,7 +190,9 @@ func errorPage(w http.ResponseWriter, status int, msg string) error {
 // newReverseProxy returns the proxy to one process at target. It strips
 // /content/{guid} from the path, unless keepPrefix (the app learns it from
 // the base-path variable and X-Forwarded-Prefix), sets the forwarding headers, and
-// drops Podium's own credentials.
+// drops Podium's own credentials. Responses, WebSocket upgrades included,
+// lose every Set-Cookie for a Podium cookie (podium_*): an app must not log
+// its viewer out, into another account, or out of the content origin.
 func (s *Supervisor) newReverseProxy(target *url.URL, keepPrefix bool) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Transport:  s.transport,
@@ -215,7 +218,16 @@ func (s *Supervisor) newReverseProxy(target *url.URL, keepPrefix bool) *httputil
 			if a := out.Header.Get("Authorization"); strings.HasPrefix(a, "Key ") {
 				out.Header.Del("Authorization")
 			}
-			dropSessionCookie(out.Header)
+			dropPodiumCookies(out.Header)
+		},
+		// ReverseProxy runs it on 101 Switching Protocols answers too,
+		// before it copies their headers to the client.
+		ModifyResponse: func(res *http.Response) error {
+			dropPodiumSetCookies(res.Header)
+			if h := s.opts.ContentHeaders; h != nil {
+				h(res.Header)
+			}
+			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() != nil {
@@ -353,10 +365,12 @@ func (w *trackingWriter) untrack() {
 	}
 }
 
-// dropSessionCookie removes Podium's login session from the Cookie header:
-// an app (anyone's code) must never hold a reader's Podium session, which
-// would open the API to it. The app's own cookies pass untouched.
-func dropSessionCookie(h http.Header) {
+// dropPodiumCookies removes Podium's cookies (podium_*: the login
+// session, the content origin's cookie) from the Cookie header: an app
+// (anyone's code) must never hold a reader's Podium credentials, which
+// would open the API or other content to it. The app's own cookies pass
+// untouched.
+func dropPodiumCookies(h http.Header) {
 	lines := h.Values("Cookie")
 	if len(lines) == 0 {
 		return
@@ -366,7 +380,7 @@ func dropSessionCookie(h http.Header) {
 		var kept []string
 		for _, part := range strings.Split(line, ";") {
 			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if name != podium.SessionCookie && strings.TrimSpace(part) != "" {
+			if !isPodiumCookie(name) && strings.TrimSpace(part) != "" {
 				kept = append(kept, strings.TrimSpace(part))
 			}
 		}
@@ -374,4 +388,35 @@ func dropSessionCookie(h http.Header) {
 			h.Add("Cookie", strings.Join(kept, "; "))
 		}
 	}
+}
+
+// dropPodiumSetCookies removes from an app's response every Set-Cookie
+// that would set, change or delete a Podium cookie; the app's own
+// cookies pass.
+func dropPodiumSetCookies(h http.Header) {
+	lines := h.Values("Set-Cookie")
+	if len(lines) == 0 {
+		return
+	}
+	kept := lines[:0:0]
+	for _, line := range lines {
+		name, _, _ := strings.Cut(line, "=")
+		if !isPodiumCookie(strings.TrimSpace(name)) {
+			kept = append(kept, line)
+		}
+	}
+	if len(kept) == len(lines) {
+		return
+	}
+	h.Del("Set-Cookie")
+	for _, line := range kept {
+		h.Add("Set-Cookie", line)
+	}
+}
+
+// isPodiumCookie reports whether a cookie name is Podium's: browsers
+// compare names exactly, but a case variant is refused as well, so that no
+// app can confuse a reader (or a proxy) with a look-alike.
+func isPodiumCookie(name string) bool {
+	return len(name) >= len(podium.CookiePrefix) && strings.EqualFold(name[:len(podium.CookiePrefix)], podium.CookiePrefix)
 }

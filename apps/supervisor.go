@@ -47,6 +47,9 @@ type Options struct {
 	// user cannot enter the bundle where it is. Empty: such a process
 	// fails to start, with the reason.
 	RuntimeDir string
+	// ContentHeaders, when set, adjusts the headers of every app response
+	// ([Server] FrameOptionsContent).
+	ContentHeaders func(http.Header)
 }
 
 // Supervisor runs the worker processes of every app on this node and

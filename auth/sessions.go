@@ -243,35 +243,10 @@ func (s *Service) CreateSession(ctx context.Context, u *podium.User) (*Session, 
 // Returns EUNAUTHORIZED for an unknown session, one idle for longer than
 // SessionIdleTimeout, one older than SessionTTL, or a locked user.
 func (s *Service) AuthenticateSession(ctx context.Context, token string) (*Session, error) {
-	invalid := podium.Errorf(podium.EUNAUTHORIZED, "session expired or invalid: log in again")
 	if token == "" || len(token) > 128 {
-		return nil, invalid
+		return nil, podium.Errorf(podium.EUNAUTHORIZED, "session expired or invalid: log in again")
 	}
-	rec, u, err := s.db.SessionGet(ctx, tokenHash(token))
-	if podium.IsCode(err, podium.ENOTFOUND) {
-		return nil, invalid
-	}
-	if err != nil {
-		return nil, fmt.Errorf("authenticate session: %w", err)
-	}
-	now := s.opts.Now()
-	// The lifetime counts from the session's creation by the database
-	// clock, so a shorter SessionTTL applies to sessions already open.
-	ends := rec.CreatedAt.Add(s.opts.SessionTTL)
-	if u.Locked || !now.Before(rec.ExpiresAt) || !now.Before(ends) {
-		if !u.Locked {
-			_ = s.db.SessionDelete(ctxNoCancel(ctx), rec.IDHash)
-		}
-		return nil, invalid
-	}
-	expires := rec.ExpiresAt
-	if next := minTime(now.Add(s.opts.SessionIdleTimeout), ends); next.Sub(rec.ExpiresAt) >= s.opts.SessionTouchInterval {
-		if _, err := s.db.SessionExtend(ctxNoCancel(ctx), rec.IDHash, next); err != nil {
-			return nil, fmt.Errorf("authenticate session: %w", err)
-		}
-		expires = next.UTC()
-	}
-	return &Session{Token: token, CSRFToken: rec.CSRFToken, ExpiresAt: expires, EndsAt: ends.UTC(), User: u}, nil
+	return s.authenticateSession(ctx, token, tokenHash(token))
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -44,6 +44,9 @@ const (
 	ItemScheduling   = "scheduling"
 	ItemConnections  = "connections"
 	ItemLoadBalancer = "load_balancer"
+	// ItemContentOrigin: content served on its own origin ([Server]
+	// ContentURL), the same on every node, reachable (with --lb).
+	ItemContentOrigin = "content_origin"
 )
 
 // Result is the verdict on one checklist item.
@@ -146,7 +149,7 @@ func runOnce(ctx context.Context, db dbprovider.Provider, opts Options) ([]Resul
 		nodes.Action = "wait one heartbeat ([HA] HeartbeatInterval) and run the check again"
 	}
 	out := []Result{nodes, c.version(ctx), c.database(), c.dataDir(), c.dirs(), c.metrics(), c.clock(), c.runAs(), c.scheduling(),
-		c.disk(), c.connections(ctx)}
+		c.disk(), c.connections(ctx), c.contentOrigin(ctx)}
 	if r, ok := c.certificates(time.Now()); ok {
 		out = append(out, r)
 	}

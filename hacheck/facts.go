@@ -57,7 +57,12 @@ type Facts struct {
 	GraphiteEnabled     bool   `json:"graphite_enabled"`
 	ScheduleConcurrency int    `json:"schedule_concurrency"`
 	// DBPoolMax is [Postgres] MaxConns (0 on SQLite).
-	DBPoolMax   int      `json:"db_pool_max,omitempty"`
+	DBPoolMax int `json:"db_pool_max,omitempty"`
+	// Address and ContentURL are [Server] Address and ContentURL: where
+	// the dashboard and content are served ("" ContentURL: content on the
+	// dashboard's origin).
+	Address     string   `json:"address,omitempty"`
+	ContentURL  string   `json:"content_url,omitempty"`
 	RunAs       Identity `json:"run_as"`
 	SharedGroup Identity `json:"shared_group"`
 	// Markers lists, per kind, the node ids whose marker files this node

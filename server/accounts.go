@@ -19,6 +19,7 @@ import (
 // sessions and offer the first-run setup.
 func mountAccounts(n *Node) (*sessionSweeper, *firstRunSetup) {
 	n.auth = auth.New(n.db, n.log("auth"), AuthOptions(n.Config, n.AuthOptions))
+	n.web.Use(n.web.Origins(n.auth))
 	n.web.Use(web.Authenticate(n.auth))
 	n.web.Mount(n.web.AccountRoutes(n.auth))
 	return &sessionSweeper{auth: n.auth, every: time.Hour, log: n.log("auth")}, &firstRunSetup{n: n}

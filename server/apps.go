@@ -44,6 +44,7 @@ func mountApps(n *Node, pub *publish.Service, rt *runtimes.Manager, rl *rlang.Ma
 		TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
 		TrackHijacked:  n.web.TrackHijacked,
 		RuntimeDir:     runtimeDir(n.id),
+		ContentHeaders: web.ContentHeaders(cfg.Server.FrameOptionsContent),
 	})
 	warnRunAs(n.log("apps"), cfg.Applications.RunAs, cfg.Server.DataDir, runtimeDir(n.id))
 	n.web.Mount(sup.Routes(apps.APIOptions{

@@ -36,6 +36,7 @@ func mountHACheck(n *Node) {
 		BinarySchema: schema.Latest(), DataDir: cfg.Server.DataDir, DatabaseDir: cfg.Database.Dir, LandingDir: cfg.Server.LandingDir,
 		MetricsPath: cfg.Metrics.DataPath, GraphiteEnabled: cfg.Metrics.GraphiteEnabled,
 		ScheduleConcurrency: cfg.Applications.ScheduleConcurrency, RunAs: runAs, SharedGroup: group,
+		Address: cfg.Server.Address, ContentURL: cfg.Server.ContentURL,
 	}
 	if cfg.Database.Provider == config.ProviderPostgres {
 		facts.DBPoolMax = cfg.Postgres.MaxConns

@@ -51,7 +51,7 @@ func mountPublish(n *Node, rt *runtimes.Manager, rl *rlang.Manager) *publish.Ser
 // mountContentServe serves published content at /content/{guid}/: static
 // sites and reports from pub's files, apps and APIs through apps' processes.
 func mountContentServe(n *Node, pub *publish.Service, apps web.AppServer) {
-	n.web.Mount(n.web.ContentServeRoutes(pub, apps))
+	n.web.Mount(n.web.ContentServeRoutes(pub, apps, n.auth))
 }
 
 // Publish returns the node's deploy and render service (after Open): the

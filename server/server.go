@@ -219,6 +219,11 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	n.dbHealthy.Store(true)
 
+	ckey, err := contentKey(cfg)
+	if err != nil {
+		return err
+	}
+	warnContentOrigin(log, cfg)
 	n.web = web.New(web.Options{Log: n.log("http"), Health: n.health, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
 		HTTPSAddress: strings.HasPrefix(strings.ToLower(cfg.Server.Address), "https://"),
 		HTTPSPort:    httpsPort(cfg.HTTPS.Listen),
@@ -229,7 +234,9 @@ func (n *Node) Open(ctx context.Context) (err error) {
 			}
 			return n.diskWatch.noSpace()
 		},
-		Audit: n.db, NodeID: n.id})
+		Audit: n.db, NodeID: n.id,
+		Address: cfg.Server.Address, ContentURL: cfg.Server.ContentURL, ContentKey: ckey,
+		FrameOptionsDashboard: cfg.Server.FrameOptionsDashboard, FrameOptionsContent: cfg.Server.FrameOptionsContent})
 	if err := n.build(ctx); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net"
 	"net/http"
 	"os"
 	"path"
@@ -31,23 +32,37 @@ const contentCSP = "sandbox allow-scripts allow-forms allow-popups allow-downloa
 // changes made through other nodes within targetTTL.
 //
 // The cache is the server's (see Server.invalidateOnChange).
-func (s *Server) ContentServeRoutes(svc *publish.Service, apps AppServer) []route.Route {
-	h := &contentServe{svc: svc, apps: apps, cache: s.targets}
+//
+// With a content origin ([Server] ContentURL) content is served there
+// only: the main origin redirects to it, and ContentAuthPath lets readers
+// of restricted content in (see origin.go). sessions checks the sessions
+// the content origin's cookies name.
+func (s *Server) ContentServeRoutes(svc *publish.Service, apps AppServer, sessions SessionChecker) []route.Route {
+	h := &contentServe{svc: svc, apps: apps, cache: s.targets, origin: s.content, sessions: sessions,
+		trustedProxies: s.trustedProxies, frame: s.frameContent}
 	return []route.Route{
 		{Path: "/content/:guid", Handler: h.redirect},
 		{Path: "/content/:guid/*", Handler: h.serve},
+		{Method: http.MethodGet, Path: ContentAuthPath, Handler: h.contentAuth},
 	}
 }
 
 type contentServe struct {
-	svc   *publish.Service
-	apps  AppServer // nil: this node runs no apps
-	cache *targetCache
+	svc            *publish.Service
+	apps           AppServer // nil: this node runs no apps
+	cache          *targetCache
+	origin         *contentOrigin // nil: content is served on the main origin
+	sessions       SessionChecker
+	trustedProxies []*net.IPNet
+	frame          string // [Server] FrameOptionsContent
 }
 
 // redirect sends /content/{guid} to /content/{guid}/: 301 for GET and
 // HEAD, 308 otherwise, so that a client repeats a POST as a POST.
 func (h *contentServe) redirect(c echo.Context) error {
+	if done, err := h.contentRedirect(c, c.Param("guid")); done {
+		return err
+	}
 	code := http.StatusMovedPermanently
 	if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
 		code = http.StatusPermanentRedirect
@@ -61,6 +76,9 @@ var draftPrefix = regexp.MustCompile(`^_bundle([0-9]{1,18})(/|$)`)
 
 func (h *contentServe) serve(c echo.Context) error {
 	u, guid := CurrentUser(c), c.Param("guid")
+	if done, err := h.contentRedirect(c, guid); done {
+		return err
+	}
 	if m := draftPrefix.FindStringSubmatch(c.Param("*")); m != nil {
 		return h.serveDraft(c, u, guid, m)
 	}
@@ -69,7 +87,7 @@ func (h *contentServe) serve(c echo.Context) error {
 	if t == nil {
 		var err error
 		if t, err = h.svc.ServeTarget(c.Request().Context(), u, guid); err != nil {
-			return err
+			return h.signIn(c, err)
 		}
 		if t.App {
 			h.cache.put(k, t)
@@ -79,11 +97,15 @@ func (h *contentServe) serve(c echo.Context) error {
 		if h.apps == nil {
 			return podium.Errorf(podium.EUNAVAILABLE, "this node does not run applications")
 		}
+		// The app's answer carries the app's headers: Podium's nosniff
+		// is for what Podium writes (its own error pages keep it).
+		c.Response().Header().Del("X-Content-Type-Options")
 		return h.apps.ServeApp(c, t.Content.GUID)
 	}
 	if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
 		return methodNotAllowed(c)
 	}
+	setFrameOptions(c.Response().Header(), h.frame)
 	return serveDir(c, t.Dir, c.Param("*"), t.Index, true)
 }
 
@@ -96,12 +118,13 @@ func (h *contentServe) serveDraft(c echo.Context, u *podium.User, guid string, m
 	}
 	t, err := h.svc.ServeDraftTarget(c.Request().Context(), u, guid, id)
 	if err != nil {
-		return err
+		return h.signIn(c, err)
 	}
 	if me := c.Request().Method; me != http.MethodGet && me != http.MethodHead {
 		return methodNotAllowed(c)
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
+	setFrameOptions(c.Response().Header(), h.frame)
 	return serveDir(c, t.Dir, strings.TrimPrefix(c.Param("*"), m[0]), t.Index, true)
 }
 

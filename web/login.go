@@ -152,8 +152,7 @@ func (h *accountHandlers) renderLogin(c echo.Context, status int, page loginPage
 	}
 	hdr := c.Response().Header()
 	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Frame-Options", "DENY")
-	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	// X-Frame-Options and the Content-Security-Policy: headers.go.
 	return c.HTMLBlob(status, buf.Bytes())
 }
 

@@ -64,6 +64,18 @@ type Options struct {
 	// an Audit action; NodeID names this node in them.
 	Audit  AuditWriter
 	NodeID string
+	// Address is [Server] Address, the main origin's public URL; ContentURL
+	// is [Server] ContentURL, the content origin ("" serves content on the
+	// main origin); ContentKey signs the content origin's tickets and
+	// cookies (the same on every node of a cluster). Validated by config.
+	Address    string
+	ContentURL string
+	ContentKey []byte
+	// FrameOptionsDashboard and FrameOptionsContent are the frame policies
+	// (FrameDeny, FrameSameOrigin, FrameNone; "" is FrameDeny for the
+	// dashboard, FrameNone for content).
+	FrameOptionsDashboard string
+	FrameOptionsContent   string
 }
 
 // AuditWriter writes the audit log (a dbprovider.Provider).
@@ -91,6 +103,10 @@ type Server struct {
 	rawBody  map[string]bool // "METHOD path" of the routes marked RawBody; see edge.go
 	noSpace  func() string   // see Options.NoSpace
 	firstRun firstRun        // the first-run setup; see firstrun.go
+
+	content        *contentOrigin // nil: content is served on the main origin; see origin.go
+	frameDashboard string         // see headers.go
+	frameContent   string
 }
 
 // requestIDPattern bounds incoming X-Request-ID values: any other value is
@@ -102,7 +118,22 @@ func New(opts Options) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{Echo: e, log: opts.Log, hijacked: map[net.Conn]struct{}{}, trustedProxies: opts.TrustedProxies, targets: newTargetCache(),
-		limits: opts.Limits, noSpace: opts.NoSpace, audit: opts.Audit, nodeID: opts.NodeID, rawBody: map[string]bool{}}
+		limits: opts.Limits, noSpace: opts.NoSpace, audit: opts.Audit, nodeID: opts.NodeID, rawBody: map[string]bool{},
+		frameDashboard: opts.FrameOptionsDashboard, frameContent: opts.FrameOptionsContent}
+	if s.frameDashboard == "" {
+		s.frameDashboard = FrameDeny
+	}
+	if s.frameContent == "" {
+		s.frameContent = FrameNone
+	}
+	if opts.ContentURL != "" {
+		co, err := podium.ParseContentURL(opts.ContentURL)
+		main, mainPath, aerr := podium.ParseAddress(opts.Address)
+		if err == nil && aerr == nil {
+			s.content = &contentOrigin{ContentOrigin: co, main: main, mainPath: mainPath, key: opts.ContentKey,
+				used: &usedTickets{m: map[string]time.Time{}}, now: time.Now}
+		}
+	}
 	e.StdLogger.SetOutput(opts.Log.WriterLevel(logrus.WarnLevel))
 	e.Logger.SetOutput(opts.Log.WriterLevel(logrus.DebugLevel))
 
@@ -140,6 +171,7 @@ func New(opts Options) *Server {
 	e.Use(s.edge)
 	e.Use(middleware.Recover())
 	e.Use(s.invalidateOnChange)
+	e.Use(s.securityHeaders)
 	e.HTTPErrorHandler = s.errorHandler
 
 	e.GET("/__ping__", func(c echo.Context) error {
@@ -317,4 +349,13 @@ func (s *Server) CloseHijacked() int {
 	}
 	clear(s.hijacked)
 	return n
+}
+
+// ContentOrigin returns [Server] ContentURL as this server serves it, ""
+// when content is served on the main origin.
+func (s *Server) ContentOrigin() string {
+	if s.content == nil {
+		return ""
+	}
+	return s.content.String()
 }

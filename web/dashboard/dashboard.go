@@ -71,6 +71,9 @@ type Options struct {
 	Metrics   MetricsSource
 	HAChecks  HACheckSource
 	Keys      KeySource
+	// AdminWarnings are shown at the top of every page to administrators
+	// (a node without a content origin says what that risks).
+	AdminWarnings []string
 }
 
 // Dashboard serves the dashboard pages.
@@ -153,6 +156,8 @@ type frame struct {
 	Status  int
 	Message string
 	Data    any
+	// Warnings are Options.AdminWarnings, for administrators only.
+	Warnings []string
 }
 
 // page wraps a handler: it renders the returned view in the layout, and
@@ -171,7 +176,14 @@ func (d *Dashboard) page(fn func(c echo.Context) (*view, error)) echo.HandlerFun
 func (d *Dashboard) frame(c echo.Context, v *view) frame {
 	base := d.prefix(c)
 	return frame{Base: base, Dash: base + Path, Title: v.Title, Nav: v.Name, User: web.CurrentUser(c),
-		CSRF: web.CSRFToken(c), NodeID: d.opts.NodeID, Now: time.Now(), Data: v.Data}
+		CSRF: web.CSRFToken(c), NodeID: d.opts.NodeID, Now: time.Now(), Data: v.Data, Warnings: d.adminWarnings(c)}
+}
+
+func (d *Dashboard) adminWarnings(c echo.Context) []string {
+	if !web.CurrentUser(c).IsAdmin() {
+		return nil
+	}
+	return d.opts.AdminWarnings
 }
 
 func (d *Dashboard) render(c echo.Context, status int, v *view) error {
@@ -187,10 +199,9 @@ func (d *Dashboard) render(c echo.Context, status int, v *view) error {
 	}
 	hdr := c.Response().Header()
 	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Frame-Options", "DENY")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "+
-		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	// X-Frame-Options, nosniff and the Content-Security-Policy come from
+	// package web (headers.go), which knows the frame policy ([Server]
+	// FrameOptionsDashboard) and the content origin the previews load.
 	return c.HTMLBlob(status, buf.Bytes())
 }
 

@@ -1,0 +1,101 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/config"
+	"github.com/sirupsen/logrus"
+)
+
+// ContentKeyFile, under [Server] DataDir (shared by every node of a
+// cluster), holds the key that signs the content origin's tickets and
+// cookies: a ticket issued by one node is redeemed by whichever node the
+// load balancer picks.
+const ContentKeyFile = "secrets/content-origin.key"
+
+// NoContentOriginWarning names the risk of a node that serves content on
+// the dashboard's origin: the log at start, /__ping__, the dashboard (to
+// administrators) and "podium ha check" all say it.
+const NoContentOriginWarning = "[Server] ContentURL is not set: content (apps, APIs, reports, static sites) is served on the dashboard's origin, " +
+	"so a publisher's app opened by a logged-in user can act as that user (read the API, create API keys, change content); " +
+	"set [Server] Address and ContentURL to serve content on its own origin (docs/security.md)"
+
+// contentKey returns the content origin's signing key when cfg has a
+// content origin: read from ContentKeyFile, created by the first node
+// that needs it.
+func contentKey(cfg *config.Config) ([]byte, error) {
+	if cfg.Server.ContentURL == "" {
+		return nil, nil
+	}
+	path := filepath.Join(cfg.Server.DataDir, ContentKeyFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		data, err = createContentKey(path)
+	}
+	if err != nil {
+		return nil, podium.Errorf(podium.EREFUSED, "content origin key file %s: %v", path, err)
+	}
+	k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(k) < 32 {
+		return nil, podium.Errorf(podium.EREFUSED, "content origin key file %s: not 32 bytes of base64; remove it and every node creates a new one at start (readers then sign in to restricted content again)", path)
+	}
+	return k, nil
+}
+
+// createContentKey writes a new random key to path unless another node
+// got there first (link refuses to replace), and returns the file's
+// content.
+func createContentKey(path string) ([]byte, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".content-origin.key-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, err
+	}
+	return os.ReadFile(path)
+}
+
+// warnContentOrigin logs, at start, where content is served.
+func warnContentOrigin(log *logrus.Entry, cfg *config.Config) {
+	if cfg.Server.ContentURL == "" {
+		log.Warn(NoContentOriginWarning)
+		return
+	}
+	log.WithFields(logrus.Fields{"address": cfg.Server.Address, "content_url": cfg.Server.ContentURL}).Info("content is served on its own origin")
+}
+
+
+// adminWarnings are the dashboard's warnings to administrators about this
+// node's configuration.
+func adminWarnings(cfg *config.Config) []string {
+	if cfg.Server.ContentURL == "" {
+		return []string{NoContentOriginWarning}
+	}
+	return nil
+}

@@ -1,0 +1,401 @@
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/auth"
+)
+
+// ContentAuthPath is where a reader's browser is sent to reach restricted
+// content on the content origin ([Server] ContentURL): on the main origin,
+// GET ContentAuthPath?to=/content/{guid}/... checks the dashboard session
+// and answers with a redirect to the same path on the content origin,
+// carrying a ticket; there, the ticket is redeemed once for the content
+// origin's own cookie, and the browser is sent on to the content.
+const ContentAuthPath = "/__content-auth__"
+
+// ticketTTL is how long a ticket may wait to be redeemed: the browser
+// follows the redirect at once.
+const ticketTTL = 60 * time.Second
+
+// SessionChecker finds a live session by its id (auth.Service).
+type SessionChecker interface {
+	AuthenticateSessionID(ctx context.Context, idHash []byte) (*auth.Session, error)
+}
+
+// contentOrigin is the node's content origin and what it needs to let
+// readers in: the main origin's address, the key that signs tickets and
+// cookies (shared by every node of a cluster), and the tickets already
+// redeemed here.
+type contentOrigin struct {
+	*podium.ContentOrigin
+	main     podium.Origin
+	mainPath string // sub-path of [Server] Address, "" at the root
+	key      []byte
+	used     *usedTickets
+	now      func() time.Time
+}
+
+// grant is what a ticket or a content cookie says, signed.
+type grant struct {
+	Kind    string `json:"k"`           // "ticket" or "cookie"
+	UserID  int64  `json:"u"`           // the reader
+	Session []byte `json:"s"`           // the dashboard session's id (auth.Session.ID)
+	Scope   string `json:"o"`           // the content origin it is good for
+	To      string `json:"t,omitempty"` // ticket: the path to go on to
+	Nonce   string `json:"n,omitempty"` // ticket: redeemed once
+	Expires int64  `json:"e"`           // Unix seconds
+}
+
+const (
+	grantTicket = "ticket"
+	grantCookie = "cookie"
+)
+
+// sign returns g encoded and signed with HMAC-SHA256: "payload.mac", both
+// base64url.
+func (o *contentOrigin) sign(g *grant) string {
+	b, _ := json.Marshal(g)
+	p := base64.RawURLEncoding.EncodeToString(b)
+	return p + "." + base64.RawURLEncoding.EncodeToString(o.mac(p))
+}
+
+func (o *contentOrigin) mac(payload string) []byte {
+	m := hmac.New(sha256.New, o.key)
+	m.Write([]byte("podium content origin v1\x00"))
+	m.Write([]byte(payload))
+	return m.Sum(nil)
+}
+
+// open checks the signature, kind, scope and expiry of s; nil when any is
+// wrong.
+func (o *contentOrigin) open(s, kind, scope string) *grant {
+	if len(s) > 4096 {
+		return nil
+	}
+	p, sig, ok := strings.Cut(s, ".")
+	if !ok {
+		return nil
+	}
+	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(mac, o.mac(p)) {
+		return nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(p)
+	if err != nil {
+		return nil
+	}
+	var g grant
+	if json.Unmarshal(b, &g) != nil || g.Kind != kind || g.Scope != scope || !o.now().Before(time.Unix(g.Expires, 0)) {
+		return nil
+	}
+	return &g
+}
+
+// usedTickets remembers the nonces of the tickets redeemed on this node
+// until they expire, so that each is redeemed once.
+type usedTickets struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+// use records nonce; false when it was already used.
+func (u *usedTickets) use(nonce string, expires, now time.Time) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if _, seen := u.m[nonce]; seen {
+		return false
+	}
+	if len(u.m) >= 4096 {
+		for n, e := range u.m {
+			if !now.Before(e) {
+				delete(u.m, n)
+			}
+		}
+	}
+	u.m[nonce] = expires
+	return true
+}
+
+// contentHostKey is the echo context key set on requests to the content
+// origin: the origin (scheme://host) they came to.
+const contentHostKey = "podium.content_origin"
+
+// OnContentOrigin reports whether c came to the content origin.
+func OnContentOrigin(c echo.Context) bool { _, ok := c.Get(contentHostKey).(string); return ok }
+
+// guidPath matches /content/{guid}[/...]: the content a path is for.
+var guidPath = regexp.MustCompile(`^/content/([0-9A-Za-z-]{1,64})(/|$)`)
+
+// Origins returns the middleware, installed before Authenticate, that
+// keeps content and the dashboard on their own origins when [Server]
+// ContentURL is set:
+//
+//   - on the content origin only content (/content/...), ContentAuthPath
+//     and /__ping__ answer (everything else is 404); the dashboard's
+//     session cookie is removed from the request before anyone reads it,
+//     and the content origin's own cookie, if valid and its session still
+//     alive, names the reader. In the wildcard form the sub-domain must
+//     be the content's GUID.
+//   - on the main origin, a request authenticated by the session cookie
+//     that comes from another site or origin (Sec-Fetch-Site cross-site or
+//     same-site, an Origin of "null" or of the content origin) is refused
+//     when it would change something (403), and loses its session cookie
+//     when it reads the API: content cannot act as its reader even where
+//     the browser would attach the cookie.
+//
+// Without a content origin only the second part applies.
+func (s *Server) Origins(sessions SessionChecker) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if o := s.content; o != nil {
+				if label, ok := o.Match(req.Host); ok {
+					return s.onContentOrigin(c, next, sessions, label)
+				}
+			}
+			if !hasCookie(req, SessionCookie) || keyAuthorization(req) {
+				return next(c)
+			}
+			if !s.sameOrigin(req) {
+				if !safeMethod(req.Method) {
+					return podium.Errorf(podium.EFORBIDDEN,
+						"refused: a request from another origin (%s) may not use the dashboard session to change anything; use an API key", describeSource(req))
+				}
+				if strings.HasPrefix(req.URL.Path, apiPrefix) && req.Header.Get("Sec-Fetch-Mode") != "navigate" {
+					dropRequestCookie(req, SessionCookie)
+				}
+			}
+			return next(c)
+		}
+	}
+}
+
+func (s *Server) onContentOrigin(c echo.Context, next echo.HandlerFunc, sessions SessionChecker, label string) error {
+	req := c.Request()
+	p := req.URL.Path
+	m := guidPath.FindStringSubmatch(p)
+	switch {
+	case m != nil && (label == "" || strings.EqualFold(label, m[1])):
+	case p == ContentAuthPath || p == "/__ping__":
+	default:
+		return podium.Errorf(podium.ENOTFOUND, "%s is not served on the content origin", p)
+	}
+	origin := s.content.Origin(label).String()
+	c.Set(contentHostKey, origin)
+	dropRequestCookie(req, SessionCookie)
+	if ck, err := req.Cookie(podium.ContentCookie); err == nil && ck.Value != "" && !keyAuthorization(req) {
+		if g := s.content.open(ck.Value, grantCookie, origin); g != nil {
+			sess, err := sessions.AuthenticateSessionID(req.Context(), g.Session)
+			switch {
+			case err == nil && sess.User.ID == g.UserID:
+				SetUser(c, sess.User)
+			case err != nil && !podium.IsCode(err, podium.EUNAUTHORIZED):
+				return err
+			}
+		}
+	}
+	return next(c)
+}
+
+// sameOrigin reports whether a request carrying the session cookie comes
+// from the main origin itself (or from no page at all: a typed URL, a
+// client that is not a browser).
+func (s *Server) sameOrigin(req *http.Request) bool {
+	switch req.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return false
+	}
+	o := req.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	if o == "null" {
+		return false // a sandboxed page, or a redirect across origins
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if s.content != nil {
+		if _, ok := s.content.Match(u.Host); ok {
+			return false
+		}
+	}
+	if s.content != nil && s.content.main.Host != "" {
+		return strings.EqualFold(o, s.content.main.String()) || strings.EqualFold(u.Host, req.Host)
+	}
+	return true
+}
+
+// describeSource names where a refused request came from, for its error.
+func describeSource(req *http.Request) string {
+	if o := req.Header.Get("Origin"); o != "" {
+		return "Origin " + o
+	}
+	return "Sec-Fetch-Site " + req.Header.Get("Sec-Fetch-Site")
+}
+
+func hasCookie(req *http.Request, name string) bool {
+	ck, err := req.Cookie(name)
+	return err == nil && ck.Value != ""
+}
+
+func keyAuthorization(req *http.Request) bool {
+	scheme, _, _ := strings.Cut(strings.TrimSpace(req.Header.Get(echo.HeaderAuthorization)), " ")
+	return strings.EqualFold(scheme, "Key")
+}
+
+// dropRequestCookie removes cookie name from the request's Cookie header.
+func dropRequestCookie(req *http.Request, name string) {
+	lines := req.Header.Values("Cookie")
+	if len(lines) == 0 {
+		return
+	}
+	req.Header.Del("Cookie")
+	for _, line := range lines {
+		var kept []string
+		for _, part := range strings.Split(line, ";") {
+			part = strings.TrimSpace(part)
+			if n, _, _ := strings.Cut(part, "="); n != name && part != "" {
+				kept = append(kept, part)
+			}
+		}
+		if len(kept) > 0 {
+			req.Header.Add("Cookie", strings.Join(kept, "; "))
+		}
+	}
+}
+
+// contentRedirect answers a request for content on the main origin when
+// there is a content origin: the same path there. A browser with a
+// dashboard session is given a ticket on the way, so that restricted
+// content opens without a second trip through the main origin; requests
+// with an API key (clients, not browsers) are served where they are.
+// Reports false when the request is to be served here.
+func (h *contentServe) contentRedirect(c echo.Context, guid string) (bool, error) {
+	o := h.origin
+	if o == nil || OnContentOrigin(c) || keyAuthorization(c.Request()) {
+		return false, nil
+	}
+	req := c.Request()
+	to := req.URL.EscapedPath()
+	if req.URL.RawQuery != "" {
+		to += "?" + req.URL.RawQuery
+	}
+	code := http.StatusFound
+	if !safeMethod(req.Method) {
+		code = http.StatusTemporaryRedirect
+	}
+	target := o.Origin(guid).String() + to
+	if ai, ok := c.Get(authKey).(*authInfo); ok && ai.session != nil && safeMethod(req.Method) {
+		target = o.ticketURL(ai.session, guid, to)
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	c.Response().Header().Set("Referrer-Policy", "no-referrer")
+	return true, c.Redirect(code, target)
+}
+
+// ticketURL is the content origin's ContentAuthPath with a new ticket for
+// sess to reach to (a path under /content/guid/).
+func (o *contentOrigin) ticketURL(sess *auth.Session, guid, to string) string {
+	nonce := make([]byte, 16)
+	_, _ = rand.Read(nonce)
+	origin := o.Origin(guid).String()
+	t := o.sign(&grant{Kind: grantTicket, UserID: sess.User.ID, Session: sess.ID(), Scope: origin, To: to,
+		Nonce: base64.RawURLEncoding.EncodeToString(nonce), Expires: o.now().Add(ticketTTL).Unix()})
+	return origin + ContentAuthPath + "?ticket=" + url.QueryEscape(t)
+}
+
+// signIn sends a reader of the content origin who has no valid cookie of
+// it to the main origin's ContentAuthPath, which comes back with a
+// ticket, when the request is a top-level page load (or a browser that
+// does not say). A frame, a fetch or a script gets the refusal instead: a
+// redirect would not help them (cookies of a site framed by another are
+// not kept), and would loop.
+func (h *contentServe) signIn(c echo.Context, err error) error {
+	o, req := h.origin, c.Request()
+	if o == nil || !OnContentOrigin(c) || CurrentUser(c) != nil || !podium.IsCode(err, podium.EUNAUTHORIZED) ||
+		(req.Method != http.MethodGet && req.Method != http.MethodHead) {
+		return err
+	}
+	if d := req.Header.Get("Sec-Fetch-Dest"); d != "" && d != "document" {
+		return err
+	}
+	to := req.URL.EscapedPath()
+	if req.URL.RawQuery != "" {
+		to += "?" + req.URL.RawQuery
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Redirect(http.StatusFound, o.main.String()+o.mainPath+ContentAuthPath+"?to="+url.QueryEscape(to))
+}
+
+// contentAuth answers ContentAuthPath: on the main origin it issues a
+// ticket (after a login, if needed), on the content origin it redeems one.
+func (h *contentServe) contentAuth(c echo.Context) error {
+	o := h.origin
+	if o == nil {
+		return podium.Errorf(podium.ENOTFOUND, "no content origin is configured ([Server] ContentURL)")
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	c.Response().Header().Set("Referrer-Policy", "no-referrer")
+	if OnContentOrigin(c) {
+		return h.redeem(c)
+	}
+	to := c.QueryParam("to")
+	m := guidPath.FindStringSubmatch(to)
+	if m == nil || safeNext(to) != to {
+		return podium.Errorf(podium.EINVALID, "to must be a path under /content/{guid}/")
+	}
+	ai, ok := c.Get(authKey).(*authInfo)
+	if !ok || ai.session == nil {
+		next := ContentAuthPath + "?to=" + url.QueryEscape(to)
+		prefix := ExternalPrefix(c.Request(), h.trustedProxies)
+		return c.Redirect(http.StatusFound, prefix+LoginPath+"?next="+url.QueryEscape(next))
+	}
+	return c.Redirect(http.StatusFound, o.ticketURL(ai.session, m[1], to))
+}
+
+// redeem turns a ticket into the content origin's cookie, once, and sends
+// the browser on to the content.
+func (h *contentServe) redeem(c echo.Context) error {
+	o, req := h.origin, c.Request()
+	origin, _ := c.Get(contentHostKey).(string)
+	g := o.open(c.QueryParam("ticket"), grantTicket, origin)
+	bad := podium.Errorf(podium.EUNAUTHORIZED, "this sign-in link is invalid, expired or already used: open the content again")
+	if g == nil || guidPath.FindStringSubmatch(g.To) == nil {
+		return bad
+	}
+	if !o.used.use(g.Nonce, time.Unix(g.Expires, 0), o.now()) {
+		return bad
+	}
+	sess, err := h.sessions.AuthenticateSessionID(req.Context(), g.Session)
+	if err != nil {
+		if podium.IsCode(err, podium.EUNAUTHORIZED) {
+			return bad
+		}
+		return err
+	}
+	if sess.User.ID != g.UserID {
+		return bad
+	}
+	cookie := o.sign(&grant{Kind: grantCookie, UserID: g.UserID, Session: g.Session, Scope: origin, Expires: sess.ExpiresAt.Unix()})
+	c.SetCookie(&http.Cookie{
+		Name: podium.ContentCookie, Value: cookie, Path: "/", Expires: sess.ExpiresAt,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: o.Scheme == "https",
+	})
+	return c.Redirect(http.StatusFound, g.To)
+}
