@@ -90,7 +90,6 @@ func warnContentOrigin(log *logrus.Entry, cfg *config.Config) {
 	log.WithFields(logrus.Fields{"address": cfg.Server.Address, "content_url": cfg.Server.ContentURL}).Info("content is served on its own origin")
 }
 
-
 // adminWarnings are the dashboard's warnings to administrators about this
 // node's configuration.
 func adminWarnings(cfg *config.Config) []string {
