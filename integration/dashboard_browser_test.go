@@ -351,8 +351,9 @@ func dashUser(t *testing.T, n *nodetest.Node, username, role, password string) {
 // newBrowser starts headless Chromium (Debian's package) for the test and
 // returns a context of its first tab. The flags keep it off the network
 // (the test machine has none: without them Chromium waits on background
-// connections) and out of the sandbox (the tests run as root).
-func newBrowser(t *testing.T) context.Context {
+// connections) and out of the sandbox (the tests run as root). extra
+// adds flags (such as host-resolver-rules).
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath("/usr/bin/chromium"),
@@ -369,6 +370,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	t.Cleanup(func() {

@@ -237,8 +237,14 @@ func TestLoadBalancerExamples(t *testing.T) {
 // nodes for node1 and node2 (node3 removed). It returns the frontend URL.
 func startExampleHAProxy(t *testing.T, path string, nodes []*nodetest.Node) string {
 	t.Helper()
+	return startExampleHAProxyAt(t, path, nodes, testutil.FreePort(t))
+}
+
+// startExampleHAProxyAt is startExampleHAProxy with the frontend on port
+// (chosen before the nodes, whose [Server] Address and ContentURL name it).
+func startExampleHAProxyAt(t *testing.T, path string, nodes []*nodetest.Node, port int) string {
+	t.Helper()
 	cfg := readExample(t, path)
-	port := testutil.FreePort(t)
 	cfg = mustReplace(t, cfg, "bind :80\n", fmt.Sprintf("bind 127.0.0.1:%d\n", port))
 	cfg = mustReplace(t, cfg, "bind 127.0.0.1:8404", fmt.Sprintf("bind 127.0.0.1:%d", testutil.FreePort(t)))
 	cfg = mustReplace(t, cfg, "10.0.0.11:3939", strings.TrimPrefix(nodes[0].URL, "http://"))
