@@ -120,8 +120,23 @@ func (o *ContentOrigin) String() string {
 // Match reports whether a request for host (its Host header) is for the
 // content origin. In the wildcard form label is the sub-domain (a content
 // GUID, not checked here); otherwise "".
+//
+// A Host without a port matches a ContentURL with one when the host names
+// are equal: some proxies (nginx's $host) drop the port. That never makes
+// the dashboard's origin a content origin: config refuses a ContentURL on
+// the host of [Server] Address.
 func (o *ContentOrigin) Match(host string) (label string, ok bool) {
 	h := NormalHost(o.Scheme, host)
+	if _, _, err := net.SplitHostPort(h); err != nil {
+		if oh, _, err := net.SplitHostPort(o.Host); err == nil {
+			if strings.HasPrefix(oh, "[") || strings.Contains(oh, ":") {
+				oh = "[" + strings.Trim(oh, "[]") + "]"
+			}
+			ours := *o
+			ours.Host = oh
+			return ours.Match(h)
+		}
+	}
 	if !o.Wildcard {
 		return "", h == o.Host
 	}

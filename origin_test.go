@@ -28,6 +28,8 @@ func TestContentOriginMatch(t *testing.T) {
 		{one, "127.0.0.1:3939", "", true},
 		{one, "localhost:3939", "", false},
 		{one, "127.0.0.1:3940", "", false},
+		{one, "127.0.0.1", "", true}, // a proxy that drops the port
+		{one, "localhost", "", false},
 		{wild, "abc.content.example", "abc", true},
 		{wild, "ABC.content.example:443", "abc", true},
 		{wild, "content.example", "", false},

@@ -204,6 +204,12 @@ func TestLoadBalancerExamples(t *testing.T) {
 			if r := res[hacheck.ItemLoadBalancer]; r.Status != hacheck.Pass || !strings.Contains(r.Detail, "stay on") {
 				t.Errorf("ha check --lb %s: %+v, want pass", lb.name, r)
 			}
+			// These nodes serve content on the dashboard's origin: the
+			// check says what that risks (TestContentOriginCluster has
+			// nodes with a content origin behind haproxy.cfg).
+			if r := res[hacheck.ItemContentOrigin]; r.Status != hacheck.Warn || !strings.Contains(r.Detail, "act as that user") {
+				t.Errorf("ha check content_origin: %+v, want a warning naming the risk", r)
+			}
 		})
 	}
 	t.Run("NoBalancer/HACheck", func(t *testing.T) {
