@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -381,24 +382,29 @@ func (r *run) countRows(ctx context.Context, tables []*table) ([]TablePlan, erro
 	return plan, g.Wait()
 }
 
-// load runs the workers: each table is read (dry run), or copied,
-// indexed and verified in its own transaction. Tables go largest first,
-// so the last to finish is a small one.
+// load runs the workers: each table is read (dry run, check), or
+// copied, keyed and verified in its own transaction; then each of its
+// other indexes is built in a transaction of its own, by whichever worker
+// is free (CREATE INDEX takes a lock that lets others build on the same
+// table at once), so that a table with many indexes does not keep one
+// worker busy while the others have nothing left. Tables go largest
+// first, and index builds before the next table.
 func (r *run) load(ctx context.Context, tables []*table, plan []TablePlan, lp *loadPlan) ([]TableResult, error) {
 	order := make([]int, len(tables))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return int(plan[b].Rows - plan[a].Rows) })
-	next := make(chan int, len(order))
-	for _, i := range order {
-		next <- i
-	}
-	close(next)
+	sc := newScheduler(order)
 	out := make([]TableResult, len(tables))
 	g, gctx := errgroup.WithContext(ctx)
 	for _, rd := range r.src.readers[:min(len(r.src.readers), len(tables))] {
-		g.Go(func() error {
+		g.Go(func() (err error) {
+			defer func() {
+				if err != nil {
+					sc.fail()
+				}
+			}()
 			var conn *pgx.Conn
 			if !r.readOnly() {
 				pc, err := r.dst.prov.Pool().Acquire(gctx)
@@ -408,7 +414,19 @@ func (r *run) load(ctx context.Context, tables []*table, plan []TablePlan, lp *l
 				defer pc.Release()
 				conn = pc.Conn()
 			}
-			for i := range next {
+			for {
+				tk, ok := sc.next()
+				if !ok {
+					return gctx.Err()
+				}
+				if tk.index != "" {
+					if err := r.buildIndex(gctx, rd.id, conn, tables[tk.table], tk.index); err != nil {
+						return err
+					}
+					sc.done(nil)
+					continue
+				}
+				i := tk.table
 				began := time.Now()
 				want := plan[i].Rows
 				if r.src.shared {
@@ -429,14 +447,103 @@ func (r *run) load(ctx context.Context, tables []*table, plan []TablePlan, lp *l
 				out[i] = tr
 				r.log.WithFields(logrus.Fields{"table": tr.Name, "rows": tr.Rows, "bytes": tr.Bytes, "worker": rd.id,
 					"seconds": fmt.Sprintf("%.2f", tr.Seconds)}).Debug("table done")
+				var more []task
+				if lp != nil {
+					for _, stmt := range lp.indexes[tables[i].Name] {
+						more = append(more, task{table: i, index: stmt})
+					}
+				}
+				sc.done(more)
 			}
-			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// task is a table to load, or one index of a loaded table to build.
+type task struct {
+	table int
+	index string
+}
+
+// scheduler hands out the load's tasks: index builds first, then tables
+// in order; a worker waits while others may still add index builds.
+type scheduler struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	indexes []task
+	tables  []int
+	running int
+	stopped bool
+}
+
+func newScheduler(tables []int) *scheduler {
+	s := &scheduler{tables: tables}
+	s.cond = sync.NewCond(&s.mu)
+	return s
+}
+
+func (s *scheduler) next() (task, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		switch {
+		case s.stopped:
+			return task{}, false
+		case len(s.indexes) > 0:
+			t := s.indexes[0]
+			s.indexes = s.indexes[1:]
+			s.running++
+			return t, true
+		case len(s.tables) > 0:
+			t := s.tables[0]
+			s.tables = s.tables[1:]
+			s.running++
+			return task{table: t}, true
+		case s.running == 0:
+			return task{}, false
+		}
+		s.cond.Wait()
+	}
+}
+
+// done ends a task, adding the index builds it made possible.
+func (s *scheduler) done(more []task) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.running--
+	s.indexes = append(s.indexes, more...)
+	s.cond.Broadcast()
+}
+
+// fail stops every worker.
+func (s *scheduler) fail() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	s.cond.Broadcast()
+}
+
+// buildIndex builds one index of a loaded table in its own transaction.
+func (r *run) buildIndex(ctx context.Context, worker int, c *pgx.Conn, t *table, stmt string) error {
+	r.progress(Event{Phase: PhaseIndex, Worker: worker, Table: t.Name})
+	began := time.Now()
+	err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL search_path = `+quoteIdent(stagingSchema)+`; SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, stmt)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("migrate db: restore index (%s): %w", stmt, err)
+	}
+	r.log.WithField("seconds", fmt.Sprintf("%.3f", time.Since(began).Seconds())).Debug(stmt)
+	r.progress(Event{Phase: PhaseIndex, Worker: worker, Table: t.Name, Done: true})
+	return nil
 }
 
 // loadTable is one table's pipeline.
@@ -475,7 +582,7 @@ func (r *run) loadTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table, 
 	r.progress(Event{Phase: PhaseIndex, Worker: rd.id, Table: t.Name, Rows: tc.rows})
 	testPause(PhaseIndex)
 	began = time.Now()
-	for _, stmt := range lp.perTable[t.Name] {
+	for _, stmt := range lp.keys[t.Name] {
 		began := time.Now()
 		if _, err := c.Exec(ctx, stmt); err != nil {
 			return tr, fmt.Errorf("migrate db: restore constraint (%s): %w", stmt, err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -209,9 +210,9 @@ type upMigration struct {
 }
 
 // upMigrations reads the Up sections of the embedded PostgreSQL
-// migrations. A migration that goose must run outside a transaction, or
-// with environment substitution, cannot be part of the copy's transaction
-// and is refused.
+// migrations. A migration with environment substitution is refused; one
+// that goose runs outside a transaction runs in the schema's transaction
+// here, its CONCURRENTLY dropped (see upSection).
 func upMigrations() ([]upMigration, error) {
 	fsys, err := schema.Migrations("postgres")
 	if err != nil {
@@ -254,7 +255,7 @@ func upMigrations() ([]upMigration, error) {
 
 func upSection(text string) (string, error) {
 	var b strings.Builder
-	in := false
+	in, noTx := false, false
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	for sc.Scan() {
@@ -266,8 +267,14 @@ func upSection(text string) (string, error) {
 				in = true
 			case "DOWN":
 				in = false
-			case "NO TRANSACTION", "ENVSUB ON":
-				return "", fmt.Errorf("%q cannot run inside the migration's single transaction", directive)
+			case "NO TRANSACTION":
+				// Run here in a transaction, on tables that are empty and
+				// that nothing else uses: an index built CONCURRENTLY
+				// (which a transaction refuses) is built plainly, the
+				// same index.
+				noTx = true
+			case "ENVSUB ON":
+				return "", fmt.Errorf("%q cannot run inside the migration's transaction", directive)
 			}
 			continue
 		}
@@ -279,8 +286,15 @@ func upSection(text string) (string, error) {
 	if err := sc.Err(); err != nil {
 		return "", err
 	}
+	if noTx {
+		return concurrently.ReplaceAllString(b.String(), ""), nil
+	}
 	return b.String(), nil
 }
+
+// concurrently is the keyword of CREATE/DROP INDEX CONCURRENTLY, with the
+// space before it.
+var concurrently = regexp.MustCompile(`(?i)\s+CONCURRENTLY\b`)
 
 // describeTables reads the target's catalog for the named tables: columns
 // and their types, primary key, foreign keys and sequence columns.
@@ -461,8 +475,9 @@ type loadItem struct{ table, name, def string }
 // and puts them back.
 type loadPlan struct {
 	drops []string
-	// perTable re-creates a table's keys and indexes.
-	perTable map[string][]string
+	// keys re-creates a table's primary and unique keys, indexes its
+	// other indexes.
+	keys, indexes map[string][]string
 	fks      []loadFK
 	add      map[loadItem]string
 }
@@ -477,7 +492,7 @@ type loadFK struct {
 }
 
 func buildLoadPlan(fks, keys, idx []loadItem) *loadPlan {
-	lp := &loadPlan{perTable: map[string][]string{}, add: map[loadItem]string{}}
+	lp := &loadPlan{keys: map[string][]string{}, indexes: map[string][]string{}, add: map[loadItem]string{}}
 	for _, f := range fks {
 		lp.drops = append(lp.drops, fmt.Sprintf(`ALTER TABLE %s DROP CONSTRAINT %s`, quoteIdent(f.table), quoteIdent(f.name)))
 		add := fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s %s`, quoteIdent(f.table), quoteIdent(f.name), f.def)
@@ -487,12 +502,12 @@ func buildLoadPlan(fks, keys, idx []loadItem) *loadPlan {
 	for _, k := range keys {
 		lp.drops = append(lp.drops, fmt.Sprintf(`ALTER TABLE %s DROP CONSTRAINT %s`, quoteIdent(k.table), quoteIdent(k.name)))
 		stmt := fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s %s`, quoteIdent(k.table), quoteIdent(k.name), k.def)
-		lp.perTable[k.table] = append(lp.perTable[k.table], stmt)
+		lp.keys[k.table] = append(lp.keys[k.table], stmt)
 		lp.add[k] = stmt
 	}
 	for _, i := range idx {
 		lp.drops = append(lp.drops, `DROP INDEX `+quoteIdent(i.name))
-		lp.perTable[i.table] = append(lp.perTable[i.table], i.def)
+		lp.indexes[i.table] = append(lp.indexes[i.table], i.def)
 		lp.add[i] = i.def
 	}
 	return lp
