@@ -520,3 +520,84 @@ func TestLoginThrottleHTTP(t *testing.T) {
 		t.Fatalf("Retry-After = %q, want about 60", ra)
 	}
 }
+
+// TestLoginLockoutFromAnotherAddress replays the lock-out attack over HTTP
+// (issue 23): a stranger posts wrong passwords for bob through the trusted
+// proxy from one client address and is throttled; bob, from another
+// address, logs in with the right password at once.
+func TestLoginLockoutFromAnotherAddress(t *testing.T) {
+	t.Parallel()
+	n, base := accountsNode(t, auth.ThrottleOptions{}, "[HTTP]\nTrustedProxies = 127.0.0.1\n")
+	mustUserKey(t, n, "bob", podium.RolePublisher)
+	stranger := browser(t)
+	stranger.Transport = headerTransport{"X-Forwarded-For": "203.0.113.9"}
+	for i := range 5 {
+		if resp := postLogin(t, stranger, base, "bob", "wrong password", ""); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d, want 401", i+1, resp.StatusCode)
+		}
+	}
+	if resp := postLogin(t, stranger, base, "bob", "password of bob", ""); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("stranger after 5 guesses: %d, want 429", resp.StatusCode)
+	}
+	user := browser(t)
+	user.Transport = headerTransport{"X-Forwarded-For": "192.0.2.10"}
+	if resp := postLogin(t, user, base, "bob", "password of bob", ""); resp.StatusCode != http.StatusSeeOther || sessionCookie(resp) == nil {
+		t.Fatalf("bob from his own address after a stranger's guesses: %d, want 303 with a session", resp.StatusCode)
+	}
+}
+
+// TestSessionLifetimesFromConfig: [Authentication] SessionIdleTimeout and
+// SessionLifetime reach the node: a session in use outlives the idle
+// timeout but not the lifetime; an unused one ends after the idle timeout.
+func TestSessionLifetimesFromConfig(t *testing.T) {
+	t.Parallel()
+	const idle, life = 1500 * time.Millisecond, 4 * time.Second
+	n, base := accountsNode(t, auth.ThrottleOptions{}, "[Authentication]\nSessionIdleTimeout = 1500ms\nSessionLifetime = 4s\n")
+	mustUserKey(t, n, "bob", podium.RolePublisher)
+	whoami := func(c *http.Client) int {
+		resp, err := c.Get(base + "/__api__/v1/user")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	login := func() (*http.Client, time.Time) {
+		c := browser(t)
+		start := time.Now()
+		resp := postLogin(t, c, base, "bob", "password of bob", "")
+		if ck := sessionCookie(resp); resp.StatusCode != http.StatusSeeOther || ck == nil || ck.Expires.Sub(start) > life+2*time.Second {
+			t.Fatalf("login: %d, cookie %+v; want a cookie that expires with the lifetime", resp.StatusCode, ck)
+		}
+		return c, start
+	}
+	// In use every 100ms: alive past the idle timeout, refused at the
+	// lifetime.
+	active, start := login()
+	var ended time.Duration
+	for ended == 0 {
+		if time.Since(start) > life+5*time.Second {
+			t.Fatal("an active session outlived SessionLifetime")
+		}
+		if whoami(active) != http.StatusOK {
+			ended = time.Since(start)
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // the pace of a user's requests, not a wait for a condition
+	}
+	if ended < life-500*time.Millisecond {
+		t.Fatalf("active session ended after %v, before its lifetime (%v; idle timeout %v)", ended, life, idle)
+	}
+	// Unused: refused once the idle timeout has passed, long before the
+	// lifetime.
+	unused, start := login()
+	testutil.WaitFor(t, testutil.Timeout(10*time.Second), "idle session refused", func() bool {
+		if time.Since(start) < idle {
+			return false
+		}
+		return whoami(unused) == http.StatusUnauthorized
+	})
+	if d := time.Since(start); d > life {
+		t.Fatalf("idle session refused only after %v", d)
+	}
+}
