@@ -103,6 +103,9 @@ func TestContentAccessEveryEndpoint(t *testing.T) {
 			{"GET", "/__api__/applications/" + m.guid + "/config", read, "", "", 200},
 			{"POST", app + "/upload", edit, "application/x-gzip", "not gzip", 400},
 			{"POST", app + "/deploy", edit, "application/json", fmt.Sprintf(`{"bundle": %d}`, bundleID), 200},
+			// The dashboard's page of the content (deployment output, jobs):
+			// anonymous callers are sent to the login page.
+			{"GET", "/__dashboard__/content/" + m.guid, edit, "", "", 200},
 			// Tasks: the starter's, else those who may change the content.
 			{"GET", "/__api__/v1/tasks/" + m.taskID, edit, "", "", 200},
 			{"GET", "/__api__/tasks/" + m.taskID, edit, "", "", 200},
@@ -138,12 +141,14 @@ func TestContentAccessEveryEndpoint(t *testing.T) {
 				sees := who.reader || (who.key != "" && at != "acl")
 				for _, ep := range endpoints(m) {
 					url, shown := base+"/content/"+guid+ep.path, "/content/{guid}"+ep.path
-					if strings.HasPrefix(ep.path, "/__api__/") {
+					if strings.HasPrefix(ep.path, "/__") { // a whole path
 						url, shown = n.URL+ep.path, strings.NewReplacer(guid, "{guid}", m.taskID, "{task}").Replace(ep.path)
 					}
 					task := strings.Contains(ep.path, "/tasks/")
 					var want int
 					switch {
+					case who.key == "" && strings.HasPrefix(ep.path, "/__dashboard__/"):
+						want = http.StatusSeeOther
 					case who.key == "":
 						want = http.StatusUnauthorized
 					case !sees:
