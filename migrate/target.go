@@ -478,8 +478,8 @@ type loadPlan struct {
 	// keys re-creates a table's primary and unique keys, indexes its
 	// other indexes.
 	keys, indexes map[string][]string
-	fks      []loadFK
-	add      map[loadItem]string
+	fks           []loadFK
+	add           map[loadItem]string
 }
 
 // loadFK is a foreign key: added NOT VALID once every table is in, then
