@@ -20,6 +20,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/nodetest"
@@ -284,6 +285,40 @@ func TestContentOriginBrowser(t *testing.T) {
 		}
 		checkAppWorks(t, r)
 		br.do("still logged in", chromedp.Navigate(a.URL+"/__dashboard__/"), chromedp.WaitVisible(chromedp.CSS("#username")))
+
+		// What the app's answers carry, seen by a client: its own cookie,
+		// none of Podium's, on a plain answer and on a WebSocket upgrade.
+		podiumSetCookies := func(h http.Header) (own, podium []string) {
+			for _, v := range h.Values("Set-Cookie") {
+				if strings.HasPrefix(strings.ToLower(v), "podium_") {
+					podium = append(podium, v)
+				} else {
+					own = append(own, v)
+				}
+			}
+			return own, podium
+		}
+		req, _ := http.NewRequest("GET", a.URL+"/content/"+guidA+"/set", nil)
+		req.Header.Set("Authorization", "Key "+adminKeyA)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if own, podium := podiumSetCookies(res.Header); len(podium) != 0 || len(own) != 1 {
+			t.Errorf("app answer's Set-Cookie: own %q, Podium's %q; want appcookie only", own, podium)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout(20*time.Second))
+		defer cancel()
+		ws, wres, err := websocket.Dial(ctx, wsURL(a.URL)+"/content/"+guidA+"/ws",
+			&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Key " + adminKeyA}}})
+		if err != nil {
+			t.Fatalf("WebSocket to the app: %v", err)
+		}
+		ws.CloseNow()
+		if _, podium := podiumSetCookies(wres.Header); wres.StatusCode != http.StatusSwitchingProtocols || len(podium) != 0 {
+			t.Errorf("WebSocket upgrade answer %d sets Podium's cookies: %q", wres.StatusCode, podium)
+		}
 	})
 
 	t.Run("WithContentOrigin", func(t *testing.T) {
