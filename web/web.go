@@ -132,6 +132,9 @@ func New(opts Options) *Server {
 		if err == nil && aerr == nil {
 			s.content = &contentOrigin{ContentOrigin: co, main: main, mainPath: mainPath, key: opts.ContentKey,
 				used: &usedTickets{m: map[string]time.Time{}}, now: time.Now}
+		} else {
+			// config validates both: this is a caller's mistake, said loudly.
+			opts.Log.WithError(errors.Join(err, aerr)).Error("[Server] ContentURL or Address invalid: content is served on the main origin")
 		}
 	}
 	e.StdLogger.SetOutput(opts.Log.WriterLevel(logrus.WarnLevel))
