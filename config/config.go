@@ -41,6 +41,11 @@ type Config struct {
 	// Source is the absolute path of the file loaded, "" for built-in
 	// defaults (with environment overrides).
 	Source string
+	// Set holds the keys ("Applications.HistoryRetention") the file or the
+	// environment set, as opposed to defaults: an installation upgraded
+	// from a release without [Applications] HistoryRetention deletes no
+	// history until the administrator sets it (docs/upgrading.md).
+	Set map[string]bool
 
 	Server         ServerConfig
 	HTTP           HTTPConfig

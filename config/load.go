@@ -93,6 +93,14 @@ func Load(opts Options) (*Config, error) {
 		}
 	}
 	l.readEnv()
+	for id, from := range l.origins {
+		if from != originDerived {
+			if l.cfg.Set == nil {
+				l.cfg.Set = map[string]bool{}
+			}
+			l.cfg.Set[id] = true
+		}
+	}
 	if len(l.errs) == 0 {
 		l.derive()
 		l.validate()

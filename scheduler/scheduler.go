@@ -112,6 +112,10 @@ type Options struct {
 	// HistoryRetention is how long finished jobs and render records are
 	// kept ([Applications] HistoryRetention); 0 keeps them forever.
 	HistoryRetention time.Duration
+	// HistoryRetentionSet says the administrator set HistoryRetention
+	// (not the default). On a database upgraded from a release without
+	// it ([podium.RetentionHoldKey]), nothing is deleted until then.
+	HistoryRetentionSet bool
 	// EnqueueAhead is how long before its due time the enqueuer queues a
 	// scheduled job (default DefaultEnqueueAhead; negative: only once
 	// due). The job waits, queued but not claimable, and the nodes it is
@@ -178,6 +182,7 @@ type Service struct {
 	claimersAt  time.Time
 	rr          int // round-robin position in claimers
 	prunedAt    time.Time
+	holdNoticed bool // the retention hold was logged
 	pruneBehind bool     // the last retention pass stopped at its bound
 	specs       sync.Map // spec+"\x00"+timezone -> *Spec
 }
@@ -728,6 +733,9 @@ func (s *Service) pruneHistory(ctx context.Context) {
 		return
 	}
 	before := now.Add(-s.opts.HistoryRetention)
+	if s.retentionHeld(ctx, before) {
+		return
+	}
 	s.pruneBehind = false
 	for _, t := range []struct {
 		what  string

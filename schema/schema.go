@@ -272,7 +272,7 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 			// a kill: check every row first (refusing values users
 			// entered, changing nothing), clean Podium's own data, then
 			// rebuild table by table (upgrade.go).
-			if parity, err = upgradeSQLite(ctx, p, log, opts, pr); err != nil {
+			if parity, err = upgradeSQLite(ctx, p, log, opts, pr, before); err != nil {
 				return Migrated{Applied: parity}, err
 			}
 			if pending, err = PendingMigrations(ctx, p); err != nil {
@@ -295,6 +295,9 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 			return out, podium.Errorf(podium.EREFUSED, "%s; %d other node(s) are live: %s. Stop every node, then start "+
 				"one node with this binary (it migrates), then the others (docs/upgrading.md)", err, len(others), describeNodes(others))
 		}
+	}
+	if err := holdRetention(ctx, p, before, log); err != nil {
+		return out, err
 	}
 	if len(pending) > 0 {
 		if len(others) == 0 {

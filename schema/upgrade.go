@@ -64,7 +64,7 @@ func SplitViolations(vs []ParityViolation) (own, refused []ParityViolation) {
 }
 
 // upgradeSQLite runs steps 2 to 4 above on p (step 1 is checkDisk).
-func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Options, pr *progress) ([]Result, error) {
+func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Options, pr *progress, before int64) ([]Result, error) {
 	res := Result{Version: ParityVersion, Name: "00035_parity.sql"}
 	// The migrations before 00035 first (a database older than schema 30),
 	// through goose as always.
@@ -96,6 +96,9 @@ func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry
 	}
 	if len(refused) > 0 {
 		return done, RefusalError(refused, own, reportDir(p, opts))
+	}
+	if err := holdRetention(ctx, p, before, log); err != nil {
+		return done, err
 	}
 	if len(own) > 0 {
 		pr.step(Progress{Phase: PhaseRepair})
@@ -267,4 +270,32 @@ func IsOwnData(table, column string) bool {
 		}
 	}
 	return false
+}
+
+// RetentionVersion is the migration of the release that introduced
+// [Applications] HistoryRetention (00050_scheduler_scale).
+const RetentionVersion int64 = 50
+
+// holdRetention records [podium.RetentionHoldKey] on a database that
+// held history before HistoryRetention existed (schema from 1 to 49), so
+// that the upgrade deletes nothing the administrator did not ask for. It
+// is written before the migration that introduces the retention, and
+// kept if present.
+func holdRetention(ctx context.Context, p dbprovider.Provider, before int64, log *logrus.Entry) error {
+	if before <= 0 || before >= RetentionVersion {
+		return nil
+	}
+	if _, err := p.SettingGet(ctx, podium.RetentionHoldKey); err == nil {
+		return nil
+	} else if !podium.IsCode(err, podium.ENOTFOUND) {
+		return fmt.Errorf("schema: history retention hold: %w", err)
+	}
+	if err := p.SettingPut(ctx, podium.RetentionHoldKey, time.Now().UTC().Format(time.RFC3339)); err != nil {
+		return fmt.Errorf("schema: history retention hold: %w", err)
+	}
+	if log != nil {
+		log.WithField("from_schema", before).Info("upgrade: [Applications] HistoryRetention is new to this installation: " +
+			"no history is deleted until the administrator sets it (docs/upgrading.md)")
+	}
+	return nil
 }

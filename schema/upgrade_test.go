@@ -200,6 +200,7 @@ func TestUpgradeResumesParityRebuild(t *testing.T) {
 	if !resumed {
 		t.Error("no progress line says the rebuild resumed after 5 tables")
 	}
+	dropHold(t, p.DB())
 	if after := dumpSQLiteColumns(t, p.DB(), cols30); after != clean {
 		t.Error("the resumed migration changed the data")
 	}
@@ -220,5 +221,18 @@ func TestUpgradeRefusesWithoutDiskSpace(t *testing.T) {
 	}
 	if v, _ := p.SchemaVersion(ctxT(t)); v != 30 {
 		t.Errorf("version %d after the refusal, want 30", v)
+	}
+}
+
+// dropHold removes the retention hold that an upgrade from schema 30
+// records (the one row it adds), failing if it is missing.
+func dropHold(t *testing.T, db *sql.DB) {
+	t.Helper()
+	res, err := db.ExecContext(ctxT(t), `DELETE FROM settings WHERE key = ?`, podium.RetentionHoldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Errorf("the upgrade from schema 30 recorded no retention hold (%s)", podium.RetentionHoldKey)
 	}
 }

@@ -25,7 +25,10 @@ func mountScheduler(n *Node, pub *publish.Service) *scheduler.Service {
 		HeartbeatTimeout: cfg.Applications.JobHeartbeatTimeout,
 		NodeTimeout:      cfg.HA.NodeTimeout,
 		HistoryRetention: cfg.Applications.HistoryRetention,
-		Now:              n.Now,
+		// An upgraded installation keeps its history until the
+		// administrator sets the retention (docs/upgrading.md).
+		HistoryRetentionSet: cfg.Set["Applications.HistoryRetention"],
+		Now:                 n.Now,
 	})
 	api := schedulerAPI{n.scheduler}
 	n.web.Mount(web.ScheduleRoutes(api))

@@ -1,0 +1,50 @@
+package scheduler
+
+import (
+	"context"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/sirupsen/logrus"
+)
+
+// retentionHeld reports whether the history retention is held back: the
+// database was upgraded from a release without it ([podium.RetentionHoldKey])
+// and the administrator has not set [Applications] HistoryRetention. The
+// first time, it logs what the retention would delete (rows older than
+// before) and since when it is held. Once the administrator has set it,
+// the hold is removed and the retention applies.
+func (s *Service) retentionHeld(ctx context.Context, before time.Time) bool {
+	since, err := s.db.SettingGet(ctx, podium.RetentionHoldKey)
+	if podium.IsCode(err, podium.ENOTFOUND) {
+		return false
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.WithError(err).Warn("cannot read the history retention hold: deleting nothing")
+		}
+		return true
+	}
+	if s.opts.HistoryRetentionSet {
+		if _, err := s.db.DB().ExecContext(ctx, `DELETE FROM settings WHERE key = $1`, podium.RetentionHoldKey); err != nil {
+			s.log.WithError(err).Warn("cannot remove the history retention hold")
+			return true
+		}
+		s.log.WithFields(logrus.Fields{"retention": s.opts.HistoryRetention.String(), "held_since": since}).
+			Info("history retention: set by the administrator, now enforced")
+		return false
+	}
+	if !s.holdNoticed {
+		s.holdNoticed = true
+		var jobs, renders int64
+		_ = s.db.DB().QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1 AND status IN ('succeeded', 'failed')`,
+			before.UTC()).Scan(&jobs)
+		_ = s.db.DB().QueryRowContext(ctx, `SELECT count(*) FROM renders WHERE started_at < $1 AND (status <> 'ok' OR output_pruned)`,
+			before.UTC()).Scan(&renders)
+		s.log.WithFields(logrus.Fields{"retention": s.opts.HistoryRetention.String(), "held_since": since,
+			"jobs_older": jobs, "renders_older": renders, "older_than": before.UTC().Format(time.RFC3339)}).
+			Warn("history retention on hold: this installation was upgraded from a release without [Applications] HistoryRetention, " +
+				"so no history is deleted until you set it (for example HistoryRetention = 720h, or 0s to keep everything); see docs/upgrading.md")
+	}
+	return true
+}
