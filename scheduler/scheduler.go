@@ -182,7 +182,7 @@ type Service struct {
 	claimersAt  time.Time
 	rr          int // round-robin position in claimers
 	prunedAt    time.Time
-	holdNoticed bool // the retention hold was logged
+	holdNoticed bool     // the retention hold was logged
 	pruneBehind bool     // the last retention pass stopped at its bound
 	specs       sync.Map // spec+"\x00"+timezone -> *Spec
 }
