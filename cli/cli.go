@@ -70,7 +70,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "podium: %v\nRun 'podium --help' for usage.\n", err)
 		return podium.ExitRefused
 	}
-	fmt.Fprintf(env.Stderr, "podium: %s\n", errorText(err))
+	if !isLogged(err) {
+		fmt.Fprintf(env.Stderr, "podium: %s\n", errorText(err))
+	}
 	return podium.ExitCode(err)
 }
 

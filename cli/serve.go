@@ -1,7 +1,11 @@
 package cli
 
 import (
+	"errors"
+
+	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/server"
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 )
 
@@ -30,10 +34,34 @@ past it.`,
 			defer stop()
 			node := server.New(cfg, log)
 			if err := node.Open(ctx); err != nil {
-				return err
+				return logStartFailure(log, err)
 			}
 			defer node.Close()
 			return node.Run(ctx)
 		},
 	}
+}
+
+// loggedError is an error already written to the log in its configured
+// format: Main does not print it again as plain text.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
+
+// logStartFailure writes a refusal to start (a schema upgrade refused, a
+// bad configuration) as one log entry when the log is JSON, so that log
+// collectors get it whole and in the same format as the rest; a text log
+// gets the usual "podium: ..." line from Main.
+func logStartFailure(log *logrus.Logger, err error) error {
+	if _, isJSON := log.Formatter.(*logrus.JSONFormatter); !isJSON {
+		return err
+	}
+	log.WithFields(logrus.Fields{"component": "server", "exit_code": podium.ExitCode(err)}).Error(errorText(err))
+	return loggedError{err}
+}
+
+// isLogged reports whether err was already logged (logStartFailure).
+func isLogged(err error) bool {
+	var l loggedError
+	return errors.As(err, &l)
 }

@@ -204,7 +204,16 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if err := n.checkIdentity(ctx); err != nil {
 		return err
 	}
-	migrated, err := schema.Up(ctx, n.db, n.log("schema"), schema.Options{Self: n.id, NodeTimeout: cfg.HA.NodeTimeout, DDLLockTimeout: cfg.Database.MigrationLockTimeout})
+	// While migrations run (minutes on a long history), /__ping__ answers
+	// 503 with the upgrade's phase (upgrading.go).
+	var up *upgradePing
+	if pending, err := schema.Pending(ctx, n.db); err == nil && len(pending) > 0 {
+		v, _ := n.db.SchemaVersion(ctx)
+		up = startUpgradePing(cfg.HTTP.Listen, web.PingBody{Node: n.id, Version: Version, Schema: v}, log)
+	}
+	migrated, err := schema.Up(ctx, n.db, n.log("schema"), schema.Options{Self: n.id, NodeTimeout: cfg.HA.NodeTimeout,
+		DDLLockTimeout: cfg.Database.MigrationLockTimeout, Progress: up.progress, ReportDir: cfg.Server.DataDir})
+	up.stop()
 	if err != nil {
 		return err
 	}

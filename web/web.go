@@ -29,6 +29,9 @@ type PingBody struct {
 	Node    string `json:"node"`
 	Version string `json:"version"`
 	Schema  int64  `json:"schema"`
+	// Phase says what a starting node is doing, while it says (the step
+	// of a long schema upgrade).
+	Phase string `json:"phase,omitempty"`
 	// Warnings lists conditions an administrator should see (no node takes
 	// scheduled work, clock offset over the failure threshold, ...).
 	Warnings []string `json:"warnings,omitempty"`

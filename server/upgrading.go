@@ -1,0 +1,81 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/podiumhq/podium/schema"
+	"github.com/podiumhq/podium/web"
+	"github.com/sirupsen/logrus"
+)
+
+// upgradePing answers on [HTTP] Listen while the node upgrades the
+// database schema, before the node's own handlers exist: /__ping__ says
+// 503 "starting" with the upgrade's phase (table, rows done, time left),
+// every other path 503 too. The load balancer keeps the node out, and an
+// administrator sees how far the upgrade is.
+type upgradePing struct {
+	srv   *http.Server
+	done  chan struct{}
+	phase atomic.Pointer[string]
+}
+
+// startUpgradePing listens on addr; nil (and a warning) if it cannot: the
+// upgrade goes on, and the node's own listen reports the problem later.
+func startUpgradePing(addr string, body web.PingBody, log *logrus.Entry) *upgradePing {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.WithError(err).Warn("cannot answer /__ping__ during the schema upgrade")
+		return nil
+	}
+	u := &upgradePing{done: make(chan struct{})}
+	start := "upgrading the database schema"
+	u.phase.Store(&start)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		b := body
+		b.Status, b.Phase = "starting", *u.phase.Load()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "5")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		if r.URL.Path == "/__ping__" {
+			_ = json.NewEncoder(w).Encode(b)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "the node is upgrading its database schema: " + b.Phase})
+	})
+	u.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(u.done)
+		if err := u.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.WithError(err).Warn("/__ping__ during the schema upgrade stopped")
+		}
+	}()
+	return u
+}
+
+// progress is the schema upgrade's callback.
+func (u *upgradePing) progress(p schema.Progress) {
+	if u == nil {
+		return
+	}
+	s := "upgrading the database schema: " + p.String()
+	u.phase.Store(&s)
+}
+
+// stop closes the listener (the node listens on the same address next)
+// and waits for the server to end.
+func (u *upgradePing) stop() {
+	if u == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = u.srv.Shutdown(ctx)
+	<-u.done
+}
