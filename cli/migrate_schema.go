@@ -262,7 +262,13 @@ func printSchemaRehearsal(w io.Writer, r *schema.Rehearsal, after int64) {
 			fmt.Fprintf(w, "  %-40s %-9s FAILED  %10s  (lock wait %s)\n    %s\n", s.Name, classOf(s.Class), s.Duration, s.LockWait, s.Error)
 		}
 	}
-	if len(r.Steps) > 0 {
+	if len(r.Rows) > 0 {
+		fmt.Fprintf(w, "row checks (as a starting node makes them):\n")
+		for _, p := range r.Rows {
+			fmt.Fprintf(w, "  %s.%s: %d row(s): %s; %s (for example %s)\n", p.Table, p.Column, p.Count, p.Reason, p.Action, strings.Join(p.Examples, ", "))
+		}
+	}
+	if len(r.Steps) > 0 && r.Roll != "" {
 		if r.CanRoll {
 			fmt.Fprintf(w, "rolling upgrade: possible: %s\n", r.Roll)
 		} else {

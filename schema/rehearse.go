@@ -92,7 +92,11 @@ type Rehearsal struct {
 	// CanRoll is true when the upgrade can be done node by node (no
 	// migration without an expand path); Roll says how or why not.
 	CanRoll bool   `json:"can_roll"`
-	Roll    string `json:"roll"`
+	Roll    string `json:"roll,omitempty"`
+	// Rows are the problems the start-up's row checks find (a SQLite
+	// database before 00035), by class: what the upgrade cleans itself
+	// and what it refuses.
+	Rows []RowProblem `json:"row_problems"`
 }
 
 // Failed returns the failing step, or nil.
@@ -139,7 +143,7 @@ func Rehearse(ctx context.Context, p dbprovider.Provider, opts RehearseOptions) 
 		err = rehearseRollback(ctx, p, pending, opts, r)
 	case dbprovider.RehearseCopy:
 		r.Method = MethodCopy
-		err = rehearseCopy(ctx, p, opts, r)
+		err = rehearseCopy(ctx, p, opts, r, pending)
 	default:
 		return nil, podium.Errorf(podium.EUNSUPPORTED, "rehearse: provider %s has no rehearsal method", p.Name())
 	}
@@ -151,7 +155,11 @@ func Rehearse(ctx context.Context, p dbprovider.Provider, opts RehearseOptions) 
 	for i := range r.Steps {
 		r.Steps[i].Class = classes[r.Steps[i].Version]
 	}
-	r.CanRoll, r.Roll = rollPlan(pending)
+	if p.SupportsHA() {
+		// Only where several nodes can share the database: a SQLite
+		// file serves one node, so there is no rolling upgrade to speak of.
+		r.CanRoll, r.Roll = rollPlan(pending)
+	}
 	if err != nil {
 		return r, err
 	}
@@ -366,9 +374,11 @@ func (m *lockMonitor) stop() time.Duration {
 	return m.waited
 }
 
-// rehearseCopy migrates a snapshot of the database (SQLite: a consistent
-// copy of the file, while a node beside us keeps writing) and deletes it.
-func rehearseCopy(ctx context.Context, p dbprovider.Provider, opts RehearseOptions, r *Rehearsal) error {
+// rehearseCopy upgrades a snapshot of the database (SQLite: a consistent
+// copy of the file, while a node beside us keeps writing) as a starting
+// node would ([Up]: the same disk check, row checks, cleaning and
+// migrations), reports what the row checks found, and deletes the copy.
+func rehearseCopy(ctx context.Context, p dbprovider.Provider, opts RehearseOptions, r *Rehearsal, pending []Migration) error {
 	dir, err := os.MkdirTemp(opts.TempDir, "podium-rehearse-*")
 	if err != nil {
 		return fmt.Errorf("rehearse: %w", err)
@@ -379,36 +389,79 @@ func rehearseCopy(ctx context.Context, p dbprovider.Provider, opts RehearseOptio
 		return fmt.Errorf("rehearse: %w", err)
 	}
 	defer cp.Close()
-	gp, err := NewGoose(cp, Options{})
-	if err != nil {
-		return err
-	}
-	defer gp.Close()
-	for {
-		res, err := gp.UpByOne(ctx)
-		if errors.Is(err, goose.ErrNoNextVersion) {
-			return nil
-		}
-		var pe *goose.PartialError
-		if errors.As(err, &pe) && pe.Failed != nil {
-			res = pe.Failed
-		}
-		if res == nil || res.Source == nil {
+	if r.From > 0 && r.From < ParityVersion {
+		vs, err := ParityViolations(ctx, cp.DB())
+		if err != nil {
 			return fmt.Errorf("rehearse: %w", err)
 		}
-		step := Step{Version: res.Source.Version, Name: baseName(res.Source.Path), Duration: Millis(res.Duration), OK: err == nil}
-		if err != nil {
-			step.Error = sqliteError(err)
-		}
-		if opts.Log != nil {
-			opts.Log.WithFields(logrus.Fields{"migration": step.Name, "duration": step.Duration.String(), "ok": step.OK}).
-				Info("rehearsed migration")
-		}
-		r.Steps = append(r.Steps, step)
-		if err != nil {
+		own, refused := SplitViolations(vs)
+		r.Rows = append(summarize(own, "cleaned by the upgrade"), summarize(refused, "refused: the upgrade stops")...)
+		if len(refused) > 0 {
+			r.Steps = append(r.Steps, Step{Version: ParityVersion, Name: "00035_parity.sql",
+				Error: fmt.Sprintf("refused: %d value(s) entered by users break the new constraints (see the row problems); "+
+					"\"podium migrate schema repair --dry-run\" says what it can fix", len(refused))})
 			return nil
 		}
 	}
+	m, err := Up(ctx, cp, opts.Log, Options{})
+	for _, a := range m.Applied {
+		step := Step{Version: a.Version, Name: a.Name, Duration: Millis(a.Duration), OK: true}
+		if opts.Log != nil {
+			opts.Log.WithFields(logrus.Fields{"migration": step.Name, "duration": step.Duration.String(), "ok": true}).Info("rehearsed migration")
+		}
+		r.Steps = append(r.Steps, step)
+	}
+	if err == nil {
+		return nil
+	}
+	if podium.ErrorCode(err) == podium.EREFUSED && len(m.Applied) == 0 && strings.Contains(podium.ErrorMessage(err), "free") {
+		r.Steps = append(r.Steps, Step{Name: "disk space", Error: podium.ErrorMessage(err)})
+		return nil
+	}
+	// The failing migration: the first pending one not applied.
+	done := map[int64]bool{}
+	for _, a := range m.Applied {
+		done[a.Version] = true
+	}
+	for _, pm := range pending {
+		if !done[pm.Version] {
+			r.Steps = append(r.Steps, Step{Version: pm.Version, Name: pm.Name, Error: sqliteError(err)})
+			return nil
+		}
+	}
+	return fmt.Errorf("rehearse: %w", err)
+}
+
+// RowProblem is one class of problem the row checks found: a table,
+// column and rule, how many rows, the first keys, and what the upgrade
+// does about it.
+type RowProblem struct {
+	Table    string   `json:"table"`
+	Column   string   `json:"column"`
+	Rule     string   `json:"rule"`
+	Reason   string   `json:"reason"`
+	Count    int      `json:"count"`
+	Examples []string `json:"examples"`
+	Action   string   `json:"action"`
+}
+
+func summarize(vs []ParityViolation, action string) []RowProblem {
+	var out []RowProblem
+	idx := map[[3]string]int{}
+	for _, v := range vs {
+		k := [3]string{v.Table, v.Column, v.Rule}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, RowProblem{Table: v.Table, Column: v.Column, Rule: v.Rule, Reason: v.Reason, Action: action, Examples: []string{}})
+		}
+		out[i].Count++
+		if len(out[i].Examples) < RefusalListLimit {
+			out[i].Examples = append(out[i].Examples, v.Key)
+		}
+	}
+	return out
 }
 
 // sqliteError is the innermost error of a failed goose migration: goose

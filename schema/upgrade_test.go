@@ -236,3 +236,44 @@ func dropHold(t *testing.T, db *sql.DB) {
 		t.Errorf("the upgrade from schema 30 recorded no retention hold (%s)", podium.RetentionHoldKey)
 	}
 }
+
+// TestRehearseReportsEveryRowProblem: on SQLite, rehearse runs the
+// start-up's row checks on its copy: each problem class with its count
+// and first rows, what the upgrade cleans itself and what it refuses; it
+// speaks of no rolling upgrade (SQLite serves one node), and the live
+// file keeps its version.
+func TestRehearseReportsEveryRowProblem(t *testing.T) {
+	t.Parallel()
+	p, raw := at30(t)
+	mustExec(t, raw,
+		`UPDATE content SET title = 'a' || char(0) WHERE id <= 4`,
+		`UPDATE job_attempts SET log = 'a' || char(0) || 'b' WHERE id IN (1, 2)`,
+		`UPDATE nodes SET schedule_concurrency = 5000000000`,
+	)
+	r, err := schema.Rehearse(ctxT(t), p, schema.RehearseOptions{TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK || r.Roll != "" || r.CanRoll {
+		t.Errorf("rehearsal ok %v, roll %q: want a failure and no word of rolling upgrades on SQLite", r.OK, r.Roll)
+	}
+	got := map[string]schema.RowProblem{}
+	for _, rp := range r.Rows {
+		got[rp.Table+"."+rp.Column] = rp
+	}
+	if c := got["content.title"]; c.Count != 4 || len(c.Examples) != 3 || !strings.HasPrefix(c.Action, "refused") {
+		t.Errorf("content.title: %+v, want 4 refused, 3 examples", c)
+	}
+	if c := got["job_attempts.log"]; c.Count != 2 || !strings.HasPrefix(c.Action, "cleaned") {
+		t.Errorf("job_attempts.log: %+v, want 2 cleaned", c)
+	}
+	if c := got["nodes.schedule_concurrency"]; c.Count != 2 || !strings.HasPrefix(c.Action, "cleaned") {
+		t.Errorf("nodes.schedule_concurrency: %+v, want 2 cleaned", c)
+	}
+	if f := r.Failed(); f == nil || f.Name != "00035_parity.sql" || !strings.Contains(f.Error, "repair --dry-run") {
+		t.Errorf("failed step %+v, want 00035 naming the repair command", f)
+	}
+	if v, _ := p.SchemaVersion(ctxT(t)); v != 30 {
+		t.Errorf("live version %d after the rehearsal, want 30", v)
+	}
+}
