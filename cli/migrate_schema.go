@@ -28,7 +28,7 @@ administrators who want to see where a cluster stands, to separate the schema
 change from the restart, or to try the migrations in CI before an upgrade.
 See docs/upgrading.md.`,
 	}
-	cmd.AddCommand(a.schemaStatusCmd(), a.schemaUpCmd(), a.schemaRehearseCmd(), a.schemaFinalizeCmd())
+	cmd.AddCommand(a.schemaStatusCmd(), a.schemaUpCmd(), a.schemaRehearseCmd(), a.schemaFinalizeCmd(), a.schemaRepairCmd())
 	return cmd
 }
 

@@ -83,106 +83,155 @@ const ownBatch = 2000
 // writes through w.
 func RepairOwnData(ctx context.Context, w *sql.DB, r Querier, dry bool, prog *progress) ([]OwnRepair, error) {
 	var out []OwnRepair
+	var tables []string
+	byTable := map[string][]string{}
 	for _, c := range OwnText {
-		cols, _, err := sqliteColumns(ctx, r, c.Table)
+		if byTable[c.Table] == nil {
+			tables = append(tables, c.Table)
+		}
+		byTable[c.Table] = append(byTable[c.Table], c.Column)
+	}
+	for _, t := range tables {
+		reps, err := cleanTextColumns(ctx, w, r, t, byTable[t], dry, prog)
 		if err != nil {
 			return out, err
 		}
-		if !cols[c.Column] {
-			continue
+		for _, rep := range reps {
+			if rep.Rows() > 0 {
+				out = append(out, rep)
+			}
 		}
-		rep := OwnRepair{Table: c.Table, Column: c.Column}
-		k := "rowid" // every table has one (none is WITHOUT ROWID)
-		last := int64(math.MinInt64)
-		for {
-			type fix struct {
-				id  int64
-				val string
-			}
-			var fixes []fix
-			rows, err := r.QueryContext(ctx, fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s > ? AND %s ORDER BY %s LIMIT %d",
-				k, quoteIdent(c.Column), quoteIdent(c.Table), k, nonASCII(c.Column), k, ownBatch), last)
-			if err != nil {
-				return out, fmt.Errorf("schema: repair %s.%s: %w", c.Table, c.Column, err)
-			}
-			n := 0
-			for rows.Next() {
-				var id int64
-				var v string
-				if err := rows.Scan(&id, &v); err != nil {
-					rows.Close()
-					return out, fmt.Errorf("schema: repair %s.%s: %w", c.Table, c.Column, err)
-				}
-				n++
-				last = id
-				if cl := podium.CleanText(v); cl != v {
-					if strings.IndexByte(v, 0) >= 0 {
-						rep.NUL++
-					}
-					if !utf8.ValidString(v) {
-						rep.Invalid++
-					}
-					rep.Changed++
-					fixes = append(fixes, fix{id, cl})
-				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return out, fmt.Errorf("schema: repair %s.%s: %w", c.Table, c.Column, err)
-			}
-			if len(fixes) > 0 && !dry {
-				err := inTx(ctx, w, func(tx *sql.Tx) error {
-					st, err := tx.PrepareContext(ctx, fmt.Sprintf("UPDATE %s SET %s = ? WHERE %s = ?", quoteIdent(c.Table), quoteIdent(c.Column), k))
-					if err != nil {
-						return err
-					}
-					defer st.Close()
-					for _, f := range fixes {
-						if _, err := st.ExecContext(ctx, f.val, f.id); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
-				if err != nil {
-					return out, fmt.Errorf("schema: repair %s.%s: %w", c.Table, c.Column, err)
-				}
-			}
-			if n < ownBatch {
-				break
-			}
-			prog.note(Progress{Phase: PhaseRepair, Table: c.Table + "." + c.Column, Rows: last})
+	}
+	for _, c := range OwnRange {
+		rep, err := clampColumn(ctx, w, r, c.Table, c.Column, c.Min, c.Max, dry)
+		if err != nil {
+			return out, err
 		}
 		if rep.Rows() > 0 {
 			out = append(out, rep)
 		}
 	}
-	for _, c := range OwnRange {
-		cols, _, err := sqliteColumns(ctx, r, c.Table)
+	return out, nil
+}
+
+// cleanTextColumns applies [podium.CleanText] to every value of the text
+// columns of a table that needs it, in committed batches of ownBatch
+// rows. A row's columns are cleaned in one UPDATE: the SQLite provider
+// refuses a write whose new row holds invalid UTF-8 in any column.
+func cleanTextColumns(ctx context.Context, w *sql.DB, r Querier, table string, columns []string, dry bool, prog *progress) ([]OwnRepair, error) {
+	have, _, err := sqliteColumns(ctx, r, table)
+	if err != nil {
+		return nil, err
+	}
+	var cols, filters, sets []string
+	var reps []OwnRepair
+	for _, c := range columns {
+		if have[c] {
+			cols = append(cols, quoteIdent(c))
+			filters = append(filters, nonASCII(c))
+			sets = append(sets, quoteIdent(c)+" = ?")
+			reps = append(reps, OwnRepair{Table: table, Column: c})
+		}
+	}
+	if len(cols) == 0 {
+		return nil, nil
+	}
+	last := int64(math.MinInt64)
+	for {
+		var fixes [][]any
+		rows, err := r.QueryContext(ctx, fmt.Sprintf("SELECT rowid, %s FROM %s WHERE rowid > ? AND (%s) ORDER BY rowid LIMIT %d",
+			strings.Join(cols, ", "), quoteIdent(table), strings.Join(filters, " OR "), ownBatch), last)
 		if err != nil {
-			return out, err
+			return reps, fmt.Errorf("schema: repair %s: %w", table, err)
 		}
-		if !cols[c.Column] {
-			continue
-		}
-		col, tab := quoteIdent(c.Column), quoteIdent(c.Table)
-		where := fmt.Sprintf("typeof(%s) = 'integer' AND (%s < %d OR %s > %d)", col, col, c.Min, col, c.Max)
-		var n int64
-		if err := r.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE %s", tab, where)).Scan(&n); err != nil {
-			return out, fmt.Errorf("schema: repair %s.%s: %w", c.Table, c.Column, err)
-		}
-		if n == 0 {
-			continue
-		}
-		if !dry {
-			if _, err := w.ExecContext(ctx, fmt.Sprintf("UPDATE %s SET %s = CASE WHEN %s < %d THEN %d ELSE %d END WHERE %s",
-				tab, col, col, c.Min, c.Min, c.Max, where)); err != nil {
-				return out, fmt.Errorf("schema: repair %s.%s: %w", c.Table, c.Column, err)
+		n := 0
+		for rows.Next() {
+			var id int64
+			vals := make([]sql.NullString, len(cols))
+			dst := []any{&id}
+			for i := range vals {
+				dst = append(dst, &vals[i])
+			}
+			if err := rows.Scan(dst...); err != nil {
+				rows.Close()
+				return reps, fmt.Errorf("schema: repair %s: %w", table, err)
+			}
+			n++
+			last = id
+			args, changed := make([]any, 0, len(cols)+1), false
+			for i, v := range vals {
+				if !v.Valid {
+					args = append(args, nil)
+					continue
+				}
+				cl := podium.CleanText(v.String)
+				if cl != v.String {
+					changed = true
+					if strings.IndexByte(v.String, 0) >= 0 {
+						reps[i].NUL++
+					}
+					if !utf8.ValidString(v.String) {
+						reps[i].Invalid++
+					}
+					reps[i].Changed++
+				}
+				args = append(args, cl)
+			}
+			if changed {
+				fixes = append(fixes, append(args, id))
 			}
 		}
-		out = append(out, OwnRepair{Table: c.Table, Column: c.Column, Changed: n, Clamped: n})
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return reps, fmt.Errorf("schema: repair %s: %w", table, err)
+		}
+		if len(fixes) > 0 && !dry {
+			err := inTx(ctx, w, func(tx *sql.Tx) error {
+				st, err := tx.PrepareContext(ctx, fmt.Sprintf("UPDATE %s SET %s WHERE rowid = ?", quoteIdent(table), strings.Join(sets, ", ")))
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				for _, f := range fixes {
+					if _, err := st.ExecContext(ctx, f...); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return reps, fmt.Errorf("schema: repair %s: %w", table, err)
+			}
+		}
+		if n < ownBatch {
+			return reps, nil
+		}
+		prog.note(Progress{Phase: PhaseRepair, Table: table, Rows: last})
 	}
-	return out, nil
+}
+
+// clampColumn brings the integers of a column outside [lo, hi] to the
+// nearest bound.
+func clampColumn(ctx context.Context, w *sql.DB, r Querier, table, column string, lo, hi int64, dry bool) (OwnRepair, error) {
+	rep := OwnRepair{Table: table, Column: column}
+	cols, _, err := sqliteColumns(ctx, r, table)
+	if err != nil || !cols[column] {
+		return rep, err
+	}
+	col, tab := quoteIdent(column), quoteIdent(table)
+	where := fmt.Sprintf("typeof(%s) = 'integer' AND (%s < %d OR %s > %d)", col, col, lo, col, hi)
+	var n int64
+	if err := r.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE %s", tab, where)).Scan(&n); err != nil {
+		return rep, fmt.Errorf("schema: repair %s.%s: %w", table, column, err)
+	}
+	if n > 0 && !dry {
+		if _, err := w.ExecContext(ctx, fmt.Sprintf("UPDATE %s SET %s = CASE WHEN %s < %d THEN %d ELSE %d END WHERE %s",
+			tab, col, col, lo, lo, hi, where)); err != nil {
+			return rep, fmt.Errorf("schema: repair %s.%s: %w", table, column, err)
+		}
+	}
+	rep.Changed, rep.Clamped = n, n
+	return rep, nil
 }
 
 // logOwnRepairs logs what RepairOwnData changed, one line per column.

@@ -75,6 +75,9 @@ func TestUpgradeCleansOwnData(t *testing.T) {
 		`UPDATE job_attempts SET log = 'a' || char(0) || 'b' WHERE id IN (1, 2, 3)`,
 		`UPDATE job_attempts SET log = 'x' || CAST(x'ff' AS TEXT) || 'y' WHERE id IN (4, 5)`,
 		`UPDATE task_output SET line = 'p' || char(0) || CAST(x'c3' AS TEXT) WHERE rowid = 7`,
+		// Two columns of one row: cleaned together (the provider refuses a
+		// new row with invalid UTF-8 in any column).
+		`UPDATE job_attempts SET log = CAST(x'ff' AS TEXT), error = CAST(x'fe' AS TEXT) WHERE id = 6`,
 		`UPDATE nodes SET schedule_concurrency = 5000000000`,
 	)
 	before := counts(t, raw, historyTables...)
@@ -107,7 +110,8 @@ func TestUpgradeCleansOwnData(t *testing.T) {
 		t.Errorf("schedule_concurrency %d %v, want clamped to %d", conc, err, math.MaxInt32)
 	}
 	want := map[string]logrus.Fields{
-		"job_attempts.log":           {"rows": int64(5), "nul_removed": int64(3), "invalid_utf8_replaced": int64(2)},
+		"job_attempts.log":           {"rows": int64(6), "nul_removed": int64(3), "invalid_utf8_replaced": int64(3)},
+		"job_attempts.error":         {"rows": int64(1), "invalid_utf8_replaced": int64(1)},
 		"task_output.line":           {"rows": int64(1)},
 		"nodes.schedule_concurrency": {"clamped": int64(2)},
 	}
@@ -275,5 +279,51 @@ func TestRehearseReportsEveryRowProblem(t *testing.T) {
 	}
 	if v, _ := p.SchemaVersion(ctxT(t)); v != 30 {
 		t.Errorf("live version %d after the rehearsal, want 30", v)
+	}
+}
+
+// TestRepairFixesWhatIsSafe: repair --dry-run counts and changes nothing;
+// repair removes NUL bytes from what users entered and clamps integers,
+// lists what it cannot fix (in its file too), and the upgrade then refuses
+// only that.
+func TestRepairFixesWhatIsSafe(t *testing.T) {
+	t.Parallel()
+	p, raw := at30(t)
+	mustExec(t, raw,
+		`UPDATE content SET title = 'a' || char(0) || 'b' WHERE id IN (1, 2)`,
+		`UPDATE jobs SET max_attempts = 1099511627776 WHERE id = 3`,
+		`UPDATE content SET updated_at = '2026-02-30 10:00:00+00:00' WHERE id = 4`,
+	)
+	before := dumpSQLite(t, p.DB())
+	dir := t.TempDir()
+	dry, err := schema.Repair(ctxT(t), p, true, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dry.Left != 1 || len(dry.Columns) != 3 || dry.File == "" {
+		t.Errorf("dry run: %+v, want 3 columns, 1 left for a hand, a file", dry)
+	}
+	if after := dumpSQLite(t, p.DB()); after != before {
+		t.Error("repair --dry-run changed the data")
+	}
+	rep, err := schema.Repair(ctxT(t), p, false, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Left != 1 {
+		t.Errorf("repair: %+v, want 1 left", rep)
+	}
+	var title string
+	var maxAttempts int64
+	if err := p.DB().QueryRow(`SELECT title FROM content WHERE id = 1`).Scan(&title); err != nil || title != "ab" {
+		t.Errorf("title %q %v, want the NUL removed", title, err)
+	}
+	if err := p.DB().QueryRow(`SELECT max_attempts FROM jobs WHERE id = 3`).Scan(&maxAttempts); err != nil || maxAttempts != math.MaxInt32 {
+		t.Errorf("max_attempts %d %v, want clamped", maxAttempts, err)
+	}
+	_, err = schema.Up(ctxT(t), p, nil, schema.Options{ReportDir: dir})
+	if msg := podium.ErrorMessage(err); podium.ErrorCode(err) != podium.EREFUSED || !strings.Contains(msg, "content.updated_at 1;") ||
+		strings.Contains(msg, "content.title") || strings.Contains(msg, "jobs.max_attempts") {
+		t.Errorf("upgrade after repair: %v; want a refusal of content.updated_at only", err)
 	}
 }
