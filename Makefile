@@ -103,7 +103,7 @@ clean:
 # is compared with in the same run where there is one (see its comment).
 # They are not part of make test.
 # ---------------------------------------------------------------------------
-.PHONY: bench-migrate bench-watcher bench-scheduler bench-proxy bench-rolling
+.PHONY: bench-migrate bench-watcher bench-scheduler bench-proxy bench-rolling bench-rolling-hard
 
 ## bench-migrate: SQLite -> PostgreSQL migration throughput: podium migrate db
 ## vs pgloader vs a bare COPY, 1M rows (scripts/bench-migrate.sh says how).
@@ -118,9 +118,18 @@ bench-watcher:
 
 ## bench-rolling: a rolling upgrade of three nodes behind the shipped HAProxy
 ## configuration under client load: requests sent, failed (goal 0), p99
-## during the upgrade vs steady state (goal <= 2x), upgrade duration.
+## during the upgrade vs steady state (goal <= 2x), upgrade duration. Then
+## the hard variant (bench-rolling-hard).
 bench-rolling: deps
 	$(GO) test -run '^$$' -bench '^BenchmarkRollingUpgrade$$' -benchtime 1x -count 1 -timeout 10m ./integration/
+	$(MAKE) bench-rolling-hard
+
+## bench-rolling-hard: DrainDelay 0, an N+1 expand migration adding a column
+## to every table requests use, closed-loop API-key and session traffic;
+## PODIUM_BENCH_UPGRADES (default 20) consecutive upgrades: failed requests
+## (goal 0), pg_stat_database deadlocks (goal 0), upgrade duration.
+bench-rolling-hard: deps
+	$(GO) test -run '^$$' -bench '^BenchmarkRollingUpgradeHard$$' -benchtime 1x -count 1 -timeout 60m ./integration/
 
 ## bench-scheduler: three nodes on one PostgreSQL with default scheduler
 ## settings: no-op claim throughput (jobs/s), due-to-start delay of
