@@ -55,7 +55,10 @@ func BenchmarkRollingUpgradeHard(b *testing.B) {
 		fmt.Printf("bench-rolling-hard: 3 nodes, DrainDelay 0s, shipped HAProxy config, N+1 adds a column to 17 tables "+
 			"(NO TRANSACTION, lock_timeout 2s); %d closed-loop clients (API key, session, login); %d upgrades\n", workers, upgrades)
 		for i := range upgrades {
-			f := runHardUpgrade(b, binN, binN1, workers)
+			// A sub-benchmark per upgrade, so that its nodes, HAProxy and
+			// database are gone before the next one starts.
+			var f hardFigures
+			b.Run(fmt.Sprintf("upgrade-%02d", i+1), func(b *testing.B) { f = runHardUpgrade(b, binN, binN1, workers) })
 			all = append(all, f)
 			fmt.Printf("bench-rolling-hard: upgrade %2d/%d: requests %6d (%4.0f/s), failed %d, deadlocks %d, upgrade duration %s\n",
 				i+1, upgrades, f.Sent, f.Rate, f.Failed, f.Deadlocks, f.Duration.Round(time.Millisecond))
