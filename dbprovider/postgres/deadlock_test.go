@@ -2,11 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 	"github.com/podiumhq/podium/schema"
@@ -174,4 +176,24 @@ func TestRunTxRetriesDeadlock(t *testing.T) {
 	if attempts < 2 {
 		t.Fatalf("RunTx ran the transaction %d time(s): the deadlock did not abort it", attempts)
 	}
+}
+
+// TestStoreWriterBeginsTransactions: the statement retry wraps the pool,
+// and must keep the BeginTx that sqlstore's multi-statement methods (job
+// claims, orphaned tasks) look for: without it they would run statement by
+// statement, outside any transaction.
+func TestStoreWriterBeginsTransactions(t *testing.T) {
+	t.Parallel()
+	p := open(t).(*postgres.Provider)
+	type beginner interface {
+		BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+	}
+	if _, ok := p.Store.W.(beginner); !ok {
+		t.Fatalf("the store's writer %T cannot begin transactions", p.Store.W)
+	}
+	tx, err := p.Store.W.(beginner).BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = tx.Rollback()
 }

@@ -83,3 +83,10 @@ func (r retryDB) QueryRowContext(ctx context.Context, query string, args ...any)
 		}
 	}
 }
+
+// BeginTx starts a transaction on db: sqlstore runs its multi-statement
+// methods in one (its inTx looks for this method), and statements inside
+// a transaction are not retried one by one.
+func (r retryDB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error) {
+	return r.db.BeginTx(ctx, opts)
+}
