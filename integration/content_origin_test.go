@@ -360,7 +360,7 @@ func TestContentOriginBrowser(t *testing.T) {
 		br.do("still logged in", chromedp.Navigate(mainB+"/__dashboard__/"), chromedp.WaitVisible(chromedp.CSS("#username")))
 
 		// The dashboard's link to content on the main origin goes to the
-		// content origin.
+		// content origin (signed in already: no sign-in round).
 		br.do("content through the main origin", chromedp.Navigate(mainB+"/content/"+guidB+"/?main=x"), chromedp.WaitVisible(chromedp.CSS("#app")))
 		if loc := browserRun(t, browser, "location", chromedp.Location()); loc != contentB+"/content/"+guidB+"/?main=x" {
 			t.Errorf("main origin's /content/ ended at %s", loc)
@@ -404,23 +404,48 @@ func TestContentOriginBrowser(t *testing.T) {
 		if hops, status := follow(contentB+"/content/"+guidB+"/", nil); status != 200 || len(hops) != 0 {
 			t.Errorf("second visit: %d after %v, want 200 at once", status, hops)
 		}
-		ticket := hops[1]
-		// A ticket is good once, and only for its origin.
-		fresh := loopbackClient(nil)
-		res, err := fresh.Get(ticket)
-		if err != nil {
-			t.Fatal(err)
+		// A ticket is good once, and only in the browser that asked for
+		// it (its state cookie): stepped by hand.
+		jar3, _ := cookiejar.New(nil)
+		jar3.SetCookies(mu, []*http.Cookie{{Name: "podium_session", Value: session, Path: "/"}})
+		hc = loopbackClient(jar3)
+		step := func(cl *http.Client, u string) (int, string) {
+			t.Helper()
+			res, err := cl.Get(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			return res.StatusCode, res.Header.Get("Location")
 		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusUnauthorized {
-			t.Errorf("ticket used again: %d, want 401", res.StatusCode)
+		_, toMain := step(hc, contentB+"/content/"+guidB+"/")
+		authURL, _ := url.Parse(contentB + "/__content-auth__")
+		state := jar3.Cookies(authURL)
+		if len(state) != 1 || !strings.HasPrefix(state[0].Name, "podium_content_state_") {
+			t.Fatalf("state cookies for the sign-in: %v", state)
+		}
+		_, ticket := step(hc, toMain)
+		if !strings.Contains(ticket, "/__content-auth__?ticket=") {
+			t.Fatalf("main origin answered with %q, want a ticket", ticket)
+		}
+		if code, _ := step(loopbackClient(nil), ticket); code != http.StatusUnauthorized {
+			t.Errorf("ticket in another browser: %d, want 401", code)
+		}
+		if code, loc := step(hc, ticket); code != http.StatusFound || loc != "/content/"+guidB+"/" {
+			t.Errorf("ticket in its browser: %d to %q", code, loc)
+		}
+		again, _ := cookiejar.New(nil)
+		again.SetCookies(authURL, state)
+		if code, _ := step(loopbackClient(again), ticket); code != http.StatusUnauthorized {
+			t.Errorf("ticket used a second time, with its state cookie: %d, want 401", code)
 		}
 		jar2, _ := cookiejar.New(nil)
 		jar2.SetCookies(mu, []*http.Cookie{{Name: "podium_session", Value: session, Path: "/"}})
 		hc = loopbackClient(jar2)
 		hops, status = follow(mainB+"/content/"+guidB+"/", nil)
-		if status != 200 || len(hops) != 2 {
-			t.Errorf("first visit through the main origin's link: %d after %v; want 200 after 2 redirects", status, hops)
+		if status != 200 || len(hops) != 4 {
+			t.Errorf("first visit through the main origin's link: %d after %v; want 200 after 4 redirects", status, hops)
 		}
 		t.Logf("FIGURE first visit to restricted content from a main-origin link: %d requests added %v", len(hops), hops)
 		// A frame or a script without the cookie is refused, not sent
@@ -441,7 +466,7 @@ func TestContentOriginBrowser(t *testing.T) {
 			}
 		}
 		// Another content item's host name does not serve this one.
-		res, err = loopbackClient(jar2).Get(fmt.Sprintf("http://other.content.test:%d/content/%s/", port, guidB))
+		res, err := loopbackClient(jar2).Get(fmt.Sprintf("http://other.content.test:%d/content/%s/", port, guidB))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -456,6 +481,17 @@ func TestContentOriginBrowser(t *testing.T) {
 		br.do("content after logout", chromedp.Navigate(contentB+"/content/"+guidB+"/"), chromedp.WaitVisible(chromedp.CSS("#password")))
 		if loc := browserRun(t, browser, "location", chromedp.Location()); !strings.HasPrefix(loc, mainB+"/__login__") {
 			t.Errorf("restricted content after logout: at %s, want the main origin's login page", loc)
+		}
+		// Logging in there goes on to the content: the login form's
+		// answer redirects through the ticket to the content origin
+		// (which the login page's CSP form-action allows).
+		br.do("log in on the way to content",
+			chromedp.SendKeys(chromedp.CSS("#username"), "admin"),
+			chromedp.SendKeys(chromedp.CSS("#password"), "correct horse battery staple"),
+			chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS("#app")))
+		if loc := browserRun(t, browser, "location", chromedp.Location()); loc != contentB+"/content/"+guidB+"/" {
+			t.Errorf("after logging in on the way to content: at %s", loc)
 		}
 	})
 }

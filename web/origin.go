@@ -21,9 +21,10 @@ import (
 
 // ContentAuthPath is where a reader's browser is sent to reach restricted
 // content on the content origin ([Server] ContentURL): on the main origin,
-// GET ContentAuthPath?to=/content/{guid}/... checks the dashboard session
-// and answers with a redirect to the same path on the content origin,
-// carrying a ticket; there, the ticket is redeemed once for the content
+// GET ContentAuthPath?to=/content/{guid}/...&state=H checks the dashboard
+// session and answers with a redirect to the same path on the content
+// origin, carrying a ticket; there, the ticket is redeemed once, by the
+// browser holding the state cookie whose hash is H, for the content
 // origin's own cookie, and the browser is sent on to the content.
 const ContentAuthPath = "/__content-auth__"
 
@@ -57,6 +58,7 @@ type grant struct {
 	Scope   string `json:"o"`           // the content origin it is good for
 	To      string `json:"t,omitempty"` // ticket: the path to go on to
 	Nonce   string `json:"n,omitempty"` // ticket: redeemed once
+	State   string `json:"st,omitempty"` // ticket: hash of the asking browser's state cookie
 	Expires int64  `json:"e"`           // Unix seconds
 }
 
@@ -281,11 +283,10 @@ func dropRequestCookie(req *http.Request, name string) {
 }
 
 // contentRedirect answers a request for content on the main origin when
-// there is a content origin: the same path there. A browser with a
-// dashboard session is given a ticket on the way, so that restricted
-// content opens without a second trip through the main origin; requests
-// with an API key (clients, not browsers) are served where they are.
-// Reports false when the request is to be served here.
+// there is a content origin: the same path there (which signs the reader
+// in, for restricted content, as signIn says). Requests with an API key
+// (clients, not browsers) are served where they are. Reports false when
+// the request is to be served here.
 func (h *contentServe) contentRedirect(c echo.Context, guid string) (bool, error) {
 	o := h.origin
 	if o == nil || OnContentOrigin(c) || keyAuthorization(c.Request()) {
@@ -301,23 +302,44 @@ func (h *contentServe) contentRedirect(c echo.Context, guid string) (bool, error
 		code = http.StatusTemporaryRedirect
 	}
 	target := o.Origin(guid).String() + to
-	if ai, ok := c.Get(authKey).(*authInfo); ok && ai.session != nil && safeMethod(req.Method) {
-		target = o.ticketURL(ai.session, guid, to)
-	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	c.Response().Header().Set("Referrer-Policy", "no-referrer")
 	return true, c.Redirect(code, target)
 }
 
 // ticketURL is the content origin's ContentAuthPath with a new ticket for
-// sess to reach to (a path under /content/guid/).
-func (o *contentOrigin) ticketURL(sess *auth.Session, guid, to string) string {
-	nonce := make([]byte, 16)
-	_, _ = rand.Read(nonce)
+// sess to reach to (a path under /content/guid/), good only for the
+// browser holding the state cookie whose hash is state.
+func (o *contentOrigin) ticketURL(sess *auth.Session, guid, to, state string) string {
 	origin := o.Origin(guid).String()
 	t := o.sign(&grant{Kind: grantTicket, UserID: sess.User.ID, Session: sess.ID(), Scope: origin, To: to,
-		Nonce: base64.RawURLEncoding.EncodeToString(nonce), Expires: o.now().Add(ticketTTL).Unix()})
+		Nonce: randomB64(16), State: state, Expires: o.now().Add(ticketTTL).Unix()})
 	return origin + ContentAuthPath + "?ticket=" + url.QueryEscape(t)
+}
+
+// contentStateCookie starts the name of the cookie that binds a sign-in
+// on the content origin to the browser that began it (as OAuth's state):
+// the ticket names its hash, so a ticket that leaks (a log, a copied URL)
+// is worth nothing in another browser. The name ends with the first
+// characters of the hash, so that sign-ins in several tabs do not undo
+// each other.
+const contentStateCookie = podium.CookiePrefix + "content_state_"
+
+// stateTTL is how long a sign-in may take, the login included.
+const stateTTL = 10 * time.Minute
+
+// statePattern is the hash of a state, as the main origin accepts it.
+var statePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
+
+func stateHash(state string) string {
+	h := sha256.Sum256([]byte(state))
+	return base64.RawURLEncoding.EncodeToString(h[:])
+}
+
+func randomB64(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // signIn sends a reader of the content origin who has no valid cookie of
@@ -339,8 +361,14 @@ func (h *contentServe) signIn(c echo.Context, err error) error {
 	if req.URL.RawQuery != "" {
 		to += "?" + req.URL.RawQuery
 	}
+	state := randomB64(32)
+	hash := stateHash(state)
+	c.SetCookie(&http.Cookie{
+		Name: contentStateCookie + hash[:8], Value: state, Path: ContentAuthPath, MaxAge: int(stateTTL.Seconds()),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: o.Scheme == "https",
+	})
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.Redirect(http.StatusFound, o.main.String()+o.mainPath+ContentAuthPath+"?to="+url.QueryEscape(to))
+	return c.Redirect(http.StatusFound, o.main.String()+o.mainPath+ContentAuthPath+"?to="+url.QueryEscape(to)+"&state="+hash)
 }
 
 // contentAuth answers ContentAuthPath: on the main origin it issues a
@@ -355,18 +383,22 @@ func (h *contentServe) contentAuth(c echo.Context) error {
 	if OnContentOrigin(c) {
 		return h.redeem(c)
 	}
-	to := c.QueryParam("to")
+	to, state := c.QueryParam("to"), c.QueryParam("state")
 	m := guidPath.FindStringSubmatch(to)
 	if m == nil || safeNext(to) != to {
 		return podium.Errorf(podium.EINVALID, "to must be a path under /content/{guid}/")
 	}
+	if !statePattern.MatchString(state) {
+		// Not begun by the content origin: begin there.
+		return c.Redirect(http.StatusFound, o.Origin(m[1]).String()+to)
+	}
 	ai, ok := c.Get(authKey).(*authInfo)
 	if !ok || ai.session == nil {
-		next := ContentAuthPath + "?to=" + url.QueryEscape(to)
+		next := ContentAuthPath + "?to=" + url.QueryEscape(to) + "&state=" + state
 		prefix := ExternalPrefix(c.Request(), h.trustedProxies)
 		return c.Redirect(http.StatusFound, prefix+LoginPath+"?next="+url.QueryEscape(next))
 	}
-	return c.Redirect(http.StatusFound, o.ticketURL(ai.session, m[1], to))
+	return c.Redirect(http.StatusFound, o.ticketURL(ai.session, m[1], to, state))
 }
 
 // redeem turns a ticket into the content origin's cookie, once, and sends
@@ -376,12 +408,19 @@ func (h *contentServe) redeem(c echo.Context) error {
 	origin, _ := c.Get(contentHostKey).(string)
 	g := o.open(c.QueryParam("ticket"), grantTicket, origin)
 	bad := podium.Errorf(podium.EUNAUTHORIZED, "this sign-in link is invalid, expired or already used: open the content again")
-	if g == nil || guidPath.FindStringSubmatch(g.To) == nil {
+	if g == nil || guidPath.FindStringSubmatch(g.To) == nil || !statePattern.MatchString(g.State) {
 		return bad
+	}
+	name := contentStateCookie + g.State[:8]
+	ck, err := req.Cookie(name)
+	if err != nil || !hmac.Equal([]byte(stateHash(ck.Value)), []byte(g.State)) {
+		return podium.Errorf(podium.EUNAUTHORIZED, "this sign-in link was made for another browser, or its sign-in took too long: open the content again")
 	}
 	if !o.used.use(g.Nonce, time.Unix(g.Expires, 0), o.now()) {
 		return bad
 	}
+	c.SetCookie(&http.Cookie{Name: name, Value: "", Path: ContentAuthPath, MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: o.Scheme == "https"})
 	sess, err := h.sessions.AuthenticateSessionID(req.Context(), g.Session)
 	if err != nil {
 		if podium.IsCode(err, podium.EUNAUTHORIZED) {
