@@ -52,14 +52,14 @@ type contentOrigin struct {
 
 // grant is what a ticket or a content cookie says, signed.
 type grant struct {
-	Kind    string `json:"k"`           // "ticket" or "cookie"
-	UserID  int64  `json:"u"`           // the reader
-	Session []byte `json:"s"`           // the dashboard session's id (auth.Session.ID)
-	Scope   string `json:"o"`           // the content origin it is good for
-	To      string `json:"t,omitempty"` // ticket: the path to go on to
-	Nonce   string `json:"n,omitempty"` // ticket: redeemed once
+	Kind    string `json:"k"`            // "ticket" or "cookie"
+	UserID  int64  `json:"u"`            // the reader
+	Session []byte `json:"s"`            // the dashboard session's id (auth.Session.ID)
+	Scope   string `json:"o"`            // the content origin it is good for
+	To      string `json:"t,omitempty"`  // ticket: the path to go on to
+	Nonce   string `json:"n,omitempty"`  // ticket: redeemed once
 	State   string `json:"st,omitempty"` // ticket: hash of the asking browser's state cookie
-	Expires int64  `json:"e"`           // Unix seconds
+	Expires int64  `json:"e"`            // Unix seconds
 }
 
 const (
