@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/internal/sandbox"
 )
 
 // App is what the supervisor needs to run the active bundle of one app or
@@ -40,6 +41,17 @@ type App struct {
 	// KeepPrefix passes the whole request path, /content/{GUID} included,
 	// to apps that serve under that prefix themselves (Streamlit, Bokeh).
 	KeepPrefix bool
+	// ReadOnly are the directories, besides Dir, that the app's sandbox
+	// shows it read-only: its package environment (a Python virtual
+	// environment, an R library).
+	ReadOnly []string
+	// RunAs is the content's own user (an administrator's run_as), ""
+	// for the sandbox's per-content uid (or [Applications] RunAs without
+	// a sandbox).
+	RunAs string
+	// SandboxLimits override the node's default limits of the content's
+	// processes.
+	SandboxLimits sandbox.Limits
 }
 
 // BasePath returns the URL path prefix the app is served under, with a

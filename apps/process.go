@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium/internal/runas"
+	"github.com/podiumhq/podium/internal/sandbox"
 )
 
 // Process states, as the processes API reports them.
@@ -38,10 +39,14 @@ type process struct {
 	bundleID int64
 	started  time.Time
 	logPath  string
-	cmd      *exec.Cmd
+	sb       *sandbox.Process
+	dialKey  string // the host of the proxy's target, when the process has its own network namespace
 	proxy    *httputil.ReverseProxy
 	done     chan struct{} // closed when the process has exited
 	exitErr  error         // set before done is closed
+	// limitKill says which limit killed the process, "" if none; set
+	// before done is closed.
+	limitKill string
 	state    string
 	conns    int
 	served   int64
@@ -68,7 +73,9 @@ func (p *process) info() ProcessInfo {
 	if !p.ended.IsZero() {
 		e := p.ended
 		i.Ended = &e
-		if p.exitErr != nil {
+		if p.limitKill != "" {
+			i.Exit = p.limitKill
+		} else if p.exitErr != nil {
 			i.Exit = p.exitErr.Error()
 		} else {
 			i.Exit = "exit status 0"
@@ -125,13 +132,36 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", app.GUID, err)
 	}
-	cred, home, err := credential(s.opts.RunAs)
+	sb := s.opts.Sandbox
+	sandboxed := sb != nil && !sb.Off()
+	var (
+		cred *syscall.Credential
+		home string
+	)
+	if sandboxed {
+		// The content's own uid; its home is the sandbox's private /tmp.
+		cred, err = sb.Identity(app.ContentID, app.RunAs)
+		home = "/tmp"
+	} else if sb != nil && app.RunAs != "" {
+		cred, err = sb.Identity(app.ContentID, app.RunAs)
+		if err == nil && cred != nil {
+			if u, uerr := user.LookupId(strconv.FormatUint(uint64(cred.Uid), 10)); uerr == nil {
+				home = u.HomeDir
+			}
+		}
+	} else {
+		cred, home, err = credential(s.opts.RunAs)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", app.GUID, err)
 	}
-	appDir, copied, err := s.runDir(app, cred)
-	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", app.GUID, err)
+	appDir, copied := app.Dir, false
+	if !sandboxed {
+		// A sandbox shows the bundle at its path whatever the
+		// directories above it allow; without one, RunAs must enter them.
+		if appDir, copied, err = s.runDir(app, cred); err != nil {
+			return nil, fmt.Errorf("start %s: %w", app.GUID, err)
+		}
 	}
 	cleanup := func() {
 		if copied {
@@ -165,8 +195,23 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 		cleanup()
 		return nil, fmt.Errorf("start %s: %w", app.GUID, err)
 	}
-	cmd := exec.Command(exe, app.Command[1:]...)
-	cmd.Args[0] = argv0
+	var sp *sandbox.Process
+	if sb != nil {
+		sp, err = sb.Command(&sandbox.Spec{Name: app.GUID, Cred: cred, ReadOnly: append([]string{appDir}, app.ReadOnly...),
+			Net: true, Limits: app.SandboxLimits}, exe, app.Command[1:]...)
+		if err != nil {
+			cleanup()
+			return nil, fmt.Errorf("start %s: %w", app.GUID, err)
+		}
+	} else {
+		cmd := exec.Command(exe, app.Command[1:]...)
+		// Own process group, so a stop reaches the app's children too; and
+		// die with podium if podium is killed.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
+		cmd.Args[0] = argv0
+		sp = sandbox.Unsandboxed(cmd)
+	}
+	cmd := sp.Cmd
 	cmd.Dir = appDir
 	basePathVar := app.BasePathEnv
 	if basePathVar == "" {
@@ -187,13 +232,10 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 	// its PATH replaces the default, and no content variable reaches it.
 	cmd.Env = append(cmd.Env, app.RuntimeEnv...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	// Own process group, so a stop reaches the app's children too; and
-	// die with podium if podium is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
-	if err := cmd.Start(); err != nil {
+	if err := sp.Start(); err != nil {
 		// A child that could not enter the bundle as RunAs gets a bare
 		// "permission denied": say which directory and what to do.
-		if cred != nil {
+		if cred != nil && !sandboxed {
 			if blocked := runas.Unsearchable(appDir, cred); blocked != "" {
 				err = fmt.Errorf("[Applications] RunAs %q cannot enter %s, above the app's bundle: give it search permission (for example chmod o+x %s): %w",
 					s.opts.RunAs, blocked, blocked, err)
@@ -203,16 +245,41 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 		cleanup()
 		return nil, fmt.Errorf("start %s: %w", app.GUID, err)
 	}
-	p := &process{pid: cmd.Process.Pid, port: port, bundleID: app.BundleID, started: now, logPath: logf.Name(),
-		cmd: cmd, done: make(chan struct{}), state: StateStarting, idleFrom: now}
+	p := &process{pid: sp.Pid(), port: port, bundleID: app.BundleID, started: now, logPath: logf.Name(),
+		sb: sp, done: make(chan struct{}), state: StateStarting, idleFrom: now}
 	target := &url.URL{Scheme: "http", Host: "127.0.0.1:" + strconv.Itoa(port)}
+	if sp.Isolated() {
+		// The transport's connections are kept per host: each process
+		// gets its own, which its dialer knows.
+		p.dialKey = "sandbox-" + strconv.Itoa(p.pid) + ".invalid:" + strconv.Itoa(port)
+		target.Host = p.dialKey
+		s.dialers.Store(p.dialKey, sp)
+	}
 	p.proxy = s.newReverseProxy(target, app.KeepPrefix)
+	logName := logf.Name()
 	go func() {
-		p.exitErr = cmd.Wait()
+		p.exitErr = sp.Wait()
+		if why := sp.LimitKill(); why != "" {
+			p.limitKill = why
+			appendLog(logName, "podium: the process was "+why)
+		}
+		if p.dialKey != "" {
+			s.dialers.Delete(p.dialKey)
+		}
 		cleanup() // before done: a stopped supervisor leaves no copy behind
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// appendLog adds a line of podium's own to a process log.
+func appendLog(path, line string) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = fmt.Fprintln(f, line)
 }
 
 // waitListening waits until p accepts TCP connections, exits, or timeout
@@ -220,12 +287,12 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 func waitListening(ctx context.Context, p *process, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	addr := "127.0.0.1:" + strconv.Itoa(p.port)
-	d := net.Dialer{Timeout: 500 * time.Millisecond}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		c, err := d.DialContext(ctx, "tcp", addr)
+		dctx, dcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		c, err := p.sb.Dial(dctx, p.port)
+		dcancel()
 		if err == nil {
 			_ = c.Close()
 			return nil
@@ -243,7 +310,7 @@ func waitListening(ctx context.Context, p *process, timeout time.Duration) error
 // terminate stops p's process group: SIGTERM, then SIGKILL after grace or
 // when ctx ends.
 func terminate(ctx context.Context, p *process, grace time.Duration) {
-	_ = syscall.Kill(-p.pid, syscall.SIGTERM)
+	p.sb.Terminate()
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
@@ -252,6 +319,6 @@ func terminate(ctx context.Context, p *process, grace time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+	p.sb.Kill()
 	<-p.done
 }

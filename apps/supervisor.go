@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/sirupsen/logrus"
 )
 
@@ -50,6 +52,9 @@ type Options struct {
 	// ContentHeaders, when set, adjusts the headers of every app response
 	// ([Server] FrameOptionsContent).
 	ContentHeaders func(http.Header)
+	// Sandbox starts the processes; nil runs them as RunAs without one
+	// (tests of the supervisor alone). See package internal/sandbox.
+	Sandbox *sandbox.Sandbox
 }
 
 // Supervisor runs the worker processes of every app on this node and
@@ -58,6 +63,9 @@ type Supervisor struct {
 	opts      Options
 	log       *logrus.Entry
 	transport *http.Transport
+	// dialers are the processes with their own network namespace, by the
+	// host of their proxy target: the transport dials them through it.
+	dialers sync.Map // string -> *sandbox.Process
 
 	mu      sync.Mutex
 	pools   map[string]*pool
@@ -120,12 +128,11 @@ func New(opts Options) *Supervisor {
 	if opts.StopGrace <= 0 {
 		opts.StopGrace = 5 * time.Second
 	}
-	return &Supervisor{
+	s := &Supervisor{
 		opts:  opts,
 		log:   opts.Log,
 		pools: map[string]*pool{},
 		transport: &http.Transport{
-			DialContext: (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			// Each process is one host (its port): keep as many idle
 			// connections to it as it may have requests in flight, or
 			// the transport closes and redials under load.
@@ -136,6 +143,18 @@ func New(opts Options) *Supervisor {
 		},
 		runCtx: context.Background(),
 	}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	s.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if sp, ok := s.dialers.Load(addr); ok {
+			_, port, _ := net.SplitHostPort(addr)
+			n, _ := strconv.Atoi(port)
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			return sp.(*sandbox.Process).Dial(ctx, n)
+		}
+		return dialer.DialContext(ctx, network, addr)
+	}
+	return s
 }
 
 // Name names the service in logs.

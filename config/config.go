@@ -285,6 +285,29 @@ type ApplicationsConfig struct {
 	// EnvironmentPreviousKeys are earlier keys (base64, comma-separated)
 	// still accepted to decrypt values written before a rotation.
 	EnvironmentPreviousKeys podium.Secret
+	// Sandbox runs every content process in its own sandbox (namespaces,
+	// a uid per content item, limits): see docs/security.md. false runs
+	// them as RunAs without one.
+	Sandbox bool
+	// SandboxUIDRange is the range "first-last" of the uids (and gids)
+	// given to content items: first + content id modulo its size.
+	SandboxUIDRange string
+	// SandboxNetwork is "isolated" (each app process in its own network
+	// namespace) or "host".
+	SandboxNetwork string
+	// SandboxMemoryLimit bounds the memory of one content item's
+	// processes on one node, in bytes; 0 means no bound.
+	SandboxMemoryLimit int64
+	// SandboxProcessLimit bounds the processes and threads of one
+	// content item on one node; 0 means no bound.
+	SandboxProcessLimit int
+	// SandboxOpenFileLimit bounds the open files of each content
+	// process; 0 means the host's.
+	SandboxOpenFileLimit int
+	// SandboxCPUShares is each content item's CPU weight (1024: equal).
+	SandboxCPUShares int
+	// SandboxTmpSize bounds each sandbox's private /tmp, in bytes.
+	SandboxTmpSize int64
 }
 
 // SchedulerConfig is the [Scheduler] section: the defaults for the process
@@ -396,13 +419,21 @@ func Defaults() *Config {
 			Interval:         60 * time.Second,
 		},
 		Applications: ApplicationsConfig{
-			RunAs:               "podium",
-			ScheduleConcurrency: 2,
-			JobHeartbeatTimeout: 30 * time.Second,
-			JobPollInterval:     5 * time.Second,
-			HistoryRetention:    30 * 24 * time.Hour,
-			RenderTimeout:       10 * time.Minute,
-			MaxBundleSize:       1 * GiB,
+			RunAs:                "podium",
+			ScheduleConcurrency:  2,
+			JobHeartbeatTimeout:  30 * time.Second,
+			JobPollInterval:      5 * time.Second,
+			HistoryRetention:     30 * 24 * time.Hour,
+			RenderTimeout:        10 * time.Minute,
+			MaxBundleSize:        1 * GiB,
+			Sandbox:              true,
+			SandboxUIDRange:      "200000-299999",
+			SandboxNetwork:       "isolated",
+			SandboxMemoryLimit:   1 * GiB,
+			SandboxProcessLimit:  1024,
+			SandboxOpenFileLimit: 4096,
+			SandboxCPUShares:     1024,
+			SandboxTmpSize:       256 * MiB,
 		},
 		Scheduler: SchedulerConfig{
 			MinProcesses:       0,

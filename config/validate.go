@@ -160,6 +160,20 @@ func (l *loader) validate() {
 		}
 	}
 
+	if _, _, err := c.Applications.UIDRange(); err != nil {
+		l.bad("Applications.SandboxUIDRange", err.Error())
+	}
+	if n := c.Applications.SandboxNetwork; n != "isolated" && n != "host" {
+		l.bad("Applications.SandboxNetwork", "must be isolated or host")
+	}
+	l.atLeast("Applications.SandboxMemoryLimit", c.Applications.SandboxMemoryLimit, 0)
+	l.atLeast("Applications.SandboxProcessLimit", int64(c.Applications.SandboxProcessLimit), 0)
+	l.atLeast("Applications.SandboxOpenFileLimit", int64(c.Applications.SandboxOpenFileLimit), 0)
+	if n := c.Applications.SandboxCPUShares; n < 2 || n > 262144 {
+		l.bad("Applications.SandboxCPUShares", "must be between 2 and 262144 (1024 is an equal share)")
+	}
+	l.atLeast("Applications.SandboxTmpSize", c.Applications.SandboxTmpSize, 1<<20)
+
 	// [Scheduler]
 	l.atLeast("Scheduler.MinProcesses", int64(c.Scheduler.MinProcesses), 0)
 	l.atLeast("Scheduler.MaxProcesses", int64(c.Scheduler.MaxProcesses), 1)

@@ -20,7 +20,7 @@ import (
 func TestAppsPrivateDataDir(t *testing.T) {
 	t.Parallel()
 	data := filepath.Join(t.TempDir(), "data")
-	n := nodetest.StartNode(t, nodetest.Options{DataDir: data, Config: "[Applications]\nRunAs = nobody\n"})
+	n := nodetest.StartNode(t, nodetest.Options{DataDir: data, Config: "[Applications]\nRunAs = nobody\nSandbox = off\n"})
 	api := &apiClient{t: t, base: n.URL, key: userKey(t, n, "owner", "publisher")}
 	guid := deployApp(t, api, "echo", echoBundleDir(t))
 	var got struct {

@@ -88,7 +88,7 @@ func (s *Service) deploy(ctx context.Context, log *TaskLog, c *podium.Content, b
 	if spec := m.RuntimeSpec(); spec != nil {
 		// Python content: its environment, built (or found in the shared
 		// cache) before anything is activated.
-		if _, err := s.prepareRuntime(ctx, spec, dir, log.Line); err != nil {
+		if _, err := s.prepareRuntime(ctx, c.ID, spec, dir, log.Line); err != nil {
 			return nil, err
 		}
 	}
@@ -97,7 +97,7 @@ func (s *Service) deploy(ctx context.Context, log *TaskLog, c *podium.Content, b
 	} else if spec != nil {
 		// R content: its package library, restored (or found in the
 		// shared cache) before anything is activated.
-		if _, err := s.restoreR(ctx, spec, log.Line); err != nil {
+		if _, err := s.restoreR(ctx, c.ID, spec, log.Line); err != nil {
 			return nil, err
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/runas"
+	"github.com/podiumhq/podium/internal/sandbox"
 )
 
 // RenderOptions say who asked for a render and where its output goes.
@@ -96,9 +97,18 @@ func (s *Service) RenderTask(ctx context.Context, u *podium.User, guid string) (
 	})
 }
 
-// credential returns the user renders run as: RunAs when podium runs as
-// root, nil (the current user) otherwise.
-func (s *Service) credential() (*syscall.Credential, error) {
+// credential returns the user the renders and builds of content item
+// contentID run as: with the sandbox, the content's own uid; without it,
+// RunAs when podium runs as root; nil (the current user) when podium does
+// not run as root.
+func (s *Service) credential(contentID int64) (*syscall.Credential, error) {
+	if s.sandbox != nil && !s.sandbox.Off() {
+		cred, err := s.sandbox.Identity(contentID, "")
+		if err != nil {
+			return nil, podium.Errorf(podium.EPRECONDITION, "%v", err)
+		}
+		return cred, nil
+	}
 	if os.Geteuid() != 0 {
 		s.warnOnce.Do(func() {
 			s.log.WithField("uid", os.Geteuid()).Warn("podium does not run as root: renders run as the current user, not as [Applications] RunAs")
@@ -134,7 +144,7 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 		// never fails on what its own command printed (NUL, bad UTF-8).
 		out = func(line string) { opts.Output(podium.CleanText(line)) }
 	}
-	cred, err := s.credential()
+	cred, err := s.credential(c.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +201,7 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 	if err != nil {
 		return nil, err
 	}
-	var argv, runtimeEnv []string
+	var argv, runtimeEnv, runtimeDirs []string
 	rspec, err := m.RSpec()
 	if err != nil {
 		return nil, err
@@ -199,22 +209,23 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 	if m.Render != nil {
 		argv = m.Render.Command
 	} else if rspec != nil {
-		cmd, err := s.renderR(ctx, rspec, src, out)
+		cmd, dirs, err := s.renderR(ctx, c.ID, rspec, src, out)
 		if err != nil {
 			return nil, err
 		}
-		argv, runtimeEnv = cmd.Argv, cmd.Env
+		argv, runtimeEnv, runtimeDirs = cmd.Argv, cmd.Env, dirs
 	} else if spec := m.RuntimeSpec(); spec != nil {
-		cmd, err := s.runtimeRender(ctx, spec, dir, src, outDir, home, out)
+		cmd, dirs, err := s.runtimeRender(ctx, c.ID, spec, dir, src, outDir, home, out)
 		if err != nil {
 			return nil, err
 		}
-		argv, runtimeEnv = cmd.Argv, cmd.Env
+		argv, runtimeEnv, runtimeDirs = cmd.Argv, cmd.Env, dirs
 	}
 	if len(argv) == 0 {
 		return nil, podium.Errorf(podium.EINVALID, "appmode %s has nothing to render", m.Metadata.AppMode)
 	}
-	if err := s.runRender(ctx, argv, src, outDir, home, cred, timeout, env, runtimeEnv, out); err != nil {
+	box := &sandbox.Spec{Name: c.GUID, Cred: cred, ReadOnly: runtimeDirs, Writable: []string{work}}
+	if err := s.runRender(ctx, box, argv, src, outDir, home, timeout, env, runtimeEnv, out); err != nil {
 		return nil, err
 	}
 	if fi, err := os.Lstat(filepath.Join(outDir, "index.html")); err != nil || !fi.Mode().IsRegular() {
@@ -331,8 +342,9 @@ func (s *Service) pruneRenders(ctx context.Context, c *podium.Content, done *pod
 // environment is env (the content's variables), then the server's own,
 // then runtimeEnv (a Python environment's PATH and variables): later
 // ones win, so content cannot override PATH or PODIUM_OUTPUT_DIR.
-func (s *Service) runRender(ctx context.Context, argv []string, dir, outDir, home string, cred *syscall.Credential,
+func (s *Service) runRender(ctx context.Context, box *sandbox.Spec, argv []string, dir, outDir, home string,
 	timeout time.Duration, env, runtimeEnv []string, out func(string)) error {
+	cred := box.Cred
 	// A bare name is looked up as the render would: in its PATH, as
 	// RunAs; never in podium's own PATH (exec.Command's lookup).
 	exe, err := runas.LookPath(argv[0], renderPath, cred)
@@ -341,23 +353,30 @@ func (s *Service) runRender(ctx context.Context, argv []string, dir, outDir, hom
 	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(rctx, exe, argv[1:]...)
-	cmd.Args[0] = argv[0]
+	var p *sandbox.Process
+	if s.sandbox != nil {
+		if p, err = s.sandbox.Command(box, exe, argv[1:]...); err != nil {
+			return podium.Errorf(podium.EPRECONDITION, "cannot start the render command: %v", err)
+		}
+	} else {
+		cmd := exec.Command(exe, argv[1:]...)
+		cmd.Args[0] = argv[0]
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
+		p = sandbox.Unsandboxed(cmd)
+	}
+	cmd := p.Cmd
 	cmd.Dir = dir
 	// The content's variables first: the server's own win, and the
 	// runtime's (which may replace PATH) last.
 	cmd.Env = append(slices.Clip(env), "PATH="+renderPath, "HOME="+home, "LANG=C.UTF-8", "PODIUM_OUTPUT_DIR="+outDir)
 	cmd.Env = append(cmd.Env, runtimeEnv...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 2 * time.Second
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("render: %w", err)
 	}
 	defer pr.Close()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
+	if err := p.StartContext(rctx); err != nil {
 		_ = pw.Close()
 		return podium.Errorf(podium.EINVALID, "cannot start the render command %q: %v", argv[0], err)
 	}
@@ -376,9 +395,9 @@ func (s *Service) runRender(ctx context.Context, argv []string, dir, outDir, hom
 			}
 		}
 	}()
-	werr := cmd.Wait()
+	werr := p.Wait()
 	// Children left in the group would keep the pipe open.
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	p.Kill()
 	select {
 	case <-read:
 	case <-time.After(2 * time.Second):
@@ -390,6 +409,9 @@ func (s *Service) runRender(ctx context.Context, argv []string, dir, outDir, hom
 		return podium.Errorf(podium.EINVALID, "the render command was stopped after its timeout of %s", timeout)
 	case ctx.Err() != nil:
 		return podium.Errorf(podium.ECANCELED, "render canceled: %w", ctx.Err())
+	case p.LimitKill() != "":
+		out("podium: the render command was " + p.LimitKill())
+		return podium.Errorf(podium.EINVALID, "the render command was %s", p.LimitKill())
 	case werr != nil:
 		return podium.Errorf(podium.EINVALID, "the render command failed: %w", werr) // keeps *exec.ExitError for the exit code
 	}

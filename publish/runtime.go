@@ -30,23 +30,35 @@ func (s *Service) runsR() bool {
 // Returns EPRECONDITION when the node has no R or none matching the
 // bundle's platform, EINVALID naming the package and version when a
 // package cannot be restored.
-func (s *Service) restoreR(ctx context.Context, spec *rlang.Spec, out func(string)) (*rlang.Library, error) {
+func (s *Service) restoreR(ctx context.Context, contentID int64, spec *rlang.Spec, out func(string)) (*rlang.Library, error) {
 	if !s.runsR() {
 		return nil, podium.Errorf(podium.EPRECONDITION, "appmode %s needs R: set [R] Executable", spec.AppMode)
 	}
+	cred, err := s.credential(contentID)
+	if err != nil {
+		return nil, err
+	}
 	w := lineWriter(out)
 	defer w.Close()
-	return s.rlang.Restore(ctx, spec, w)
+	return s.rlang.RestoreAs(ctx, spec, cred, w)
 }
 
 // renderR returns the command that renders an R Markdown bundle copied to
 // src; its library is the cached one (restored again if it is missing).
-func (s *Service) renderR(ctx context.Context, spec *rlang.Spec, src string, out func(string)) (*rlang.Command, error) {
-	lib, err := s.restoreR(ctx, spec, out)
+func (s *Service) renderR(ctx context.Context, contentID int64, spec *rlang.Spec, src string, out func(string)) (*rlang.Command, []string, error) {
+	lib, err := s.restoreR(ctx, contentID, spec, out)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return rlang.RenderCommand(spec, lib, src)
+	cmd, err := rlang.RenderCommand(spec, lib, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	var dirs []string
+	if lib.Dir != "" {
+		dirs = []string{lib.Dir}
+	}
+	return cmd, dirs, nil
 }
 
 // lineWriter returns a writer that hands out each line written to it; Close
@@ -91,11 +103,11 @@ func (s *Service) runsPython() bool {
 //
 // Returns EPRECONDITION when the node cannot run the mode (no interpreter,
 // a runner's server missing), EINVALID when pip fails.
-func (s *Service) prepareRuntime(ctx context.Context, spec *runtimes.Spec, dir string, out func(string)) (*runtimes.Env, error) {
+func (s *Service) prepareRuntime(ctx context.Context, contentID int64, spec *runtimes.Spec, dir string, out func(string)) (*runtimes.Env, error) {
 	if !s.runsPython() {
 		return nil, podium.Errorf(podium.EPRECONDITION, "appmode %s needs a Python interpreter: set [Python] Executable", spec.AppMode)
 	}
-	cred, err := s.credential()
+	cred, err := s.credential(contentID)
 	if err != nil {
 		return nil, err
 	}
@@ -104,17 +116,18 @@ func (s *Service) prepareRuntime(ctx context.Context, spec *runtimes.Spec, dir s
 
 // runtimeRender returns the command that renders a Python bundle (unpacked
 // in dir, copied to src for the render).
-func (s *Service) runtimeRender(ctx context.Context, spec *runtimes.Spec, dir, src, outDir, home string, out func(string)) (*runtimes.Command, error) {
+func (s *Service) runtimeRender(ctx context.Context, contentID int64, spec *runtimes.Spec, dir, src, outDir, home string, out func(string)) (*runtimes.Command, []string, error) {
 	if !s.runsPython() {
-		return nil, podium.Errorf(podium.EPRECONDITION, "appmode %s needs a Python interpreter: set [Python] Executable", spec.AppMode)
+		return nil, nil, podium.Errorf(podium.EPRECONDITION, "appmode %s needs a Python interpreter: set [Python] Executable", spec.AppMode)
 	}
 	env, err := s.runtimes.Lookup(spec, dir)
 	if podium.IsCode(err, podium.ENOTFOUND) {
 		// Evicted, or never built by this configuration: build it again.
-		env, err = s.prepareRuntime(ctx, spec, dir, out)
+		env, err = s.prepareRuntime(ctx, contentID, spec, dir, out)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return runtimes.RenderCommand(spec, env, src, outDir, home)
+	cmd, err := runtimes.RenderCommand(spec, env, src, outDir, home)
+	return cmd, []string{env.Dir}, err
 }

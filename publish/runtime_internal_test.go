@@ -33,7 +33,7 @@ func TestLineWriter(t *testing.T) {
 // the key, before restoring anything.
 func TestRestoreRWithoutR(t *testing.T) {
 	for _, s := range []*Service{{}, {rlang: &rlang.Manager{}}} {
-		_, err := s.restoreR(context.Background(), &rlang.Spec{AppMode: "rmd-static"}, func(string) { t.Error("output without R") })
+		_, err := s.restoreR(context.Background(), 1, &rlang.Spec{AppMode: "rmd-static"}, func(string) { t.Error("output without R") })
 		if !podium.IsCode(err, podium.EPRECONDITION) || !strings.Contains(fmt.Sprint(err), "appmode rmd-static needs R: set [R] Executable") {
 			t.Fatalf("err = %v", err)
 		}

@@ -39,6 +39,7 @@ import (
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/runtimes"
 	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/sirupsen/logrus"
@@ -74,6 +75,9 @@ type Options struct {
 	// R restores and runs R content; nil or one without installations
 	// refuses it.
 	R *rlang.Manager
+	// Sandbox runs renders and builds (see package internal/sandbox);
+	// nil runs them as Apps.RunAs without one.
+	Sandbox *sandbox.Sandbox
 }
 
 // Service deploys and renders content. It is a server.Service: Stop
@@ -94,6 +98,7 @@ type Service struct {
 	loops         sync.WaitGroup
 	runtimes      *runtimes.Manager
 	rlang         *rlang.Manager
+	sandbox       *sandbox.Sandbox
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -133,6 +138,7 @@ func New(opts Options) *Service {
 		env:      &envCipher{dataDir: opts.DataDir, key: opts.EnvKey, previous: opts.EnvPreviousKeys},
 		runtimes: opts.Runtimes,
 		rlang:    opts.R,
+		sandbox:  opts.Sandbox,
 	}
 }
 

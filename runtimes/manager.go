@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/internal/runas"
+	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/sirupsen/logrus"
 )
 
@@ -88,9 +90,14 @@ type Manager struct {
 	interp []Interpreter
 	log    *logrus.Entry
 
-	mu     sync.Mutex
-	builds int // environments this process built (for tests and logs)
+	mu      sync.Mutex
+	builds  int // environments this process built (for tests and logs)
+	sandbox *sandbox.Sandbox
 }
+
+// SetSandbox makes environment builds (and the checks of their modules)
+// run in sb's sandboxes. Call before the first Prepare.
+func (m *Manager) SetSandbox(sb *sandbox.Sandbox) { m.sandbox = sb }
 
 // New probes cfg's interpreters and returns a manager. A node without
 // interpreters gets a manager that refuses Python content with a message
@@ -326,7 +333,8 @@ func (m *Manager) build(ctx context.Context, env *Env, pkgFile string, pkgs []st
 	}
 	venv = append(venv, tmp)
 	out(fmt.Sprintf("Building the Python environment %s: %s", env.Key, strings.Join(venv, " ")))
-	if _, err := run(bctx, venv, home, penv, cred, out); err != nil {
+	box := m.buildBox(cred, tmp)
+	if _, err := m.run(bctx, box, venv, home, penv, out); err != nil {
 		return podium.Errorf(podium.EINVALID, "creating the Python environment failed: %v", err)
 	}
 	if len(pkgs) > 0 {
@@ -354,7 +362,7 @@ func (m *Manager) build(ctx context.Context, env *Env, pkgFile string, pkgs []st
 		}
 		pip = append(pip, "-r", req)
 		out("Installing the packages of " + pkgFile + ": " + strings.Join(redactArgs(pip[1:]), " "))
-		tail, err := run(bctx, pip, home, penv, cred, out)
+		tail, err := m.run(bctx, box, pip, home, penv, out)
 		if err != nil {
 			msg := pipErrors(tail)
 			if msg == "" {
@@ -394,10 +402,10 @@ func (m *Manager) checkNeeds(ctx context.Context, mode string, env *Env, cred *s
 	}
 	for _, n := range needs(mode) {
 		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		cmd := exec.CommandContext(cctx, env.Python(), "-c", "import "+n.module)
-		cmd.Env = []string{"PATH=" + filepath.Join(env.Dir, "bin") + ":/usr/bin:/bin", "LANG=C.UTF-8", "HOME=/tmp", "PYTHONNOUSERSITE=1"}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-		err := cmd.Run()
+		box := m.buildBox(cred, "")
+		box.ReadOnly = append(box.ReadOnly, env.Dir)
+		_, err := m.run(cctx, box, []string{env.Python(), "-c", "import " + n.module}, "/",
+			[]string{"PATH=" + filepath.Join(env.Dir, "bin") + ":/usr/bin:/bin", "LANG=C.UTF-8", "HOME=/tmp", "PYTHONNOUSERSITE=1"}, func(string) {})
 		cancel()
 		if err == nil {
 			continue
@@ -413,39 +421,81 @@ func (m *Manager) checkNeeds(ctx context.Context, mode string, env *Env, cred *s
 	return nil
 }
 
-// run runs argv with output lines to out and returns the last lines.
-func run(ctx context.Context, argv []string, dir string, env []string, cred *syscall.Credential, out func(string)) ([]string, error) {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+// buildBox is the sandbox of a build as cred: writable, its scratch
+// directory tmp ("" for none); readable, the local package directories.
+func (m *Manager) buildBox(cred *syscall.Credential, tmp string) *sandbox.Spec {
+	name := "build"
+	if cred != nil {
+		name = "build-" + strconv.FormatUint(uint64(cred.Uid), 10)
+	}
+	box := &sandbox.Spec{Name: name, Cred: cred}
+	if tmp != "" {
+		box.Writable = []string{tmp}
+	}
+	var local []string
+	for _, l := range append(append([]string{m.cfg.PackageIndex}, m.cfg.ExtraIndex...), m.cfg.FindLinks...) {
+		if d, ok := strings.CutPrefix(l, "file://"); ok {
+			l = d
+		}
+		if filepath.IsAbs(l) {
+			local = append(local, l)
+		}
+	}
+	box.ReadOnly = sandbox.ReadOnlyDirs(local...)
+	return box
+}
+
+// run runs argv in the sandbox box (as box.Cred; without a sandbox, as
+// box.Cred alone) with output lines to out and returns the last lines.
+func (m *Manager) run(ctx context.Context, box *sandbox.Spec, argv []string, dir string, env []string, out func(string)) ([]string, error) {
+	var p *sandbox.Process
+	if m.sandbox != nil {
+		var err error
+		if p, err = m.sandbox.Command(box, argv[0], argv[1:]...); err != nil {
+			return nil, err
+		}
+	} else {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: box.Cred}
+		p = sandbox.Unsandboxed(cmd)
+	}
+	cmd := p.Cmd
 	cmd.Dir = dir
 	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 2 * time.Second
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	defer pr.Close()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
+	if err := p.StartContext(ctx); err != nil {
 		_ = pw.Close()
 		return nil, err
 	}
 	_ = pw.Close()
 	var tail []string
-	sc := bufio.NewScanner(pr)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		out(line)
-		tail = append(tail, line)
-		if len(tail) > 40 {
-			tail = tail[1:]
+	lines := make(chan struct{})
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			out(line)
+			tail = append(tail, line)
+			if len(tail) > 40 {
+				tail = tail[1:]
+			}
 		}
-	}
-	err = cmd.Wait()
+	}()
+	err = p.Wait()
+	p.Kill() // what it left behind, which would hold the pipe
+	<-lines
 	if ctx.Err() != nil {
 		return tail, fmt.Errorf("stopped: %w", ctx.Err())
+	}
+	if why := p.LimitKill(); why != "" {
+		return tail, fmt.Errorf("the build was %s", why)
 	}
 	return tail, err
 }

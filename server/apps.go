@@ -17,6 +17,7 @@ import (
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/runas"
+	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/runtimes"
 	"github.com/podiumhq/podium/runtimes/rlang"
@@ -28,10 +29,10 @@ import (
 // processes API (access checked by pub) and returns the supervisor, which
 // serves app and api content (mountContentServe) and is a service: a
 // stopping node stops every app process it started.
-func mountApps(n *Node, pub *publish.Service, rt *runtimes.Manager, rl *rlang.Manager) *apps.Supervisor {
+func mountApps(n *Node, pub *publish.Service, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.Sandbox) *apps.Supervisor {
 	cfg := n.Config
 	src := &contentApps{db: n.db, dataDir: cfg.Server.DataDir, manifests: map[string]*bundle.Manifest{}, runtimes: rt, rlang: rl,
-		env: pub.ContentEnv}
+		env: pub.ContentEnv, sandbox: sb}
 	sc := cfg.Scheduler
 	sup := apps.New(apps.Options{
 		Source: src,
@@ -45,8 +46,12 @@ func mountApps(n *Node, pub *publish.Service, rt *runtimes.Manager, rl *rlang.Ma
 		TrackHijacked:  n.web.TrackHijacked,
 		RuntimeDir:     runtimeDir(n.id),
 		ContentHeaders: web.ContentHeaders(cfg.Server.FrameOptionsContent),
+		Sandbox:        sb,
 	})
-	warnRunAs(n.log("apps"), cfg.Applications.RunAs, cfg.Server.DataDir, runtimeDir(n.id))
+	if sb.Off() {
+		// A sandbox shows each bundle at its path: RunAs matters without one.
+		warnRunAs(n.log("apps"), cfg.Applications.RunAs, cfg.Server.DataDir, runtimeDir(n.id))
+	}
 	n.web.Mount(sup.Routes(apps.APIOptions{
 		NodeID:   n.id,
 		Settings: src,
@@ -101,6 +106,7 @@ type contentApps struct {
 
 	runtimes *runtimes.Manager
 	rlang    *rlang.Manager // see rApp in rlang.go
+	sandbox  *sandbox.Sandbox
 
 	mu        sync.Mutex
 	manifests map[string]*bundle.Manifest // by bundle dir; bundles never change once unpacked
@@ -166,6 +172,7 @@ func (s *contentApps) ActiveApp(ctx context.Context, guid string) (*apps.App, er
 			return nil, fmt.Errorf("active app %s: %w", guid, err)
 		}
 		app.Command, app.RuntimeEnv, app.KeepPrefix, app.BasePathEnv = cmd.Argv, cmd.Env, cmd.KeepPrefix, runtimes.BasePathEnv
+		app.ReadOnly = []string{renv.Dir}
 		return app, nil
 	}
 	app.Command, app.BasePathEnv = m.Serve.Command, m.Serve.BasePathVar()

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/runtimes"
 	"github.com/podiumhq/podium/runtimes/rlang"
@@ -14,7 +15,7 @@ import (
 // API, the Connect server endpoints, the older applications API and the
 // landing page, and returns the service (a stopping node
 // cancels and waits for its tasks).
-func mountPublish(n *Node, rt *runtimes.Manager, rl *rlang.Manager) *publish.Service {
+func mountPublish(n *Node, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.Sandbox) *publish.Service {
 	cfg := n.Config
 	// Validated at load: the keys parse.
 	var envKey []byte
@@ -36,6 +37,7 @@ func mountPublish(n *Node, rt *runtimes.Manager, rl *rlang.Manager) *publish.Ser
 		Apps: cfg.Applications, MaxUploadSize: cfg.HTTP.MaxUploadSize,
 		NodeTimeout: cfg.HA.NodeTimeout, SweepInterval: cfg.HA.HeartbeatInterval,
 		EnvKey: envKey, EnvPreviousKeys: envPrevious,
+		Sandbox: sb,
 	})
 	n.web.Mount(web.ContentRoutes(n.publish))
 	var pythons []string

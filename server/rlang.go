@@ -82,7 +82,13 @@ func (s *contentApps) rApp(ctx context.Context, app *apps.App, m *bundle.Manifes
 	if s.rlang == nil || len(s.rlang.Installations()) == 0 {
 		return nil, podium.Errorf(podium.EPRECONDITION, "content %s: appmode %s needs R: set [R] Executable", app.GUID, spec.AppMode)
 	}
-	lib, err := s.rlang.Restore(ctx, spec, io.Discard)
+	// A library evicted since the deployment is restored again, as the
+	// content's own user.
+	cred, err := s.sandbox.Identity(app.ContentID, app.RunAs)
+	if err != nil {
+		return nil, fmt.Errorf("active app %s: %w", app.GUID, err)
+	}
+	lib, err := s.rlang.RestoreAs(ctx, spec, cred, io.Discard)
 	if err != nil {
 		return nil, fmt.Errorf("active app %s: %w", app.GUID, err)
 	}
@@ -91,5 +97,8 @@ func (s *contentApps) rApp(ctx context.Context, app *apps.App, m *bundle.Manifes
 		return nil, fmt.Errorf("active app %s: %w", app.GUID, err)
 	}
 	app.Command, app.RuntimeEnv, app.BasePathEnv = cmd.Argv, cmd.Env, bundle.DefaultBasePathEnv
+	if lib.Dir != "" {
+		app.ReadOnly = []string{lib.Dir}
+	}
 	return app, nil
 }

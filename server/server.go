@@ -305,9 +305,10 @@ func (n *Node) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pub := mountPublish(n, python, r)
+	sb := mountSandbox(n, python, r)
+	pub := mountPublish(n, python, r, sb)
 	sched := mountScheduler(n, pub)
-	sup := mountApps(n, pub, python, r)
+	sup := mountApps(n, pub, python, r, sb)
 	mountContentServe(n, pub, sup)
 	mountHACheck(n)
 	metricServices, err := mountMetrics(ctx, n, sched, sup)

@@ -130,6 +130,7 @@ var rules = []rule{
 	{"client imports only the standard library and podium", exactly("client"), onlyStdAnd("")},
 	{"config imports podium, the standard library and gcfg", exactly("config"), onlyStdAnd("", "github.com/go-git/gcfg/v2")},
 	{"internal/runas imports only the standard library", exactly("internal/runas"), onlyStdAnd()},
+	{"internal/sandbox imports only the standard library, internal/runas and x/sys", exactly("internal/sandbox"), onlyStdAnd("internal/runas", "golang.org/x/sys/unix")},
 	{"internal/testutil imports only the standard library", exactly("internal/testutil"), onlyStdAnd()},
 	{"internal/nodetest imports the standard library and internal/testutil", exactly("internal/nodetest"), onlyStdAnd("internal/testutil")},
 	{"web/route and web/jsonbody import echo and podium only", exactly("web/route", "web/jsonbody"), onlyStdAnd("", "github.com/labstack/echo/v4")},

@@ -14,12 +14,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/sirupsen/logrus"
 )
 
@@ -74,9 +76,14 @@ type Manager struct {
 	insts []Installation
 	log   *logrus.Entry
 
-	mu     sync.Mutex
-	builds int
+	mu      sync.Mutex
+	builds  int
+	sandbox *sandbox.Sandbox
 }
+
+// SetSandbox makes library builds run in sb's sandboxes. Call before the
+// first Restore.
+func (m *Manager) SetSandbox(sb *sandbox.Sandbox) { m.sandbox = sb }
 
 // New probes cfg's R executables and returns a manager. A node without R
 // gets a manager that refuses R content with a message naming
@@ -144,6 +151,14 @@ func (m *Manager) Key(spec *Spec) (string, Installation, error) {
 // Returns EINVALID naming the package and version for a package that is in
 // neither [R] Repository nor the system library, or that fails to install.
 func (m *Manager) Restore(ctx context.Context, spec *Spec, out io.Writer) (*Library, error) {
+	return m.RestoreAs(ctx, spec, nil, out)
+}
+
+// RestoreAs is Restore, building as cred's user (the content's): never
+// as root. With a nil cred, a node running as root builds as the sandbox's
+// build identity (the first uid of [Applications] SandboxUIDRange, or
+// RunAs without a sandbox).
+func (m *Manager) RestoreAs(ctx context.Context, spec *Spec, cred *syscall.Credential, out io.Writer) (*Library, error) {
 	key, in, err := m.Key(spec)
 	if err != nil {
 		return nil, err
@@ -172,7 +187,7 @@ func (m *Manager) Restore(ctx context.Context, spec *Spec, out io.Writer) (*Libr
 		}
 		return lib, err
 	}
-	if err := m.build(ctx, spec, lib, out); err != nil {
+	if err := m.build(ctx, spec, lib, cred, out); err != nil {
 		return nil, err
 	}
 	lib.Built = true
@@ -225,11 +240,20 @@ func lockFile(ctx context.Context, path string, out io.Writer) (func(), error) {
 
 // build restores spec's packages into a scratch directory beside lib.Dir
 // and renames it to lib.Dir. The caller holds the lock.
-func (m *Manager) build(ctx context.Context, spec *Spec, lib *Library, out io.Writer) (err error) {
+func (m *Manager) build(ctx context.Context, spec *Spec, lib *Library, cred *syscall.Credential, out io.Writer) (err error) {
+	if cred == nil && os.Geteuid() == 0 && m.sandbox != nil {
+		if cred, err = m.sandbox.Identity(0, ""); err != nil {
+			return podium.Errorf(podium.EPRECONDITION, "r library build: %v", err)
+		}
+	}
 	start := time.Now()
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
+	// The scratch of a build (the library being built, and beside it
+	// the restore's work directory) is named after its key: a node's
+	// start sweeps the ones whose key no builder holds (SweepScratch).
 	tmp := filepath.Join(m.cfg.Root, ".build-"+lib.Key+"-"+hex.EncodeToString(rnd[:]))
+	work := tmp + ".work"
 	if err := os.Mkdir(tmp, 0o755); err != nil {
 		return fmt.Errorf("r library build: %w", err)
 	}
@@ -242,8 +266,7 @@ func (m *Manager) build(ctx context.Context, spec *Spec, lib *Library, out io.Wr
 	for _, p := range spec.Packages {
 		fmt.Fprintf(&dcf, "Package: %s\nVersion: %s\n\n", p.Name, p.Version)
 	}
-	work, err := os.MkdirTemp("", "podium-rrestore-")
-	if err != nil {
+	if err := os.Mkdir(work, 0o755); err != nil {
 		return fmt.Errorf("r library build: %w", err)
 	}
 	defer os.RemoveAll(work)
@@ -255,19 +278,48 @@ func (m *Manager) build(ctx context.Context, spec *Spec, lib *Library, out io.Wr
 	if err := os.WriteFile(script, []byte(restoreScript), 0o644); err != nil {
 		return fmt.Errorf("r library build: %w", err)
 	}
+	if cred != nil {
+		// The build (R CMD INSTALL, a package's configure) runs as cred:
+		// it owns what it writes, nothing else.
+		for _, d := range []string{tmp, work} {
+			if err := os.Chown(d, int(cred.Uid), int(cred.Gid)); err != nil {
+				return fmt.Errorf("r library build: %w", err)
+			}
+		}
+	}
 	fmt.Fprintf(out, "podium: restoring %d R packages for R %s (%s)\n", len(spec.Packages), lib.R.Version, lib.R.Path)
 	bctx, cancel := context.WithTimeout(ctx, m.cfg.BuildTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(bctx, lib.R.Path, "--vanilla", "--slave", "-f", script)
+	argv := []string{lib.R.Path, "--vanilla", "--slave", "-f", script}
+	var p *sandbox.Process
+	if m.sandbox != nil {
+		var ro []string
+		if r := m.cfg.Repository; filepath.IsAbs(r) {
+			ro = append(ro, r)
+		} else if d, ok := strings.CutPrefix(r, "file://"); ok && filepath.IsAbs(d) {
+			ro = append(ro, d)
+		}
+		name := "build"
+		if cred != nil {
+			name = "build-" + strconv.FormatUint(uint64(cred.Uid), 10)
+		}
+		p, err = m.sandbox.Command(&sandbox.Spec{Name: name, Cred: cred, ReadOnly: sandbox.ReadOnlyDirs(ro...), Writable: []string{tmp, work}},
+			argv[0], argv[1:]...)
+		if err != nil {
+			return podium.Errorf(podium.EPRECONDITION, "r library build: %v", err)
+		}
+	} else {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
+		p = sandbox.Unsandboxed(cmd)
+	}
+	cmd := p.Cmd
 	cmd.Dir = work
 	cmd.Env = []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "HOME=" + work, "TMPDIR=" + work,
 		"R_LIBS_USER=" + filepath.Join(work, "no-user-library"),
 		"PODIUM_R_LIB=" + tmp, "PODIUM_R_PACKAGES=" + pkgFile, "PODIUM_R_REPO=" + m.repoURL(),
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 2 * time.Second
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	var missing, failed []string
@@ -288,9 +340,16 @@ func (m *Manager) build(ctx context.Context, spec *Spec, lib *Library, out io.Wr
 		}
 		_, _ = io.Copy(io.Discard, pr)
 	}()
-	runErr := cmd.Run()
+	runErr := p.StartContext(bctx)
+	if runErr == nil {
+		runErr = p.Wait()
+		p.Kill() // what it left behind
+	}
 	pw.Close()
 	<-done
+	if runErr == nil && bctx.Err() != nil {
+		runErr = bctx.Err()
+	}
 	repo := m.cfg.Repository
 	if repo == "" {
 		repo = "(none set)"
@@ -301,6 +360,8 @@ func (m *Manager) build(ctx context.Context, spec *Spec, lib *Library, out io.Wr
 			strings.Join(missing, "; "), repo, lib.R.Version)
 	case len(failed) > 0:
 		return podium.Errorf(podium.EINVALID, "R package %s did not install from [R] Repository %s (see the deployment log)", strings.Join(failed, "; "), repo)
+	case runErr != nil && p.LimitKill() != "":
+		return podium.Errorf(podium.EINVALID, "restoring the R packages failed: the build was %s", p.LimitKill())
 	case runErr != nil:
 		return podium.Errorf(podium.EINVALID, "restoring the R packages failed (%v): see the deployment log", runErr)
 	}

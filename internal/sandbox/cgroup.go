@@ -1,0 +1,180 @@
+package sandbox
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// cgroupRoot is where the cgroup hierarchies are mounted.
+const cgroupRoot = "/sys/fs/cgroup"
+
+// cgroups are this node's cgroups (v1): <controller>/podium/<node>/<name>
+// for the memory, pids and cpu controllers. cgroup v2 alone (a unified
+// hierarchy with no v1 controllers) is not used: limits then fall back to
+// rlimits.
+type cgroups struct {
+	node        string
+	controllers []string // those whose podium/<node> directory podium could create
+}
+
+// openCgroups returns this node's cgroups, or nil when the host does not
+// let podium create any.
+func openCgroups(node string) *cgroups {
+	cg := &cgroups{node: node}
+	for _, c := range []string{"memory", "pids", "cpu"} {
+		dir := filepath.Join(cgroupRoot, c, "podium", node)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			continue
+		}
+		cg.controllers = append(cg.controllers, c)
+	}
+	if len(cg.controllers) == 0 {
+		return nil
+	}
+	return cg
+}
+
+func (cg *cgroups) dir(controller, name string) string {
+	return filepath.Join(cgroupRoot, controller, "podium", cg.node, name)
+}
+
+// prepare creates (or updates) the cgroups of name with limits l and
+// returns their cgroup.procs files, and the memory cgroup's OOM kills so
+// far.
+func (cg *cgroups) prepare(name string, l Limits) (procs []string, oomBase int64, err error) {
+	if strings.ContainsAny(name, "/.") || name == "" {
+		return nil, 0, fmt.Errorf("bad cgroup name %q", name)
+	}
+	for _, c := range cg.controllers {
+		d := cg.dir(c, name)
+		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, 0, err
+		}
+		switch c {
+		case "memory":
+			v := "-1"
+			if l.Memory > 0 {
+				v = strconv.FormatInt(l.Memory, 10)
+			}
+			if err := write(d, "memory.limit_in_bytes", v); err != nil {
+				return nil, 0, err
+			}
+			// With swap accounting, swap counts too (not an error
+			// without it).
+			_ = write(d, "memory.memsw.limit_in_bytes", v)
+		case "pids":
+			v := "max"
+			if l.Processes > 0 {
+				v = strconv.Itoa(l.Processes)
+			}
+			if err := write(d, "pids.max", v); err != nil {
+				return nil, 0, err
+			}
+		case "cpu":
+			v := 1024
+			if l.CPUShares > 0 {
+				v = l.CPUShares
+			}
+			if err := write(d, "cpu.shares", strconv.Itoa(v)); err != nil {
+				return nil, 0, err
+			}
+		}
+		procs = append(procs, filepath.Join(d, "cgroup.procs"))
+	}
+	oomBase, _ = cg.oomKills(name)
+	return procs, oomBase, nil
+}
+
+func write(dir, file, v string) error {
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(v), 0); err != nil {
+		return fmt.Errorf("%s = %s: %w", file, v, err)
+	}
+	return nil
+}
+
+// oomKills returns the OOM kills the memory cgroup of name has counted
+// (memory.oom_control's oom_kill).
+func (cg *cgroups) oomKills(name string) (int64, bool) {
+	f, err := os.Open(filepath.Join(cg.dir("memory", name), "memory.oom_control"))
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "oom_kill "); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+// Sweep kills every process left in this node's cgroups by an earlier run
+// of the node (killed before it could stop them), and removes the empty
+// cgroups. It returns how many processes it killed. Without cgroups it
+// does nothing: processes then end with their node through
+// PR_SET_PDEATHSIG alone.
+func (s *Sandbox) Sweep() (int, error) {
+	if s.cg == nil {
+		return 0, nil
+	}
+	killed := 0
+	var errs []error
+	for _, c := range s.cg.controllers {
+		base := filepath.Join(cgroupRoot, c, "podium", s.cg.node)
+		ents, err := os.ReadDir(base)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, e := range ents {
+			if !e.IsDir() {
+				continue
+			}
+			d := filepath.Join(base, e.Name())
+			killed += killAll(d)
+			_ = syscall.Rmdir(d) // fails while a process lingers; it is reused
+		}
+	}
+	return killed, errors.Join(errs...)
+}
+
+// killAll sends SIGKILL to every process in the cgroup dir, until it is
+// empty (or for at most 5 seconds), and returns how many it signalled.
+func killAll(dir string) int {
+	n := 0
+	seen := map[int]bool{}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if err != nil {
+			return n
+		}
+		pids := strings.Fields(string(b))
+		if len(pids) == 0 {
+			return n
+		}
+		for _, f := range pids {
+			pid, err := strconv.Atoi(f)
+			if err != nil || pid <= 1 {
+				continue
+			}
+			if !seen[pid] {
+				seen[pid] = true
+				n++
+			}
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return n
+}

@@ -1,0 +1,111 @@
+package server
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/podiumhq/podium/internal/sandbox"
+	"github.com/podiumhq/podium/runtimes"
+	"github.com/podiumhq/podium/runtimes/rlang"
+	"github.com/sirupsen/logrus"
+)
+
+// systemDirs are the directories every sandbox shows read-only (see
+// package internal/sandbox): what lies below them needs no binding of its
+// own, and what podium keeps there must be hidden.
+var systemDirs = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt"}
+
+func underSystem(p string) bool {
+	for _, d := range systemDirs {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// mountSandbox makes the sandbox every content process of this node runs
+// in ([Applications] Sandbox), after the runtimes are probed (their
+// installations outside the system directories are shown read-only), and
+// kills what an earlier run of this node left in its cgroups. A host
+// that cannot make sandboxes gets one that refuses to start content
+// processes, with the reason and the way out; the node itself starts.
+func mountSandbox(n *Node, rt *runtimes.Manager, rl *rlang.Manager) (sb *sandbox.Sandbox) {
+	defer func() {
+		// Environment builds run in it too.
+		if rt != nil {
+			rt.SetSandbox(sb)
+		}
+		if rl != nil {
+			rl.SetSandbox(sb)
+		}
+	}()
+	a := n.Config.Applications
+	log := n.log("sandbox")
+	first, last, _ := a.UIDRange() // validated at load
+	cfg := sandbox.Config{
+		Off: !a.Sandbox, RunAs: a.RunAs, UIDFirst: first, UIDLast: last, Network: a.SandboxNetwork,
+		Limits: sandbox.Limits{Memory: a.SandboxMemoryLimit, Processes: a.SandboxProcessLimit,
+			OpenFiles: a.SandboxOpenFileLimit, CPUShares: a.SandboxCPUShares},
+		TmpSize: a.SandboxTmpSize, Node: n.id,
+	}
+	// Podium's own files never show, even when an administrator put them
+	// under a system directory (/etc/podium, /opt/podium/data).
+	for _, d := range []string{filepath.Dir(n.Config.Source), n.Config.Server.DataDir, n.Config.Server.StateDir, n.Config.Database.Dir} {
+		if d == "" || d == "." || !filepath.IsAbs(d) {
+			continue
+		}
+		d = filepath.Clean(d)
+		if underSystem(d) && !slices.Contains(systemDirs, d) {
+			cfg.Hide = append(cfg.Hide, d)
+		}
+	}
+	var installs []string
+	if rt != nil {
+		for _, i := range rt.Interpreters() {
+			installs = append(installs, i.Path)
+		}
+	}
+	if rl != nil {
+		for _, i := range rl.Installations() {
+			installs = append(installs, i.Path)
+		}
+	}
+	for _, exe := range installs {
+		real, err := filepath.EvalSymlinks(exe)
+		if err != nil {
+			continue
+		}
+		// …/bin/python3 → … (a pyenv or a /home/…/R installation).
+		prefix := filepath.Dir(filepath.Dir(real))
+		if !underSystem(real) && prefix != "/" && !slices.Contains(cfg.ReadOnly, prefix) {
+			cfg.ReadOnly = append(cfg.ReadOnly, prefix)
+		}
+	}
+	sb, err := sandbox.New(cfg)
+	if err != nil {
+		log.WithError(err).Error("content processes will not start on this node")
+		n.AddWarnings(func() []string { return []string{"content sandbox: " + err.Error()} })
+		return sandbox.Refusing(cfg, err)
+	}
+	if sb.Off() {
+		log.WithField("run_as", a.RunAs).Warn("[Applications] Sandbox = false: content processes run as RunAs without a sandbox; " +
+			"one publisher's code can read, reach and starve another's")
+		n.AddWarnings(func() []string {
+			return []string{"content sandbox off ([Applications] Sandbox = false): content processes are not isolated from each other"}
+		})
+		return sb
+	}
+	killed, err := sb.Sweep()
+	if err != nil {
+		log.WithError(err).Warn("cannot sweep the cgroups of an earlier run of this node")
+	}
+	if killed > 0 {
+		log.WithField("processes", killed).Warn("killed content processes an earlier run of this node left behind")
+	}
+	log.WithFields(logrus.Fields{"uids": a.SandboxUIDRange, "network": sb.Network(), "cgroups": sb.Cgroups(),
+		"memory": a.SandboxMemoryLimit, "processes": a.SandboxProcessLimit, "open_files": a.SandboxOpenFileLimit}).Info("content sandbox ready")
+	return sb
+}
+
