@@ -47,11 +47,11 @@ type process struct {
 	// limitKill says which limit killed the process, "" if none; set
 	// before done is closed.
 	limitKill string
-	state    string
-	conns    int
-	served   int64
-	idleFrom time.Time
-	ended    time.Time
+	state     string
+	conns     int
+	served    int64
+	idleFrom  time.Time
+	ended     time.Time
 }
 
 // ProcessInfo describes one process in the processes API.

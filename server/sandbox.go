@@ -108,4 +108,3 @@ func mountSandbox(n *Node, rt *runtimes.Manager, rl *rlang.Manager) (sb *sandbox
 		"memory": a.SandboxMemoryLimit, "processes": a.SandboxProcessLimit, "open_files": a.SandboxOpenFileLimit}).Info("content sandbox ready")
 	return sb
 }
-
