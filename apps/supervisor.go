@@ -88,6 +88,10 @@ type Events struct {
 	Failed   int64 `json:"failed"`
 	Stopped  int64 `json:"stopped"`
 	Rejected int64 `json:"rejected"` // requests answered 502/503
+	// LimitKilled counts processes the kernel killed for exceeding a
+	// limit of their content item's sandbox (memory); they count as
+	// crashed too.
+	LimitKilled int64 `json:"limit_killed"`
 	Requests int64 `json:"requests"` // requests (and WebSockets) handed to a process
 }
 
@@ -613,6 +617,11 @@ func (s *Supervisor) exited(pl *pool, p *process, log *logrus.Entry) {
 		p.state = StateCrashed
 		s.events.Crashed++
 		pl.events.Crashed++
+		if p.limitKill != "" {
+			s.events.LimitKilled++
+			pl.events.LimitKilled++
+			log = log.WithField("limit", p.limitKill)
+		}
 		s.failed(pl, p.bundleID, fmt.Sprintf("process %d crashed: %v", p.pid, p.exitErr))
 		log.WithField("exit", fmt.Sprint(p.exitErr)).Error("app process crashed: replacing it with backoff; see its log")
 	}

@@ -41,6 +41,7 @@ const (
 	ItemMetrics      = "metrics"
 	ItemClock        = "clock"
 	ItemRunAs        = "run_as"
+	ItemSandbox      = "sandbox"
 	ItemScheduling   = "scheduling"
 	ItemConnections  = "connections"
 	ItemLoadBalancer = "load_balancer"
@@ -148,7 +149,7 @@ func runOnce(ctx context.Context, db dbprovider.Provider, opts Options) ([]Resul
 		nodes.Detail = "these nodes have not reported their facts yet (just started, or an older version)"
 		nodes.Action = "wait one heartbeat ([HA] HeartbeatInterval) and run the check again"
 	}
-	out := []Result{nodes, c.version(ctx), c.database(), c.dataDir(), c.dirs(), c.metrics(), c.clock(), c.runAs(), c.scheduling(),
+	out := []Result{nodes, c.version(ctx), c.database(), c.dataDir(), c.dirs(), c.metrics(), c.clock(), c.runAs(), c.sandbox(), c.scheduling(),
 		c.disk(), c.connections(ctx), c.contentOrigin(ctx)}
 	if r, ok := c.certificates(time.Now()); ok {
 		out = append(out, r)
@@ -483,6 +484,51 @@ func (c *checker) runAs() Result {
 		r.Action = "create the RunAs user (with the same uid/gid on every node) before deploying apps"
 	default:
 		r.Detail = groups(users) + "; group " + groups(grps)
+	}
+	return r
+}
+
+// sandbox checks that every node runs content in sandboxes, with the same
+// uid range (a content item must have one uid on shared storage).
+func (c *checker) sandbox() Result {
+	r := Result{Item: ItemSandbox, Title: "[Applications] Sandbox: every content process in its own sandbox, same uids everywhere", Nodes: c.ids, Status: Pass}
+	states := map[string][]string{}
+	var off, unavailable, unknown []string
+	for _, n := range c.live {
+		f, ok := c.facts[n.ID]
+		if !ok {
+			continue
+		}
+		sb := f.Sandbox
+		if sb == nil {
+			unknown = append(unknown, n.ID)
+			continue
+		}
+		k := fmt.Sprintf("on, uids %s, network %s, cgroups %t", sb.UIDRange, sb.Network, sb.Cgroups)
+		switch sb.State {
+		case "off":
+			k = "off"
+			off = append(off, n.ID)
+		case "unavailable":
+			k = "unavailable (" + sb.Error + ")"
+			unavailable = append(unavailable, n.ID)
+		}
+		states[k] = append(states[k], n.ID)
+	}
+	r.Detail = groups(states)
+	switch {
+	case len(unavailable) > 0:
+		r.Status = Fail
+		r.Action = "these nodes refuse to start content processes: install bubblewrap (apt-get install bubblewrap), run podium as root where namespaces are allowed, or set [Applications] Sandbox = false"
+	case len(off) > 0:
+		r.Status = Warn
+		r.Action = "[Applications] Sandbox = false: content runs as RunAs without isolation from other content; set it to true (the default) on every node"
+	case len(states) > 1:
+		r.Status = Fail
+		r.Action = "use the same [Applications] SandboxUIDRange and SandboxNetwork on every node: a content item must run as the same uid everywhere"
+	case len(unknown) > 0:
+		r.Status = Warn
+		r.Detail += fmt.Sprintf("; %d node(s) do not say (an older version)", len(unknown))
 	}
 	return r
 }

@@ -65,6 +65,8 @@ type Facts struct {
 	ContentURL  string   `json:"content_url,omitempty"`
 	RunAs       Identity `json:"run_as"`
 	SharedGroup Identity `json:"shared_group"`
+	// Sandbox is the node's content sandbox (absent: an older binary).
+	Sandbox *SandboxFacts `json:"sandbox,omitempty"`
 	// Markers lists, per kind, the node ids whose marker files this node
 	// sees; MarkerErrors says why a kind could not be read or written.
 	Markers      map[string][]string `json:"markers"`
@@ -73,6 +75,22 @@ type Facts struct {
 	// the markers (the start of that heartbeat; zero when unknown): a
 	// node that started after it may not be in Markers yet.
 	MarkersReadAfter time.Time `json:"markers_read_after,omitzero"`
+}
+
+// SandboxFacts describe a node's content sandbox ([Applications] Sandbox).
+type SandboxFacts struct {
+	// State is "on", "off" ([Applications] Sandbox = false) or
+	// "unavailable" (on, but the host cannot make sandboxes: content
+	// processes are refused).
+	State string `json:"state"`
+	// Error says why it is unavailable.
+	Error string `json:"error,omitempty"`
+	// UIDRange is [Applications] SandboxUIDRange.
+	UIDRange string `json:"uid_range"`
+	// Network is [Applications] SandboxNetwork.
+	Network string `json:"network"`
+	// Cgroups tells whether limits are enforced by cgroups (else rlimits).
+	Cgroups bool `json:"cgroups"`
 }
 
 // ResolveUser looks up the app user (RunAs) and the shared group (""

@@ -198,6 +198,18 @@ func TestAppsBehindHAProxy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The old process as the node lists it (in a sandbox the pid an
+		// app sees is not the host's, which the processes API gives).
+		n := nodes[mustAtoi(sticky[1:])-1]
+		var oldProc []int
+		for _, p := range nodeProcesses(t, n, key, guid).Processes {
+			if p.State == apps.StateReady {
+				oldProc = append(oldProc, p.PID)
+			}
+		}
+		if len(oldProc) != 1 {
+			t.Fatalf("the sticky node runs %v ready processes of the app, want one", oldProc)
+		}
 		stdout, stderr, code := nodetest.Run(t, bin, nil, "deploy", echoBundleDir(t), "--server", lb.URL, "--api-key", key, "--content", guid)
 		if code != 0 {
 			t.Fatalf("podium deploy through haproxy: exit %d\n%s\n%s", code, stdout, stderr)
@@ -214,10 +226,9 @@ func TestAppsBehindHAProxy(t *testing.T) {
 			t.Errorf("open session after redeploy: pid %s, %v; want the old process %s", pid, err, oldPID)
 		}
 		c.Close(websocket.StatusNormalClosure, "")
-		n := nodes[mustAtoi(sticky[1:])-1]
 		testutil.WaitFor(t, 15*time.Second, "the old process drained and stopped", func() bool {
 			for _, p := range nodeProcesses(t, n, key, guid).Processes {
-				if fmt.Sprint(p.PID) == oldPID {
+				if p.PID == oldProc[0] {
 					return p.State == apps.StateExited
 				}
 			}

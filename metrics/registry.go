@@ -183,7 +183,7 @@ var (
 	descClockOffset  = prometheus.NewDesc("podium_clock_offset_seconds", "This node's clock minus the database's, measured at the last heartbeat.", nil, nil)
 	descAppProcs     = prometheus.NewDesc("podium_app_processes", "Worker processes of app content on this node.", []string{"content_guid"}, nil)
 	descAppSessions  = prometheus.NewDesc("podium_app_sessions", "Open WebSocket connections to app content on this node.", []string{"content_guid"}, nil)
-	descAppEvents    = prometheus.NewDesc("podium_app_process_events_total", "Worker process events of app content on this node since it started: started; crashed (exited on its own); failed (did not listen within InitTimeout); stopped (by Podium: idle, redeploy, shutdown).", []string{"content_guid", "event"}, nil)
+	descAppEvents    = prometheus.NewDesc("podium_app_process_events_total", "Worker process events of app content on this node since it started: started; crashed (exited on its own); failed (did not listen within InitTimeout); stopped (by Podium: idle, redeploy, shutdown); limit_killed (killed by the kernel for exceeding its content's sandbox memory limit, also counted as crashed).", []string{"content_guid", "event"}, nil)
 	descAppRequests  = prometheus.NewDesc("podium_app_requests_total", "Requests and WebSockets this node handed to a process of app content.", []string{"content_guid"}, nil)
 	descAppRejected  = prometheus.NewDesc("podium_app_requests_rejected_total", "Requests to app content this node answered with a 502 or 503 page because no process could serve them.", []string{"content_guid"}, nil)
 	descJobsRunning  = prometheus.NewDesc("podium_jobs_running", "Scheduled jobs running on this node.", nil, nil)
@@ -234,6 +234,7 @@ func (pc *podiumCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(descAppEvents, e.Crashed, guid, "crashed")
 			counter(descAppEvents, e.Failed, guid, "failed")
 			counter(descAppEvents, e.Stopped, guid, "stopped")
+			counter(descAppEvents, e.LimitKilled, guid, "limit_killed")
 			counter(descAppRequests, e.Requests, guid)
 			counter(descAppRejected, e.Rejected, guid)
 		}

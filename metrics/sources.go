@@ -57,6 +57,9 @@ type AppEvents struct {
 	Requests int64
 	// Rejected counts requests answered with a 502 or 503 page.
 	Rejected int64
+	// LimitKilled counts processes killed for exceeding a limit of their
+	// sandbox (also counted in Crashed).
+	LimitKilled int64
 }
 
 // Sources are the parts of the node the sampler and the Prometheus

@@ -288,7 +288,9 @@ func (m *Manager) build(ctx context.Context, env *Env, pkgFile string, pkgs []st
 		out("The environment was built meanwhile by another deployment: reusing it")
 		return nil
 	}
-	if cred != nil {
+	if cred != nil && (m.sandbox == nil || m.sandbox.Off()) {
+		// (A sandbox shows the build directory at its path whatever the
+		// directories above it allow.)
 		if blocked := runas.Unsearchable(m.cfg.Root, cred); blocked != "" {
 			return podium.Errorf(podium.EPRECONDITION, "the Python environments live in %s, which the [Applications] RunAs user (uid %d) cannot enter: "+
 				"give it search permission on %s (for example chmod o+x %s)", m.cfg.Root, cred.Uid, blocked, blocked)

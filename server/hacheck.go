@@ -41,6 +41,16 @@ func mountHACheck(n *Node) {
 	if cfg.Database.Provider == config.ProviderPostgres {
 		facts.DBPoolMax = cfg.Postgres.MaxConns
 	}
+	if sb := n.sandbox; sb != nil {
+		f := &hacheck.SandboxFacts{State: "on", UIDRange: cfg.Applications.SandboxUIDRange, Network: sb.Network(), Cgroups: sb.Cgroups()}
+		switch {
+		case sb.Refused() != nil:
+			f.State, f.Error = "unavailable", sb.Refused().Error()
+		case sb.Off():
+			f.State = "off"
+		}
+		facts.Sandbox = f
+	}
 	facts.Refresh(n.id, n.hostname, dirs)
 	n.AddInfo(func() map[string]any {
 		mu.Lock()

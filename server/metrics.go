@@ -93,7 +93,7 @@ func mountMetrics(ctx context.Context, n *Node, sched *scheduler.Service, sup *a
 			for guid, c := range sup.Snapshot().Content {
 				e := c.Events
 				out[guid] = metrics.AppEvents{Started: e.Started, Crashed: e.Crashed, Failed: e.Failed, Stopped: e.Stopped,
-					Requests: e.Requests, Rejected: e.Rejected}
+					Requests: e.Requests, Rejected: e.Rejected, LimitKilled: e.LimitKilled}
 			}
 			return out
 		},

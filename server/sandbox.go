@@ -1,9 +1,11 @@
 package server
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/runtimes"
@@ -33,6 +35,7 @@ func underSystem(p string) bool {
 // processes, with the reason and the way out; the node itself starts.
 func mountSandbox(n *Node, rt *runtimes.Manager, rl *rlang.Manager) (sb *sandbox.Sandbox) {
 	defer func() {
+		n.sandbox = sb
 		// Environment builds run in it too.
 		if rt != nil {
 			rt.SetSandbox(sb)
@@ -83,6 +86,7 @@ func mountSandbox(n *Node, rt *runtimes.Manager, rl *rlang.Manager) (sb *sandbox
 			cfg.ReadOnly = append(cfg.ReadOnly, prefix)
 		}
 	}
+	sweepScratch(n, log)
 	sb, err := sandbox.New(cfg)
 	if err != nil {
 		log.WithError(err).Error("content processes will not start on this node")
@@ -107,4 +111,27 @@ func mountSandbox(n *Node, rt *runtimes.Manager, rl *rlang.Manager) (sb *sandbox
 	log.WithFields(logrus.Fields{"uids": a.SandboxUIDRange, "network": sb.Network(), "cgroups": sb.Cgroups(),
 		"memory": a.SandboxMemoryLimit, "processes": a.SandboxProcessLimit, "open_files": a.SandboxOpenFileLimit}).Info("content sandbox ready")
 	return sb
+}
+
+// sweepScratch removes what builds of an earlier run left: the scratch
+// of interrupted Python and R builds in the shared caches (never a build
+// that runs, on this node or another: see sandbox.SweepBuildScratch), and
+// the restore directories older versions of podium made in $TMPDIR
+// (podium-rrestore-*) that are more than a day old.
+func sweepScratch(n *Node, log *logrus.Entry) {
+	for _, lang := range []string{"python", "r"} {
+		removed, err := sandbox.SweepBuildScratch(filepath.Join(n.Config.Server.DataDir, "runtimes", lang))
+		if err != nil {
+			log.WithError(err).Warn("cannot sweep the scratch of interrupted environment builds")
+		}
+		if len(removed) > 0 {
+			log.WithField("removed", removed).Info("removed the scratch of interrupted environment builds")
+		}
+	}
+	old, _ := filepath.Glob(filepath.Join(os.TempDir(), "podium-rrestore-*"))
+	for _, d := range old {
+		if fi, err := os.Stat(d); err == nil && time.Since(fi.ModTime()) > 24*time.Hour {
+			_ = os.RemoveAll(d)
+		}
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
+	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/runtimes"
 	"github.com/podiumhq/podium/runtimes/rlang"
@@ -66,6 +67,7 @@ type Node struct {
 	scheduler *scheduler.Service
 	rlang     *rlang.Manager    // see rlang.go
 	runtimes  *runtimes.Manager // see runtimes.go
+	sandbox   *sandbox.Sandbox  // see sandbox.go
 	listener  net.Listener
 	// tlsListener serves [HTTPS] Listen (nil without it); certs reloads
 	// its certificate.

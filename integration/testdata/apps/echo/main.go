@@ -1,7 +1,9 @@
 // Command echo is the test application of the apps integration tests and
 // the proxy benchmark: an HTTP and WebSocket echo server that listens on
 // $PORT and reports its PID in every answer, so tests can tell processes
-// apart.
+// apart. In a sandbox (its own pid namespace, where every app process is
+// pid 2) the "pid" it reports is a random number drawn at start, unique
+// among the processes of a test all the same.
 //
 //	GET  /           JSON: pid, uid, path, base path, forwarding headers
 //	GET  /sleep?ms=N answers after N milliseconds (holds a connection)
@@ -19,7 +21,9 @@
 package main
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -39,7 +43,7 @@ func main() {
 		fmt.Println("not listening, on purpose")
 		time.Sleep(time.Hour)
 	}
-	pid := os.Getpid()
+	pid := processID()
 	base := os.Getenv("PODIUM_BASE_PATH")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -151,4 +155,17 @@ func main() {
 	addr := "127.0.0.1:" + os.Getenv("PORT")
 	fmt.Printf("echo app pid %d listening on %s under %s\n", pid, addr, base)
 	log.Fatal(http.ListenAndServe(addr, mux))
+}
+
+// processID is the process's pid, or, in a pid namespace of its own (a
+// Podium sandbox: the pid is tiny and the same in every process), a random
+// number above the host's pid range.
+func processID() int {
+	pid := os.Getpid()
+	if pid > 10 {
+		return pid
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return 1<<22 + int(binary.BigEndian.Uint32(b[:])>>2)
 }
