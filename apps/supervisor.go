@@ -92,7 +92,7 @@ type Events struct {
 	// limit of their content item's sandbox (memory); they count as
 	// crashed too.
 	LimitKilled int64 `json:"limit_killed"`
-	Requests int64 `json:"requests"` // requests (and WebSockets) handed to a process
+	Requests    int64 `json:"requests"` // requests (and WebSockets) handed to a process
 }
 
 // pool holds the processes of one content item on this node.
