@@ -43,6 +43,12 @@ import (
 // messages on one connection to the Go app. Goal: through Podium at least
 // 80% of direct throughput and p99 within 1.5x of direct.
 //
+// The sandbox: the same two apps also run sandboxed on a second node
+// (package internal/sandbox: their own network namespace, reached by
+// Podium through a socket made in it), and the figure is their throughput
+// through Podium against the unsandboxed ones' in the same rounds. Goal:
+// within 5%.
+//
 // It also reports the CPU time per request of the generator, the app and
 // the proxy on each path. On a small machine the three share the cores, so
 // throughput follows total CPU per request: the proxy's own share is the
@@ -52,35 +58,31 @@ func BenchmarkProxy(b *testing.B) {
 	dur := time.Duration(envInt("PODIUM_BENCH_SECONDS", 5)) * time.Second
 	rounds := envInt("PODIUM_BENCH_ROUNDS", 3)
 	data := sharedDataDir(b)
-	n := nodetest.StartNode(b, nodetest.Options{DataDir: data, Config: "[Applications]\nRunAs = nobody\n"})
+	// The node whose app processes the peers reach directly runs them
+	// without a sandbox (a sandboxed app's port is reachable by its node
+	// only); a second node runs the same apps sandboxed, for the figure
+	// of the sandbox's cost.
+	n := nodetest.StartNode(b, nodetest.Options{DataDir: data, Config: "[Applications]\nRunAs = nobody\nSandbox = off\n"})
+	ns := nodetest.StartNode(b, nodetest.Options{DataDir: sharedDataDir(b), Name: "sandboxed", Config: "[Applications]\nRunAs = nobody\n"})
 	bin := nodetest.Binary(b)
 	nodetest.Run(b, bin, nil, "users", "create", "--config", n.ConfigPath, "--username", "bench", "--role", "publisher", "--no-password")
 	key, _, _ := nodetest.Run(b, bin, nil, "keys", "create", "--config", n.ConfigPath, "--username", "bench")
 	api := &apiClient{t: b, base: n.URL, key: strings.TrimSpace(key)}
+	nodetest.Run(b, bin, nil, "users", "create", "--config", ns.ConfigPath, "--username", "bench", "--role", "publisher", "--no-password")
+	skey, _, _ := nodetest.Run(b, bin, nil, "keys", "create", "--config", ns.ConfigPath, "--username", "bench")
+	sapi := &apiClient{t: b, base: ns.URL, key: strings.TrimSpace(skey)}
 	goproxy := buildTestProgram(b, "goproxy")
 
-	// oneProcess deploys dir as content with exactly one process and
-	// returns its GUID and that process.
-	oneProcess := func(name, dir string) (string, apps.ProcessInfo) {
-		guid := deployApp(b, api, name, dir)
-		if code := api.do("PATCH", "/__api__/v1/content/"+guid+"/processes-settings",
-			strings.NewReader(`{"min_processes":1,"max_processes":1}`), nil); code != 200 {
-			b.Fatalf("PATCH processes-settings: %d", code)
-		}
-		var procs apps.ProcessesBody
-		testutil.WaitFor(b, 15*time.Second, name+"'s process", func() bool {
-			api.do("GET", "/__api__/v1/content/"+guid+"/processes", nil, &procs)
-			return len(procs.Processes) > 0 && procs.Processes[0].State == apps.StateReady
-		})
-		return guid, procs.Processes[0]
-	}
-	goGUID, goProc := oneProcess("bench-go", echoBundleDir(b))
-	pyGUID, pyProc := oneProcess("bench-python", filepath.Join("testdata", "apps", "pyecho"))
-	nodePID := n.Cmd.Process.Pid
+	goGUID, goProc := benchOneProcess(b, api, "bench-go", echoBundleDir(b))
+	pyGUID, pyProc := benchOneProcess(b, api, "bench-python", filepath.Join("testdata", "apps", "pyecho"))
+	sgoGUID, sgoProc := benchOneProcess(b, sapi, "bench-go", echoBundleDir(b))
+	spyGUID, spyProc := benchOneProcess(b, sapi, "bench-python", filepath.Join("testdata", "apps", "pyecho"))
+	nodePID, sandboxedPID := n.Cmd.Process.Pid, ns.Cmd.Process.Pid
 
-	// targets returns the four paths to one app process: direct, the two
-	// peers and Podium, in that order.
-	targets := func(guid string, proc apps.ProcessInfo) []benchTarget {
+	// targets returns the five paths to an app process: direct, the two
+	// peers and Podium, in that order, then Podium to the same app in a
+	// sandbox (another process, on the sandboxed node).
+	targets := func(guid string, proc apps.ProcessInfo, sguid string, sproc apps.ProcessInfo) []benchTarget {
 		app := fmt.Sprintf("http://127.0.0.1:%d", proc.Port)
 		lb := startPeerHAProxy(b, proc.Port)
 		gp := startGoProxy(b, goproxy, app)
@@ -89,16 +91,16 @@ func BenchmarkProxy(b *testing.B) {
 			{"haproxy", lb.URL + "/", []int{proc.PID, lb.cmd.Process.Pid}},
 			{"go-proxy", gp.url + "/", []int{proc.PID, gp.cmd.Process.Pid}},
 			{"podium", n.URL + "/content/" + guid + "/", []int{proc.PID, nodePID}},
+			{"sandboxed", ns.URL + "/content/" + sguid + "/", []int{sandboxedApp(sproc.PID), sandboxedPID}},
 		}
 	}
-
 	fmt.Printf("bench-proxy: %d connections, %s per path, %d rounds, one app process per app\n", conns, dur, rounds)
 	for _, app := range []struct {
 		tag, name string
 		targets   []benchTarget
 	}{
-		{"go", "go echo app", targets(goGUID, goProc)},
-		{"py", "python app", targets(pyGUID, pyProc)},
+		{"go", "go echo app", targets(goGUID, goProc, sgoGUID, sgoProc)},
+		{"py", "python app", targets(pyGUID, pyProc, spyGUID, spyProc)},
 	} {
 		tgs := app.targets
 		for _, tg := range tgs {
@@ -139,6 +141,16 @@ func BenchmarkProxy(b *testing.B) {
 			ratio(3, thr)*100, strings.Join(perRound, " "), ratio(3, p99))
 		fmt.Printf("    through haproxy:  %3.0f%% of direct throughput, p99 %.2fx direct\n", ratio(1, thr)*100, ratio(1, p99))
 		fmt.Printf("    through go-proxy: %3.0f%% of direct throughput, p99 %.2fx direct\n", ratio(2, thr)*100, ratio(2, p99))
+		sbThr := func(i int) float64 { // sandboxed / unsandboxed Podium, per round
+			var v []float64
+			for k := range res[i] {
+				v = append(v, res[i][k].rps/res[3][k].rps)
+			}
+			return median(v)
+		}
+		fmt.Printf("    podium, sandboxed app: %3.0f%% of the unsandboxed app's throughput through podium (goal >= 95%%)\n", sbThr(4)*100)
+		b.ReportMetric(medianResult(res[4]).rps, app.tag+"-sandboxed-req/s")
+		b.ReportMetric(sbThr(4)*100, app.tag+"-sandboxed-throughput-%")
 		b.ReportMetric(medianResult(res[0]).rps, app.tag+"-direct-req/s")
 		b.ReportMetric(medianResult(res[3]).rps, app.tag+"-podium-req/s")
 		b.ReportMetric(ratio(3, thr)*100, app.tag+"-throughput-%")
@@ -148,7 +160,7 @@ func BenchmarkProxy(b *testing.B) {
 	}
 
 	fmt.Printf("  go echo app, websocket round trip (5000 messages):\n")
-	for _, tg := range targets(goGUID, goProc) {
+	for _, tg := range targets(goGUID, goProc, sgoGUID, sgoProc) {
 		p50, p99 := benchWebSocket(b, tg.url)
 		fmt.Printf("    %-9s p50 %-9s p99 %s\n", tg.name+":", p50.Round(time.Microsecond), p99.Round(time.Microsecond))
 	}
@@ -359,4 +371,34 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
+}
+
+// benchOneProcess deploys dir as content with exactly one process through
+// api and returns its GUID and that process.
+func benchOneProcess(b *testing.B, api *apiClient, name, dir string) (string, apps.ProcessInfo) {
+	b.Helper()
+	guid := deployApp(b, api, name, dir)
+	if code := api.do("PATCH", "/__api__/v1/content/"+guid+"/processes-settings",
+		strings.NewReader(`{"min_processes":1,"max_processes":1}`), nil); code != 200 {
+		b.Fatalf("PATCH processes-settings: %d", code)
+	}
+	var procs apps.ProcessesBody
+	testutil.WaitFor(b, 15*time.Second, name+"'s process", func() bool {
+		api.do("GET", "/__api__/v1/content/"+guid+"/processes", nil, &procs)
+		return len(procs.Processes) > 0 && procs.Processes[0].State == apps.StateReady
+	})
+	return guid, procs.Processes[0]
+}
+
+// sandboxedApp returns the app process under the bwrap podium started as
+// pid (the deepest of its descendants), so its CPU time is the app's.
+func sandboxedApp(pid int) int {
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+		f := strings.Fields(string(b))
+		if err != nil || len(f) == 0 {
+			return pid
+		}
+		pid, _ = strconv.Atoi(f[0])
+	}
 }

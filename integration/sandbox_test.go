@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podiumhq/podium/apps"
 	"github.com/podiumhq/podium/internal/nodetest"
 	"github.com/podiumhq/podium/internal/pywheel"
 	"github.com/podiumhq/podium/internal/testutil"
@@ -366,4 +367,97 @@ func sbSdist(t *testing.T, path string, files map[string]string) {
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSandboxLimitKill: an app that allocates beyond its content item's
+// memory limit is killed by the kernel, and Podium says so in the
+// process's log, in the processes API (shown by the dashboard) and in the
+// metrics (event="limit_killed"); it is then replaced.
+func TestSandboxLimitKill(t *testing.T) {
+	t.Parallel()
+	prom := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+	n := nodetest.StartNode(t, nodetest.Options{DataDir: sharedDataDir(t), Config: "[Metrics]\nInterval = 200ms\nPrometheusListen = " + prom +
+		"\n[Applications]\nRunAs = nobody\nSandboxMemoryLimit = 128MiB\n"})
+	key := pubUser(t, n, "hog", "publisher")
+	guid := pubCreate(t, n, key, "hog")
+	task := rtDeploy(t, n, key, guid, map[string]string{
+		"manifest.json": `{"version":1,"metadata":{"appmode":"api"},"serve":{"command":["/usr/bin/python3","app.py"]}}`,
+		"app.py": `import http.server, os
+
+
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/hog":
+            self.hog = bytearray(1 << 30)  # 1 GiB, touched
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+
+http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+`,
+	})
+	rtWantOK(t, "hog", task)
+	rtWaitBody(t, n.URL+"/content/"+guid+"/", key, "ok")
+	if r := pubDo(t, "GET", n.URL+"/content/"+guid+"/hog", key, "", nil); r.Status != http.StatusBadGateway {
+		t.Errorf("GET /hog: %d %s, want 502 (the process was killed mid-request)", r.Status, r.Body)
+	}
+	const why = "killed by the kernel for exceeding the memory limit of its content item (128 MiB)"
+	var killed apps.ProcessInfo
+	testutil.WaitFor(t, testutil.Timeout(30*time.Second), "the killed process listed with its reason", func() bool {
+		var body apps.ProcessesBody
+		pubDo(t, "GET", n.URL+"/__api__/v1/content/"+guid+"/processes", key, "", nil).JSON(t, &body)
+		for _, p := range body.Processes {
+			if p.State == apps.StateCrashed && p.Exit == why {
+				killed = p
+				return true
+			}
+		}
+		return false
+	})
+	logBody := pubDo(t, "GET", fmt.Sprintf("%s/__api__/v1/content/%s/processes/%d/log", n.URL, guid, killed.PID), key, "", nil)
+	if !strings.Contains(string(logBody.Body), "podium: the process was "+why) {
+		t.Errorf("the process log does not say why it was killed:\n%s", logBody.Body)
+	}
+	series := `podium_app_process_events_total{content_guid="` + guid + `",event="limit_killed"}`
+	testutil.WaitFor(t, 20*time.Second, "the limit kill counted", func() bool {
+		return scrape(t, "http://"+prom+"/metrics")[series] == 1
+	})
+	rtWaitBody(t, n.URL+"/content/"+guid+"/", key, "ok") // replaced
+}
+
+// TestSandboxEndsWithNode: a render (here one that would sleep for two
+// minutes) does not outlive its node: SIGKILL of the node kills it at
+// once, so no render escapes its time limit by a restart.
+func TestSandboxEndsWithNode(t *testing.T) {
+	t.Parallel()
+	n := nodetest.StartNode(t, nodetest.Options{DataDir: sharedDataDir(t), Config: "[Applications]\nRunAs = nobody\n"})
+	key := pubUser(t, n, "sleepy", "publisher")
+	guid := pubCreate(t, n, key, "sleepy")
+	marker := strconv.Itoa(100000 + int(time.Now().UnixNano()%800000))
+	pubStartDeploy(t, n, key, guid, map[string]string{
+		"manifest.json": `{"version":1,"metadata":{"appmode":"report"},"render":{"command":["/bin/sleep","` + marker + `"],"timeout":"1h"}}`,
+	})
+	find := func() []int {
+		var pids []int
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			if b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); err == nil && string(b) == "/bin/sleep\x00"+marker+"\x00" {
+				pids = append(pids, pid)
+			}
+		}
+		return pids
+	}
+	testutil.WaitFor(t, testutil.Timeout(30*time.Second), "the render running", func() bool { return len(find()) == 1 })
+	if err := n.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Wait(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the render gone with its node", func() bool { return len(find()) == 0 })
 }
