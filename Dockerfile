@@ -10,6 +10,12 @@
 # or set PODIUM_* variables. Because the container runs as podium, every
 # application runs as podium too: keep [Applications] RunAs = podium (the
 # default). For PostgreSQL, set its URL in the configuration, not here.
+#
+# The content sandbox (docs/security.md) needs root and namespaces, which
+# an unprivileged container does not have: this image sets
+# PODIUM_APPLICATIONS_SANDBOX=false, so content processes are not isolated
+# from each other (ha check and /__ping__ say so). To isolate them, run
+# podium on the host (deploy/systemd) rather than in this container.
 
 ARG GO_VERSION=1.26
 
@@ -42,7 +48,7 @@ RUN apt-get update \
  && install -d -m 0755 /etc/podium
 COPY --from=build /out/podium /usr/local/bin/podium
 
-ENV PODIUM_SERVER_DATADIR=/var/lib/podium
+ENV PODIUM_SERVER_DATADIR=/var/lib/podium PODIUM_APPLICATIONS_SANDBOX=false
 VOLUME /var/lib/podium
 WORKDIR /var/lib/podium
 EXPOSE 3939

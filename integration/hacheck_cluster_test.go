@@ -76,7 +76,7 @@ func TestHACheckClusterPasses(t *testing.T) {
 		t.Fatalf("ha check exit %d, want 0: %+v", code, res)
 	}
 	for _, item := range []string{hacheck.ItemNodes, hacheck.ItemVersion, hacheck.ItemDatabase, hacheck.ItemDataDir, hacheck.ItemDirs,
-		hacheck.ItemMetrics, hacheck.ItemClock, hacheck.ItemRunAs, hacheck.ItemScheduling, hacheck.ItemDisk, hacheck.ItemConnections} {
+		hacheck.ItemMetrics, hacheck.ItemClock, hacheck.ItemRunAs, hacheck.ItemSandbox, hacheck.ItemScheduling, hacheck.ItemDisk, hacheck.ItemConnections} {
 		if r, ok := res[item]; !ok || r.Status != hacheck.Pass {
 			t.Errorf("item %s: %+v, want pass", item, r)
 		}
@@ -90,8 +90,8 @@ func TestHACheckClusterPasses(t *testing.T) {
 
 	// The table form says the same, one row per item.
 	stdout, _, code := nodetest.Run(t, bin, nil, "ha", "check", "--config", n1.ConfigPath)
-	if code != 0 || strings.Count(stdout, "PASS") != 11 || !strings.Contains(stdout, "ITEM") {
-		t.Errorf("table (exit %d), want 11 PASS rows:\n%s", code, stdout)
+	if code != 0 || strings.Count(stdout, "PASS") != 12 || !strings.Contains(stdout, "ITEM") {
+		t.Errorf("table (exit %d), want 12 PASS rows:\n%s", code, stdout)
 	}
 
 	// Leaving HA: stop node2; node1 alone passes.

@@ -7,7 +7,8 @@
 # example configurations), python3 (test applications; with venv, pip and
 # Debian's Flask, FastAPI, uvicorn, waitress, nbconvert and ipykernel for
 # the Python runtimes tests), chromium (dashboard
-# browser tests), a C compiler (go test -race needs cgo) and R with the
+# browser tests), a C compiler (go test -race needs cgo), bubblewrap (the
+# content sandbox) and R with the
 # packages the R runtimes and the R rsconnect client tests use (shiny,
 # rmarkdown with pandoc, plumber, rsconnect, packrat).
 #
@@ -67,6 +68,10 @@ check_all() {
 		python3-flask python3-fastapi python3-uvicorn python3-waitress python3-websockets
 	need "/usr/bin/python3 -c 'import nbconvert, nbclient, ipykernel'" python3-nbconvert python3-ipykernel
 	need "have gcc" gcc libc6-dev
+	# The content sandbox (internal/sandbox): bubblewrap, and setpriv and
+	# prlimit from util-linux.
+	need "have bwrap" bubblewrap
+	need "have setpriv && have prlimit" util-linux
 	# Graphite tests: a real carbon-cache receiver, read back with whisper-fetch.
 	need "have carbon-cache && have whisper-fetch" graphite-carbon
 	# Dashboard browser tests (chromedp drives it; no chromedriver needed).

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -134,4 +135,15 @@ func sweepScratch(n *Node, log *logrus.Entry) {
 			_ = os.RemoveAll(d)
 		}
 	}
+}
+
+// sandboxService releases the node's cgroups when the node stops (after
+// every service that starts content processes: it stops last).
+type sandboxService struct{ sb *sandbox.Sandbox }
+
+func (s sandboxService) Name() string                { return "sandbox" }
+func (s sandboxService) Start(context.Context) error { return nil }
+func (s sandboxService) Stop(context.Context) error {
+	s.sb.Release()
+	return nil
 }

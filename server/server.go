@@ -291,7 +291,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 //     that change something write the audit log (their Audit action);
 //   - services, in start order (they stop in the reverse order, after the
 //     HTTP drain and [Server] DrainDelay): heartbeat, schema watcher,
-//     session sweeper, first-run setup, audit log pruner, app supervisor,
+//     session sweeper, first-run setup, audit log pruner, content sandbox (it stops after every content process: it removes the node's empty cgroups), app supervisor,
 //     disk watch (free-space warnings; its first sample is taken here),
 //     Prometheus listener (when [Metrics] PrometheusListen is set),
 //     metrics sampler, Python environment eviction, publish (task
@@ -325,7 +325,7 @@ func (n *Node) build(ctx context.Context) error {
 		return err
 	}
 
-	n.services = []Service{&heartbeat{node: n}, &schemaWatcher{node: n}, sweeper, firstRun, pruner, sup, disk}
+	n.services = []Service{&heartbeat{node: n}, &schemaWatcher{node: n}, sweeper, firstRun, pruner, sandboxService{sb}, sup, disk}
 	n.services = append(n.services, metricServices...)
 	n.services = append(n.services, eviction, pub, sched)
 	return nil

@@ -178,3 +178,22 @@ func killAll(dir string) int {
 	}
 	return n
 }
+
+// Release removes this node's cgroups that are empty (every content
+// process has ended), and the node's own cgroup directories when nothing
+// is left in them: a stopped node leaves nothing under podium/.
+func (s *Sandbox) Release() {
+	if s.cg == nil {
+		return
+	}
+	for _, c := range s.cg.controllers {
+		base := filepath.Join(cgroupRoot, c, "podium", s.cg.node)
+		ents, _ := os.ReadDir(base)
+		for _, e := range ents {
+			if e.IsDir() {
+				_ = syscall.Rmdir(filepath.Join(base, e.Name()))
+			}
+		}
+		_ = syscall.Rmdir(base)
+	}
+}
