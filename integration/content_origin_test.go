@@ -359,8 +359,13 @@ func TestContentOriginBrowser(t *testing.T) {
 		checkAppWorks(t, r)
 		br.do("still logged in", chromedp.Navigate(mainB+"/__dashboard__/"), chromedp.WaitVisible(chromedp.CSS("#username")))
 
-		// The dashboard's link to content on the main origin goes to the
-		// content origin (signed in already: no sign-in round).
+		// The dashboard links to content on the content origin.
+		br.do("dashboard content page", chromedp.Navigate(mainB+"/__dashboard__/content/"+guidB), chromedp.WaitVisible(chromedp.CSS("#open")))
+		if href := browserRun(t, browser, "open link", chromedp.Evaluate[string](`document.getElementById('open').href`)); href != contentB+"/content/"+guidB+"/" {
+			t.Errorf("dashboard's link to the content: %s, want %s", href, contentB+"/content/"+guidB+"/")
+		}
+		// A link to content on the main origin goes to the content origin
+		// (signed in already: no sign-in round).
 		br.do("content through the main origin", chromedp.Navigate(mainB+"/content/"+guidB+"/?main=x"), chromedp.WaitVisible(chromedp.CSS("#app")))
 		if loc := browserRun(t, browser, "location", chromedp.Location()); loc != contentB+"/content/"+guidB+"/?main=x" {
 			t.Errorf("main origin's /content/ ended at %s", loc)

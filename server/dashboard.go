@@ -24,7 +24,7 @@ func mountDashboard(n *Node, pub *publish.Service, sched *scheduler.Service, sup
 		Log: n.log("dashboard"), NodeID: n.id, DB: n.db,
 		NodeTimeout: cfg.HA.NodeTimeout, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
 		Content: src, Jobs: src, Processes: src, Metrics: src, HAChecks: src, Keys: n.auth,
-		AdminWarnings: adminWarnings(cfg),
+		AdminWarnings: adminWarnings(cfg), ContentOrigin: n.web.ContentOriginOf,
 	})
 	n.web.Mount(d.Routes())
 }

@@ -365,3 +365,13 @@ func (s *Server) ContentOrigin() string {
 	}
 	return s.content.String()
 }
+
+// ContentOriginOf returns the origin content guid is served on
+// ("https://content.example", "https://{guid}.content.example"), "" when
+// content is served on the main origin.
+func (s *Server) ContentOriginOf(guid string) string {
+	if s.content == nil {
+		return ""
+	}
+	return s.content.Origin(guid).String()
+}

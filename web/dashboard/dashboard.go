@@ -74,6 +74,10 @@ type Options struct {
 	// AdminWarnings are shown at the top of every page to administrators
 	// (a node without a content origin says what that risks).
 	AdminWarnings []string
+	// ContentOrigin, when set, returns the origin content guid is served on
+	// ([Server] ContentURL; "" for the main origin): the pages link there
+	// directly, sparing the reader the main origin's redirect.
+	ContentOrigin func(guid string) string
 }
 
 // Dashboard serves the dashboard pages.
@@ -158,6 +162,8 @@ type frame struct {
 	Data    any
 	// Warnings are Options.AdminWarnings, for administrators only.
 	Warnings []string
+	// ContentLink returns the address of content guid's root.
+	ContentLink func(guid string) string
 }
 
 // page wraps a handler: it renders the returned view in the layout, and
@@ -176,7 +182,15 @@ func (d *Dashboard) page(fn func(c echo.Context) (*view, error)) echo.HandlerFun
 func (d *Dashboard) frame(c echo.Context, v *view) frame {
 	base := d.prefix(c)
 	return frame{Base: base, Dash: base + Path, Title: v.Title, Nav: v.Name, User: web.CurrentUser(c),
-		CSRF: web.CSRFToken(c), NodeID: d.opts.NodeID, Now: time.Now(), Data: v.Data, Warnings: d.adminWarnings(c)}
+		CSRF: web.CSRFToken(c), NodeID: d.opts.NodeID, Now: time.Now(), Data: v.Data, Warnings: d.adminWarnings(c),
+		ContentLink: func(guid string) string {
+			if d.opts.ContentOrigin != nil {
+				if o := d.opts.ContentOrigin(guid); o != "" {
+					return o + "/content/" + guid + "/"
+				}
+			}
+			return base + "/content/" + guid + "/"
+		}}
 }
 
 func (d *Dashboard) adminWarnings(c echo.Context) []string {
