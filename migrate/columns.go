@@ -53,6 +53,9 @@ type column struct {
 	TypeName string // PostgreSQL type, for messages
 	OID      uint32
 	kind     kind
+	// NotNull: the column is NOT NULL (its digest bytes need no NULL
+	// marker).
+	NotNull bool
 }
 
 // valueError is a source value that cannot go into its target column
@@ -72,10 +75,9 @@ const pgEpochMicros = 946684800 * 1000000
 // encode converts a SQLite value for this column: it appends the field
 // PostgreSQL's binary COPY format expects (a 32-bit length, -1 for NULL,
 // then the bytes of the type's binary representation) to w, and, with
-// dig, the value's digest bytes to h (see digest.go: the COPY field itself
-// for every type but jsonb, whose digest bytes are those of jsonb_send and
-// a 0 byte). JSON columns always append to h (their check parses the
-// text), so a caller without dig resets h. It returns the number of
+// dig, the value's digest bytes to h (see digestExpr). JSON columns always
+// append to h (their check parses the text), so a caller without dig
+// resets h. It returns the number of
 // payload bytes for the summary. Writing the COPY field here, from the
 // value just checked, costs no boxing and no per-value encoder lookup; the
 // bytes are what pgx would send for the Go value of the column's type.
@@ -89,9 +91,38 @@ func (c *column) encode(v any, h, w []byte, dig bool) ([]byte, []byte, int, erro
 		return h, w[:ws], 0, err
 	}
 	if dig {
-		h = append(h, w[ws:]...)
+		h = c.appendDigest(h, w[ws:], v == nil)
 	}
 	return h, w, size, nil
+}
+
+// appendDigest appends the digest bytes of a value that is not JSON, from
+// its COPY field, as digestExpr computes them in PostgreSQL.
+func (c *column) appendDigest(h, field []byte, null bool) []byte {
+	switch c.kind {
+	case kindBool:
+		if null {
+			return append(h, 0xff)
+		}
+		return append(h, field[4:]...)
+	case kindJSON, kindJSONB: // NULL only: encodeJSON does the others
+		return append(h, 0xff)
+	case kindText:
+		if null {
+			return append(h, 0xff)
+		}
+		return append(append(h, field[4:]...), 0)
+	case kindBytea:
+		return append(h, field...)
+	}
+	// Fixed width.
+	switch {
+	case null:
+		return append(h, 0)
+	case c.NotNull:
+		return append(h, field[4:]...)
+	}
+	return append(append(h, 1), field[4:]...)
 }
 
 func (c *column) encodeField(v any, w []byte) ([]byte, int, error) {
@@ -244,13 +275,11 @@ func (c *column) encodeJSON(v any, h, w []byte, dig bool) ([]byte, []byte, int, 
 	if _, err := appendCanonicalJSON(h, s); err != nil {
 		return h[:mark], w, 0, c.badJSON(v, err)
 	}
-	ws := len(w)
-	w = appendField(w, s)
 	h = h[:mark]
 	if dig {
-		h = append(h, w[ws:]...)
+		h = append(append(h, s...), 0)
 	}
-	return h, w, len(s), nil
+	return h, appendField(w, s), len(s), nil
 }
 
 func (c *column) badJSON(v any, err error) error {

@@ -160,10 +160,8 @@ func (r *run) encodeRows(ctx context.Context, worker int, t *table, in <-chan *r
 	readErr func() error, emit func(*chunk) *chunk) (tableCopy, error) {
 	var res tableCopy
 	var dg digest
-	// The digest's bytes are the COPY fields themselves unless a jsonb
-	// column needs its own; --check computes no digest.
+	// --check computes no digest.
 	dig := r.check == nil
-	sep := dig && t.hasJSONB()
 	var h []byte
 	ncol := len(t.Columns)
 	cols := t.Columns
@@ -182,7 +180,7 @@ func (r *run) encodeRows(ctx context.Context, worker int, t *table, in <-chan *r
 			for j := range cols {
 				var size int
 				var err error
-				h, w, size, err = cols[j].encode(row[j], h, w, sep)
+				h, w, size, err = cols[j].encode(row[j], h, w, dig)
 				if err != nil {
 					if r.check == nil {
 						return res, t.rowError(row, err)
@@ -199,10 +197,8 @@ func (r *run) encodeRows(ctx context.Context, worker int, t *table, in <-chan *r
 			}
 			if refused {
 				w = w[:rowStart]
-			} else if sep {
-				dg.add(h)
 			} else if dig {
-				dg.add(w[rowStart+2:])
+				dg.add(h)
 			}
 			res.rows++
 			if len(w) >= chunkBytes {

@@ -18,12 +18,12 @@ import (
 // Verification computes one digest per table on each side and compares
 // them, instead of reading every row back:
 //
-//   - a row's digest bytes are its binary COPY fields (32-bit length and
-//     the type's binary representation, or -1 for NULL), exactly what the
-//     client sends and what PostgreSQL's send functions return for the
-//     stored values; for jsonb, whose stored form is normalized, they are
-//     jsonb_send's bytes and a 0 byte, which the client reproduces from the
-//     text (appendJSONBText);
+//   - a row's digest bytes are, column after column, the bytes of the
+//     type's binary representation (what the client sends in its COPY
+//     fields and what PostgreSQL's send functions return for the stored
+//     values), framed so that no two rows give the same bytes (digestExpr);
+//     for jsonb, whose stored form is normalized, they are jsonb_send's
+//     bytes, which the client reproduces from the text (appendJSONBText);
 //   - the table's digest is the row count and the sum, as a 128-bit
 //     integer, of the first 8 bytes of each row's MD5 read as a signed
 //     big-endian integer: independent of the order rows are stored or read
@@ -65,51 +65,55 @@ func (d *digest) sum() string {
 	return n.String()
 }
 
-// hasJSONB reports whether the table's digest bytes differ from its COPY
-// fields.
-func (t *table) hasJSONB() bool {
-	for _, c := range t.Columns {
-		if c.kind == kindJSONB {
-			return true
-		}
-	}
-	return false
-}
-
-// digestExpr is the SQL expression of a column's digest bytes.
+// digestExpr is the SQL expression of a column's digest bytes: the
+// fewest function calls that still tell every value apart within a row:
+//
+//   - fixed-width types: the send function's bytes; if the column may be
+//     NULL, a 1 byte before them, and NULL a lone 0 byte;
+//   - bool: its byte (0 or 1), NULL 0xff;
+//   - text and json: the bytes and a 0 byte (text holds no NUL), NULL
+//     0xff (which UTF-8 never holds);
+//   - jsonb: jsonb_send (a 1 byte and the normalized text) and a 0 byte,
+//     NULL 0xff;
+//   - bytea: its 32-bit length and bytes, NULL -1.
 func (c *column) digestExpr() string {
 	q := quoteIdent(c.Name)
-	field := func(fixed int, send string) string {
-		return fmt.Sprintf(`'\x%08x'::bytea || %s(%s)`, fixed, send, q)
+	nullable := func(e, null string) string {
+		if c.NotNull {
+			return e
+		}
+		return fmt.Sprintf(`COALESCE(%s, '\x%s'::bytea)`, e, null)
 	}
-	var e string
+	fixed := func(send string) string {
+		if c.NotNull {
+			return fmt.Sprintf(`%s(%s)`, send, q)
+		}
+		return fmt.Sprintf(`COALESCE('\x01'::bytea || %s(%s), '\x00'::bytea)`, send, q)
+	}
 	switch c.kind {
 	case kindBool:
-		e = field(1, "boolsend")
+		return nullable(fmt.Sprintf(`boolsend(%s)`, q), "ff")
 	case kindInt2:
-		e = field(2, "int2send")
+		return fixed("int2send")
 	case kindInt4:
-		e = field(4, "int4send")
+		return fixed("int4send")
 	case kindInt8:
-		e = field(8, "int8send")
+		return fixed("int8send")
 	case kindFloat4:
-		e = field(4, "float4send")
+		return fixed("float4send")
 	case kindFloat8:
-		e = field(8, "float8send")
+		return fixed("float8send")
 	case kindTimestamptz:
-		e = field(8, "timestamptz_send")
+		return fixed("timestamptz_send")
 	case kindTimestamp:
-		e = field(8, "timestamp_send")
+		return fixed("timestamp_send")
 	case kindBytea:
-		e = fmt.Sprintf(`int4send(octet_length(%s)) || %s`, q, q)
-	case kindJSON:
-		e = fmt.Sprintf(`int4send(octet_length(%s::text)) || json_send(%s)`, q, q)
+		return nullable(fmt.Sprintf(`int4send(length(%s)) || %s`, q, q), "ffffffff")
 	case kindJSONB:
-		e = fmt.Sprintf(`jsonb_send(%s) || '\x00'::bytea`, q)
-	default: // text, varchar, bpchar
-		e = fmt.Sprintf(`int4send(octet_length(%s::text)) || textsend(%s::text)`, q, q)
+		return nullable(fmt.Sprintf(`jsonb_send(%s) || '\x00'::bytea`, q), "ff")
 	}
-	return `COALESCE(` + e + `, '\xffffffff'::bytea)`
+	// text, varchar, bpchar, json
+	return nullable(fmt.Sprintf(`textsend(%s::text) || '\x00'::bytea`, q), "ff")
 }
 
 // digestQuery computes the table's row count and digest sum in one scan.

@@ -303,7 +303,8 @@ func (t *target) describeTables(ctx context.Context, names []string) (map[string
 	rows, err := t.tx.QueryContext(ctx, `
 		SELECT c.relname, a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod), a.attidentity::text,
 		       COALESCE(pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname), ''),
-		       COALESCE(array_position(i.indkey::int2[], a.attnum) - array_lower(i.indkey::int2[], 1) + 1, 0)
+		       COALESCE(array_position(i.indkey::int2[], a.attnum) - array_lower(i.indkey::int2[], 1) + 1, 0),
+		       a.attnotnull
 		FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -321,7 +322,8 @@ func (t *target) describeTables(ctx context.Context, names []string) (map[string
 		var tname, cname, typeName, identity, serial string
 		var oid uint32
 		var pkpos int
-		if err := rows.Scan(&tname, &cname, &oid, &typeName, &identity, &serial, &pkpos); err != nil {
+		var notNull bool
+		if err := rows.Scan(&tname, &cname, &oid, &typeName, &identity, &serial, &pkpos, &notNull); err != nil {
 			return nil, fmt.Errorf("migrate db: target catalog: %w", err)
 		}
 		tb := out[tname]
@@ -334,7 +336,7 @@ func (t *target) describeTables(ctx context.Context, names []string) (map[string
 			return nil, podium.Errorf(podium.EINTERNAL,
 				"migrate db: column %s.%s has type %s, which this command does not know how to copy yet", tname, cname, typeName)
 		}
-		tb.Columns = append(tb.Columns, column{Name: cname, TypeName: typeName, OID: oid, kind: k})
+		tb.Columns = append(tb.Columns, column{Name: cname, TypeName: typeName, OID: oid, kind: k, NotNull: notNull})
 		if pkpos > 0 {
 			pks[tname] = append(pks[tname], pkPos{pkpos, len(tb.Columns) - 1})
 		}
