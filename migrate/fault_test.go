@@ -263,7 +263,7 @@ func TestCommandFullTargetDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := cl.URL("target")
-	stdout, stderr, code := nodetest.Run(t, s.bin, []string{"PODIUM_POSTGRES_URL=" + url}, "--config", s.config, "migrate", "db")
+	stdout, stderr, code := nodetest.Run(t, s.bin, []string{"PODIUM_POSTGRES_URL=" + url}, "--config", s.config, "migrate", "db", "--log-level", "debug")
 	if code != 1 || !strings.Contains(stderr, "ran out of disk space") || !strings.Contains(stderr, "free space on the server") ||
 		!strings.Contains(stderr, "was left as it was") {
 		t.Fatalf("exit %d, want 1 and a message saying the disk is full, what to do and that the target is untouched:\n%s\n%s", code, stdout, stderr)
@@ -271,6 +271,6 @@ func TestCommandFullTargetDisk(t *testing.T) {
 	expectUntouched(t, url, "after a full disk")
 	var n int
 	if err := pgConn(t, url).QueryRow(t.Context(), `SELECT count(*) FROM pg_namespace WHERE nspname = $1`, stagingSchema).Scan(&n); err != nil || n != 0 {
-		t.Errorf("the staging schema remains after the failure (%d, %v): its space is not given back", n, err)
+		t.Errorf("the staging schema remains after the failure (%d, %v): its space is not given back\n%s", n, err, stderr)
 	}
 }

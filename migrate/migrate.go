@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -138,6 +139,9 @@ type run struct {
 	check *checkState
 	// staged: the staging schema may exist, and a failure removes it.
 	staged bool
+	// backends are the server processes of the workers' connections.
+	mu       sync.Mutex
+	backends []int32
 }
 
 func (r *run) progress(e Event) {

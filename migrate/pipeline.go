@@ -413,6 +413,7 @@ func (r *run) load(ctx context.Context, tables []*table, plan []TablePlan, lp *l
 				}
 				defer pc.Release()
 				conn = pc.Conn()
+				r.addBackend(conn.PgConn().PID())
 			}
 			for {
 				tk, ok := sc.next()
@@ -786,10 +787,11 @@ func (r *run) failed(err error) error {
 	if r.dst == nil || !r.staged {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	left := ""
-	if _, derr := r.dst.prov.Pool().Exec(ctx, `DROP SCHEMA IF EXISTS `+quoteIdent(stagingSchema)+` CASCADE`); derr != nil {
+	if derr := r.dropStaging(ctx); derr != nil {
+		r.log.WithError(derr).Debug("drop the staging schema")
 		left = fmt.Sprintf(" The staging schema %s may remain: no node looks at it, and the next run removes it.", stagingSchema)
 	}
 	what := ""
@@ -808,6 +810,61 @@ func (r *run) failed(err error) error {
 	msg := fmt.Sprintf("%s. The target %s was left as it was: nothing was switched in.%s%s",
 		strings.TrimSuffix(err.Error(), "."), r.dst.describe, what, left)
 	return &podium.Error{Code: podium.ErrorCode(err), Message: msg, Err: err}
+}
+
+// addBackend notes the server process of a worker's connection.
+func (r *run) addBackend(pid uint32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.backends = append(r.backends, int32(pid))
+}
+
+// dropStaging removes the staging schema after a failure. A worker whose
+// statement was canceled may still hold its table's lock on the server
+// for a moment, so the workers' server processes are ended first (ours:
+// the run holds the migration lock, no other run uses this schema).
+func (r *run) dropStaging(ctx context.Context) error {
+	r.mu.Lock()
+	pids := slices.Clone(r.backends)
+	r.mu.Unlock()
+	drop := func(q querier) error {
+		if len(pids) > 0 {
+			if _, err := q.ExecContext(ctx, `SELECT pg_terminate_backend(p, 5000) FROM unnest($1::int[]) p WHERE p <> pg_backend_pid()`, pids); err != nil {
+				return err
+			}
+		}
+		_, err := q.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+quoteIdent(stagingSchema)+` CASCADE`)
+		if err == nil {
+			return nil
+		}
+		// On a full disk even the catalog changes of dropping a schema
+		// may find no room: drop its tables one at a time, largest first,
+		// each freeing its space when it commits, then the rest.
+		tables, lerr := queryStrings(ctx, q, `SELECT quote_ident(relname) FROM pg_class
+			WHERE relnamespace = $1::regnamespace AND relkind = 'r' ORDER BY pg_total_relation_size(oid) DESC`, stagingSchema)
+		if lerr != nil {
+			return errors.Join(err, lerr)
+		}
+		for _, tb := range tables {
+			_, _ = q.ExecContext(ctx, `DROP TABLE IF EXISTS `+quoteIdent(stagingSchema)+`.`+tb+` CASCADE`)
+		}
+		_, err = q.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+quoteIdent(stagingSchema)+` CASCADE`)
+		return err
+	}
+	err := drop(r.dst.conn)
+	if err == nil {
+		return nil
+	}
+	// The run's own connection broke (a server restart): a new one.
+	c, cerr := r.dst.db.Conn(ctx)
+	if cerr != nil {
+		return errors.Join(err, cerr)
+	}
+	defer c.Close()
+	if err2 := drop(c); err2 != nil {
+		return errors.Join(err, err2)
+	}
+	return nil
 }
 
 // isConnLost reports an error of a connection that broke under the
