@@ -16,9 +16,14 @@ import (
 
 // upgradePing answers on [HTTP] Listen while the node upgrades the
 // database schema, before the node's own handlers exist: /__ping__ says
-// 503 "starting" with the upgrade's phase (table, rows done, time left),
-// every other path 503 too. The load balancer keeps the node out, and an
-// administrator sees how far the upgrade is.
+// 503 "starting" with the upgrade's phase (table, rows done, time left).
+// The load balancer keeps the node out, and an administrator sees how far
+// the upgrade is. Any other request is closed without an answer, as if the
+// node were not listening yet: a load balancer that still takes the node
+// for up (a node restarted faster than its health checks notice, as in a
+// rolling upgrade with [Server] DrainDelay = 0) retries the request on
+// another node ("retry-on empty-response" in the shipped HAProxy
+// configurations) instead of handing the client a 503.
 type upgradePing struct {
 	srv   *http.Server
 	done  chan struct{}
@@ -42,11 +47,18 @@ func startUpgradePing(addr string, body web.PingBody, log *logrus.Entry) *upgrad
 		b.Status, b.Phase = "starting", *u.phase.Load()
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Retry-After", "5")
-		w.WriteHeader(http.StatusServiceUnavailable)
 		if r.URL.Path == "/__ping__" {
+			w.WriteHeader(http.StatusServiceUnavailable)
 			_ = json.NewEncoder(w).Encode(b)
 			return
 		}
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
 		_ = json.NewEncoder(w).Encode(map[string]string{"error": "the node is upgrading its database schema: " + b.Phase})
 	})
 	u.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
