@@ -230,7 +230,9 @@ func (s *Service) CreateSession(ctx context.Context, u *podium.User) (*Session, 
 	}
 	now := s.opts.Now()
 	rec, err := s.db.SessionCreate(ctx, &dbprovider.SessionCreateParams{
-		IDHash: tokenHash(token), UserID: u.ID, CSRFToken: csrf, ExpiresAt: now.Add(s.opts.SessionIdleTimeout),
+		// The row expires at the earlier of the two deadlines, so that the
+		// sweep removes a session past its absolute lifetime too.
+		IDHash: tokenHash(token), UserID: u.ID, CSRFToken: csrf, ExpiresAt: minTime(now.Add(s.opts.SessionIdleTimeout), now.Add(s.opts.SessionTTL)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
