@@ -103,12 +103,18 @@ clean:
 # is compared with in the same run where there is one (see its comment).
 # They are not part of make test.
 # ---------------------------------------------------------------------------
-.PHONY: bench-migrate bench-watcher bench-scheduler bench-proxy bench-rolling bench-rolling-hard
+.PHONY: bench-migrate bench-watcher bench-scheduler bench-proxy bench-rolling bench-rolling-hard bench-upgrade
 
 ## bench-migrate: SQLite -> PostgreSQL migration throughput: podium migrate db
 ## vs pgloader vs a bare COPY, 1M rows (scripts/bench-migrate.sh says how).
 bench-migrate: build
 	scripts/bench-migrate.sh $(BIN)
+
+## bench-upgrade: the schema upgrade of a SQLite database of the release of
+## 2026-11-26 (schema 30) with 1M history rows (PODIUM_BENCH_ROWS): time and
+## peak disk growth per million rows, against goose running the same SQL.
+bench-upgrade:
+	$(GO) test -run '^$$' -bench '^BenchmarkSchemaUpgrade$$' -benchtime 1x -count 1 -timeout 30m ./integration/
 
 ## bench-watcher: schema-version watcher latency: commit of an N+1 migration
 ## to detection and to the exit of an N node, median and max over

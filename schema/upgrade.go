@@ -85,7 +85,11 @@ func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry
 	}
 	started := time.Now()
 	pr.step(Progress{Phase: PhaseCheck})
-	vs, err := ParityViolations(ctx, readerOf(p))
+	rebuilt, err := rebuiltTables(ctx, readerOf(p))
+	if err != nil {
+		return done, err
+	}
+	vs, err := parityViolationsExcept(ctx, readerOf(p), rebuilt)
 	if err != nil {
 		return done, err
 	}
@@ -109,7 +113,11 @@ func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry
 		logOwnRepairs(log, reps)
 	}
 	t0 := time.Now()
-	err = rebuildParity(ctx, p.DB(), pr)
+	path := ""
+	if sp, ok := p.(interface{ Path() string }); ok {
+		path = sp.Path()
+	}
+	err = rebuildParity(ctx, p.DB(), path, pr)
 	res.Duration = time.Since(t0)
 	if err == nil && log != nil {
 		log.WithFields(logrus.Fields{"version": res.Version, "migration": res.Name,
