@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/schema"
 )
 
@@ -47,5 +48,10 @@ func addSchemaUpgrade(ctx context.Context, src *source, rep *CheckReport) error 
 	}
 	rep.SchemaUpgradeSeconds = e.Duration.Seconds()
 	rep.EstimatedSeconds += rep.SchemaUpgradeSeconds
+	// The real run upgrades the file first, and that refuses without the
+	// free space it needs.
+	if err := schema.CheckDiskSpace(src.path); err != nil {
+		rep.Problems = append(rep.Problems, "source: "+podium.ErrorMessage(err))
+	}
 	return nil
 }

@@ -247,23 +247,31 @@ func checkDisk(p dbprovider.Provider, pr *progress) error {
 		return nil
 	}
 	pr.step(Progress{Phase: PhaseDisk})
-	fi, err := os.Stat(s.Path())
+	return CheckDiskSpace(s.Path())
+}
+
+// CheckDiskSpace returns EREFUSED, with the figures, when the filesystem
+// of the SQLite database at path has less free space than an upgrade of
+// it needs ([DiskNeeded]); nil when it has enough or the file does not
+// exist yet.
+func CheckDiskSpace(path string) error {
+	fi, err := os.Stat(path)
 	if err != nil {
 		return nil // a new database
 	}
 	size := fi.Size()
-	if wal, err := os.Stat(s.Path() + "-wal"); err == nil {
+	if wal, err := os.Stat(path + "-wal"); err == nil {
 		size += wal.Size()
 	}
 	need := DiskNeeded(size)
-	free, err := freeSpace(filepath.Dir(s.Path()))
+	free, err := freeSpace(filepath.Dir(path))
 	if err != nil {
-		return fmt.Errorf("schema: free disk space of %s: %w", filepath.Dir(s.Path()), err)
+		return fmt.Errorf("schema: free disk space of %s: %w", filepath.Dir(path), err)
 	}
 	if int64(free) < need {
 		return podium.Errorf(podium.EREFUSED, "schema: the upgrade needs %s free beside the database %s (%s: the size of the database again, "+
 			"for the tables it rebuilds and the indexes it adds), and only %s is free: free %s or more, then start again. Nothing was changed",
-			podium.FormatBytes(need), s.Path(), podium.FormatBytes(size), podium.FormatBytes(int64(free)), podium.FormatBytes(need-int64(free)))
+			podium.FormatBytes(need), path, podium.FormatBytes(size), podium.FormatBytes(int64(free)), podium.FormatBytes(need-int64(free)))
 	}
 	return nil
 }
@@ -307,3 +315,4 @@ func holdRetention(ctx context.Context, p dbprovider.Provider, before int64, log
 	}
 	return nil
 }
+
