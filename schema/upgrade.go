@@ -315,4 +315,3 @@ func holdRetention(ctx context.Context, p dbprovider.Provider, before int64, log
 	}
 	return nil
 }
-
