@@ -45,6 +45,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -431,9 +432,13 @@ func (p *Process) bwrapArgs() []string {
 // systemArgs shows the host's system directories read-only: symbolic
 // links (a merged /usr's /bin -> usr/bin) as links.
 func systemArgs() []string {
-	var a []string
-	// /run/systemd/resolve: where a systemd host's /etc/resolv.conf points.
-	for _, d := range []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/run/systemd/resolve"} {
+	var a, made []string
+	// /run/systemd/resolve: where a systemd host's /etc/resolv.conf
+	// points. /var/lib/dpkg: Debian's R packages ask dpkg-query for the
+	// versions of the system JavaScript libraries they use (rmarkdown's
+	// jQuery). /var/cache/fontconfig: the fonts' cache (plots).
+	for _, d := range []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt",
+		"/run/systemd/resolve", "/var/lib/dpkg", "/var/cache/fontconfig"} {
 		fi, err := os.Lstat(d)
 		switch {
 		case err != nil:
@@ -442,10 +447,27 @@ func systemArgs() []string {
 				a = append(a, "--symlink", t, d)
 			}
 		case fi.IsDir():
+			// The directories above (/var, /var/lib): 0755, not the
+			// 0700 bwrap would make.
+			for _, p := range parentDirs(d) {
+				if !slices.Contains(made, p) {
+					a = append(a, "--perms", "0755", "--dir", p)
+					made = append(made, p)
+				}
+			}
 			a = append(a, "--ro-bind", d, d)
 		}
 	}
 	return a
+}
+
+// parentDirs returns the directories above d, from the top, without "/".
+func parentDirs(d string) []string {
+	var up []string
+	for p := filepath.Dir(d); p != "/" && p != "."; p = filepath.Dir(p) {
+		up = append([]string{p}, up...)
+	}
+	return up
 }
 
 // Start starts the process. In a sandbox it returns once bwrap has made
