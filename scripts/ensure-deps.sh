@@ -69,9 +69,10 @@ check_all() {
 	need "/usr/bin/python3 -c 'import nbconvert, nbclient, ipykernel'" python3-nbconvert python3-ipykernel
 	need "have gcc" gcc libc6-dev
 	# The content sandbox (internal/sandbox): bubblewrap, and setpriv and
-	# prlimit from util-linux.
+	# prlimit from util-linux (whose taskset make bench-migrate uses to pin
+	# PostgreSQL to its own core).
 	need "have bwrap" bubblewrap
-	need "have setpriv && have prlimit" util-linux
+	need "have setpriv && have prlimit && have taskset" util-linux
 	# Graphite tests: a real carbon-cache receiver, read back with whisper-fetch.
 	need "have carbon-cache && have whisper-fetch" graphite-carbon
 	# Dashboard browser tests (chromedp drives it; no chromedriver needed).
