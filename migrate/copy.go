@@ -314,7 +314,11 @@ func (r *run) copyTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table) 
 	for i, c := range t.Columns {
 		cols[i] = quoteIdent(c.Name)
 	}
-	stmt := fmt.Sprintf(`COPY %s (%s) FROM STDIN (FORMAT binary)`, quoteIdent(t.Name), strings.Join(cols, ", "))
+	// FREEZE (the table was emptied in this transaction, see loadTable):
+	// the rows are written frozen, so the index builds, the digest and
+	// the foreign key checks that read them later in other transactions
+	// do not each set their hint bits and dirty every page again.
+	stmt := fmt.Sprintf(`COPY %s (%s) FROM STDIN (FORMAT binary, FREEZE)`, quoteIdent(t.Name), strings.Join(cols, ", "))
 	src := &copyReader{ctx: ctx, in: chunks, free: free, onRows: func(n int64) {
 		r.progress(Event{Phase: PhaseCopy, Worker: rd.id, Table: t.Name, Rows: n})
 		testPause(PhaseCopy)

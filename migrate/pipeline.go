@@ -570,6 +570,9 @@ func (r *run) loadTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table, 
 	if r.dst.lz4 {
 		settings += `; SET LOCAL default_toast_compression = lz4`
 	}
+	// Emptied in this transaction (it is empty already), so that COPY may
+	// write its rows frozen.
+	settings += `; TRUNCATE ` + quoteIdent(t.Name)
 	if _, err := c.Exec(ctx, settings); err != nil {
 		return tr, fmt.Errorf("migrate db: target settings: %w", err)
 	}

@@ -34,5 +34,5 @@ if command -v pg_isready >/dev/null && ! pg_isready -q -d "$url"; then
 fi
 export PODIUM_BENCH_DATABASE_URL=$url
 [[ -x $bin ]] || { echo "bench-migrate: $bin not built (make build)" >&2; exit 1; }
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo); $(pgloader --version | head -1)"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo); $(pgloader --version 2>&1 | sed -n 1p)"
 exec env GOTOOLCHAIN=${GOTOOLCHAIN:-local} go run ./bench/migrate -bin "$bin" "$@"
