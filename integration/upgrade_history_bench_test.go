@@ -21,7 +21,7 @@ import (
 // BenchmarkSchemaUpgrade measures the schema upgrade of a SQLite database
 // of the release of 2026-11-26 (schema 30) holding PODIUM_BENCH_ROWS
 // history rows (default 1,000,000: jobs, attempts, renders and task output
-// in the proportions, 1% of the attempt logs with NUL or invalid
+// in the proportions, about 2% of the attempt logs with NUL or invalid
 // UTF-8), by "podium migrate schema up" of the current binary: its time
 // and the peak growth of the database's files (db, -wal, -shm, sampled
 // every 10 ms), per million history rows. The peer, in the same run, on a
