@@ -153,11 +153,12 @@ func rebuildParity(ctx context.Context, db *sql.DB, path string, pr *progress) e
 	var done int64
 	for _, w := range work {
 		p := Progress{Phase: PhaseMigrate, Migration: name, Table: w.Table, Rows: done, Total: total}
-		// The rate so far, once it is measured on enough rows; before, the
-		// calibrated cost per row (estimate.go).
-		est := time.Duration(w.rows) * parityCostPerRow
+		// The time left for the whole rebuild, counting down while this
+		// table runs: at the rate so far, once it is measured on enough
+		// rows; before, the calibrated cost per row (estimate.go).
+		est := time.Duration(total-done) * parityCostPerRow
 		if done >= 10000 {
-			est = time.Duration(float64(time.Since(started)) * float64(w.rows) / float64(done))
+			est = eta(started, done, total)
 		}
 		stop := pr.during(p, est)
 		err := func() error {
