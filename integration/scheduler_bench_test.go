@@ -111,7 +111,7 @@ func benchScheduler(b *testing.B) {
 	// Kill-to-reclaim with default settings.
 	sleep, arm := armedSleep(b, 120)
 	long := api.deployReport("long", reportBundleDir(b, sleep))
-	arm()
+	arm(api, long)
 	lcid := int64(0)
 	_ = db.DB().QueryRowContext(ctx, `SELECT id FROM content WHERE guid = $1`, long).Scan(&lcid)
 	var jobID int64

@@ -249,7 +249,7 @@ func TestSchedulerCleanStopReleases(t *testing.T) {
 	api := &apiClient{t: t, base: nodes[0].URL, key: publisherKey(t, nodes[0], "publisher")}
 	sleep, arm := armedSleep(t, 30)
 	guid := deployApp(t, api, "long", reportBundleDir(t, sleep))
-	arm()
+	arm(api, guid)
 	byID := nodeOf(t, nodes)
 	id := queueJobs(t, db, contentID(t, db, guid), 1)[0]
 	first := waitRunning(t, db, id, 1)

@@ -219,14 +219,20 @@ func (c *benchAPI) deployReport(name, dir string) string {
 }
 
 // armedSleep returns a sleep argument for reportBundleDir that is 0 (a
-// quick render at deployment) until arm is called, then secs.
-func armedSleep(tb testing.TB, secs int) (sleep string, arm func()) {
+// quick render at deployment) until arm sets the content variable
+// ARMED_SLEEP of guid, then secs. A content variable, not a host file: a
+// sandboxed render sees no host file a test could use as the switch.
+func armedSleep(tb testing.TB, secs int) (sleep string, arm func(c apiDoer, guid string)) {
 	tb.Helper()
-	marker := filepath.Join(sharedDataDir(tb), "armed")
-	sleep = fmt.Sprintf("$(if [ -e %s ]; then echo %d; else echo 0; fi)", marker, secs)
-	return sleep, func() {
-		if err := os.WriteFile(marker, nil, 0o644); err != nil {
-			tb.Fatal(err)
+	return "${ARMED_SLEEP:-0}", func(c apiDoer, guid string) {
+		body := fmt.Sprintf(`[{"name": "ARMED_SLEEP", "value": "%d"}]`, secs)
+		if code := c.do("PATCH", "/__api__/v1/content/"+guid+"/environment", strings.NewReader(body), nil); code != 200 {
+			tb.Fatalf("arm the sleep of %s: PATCH environment: %d", guid, code)
 		}
 	}
+}
+
+// apiDoer is the one method the test API clients share.
+type apiDoer interface {
+	do(method, path string, body io.Reader, out any) int
 }

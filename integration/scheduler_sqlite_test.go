@@ -179,16 +179,16 @@ func TestSchedulerFailedRenderExitCode(t *testing.T) {
 	n := nodetest.StartNode(t, nodetest.Options{DataDir: sharedDataDir(t), Config: schedulerConfig(1)})
 	api := &apiClient{t: t, base: n.URL, key: publisherKey(t, n, "publisher")}
 	// The deployment's render succeeds; the scheduled ones fail once the
-	// marker exists (in a directory the RunAs user can read).
-	marker := filepath.Join(sharedDataDir(t), "fail")
+	// content variable FAIL_ON_PURPOSE is set (a sandboxed render sees no
+	// host file a test could use as the switch).
 	dir := reportBundleDir(t, "0")
-	script := "if [ -e " + marker + " ]; then echo about to fail; exit 7; fi\necho ok > \"$PODIUM_OUTPUT_DIR/index.html\"\n"
+	script := "if [ -n \"$FAIL_ON_PURPOSE\" ]; then echo about to fail; exit 7; fi\necho ok > \"$PODIUM_OUTPUT_DIR/index.html\"\n"
 	if err := os.WriteFile(filepath.Join(dir, "render.sh"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	guid := deployApp(t, api, "failing", dir)
-	if err := os.WriteFile(marker, nil, 0o644); err != nil {
-		t.Fatal(err)
+	if code := api.do("PATCH", "/__api__/v1/content/"+guid+"/environment", strings.NewReader(`[{"name": "FAIL_ON_PURPOSE", "value": "1"}]`), nil); code != 200 {
+		t.Fatalf("PATCH environment: %d", code)
 	}
 	if code := api.do("PUT", "/__api__/v1/content/"+guid+"/schedule", strings.NewReader(`{"spec": "@every 1s"}`), nil); code != 200 {
 		t.Fatalf("PUT schedule: %d", code)

@@ -40,7 +40,7 @@ type Options struct {
 	// Log receives the run's log lines; nil discards them.
 	Log *logrus.Entry
 	// Progress, when set, is called as rows are read, copied and verified,
-	// from the goroutine doing the work: it must be quick.
+	// from the goroutine doing the work, one call at a time: it must be quick.
 	Progress func(Event)
 	// Workers is the number of tables loaded at once, each by its own
 	// pipeline (SQLite connection, converter, PostgreSQL connection and
@@ -142,10 +142,16 @@ type run struct {
 	// backends are the server processes of the workers' connections.
 	mu       sync.Mutex
 	backends []int32
+	// progressMu serializes Options.Progress: workers report at once,
+	// and callers write plain state from it.
+	progressMu sync.Mutex
 }
 
+// progress hands e to Options.Progress, one call at a time.
 func (r *run) progress(e Event) {
 	if r.opts.Progress != nil {
+		r.progressMu.Lock()
+		defer r.progressMu.Unlock()
 		r.opts.Progress(e)
 	}
 }
