@@ -48,24 +48,9 @@ func TestRequestSurvivesDeadlockWithMigration(t *testing.T) {
 	}
 	before := deadlocks()
 
-	mig, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mig.Close(context.WithoutCancel(ctx))
 	// The migration's session looks for deadlocks only after 60s: the
 	// request, which waits first, is the victim every time.
-	if _, err := mig.Exec(ctx, `SET deadlock_timeout = '60s'`); err != nil {
-		t.Fatal(err)
-	}
-	tx, err := mig.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, `LOCK TABLE users IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	tx := lockingTx(t, ctx, url, "users")
 
 	type result struct {
 		user string
@@ -82,7 +67,7 @@ func TestRequestSurvivesDeadlockWithMigration(t *testing.T) {
 	}()
 	testutil.WaitFor(t, 30*time.Second, "the API-key lookup waits for users", func() bool {
 		var n int
-		_ = mig.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'podium test'
+		_ = tx.Conn().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'podium test'
 			AND wait_event_type = 'Lock' AND query LIKE '%api_keys%'`).Scan(&n)
 		return n > 0
 	})
@@ -124,22 +109,7 @@ func TestRunTxRetriesDeadlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close(context.WithoutCancel(ctx))
-	if _, err := other.Exec(ctx, `SET deadlock_timeout = '60s'`); err != nil {
-		t.Fatal(err)
-	}
-	otx, err := other.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = otx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := otx.Exec(ctx, `LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	otx := lockingTx(t, ctx, url, "sessions")
 	attempts := 0
 	done := make(chan error, 1)
 	go func() {
@@ -155,7 +125,7 @@ func TestRunTxRetriesDeadlock(t *testing.T) {
 	}()
 	testutil.WaitFor(t, 30*time.Second, "the transaction waits for sessions", func() bool {
 		var n int
-		_ = other.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'podium test'
+		_ = otx.Conn().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'podium test'
 			AND wait_event_type = 'Lock'`).Scan(&n)
 		return n > 0
 	})
@@ -196,4 +166,28 @@ func TestStoreWriterBeginsTransactions(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = tx.Rollback()
+}
+
+// lockingTx opens a session of its own that looks for deadlocks only after
+// 60s (so the other side is always the victim), begins a transaction and
+// locks table in ACCESS EXCLUSIVE mode. The test's end rolls it back.
+func lockingTx(t *testing.T, ctx context.Context, url, table string) pgx.Tx {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(context.WithoutCancel(ctx)) })
+	if _, err := conn.Exec(ctx, `SET deadlock_timeout = '60s'`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(context.WithoutCancel(ctx)) })
+	if _, err := tx.Exec(ctx, `LOCK TABLE `+pgx.Identifier{table}.Sanitize()+` IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	return tx
 }
