@@ -640,3 +640,34 @@ func TestWakeDuringEmptyClaimNotLost(t *testing.T) {
 		}
 	})
 }
+
+// A spec is refused when it would not run as written: the cron library
+// rounds @every to whole seconds (and up to one second), and gives up on
+// dates that never come.
+func TestParseSpecRefusesWhatCannotRunAsWritten(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ spec, want string }{
+		{"@every 1200ms", "whole seconds"},
+		{"@every 1.5s", "write @every 1s or @every 2s"},
+		{"@every 500ms", "at least 1s"},
+		{"@every 0s", "at least 1s"},
+		{"@every soon", "needs a duration"},
+		{"0 0 30 2 *", "never runs"},
+	} {
+		t.Run(tc.spec, func(t *testing.T) {
+			_, err := scheduler.ParseSpec(tc.spec, "")
+			if !podium.IsCode(err, podium.EINVALID) || !strings.Contains(podium.ErrorMessage(err), tc.want) {
+				t.Fatalf("ParseSpec(%q) = %v; want EINVALID saying %q", tc.spec, err, tc.want)
+			}
+		})
+	}
+	for _, ok := range []string{"@every 2s", "@every 1m30s", "0 6 * * 1-5", "*/10 * * * * *", "@daily"} {
+		if _, err := scheduler.ParseSpec(ok, "Europe/Paris"); err != nil {
+			t.Fatalf("ParseSpec(%q): %v", ok, err)
+		}
+	}
+	runs := mustSpec(t, "0 6 * * *", "Europe/Paris").NextRuns(time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC), 3)
+	if len(runs) != 3 || !runs[0].Equal(time.Date(2026, 7, 2, 4, 0, 0, 0, time.UTC)) || !runs[2].Equal(time.Date(2026, 7, 4, 4, 0, 0, 0, time.UTC)) {
+		t.Fatalf("NextRuns: %v", runs)
+	}
+}

@@ -36,6 +36,22 @@ func ParseSpec(expr, timezone string) (*Spec, error) {
 	if err != nil || strings.EqualFold(timezone, "local") {
 		return nil, podium.Errorf(podium.EINVALID, "schedule: unknown time zone %q: use an IANA name such as \"Europe/Paris\" or \"UTC\"", timezone)
 	}
+	// @every is checked before the cron library sees it: the library
+	// rounds the interval to whole seconds (1200ms runs every second) and
+	// up to one second (100ms runs every second too), so a spec it accepts
+	// could run at another pace than written.
+	if rest, ok := strings.CutPrefix(expr, "@every "); ok {
+		d, err := time.ParseDuration(strings.TrimSpace(rest))
+		switch {
+		case err != nil:
+			return nil, podium.Errorf(podium.EINVALID, "schedule: invalid spec %q: @every needs a duration such as 30s, 5m or 1h30m", expr)
+		case d < time.Second:
+			return nil, podium.Errorf(podium.EINVALID, "schedule: invalid spec %q: @every needs at least 1s", expr)
+		case d%time.Second != 0:
+			return nil, podium.Errorf(podium.EINVALID, "schedule: invalid spec %q: @every runs in whole seconds, so %s would run every %s: write @every %s or @every %s",
+				expr, d, d.Truncate(time.Second), d.Truncate(time.Second), d.Truncate(time.Second)+time.Second)
+		}
+	}
 	sched, err := parser.Parse(expr)
 	if err != nil {
 		return nil, podium.Errorf(podium.EINVALID, "schedule: invalid spec %q: %s", expr, err.Error())
@@ -43,7 +59,27 @@ func ParseSpec(expr, timezone string) (*Spec, error) {
 	if every, ok := sched.(cron.ConstantDelaySchedule); ok && every.Delay < time.Second {
 		return nil, podium.Errorf(podium.EINVALID, "schedule: invalid spec %q: @every needs at least 1s", expr)
 	}
-	return &Spec{sched: sched, loc: loc}, nil
+	s := &Spec{sched: sched, loc: loc}
+	// A date that never comes ("0 0 30 2 *", February 30th): the library
+	// gives up after five years and returns the zero time.
+	if s.Next(time.Now()).IsZero() {
+		return nil, podium.Errorf(podium.EINVALID, "schedule: spec %q never runs (no such date within five years): check the day of month and month fields", expr)
+	}
+	return s, nil
+}
+
+// NextRuns returns the next n due times strictly after t, in UTC (fewer
+// when the expression stops firing): what a page shows as a preview.
+func (s *Spec) NextRuns(t time.Time, n int) []time.Time {
+	out := make([]time.Time, 0, n)
+	for len(out) < n {
+		t = s.Next(t)
+		if t.IsZero() {
+			break
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // Next returns the first due time strictly after t, in UTC. The zero time
