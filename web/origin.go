@@ -342,19 +342,38 @@ func randomB64(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// signIn sends a reader of the content origin who has no valid cookie of
-// it to the main origin's ContentAuthPath, which comes back with a
-// ticket, when the request is a top-level page load (or a browser that
-// does not say). A frame, a fetch or a script gets the refusal instead: a
+// signIn sends an anonymous browser that asked for restricted content to
+// sign in and back: on the main origin to the login page (next: the
+// content), on the content origin, to a reader who has no valid cookie of
+// it, to the main origin's ContentAuthPath, which comes back with a
+// ticket; both when the request is a top-level page load (or a browser
+// that does not say). A frame, a fetch or a script gets the refusal instead: a
 // redirect would not help them (cookies of a site framed by another are
 // not kept), and would loop.
 func (h *contentServe) signIn(c echo.Context, err error) error {
 	o, req := h.origin, c.Request()
-	if o == nil || !OnContentOrigin(c) || CurrentUser(c) != nil || !podium.IsCode(err, podium.EUNAUTHORIZED) ||
+	if CurrentUser(c) != nil || !podium.IsCode(err, podium.EUNAUTHORIZED) ||
 		(req.Method != http.MethodGet && req.Method != http.MethodHead) {
 		return err
 	}
 	if d := req.Header.Get("Sec-Fetch-Dest"); d != "" && d != "document" {
+		return err
+	}
+	if o == nil {
+		// Content on the main origin: a browser goes to the login page and
+		// comes back; a program (no text/html in Accept) keeps the 401.
+		if !wantsHTML(req) {
+			return err
+		}
+		prefix := ExternalPrefix(req, h.trustedProxies)
+		to := prefix + req.URL.EscapedPath()
+		if req.URL.RawQuery != "" {
+			to += "?" + req.URL.RawQuery
+		}
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return c.Redirect(http.StatusSeeOther, prefix+LoginPath+"?next="+url.QueryEscape(to))
+	}
+	if !OnContentOrigin(c) {
 		return err
 	}
 	to := req.URL.EscapedPath()

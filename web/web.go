@@ -301,6 +301,10 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		s.answerTooLarge(c, body)
 		return
 	}
+	if wantsHTML(c.Request()) {
+		s.errorPage(c, status, body)
+		return
+	}
 	_ = c.JSON(status, body)
 }
 

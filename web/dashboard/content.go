@@ -88,14 +88,19 @@ func (d *Dashboard) contentPage(c echo.Context) (*view, error) {
 		return nil, fmt.Errorf("content page: %w", err)
 	}
 	v := &contentView{Content: ct, CanEdit: canEdit, Owner: d.username(ctx, map[int64]string{}, ct.OwnerID)}
-	if v.Bundles, err = d.opts.Content.BundleList(ctx, u, guid); err != nil {
-		return nil, fmt.Errorf("content page: bundles: %w", err)
-	}
-	if v.Tasks, err = d.contentTasks(ctx, ct.ID, pageTasks); err != nil {
-		return nil, err
-	}
-	if v.Renders, err = d.contentRenders(ctx, ct.ID, pageRenders); err != nil {
-		return nil, err
+	// Bundles, deployment logs, renders and processes are for those who
+	// may change the content (as in the API); a viewer sees the content,
+	// its facts, schedule and access type.
+	if canEdit {
+		if v.Bundles, err = d.opts.Content.BundleList(ctx, u, guid); err != nil {
+			return nil, fmt.Errorf("content page: bundles: %w", err)
+		}
+		if v.Tasks, err = d.contentTasks(ctx, ct.ID, pageTasks); err != nil {
+			return nil, err
+		}
+		if v.Renders, err = d.contentRenders(ctx, ct.ID, pageRenders); err != nil {
+			return nil, err
+		}
 	}
 	if d.opts.Jobs != nil {
 		v.Schedule, err = d.opts.Jobs.ScheduleGet(ctx, u, guid)
@@ -115,7 +120,7 @@ func (d *Dashboard) contentPage(c echo.Context) (*view, error) {
 		v.Unavailable = append(v.Unavailable, "schedules and jobs")
 	}
 	v.IsApp = ct.AppMode == "app" || ct.AppMode == "api"
-	if d.opts.Processes != nil {
+	if d.opts.Processes != nil && canEdit {
 		v.HasProcs = true
 		v.Processes, v.ProcError = d.opts.Processes.Processes(guid)
 	}

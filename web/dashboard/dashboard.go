@@ -136,8 +136,14 @@ func (d *Dashboard) Routes() []route.Route {
 		{Method: http.MethodGet, Path: Path + "/cluster", Handler: d.page(d.clusterPage), Middleware: admin},
 		{Method: http.MethodGet, Path: Path + "/nodes/:id", Handler: d.page(d.nodePage), Middleware: admin},
 		{Method: http.MethodGet, Path: Path + "/audit", Handler: d.page(d.auditPage), Middleware: admin},
-		{Method: echo.RouteNotFound, Path: Path + "/*", Handler: echo.NotFoundHandler, Middleware: login},
+		{Method: echo.RouteNotFound, Path: Path + "/*", Handler: d.page(d.notFound), Middleware: login},
 	}
+}
+
+// notFound answers the paths under Path that are no page: the dashboard's
+// own 404 page, with its navigation.
+func (d *Dashboard) notFound(c echo.Context) (*view, error) {
+	return nil, podium.Errorf(podium.ENOTFOUND, "there is no dashboard page at %s", c.Request().URL.Path)
 }
 
 // view is what a handler returns: a template name and its data.

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -98,4 +99,60 @@ func TestPages(t *testing.T) {
 			}
 		}
 	})
+}
+
+// viewerContent is a ContentSource with one content item that the user may
+// see but not change: BundleList and Permissions refuse as the publishing
+// service does (EFORBIDDEN to a viewer).
+type viewerContent struct{ ct *podium.Content }
+
+func (s viewerContent) ContentList(context.Context, *podium.User) ([]*podium.Content, error) {
+	return []*podium.Content{s.ct}, nil
+}
+func (s viewerContent) ContentGet(_ context.Context, _ *podium.User, guid string) (*podium.Content, bool, error) {
+	if guid != s.ct.GUID {
+		return nil, false, podium.Errorf(podium.ENOTFOUND, "content %s not found", guid)
+	}
+	return s.ct, false, nil
+}
+func (viewerContent) BundleList(context.Context, *podium.User, string) ([]*podium.Bundle, error) {
+	return nil, podium.Errorf(podium.EFORBIDDEN, "you may not do this with content")
+}
+func (viewerContent) Permissions(context.Context, *podium.User, string) ([]*podium.ContentACLEntry, error) {
+	return nil, podium.Errorf(podium.EFORBIDDEN, "you may not do this with content")
+}
+
+// A viewer opening content from their list sees its page (it used to be
+// 403: the page asked for the bundles, which only editors may list).
+func TestContentPageForViewer(t *testing.T) {
+	bid := int64(3)
+	ct := &podium.Content{ID: 7, GUID: "0b5e0c2a-1111-4222-8333-444455556666", Name: "sales", Title: "Sales",
+		AppMode: "static", AccessType: podium.AccessACL, ActiveBundleID: &bid}
+	e := echo.New()
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			web.SetUser(c, &podium.User{ID: 2, Username: "vera", Role: podium.RoleViewer})
+			return next(c)
+		}
+	})
+	route.Mount(e, New(Options{NodeID: "n1", Content: viewerContent{ct}}).Routes())
+	rec := get(e, "/__dashboard__/content/"+ct.GUID, "192.0.2.1:1", nil)
+	body := rec.Body.String()
+	if rec.Code != http.StatusOK || !strings.Contains(body, `id="preview"`) || !strings.Contains(body, "Sales") {
+		t.Fatalf("viewer's content page: %d %s", rec.Code, body)
+	}
+	if strings.Contains(body, `id="bundles"`) || strings.Contains(body, `id="settings"`) {
+		t.Fatalf("a viewer is shown what only editors may see: %s", body)
+	}
+}
+
+// Unknown dashboard paths answer the dashboard's own 404 page, with its
+// navigation, not JSON.
+func TestUnknownPathPage(t *testing.T) {
+	e := setup(t)
+	rec := get(e, "/__dashboard__/nope", "192.0.2.1:1", map[string]string{"X-Test-Role": "viewer"})
+	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Header().Get("Content-Type"), "text/html") ||
+		!strings.Contains(rec.Body.String(), `href="/__dashboard__/"`) {
+		t.Fatalf("unknown path: %d %s %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body.String())
+	}
 }
