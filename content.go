@@ -49,6 +49,13 @@ type Content struct {
 	// LastDeployedAt is when a bundle was last activated; nil before the
 	// first deployment.
 	LastDeployedAt *time.Time `json:"last_deployed_time"`
+	// PyVersion, RVersion and QuartoVersion are the versions of the
+	// runtimes the active bundle's environment was built with (Connect's
+	// py_version, r_version, quarto_version); nil when it uses none, or
+	// before the first deployment.
+	PyVersion     *string `json:"py_version"`
+	RVersion      *string `json:"r_version"`
+	QuartoVersion *string `json:"quarto_version"`
 }
 
 // ContentACLEntry grants one user a role on one content.
@@ -69,6 +76,23 @@ type Bundle struct {
 	Metadata  string    `json:"-"`
 	CreatedBy *int64    `json:"created_by"`
 	CreatedAt time.Time `json:"created_time"`
+	// Environment is what the bundle's deployment built it with (set
+	// once its environment is ready; empty before).
+	Environment BundleEnvironment `json:"-"`
+}
+
+// BundleEnvironment is the environment a bundle was built in: the
+// versions of the runtimes its environment uses ("" for a runtime it does
+// not use) and the lockfile of its Python packages ("" when it has no
+// Python environment).
+type BundleEnvironment struct {
+	PyVersion     string
+	RVersion      string
+	QuartoVersion string
+	// Lockfile is the requirements.txt.lock of the Python environment:
+	// one "name==version" line per installed distribution, after comment
+	// lines that name the interpreter.
+	Lockfile string
 }
 
 // Task is a unit of background work started by an API call (a deployment,

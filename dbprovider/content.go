@@ -22,7 +22,8 @@ type ContentStore interface {
 	// Returns ENOTFOUND.
 	ContentUpdate(ctx context.Context, p *ContentUpdateParams) (*podium.Content, error)
 	// ContentActivate points content at a deployed bundle (the one atomic
-	// step of a deployment). Returns ENOTFOUND.
+	// step of a deployment), with the runtime versions the bundle's
+	// environment recorded (BundleSetEnvironment). Returns ENOTFOUND.
 	ContentActivate(ctx context.Context, p *ContentActivateParams) (*podium.Content, error)
 	// ContentDelete deletes content with its access list, bundles, tasks
 	// and renders. Returns ENOTFOUND.
@@ -50,6 +51,10 @@ type ContentStore interface {
 	BundleGet(ctx context.Context, id int64) (*podium.Bundle, error)
 	// BundleList returns the bundles of content, newest first.
 	BundleList(ctx context.Context, contentID int64) ([]*podium.Bundle, error)
+	// BundleSetEnvironment records the environment a bundle was built in
+	// (replacing what an earlier build recorded). ContentActivate copies
+	// its versions to the content. Returns ENOTFOUND.
+	BundleSetEnvironment(ctx context.Context, bundleID int64, env *podium.BundleEnvironment) error
 	// BundleDelete deletes a bundle record. Returns ENOTFOUND.
 	BundleDelete(ctx context.Context, id int64) error
 

@@ -2,11 +2,13 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -168,6 +170,18 @@ shinyApp(ui, server)
 	if !strings.Contains(page, "Hello from podiumtestpkg, Shiny!") || !strings.Contains(page, "shiny.min.js") {
 		t.Fatalf("the Shiny page:\n%s", page)
 	}
+	// The content reports the R its library was restored for (Connect's
+	// r_version, what `rsconnect content search --r-version` filters on).
+	var items []map[string]any
+	res := pubDo(t, "GET", n.URL+"/__api__/v1/content?name=shiny_app", key, "", nil)
+	if err := json.Unmarshal(res.Body, &items); err != nil || len(items) != 1 {
+		t.Fatalf("content shiny_app: %d %s", res.Status, res.Body)
+	}
+	if v, _ := items[0]["r_version"].(string); !regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`).MatchString(v) ||
+		items[0]["py_version"] != nil || items[0]["r_environment_management"] != true {
+		t.Fatalf("the Shiny app's versions: r_version %v, py_version %v, r_environment_management %v",
+			items[0]["r_version"], items[0]["py_version"], items[0]["r_environment_management"])
+	}
 	// The same package set again: the library is reused.
 	_, _, cached := first200("shiny_again", "", map[string]string{"app.R": shinyApp})
 	t.Logf("deployApp to the Shiny app's first 200: new library %s, cached library %s", newLib.Round(time.Millisecond), cached.Round(time.Millisecond))
@@ -193,7 +207,7 @@ shinyApp(ui, server)
 	}
 
 	plumberURL, _, _ := first200("plumber_api", "sum", map[string]string{"plumber.R": "#* @get /sum\n#* @serializer unboxedJSON\nfunction(a = 1, b = 2) list(sum = as.numeric(a) + as.numeric(b))\n"})
-	res := pubDo(t, "GET", plumberURL+"sum?a=40&b=2", key, "", nil)
+	res = pubDo(t, "GET", plumberURL+"sum?a=40&b=2", key, "", nil)
 	if res.Status != 200 || !strings.Contains(res.Header.Get("Content-Type"), "application/json") || strings.TrimSpace(string(res.Body)) != `{"sum":42}` {
 		t.Fatalf("GET sum: %d %s %q", res.Status, res.Header.Get("Content-Type"), res.Body)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/runtimes"
 )
 
 // BundleUpload stores a gzip tar bundle read from r for content u may
@@ -230,4 +231,32 @@ func (s *Service) ContentByID(ctx context.Context, u *podium.User, id int64) (*p
 		return nil, notFound
 	}
 	return c, err
+}
+
+// Lockfile returns the requirements.txt.lock of the Python environment
+// the active bundle of content u may edit was built in.
+//
+// Returns ENOTFOUND for unknown content, content never deployed, and
+// content whose active bundle has no Python environment (saying which),
+// EFORBIDDEN when u may only view it.
+func (s *Service) Lockfile(ctx context.Context, u *podium.User, guid string) (string, error) {
+	c, _, err := s.contentFor(ctx, u, guid, canEdit)
+	if err != nil {
+		return "", err
+	}
+	if c.ActiveBundleID == nil {
+		return "", podium.Errorf(podium.ENOTFOUND, "content %s has no lockfile: it was never deployed", guid)
+	}
+	b, err := s.contentBundle(ctx, c, *c.ActiveBundleID)
+	if err != nil {
+		return "", err
+	}
+	if b.Environment.Lockfile == "" {
+		why := "its active bundle (appmode " + c.AppMode + ") has no Python environment"
+		if runtimes.IsPython(c.AppMode) {
+			why = "its active bundle was built before Podium recorded lockfiles: deploy it again"
+		}
+		return "", podium.Errorf(podium.ENOTFOUND, "content %s has no lockfile: %s", guid, why)
+	}
+	return b.Environment.Lockfile, nil
 }

@@ -85,10 +85,19 @@ func (s *Service) deploy(ctx context.Context, log *TaskLog, c *podium.Content, b
 		log.Printf("Manifest fields accepted but not used by this server: %s", strings.Join(ignored, ", "))
 	}
 	res := &DeployResult{BundleID: b.ID, AppMode: string(m.Metadata.AppMode), ContentURL: ContentPath(c.GUID), Activated: activate}
+	// What the bundle is built with, recorded on the bundle (and copied to
+	// the content when it is activated): Connect's py_version, r_version
+	// and the lockfile clients fetch.
+	var benv podium.BundleEnvironment
 	if spec := m.RuntimeSpec(); spec != nil {
 		// Python content: its environment, built (or found in the shared
 		// cache) before anything is activated.
-		if _, err := s.prepareRuntime(ctx, c.ID, spec, dir, log.Line); err != nil {
+		env, err := s.prepareRuntime(ctx, c.ID, spec, dir, log.Line)
+		if err != nil {
+			return nil, err
+		}
+		benv.PyVersion = env.Interpreter.Version
+		if benv.Lockfile, err = s.runtimes.Lockfile(env); err != nil {
 			return nil, err
 		}
 	}
@@ -97,9 +106,17 @@ func (s *Service) deploy(ctx context.Context, log *TaskLog, c *podium.Content, b
 	} else if spec != nil {
 		// R content: its package library, restored (or found in the
 		// shared cache) before anything is activated.
-		if _, err := s.restoreR(ctx, c.ID, spec, log.Line); err != nil {
+		lib, err := s.restoreR(ctx, c.ID, spec, log.Line)
+		if err != nil {
 			return nil, err
 		}
+		benv.RVersion = lib.R.Version
+	}
+	if err := s.db.BundleSetEnvironment(ctx, b.ID, &benv); err != nil {
+		return nil, fmt.Errorf("record the bundle's environment: %w", err)
+	}
+	if benv.PyVersion != "" || benv.RVersion != "" {
+		log.Printf("Built with %s", describeEnv(&benv))
 	}
 	if rendered(string(m.Metadata.AppMode)) {
 		// A draft render of this bundle is reused: activating a built
@@ -174,4 +191,19 @@ func (s *Service) draftRender(ctx context.Context, c *podium.Content, b *podium.
 		return nil, false
 	}
 	return r, true
+}
+
+// describeEnv names the runtime versions of a bundle's environment.
+func describeEnv(e *podium.BundleEnvironment) string {
+	var parts []string
+	if e.PyVersion != "" {
+		parts = append(parts, "Python "+e.PyVersion)
+	}
+	if e.RVersion != "" {
+		parts = append(parts, "R "+e.RVersion)
+	}
+	if e.QuartoVersion != "" {
+		parts = append(parts, "Quarto "+e.QuartoVersion)
+	}
+	return strings.Join(parts, ", ")
 }

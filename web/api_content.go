@@ -46,6 +46,7 @@ func ContentRoutes(svc *publish.Service) []route.Route {
 		{Method: http.MethodPost, Path: v1 + "/content/:guid/deploy", Handler: h.deploy, Audit: podium.AuditDeploy},
 		{Method: http.MethodPost, Path: v1 + "/content/:guid/build", Handler: h.deploy, Audit: podium.AuditDeploy},
 		{Method: http.MethodPost, Path: v1 + "/content/:guid/render", Handler: h.render, Audit: podium.AuditRender},
+		{Method: http.MethodGet, Path: v1 + "/content/:guid/lockfile", Handler: h.lockfile},
 		{Method: http.MethodGet, Path: v1 + "/content/:guid/environment", Handler: h.envGet},
 		{Method: http.MethodPatch, Path: v1 + "/content/:guid/environment", Handler: h.envPatch, Audit: podium.AuditEnvSet},
 		{Method: http.MethodGet, Path: v1 + "/tasks/:id", Handler: h.task},
@@ -66,12 +67,18 @@ type ContentBody struct {
 	ContentURL   string `json:"content_url"`
 	DashboardURL string `json:"dashboard_url"`
 	OwnerGUID    string `json:"owner_guid"`
+	// Environment management, Connect's names: whether Podium builds the
+	// environment of the active bundle (true for the runtime it uses, nil
+	// for a runtime it does not), and the server's defaults (Podium always
+	// builds Python environments and restores R libraries: there is no
+	// setting to turn that off).
+	PyEnvironmentManagement        *bool `json:"py_environment_management"`
+	DefaultPyEnvironmentManagement bool  `json:"default_py_environment_management"`
+	REnvironmentManagement         *bool `json:"r_environment_management"`
+	DefaultREnvironmentManagement  bool  `json:"default_r_environment_management"`
 	// Connect fields Podium has no counterpart for yet: constant values.
 	ContentCategory  string  `json:"content_category"`
 	Parameterized    bool    `json:"parameterized"`
-	RVersion         *string `json:"r_version"`
-	PyVersion        *string `json:"py_version"`
-	QuartoVersion    *string `json:"quarto_version"`
 	Locked           bool    `json:"locked"`
 	RunAs            *string `json:"run_as"`
 	RunAsCurrentUser bool    `json:"run_as_current_user"`
@@ -81,8 +88,17 @@ type ContentBody struct {
 func baseURL(c echo.Context) string { return c.Scheme() + "://" + c.Request().Host }
 
 func contentBody(c echo.Context, ct *podium.Content) *ContentBody {
-	return &ContentBody{Content: ct, ContentURL: baseURL(c) + publish.ContentPath(ct.GUID),
-		DashboardURL: baseURL(c) + DashboardContentPath(ct.GUID), OwnerGUID: UserGUID(ct.OwnerID)}
+	b := &ContentBody{Content: ct, ContentURL: baseURL(c) + publish.ContentPath(ct.GUID),
+		DashboardURL: baseURL(c) + DashboardContentPath(ct.GUID), OwnerGUID: UserGUID(ct.OwnerID),
+		DefaultPyEnvironmentManagement: true, DefaultREnvironmentManagement: true}
+	managed := true
+	if ct.PyVersion != nil {
+		b.PyEnvironmentManagement = &managed
+	}
+	if ct.RVersion != nil {
+		b.REnvironmentManagement = &managed
+	}
+	return b
 }
 
 // BundleBody is the JSON of one bundle (Connect's bundle fields too).
@@ -106,7 +122,16 @@ type BundleBody struct {
 
 func bundleBody(guid string, active *int64, b *podium.Bundle) *BundleBody {
 	return &BundleBody{ID: b.ID, ContentGUID: guid, Size: b.Size, SHA256: hex.EncodeToString(b.SHA256),
-		Active: active != nil && *active == b.ID, CreatedTime: b.CreatedAt, Metadata: json.RawMessage(b.Metadata)}
+		Active: active != nil && *active == b.ID, CreatedTime: b.CreatedAt, Metadata: json.RawMessage(b.Metadata),
+		PyVersion: orNil(b.Environment.PyVersion), RVersion: orNil(b.Environment.RVersion), QuartoVersion: orNil(b.Environment.QuartoVersion)}
+}
+
+// orNil is nil for "", else a pointer to s: a JSON null for "none".
+func orNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // TaskBody is the JSON of a task poll.
@@ -525,4 +550,25 @@ func (h *contentAPI) task(c echo.Context) error {
 		body.Result = json.RawMessage(t.Result)
 	}
 	return c.JSON(http.StatusOK, body)
+}
+
+// lockfile answers GET /__api__/v1/content/{guid}/lockfile: the
+// requirements.txt.lock of the Python environment the active bundle was
+// built in, as text/plain (what `rsconnect content get-lockfile` saves and
+// `rsconnect content venv` installs). Those who may change the content
+// (its owner, collaborators, administrators) may read it.
+func (h *contentAPI) lockfile(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	lock, err := h.svc.Lockfile(c.Request().Context(), u, c.Param("guid"))
+	if err != nil {
+		return err
+	}
+	hdr := c.Response().Header()
+	hdr.Set("Content-Disposition", `attachment; filename="requirements.txt.lock"`)
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(lock))
 }

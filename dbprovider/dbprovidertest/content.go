@@ -200,9 +200,34 @@ func testContentLifecycle(t *testing.T, p dbprovider.Provider) {
 	if list, err := p.BundleList(ctx, c.ID); err != nil || len(list) != 2 || list[0].ID != b2.ID {
 		t.Fatalf("BundleList = %+v, %v; want newest first", list, err)
 	}
+	// The environment a build records is read back with the bundle, and
+	// its versions reach the content when the bundle is activated.
+	env := &podium.BundleEnvironment{PyVersion: "3.11.2", RVersion: "4.2.2", Lockfile: "# python 3.11.2\nflask==2.2.2\n"}
+	if err := p.BundleSetEnvironment(ctx, b2.ID, env); err != nil {
+		t.Fatal(err)
+	}
+	AssertCode(t, p.BundleSetEnvironment(ctx, -1, env), podium.ENOTFOUND)
+	if got, err := p.BundleGet(ctx, b2.ID); err != nil || got.Environment != *env {
+		t.Fatalf("BundleGet after BundleSetEnvironment: %+v, %v; want environment %+v", got, err, env)
+	}
+	if got, err := p.BundleGet(ctx, b1.ID); err != nil || got.Environment != (podium.BundleEnvironment{}) {
+		t.Fatalf("BundleGet of a bundle never built: %+v, %v; want no environment", got, err)
+	}
 	if got, err := p.ContentActivate(ctx, &dbprovider.ContentActivateParams{ID: c.ID, BundleID: b2.ID, AppMode: "report"}); err != nil ||
-		got.ActiveBundleID == nil || *got.ActiveBundleID != b2.ID || got.AppMode != "report" {
-		t.Fatalf("ContentActivate = %+v, %v", got, err)
+		got.ActiveBundleID == nil || *got.ActiveBundleID != b2.ID || got.AppMode != "report" ||
+		got.PyVersion == nil || *got.PyVersion != "3.11.2" || got.RVersion == nil || *got.RVersion != "4.2.2" || got.QuartoVersion != nil {
+		t.Fatalf("ContentActivate = %+v, %v; want bundle %d with py 3.11.2, R 4.2.2, no Quarto", got, err, b2.ID)
+	}
+	if got, err := p.ContentGet(ctx, c.ID); err != nil || got.PyVersion == nil || *got.PyVersion != "3.11.2" {
+		t.Fatalf("ContentGet after activation = %+v, %v; want py_version 3.11.2", got, err)
+	}
+	// Activating a bundle without an environment clears the versions.
+	if got, err := p.ContentActivate(ctx, &dbprovider.ContentActivateParams{ID: c.ID, BundleID: b1.ID, AppMode: "static"}); err != nil ||
+		got.PyVersion != nil || got.RVersion != nil {
+		t.Fatalf("ContentActivate of a bundle without environment = %+v, %v; want no versions", got, err)
+	}
+	if _, err := p.ContentActivate(ctx, &dbprovider.ContentActivateParams{ID: c.ID, BundleID: b2.ID, AppMode: "report"}); err != nil {
+		t.Fatal(err)
 	}
 	if err := p.BundleDelete(ctx, b1.ID); err != nil {
 		t.Fatal(err)

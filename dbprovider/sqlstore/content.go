@@ -16,7 +16,7 @@ import (
 )
 
 const contentColumns = `id, guid, name, title, description, owner_id, appmode, access_type,
-	active_bundle_id, created_at, updated_at, last_deployed_at`
+	active_bundle_id, created_at, updated_at, last_deployed_at, py_version, r_version, quarto_version`
 
 func scanContent(row scanner) (*podium.Content, error) {
 	var (
@@ -25,7 +25,7 @@ func scanContent(row scanner) (*podium.Content, error) {
 		deployed sql.NullTime
 	)
 	if err := row.Scan(&c.ID, &c.GUID, &c.Name, &c.Title, &c.Description, &c.OwnerID, &c.AppMode,
-		&c.AccessType, &active, &c.CreatedAt, &c.UpdatedAt, &deployed); err != nil {
+		&c.AccessType, &active, &c.CreatedAt, &c.UpdatedAt, &deployed, &c.PyVersion, &c.RVersion, &c.QuartoVersion); err != nil {
 		return nil, err
 	}
 	if deployed.Valid {
@@ -128,7 +128,10 @@ func strOrNull(s *string) any {
 // ContentActivate implements dbprovider.ContentStore.
 func (s *Store) ContentActivate(ctx context.Context, p *dbprovider.ContentActivateParams) (*podium.Content, error) {
 	q := `UPDATE content SET active_bundle_id = $2, appmode = $3, updated_at = ` + s.D.Now() + `,
-		last_deployed_at = ` + s.D.Now() + `
+		last_deployed_at = ` + s.D.Now() + `,
+		py_version = (SELECT b.py_version FROM bundles b WHERE b.id = $2),
+		r_version = (SELECT b.r_version FROM bundles b WHERE b.id = $2),
+		quarto_version = (SELECT b.quarto_version FROM bundles b WHERE b.id = $2)
 	WHERE id = $1 RETURNING ` + contentColumns
 	c, err := scanContent(s.W.QueryRowContext(ctx, q, p.ID, p.BundleID, p.AppMode))
 	if err != nil {
@@ -224,16 +227,20 @@ func (s *Store) ContentACLRole(ctx context.Context, contentID, userID int64) (st
 	return role, nil
 }
 
-const bundleColumns = `id, content_id, size, sha256, manifest, created_by, created_at, metadata`
+const bundleColumns = `id, content_id, size, sha256, manifest, created_by, created_at, metadata,
+	py_version, r_version, quarto_version, lockfile`
 
 func scanBundle(row scanner) (*podium.Bundle, error) {
 	var (
-		b  podium.Bundle
-		by sql.NullInt64
+		b                   podium.Bundle
+		by                  sql.NullInt64
+		py, r, quarto, lock sql.NullString
 	)
-	if err := row.Scan(&b.ID, &b.ContentID, &b.Size, &b.SHA256, &b.Manifest, &by, &b.CreatedAt, &b.Metadata); err != nil {
+	if err := row.Scan(&b.ID, &b.ContentID, &b.Size, &b.SHA256, &b.Manifest, &by, &b.CreatedAt, &b.Metadata,
+		&py, &r, &quarto, &lock); err != nil {
 		return nil, err
 	}
+	b.Environment = podium.BundleEnvironment{PyVersion: py.String, RVersion: r.String, QuartoVersion: quarto.String, Lockfile: lock.String}
 	if by.Valid {
 		v := by.Int64
 		b.CreatedBy = &v
@@ -273,6 +280,16 @@ func (s *Store) BundleGet(ctx context.Context, id int64) (*podium.Bundle, error)
 // BundleList implements dbprovider.ContentStore.
 func (s *Store) BundleList(ctx context.Context, contentID int64) ([]*podium.Bundle, error) {
 	return nonNil(queryList(ctx, s.R, s.D, "bundle list", scanBundle, `SELECT `+bundleColumns+` FROM bundles WHERE content_id = $1 ORDER BY id DESC`, contentID))
+}
+
+// BundleSetEnvironment implements dbprovider.ContentStore.
+func (s *Store) BundleSetEnvironment(ctx context.Context, bundleID int64, env *podium.BundleEnvironment) error {
+	res, err := s.W.ExecContext(ctx, `UPDATE bundles SET py_version = $2, r_version = $3, quarto_version = $4, lockfile = $5 WHERE id = $1`,
+		bundleID, textOrNull(env.PyVersion), textOrNull(env.RVersion), textOrNull(env.QuartoVersion), textOrNull(env.Lockfile))
+	if err != nil {
+		return fmt.Errorf("bundle set environment %d: %w", bundleID, s.D.TranslateError(err))
+	}
+	return mustAffect(res, "bundle", fmt.Sprint(bundleID))
 }
 
 // BundleDelete implements dbprovider.ContentStore.
