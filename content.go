@@ -65,6 +65,15 @@ type ContentACLEntry struct {
 	Role     string `json:"role"`
 }
 
+// ContentGroupACLEntry is a group's grant on content: its members get
+// Role ("viewer" or "collaborator").
+type ContentGroupACLEntry struct {
+	GroupID  int64  `json:"group_id"`
+	Name     string `json:"name"`
+	Provider string `json:"provider"`
+	Role     string `json:"role"`
+}
+
 // Bundle is one uploaded archive of a content's files.
 type Bundle struct {
 	ID        int64  `json:"id"`

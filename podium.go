@@ -193,10 +193,26 @@ const (
 
 // User is an account.
 type User struct {
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	Role     string `json:"role"`
+	Locked   bool   `json:"locked"`
+	// Name and Email are what the user's identity provider sent at the
+	// last sign-in, or what an administrator set; "" when unknown.
+	Name      string    `json:"name"`
+	Email     string    `json:"email"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Group is a set of users that content access lists can grant. A local
+// group (Provider "") is managed in Podium; a provider's group (Provider
+// "ldap", "oidc", ...) mirrors a group of the identity provider, and its
+// members are synchronised at each member's sign-in.
+type Group struct {
 	ID        int64     `json:"id"`
-	Username  string    `json:"username"`
-	Role      string    `json:"role"`
-	Locked    bool      `json:"locked"`
+	Name      string    `json:"name"`
+	Provider  string    `json:"provider"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/sirupsen/logrus"
 )
@@ -52,6 +53,9 @@ type Options struct {
 	KeyTouchInterval time.Duration
 	// Throttle configures the slowing down of failed logins.
 	Throttle ThrottleOptions
+	// Roles derives the role of users signed in by an external provider
+	// (SignInExternal).
+	Roles RoleMapping
 	// Now is the clock of the throttle and of session lifetimes
 	// (injected by tests). Default time.Now. The database also refuses
 	// sessions past their stored expiry by its own clock.
@@ -119,6 +123,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Roles.Default == "" {
+		o.Roles.Default = podium.RoleViewer
 	}
 	t := &o.Throttle
 	if t.MaxFailures <= 0 {

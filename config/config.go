@@ -51,6 +51,7 @@ type Config struct {
 	HTTP           HTTPConfig
 	HTTPS          HTTPSConfig
 	Authentication AuthenticationConfig
+	Authorization  AuthorizationConfig
 	Password       PasswordConfig
 	Database       DatabaseConfig
 	Postgres       PostgresConfig
@@ -163,14 +164,43 @@ type HTTPSConfig struct {
 	MinimumTLSVersion string
 }
 
-// AuthenticationConfig is the [Authentication] section: login sessions.
+// Authentication providers, the values of [Authentication] Provider (the
+// names Posit Connect uses).
+const (
+	AuthPassword = "password" // local users with passwords kept by Podium (default)
+	AuthLDAP     = "ldap"     // an LDAP or Active Directory server
+	AuthOIDC     = "oidc"     // an OpenID Connect provider
+	AuthSAML     = "saml"     // a SAML 2.0 identity provider
+	AuthProxy    = "proxy"    // an authenticating proxy that passes the user in headers
+)
+
+// AuthenticationConfig is the [Authentication] section: who signs users in,
+// and their login sessions.
 type AuthenticationConfig struct {
+	// Provider is how users sign in: AuthPassword, AuthLDAP, AuthOIDC,
+	// AuthSAML or AuthProxy. API keys work whatever the provider.
+	Provider string
 	// SessionIdleTimeout ends a session that made no request for this
 	// long. At most SessionLifetime.
 	SessionIdleTimeout time.Duration
 	// SessionLifetime ends a session this long after the login, however
 	// active it is.
 	SessionLifetime time.Duration
+}
+
+// AuthorizationConfig is the [Authorization] section: the role of a user
+// signed in by an external provider (LDAP, OpenID Connect, SAML, proxy)
+// when the provider names none.
+type AuthorizationConfig struct {
+	// DefaultUserRole is the role of a new user whose groups match no
+	// mapping: admin, publisher or viewer.
+	DefaultUserRole string
+	// AdministratorRoleMapping, PublisherRoleMapping and ViewerRoleMapping
+	// list provider group names; a user in one of them gets that role at
+	// every sign-in, the most powerful one when several match.
+	AdministratorRoleMapping []string
+	PublisherRoleMapping     []string
+	ViewerRoleMapping        []string
 }
 
 // PasswordConfig is the [Password] section: the policy for new passwords.
@@ -393,8 +423,12 @@ func Defaults() *Config {
 			MinimumTLSVersion: "1.2",
 		},
 		Authentication: AuthenticationConfig{
+			Provider:           AuthPassword,
 			SessionIdleTimeout: 2 * time.Hour,
 			SessionLifetime:    12 * time.Hour,
+		},
+		Authorization: AuthorizationConfig{
+			DefaultUserRole: "viewer",
 		},
 		Password: PasswordConfig{
 			MinimumLength: 10,

@@ -98,6 +98,9 @@ func TestLoad_Defaults(t *testing.T) {
 		{"HTTP.TrustedProxies", len(c.HTTP.TrustedProxies), 0},
 		{"HTTP.MaxUploadSize", c.HTTP.MaxUploadSize, int64(1 << 30)},
 		{"Database.Provider", c.Database.Provider, "sqlite"},
+		{"Authentication.Provider", c.Authentication.Provider, "password"},
+		{"Authorization.DefaultUserRole", c.Authorization.DefaultUserRole, "viewer"},
+		{"Authorization.AdministratorRoleMapping", len(c.Authorization.AdministratorRoleMapping), 0},
 		{"Database.Dir", c.Database.Dir, filepath.Join(data, "db")},
 		{"Database.SchemaCheckInterval", c.Database.SchemaCheckInterval, 5 * time.Second},
 		{"Postgres.URL", c.Postgres.URL, ""},
@@ -428,6 +431,10 @@ func TestLoad_Refused(t *testing.T) {
 			[]string{"FILE", "[Authentication] SessionIdleTimeout = 2d", "must be a duration"}},
 		{"IdleLongerThanLifetime", "[Authentication]\nSessionIdleTimeout = 13h\n", nil,
 			[]string{"FILE", "[Authentication] SessionIdleTimeout = 13h", "at most [Authentication] SessionLifetime (12h)"}},
+		{"UnknownAuthProvider", "[Authentication]\nProvider = kerberos\n", nil,
+			[]string{"FILE", "[Authentication] Provider = kerberos", "must be password, ldap, oidc, saml or proxy"}},
+		{"UnknownDefaultRole", "", map[string]string{"PODIUM_AUTHORIZATION_DEFAULTUSERROLE": "root"},
+			[]string{"environment PODIUM_AUTHORIZATION_DEFAULTUSERROLE", "[Authorization] DefaultUserRole = root", "must be viewer, publisher or admin"}},
 		{"ShortMinimumPassword", "", map[string]string{"PODIUM_PASSWORD_MINIMUMLENGTH": "6"},
 			[]string{"environment PODIUM_PASSWORD_MINIMUMLENGTH", "[Password] MinimumLength = 6", "between 8 and 128"}},
 		{"BadCIDR", "[HTTP]\nTrustedProxies = 10.0.0.0/33\n", nil,
@@ -841,5 +848,27 @@ func TestSizes(t *testing.T) {
 				t.Errorf("MaxBundleSize = %d, want %d", c.Applications.MaxBundleSize, tt.want)
 			}
 		})
+	}
+}
+
+func TestLoad_AuthenticationProvider(t *testing.T) {
+	t.Parallel()
+	dir, opts := setup(t)
+	opts.Path = writeFile(t, dir, "podium.gcfg", "[Authentication]\nProvider = LDAP\n[Authorization]\nDefaultUserRole = Publisher\nAdministratorRoleMapping = podium-admins\nAdministratorRoleMapping = ops, sre\nViewerRoleMapping = staff\n")
+	c, err := config.Load(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Authentication.Provider != config.AuthLDAP {
+		t.Errorf("Provider = %q, want ldap (lower-cased)", c.Authentication.Provider)
+	}
+	if c.Authorization.DefaultUserRole != "publisher" {
+		t.Errorf("DefaultUserRole = %q, want publisher", c.Authorization.DefaultUserRole)
+	}
+	if want := []string{"podium-admins", "ops", "sre"}; !reflect.DeepEqual(c.Authorization.AdministratorRoleMapping, want) {
+		t.Errorf("AdministratorRoleMapping = %q, want %q", c.Authorization.AdministratorRoleMapping, want)
+	}
+	if want := []string{"staff"}; !reflect.DeepEqual(c.Authorization.ViewerRoleMapping, want) {
+		t.Errorf("ViewerRoleMapping = %q, want %q", c.Authorization.ViewerRoleMapping, want)
 	}
 }

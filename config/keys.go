@@ -33,7 +33,7 @@ func (k *key) env() string {
 }
 
 // sections lists the sections in the order of the docs and of Dump.
-var sections = []string{"Server", "HTTP", "HTTPS", "Authentication", "Password", "Database", "Postgres", "HA", "Metrics", "Applications", "Scheduler", "Python", "R"}
+var sections = []string{"Server", "HTTP", "HTTPS", "Authentication", "Authorization", "Password", "Database", "Postgres", "HA", "Metrics", "Applications", "Scheduler", "Python", "R"}
 
 // keys returns the key table. It is a function, not a package variable, so
 // the package holds no mutable global state.
@@ -66,8 +66,14 @@ func keys() []key {
 		{section: "HTTPS", name: "Key", path: true, field: func(c *Config) any { return &c.HTTPS.Key }},
 		{section: "HTTPS", name: "MinimumTLSVersion", field: func(c *Config) any { return &c.HTTPS.MinimumTLSVersion }},
 
+		{section: "Authentication", name: "Provider", field: func(c *Config) any { return &c.Authentication.Provider }},
 		{section: "Authentication", name: "SessionIdleTimeout", field: func(c *Config) any { return &c.Authentication.SessionIdleTimeout }},
 		{section: "Authentication", name: "SessionLifetime", field: func(c *Config) any { return &c.Authentication.SessionLifetime }},
+
+		{section: "Authorization", name: "DefaultUserRole", field: func(c *Config) any { return &c.Authorization.DefaultUserRole }},
+		{section: "Authorization", name: "AdministratorRoleMapping", field: func(c *Config) any { return &c.Authorization.AdministratorRoleMapping }},
+		{section: "Authorization", name: "PublisherRoleMapping", field: func(c *Config) any { return &c.Authorization.PublisherRoleMapping }},
+		{section: "Authorization", name: "ViewerRoleMapping", field: func(c *Config) any { return &c.Authorization.ViewerRoleMapping }},
 
 		{section: "Password", name: "MinimumLength", field: func(c *Config) any { return &c.Password.MinimumLength }},
 

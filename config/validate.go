@@ -71,6 +71,35 @@ func (l *loader) validate() {
 		l.bad("Authentication.SessionIdleTimeout", fmt.Sprintf("must be at most [Authentication] SessionLifetime (%s)", formatDuration(c.Authentication.SessionLifetime)))
 	}
 
+	switch p := strings.ToLower(c.Authentication.Provider); p {
+	case AuthPassword, AuthLDAP, AuthOIDC, AuthSAML, AuthProxy:
+		c.Authentication.Provider = p
+	default:
+		l.bad("Authentication.Provider", "must be password, ldap, oidc, saml or proxy (see docs/accounts.md)")
+	}
+
+	// [Authorization]
+	switch r := strings.ToLower(c.Authorization.DefaultUserRole); r {
+	case podium.RoleAdmin, podium.RolePublisher, podium.RoleViewer:
+		c.Authorization.DefaultUserRole = r
+	default:
+		l.bad("Authorization.DefaultUserRole", "must be viewer, publisher or admin")
+	}
+	for _, m := range []struct {
+		id     string
+		groups []string
+	}{
+		{"Authorization.AdministratorRoleMapping", c.Authorization.AdministratorRoleMapping},
+		{"Authorization.PublisherRoleMapping", c.Authorization.PublisherRoleMapping},
+		{"Authorization.ViewerRoleMapping", c.Authorization.ViewerRoleMapping},
+	} {
+		for _, g := range m.groups {
+			if strings.TrimSpace(g) == "" {
+				l.problem(m.id, g, "is an empty group name: list the provider's group names, separated by commas")
+			}
+		}
+	}
+
 	// [Password]
 	if n := c.Password.MinimumLength; n < 8 || n > 128 {
 		l.bad("Password.MinimumLength", "must be between 8 and 128")

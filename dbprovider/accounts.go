@@ -24,8 +24,13 @@ type AccountStore interface {
 	UserGetPasswordHash(ctx context.Context, id int64) (string, error)
 	// UserList returns every user, by username.
 	UserList(ctx context.Context) ([]*podium.User, error)
-	// UserUpdate changes the fields of p that are set. Returns ENOTFOUND.
+	// UserUpdate changes the fields of p that are set. Returns ENOTFOUND,
+	// ECONFLICT for a new username that is taken.
 	UserUpdate(ctx context.Context, p *UserUpdateParams) (*podium.User, error)
+	// UserDelete deletes a user with their keys, sessions, identities,
+	// memberships and grants. Returns ENOTFOUND, and EPRECONDITION while
+	// the user owns content (transfer or delete it first).
+	UserDelete(ctx context.Context, id int64) error
 
 	// APIKeyCreate stores a new key's hash. Returns ECONFLICT if the hash
 	// exists (a collision of 256-bit random keys: a bug), ECONFLICT too if
@@ -55,6 +60,9 @@ type AccountStore interface {
 	SessionGet(ctx context.Context, idHash []byte) (*Session, *podium.User, error)
 	// SessionDelete removes a session; a missing one is not an error.
 	SessionDelete(ctx context.Context, idHash []byte) error
+	// SessionListByUser returns the unexpired sessions of a user, newest
+	// first.
+	SessionListByUser(ctx context.Context, userID int64) ([]*Session, error)
 	// SessionDeleteByUser removes every session of a user and returns how
 	// many.
 	SessionDeleteByUser(ctx context.Context, userID int64) (int64, error)
@@ -95,6 +103,9 @@ type UserCreateParams struct {
 // UserUpdateParams changes a user; nil fields stay as they are.
 type UserUpdateParams struct {
 	ID           int64
+	Username     *string
+	Name         *string
+	Email        *string
 	Role         *string
 	PasswordHash *string
 	Locked       *bool

@@ -35,7 +35,8 @@ type ContentStore interface {
 	ContentACLSet(ctx context.Context, p *ContentACLSetParams) error
 	// ContentACLList returns the access list of content, by username.
 	ContentACLList(ctx context.Context, contentID int64) ([]*podium.ContentACLEntry, error)
-	// ContentACLRole returns the role of a user on content, "" for none.
+	// ContentACLRole returns the best role of a user on content, granted
+	// to the user or to one of the user's groups, "" for none.
 	ContentACLRole(ctx context.Context, contentID, userID int64) (string, error)
 
 	// ContentEnvList returns the environment variables of content, by

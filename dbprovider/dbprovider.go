@@ -112,6 +112,7 @@ type Tx interface {
 // Method names are Noun+Verb so that they sort together.
 type Executor interface {
 	AccountStore
+	GroupStore
 	ContentStore
 	JobStore
 	AuditStore

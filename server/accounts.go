@@ -26,7 +26,7 @@ func mountAccounts(n *Node) (*sessionSweeper, *firstRunSetup) {
 }
 
 // AuthOptions returns the options of the accounts service for cfg
-// ([Authentication], [Password]): base's fields where set (tests set the
+// ([Authentication], [Authorization], [Password]): base's fields where set (tests set the
 // hash cost and the throttle), cfg's for the session lifetimes and the
 // password policy that base leaves zero.
 func AuthOptions(cfg *config.Config, base auth.Options) auth.Options {
@@ -38,6 +38,14 @@ func AuthOptions(cfg *config.Config, base auth.Options) auth.Options {
 	}
 	if base.Password.MinimumLength == 0 {
 		base.Password.MinimumLength = cfg.Password.MinimumLength
+	}
+	if base.Roles.Default == "" && !base.Roles.Mapped() {
+		base.Roles = auth.RoleMapping{
+			Default:   cfg.Authorization.DefaultUserRole,
+			Admin:     cfg.Authorization.AdministratorRoleMapping,
+			Publisher: cfg.Authorization.PublisherRoleMapping,
+			Viewer:    cfg.Authorization.ViewerRoleMapping,
+		}
 	}
 	return base
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/podiumhq/podium/dbprovider"
 )
 
-const userColumns = `id, username, role, locked, created_at, updated_at`
+const userColumns = `id, username, role, locked, created_at, updated_at, name, email`
 
 // userColumnsOf is userColumns qualified by a table alias, for joins.
 func userColumnsOf(alias string) string {
@@ -25,9 +25,14 @@ func userColumnsOf(alias string) string {
 	return strings.Join(cols, ", ")
 }
 
+// userDest returns the scan destinations of userColumns.
+func userDest(u *podium.User) []any {
+	return []any{&u.ID, &u.Username, &u.Role, &u.Locked, &u.CreatedAt, &u.UpdatedAt, &u.Name, &u.Email}
+}
+
 func scanUser(row scanner) (*podium.User, error) {
 	var u podium.User
-	if err := row.Scan(&u.ID, &u.Username, &u.Role, &u.Locked, &u.CreatedAt, &u.UpdatedAt); err != nil {
+	if err := row.Scan(userDest(&u)...); err != nil {
 		return nil, err
 	}
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
@@ -85,13 +90,13 @@ func (s *Store) UserList(ctx context.Context) ([]*podium.User, error) {
 // UserUpdate implements dbprovider.AccountStore. COALESCE keeps the columns
 // whose parameter is NULL.
 func (s *Store) UserUpdate(ctx context.Context, p *dbprovider.UserUpdateParams) (*podium.User, error) {
-	var role, hash, locked any
-	if p.Role != nil {
-		role = *p.Role
+	str := func(v *string) any {
+		if v == nil {
+			return nil
+		}
+		return *v
 	}
-	if p.PasswordHash != nil {
-		hash = *p.PasswordHash
-	}
+	var locked any
 	if p.Locked != nil {
 		locked = *p.Locked
 	}
@@ -100,11 +105,19 @@ func (s *Store) UserUpdate(ctx context.Context, p *dbprovider.UserUpdateParams) 
 	q := `UPDATE users SET role = COALESCE(CAST($2 AS TEXT), role),
 		password_hash = COALESCE(CAST($3 AS TEXT), password_hash),
 		locked = COALESCE(CAST($4 AS BOOLEAN), locked),
+		username = COALESCE(CAST($5 AS TEXT), username),
+		name = COALESCE(CAST($6 AS TEXT), name),
+		email = COALESCE(CAST($7 AS TEXT), email),
 		updated_at = ` + s.D.Now() + `
 	WHERE id = $1 RETURNING ` + userColumns
-	u, err := scanUser(s.W.QueryRowContext(ctx, q, p.ID, role, hash, locked))
+	u, err := scanUser(s.W.QueryRowContext(ctx, q, p.ID, str(p.Role), str(p.PasswordHash), locked,
+		str(p.Username), str(p.Name), str(p.Email)))
 	if err != nil {
-		return nil, notFoundAs(s.D.TranslateError(err), "user update", "user %d not found", p.ID)
+		err = s.D.TranslateError(err)
+		if podium.IsCode(err, podium.ECONFLICT) && p.Username != nil {
+			return nil, podium.Errorf(podium.ECONFLICT, "user %q already exists", *p.Username)
+		}
+		return nil, notFoundAs(err, "user update", "user %d not found", p.ID)
 	}
 	return u, nil
 }
@@ -168,7 +181,7 @@ func (s *Store) APIKeyGetByHash(ctx context.Context, hash []byte) (*dbprovider.A
 		u             podium.User
 		used, revoked sql.NullTime
 	)
-	dest := append(apiKeyDest(&k, &used, &revoked), &u.ID, &u.Username, &u.Role, &u.Locked, &u.CreatedAt, &u.UpdatedAt)
+	dest := append(apiKeyDest(&k, &used, &revoked), userDest(&u)...)
 	if err := s.R.QueryRowContext(ctx, q, hash).Scan(dest...); err != nil {
 		return nil, nil, notFoundAs(s.D.TranslateError(err), "api key get", "no such API key")
 	}
@@ -241,8 +254,8 @@ func (s *Store) SessionGet(ctx context.Context, idHash []byte) (*dbprovider.Sess
 		ss dbprovider.Session
 		u  podium.User
 	)
-	err := s.R.QueryRowContext(ctx, q, idHash).Scan(&ss.IDHash, &ss.UserID, &ss.CSRFToken, &ss.CreatedAt, &ss.ExpiresAt,
-		&u.ID, &u.Username, &u.Role, &u.Locked, &u.CreatedAt, &u.UpdatedAt)
+	err := s.R.QueryRowContext(ctx, q, idHash).Scan(append([]any{&ss.IDHash, &ss.UserID, &ss.CSRFToken, &ss.CreatedAt, &ss.ExpiresAt},
+		userDest(&u)...)...)
 	if err != nil {
 		return nil, nil, notFoundAs(s.D.TranslateError(err), "session get", "no such session")
 	}

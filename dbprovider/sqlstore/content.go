@@ -94,7 +94,9 @@ func (s *Store) ContentList(ctx context.Context, p *dbprovider.ContentListParams
 	q := `SELECT ` + contentColumns + ` FROM content c
 	WHERE ($1 = 1 OR c.access_type = 'all'
 		OR ($2 <> 0 AND (c.owner_id = $2 OR c.access_type = 'logged_in'
-			OR EXISTS (SELECT 1 FROM content_acl a WHERE a.content_id = c.id AND a.user_id = $2))))
+			OR EXISTS (SELECT 1 FROM content_acl a WHERE a.content_id = c.id AND a.user_id = $2)
+			OR EXISTS (SELECT 1 FROM content_group_acl ga JOIN group_members gm ON gm.group_id = ga.group_id
+				WHERE ga.content_id = c.id AND gm.user_id = $2))))
 	AND ($3 = 0 OR c.owner_id = $3)
 	AND ($4 = '' OR c.name = $4)
 	ORDER BY c.id`
@@ -217,7 +219,8 @@ func scanACLEntry(row scanner) (*podium.ContentACLEntry, error) {
 // ContentACLRole implements dbprovider.ContentStore.
 func (s *Store) ContentACLRole(ctx context.Context, contentID, userID int64) (string, error) {
 	var role string
-	err := s.R.QueryRowContext(ctx, `SELECT role FROM content_acl WHERE content_id = $1 AND user_id = $2`,
+	// Direct grants and the grants of the user's groups: the best wins.
+	err := s.R.QueryRowContext(ctx, `SELECT COALESCE(`+aclRoleExpr("$1", "$2")+`, '')`,
 		contentID, userID).Scan(&role)
 	if ErrNoRows(err) {
 		return "", nil

@@ -97,7 +97,7 @@ func inList(k, n int) string {
 func (s *Store) ScheduleContent(ctx context.Context, guid string, userID int64) (*dbprovider.ScheduleContent, error) {
 	var c dbprovider.ScheduleContent
 	err := s.R.QueryRowContext(ctx, `SELECT c.id, c.guid, c.owner_id,
-		COALESCE((SELECT a.role FROM content_acl a WHERE a.content_id = c.id AND a.user_id = $2), '')
+		COALESCE(`+aclRoleExpr("c.id", "$2")+`, '')
 	FROM content c WHERE c.guid = $1`, guid, userID).Scan(&c.ID, &c.GUID, &c.OwnerID, &c.ACLRole)
 	if ErrNoRows(err) {
 		return nil, podium.Errorf(podium.ENOTFOUND, "content %s not found", guid)
