@@ -158,3 +158,32 @@ func (s *Supervisor) invalidate(guid string) {
 		pl.fetched = pl.fetched.Add(-s.opts.RefreshInterval - 1)
 	}
 }
+
+// Settings returns content guid's overrides from store and the settings
+// in effect on this node: what GET .../processes-settings answers.
+func (s *Supervisor) Settings(ctx context.Context, store SettingsStore, guid string) (SettingsBody, error) {
+	o, err := store.ProcessSettings(ctx, guid)
+	if err != nil {
+		return SettingsBody{}, err
+	}
+	return SettingsBody{Overrides: o, Effective: effective(s.opts.Limits.Apply(&o))}, nil
+}
+
+// ChangeSettings changes content guid's overrides with fn, refuses what
+// the node's limits refuse (EINVALID), stores them in store and applies
+// them on this node at once: what PATCH .../processes-settings does, for
+// the dashboard's form. The caller has checked the user's access.
+func (s *Supervisor) ChangeSettings(ctx context.Context, store SettingsStore, guid string, fn func(o *Overrides) error) (SettingsBody, error) {
+	o, err := store.UpdateProcessSettings(ctx, guid, func(o *Overrides) error {
+		if err := fn(o); err != nil {
+			return err
+		}
+		_, err := s.opts.Limits.apply(o)
+		return err
+	})
+	if err != nil {
+		return SettingsBody{}, err
+	}
+	s.invalidate(guid)
+	return SettingsBody{Overrides: o, Effective: effective(s.opts.Limits.Apply(&o))}, nil
+}

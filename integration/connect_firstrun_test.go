@@ -74,8 +74,17 @@ func TestFirstRunWithoutTerminal(t *testing.T) {
 	}
 	form := url.Values{"login_csrf": {field(page, "login_csrf")}, "setup_token": {strings.Repeat("0", 32)},
 		"username": {"admin"}, "password": {"correct horse battery staple"}}
-	if res, body := post("/__login__/setup", form); res.StatusCode != 403 || !strings.Contains(body, "Wrong setup token") {
-		t.Fatalf("a wrong token: %d\n%s", res.StatusCode, body)
+	if res, body := post("/__login__/setup", form); res.StatusCode != 403 || !strings.Contains(body, "Wrong setup token") ||
+		!strings.Contains(body, `value="`+strings.Repeat("0", 32)+`"`) {
+		t.Fatalf("a wrong token (the refused form keeps what was typed): %d\n%s", res.StatusCode, body)
+	}
+	// The token also stands out as a plain line of the log, and the
+	// landing page says where to look.
+	if !strings.Contains(n.Log(), "PODIUM FIRST-RUN SETUP TOKEN: "+token) {
+		t.Fatalf("no plain setup token line in the log:\n%s", n.Log())
+	}
+	if status, page := get("/"); status != 200 || !strings.Contains(page, "PODIUM FIRST-RUN SETUP TOKEN") {
+		t.Fatalf("the landing page does not mention the first-run setup: %d\n%s", status, page)
 	}
 	_, page = get("/__login__")
 	form.Set("login_csrf", field(page, "login_csrf"))
@@ -107,12 +116,21 @@ func TestFirstRunWithoutTerminal(t *testing.T) {
 
 	// The dashboard creates a key; rsconnect add accepts it; revoked, it
 	// no longer works.
+	// POST-redirect-GET: the form's answer is a redirect, the page it
+	// leads to shows the key once, and reloading it creates no other.
 	res, page = post("/__dashboard__/keys", url.Values{"csrf_token": {csrf}, "name": {"laptop rsconnect"}})
+	if res.StatusCode != 303 || res.Header.Get("Location") != "/__dashboard__/keys" {
+		t.Fatalf("create key: %d %q\n%s", res.StatusCode, res.Header.Get("Location"), page)
+	}
+	_, page = get("/__dashboard__/keys")
 	m := regexp.MustCompile(`<code id="new-key-value">([^<]+)</code>`).FindStringSubmatch(page)
-	if res.StatusCode != 200 || m == nil || !strings.Contains(page, "laptop rsconnect") {
-		t.Fatalf("create key: %d\n%s", res.StatusCode, page)
+	if m == nil || !strings.Contains(page, "laptop rsconnect") || !strings.Contains(page, `data-copy="new-key-value"`) {
+		t.Fatalf("the keys page after creating a key:\n%s", page)
 	}
 	key := m[1]
+	if n := strings.Count(page, `class="key" data-key=`); n != 1 {
+		t.Fatalf("%d keys listed after one creation", n)
+	}
 	rs := newRSConnect(t, n.URL, key)
 	rs.serverSettings()
 	if me := rs.me(); me["username"] != "admin" {
@@ -162,7 +180,7 @@ func TestFirstRunWithoutTerminal(t *testing.T) {
 			seen["setup"]++
 		case e.Action == "setup" && e.Actor == "" && strings.Contains(string(e.Detail), `"status":403`):
 			seen["setup refused"]++
-		case (e.Action == "key.create" || e.Action == "key.revoke") && e.Actor == "admin":
+		case (e.Action == "key.create" || e.Action == "key.revoke") && e.Actor == "admin" && e.Target == "key:"+id[1]:
 			seen[e.Action]++
 		}
 	}

@@ -171,7 +171,7 @@ http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever(
 			chromedp.WaitVisible(chromedp.CSS("#content-list")),
 		)
 		list := text(t, "#content-list")
-		for _, want := range []string{"site", "The site", "report", "static", "alice"} {
+		for _, want := range []string{"site", "The site", "report", "Static site", "alice"} {
 			if !strings.Contains(list, want) {
 				t.Fatalf("content list lacks %q:\n%s", want, list)
 			}
@@ -184,7 +184,7 @@ http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever(
 		if inFrame := opened(t, "hello"); inFrame != "Hello from the dashboard test" {
 			t.Fatalf("preview shows %q", inFrame)
 		}
-		if log := text(t, "#deployments"); !strings.Contains(log, "deploy") || !strings.Contains(log, "ok") {
+		if log := text(t, "#deployments"); !strings.Contains(log, "deploy") || !strings.Contains(log, "succeeded") {
 			t.Fatalf("deployments section: %s", log)
 		}
 		shot(t, "content-site")

@@ -202,3 +202,231 @@ func manageUpload(t *testing.T, n *nodetest.Node, key, guid string, files map[st
 	}
 	return bd.ID
 }
+
+// submit fills the fields of form (CSS selector) by id and submits it,
+// then waits for sel on the page the browser lands on.
+func (b *manageBrowser) submit(form string, fields map[string]string, sel string) {
+	b.t.Helper()
+	steps := []chromedp.Action[chromedp.Void]{chromedp.WaitVisible(chromedp.CSS(form))}
+	for id, v := range fields {
+		steps = append(steps, chromedp.SetValue(chromedp.CSS(form+" #"+id), v))
+	}
+	steps = append(steps, chromedp.Click(chromedp.CSS(form+` button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(sel)))
+	b.do("submit "+form, steps...)
+}
+
+// TestDashboardManage does, through the pages in Chromium, the everyday
+// tasks of issue 27 as an owner, a collaborator, a viewer and an
+// administrator, and checks each result through the API.
+func TestDashboardManage(t *testing.T) {
+	t.Parallel()
+	n := nodetest.StartNode(t, nodetest.Options{Name: "node", Config: manageConfig})
+	const password = "correct horse battery staple"
+	admin := manageUser(t, n, "admin", "admin", password)
+	alice := manageUser(t, n, "alice", "publisher", password)
+	manageUser(t, n, "carol", "publisher", password)
+	manageUser(t, n, "vera", "viewer", password)
+	reportFiles := func(word string) map[string]string {
+		return map[string]string{
+			"manifest.json": `{"version":1,"metadata":{"appmode":"report"},"render":{"command":["sh","render.sh"]}}`,
+			"render.sh":     `echo "<p id=r>` + word + `</p>" > "$PODIUM_OUTPUT_DIR/index.html"; echo "render of ` + word + ` done"`,
+		}
+	}
+	report := manageDeploy(t, n, alice, "weekly", reportFiles("first"))
+	second := manageUpload(t, n, alice, report, reportFiles("second"))
+	app := manageDeploy(t, n, alice, "app", map[string]string{
+		"manifest.json": `{"version":1,"metadata":{"appmode":"app"},"serve":{"command":["/usr/bin/python3","app.py"]}}`,
+		"app.py":        "import time\ntime.sleep(3600)\n",
+	})
+	api := func(key, path string, v any) {
+		t.Helper()
+		r := pubDo(t, "GET", n.URL+"/__api__/v1"+path, key, "", nil)
+		pubWant(t, "GET "+path, r, 200)
+		r.JSON(t, v)
+	}
+	type contentJSON struct {
+		Name, Title string
+		AccessType  string `json:"access_type"`
+		BundleID    int64  `json:"bundle_id"`
+	}
+	type permsJSON struct {
+		Permissions []struct{ Username, Role string } `json:"permissions"`
+	}
+
+	shots := filepath.Join(nodetest.ModuleRoot(t), "artifacts", "screenshots")
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	browser := newBrowser(t)
+	owner := window(t, browser, shots)
+	page := n.URL + "/__dashboard__/content/" + report
+
+	t.Run("OwnerAccess", func(t *testing.T) {
+		owner.t = t
+		owner.do("content page", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#password")))
+		owner.logIn("alice", password, "#access-form")
+		owner.do("anyone logged in", chromedp.Click(chromedp.CSS(`#access-form input[value="logged_in"]`)))
+		owner.submit("#access-form", nil, "#done")
+		var c contentJSON
+		api(alice, "/content/"+report, &c)
+		if c.AccessType != "logged_in" || owner.text("#access-label") != "Anyone who is logged in" {
+			t.Fatalf("access type after the form: API %q, page %q", c.AccessType, owner.text("#access-label"))
+		}
+		// A reload after the redirect posts nothing again (POST-redirect-GET).
+		if loc := owner.location(); !strings.Contains(loc, "?done=access") {
+			t.Fatalf("after the form at %s, want the content page (303)", loc)
+		}
+		owner.submit("#acl-add", map[string]string{"principal": "vera", "acl-role": "viewer"}, "#done")
+		owner.submit("#acl-add", map[string]string{"principal": "carol", "acl-role": "collaborator"}, "#done")
+		owner.submit("#acl-add", map[string]string{"principal": "nobody-such"}, "#access-error")
+		if got := owner.text("#access-error"); !strings.Contains(got, "nobody-such") {
+			t.Fatalf("unknown user: %q", got)
+		}
+		owner.do("remove vera", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`#acl tr[data-principal="vera"] button`)),
+			chromedp.Click(chromedp.CSS(`#acl tr[data-principal="vera"] button`)), chromedp.WaitVisible(chromedp.CSS("#done")))
+		var p permsJSON
+		api(alice, "/content/"+report+"/permissions", &p)
+		if len(p.Permissions) != 1 || p.Permissions[0].Username != "carol" || p.Permissions[0].Role != "collaborator" {
+			t.Fatalf("access list after the forms: %+v", p.Permissions)
+		}
+	})
+
+	t.Run("OwnerSchedule", func(t *testing.T) {
+		owner.t = t
+		owner.do("content page", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#schedule-form")))
+		// What cannot run as written is refused, and the form keeps it.
+		owner.submit("#schedule-form", map[string]string{"spec": "@every 1200ms", "timezone": "Europe/Paris"}, "#schedule-error")
+		if got := owner.text("#schedule-error"); !strings.Contains(got, "whole seconds") {
+			t.Fatalf("@every 1200ms: %q", got)
+		}
+		if v := browserRun(t, owner.ctx, "spec kept", chromedp.Value(chromedp.CSS("#spec"))); v != "@every 1200ms" {
+			t.Fatalf("the refused form lost the spec: %q", v)
+		}
+		owner.submit("#schedule-form", map[string]string{"spec": "0 6 * * 1-5", "timezone": "Europe/Paris"}, "#next-runs")
+		var sc struct {
+			Spec, Timezone string
+			Enabled        bool
+		}
+		api(alice, "/content/"+report+"/schedule", &sc)
+		if sc.Spec != "0 6 * * 1-5" || sc.Timezone != "Europe/Paris" || !sc.Enabled {
+			t.Fatalf("schedule after the form: %+v", sc)
+		}
+		// The next runs are shown in the reader's time zone (the
+		// browser's, UTC here), with UTC on hover.
+		title := browserRun(t, owner.ctx, "next run title", chromedp.Evaluate[string](`document.querySelector('#next-runs time').title`))
+		if !strings.HasSuffix(title, " UTC") || (!strings.Contains(title, " 04:00:00") && !strings.Contains(title, " 05:00:00")) {
+			t.Fatalf("next run hover %q, want 06:00 Paris in UTC", title)
+		}
+		owner.shot("content-report-owner")
+		owner.do("remove the schedule", chromedp.Click(chromedp.CSS("#unschedule")), chromedp.WaitVisible(chromedp.CSS("#done")))
+		if r := pubDo(t, "GET", n.URL+"/__api__/v1/content/"+report+"/schedule", alice, "", nil); r.Status != 404 {
+			t.Fatalf("schedule after removal: %d %s", r.Status, r.Body)
+		}
+	})
+
+	t.Run("OwnerEnvironment", func(t *testing.T) {
+		owner.t = t
+		owner.do("content page", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#env-form")))
+		owner.submit("#env-form", map[string]string{"env-name": "API_TOKEN", "env-value": "s3cr3t-value"}, "#done")
+		var names []string
+		api(alice, "/content/"+report+"/environment", &names)
+		html := browserRun(t, owner.ctx, "page", chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+		if len(names) != 1 || names[0] != "API_TOKEN" || strings.Contains(html, "s3cr3t-value") {
+			t.Fatalf("environment after the form: %v (value on the page: %v)", names, strings.Contains(html, "s3cr3t-value"))
+		}
+	})
+
+	t.Run("OwnerRollBackAndRender", func(t *testing.T) {
+		owner.t = t
+		var c contentJSON
+		api(alice, "/content/"+report, &c)
+		if c.BundleID != second {
+			t.Fatalf("active bundle %d, want %d", c.BundleID, second)
+		}
+		owner.do("content page", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#bundles")))
+		owner.do("roll back", chromedp.Click(chromedp.CSS(`#bundles tr[data-bundle="1"] button.activate`)),
+			chromedp.WaitVisible(chromedp.CSS(`#follow-log[data-finished]`)))
+		if got := owner.text("#follow-log"); !strings.Contains(got, "render of first done") {
+			t.Fatalf("the live deployment log: %q", got)
+		}
+		api(alice, "/content/"+report, &c)
+		if c.BundleID != 1 {
+			t.Fatalf("active bundle after the roll back: %d", c.BundleID)
+		}
+		owner.do("content page", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#render-now")))
+		owner.do("render now", chromedp.Click(chromedp.CSS("#render-now")), chromedp.WaitVisible(chromedp.CSS(`#follow-log[data-finished="ok"]`)))
+		if got := owner.text("#follow-log"); !strings.Contains(got, "render of first done") {
+			t.Fatalf("the live render log: %q", got)
+		}
+	})
+
+	t.Run("CollaboratorChangesButDoesNotManage", func(t *testing.T) {
+		carol := window(t, browser, shots)
+		carol.do("content page", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#password")))
+		carol.logIn("carol", password, "#env-form")
+		carol.submit("#env-form", map[string]string{"env-name": "REGION", "env-value": "eu"}, "#done")
+		var names []string
+		api(alice, "/content/"+report+"/environment", &names)
+		if strings.Join(names, ",") != "API_TOKEN,REGION" {
+			t.Fatalf("environment after the collaborator's form: %v", names)
+		}
+		if n := carol.eval(`document.querySelectorAll('#access-form, #acl-add, #delete-form').length`); n != float64(0) {
+			t.Fatalf("a collaborator is offered %v forms of the owner's", n)
+		}
+		carol.shot("content-report-collaborator")
+	})
+
+	t.Run("ViewerSeesNoForms", func(t *testing.T) {
+		vera := window(t, browser, shots)
+		vera.do("content page", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#password")))
+		vera.logIn("vera", password, "#preview")
+		if n := vera.eval(`document.querySelectorAll('form.fields, #bundles').length`); n != float64(0) {
+			t.Fatalf("a viewer is offered %v forms", n)
+		}
+	})
+
+	t.Run("AdminRuntimeSettings", func(t *testing.T) {
+		root := window(t, browser, shots)
+		root.do("app page", chromedp.Navigate(n.URL+"/__dashboard__/content/"+app), chromedp.WaitVisible(chromedp.CSS("#password")))
+		root.logIn("admin", password, "#runtime-form")
+		root.submit("#runtime-form", map[string]string{"min_processes": "5", "max_processes": "2"}, "#runtime-error")
+		if got := root.text("#runtime-error"); !strings.Contains(got, "min_processes") {
+			t.Fatalf("min above max: %q", got)
+		}
+		root.submit("#runtime-form", map[string]string{"min_processes": "", "max_processes": "3", "idle_timeout": "2m"}, "#done")
+		var s struct {
+			Overrides struct {
+				MaxProcesses *int   `json:"max_processes"`
+				IdleTimeout  string `json:"idle_timeout"`
+			} `json:"overrides"`
+		}
+		api(admin, "/content/"+app+"/processes-settings", &s)
+		if s.Overrides.MaxProcesses == nil || *s.Overrides.MaxProcesses != 3 || s.Overrides.IdleTimeout != "2m" {
+			t.Fatalf("process settings after the form: %+v", s.Overrides)
+		}
+		root.shot("content-app-admin")
+		for _, p := range []struct{ path, sel, name string }{
+			{"/", "#content-list", "content-list"}, {"/jobs", "#history", "jobs"}, {"/keys", "#keys", "keys"},
+			{"/cluster", "#nodes", "cluster"}, {"/audit", "#audit", "audit"},
+		} {
+			root.do(p.name, chromedp.Navigate(n.URL+"/__dashboard__"+p.path), chromedp.WaitVisible(chromedp.CSS(p.sel)))
+			root.shot("admin-" + p.name)
+		}
+	})
+
+	t.Run("OwnerRenameAndDelete", func(t *testing.T) {
+		owner.t = t
+		owner.do("content page", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#rename-form")))
+		owner.submit("#rename-form", map[string]string{"new-name": "monday", "new-title": "Monday report"}, "#done")
+		var c contentJSON
+		api(alice, "/content/"+report, &c)
+		if c.Name != "monday" || c.Title != "Monday report" {
+			t.Fatalf("after renaming: %+v", c)
+		}
+		owner.submit("#delete-form", map[string]string{"confirm": "weekly"}, "#delete-error")
+		owner.submit("#delete-form", map[string]string{"confirm": "monday"}, "#content-list")
+		if r := pubDo(t, "GET", n.URL+"/__api__/v1/content/"+report, alice, "", nil); r.Status != 404 {
+			t.Fatalf("content after deletion: %d", r.Status)
+		}
+	})
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -134,7 +136,20 @@ func (s *firstRunSetup) Start(ctx context.Context) error {
 	// administrator exists.
 	s.n.log("auth").Warn("no users yet: open /__login__ in a browser and create the first administrator with the first-run setup token " +
 		token + " (or run: podium users create --role admin)")
+	// The same as plain lines that stand out among the JSON ones, for
+	// whoever reads the terminal or journalctl.
+	if out := s.n.Log.Out; out != nil {
+		where := "/__login__"
+		if a := s.n.Config.Server.Address; a != "" {
+			where = strings.TrimRight(a, "/") + where
+		}
+		_, _ = fmt.Fprintf(out, "\n%s\n  PODIUM FIRST-RUN SETUP TOKEN: %s\n  Open %s in a browser and enter it to create the first administrator.\n%s\n\n",
+			setupRule, token, where, setupRule)
+	}
 	return nil
 }
+
+// setupRule frames the plain setup token lines in the log.
+const setupRule = "=================================================================="
 
 func (s *firstRunSetup) Stop(context.Context) error { return nil }

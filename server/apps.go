@@ -29,7 +29,7 @@ import (
 // processes API (access checked by pub) and returns the supervisor, which
 // serves app and api content (mountContentServe) and is a service: a
 // stopping node stops every app process it started.
-func mountApps(n *Node, pub *publish.Service, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.Sandbox) *apps.Supervisor {
+func mountApps(n *Node, pub *publish.Service, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.Sandbox) (*apps.Supervisor, apps.SettingsStore) {
 	cfg := n.Config
 	src := &contentApps{db: n.db, dataDir: cfg.Server.DataDir, manifests: map[string]*bundle.Manifest{}, runtimes: rt, rlang: rl,
 		env: pub.ContentEnv, sandbox: sb}
@@ -59,7 +59,7 @@ func mountApps(n *Node, pub *publish.Service, rt *runtimes.Manager, rl *rlang.Ma
 			return pub.MayEdit(c.Request().Context(), web.CurrentUser(c), guid)
 		},
 	}))
-	return sup
+	return sup, src
 }
 
 // runtimeDir is where this node's app processes get a copy of their

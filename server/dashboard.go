@@ -17,13 +17,13 @@ import (
 // mountDashboard mounts the web dashboard under /__dashboard__/, reading
 // content through pub, schedules and jobs through sched, processes through
 // sup and metrics through the node's store.
-func mountDashboard(n *Node, pub *publish.Service, sched *scheduler.Service, sup *apps.Supervisor) {
+func mountDashboard(n *Node, pub *publish.Service, sched *scheduler.Service, sup *apps.Supervisor, settings apps.SettingsStore) {
 	cfg := n.Config
-	src := dashSources{n: n, pub: pub, sched: sched, sup: sup}
+	src := dashSources{n: n, pub: pub, sched: sched, sup: sup, settings: settings}
 	d := dashboard.New(dashboard.Options{
 		Log: n.log("dashboard"), NodeID: n.id, DB: n.db,
 		NodeTimeout: cfg.HA.NodeTimeout, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
-		Content: src, Jobs: src, Processes: src, Metrics: src, HAChecks: src, Keys: n.auth,
+		Content: src, Jobs: src, Processes: src, Metrics: src, HAChecks: src, Keys: n.auth, Manage: src,
 		AdminWarnings: adminWarnings(cfg), ContentOrigin: n.web.ContentOriginOf,
 	})
 	n.web.Mount(d.Routes())
@@ -33,18 +33,20 @@ func mountDashboard(n *Node, pub *publish.Service, sched *scheduler.Service, sup
 // (the dashboard imports none of them). Its parts are given at
 // construction and never nil.
 type dashSources struct {
-	n     *Node
-	pub   *publish.Service
-	sched *scheduler.Service
-	sup   *apps.Supervisor
+	n        *Node
+	pub      *publish.Service
+	sched    *scheduler.Service
+	sup      *apps.Supervisor
+	settings apps.SettingsStore
 }
 
 var (
-	_ dashboard.ContentSource = dashSources{}
-	_ dashboard.JobSource     = dashSources{}
-	_ dashboard.ProcessSource = dashSources{}
-	_ dashboard.MetricsSource = dashSources{}
-	_ dashboard.HACheckSource = dashSources{}
+	_ dashboard.ContentSource  = dashSources{}
+	_ dashboard.JobSource      = dashSources{}
+	_ dashboard.ProcessSource  = dashSources{}
+	_ dashboard.MetricsSource  = dashSources{}
+	_ dashboard.HACheckSource  = dashSources{}
+	_ dashboard.ContentManager = dashSources{}
 )
 
 // ContentList implements dashboard.ContentSource.
@@ -53,9 +55,9 @@ func (s dashSources) ContentList(ctx context.Context, u *podium.User) ([]*podium
 }
 
 // ContentGet implements dashboard.ContentSource.
-func (s dashSources) ContentGet(ctx context.Context, u *podium.User, guid string) (*podium.Content, bool, error) {
+func (s dashSources) ContentGet(ctx context.Context, u *podium.User, guid string) (*podium.Content, dashboard.Rights, error) {
 	c, a, err := s.pub.ContentGet(ctx, u, guid)
-	return c, a.Edit, err
+	return c, dashboard.Rights{Edit: a.Edit, Manage: a.Manage}, err
 }
 
 // BundleList implements dashboard.ContentSource.

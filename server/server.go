@@ -310,14 +310,14 @@ func (n *Node) build(ctx context.Context) error {
 	sb := mountSandbox(n, python, r)
 	pub := mountPublish(n, python, r, sb)
 	sched := mountScheduler(n, pub)
-	sup := mountApps(n, pub, python, r, sb)
+	sup, settings := mountApps(n, pub, python, r, sb)
 	mountContentServe(n, pub, sup)
 	mountHACheck(n)
 	metricServices, err := mountMetrics(ctx, n, sched, sup)
 	if err != nil {
 		return err
 	}
-	mountDashboard(n, pub, sched, sup)
+	mountDashboard(n, pub, sched, sup, settings)
 	if err := mountR(n); err != nil {
 		return err
 	}

@@ -64,7 +64,9 @@ func (h *accountHandlers) setupOffered(c echo.Context) (bool, string) {
 // logs them in (303 to the dashboard). 403 for a wrong token or login
 // CSRF token, 409 once a user exists.
 func (h *accountHandlers) setup(c echo.Context) error {
-	page := loginPage{Username: c.FormValue("username"), Setup: true}
+	// A refused form keeps what was typed, the token too (it is the
+	// typist's own, and worthless once used).
+	page := loginPage{Username: c.FormValue("username"), Setup: true, SetupToken: c.FormValue("setup_token")}
 	ctx := c.Request().Context()
 	ck, err := c.Cookie(loginCSRFCookie)
 	got := c.FormValue("login_csrf")
@@ -86,7 +88,7 @@ func (h *accountHandlers) setup(c echo.Context) error {
 		return podium.Errorf(podium.ECONFLICT, "this server is already set up: log in")
 	}
 	if subtle.ConstantTimeCompare([]byte(token), []byte(c.FormValue("setup_token"))) != 1 {
-		page.Error = "Wrong setup token. It is printed in the log of node " + page.Node + " at start (look for \"first-run setup token\")."
+		page.Error = "Wrong setup token. It is printed in the log of node " + page.Node + " at start (look for \"PODIUM FIRST-RUN SETUP TOKEN\")."
 		return h.renderSetup(c, http.StatusForbidden, page)
 	}
 	password := c.FormValue("password")

@@ -27,6 +27,9 @@ code { background: #f3f3f3; padding: 0.1rem 0.3rem; border-radius: 3px; }
 <p>Publish a directory with <code>podium deploy ./site --server URL --api-key KEY</code>.
 Published content lives under <code>/content/&lt;guid&gt;/</code>.</p>
 <p><a href="__dashboard__/">Open the dashboard</a> to see your content, jobs and the cluster.</p>
+<p id="first-run"><strong>A new server?</strong> The first administrator is created on the <a href="__login__">login page</a>,
+with the one-time setup token the node printed in its log at start: look for the line
+<code>PODIUM FIRST-RUN SETUP TOKEN</code> (for example with <code>journalctl -u podium</code>).</p>
 </body>
 </html>
 `

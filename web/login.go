@@ -46,6 +46,7 @@ type loginPage struct {
 	// Setup shows the first-run form (no users yet) instead of the login.
 	Setup       bool
 	SetupAction string
+	SetupToken  string // the token a refused setup form sent, shown again
 	Node        string // the node whose log holds the setup token
 }
 

@@ -3,6 +3,9 @@ package dashboard
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
@@ -20,25 +23,51 @@ const (
 type contentRow struct {
 	*podium.Content
 	Owner string
+	// Shown: the row matches the list's filter (the page's script
+	// filters again as one types).
+	Shown bool
 }
 
-// contentList answers GET /__dashboard__/: the content the user may see.
+// contentListView is the data of the content list.
+type contentListView struct {
+	Rows  []contentRow
+	Shown []contentRow
+	// The filter, as given: words, kind ("none": not deployed), access.
+	Query, Mode, Access string
+	Done                string
+}
+
+// contentList answers GET /__dashboard__/: the content the user may see,
+// filtered by ?q= (words in the name, title or owner), ?mode= and
+// ?access=.
 func (d *Dashboard) contentList(c echo.Context) (*view, error) {
 	ctx := c.Request().Context()
 	u := web.CurrentUser(c)
+	v := &contentListView{Query: strings.TrimSpace(c.QueryParam("q")), Mode: c.QueryParam("mode"), Access: c.QueryParam("access"),
+		Done: doneMessages[c.QueryParam("done")]}
 	if d.opts.Content == nil {
-		return &view{Name: "content_list", Title: "Content", Data: []contentRow(nil)}, nil
+		return &view{Name: "content_list", Title: "Content", Data: v}, nil
 	}
 	list, err := d.opts.Content.ContentList(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("content list: %w", err)
 	}
-	rows := make([]contentRow, 0, len(list))
 	owners := map[int64]string{}
+	words := strings.ToLower(v.Query)
 	for _, ct := range list {
-		rows = append(rows, contentRow{Content: ct, Owner: d.username(ctx, owners, ct.OwnerID)})
+		r := contentRow{Content: ct, Owner: d.username(ctx, owners, ct.OwnerID)}
+		mode := ct.AppMode
+		if mode == "" {
+			mode = "none"
+		}
+		r.Shown = (words == "" || strings.Contains(strings.ToLower(ct.Name+" "+ct.Title+" "+r.Owner+" "+ct.GUID), words)) &&
+			(v.Mode == "" || v.Mode == mode) && (v.Access == "" || v.Access == ct.AccessType)
+		v.Rows = append(v.Rows, r)
+		if r.Shown {
+			v.Shown = append(v.Shown, r)
+		}
 	}
-	return &view{Name: "content_list", Title: "Content", Data: rows}, nil
+	return &view{Name: "content_list", Title: "Content", Data: v}, nil
 }
 
 // username returns the name of user id, "#id" when it cannot be read.
@@ -61,18 +90,54 @@ type contentView struct {
 	Content     *podium.Content
 	Owner       string
 	CanEdit     bool
+	CanManage   bool
 	Bundles     []*podium.Bundle
 	Tasks       []*podium.Task
 	Renders     []*podium.Render
 	Schedule    *podium.Schedule
+	NextRuns    []time.Time
 	Jobs        []*podium.Job
 	IsApp       bool
+	IsReport    bool
 	Processes   []Process
 	ProcError   string
 	HasProcs    bool
 	ACL         []*podium.ContentACLEntry
 	ACLHidden   bool
 	Unavailable []string
+	// State says in words where the content stands ("Deploying…",
+	// "Last deployment failed", ...).
+	State     string
+	StateTone string // "ok", "run", "fail", ""
+	// Manageable: the node can change content (the settings forms).
+	Manageable bool
+	Env        []string
+	Proc       *ProcessSettings
+	ProcErr    string
+	Groups     bool
+	// Done confirms what the last form did (?done=); Follow is the task
+	// whose log the page follows (?task=).
+	Done   string
+	Follow string
+	// Form is the refused form shown again, nil when none.
+	Form *formError
+}
+
+// FormValue returns the value the refused form sent for key when the
+// refusal is about section, else def: a refused form keeps what was typed.
+func (v *contentView) FormValue(section, key, def string) string {
+	if v.Form != nil && v.Form.Section == section && v.Form.Values != nil {
+		return v.Form.Values.Get(key)
+	}
+	return def
+}
+
+// FormError returns the message of a refusal of section's form.
+func (v *contentView) FormError(section string) string {
+	if v.Form != nil && v.Form.Section == section {
+		return v.Form.Message
+	}
+	return ""
 }
 
 // contentPage answers GET /__dashboard__/content/:guid.
@@ -83,14 +148,23 @@ func (d *Dashboard) contentPage(c echo.Context) (*view, error) {
 	if d.opts.Content == nil {
 		return nil, podium.Errorf(podium.EUNAVAILABLE, "publishing is not available on this node")
 	}
-	ct, canEdit, err := d.opts.Content.ContentGet(ctx, u, guid)
+	ct, rights, err := d.opts.Content.ContentGet(ctx, u, guid)
 	if err != nil {
 		return nil, fmt.Errorf("content page: %w", err)
 	}
-	v := &contentView{Content: ct, CanEdit: canEdit, Owner: d.username(ctx, map[int64]string{}, ct.OwnerID)}
-	// Bundles, deployment logs, renders and processes are for those who
-	// may change the content (as in the API); a viewer sees the content,
-	// its facts, schedule and access type.
+	v := &contentView{Content: ct, CanEdit: rights.Edit, CanManage: rights.Manage,
+		Owner: d.username(ctx, map[int64]string{}, ct.OwnerID), Manageable: d.opts.Manage != nil}
+	v.Form, _ = c.Get(formErrorKey).(*formError)
+	if v.Form == nil {
+		v.Done = doneMessages[c.QueryParam("done")]
+		if t := c.QueryParam("task"); taskIDPattern.MatchString(t) {
+			v.Follow = t
+		}
+	}
+	canEdit := rights.Edit
+	// Bundles, deployment logs, renders, settings and processes are for
+	// those who may change the content (as in the API); a viewer sees the
+	// content, its facts, schedule and access type.
 	if canEdit {
 		if v.Bundles, err = d.opts.Content.BundleList(ctx, u, guid); err != nil {
 			return nil, fmt.Errorf("content page: bundles: %w", err)
@@ -102,6 +176,7 @@ func (d *Dashboard) contentPage(c echo.Context) (*view, error) {
 			return nil, err
 		}
 	}
+	v.State, v.StateTone = contentState(ct, v.Tasks)
 	if d.opts.Jobs != nil {
 		v.Schedule, err = d.opts.Jobs.ScheduleGet(ctx, u, guid)
 		if err != nil && !podium.IsCode(err, podium.ENOTFOUND) {
@@ -119,23 +194,65 @@ func (d *Dashboard) contentPage(c echo.Context) (*view, error) {
 	} else {
 		v.Unavailable = append(v.Unavailable, "schedules and jobs")
 	}
+	if v.Schedule != nil && v.Schedule.Enabled && d.opts.Manage != nil {
+		v.NextRuns, _ = d.opts.Manage.NextRuns(v.Schedule.Spec, v.Schedule.Timezone, 3)
+	}
 	v.IsApp = ct.AppMode == "app" || ct.AppMode == "api"
+	v.IsReport = ct.AppMode == "report"
 	if d.opts.Processes != nil && canEdit {
 		v.HasProcs = true
 		v.Processes, v.ProcError = d.opts.Processes.Processes(guid)
 	}
 	if canEdit {
-		if v.ACL, err = d.opts.Content.Permissions(ctx, u, guid); err != nil {
+		if v.ACL, err = d.opts.Content.Permissions(ctx, u, guid); err != nil && !podium.IsCode(err, podium.EFORBIDDEN) {
 			return nil, fmt.Errorf("content page: access: %w", err)
 		}
 	} else {
 		v.ACLHidden = true
+	}
+	if canEdit && d.opts.Manage != nil {
+		v.Groups = d.opts.Manage.GroupsSupported()
+		if v.Env, err = d.opts.Manage.EnvNames(ctx, u, guid); err != nil {
+			return nil, fmt.Errorf("content page: environment: %w", err)
+		}
+		if v.IsApp {
+			if v.Proc, err = d.opts.Manage.ProcessSettings(ctx, u, guid); err != nil {
+				v.ProcErr = podium.ErrorMessage(err)
+			}
+		}
 	}
 	title := ct.Title
 	if title == "" {
 		title = ct.Name
 	}
 	return &view{Name: "content", Title: title, Data: v}, nil
+}
+
+// taskIDPattern is what a task id looks like (?task= is put in a page).
+var taskIDPattern = regexp.MustCompile(`^[0-9a-f]{8,64}$`)
+
+// contentState says in words where content stands: deployed, being
+// deployed, its last deployment failed, or never deployed. tasks are its
+// newest tasks (nil for those who may not see them).
+func contentState(ct *podium.Content, tasks []*podium.Task) (string, string) {
+	for _, t := range tasks {
+		if t.Kind != "deploy" && t.Kind != "build" {
+			continue
+		}
+		switch {
+		case !t.Finished:
+			return "Deploying now", "run"
+		case t.Code != 0 && ct.ActiveBundleID == nil:
+			return "Not deployed: the last deployment failed", "fail"
+		case t.Code != 0:
+			return "Running the previous bundle: the last deployment failed", "fail"
+		}
+		break
+	}
+	if ct.ActiveBundleID == nil {
+		return "Not deployed yet", ""
+	}
+	return "Deployed", "ok"
 }
 
 // contentTasks returns the newest tasks (deployments and ad-hoc renders)

@@ -71,6 +71,9 @@ type Options struct {
 	Metrics   MetricsSource
 	HAChecks  HACheckSource
 	Keys      KeySource
+	// Manage changes content (the settings forms); nil: the content page
+	// only shows.
+	Manage ContentManager
 	// AdminWarnings are shown at the top of every page to administrators
 	// (a node without a content origin says what that risks).
 	AdminWarnings []string
@@ -118,7 +121,7 @@ func (d *Dashboard) Routes() []route.Route {
 	files := http.StripPrefix(Path+"/assets/", http.FileServer(http.FS(assets)))
 	login := []echo.MiddlewareFunc{d.requireLogin}
 	admin := []echo.MiddlewareFunc{d.requireLogin, d.requireAdmin}
-	return []route.Route{
+	routes := []route.Route{
 		{Method: http.MethodGet, Path: Path + "/assets/*", Handler: func(c echo.Context) error {
 			c.Response().Header().Set("Cache-Control", "public, max-age=3600")
 			files.ServeHTTP(c.Response(), c.Request())
@@ -136,8 +139,10 @@ func (d *Dashboard) Routes() []route.Route {
 		{Method: http.MethodGet, Path: Path + "/cluster", Handler: d.page(d.clusterPage), Middleware: admin},
 		{Method: http.MethodGet, Path: Path + "/nodes/:id", Handler: d.page(d.nodePage), Middleware: admin},
 		{Method: http.MethodGet, Path: Path + "/audit", Handler: d.page(d.auditPage), Middleware: admin},
-		{Method: echo.RouteNotFound, Path: Path + "/*", Handler: d.page(d.notFound), Middleware: login},
 	}
+	routes = append(routes, d.manageRoutes(login)...)
+	return append(routes,
+		route.Route{Method: echo.RouteNotFound, Path: Path + "/*", Handler: d.page(d.notFound), Middleware: login})
 }
 
 // notFound answers the paths under Path that are no page: the dashboard's

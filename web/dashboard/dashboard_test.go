@@ -109,11 +109,11 @@ type viewerContent struct{ ct *podium.Content }
 func (s viewerContent) ContentList(context.Context, *podium.User) ([]*podium.Content, error) {
 	return []*podium.Content{s.ct}, nil
 }
-func (s viewerContent) ContentGet(_ context.Context, _ *podium.User, guid string) (*podium.Content, bool, error) {
+func (s viewerContent) ContentGet(_ context.Context, _ *podium.User, guid string) (*podium.Content, Rights, error) {
 	if guid != s.ct.GUID {
-		return nil, false, podium.Errorf(podium.ENOTFOUND, "content %s not found", guid)
+		return nil, Rights{}, podium.Errorf(podium.ENOTFOUND, "content %s not found", guid)
 	}
-	return s.ct, false, nil
+	return s.ct, Rights{}, nil
 }
 func (viewerContent) BundleList(context.Context, *podium.User, string) ([]*podium.Bundle, error) {
 	return nil, podium.Errorf(podium.EFORBIDDEN, "you may not do this with content")

@@ -22,6 +22,77 @@ var funcs = template.FuncMap{
 	"deref":  deref,
 	"took":   took,
 	"jobs":   func(dash string, list []*podium.Job) jobRows { return jobRows{Dash: dash, Jobs: list} },
+	"when":   when,
+	"access": accessLabel,
+	"accessTypes": func() []string {
+		return []string{podium.AccessACL, podium.AccessLoggedIn, podium.AccessAll}
+	},
+	"aclHint": aclHint,
+	"modes":   func() []string { return []string{"static", "report", "app", "api"} },
+	"role":    roleLabel,
+	"mode":    modeLabel,
+}
+
+// when shows a time as a <time> element: UTC to the second, which the
+// page's script turns into the reader's own time zone, with UTC kept on
+// hover (title); "—" for none.
+func when(v any) template.HTML {
+	t, ok := asTime(v)
+	if !ok {
+		return "—"
+	}
+	u := t.UTC()
+	return template.HTML(`<time class="local" datetime="` + u.Format(time.RFC3339) + `" title="` +
+		u.Format("2006-01-02 15:04:05") + ` UTC">` + u.Format("2006-01-02 15:04:05Z") + `</time>`)
+}
+
+// accessLabel says who may see content of an access type, in words.
+func accessLabel(t string) string {
+	switch t {
+	case podium.AccessACL:
+		return "Only people on the access list"
+	case podium.AccessLoggedIn:
+		return "Anyone who is logged in"
+	case podium.AccessAll:
+		return "Anyone, without logging in"
+	}
+	return t
+}
+
+// aclHint says what the access list means for an access type.
+func aclHint(t string) string {
+	switch t {
+	case podium.AccessACL:
+		return "The owner, administrators and the people below may see it; collaborators may also change it."
+	default:
+		return "Everyone above may see it already: the list says who may change it (collaborators). The owner and administrators always may."
+	}
+}
+
+// roleLabel names a role on an access list.
+func roleLabel(r string) string {
+	switch r {
+	case podium.ACLViewer:
+		return "viewer (may see it)"
+	case podium.ACLCollaborator:
+		return "collaborator (may change and deploy it)"
+	}
+	return r
+}
+
+// modeLabel names an app mode.
+func modeLabel(m string) string {
+	switch m {
+	case "static":
+		return "Static site"
+	case "report":
+		return "Rendered report"
+	case "app":
+		return "Application"
+	case "api":
+		return "API"
+	}
+	return m
 }
 
 // jobRows is the data of the "jobrows" template: a list of jobs and the

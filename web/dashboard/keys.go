@@ -1,6 +1,8 @@
 package dashboard
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -17,14 +19,37 @@ type keysData struct {
 	NewKey  string
 	NewName string
 	Error   string
-	Server  string // the URL to give clients (rsconnect add --server)
+	// TypedName is the name of a refused form, shown again.
+	TypedName string
+	Server    string // the URL to give clients (rsconnect add --server)
 }
+
+// newKeyCookie carries a key just created from the POST to the page the
+// browser is sent to (POST-redirect-GET: reloading the page does not
+// create a second key). It is read once, then cleared; it lives two
+// minutes at most, only for the keys page, never readable by scripts.
+const newKeyCookie = "podium_new_key"
 
 // keysPage answers GET /__dashboard__/keys: the caller's API keys, with
 // forms to create one (what `rsconnect add` and `podium deploy` ask for)
-// and to revoke each.
+// and to revoke each. A key just created is shown once.
 func (d *Dashboard) keysPage(c echo.Context) (*view, error) {
-	return d.keysView(c, &keysData{})
+	data := &keysData{}
+	if ck, err := c.Cookie(newKeyCookie); err == nil && ck.Value != "" {
+		if b, err := base64.RawURLEncoding.DecodeString(ck.Value); err == nil {
+			var nk struct{ Key, Name string }
+			if json.Unmarshal(b, &nk) == nil {
+				data.NewKey, data.NewName = nk.Key, nk.Name
+			}
+		}
+		d.setNewKeyCookie(c, "", -1)
+	}
+	return d.keysView(c, data)
+}
+
+func (d *Dashboard) setNewKeyCookie(c echo.Context, value string, maxAge int) {
+	c.SetCookie(&http.Cookie{Name: newKeyCookie, Value: value, Path: d.prefix(c) + Path + "/keys", MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Scheme() == "https"})
 }
 
 func (d *Dashboard) keysView(c echo.Context, data *keysData) (*view, error) {
@@ -42,29 +67,30 @@ func (d *Dashboard) keysView(c echo.Context, data *keysData) (*view, error) {
 }
 
 // createKey answers POST /__dashboard__/keys (form field name; the
-// session's csrf_token is checked by the authentication middleware): the
-// page again, with the new key shown once.
+// session's csrf_token is checked by the authentication middleware):
+// creates the key and redirects (303) to the keys page, which shows it
+// once; a refused name shows the page again with the message.
 func (d *Dashboard) createKey(c echo.Context) error {
 	u := web.CurrentUser(c)
 	name := c.FormValue("name")
-	data := &keysData{}
-	status := http.StatusOK
-	if d.opts.Keys != nil {
-		key, _, err := d.opts.Keys.CreateAPIKey(c.Request().Context(), u.ID, name)
-		switch {
-		case podium.IsCode(err, podium.EINVALID) || podium.IsCode(err, podium.ECONFLICT):
-			data.Error, status = podium.ErrorMessage(err), http.StatusBadRequest
-		case err != nil:
-			return d.renderError(c, err)
-		default:
-			data.NewKey, data.NewName = key, name
-		}
+	if d.opts.Keys == nil {
+		return d.renderError(c, podium.Errorf(podium.EUNAVAILABLE, "API keys are not available on this node"))
 	}
-	v, err := d.keysView(c, data)
-	if err != nil {
+	key, rec, err := d.opts.Keys.CreateAPIKey(c.Request().Context(), u.ID, name)
+	switch {
+	case podium.IsCode(err, podium.EINVALID) || podium.IsCode(err, podium.ECONFLICT):
+		v, verr := d.keysView(c, &keysData{Error: podium.ErrorMessage(err), TypedName: name})
+		if verr != nil {
+			return d.renderError(c, verr)
+		}
+		return d.render(c, http.StatusBadRequest, v)
+	case err != nil:
 		return d.renderError(c, err)
 	}
-	return d.render(c, status, v)
+	web.SetAuditTarget(c, "key:"+strconv.FormatInt(rec.ID, 10))
+	b, _ := json.Marshal(struct{ Key, Name string }{key, name})
+	d.setNewKeyCookie(c, base64.RawURLEncoding.EncodeToString(b), 120)
+	return c.Redirect(http.StatusSeeOther, d.prefix(c)+Path+"/keys")
 }
 
 // revokeKey answers POST /__dashboard__/keys/:id/revoke: revokes one of

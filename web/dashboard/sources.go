@@ -12,13 +12,23 @@ import (
 type ContentSource interface {
 	// ContentList returns the content u may see.
 	ContentList(ctx context.Context, u *podium.User) ([]*podium.Content, error)
-	// ContentGet returns content u may see, and whether u may edit it.
-	// Returns ENOTFOUND for content u may not see.
-	ContentGet(ctx context.Context, u *podium.User, guid string) (c *podium.Content, canEdit bool, err error)
+	// ContentGet returns content u may see, and what else u may do with
+	// it. Returns ENOTFOUND for content u may not see.
+	ContentGet(ctx context.Context, u *podium.User, guid string) (c *podium.Content, r Rights, err error)
 	// BundleList returns the bundles of content, newest first.
 	BundleList(ctx context.Context, u *podium.User, guid string) ([]*podium.Bundle, error)
 	// Permissions returns the access list of content u may edit.
 	Permissions(ctx context.Context, u *podium.User, guid string) ([]*podium.ContentACLEntry, error)
+}
+
+// Rights are what a user may do with content beyond seeing it.
+type Rights struct {
+	// Edit: change it (settings, schedule, environment, deploy, render):
+	// the owner, collaborators who may publish, administrators.
+	Edit bool
+	// Manage: change who may see it, and delete it: the owner and
+	// administrators.
+	Manage bool
 }
 
 // JobSource reads schedules and jobs (package scheduler).
@@ -101,4 +111,58 @@ type KeySource interface {
 	CreateAPIKey(ctx context.Context, userID int64, name string) (string, *dbprovider.APIKey, error)
 	// RevokeAPIKey revokes a key of the user. Returns ENOTFOUND.
 	RevokeAPIKey(ctx context.Context, userID, keyID int64) error
+}
+
+// ACLEntry is one line of an access list to set: a user (or, where the
+// node has groups, a group) and a role ("viewer", "collaborator").
+type ACLEntry struct {
+	Name string
+	// Group says Name is a group's.
+	Group bool
+	Role  string
+}
+
+// ProcessSettings are an app's own process settings as the form shows
+// them: "" for a field that takes the server's default.
+type ProcessSettings struct {
+	MinProcesses, MaxProcesses, MaxConnsPerProcess, LoadFactor, IdleTimeout, InitTimeout string
+	// Effective are the settings in effect on this node, by field name.
+	Effective map[string]string
+}
+
+// ContentManager changes content with the access rules of the API (the
+// publishing service's, the scheduler's and the app supervisor's): each
+// method returns EUNAUTHORIZED, ENOTFOUND for content u may not see,
+// EFORBIDDEN for a change u may not make, EINVALID for bad input (with a
+// message for the form).
+type ContentManager interface {
+	// ContentRename changes the name and title.
+	ContentRename(ctx context.Context, u *podium.User, guid, name, title string) error
+	// ContentDelete deletes content with its files.
+	ContentDelete(ctx context.Context, u *podium.User, guid string) error
+	// AccessSet replaces the access type ("" keeps it) and the access list
+	// (nil keeps it).
+	AccessSet(ctx context.Context, u *podium.User, guid, accessType string, entries []ACLEntry) error
+	// Activate deploys bundle id (activate or roll back) and returns the
+	// task that does it.
+	Activate(ctx context.Context, u *podium.User, guid string, bundleID int64) (taskID string, err error)
+	// RenderNow renders a report's active bundle and returns the task.
+	RenderNow(ctx context.Context, u *podium.User, guid string) (taskID string, err error)
+	// EnvNames returns the names of the content's environment variables
+	// (never their values).
+	EnvNames(ctx context.Context, u *podium.User, guid string) ([]string, error)
+	// EnvSet sets (value not nil) or deletes an environment variable.
+	EnvSet(ctx context.Context, u *podium.User, guid, name string, value *string) error
+	// ProcessSettings returns an app's process settings.
+	ProcessSettings(ctx context.Context, u *podium.User, guid string) (*ProcessSettings, error)
+	// SetProcessSettings replaces an app's process settings.
+	SetProcessSettings(ctx context.Context, u *podium.User, guid string, s *ProcessSettings) error
+	// SchedulePut sets a report's schedule.
+	SchedulePut(ctx context.Context, u *podium.User, guid, spec, timezone string, enabled bool) error
+	// ScheduleDelete removes it.
+	ScheduleDelete(ctx context.Context, u *podium.User, guid string) error
+	// NextRuns returns the next n due times of a schedule, in UTC.
+	NextRuns(spec, timezone string, n int) ([]time.Time, error)
+	// GroupsSupported reports whether the access list may name groups.
+	GroupsSupported() bool
 }
