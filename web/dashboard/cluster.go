@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -33,9 +34,42 @@ type clusterView struct {
 	DBNow       time.Time
 	Live        int
 	JobsKnown   bool
-	Checks      []HACheck
+	Checks      []checkRow
 	ChecksKnown bool
 	ChecksError string
+	// Single: one node registered. The checklist is then about what a
+	// cluster would need, and what only a cluster needs is not a failure.
+	Single bool
+}
+
+// checkRow is one item of the checklist as the page shows it.
+type checkRow struct {
+	HACheck
+	Tone  string // the tag's class: pass, warn, fail, or "" (neutral)
+	Label string // the tag's words
+}
+
+// checkRows labels the checklist's results. On a single node the items
+// that only a cluster needs (PostgreSQL and [HA] Enabled) are "for a
+// cluster", not failures: the default single node is not broken.
+func checkRows(checks []HACheck, single bool) []checkRow {
+	out := make([]checkRow, 0, len(checks))
+	for _, ch := range checks {
+		r := checkRow{HACheck: ch, Tone: ch.Status, Label: ch.Status}
+		switch ch.Status {
+		case "pass":
+			r.Label = "ok"
+		case "warn":
+			r.Label = "warning"
+		case "fail":
+			r.Label = "failed"
+			if single && strings.Contains(strings.ToLower(ch.Title), "postgresql, ha") {
+				r.Tone, r.Label = "", "needed for a cluster"
+			}
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // clusterPage answers GET /__dashboard__/cluster (administrators): every
@@ -76,12 +110,15 @@ func (d *Dashboard) clusterPage(c echo.Context) (*view, error) {
 		}
 		v.Nodes = append(v.Nodes, row)
 	}
+	v.Single = len(nodes) == 1
 	if d.opts.HAChecks != nil {
 		v.ChecksKnown = true
-		if v.Checks, err = d.opts.HAChecks.HAChecks(ctx); err != nil {
+		checks, err := d.opts.HAChecks.HAChecks(ctx)
+		if err != nil {
 			d.log.WithError(err).Warn("dashboard: cannot read ha check results")
 			v.ChecksError = podium.ErrorMessage(err)
 		}
+		v.Checks = checkRows(checks, v.Single)
 	}
 	return &view{Name: "cluster", Title: "Cluster", Data: v}, nil
 }

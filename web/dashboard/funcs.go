@@ -3,6 +3,7 @@ package dashboard
 import (
 	"fmt"
 	"html/template"
+	"net/url"
 	"strings"
 	"time"
 
@@ -21,7 +22,9 @@ var funcs = template.FuncMap{
 	"lower":  strings.ToLower,
 	"deref":  deref,
 	"took":   took,
-	"jobs":   func(dash string, list []*podium.Job) jobRows { return jobRows{Dash: dash, Jobs: list} },
+	"jobs": func(dash string, list []*podium.Job, names map[string]string) jobRows {
+		return jobRows{Dash: dash, Jobs: list, Names: names}
+	},
 	"when":   when,
 	"access": accessLabel,
 	"accessTypes": func() []string {
@@ -31,6 +34,29 @@ var funcs = template.FuncMap{
 	"modes":   func() []string { return []string{"static", "report", "app", "api"} },
 	"role":    roleLabel,
 	"mode":    modeLabel,
+	"target":  auditTarget,
+}
+
+// auditTarget shows an audit log target: content by its name (a link to
+// its page; a deleted one by its GUID), a key by its number, a user by
+// name.
+func auditTarget(dash string, names map[string]string, target string) template.HTML {
+	kind, id, ok := strings.Cut(target, ":")
+	esc := template.HTMLEscapeString
+	switch {
+	case target == "":
+		return `<span class="muted">—</span>`
+	case ok && kind == "content":
+		if name, found := names[id]; found {
+			return template.HTML(`<a href="` + esc(dash) + `/content/` + esc(url.PathEscape(id)) + `" title="` + esc(target) + `">` + esc(name) + `</a>`)
+		}
+		return template.HTML(`content <code title="` + esc(target) + `">` + esc(short(id)) + `</code> <span class="muted">(deleted)</span>`)
+	case ok && kind == "key":
+		return template.HTML(`API key #` + esc(id))
+	case ok && kind == "user":
+		return template.HTML(`user ` + esc(id))
+	}
+	return template.HTML(`<code>` + esc(target) + `</code>`)
 }
 
 // when shows a time as a <time> element: UTC to the second, which the
@@ -100,6 +126,8 @@ func modeLabel(m string) string {
 type jobRows struct {
 	Dash string
 	Jobs []*podium.Job
+	// Names are content names by GUID.
+	Names map[string]string
 }
 
 // deref returns the value of an *int64, 0 for nil.

@@ -16,9 +16,11 @@ const jobsLimit = 100
 // jobsView is the data of the jobs page.
 type jobsView struct {
 	Available bool
-	Queued    []*podium.Job
-	Running   []*podium.Job
-	History   []*podium.Job
+	// Names are the names of the content the user may see, by GUID.
+	Names   map[string]string
+	Queued  []*podium.Job
+	Running []*podium.Job
+	History []*podium.Job
 }
 
 // jobsPage answers GET /__dashboard__/jobs: the queue, the running jobs
@@ -27,7 +29,7 @@ type jobsView struct {
 func (d *Dashboard) jobsPage(c echo.Context) (*view, error) {
 	ctx := c.Request().Context()
 	u := web.CurrentUser(c)
-	v := &jobsView{Available: d.opts.Jobs != nil}
+	v := &jobsView{Available: d.opts.Jobs != nil, Names: d.contentNames(ctx, u)}
 	if !v.Available {
 		return &view{Name: "jobs", Title: "Jobs", Data: v}, nil
 	}
@@ -95,4 +97,21 @@ func (d *Dashboard) visibleJobs(ctx context.Context, u *podium.User) ([]*podium.
 		all = all[:jobsLimit]
 	}
 	return all, nil
+}
+
+// contentNames returns the names of the content u may see, by GUID
+// (empty when the content cannot be read: pages then show GUIDs).
+func (d *Dashboard) contentNames(ctx context.Context, u *podium.User) map[string]string {
+	names := map[string]string{}
+	if d.opts.Content == nil {
+		return names
+	}
+	list, err := d.opts.Content.ContentList(ctx, u)
+	if err != nil {
+		return names
+	}
+	for _, c := range list {
+		names[c.GUID] = c.Name
+	}
+	return names
 }
