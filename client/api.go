@@ -202,3 +202,108 @@ func transient(err error) bool {
 	var ue *url.Error
 	return errors.As(err, &ue) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }
+
+// Permission is one line of an access list.
+type Permission struct {
+	Username string `json:"username"`
+	Role     string `json:"role"`
+}
+
+// Permissions is the access of content: its access type and access list.
+type Permissions struct {
+	AccessType  string       `json:"access_type"`
+	Permissions []Permission `json:"permissions"`
+}
+
+// PermissionsGet returns the access of content.
+func (c *Client) PermissionsGet(ctx context.Context, guid string) (*Permissions, error) {
+	var p Permissions
+	return &p, c.do(ctx, "GET", api+"/content/"+url.PathEscape(guid)+"/permissions", nil, "", 0, &p)
+}
+
+// PermissionsSet replaces the access list (and the access type when not
+// "") of content.
+func (c *Client) PermissionsSet(ctx context.Context, guid string, p *Permissions) (*Permissions, error) {
+	in := struct {
+		AccessType  *string      `json:"access_type,omitempty"`
+		Permissions []Permission `json:"permissions"`
+	}{Permissions: p.Permissions}
+	if in.Permissions == nil {
+		in.Permissions = []Permission{}
+	}
+	if p.AccessType != "" {
+		in.AccessType = &p.AccessType
+	}
+	b, err := jsonBody(in)
+	if err != nil {
+		return nil, err
+	}
+	var out Permissions
+	return &out, c.do(ctx, "PUT", api+"/content/"+url.PathEscape(guid)+"/permissions", b, "application/json", 0, &out)
+}
+
+// Schedule is a report's schedule.
+type Schedule struct {
+	Spec      string     `json:"spec"`
+	Timezone  string     `json:"timezone"`
+	Enabled   bool       `json:"enabled"`
+	NextRunAt *time.Time `json:"next_run_at"`
+}
+
+// ScheduleGet returns a report's schedule (a 404 *Error when none).
+func (c *Client) ScheduleGet(ctx context.Context, guid string) (*Schedule, error) {
+	var s Schedule
+	return &s, c.do(ctx, "GET", api+"/content/"+url.PathEscape(guid)+"/schedule", nil, "", 0, &s)
+}
+
+// SchedulePut sets a report's schedule.
+func (c *Client) SchedulePut(ctx context.Context, guid, spec, timezone string, enabled bool) (*Schedule, error) {
+	b, err := jsonBody(map[string]any{"spec": spec, "timezone": timezone, "enabled": enabled})
+	if err != nil {
+		return nil, err
+	}
+	var s Schedule
+	return &s, c.do(ctx, "PUT", api+"/content/"+url.PathEscape(guid)+"/schedule", b, "application/json", 0, &s)
+}
+
+// ScheduleDelete removes a report's schedule.
+func (c *Client) ScheduleDelete(ctx context.Context, guid string) error {
+	return c.do(ctx, "DELETE", api+"/content/"+url.PathEscape(guid)+"/schedule", nil, "", 0, nil)
+}
+
+// EnvNames returns the names of content's environment variables.
+func (c *Client) EnvNames(ctx context.Context, guid string) ([]string, error) {
+	var names []string
+	return names, c.do(ctx, "GET", api+"/content/"+url.PathEscape(guid)+"/environment", nil, "", 0, &names)
+}
+
+// EnvChange is one change of an environment variable: a nil Value
+// removes it.
+type EnvChange struct {
+	Name  string  `json:"name"`
+	Value *string `json:"value"`
+}
+
+// EnvUpdate applies changes, all or none, and returns the names after.
+func (c *Client) EnvUpdate(ctx context.Context, guid string, changes []EnvChange) ([]string, error) {
+	b, err := jsonBody(changes)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	return names, c.do(ctx, "PATCH", api+"/content/"+url.PathEscape(guid)+"/environment", b, "application/json", 0, &names)
+}
+
+// BundleInfo is one bundle of a content's list.
+type BundleInfo struct {
+	ID          int64     `json:"id"`
+	Size        int64     `json:"size"`
+	Active      bool      `json:"active"`
+	CreatedTime time.Time `json:"created_time"`
+}
+
+// BundleList returns the bundles of content, newest first.
+func (c *Client) BundleList(ctx context.Context, guid string) ([]BundleInfo, error) {
+	var list []BundleInfo
+	return list, c.do(ctx, "GET", api+"/content/"+url.PathEscape(guid)+"/bundles", nil, "", 0, &list)
+}

@@ -203,13 +203,13 @@ func (d *Dashboard) unschedule(c echo.Context, u *podium.User, guid string) (str
 
 func (d *Dashboard) envSet(c echo.Context, u *podium.User, guid string) (string, string, string, error) {
 	name, value := strings.TrimSpace(c.FormValue("name")), c.FormValue("value")
-	web.SetAuditDetail(c, "names", []string{name})
+	web.SetAuditDetail(c, "variables", []string{name})
 	return "env", "", "environment", d.opts.Manage.EnvSet(c.Request().Context(), u, guid, name, &value)
 }
 
 func (d *Dashboard) envDelete(c echo.Context, u *podium.User, guid string) (string, string, string, error) {
 	name := c.FormValue("name")
-	web.SetAuditDetail(c, "names", []string{name})
+	web.SetAuditDetail(c, "variables", []string{name})
 	return "env-remove", "", "environment", d.opts.Manage.EnvSet(c.Request().Context(), u, guid, name, nil)
 }
 
