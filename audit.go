@@ -31,6 +31,13 @@ const (
 	AuditProcessesSet    = "processes.set"
 	AuditEnvSet          = "environment.set" // the detail names the variables, never their values
 	AuditSetup           = "setup"           // the first-run setup created the first administrator
+	AuditTagCreate       = "tag.create"
+	AuditTagUpdate       = "tag.update"
+	AuditTagDelete       = "tag.delete"
+	AuditContentTagAdd   = "content.tag_add"
+	AuditContentTagDel   = "content.tag_remove"
+	AuditVanitySet       = "vanity.set"
+	AuditVanityDelete    = "vanity.delete"
 )
 
 // AuditEntry is one row of the audit log.

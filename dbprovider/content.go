@@ -155,6 +155,8 @@ type ContentListParams struct {
 	OwnerID int64
 	// Name, when not "", keeps the content of that name.
 	Name string
+	// TagID, when not 0, keeps the content tagged with that tag.
+	TagID int64
 }
 
 // ContentUpdateParams changes content; nil fields stay.

@@ -116,6 +116,7 @@ type Executor interface {
 	ContentStore
 	JobStore
 	AuditStore
+	CatalogStore
 
 	// NodeUpsert registers a node (insert, or replace the row of the same
 	// id) with heartbeat and start time set from the database clock.

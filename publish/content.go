@@ -165,11 +165,13 @@ func (s *Service) ContentGet(ctx context.Context, u *podium.User, guid string) (
 type ContentListRequest struct {
 	Name    string
 	OwnerID int64
+	// TagID, when not 0, keeps the content tagged with it.
+	TagID int64
 }
 
 // ContentList returns the content u may see.
 func (s *Service) ContentList(ctx context.Context, u *podium.User, r ContentListRequest) ([]*podium.Content, error) {
-	p := &dbprovider.ContentListParams{Name: r.Name, OwnerID: r.OwnerID, All: u.IsAdmin()}
+	p := &dbprovider.ContentListParams{Name: r.Name, OwnerID: r.OwnerID, TagID: r.TagID, All: u.IsAdmin()}
 	if u != nil {
 		p.ViewerID = u.ID
 	}

@@ -23,7 +23,7 @@ func mountDashboard(n *Node, pub *publish.Service, sched *scheduler.Service, sup
 	d := dashboard.New(dashboard.Options{
 		Log: n.log("dashboard"), NodeID: n.id, DB: n.db,
 		NodeTimeout: cfg.HA.NodeTimeout, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
-		Content: src, Jobs: src, Processes: src, Metrics: src, HAChecks: src, Keys: n.auth, Manage: src,
+		Content: src, Tags: src, Jobs: src, Processes: src, Metrics: src, HAChecks: src, Keys: n.auth, Manage: src,
 		AdminWarnings: adminWarnings(cfg), ContentOrigin: n.web.ContentOriginOf,
 	})
 	n.web.Mount(d.Routes())
@@ -52,6 +52,16 @@ var (
 // ContentList implements dashboard.ContentSource.
 func (s dashSources) ContentList(ctx context.Context, u *podium.User) ([]*podium.Content, error) {
 	return s.pub.ContentList(ctx, u, publish.ContentListRequest{})
+}
+
+// Tags implements dashboard.TagSource.
+func (s dashSources) Tags(ctx context.Context, u *podium.User) ([]*podium.Tag, error) {
+	return s.pub.TagList(ctx, u, publish.TagListRequest{})
+}
+
+// TagContent implements dashboard.TagSource.
+func (s dashSources) TagContent(ctx context.Context, u *podium.User, id int64) ([]*podium.Content, error) {
+	return s.pub.TagContent(ctx, u, id)
 }
 
 // ContentGet implements dashboard.ContentSource.

@@ -40,6 +40,7 @@ func mountPublish(n *Node, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.
 		Sandbox: sb,
 	})
 	n.web.Mount(web.ContentRoutes(n.publish))
+	n.web.Mount(web.TagRoutes(n.publish))
 	var pythons []string
 	for _, i := range rt.Interpreters() {
 		pythons = append(pythons, i.Version)

@@ -270,9 +270,9 @@ type ApplicationsV0Body struct {
 
 // applicationsV0 answers GET /__api__/applications, the v0 listing the R
 // rsconnect package uses to find existing content by name:
-// filter=name:N and filter=account_id:I (the owner's id, as
-// /__api__/users/current gives it; other filters are ignored), paged with
-// count and start.
+// filter=name:N, filter=account_id:I (the owner's id, as
+// /__api__/users/current gives it) and filter=tag:T (content tagged with
+// tag T; other filters are ignored), paged with count and start.
 func (h *connectAPI) applicationsV0(c echo.Context) error {
 	u, err := RequireUser(c)
 	if err != nil {
@@ -284,6 +284,12 @@ func (h *connectAPI) applicationsV0(c echo.Context) error {
 		switch k {
 		case "name":
 			r.Name = v
+		case "tag":
+			id, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || id <= 0 {
+				return podium.Errorf(podium.EINVALID, "filter tag:%q must be a tag id", v)
+			}
+			r.TagID = id
 		case "account_id":
 			id, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || id <= 0 {

@@ -93,6 +93,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ContentGroupACL", testContentGroupACL},
 		{"UserDelete", testUserDelete},
 		{"ContentLifecycle", testContentLifecycle},
+		{"Tags", testTags},
+		{"Vanities", testVanities},
 		{"Jobs", testJobs},
 		{"HistoryPruneAndLeases", testHistoryPruneAndLeases},
 	} {

@@ -99,12 +99,13 @@ func (s *Store) ContentList(ctx context.Context, p *dbprovider.ContentListParams
 				WHERE ga.content_id = c.id AND gm.user_id = $2))))
 	AND ($3 = 0 OR c.owner_id = $3)
 	AND ($4 = '' OR c.name = $4)
+	AND ($5 = 0 OR EXISTS (SELECT 1 FROM content_tags t WHERE t.content_id = c.id AND t.tag_id = $5))
 	ORDER BY c.id`
 	all := 0
 	if p.All {
 		all = 1
 	}
-	return queryList(ctx, s.R, s.D, "content list", scanContent, q, all, p.ViewerID, p.OwnerID, p.Name)
+	return queryList(ctx, s.R, s.D, "content list", scanContent, q, all, p.ViewerID, p.OwnerID, p.Name, p.TagID)
 }
 
 // ContentUpdate implements dbprovider.ContentStore.

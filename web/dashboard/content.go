@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,15 +28,28 @@ type contentRow struct {
 	// Shown: the row matches the list's filter (the page's script
 	// filters again as one types).
 	Shown bool
+	// Tagged: the row has the tag the list is filtered by (true when it
+	// is filtered by none).
+	Tagged bool
+}
+
+// tagOption is one tag of the content list's tag filter, named by its
+// path in the tree ("Departments / Sales").
+type tagOption struct {
+	ID   string
+	Path string
 }
 
 // contentListView is the data of the content list.
 type contentListView struct {
 	Rows  []contentRow
 	Shown []contentRow
-	// The filter, as given: words, kind ("none": not deployed), access.
-	Query, Mode, Access string
-	Done                string
+	// The filter, as given: words, kind ("none": not deployed), access,
+	// tag (an id).
+	Query, Mode, Access, Tag string
+	Done                     string
+	// Tags are the tag filter's choices (none without tags).
+	Tags []tagOption
 }
 
 // contentList answers GET /__dashboard__/: the content the user may see,
@@ -44,7 +59,7 @@ func (d *Dashboard) contentList(c echo.Context) (*view, error) {
 	ctx := c.Request().Context()
 	u := web.CurrentUser(c)
 	v := &contentListView{Query: strings.TrimSpace(c.QueryParam("q")), Mode: c.QueryParam("mode"), Access: c.QueryParam("access"),
-		Done: doneMessages[c.QueryParam("done")]}
+		Tag: c.QueryParam("tag"), Done: doneMessages[c.QueryParam("done")]}
 	if d.opts.Content == nil {
 		return &view{Name: "content_list", Title: "Content", Data: v}, nil
 	}
@@ -52,22 +67,67 @@ func (d *Dashboard) contentList(c echo.Context) (*view, error) {
 	if err != nil {
 		return nil, fmt.Errorf("content list: %w", err)
 	}
+	tagged, err := d.tagFilter(ctx, u, v)
+	if err != nil {
+		return nil, err
+	}
 	owners := map[int64]string{}
 	words := strings.ToLower(v.Query)
 	for _, ct := range list {
-		r := contentRow{Content: ct, Owner: d.username(ctx, owners, ct.OwnerID)}
+		r := contentRow{Content: ct, Owner: d.username(ctx, owners, ct.OwnerID), Tagged: tagged == nil || tagged[ct.ID]}
 		mode := ct.AppMode
 		if mode == "" {
 			mode = "none"
 		}
 		r.Shown = (words == "" || strings.Contains(strings.ToLower(ct.Name+" "+ct.Title+" "+r.Owner+" "+ct.GUID), words)) &&
-			(v.Mode == "" || v.Mode == mode) && (v.Access == "" || v.Access == ct.AccessType)
+			(v.Mode == "" || v.Mode == mode) && (v.Access == "" || v.Access == ct.AccessType) && r.Tagged
 		v.Rows = append(v.Rows, r)
 		if r.Shown {
 			v.Shown = append(v.Shown, r)
 		}
 	}
 	return &view{Name: "content_list", Title: "Content", Data: v}, nil
+}
+
+// tagFilter fills the tag filter's choices and returns the ids of the
+// content tagged with v.Tag (nil when the list is not filtered by tag).
+// An unknown tag filters out everything.
+func (d *Dashboard) tagFilter(ctx context.Context, u *podium.User, v *contentListView) (map[int64]bool, error) {
+	if d.opts.Tags == nil {
+		return nil, nil
+	}
+	tags, err := d.opts.Tags.Tags(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("tags: %w", err)
+	}
+	byID := map[int64]*podium.Tag{}
+	for _, t := range tags {
+		byID[t.ID] = t
+	}
+	for _, t := range tags {
+		path := t.Name
+		for p, n := t.ParentID, 0; p != nil && byID[*p] != nil && n < len(tags); p, n = byID[*p].ParentID, n+1 {
+			path = byID[*p].Name + " / " + path
+		}
+		v.Tags = append(v.Tags, tagOption{ID: strconv.FormatInt(t.ID, 10), Path: path})
+	}
+	sort.Slice(v.Tags, func(i, j int) bool { return v.Tags[i].Path < v.Tags[j].Path })
+	if v.Tag == "" {
+		return nil, nil
+	}
+	out := map[int64]bool{}
+	id, err := strconv.ParseInt(v.Tag, 10, 64)
+	if err != nil || byID[id] == nil {
+		return out, nil
+	}
+	list, err := d.opts.Tags.TagContent(ctx, u, id)
+	if err != nil {
+		return nil, fmt.Errorf("content tagged %d: %w", id, err)
+	}
+	for _, c := range list {
+		out[c.ID] = true
+	}
+	return out, nil
 }
 
 // username returns the name of user id, "#id" when it cannot be read.

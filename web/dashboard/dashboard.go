@@ -65,7 +65,9 @@ type Options struct {
 	// believed ([HTTP] TrustedProxies).
 	TrustedProxies []*net.IPNet
 
-	Content   ContentSource
+	Content ContentSource
+	// Tags, when set, adds a tag filter to the content list.
+	Tags      TagSource
 	Jobs      JobSource
 	Processes ProcessSource
 	Metrics   MetricsSource

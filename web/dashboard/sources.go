@@ -31,6 +31,14 @@ type Rights struct {
 	Manage bool
 }
 
+// TagSource reads the tag tree and the content tagged (package publish).
+type TagSource interface {
+	// Tags returns every tag, by id.
+	Tags(ctx context.Context, u *podium.User) ([]*podium.Tag, error)
+	// TagContent returns the content tagged with tag id that u may see.
+	TagContent(ctx context.Context, u *podium.User, id int64) ([]*podium.Content, error)
+}
+
 // JobSource reads schedules and jobs (package scheduler).
 type JobSource interface {
 	// ScheduleGet returns a report's schedule. Returns ENOTFOUND.

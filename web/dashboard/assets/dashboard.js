@@ -85,13 +85,14 @@
   function contentFilter() {
     var form = document.getElementById("content-filter"), table = document.getElementById("content-list");
     if (!form || !table) { return; }
-    var q = form.querySelector("#q"), mode = form.querySelector("#mode"), access = form.querySelector("#access");
+    var q = form.querySelector("#q"), mode = form.querySelector("#mode"), access = form.querySelector("#access"), tag = form.querySelector("#tag");
     function apply() {
       var words = (q.value || "").toLowerCase().trim(), shown = 0;
       table.querySelectorAll("tbody tr").forEach(function (tr) {
         var ok = (!words || tr.textContent.toLowerCase().indexOf(words) >= 0) &&
           (!mode.value || tr.getAttribute("data-mode") === mode.value) &&
-          (!access.value || tr.getAttribute("data-access") === access.value);
+          (!access.value || tr.getAttribute("data-access") === access.value) &&
+          tr.hasAttribute("data-tagged");
         tr.hidden = !ok;
         if (ok) { shown++; }
       });
@@ -99,6 +100,8 @@
       if (count) { count.textContent = shown; }
     }
     [q, mode, access].forEach(function (el) { el.addEventListener("input", apply); el.addEventListener("change", apply); });
+    // Which rows have a tag is known to the server: a new tag reloads.
+    if (tag) { tag.addEventListener("change", function () { form.submit(); }); }
     apply();
   }
 
