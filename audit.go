@@ -17,6 +17,13 @@ const (
 	AuditUserUnlock      = "user.unlock"
 	AuditUserSetRole     = "user.set_role"
 	AuditUserEndSessions = "user.end_sessions"
+	AuditUserUpdate      = "user.update" // role, lock, name or email changed through the API
+	AuditUserDelete      = "user.delete"
+	AuditSessionEnd      = "session.end" // a user ended one of their own sessions
+	AuditGroupCreate     = "group.create"
+	AuditGroupDelete     = "group.delete"
+	AuditGroupAddMember  = "group.add_member"
+	AuditGroupDelMember  = "group.remove_member"
 	AuditKeyCreate       = "key.create"
 	AuditKeyRevoke       = "key.revoke"
 	AuditContentCreate   = "content.create"

@@ -33,7 +33,7 @@ Exit codes: 0 success, 1 runtime failure, 2 refused (invalid input, a
 username that is taken, an unknown user), 3 schema mismatch.`,
 		}
 		cmd.AddCommand(a.usersCreateCmd(), a.usersListCmd(), a.usersSetPasswordCmd(), a.usersLockCmd(true), a.usersLockCmd(false),
-			a.usersSetRoleCmd(), a.usersEndSessionsCmd())
+			a.usersSetRoleCmd(), a.usersEndSessionsCmd(), a.usersDeleteCmd())
 		return cmd
 	})
 }
@@ -259,6 +259,7 @@ func (a *app) usersSetPasswordCmd() *cobra.Command {
 	var username string
 	cmd := &cobra.Command{
 		Use:     "set-password",
+		Aliases: []string{"reset-password"},
 		Short:   "Set a user's password, read from standard input, and end the user's sessions",
 		Example: `  printf '%s\n' "$PASSWORD" | podium users set-password --username alice`,
 		Args:    noArgs,

@@ -238,10 +238,106 @@ func (s *Service) ContentDelete(ctx context.Context, u *podium.User, guid string
 	return nil
 }
 
-// Permissions is the access of content: its access type and access list.
+// Permissions is the access of content: its access type and access list
+// (users, and groups whose members get the role).
 type Permissions struct {
-	AccessType string                    `json:"access_type"`
-	Entries    []*podium.ContentACLEntry `json:"permissions"`
+	AccessType string                         `json:"access_type"`
+	Entries    []*podium.ContentACLEntry      `json:"permissions"`
+	Groups     []*podium.ContentGroupACLEntry `json:"group_permissions"`
+}
+
+// GroupGrant is a group's entry in PermissionsSetRequest: the group by id
+// (when not 0) or by name (a local group first, else the one provider
+// group of that name).
+type GroupGrant struct {
+	GroupID int64
+	Name    string
+	Role    string
+}
+
+// permissions reads the access lists of c.
+func (s *Service) permissions(ctx context.Context, db dbprovider.Executor, c *podium.Content) (*Permissions, error) {
+	list, err := db.ContentACLList(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := db.ContentGroupACLList(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &Permissions{AccessType: c.AccessType, Entries: list, Groups: groups}, nil
+}
+
+// replaceGroupGrants makes the groups' grants on content exactly grants.
+func replaceGroupGrants(ctx context.Context, tx dbprovider.Tx, contentID int64, grants []GroupGrant) error {
+	keep := map[int64]bool{}
+	for _, g := range grants {
+		keep[g.GroupID] = true
+	}
+	old, err := tx.ContentGroupACLList(ctx, contentID)
+	if err != nil {
+		return err
+	}
+	for _, g := range old {
+		if !keep[g.GroupID] {
+			if err := tx.ContentGroupACLDelete(ctx, contentID, g.GroupID); err != nil {
+				return err
+			}
+		}
+	}
+	for _, g := range grants {
+		if err := tx.ContentGroupACLPut(ctx, contentID, g.GroupID, g.Role); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolveGroups turns group grants into group ids. Returns EINVALID for
+// an unknown or ambiguous group.
+func resolveGroups(ctx context.Context, db dbprovider.Executor, grants []GroupGrant) error {
+	var all []*podium.Group
+	for i := range grants {
+		g := &grants[i]
+		if g.GroupID != 0 {
+			if _, err := db.GroupGet(ctx, g.GroupID); podium.IsCode(err, podium.ENOTFOUND) {
+				return podium.Errorf(podium.EINVALID, "group permissions[%d]: no group %d", i, g.GroupID)
+			} else if err != nil {
+				return err
+			}
+			continue
+		}
+		if g.Name == "" {
+			return podium.Errorf(podium.EINVALID, "group permissions[%d]: the group's principal_guid or name is required", i)
+		}
+		if all == nil {
+			var err error
+			if all, err = db.GroupList(ctx); err != nil {
+				return err
+			}
+		}
+		var local, other []*podium.Group
+		for _, x := range all {
+			if x.Name == g.Name {
+				if x.Provider == "" {
+					local = append(local, x)
+				} else {
+					other = append(other, x)
+				}
+			}
+		}
+		switch {
+		case len(local) == 1:
+			g.GroupID = local[0].ID
+		case len(other) == 1:
+			g.GroupID = other[0].ID
+		case len(other) > 1:
+			return podium.Errorf(podium.EINVALID, "group permissions[%d]: several providers have a group %q: name it by principal_guid", i, g.Name)
+		default:
+			return podium.Errorf(podium.EINVALID, "group permissions[%d]: no group named %q", i, g.Name)
+		}
+	}
+	return nil
 }
 
 // PermissionsGet returns the access of content u may edit.
@@ -250,11 +346,7 @@ func (s *Service) PermissionsGet(ctx context.Context, u *podium.User, guid strin
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.db.ContentACLList(ctx, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	return &Permissions{AccessType: c.AccessType, Entries: list}, nil
+	return s.permissions(ctx, s.db, c)
 }
 
 // PermissionsSetRequest replaces the access of content. A nil AccessType
@@ -262,6 +354,11 @@ func (s *Service) PermissionsGet(ctx context.Context, u *podium.User, guid strin
 type PermissionsSetRequest struct {
 	AccessType *string
 	Entries    []dbprovider.ContentACLEntryParams
+	// Groups replaces the groups' grants when ReplaceGroups is set (an
+	// empty list removes them); without it they stay, so that a client
+	// that knows only users does not drop them.
+	Groups        []GroupGrant
+	ReplaceGroups bool
 }
 
 // MaxACLEntries bounds an access list.
@@ -278,7 +375,7 @@ func (s *Service) PermissionsSet(ctx context.Context, u *podium.User, guid strin
 	if err := checkFields(nil, nil, nil, r.AccessType); err != nil {
 		return nil, err
 	}
-	if len(r.Entries) > MaxACLEntries {
+	if len(r.Entries)+len(r.Groups) > MaxACLEntries {
 		return nil, podium.Errorf(podium.EINVALID, "at most %d permissions", MaxACLEntries)
 	}
 	seen := map[string]bool{}
@@ -296,9 +393,31 @@ func (s *Service) PermissionsSet(ctx context.Context, u *podium.User, guid strin
 		}
 		seen[e.Username] = true
 	}
+	for i, g := range r.Groups {
+		if g.Role == "" {
+			r.Groups[i].Role = podium.ACLViewer
+		} else if g.Role != podium.ACLViewer && g.Role != podium.ACLCollaborator {
+			return nil, podium.Errorf(podium.EINVALID, "group permissions[%d].role %q is not viewer or collaborator", i, g.Role)
+		}
+	}
+	if err := resolveGroups(ctx, s.db, r.Groups); err != nil {
+		return nil, err
+	}
+	seenGroup := map[int64]bool{}
+	for i, g := range r.Groups {
+		if seenGroup[g.GroupID] {
+			return nil, podium.Errorf(podium.EINVALID, "group permissions[%d]: group %d is listed twice", i, g.GroupID)
+		}
+		seenGroup[g.GroupID] = true
+	}
 	err = dbprovider.RunTx(ctx, s.db, func(tx dbprovider.Tx) error {
 		if err := tx.ContentACLSet(ctx, &dbprovider.ContentACLSetParams{ContentID: c.ID, Entries: r.Entries}); err != nil {
 			return err
+		}
+		if r.ReplaceGroups {
+			if err := replaceGroupGrants(ctx, tx, c.ID, r.Groups); err != nil {
+				return err
+			}
 		}
 		if r.AccessType != nil {
 			updated, err := tx.ContentUpdate(ctx, &dbprovider.ContentUpdateParams{ID: c.ID, AccessType: r.AccessType})
@@ -312,9 +431,11 @@ func (s *Service) PermissionsSet(ctx context.Context, u *podium.User, guid strin
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.db.ContentACLList(ctx, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	return &Permissions{AccessType: c.AccessType, Entries: list}, nil
+	return s.permissions(ctx, s.db, c)
+}
+
+// UserByID returns a user (to resolve a principal_guid). Returns
+// ENOTFOUND.
+func (s *Service) UserByID(ctx context.Context, id int64) (*podium.User, error) {
+	return s.db.UserGetByID(ctx, id)
 }

@@ -247,7 +247,8 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		},
 		Audit: n.db, NodeID: n.id,
 		Address: cfg.Server.Address, ContentURL: cfg.Server.ContentURL, ContentKey: ckey,
-		FrameOptionsDashboard: cfg.Server.FrameOptionsDashboard, FrameOptionsContent: cfg.Server.FrameOptionsContent})
+		FrameOptionsDashboard: cfg.Server.FrameOptionsDashboard, FrameOptionsContent: cfg.Server.FrameOptionsContent,
+		AuthProvider: cfg.Authentication.Provider})
 	if err := n.build(ctx); err != nil {
 		return err
 	}

@@ -270,16 +270,67 @@ func (h *contentAPI) permissionsGet(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, p)
+	return c.JSON(http.StatusOK, permissionsBody(c.Param("guid"), p))
 }
 
-// PermissionsBody is the body of PUT /__api__/v1/content/{guid}/permissions.
+// PermissionEntry is one entry of an access list, with Connect's
+// principal_type ("user" or "group") and principal_guid. A user's entry
+// also has user_id and username, a group's group_id, name and provider.
+type PermissionEntry struct {
+	PrincipalType string `json:"principal_type"`
+	PrincipalGUID string `json:"principal_guid"`
+	ContentGUID   string `json:"content_guid"`
+	Role          string `json:"role"`
+	UserID        int64  `json:"user_id,omitempty"`
+	Username      string `json:"username,omitempty"`
+	GroupID       int64  `json:"group_id,omitempty"`
+	Name          string `json:"name,omitempty"`
+	Provider      string `json:"provider,omitempty"`
+}
+
+// PermissionsResponse is the answer of GET and PUT
+// /__api__/v1/content/{guid}/permissions.
+type PermissionsResponse struct {
+	AccessType  string            `json:"access_type"`
+	Permissions []PermissionEntry `json:"permissions"`
+}
+
+func permissionsBody(guid string, p *publish.Permissions) PermissionsResponse {
+	out := PermissionsResponse{AccessType: p.AccessType, Permissions: []PermissionEntry{}}
+	for _, e := range p.Entries {
+		out.Permissions = append(out.Permissions, PermissionEntry{PrincipalType: "user", PrincipalGUID: UserGUID(e.UserID), ContentGUID: guid,
+			Role: e.Role, UserID: e.UserID, Username: e.Username})
+	}
+	for _, g := range p.Groups {
+		out.Permissions = append(out.Permissions, PermissionEntry{PrincipalType: "group", PrincipalGUID: GroupGUID(g.GroupID), ContentGUID: guid,
+			Role: g.Role, GroupID: g.GroupID, Name: g.Name, Provider: g.Provider})
+	}
+	return out
+}
+
+// PermissionsBody is the body of PUT /__api__/v1/content/{guid}/permissions:
+// the whole access list. An entry is a user (principal_type "user" or
+// absent: username, or principal_guid) or a group (principal_type "group":
+// principal_guid, or name). A body whose entries never say principal_type
+// keeps the groups' grants, so that clients that know only users do not
+// drop them; one that says it (or lists no entry) replaces both.
 type PermissionsBody struct {
 	AccessType  *string `json:"access_type"`
 	Permissions []struct {
-		Username string `json:"username"`
-		Role     string `json:"role"`
+		PrincipalType string `json:"principal_type"`
+		PrincipalGUID string `json:"principal_guid"`
+		Username      string `json:"username"`
+		Name          string `json:"name"`
+		Role          string `json:"role"`
 	} `json:"permissions"`
+}
+
+// aclRole accepts Connect's "owner" for a collaborator.
+func aclRole(r string) string {
+	if r == "owner" {
+		return podium.ACLCollaborator
+	}
+	return r
 }
 
 func (h *contentAPI) permissionsSet(c echo.Context) error {
@@ -291,15 +342,50 @@ func (h *contentAPI) permissionsSet(c echo.Context) error {
 	if err := decodeContentJSON(c, &b); err != nil {
 		return err
 	}
-	r := publish.PermissionsSetRequest{AccessType: b.AccessType, Entries: []dbprovider.ContentACLEntryParams{}}
-	for _, e := range b.Permissions {
-		r.Entries = append(r.Entries, dbprovider.ContentACLEntryParams{Username: e.Username, Role: e.Role})
+	ctx := c.Request().Context()
+	r := publish.PermissionsSetRequest{AccessType: b.AccessType, Entries: []dbprovider.ContentACLEntryParams{},
+		Groups: []publish.GroupGrant{}, ReplaceGroups: len(b.Permissions) == 0}
+	for i, e := range b.Permissions {
+		switch e.PrincipalType {
+		case "group":
+			r.ReplaceGroups = true
+			g := publish.GroupGrant{Name: e.Name, Role: aclRole(e.Role)}
+			if e.PrincipalGUID != "" {
+				id, ok := ParseGroupGUID(e.PrincipalGUID)
+				if !ok {
+					return podium.Errorf(podium.EINVALID, "permissions[%d].principal_guid %q is not a group's GUID", i, e.PrincipalGUID)
+				}
+				g.GroupID = id
+			}
+			r.Groups = append(r.Groups, g)
+		case "user", "":
+			if e.PrincipalType != "" {
+				r.ReplaceGroups = true
+			}
+			name := e.Username
+			if name == "" && e.PrincipalGUID != "" {
+				id, ok := parseUserParam(e.PrincipalGUID)
+				if !ok {
+					return podium.Errorf(podium.EINVALID, "permissions[%d].principal_guid %q is not a user's GUID", i, e.PrincipalGUID)
+				}
+				pu, err := h.svc.UserByID(ctx, id)
+				if podium.IsCode(err, podium.ENOTFOUND) {
+					return podium.Errorf(podium.EINVALID, "permissions[%d]: no user %q", i, e.PrincipalGUID)
+				} else if err != nil {
+					return err
+				}
+				name = pu.Username
+			}
+			r.Entries = append(r.Entries, dbprovider.ContentACLEntryParams{Username: name, Role: aclRole(e.Role)})
+		default:
+			return podium.Errorf(podium.EINVALID, "permissions[%d].principal_type %q: must be user or group", i, e.PrincipalType)
+		}
 	}
-	p, err := h.svc.PermissionsSet(c.Request().Context(), u, c.Param("guid"), r)
+	p, err := h.svc.PermissionsSet(ctx, u, c.Param("guid"), r)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, p)
+	return c.JSON(http.StatusOK, permissionsBody(c.Param("guid"), p))
 }
 
 func (h *contentAPI) bundles(c echo.Context) error {

@@ -173,6 +173,6 @@ func clearSessionCookie(c echo.Context) {
 // (Authenticate) is installed apart, on every request, before any area's
 // routes.
 func (s *Server) AccountRoutes(a *auth.Service) []route.Route {
-	h := &accountHandlers{auth: a, log: s.log, trustedProxies: s.trustedProxies, firstRun: &s.firstRun}
-	return append(h.loginRoutes(), h.apiRoutes()...)
+	h := &accountHandlers{auth: a, log: s.log, trustedProxies: s.trustedProxies, firstRun: &s.firstRun, provider: s.authProvider}
+	return append(append(h.loginRoutes(), h.apiRoutes()...), h.manageRoutes()...)
 }

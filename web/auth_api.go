@@ -189,7 +189,8 @@ func (h *accountHandlers) revokeKey(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// listUsers answers GET /__api__/v1/users (administrators): every user.
+// listUsers answers GET /__api__/v1/users (administrators): every user,
+// with Connect's fields (UserInfo).
 func (h *accountHandlers) listUsers(c echo.Context) error {
 	if _, err := requireAdmin(c); err != nil {
 		return err
@@ -198,10 +199,11 @@ func (h *accountHandlers) listUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if users == nil {
-		users = []*podium.User{}
+	out := make([]UserInfo, 0, len(users))
+	for _, u := range users {
+		out = append(out, userInfo(u))
 	}
-	return c.JSON(http.StatusOK, users)
+	return c.JSON(http.StatusOK, out)
 }
 
 // createUser answers POST /__api__/v1/users (administrators): 201 with
@@ -219,7 +221,7 @@ func (h *accountHandlers) createUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, u)
+	return c.JSON(http.StatusCreated, userInfo(u))
 }
 
 // requireAdmin returns the caller if an administrator: 401 anonymous, 403

@@ -59,6 +59,9 @@ type accountHandlers struct {
 	trustedProxies []*net.IPNet
 	// firstRun is the first-run setup (firstrun.go); nil in tests.
 	firstRun *firstRun
+	// provider is [Authentication] Provider ("" or "password" for
+	// Podium's own passwords).
+	provider string
 }
 
 func (h *accountHandlers) loginRoutes() []route.Route {

@@ -79,6 +79,9 @@ type Options struct {
 	// dashboard, FrameNone for content).
 	FrameOptionsDashboard string
 	FrameOptionsContent   string
+	// AuthProvider is [Authentication] Provider: "" or "password" for
+	// Podium's own passwords, else the provider that signs users in.
+	AuthProvider string
 }
 
 // AuditWriter writes the audit log (a dbprovider.Provider).
@@ -110,6 +113,8 @@ type Server struct {
 	content        *contentOrigin // nil: content is served on the main origin; see origin.go
 	frameDashboard string         // see headers.go
 	frameContent   string
+
+	authProvider string // [Authentication] Provider; see Options.AuthProvider
 }
 
 // requestIDPattern bounds incoming X-Request-ID values: any other value is
@@ -122,7 +127,7 @@ func New(opts Options) *Server {
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{Echo: e, log: opts.Log, hijacked: map[net.Conn]struct{}{}, trustedProxies: opts.TrustedProxies, targets: newTargetCache(),
 		limits: opts.Limits, noSpace: opts.NoSpace, audit: opts.Audit, nodeID: opts.NodeID, rawBody: map[string]bool{},
-		frameDashboard: opts.FrameOptionsDashboard, frameContent: opts.FrameOptionsContent}
+		frameDashboard: opts.FrameOptionsDashboard, frameContent: opts.FrameOptionsContent, authProvider: opts.AuthProvider}
 	if s.frameDashboard == "" {
 		s.frameDashboard = FrameDeny
 	}
