@@ -61,6 +61,8 @@ type Config struct {
 	Scheduler      SchedulerConfig
 	R              RConfig
 	Python         PythonConfig
+	OAuth2         OAuth2Config
+	SAML           SAMLConfig
 }
 
 // ServerConfig is the [Server] section. All paths are absolute after Load.
@@ -480,5 +482,7 @@ func Defaults() *Config {
 		Python: PythonConfig{
 			EnvironmentRetention: 30 * 24 * time.Hour,
 		},
+		OAuth2: defaultOAuth2(),
+		SAML:   defaultSAML(),
 	}
 }

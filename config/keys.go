@@ -33,12 +33,12 @@ func (k *key) env() string {
 }
 
 // sections lists the sections in the order of the docs and of Dump.
-var sections = []string{"Server", "HTTP", "HTTPS", "Authentication", "Authorization", "Password", "Database", "Postgres", "HA", "Metrics", "Applications", "Scheduler", "Python", "R"}
+var sections = []string{"Server", "HTTP", "HTTPS", "Authentication", "Authorization", "Password", "Database", "Postgres", "HA", "Metrics", "Applications", "Scheduler", "Python", "R", "OAuth2", "SAML"}
 
 // keys returns the key table. It is a function, not a package variable, so
 // the package holds no mutable global state.
 func keys() []key {
-	return []key{
+	return append([]key{
 		{section: "Server", name: "DataDir", path: true, field: func(c *Config) any { return &c.Server.DataDir }},
 		{section: "Server", name: "LandingDir", path: true, field: func(c *Config) any { return &c.Server.LandingDir }},
 		{section: "Server", name: "StateDir", path: true, field: func(c *Config) any { return &c.Server.StateDir }},
@@ -136,7 +136,7 @@ func keys() []key {
 		{section: "Python", name: "SystemSitePackages", field: func(c *Config) any { return &c.Python.SystemSitePackages }},
 		{section: "Python", name: "EnvironmentRetention", field: func(c *Config) any { return &c.Python.EnvironmentRetention }},
 		{section: "Python", name: "EnvironmentMaxSize", field: func(c *Config) any { return &c.Python.EnvironmentMaxSize }},
-	}
+	}, ssoKeys()...)
 }
 
 // set parses raw into the key's field of c. base is the directory that a
