@@ -203,4 +203,3 @@ func (s *SAML) Finish(ctx context.Context, r *http.Request, f *Flow) (*Identity,
 	}
 	return mapClaims(claims, s.opts.Attributes, subject, "attribute")
 }
-
