@@ -43,6 +43,9 @@ type OAuth2Config struct {
 	// publisher or admin); "" (the default) maps the role from groups
 	// ([Authorization]).
 	RoleClaim string
+	// DisplayName names the provider on the login page ("Sign in with
+	// {DisplayName}"). Default the issuer's host name.
+	DisplayName string
 	// LogoutAtProvider sends a browser that logs out of Podium on to the
 	// provider's end_session_endpoint, when the provider has one. Default true.
 	LogoutAtProvider bool
@@ -57,6 +60,9 @@ type SAMLConfig struct {
 	// IdPMetaDataPath is a file holding the identity provider's metadata,
 	// instead of IdPMetaDataURL.
 	IdPMetaDataPath string
+	// DisplayName names the provider on the login page. Default the
+	// metadata URL's host name.
+	DisplayName string
 	// SPEntityID is this service provider's entity id. Default the SP
 	// metadata URL, {Server.Address}/__login__/saml/metadata.
 	SPEntityID string
@@ -96,10 +102,12 @@ func ssoKeys() []key {
 		{section: "OAuth2", name: "UniqueIdClaim", field: func(c *Config) any { return &c.OAuth2.UniqueIdClaim }},
 		{section: "OAuth2", name: "GroupsClaim", field: func(c *Config) any { return &c.OAuth2.GroupsClaim }},
 		{section: "OAuth2", name: "RoleClaim", field: func(c *Config) any { return &c.OAuth2.RoleClaim }},
+		{section: "OAuth2", name: "DisplayName", field: func(c *Config) any { return &c.OAuth2.DisplayName }},
 		{section: "OAuth2", name: "LogoutAtProvider", field: func(c *Config) any { return &c.OAuth2.LogoutAtProvider }},
 
 		{section: "SAML", name: "IdPMetaDataURL", field: func(c *Config) any { return &c.SAML.IdPMetaDataURL }},
 		{section: "SAML", name: "IdPMetaDataPath", path: true, field: func(c *Config) any { return &c.SAML.IdPMetaDataPath }},
+		{section: "SAML", name: "DisplayName", field: func(c *Config) any { return &c.SAML.DisplayName }},
 		{section: "SAML", name: "SPEntityID", field: func(c *Config) any { return &c.SAML.SPEntityID }},
 		{section: "SAML", name: "SPCertificate", path: true, field: func(c *Config) any { return &c.SAML.SPCertificate }},
 		{section: "SAML", name: "SPKey", path: true, field: func(c *Config) any { return &c.SAML.SPKey }},

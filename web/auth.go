@@ -134,7 +134,7 @@ func isHostedContent(p string) bool { return strings.HasPrefix(p, "/content/") }
 
 // isLoginPath: logging in replaces the session, so it needs no token of the
 // old one (it has its own login CSRF check).
-func isLoginPath(p string) bool { return p == LoginPath || p == SetupPath }
+func isLoginPath(p string) bool { return p == LoginPath || p == SetupPath || p == SAMLACSPath }
 
 // csrfOK compares the request's CSRF token with the session's in constant
 // time. The form field is read only from urlencoded bodies: parsing a
@@ -174,5 +174,10 @@ func clearSessionCookie(c echo.Context) {
 // routes.
 func (s *Server) AccountRoutes(a *auth.Service) []route.Route {
 	h := &accountHandlers{auth: a, log: s.log, trustedProxies: s.trustedProxies, firstRun: &s.firstRun, provider: s.authProvider}
-	return append(append(h.loginRoutes(), h.apiRoutes()...), h.manageRoutes()...)
+	routes := append(append(h.loginRoutes(), h.apiRoutes()...), h.manageRoutes()...)
+	if s.sso != nil {
+		h.sso = &ssoHandlers{accountHandlers: h, o: s.sso}
+		routes = append(routes, h.sso.routes()...)
+	}
+	return routes
 }

@@ -48,6 +48,10 @@ type loginPage struct {
 	SetupAction string
 	SetupToken  string // the token a refused setup form sent, shown again
 	Node        string // the node whose log holds the setup token
+	// SSOLabel and SSOURL, with an external provider, replace the form
+	// with a "Sign in with {SSOLabel}" link to SSOURL.
+	SSOLabel string
+	SSOURL   string
 }
 
 type accountHandlers struct {
@@ -62,6 +66,9 @@ type accountHandlers struct {
 	// provider is [Authentication] Provider ("" or "password" for
 	// Podium's own passwords).
 	provider string
+	// sso signs in through an external provider (sso.go); nil for
+	// passwords.
+	sso *ssoHandlers
 }
 
 func (h *accountHandlers) loginRoutes() []route.Route {
@@ -77,7 +84,9 @@ func (h *accountHandlers) loginRoutes() []route.Route {
 // users that printed a setup token, the form that creates the first
 // administrator.
 func (h *accountHandlers) loginForm(c echo.Context) error {
-	if ok, node := h.setupOffered(c); ok {
+	// With an external provider the first administrator comes from its
+	// role mapping or from `podium users`, not from the setup form.
+	if ok, node := h.setupOffered(c); ok && h.sso == nil {
 		return h.renderSetup(c, http.StatusOK, loginPage{Node: node})
 	}
 	return h.renderLogin(c, http.StatusOK, loginPage{Next: safeNext(c.QueryParam("next"))})
@@ -89,6 +98,10 @@ func (h *accountHandlers) loginForm(c echo.Context) error {
 // 403 when the login CSRF token does not match.
 func (h *accountHandlers) login(c echo.Context) error {
 	page := loginPage{Username: c.FormValue("username"), Next: safeNext(c.FormValue("next"))}
+	if h.sso != nil {
+		page.Error = "This server signs users in through " + h.sso.o.Label + ", not with a password here."
+		return h.renderLogin(c, http.StatusForbidden, page)
+	}
 	ck, err := c.Cookie(loginCSRFCookie)
 	got := c.FormValue("login_csrf")
 	if err != nil || got == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(got)) != 1 {
@@ -130,6 +143,11 @@ func (h *accountHandlers) logout(c echo.Context) error {
 		}
 	}
 	clearSessionCookie(c)
+	if h.sso != nil {
+		if u := h.sso.logoutURL(c); u != "" {
+			return h.sso.loggedOut(c, u)
+		}
+	}
 	return c.Redirect(http.StatusSeeOther, h.prefix(c)+LoginPath)
 }
 
@@ -143,6 +161,13 @@ func (h *accountHandlers) renderLogin(c echo.Context, status int, page loginPage
 	// at a sub-path that is <prefix>/__login__, and a cookie for
 	// /__login__ would not come back with the form.
 	page.Action = h.prefix(c) + LoginPath
+	if h.sso != nil && !page.Setup {
+		page.SSOLabel = h.sso.o.Label
+		page.SSOURL = h.prefix(c) + h.sso.o.startPath()
+		if page.Next != "" {
+			page.SSOURL += "?next=" + url.QueryEscape(page.Next)
+		}
+	}
 	if page.Setup {
 		page.Action = page.SetupAction
 	}

@@ -49,6 +49,15 @@ type OIDC struct {
 	srv                    *httptest.Server
 	mu                     sync.Mutex
 	closed                 bool
+	endSessions            int
+}
+
+// EndSessions counts the requests to the end_session endpoint (logouts
+// that relying parties sent on to the provider).
+func (o *OIDC) EndSessions() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.endSessions
 }
 
 // OIDCOptions configure StartOIDC.
@@ -85,7 +94,15 @@ func StartOIDC(t testing.TB, opts OIDCOptions) *OIDC {
 		users:   users, postLogout: opts.PostLogoutRedirectURIs,
 	}
 	router := exampleop.SetupServer(issuer, st, nil, false)
-	o.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: router}}
+	count := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/end_session" {
+			o.mu.Lock()
+			o.endSessions++
+			o.mu.Unlock()
+		}
+		router.ServeHTTP(w, r)
+	})
+	o.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: count}}
 	o.srv.Start()
 	t.Cleanup(o.Close)
 	return o

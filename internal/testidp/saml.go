@@ -42,11 +42,21 @@ type SAML struct {
 // username in uid, the email in mail (also the NameID).
 func StartSAML(t testing.TB, users []User) *SAML {
 	t.Helper()
+	return StartSAMLAt(t, "127.0.0.1", users)
+}
+
+// StartSAMLAt is StartSAML with host in the IdP's URLs (it listens on
+// 127.0.0.1): "localhost" puts it on another site than a Podium at
+// 127.0.0.1, as a real IdP is, so that browsers apply their cross-site
+// cookie rules.
+func StartSAMLAt(t testing.TB, host string, users []User) *SAML {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := "http://" + ln.Addr().String()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	base := "http://" + net.JoinHostPort(host, port)
 	key, cert := selfSigned(t, "test idp")
 	u, _ := url.Parse(base)
 	idp, err := samlidp.New(samlidp.Options{URL: *u, Key: key, Certificate: cert, Store: &samlidp.MemoryStore{}, Logger: logger.DefaultLogger})
