@@ -154,6 +154,9 @@ func runOnce(ctx context.Context, db dbprovider.Provider, opts Options) ([]Resul
 	if r, ok := c.certificates(time.Now()); ok {
 		out = append(out, r)
 	}
+	if r, ok := c.sso(); ok {
+		out = append(out, r)
+	}
 	if opts.LB != "" {
 		out = append(out, c.loadBalancer(ctx))
 	}

@@ -65,6 +65,9 @@ type Facts struct {
 	ContentURL  string   `json:"content_url,omitempty"`
 	RunAs       Identity `json:"run_as"`
 	SharedGroup Identity `json:"shared_group"`
+	// SSO is the node's single sign-on provider (absent: none, or an
+	// older binary).
+	SSO *SSOFacts `json:"sso,omitempty"`
 	// Sandbox is the node's content sandbox (absent: an older binary).
 	Sandbox *SandboxFacts `json:"sandbox,omitempty"`
 	// Markers lists, per kind, the node ids whose marker files this node

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/nodetest"
 	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testidp"
@@ -239,6 +240,25 @@ func TestOIDCBrowserCluster(t *testing.T) {
 		t.Fatalf("deployed content: %d %q", r.Status, r.Body)
 	}
 
+	// ha check: both nodes have the same provider settings and reach the
+	// provider; a third node with another client secret is told apart
+	// (by the secret's fingerprint, never the secret).
+	bin := nodetest.Binary(t)
+	res := waitSSOCheck(t, bin, a.ConfigPath)
+	if r := res[hacheck.ItemSSO]; r.Status != hacheck.Pass || !strings.Contains(r.Detail, idp.Issuer) || len(r.Nodes) != 2 {
+		t.Fatalf("ha check sso: %+v", r)
+	}
+	c := nodetest.StartNode(t, nodetest.Options{Postgres: pg, DataDir: data, Name: "C", Config: pubConfig + oidcConfig(idp, address, "another-secret-7c1d")})
+	testutil.WaitFor(t, testutil.Timeout(60*time.Second), "ha check sees C's other settings", func() bool {
+		res, _, _ = haCheck(t, bin, a.ConfigPath)
+		return res[hacheck.ItemSSO].Status == hacheck.Fail
+	})
+	if r := res[hacheck.ItemSSO]; !strings.Contains(r.Detail, "differ") || !strings.Contains(r.Detail, "client_secret=sha256:") ||
+		strings.Contains(r.Detail, "another-secret-7c1d") || strings.Contains(r.Detail, idp.ClientSecret) {
+		t.Fatalf("ha check sso with a node of another client secret: %+v", r)
+	}
+	c.Stop(t)
+
 	// Logout ends the session and goes on to the provider's logout.
 	br.do("open the dashboard", chromedp.Navigate(lb+"/__dashboard__/"), chromedp.WaitVisible(chromedp.CSS(`form[action$="/__logout__"]`)))
 	session := br.cookie(lb, "podium_session")
@@ -342,10 +362,30 @@ func TestOIDCBrowserFailures(t *testing.T) {
 	})
 	t.Run("ProviderDown", func(t *testing.T) {
 		br.t = t
+		res := waitSSOCheck(t, nodetest.Binary(t), d.ConfigPath)
+		if r := res[hacheck.ItemSSO]; r.Status != hacheck.Fail || !strings.Contains(r.Detail, "cannot reach the provider at "+down.Issuer) {
+			t.Fatalf("ha check sso with the provider down: %+v", r)
+		}
+		if !strings.Contains(d.Log(), "the sign-in provider cannot be reached") {
+			t.Fatalf("the node did not log that the provider is down:\n%s", d.Log())
+		}
 		br.do("start", chromedp.Navigate(dURL+"/__login__"), chromedp.WaitVisible(chromedp.CSS("#sso-sign-in")),
 			chromedp.Click(chromedp.CSS("#sso-sign-in")), chromedp.WaitVisible(chromedp.CSS("#message")))
 		br.wantSSOFailure(d, 502, "cannot be reached", down.Issuer+"/.well-known/openid-configuration")
 	})
+}
+
+// waitSSOCheck runs podium ha check until its sso item is no longer
+// pending (each node checks the provider when it starts).
+func waitSSOCheck(t *testing.T, bin, cfg string) map[string]hacheck.Result {
+	t.Helper()
+	var res map[string]hacheck.Result
+	testutil.WaitFor(t, testutil.Timeout(60*time.Second), "ha check's sso item settles", func() bool {
+		res, _, _ = haCheck(t, bin, cfg)
+		r, ok := res[hacheck.ItemSSO]
+		return ok && r.Status != hacheck.Pending && res[hacheck.ItemNodes].Status == hacheck.Pass
+	})
+	return res
 }
 
 // samlConfig is the configuration of a node that signs in through idp.

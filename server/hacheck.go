@@ -57,6 +57,9 @@ func mountHACheck(n *Node) {
 		defer mu.Unlock()
 		facts.Refresh(n.id, n.hostname, dirs)
 		facts.MarkersReadAfter = time.Time{} // at registration: unknown
+		if n.ssoProbe != nil {
+			facts.SSO = n.ssoProbe.facts()
+		}
 		if ns := n.beatDBNow.Load(); ns != 0 {
 			facts.MarkersReadAfter = time.Unix(0, ns).UTC()
 		}

@@ -63,6 +63,7 @@ type Node struct {
 	db        dbprovider.Provider
 	web       *web.Server
 	auth      *auth.Service
+	ssoProbe  *ssoProbe // nil without single sign-on
 	publish   *publish.Service
 	scheduler *scheduler.Service
 	rlang     *rlang.Manager    // see rlang.go
@@ -330,6 +331,9 @@ func (n *Node) build(ctx context.Context) error {
 	}
 
 	n.services = []Service{&heartbeat{node: n}, &schemaWatcher{node: n}, sweeper, firstRun, pruner, sandboxService{sb}, sup, disk}
+	if n.ssoProbe != nil {
+		n.services = append(n.services, n.ssoProbe)
+	}
 	n.services = append(n.services, metricServices...)
 	n.services = append(n.services, eviction, pub, sched)
 	return nil

@@ -1,11 +1,20 @@
 package server
 
 import (
+	"context"
 	"crypto"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"github.com/podiumhq/podium/hacheck"
+	"github.com/sirupsen/logrus"
 	"io/fs"
 	"net/url"
 	"os"
@@ -32,7 +41,128 @@ func mountSSO(n *Node, provider string) error {
 		return err
 	}
 	n.web.SetSSO(o)
+	n.ssoProbe = &ssoProbe{o: o, every: time.Minute, log: n.log("auth"),
+		f: hacheck.SSOFacts{Provider: provider, Settings: SSOSettings(n.Config, provider), Source: ssoSource(n.Config, provider)}}
 	return nil
+}
+
+// SSOSettings is the sign-in configuration of cfg for provider as one
+// line, for "podium ha check" to compare across nodes: secrets as the
+// first 8 bytes of their SHA-256, never in the clear.
+func SSOSettings(cfg *config.Config, provider string) string {
+	fp := func(s string) string {
+		if s == "" {
+			return "none"
+		}
+		h := sha256.Sum256([]byte(s))
+		return "sha256:" + hex.EncodeToString(h[:8])
+	}
+	if provider == "oidc" {
+		c := cfg.OAuth2
+		return fmt.Sprintf("issuer=%s client_id=%s client_secret=%s scopes=%s claims(username=%s required=%t name=%s email=%s unique_id=%s groups=%s role=%s) logout_at_provider=%t address=%s",
+			c.OpenIDConnectIssuer, c.ClientId, fp(c.ClientSecret.Reveal()), strings.Join(c.CustomScope, ","), c.UsernameClaim, c.RequireUsernameClaim,
+			c.NameClaim, c.EmailClaim, c.UniqueIdClaim, c.GroupsClaim, c.RoleClaim, c.LogoutAtProvider, cfg.Server.Address)
+	}
+	c := cfg.SAML
+	cert := ""
+	if c.SPCertificate != "" {
+		b, _ := os.ReadFile(c.SPCertificate)
+		cert = string(b)
+	}
+	return fmt.Sprintf("idp_metadata=%s sp_entity_id=%s sp_certificate=%s attributes(unique_id=%s username=%s name=%s email=%s groups=%s role=%s) address=%s",
+		c.IdPMetaDataURL+c.IdPMetaDataPath, c.SPEntityID, fp(cert), c.UniqueIdAttribute, c.UsernameAttribute, c.NameAttribute,
+		c.EmailAttribute, c.GroupsAttribute, c.RoleAttribute, cfg.Server.Address)
+}
+
+func ssoSource(cfg *config.Config, provider string) string {
+	if provider == "oidc" {
+		return strings.TrimSuffix(cfg.OAuth2.OpenIDConnectIssuer, "/") + "/.well-known/openid-configuration"
+	}
+	return cfg.SAML.IdPMetaDataURL + cfg.SAML.IdPMetaDataPath
+}
+
+// ssoProbe fetches the provider's discovery document or metadata now and
+// then, logs when that fails (users could not sign in), and publishes the
+// result for "podium ha check".
+type ssoProbe struct {
+	o      *web.SSO
+	every  time.Duration
+	log    *logrus.Entry
+	mu     sync.Mutex
+	f      hacheck.SSOFacts
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func (p *ssoProbe) Name() string { return "sign-in provider probe" }
+
+func (p *ssoProbe) facts() *hacheck.SSOFacts {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f := p.f
+	return &f
+}
+
+func (p *ssoProbe) Start(ctx context.Context) error {
+	ctx, p.cancel = context.WithCancel(ctx)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(p.every)
+		defer t.Stop()
+		for {
+			p.probe(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return nil
+}
+
+func (p *ssoProbe) probe(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var err error
+	if p.o.OIDC != nil {
+		err = p.o.OIDC.Check(ctx)
+	} else {
+		_, err = p.o.SAML.FetchIdPMetadata(ctx)
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return
+	}
+	p.mu.Lock()
+	was := p.f.Error
+	p.f.CheckedAt = time.Now().UTC()
+	p.f.Error = ""
+	if err != nil {
+		p.f.Error = err.Error()
+	}
+	p.mu.Unlock()
+	switch {
+	case err != nil && was == "":
+		p.log.WithField("source", p.f.Source).WithError(err).Error("the sign-in provider cannot be reached: users cannot sign in through this node")
+	case err == nil && was != "":
+		p.log.WithField("source", p.f.Source).Info("the sign-in provider can be reached again")
+	}
+}
+
+func (p *ssoProbe) Stop(ctx context.Context) error {
+	if p.cancel == nil {
+		return nil
+	}
+	p.cancel()
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // SSOFromConfig returns the web layer's single sign-on for cfg, nil for a
