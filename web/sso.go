@@ -1,10 +1,10 @@
 package web
 
 import (
-	_ "embed"
 	"bytes"
 	"context"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/base64"
 	"html/template"
 	"net/http"
@@ -348,4 +348,3 @@ func sanitize(s string) string {
 		return r
 	}, s)
 }
-
