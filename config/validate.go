@@ -77,6 +77,12 @@ func (l *loader) validate() {
 	default:
 		l.bad("Authentication.Provider", "must be password, ldap, oidc, saml or proxy (see docs/accounts.md)")
 	}
+	switch c.Authentication.Provider {
+	case AuthOIDC:
+		l.validateOIDC()
+	case AuthSAML:
+		l.validateSAML()
+	}
 
 	// [Authorization]
 	switch r := strings.ToLower(c.Authorization.DefaultUserRole); r {

@@ -33,6 +33,9 @@ var (
 		Email: "bob@example.com", Groups: []string{"staff"}}
 )
 
+// providerConfig selects the sign-in provider.
+func providerConfig(p string) string { return "[Authentication]\nProvider = " + p + "\n" }
+
 // oidcConfig is the configuration of a node that signs in through idp
 // with secret as the client secret.
 func oidcConfig(idp *testidp.OIDC, address, secret string) string {

@@ -303,7 +303,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 //     them; the heartbeat stops last, saying "draining" until the end.
 func (n *Node) build(ctx context.Context) error {
 	disk := mountDiskWatch(n)
-	if err := mountSSO(n, ssoProvider(n.Config)); err != nil {
+	if err := mountSSO(n, n.Config.Authentication.Provider); err != nil {
 		return err
 	}
 	sweeper, firstRun := mountAccounts(n)

@@ -57,7 +57,7 @@ func SSOSettings(cfg *config.Config, provider string) string {
 		h := sha256.Sum256([]byte(s))
 		return "sha256:" + hex.EncodeToString(h[:8])
 	}
-	if provider == "oidc" {
+	if provider == config.AuthOIDC {
 		c := cfg.OAuth2
 		return fmt.Sprintf("issuer=%s client_id=%s client_secret=%s scopes=%s claims(username=%s required=%t name=%s email=%s unique_id=%s groups=%s role=%s) logout_at_provider=%t address=%s",
 			c.OpenIDConnectIssuer, c.ClientId, fp(c.ClientSecret.Reveal()), strings.Join(c.CustomScope, ","), c.UsernameClaim, c.RequireUsernameClaim,
@@ -169,9 +169,7 @@ func (p *ssoProbe) Stop(ctx context.Context) error {
 // provider other than oidc and saml. Returns EREFUSED for a key or
 // certificate file it cannot read.
 func SSOFromConfig(cfg *config.Config, provider string) (*web.SSO, error) {
-	switch provider {
-	case "oidc", "saml":
-	default:
+	if provider != config.AuthOIDC && provider != config.AuthSAML {
 		return nil, nil
 	}
 	key, err := sharedKeyFile(cfg, SSOKeyFile, "sign-in state key")
@@ -183,7 +181,7 @@ func SSOFromConfig(cfg *config.Config, provider string) (*web.SSO, error) {
 		return nil, err
 	}
 	o := &web.SSO{Sealer: sealer, Address: cfg.Server.Address}
-	if provider == "oidc" {
+	if provider == config.AuthOIDC {
 		c := cfg.OAuth2
 		o.OIDC = OIDCFromConfig(cfg)
 		o.LogoutAtProvider = c.LogoutAtProvider
