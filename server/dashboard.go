@@ -23,7 +23,7 @@ func mountDashboard(n *Node, pub *publish.Service, sched *scheduler.Service, sup
 	d := dashboard.New(dashboard.Options{
 		Log: n.log("dashboard"), NodeID: n.id, DB: n.db,
 		NodeTimeout: cfg.HA.NodeTimeout, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
-		Content: src, Tags: src, Jobs: src, Processes: src, Metrics: src, HAChecks: src, Keys: n.auth, Manage: src,
+		Content: src, Tags: src, Jobs: src, Processes: src, Metrics: src, HAChecks: src, Keys: n.auth, Manage: src, Users: n.auth, AuthProvider: n.Config.Authentication.Provider,
 		AdminWarnings: adminWarnings(cfg), ContentOrigin: n.web.ContentOriginOf,
 	})
 	n.web.Mount(d.Routes())

@@ -73,6 +73,11 @@ type Options struct {
 	Metrics   MetricsSource
 	HAChecks  HACheckSource
 	Keys      KeySource
+	// Users manages users (administrators) and the caller's account.
+	Users UserSource
+	// AuthProvider is [Authentication] Provider ("" or "password": Podium
+	// keeps the passwords).
+	AuthProvider string
 	// Manage changes content (the settings forms); nil: the content page
 	// only shows.
 	Manage ContentManager
@@ -143,6 +148,7 @@ func (d *Dashboard) Routes() []route.Route {
 		{Method: http.MethodGet, Path: Path + "/audit", Handler: d.page(d.auditPage), Middleware: admin},
 	}
 	routes = append(routes, d.manageRoutes(login)...)
+	routes = append(routes, d.usersRoutes(login)...)
 	return append(routes,
 		route.Route{Method: echo.RouteNotFound, Path: Path + "/*", Handler: d.page(d.notFound), Middleware: login})
 }

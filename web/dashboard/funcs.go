@@ -32,6 +32,7 @@ var funcs = template.FuncMap{
 	},
 	"aclHint": aclHint,
 	"modes":   func() []string { return []string{"static", "report", "app", "api"} },
+	"roles":   func() []string { return []string{podium.RoleViewer, podium.RolePublisher, podium.RoleAdmin} },
 	"role":    roleLabel,
 	"mode":    modeLabel,
 	"target":  auditTarget,
