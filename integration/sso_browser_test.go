@@ -219,6 +219,11 @@ func TestOIDCBrowserCluster(t *testing.T) {
 		}
 	}
 
+	// Content restricted to the provider's group "analysts" opens for
+	// alice once the group is granted.
+	owner := pubUser(t, a, "owner", "publisher")
+	br.wantGroupAccess(lb, owner, ssoRestricted(t, lb, owner), "oidc", "analysts")
+
 	// An API key made by the signed-in user (on B, with the session's
 	// CSRF token) deploys as rsconnect-python does.
 	br.do("open B's dashboard", chromedp.Navigate(b.URL+"/__dashboard__/"), chromedp.WaitVisible(chromedp.CSS(`form[action$="/__logout__"]`)))
@@ -378,6 +383,73 @@ func TestOIDCBrowserFailures(t *testing.T) {
 	})
 }
 
+// ssoRestricted deploys a static site as owner (an API key) on base,
+// restricted to its access list, and returns its GUID.
+func ssoRestricted(t *testing.T, base, owner string) string {
+	t.Helper()
+	r := pubJSON(t, "POST", base+"/__api__/v1/content", owner, map[string]string{"name": "for_analysts", "title": "For analysts"})
+	pubWant(t, "create", r, 201)
+	var c struct{ GUID string }
+	r.JSON(t, &c)
+	r = pubDo(t, "POST", base+"/__api__/v1/content/"+c.GUID+"/bundles", owner, "application/gzip", pubBundle(t, map[string]string{
+		"manifest.json": `{"version":1,"metadata":{"appmode":"static"}}`,
+		"index.html":    "<h1 id=hello>for analysts only</h1>",
+	}))
+	pubWant(t, "upload", r, 201)
+	var bd struct{ ID int64 }
+	r.JSON(t, &bd)
+	r = pubJSON(t, "POST", base+"/__api__/v1/content/"+c.GUID+"/deploy", owner, map[string]any{"bundle_id": bd.ID})
+	pubWant(t, "deploy", r, 202)
+	var started struct {
+		TaskID string `json:"task_id"`
+	}
+	r.JSON(t, &started)
+	if task := pubWaitTask(t, base, owner, started.TaskID); task.Code != 0 {
+		t.Fatalf("deploy: %+v", task)
+	}
+	pubWant(t, "restrict", pubJSON(t, "PUT", base+"/__api__/v1/content/"+c.GUID+"/permissions", owner,
+		map[string]any{"access_type": "acl", "permissions": []any{}}), 200)
+	return c.GUID
+}
+
+// wantGroupAccess checks that the signed-in user cannot open the
+// restricted content guid until owner grants the provider's group
+// (provider, name: synchronised at the sign-in) the viewer role, and then
+// can.
+func (b *ssoBrowser) wantGroupAccess(base, owner, guid, provider, group string) {
+	t := b.t
+	t.Helper()
+	open := func() bool {
+		b.do("open the restricted content", chromedp.Navigate(base+"/content/"+guid+"/"), chromedp.WaitReady(chromedp.CSS("body")))
+		return browserRun(t, b.browser, "content shown", chromedp.Evaluate[bool](`document.getElementById('hello') !== null`))
+	}
+	if open() {
+		t.Fatal("the restricted content opened before its group was granted")
+	}
+	var groups struct {
+		Results []struct {
+			GUID, Name, Provider string
+		}
+	}
+	r := pubJSON(t, "GET", base+"/__api__/v1/groups", owner, nil)
+	pubWant(t, "groups", r, 200)
+	r.JSON(t, &groups)
+	gguid := ""
+	for _, g := range groups.Results {
+		if g.Name == group && g.Provider == provider {
+			gguid = g.GUID
+		}
+	}
+	if gguid == "" {
+		t.Fatalf("no %s group %q after the sign-in: %s", provider, group, r.Body)
+	}
+	pubWant(t, "grant the group", pubJSON(t, "PUT", base+"/__api__/v1/content/"+guid+"/permissions", owner, map[string]any{
+		"access_type": "acl", "permissions": []any{map[string]string{"principal_type": "group", "principal_guid": gguid, "role": "viewer"}}}), 200)
+	if !open() {
+		t.Fatalf("a member of %s cannot open content granted to it", group)
+	}
+}
+
 // waitSSOCheck runs podium ha check until its sso item is no longer
 // pending (each node checks the provider when it starts).
 func waitSSOCheck(t *testing.T, bin, cfg string) map[string]hacheck.Result {
@@ -436,6 +508,8 @@ func TestSAMLBrowser(t *testing.T) {
 	if !strings.Contains(n.Log(), `"groups":["staff","analysts"]`) {
 		t.Fatalf("the sign-in log line lacks the IdP's groups:\n%s", n.Log())
 	}
+	owner := pubUser(t, n, "owner", "publisher")
+	br.wantGroupAccess(address, owner, ssoRestricted(t, address, owner), "saml", "analysts")
 
 	// bob's genuine response, changed to say alice, posted back by the
 	// same browser (its own state cookie): refused.
