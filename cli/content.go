@@ -112,6 +112,10 @@ them off. Changing access is for the owner and administrators.`,
 			}
 			fmt.Fprintf(a.env.Stdout, "access type: %s\n", p.AccessType)
 			for _, e := range p.Permissions {
+				if e.PrincipalType == "group" {
+					fmt.Fprintf(a.env.Stdout, "group %s\t%s\n", e.Name, e.Role)
+					continue
+				}
 				fmt.Fprintf(a.env.Stdout, "%s\t%s\n", e.Username, e.Role)
 			}
 			return nil
@@ -131,7 +135,7 @@ func changeAccess(p *client.Permissions, accessType string, add, remove []string
 	for _, name := range remove {
 		kept := out.Permissions[:0]
 		for _, e := range out.Permissions {
-			if e.Username != name {
+			if e.PrincipalType == "group" || e.Username != name {
 				kept = append(kept, e)
 			}
 		}
@@ -150,7 +154,7 @@ func changeAccess(p *client.Permissions, accessType string, add, remove []string
 		}
 		found := false
 		for i := range out.Permissions {
-			if out.Permissions[i].Username == name {
+			if out.Permissions[i].PrincipalType != "group" && out.Permissions[i].Username == name {
 				out.Permissions[i].Role, found = role, true
 			}
 		}

@@ -205,8 +205,13 @@ func transient(err error) bool {
 
 // Permission is one line of an access list.
 type Permission struct {
-	Username string `json:"username"`
-	Role     string `json:"role"`
+	// PrincipalType is "user" or "group" ("" is a user).
+	PrincipalType string `json:"principal_type,omitempty"`
+	PrincipalGUID string `json:"principal_guid,omitempty"`
+	Username      string `json:"username,omitempty"`
+	// Name is a group's name.
+	Name string `json:"name,omitempty"`
+	Role string `json:"role"`
 }
 
 // Permissions is the access of content: its access type and access list.

@@ -211,8 +211,17 @@ func (b *manageBrowser) submit(form string, fields map[string]string, sel string
 	for id, v := range fields {
 		steps = append(steps, chromedp.SetValue(chromedp.CSS(form+" #"+id), v))
 	}
-	steps = append(steps, chromedp.Click(chromedp.CSS(form+` button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(sel)))
-	b.do("submit "+form, steps...)
+	b.do("fill "+form, steps...)
+	b.click(form+` button[type=submit]`, sel)
+}
+
+// click clicks the element sel and waits for want on the page the browser
+// lands on: the page clicked from is marked first, so an element of it
+// (a confirmation left by the previous form) does not count.
+func (b *manageBrowser) click(sel, want string) {
+	b.t.Helper()
+	browserRun(b.t, b.ctx, "mark the page", chromedp.Evaluate[bool](`document.body.setAttribute('data-stale', '1'), true`))
+	b.do("click "+sel, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS("body:not([data-stale]) "+want)))
 }
 
 // TestDashboardManage does, through the pages in Chromium, the everyday
@@ -226,6 +235,9 @@ func TestDashboardManage(t *testing.T) {
 	alice := manageUser(t, n, "alice", "publisher", password)
 	manageUser(t, n, "carol", "publisher", password)
 	manageUser(t, n, "vera", "viewer", password)
+	if _, stderr, code := nodetest.Run(t, "", nil, "--config", n.ConfigPath, "groups", "create", "--name", "analysts"); code != 0 {
+		t.Fatalf("groups create: exit %d: %s", code, stderr)
+	}
 	reportFiles := func(word string) map[string]string {
 		return map[string]string{
 			"manifest.json": `{"version":1,"metadata":{"appmode":"report"},"render":{"command":["sh","render.sh"]}}`,
@@ -250,7 +262,10 @@ func TestDashboardManage(t *testing.T) {
 		BundleID    int64  `json:"bundle_id"`
 	}
 	type permsJSON struct {
-		Permissions []struct{ Username, Role string } `json:"permissions"`
+		Permissions []struct {
+			PrincipalType        string `json:"principal_type"`
+			Username, Name, Role string
+		} `json:"permissions"`
 	}
 
 	shots := filepath.Join(nodetest.ModuleRoot(t), "artifacts", "screenshots")
@@ -282,12 +297,24 @@ func TestDashboardManage(t *testing.T) {
 		if got := owner.text("#access-error"); !strings.Contains(got, "nobody-such") {
 			t.Fatalf("unknown user: %q", got)
 		}
-		owner.do("remove vera", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`#acl tr[data-principal="vera"] button`)),
-			chromedp.Click(chromedp.CSS(`#acl tr[data-principal="vera"] button`)), chromedp.WaitVisible(chromedp.CSS("#done")))
+		owner.do("content page", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`#acl tr[data-principal="vera"] button`)))
+		owner.click(`#acl tr[data-principal="vera"] button`, "#done")
+		// Groups are offered beside users.
+		owner.do("a group", chromedp.SetValue(chromedp.CSS("#acl-add #principal_type"), "group"))
+		owner.submit("#acl-add", map[string]string{"principal": "analysts", "acl-role": "viewer"}, "#done")
 		var p permsJSON
 		api(alice, "/content/"+report+"/permissions", &p)
-		if len(p.Permissions) != 1 || p.Permissions[0].Username != "carol" || p.Permissions[0].Role != "collaborator" {
+		got := map[string]string{}
+		for _, e := range p.Permissions {
+			got[e.PrincipalType+":"+e.Username+e.Name] = e.Role
+		}
+		if len(got) != 2 || got["user:carol"] != "collaborator" || got["group:analysts"] != "viewer" {
 			t.Fatalf("access list after the forms: %+v", p.Permissions)
+		}
+		owner.click(`#acl tr[data-group="analysts"] button`, "#done")
+		api(alice, "/content/"+report+"/permissions", &p)
+		if len(p.Permissions) != 1 || p.Permissions[0].Username != "carol" {
+			t.Fatalf("access list after removing the group: %+v", p.Permissions)
 		}
 	})
 
@@ -318,7 +345,7 @@ func TestDashboardManage(t *testing.T) {
 			t.Fatalf("next run hover %q, want 06:00 Paris in UTC", title)
 		}
 		owner.shot("content-report-owner")
-		owner.do("remove the schedule", chromedp.Click(chromedp.CSS("#unschedule")), chromedp.WaitVisible(chromedp.CSS("#done")))
+		owner.click("#unschedule", "#done")
 		if r := pubDo(t, "GET", n.URL+"/__api__/v1/content/"+report+"/schedule", alice, "", nil); r.Status != 404 {
 			t.Fatalf("schedule after removal: %d %s", r.Status, r.Body)
 		}
@@ -344,8 +371,8 @@ func TestDashboardManage(t *testing.T) {
 			t.Fatalf("active bundle %d, want %d", c.BundleID, second)
 		}
 		owner.do("content page", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#bundles")))
-		owner.do("roll back", chromedp.Click(chromedp.CSS(`#bundles tr[data-bundle="1"] button.activate`)),
-			chromedp.WaitVisible(chromedp.CSS(`#follow-log[data-finished]`)))
+		owner.click(`#bundles tr[data-bundle="1"] button.activate`, `#follow-log`)
+		owner.do("deployment log", chromedp.WaitVisible(chromedp.CSS(`#follow-log[data-finished]`)))
 		if got := owner.text("#follow-log"); !strings.Contains(got, "render of first done") {
 			t.Fatalf("the live deployment log: %q", got)
 		}
@@ -354,7 +381,8 @@ func TestDashboardManage(t *testing.T) {
 			t.Fatalf("active bundle after the roll back: %d", c.BundleID)
 		}
 		owner.do("content page", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#render-now")))
-		owner.do("render now", chromedp.Click(chromedp.CSS("#render-now")), chromedp.WaitVisible(chromedp.CSS(`#follow-log[data-finished="ok"]`)))
+		owner.click("#render-now", "#follow-log")
+		owner.do("render log", chromedp.WaitVisible(chromedp.CSS(`#follow-log[data-finished="ok"]`)))
 		if got := owner.text("#follow-log"); !strings.Contains(got, "render of first done") {
 			t.Fatalf("the live render log: %q", got)
 		}

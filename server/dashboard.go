@@ -76,12 +76,12 @@ func (s dashSources) BundleList(ctx context.Context, u *podium.User, guid string
 }
 
 // Permissions implements dashboard.ContentSource.
-func (s dashSources) Permissions(ctx context.Context, u *podium.User, guid string) ([]*podium.ContentACLEntry, error) {
+func (s dashSources) Permissions(ctx context.Context, u *podium.User, guid string) (*dashboard.AccessList, error) {
 	perm, err := s.pub.PermissionsGet(ctx, u, guid)
 	if err != nil {
 		return nil, err
 	}
-	return perm.Entries, nil
+	return &dashboard.AccessList{Users: perm.Entries, Groups: perm.Groups}, nil
 }
 
 // ScheduleGet implements dashboard.JobSource.

@@ -33,13 +33,15 @@ func (s dashSources) AccessSet(ctx context.Context, u *podium.User, guid, access
 		_, err := s.pub.ContentUpdate(ctx, u, guid, publish.ContentUpdateRequest{AccessType: &accessType})
 		return err
 	}
-	r := publish.PermissionsSetRequest{Entries: make([]dbprovider.ContentACLEntryParams, 0, len(entries))}
+	r := publish.PermissionsSetRequest{Entries: make([]dbprovider.ContentACLEntryParams, 0, len(entries)),
+		Groups: []publish.GroupGrant{}, ReplaceGroups: true}
 	if accessType != "" {
 		r.AccessType = &accessType
 	}
 	for _, e := range entries {
 		if e.Group {
-			return podium.Errorf(podium.EINVALID, "this server has no groups yet: give a user's name")
+			r.Groups = append(r.Groups, publish.GroupGrant{GroupID: e.GroupID, Name: e.Name, Role: e.Role})
+			continue
 		}
 		r.Entries = append(r.Entries, dbprovider.ContentACLEntryParams{Username: e.Name, Role: e.Role})
 	}
@@ -48,7 +50,7 @@ func (s dashSources) AccessSet(ctx context.Context, u *podium.User, guid, access
 }
 
 // GroupsSupported implements dashboard.ContentManager.
-func (s dashSources) GroupsSupported() bool { return false }
+func (s dashSources) GroupsSupported() bool { return true }
 
 // Activate implements dashboard.ContentManager.
 func (s dashSources) Activate(ctx context.Context, u *podium.User, guid string, bundleID int64) (string, error) {

@@ -163,6 +163,7 @@ type contentView struct {
 	ProcError   string
 	HasProcs    bool
 	ACL         []*podium.ContentACLEntry
+	GroupACL    []*podium.ContentGroupACLEntry
 	ACLHidden   bool
 	Unavailable []string
 	// State says in words where the content stands ("Deploying…",
@@ -264,8 +265,12 @@ func (d *Dashboard) contentPage(c echo.Context) (*view, error) {
 		v.Processes, v.ProcError = d.opts.Processes.Processes(guid)
 	}
 	if canEdit {
-		if v.ACL, err = d.opts.Content.Permissions(ctx, u, guid); err != nil && !podium.IsCode(err, podium.EFORBIDDEN) {
+		list, err := d.opts.Content.Permissions(ctx, u, guid)
+		if err != nil && !podium.IsCode(err, podium.EFORBIDDEN) {
 			return nil, fmt.Errorf("content page: access: %w", err)
+		}
+		if list != nil {
+			v.ACL, v.GroupACL = list.Users, list.Groups
 		}
 	} else {
 		v.ACLHidden = true

@@ -118,7 +118,7 @@ func (s viewerContent) ContentGet(_ context.Context, _ *podium.User, guid string
 func (viewerContent) BundleList(context.Context, *podium.User, string) ([]*podium.Bundle, error) {
 	return nil, podium.Errorf(podium.EFORBIDDEN, "you may not do this with content")
 }
-func (viewerContent) Permissions(context.Context, *podium.User, string) ([]*podium.ContentACLEntry, error) {
+func (viewerContent) Permissions(context.Context, *podium.User, string) (*AccessList, error) {
 	return nil, podium.Errorf(podium.EFORBIDDEN, "you may not do this with content")
 }
 

@@ -130,9 +130,12 @@ func (d *Dashboard) currentACL(c echo.Context, u *podium.User, guid string) ([]A
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ACLEntry, 0, len(list))
-	for _, e := range list {
+	out := make([]ACLEntry, 0, len(list.Users)+len(list.Groups))
+	for _, e := range list.Users {
 		out = append(out, ACLEntry{Name: e.Username, Role: e.Role})
+	}
+	for _, g := range list.Groups {
+		out = append(out, ACLEntry{Name: g.Name, Group: true, GroupID: g.GroupID, Role: g.Role})
 	}
 	return out, nil
 }
@@ -141,7 +144,7 @@ func (d *Dashboard) aclAdd(c echo.Context, u *podium.User, guid string) (string,
 	name, role := strings.TrimSpace(c.FormValue("principal")), c.FormValue("role")
 	group := c.FormValue("principal_type") == "group"
 	if name == "" {
-		return "", "", "access", podium.Errorf(podium.EINVALID, "give the name of the user to add")
+		return "", "", "access", podium.Errorf(podium.EINVALID, "give the name of the user or group to add")
 	}
 	if role != podium.ACLViewer && role != podium.ACLCollaborator {
 		return "", "", "access", podium.Errorf(podium.EINVALID, "choose viewer or collaborator")
@@ -166,13 +169,18 @@ func (d *Dashboard) aclAdd(c echo.Context, u *podium.User, guid string) (string,
 func (d *Dashboard) aclRemove(c echo.Context, u *podium.User, guid string) (string, string, string, error) {
 	name := c.FormValue("principal")
 	group := c.FormValue("principal_type") == "group"
+	groupID, _ := strconv.ParseInt(c.FormValue("group_id"), 10, 64)
 	list, err := d.currentACL(c, u, guid)
 	if err != nil {
 		return "", "", "access", err
 	}
 	kept := make([]ACLEntry, 0, len(list))
 	for _, e := range list {
-		if e.Name != name || e.Group != group {
+		same := e.Group == group && e.Name == name
+		if group && groupID != 0 {
+			same = e.Group && e.GroupID == groupID
+		}
+		if !same {
 			kept = append(kept, e)
 		}
 	}

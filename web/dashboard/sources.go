@@ -17,8 +17,9 @@ type ContentSource interface {
 	ContentGet(ctx context.Context, u *podium.User, guid string) (c *podium.Content, r Rights, err error)
 	// BundleList returns the bundles of content, newest first.
 	BundleList(ctx context.Context, u *podium.User, guid string) ([]*podium.Bundle, error)
-	// Permissions returns the access list of content u may edit.
-	Permissions(ctx context.Context, u *podium.User, guid string) ([]*podium.ContentACLEntry, error)
+	// Permissions returns the access list of content u may edit: users,
+	// and groups where the node has them.
+	Permissions(ctx context.Context, u *podium.User, guid string) (*AccessList, error)
 }
 
 // Rights are what a user may do with content beyond seeing it.
@@ -121,13 +122,20 @@ type KeySource interface {
 	RevokeAPIKey(ctx context.Context, userID, keyID int64) error
 }
 
+// AccessList is the access list of content: its users and its groups.
+type AccessList struct {
+	Users  []*podium.ContentACLEntry
+	Groups []*podium.ContentGroupACLEntry
+}
+
 // ACLEntry is one line of an access list to set: a user (or, where the
 // node has groups, a group) and a role ("viewer", "collaborator").
 type ACLEntry struct {
 	Name string
-	// Group says Name is a group's.
-	Group bool
-	Role  string
+	// Group says Name is a group's; GroupID names it exactly when not 0.
+	Group   bool
+	GroupID int64
+	Role    string
 }
 
 // ProcessSettings are an app's own process settings as the form shows
