@@ -166,7 +166,7 @@ func TestOIDCBrowserCluster(t *testing.T) {
 		RedirectURIs: []string{address + "/__login__/oidc/callback"}, PostLogoutRedirectURIs: []string{address + "/__login__"}})
 	pg := pgtest.NewDatabase(t)
 	data := sharedDataDir(t)
-	cfg := pubConfig + oidcConfig(idp, address, idp.ClientSecret)
+	cfg := pubConfig + oidcConfig(idp, address, idp.ClientSecret) + "[Authorization]\nAdministratorRoleMapping = staff\n"
 	a := nodetest.StartNode(t, nodetest.Options{Postgres: pg, DataDir: data, Name: "A", Config: cfg})
 	b := nodetest.StartNode(t, nodetest.Options{Postgres: pg, DataDir: data, Name: "B", Config: cfg})
 	lb := startExampleHAProxyAt(t, filepath.Join(nodetest.ModuleRoot(t), "deploy", "loadbalancer", "haproxy.cfg"), []*nodetest.Node{a, b}, port)
@@ -256,7 +256,8 @@ func TestOIDCBrowserCluster(t *testing.T) {
 	if r := res[hacheck.ItemSSO]; r.Status != hacheck.Pass || !strings.Contains(r.Detail, idp.Issuer) || len(r.Nodes) != 2 {
 		t.Fatalf("ha check sso: %+v", r)
 	}
-	c := nodetest.StartNode(t, nodetest.Options{Postgres: pg, DataDir: data, Name: "C", Config: pubConfig + oidcConfig(idp, address, "another-secret-7c1d")})
+	c := nodetest.StartNode(t, nodetest.Options{Postgres: pg, DataDir: data, Name: "C",
+		Config: pubConfig + oidcConfig(idp, address, "another-secret-7c1d") + "[Authorization]\nAdministratorRoleMapping = staff\n"})
 	testutil.WaitFor(t, testutil.Timeout(60*time.Second), "ha check sees C's other settings", func() bool {
 		res, _, _ = haCheck(t, bin, a.ConfigPath)
 		return res[hacheck.ItemSSO].Status == hacheck.Fail
@@ -280,6 +281,16 @@ func TestOIDCBrowserCluster(t *testing.T) {
 	}
 	if st, _, _ := ssoGetWithCookie(t, a.URL+"/__api__/v1/user", "podium_session="+session); st != 401 {
 		t.Fatalf("the logged-out session still works: %d", st)
+	}
+
+	// bob sends no role claim: his group staff maps to admin
+	// ([Authorization] AdministratorRoleMapping), which alice's role
+	// claim overrode for her.
+	br.do("sign in as bob", chromedp.Navigate(lb+"/__login__?next=%2F__dashboard__%2F"), chromedp.WaitVisible(chromedp.CSS("#sso-sign-in")),
+		chromedp.Click(chromedp.CSS("#sso-sign-in")))
+	br.oidcLoginAtIdP("bob", ssoBob.Password, `form[action$="/__logout__"]`)
+	if me := br.whoAmI(b.URL); me["username"] != "bob" || me["role"] != "admin" {
+		t.Fatalf("v1/user of bob: %v", me)
 	}
 }
 
@@ -367,6 +378,17 @@ func TestOIDCBrowserFailures(t *testing.T) {
 		if strings.Contains(w.Log(), wrongSecret) {
 			t.Fatal("the node logged the client secret")
 		}
+	})
+	t.Run("SAMLIdPDown", func(t *testing.T) {
+		br.t = t
+		idp := testidp.StartSAML(t, nil)
+		idp.Close()
+		port := testutil.FreePort(t)
+		addr := fmt.Sprintf("http://127.0.0.1:%d", port)
+		s := nodetest.StartNode(t, nodetest.Options{Name: "S", Listen: fmt.Sprintf("127.0.0.1:%d", port), Config: samlConfig(idp, addr)})
+		br.do("start", chromedp.Navigate(addr+"/__login__"), chromedp.WaitVisible(chromedp.CSS("#sso-sign-in")),
+			chromedp.Click(chromedp.CSS("#sso-sign-in")), chromedp.WaitVisible(chromedp.CSS("#message")))
+		br.wantSSOFailure(s, 502, "cannot be reached", idp.MetadataURL)
 	})
 	t.Run("ProviderDown", func(t *testing.T) {
 		br.t = t
