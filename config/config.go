@@ -52,6 +52,7 @@ type Config struct {
 	HTTPS          HTTPSConfig
 	Authentication AuthenticationConfig
 	Authorization  AuthorizationConfig
+	ProxyAuth      ProxyAuthConfig
 	Password       PasswordConfig
 	Database       DatabaseConfig
 	Postgres       PostgresConfig
@@ -203,6 +204,33 @@ type AuthorizationConfig struct {
 	AdministratorRoleMapping []string
 	PublisherRoleMapping     []string
 	ViewerRoleMapping        []string
+}
+
+// ProxyAuthConfig is the [ProxyAuth] section: [Authentication] Provider =
+// proxy, where an authenticating proxy in front of the nodes signs users
+// in and passes who they are in request headers.
+type ProxyAuthConfig struct {
+	// TrustedProxies lists the IPs and CIDRs of the authenticating proxies:
+	// the headers are believed only on connections from them, and a
+	// request from anywhere else that carries UsernameHeader is refused
+	// (401). Required with Provider = proxy.
+	TrustedProxies []string
+	// UsernameHeader names the user. Default X-Auth-Username.
+	UsernameHeader string
+	// UniqueIDHeader, when set, carries a stable id of the user (else the
+	// username is the id).
+	UniqueIDHeader string
+	// NameHeader and EmailHeader, when set, carry the display name and the
+	// email.
+	NameHeader  string
+	EmailHeader string
+	// GroupsHeader, when set, carries the user's groups, separated by
+	// GroupsSeparator (default ",").
+	GroupsHeader    string
+	GroupsSeparator string
+	// RoleHeader, when set, carries the role (admin, publisher, viewer),
+	// which wins over the [Authorization] mappings.
+	RoleHeader string
 }
 
 // PasswordConfig is the [Password] section: the policy for new passwords.
@@ -431,6 +459,10 @@ func Defaults() *Config {
 		},
 		Authorization: AuthorizationConfig{
 			DefaultUserRole: "viewer",
+		},
+		ProxyAuth: ProxyAuthConfig{
+			UsernameHeader:  "X-Auth-Username",
+			GroupsSeparator: ",",
 		},
 		Password: PasswordConfig{
 			MinimumLength: 10,

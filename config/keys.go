@@ -33,7 +33,7 @@ func (k *key) env() string {
 }
 
 // sections lists the sections in the order of the docs and of Dump.
-var sections = []string{"Server", "HTTP", "HTTPS", "Authentication", "Authorization", "Password", "Database", "Postgres", "HA", "Metrics", "Applications", "Scheduler", "Python", "R", "OAuth2", "SAML"}
+var sections = []string{"Server", "HTTP", "HTTPS", "Authentication", "Authorization", "ProxyAuth", "Password", "Database", "Postgres", "HA", "Metrics", "Applications", "Scheduler", "Python", "R", "OAuth2", "SAML"}
 
 // keys returns the key table. It is a function, not a package variable, so
 // the package holds no mutable global state.
@@ -74,6 +74,15 @@ func keys() []key {
 		{section: "Authorization", name: "AdministratorRoleMapping", field: func(c *Config) any { return &c.Authorization.AdministratorRoleMapping }},
 		{section: "Authorization", name: "PublisherRoleMapping", field: func(c *Config) any { return &c.Authorization.PublisherRoleMapping }},
 		{section: "Authorization", name: "ViewerRoleMapping", field: func(c *Config) any { return &c.Authorization.ViewerRoleMapping }},
+
+		{section: "ProxyAuth", name: "TrustedProxies", field: func(c *Config) any { return &c.ProxyAuth.TrustedProxies }},
+		{section: "ProxyAuth", name: "UsernameHeader", field: func(c *Config) any { return &c.ProxyAuth.UsernameHeader }},
+		{section: "ProxyAuth", name: "UniqueIDHeader", field: func(c *Config) any { return &c.ProxyAuth.UniqueIDHeader }},
+		{section: "ProxyAuth", name: "NameHeader", field: func(c *Config) any { return &c.ProxyAuth.NameHeader }},
+		{section: "ProxyAuth", name: "EmailHeader", field: func(c *Config) any { return &c.ProxyAuth.EmailHeader }},
+		{section: "ProxyAuth", name: "GroupsHeader", field: func(c *Config) any { return &c.ProxyAuth.GroupsHeader }},
+		{section: "ProxyAuth", name: "GroupsSeparator", field: func(c *Config) any { return &c.ProxyAuth.GroupsSeparator }},
+		{section: "ProxyAuth", name: "RoleHeader", field: func(c *Config) any { return &c.ProxyAuth.RoleHeader }},
 
 		{section: "Password", name: "MinimumLength", field: func(c *Config) any { return &c.Password.MinimumLength }},
 

@@ -84,6 +84,25 @@ func (l *loader) validate() {
 		l.validateSAML()
 	}
 
+	// [ProxyAuth]
+	for _, p := range c.ProxyAuth.TrustedProxies {
+		if !validProxy(p) {
+			l.problem("ProxyAuth.TrustedProxies", p,
+				"is not an IP address or CIDR range: write the addresses of the authenticating proxies, such as 10.0.0.5 or 10.0.0.0/24, separated by commas")
+		}
+	}
+	if c.Authentication.Provider == AuthProxy {
+		if len(c.ProxyAuth.TrustedProxies) == 0 {
+			l.bad("ProxyAuth.TrustedProxies", "must list the authenticating proxies' addresses with [Authentication] Provider = proxy: without it anyone could send the user header")
+		}
+		if strings.TrimSpace(c.ProxyAuth.UsernameHeader) == "" {
+			l.bad("ProxyAuth.UsernameHeader", "must name the header that carries the username with [Authentication] Provider = proxy")
+		}
+	}
+	if c.ProxyAuth.GroupsSeparator == "" {
+		c.ProxyAuth.GroupsSeparator = ","
+	}
+
 	// [Authorization]
 	switch r := strings.ToLower(c.Authorization.DefaultUserRole); r {
 	case podium.RoleAdmin, podium.RolePublisher, podium.RoleViewer:

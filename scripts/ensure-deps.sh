@@ -75,6 +75,9 @@ check_all() {
 	need "have setpriv && have prlimit && have taskset" util-linux
 	# Graphite tests: a real carbon-cache receiver, read back with whisper-fetch.
 	need "have carbon-cache && have whisper-fetch" graphite-carbon
+	# LDAP sign-in tests (issue 26): a private slapd started by the test,
+	# with its own cn=config and a test CA; ldap-utils loads its entries.
+	need "test -x /usr/sbin/slapd && have ldapadd && have ldapsearch" slapd ldap-utils
 	# Dashboard browser tests (chromedp drives it; no chromedriver needed).
 	need "have chromium" chromium
 	# R runtimes (runtimes/rlang) and the R rsconnect client: R from

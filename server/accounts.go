@@ -23,6 +23,11 @@ func mountAccounts(n *Node) (*sessionSweeper, *firstRunSetup) {
 	n.auth = auth.New(n.db, n.log("auth"), AuthOptions(n.Config, n.AuthOptions))
 	n.web.Use(n.web.Origins(n.auth))
 	n.web.Use(web.Authenticate(n.auth))
+	if pa := n.Config.ProxyAuth; n.Config.Authentication.Provider == config.AuthProxy {
+		n.web.Use(web.ProxyAuth(n.auth, web.ProxyAuthOptions{Trusted: trustedProxies(pa.TrustedProxies),
+			UsernameHeader: pa.UsernameHeader, UniqueIDHeader: pa.UniqueIDHeader, NameHeader: pa.NameHeader, EmailHeader: pa.EmailHeader,
+			GroupsHeader: pa.GroupsHeader, GroupsSeparator: pa.GroupsSeparator, RoleHeader: pa.RoleHeader, Log: n.log("auth")}))
+	}
 	n.web.Mount(n.web.AccountRoutes(n.auth))
 	return &sessionSweeper{auth: n.auth, every: time.Hour, log: n.log("auth")}, &firstRunSetup{n: n}
 }
