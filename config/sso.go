@@ -27,7 +27,8 @@ type OAuth2Config struct {
 	UsernameClaim string
 	// RequireUsernameClaim refuses a sign-in whose UsernameClaim is
 	// missing; when false (the default) the username falls back to the
-	// part of the email address before the @.
+	// part of the email address before the @, when the provider says it
+	// verified the address (email_verified).
 	RequireUsernameClaim bool
 	// NameClaim names the claim with the user's display name. Default name.
 	NameClaim string

@@ -254,7 +254,9 @@ func mapClaims(claims map[string]any, n ClaimNames, subject, what string) (*Iden
 	id.Username = first(claims[n.Username])
 	id.Name = first(claims[n.Name])
 	id.Email = first(claims[n.Email])
-	if id.Username == "" && !n.RequireUsername {
+	// The fallback takes only an address the provider verified: an
+	// address a user typed in could otherwise name another's account.
+	if verified, _ := claims["email_verified"].(bool); id.Username == "" && !n.RequireUsername && verified {
 		id.Username, _, _ = strings.Cut(id.Email, "@")
 	}
 	if id.Username == "" {

@@ -26,6 +26,8 @@ var alice = testidp.User{ID: "u-alice", Username: "alice", Password: "alice-pw-1
 var bob = testidp.User{ID: "u-bob", Username: "bob", Password: "bob-pw-123", First: "Bob", Last: "Builder",
 	Email: "bob@example.com", Groups: []string{"staff"}}
 
+var carol = testidp.User{ID: "u-carol", Username: "carol", Password: "carol-pw-123", Email: "alice@example.com", EmailUnverified: true}
+
 const redirect = "http://podium.test/__login__/oidc/callback"
 
 func oidcClaims() sso.ClaimNames {
@@ -75,7 +77,7 @@ func oidcLogin(t *testing.T, authURL, user, password string) url.Values {
 }
 
 func startOIDC(t *testing.T) (*testidp.OIDC, *sso.OIDC) {
-	idp := testidp.StartOIDC(t, testidp.OIDCOptions{Users: []testidp.User{alice, bob}, RedirectURIs: []string{redirect},
+	idp := testidp.StartOIDC(t, testidp.OIDCOptions{Users: []testidp.User{alice, bob, carol}, RedirectURIs: []string{redirect},
 		PostLogoutRedirectURIs: []string{"http://podium.test/__login__"}})
 	rp := sso.NewOIDC(sso.OIDCOptions{Issuer: idp.Issuer, ClientID: idp.ClientID, ClientSecret: podium.Secret(idp.ClientSecret),
 		Scopes: []string{"groups"}, Claims: oidcClaims()})
@@ -398,4 +400,37 @@ func TestSAMLIdPDown(t *testing.T) {
 	sp, _ := sso.NewSAML(sso.SAMLOptions{MetadataURL: idp.MetadataURL, BaseURL: podiumBase, Attributes: samlAttrs()}, "/__login__")
 	_, _, err := sp.Begin(context.Background(), "")
 	wantKind(t, err, sso.KindUnavailable)
+}
+
+// A username claim the provider does not send falls back to the
+// verified email address's local part, and to nothing (refused) when the
+// provider does not vouch for the address or the claim is required.
+func TestOIDCUsernameFallback(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	idp, _ := startOIDC(t)
+	for _, tc := range []struct {
+		name     string
+		user     testidp.User
+		claims   sso.ClaimNames
+		wantUser string
+	}{
+		{"FromVerifiedEmail", alice, sso.ClaimNames{Username: "no_such_claim", Email: "email"}, "alice"},
+		// carol typed in alice's address: it must not make her "alice".
+		{"NotFromUnverifiedEmail", carol, sso.ClaimNames{Username: "no_such_claim", Email: "email"}, ""},
+		{"Required", alice, sso.ClaimNames{Username: "no_such_claim", Email: "email", RequireUsername: true}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rp := sso.NewOIDC(sso.OIDCOptions{Issuer: idp.Issuer, ClientID: idp.ClientID, ClientSecret: podium.Secret(idp.ClientSecret), Claims: tc.claims})
+			u, f, _ := rp.Begin(ctx, redirect, "")
+			id, err := rp.Finish(ctx, redirect, &f, oidcLogin(t, u, tc.user.Username, tc.user.Password))
+			if tc.wantUser == "" {
+				wantKind(t, err, sso.KindMisconfigured)
+				return
+			}
+			if err != nil || id.Username != tc.wantUser {
+				t.Fatalf("identity %+v, %v; want username %s", id, err, tc.wantUser)
+			}
+		})
+	}
 }

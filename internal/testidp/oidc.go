@@ -34,6 +34,8 @@ type User struct {
 	Last     string
 	Email    string
 	Groups   []string
+	// EmailUnverified: the OIDC provider says email_verified false.
+	EmailUnverified bool
 	// Role, when set, is sent in the "podium_role" claim (OIDC) or the
 	// "role" attribute (SAML).
 	Role string
@@ -84,7 +86,7 @@ func StartOIDC(t testing.TB, opts OIDCOptions) *OIDC {
 	o := &OIDC{Issuer: issuer, ClientID: "podium", ClientSecret: "s3cret-" + randHex(8)}
 	users := &userStore{byID: map[string]*storage.User{}, extra: map[string]User{}}
 	for _, u := range opts.Users {
-		su := &storage.User{ID: u.ID, Username: u.Username, Password: u.Password, FirstName: u.First, LastName: u.Last, Email: u.Email, EmailVerified: true}
+		su := &storage.User{ID: u.ID, Username: u.Username, Password: u.Password, FirstName: u.First, LastName: u.Last, Email: u.Email, EmailVerified: !u.EmailUnverified}
 		users.byID[u.ID] = su
 		users.extra[u.ID] = u
 	}
