@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -432,5 +433,39 @@ func TestOIDCUsernameFallback(t *testing.T) {
 				t.Fatalf("identity %+v, %v; want username %s", id, err, tc.wantUser)
 			}
 		})
+	}
+}
+
+// The IdP's metadata may come from a file ([SAML] IdPMetaDataPath).
+func TestSAMLMetadataFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	idp, _ := startSAML(t)
+	resp, err := http.Get(idp.MetadataURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	path := t.TempDir() + "/idp.xml"
+	if err := os.WriteFile(path, md, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := sso.NewSAML(sso.SAMLOptions{MetadataPath: path, BaseURL: podiumBase, Attributes: samlAttrs()}, "/__login__")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, f, err := sp.Begin(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := sp.Finish(ctx, acsRequest(samlLogin(t, u, "bob", bob.Password)), &f)
+	if err != nil || id.Username != "bob" || strings.Join(id.Groups, ",") != "staff" || id.Role != "" {
+		t.Fatalf("identity %+v, %v", id, err)
+	}
+	bad, _ := sso.NewSAML(sso.SAMLOptions{MetadataPath: path + ".missing", BaseURL: podiumBase, Attributes: samlAttrs()}, "/__login__")
+	_, _, err = bad.Begin(ctx, "")
+	if e := wantKind(t, err, sso.KindUnavailable); !strings.Contains(e.Err.Error(), "IdPMetaDataPath") {
+		t.Fatalf("the error does not name the key: %v", e.Err)
 	}
 }
