@@ -204,6 +204,10 @@ type AuthorizationConfig struct {
 	AdministratorRoleMapping []string
 	PublisherRoleMapping     []string
 	ViewerRoleMapping        []string
+	// PublishersCanManageVanities lets publishers set and remove the
+	// vanity URL of content they may change (Connect's setting of that
+	// name); otherwise only administrators may.
+	PublishersCanManageVanities bool
 }
 
 // ProxyAuthConfig is the [ProxyAuth] section: [Authentication] Provider =

@@ -74,6 +74,7 @@ func keys() []key {
 		{section: "Authorization", name: "AdministratorRoleMapping", field: func(c *Config) any { return &c.Authorization.AdministratorRoleMapping }},
 		{section: "Authorization", name: "PublisherRoleMapping", field: func(c *Config) any { return &c.Authorization.PublisherRoleMapping }},
 		{section: "Authorization", name: "ViewerRoleMapping", field: func(c *Config) any { return &c.Authorization.ViewerRoleMapping }},
+		{section: "Authorization", name: "PublishersCanManageVanities", field: func(c *Config) any { return &c.Authorization.PublishersCanManageVanities }},
 
 		{section: "ProxyAuth", name: "TrustedProxies", field: func(c *Config) any { return &c.ProxyAuth.TrustedProxies }},
 		{section: "ProxyAuth", name: "UsernameHeader", field: func(c *Config) any { return &c.ProxyAuth.UsernameHeader }},

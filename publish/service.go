@@ -78,6 +78,10 @@ type Options struct {
 	// Sandbox runs renders and builds (see package internal/sandbox);
 	// nil runs them as Apps.RunAs without one.
 	Sandbox *sandbox.Sandbox
+	// PublishersCanManageVanities lets publishers set the vanity URL of
+	// content they may change ([Authorization]
+	// PublishersCanManageVanities); otherwise only administrators may.
+	PublishersCanManageVanities bool
 }
 
 // Service deploys and renders content. It is a server.Service: Stop
@@ -99,6 +103,8 @@ type Service struct {
 	runtimes      *runtimes.Manager
 	rlang         *rlang.Manager
 	sandbox       *sandbox.Sandbox
+	// publishersVanities: [Authorization] PublishersCanManageVanities.
+	publishersVanities bool
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -138,7 +144,7 @@ func New(opts Options) *Service {
 		env:      &envCipher{dataDir: opts.DataDir, key: opts.EnvKey, previous: opts.EnvPreviousKeys},
 		runtimes: opts.Runtimes,
 		rlang:    opts.R,
-		sandbox:  opts.Sandbox,
+		sandbox:  opts.Sandbox, publishersVanities: opts.PublishersCanManageVanities,
 	}
 }
 

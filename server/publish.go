@@ -37,17 +37,18 @@ func mountPublish(n *Node, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.
 		Apps: cfg.Applications, MaxUploadSize: cfg.HTTP.MaxUploadSize,
 		NodeTimeout: cfg.HA.NodeTimeout, SweepInterval: cfg.HA.HeartbeatInterval,
 		EnvKey: envKey, EnvPreviousKeys: envPrevious,
-		Sandbox: sb,
+		Sandbox: sb, PublishersCanManageVanities: cfg.Authorization.PublishersCanManageVanities,
 	})
 	n.web.Mount(web.ContentRoutes(n.publish))
 	n.web.Mount(web.TagRoutes(n.publish))
+	n.web.Mount(web.VanityRoutes(n.publish))
 	var pythons []string
 	for _, i := range rt.Interpreters() {
 		pythons = append(pythons, i.Version)
 	}
 	n.web.Mount(web.ConnectRoutes(n.publish, web.ConnectOptions{Version: Version, Python: pythons}))
 	n.web.Mount(web.ApplicationsRoutes(n.publish))
-	n.web.Mount(web.LandingRoutes(cfg.Server.LandingDir))
+	n.web.Mount(web.LandingRoutes(cfg.Server.LandingDir, n.web.NotFound))
 	return n.publish
 }
 

@@ -40,10 +40,13 @@ const contentCSP = "sandbox allow-scripts allow-forms allow-popups allow-downloa
 func (s *Server) ContentServeRoutes(svc *publish.Service, apps AppServer, sessions SessionChecker) []route.Route {
 	h := &contentServe{svc: svc, apps: apps, cache: s.targets, origin: s.content, sessions: sessions,
 		trustedProxies: s.trustedProxies, frame: s.frameContent}
+	s.notFound = h.vanity
 	return []route.Route{
 		{Path: "/content/:guid", Handler: h.redirect},
 		{Path: "/content/:guid/*", Handler: h.serve},
 		{Method: http.MethodGet, Path: ContentAuthPath, Handler: h.contentAuth},
+		// Vanity URLs: the requests no route matched (see api_vanity.go).
+		{Path: "/*", Handler: h.vanity, NotFound: true},
 	}
 }
 
@@ -171,4 +174,14 @@ func serveDir(c echo.Context, dir, rel, index string, sandbox bool) error {
 	}
 	http.ServeContent(c.Response(), c.Request(), fi.Name(), fi.ModTime(), f)
 	return nil
+}
+
+// NotFound answers a request that a route matched but found nothing for
+// (a [Server] LandingDir without that file): a vanity URL's content when
+// one matches (once ContentServeRoutes is mounted), else 404.
+func (s *Server) NotFound(c echo.Context) error {
+	if s.notFound == nil {
+		return podium.Errorf(podium.ENOTFOUND, "%s not found", c.Request().URL.Path)
+	}
+	return s.notFound(c)
 }

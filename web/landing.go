@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/web/route"
 )
 
@@ -35,8 +36,10 @@ with the one-time setup token the node printed in its log at start: look for the
 `
 
 // LandingRoutes serve GET / : the files of dir when it is set (shared
-// between nodes, like DataDir), otherwise the built-in page.
-func LandingRoutes(dir string) []route.Route {
+// between nodes, like DataDir), otherwise the built-in page. A path dir
+// has no file for goes to notFound when it is set (vanity URLs: see
+// Server.NotFound).
+func LandingRoutes(dir string, notFound echo.HandlerFunc) []route.Route {
 	var routes []route.Route
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
 		if dir == "" {
@@ -46,7 +49,13 @@ func LandingRoutes(dir string) []route.Route {
 			}})
 			continue
 		}
-		serve := func(c echo.Context) error { return serveDir(c, dir, c.Param("*"), "index.html", false) }
+		serve := func(c echo.Context) error {
+			err := serveDir(c, dir, c.Param("*"), "index.html", false)
+			if notFound != nil && podium.IsCode(err, podium.ENOTFOUND) {
+				return notFound(c)
+			}
+			return err
+		}
 		routes = append(routes, route.Route{Method: m, Path: "/", Handler: serve}, route.Route{Method: m, Path: "/*", Handler: serve})
 	}
 	return routes

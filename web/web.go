@@ -95,6 +95,10 @@ type Server struct {
 	Echo *echo.Echo
 	log  *logrus.Entry
 
+	// notFound serves what a route found nothing for (vanity URLs; set
+	// by ContentServeRoutes).
+	notFound echo.HandlerFunc
+
 	mu       sync.Mutex
 	hijacked map[net.Conn]struct{}
 

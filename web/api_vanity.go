@@ -1,0 +1,150 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/publish"
+	"github.com/podiumhq/podium/web/route"
+)
+
+// VanityRoutes are Connect's vanity URL endpoints (docs/publishing.md,
+// "Vanity URLs"): GET, PUT and DELETE /__api__/v1/content/{guid}/vanity
+// and GET /__api__/v1/vanities.
+func VanityRoutes(svc *publish.Service) []route.Route {
+	h := &vanityAPI{svc: svc}
+	const v1 = "/__api__/v1"
+	return []route.Route{
+		{Method: http.MethodGet, Path: v1 + "/vanities", Handler: h.list},
+		{Method: http.MethodGet, Path: v1 + "/content/:guid/vanity", Handler: h.get},
+		{Method: http.MethodPut, Path: v1 + "/content/:guid/vanity", Handler: h.set, Audit: podium.AuditVanitySet},
+		{Method: http.MethodDelete, Path: v1 + "/content/:guid/vanity", Handler: h.delete, Audit: podium.AuditVanityDelete},
+	}
+}
+
+type vanityAPI struct{ svc *publish.Service }
+
+// VanityBody is the JSON of a vanity URL, with Connect's fields.
+type VanityBody struct {
+	ContentGUID string    `json:"content_guid"`
+	Path        string    `json:"path"`
+	CreatedTime time.Time `json:"created_time"`
+}
+
+func (h *vanityAPI) list(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	list, err := h.svc.VanityList(c.Request().Context(), u)
+	if err != nil {
+		return err
+	}
+	out := make([]VanityBody, len(list))
+	for i, v := range list {
+		out[i] = VanityBody{ContentGUID: v.ContentGUID, Path: v.Path, CreatedTime: v.CreatedAt}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h *vanityAPI) get(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	v, err := h.svc.VanityGet(c.Request().Context(), u, c.Param("guid"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, VanityBody{ContentGUID: c.Param("guid"), Path: v.Path, CreatedTime: v.CreatedAt})
+}
+
+// VanitySetBody is the body of PUT /__api__/v1/content/{guid}/vanity.
+type VanitySetBody struct {
+	Path  string `json:"path"`
+	Force bool   `json:"force"`
+}
+
+func (h *vanityAPI) set(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	var b VanitySetBody
+	if err := decodeContentJSON(c, &b); err != nil {
+		return err
+	}
+	SetAuditDetail(c, "path", b.Path)
+	v, err := h.svc.VanitySet(c.Request().Context(), u, c.Param("guid"), b.Path, b.Force)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, VanityBody{ContentGUID: c.Param("guid"), Path: v.Path, CreatedTime: v.CreatedAt})
+}
+
+func (h *vanityAPI) delete(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.VanityDelete(c.Request().Context(), u, c.Param("guid")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// vanity serves a request that matched no route when its path is under a
+// vanity path: as /content/{guid}/ would serve the rest of the path, with
+// the same access checks. With a content origin ([Server] ContentURL)
+// content is served there only: the vanity URL redirects to the content's
+// URL on it (on the content origin itself, paths other than /content/ are
+// not served at all). The vanities are read from the database on every
+// such request, so every node serves a change at once.
+func (h *contentServe) vanity(c echo.Context) error {
+	req := c.Request()
+	if OnContentOrigin(c) {
+		return podium.Errorf(podium.ENOTFOUND, "%s not found", req.URL.Path)
+	}
+	guid, vpath, err := h.svc.VanityResolve(req.Context(), req.URL.Path)
+	if err != nil {
+		return err
+	}
+	lower := strings.ToLower(req.URL.Path)
+	if lower+"/" == vpath {
+		// The vanity without its trailing slash: to it, so that relative
+		// links resolve (301 for GET and HEAD, 308 otherwise).
+		code := http.StatusMovedPermanently
+		if !safeMethod(req.Method) {
+			code = http.StatusPermanentRedirect
+		}
+		to := req.URL.Path + "/"
+		if req.URL.RawQuery != "" {
+			to += "?" + req.URL.RawQuery
+		}
+		return c.Redirect(code, to)
+	}
+	rest := req.URL.Path[len(vpath):]
+	target := publish.ContentPath(guid) + rest
+	if h.origin != nil && !keyAuthorization(req) {
+		to := h.origin.Origin(guid).String() + (&url.URL{Path: target}).EscapedPath()
+		if req.URL.RawQuery != "" {
+			to += "?" + req.URL.RawQuery
+		}
+		code := http.StatusFound
+		if !safeMethod(req.Method) {
+			code = http.StatusTemporaryRedirect
+		}
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return c.Redirect(code, to)
+	}
+	// Served here as /content/{guid}/{rest}: the path apps see and the
+	// sign-in's way back are the content's own.
+	req.URL.Path, req.URL.RawPath = target, ""
+	c.SetParamNames("guid", "*")
+	c.SetParamValues(guid, rest)
+	return h.serve(c)
+}
