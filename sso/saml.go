@@ -82,6 +82,13 @@ func NewSAML(opts SAMLOptions, loginPath string) (*SAML, error) {
 		RejectSHA1Signatures:    true,
 		RejectUnknownConditions: false,
 	}
+	// The NameID is the user's unique id unless an attribute is named
+	// for it: ask for a persistent one (crewjam's default, transient,
+	// would change at every sign-in and make a new user each time).
+	s.base.AuthnNameIDFormat = saml.PersistentNameIDFormat
+	if opts.Attributes.UniqueID != "" {
+		s.base.AuthnNameIDFormat = saml.UnspecifiedNameIDFormat
+	}
 	if opts.Key != nil {
 		s.base.SignatureMethod = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 	}

@@ -469,3 +469,24 @@ func TestSAMLMetadataFile(t *testing.T) {
 		t.Fatalf("the error does not name the key: %v", e.Err)
 	}
 }
+
+// The SP asks for a persistent NameID when the NameID is the unique id,
+// and for none in particular when an attribute is.
+func TestSAMLNameIDFormat(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ unique, want string }{
+		{"", "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"},
+		{"employeeNumber", "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"},
+	} {
+		a := samlAttrs()
+		a.UniqueID = tc.unique
+		sp, err := sso.NewSAML(sso.SAMLOptions{MetadataURL: "http://127.0.0.1:1/md", BaseURL: podiumBase, Attributes: a}, "/__login__")
+		if err != nil {
+			t.Fatal(err)
+		}
+		md, _ := sp.Metadata()
+		if !strings.Contains(string(md), "<NameIDFormat>"+tc.want+"</NameIDFormat>") {
+			t.Errorf("UniqueIdAttribute %q: metadata lacks NameIDFormat %s:\n%s", tc.unique, tc.want, md)
+		}
+	}
+}
