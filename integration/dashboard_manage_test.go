@@ -204,15 +204,29 @@ func manageUpload(t *testing.T, n *nodetest.Node, key, guid string, files map[st
 }
 
 // submit fills the fields of form (CSS selector) by id and submits it,
-// then waits for sel on the page the browser lands on.
+// then waits for sel on the page the browser lands on. Fields are set and
+// buttons pressed by script in the page, not by synthetic mouse events at
+// coordinates, which a loaded machine's late layout (the preview frame
+// loading) can make miss.
 func (b *manageBrowser) submit(form string, fields map[string]string, sel string) {
 	b.t.Helper()
-	steps := []chromedp.Action[chromedp.Void]{chromedp.WaitVisible(chromedp.CSS(form))}
+	b.do("wait for "+form, chromedp.WaitVisible(chromedp.CSS(form)))
 	for id, v := range fields {
-		steps = append(steps, chromedp.SetValue(chromedp.CSS(form+" #"+id), v))
+		b.setValue(form+" #"+id, v)
 	}
-	b.do("fill "+form, steps...)
 	b.click(form+` button[type=submit]`, sel)
+}
+
+// setValue sets the value of the form control sel (a select's option, a
+// text field) as a reader would, firing its input and change events.
+func (b *manageBrowser) setValue(sel, v string) {
+	b.t.Helper()
+	js := `(function(sel, v){var el=document.querySelector(sel); if(!el){return false}
+el.value=v; el.dispatchEvent(new Event('input',{bubbles:true})); el.dispatchEvent(new Event('change',{bubbles:true})); return el.value===v})(` +
+		strconv.Quote(sel) + `,` + strconv.Quote(v) + `)`
+	if ok := browserRun(b.t, b.ctx, "set "+sel, chromedp.Evaluate[bool](js)); !ok {
+		b.t.Fatalf("cannot set %s to %q", sel, v)
+	}
 }
 
 // click clicks the element sel and waits for want on the page the browser
@@ -220,8 +234,12 @@ func (b *manageBrowser) submit(form string, fields map[string]string, sel string
 // (a confirmation left by the previous form) does not count.
 func (b *manageBrowser) click(sel, want string) {
 	b.t.Helper()
-	browserRun(b.t, b.ctx, "mark the page", chromedp.Evaluate[bool](`document.body.setAttribute('data-stale', '1'), true`))
-	b.do("click "+sel, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS("body:not([data-stale]) "+want)))
+	js := `(function(sel){var el=document.querySelector(sel); if(!el){return false}
+document.body.setAttribute('data-stale','1'); el.click(); return true})(` + strconv.Quote(sel) + `)`
+	if ok := browserRun(b.t, b.ctx, "click "+sel, chromedp.Evaluate[bool](js)); !ok {
+		b.t.Fatalf("no %s on the page", sel)
+	}
+	b.do("after clicking "+sel, chromedp.WaitVisible(chromedp.CSS("body:not([data-stale]) "+want)))
 }
 
 // TestDashboardManage does, through the pages in Chromium, the everyday
@@ -248,7 +266,13 @@ func TestDashboardManage(t *testing.T) {
 	second := manageUpload(t, n, alice, report, reportFiles("second"))
 	app := manageDeploy(t, n, alice, "app", map[string]string{
 		"manifest.json": `{"version":1,"metadata":{"appmode":"app"},"serve":{"command":["/usr/bin/python3","app.py"]}}`,
-		"app.py":        "import time\ntime.sleep(3600)\n",
+		"app.py": `import http.server, os
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Type", "text/html"); self.end_headers()
+        self.wfile.write(b"<h1 id=app>app</h1>")
+http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+`,
 	})
 	api := func(key, path string, v any) {
 		t.Helper()
@@ -280,7 +304,9 @@ func TestDashboardManage(t *testing.T) {
 		owner.t = t
 		owner.do("content page", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#password")))
 		owner.logIn("alice", password, "#access-form")
-		owner.do("anyone logged in", chromedp.Click(chromedp.CSS(`#access-form input[value="logged_in"]`)))
+		if !browserRun(t, owner.ctx, "anyone logged in", chromedp.Evaluate[bool](`(function(){var r=document.querySelector('#access-form input[value="logged_in"]'); r.checked=true; return r.checked})()`)) {
+			t.Fatal("cannot choose logged_in")
+		}
 		owner.submit("#access-form", nil, "#done")
 		var c contentJSON
 		api(alice, "/content/"+report, &c)
@@ -300,7 +326,7 @@ func TestDashboardManage(t *testing.T) {
 		owner.do("content page", chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS(`#acl tr[data-principal="vera"] button`)))
 		owner.click(`#acl tr[data-principal="vera"] button`, "#done")
 		// Groups are offered beside users.
-		owner.do("a group", chromedp.SetValue(chromedp.CSS("#acl-add #principal_type"), "group"))
+		owner.setValue("#acl-add #principal_type", "group")
 		owner.submit("#acl-add", map[string]string{"principal": "analysts", "acl-role": "viewer"}, "#done")
 		var p permsJSON
 		api(alice, "/content/"+report+"/permissions", &p)
@@ -436,6 +462,7 @@ func TestDashboardManage(t *testing.T) {
 		for _, p := range []struct{ path, sel, name string }{
 			{"/", "#content-list", "content-list"}, {"/jobs", "#history", "jobs"}, {"/keys", "#keys", "keys"},
 			{"/cluster", "#nodes", "cluster"}, {"/audit", "#audit", "audit"},
+			{"/users", "#users", "users"}, {"/account", "#groups", "account"}, {"/content/" + app, "#people-link", "content-app-people"},
 		} {
 			root.do(p.name, chromedp.Navigate(n.URL+"/__dashboard__"+p.path), chromedp.WaitVisible(chromedp.CSS(p.sel)))
 			root.shot("admin-" + p.name)
