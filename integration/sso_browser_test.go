@@ -212,11 +212,13 @@ func TestOIDCBrowserCluster(t *testing.T) {
 	}
 
 	// The session works on both nodes, with the provider's role.
+	var aliceGUID any
 	for _, n := range []*nodetest.Node{a, b} {
 		me := br.whoAmI(n.URL)
 		if me["username"] != "alice" || me["role"] != "publisher" || me["auth_method"] != "session" {
 			t.Fatalf("v1/user on %s: %v", n.Name, me)
 		}
+		aliceGUID = me["guid"]
 	}
 
 	// Content restricted to the provider's group "analysts" opens for
@@ -291,6 +293,19 @@ func TestOIDCBrowserCluster(t *testing.T) {
 	br.oidcLoginAtIdP("bob", ssoBob.Password, `form[action$="/__logout__"]`)
 	if me := br.whoAmI(b.URL); me["username"] != "bob" || me["role"] != "admin" {
 		t.Fatalf("v1/user of bob: %v", me)
+	}
+
+	// alice signs in again: the same user, found by the provider's id.
+	br.do("log out bob", chromedp.Navigate(lb+"/__dashboard__/"), chromedp.WaitVisible(chromedp.CSS(`form[action$="/__logout__"]`)),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('form[action$="/__logout__"]').submit()`))
+	testutil.WaitFor(t, testutil.Timeout(10*time.Second), "bob logged out at the provider too", func() bool {
+		return idp.EndSessions() == 2 && strings.HasPrefix(br.location(), lb+"/__login__")
+	})
+	br.do("sign in as alice again", chromedp.Navigate(lb+"/__login__?next=%2F__dashboard__%2F"), chromedp.WaitVisible(chromedp.CSS("#sso-sign-in")),
+		chromedp.Click(chromedp.CSS("#sso-sign-in")))
+	br.oidcLoginAtIdP("alice", ssoAlice.Password, `form[action$="/__logout__"]`)
+	if me := br.whoAmI(a.URL); me["username"] != "alice" || me["guid"] != aliceGUID || me["role"] != "publisher" {
+		t.Fatalf("alice's second sign-in: %v, want guid %v", me, aliceGUID)
 	}
 }
 
