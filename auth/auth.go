@@ -56,6 +56,10 @@ type Options struct {
 	// Roles derives the role of users signed in by an external provider
 	// (SignInExternal).
 	Roles RoleMapping
+	// External, when set, checks the login form's username and password
+	// instead of Podium's own passwords (LDAP): Login keeps its throttling
+	// and signs the user in with SignInExternal.
+	External PasswordAuthenticator
 	// Now is the clock of the throttle and of session lifetimes
 	// (injected by tests). Default time.Now. The database also refuses
 	// sessions past their stored expiry by its own clock.

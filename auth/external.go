@@ -38,6 +38,17 @@ type ExternalIdentity struct {
 	Role string
 }
 
+// PasswordAuthenticator checks a username and password against an
+// external directory (package auth/ldapauth).
+type PasswordAuthenticator interface {
+	// Authenticate returns the identity the directory vouches for.
+	// Returns EUNAUTHORIZED for an unknown user or a wrong password,
+	// EUNAVAILABLE when the directory cannot be reached or refuses the
+	// service account (the administrator's problem: the message says
+	// so without detail; the log has it).
+	Authenticate(ctx context.Context, username, password string) (ExternalIdentity, error)
+}
+
 // RoleMapping derives the role of users signed in by an external provider
 // ([Authorization] in the configuration).
 type RoleMapping struct {

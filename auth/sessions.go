@@ -91,7 +91,7 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (*
 	if err := s.checkThrottle(ctx, now, username, addr); err != nil {
 		return nil, err
 	}
-	u, err := s.VerifyPassword(ctx, username, password)
+	u, err := s.verifyLogin(ctx, username, password)
 	if podium.IsCode(err, podium.EUNAUTHORIZED) {
 		if ferr := s.recordFailure(ctxNoCancel(ctx), now, username, addr); ferr != nil {
 			return nil, ferr
@@ -124,6 +124,29 @@ func (s *Service) Login(ctx context.Context, username, password, addr string) (*
 	}
 	s.log.WithFields(map[string]any{"user": u.Username, "user_id": u.ID, "remote": addr}).Info("login")
 	return sess, nil
+}
+
+// verifyLogin checks the login form's credentials: against the external
+// directory when one is configured (then signs the user in, provisioning
+// them), else against Podium's passwords.
+func (s *Service) verifyLogin(ctx context.Context, username, password string) (*podium.User, error) {
+	if s.opts.External == nil {
+		return s.VerifyPassword(ctx, username, password)
+	}
+	if password == "" || username == "" {
+		// An LDAP bind with an empty password is an "unauthenticated
+		// bind" that many servers accept: never let it through.
+		return nil, podium.Errorf(podium.EUNAUTHORIZED, "invalid username or password")
+	}
+	id, err := s.opts.External.Authenticate(ctx, username, password)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.SignInExternal(ctx, id)
+	if podium.IsCode(err, podium.EUNAUTHORIZED) {
+		return nil, podium.Errorf(podium.EUNAUTHORIZED, "invalid username or password")
+	}
+	return u, err
 }
 
 // sanitizeUsername keeps an attacker-chosen username from filling the log.

@@ -53,6 +53,7 @@ type Config struct {
 	Authentication AuthenticationConfig
 	Authorization  AuthorizationConfig
 	ProxyAuth      ProxyAuthConfig
+	LDAP           LDAPConfig
 	Password       PasswordConfig
 	Database       DatabaseConfig
 	Postgres       PostgresConfig
@@ -235,6 +236,46 @@ type ProxyAuthConfig struct {
 	// RoleHeader, when set, carries the role (admin, publisher, viewer),
 	// which wins over the [Authorization] mappings.
 	RoleHeader string
+}
+
+// LDAPConfig is the [LDAP] section: [Authentication] Provider = ldap, where
+// the login form's username and password are checked against an LDAP or
+// Active Directory server (search with the service account, then bind as
+// the user).
+type LDAPConfig struct {
+	// ServerAddress is ldap://host[:port] or ldaps://host[:port].
+	ServerAddress string
+	// StartTLS upgrades an ldap:// connection with StartTLS.
+	StartTLS bool
+	// TLSCACertificate is a PEM file of the CA that signed the server's
+	// certificate ("" uses the system's CAs).
+	TLSCACertificate string
+	// BindDN and BindPassword are the service account that searches;
+	// empty searches anonymously.
+	BindDN       string
+	BindPassword podium.Secret
+	// UserSearchBaseDN and UserFilter find the user; {username} in the
+	// filter is the typed username, escaped. Default filter (uid={username}).
+	UserSearchBaseDN string
+	UserFilter       string
+	// The attributes of the user entry: UsernameAttribute (uid),
+	// UniqueIDAttribute (entryUUID; objectGUID on Active Directory),
+	// NameAttribute (cn), EmailAttribute (mail), and GroupsAttribute
+	// (memberOf), read when GroupSearchBaseDN is empty.
+	UsernameAttribute string
+	UniqueIDAttribute string
+	NameAttribute     string
+	EmailAttribute    string
+	GroupsAttribute   string
+	// GroupSearchBaseDN, when set, finds the user's groups by a search
+	// with GroupFilter ({userdn} is the user's DN, {username} the
+	// username; default (member={userdn})) instead of GroupsAttribute.
+	GroupSearchBaseDN string
+	GroupFilter       string
+	// GroupNameAttribute names a group (cn).
+	GroupNameAttribute string
+	// Timeout bounds each connection and operation.
+	Timeout time.Duration
 }
 
 // PasswordConfig is the [Password] section: the policy for new passwords.
@@ -463,6 +504,17 @@ func Defaults() *Config {
 		},
 		Authorization: AuthorizationConfig{
 			DefaultUserRole: "viewer",
+		},
+		LDAP: LDAPConfig{
+			UserFilter:         "(uid={username})",
+			UsernameAttribute:  "uid",
+			UniqueIDAttribute:  "entryUUID",
+			NameAttribute:      "cn",
+			EmailAttribute:     "mail",
+			GroupsAttribute:    "memberOf",
+			GroupFilter:        "(member={userdn})",
+			GroupNameAttribute: "cn",
+			Timeout:            10 * time.Second,
 		},
 		ProxyAuth: ProxyAuthConfig{
 			UsernameHeader:  "X-Auth-Username",

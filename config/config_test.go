@@ -433,6 +433,12 @@ func TestLoad_Refused(t *testing.T) {
 			[]string{"FILE", "[Authentication] SessionIdleTimeout = 13h", "at most [Authentication] SessionLifetime (12h)"}},
 		{"UnknownAuthProvider", "[Authentication]\nProvider = kerberos\n", nil,
 			[]string{"FILE", "[Authentication] Provider = kerberos", "must be password, ldap, oidc, saml or proxy"}},
+		{"LDAPWithoutServer", "[Authentication]\nProvider = ldap\n[LDAP]\nUserSearchBaseDN = dc=example\n", nil,
+			[]string{"[LDAP] ServerAddress", "must be set with [Authentication] Provider = ldap"}},
+		{"LDAPBadScheme", "[Authentication]\nProvider = ldap\n[LDAP]\nServerAddress = http://ldap\nUserSearchBaseDN = dc=example\n", nil,
+			[]string{"FILE", "[LDAP] ServerAddress = http://ldap", "ldap:// or ldaps://"}},
+		{"ProxyWithoutTrusted", "[Authentication]\nProvider = proxy\n", nil,
+			[]string{"[ProxyAuth] TrustedProxies", "must list the authenticating proxies"}},
 		{"UnknownDefaultRole", "", map[string]string{"PODIUM_AUTHORIZATION_DEFAULTUSERROLE": "root"},
 			[]string{"environment PODIUM_AUTHORIZATION_DEFAULTUSERROLE", "[Authorization] DefaultUserRole = root", "must be viewer, publisher or admin"}},
 		{"ShortMinimumPassword", "", map[string]string{"PODIUM_PASSWORD_MINIMUMLENGTH": "6"},
@@ -854,7 +860,7 @@ func TestSizes(t *testing.T) {
 func TestLoad_AuthenticationProvider(t *testing.T) {
 	t.Parallel()
 	dir, opts := setup(t)
-	opts.Path = writeFile(t, dir, "podium.gcfg", "[Authentication]\nProvider = LDAP\n[Authorization]\nDefaultUserRole = Publisher\nAdministratorRoleMapping = podium-admins\nAdministratorRoleMapping = ops, sre\nViewerRoleMapping = staff\n")
+	opts.Path = writeFile(t, dir, "podium.gcfg", "[Authentication]\nProvider = LDAP\n[LDAP]\nServerAddress = ldaps://ldap.example.com\nUserSearchBaseDN = ou=people,dc=example,dc=com\n[Authorization]\nDefaultUserRole = Publisher\nAdministratorRoleMapping = podium-admins\nAdministratorRoleMapping = ops, sre\nViewerRoleMapping = staff\n")
 	c, err := config.Load(opts)
 	if err != nil {
 		t.Fatal(err)

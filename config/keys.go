@@ -33,7 +33,7 @@ func (k *key) env() string {
 }
 
 // sections lists the sections in the order of the docs and of Dump.
-var sections = []string{"Server", "HTTP", "HTTPS", "Authentication", "Authorization", "ProxyAuth", "Password", "Database", "Postgres", "HA", "Metrics", "Applications", "Scheduler", "Python", "R", "OAuth2", "SAML"}
+var sections = []string{"Server", "HTTP", "HTTPS", "Authentication", "Authorization", "ProxyAuth", "LDAP", "Password", "Database", "Postgres", "HA", "Metrics", "Applications", "Scheduler", "Python", "R", "OAuth2", "SAML"}
 
 // keys returns the key table. It is a function, not a package variable, so
 // the package holds no mutable global state.
@@ -84,6 +84,23 @@ func keys() []key {
 		{section: "ProxyAuth", name: "GroupsHeader", field: func(c *Config) any { return &c.ProxyAuth.GroupsHeader }},
 		{section: "ProxyAuth", name: "GroupsSeparator", field: func(c *Config) any { return &c.ProxyAuth.GroupsSeparator }},
 		{section: "ProxyAuth", name: "RoleHeader", field: func(c *Config) any { return &c.ProxyAuth.RoleHeader }},
+
+		{section: "LDAP", name: "ServerAddress", field: func(c *Config) any { return &c.LDAP.ServerAddress }},
+		{section: "LDAP", name: "StartTLS", field: func(c *Config) any { return &c.LDAP.StartTLS }},
+		{section: "LDAP", name: "TLSCACertificate", path: true, field: func(c *Config) any { return &c.LDAP.TLSCACertificate }},
+		{section: "LDAP", name: "BindDN", field: func(c *Config) any { return &c.LDAP.BindDN }},
+		{section: "LDAP", name: "BindPassword", field: func(c *Config) any { return &c.LDAP.BindPassword }},
+		{section: "LDAP", name: "UserSearchBaseDN", field: func(c *Config) any { return &c.LDAP.UserSearchBaseDN }},
+		{section: "LDAP", name: "UserFilter", field: func(c *Config) any { return &c.LDAP.UserFilter }},
+		{section: "LDAP", name: "UsernameAttribute", field: func(c *Config) any { return &c.LDAP.UsernameAttribute }},
+		{section: "LDAP", name: "UniqueIDAttribute", field: func(c *Config) any { return &c.LDAP.UniqueIDAttribute }},
+		{section: "LDAP", name: "NameAttribute", field: func(c *Config) any { return &c.LDAP.NameAttribute }},
+		{section: "LDAP", name: "EmailAttribute", field: func(c *Config) any { return &c.LDAP.EmailAttribute }},
+		{section: "LDAP", name: "GroupsAttribute", field: func(c *Config) any { return &c.LDAP.GroupsAttribute }},
+		{section: "LDAP", name: "GroupSearchBaseDN", field: func(c *Config) any { return &c.LDAP.GroupSearchBaseDN }},
+		{section: "LDAP", name: "GroupFilter", field: func(c *Config) any { return &c.LDAP.GroupFilter }},
+		{section: "LDAP", name: "GroupNameAttribute", field: func(c *Config) any { return &c.LDAP.GroupNameAttribute }},
+		{section: "LDAP", name: "Timeout", field: func(c *Config) any { return &c.LDAP.Timeout }},
 
 		{section: "Password", name: "MinimumLength", field: func(c *Config) any { return &c.Password.MinimumLength }},
 

@@ -103,6 +103,29 @@ func (l *loader) validate() {
 		c.ProxyAuth.GroupsSeparator = ","
 	}
 
+	// [LDAP]
+	if c.Authentication.Provider == AuthLDAP {
+		u, err := url.Parse(c.LDAP.ServerAddress)
+		switch {
+		case c.LDAP.ServerAddress == "":
+			l.bad("LDAP.ServerAddress", "must be set with [Authentication] Provider = ldap, e.g. ldaps://ldap.example.com or ldap://ldap.example.com (with StartTLS)")
+		case err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "":
+			l.bad("LDAP.ServerAddress", "must be an ldap:// or ldaps:// URL with a host, e.g. ldaps://ldap.example.com:636")
+		case u.Scheme == "ldaps" && c.LDAP.StartTLS:
+			l.bad("LDAP.StartTLS", "is for ldap:// addresses: ldaps:// is already TLS")
+		}
+		if c.LDAP.UserSearchBaseDN == "" {
+			l.bad("LDAP.UserSearchBaseDN", "must be set with [Authentication] Provider = ldap, e.g. ou=people,dc=example,dc=com")
+		}
+		if !strings.Contains(c.LDAP.UserFilter, "{username}") {
+			l.bad("LDAP.UserFilter", "must contain {username}, e.g. (uid={username}) or (sAMAccountName={username})")
+		}
+		if c.LDAP.BindDN != "" && c.LDAP.BindPassword == "" {
+			l.bad("LDAP.BindPassword", "must be set with [LDAP] BindDN (prefer the environment variable PODIUM_LDAP_BINDPASSWORD)")
+		}
+	}
+	l.atLeastDuration("LDAP.Timeout", c.LDAP.Timeout, time.Second)
+
 	// [Authorization]
 	switch r := strings.ToLower(c.Authorization.DefaultUserRole); r {
 	case podium.RoleAdmin, podium.RolePublisher, podium.RoleViewer:

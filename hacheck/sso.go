@@ -30,7 +30,7 @@ type SSOFacts struct {
 // have the same settings, and that each reached the provider at its last
 // check (nodes check every minute).
 func (c *checker) sso() (Result, bool) {
-	r := Result{Item: ItemSSO, Title: "single sign-on provider ([OAuth2] / [SAML]) alike and reachable", Nodes: c.ids, Status: Pass}
+	r := Result{Item: ItemSSO, Title: "sign-in provider ([OAuth2] / [SAML] / [LDAP]) alike and reachable", Nodes: c.ids, Status: Pass}
 	settings := map[string][]string{}
 	var any bool
 	var unreachable, unchecked []string
@@ -60,7 +60,7 @@ func (c *checker) sso() (Result, bool) {
 	switch {
 	case len(settings) > 1:
 		r.Status, r.Detail = Fail, "the nodes' sign-in settings differ: "+groups(settings)
-		r.Action = "give every node the same [Authentication] Provider and [OAuth2] or [SAML] section (secrets are compared by fingerprint)"
+		r.Action = "give every node the same [Authentication] Provider and [OAuth2], [SAML] or [LDAP] section (secrets are compared by fingerprint)"
 	case len(unreachable) > 0:
 		r.Status, r.Detail = Fail, "these nodes cannot reach the provider at "+source+": "+strings.Join(unreachable, "; ")
 		r.Action = "check the provider's URL, the nodes' network path and TLS trust to it; users cannot sign in through those nodes"

@@ -19,8 +19,12 @@ import (
 // middleware on every route, mounts the login pages (with the first-run
 // setup) and the account API, and returns the services that sweep expired
 // sessions and offer the first-run setup.
-func mountAccounts(n *Node) (*sessionSweeper, *firstRunSetup) {
-	n.auth = auth.New(n.db, n.log("auth"), AuthOptions(n.Config, n.AuthOptions))
+func mountAccounts(n *Node, external auth.PasswordAuthenticator) (*sessionSweeper, *firstRunSetup) {
+	opts := AuthOptions(n.Config, n.AuthOptions)
+	if external != nil {
+		opts.External = external
+	}
+	n.auth = auth.New(n.db, n.log("auth"), opts)
 	n.web.Use(n.web.Origins(n.auth))
 	n.web.Use(web.Authenticate(n.auth))
 	if pa := n.Config.ProxyAuth; n.Config.Authentication.Provider == config.AuthProxy {

@@ -306,7 +306,11 @@ func (n *Node) build(ctx context.Context) error {
 	if err := mountSSO(n, n.Config.Authentication.Provider); err != nil {
 		return err
 	}
-	sweeper, firstRun := mountAccounts(n)
+	external, err := mountLDAP(n)
+	if err != nil {
+		return err
+	}
+	sweeper, firstRun := mountAccounts(n, external)
 	pruner := mountAudit(n)
 	python, r, eviction, err := mountRuntimes(n)
 	if err != nil {

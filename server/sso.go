@@ -85,7 +85,10 @@ func ssoSource(cfg *config.Config, provider string) string {
 // then, logs when that fails (users could not sign in), and publishes the
 // result for "podium ha check".
 type ssoProbe struct {
-	o      *web.SSO
+	o *web.SSO
+	// check, when set, is the probe instead of o's (LDAP: connect and
+	// bind as the service account).
+	check  func(context.Context) error
 	every  time.Duration
 	log    *logrus.Entry
 	mu     sync.Mutex
@@ -126,7 +129,9 @@ func (p *ssoProbe) probe(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var err error
-	if p.o.OIDC != nil {
+	if p.check != nil {
+		err = p.check(ctx)
+	} else if p.o.OIDC != nil {
 		err = p.o.OIDC.Check(ctx)
 	} else {
 		_, err = p.o.SAML.FetchIdPMetadata(ctx)

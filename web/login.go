@@ -119,6 +119,12 @@ func (h *accountHandlers) login(c echo.Context) error {
 		page.Error = "Invalid username or password."
 		return h.renderLogin(c, http.StatusUnauthorized, page)
 	}
+	if podium.IsCode(err, podium.EUNAVAILABLE) {
+		// The directory (LDAP) is down or refuses the service account: the
+		// user gets a page that says so, the log has the detail.
+		page.Error = "The sign-in service cannot be reached right now. Try again in a minute; if it goes on, tell your administrator."
+		return h.renderLogin(c, http.StatusServiceUnavailable, page)
+	}
 	if err != nil {
 		return err
 	}

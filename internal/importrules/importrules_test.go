@@ -118,7 +118,7 @@ func never(forbidden ...string) func(string, string, bool) bool {
 
 // harnesses are the test harnesses: only tests (and other harnesses)
 // import them.
-var harnesses = []string{"internal/pgtest", "internal/nodetest", "internal/testutil", "dbprovider/dbprovidertest", "migrate/migratetest"}
+var harnesses = []string{"internal/pgtest", "internal/nodetest", "internal/testutil", "internal/ldaptest", "dbprovider/dbprovidertest", "migrate/migratetest"}
 
 var rules = []rule{
 	{"podium.go imports only the standard library", exactly(""), onlyStdAnd()},

@@ -1,0 +1,50 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/podiumhq/podium/auth"
+	"github.com/podiumhq/podium/auth/ldapauth"
+	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/hacheck"
+)
+
+// mountLDAP returns the LDAP authenticator with [Authentication] Provider
+// = ldap (nil otherwise), and probes the directory now and then for the
+// log and "podium ha check" (connect and bind as the service account).
+// Returns EINVALID for an unreadable CA file.
+func mountLDAP(n *Node) (auth.PasswordAuthenticator, error) {
+	if n.Config.Authentication.Provider != config.AuthLDAP {
+		return nil, nil
+	}
+	a, err := ldapauth.New(n.Config.LDAP, n.log("auth"))
+	if err != nil {
+		return nil, err
+	}
+	n.ssoProbe = &ssoProbe{check: a.Check, every: time.Minute, log: n.log("auth"),
+		f: hacheck.SSOFacts{Provider: config.AuthLDAP, Settings: LDAPSettings(n.Config), Source: n.Config.LDAP.ServerAddress}}
+	return a, nil
+}
+
+// LDAPSettings is the [LDAP] configuration as one line, for "podium ha
+// check" to compare across nodes; the bind password as a fingerprint.
+func LDAPSettings(cfg *config.Config) string {
+	c := cfg.LDAP
+	fp := "none"
+	if pw := c.BindPassword.Reveal(); pw != "" {
+		fp = fingerprint(pw)
+	}
+	return fmt.Sprintf("server=%s starttls=%t ca=%s bind_dn=%s bind_password=%s users=%s filter=%s attrs(username=%s unique_id=%s name=%s email=%s groups=%s) groups=%s group_filter=%s group_name=%s",
+		c.ServerAddress, c.StartTLS, c.TLSCACertificate, c.BindDN, fp, c.UserSearchBaseDN, c.UserFilter, c.UsernameAttribute, c.UniqueIDAttribute,
+		c.NameAttribute, c.EmailAttribute, c.GroupsAttribute, c.GroupSearchBaseDN, c.GroupFilter, c.GroupNameAttribute)
+}
+
+// fingerprint names a secret without showing it: the first 8 bytes of
+// its SHA-256.
+func fingerprint(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(h[:8])
+}
