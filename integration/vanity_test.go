@@ -80,6 +80,14 @@ func TestVanityURLsCluster(t *testing.T) {
 	if r := vanityGet(t, n2.URL, "/sales/", ""); r.Status != 404 {
 		t.Fatalf("n2 /sales/ (no vanity): %d, want 404", r.Status)
 	}
+	// The edge passes a vanity path's input through as it does under
+	// /content/ (the content owns it): a form that is not text reaches
+	// the static site, which refuses the method, as at /content/.
+	for _, p := range []string{"/sales/report/", "/content/" + a + "/"} {
+		if r := pubDo(t, "POST", n2.URL+p, "", "application/x-www-form-urlencoded", []byte("x=%FF%00")); r.Status != 405 {
+			t.Errorf("POST %s with a form that is not text: %d %s, want 405 (the content's answer)", p, r.Status, r.Body)
+		}
+	}
 	// B keeps its access list: anonymous readers do not get it through
 	// its vanity, its owner does.
 	alice1.ok("set B", alice1.json("PUT", "/__api__/v1/content/"+b+"/vanity", map[string]any{"path": "/team/b/"}), nil)

@@ -85,7 +85,7 @@ func (s *Server) edge(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Set(edgeKey, b)
 			req.Body = b
 		}
-		if !strings.HasPrefix(req.URL.Path, "/content/") {
+		if !strings.HasPrefix(req.URL.Path, "/content/") && !maybeVanity(c) {
 			if err := s.checkTextInput(c); err != nil {
 				if dw != nil {
 					dw.finish()
@@ -108,6 +108,21 @@ func (s *Server) edge(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return err
 	}
+}
+
+// maybeVanity reports whether a request may be for content under a
+// vanity URL (api_vanity.go): no route of Podium's matched it (or only the
+// landing directory's catch-all) and its path is not under one of
+// Podium's own first segments. Such traffic is passed through as under
+// /content/: the content owns its input (a form posted to an app through
+// its vanity URL reaches the app unread).
+func maybeVanity(c echo.Context) bool {
+	if c.Path() != "/*" {
+		return false
+	}
+	first, _, _ := strings.Cut(strings.TrimPrefix(c.Request().URL.Path, "/"), "/")
+	first = strings.ToLower(first)
+	return first != "" && !strings.HasPrefix(first, "__") && first != "content" && first != "metrics"
 }
 
 // checkTextInput refuses a path or query that is not text, and reads and
