@@ -78,7 +78,11 @@ func NewSAML(opts SAMLOptions, loginPath string) (*SAML, error) {
 		AcsURL:      acs,
 		// Only the SP starts a sign-in: an unsolicited response could
 		// be one stolen from another SP's sign-in.
-		AllowIDPInitiated:       false,
+		AllowIDPInitiated: false,
+		// A response is accepted once on this node. (Another node would
+		// need the same browser's state cookie as well, which the sign-in
+		// clears.)
+		ReplayCache:             samlsp.NewMemoryReplayCache(10000),
 		RejectSHA1Signatures:    true,
 		RejectUnknownConditions: false,
 	}

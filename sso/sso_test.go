@@ -338,6 +338,15 @@ func TestSAML(t *testing.T) {
 			t.Fatalf("identity = %+v", *id)
 		}
 	})
+	t.Run("Replayed", func(t *testing.T) {
+		u, f, _ := sp.Begin(ctx, "")
+		resp := samlLogin(t, u, "alice", alice.Password)
+		if _, err := sp.Finish(ctx, acsRequest(resp), &f); err != nil {
+			t.Fatal(err)
+		}
+		_, err := sp.Finish(ctx, acsRequest(resp), &f)
+		wantKind(t, err, sso.KindDenied)
+	})
 	t.Run("OtherRequest", func(t *testing.T) {
 		u, _, _ := sp.Begin(ctx, "")
 		_, f2, _ := sp.Begin(ctx, "")
