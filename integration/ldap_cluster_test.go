@@ -53,6 +53,16 @@ func TestLDAPClusterBrowser(t *testing.T) {
 	b := nodetest.StartNode(t, nodetest.Options{Postgres: pg, DataDir: data, Name: "B", Config: cfg})
 	lb := startExampleHAProxy(t, filepath.Join(nodetest.ModuleRoot(t), "deploy", "loadbalancer", "haproxy.cfg"), []*nodetest.Node{a, b})
 	rootKey := pubUser(t, a, "root", "admin") // API keys work under ldap
+	// caro was a user of the password installation, with content, before
+	// it moved to LDAP: her first LDAP sign-in must keep both.
+	caroKey := pubUser(t, a, "caro", "publisher")
+	r0 := pubJSON(t, "POST", a.URL+"/__api__/v1/content", caroKey, map[string]string{"name": "caros-report"})
+	pubWant(t, "caro's content", r0, 201)
+	var caroContent struct {
+		GUID      string `json:"guid"`
+		OwnerGUID string `json:"owner_guid"`
+	}
+	r0.JSON(t, &caroContent)
 
 	browser := newBrowser(t)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -126,6 +136,35 @@ func TestLDAPClusterBrowser(t *testing.T) {
 		t.Fatal("bob, not an analyst, opened the analysts' content")
 	}
 
+	// caro's first LDAP sign-in finds her password-era user.
+	do("log out bob", chromedp.Navigate(b.URL+"/__dashboard__/account"), chromedp.WaitVisible(chromedp.CSS("#my-role")),
+		chromedp.Click(chromedp.CSS(`form[action$="/__logout__"] button`)), chromedp.WaitVisible(chromedp.CSS("#password")))
+	login(a.URL, "caro", ldaptest.CaroPassword, "#my-role")
+	// With role mappings configured the directory decides the role at
+	// every sign-in: caro is in no mapped group, so she has the default
+	// role now (docs/accounts.md says to map every role before moving).
+	if got := text("#my-role"); got != "viewer" {
+		t.Fatalf("caro's role after moving to LDAP: %q, want the default viewer (no mapping matches her)", got)
+	}
+	r1 := pubDo(t, "GET", a.URL+"/__api__/v1/user", caroKey, "", nil)
+	pubWant(t, "caro's old key", r1, 200)
+	var me struct {
+		GUID string `json:"guid"`
+		Name string `json:"name"`
+	}
+	r1.JSON(t, &me)
+	if me.GUID != caroContent.OwnerGUID || me.Name != "Caro Smith" {
+		t.Fatalf("caro after her first LDAP sign-in: %+v; want the owner of her content (%s), named from LDAP", me, caroContent.OwnerGUID)
+	}
+
+	// rsconnect-python's deployment, with an API key, through HAProxy.
+	rs := newRSConnect(t, lb, rootKey)
+	d := rs.deploy("", "rsc_under_ldap", "Deployed by rsconnect under LDAP",
+		htmlBundle(t, map[string]string{"index.html": "<p>hi</p>"}, "index.html"), nil, true, nil)
+	if lines, task := rs.waitForTask(d.TaskID, 1); task.Code != 0 {
+		t.Fatalf("rsconnect deploy under ldap: code %d error %q\n%s", task.Code, task.Error, strings.Join(lines, "\n"))
+	}
+
 	// ha check: both nodes have the same [LDAP] and reached the server.
 	bin := nodetest.Binary(t)
 	var res map[string]hacheck.Result
@@ -139,7 +178,7 @@ func TestLDAPClusterBrowser(t *testing.T) {
 
 	// The directory goes down: a clear page for the user, a clear log line.
 	slapd.Stop()
-	do("log out bob", chromedp.Navigate(a.URL+"/__dashboard__/account"), chromedp.WaitVisible(chromedp.CSS("#my-role")),
+	do("log out caro", chromedp.Navigate(a.URL+"/__dashboard__/account"), chromedp.WaitVisible(chromedp.CSS("#my-role")),
 		chromedp.Click(chromedp.CSS(`form[action$="/__logout__"] button`)), chromedp.WaitVisible(chromedp.CSS("#password")))
 	login(a.URL, "ada", ldaptest.AdaPassword, ".error")
 	if got := text(".error"); !strings.Contains(got, "sign-in service cannot be reached") {

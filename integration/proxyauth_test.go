@@ -238,6 +238,14 @@ func TestProxyAuthBehindNginx(t *testing.T) {
 		t.Fatal("bob, not in analysts, opened the analysts' content")
 	}
 
+	// rsconnect-python's deployment, with an API key, through the proxy.
+	rs := newRSConnect(t, proxy, adminKey)
+	d := rs.deploy("", "rsc_behind_proxy", "Deployed by rsconnect behind the proxy",
+		htmlBundle(t, map[string]string{"index.html": "<p>hi</p>"}, "index.html"), nil, true, nil)
+	if lines, task := rs.waitForTask(d.TaskID, 1); task.Code != 0 {
+		t.Fatalf("rsconnect deploy behind the proxy: code %d error %q\n%s", task.Code, task.Error, strings.Join(lines, "\n"))
+	}
+
 	// A forged header straight to the node, from another loopback address.
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}}

@@ -134,6 +134,13 @@ func (s *firstRunSetup) Start(ctx context.Context) error {
 	if err != nil || len(users) > 0 {
 		return nil // not fatal: the administrator can use `podium users create`
 	}
+	if p := s.n.Config.Authentication.Provider; p != config.AuthPassword {
+		// With an external provider a first administrator made with a
+		// password could not sign in: they come from the provider.
+		s.n.log("auth").WithField("provider", p).Warn("no users yet: users are created at their first sign-in through the " + p +
+			" provider; the first administrator is a member of a group in [Authorization] AdministratorRoleMapping, or is made one after their first sign-in with: podium users set-role --username NAME --role admin")
+		return nil
+	}
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
 		return nil

@@ -228,3 +228,21 @@ func testutilWaitStatus(t *testing.T, base, path, key string, status int) {
 		return do(t, nil, base, call{method: "GET", path: path, key: key}).status == status
 	})
 }
+
+// TestFirstRunWithExternalProvider: with an external provider and no
+// users, the login page offers no first-run setup (an administrator made
+// with a password could not sign in): the first administrator comes from
+// the provider.
+func TestFirstRunWithExternalProvider(t *testing.T) {
+	t.Parallel()
+	_, base := accountsNode(t, auth.ThrottleOptions{}, "[Authentication]\nProvider = proxy\n[ProxyAuth]\nTrustedProxies = 10.9.9.9\n")
+	r := do(t, nil, base, call{method: "GET", path: web.LoginPath})
+	wantStatus(t, "login page", r, http.StatusOK)
+	if strings.Contains(string(r.body), "setup_token") {
+		t.Fatalf("the login page offers the first-run setup under the proxy provider:\n%s", r.body)
+	}
+	_, base = accountsNode(t, auth.ThrottleOptions{}, "")
+	if r := do(t, nil, base, call{method: "GET", path: web.LoginPath}); !strings.Contains(string(r.body), "setup_token") {
+		t.Fatalf("the password provider lost its first-run setup:\n%s", r.body)
+	}
+}
