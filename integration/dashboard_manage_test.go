@@ -459,7 +459,38 @@ http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever(
 			t.Fatalf("process settings after the form: %+v", s.Overrides)
 		}
 		root.shot("content-app-admin")
+		// Content without a kind says why: never deployed, or its
+		// deployment failed.
+		r := pubJSON(t, "POST", n.URL+"/__api__/v1/content", alice, map[string]string{"name": "broken"})
+		pubWant(t, "create broken", r, 201)
+		var broken struct{ GUID string }
+		r.JSON(t, &broken)
+		r = pubDo(t, "POST", n.URL+"/__api__/v1/content/"+broken.GUID+"/bundles", alice, "application/gzip", pubBundle(t, map[string]string{
+			"manifest.json": `{"version":1,"metadata":{"appmode":"report"},"render":{"command":["sh","-c","exit 3"]}}`,
+		}))
+		pubWant(t, "upload broken", r, 201)
+		var bd struct{ ID int64 }
+		r.JSON(t, &bd)
+		r = pubJSON(t, "POST", n.URL+"/__api__/v1/content/"+broken.GUID+"/deploy", alice, map[string]any{"bundle_id": bd.ID})
+		pubWant(t, "deploy broken", r, 202)
+		var started struct {
+			TaskID string `json:"task_id"`
+		}
+		r.JSON(t, &started)
+		if task := pubWaitTask(t, n.URL, alice, started.TaskID); task.Code == 0 {
+			t.Fatalf("the broken deployment worked: %+v", task)
+		}
+		pubWant(t, "create empty", pubJSON(t, "POST", n.URL+"/__api__/v1/content", alice, map[string]string{"name": "empty"}), 201)
+		root.do("content list", chromedp.Navigate(n.URL+"/__dashboard__/"), chromedp.WaitVisible(chromedp.CSS("#content-list")))
+		if got := root.text(`#content-list tr[data-guid="` + broken.GUID + `"]`); !strings.Contains(got, "the last deployment failed") {
+			t.Fatalf("a failed deployment in the list: %q", got)
+		}
+		if got := root.text(`#content-list`); !strings.Contains(got, "Not deployed yet") {
+			t.Fatalf("undeployed content in the list: %q", got)
+		}
+		nodeID := browserRun(t, root.ctx, "node id", chromedp.Evaluate[string](`document.querySelector('footer code').textContent`))
 		for _, p := range []struct{ path, sel, name string }{
+			{"/nodes/" + nodeID, "#metrics", "node"},
 			{"/", "#content-list", "content-list"}, {"/jobs", "#history", "jobs"}, {"/keys", "#keys", "keys"},
 			{"/cluster", "#nodes", "cluster"}, {"/audit", "#audit", "audit"},
 			{"/users", "#users", "users"}, {"/account", "#groups", "account"}, {"/content/" + app, "#people-link", "content-app-people"},

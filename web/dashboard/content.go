@@ -31,6 +31,9 @@ type contentRow struct {
 	// Tagged: the row has the tag the list is filtered by (true when it
 	// is filtered by none).
 	Tagged bool
+	// State says why content without a kind has none yet: deploying,
+	// its deployment failed, or never deployed.
+	State, StateTone string
 }
 
 // tagOption is one tag of the content list's tag filter, named by its
@@ -75,6 +78,14 @@ func (d *Dashboard) contentList(c echo.Context) (*view, error) {
 	words := strings.ToLower(v.Query)
 	for _, ct := range list {
 		r := contentRow{Content: ct, Owner: d.username(ctx, owners, ct.OwnerID), Tagged: tagged == nil || tagged[ct.ID]}
+		if ct.ActiveBundleID == nil {
+			// Only content never deployed: one short read each.
+			var tasks []*podium.Task
+			if d.opts.DB != nil {
+				tasks, _ = d.opts.DB.TaskList(ctx, ct.ID, 3)
+			}
+			r.State, r.StateTone = contentState(ct, tasks)
+		}
 		mode := ct.AppMode
 		if mode == "" {
 			mode = "none"
