@@ -156,7 +156,7 @@ func ssoGet(t *testing.T, u string) (int, string, http.Header) {
 // node B (the browser's sticky cookie switched in between), which opens
 // the sealed state cookie A set; the session then works on either node,
 // with the role and groups the provider gave. An API key that the signed-in
-// user makes deploys as rsconnect-python does. Logout ends the session
+// user makes deploys as rsconnect-python and the R rsconnect client do. Logout ends the session
 // and goes on to the provider's end_session_endpoint.
 func TestOIDCBrowserCluster(t *testing.T) {
 	t.Parallel()
@@ -227,7 +227,7 @@ func TestOIDCBrowserCluster(t *testing.T) {
 	br.wantGroupAccess(lb, owner, ssoRestricted(t, lb, owner), "oidc", "analysts")
 
 	// An API key made by the signed-in user (on B, with the session's
-	// CSRF token) deploys as rsconnect-python does.
+	// CSRF token) deploys as rsconnect-python does, and the R rsconnect client.
 	br.do("open B's dashboard", chromedp.Navigate(b.URL+"/__dashboard__/"), chromedp.WaitVisible(chromedp.CSS(`form[action$="/__logout__"]`)))
 	key := browserRun(t, br.browser, "create a key", chromedp.Evaluate[string](`(async () => {
 		const me = await (await fetch('/__api__/v1/user')).json();
@@ -249,6 +249,8 @@ func TestOIDCBrowserCluster(t *testing.T) {
 	if r := rs.accessContent(d.AppGUID, ""); r.Status != 200 || !strings.Contains(string(r.Body), "signed in elsewhere") {
 		t.Fatalf("deployed content: %d %q", r.Status, r.Body)
 	}
+	// The R rsconnect client's requests, with the same key, on node A.
+	connectRFlow(t, a, key)
 
 	// ha check: both nodes have the same provider settings and reach the
 	// provider; a third node with another client secret is told apart
