@@ -235,11 +235,19 @@ func testutilWaitStatus(t *testing.T, base, path, key string, status int) {
 // the provider.
 func TestFirstRunWithExternalProvider(t *testing.T) {
 	t.Parallel()
-	_, base := accountsNode(t, auth.ThrottleOptions{}, "[Authentication]\nProvider = proxy\n[ProxyAuth]\nTrustedProxies = 10.9.9.9\n")
+	n, base := accountsNode(t, auth.ThrottleOptions{}, "[Authentication]\nProvider = proxy\n[ProxyAuth]\nTrustedProxies = 10.9.9.9\n")
 	r := do(t, nil, base, call{method: "GET", path: web.LoginPath})
 	wantStatus(t, "login page", r, http.StatusOK)
 	if strings.Contains(string(r.body), "setup_token") {
 		t.Fatalf("the login page offers the first-run setup under the proxy provider:\n%s", r.body)
+	}
+	// A password login is refused: the proxy signs users in.
+	if _, err := n.Auth().CreateUser(context.Background(), auth.CreateUserParams{Username: "local", Role: podium.RoleAdmin, Password: "a local passphrase"}); err != nil {
+		t.Fatal(err)
+	}
+	r = do(t, nil, base, call{method: "POST", path: web.LoginPath, body: nil, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}})
+	if r.status != http.StatusForbidden || !strings.Contains(string(r.body), "authenticating proxy") {
+		t.Fatalf("password login under the proxy provider: %d\n%s", r.status, r.body)
 	}
 	_, base = accountsNode(t, auth.ThrottleOptions{}, "")
 	if r := do(t, nil, base, call{method: "GET", path: web.LoginPath}); !strings.Contains(string(r.body), "setup_token") {

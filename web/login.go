@@ -102,6 +102,11 @@ func (h *accountHandlers) login(c echo.Context) error {
 		page.Error = "This server signs users in through " + h.sso.o.Label + ", not with a password here."
 		return h.renderLogin(c, http.StatusForbidden, page)
 	}
+	if h.provider == "proxy" {
+		// Podium's passwords are not used: the proxy signs users in.
+		page.Error = "This server signs users in through its authenticating proxy, not with a password here."
+		return h.renderLogin(c, http.StatusForbidden, page)
+	}
 	ck, err := c.Cookie(loginCSRFCookie)
 	got := c.FormValue("login_csrf")
 	if err != nil || got == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(got)) != 1 {
