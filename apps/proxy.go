@@ -42,7 +42,7 @@ func (s *Supervisor) ServeApp(c echo.Context, guid string) error {
 		return s.unavailable(c, pl, err)
 	}
 	defer s.release(pl, p)
-	w := &trackingWriter{ResponseWriter: c.Response(), s: s, pl: pl}
+	w := &trackingWriter{ResponseWriter: c.Response(), s: s, pl: pl, c: c, p: p}
 	defer w.untrack()
 	p.proxy.ServeHTTP(w, req)
 	return nil
@@ -328,7 +328,10 @@ type trackingWriter struct {
 	http.ResponseWriter
 	s      *Supervisor
 	pl     *pool
+	c      echo.Context
+	p      *process
 	forget func()
+	end    func() // ends the usage session
 	hijack bool
 }
 
@@ -344,7 +347,14 @@ func (w *trackingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	w.hijack = true
 	w.s.mu.Lock()
 	w.pl.upgraded++
+	var contentID int64
+	if w.pl.app != nil {
+		contentID = w.pl.app.ContentID
+	}
 	w.s.mu.Unlock()
+	if sess := w.s.opts.Session; sess != nil && contentID != 0 {
+		w.end = sess(w.c, contentID, w.pl.guid, w.p.bundleID)
+	}
 	return conn, rw, err
 }
 
@@ -357,6 +367,9 @@ func (w *trackingWriter) Flush() { _ = http.NewResponseController(w.ResponseWrit
 func (w *trackingWriter) untrack() {
 	if w.forget != nil {
 		w.forget()
+	}
+	if w.end != nil {
+		w.end()
 	}
 	if w.hijack {
 		w.s.mu.Lock()

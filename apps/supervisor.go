@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/sirupsen/logrus"
@@ -37,6 +38,11 @@ type Options struct {
 	// the node's shutdown closes it; it returns the function that forgets
 	// it. nil tracks nothing.
 	TrackHijacked func(net.Conn) (untrack func())
+	// Session, when set, is called when a request to an app is upgraded
+	// (a WebSocket: a Shiny session) with the request, the app's content
+	// and the bundle of the process serving it; it returns the function
+	// called when the connection ends (usage recording).
+	Session func(c echo.Context, contentID int64, guid string, bundleID int64) (end func())
 	// RefreshInterval is how long an answer of Source is reused before it
 	// is asked again, which bounds how late a redeploy is noticed. 0 means
 	// one second.

@@ -59,6 +59,7 @@ type Config struct {
 	Postgres       PostgresConfig
 	HA             HAConfig
 	Metrics        MetricsConfig
+	Usage          UsageConfig
 	Applications   ApplicationsConfig
 	Scheduler      SchedulerConfig
 	R              RConfig
@@ -358,6 +359,25 @@ type MetricsConfig struct {
 	Interval time.Duration
 }
 
+// UsageConfig is the [Usage] section: the recording of content visits and
+// app sessions (docs/usage.md).
+type UsageConfig struct {
+	// Enabled records visits and app sessions.
+	Enabled bool
+	// FlushInterval is the longest a record waits in memory before it is
+	// written.
+	FlushInterval time.Duration
+	// BatchSize is the number of waiting records that are written at once
+	// in one statement.
+	BatchSize int
+	// MaxPending bounds the records a node keeps while the database
+	// cannot take them; beyond it the oldest are dropped (and logged).
+	MaxPending int
+	// Retention is how long usage is kept; older records are deleted
+	// hourly, in batches. 0 keeps it forever.
+	Retention time.Duration
+}
+
 // ApplicationsConfig is the [Applications] section.
 type ApplicationsConfig struct {
 	// RunAs is the Unix user that application processes run as.
@@ -541,6 +561,13 @@ func Defaults() *Config {
 			GraphitePort:     2003,
 			GraphiteClientId: "podium",
 			Interval:         60 * time.Second,
+		},
+		Usage: UsageConfig{
+			Enabled:       true,
+			FlushInterval: 5 * time.Second,
+			BatchSize:     500,
+			MaxPending:    100000,
+			Retention:     400 * 24 * time.Hour,
 		},
 		Applications: ApplicationsConfig{
 			RunAs:                "podium",

@@ -33,7 +33,7 @@ func (k *key) env() string {
 }
 
 // sections lists the sections in the order of the docs and of Dump.
-var sections = []string{"Server", "HTTP", "HTTPS", "Authentication", "Authorization", "ProxyAuth", "LDAP", "Password", "Database", "Postgres", "HA", "Metrics", "Applications", "Scheduler", "Python", "R", "OAuth2", "SAML"}
+var sections = []string{"Server", "HTTP", "HTTPS", "Authentication", "Authorization", "ProxyAuth", "LDAP", "Password", "Database", "Postgres", "HA", "Metrics", "Usage", "Applications", "Scheduler", "Python", "R", "OAuth2", "SAML"}
 
 // keys returns the key table. It is a function, not a package variable, so
 // the package holds no mutable global state.
@@ -126,6 +126,12 @@ func keys() []key {
 		{section: "Metrics", name: "GraphitePort", field: func(c *Config) any { return &c.Metrics.GraphitePort }},
 		{section: "Metrics", name: "GraphiteClientId", field: func(c *Config) any { return &c.Metrics.GraphiteClientId }},
 		{section: "Metrics", name: "Interval", field: func(c *Config) any { return &c.Metrics.Interval }},
+
+		{section: "Usage", name: "Enabled", field: func(c *Config) any { return &c.Usage.Enabled }},
+		{section: "Usage", name: "FlushInterval", field: func(c *Config) any { return &c.Usage.FlushInterval }},
+		{section: "Usage", name: "BatchSize", field: func(c *Config) any { return &c.Usage.BatchSize }},
+		{section: "Usage", name: "MaxPending", field: func(c *Config) any { return &c.Usage.MaxPending }},
+		{section: "Usage", name: "Retention", field: func(c *Config) any { return &c.Usage.Retention }},
 
 		{section: "Applications", name: "RunAs", field: func(c *Config) any { return &c.Applications.RunAs }},
 		{section: "Applications", name: "SharedRunAsUnixGroup", field: func(c *Config) any { return &c.Applications.SharedRunAsUnixGroup }},

@@ -214,6 +214,16 @@ func (l *loader) validate() {
 	}
 	l.atLeastDuration("Metrics.Interval", c.Metrics.Interval, 1)
 
+	// [Usage]
+	l.atLeastDuration("Usage.FlushInterval", c.Usage.FlushInterval, 10*time.Millisecond)
+	l.atLeast("Usage.BatchSize", int64(c.Usage.BatchSize), 1)
+	if c.Usage.MaxPending < c.Usage.BatchSize {
+		l.bad("Usage.MaxPending", fmt.Sprintf("must be at least [Usage] BatchSize (%d)", c.Usage.BatchSize))
+	}
+	if c.Usage.Retention != 0 {
+		l.atLeastDuration("Usage.Retention", c.Usage.Retention, time.Hour)
+	}
+
 	// [Applications]
 	if c.Applications.RunAs == "" {
 		l.bad("Applications.RunAs", "must name a Unix user")

@@ -117,6 +117,7 @@ type Executor interface {
 	JobStore
 	AuditStore
 	CatalogStore
+	UsageStore
 
 	// NodeUpsert registers a node (insert, or replace the row of the same
 	// id) with heartbeat and start time set from the database clock.

@@ -21,6 +21,7 @@ import (
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/runtimes"
 	"github.com/podiumhq/podium/runtimes/rlang"
+	"github.com/podiumhq/podium/usage"
 	"github.com/podiumhq/podium/web"
 	"github.com/sirupsen/logrus"
 )
@@ -29,7 +30,7 @@ import (
 // processes API (access checked by pub) and returns the supervisor, which
 // serves app and api content (mountContentServe) and is a service: a
 // stopping node stops every app process it started.
-func mountApps(n *Node, pub *publish.Service, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.Sandbox) (*apps.Supervisor, apps.SettingsStore) {
+func mountApps(n *Node, pub *publish.Service, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.Sandbox, rec *usage.Recorder) (*apps.Supervisor, apps.SettingsStore) {
 	cfg := n.Config
 	src := &contentApps{db: n.db, dataDir: cfg.Server.DataDir, manifests: map[string]*bundle.Manifest{}, runtimes: rt, rlang: rl,
 		env: pub.ContentEnv, sandbox: sb}
@@ -44,6 +45,7 @@ func mountApps(n *Node, pub *publish.Service, rt *runtimes.Manager, rl *rlang.Ma
 		Now:            n.Now,
 		TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
 		TrackHijacked:  n.web.TrackHijacked,
+		Session:        appSessions(rec),
 		RuntimeDir:     runtimeDir(n.id),
 		ContentHeaders: web.ContentHeaders(cfg.Server.FrameOptionsContent),
 		Sandbox:        sb,

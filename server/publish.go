@@ -8,6 +8,7 @@ import (
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/runtimes"
 	"github.com/podiumhq/podium/runtimes/rlang"
+	"github.com/podiumhq/podium/usage"
 	"github.com/podiumhq/podium/web"
 )
 
@@ -54,8 +55,12 @@ func mountPublish(n *Node, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.
 
 // mountContentServe serves published content at /content/{guid}/: static
 // sites and reports from pub's files, apps and APIs through apps' processes.
-func mountContentServe(n *Node, pub *publish.Service, apps web.AppServer) {
-	n.web.Mount(n.web.ContentServeRoutes(pub, apps, n.auth))
+func mountContentServe(n *Node, pub *publish.Service, apps web.AppServer, rec *usage.Recorder) {
+	var visits web.VisitRecorder // nil, not a nil *usage.Recorder: no visit is even built
+	if rec != nil {
+		visits = rec
+	}
+	n.web.Mount(n.web.ContentServeRoutes(pub, apps, n.auth, visits))
 }
 
 // Publish returns the node's deploy and render service (after Open): the

@@ -283,7 +283,8 @@ func (n *Node) Open(ctx context.Context) (err error) {
 //   - the Python and R installations are probed ([Python] Executable,
 //     [R] Executable; mountRuntimes) before anything that runs content;
 //   - routes: /__ping__ (web.New), login pages with the first-run setup
-//     and the account API (accounts), audit log API, content API, Connect
+//     and the account API (accounts), audit log API, instrumentation API
+//     (usage), content API, Connect
 //     server settings, the older applications API and landing page
 //     (publish), schedules and jobs (scheduler), processes (apps), content
 //     pages (static from publish, apps and APIs through the supervisor),
@@ -293,7 +294,9 @@ func (n *Node) Open(ctx context.Context) (err error) {
 //     that change something write the audit log (their Audit action);
 //   - services, in start order (they stop in the reverse order, after the
 //     HTTP drain and [Server] DrainDelay): heartbeat, schema watcher,
-//     session sweeper, first-run setup, audit log pruner, content sandbox (it stops after every content process: it removes the node's empty cgroups), app supervisor,
+//     session sweeper, first-run setup, audit log pruner, usage pruner,
+//     usage recorder (it stops after the app supervisor, whose stop ends
+//     the app sessions it then writes), content sandbox (it stops after every content process: it removes the node's empty cgroups), app supervisor,
 //     disk watch (free-space warnings; its first sample is taken here),
 //     Prometheus listener (when [Metrics] PrometheusListen is set),
 //     metrics sampler, Python environment eviction, publish (task
@@ -312,6 +315,7 @@ func (n *Node) build(ctx context.Context) error {
 	}
 	sweeper, firstRun := mountAccounts(n, external)
 	pruner := mountAudit(n)
+	rec, usagePruner := mountUsage(n)
 	python, r, eviction, err := mountRuntimes(n)
 	if err != nil {
 		return err
@@ -319,8 +323,8 @@ func (n *Node) build(ctx context.Context) error {
 	sb := mountSandbox(n, python, r)
 	pub := mountPublish(n, python, r, sb)
 	sched := mountScheduler(n, pub)
-	sup, settings := mountApps(n, pub, python, r, sb)
-	mountContentServe(n, pub, sup)
+	sup, settings := mountApps(n, pub, python, r, sb, rec)
+	mountContentServe(n, pub, sup, rec)
 	mountHACheck(n)
 	metricServices, err := mountMetrics(ctx, n, sched, sup)
 	if err != nil {
@@ -334,7 +338,11 @@ func (n *Node) build(ctx context.Context) error {
 		return err
 	}
 
-	n.services = []Service{&heartbeat{node: n}, &schemaWatcher{node: n}, sweeper, firstRun, pruner, sandboxService{sb}, sup, disk}
+	var recorder Service = nopService{"usage recorder"}
+	if rec != nil {
+		recorder = rec
+	}
+	n.services = []Service{&heartbeat{node: n}, &schemaWatcher{node: n}, sweeper, firstRun, pruner, usagePruner, recorder, sandboxService{sb}, sup, disk}
 	if n.ssoProbe != nil {
 		n.services = append(n.services, n.ssoProbe)
 	}

@@ -22,7 +22,7 @@ func TestServicesStartInOrder(t *testing.T) {
 	for _, s := range n.services {
 		names = append(names, s.Name())
 	}
-	want := []string{"heartbeat", "schema-watcher", "session sweeper", "first-run setup", "audit pruner", "sandbox", "apps", "disk watch", "metrics", "runtimes", "publish", "scheduler"}
+	want := []string{"heartbeat", "schema-watcher", "session sweeper", "first-run setup", "audit pruner", "usage pruner", "usage recorder", "sandbox", "apps", "disk watch", "metrics", "runtimes", "publish", "scheduler"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("services in start order: %q, want %q", names, want)
 	}

@@ -37,9 +37,12 @@ const contentCSP = "sandbox allow-scripts allow-forms allow-popups allow-downloa
 // only: the main origin redirects to it, and ContentAuthPath lets readers
 // of restricted content in (see origin.go). sessions checks the sessions
 // the content origin's cookies name.
-func (s *Server) ContentServeRoutes(svc *publish.Service, apps AppServer, sessions SessionChecker) []route.Route {
+//
+// Each visit is handed to visits (docs/usage.md says which requests
+// count); a nil *usage.Recorder records nothing.
+func (s *Server) ContentServeRoutes(svc *publish.Service, apps AppServer, sessions SessionChecker, visits VisitRecorder) []route.Route {
 	h := &contentServe{svc: svc, apps: apps, cache: s.targets, origin: s.content, sessions: sessions,
-		trustedProxies: s.trustedProxies, frame: s.frameContent}
+		trustedProxies: s.trustedProxies, frame: s.frameContent, visits: visits}
 	s.notFound = h.vanity
 	return []route.Route{
 		{Path: "/content/:guid", Handler: h.redirect},
@@ -58,6 +61,55 @@ type contentServe struct {
 	sessions       SessionChecker
 	trustedProxies []*net.IPNet
 	frame          string // [Server] FrameOptionsContent
+	visits         VisitRecorder
+}
+
+// VisitRecorder takes the visits of content (a *usage.Recorder, which
+// buffers them and writes them in batches; nil records nothing).
+type VisitRecorder interface {
+	Visit(v *podium.Visit)
+}
+
+// recordVisit hands one visit of t's content at path rel to the recorder.
+func (h *contentServe) recordVisit(c echo.Context, t *publish.Target, rel string) {
+	if h.visits == nil {
+		return
+	}
+	v := &podium.Visit{ContentID: t.Content.ID, ContentGUID: t.Content.GUID, BundleID: t.Content.ActiveBundleID, Path: "/" + rel}
+	if u := CurrentUser(c); u != nil {
+		v.UserID = &u.ID
+	}
+	h.visits.Visit(v)
+}
+
+// appVisit reports whether a request to an app or API counts as a visit:
+// every request but a WebSocket and the sub-requests a browser makes for
+// a page it shows (its scripts, styles, images, fetches: Sec-Fetch-Dest
+// other than document or iframe). An API's callers (scripts, curl) send
+// no Sec-Fetch-Dest: each of their calls counts.
+func appVisit(r *http.Request) bool {
+	if r.Header.Get("Upgrade") != "" {
+		return false
+	}
+	switch r.Header.Get("Sec-Fetch-Dest") {
+	case "", "document", "iframe", "frame":
+		return true
+	}
+	return false
+}
+
+// pageVisit reports whether a file served from a static site or report
+// counts as a visit: an HTML page answered with 200 or 304 to a GET, not
+// the page's assets.
+func pageVisit(c echo.Context, name string) bool {
+	if c.Request().Method != http.MethodGet {
+		return false
+	}
+	if st := c.Response().Status; st != http.StatusOK && st != http.StatusNotModified {
+		return false
+	}
+	ext := strings.ToLower(path.Ext(name))
+	return ext == ".html" || ext == ".htm"
 }
 
 // redirect sends /content/{guid} to /content/{guid}/: 301 for GET and
@@ -103,13 +155,22 @@ func (h *contentServe) serve(c echo.Context) error {
 		// The app's answer carries the app's headers: Podium's nosniff
 		// is for what Podium writes (its own error pages keep it).
 		c.Response().Header().Del("X-Content-Type-Options")
+		if appVisit(c.Request()) {
+			h.recordVisit(c, t, c.Param("*"))
+		}
 		return h.apps.ServeApp(c, t.Content.GUID)
 	}
 	if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
 		return methodNotAllowed(c)
 	}
 	setFrameOptions(c.Response().Header(), h.frame)
-	return serveDir(c, t.Dir, c.Param("*"), t.Index, true)
+	if err := serveDir(c, t.Dir, c.Param("*"), t.Index, true); err != nil {
+		return err
+	}
+	if name := servedName(c.Param("*"), t.Index); pageVisit(c, name) {
+		h.recordVisit(c, t, name)
+	}
+	return nil
 }
 
 // serveDraft serves the preview of a bundle built as a draft, to those who
@@ -131,10 +192,9 @@ func (h *contentServe) serveDraft(c echo.Context, u *podium.User, guid string, m
 	return serveDir(c, t.Dir, strings.TrimPrefix(c.Param("*"), m[0]), t.Index, true)
 }
 
-// serveDir serves the file rel of dir (index at the root, index.html in
-// sub-directories), never listing a directory and never leaving dir
-// (os.Root refuses ".." and symlinks that point out).
-func serveDir(c echo.Context, dir, rel, index string, sandbox bool) error {
+// servedName is the file of a bundle that serveDir serves at rel: index
+// at the root, index.html in sub-directories.
+func servedName(rel, index string) string {
 	name := strings.TrimPrefix(path.Clean("/"+rel), "/")
 	switch {
 	case name == "":
@@ -142,6 +202,14 @@ func serveDir(c echo.Context, dir, rel, index string, sandbox bool) error {
 	case strings.HasSuffix(rel, "/"):
 		name = path.Join(name, "index.html")
 	}
+	return name
+}
+
+// serveDir serves the file rel of dir (index at the root, index.html in
+// sub-directories), never listing a directory and never leaving dir
+// (os.Root refuses ".." and symlinks that point out).
+func serveDir(c echo.Context, dir, rel, index string, sandbox bool) error {
+	name := servedName(rel, index)
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return podium.Errorf(podium.ENOTFOUND, "not found")

@@ -3,7 +3,7 @@
 // node registry (heartbeats on the database clock, liveness), settings,
 // transactions, error codes, the schema version probe, the clock, and
 // every other method of dbprovider.Executor: accounts, content, jobs and
-// the audit log (TestSuiteCallsEveryExecutorMethod keeps it so).
+// the audit log and usage (TestSuiteCallsEveryExecutorMethod keeps it so).
 //
 // dbprovider/sqlite and dbprovider/postgres run it from their tests against
 // a real database. It is for tests only.
@@ -53,6 +53,12 @@ func Run(t *testing.T, open OpenFunc) {
 		p := open(t)
 		MustUp(t, p)
 		testAuditPrune(t, p)
+	})
+	t.Run("Usage", func(t *testing.T) {
+		t.Parallel()
+		p := open(t)
+		MustUp(t, p)
+		testUsage(t, p)
 	})
 
 	// The rest share one migrated database; each subtest uses its own ids.

@@ -228,4 +228,6 @@ func (dialect) SkipLocked() string { return "FOR UPDATE SKIP LOCKED" }
 
 func (dialect) WritableCTE() bool { return true }
 
+func (dialect) Day(col string) string { return `to_char(` + col + ` AT TIME ZONE 'UTC', 'YYYY-MM-DD')` }
+
 func (dialect) TranslateError(err error) error { return translate(err) }

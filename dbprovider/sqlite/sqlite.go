@@ -303,4 +303,7 @@ func (dialect) SkipLocked() string { return "" }
 
 func (dialect) WritableCTE() bool { return false }
 
+// Day: times are stored as UTC text 'YYYY-MM-DD HH:MM:SS...+00:00'.
+func (dialect) Day(col string) string { return `substr(` + col + `, 1, 10)` }
+
 func (dialect) TranslateError(err error) error { return translate(err) }

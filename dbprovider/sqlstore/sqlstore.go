@@ -42,6 +42,10 @@ type Dialect interface {
 	// statement and one round trip; SQLite does them one by one in a
 	// transaction.
 	WritableCTE() bool
+	// Day is an SQL expression for the UTC day of the time column col, as
+	// text 'YYYY-MM-DD' (PostgreSQL formats a timestamptz in the
+	// session's time zone, SQLite stores UTC text).
+	Day(col string) string
 	// TranslateError turns a driver error into a *podium.Error (or returns
 	// it unchanged when it already is one); nil stays nil.
 	TranslateError(err error) error

@@ -1,0 +1,118 @@
+package dbprovidertest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
+)
+
+// testUsage runs on its own database (the top list and pruning are
+// global): visits and sessions written in batches come back in id order
+// with their user, bundle and path, filtered by content and time (a
+// session by overlap), paged both ways; per-day counts and the top list
+// count them; pruning deletes only rows older than the cut, a batch at a
+// time.
+func testUsage(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	u, c := mustContent(t, p)
+	other, err := p.ContentCreate(ctx, &dbprovider.ContentCreateParams{GUID: c.GUID + "-other", Name: c.Name + "-other", OwnerID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := int64(7)
+	day := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	var visits []*podium.Visit
+	for i := range 5 {
+		v := &podium.Visit{At: day.Add(time.Duration(i) * time.Hour), ContentID: c.ID, ContentGUID: c.GUID, BundleID: &bundle,
+			NodeID: "n1", Path: "/page.html"}
+		if i%2 == 0 {
+			v.UserID = &u.ID
+		}
+		visits = append(visits, v)
+	}
+	// The next day, and another content item.
+	visits = append(visits, &podium.Visit{At: day.Add(24 * time.Hour), ContentID: c.ID, ContentGUID: c.GUID, NodeID: "n2"},
+		&podium.Visit{At: day, ContentID: other.ID, ContentGUID: other.GUID, NodeID: "n1"})
+	if err = p.UsageVisitInsert(ctx, visits); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.UsageVisitInsert(ctx, nil); err != nil {
+		t.Fatalf("UsageVisitInsert(none) = %v", err)
+	}
+	all, err := p.UsageVisitList(ctx, &dbprovider.UsageListParams{ContentID: c.ID, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 6 || all[0].ID >= all[1].ID || !all[0].At.Equal(day) || all[0].UserID == nil || *all[0].UserID != u.ID ||
+		all[1].UserID != nil || all[0].BundleID == nil || *all[0].BundleID != 7 || all[0].Path != "/page.html" ||
+		all[0].ContentGUID != c.GUID || all[5].BundleID != nil || all[5].NodeID != "n2" {
+		t.Fatalf("UsageVisitList(content) = %+v", all)
+	}
+	page, err := p.UsageVisitList(ctx, &dbprovider.UsageListParams{ContentID: c.ID, AfterID: all[1].ID, Limit: 2})
+	if err != nil || len(page) != 2 || page[0].ID != all[2].ID || page[1].ID != all[3].ID {
+		t.Fatalf("UsageVisitList(after %d, limit 2) = %+v, %v", all[1].ID, page, err)
+	}
+	back, err := p.UsageVisitList(ctx, &dbprovider.UsageListParams{ContentID: c.ID, BeforeID: all[4].ID, Desc: true, Limit: 2})
+	if err != nil || len(back) != 2 || back[0].ID != all[3].ID || back[1].ID != all[2].ID {
+		t.Fatalf("UsageVisitList(before %d, desc, limit 2) = %+v, %v", all[4].ID, back, err)
+	}
+	window, err := p.UsageVisitList(ctx, &dbprovider.UsageListParams{ContentID: c.ID, From: day.Add(time.Hour), To: day.Add(3 * time.Hour)})
+	if err != nil || len(window) != 2 || window[0].ID != all[1].ID {
+		t.Fatalf("UsageVisitList(from +1h to +3h) = %+v, %v; want the 2nd and 3rd visits", window, err)
+	}
+	if got, err := p.UsageVisitList(ctx, &dbprovider.UsageListParams{}); err != nil || len(got) != 7 {
+		t.Fatalf("UsageVisitList(all) = %d visits, %v; want 7", len(got), err)
+	}
+
+	sessions := []*podium.AppSession{
+		{StartedAt: day, EndedAt: day.Add(30 * time.Minute), ContentID: c.ID, ContentGUID: c.GUID, BundleID: &bundle, UserID: &u.ID, NodeID: "n1"},
+		{StartedAt: day.Add(2 * time.Hour), EndedAt: day.Add(5 * time.Hour), ContentID: c.ID, ContentGUID: c.GUID, NodeID: "n2"},
+	}
+	if err := p.UsageSessionInsert(ctx, sessions); err != nil {
+		t.Fatal(err)
+	}
+	ss, err := p.UsageSessionList(ctx, &dbprovider.UsageListParams{ContentID: c.ID})
+	if err != nil || len(ss) != 2 || !ss[0].StartedAt.Equal(day) || !ss[0].EndedAt.Equal(day.Add(30*time.Minute)) ||
+		ss[0].UserID == nil || *ss[0].UserID != u.ID || ss[1].UserID != nil || ss[1].NodeID != "n2" || ss[0].BundleID == nil {
+		t.Fatalf("UsageSessionList = %+v, %v", ss, err)
+	}
+	// Overlap: from +1h selects the session still open then.
+	if got, err := p.UsageSessionList(ctx, &dbprovider.UsageListParams{ContentID: c.ID, From: day.Add(time.Hour), To: day.Add(3 * time.Hour)}); err != nil ||
+		len(got) != 1 || got[0].ID != ss[1].ID {
+		t.Fatalf("UsageSessionList(from +1h to +3h) = %+v, %v; want the second session", got, err)
+	}
+	if got, err := p.UsageSessionList(ctx, &dbprovider.UsageListParams{AfterID: ss[0].ID}); err != nil || len(got) != 1 {
+		t.Fatalf("UsageSessionList(after the first) = %+v, %v", got, err)
+	}
+
+	daily, err := p.UsageDaily(ctx, c.ID, day.Add(-time.Hour))
+	if err != nil || len(daily) != 2 || !daily[0].Day.Equal(day.Truncate(24*time.Hour)) || daily[0].Visits != 5 || daily[0].Sessions != 2 ||
+		daily[1].Visits != 1 || daily[1].Sessions != 0 {
+		t.Fatalf("UsageDaily = %+v, %v; want 5 visits and 2 sessions, then 1 visit", daily, err)
+	}
+	top, err := p.UsageTop(ctx, day.Add(-time.Hour), 10)
+	if err != nil || len(top) != 2 || top[0].ContentID != c.ID || top[0].ContentGUID != c.GUID || top[0].Visits != 6 || top[0].Sessions != 2 ||
+		top[1].ContentID != other.ID || top[1].Visits != 1 {
+		t.Fatalf("UsageTop = %+v, %v", top, err)
+	}
+	if top, err := p.UsageTop(ctx, day.Add(48*time.Hour), 10); err != nil || len(top) != 0 {
+		t.Fatalf("UsageTop(later) = %+v, %v; want none", top, err)
+	}
+
+	// Prune before +90 minutes: visits at +0h, +1h of c and the other's,
+	// the first session (ended +30m); at most 2 per table per call.
+	n, err := p.UsagePrune(ctx, day.Add(90*time.Minute), 2)
+	if err != nil || n != 3 {
+		t.Fatalf("UsagePrune(limit 2) = %d, %v; want 3 (2 visits, 1 session)", n, err)
+	}
+	if n, err = p.UsagePrune(ctx, day.Add(90*time.Minute), 2); err != nil || n != 1 {
+		t.Fatalf("UsagePrune again = %d, %v; want the last old visit", n, err)
+	}
+	left, _ := p.UsageVisitList(ctx, &dbprovider.UsageListParams{})
+	ls, _ := p.UsageSessionList(ctx, &dbprovider.UsageListParams{})
+	if len(left) != 4 || len(ls) != 1 || ls[0].ID != ss[1].ID {
+		t.Fatalf("after pruning: %d visits, %d sessions; want 4 and 1", len(left), len(ls))
+	}
+}

@@ -1,0 +1,210 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
+)
+
+// usageChunk bounds the rows of one INSERT: 500 rows of 8 values stay far
+// below both dialects' limits on parameters (SQLite 32766, PostgreSQL
+// 65535).
+const usageChunk = 500
+
+// insertRows inserts rows (each n values) into table (cols) in chunks of
+// usageChunk rows, one statement per chunk.
+func (s *Store) insertRows(ctx context.Context, what, table, cols string, n int, rows [][]any) error {
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), usageChunk)]
+		rows = rows[len(chunk):]
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
+		args := make([]any, 0, len(chunk)*n)
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('(')
+			for j := range n {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString("$" + strconv.Itoa(len(args)+j+1))
+			}
+			b.WriteByte(')')
+			args = append(args, r...)
+		}
+		if _, err := s.W.ExecContext(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("%s: %w", what, s.D.TranslateError(err))
+		}
+	}
+	return nil
+}
+
+func nullID(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// UsageVisitInsert implements dbprovider.UsageStore.
+func (s *Store) UsageVisitInsert(ctx context.Context, visits []*podium.Visit) error {
+	rows := make([][]any, len(visits))
+	for i, v := range visits {
+		rows[i] = []any{v.At.UTC(), v.ContentID, v.ContentGUID, nullID(v.BundleID), nullID(v.UserID), v.NodeID, v.Path}
+	}
+	return s.insertRows(ctx, "usage visit insert", "usage_visits", "at, content_id, content_guid, bundle_id, user_id, node_id, path", 7, rows)
+}
+
+// UsageSessionInsert implements dbprovider.UsageStore.
+func (s *Store) UsageSessionInsert(ctx context.Context, sessions []*podium.AppSession) error {
+	rows := make([][]any, len(sessions))
+	for i, v := range sessions {
+		rows[i] = []any{v.StartedAt.UTC(), v.EndedAt.UTC(), v.ContentID, v.ContentGUID, nullID(v.BundleID), nullID(v.UserID), v.NodeID}
+	}
+	return s.insertRows(ctx, "usage session insert", "usage_sessions",
+		"started_at, ended_at, content_id, content_guid, bundle_id, user_id, node_id", 7, rows)
+}
+
+// usagePage turns p into the shared arguments of the list queries: a
+// zero filter is passed as a value that matches everything, so one
+// statement serves every filter (as AuditList does).
+func usagePage(p *dbprovider.UsageListParams) (from, to time.Time, after, before int64, order string, limit int) {
+	from, to = p.From, p.To
+	if from.IsZero() {
+		from = time.Unix(0, 0)
+	}
+	if to.IsZero() {
+		to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	before = p.BeforeID
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	order = "ASC"
+	if p.Desc {
+		order = "DESC"
+	}
+	limit = p.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	return from.UTC(), to.UTC(), p.AfterID, before, order, min(limit, 1000)
+}
+
+func scanID(n sql.NullInt64) *int64 {
+	if !n.Valid {
+		return nil
+	}
+	v := n.Int64
+	return &v
+}
+
+func scanVisit(row scanner) (*podium.Visit, error) {
+	var (
+		v            podium.Visit
+		bundle, user sql.NullInt64
+	)
+	if err := row.Scan(&v.ID, &v.At, &v.ContentID, &v.ContentGUID, &bundle, &user, &v.NodeID, &v.Path); err != nil {
+		return nil, err
+	}
+	v.At, v.BundleID, v.UserID = v.At.UTC(), scanID(bundle), scanID(user)
+	return &v, nil
+}
+
+// UsageVisitList implements dbprovider.UsageStore.
+func (s *Store) UsageVisitList(ctx context.Context, p *dbprovider.UsageListParams) ([]*podium.Visit, error) {
+	from, to, after, before, order, limit := usagePage(p)
+	q := `SELECT id, at, content_id, content_guid, bundle_id, user_id, node_id, path FROM usage_visits
+	WHERE ($1 = 0 OR content_id = $1) AND at >= $2 AND at < $3 AND id > $4 AND id < $5
+	ORDER BY id ` + order + ` LIMIT $6`
+	return nonNil(queryList(ctx, s.R, s.D, "usage visit list", scanVisit, q, p.ContentID, from, to, after, before, limit))
+}
+
+func scanAppSession(row scanner) (*podium.AppSession, error) {
+	var (
+		v            podium.AppSession
+		bundle, user sql.NullInt64
+	)
+	if err := row.Scan(&v.ID, &v.StartedAt, &v.EndedAt, &v.ContentID, &v.ContentGUID, &bundle, &user, &v.NodeID); err != nil {
+		return nil, err
+	}
+	v.StartedAt, v.EndedAt, v.BundleID, v.UserID = v.StartedAt.UTC(), v.EndedAt.UTC(), scanID(bundle), scanID(user)
+	return &v, nil
+}
+
+// UsageSessionList implements dbprovider.UsageStore.
+func (s *Store) UsageSessionList(ctx context.Context, p *dbprovider.UsageListParams) ([]*podium.AppSession, error) {
+	from, to, after, before, order, limit := usagePage(p)
+	q := `SELECT id, started_at, ended_at, content_id, content_guid, bundle_id, user_id, node_id FROM usage_sessions
+	WHERE ($1 = 0 OR content_id = $1) AND ended_at >= $2 AND started_at < $3 AND id > $4 AND id < $5
+	ORDER BY id ` + order + ` LIMIT $6`
+	return nonNil(queryList(ctx, s.R, s.D, "usage session list", scanAppSession, q, p.ContentID, from, to, after, before, limit))
+}
+
+// UsageDaily implements dbprovider.UsageStore.
+func (s *Store) UsageDaily(ctx context.Context, contentID int64, since time.Time) ([]*podium.UsageCount, error) {
+	q := `SELECT day, sum(visits), sum(sessions) FROM (
+		SELECT ` + s.D.Day("at") + ` AS day, 1 AS visits, 0 AS sessions FROM usage_visits WHERE content_id = $1 AND at >= $2
+		UNION ALL
+		SELECT ` + s.D.Day("started_at") + `, 0, 1 FROM usage_sessions WHERE content_id = $1 AND started_at >= $2
+	) u GROUP BY day ORDER BY day`
+	return nonNil(queryList(ctx, s.R, s.D, "usage daily", func(row scanner) (*podium.UsageCount, error) {
+		var (
+			c   = podium.UsageCount{ContentID: contentID}
+			day string
+		)
+		if err := row.Scan(&day, &c.Visits, &c.Sessions); err != nil {
+			return nil, err
+		}
+		t, err := time.Parse(time.DateOnly, day)
+		if err != nil {
+			return nil, fmt.Errorf("day %q: %w", day, err)
+		}
+		c.Day = t
+		return &c, nil
+	}, q, contentID, since.UTC()))
+}
+
+// UsageTop implements dbprovider.UsageStore.
+func (s *Store) UsageTop(ctx context.Context, since time.Time, limit int) ([]*podium.UsageCount, error) {
+	q := `SELECT content_id, max(content_guid), sum(visits), sum(sessions) FROM (
+		SELECT content_id, content_guid, 1 AS visits, 0 AS sessions FROM usage_visits WHERE at >= $1
+		UNION ALL
+		SELECT content_id, content_guid, 0, 1 FROM usage_sessions WHERE started_at >= $1
+	) u GROUP BY content_id ORDER BY sum(visits) + sum(sessions) DESC, content_id LIMIT $2`
+	return nonNil(queryList(ctx, s.R, s.D, "usage top", func(row scanner) (*podium.UsageCount, error) {
+		var c podium.UsageCount
+		if err := row.Scan(&c.ContentID, &c.ContentGUID, &c.Visits, &c.Sessions); err != nil {
+			return nil, err
+		}
+		return &c, nil
+	}, q, since.UTC(), limit))
+}
+
+// UsagePrune implements dbprovider.UsageStore.
+func (s *Store) UsagePrune(ctx context.Context, before time.Time, limit int) (int64, error) {
+	var total int64
+	for _, q := range []string{
+		`DELETE FROM usage_visits WHERE id IN (SELECT id FROM usage_visits WHERE at < $1 ORDER BY at, id LIMIT $2)`,
+		`DELETE FROM usage_sessions WHERE id IN (SELECT id FROM usage_sessions WHERE ended_at < $1 ORDER BY ended_at LIMIT $2)`,
+	} {
+		res, err := s.W.ExecContext(ctx, q, before.UTC(), limit)
+		if err != nil {
+			return total, fmt.Errorf("usage prune: %w", s.D.TranslateError(err))
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("usage prune: %w", s.D.TranslateError(err))
+		}
+		total += n
+	}
+	return total, nil
+}

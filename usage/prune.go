@@ -1,0 +1,94 @@
+package usage
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// PruneStore deletes old usage (dbprovider.UsageStore's UsagePrune).
+type PruneStore interface {
+	UsagePrune(ctx context.Context, before time.Time, limit int) (int64, error)
+}
+
+// Pruner deletes usage older than Retention every Every, in batches (no
+// statement holds the tables for long). On a cluster every node prunes:
+// the DELETE is idempotent.
+type Pruner struct {
+	DB        PruneStore
+	Retention time.Duration // 0: keep forever (the service does nothing)
+	Every     time.Duration
+	Batch     int
+	Now       func() time.Time
+	Log       *logrus.Entry
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Name implements the node's service interface.
+func (p *Pruner) Name() string { return "usage pruner" }
+
+// Start prunes at once and then every Every, until Stop.
+func (p *Pruner) Start(ctx context.Context) error {
+	ctx, p.cancel = context.WithCancel(ctx)
+	if p.Retention <= 0 {
+		return nil
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(p.Every)
+		defer t.Stop()
+		for {
+			p.Prune(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return nil
+}
+
+// Prune deletes every record older than the retention, a batch at a
+// time, and returns how many it deleted.
+func (p *Pruner) Prune(ctx context.Context) int64 {
+	cut := p.Now().Add(-p.Retention)
+	var total int64
+	for ctx.Err() == nil {
+		n, err := p.DB.UsagePrune(ctx, cut, p.Batch)
+		if err != nil {
+			if ctx.Err() == nil {
+				p.Log.WithError(err).Warn("cannot prune usage: will retry at the next round")
+			}
+			break
+		}
+		total += n
+		if n < int64(p.Batch) {
+			break
+		}
+	}
+	if total > 0 {
+		p.Log.WithFields(logrus.Fields{"deleted": total, "before": cut.UTC().Format(time.RFC3339)}).Info("pruned usage")
+	}
+	return total
+}
+
+// Stop waits for the loop to end, within ctx.
+func (p *Pruner) Stop(ctx context.Context) error {
+	if p.cancel != nil {
+		p.cancel()
+	}
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,224 @@
+package usage_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/dbprovider/sqlite"
+	"github.com/podiumhq/podium/internal/testutil"
+	"github.com/podiumhq/podium/schema"
+	"github.com/podiumhq/podium/usage"
+	"github.com/sirupsen/logrus"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func openDB(t *testing.T) dbprovider.Provider {
+	t.Helper()
+	p, err := sqlite.Open(context.Background(), sqlite.Options{Dir: t.TempDir(), Exclusive: true, Purpose: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	if _, err := schema.Up(context.Background(), p, nil, schema.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// flushLog counts the writes a recorder makes.
+type flushLog struct {
+	mu     sync.Mutex
+	writes int
+	rows   int
+}
+
+func (f *flushLog) fn(v, s int, err error) {
+	if err != nil {
+		return
+	}
+	f.mu.Lock()
+	f.writes++
+	f.rows += v + s
+	f.mu.Unlock()
+}
+
+func (f *flushLog) get() (writes, rows int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.writes, f.rows
+}
+
+// TestRecorderBatches: records wait in memory and go to the database in
+// batches of BatchSize (one statement per batch, not one per record),
+// with their user, bundle and path; the rest waits for the interval.
+func TestRecorderBatches(t *testing.T) {
+	db := openDB(t)
+	var fl flushLog
+	r := usage.New(usage.Options{Store: db, NodeID: "n1", BatchSize: 10, FlushInterval: time.Hour, Flushed: fl.fn})
+	if err := r.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = r.Stop(context.Background()) }()
+	user, bundle := int64(3), int64(9)
+	visit := func(i int) {
+		v := &podium.Visit{ContentID: 1, ContentGUID: "g1", BundleID: &bundle, Path: "/p.html"}
+		if i == 0 {
+			v.UserID = &user
+		}
+		r.Visit(v)
+	}
+	for i := range 9 {
+		visit(i)
+	}
+	// Below a batch, with the interval an hour away, nothing is written
+	// (no write was started: the loop is woken only by a full batch).
+	if w, _ := fl.get(); w != 0 {
+		t.Fatalf("%d writes for 9 visits below the batch size, want 0", w)
+	}
+	visit(9)
+	testutil.WaitFor(t, testutil.Timeout(30*time.Second), "the full batch written", func() bool { _, n := fl.get(); return n >= 10 })
+	got, err := db.UsageVisitList(t.Context(), &dbprovider.UsageListParams{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 10 {
+		t.Fatalf("%d visits in the database, want the batch of 10", len(got))
+	}
+	if got[0].UserID == nil || *got[0].UserID != user || got[0].BundleID == nil || *got[0].BundleID != bundle ||
+		got[0].Path != "/p.html" || got[0].NodeID != "n1" || got[1].UserID != nil || got[0].At.IsZero() {
+		t.Fatalf("first visits = %+v, %+v", got[0], got[1])
+	}
+	if w, _ := fl.get(); w != 1 {
+		t.Fatalf("%d writes for 10 visits, want 1", w)
+	}
+	for i := 10; i < 25; i++ {
+		visit(i)
+	}
+	testutil.WaitFor(t, testutil.Timeout(30*time.Second), "the second batch written", func() bool { _, n := fl.get(); return n >= 20 })
+	if w, _ := fl.get(); w > 3 {
+		t.Fatalf("%d writes for 20 visits in batches of 10, want at most 3", w)
+	}
+	if err := r.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.UsageVisitList(t.Context(), &dbprovider.UsageListParams{Limit: 100}); len(got) != 25 {
+		t.Fatalf("%d visits after Flush, want 25", len(got))
+	}
+}
+
+// TestRecorderStopWritesEverything: a graceful stop writes the waiting
+// visits and the sessions still open (ended at the stop), and a session
+// ended twice is written once.
+func TestRecorderStopWritesEverything(t *testing.T) {
+	db := openDB(t)
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	step := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	r := usage.New(usage.Options{Store: db, NodeID: "n1", BatchSize: 1000, FlushInterval: time.Hour, Now: clock})
+	if err := r.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	user := int64(5)
+	endA := r.SessionStart(&podium.AppSession{ContentID: 2, ContentGUID: "g2", UserID: &user})
+	r.SessionStart(&podium.AppSession{ContentID: 2, ContentGUID: "g2"}) // still open at the stop
+	step(time.Minute)
+	endA()
+	endA()
+	r.Visit(&podium.Visit{ContentID: 2, ContentGUID: "g2"})
+	if n := r.OpenSessions(); n != 1 {
+		t.Fatalf("OpenSessions = %d, want 1", n)
+	}
+	step(time.Minute)
+	if err := r.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ss, err := db.UsageSessionList(t.Context(), &dbprovider.UsageListParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ss) != 2 {
+		t.Fatalf("%d sessions written, want 2: %+v", len(ss), ss)
+	}
+	if ss[0].UserID == nil || *ss[0].UserID != user || ss[0].EndedAt.Sub(ss[0].StartedAt) != time.Minute ||
+		ss[1].EndedAt.Sub(ss[1].StartedAt) != 2*time.Minute || ss[1].UserID != nil {
+		t.Fatalf("sessions = %+v, %+v", ss[0], ss[1])
+	}
+	if vs, _ := db.UsageVisitList(t.Context(), &dbprovider.UsageListParams{}); len(vs) != 1 {
+		t.Fatalf("%d visits written at the stop, want 1", len(vs))
+	}
+	// After the stop nothing is recorded (and nothing blocks).
+	r.Visit(&podium.Visit{ContentID: 2, ContentGUID: "g2"})
+	r.SessionStart(&podium.AppSession{ContentID: 2})()
+}
+
+// TestRecorderKeepsRecordsWhileTheDatabaseFails: a write that fails keeps
+// its records for the next one; beyond MaxPending the oldest are dropped.
+func TestRecorderKeepsRecordsWhileTheDatabaseFails(t *testing.T) {
+	db := openDB(t)
+	fs := &failingStore{Store: db, fail: true}
+	r := usage.New(usage.Options{Store: fs, BatchSize: 1000, MaxPending: 5, FlushInterval: time.Hour})
+	for i := range 8 {
+		r.Visit(&podium.Visit{ContentID: int64(i + 1), ContentGUID: "g"})
+	}
+	if err := r.Flush(t.Context()); err == nil {
+		t.Fatal("Flush with a failing database = nil")
+	}
+	fs.fail = false
+	if err := r.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := db.UsageVisitList(t.Context(), &dbprovider.UsageListParams{})
+	if len(got) != 5 || got[0].ContentID != 4 {
+		t.Fatalf("written after the failure: %+v; want the newest 5 (content 4..8)", got)
+	}
+}
+
+type failingStore struct {
+	usage.Store
+	fail bool
+}
+
+func (f *failingStore) UsageVisitInsert(ctx context.Context, v []*podium.Visit) error {
+	if f.fail {
+		return podium.Errorf(podium.EUNAVAILABLE, "database down")
+	}
+	return f.Store.UsageVisitInsert(ctx, v)
+}
+
+// TestNilRecorderRecordsNothing: recording turned off is a nil recorder.
+func TestNilRecorderRecordsNothing(t *testing.T) {
+	var r *usage.Recorder
+	r.Visit(&podium.Visit{})
+	r.SessionStart(&podium.AppSession{})()
+	if r.OpenSessions() != 0 {
+		t.Fatal("nil recorder has sessions")
+	}
+}
+
+// TestPrunerDeletesOnlyOld: the pruner deletes what is older than the
+// retention, in batches, and nothing with a zero retention.
+func TestPrunerDeletesOnlyOld(t *testing.T) {
+	db := openDB(t)
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	var vs []*podium.Visit
+	for i := range 5 {
+		vs = append(vs, &podium.Visit{At: now.Add(-time.Duration(i) * 24 * time.Hour), ContentID: 1, ContentGUID: "g"})
+	}
+	if err := db.UsageVisitInsert(t.Context(), vs); err != nil {
+		t.Fatal(err)
+	}
+	p := &usage.Pruner{DB: db, Retention: 36 * time.Hour, Batch: 1, Now: func() time.Time { return now }, Log: logrus.NewEntry(logrus.New())}
+	if n := p.Prune(t.Context()); n != 3 {
+		t.Fatalf("Prune = %d, want 3 (the visits 2, 3 and 4 days old)", n)
+	}
+	if got, _ := db.UsageVisitList(t.Context(), &dbprovider.UsageListParams{}); len(got) != 2 {
+		t.Fatalf("%d visits left, want 2", len(got))
+	}
+}
