@@ -78,7 +78,7 @@ func run(ctx context.Context, bin, work string, scale float64, skipPgloader bool
 		}
 	}
 	st, _ := os.Stat(dbFile)
-	fmt.Printf("source: %s, %d rows over 16 tables, %.0f MB\n", dbFile, sizes.Total(), float64(st.Size())/1e6)
+	fmt.Printf("source: %s, %d rows over 18 tables, %.0f MB\n", dbFile, sizes.Total(), float64(st.Size())/1e6)
 	fmt.Printf("target: PostgreSQL at %s\n", postgres.Redact(admin))
 
 	if !skipPgloader {
@@ -407,7 +407,7 @@ type floorData struct {
 
 // Parents before children, as the schema's foreign keys need.
 var floorOrder = []string{"nodes", "settings", "users", "api_keys", "sessions", "login_attempts", "content", "content_acl",
-	"content_env", "bundles", "tasks", "task_output", "renders", "schedules", "jobs", "job_attempts", "audit_log", "leases"}
+	"content_env", "bundles", "tasks", "task_output", "renders", "schedules", "jobs", "job_attempts", "audit_log", "leases", "usage_visits", "usage_sessions"}
 
 func loadFloor(ctx context.Context, dataDir string) (*floorData, error) {
 	src, err := sqlite.Open(ctx, sqlite.Options{Dir: dataDir, ReadOnly: true})

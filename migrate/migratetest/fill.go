@@ -26,6 +26,9 @@ type Sizes struct {
 	ContentEnv int
 	// Leases is rows of leases (schema 50 on).
 	Leases int
+	// Usage is rows of usage_visits and of usage_sessions each (schema
+	// 93 on).
+	Usage int
 	// LongTextEvery gives every n-th job attempt a long log (4-16 KiB);
 	// 0 means never.
 	LongTextEvery int
@@ -35,7 +38,7 @@ type Sizes struct {
 func Small() Sizes {
 	return Sizes{Users: 12, APIKeys: 10, Sessions: 15, LoginAttempts: 5, Content: 20, ACL: 30, Bundles: 40,
 		Tasks: 30, TaskOutput: 200, Renders: 40, Schedules: 10, Jobs: 150, JobAttempts: 200, AuditLog: 300,
-		Settings: 5, Nodes: 2, ContentEnv: 8, Leases: 2, LongTextEvery: 50}
+		Settings: 5, Nodes: 2, ContentEnv: 8, Leases: 2, Usage: 20, LongTextEvery: 50}
 }
 
 // Million is just over 1,000,000 rows, most of them job, attempt, task
@@ -43,13 +46,13 @@ func Small() Sizes {
 func Million() Sizes {
 	return Sizes{Users: 500, APIKeys: 600, Sessions: 1000, LoginAttempts: 300, Content: 2000, ACL: 4000, Bundles: 6000,
 		Tasks: 10000, TaskOutput: 200000, Renders: 30000, Schedules: 1000, Jobs: 200000, JobAttempts: 200000,
-		AuditLog: 350000, Settings: 20, Nodes: 3, ContentEnv: 2000, Leases: 3, LongTextEvery: 100}
+		AuditLog: 350000, Settings: 20, Nodes: 3, ContentEnv: 2000, Leases: 3, Usage: 2000, LongTextEvery: 100}
 }
 
 // Total is the number of rows.
 func (s Sizes) Total() int {
 	return s.Users + s.APIKeys + s.Sessions + s.LoginAttempts + s.Content + s.ACL + s.Bundles + s.Tasks +
-		s.TaskOutput + s.Renders + s.Schedules + s.Jobs + s.JobAttempts + s.AuditLog + s.Settings + s.Nodes + s.ContentEnv + s.Leases
+		s.TaskOutput + s.Renders + s.Schedules + s.Jobs + s.JobAttempts + s.AuditLog + s.Settings + s.Nodes + s.ContentEnv + s.Leases + 2*s.Usage
 }
 
 var base = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
@@ -243,6 +246,21 @@ func Fill(ctx context.Context, db *sql.DB, s Sizes, seed uint64) error {
 			}
 			return ins("leases", s.Leases, "name, holder, renewed_at", func(i int) []any {
 				return []any{fmt.Sprintf("lease-%d", i), fmt.Sprintf("node-%04d", i), at(r, i)}
+			})
+		},
+		func() error {
+			if ok, err := hasTable(ctx, tx, "usage_visits"); !ok || err != nil {
+				return err
+			}
+			if err := ins("usage_visits", s.Usage, "id, at, content_id, content_guid, bundle_id, user_id, node_id, path", func(i int) []any {
+				return []any{i, at(r, i), 1 + (i-1)%content, fmt.Sprintf("guid-%d", 1+(i-1)%content), nullable(r, int64(1+i%10)),
+					nullable(r, int64(1+i%users)), "node-0001", fmt.Sprintf("/page-%d.html", i%4)}
+			}); err != nil {
+				return err
+			}
+			return ins("usage_sessions", s.Usage, "id, started_at, ended_at, content_id, content_guid, bundle_id, user_id, node_id", func(i int) []any {
+				return []any{i, at(r, i), at(r, i+3), 1 + (i-1)%content, fmt.Sprintf("guid-%d", 1+(i-1)%content), nullable(r, int64(1+i%10)),
+					nullable(r, int64(1+i%users)), "node-0002"}
 			})
 		},
 		func() error {
