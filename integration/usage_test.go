@@ -139,4 +139,25 @@ func TestUsageRecorded(t *testing.T) {
 	if av := visits(shiny); len(av) != 1 || av[0].UserGUID == nil || *av[0].UserGUID != carol {
 		t.Fatalf("app visits: %+v, want the one page load, by carol", av)
 	}
+
+	// The dashboard shows the same: the site's chart and totals, the app's
+	// sessions, and both in the most used list.
+	page := pubDo(t, "GET", n.URL+"/__dashboard__/content/"+site, admin, "", nil)
+	pubWant(t, "site page", page, 200)
+	if b := string(page.Body); !strings.Contains(b, `<strong id="usage-visits">3</strong> visits`) || !strings.Contains(b, `class="usage-chart"`) ||
+		strings.Contains(b, `id="usage-sessions"`) {
+		t.Fatalf("site page's usage section:\n%s", b)
+	}
+	page = pubDo(t, "GET", n.URL+"/__dashboard__/content/"+shiny, admin, "", nil)
+	pubWant(t, "app page", page, 200)
+	if b := string(page.Body); !strings.Contains(b, `<strong id="usage-visits">1</strong> visits, <strong id="usage-sessions">1</strong> app sessions`) {
+		t.Fatalf("app page's usage section:\n%s", b)
+	}
+	list := pubDo(t, "GET", n.URL+"/__dashboard__/", admin, "", nil)
+	pubWant(t, "content list", list, 200)
+	b := string(list.Body)
+	top, _, _ := strings.Cut(b[strings.Index(b, `id="top-usage"`)+1:], "</section>")
+	if !strings.Contains(b, `id="top-usage"`) || strings.Index(top, site) < 0 || strings.Index(top, shiny) < 0 || strings.Index(top, site) > strings.Index(top, shiny) {
+		t.Fatalf("most used list: want the site (3 visits) before the app (2 records):\n%s", top)
+	}
 }

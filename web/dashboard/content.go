@@ -53,6 +53,9 @@ type contentListView struct {
 	Done                     string
 	// Tags are the tag filter's choices (none without tags).
 	Tags []tagOption
+	// Top is the most used content the user may see (usage.go).
+	Top      []topRow
+	TopError string
 }
 
 // contentList answers GET /__dashboard__/: the content the user may see,
@@ -76,6 +79,11 @@ func (d *Dashboard) contentList(c echo.Context) (*view, error) {
 	}
 	owners := map[int64]string{}
 	words := strings.ToLower(v.Query)
+	visible := make(map[int64]*podium.Content, len(list))
+	for _, ct := range list {
+		visible[ct.ID] = ct
+	}
+	v.Top, v.TopError = d.topUsage(ctx, visible)
 	for _, ct := range list {
 		r := contentRow{Content: ct, Owner: d.username(ctx, owners, ct.OwnerID), Tagged: tagged == nil || tagged[ct.ID]}
 		if ct.ActiveBundleID == nil {
@@ -158,7 +166,9 @@ func (d *Dashboard) username(ctx context.Context, cache map[int64]string, id int
 
 // contentView is the data of the content page.
 type contentView struct {
-	Content     *podium.Content
+	Content *podium.Content
+	// Usage is the visits and sessions per day (usage.go).
+	Usage       *usageChart
 	Owner       string
 	CanEdit     bool
 	CanManage   bool
@@ -297,6 +307,7 @@ func (d *Dashboard) contentPage(c echo.Context) (*view, error) {
 			}
 		}
 	}
+	v.Usage = d.contentUsage(ctx, ct.ID, v.IsApp)
 	title := ct.Title
 	if title == "" {
 		title = ct.Name

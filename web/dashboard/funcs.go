@@ -36,6 +36,7 @@ var funcs = template.FuncMap{
 	"role":    roleLabel,
 	"mode":    modeLabel,
 	"target":  auditTarget,
+	"day":     func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
 }
 
 // auditTarget shows an audit log target: content by its name (a link to
