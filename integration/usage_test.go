@@ -157,7 +157,7 @@ func TestUsageRecorded(t *testing.T) {
 	pubWant(t, "content list", list, 200)
 	b := string(list.Body)
 	top, _, _ := strings.Cut(b[strings.Index(b, `id="top-usage"`)+1:], "</section>")
-	if !strings.Contains(b, `id="top-usage"`) || strings.Index(top, site) < 0 || strings.Index(top, shiny) < 0 || strings.Index(top, site) > strings.Index(top, shiny) {
+	if !strings.Contains(b, `id="top-usage"`) || !strings.Contains(top, site) || !strings.Contains(top, shiny) || strings.Index(top, site) > strings.Index(top, shiny) {
 		t.Fatalf("most used list: want the site (3 visits) before the app (2 records):\n%s", top)
 	}
 }
