@@ -173,6 +173,32 @@ func TestTags(t *testing.T) {
 				t.Errorf("the tag filter does not offer Departments / Sales / Europe, selected:\n%s", html)
 			}
 
+			// The content page shows the tags by path, the vanity URL and
+			// nothing of the sort for the untagged item.
+			admin.ok("vanity", admin.json("PUT", "/__api__/v1/content/"+mine.AppGUID+"/vanity", map[string]any{"path": "/tagged-site/"}), nil)
+			contentPage := func(guid string) string {
+				t.Helper()
+				req, _ := http.NewRequest("GET", n.URL+"/__dashboard__/content/"+guid, nil)
+				req.AddCookie(session)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer res.Body.Close()
+				b, _ := io.ReadAll(res.Body)
+				if res.StatusCode != 200 {
+					t.Fatalf("content page %s: %d", guid, res.StatusCode)
+				}
+				return string(b)
+			}
+			if p := contentPage(mine.AppGUID); !strings.Contains(p, `<span class="tag">Departments / Sales</span>, <span class="tag">Departments / Sales / Europe</span>`) ||
+				!strings.Contains(p, `<dd id="vanity"><code>/tagged-site/</code></dd>`) {
+				t.Errorf("the tagged content's page lacks its tags or vanity URL:\n%s", p)
+			}
+			if p := contentPage(other.AppGUID); strings.Contains(p, `id="tags"`) || strings.Contains(p, `id="vanity"`) {
+				t.Errorf("the untagged content's page shows tags or a vanity URL")
+			}
+
 			// Untag, then delete the tree: its tags and taggings go.
 			if r := alice.do("DELETE", "/__api__/v1/content/"+mine.AppGUID+"/tags/"+sales.ID, nil, nil, ""); r.Status != 204 {
 				t.Fatalf("untag: %d %s", r.Status, r.Body)

@@ -64,6 +64,23 @@ func (s dashSources) TagContent(ctx context.Context, u *podium.User, id int64) (
 	return s.pub.TagContent(ctx, u, id)
 }
 
+// ContentTags implements dashboard.TagSource.
+func (s dashSources) ContentTags(ctx context.Context, u *podium.User, guid string) ([]*podium.Tag, error) {
+	return s.pub.ContentTags(ctx, u, guid)
+}
+
+// Vanity implements dashboard.TagSource.
+func (s dashSources) Vanity(ctx context.Context, u *podium.User, guid string) (string, error) {
+	v, err := s.pub.VanityGet(ctx, u, guid)
+	if podium.IsCode(err, podium.ENOTFOUND) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return v.Path, nil
+}
+
 // ContentGet implements dashboard.ContentSource.
 func (s dashSources) ContentGet(ctx context.Context, u *podium.User, guid string) (*podium.Content, dashboard.Rights, error) {
 	c, a, err := s.pub.ContentGet(ctx, u, guid)

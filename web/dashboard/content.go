@@ -108,6 +108,37 @@ func (d *Dashboard) contentList(c echo.Context) (*view, error) {
 	return &view{Name: "content_list", Title: "Content", Data: v}, nil
 }
 
+// catalogFacts fills the tags (by path) and the vanity path of the content
+// page.
+func (d *Dashboard) catalogFacts(ctx context.Context, u *podium.User, guid string, v *contentView) error {
+	if d.opts.Tags == nil {
+		return nil
+	}
+	tags, err := d.opts.Tags.ContentTags(ctx, u, guid)
+	if err != nil {
+		return fmt.Errorf("content page: tags: %w", err)
+	}
+	if len(tags) > 0 {
+		var lv contentListView
+		if _, err := d.tagFilter(ctx, u, &lv); err != nil {
+			return err
+		}
+		paths := map[string]string{}
+		for _, o := range lv.Tags {
+			paths[o.ID] = o.Path
+		}
+		for _, t := range tags {
+			v.Tags = append(v.Tags, paths[strconv.FormatInt(t.ID, 10)])
+		}
+		sort.Strings(v.Tags)
+	}
+	v.Vanity, err = d.opts.Tags.Vanity(ctx, u, guid)
+	if err != nil {
+		return fmt.Errorf("content page: vanity: %w", err)
+	}
+	return nil
+}
+
 // tagFilter fills the tag filter's choices and returns the ids of the
 // content tagged with v.Tag (nil when the list is not filtered by tag).
 // An unknown tag filters out everything.
@@ -168,7 +199,10 @@ func (d *Dashboard) username(ctx context.Context, cache map[int64]string, id int
 type contentView struct {
 	Content *podium.Content
 	// Usage is the visits and sessions per day (usage.go).
-	Usage       *usageChart
+	Usage *usageChart
+	// Tags are the content's tags, by path; Vanity its vanity path ("").
+	Tags        []string
+	Vanity      string
 	Owner       string
 	CanEdit     bool
 	CanManage   bool
@@ -257,6 +291,9 @@ func (d *Dashboard) contentPage(c echo.Context) (*view, error) {
 		if v.Renders, err = d.contentRenders(ctx, ct.ID, pageRenders); err != nil {
 			return nil, err
 		}
+	}
+	if err := d.catalogFacts(ctx, u, guid, v); err != nil {
+		return nil, err
 	}
 	v.State, v.StateTone = contentState(ct, v.Tasks)
 	if d.opts.Jobs != nil {

@@ -38,6 +38,10 @@ type TagSource interface {
 	Tags(ctx context.Context, u *podium.User) ([]*podium.Tag, error)
 	// TagContent returns the content tagged with tag id that u may see.
 	TagContent(ctx context.Context, u *podium.User, id int64) ([]*podium.Content, error)
+	// ContentTags returns the tags of content u may see.
+	ContentTags(ctx context.Context, u *podium.User, guid string) ([]*podium.Tag, error)
+	// Vanity returns the vanity path of content u may see, "" for none.
+	Vanity(ctx context.Context, u *podium.User, guid string) (string, error)
 }
 
 // JobSource reads schedules and jobs (package scheduler).
