@@ -165,6 +165,9 @@ func TestLDAPClusterBrowser(t *testing.T) {
 		t.Fatalf("rsconnect deploy under ldap: code %d error %q\n%s", task.Code, task.Error, strings.Join(lines, "\n"))
 	}
 
+	// The R rsconnect client's requests, with the same API key.
+	connectRFlow(t, a, rootKey)
+
 	// ha check: both nodes have the same [LDAP] and reached the server.
 	bin := nodetest.Binary(t)
 	var res map[string]hacheck.Result

@@ -246,6 +246,9 @@ func TestProxyAuthBehindNginx(t *testing.T) {
 		t.Fatalf("rsconnect deploy behind the proxy: code %d error %q\n%s", task.Code, task.Error, strings.Join(lines, "\n"))
 	}
 
+	// The R rsconnect client's requests, with an API key.
+	connectRFlow(t, node, adminKey)
+
 	// A forged header straight to the node, from another loopback address.
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}}

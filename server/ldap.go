@@ -1,9 +1,11 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/podiumhq/podium/auth"
@@ -27,6 +29,20 @@ func mountLDAP(n *Node) (auth.PasswordAuthenticator, error) {
 	n.ssoProbe = &ssoProbe{check: a.Check, every: time.Minute, log: n.log("auth"),
 		f: hacheck.SSOFacts{Provider: config.AuthLDAP, Settings: LDAPSettings(n.Config), Source: n.Config.LDAP.ServerAddress}}
 	return a, nil
+}
+
+// mountProxyAuthFacts publishes [ProxyAuth] for "podium ha check" with
+// Provider = proxy, so that it can compare the nodes' settings (there is
+// nothing to reach: the proxy calls the nodes).
+func mountProxyAuthFacts(n *Node) {
+	if n.Config.Authentication.Provider != config.AuthProxy {
+		return
+	}
+	c := n.Config.ProxyAuth
+	settings := fmt.Sprintf("trusted=%s username=%s unique_id=%s name=%s email=%s groups=%s separator=%q role=%s",
+		strings.Join(c.TrustedProxies, ","), c.UsernameHeader, c.UniqueIDHeader, c.NameHeader, c.EmailHeader, c.GroupsHeader, c.GroupsSeparator, c.RoleHeader)
+	n.ssoProbe = &ssoProbe{check: func(context.Context) error { return nil }, every: time.Hour, log: n.log("auth"),
+		f: hacheck.SSOFacts{Provider: config.AuthProxy, Settings: settings, Source: "the authenticating proxy's headers"}}
 }
 
 // LDAPSettings is the [LDAP] configuration as one line, for "podium ha

@@ -313,6 +313,7 @@ func (n *Node) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	mountProxyAuthFacts(n)
 	sweeper, firstRun := mountAccounts(n, external)
 	pruner := mountAudit(n)
 	rec, usagePruner := mountUsage(n)

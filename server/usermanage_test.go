@@ -254,3 +254,18 @@ func TestFirstRunWithExternalProvider(t *testing.T) {
 		t.Fatalf("the password provider lost its first-run setup:\n%s", r.body)
 	}
 }
+
+// TestProxyAuthFactsForHACheck: a proxy node publishes its [ProxyAuth]
+// settings for "podium ha check" to compare across nodes.
+func TestProxyAuthFactsForHACheck(t *testing.T) {
+	t.Parallel()
+	n, _ := accountsNode(t, auth.ThrottleOptions{}, "[Authentication]\nProvider = proxy\n[ProxyAuth]\nTrustedProxies = 10.9.9.9\nGroupsHeader = X-Groups\n")
+	if n.ssoProbe == nil {
+		t.Fatal("no sign-in facts for ha check under the proxy provider")
+	}
+	testutil.WaitFor(t, testutil.Timeout(10*time.Second), "the probe's first run", func() bool { return !n.ssoProbe.facts().CheckedAt.IsZero() })
+	f := n.ssoProbe.facts()
+	if f.Provider != "proxy" || !strings.Contains(f.Settings, "trusted=10.9.9.9") || !strings.Contains(f.Settings, "groups=X-Groups") || f.Error != "" {
+		t.Fatalf("facts = %+v", f)
+	}
+}
