@@ -488,6 +488,20 @@ http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever(
 		if got := root.text(`#content-list`); !strings.Contains(got, "Not deployed yet") {
 			t.Fatalf("undeployed content in the list: %q", got)
 		}
+		// Search as one types (script), and the same filter without it
+		// (the form's query).
+		root.setValue("#q", "brok")
+		visible := func() string {
+			return browserRun(t, root.ctx, "visible rows", chromedp.Evaluate[string](
+				`Array.from(document.querySelectorAll('#content-list tbody tr')).filter(r => !r.hidden).map(r => r.querySelector('a').textContent).join(',')`))
+		}
+		if got := visible(); got != "broken" {
+			t.Fatalf("search for \"brok\" shows %q", got)
+		}
+		root.do("filter by kind", chromedp.Navigate(n.URL+"/__dashboard__/?mode=app"), chromedp.WaitVisible(chromedp.CSS("#content-list")))
+		if got := visible(); got != "app" {
+			t.Fatalf("?mode=app shows %q", got)
+		}
 		nodeID := browserRun(t, root.ctx, "node id", chromedp.Evaluate[string](`document.querySelector('footer code').textContent`))
 		for _, p := range []struct{ path, sel, name string }{
 			{"/nodes/" + nodeID, "#metrics", "node"},
