@@ -148,7 +148,9 @@ bench-scheduler: deps
 ## generator, interleaved rounds: requests/s and p50/p99 for small requests
 ## (PODIUM_BENCH_CONNS connections, PODIUM_BENCH_SECONDS per path,
 ## PODIUM_BENCH_ROUNDS rounds) for a Go and a Python app, the WebSocket round
-## trip, and CPU per request of generator, app and proxy.
+## trip, and CPU per request of generator, app and proxy; and Podium with
+## usage recording on against a node with [Usage] Enabled = false (every
+## request is a visit: the worst case).
 ## Goal: >= 80% of direct throughput, p99 <= 1.5x.
 bench-proxy: deps
 	$(GO) test -run '^$$' -bench '^BenchmarkProxy$$' -benchtime 1x -count 1 -timeout 10m ./integration/

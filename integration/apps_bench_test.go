@@ -64,6 +64,10 @@ func BenchmarkProxy(b *testing.B) {
 	// of the sandbox's cost.
 	n := nodetest.StartNode(b, nodetest.Options{DataDir: data, Config: "[Applications]\nRunAs = nobody\nSandbox = off\n"})
 	ns := nodetest.StartNode(b, nodetest.Options{DataDir: sharedDataDir(b), Name: "sandboxed", Config: "[Applications]\nRunAs = nobody\n"})
+	// A third node is the first without usage recording ([Usage] Enabled
+	// = false): the cost of recording (every benchmark request is a
+	// visit, the worst case) is the first node's figure against this one's.
+	nu := nodetest.StartNode(b, nodetest.Options{DataDir: sharedDataDir(b), Name: "nousage", Config: "[Applications]\nRunAs = nobody\nSandbox = off\n[Usage]\nEnabled = false\n"})
 	bin := nodetest.Binary(b)
 	nodetest.Run(b, bin, nil, "users", "create", "--config", n.ConfigPath, "--username", "bench", "--role", "publisher", "--no-password")
 	key, _, _ := nodetest.Run(b, bin, nil, "keys", "create", "--config", n.ConfigPath, "--username", "bench")
@@ -71,18 +75,24 @@ func BenchmarkProxy(b *testing.B) {
 	nodetest.Run(b, bin, nil, "users", "create", "--config", ns.ConfigPath, "--username", "bench", "--role", "publisher", "--no-password")
 	skey, _, _ := nodetest.Run(b, bin, nil, "keys", "create", "--config", ns.ConfigPath, "--username", "bench")
 	sapi := &apiClient{t: b, base: ns.URL, key: strings.TrimSpace(skey)}
+	nodetest.Run(b, bin, nil, "users", "create", "--config", nu.ConfigPath, "--username", "bench", "--role", "publisher", "--no-password")
+	ukey, _, _ := nodetest.Run(b, bin, nil, "keys", "create", "--config", nu.ConfigPath, "--username", "bench")
+	uapi := &apiClient{t: b, base: nu.URL, key: strings.TrimSpace(ukey)}
 	goproxy := buildTestProgram(b, "goproxy")
 
 	goGUID, goProc := benchOneProcess(b, api, "bench-go", echoBundleDir(b))
 	pyGUID, pyProc := benchOneProcess(b, api, "bench-python", filepath.Join("testdata", "apps", "pyecho"))
 	sgoGUID, sgoProc := benchOneProcess(b, sapi, "bench-go", echoBundleDir(b))
 	spyGUID, spyProc := benchOneProcess(b, sapi, "bench-python", filepath.Join("testdata", "apps", "pyecho"))
-	nodePID, sandboxedPID := n.Cmd.Process.Pid, ns.Cmd.Process.Pid
+	ugoGUID, ugoProc := benchOneProcess(b, uapi, "bench-go", echoBundleDir(b))
+	upyGUID, upyProc := benchOneProcess(b, uapi, "bench-python", filepath.Join("testdata", "apps", "pyecho"))
+	nodePID, sandboxedPID, noUsagePID := n.Cmd.Process.Pid, ns.Cmd.Process.Pid, nu.Cmd.Process.Pid
 
-	// targets returns the five paths to an app process: direct, the two
+	// targets returns the six paths to an app process: direct, the two
 	// peers and Podium, in that order, then Podium to the same app in a
-	// sandbox (another process, on the sandboxed node).
-	targets := func(guid string, proc apps.ProcessInfo, sguid string, sproc apps.ProcessInfo) []benchTarget {
+	// sandbox (another process, on the sandboxed node), then Podium
+	// without usage recording (another process, on the third node).
+	targets := func(guid string, proc apps.ProcessInfo, sguid string, sproc apps.ProcessInfo, uguid string, uproc apps.ProcessInfo) []benchTarget {
 		app := fmt.Sprintf("http://127.0.0.1:%d", proc.Port)
 		lb := startPeerHAProxy(b, proc.Port)
 		gp := startGoProxy(b, goproxy, app)
@@ -92,6 +102,7 @@ func BenchmarkProxy(b *testing.B) {
 			{"go-proxy", gp.url + "/", []int{proc.PID, gp.cmd.Process.Pid}},
 			{"podium", n.URL + "/content/" + guid + "/", []int{proc.PID, nodePID}},
 			{"sandboxed", ns.URL + "/content/" + sguid + "/", []int{sandboxedApp(sproc.PID), sandboxedPID}},
+			{"no-usage", nu.URL + "/content/" + uguid + "/", []int{uproc.PID, noUsagePID}},
 		}
 	}
 	fmt.Printf("bench-proxy: %d connections, %s per path, %d rounds, one app process per app\n", conns, dur, rounds)
@@ -99,8 +110,8 @@ func BenchmarkProxy(b *testing.B) {
 		tag, name string
 		targets   []benchTarget
 	}{
-		{"go", "go echo app", targets(goGUID, goProc, sgoGUID, sgoProc)},
-		{"py", "python app", targets(pyGUID, pyProc, spyGUID, spyProc)},
+		{"go", "go echo app", targets(goGUID, goProc, sgoGUID, sgoProc, ugoGUID, ugoProc)},
+		{"py", "python app", targets(pyGUID, pyProc, spyGUID, spyProc, upyGUID, upyProc)},
 	} {
 		tgs := app.targets
 		for _, tg := range tgs {
@@ -149,6 +160,17 @@ func BenchmarkProxy(b *testing.B) {
 			return median(v)
 		}
 		fmt.Printf("    podium, sandboxed app: %3.0f%% of the unsandboxed app's throughput through podium (goal >= 95%%)\n", sbThr(4)*100)
+		// Usage recording: Podium (recording every request as a visit)
+		// against the node that records nothing, per round.
+		var usageThr, usageCPU []float64
+		for k := range res[3] {
+			usageThr = append(usageThr, res[3][k].rps/res[5][k].rps)
+			usageCPU = append(usageCPU, float64(res[3][k].proxyCPU)/float64(res[5][k].proxyCPU))
+		}
+		fmt.Printf("    podium, usage recording on vs off: %3.0f%% of the throughput without recording, proxy CPU/req %.2fx (%s on, %s off)\n",
+			median(usageThr)*100, median(usageCPU), medianResult(res[3]).proxyCPU.Round(100*time.Nanosecond), medianResult(res[5]).proxyCPU.Round(100*time.Nanosecond))
+		b.ReportMetric(median(usageThr)*100, app.tag+"-usage-on-throughput-%")
+		b.ReportMetric(median(usageCPU), app.tag+"-usage-on-cpu-ratio")
 		b.ReportMetric(medianResult(res[4]).rps, app.tag+"-sandboxed-req/s")
 		b.ReportMetric(sbThr(4)*100, app.tag+"-sandboxed-throughput-%")
 		b.ReportMetric(medianResult(res[0]).rps, app.tag+"-direct-req/s")
@@ -160,7 +182,7 @@ func BenchmarkProxy(b *testing.B) {
 	}
 
 	fmt.Printf("  go echo app, websocket round trip (5000 messages):\n")
-	for _, tg := range targets(goGUID, goProc, sgoGUID, sgoProc) {
+	for _, tg := range targets(goGUID, goProc, sgoGUID, sgoProc, ugoGUID, ugoProc) {
 		p50, p99 := benchWebSocket(b, tg.url)
 		fmt.Printf("    %-9s p50 %-9s p99 %s\n", tg.name+":", p50.Round(time.Microsecond), p99.Round(time.Microsecond))
 	}
