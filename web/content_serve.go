@@ -49,7 +49,7 @@ func (s *Server) ContentServeRoutes(svc *publish.Service, apps AppServer, sessio
 		{Path: "/content/:guid/*", Handler: h.serve},
 		{Method: http.MethodGet, Path: ContentAuthPath, Handler: h.contentAuth},
 		// Vanity URLs: the requests no route matched (see api_vanity.go).
-		{Path: "/*", Handler: h.vanity, NotFound: true},
+		{Method: echo.RouteNotFound, Path: "/*", Handler: h.vanity},
 	}
 }
 

@@ -24,18 +24,11 @@ type Route struct {
 	// are (a bundle archive), whatever its Content-Type: web's edge
 	// checks neither a form nor JSON text in it (Mount here ignores it).
 	RawBody bool
-	// NotFound marks the handler of the requests that match no other route
-	// under Path (echo's RouteNotFound), whatever their method.
-	NotFound bool
 }
 
 // Mount adds routes to e in order.
 func Mount(e *echo.Echo, routes []Route) {
 	for _, r := range routes {
-		if r.NotFound {
-			e.RouteNotFound(r.Path, r.Handler, r.Middleware...)
-			continue
-		}
 		if r.Method == "" {
 			e.Any(r.Path, r.Handler, r.Middleware...)
 			continue
