@@ -166,7 +166,7 @@ func TestLDAPClusterBrowser(t *testing.T) {
 	}
 
 	// The R rsconnect client's requests, with the same API key.
-	connectRFlow(t, a, rootKey)
+	connectRFlow(t, a, pubUser(t, a, "alice", "publisher")) // an API-key user, as the R client has
 
 	// ha check: both nodes have the same [LDAP] and reached the server.
 	bin := nodetest.Binary(t)

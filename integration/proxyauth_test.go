@@ -247,7 +247,7 @@ func TestProxyAuthBehindNginx(t *testing.T) {
 	}
 
 	// The R rsconnect client's requests, with an API key.
-	connectRFlow(t, node, adminKey)
+	connectRFlow(t, node, pubKeyFor(t, node, "alice")) // alice, signed in by the proxy above, with a key
 
 	// A forged header straight to the node, from another loopback address.
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
