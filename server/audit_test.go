@@ -104,9 +104,11 @@ func TestAuditLog(t *testing.T) {
 		t.Errorf("from=yesterday: %d, want 400", code)
 	}
 
-	// The dashboard page shows the same, filtered, to administrators only.
+	// The dashboard page shows the same, filtered, to administrators only
+	// (a user target in words, a content target as its name with the raw
+	// target in its title).
 	page2 := do(t, nil, base, call{method: "GET", path: "/__dashboard__/audit?action=user.create", key: adminKey})
-	if page2.status != http.StatusOK || !strings.Contains(string(page2.body), "user:carol") || strings.Contains(string(page2.body), "content:"+ct.GUID) {
+	if page2.status != http.StatusOK || !strings.Contains(string(page2.body), "user carol") || strings.Contains(string(page2.body), "content:"+ct.GUID) {
 		t.Errorf("dashboard audit page (action=user.create): %d\n%s", page2.status, page2.body)
 	}
 	if r := do(t, nil, base, call{method: "GET", path: "/__dashboard__/audit", key: pubKey}); r.status != http.StatusForbidden {

@@ -126,7 +126,11 @@ func ctxT(t *testing.T) context.Context {
 }
 
 func testMigrateUpDownUp(t *testing.T, p dbprovider.Provider) {
-	ctx := ctxT(t)
+	// Every migration three times (up, down, up) under the race detector:
+	// about 10 s alone on SQLite, past 30 s on a loaded machine, so this
+	// one test gets a longer deadline than the rest.
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout(120*time.Second))
+	t.Cleanup(cancel)
 	gp, err := schema.NewGoose(p, schema.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -29,6 +29,13 @@ type Sizes struct {
 	// Usage is rows of usage_visits and of usage_sessions each (schema
 	// 93 on).
 	Usage int
+	// Identities, Groups, GroupMembers and GroupACL are rows of
+	// user_identities, groups, group_members and content_group_acl
+	// (schema 81 on).
+	Identities, Groups, GroupMembers, GroupACL int
+	// Tags, ContentTags and Vanities are rows of tags, content_tags and
+	// vanities (schema 90 on).
+	Tags, ContentTags, Vanities int
 	// LongTextEvery gives every n-th job attempt a long log (4-16 KiB);
 	// 0 means never.
 	LongTextEvery int
@@ -38,7 +45,8 @@ type Sizes struct {
 func Small() Sizes {
 	return Sizes{Users: 12, APIKeys: 10, Sessions: 15, LoginAttempts: 5, Content: 20, ACL: 30, Bundles: 40,
 		Tasks: 30, TaskOutput: 200, Renders: 40, Schedules: 10, Jobs: 150, JobAttempts: 200, AuditLog: 300,
-		Settings: 5, Nodes: 2, ContentEnv: 8, Leases: 2, Usage: 20, LongTextEvery: 50}
+		Settings: 5, Nodes: 2, ContentEnv: 8, Leases: 2, Usage: 20,
+		Identities: 6, Groups: 5, GroupMembers: 12, GroupACL: 8, Tags: 7, ContentTags: 10, Vanities: 5, LongTextEvery: 50}
 }
 
 // Million is just over 1,000,000 rows, most of them job, attempt, task
@@ -46,13 +54,15 @@ func Small() Sizes {
 func Million() Sizes {
 	return Sizes{Users: 500, APIKeys: 600, Sessions: 1000, LoginAttempts: 300, Content: 2000, ACL: 4000, Bundles: 6000,
 		Tasks: 10000, TaskOutput: 200000, Renders: 30000, Schedules: 1000, Jobs: 200000, JobAttempts: 200000,
-		AuditLog: 350000, Settings: 20, Nodes: 3, ContentEnv: 2000, Leases: 3, Usage: 2000, LongTextEvery: 100}
+		AuditLog: 350000, Settings: 20, Nodes: 3, ContentEnv: 2000, Leases: 3, Usage: 2000,
+		Identities: 300, Groups: 50, GroupMembers: 1000, GroupACL: 500, Tags: 100, ContentTags: 2000, Vanities: 500, LongTextEvery: 100}
 }
 
 // Total is the number of rows.
 func (s Sizes) Total() int {
 	return s.Users + s.APIKeys + s.Sessions + s.LoginAttempts + s.Content + s.ACL + s.Bundles + s.Tasks +
-		s.TaskOutput + s.Renders + s.Schedules + s.Jobs + s.JobAttempts + s.AuditLog + s.Settings + s.Nodes + s.ContentEnv + s.Leases + 2*s.Usage
+		s.TaskOutput + s.Renders + s.Schedules + s.Jobs + s.JobAttempts + s.AuditLog + s.Settings + s.Nodes + s.ContentEnv + s.Leases + 2*s.Usage +
+		s.Identities + s.Groups + s.GroupMembers + s.GroupACL + s.Tags + s.ContentTags + s.Vanities
 }
 
 var base = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
@@ -261,6 +271,57 @@ func Fill(ctx context.Context, db *sql.DB, s Sizes, seed uint64) error {
 			return ins("usage_sessions", s.Usage, "id, started_at, ended_at, content_id, content_guid, bundle_id, user_id, node_id", func(i int) []any {
 				return []any{i, at(r, i), at(r, i+3), 1 + (i-1)%content, fmt.Sprintf("guid-%d", 1+(i-1)%content), nullable(r, int64(1+i%10)),
 					nullable(r, int64(1+i%users)), "node-0002"}
+			})
+		},
+		func() error {
+			if ok, err := hasTable(ctx, tx, "content_group_acl"); !ok || err != nil {
+				return err
+			}
+			groups := max(s.Groups, 1)
+			if err := ins("user_identities", s.Identities, "provider, unique_id, user_id, created_at", func(i int) []any {
+				return []any{[]string{"ldap", "oidc", "saml"}[i%3], fmt.Sprintf("uid=%d,ou=people,dc=exämple", i), 1 + (i-1)%users, at(r, i)}
+			}); err != nil {
+				return err
+			}
+			if err := ins("groups", s.Groups, "id, name, provider, created_at, updated_at", func(i int) []any {
+				return []any{i, fmt.Sprintf("group %d %s", i, text(r, 12)), []string{"", "ldap", "oidc"}[i%3], at(r, i), at(r, i+1)}
+			}); err != nil {
+				return err
+			}
+			if err := ins("group_members", min(s.GroupMembers, groups*users), "group_id, user_id, created_at", func(i int) []any {
+				// Distinct (group, user) pairs: group varies fastest.
+				return []any{1 + (i-1)%groups, 1 + (i-1)/groups%users, at(r, i)}
+			}); err != nil {
+				return err
+			}
+			return ins("content_group_acl", min(s.GroupACL, groups*content), "content_id, group_id, role", func(i int) []any {
+				return []any{1 + (i-1)/groups%content, 1 + (i-1)%groups, []string{"viewer", "collaborator"}[i%2]}
+			})
+		},
+		func() error {
+			if ok, err := hasTable(ctx, tx, "vanities"); !ok || err != nil {
+				return err
+			}
+			tags := max(s.Tags, 1)
+			if err := ins("tags", s.Tags, "id, name, parent_id, parent_key, created_at, updated_at", func(i int) []any {
+				// Three roots; every later tag hangs off one of them.
+				var parent any
+				key := int64(0)
+				if i > 3 {
+					key = int64(1 + i%3)
+					parent = key
+				}
+				return []any{i, fmt.Sprintf("tag %d", i), parent, key, at(r, i), at(r, i+1)}
+			}); err != nil {
+				return err
+			}
+			if err := ins("content_tags", min(s.ContentTags, tags*content), "content_id, tag_id, created_at", func(i int) []any {
+				return []any{1 + (i-1)/tags%content, 1 + (i-1)%tags, at(r, i)}
+			}); err != nil {
+				return err
+			}
+			return ins("vanities", min(s.Vanities, content), "content_id, path, created_at", func(i int) []any {
+				return []any{i, fmt.Sprintf("/team-%d/report/", i), at(r, i)}
 			})
 		},
 		func() error {

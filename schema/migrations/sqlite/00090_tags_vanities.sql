@@ -10,7 +10,7 @@
 -- Same tables as the PostgreSQL folder, with the rules of 00035.
 CREATE TABLE tags (
     id         INTEGER PRIMARY KEY,
-    name       TEXT NOT NULL
+    name       TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 255)
         CONSTRAINT name_key CHECK (typeof(name) IN ('text', 'null') AND instr(CAST(name AS BLOB), x'00') = 0 AND length(CAST(name AS BLOB)) <= 2048),
     parent_id  INTEGER REFERENCES tags (id) ON DELETE CASCADE
         CONSTRAINT parent_id_int8 CHECK (typeof(parent_id) IN ('integer', 'null')),
@@ -38,7 +38,7 @@ CREATE INDEX content_tags_tag ON content_tags (tag_id);
 CREATE TABLE vanities (
     content_id INTEGER PRIMARY KEY REFERENCES content (id) ON DELETE CASCADE
         CONSTRAINT content_id_int8 CHECK (typeof(content_id) IN ('integer', 'null')),
-    path       TEXT NOT NULL UNIQUE
+    path       TEXT NOT NULL UNIQUE CHECK (length(path) BETWEEN 1 AND 2048)
         CONSTRAINT path_key CHECK (typeof(path) IN ('text', 'null') AND instr(CAST(path AS BLOB), x'00') = 0 AND length(CAST(path AS BLOB)) <= 2048),
     created_at TIMESTAMP NOT NULL
         CONSTRAINT created_at_time CHECK (created_at IS NULL OR (typeof(created_at) = 'text' AND created_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]*+00:00' AND (length(created_at) = 25 OR (length(created_at) BETWEEN 27 AND 35 AND substr(created_at, 20, 1) = '.' AND substr(created_at, 21, length(created_at) - 26) NOT GLOB '*[^0-9]*')) AND substr(created_at, 1, 4) <> '0000' AND strftime('%Y-%m-%d %H:%M:%S', substr(created_at, 1, 19)) IS substr(created_at, 1, 19)))
