@@ -56,6 +56,12 @@ type Options struct {
 	// Roles derives the role of users signed in by an external provider
 	// (SignInExternal).
 	Roles RoleMapping
+	// LinkExistingUsers lets the first sign-in of a username through an
+	// external provider take over the existing user of that username
+	// (moving a password installation to a provider). Off, that sign-in
+	// is refused: a provider whose usernames its users can choose would
+	// otherwise hand them any existing account, an administrator's too.
+	LinkExistingUsers bool
 	// External, when set, checks the login form's username and password
 	// instead of Podium's own passwords (LDAP): Login keeps its throttling
 	// and signs the user in with SignInExternal.

@@ -275,8 +275,10 @@ func (s *Service) signInExternalTx(ctx context.Context, id ExternalIdentity) (_ 
 }
 
 // adoptOrCreate finds the user a first external sign-in belongs to: the
-// user of that username if they have no identity of this provider yet
-// (an installation moving from passwords), else a new user.
+// user of that username if they have no identity of this provider yet and
+// Options.LinkExistingUsers is on (an installation moving from
+// passwords), else a new user. An existing username without
+// LinkExistingUsers is ECONFLICT.
 func (s *Service) adoptOrCreate(ctx context.Context, tx dbprovider.Tx, id ExternalIdentity, role string) (*podium.User, error) {
 	log := s.log.WithFields(map[string]any{"provider": id.Provider, "user": id.Username})
 	u, err := tx.UserGetByName(ctx, id.Username)
@@ -287,6 +289,16 @@ func (s *Service) adoptOrCreate(ctx context.Context, tx dbprovider.Tx, id Extern
 			return nil, fmt.Errorf("external sign-in: %w", err)
 		}
 		if !slices.ContainsFunc(ids, func(x *dbprovider.UserIdentity) bool { return x.Provider == id.Provider }) {
+			if !s.opts.LinkExistingUsers {
+				// Linking by username hands the account to whoever the
+				// provider calls by that name: only when the
+				// administrator says usernames match (the move from
+				// passwords).
+				log.WithField("user_id", u.ID).Warn("first external sign-in refused: the username belongs to an existing user and [Authentication] LinkExistingUsers is off")
+				return nil, podium.Errorf(podium.ECONFLICT,
+					"username %q belongs to an existing Podium user who has not signed in through %s before: an administrator links the two with [Authentication] LinkExistingUsers = true (see docs/accounts.md, moving a password installation), or renames that user",
+					id.Username, id.Provider)
+			}
 			log.WithField("user_id", u.ID).Info("first external sign-in of an existing user: linked by username")
 			return u, nil
 		}

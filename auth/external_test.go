@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -114,14 +115,15 @@ func TestSignInExternal(t *testing.T) {
 }
 
 // TestSignInExternalAdoptsPasswordUser: moving a password installation to
-// a provider, the first external sign-in of a username takes over the
-// existing user (and so their content); a later different identity with
-// that username is refused instead of taking it over again.
+// a provider (LinkExistingUsers on), the first external sign-in of a
+// username takes over the existing user (and so their content); a later
+// different identity with that username is refused instead of taking it
+// over again.
 func TestSignInExternalAdoptsPasswordUser(t *testing.T) {
 	t.Parallel()
 	eachProvider(t, func(t *testing.T, db dbprovider.Provider) {
 		ctx := context.Background()
-		s := newService(t, db, auth.Options{})
+		s := newService(t, db, auth.Options{LinkExistingUsers: true})
 		old, err := s.CreateUser(ctx, auth.CreateUserParams{Username: "carol", Role: podium.RolePublisher, Password: "a long pass phrase 42"})
 		if err != nil {
 			t.Fatal(err)
@@ -139,6 +141,42 @@ func TestSignInExternalAdoptsPasswordUser(t *testing.T) {
 		d, err := s.SignInExternal(ctx, auth.ExternalIdentity{Provider: "oidc", UniqueID: "sub-dave", Username: "dave"})
 		if err != nil || d.Role != podium.RoleViewer {
 			t.Fatalf("new user = %+v, %v; want viewer", d, err)
+		}
+	})
+}
+
+// TestSignInExternalRefusesTakeover replays the attack on linking by
+// username: at a provider whose users choose their own username (an
+// OpenID Connect provider's preferred_username, say), someone signs in as
+// "root", the name of the password-era administrator. Without
+// LinkExistingUsers the sign-in is refused, and root stays root's.
+func TestSignInExternalRefusesTakeover(t *testing.T) {
+	t.Parallel()
+	eachProvider(t, func(t *testing.T, db dbprovider.Provider) {
+		ctx := context.Background()
+		s := newService(t, db, auth.Options{})
+		root, err := s.CreateUser(ctx, auth.CreateUserParams{Username: "root", Role: podium.RoleAdmin, Password: "a long pass phrase 42"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := s.SignInExternal(ctx, auth.ExternalIdentity{Provider: "oidc", UniqueID: "sub-mallory", Username: "Root"})
+		assertCode(t, err, podium.ECONFLICT)
+		if u != nil {
+			t.Fatalf("sign-in as root's username returned user %+v", u)
+		}
+		if err == nil || !strings.Contains(err.Error(), "LinkExistingUsers") {
+			t.Fatalf("refusal %v does not name the setting that links users", err)
+		}
+		// The identity was not recorded: a later sign-in is refused again,
+		// and root still signs in with the password.
+		_, err = s.SignInExternal(ctx, auth.ExternalIdentity{Provider: "oidc", UniqueID: "sub-mallory", Username: "root"})
+		assertCode(t, err, podium.ECONFLICT)
+		if got, err := s.Login(ctx, "root", "a long pass phrase 42", "192.0.2.1"); err != nil || got.User.ID != root.ID || got.User.Role != podium.RoleAdmin {
+			t.Fatalf("root's password login after the attempt: %+v, %v", got, err)
+		}
+		// A new username is provisioned as before.
+		if d, err := s.SignInExternal(ctx, auth.ExternalIdentity{Provider: "oidc", UniqueID: "sub-dave", Username: "dave"}); err != nil || d.ID == root.ID {
+			t.Fatalf("new user = %+v, %v", d, err)
 		}
 	})
 }

@@ -185,6 +185,12 @@ type AuthenticationConfig struct {
 	// Provider is how users sign in: AuthPassword, AuthLDAP, AuthOIDC,
 	// AuthSAML or AuthProxy. API keys work whatever the provider.
 	Provider string
+	// LinkExistingUsers lets the first sign-in of a username through an
+	// external provider take over the existing user of that username
+	// (with their content, keys and grants): set it while moving a
+	// password installation to a provider. Default false: such a sign-in
+	// is refused.
+	LinkExistingUsers bool
 	// SessionIdleTimeout ends a session that made no request for this
 	// long. At most SessionLifetime.
 	SessionIdleTimeout time.Duration

@@ -67,6 +67,7 @@ func keys() []key {
 		{section: "HTTPS", name: "MinimumTLSVersion", field: func(c *Config) any { return &c.HTTPS.MinimumTLSVersion }},
 
 		{section: "Authentication", name: "Provider", field: func(c *Config) any { return &c.Authentication.Provider }},
+		{section: "Authentication", name: "LinkExistingUsers", field: func(c *Config) any { return &c.Authentication.LinkExistingUsers }},
 		{section: "Authentication", name: "SessionIdleTimeout", field: func(c *Config) any { return &c.Authentication.SessionIdleTimeout }},
 		{section: "Authentication", name: "SessionLifetime", field: func(c *Config) any { return &c.Authentication.SessionLifetime }},
 

@@ -103,9 +103,10 @@ func TestContentAccessEveryEndpoint(t *testing.T) {
 			{"GET", "/__api__/applications/" + m.guid + "/config", read, "", "", 200},
 			{"POST", app + "/upload", edit, "application/x-gzip", "not gzip", 400},
 			{"POST", app + "/deploy", edit, "application/json", fmt.Sprintf(`{"bundle": %d}`, bundleID), 200},
-			// The dashboard's page of the content (deployment output, jobs):
+			// The dashboard's page of the content: anyone who may see the
+			// content gets it (a viewer sees what a viewer may: issue 27);
 			// anonymous callers are sent to the login page.
-			{"GET", "/__dashboard__/content/" + m.guid, edit, "", "", 200},
+			{"GET", "/__dashboard__/content/" + m.guid, read, "", "", 200},
 			// Tasks: the starter's, else those who may change the content.
 			{"GET", "/__api__/v1/tasks/" + m.taskID, edit, "", "", 200},
 			{"GET", "/__api__/tasks/" + m.taskID, edit, "", "", 200},

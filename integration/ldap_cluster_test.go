@@ -21,6 +21,8 @@ func ldapConfig(s *ldaptest.Server) string {
 TrustedProxies = 127.0.0.1
 [Authentication]
 Provider = ldap
+# caro, a password-era user, moves to LDAP (docs/accounts.md).
+LinkExistingUsers = true
 [LDAP]
 ServerAddress = ` + s.LDAPSURL + `
 TLSCACertificate = ` + s.CAFile + `

@@ -50,6 +50,9 @@ func AuthOptions(cfg *config.Config, base auth.Options) auth.Options {
 	if base.Password.MinimumLength == 0 {
 		base.Password.MinimumLength = cfg.Password.MinimumLength
 	}
+	if !base.LinkExistingUsers {
+		base.LinkExistingUsers = cfg.Authentication.LinkExistingUsers
+	}
 	if base.Roles.Default == "" && !base.Roles.Mapped() {
 		base.Roles = auth.RoleMapping{
 			Default:   cfg.Authorization.DefaultUserRole,

@@ -137,7 +137,8 @@ func TestUserManagementAPI(t *testing.T) {
 // provider groups refuse manual members.
 func TestGroupsAPI(t *testing.T) {
 	t.Parallel()
-	n, base := accountsNode(t, auth.ThrottleOptions{}, "")
+	// pat, a password user, later signs in through the proxy as well.
+	n, base := accountsNode(t, auth.ThrottleOptions{}, "[Authentication]\nLinkExistingUsers = true\n")
 	ctx := context.Background()
 	_, adminKey := mustUserKey(t, n, "root", podium.RoleAdmin)
 	pub, pubKey := mustUserKey(t, n, "pat", podium.RolePublisher)
