@@ -52,7 +52,7 @@ const rDeployAppScript = `
 if (nzchar(Sys.getenv("PODIUM_ARG_LIB"))) .libPaths(c(Sys.getenv("PODIUM_ARG_LIB"), .libPaths()))
 if (nzchar(Sys.getenv("PODIUM_ARG_REPO"))) options(repos = c(CRAN = Sys.getenv("PODIUM_ARG_REPO")))
 dir <- Sys.getenv("PODIUM_ARG_DIR")
-ok <- rsconnect::deployApp(dir, appName = Sys.getenv("PODIUM_ARG_NAME"), server = "podium", account = "alice",
+ok <- rsconnect::deployApp(dir, appName = Sys.getenv("PODIUM_ARG_NAME"), server = "podium", account = Sys.getenv("PODIUM_ARG_ACCOUNT", "alice"),
   launch.browser = FALSE, forceUpdate = TRUE, logLevel = "verbose")
 cat("DEPLOYED", ok, "\n")
 d <- rsconnect::deployments(dir)
@@ -60,7 +60,8 @@ cat("URL", d$url[nrow(d)], "\n")
 `
 
 // rDeployApp writes files into dir and runs deployApp on it as a
-// publisher would (lib and repo may be ""). It returns R's output, the
+// publisher would (lib and repo may be ""), as r's account (alice
+// unless set). It returns R's output, the
 // content's URL and an error when R failed or deployApp returned FALSE
 // (what it does when the deployment fails).
 func rDeployApp(t *testing.T, r *rClient, dir, name string, files map[string]string, lib, repo string) (string, string, error) {
@@ -73,7 +74,11 @@ func rDeployApp(t *testing.T, r *rClient, dir, name string, files map[string]str
 			t.Fatal(err)
 		}
 	}
-	out, err := r.try(rDeployAppScript, map[string]string{"DIR": dir, "NAME": name, "LIB": lib, "REPO": repo})
+	args := map[string]string{"DIR": dir, "NAME": name, "LIB": lib, "REPO": repo}
+	if r.account != "" {
+		args["ACCOUNT"] = r.account
+	}
+	out, err := r.try(rDeployAppScript, args)
 	url := ""
 	for _, l := range strings.Split(out, "\n") {
 		if rest, ok := strings.CutPrefix(l, "URL "); ok {

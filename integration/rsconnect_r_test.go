@@ -16,6 +16,9 @@ import (
 type rClient struct {
 	t    *testing.T
 	home string
+	// account is the rsconnect account deployApp uses: the server's
+	// username of the key's user; "" is alice.
+	account string
 }
 
 func newRClient(t *testing.T) *rClient {
