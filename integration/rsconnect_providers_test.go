@@ -29,7 +29,8 @@ import (
 // their session (POST /__api__/v1/keys with the session's CSRF token);
 // the R rsconnect package (Debian's, unchanged) registers that key with
 // connectApiUser and deploys a static page with deployApp; the content
-// is owned by that user and serves.
+// is owned by that user and serves. rsconnect-python's requests (replayed)
+// deploy with the same key.
 func TestRSConnectRUnderEachProvider(t *testing.T) {
 	t.Parallel()
 	t.Run("ldap", func(t *testing.T) {
@@ -147,6 +148,32 @@ rsconnect::connectApiUser(account = Sys.getenv("PODIUM_ARG_ACCOUNT"), server = "
 	})
 	if !strings.Contains(string(res.Body), marker) {
 		t.Fatalf("the served page: %.500s", res.Body)
+	}
+
+	// rsconnect-python (its requests, replayed as in the rest of the suite:
+	// the client is not installable here) deploys with the same key.
+	rs := newRSConnect(t, base, key)
+	if who := rs.me(); who["username"] != user {
+		t.Fatalf("rsconnect-python's v1/user with the key: %v, want %s", who, user)
+	}
+	pyMarker := "deployed by rsconnect-python for " + user + " under " + n.Name
+	d := rs.deploy("", "py_under_"+n.Name, "Python client under "+n.Name,
+		htmlBundle(t, map[string]string{"index.html": "<h1>" + pyMarker + "</h1>"}, "index.html"), nil, true, nil)
+	if lines, task := rs.waitForTask(d.TaskID, 1); task.Code != 0 {
+		t.Fatalf("rsconnect-python deploy under %s: %d %q\n%s", n.Name, task.Code, task.Error, strings.Join(lines, "\n"))
+	}
+	// Served by the node (behind nginx, pages need nginx's own sign-in).
+	testutil.WaitFor(t, testutil.Timeout(time.Minute), "the rsconnect-python deployment serves", func() bool {
+		res = pubDo(t, "GET", n.URL+"/content/"+d.AppGUID+"/", key, "", nil)
+		return res.Status == 200
+	})
+	if !strings.Contains(string(res.Body), pyMarker) {
+		t.Fatalf("content deployed by rsconnect-python under %s: %.300s", n.Name, res.Body)
+	}
+	res = pubDo(t, "GET", n.URL+"/__api__/v1/content/"+d.AppGUID, key, "", nil)
+	res.JSON(t, &item)
+	if res.Status != 200 || item.OwnerGUID != me["guid"] {
+		t.Fatalf("content deployed by rsconnect-python: %d %s, want it owned by %s (%v)", res.Status, res.Body, user, me["guid"])
 	}
 }
 
