@@ -73,7 +73,8 @@ func testPublish(t *testing.T, pg string) {
 		perms := api + "/content/" + site + "/permissions"
 		pubWant(t, "stranger sets", pubJSON(t, "PUT", perms, carol, map[string]any{"permissions": []map[string]string{{"username": "carol"}}}), 404)
 		pubWant(t, "unknown user", pubJSON(t, "PUT", perms, alice, `{"permissions":[{"username":"nobody-such"}]}`), 400)
-		pubWant(t, "bad role", pubJSON(t, "PUT", perms, alice, `{"permissions":[{"username":"bob","role":"owner"}]}`), 400)
+		// ("owner" is Connect's name for a collaborator: accepted.)
+		pubWant(t, "bad role", pubJSON(t, "PUT", perms, alice, `{"permissions":[{"username":"bob","role":"emperor"}]}`), 400)
 		pubWant(t, "bad access type", pubJSON(t, "PUT", perms, alice, `{"access_type":"everyone"}`), 400)
 		pubWant(t, "owner sets", pubJSON(t, "PUT", perms, alice, `{"permissions":[{"username":"bob","role":"viewer"}]}`), 200)
 		var p struct {

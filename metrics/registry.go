@@ -140,15 +140,20 @@ func (r *Registry) Middleware() echo.MiddlewareFunc {
 }
 
 // route returns the request's route template, or "other" for paths that
-// matched no route (so raw paths never become label values).
+// matched no route (so raw paths never become label values). A request
+// answered by a not-found handler (echo.RouteNotFound: vanity URLs, the
+// dashboard's own 404 page) matched no route either: its template "/*"
+// would lump every miss together under a name that looks like a route.
 func (r *Registry) route(c echo.Context) string {
 	r.routesOnce.Do(func() {
 		r.routes = map[string]bool{}
 		for _, rt := range c.Echo().Routes() {
-			r.routes[rt.Path] = true
+			if rt.Method != echo.RouteNotFound {
+				r.routes[rt.Method+" "+rt.Path] = true
+			}
 		}
 	})
-	if p := c.Path(); r.routes[p] {
+	if p := c.Path(); r.routes[c.Request().Method+" "+p] {
 		return p
 	}
 	return "other"

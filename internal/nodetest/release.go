@@ -58,6 +58,18 @@ func buildRelease(commit string) (string, error) {
 		return "", fmt.Errorf("release %s: %w", commit, err)
 	}
 	tmp := filepath.Join(dir, "podium.tmp")
+	// The release may need modules that today's go.mod dropped (the
+	// progress bar library, say), which a fresh machine's module cache
+	// lacks: fetch what is missing through the configured proxy (go.sum
+	// verifies every one), then build offline. With a warm cache the
+	// download does nothing.
+	download := exec.Command("go", "mod", "download")
+	download.Dir = src
+	download.Env = append(os.Environ(), "GOFLAGS=-mod=readonly", "GOWORK=off")
+	download.Stdout, download.Stderr = &out, &out
+	if err := download.Run(); err != nil {
+		return "", fmt.Errorf("release %s: go mod download (its modules are neither in the module cache nor reachable through GOPROXY): %w\n%s", commit, err, out.String())
+	}
 	cmd := exec.Command("go", "build", "-o", tmp, "./cmd/podium")
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly", "GOPROXY=off", "GOWORK=off")
