@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -146,54 +147,73 @@ func (h *accountHandlers) manageRoutes() []route.Route {
 // userParam returns the user named by the {guid} parameter and names it
 // as the audit target. Returns ENOTFOUND.
 func (h *accountHandlers) userParam(c echo.Context) (*podium.User, error) {
-	SetAuditTarget(c, "user:"+c.Param("guid"))
-	notFound := podium.Errorf(podium.ENOTFOUND, "user %q not found", c.Param("guid"))
-	id, ok := parseUserParam(c.Param("guid"))
-	if !ok {
-		return nil, notFound
-	}
-	u, err := h.auth.GetUser(c.Request().Context(), id)
-	if podium.IsCode(err, podium.ENOTFOUND) {
-		return nil, notFound
-	} else if err != nil {
-		return nil, err
-	}
-	SetAuditTarget(c, "user:"+u.Username)
-	return u, nil
+	return lookupParam(c, "user", parseUserParam, h.auth.GetUser, func(u *podium.User) string { return u.Username })
 }
 
 // groupParam returns the group named by the {guid} parameter and names it
 // as the audit target. Returns ENOTFOUND.
 func (h *accountHandlers) groupParam(c echo.Context) (*podium.Group, error) {
-	SetAuditTarget(c, "group:"+c.Param("guid"))
-	notFound := podium.Errorf(podium.ENOTFOUND, "group %q not found", c.Param("guid"))
-	id, ok := ParseGroupGUID(c.Param("guid"))
+	return lookupParam(c, "group", ParseGroupGUID, h.auth.GetGroup, func(g *podium.Group) string { return g.Name })
+}
+
+// lookupParam finds the kind ("user", "group") named by the {guid}
+// parameter: the audit target is the GUID until it is found, its name
+// after; an unparsable or unknown GUID is one ENOTFOUND.
+func lookupParam[T any](c echo.Context, kind string, parse func(string) (int64, bool),
+	get func(context.Context, int64) (*T, error), name func(*T) string) (*T, error) {
+	guid := c.Param("guid")
+	SetAuditTarget(c, kind+":"+guid)
+	notFound := podium.Errorf(podium.ENOTFOUND, "%s %q not found", kind, guid)
+	id, ok := parse(guid)
 	if !ok {
 		return nil, notFound
 	}
-	g, err := h.auth.GetGroup(c.Request().Context(), id)
+	v, err := get(c.Request().Context(), id)
 	if podium.IsCode(err, podium.ENOTFOUND) {
 		return nil, notFound
 	} else if err != nil {
 		return nil, err
 	}
-	SetAuditTarget(c, "group:"+g.Name)
-	return g, nil
+	SetAuditTarget(c, kind+":"+name(v))
+	return v, nil
+}
+
+// adminUserParam is the caller, an administrator (else 403), and the user
+// of the {guid} parameter.
+func (h *accountHandlers) adminUserParam(c echo.Context) (me, u *podium.User, err error) {
+	if me, err = requireAdmin(c); err != nil {
+		return nil, nil, err
+	}
+	if u, err = h.userParam(c); err != nil {
+		return nil, nil, err
+	}
+	return me, u, nil
+}
+
+// ownOrAdminUserParam is the user of the {guid} parameter when the caller
+// is that user or an administrator; anyone else gets the same 404 as for
+// an unknown user.
+func (h *accountHandlers) ownOrAdminUserParam(c echo.Context) (*podium.User, error) {
+	me, err := RequireUser(c)
+	if err != nil {
+		return nil, err
+	}
+	u, err := h.userParam(c)
+	if err != nil {
+		return nil, err
+	}
+	if !me.IsAdmin() && me.ID != u.ID {
+		return nil, podium.Errorf(podium.ENOTFOUND, "user %q not found", c.Param("guid"))
+	}
+	return u, nil
 }
 
 // getUser answers GET /__api__/v1/users/{guid}: administrators see
 // everyone, other users themselves.
 func (h *accountHandlers) getUser(c echo.Context) error {
-	me, err := RequireUser(c)
+	u, err := h.ownOrAdminUserParam(c)
 	if err != nil {
 		return err
-	}
-	u, err := h.userParam(c)
-	if err != nil {
-		return err
-	}
-	if !me.IsAdmin() && me.ID != u.ID {
-		return podium.Errorf(podium.ENOTFOUND, "user %q not found", c.Param("guid"))
 	}
 	return c.JSON(http.StatusOK, userInfo(u))
 }
@@ -225,11 +245,7 @@ func notSelf(me, u *podium.User, what string) error {
 // change or a lock ends the user's sessions (and a lock refuses their API
 // keys). An administrator cannot demote or lock themselves (412).
 func (h *accountHandlers) updateUser(c echo.Context) error {
-	me, err := requireAdmin(c)
-	if err != nil {
-		return err
-	}
-	u, err := h.userParam(c)
+	me, u, err := h.adminUserParam(c)
 	if err != nil {
 		return err
 	}
@@ -288,11 +304,7 @@ func (h *accountHandlers) setLocked(c echo.Context, me, u *podium.User, locked b
 // user's sessions and refuses their API keys at once, on every node;
 // unlocking lets them sign in again (no old session comes back).
 func (h *accountHandlers) lockUser(c echo.Context) error {
-	me, err := requireAdmin(c)
-	if err != nil {
-		return err
-	}
-	u, err := h.userParam(c)
+	me, u, err := h.adminUserParam(c)
 	if err != nil {
 		return err
 	}
@@ -323,10 +335,7 @@ func (h *accountHandlers) passwordsHere() error {
 // (administrators): 204; the user's sessions end. 412 when another
 // provider than password signs users in.
 func (h *accountHandlers) resetPassword(c echo.Context) error {
-	if _, err := requireAdmin(c); err != nil {
-		return err
-	}
-	u, err := h.userParam(c)
+	_, u, err := h.adminUserParam(c)
 	if err != nil {
 		return err
 	}
@@ -350,11 +359,7 @@ func (h *accountHandlers) resetPassword(c echo.Context) error {
 // 204; the user's keys and sessions go with them. 412 while the user owns
 // content, or for the caller's own account.
 func (h *accountHandlers) deleteUser(c echo.Context) error {
-	me, err := requireAdmin(c)
-	if err != nil {
-		return err
-	}
-	u, err := h.userParam(c)
+	me, u, err := h.adminUserParam(c)
 	if err != nil {
 		return err
 	}
@@ -370,16 +375,9 @@ func (h *accountHandlers) deleteUser(c echo.Context) error {
 // userGroups answers GET /__api__/v1/users/{guid}/groups: the user's
 // groups (administrators, or the user themselves).
 func (h *accountHandlers) userGroups(c echo.Context) error {
-	me, err := RequireUser(c)
+	u, err := h.ownOrAdminUserParam(c)
 	if err != nil {
 		return err
-	}
-	u, err := h.userParam(c)
-	if err != nil {
-		return err
-	}
-	if !me.IsAdmin() && me.ID != u.ID {
-		return podium.Errorf(podium.ENOTFOUND, "user %q not found", c.Param("guid"))
 	}
 	gs, err := h.auth.UserGroups(c.Request().Context(), u.ID)
 	if err != nil {
