@@ -71,7 +71,7 @@ func containsString(list []string, s string) bool {
 // "/sales/report" finds "/sales/report/"). Nil when the path cannot be a
 // vanity's.
 func VanityCandidates(path string) []string {
-	p := strings.ToLower(path)
+	p := VanityLower(path)
 	if !strings.HasPrefix(p, "/") || len(p) > MaxVanityLen+4096 {
 		return nil
 	}
@@ -85,6 +85,21 @@ func VanityCandidates(path string) []string {
 		out = append(out, p+"/")
 	}
 	return out
+}
+
+// VanityLower lower-cases the ASCII letters of a request path and leaves
+// every other byte as it is, so that a candidate is a byte-for-byte
+// prefix of the path: strings.ToLower would turn the Kelvin sign (3 bytes)
+// into "k" (1 byte), match the vanity /k…/ and then cut the rest of the
+// path at the wrong byte. Vanity paths are ASCII (NormalizeVanity).
+func VanityLower(path string) string {
+	b := []byte(path)
+	for i, ch := range b {
+		if 'A' <= ch && ch <= 'Z' {
+			b[i] = ch + ('a' - 'A')
+		}
+	}
+	return string(b)
 }
 
 // mayManageVanity checks that u may set or remove the vanity of content

@@ -49,6 +49,11 @@ func TestVanityCandidates(t *testing.T) {
 	if got, want := VanityCandidates("/a/b/"), []string{"/a/", "/a/b/"}; !slices.Equal(got, want) {
 		t.Errorf("candidates = %q, want %q", got, want)
 	}
+	// Only ASCII letters fold: the Kelvin sign does not become "k", so no
+	// candidate is shorter in bytes than the path it came from.
+	if got, want := VanityCandidates("/\u212Aeam/x"), []string{"/\u212Aeam/", "/\u212Aeam/x/"}; !slices.Equal(got, want) {
+		t.Errorf("candidates of a path with a Kelvin sign = %q, want %q", got, want)
+	}
 	if got := VanityCandidates("relative"); got != nil {
 		t.Errorf("candidates of a relative path = %q", got)
 	}

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -113,7 +112,7 @@ func (h *contentServe) vanity(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	lower := strings.ToLower(req.URL.Path)
+	lower := publish.VanityLower(req.URL.Path)
 	if lower+"/" == vpath {
 		// The vanity without its trailing slash: to it, so that relative
 		// links resolve (301 for GET and HEAD, 308 otherwise).
