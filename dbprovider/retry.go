@@ -42,8 +42,17 @@ type Beginner interface {
 // would repeat wrongly. Any other error rolls back and is returned as it
 // is.
 func RunTx(ctx context.Context, db Beginner, fn func(Tx) error) error {
+	return RetryConflicts(ctx, func() error { return runTxOnce(ctx, db, fn) })
+}
+
+// RetryConflicts runs try, and again after a short pause while it fails
+// with a RetryableError, up to TxRetries more times; it returns try's last
+// error. try must run a whole transaction (begin to commit) and leave
+// nothing behind that a second run would repeat wrongly. RunTx and the SQL
+// store's multi-statement methods retry through it.
+func RetryConflicts(ctx context.Context, try func() error) error {
 	for attempt := 1; ; attempt++ {
-		err := runTxOnce(ctx, db, fn)
+		err := try()
 		if err == nil || attempt > TxRetries || !IsRetryable(err) {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/internal/pgtest"
@@ -65,11 +66,13 @@ func TestRequestSurvivesDeadlockWithMigration(t *testing.T) {
 		}
 		done <- r
 	}()
-	testutil.WaitFor(t, 30*time.Second, "the API-key lookup waits for users", func() bool {
-		var n int
-		_ = tx.Conn().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'podium test'
-			AND wait_event_type = 'Lock' AND query LIKE '%api_keys%'`).Scan(&n)
-		return n > 0
+	waitLockWait(t, ctx, tx, "users", "the API-key lookup waits for users", func() bool {
+		if len(done) == 0 {
+			return false
+		}
+		r := <-done
+		t.Fatalf("the API-key lookup returned before the deadlock: user %q, error %v", r.user, r.err)
+		return true
 	})
 	// Completes once PostgreSQL has aborted the request (deadlock_timeout,
 	// 1s by default on the request's session).
@@ -123,12 +126,7 @@ func TestRunTxRetriesDeadlock(t *testing.T) {
 			return err
 		})
 	}()
-	testutil.WaitFor(t, 30*time.Second, "the transaction waits for sessions", func() bool {
-		var n int
-		_ = otx.Conn().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'podium test'
-			AND wait_event_type = 'Lock'`).Scan(&n)
-		return n > 0
-	})
+	waitLockWait(t, ctx, otx, "sessions", "the transaction waits for sessions", nil)
 	if _, err := otx.Exec(ctx, `LOCK TABLE users IN ACCESS EXCLUSIVE MODE`); err != nil {
 		t.Fatalf("the other transaction's second lock: %v", err)
 	}
@@ -145,6 +143,72 @@ func TestRunTxRetriesDeadlock(t *testing.T) {
 	}
 	if attempts < 2 {
 		t.Fatalf("RunTx ran the transaction %d time(s): the deadlock did not abort it", attempts)
+	}
+}
+
+// TestStoreTransactionRetriesDeadlock: the SQL store's own multi-statement
+// transactions (here ScheduleDelete, which a request runs: it deletes the
+// schedule, then its queued jobs) are run again after a deadlock, as
+// RunTx's are, instead of answering the client 409. The other session
+// holds jobs and then asks for schedules, which the request holds.
+func TestStoreTransactionRetriesDeadlock(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	p := openURL(t, url)
+	ctx := context.Background()
+	if _, err := schema.Up(ctx, p, nil, schema.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := p.UserCreate(ctx, &dbprovider.UserCreateParams{Username: "alice", Role: "publisher"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := p.ContentCreate(ctx, &dbprovider.ContentCreateParams{GUID: "0b6f5a52-4b8e-4b8e-9d1c-2b7d0c1e5f10", Name: "report", OwnerID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := time.Now().Add(time.Hour).Truncate(time.Second)
+	if _, err := p.SchedulePut(ctx, &dbprovider.SchedulePutParams{ContentID: c.ID, Spec: "@every 1h", Timezone: "UTC", Enabled: true, NextRunAt: &next}); err != nil {
+		t.Fatal(err)
+	}
+	deadlocks := func() int64 {
+		var n int64
+		if err := p.DB().QueryRowContext(ctx, `SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := deadlocks()
+
+	otx := lockingTx(t, ctx, url, "jobs")
+	done := make(chan error, 1)
+	go func() { done <- p.ScheduleDelete(ctx, c.ID) }()
+	waitLockWait(t, ctx, otx, "jobs", "the schedule's deletion waits for jobs", func() bool {
+		if len(done) == 0 {
+			return false
+		}
+		t.Fatalf("ScheduleDelete returned before the deadlock: %v", <-done)
+		return true
+	})
+	if _, err := otx.Exec(ctx, `LOCK TABLE schedules IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatalf("the other transaction's second lock: %v (it, not the request, was the deadlock's victim)", err)
+	}
+	if err := otx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("ScheduleDelete after a deadlock: %v, want nil (the transaction run again)", err)
+		}
+	case <-time.After(testutil.Timeout(30 * time.Second)):
+		t.Fatal("ScheduleDelete did not return")
+	}
+	if _, err := p.ScheduleGet(ctx, c.ID); !podium.IsCode(err, podium.ENOTFOUND) {
+		t.Fatalf("the schedule after ScheduleDelete: %v, want ENOTFOUND", err)
+	}
+	if after := deadlocks(); after <= before {
+		t.Fatalf("pg_stat_database.deadlocks %d -> %d: the test did not provoke a deadlock", before, after)
 	}
 }
 
@@ -190,4 +254,24 @@ func lockingTx(t *testing.T, ctx context.Context, url, table string) pgx.Tx {
 		t.Fatal(err)
 	}
 	return tx
+}
+
+// waitLockWait waits until a session of the provider (application_name
+// "podium test") of this test's database waits for a lock on table. It
+// reads pg_locks, not pg_stat_activity's query: a statement that waits
+// while PostgreSQL parses it (a first use, prepared by pgx) still shows
+// the session's previous query there. ended, when not nil, fails the test
+// if the session's work returned before waiting.
+func waitLockWait(t *testing.T, ctx context.Context, tx pgx.Tx, table, what string, ended func() bool) {
+	t.Helper()
+	testutil.WaitFor(t, 30*time.Second, what, func() bool {
+		if ended != nil && ended() {
+			return true
+		}
+		var n int
+		err := tx.Conn().QueryRow(ctx, `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+			WHERE NOT l.granted AND a.application_name = 'podium test' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND l.relation = $1::regclass`, table).Scan(&n)
+		return err == nil && n > 0
+	})
 }

@@ -467,7 +467,9 @@ func (s *Store) TaskFailOrphaned(ctx context.Context, p *dbprovider.OrphanedPara
 			reason = fmt.Sprintf("node %s stopped heartbeating at %s while this task ran (no heartbeat for more than %s)",
 				c.node, at, p.NodeTimeout)
 		}
+		failed := false
 		err := s.inTx(ctx, func(tx *Store) error {
+			failed = false // a retried transaction starts over
 			res, err := tx.W.ExecContext(ctx, `UPDATE tasks SET finished = $2, finished_at = `+s.D.Now()+`, code = 1, error = $3
 			WHERE id = $1 AND NOT finished`, c.id, true, reason)
 			if err != nil {
@@ -481,11 +483,14 @@ func (s *Store) TaskFailOrphaned(ctx context.Context, p *dbprovider.OrphanedPara
 			if err != nil {
 				return s.D.TranslateError(err)
 			}
-			out = append(out, &dbprovider.OrphanedTask{ID: c.id, NodeID: c.node, Reason: reason})
+			failed = true
 			return nil
 		})
 		if err != nil {
 			return out, fmt.Errorf("task fail orphaned: %s: %w", c.id, err)
+		}
+		if failed {
+			out = append(out, &dbprovider.OrphanedTask{ID: c.id, NodeID: c.node, Reason: reason})
 		}
 	}
 	return out, nil

@@ -22,14 +22,25 @@ import (
 )
 
 // inTx runs fn in a transaction on the writer: a new one when s is a
-// provider's store, the caller's when s already runs inside one.
+// provider's store, the caller's when s already runs inside one. A new
+// transaction that fails as a deadlock's victim or for a serialization
+// failure (dbprovider.RetryableError) is run again whole
+// (dbprovider.RetryConflicts), so fn must set what it returns to its
+// caller afresh on each run; inside the caller's transaction the caller
+// retries.
 func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) error {
-	db, ok := s.W.(interface {
-		BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
-	})
+	db, ok := s.W.(txBeginner)
 	if !ok {
 		return fn(s)
 	}
+	return dbprovider.RetryConflicts(ctx, func() error { return s.inTxOnce(ctx, db, fn) })
+}
+
+type txBeginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+func (s *Store) inTxOnce(ctx context.Context, db txBeginner, fn func(tx *Store) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.D.TranslateError(err)
@@ -204,6 +215,7 @@ func (s *Store) ScheduleEnqueueDue(ctx context.Context, p *dbprovider.ScheduleEn
 	}
 	var out []*podium.Job
 	err := s.inTx(ctx, func(tx *Store) error {
+		out = nil // a retried transaction starts over
 		due, err := queryList(ctx, tx.W, s.D, "schedule enqueue due", scanSchedule, s.sqlScheduleDue(), UTC(p.Now.Add(max(p.Ahead, 0))), limit)
 		if err != nil || len(due) == 0 {
 			return err
@@ -360,6 +372,7 @@ func (s *Store) JobInsertDue(ctx context.Context, p *dbprovider.JobInsertParams)
 		inserted bool
 	)
 	err := s.inTx(ctx, func(tx *Store) error {
+		inserted = false // a retried transaction starts over
 		var id int64
 		err := tx.W.QueryRowContext(ctx, `INSERT INTO jobs (content_id, queue, due_at, status, max_attempts, created_at)
 		VALUES ($1, $2, $3, 'queued', $4, `+s.D.Now()+`)
@@ -426,6 +439,7 @@ func (s *Store) jobClaim(ctx context.Context, p *dbprovider.JobClaimParams, limi
 	}
 	var jobs []*podium.Job
 	err := s.inTx(ctx, func(tx *Store) error {
+		jobs = nil // a retried transaction starts over
 		// The transaction holds the only write lock (BEGIN IMMEDIATE), so
 		// claims run one after another and cannot pick the same row.
 		for len(jobs) < limit {
@@ -515,6 +529,7 @@ func (s *Store) JobFinish(ctx context.Context, p *dbprovider.JobFinishParams) (*
 		lost bool
 	)
 	err := s.inTx(ctx, func(tx *Store) error {
+		lost = false // a retried transaction starts over
 		res, err := tx.W.ExecContext(ctx, `UPDATE jobs SET status = $3, finished_at = `+s.D.Now()+`,
 			heartbeat_at = `+s.D.Now()+`, exit_code = $4, error = $5
 		WHERE id = $1 AND claim_token = $2 AND status = 'running'`, p.ID, p.Token, p.Status, p.ExitCode, p.Error)
@@ -580,6 +595,7 @@ func (s *Store) JobReclaimAbandoned(ctx context.Context, timeout time.Duration) 
 	reason := fmt.Sprintf("abandoned: no heartbeat for more than %s (the node stopped or stalled)", timeout)
 	failed := fmt.Sprintf("failed: abandoned on every attempt (no heartbeat for more than %s each time)", timeout)
 	err := s.inTx(ctx, func(tx *Store) error {
+		*out = dbprovider.JobReclaimResult{} // a retried transaction starts over
 		// SkipLocked: a row another node is reclaiming (or heartbeating)
 		// right now is not waited for; PostgreSQL re-checks the heartbeat
 		// of rows it does lock. Without it, two reclaimers locking rows in
