@@ -286,7 +286,8 @@ type LockStatement struct {
 //
 //   - in one transaction, strong locks on more than one existing table (a
 //     request that uses two of them can deadlock with the migration, as a
-//     login or an API-key lookup did);
+//     login or an API-key lookup did), a table referenced by a new foreign
+//     key (of a new column or a new table) counting as locked;
 //   - an index built without CONCURRENTLY on an existing table (writes wait
 //     for the whole build), or CONCURRENTLY inside a transaction (which
 //     PostgreSQL refuses);
@@ -324,6 +325,11 @@ func LockStatements(sql string, noTx bool) []LockStatement {
 				out = append(out, LockStatement{Statement: st, Reason: "cannot run twice: a NO TRANSACTION migration is tried again from its first statement after giving up on a lock",
 					Fix: "write CREATE TABLE IF NOT EXISTS"})
 			}
+			// A foreign key locks the table it references (SHARE ROW
+			// EXCLUSIVE: no writes) until the transaction ends.
+			for _, ref := range referencesRe.FindAllStringSubmatch(norm, -1) {
+				lock(tableName(ref[1]), st)
+			}
 			continue
 		}
 		if m := createIndexRe.FindStringSubmatch(norm); m != nil {
@@ -336,9 +342,13 @@ func LockStatements(sql string, noTx bool) []LockStatement {
 			case m[1] != "" && !noTx:
 				out = append(out, LockStatement{Statement: st, Reason: "CREATE INDEX CONCURRENTLY cannot run inside a transaction",
 					Fix: "mark the migration -- +goose NO TRANSACTION and write CREATE INDEX CONCURRENTLY IF NOT EXISTS"})
-			case m[1] != "" && m[2] == "":
+			case noTx && m[2] == "":
+				fix := "write CREATE INDEX IF NOT EXISTS"
+				if m[1] != "" {
+					fix = "write CREATE INDEX CONCURRENTLY IF NOT EXISTS"
+				}
 				out = append(out, LockStatement{Statement: st, Reason: "cannot run twice: a NO TRANSACTION migration is tried again from its first statement after giving up on a lock",
-					Fix: "write CREATE INDEX CONCURRENTLY IF NOT EXISTS"})
+					Fix: fix})
 			}
 			continue
 		}

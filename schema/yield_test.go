@@ -3,6 +3,7 @@ package schema_test
 import (
 	"context"
 	"io/fs"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -142,6 +143,9 @@ func TestLockStatements(t *testing.T) {
 		{"OKContractIgnored", "-- podium:class contract\n-- +goose Up\nALTER TABLE users ADD COLUMN a text;\nALTER TABLE sessions ADD COLUMN a text;\nCREATE INDEX users_a ON users (a);\n", ""},
 		{"ErrTwoTablesInOneTransaction", "-- podium:class expand\n-- +goose Up\nALTER TABLE api_keys ADD COLUMN a text;\nALTER TABLE users ADD COLUMN a text;\n", "locks 2 tables (api_keys, users)"},
 		{"ErrReferences", "-- podium:class expand\n-- +goose Up\nALTER TABLE sessions ADD COLUMN owner bigint REFERENCES users (id);\n", "locks 2 tables (sessions, users)"},
+		{"ErrNewTableReferencesTwo", "-- podium:class expand\n-- +goose Up\nALTER TABLE users ADD COLUMN a text;\nCREATE TABLE t (id bigint PRIMARY KEY, c bigint REFERENCES content (id));\n", "locks 2 tables (users, content)"},
+		{"OKNewTableReferencesOne", "-- podium:class expand\n-- +goose Up\nCREATE TABLE t (id bigint PRIMARY KEY, p bigint REFERENCES t (id), u bigint REFERENCES users (id));\nCREATE INDEX t_u ON t (u);\n", ""},
+		{"ErrNoTransactionIndexNotRepeatable", "-- podium:class expand\n-- +goose Up\n-- +goose NO TRANSACTION\nCREATE TABLE IF NOT EXISTS t (id bigint);\nCREATE INDEX t_id ON t (id);\n", "write CREATE INDEX IF NOT EXISTS"},
 		{"ErrIndexNotConcurrent", "-- podium:class expand\n-- +goose Up\nCREATE INDEX users_a ON users (a);\n", "CREATE INDEX CONCURRENTLY IF NOT EXISTS"},
 		{"ErrConcurrentInTransaction", "-- podium:class expand\n-- +goose Up\nCREATE INDEX CONCURRENTLY IF NOT EXISTS users_a ON users (a);\n", "cannot run inside a transaction"},
 		{"ErrNoTransactionNotRepeatable", "-- podium:class expand\n-- +goose Up\n-- +goose NO TRANSACTION\nALTER TABLE users ADD COLUMN a text;\n", "ADD COLUMN IF NOT EXISTS"},
@@ -166,5 +170,27 @@ func TestLockStatements(t *testing.T) {
 				t.Fatalf("CheckMigration(sqlite3): %v, want nil", err)
 			}
 		})
+	}
+}
+
+// TestLockStatementsRefuseFirstShippedText: the PostgreSQL text of 00050
+// and 00081 as first shipped (schema/testdata/lockcheck) fails the lock
+// check, which is why the shipped files were rewritten: 00050 altered two
+// tables in one transaction and built its indexes without CONCURRENTLY (the
+// shape issue 28 names); 00081 held users while it waited for content (a
+// new table's foreign key).
+func TestLockStatementsRefuseFirstShippedText(t *testing.T) {
+	t.Parallel()
+	fsys := os.DirFS("testdata/lockcheck")
+	for name, wants := range map[string][]string{
+		"00050_scheduler_scale.sql": {"locks 2 tables (renders, jobs)", "CREATE INDEX renders_content_id ON renders (content_id, id)\n    -> builds an index without CONCURRENTLY"},
+		"00081_groups.sql":          {"locks 2 tables (users, content)", "CREATE TABLE content_group_acl"},
+	} {
+		err := schema.CheckMigration("postgres", fsys, name)
+		for _, w := range wants {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("CheckMigration(%s as first shipped): %v; want an error containing %q", name, err, w)
+			}
+		}
 	}
 }
