@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -50,10 +51,16 @@ func BenchmarkRollingUpgradeHard(b *testing.B) {
 	workers := max(8, 4*runtime.GOMAXPROCS(0))
 	binN := nodetest.Binary(b)
 	binN1 := nodetest.BinaryWithTags(b, tagRollingHard)
+	mig, err := os.ReadFile(filepath.Join(nodetest.ModuleRoot(b), "schema", "testdata", "rolling_hard", "postgres", "00099_rolling_hard.sql"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	up, _, _ := strings.Cut(string(mig), "-- +goose Down")
+	tables := strings.Count(up, "\nALTER TABLE ")
 	for range b.N {
 		var all []hardFigures
-		fmt.Printf("bench-rolling-hard: 3 nodes, DrainDelay 0s, shipped HAProxy config, N+1 adds a column to 17 tables "+
-			"(NO TRANSACTION, lock_timeout 2s); %d closed-loop clients (API key, session, login); %d upgrades\n", workers, upgrades)
+		fmt.Printf("bench-rolling-hard: 3 nodes, DrainDelay 0s, shipped HAProxy config, N+1 adds a column to %d tables "+
+			"(every table; NO TRANSACTION, lock_timeout 2s); %d closed-loop clients (API key, session, login); %d upgrades\n", tables, workers, upgrades)
 		for i := range upgrades {
 			// A sub-benchmark per upgrade, so that its nodes, HAProxy and
 			// database are gone before the next one starts.
