@@ -78,6 +78,27 @@ func TestUpgradeClusterPostgres(t *testing.T) {
 		}
 	}
 	conf := nodetest.WriteConfig(t, &nodetest.Options{Postgres: url, DataDir: data})
+	// Mid-upgrade, "migrate schema status" explains itself whatever binary
+	// runs it (issue 28): binary N says it is older than the cluster and
+	// which binary to run, lists the migration the N+1 nodes deferred (by
+	// number: N cannot name it) and the N nodes that hold the upgrade up.
+	// Binary N+1 names the deferred migration.
+	oldOut, stderr, code := nodetest.Run(t, binN, nil, "--config", conf, "migrate", "schema", "status")
+	if code != 0 {
+		t.Fatalf("migrate schema status with binary N: exit %d\n%s", code, stderr)
+	}
+	for _, w := range []string{"older than the cluster", "with the newest binary", fmt.Sprintf("%5d  (unknown to this binary", nplus1Version),
+		"held up by 3 node(s) on an older binary", "finalize\" (with the newest binary)"} {
+		if !strings.Contains(oldOut, w) {
+			t.Errorf("status with binary N mid-upgrade lacks %q:\n%s", w, oldOut)
+		}
+	}
+	t.Logf("migrate schema status, binary N, mid-upgrade:\n%s", oldOut)
+	newOut, stderr, code := nodetest.Run(t, binN1, nil, "--config", conf, "migrate", "schema", "status")
+	if code != 0 || !strings.Contains(newOut, fmt.Sprintf("%5d  %s", nplus1Version, "00099_nplus1")) ||
+		!strings.Contains(newOut, "held up by 3 node(s)") || strings.Contains(newOut, "older than the cluster") {
+		t.Errorf("status with binary N+1 mid-upgrade: exit %d, want the deferred 00099_nplus1 named and the 3 N nodes holding up:\n%s%s", code, newOut, stderr)
+	}
 	if _, stderr, code := nodetest.Run(t, binN1, nil, "--config", conf, "migrate", "schema", "finalize"); code != 2 ||
 		!strings.Contains(stderr, "older binary") {
 		t.Fatalf("finalize with N nodes live: exit %d, want 2 naming them\n%s", code, stderr)

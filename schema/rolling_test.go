@@ -13,6 +13,7 @@ import (
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/schema"
+	"github.com/sirupsen/logrus"
 )
 
 // rollingMigrations returns the extra migrations of the rolling-upgrade
@@ -74,9 +75,19 @@ func TestRollingUpgrade(t *testing.T) {
 	if err := schema.CanRoll(pending); err != nil {
 		t.Fatalf("CanRoll: %v", err)
 	}
-	m, err := schema.Up(ctx, p, nil, schema.Options{Self: "new1"})
+	log, hook := hookedLogger(t)
+	m, err := schema.Up(ctx, p, log, schema.Options{Self: "new1"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// One deferral warning per upgrade: new1, which applied the expand
+	// part, warns; new2, the next new node, finds nothing to apply and
+	// says at info that the migration is still deferred.
+	if _, err := schema.Up(ctx, p, log, schema.Options{Self: "new2"}); err != nil {
+		t.Fatal(err)
+	}
+	if w, i := hook.count("deferring the contract migrations", logrus.WarnLevel), hook.count("still deferred", logrus.InfoLevel); w != 1 || i != 1 {
+		t.Errorf("two N+1 nodes: %d deferral warnings, %d 'still deferred' info lines; want 1 and 1", w, i)
 	}
 	if got := names(m.Applied); !reflect.DeepEqual(got, []string{"00097_rolling_author.sql"}) {
 		t.Errorf("N+1 with N live applied %v, want only the expand migration 00097", got)

@@ -18,15 +18,41 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// yieldHook counts the "migration yielded" log lines.
-type yieldHook struct{ n atomic.Int32 }
+// logHook records a logger's entries, to count lines by message and level.
+type logHook struct {
+	mu      sync.Mutex
+	entries []*logrus.Entry
+}
 
-func (h *yieldHook) Levels() []logrus.Level { return logrus.AllLevels }
-func (h *yieldHook) Fire(e *logrus.Entry) error {
-	if strings.Contains(e.Message, "yielded to traffic") {
-		h.n.Add(1)
-	}
+func (h *logHook) Levels() []logrus.Level { return logrus.AllLevels }
+func (h *logHook) Fire(e *logrus.Entry) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.entries = append(h.entries, e)
 	return nil
+}
+
+// count returns how many entries at level lvl contain substr.
+func (h *logHook) count(substr string, lvl logrus.Level) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, e := range h.entries {
+		if e.Level == lvl && strings.Contains(e.Message, substr) {
+			n++
+		}
+	}
+	return n
+}
+
+// hookedLogger returns a logger that writes to the test's log and records
+// its entries in the hook.
+func hookedLogger(t *testing.T) (*logrus.Entry, *logHook) {
+	log := logrus.New()
+	log.SetOutput(testWriter{t})
+	hook := &logHook{}
+	log.AddHook(hook)
+	return logrus.NewEntry(log), hook
 }
 
 // TestExpandMigrationYieldsToTraffic: an expand migration that cannot get
@@ -90,20 +116,17 @@ func TestExpandMigrationYieldsToTraffic(t *testing.T) {
 		}
 	}()
 
-	log := logrus.New()
-	log.SetOutput(testWriter{t})
-	hook := &yieldHook{}
-	log.AddHook(hook)
+	log, hook := hookedLogger(t)
 	type res struct {
 		m   schema.Migrated
 		err error
 	}
 	done := make(chan res, 1)
 	go func() {
-		m, err := schema.Up(ctx, p, logrus.NewEntry(log), schema.Options{DDLLockTimeout: lockTimeout})
+		m, err := schema.Up(ctx, p, log, schema.Options{DDLLockTimeout: lockTimeout})
 		done <- res{m, err}
 	}()
-	testutil.WaitFor(t, 30*time.Second, "the migration yields twice", func() bool { return hook.n.Load() >= 2 })
+	testutil.WaitFor(t, 30*time.Second, "the migration yields twice", func() bool { return hook.count("yielded to traffic", logrus.InfoLevel) >= 2 })
 	if err := htx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +148,7 @@ func TestExpandMigrationYieldsToTraffic(t *testing.T) {
 	if w := time.Duration(worst.Load()); w > 5*lockTimeout+time.Second {
 		t.Fatalf("a request waited %s behind the migration (lock timeout %s)", w, lockTimeout)
 	}
-	t.Logf("yields: %d, worst request wait %s", hook.n.Load(), time.Duration(worst.Load()).Round(time.Millisecond))
+	t.Logf("yields: %d, worst request wait %s", hook.count("yielded to traffic", logrus.InfoLevel), time.Duration(worst.Load()).Round(time.Millisecond))
 }
 
 // TestLockStatements: the lock check refuses, in an expand migration on
