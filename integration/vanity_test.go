@@ -21,6 +21,26 @@ func vanityGet(t *testing.T, base, path, key string) pubResp {
 	return pubDo(t, "GET", base+path, key, "", nil)
 }
 
+// checkVanityHidden checks that vpath, the vanity of content guid, answers
+// each of keys ("" for anonymous) exactly as a path that is no vanity:
+// 404, with the trailing slash or without, no redirect, and nothing
+// naming guid.
+func checkVanityHidden(t *testing.T, base, vpath, guid string, keys ...string) {
+	t.Helper()
+	for _, key := range keys {
+		who := "anonymous"
+		if key != "" {
+			who = "a user who may not see it"
+		}
+		for _, p := range []string{vpath, strings.TrimSuffix(vpath, "/"), vpath + "index.html?x=1", "/no-such-vanity/"} {
+			r := vanityGet(t, base, p, key)
+			if r.Status != 404 || r.Header.Get("Location") != "" || strings.Contains(string(r.Body), guid) || strings.Contains(r.Header.Get("Location"), guid) {
+				t.Errorf("%s of hidden content, as %s: %d Location %q %s; want 404 naming nothing", p, who, r.Status, r.Header.Get("Location"), r.Body)
+			}
+		}
+	}
+}
+
 // TestVanityURLsCluster: vanity URLs on two nodes sharing PostgreSQL, with
 // [Authorization] PublishersCanManageVanities: a path set through one node
 // serves the content on the other at once, with the content's access
@@ -97,6 +117,9 @@ func TestVanityURLsCluster(t *testing.T) {
 	if r := vanityGet(t, n2.URL, "/team/b/", aliceKey); r.Status != 200 || !strings.Contains(string(r.Body), "site B") {
 		t.Fatalf("owner /team/b/: %d %s", r.Status, r.Body)
 	}
+	// To those who may not see B, its vanity answers as a path that is
+	// no vanity: neither B's existence nor its GUID (issue 23).
+	checkVanityHidden(t, n2.URL, "/team/b/", b, "", bob.key)
 
 	// Collisions and malformed paths.
 	for _, tc := range []struct {
@@ -218,6 +241,18 @@ func TestVanityURLsAdminsOnly(t *testing.T) {
 	}
 	if r := vanityGet(t, contentURL, r.Header.Get("Location")[len(contentURL):], ""); r.Status != 200 || !strings.Contains(string(r.Body), "the site") {
 		t.Fatalf("the content origin's URL: %d %s", r.Status, r.Body)
+	}
+	// ACL content's vanity: to anonymous readers and users not on its
+	// access list, the answer of a path that is no vanity, never a
+	// redirect that names the content's GUID (issue 23).
+	secret := alice.deploy("", "secret", "Secret", htmlBundle(t, map[string]string{"index.html": "<p>the secret</p>"}, "index.html"), nil, true, nil)
+	if _, task := alice.waitForTask(secret.TaskID, 1); task.Code != 0 {
+		t.Fatalf("deploy: %+v", task)
+	}
+	admin.ok("admin sets", admin.json("PUT", "/__api__/v1/content/"+secret.AppGUID+"/vanity", map[string]any{"path": "/secret/"}), nil)
+	checkVanityHidden(t, mainURL, "/secret/", secret.AppGUID, "", pubUser(t, n, "bob", "viewer"))
+	if r := vanityGet(t, mainURL, "/secret/", aliceKey); r.Status != 200 || !strings.Contains(string(r.Body), "the secret") {
+		t.Fatalf("owner /secret/ with her key: %d %s", r.Status, r.Body)
 	}
 	// The content origin serves /content/ only: no vanity path there.
 	if r := vanityGet(t, contentURL, "/site/", ""); r.Status != 404 {

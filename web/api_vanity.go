@@ -101,8 +101,9 @@ func (h *vanityAPI) delete(c echo.Context) error {
 // the same access checks. With a content origin ([Server] ContentURL)
 // content is served there only: the vanity URL redirects to the content's
 // URL on it (on the content origin itself, paths other than /content/ are
-// not served at all). The vanities are read from the database on every
-// such request, so every node serves a change at once.
+// not served at all). Callers who may not see the content get the answer
+// of a path that is no vanity. The vanities are read from the database on
+// every such request, so every node serves a change at once.
 func (h *contentServe) vanity(c echo.Context) error {
 	req := c.Request()
 	if OnContentOrigin(c) {
@@ -110,6 +111,17 @@ func (h *contentServe) vanity(c echo.Context) error {
 	}
 	guid, vpath, err := h.svc.VanityResolve(req.Context(), req.URL.Path)
 	if err != nil {
+		return err
+	}
+	// A vanity names its content: to a caller who may not see the content
+	// (anonymous callers included), it answers as a path that is no
+	// vanity, so that it reveals neither that the content exists nor its
+	// GUID (which the redirect to the content origin, or an error of the
+	// content's, would carry). A reader who is not logged in gets the
+	// not-found page, whose login link comes back here.
+	if _, err := h.svc.ServeTarget(req.Context(), CurrentUser(c), guid); podium.IsCode(err, podium.ENOTFOUND) || podium.IsCode(err, podium.EUNAUTHORIZED) {
+		return podium.Errorf(podium.ENOTFOUND, "%s not found", req.URL.Path)
+	} else if err != nil {
 		return err
 	}
 	lower := publish.VanityLower(req.URL.Path)
