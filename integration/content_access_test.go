@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/podiumhq/podium/internal/nodetest"
 )
 
 // TestContentAccessEveryEndpoint runs every endpoint that takes a content
@@ -18,9 +20,15 @@ import (
 // content's GUID (ids are sequential: a 404 that named it would reveal
 // the GUID of content the caller may not see); content it sees but may
 // not change in the way asked is 403. Job logs are for editors only.
+// Tags and vanity URLs of content, its lockfile, and the dashboard URLs
+// that clients print are among those endpoints (issue 23: every route that
+// takes an id).
 func TestContentAccessEveryEndpoint(t *testing.T) {
 	t.Parallel()
-	n := pubNode(t, "", sharedDataDir(t), "access")
+	// Publishers set the vanity URLs of content they may change, so that
+	// the vanity endpoints follow the same rule as the others.
+	n := nodetest.StartNode(t, nodetest.Options{DataDir: sharedDataDir(t), Name: "access",
+		Config: pubConfig + "[Authorization]\nPublishersCanManageVanities = true\n"})
 	base := n.URL + "/__api__/v1"
 
 	// Callers. "user" is any user not on the access list.
@@ -39,15 +47,22 @@ func TestContentAccessEveryEndpoint(t *testing.T) {
 		{name: "admin", key: pubUser(t, n, "admin", "admin"), edit: true, manage: true, reader: true},
 	}
 	acl := `[{"username": "viewer", "role": "viewer"}, {"username": "collab", "role": "collaborator"}]`
+	// A tag, for the content tag endpoints.
+	r := pubJSON(t, "POST", base+"/tags", callers[len(callers)-1].key, map[string]string{"name": "access"})
+	pubWant(t, "create a tag", r, 200)
+	var tag struct {
+		ID string `json:"id"`
+	}
+	r.JSON(t, &tag)
 	site := pubBundle(t, map[string]string{"manifest.json": `{"version":1,"metadata":{"appmode":"static"}}`, "index.html": "hello"})
 
 	// newContent makes a deployed static site with access type at, the
-	// access list above and a (disabled) schedule, as its owner; it
-	// returns the content's GUID and numeric id, the bundle and the
-	// deployment task.
+	// access list above, a (disabled) schedule and a vanity URL, as its
+	// owner; it returns the content's GUID and numeric id, the bundle, the
+	// deployment task and the vanity path.
 	type made struct {
-		guid, taskID string
-		id, bundleID int
+		guid, taskID, vanity string
+		id, bundleID         int
 	}
 	newContent := func(t *testing.T, name, at string) made {
 		t.Helper()
@@ -77,7 +92,9 @@ func TestContentAccessEveryEndpoint(t *testing.T) {
 		}
 		pubWant(t, "schedule", pubJSON(t, "PUT", base+"/content/"+c.GUID+"/schedule", owner.key,
 			`{"spec": "0 6 * * *", "enabled": false}`), 200)
-		return made{guid: c.GUID, id: c.ID, bundleID: b.ID, taskID: task.TaskID}
+		vanity := "/v-" + name + "/"
+		pubWant(t, "vanity", pubJSON(t, "PUT", base+"/content/"+c.GUID+"/vanity", owner.key, map[string]string{"path": vanity}), 200)
+		return made{guid: c.GUID, id: c.ID, bundleID: b.ID, taskID: task.TaskID, vanity: vanity}
 	}
 
 	// need is what an endpoint asks of its caller.
@@ -86,6 +103,7 @@ func TestContentAccessEveryEndpoint(t *testing.T) {
 		read need = iota
 		edit
 		manage
+		anyone // answered from the path alone, the same to every caller
 	)
 	type endpoint struct {
 		method, path string // path after /__api__/v1/content/{guid}, or a whole path from /
@@ -107,11 +125,16 @@ func TestContentAccessEveryEndpoint(t *testing.T) {
 			// content gets it (a viewer sees what a viewer may: issue 27);
 			// anonymous callers are sent to the login page.
 			{"GET", "/__dashboard__/content/" + m.guid, read, "", "", 200},
+			// The dashboard URLs clients print redirect by the path alone:
+			// they look nothing up, so they reveal nothing.
+			{"GET", "/__dashboard__/content/" + m.guid + "/logs", anyone, "", "", 302},
+			{"GET", fmt.Sprintf("/__dashboard__/content/%s/draft/%d", m.guid, bundleID), anyone, "", "", 302},
 			// Tasks: the starter's, else those who may change the content.
 			{"GET", "/__api__/v1/tasks/" + m.taskID, edit, "", "", 200},
 			{"GET", "/__api__/tasks/" + m.taskID, edit, "", "", 200},
 			{"GET", fmt.Sprintf("/bundles/%d/download", bundleID), edit, "", "", 200},
 			{"POST", "/build", edit, "application/json", fmt.Sprintf(`{"bundle_id": %d, "activate": false}`, bundleID), 202},
+			{"GET", "/lockfile", edit, "", "", 404}, // allowed: a static site has no lockfile
 			{"GET", "/environment", edit, "", "", 200},
 			{"PATCH", "/environment", edit, "application/json", `[{"name": "X", "value": "1"}]`, 200},
 			{"GET", "", read, "", "", 200},
@@ -125,6 +148,12 @@ func TestContentAccessEveryEndpoint(t *testing.T) {
 			{"GET", "/schedule", read, "", "", 200},
 			{"PUT", "/schedule", edit, "application/json", `{"spec": "0 7 * * *", "enabled": false}`, 200},
 			{"GET", "/jobs", read, "", "", 200},
+			{"GET", "/tags", read, "", "", 200},
+			{"POST", "/tags", edit, "application/json", `{"tag_id": "` + tag.ID + `"}`, 200},
+			{"DELETE", "/tags/" + tag.ID, edit, "", "", 204},
+			{"GET", "/vanity", read, "", "", 200},
+			{"PUT", "/vanity", edit, "application/json", `{"path": "` + m.vanity + `"}`, 200},
+			{"DELETE", "/vanity", edit, "", "", 204},
 			{"GET", "/processes", edit, "", "", 200},
 			{"GET", "/processes/1/log", edit, "", "", 404}, // allowed: no such process on this node
 			{"GET", "/processes-settings", edit, "", "", 200},
@@ -148,6 +177,8 @@ func TestContentAccessEveryEndpoint(t *testing.T) {
 					task := strings.Contains(ep.path, "/tasks/")
 					var want int
 					switch {
+					case ep.need == anyone:
+						want = ep.ok
 					case who.key == "" && strings.HasPrefix(ep.path, "/__dashboard__/"):
 						want = http.StatusSeeOther
 					case who.key == "":
