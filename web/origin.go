@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -199,18 +200,39 @@ func (s *Server) onContentOrigin(c echo.Context, next echo.HandlerFunc, sessions
 	origin := s.content.Origin(label).String()
 	c.Set(contentHostKey, origin)
 	dropRequestCookie(req, SessionCookie)
-	if ck, err := req.Cookie(podium.ContentCookie); err == nil && ck.Value != "" && !keyAuthorization(req) {
-		if g := s.content.open(ck.Value, grantCookie, origin); g != nil {
+	if !keyAuthorization(req) {
+		// Every cookie of that name is tried, not only the first: content
+		// on a sibling sub-domain (the wildcard form) can set one for the
+		// parent domain with a longer path, which the browser sends first,
+		// and would otherwise shut the reader out of this content.
+		for _, v := range cookieValues(req, podium.ContentCookie) {
+			g := s.content.open(v, grantCookie, origin)
+			if g == nil {
+				continue
+			}
 			sess, err := sessions.AuthenticateSessionID(req.Context(), g.Session)
-			switch {
-			case err == nil && sess.User.ID == g.UserID:
+			if err == nil && sess.User.ID == g.UserID {
 				SetUser(c, sess.User)
-			case err != nil && !podium.IsCode(err, podium.EUNAUTHORIZED):
+				break
+			}
+			if err != nil && !podium.IsCode(err, podium.EUNAUTHORIZED) {
 				return err
 			}
 		}
 	}
 	return next(c)
+}
+
+// cookieValues returns the values of every cookie called name that the
+// request carries, in the order sent.
+func cookieValues(req *http.Request, name string) []string {
+	var vs []string
+	for _, ck := range req.CookiesNamed(name) {
+		if ck.Value != "" {
+			vs = append(vs, ck.Value)
+		}
+	}
+	return vs
 }
 
 // sameOrigin reports whether a request carrying the session cookie comes
@@ -431,8 +453,7 @@ func (h *contentServe) redeem(c echo.Context) error {
 		return bad
 	}
 	name := contentStateCookie + g.State[:8]
-	ck, err := req.Cookie(name)
-	if err != nil || !hmac.Equal([]byte(stateHash(ck.Value)), []byte(g.State)) {
+	if !slices.ContainsFunc(cookieValues(req, name), func(v string) bool { return hmac.Equal([]byte(stateHash(v)), []byte(g.State)) }) {
 		return podium.Errorf(podium.EUNAUTHORIZED, "this sign-in link was made for another browser, or its sign-in took too long: open the content again")
 	}
 	if !o.used.use(g.Nonce, time.Unix(g.Expires, 0), o.now()) {
