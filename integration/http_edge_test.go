@@ -249,8 +249,8 @@ func TestHTTPMaxConnections(t *testing.T) {
 	if err := json.Unmarshal(refusedBody, &e); err != nil || e.Code != "unavailable" || !strings.Contains(e.Error, "MaxConnections") {
 		t.Errorf("503 body %q: want a JSON error naming [HTTP] MaxConnections", refusedBody)
 	}
-	if refused.Header.Get("Retry-After") == "" || !refused.Close {
-		t.Errorf("503 headers %v: want Retry-After and Connection: close", refused.Header)
+	if refused.Header.Get("Retry-After") == "" || !refused.Close || refused.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("503 headers %v: want Retry-After, nosniff and Connection: close", refused.Header)
 	}
 	for _, c := range held {
 		c.Close()

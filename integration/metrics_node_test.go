@@ -32,6 +32,9 @@ func scrape(t *testing.T, url string) map[string]float64 {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("scrape: %s", resp.Status)
 	}
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("scrape: X-Content-Type-Options %q, want nosniff (on every answer Podium writes)", resp.Header.Get("X-Content-Type-Options"))
+	}
 	out := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {

@@ -236,7 +236,11 @@ func ListenPrometheus(addr string, reg *Registry) (*PrometheusServer, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", reg.Handler())
+	h := reg.Handler()
+	mux.Handle("/metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff") // as on every answer Podium writes
+		h.ServeHTTP(w, r)
+	}))
 	return &PrometheusServer{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}, nil
 }
 

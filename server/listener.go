@@ -79,7 +79,7 @@ func rejectConn(c net.Conn, max int64) {
 	_, _ = c.Read(buf)
 	body := fmt.Sprintf(`{"code":%q,"error":"this node holds its maximum of %d connections ([HTTP] MaxConnections): try again shortly"}`+"\n",
 		podium.EUNAVAILABLE, max)
-	_, err := fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"+
+	_, err := fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nRetry-After: 1\r\n"+
 		"Connection: close\r\nCache-Control: no-store\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 	if err != nil {
 		return

@@ -46,6 +46,7 @@ func startUpgradePing(addr string, body web.PingBody, log *logrus.Entry) *upgrad
 		b := body
 		b.Status, b.Phase = "starting", *u.phase.Load()
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Retry-After", "5")
 		if r.URL.Path == "/__ping__" {
 			w.WriteHeader(http.StatusServiceUnavailable)

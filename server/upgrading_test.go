@@ -38,6 +38,9 @@ func TestUpgradePingClosesOtherRequests(t *testing.T) {
 	var body web.PingBody
 	_ = json.NewDecoder(res.Body).Decode(&body)
 	res.Body.Close()
+	if res.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("/__ping__ during the upgrade: X-Content-Type-Options %q, want nosniff", res.Header.Get("X-Content-Type-Options"))
+	}
 	if res.StatusCode != 503 || body.Status != "starting" || !strings.Contains(body.Phase, "upgrading the database schema") {
 		t.Fatalf("/__ping__ during the upgrade: %d %+v; want 503 starting with the phase", res.StatusCode, body)
 	}

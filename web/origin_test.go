@@ -152,6 +152,15 @@ func TestSecurityHeaders(t *testing.T) {
 			t.Errorf("GET %s: X-Content-Type-Options %q, want nosniff", p, h.Get("X-Content-Type-Options"))
 		}
 	}
+	// Answers written before any handler runs: a request the edge
+	// refuses (a malformed query string) and, on a node that serves TLS,
+	// the redirect of a plain HTTP request.
+	if h := get(s, "/__api__/v1/user?x=%zz"); h.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("a request refused by the edge: X-Content-Type-Options %q, want nosniff", h.Get("X-Content-Type-Options"))
+	}
+	if h := get(originServer(t, web.Options{HTTPSPort: "8443"}), "/__dashboard__/"); h.Get("Location") == "" || h.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("the redirect to https: Location %q, X-Content-Type-Options %q, want nosniff", h.Get("Location"), h.Get("X-Content-Type-Options"))
+	}
 	h := get(s, "/__dashboard__/")
 	if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'self'") ||
 		h.Get("X-Frame-Options") != "DENY" {
