@@ -37,6 +37,14 @@ func accountsNode(t *testing.T, throttle auth.ThrottleOptions, extraConfig strin
 // (a test clock, say) set by the caller.
 func accountsNodeWith(t *testing.T, opts auth.Options, extraConfig string) (*Node, string) {
 	t.Helper()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	return loggedNode(t, opts, extraConfig, log)
+}
+
+// loggedNode is accountsNodeWith logging to log.
+func loggedNode(t *testing.T, opts auth.Options, extraConfig string, log *logrus.Logger) (*Node, string) {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "podium.gcfg")
 	src := "[Server]\nDataDir = " + dir + "/data\nStateDir = " + dir + "/state\nShutdownGracePeriod = 5s\n" +
@@ -48,8 +56,6 @@ func accountsNodeWith(t *testing.T, opts auth.Options, extraConfig string) (*Nod
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := logrus.New()
-	log.SetOutput(io.Discard)
 	n := New(cfg, log)
 	n.AuthOptions = opts
 	if err := n.Open(context.Background()); err != nil {

@@ -21,8 +21,9 @@ import (
 const ContentKeyFile = "secrets/content-origin.key"
 
 // NoContentOriginWarning names the risk of a node that serves content on
-// the dashboard's origin: the log at start, /__ping__, the dashboard (to
-// administrators) and "podium ha check" all say it.
+// the dashboard's origin: the log at start and the dashboard (to
+// administrators) say it; "podium ha check" says it in its own words
+// (hacheck.NoContentOriginRisk).
 const NoContentOriginWarning = "[Server] ContentURL is not set: content (apps, APIs, reports, static sites) is served on the dashboard's origin, " +
 	"so a publisher's app opened by a logged-in user can act as that user (read the API, create API keys, change content); " +
 	"set [Server] Address and ContentURL to serve content on its own origin (docs/security.md)"
