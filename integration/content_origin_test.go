@@ -481,8 +481,10 @@ func TestContentOriginBrowser(t *testing.T) {
 		}
 
 		// Logging out ends the content cookie with the session.
+		// (#password: the login page's; the dashboard has a #username too,
+		// so waiting for that would not wait for the logout to finish.)
 		br.do("log out", chromedp.Navigate(mainB+"/__dashboard__/"), chromedp.Click(chromedp.CSS(`form[action$="__logout__"] button`)),
-			chromedp.WaitVisible(chromedp.CSS("#username")))
+			chromedp.WaitVisible(chromedp.CSS("#password")))
 		br.do("content after logout", chromedp.Navigate(contentB+"/content/"+guidB+"/"), chromedp.WaitVisible(chromedp.CSS("#password")))
 		if loc := browserRun(t, browser, "location", chromedp.Location()); !strings.HasPrefix(loc, mainB+"/__login__") {
 			t.Errorf("restricted content after logout: at %s, want the main origin's login page", loc)
