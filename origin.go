@@ -13,9 +13,29 @@ import (
 // opens nothing else (see docs/security.md).
 const ContentCookie = "podium_content"
 
-// CookiePrefix starts the name of every cookie Podium sets: hosted apps may
-// never set, change or delete a cookie whose name starts with it.
+// CookiePrefix starts the name of every cookie Podium sets (after
+// HostCookiePrefix, for some): hosted apps may never set, change or delete
+// a cookie whose name starts with it.
 const CookiePrefix = "podium_"
+
+// HostCookiePrefix starts the name of a cookie that browsers accept only
+// from a secure origin, without Domain (host-only) and with Path=/: no
+// other host can set it, not even a sibling sub-domain ("cookie
+// tossing").
+const HostCookiePrefix = "__Host-"
+
+// ContentCookieName returns the name of the content origin's cookie on an
+// origin of scheme: ContentCookie, behind HostCookiePrefix on https, so
+// that in the wildcard form one content item's script cannot set it for
+// another item's host (it could, with Domain= the parent domain, without
+// the prefix: a reader would then see that item as the attacker's
+// account). Browsers allow the prefix on https only.
+func ContentCookieName(scheme string) string {
+	if scheme == "https" {
+		return HostCookiePrefix + ContentCookie
+	}
+	return ContentCookie
+}
 
 // Origin is a scheme and a host (with its port when it is not the
 // scheme's default), lower-case: what browsers compare to tell origins

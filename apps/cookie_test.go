@@ -18,6 +18,7 @@ func TestDropPodiumCookies(t *testing.T) {
 		{"SeveralLines", []string{"podium_session=x", "PODIUMNODE=n1"}, []string{"PODIUMNODE=n1"}},
 		{"NoCookie", nil, nil},
 		{"ContentCookie", []string{"podium_content=signed; app=1"}, []string{"app=1"}},
+		{"HostPrefixed", []string{"__Host-podium_content=signed; __host-Podium_x=1; __Secure-podium_y=2; __Host-app=1"}, []string{"__Host-app=1"}},
 		{"AnyPodiumName", []string{"podium_session2=x; Podium_Session=y; podiumx=keep"}, []string{"podiumx=keep"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -48,6 +49,7 @@ func TestDropPodiumSetCookies(t *testing.T) {
 		{"Delete", []string{"podium_session=; Max-Age=0; Path=/"}, nil},
 		{"LoginCSRF", []string{"podium_login_csrf=x; Path=/"}, nil},
 		{"ContentCookie", []string{"podium_content=x"}, nil},
+		{"HostPrefixed", []string{"__Host-podium_content=x; Path=/; Secure", "__SECURE-podium_session=x; Secure", "__Host-app=1; Path=/; Secure"}, []string{"__Host-app=1; Path=/; Secure"}},
 		{"CaseVariant", []string{"PODIUM_SESSION=x"}, nil},
 		{"AppCookiesKept", []string{"app=1; Path=/", "podium_session=x", "other=2"}, []string{"app=1; Path=/", "other=2"}},
 		{"NoneToDrop", []string{"a=1", "b=2"}, []string{"a=1", "b=2"}},

@@ -427,9 +427,20 @@ func dropPodiumSetCookies(h http.Header) {
 	}
 }
 
-// isPodiumCookie reports whether a cookie name is Podium's: browsers
+// isPodiumCookie reports whether a cookie name is Podium's, behind a
+// __Host- or __Secure- prefix too (podium.ContentCookieName): browsers
 // compare names exactly, but a case variant is refused as well, so that no
 // app can confuse a reader (or a proxy) with a look-alike.
 func isPodiumCookie(name string) bool {
-	return len(name) >= len(podium.CookiePrefix) && strings.EqualFold(name[:len(podium.CookiePrefix)], podium.CookiePrefix)
+	for _, p := range []string{podium.HostCookiePrefix, "__Secure-"} {
+		if hasPrefixFold(name, p) {
+			name = name[len(p):]
+			break
+		}
+	}
+	return hasPrefixFold(name, podium.CookiePrefix)
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }

@@ -205,7 +205,7 @@ func (s *Server) onContentOrigin(c echo.Context, next echo.HandlerFunc, sessions
 		// on a sibling sub-domain (the wildcard form) can set one for the
 		// parent domain with a longer path, which the browser sends first,
 		// and would otherwise shut the reader out of this content.
-		for _, v := range cookieValues(req, podium.ContentCookie) {
+		for _, v := range cookieValues(req, podium.ContentCookieName(s.content.Scheme)) {
 			g := s.content.open(v, grantCookie, origin)
 			if g == nil {
 				continue
@@ -473,7 +473,7 @@ func (h *contentServe) redeem(c echo.Context) error {
 	}
 	cookie := o.sign(&grant{Kind: grantCookie, UserID: g.UserID, Session: g.Session, Scope: origin, Expires: sess.ExpiresAt.Unix()})
 	c.SetCookie(&http.Cookie{
-		Name: podium.ContentCookie, Value: cookie, Path: "/", Expires: sess.ExpiresAt,
+		Name: podium.ContentCookieName(o.Scheme), Value: cookie, Path: "/", Expires: sess.ExpiresAt,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: o.Scheme == "https",
 	})
 	return c.Redirect(http.StatusFound, g.To)
