@@ -2,12 +2,14 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,15 +56,19 @@ func BenchmarkSchemaUpgrade(b *testing.B) {
 		copyDB(b, filepath.Join(src, "db"), filepath.Join(peer, "db"))
 
 		conf := nodetest.WriteConfig(b, &nodetest.Options{DataDir: ours})
-		var took time.Duration
+		var took, cpu time.Duration
+		var steps []string
 		growth := peakGrowth(b, filepath.Join(ours, "db"), func() {
 			// Not nodetest.Run: its bound of a minute is too short here.
 			cmd := exec.Command(bin, "--config", conf, "--log-format", "json", "migrate", "schema", "up")
 			t0 := time.Now()
-			if out, err := cmd.CombinedOutput(); err != nil {
+			out, err := cmd.CombinedOutput()
+			if err != nil {
 				b.Fatalf("migrate schema up: %v\n%s", err, out)
 			}
 			took = time.Since(t0)
+			cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			steps = upgradeSteps(out)
 		})
 
 		p, err := sqlite.Open(context.Background(), sqlite.Options{Dir: filepath.Join(peer, "db"), Exclusive: true, Purpose: "bench"})
@@ -72,17 +78,17 @@ func BenchmarkSchemaUpgrade(b *testing.B) {
 		if _, err := schema.RepairOwnData(context.Background(), p.DB(), p.DB(), false, nil); err != nil {
 			b.Fatal(err)
 		}
-		var peerTook time.Duration
+		var peerTook, peerCPU time.Duration
 		peerGrowth := peakGrowth(b, filepath.Join(peer, "db"), func() {
 			gp, err := schema.NewGoose(p, schema.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			t0 := time.Now()
+			t0, c0 := time.Now(), selfCPU(b)
 			if _, err := gp.Up(context.Background()); err != nil {
 				b.Fatal(err)
 			}
-			peerTook = time.Since(t0)
+			peerTook, peerCPU = time.Since(t0), selfCPU(b)-c0
 			_ = gp.Close()
 		})
 		_ = p.Close()
@@ -90,14 +96,52 @@ func BenchmarkSchemaUpgrade(b *testing.B) {
 		perM := func(d time.Duration) float64 { return d.Seconds() / (float64(history) / 1e6) }
 		mbPerM := func(n int64) float64 { return float64(n) / (1 << 20) / (float64(history) / 1e6) }
 		fmt.Printf("bench-upgrade history rows=%d (file %.0f MB) schema 30 -> %d\n", history, float64(size)/(1<<20), schema.Latest())
-		fmt.Printf("bench-upgrade podium migrate schema up: %6.2f s (%5.2f s per million rows, goal < 15)  peak disk growth %6.1f MB (%5.1f MB per million rows)\n",
-			took.Seconds(), perM(took), float64(growth)/(1<<20), mbPerM(growth))
-		fmt.Printf("bench-upgrade goose, one transaction per migration, no row checks (peer): %6.2f s (%5.2f s per million rows)  peak disk growth %6.1f MB (%5.1f MB per million rows)\n",
-			peerTook.Seconds(), perM(peerTook), float64(peerGrowth)/(1<<20), mbPerM(peerGrowth))
-		fmt.Printf("bench-upgrade ratio podium/peer: time %.2f, peak disk growth %.2f\n", took.Seconds()/peerTook.Seconds(), float64(growth)/float64(max(peerGrowth, 1)))
+		fmt.Printf("bench-upgrade load average %s\n", loadAverage())
+		fmt.Printf("bench-upgrade podium migrate schema up: %6.2f s (%5.2f s per million rows, goal < 15), CPU %6.2f s (%5.2f s per million rows)  peak disk growth %6.1f MB (%5.1f MB per million rows)\n",
+			took.Seconds(), perM(took), cpu.Seconds(), perM(cpu), float64(growth)/(1<<20), mbPerM(growth))
+		for _, s := range steps {
+			fmt.Printf("bench-upgrade   step %s\n", s)
+		}
+		fmt.Printf("bench-upgrade goose, one transaction per migration, no row checks (peer): %6.2f s (%5.2f s per million rows), CPU %6.2f s (%5.2f s per million rows)  peak disk growth %6.1f MB (%5.1f MB per million rows)\n",
+			peerTook.Seconds(), perM(peerTook), peerCPU.Seconds(), perM(peerCPU), float64(peerGrowth)/(1<<20), mbPerM(peerGrowth))
+		fmt.Printf("bench-upgrade ratio podium/peer: time %.2f, CPU %.2f, peak disk growth %.2f\n", took.Seconds()/peerTook.Seconds(),
+			cpu.Seconds()/peerCPU.Seconds(), float64(growth)/float64(max(peerGrowth, 1)))
 		b.ReportMetric(perM(took), "s/Mrows")
 		b.ReportMetric(mbPerM(growth), "MB/Mrows")
+		b.ReportMetric(perM(cpu), "cpu-s/Mrows")
 	}
+}
+
+// loadAverage is the first three fields of /proc/loadavg ("?" elsewhere).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
+}
+
+// upgradeSteps picks, from the JSON log of "podium migrate schema up",
+// each line that carries a duration (the row checks, the cleaning, each
+// migration): the time per step.
+func upgradeSteps(out []byte) []string {
+	var steps []string
+	for _, line := range strings.Split(string(out), "\n") {
+		var e map[string]any
+		if json.Unmarshal([]byte(line), &e) != nil {
+			continue
+		}
+		d, ok := e["duration"]
+		if !ok {
+			continue
+		}
+		name := fmt.Sprint(e["msg"])
+		if m, ok := e["migration"]; ok {
+			name = fmt.Sprint(m)
+		}
+		steps = append(steps, fmt.Sprintf("%-40s %v", name, d))
+	}
+	return steps
 }
 
 // schema30WithHistory writes, in dataDir/db, a database at schema 30 with

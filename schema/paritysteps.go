@@ -97,13 +97,11 @@ func rebuildParity(ctx context.Context, db *sql.DB, path string, pr *progress) e
 		// CHECK expressions (ignore_check_constraints). That halves the
 		// rebuild. A connection of its own, without the hooks, on the same
 		// file; the provider's writer is idle meanwhile.
-		raw, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Path: path,
-			RawQuery: "_pragma=busy_timeout(10000)&_pragma=ignore_check_constraints(1)&_time_format=sqlite&_txlock=immediate"}).String())
+		raw, err := openUnchecked(path)
 		if err != nil {
 			return fmt.Errorf("schema: %05d: %w", ParityVersion, err)
 		}
 		defer raw.Close()
-		raw.SetMaxOpenConns(1)
 		db = raw
 	}
 	conn, err := db.Conn(ctx)
@@ -224,4 +222,20 @@ func rebuiltTables(ctx context.Context, q Querier) (map[string]bool, error) {
 		}
 	}
 	return out, nil
+}
+
+// openUnchecked opens the SQLite database at path on one connection that
+// does not evaluate CHECK constraints (ignore_check_constraints) and has
+// none of the provider's write hooks, for the steps of an upgrade whose
+// rows were all checked just before ([upgradeSQLite]). Foreign keys are
+// on, as on the provider's writer. The caller closes it; the provider's
+// writer is idle meanwhile.
+func openUnchecked(path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Path: path,
+		RawQuery: "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=ignore_check_constraints(1)&_time_format=sqlite&_txlock=immediate"}).String())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	return db, nil
 }

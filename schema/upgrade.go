@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -126,8 +128,78 @@ func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry
 	if err != nil {
 		return done, err
 	}
-	return append(done, res), nil
+	done = append(done, res)
+	rest, err := applyAfterParity(ctx, p, path, log, opts, pr)
+	return append(done, rest...), err
 }
+
+// writesRowsRe finds a statement that writes rows (a line that begins
+// with one), in a migration's SQL.
+var writesRowsRe = regexp.MustCompile(`(?im)^\s*(INSERT|UPDATE|DELETE|REPLACE|WITH)\b`)
+
+// applyAfterParity applies the migrations after 00035 in an upgrade from
+// before it, in order. Every row of every table was checked against the
+// CHECK constraints moments ago (upgradeSQLite), but SQLite's ALTER TABLE
+// ADD COLUMN checks every row of the table against all of its CHECK
+// constraints again (a quick_check: the GLOBs and strftime of every
+// timestamp), once per column added: 00050's three columns on jobs and
+// renders cost more than the whole parity rebuild. So a migration that
+// writes no rows (schema only: tables, columns with constant defaults,
+// indexes) runs on a connection that does not evaluate CHECK constraints
+// ([openUnchecked]); NOT NULL, types and foreign keys are still checked.
+// A migration that writes rows (an UPDATE, INSERT, ...) runs on the
+// provider's writer with every check, as goose runs it anywhere else.
+func applyAfterParity(ctx context.Context, p dbprovider.Provider, path string, log *logrus.Entry, opts Options, pr *progress) ([]Result, error) {
+	pending, err := PendingMigrations(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	fsys, err := Migrations(p.GooseDialect())
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	var unchecked *sql.DB
+	defer func() {
+		if unchecked != nil {
+			_ = unchecked.Close()
+		}
+	}()
+	var done []Result
+	for _, m := range pending {
+		if m.Version <= ParityVersion {
+			continue
+		}
+		on := p
+		src, err := fs.ReadFile(fsys, m.Name)
+		if err != nil {
+			return done, fmt.Errorf("schema: %w", err)
+		}
+		if up, _, _ := strings.Cut(string(src), "-- +goose Down"); path != "" && !writesRowsRe.MatchString(up) {
+			if unchecked == nil {
+				if unchecked, err = openUnchecked(path); err != nil {
+					return done, fmt.Errorf("schema: %s: %w", m.Name, err)
+				}
+			}
+			on = onDB{Provider: p, db: unchecked}
+		}
+		stop := pr.during(Progress{Phase: PhaseMigrate, Migration: m.Name}, 0)
+		r, err := apply(ctx, on, log, opts, false, []int64{m.Version})
+		stop()
+		done = append(done, r.Applied...)
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// onDB is a provider whose migrations run on db instead of its writer.
+type onDB struct {
+	dbprovider.Provider
+	db *sql.DB
+}
+
+func (o onDB) MigrationDB() (*sql.DB, bool, error) { return o.db, false, nil }
 
 // readerOf returns a reader beside the writer when p has one.
 func readerOf(p dbprovider.Provider) Querier {

@@ -2,10 +2,12 @@ package schema_test
 
 import (
 	"database/sql"
+	"io/fs"
 	"math"
 	"os"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
@@ -325,5 +327,76 @@ func TestRepairFixesWhatIsSafe(t *testing.T) {
 	if msg := podium.ErrorMessage(err); podium.ErrorCode(err) != podium.EREFUSED || !strings.Contains(msg, "content.updated_at 1;") ||
 		strings.Contains(msg, "content.title") || strings.Contains(msg, "jobs.max_attempts") {
 		t.Errorf("upgrade after repair: %v; want a refusal of content.updated_at only", err)
+	}
+}
+
+// schemaSQL is the definition of every table, index and trigger of a
+// SQLite database, by name.
+func schemaSQL(t *testing.T, db *sql.DB) map[string]string {
+	t.Helper()
+	rows, err := db.QueryContext(ctxT(t), `SELECT name, coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var n, s string
+		if err := rows.Scan(&n, &s); err != nil {
+			t.Fatal(err)
+		}
+		out[n] = s
+	}
+	return out
+}
+
+// TestUpgradeGivesGooseSchema: the upgrade from schema 30 (checks,
+// cleaning, the parity rebuild table by table, the later migrations
+// without re-checking rows) ends with the very schema goose's run of the
+// same files gives.
+func TestUpgradeGivesGooseSchema(t *testing.T) {
+	t.Parallel()
+	p, _ := at30(t)
+	if _, err := schema.Up(ctxT(t), p, nil, schema.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := at30(t)
+	gp, err := schema.NewGoose(g, schema.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gp.Up(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	got, want := schemaSQL(t, p.DB()), schemaSQL(t, g.DB())
+	for n, s := range want {
+		if got[n] != s {
+			t.Errorf("%s after the upgrade:\n%s\nafter goose:\n%s", n, got[n], s)
+		}
+	}
+	for n := range got {
+		if _, ok := want[n]; !ok {
+			t.Errorf("the upgrade made %s, goose did not", n)
+		}
+	}
+}
+
+// TestUpgradeChecksMigrationsThatWriteRows: the migrations after 00035
+// that only change the schema skip the re-check of every row, but one
+// that writes rows is checked as anywhere else: a value its constraint
+// refuses fails the upgrade, naming the migration. Not parallel: it
+// swaps the binary's migrations.
+func TestUpgradeChecksMigrationsThatWriteRows(t *testing.T) {
+	p, _ := at30(t)
+	restore := schema.SetExtraMigrations(map[string]fs.FS{"sqlite": fstest.MapFS{
+		"00099_bad.sql": {Data: []byte("-- +goose Up\nUPDATE nodes SET schedule_concurrency = 5000000000;\n-- +goose Down\n")},
+	}})
+	defer restore()
+	_, err := schema.Up(ctxT(t), p, nil, schema.Options{})
+	if err == nil || !strings.Contains(err.Error(), "00099_bad.sql") || !strings.Contains(err.Error(), "CHECK constraint failed") {
+		t.Fatalf("got %v, want 00099_bad.sql failing a CHECK constraint", err)
+	}
+	if v, _ := p.SchemaVersion(ctxT(t)); v != 93 {
+		t.Errorf("version %d, want 93 (every migration before 00099)", v)
 	}
 }
