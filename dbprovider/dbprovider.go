@@ -118,6 +118,7 @@ type Executor interface {
 	AuditStore
 	CatalogStore
 	UsageStore
+	GitStore
 
 	// NodeUpsert registers a node (insert, or replace the row of the same
 	// id) with heartbeat and start time set from the database clock.

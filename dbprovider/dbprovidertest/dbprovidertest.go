@@ -101,6 +101,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ContentLifecycle", testContentLifecycle},
 		{"Tags", testTags},
 		{"Vanities", testVanities},
+		{"Git", testGit},
 		{"Jobs", testJobs},
 		{"HistoryPruneAndLeases", testHistoryPruneAndLeases},
 	} {

@@ -36,6 +36,9 @@ type Sizes struct {
 	// Tags, ContentTags and Vanities are rows of tags, content_tags and
 	// vanities (schema 90 on).
 	Tags, ContentTags, Vanities int
+	// Repositories and GitCredentials are rows of content_repositories
+	// and git_credentials (schema 94 on).
+	Repositories, GitCredentials int
 	// LongTextEvery gives every n-th job attempt a long log (4-16 KiB);
 	// 0 means never.
 	LongTextEvery int
@@ -46,7 +49,7 @@ func Small() Sizes {
 	return Sizes{Users: 12, APIKeys: 10, Sessions: 15, LoginAttempts: 5, Content: 20, ACL: 30, Bundles: 40,
 		Tasks: 30, TaskOutput: 200, Renders: 40, Schedules: 10, Jobs: 150, JobAttempts: 200, AuditLog: 300,
 		Settings: 5, Nodes: 2, ContentEnv: 8, Leases: 2, Usage: 20,
-		Identities: 6, Groups: 5, GroupMembers: 12, GroupACL: 8, Tags: 7, ContentTags: 10, Vanities: 5, LongTextEvery: 50}
+		Identities: 6, Groups: 5, GroupMembers: 12, GroupACL: 8, Tags: 7, ContentTags: 10, Vanities: 5, Repositories: 4, GitCredentials: 2, LongTextEvery: 50}
 }
 
 // Million is just over 1,000,000 rows, most of them job, attempt, task
@@ -55,14 +58,15 @@ func Million() Sizes {
 	return Sizes{Users: 500, APIKeys: 600, Sessions: 1000, LoginAttempts: 300, Content: 2000, ACL: 4000, Bundles: 6000,
 		Tasks: 10000, TaskOutput: 200000, Renders: 30000, Schedules: 1000, Jobs: 200000, JobAttempts: 200000,
 		AuditLog: 350000, Settings: 20, Nodes: 3, ContentEnv: 2000, Leases: 3, Usage: 2000,
-		Identities: 300, Groups: 50, GroupMembers: 1000, GroupACL: 500, Tags: 100, ContentTags: 2000, Vanities: 500, LongTextEvery: 100}
+		Identities: 300, Groups: 50, GroupMembers: 1000, GroupACL: 500, Tags: 100, ContentTags: 2000, Vanities: 500, Repositories: 200, GitCredentials: 5, LongTextEvery: 100}
 }
 
 // Total is the number of rows.
 func (s Sizes) Total() int {
 	return s.Users + s.APIKeys + s.Sessions + s.LoginAttempts + s.Content + s.ACL + s.Bundles + s.Tasks +
 		s.TaskOutput + s.Renders + s.Schedules + s.Jobs + s.JobAttempts + s.AuditLog + s.Settings + s.Nodes + s.ContentEnv + s.Leases + 2*s.Usage +
-		s.Identities + s.Groups + s.GroupMembers + s.GroupACL + s.Tags + s.ContentTags + s.Vanities
+		s.Identities + s.Groups + s.GroupMembers + s.GroupACL + s.Tags + s.ContentTags + s.Vanities +
+		s.Repositories + s.GitCredentials
 }
 
 var base = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
@@ -322,6 +326,24 @@ func Fill(ctx context.Context, db *sql.DB, s Sizes, seed uint64) error {
 			}
 			return ins("vanities", min(s.Vanities, content), "content_id, path, created_at", func(i int) []any {
 				return []any{i, fmt.Sprintf("/team-%d/report/", i), at(r, i)}
+			})
+		},
+		func() error {
+			if ok, err := hasTable(ctx, tx, "content_repositories"); !ok || err != nil {
+				return err
+			}
+			if err := ins("content_repositories", min(s.Repositories, content), "content_id, repository, branch, directory, polling, last_known_commit, bundle_id, last_error, last_fetched_at, created_at, updated_at", func(i int) []any {
+				var fetched any
+				if i%2 == 0 {
+					fetched = at(r, i+2)
+				}
+				return []any{i, fmt.Sprintf("https://git.example.com/team/repo-%d.git", i), "main", []string{".", "site", "apps/api"}[i%3], i%3 != 0,
+					fmt.Sprintf("%040x", i), nullable(r, int64(1+i%10)), []string{"", "fetch: repository not found"}[i%2], fetched, at(r, i), at(r, i+1)}
+			}); err != nil {
+				return err
+			}
+			return ins("git_credentials", s.GitCredentials, "host, username, secret, created_at, updated_at", func(i int) []any {
+				return []any{fmt.Sprintf("git%d.example.com", i), "deploy-bot", blob(r, 33+i), at(r, i), at(r, i+1)}
 			})
 		},
 		func() error {
