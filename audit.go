@@ -45,6 +45,10 @@ const (
 	AuditContentTagDel   = "content.tag_remove"
 	AuditVanitySet       = "vanity.set"
 	AuditVanityDelete    = "vanity.delete"
+	AuditRepositorySet   = "repository.set"
+	AuditRepositoryDel   = "repository.delete"
+	AuditGitCredSet      = "git_credential.set" // the detail names the host, never the secret
+	AuditGitCredDelete   = "git_credential.delete"
 )
 
 // AuditEntry is one row of the audit log.

@@ -60,6 +60,7 @@ type Config struct {
 	HA             HAConfig
 	Metrics        MetricsConfig
 	Usage          UsageConfig
+	Git            GitConfig
 	Applications   ApplicationsConfig
 	Scheduler      SchedulerConfig
 	R              RConfig
@@ -384,6 +385,20 @@ type UsageConfig struct {
 	Retention time.Duration
 }
 
+// GitConfig is the [Git] section: git-backed content (docs/publishing.md,
+// "Git-backed content").
+type GitConfig struct {
+	// Enabled lets content follow git repositories.
+	Enabled bool
+	// PollingFrequency is how often the repositories of content with
+	// polling on are checked for new commits.
+	PollingFrequency time.Duration
+	// Timeout bounds one git command (ls-remote, fetch, archive).
+	Timeout time.Duration
+	// Executable is the git program.
+	Executable string
+}
+
 // ApplicationsConfig is the [Applications] section.
 type ApplicationsConfig struct {
 	// RunAs is the Unix user that application processes run as.
@@ -574,6 +589,12 @@ func Defaults() *Config {
 			BatchSize:     500,
 			MaxPending:    100000,
 			Retention:     400 * 24 * time.Hour,
+		},
+		Git: GitConfig{
+			Enabled:          true,
+			PollingFrequency: 15 * time.Minute,
+			Timeout:          5 * time.Minute,
+			Executable:       "git",
 		},
 		Applications: ApplicationsConfig{
 			RunAs:                "podium",

@@ -33,7 +33,7 @@ func (k *key) env() string {
 }
 
 // sections lists the sections in the order of the docs and of Dump.
-var sections = []string{"Server", "HTTP", "HTTPS", "Authentication", "Authorization", "ProxyAuth", "LDAP", "Password", "Database", "Postgres", "HA", "Metrics", "Usage", "Applications", "Scheduler", "Python", "R", "OAuth2", "SAML"}
+var sections = []string{"Server", "HTTP", "HTTPS", "Authentication", "Authorization", "ProxyAuth", "LDAP", "Password", "Database", "Postgres", "HA", "Metrics", "Usage", "Git", "Applications", "Scheduler", "Python", "R", "OAuth2", "SAML"}
 
 // keys returns the key table. It is a function, not a package variable, so
 // the package holds no mutable global state.
@@ -133,6 +133,11 @@ func keys() []key {
 		{section: "Usage", name: "BatchSize", field: func(c *Config) any { return &c.Usage.BatchSize }},
 		{section: "Usage", name: "MaxPending", field: func(c *Config) any { return &c.Usage.MaxPending }},
 		{section: "Usage", name: "Retention", field: func(c *Config) any { return &c.Usage.Retention }},
+
+		{section: "Git", name: "Enabled", field: func(c *Config) any { return &c.Git.Enabled }},
+		{section: "Git", name: "PollingFrequency", field: func(c *Config) any { return &c.Git.PollingFrequency }},
+		{section: "Git", name: "Timeout", field: func(c *Config) any { return &c.Git.Timeout }},
+		{section: "Git", name: "Executable", field: func(c *Config) any { return &c.Git.Executable }},
 
 		{section: "Applications", name: "RunAs", field: func(c *Config) any { return &c.Applications.RunAs }},
 		{section: "Applications", name: "SharedRunAsUnixGroup", field: func(c *Config) any { return &c.Applications.SharedRunAsUnixGroup }},

@@ -224,6 +224,13 @@ func (l *loader) validate() {
 		l.atLeastDuration("Usage.Retention", c.Usage.Retention, time.Hour)
 	}
 
+	// [Git]
+	l.atLeastDuration("Git.PollingFrequency", c.Git.PollingFrequency, 100*time.Millisecond)
+	l.atLeastDuration("Git.Timeout", c.Git.Timeout, time.Second)
+	if c.Git.Executable == "" {
+		l.bad("Git.Executable", "must name the git program (a name looked up in PATH, or an absolute path)")
+	}
+
 	// [Applications]
 	if c.Applications.RunAs == "" {
 		l.bad("Applications.RunAs", "must name a Unix user")

@@ -33,12 +33,24 @@ func (s *Service) BundleUpload(ctx context.Context, u *podium.User, guid string,
 // JSON object a Connect client sends beside the archive (source,
 // source_repo, source_commit, ...); "" records {}. The caller checks it is
 // a JSON object.
-func (s *Service) BundleUploadMetadata(ctx context.Context, u *podium.User, guid string, r io.Reader, metadata string) (_ *podium.Bundle, err error) {
-	defer func() { err = s.noSpace(err) }()
+func (s *Service) BundleUploadMetadata(ctx context.Context, u *podium.User, guid string, r io.Reader, metadata string) (*podium.Bundle, error) {
 	c, _, err := s.contentFor(ctx, u, guid, canEdit)
 	if err != nil {
 		return nil, err
 	}
+	b, err := s.storeBundle(ctx, c, u.ID, r, metadata, s.db.BundleCreate)
+	if err == nil {
+		s.log.WithFields(map[string]any{"guid": c.GUID, "bundle": b.ID, "size": b.Size, "user": u.Username}).Info("bundle uploaded")
+	}
+	return b, err
+}
+
+// storeBundle receives a gzip tar bundle of c from r, checks it whole,
+// records it with create (which may record more in the same transaction)
+// and moves it into place.
+func (s *Service) storeBundle(ctx context.Context, c *podium.Content, createdBy int64, r io.Reader, metadata string,
+	create func(context.Context, *dbprovider.BundleCreateParams) (*podium.Bundle, error)) (_ *podium.Bundle, err error) {
+	defer func() { err = s.noSpace(err) }()
 	dir := s.bundlesDir(c.GUID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("bundle upload: %w", err)
@@ -88,8 +100,8 @@ func (s *Service) BundleUploadMetadata(ctx context.Context, u *podium.User, guid
 		return nil, fmt.Errorf("bundle upload: %w", err)
 	}
 
-	b, err := s.db.BundleCreate(ctx, &dbprovider.BundleCreateParams{
-		ContentID: c.ID, Size: n, SHA256: h.Sum(nil), Manifest: manifest, CreatedBy: u.ID, Metadata: metadata,
+	b, err := create(ctx, &dbprovider.BundleCreateParams{
+		ContentID: c.ID, Size: n, SHA256: h.Sum(nil), Manifest: manifest, CreatedBy: createdBy, Metadata: metadata,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bundle upload: %w", err)
@@ -104,7 +116,6 @@ func (s *Service) BundleUploadMetadata(ctx context.Context, u *podium.User, guid
 		_ = os.RemoveAll(tmpDir)
 	}
 	ok = true
-	s.log.WithFields(map[string]any{"guid": c.GUID, "bundle": b.ID, "size": n, "user": u.Username}).Info("bundle uploaded")
 	return b, nil
 }
 

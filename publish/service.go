@@ -82,6 +82,8 @@ type Options struct {
 	// content they may change ([Authorization]
 	// PublishersCanManageVanities); otherwise only administrators may.
 	PublishersCanManageVanities bool
+	// Git configures git-backed content ([Git]).
+	Git GitOptions
 }
 
 // Service deploys and renders content. It is a server.Service: Stop
@@ -115,6 +117,7 @@ type Service struct {
 
 	waiters taskWaiters // polls held on this node; see taskwait.go
 	env     *envCipher  // encrypts environment variables; see envvars.go
+	git     gitState    // git-backed content; see git.go
 }
 
 // New returns a service. Tasks may start as soon as it exists (requests
@@ -137,8 +140,18 @@ func New(opts Options) *Service {
 	if opts.SweepInterval <= 0 {
 		opts.SweepInterval = 5 * time.Second
 	}
+	if opts.Git.PollingFrequency <= 0 {
+		opts.Git.PollingFrequency = 15 * time.Minute
+	}
+	if opts.Git.Timeout <= 0 {
+		opts.Git.Timeout = 5 * time.Minute
+	}
+	if opts.Git.Executable == "" {
+		opts.Git.Executable = "git"
+	}
 	return &Service{
-		db: opts.DB, dataDir: opts.DataDir, nodeID: opts.NodeID, log: opts.Log, apps: opts.Apps,
+		git: gitState{GitOptions: opts.Git},
+		db:  opts.DB, dataDir: opts.DataDir, nodeID: opts.NodeID, log: opts.Log, apps: opts.Apps,
 		maxBody: max, tempDir: opts.TempDir, ctx: ctx, cancel: cancel,
 		run: "r" + randomHex(6), nodeTimeout: opts.NodeTimeout, sweepInterval: opts.SweepInterval,
 		env:      &envCipher{dataDir: opts.DataDir, key: opts.EnvKey, previous: opts.EnvPreviousKeys},
@@ -173,6 +186,15 @@ func (s *Service) Start(ctx context.Context) error {
 			t.Reset(s.sweepInterval)
 		}
 	}()
+	// Git-backed content: the repositories this node holds the lease of
+	// are checked every [Git] PollingFrequency.
+	if !s.git.Disabled {
+		s.loops.Add(1)
+		go func() {
+			defer s.loops.Done()
+			s.pollLoop(ctx)
+		}()
+	}
 	// Polls held here answer when a task on another node moves
 	// (PostgreSQL notifications).
 	s.loops.Add(1)

@@ -39,7 +39,10 @@ func mountPublish(n *Node, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.
 		NodeTimeout: cfg.HA.NodeTimeout, SweepInterval: cfg.HA.HeartbeatInterval,
 		EnvKey: envKey, EnvPreviousKeys: envPrevious,
 		Sandbox: sb, PublishersCanManageVanities: cfg.Authorization.PublishersCanManageVanities,
+		Git: publish.GitOptions{Disabled: !cfg.Git.Enabled, PollingFrequency: cfg.Git.PollingFrequency,
+			Timeout: cfg.Git.Timeout, Executable: cfg.Git.Executable},
 	})
+	n.web.Mount(web.GitRoutes(n.publish))
 	n.web.Mount(web.ContentRoutes(n.publish))
 	n.web.Mount(web.TagRoutes(n.publish))
 	n.web.Mount(web.VanityRoutes(n.publish))

@@ -583,10 +583,16 @@ func (h *contentAPI) deploy(c echo.Context) error {
 		return podium.Errorf(podium.EINVALID, "%v", err)
 	}
 	ctx := c.Request().Context()
-	if b.BundleID == 0 {
-		return podium.Errorf(podium.EINVALID, "bundle_id is required")
-	}
 	activate := b.Activate == nil || *b.Activate
+	if b.BundleID == 0 {
+		// Git-backed content deploys the head of its branch (rsconnect's
+		// "deploy git"); other content needs a bundle.
+		t, err := h.svc.DeployLatest(ctx, u, c.Param("guid"), activate)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusAccepted, TaskStartedBody{TaskID: t.ID})
+	}
 	t, err := h.svc.DeployBundle(ctx, u, c.Param("guid"), int64(b.BundleID), activate)
 	if err != nil {
 		return err
