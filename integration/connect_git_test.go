@@ -261,3 +261,82 @@ func (c *rsconnect) contentDeployNull(guid string) string {
 	c.ok("deploy", c.json("POST", "/__api__/v1/content/"+guid+"/deploy", map[string]any{"bundle_id": nil}), &task)
 	return task.TaskID
 }
+
+// TestGitClusterFollowsCommitsAcrossKill: a git-backed item on two nodes
+// sharing PostgreSQL and a data directory follows three commits pushed
+// during the test; the node polling the repository (the holder of its
+// lease) is killed with SIGKILL once it has made the bundle of the third;
+// the other node takes the lease and deploys that bundle (the dead node's
+// task failed, so the deployment it cut short is done again). Each commit becomes exactly one bundle,
+// and the last is active.
+func TestGitClusterFollowsCommitsAcrossKill(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.NewDatabase(t)
+	cfg := gitConfig + "[HA]\nHeartbeatInterval = 200ms\nNodeTimeout = 3s\n"
+	nodes := startNodes(t, 2, pg, sharedDataDir(t), cfg)
+	db := openPostgres(t, pg)
+	byID := nodeOf(t, nodes)
+	key := pubUser(t, nodes[0], "alice", "publisher")
+
+	repo := gittest.New(t)
+	first := repo.Commit(t, gitSite("<p>one</p>"), "first")
+	repoURL := repo.ServeHTTP(t, "", "")
+	rs := newRSConnect(t, nodes[0].URL, key)
+	d, _ := rs.deployGit("", "git_cluster", repoURL, "main", "site", "Cluster", nil, true, true)
+	if lines, task := rs.waitForTask(d.TaskID, 1); task.Code != 0 {
+		t.Fatalf("deploy git: code %d error %q\n%s", task.Code, task.Error, strings.Join(lines, "\n"))
+	}
+	holder := func() string {
+		var h string
+		_ = db.DB().QueryRowContext(testCtx(t), `SELECT holder FROM leases WHERE name = $1`, "git-poll:"+d.AppGUID).Scan(&h)
+		return h
+	}
+	testutil.WaitFor(t, 30*time.Second, "a node holds the poll lease", func() bool { return byID[holder()] != nil })
+	victim := byID[holder()]
+	var survivor = nodes[0]
+	if survivor == victim {
+		survivor = nodes[1]
+	}
+	t.Logf("the poller is %s; %s survives", victim.Name, survivor.Name)
+
+	second := repo.Commit(t, gitSite("<p>two</p>"), "second")
+	testutil.WaitFor(t, 60*time.Second, "commit "+second+" deployed by the poller", func() bool {
+		_, active := rs.bundleCommits(d.AppGUID)
+		return active == second
+	})
+
+	third := repo.Commit(t, gitSite("<p>three</p>"), "third")
+	// Killed once its bundle of the third commit is recorded: its
+	// deployment is cut short (or just done), and the survivor must
+	// neither make a second bundle of the commit nor leave it undeployed.
+	testutil.WaitFor(t, 60*time.Second, "the poller made the bundle of "+third, func() bool {
+		for _, l := range strings.Split(victim.Log(), "\n") {
+			if strings.Contains(l, "bundle made from a git commit") && strings.Contains(l, third) {
+				return true
+			}
+		}
+		return false
+	})
+	victim.Kill(t)
+	killedAt := time.Now()
+	rs2 := newRSConnect(t, survivor.URL, key)
+	testutil.WaitFor(t, 90*time.Second, "commit "+third+" deployed after the poller died", func() bool {
+		_, active := rs2.bundleCommits(d.AppGUID)
+		return active == third
+	})
+	t.Logf("kill to the third commit active: %s", time.Since(killedAt).Round(time.Millisecond))
+	testutil.WaitFor(t, 30*time.Second, "the survivor holds the poll lease", func() bool { return byID[holder()] == survivor })
+	// A few more polls by the survivor make no bundle.
+	before := rs2.getRepository(d.AppGUID).LastFetchedTime
+	testutil.WaitFor(t, 30*time.Second, "more polls", func() bool {
+		r := rs2.getRepository(d.AppGUID)
+		return r.LastFetchedTime != nil && before != nil && *r.LastFetchedTime != *before
+	})
+	all, active := rs2.bundleCommits(d.AppGUID)
+	if strings.Join(all, ",") != first+","+second+","+third || active != third {
+		t.Fatalf("bundles of commits %v, active %s; want exactly one each of %s %s %s", all, active, first, second, third)
+	}
+	if r := rs2.do("GET", "/content/"+d.AppGUID+"/", nil, nil, ""); r.Status != 200 || !strings.Contains(string(r.Body), "three") {
+		t.Fatalf("content on the survivor: %d %s", r.Status, r.Body)
+	}
+}

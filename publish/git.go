@@ -18,6 +18,7 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/sirupsen/logrus"
 )
 
 // Git-backed content (docs/publishing.md, "Git-backed content"): a content
@@ -32,8 +33,8 @@ import (
 // and set), so of two nodes that fetch the same new commit one records it
 // and the other gives up. Polling is spread by a lease per repository
 // (gitLeasePrefix + content GUID), which its holder renews at each poll and
-// which another node takes over PollingFrequency × gitLeaseTTLFactor after
-// the holder's last renewal (a node that died): the lease keeps the
+// which another node takes over max(PollingFrequency × gitLeaseTTLFactor,
+// NodeTimeout) after the holder's last renewal (a node that died): the lease keeps the
 // repository from being fetched by every node; correctness does not rest
 // on it.
 
@@ -41,7 +42,8 @@ import (
 const gitLeasePrefix = "git-poll:"
 
 // gitLeaseTTLFactor: a poll lease outlives its holder's last renewal by
-// this many polling intervals.
+// this many polling intervals, and at least [HA] NodeTimeout (when a node
+// is taken for dead).
 const gitLeaseTTLFactor = 3
 
 // gitCredentialAAD names the additional data a host's secret is sealed
@@ -379,21 +381,20 @@ func (s *Service) PollRepositories(ctx context.Context) {
 		s.logDBError(err, "cannot list the git repositories to poll")
 		return
 	}
-	ttl := time.Duration(gitLeaseTTLFactor) * s.git.PollingFrequency
+	ttl := max(time.Duration(gitLeaseTTLFactor)*s.git.PollingFrequency, s.nodeTimeout)
 	for _, r := range list {
 		if ctx.Err() != nil {
 			return
 		}
-		if !s.gitClaim(r.ContentID) {
-			continue // a task of this node is on it
-		}
+		// The lease is renewed even while a deployment of this node is on
+		// the repository: a long deployment does not hand it over.
 		got, err := s.db.LeaseAcquire(ctx, gitLeasePrefix+r.ContentGUID, s.nodeID, ttl)
-		if err != nil || !got {
-			s.gitRelease(r.ContentID)
-			if err != nil {
-				s.logDBError(err, "cannot take the poll lease of a git repository")
-			}
+		if err != nil {
+			s.logDBError(err, "cannot take the poll lease of a git repository")
 			continue
+		}
+		if !got || !s.gitClaim(r.ContentID) {
+			continue // another node polls it, or a task of this node is on it
 		}
 		s.pollOne(ctx, r)
 	}
@@ -403,6 +404,12 @@ func (s *Service) PollRepositories(ctx context.Context) {
 func (s *Service) pollOne(ctx context.Context, r *podium.Repository) {
 	log := s.log.WithFields(map[string]any{"guid": r.ContentGUID, "repository": r.Repository, "branch": r.Branch})
 	head, err := s.gitHead(ctx, r)
+	if err == nil && head == r.LastKnownCommit && r.BundleID != nil && s.interruptedDeploy(ctx, r) {
+		// The node that made the bundle died before it was deployed.
+		log.WithFields(map[string]any{"commit": head, "bundle": *r.BundleID}).Info("the deployment of this commit was lost with its node: deploying it again")
+		s.startGitTask(ctx, r, log, true)
+		return
+	}
 	if err != nil || (head == r.LastKnownCommit && r.BundleID != nil) {
 		s.gitRelease(r.ContentID)
 		msg := ""
@@ -415,20 +422,52 @@ func (s *Service) pollOne(ctx context.Context, r *podium.Repository) {
 		}
 		return
 	}
+	log.WithField("commit", head).Info("new commit: deploying")
+	s.startGitTask(ctx, r, log, false)
+}
+
+// startGitTask starts the deployment task of a polled repository (claimed;
+// released when the task ends): redeploy deploys the bundle of the last
+// known commit again.
+func (s *Service) startGitTask(ctx context.Context, r *podium.Repository, log *logrus.Entry, redeploy bool) {
 	c, err := s.db.ContentGet(ctx, r.ContentID)
 	if err != nil {
 		s.gitRelease(r.ContentID)
 		return
 	}
-	log.WithField("commit", head).Info("new commit: deploying")
 	owner := &podium.User{ID: c.OwnerID}
 	if _, err := s.startTask(ctx, podium.TaskDeploy, c, owner, func(ctx context.Context, tl *TaskLog) (any, error) {
 		defer s.gitRelease(r.ContentID)
-		return s.gitDeploy(ctx, tl, c, r, c.OwnerID, true, false)
+		return s.gitDeploy(ctx, tl, c, r, c.OwnerID, true, redeploy)
 	}); err != nil {
 		s.gitRelease(r.ContentID)
-		log.WithField("error", podium.ErrorMessage(err)).Warn("cannot start the deployment of a new commit")
+		log.WithField("error", podium.ErrorMessage(err)).Warn("cannot start the deployment of a git commit")
 	}
+}
+
+// interruptedDeploy reports whether the bundle of the repository's last
+// known commit is not active because the node deploying it died: the
+// content's last task failed on a node that is not live. (A deployment
+// that failed on a live node is not tried again: it would fail again.)
+func (s *Service) interruptedDeploy(ctx context.Context, r *podium.Repository) bool {
+	c, err := s.db.ContentGet(ctx, r.ContentID)
+	if err != nil || (c.ActiveBundleID != nil && *c.ActiveBundleID == *r.BundleID) {
+		return false
+	}
+	tasks, err := s.db.TaskList(ctx, r.ContentID, 1)
+	if err != nil || len(tasks) == 0 || !tasks[0].Finished || tasks[0].Code == 0 {
+		return false
+	}
+	live, err := s.db.NodeListLive(ctx, s.nodeTimeout)
+	if err != nil {
+		return false
+	}
+	for _, n := range live {
+		if n.ID == tasks[0].NodeID {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Service) gitClaim(contentID int64) bool {
