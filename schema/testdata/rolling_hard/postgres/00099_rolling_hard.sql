@@ -37,6 +37,8 @@ ALTER TABLE usage_sessions ADD COLUMN IF NOT EXISTS rolling_hard text;
 ALTER TABLE usage_visits ADD COLUMN IF NOT EXISTS rolling_hard text;
 ALTER TABLE user_identities ADD COLUMN IF NOT EXISTS rolling_hard text;
 ALTER TABLE vanities ADD COLUMN IF NOT EXISTS rolling_hard text;
+ALTER TABLE content_repositories ADD COLUMN IF NOT EXISTS rolling_hard text;
+ALTER TABLE git_credentials ADD COLUMN IF NOT EXISTS rolling_hard text;
 
 -- +goose Down
 ALTER TABLE users DROP COLUMN IF EXISTS rolling_hard;
@@ -66,3 +68,5 @@ ALTER TABLE usage_sessions DROP COLUMN IF EXISTS rolling_hard;
 ALTER TABLE usage_visits DROP COLUMN IF EXISTS rolling_hard;
 ALTER TABLE user_identities DROP COLUMN IF EXISTS rolling_hard;
 ALTER TABLE vanities DROP COLUMN IF EXISTS rolling_hard;
+ALTER TABLE content_repositories DROP COLUMN IF EXISTS rolling_hard;
+ALTER TABLE git_credentials DROP COLUMN IF EXISTS rolling_hard;

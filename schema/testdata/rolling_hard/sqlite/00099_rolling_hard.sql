@@ -34,6 +34,8 @@ ALTER TABLE usage_sessions ADD COLUMN rolling_hard TEXT;
 ALTER TABLE usage_visits ADD COLUMN rolling_hard TEXT;
 ALTER TABLE user_identities ADD COLUMN rolling_hard TEXT;
 ALTER TABLE vanities ADD COLUMN rolling_hard TEXT;
+ALTER TABLE content_repositories ADD COLUMN rolling_hard TEXT;
+ALTER TABLE git_credentials ADD COLUMN rolling_hard TEXT;
 
 -- +goose Down
 ALTER TABLE users DROP COLUMN rolling_hard;
@@ -63,3 +65,5 @@ ALTER TABLE usage_sessions DROP COLUMN rolling_hard;
 ALTER TABLE usage_visits DROP COLUMN rolling_hard;
 ALTER TABLE user_identities DROP COLUMN rolling_hard;
 ALTER TABLE vanities DROP COLUMN rolling_hard;
+ALTER TABLE content_repositories DROP COLUMN rolling_hard;
+ALTER TABLE git_credentials DROP COLUMN rolling_hard;
