@@ -1,6 +1,8 @@
 package dbprovidertest
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,7 +15,8 @@ import (
 // with their user, bundle and path, filtered by content and time (a
 // session by overlap), paged both ways; per-day counts and the top list
 // count them; pruning deletes only rows older than the cut, a batch at a
-// time.
+// time; a batch larger than one statement is written whole or not at
+// all.
 func testUsage(t *testing.T, p dbprovider.Provider) {
 	ctx := ctxT(t)
 	u, c := mustContent(t, p)
@@ -114,5 +117,48 @@ func testUsage(t *testing.T, p dbprovider.Provider) {
 	ls, _ := p.UsageSessionList(ctx, &dbprovider.UsageListParams{})
 	if len(left) != 4 || len(ls) != 1 || ls[0].ID != ss[1].ID {
 		t.Fatalf("after pruning: %d visits, %d sessions; want 4 and 1", len(left), len(ls))
+	}
+
+	// A batch of more rows than one statement takes (500) is written
+	// whole, in order, or not at all: a failed write is retried, and must
+	// not have left its first statements behind to be written twice.
+	many := make([]*podium.Visit, 1234)
+	for i := range many {
+		many[i] = &podium.Visit{At: day.Add(time.Duration(i) * time.Second), ContentID: other.ID, ContentGUID: other.GUID,
+			NodeID: "n1", Path: fmt.Sprintf("/p%d", i)}
+	}
+	bad := *many[1100]
+	bad.Path = "/\xff" // not UTF-8: both databases refuse it
+	if err := p.UsageVisitInsert(ctx, append(slices.Clone(many[:1100]), &bad)); err == nil {
+		t.Fatal("UsageVisitInsert(1101 visits, the last not UTF-8) = nil, want an error")
+	}
+	if got, err := p.UsageVisitList(ctx, &dbprovider.UsageListParams{ContentID: other.ID}); err != nil || len(got) != 0 {
+		t.Fatalf("after a failed batch: %d visits, %v; want none written", len(got), err)
+	}
+	if err := p.UsageVisitInsert(ctx, many); err != nil {
+		t.Fatal(err)
+	}
+	var got []*podium.Visit
+	for {
+		var after int64
+		if len(got) > 0 {
+			after = got[len(got)-1].ID
+		}
+		page, err := p.UsageVisitList(ctx, &dbprovider.UsageListParams{ContentID: other.ID, AfterID: after, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, page...)
+	}
+	if len(got) != len(many) {
+		t.Fatalf("UsageVisitInsert(%d visits) wrote %d", len(many), len(got))
+	}
+	for i, v := range got {
+		if v.Path != many[i].Path || !v.At.Equal(many[i].At) {
+			t.Fatalf("visit %d: %s at %s, want %s at %s", i, v.Path, v.At, many[i].Path, many[i].At)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -229,5 +230,7 @@ func (dialect) SkipLocked() string { return "FOR UPDATE SKIP LOCKED" }
 func (dialect) WritableCTE() bool { return true }
 
 func (dialect) Day(col string) string { return `to_char(` + col + ` AT TIME ZONE 'UTC', 'YYYY-MM-DD')` }
+
+func (dialect) Param(n int) string { return "$" + strconv.Itoa(n) }
 
 func (dialect) TranslateError(err error) error { return translate(err) }

