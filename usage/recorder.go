@@ -59,6 +59,10 @@ type Recorder struct {
 	dropped  int64
 	stopped  bool
 
+	// flushMu makes Flushes take turns: two at once (the loop's and a
+	// caller's) would take the same front of the lists and write it twice.
+	flushMu sync.Mutex
+
 	kick   chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -239,6 +243,8 @@ func (r *Recorder) Stop(ctx context.Context) error {
 // Flush writes what waits, in batches of at most BatchSize. On a failure
 // the records are kept for the next attempt.
 func (r *Recorder) Flush(ctx context.Context) error {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
 	for {
 		r.mu.Lock()
 		if r.dropped > 0 {
