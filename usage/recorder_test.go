@@ -18,7 +18,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func openDB(t *testing.T) dbprovider.Provider {
+func openDB(t testing.TB) dbprovider.Provider {
 	t.Helper()
 	p, err := sqlite.Open(context.Background(), sqlite.Options{Dir: t.TempDir(), Exclusive: true, Purpose: "test"})
 	if err != nil {
