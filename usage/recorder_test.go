@@ -2,13 +2,17 @@ package usage_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
+	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 	"github.com/podiumhq/podium/schema"
 	"github.com/podiumhq/podium/usage"
@@ -16,7 +20,14 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	code := pgtest.Run(m) // stops the PostgreSQL the benchmark may start
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	os.Exit(code)
+}
 
 func openDB(t testing.TB) dbprovider.Provider {
 	t.Helper()
@@ -25,10 +36,27 @@ func openDB(t testing.TB) dbprovider.Provider {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
-	if _, err := schema.Up(context.Background(), p, nil, schema.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	migrate(t, p)
 	return p
+}
+
+// openPostgres returns a new migrated PostgreSQL database.
+func openPostgres(tb testing.TB) dbprovider.Provider {
+	tb.Helper()
+	p, err := postgres.Open(context.Background(), postgres.Options{URL: podium.Secret(pgtest.NewDatabase(tb)), ApplicationName: "podium test"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = p.Close() })
+	migrate(tb, p)
+	return p
+}
+
+func migrate(tb testing.TB, p dbprovider.Provider) {
+	tb.Helper()
+	if _, err := schema.Up(context.Background(), p, nil, schema.Options{}); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // flushLog counts the writes a recorder makes.
