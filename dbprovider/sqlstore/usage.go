@@ -25,11 +25,9 @@ const usageChunk = 500
 // searching the statement's 3500 named parameters, into about 10.
 func (s *Store) insertRows(ctx context.Context, what, table, cols string, n int, rows [][]any) error {
 	if len(rows) > usageChunk {
-		return s.inTx(ctx, func(tx *Store) error {
-			for len(rows) > 0 {
-				chunk := rows[:min(len(rows), usageChunk)]
-				rows = rows[len(chunk):]
-				if err := tx.insertRows(ctx, what, table, cols, n, chunk); err != nil {
+		return s.inTx(ctx, func(tx *Store) error { // run again whole on a conflict
+			for i := 0; i < len(rows); i += usageChunk {
+				if err := tx.insertRows(ctx, what, table, cols, n, rows[i:min(len(rows), i+usageChunk)]); err != nil {
 					return err
 				}
 			}
