@@ -34,10 +34,23 @@ func HTTPStatus(code string) int {
 	}
 }
 
+// KnownCode reports whether code is one of the error codes (E*) of this
+// package: a client takes the code of an error body only when it is one,
+// since a proxy in front of Podium may answer JSON of its own.
+func KnownCode(code string) bool {
+	switch code {
+	case ECONFLICT, EINTERNAL, EINVALID, ENOTFOUND, EUNAUTHORIZED, EFORBIDDEN, EREFUSED, ESCHEMA,
+		EUNAVAILABLE, ETOOLARGE, EPRECONDITION, ECANCELED, EUNSUPPORTED, ENOTIMPLEMENTED, ENOSPACE:
+		return true
+	}
+	return false
+}
+
 // CodeOfHTTPStatus returns the error code of an HTTP error status, the
-// inverse of HTTPStatus for a client: 503, the status of EUNAVAILABLE,
-// ESCHEMA and EREFUSED, is EUNAVAILABLE (for a client, the server cannot
-// serve it now); statuses no code maps to are EINTERNAL.
+// inverse of HTTPStatus for a client whose answer carries no code of its
+// own (a proxy's error page): 503, the status of EUNAVAILABLE, ESCHEMA and
+// EREFUSED, is EUNAVAILABLE (for a client, the server cannot serve it
+// now); statuses no code maps to are EINTERNAL.
 func CodeOfHTTPStatus(status int) string {
 	switch status {
 	case http.StatusBadRequest:

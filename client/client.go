@@ -103,9 +103,17 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status)
 }
 
-// PodiumCode maps the HTTP status to a podium error code, with the
-// mapping the server answers with (podium.CodeOfHTTPStatus).
-func (e *Error) PodiumCode() string { return podium.CodeOfHTTPStatus(e.Status) }
+// PodiumCode returns the podium error code of the answer: the body's
+// "code" when it is one of podium's codes, so that ESCHEMA and EREFUSED,
+// which share 503 with EUNAVAILABLE, come back as themselves; else (an
+// answer from a proxy, with no body or a body of its own) the code of the
+// HTTP status (podium.CodeOfHTTPStatus).
+func (e *Error) PodiumCode() string {
+	if podium.KnownCode(e.Code) {
+		return e.Code
+	}
+	return podium.CodeOfHTTPStatus(e.Status)
+}
 
 // IsStatus reports whether err is an *Error with the HTTP status.
 func IsStatus(err error, status int) bool {

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -199,5 +200,53 @@ func TestPodiumCodeMatchesServer(t *testing.T) {
 		if got := (&Error{Status: status}).PodiumCode(); got != want {
 			t.Errorf("status %d: code %s, want %s", status, got, want)
 		}
+	}
+}
+
+// TestPodiumCodeReadsTheBody: the code comes from the error body the
+// server answers, so that ESCHEMA and EREFUSED, which share 503 with
+// EUNAVAILABLE, come back as themselves (the exit codes of `podium
+// deploy` are 3 and 2, not 1); an answer without a podium code (a
+// proxy's page, or JSON of its own) falls back to the status.
+func TestPodiumCodeReadsTheBody(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		want   string
+	}{
+		{"SchemaMismatch", http.StatusServiceUnavailable, `{"code":"schema_mismatch","error":"the schema is newer"}`, podium.ESCHEMA},
+		{"Refused", http.StatusServiceUnavailable, `{"code":"refused","error":"unsafe"}`, podium.EREFUSED},
+		{"Unavailable", http.StatusServiceUnavailable, `{"code":"unavailable","error":"database down"}`, podium.EUNAVAILABLE},
+		{"Conflict", http.StatusConflict, `{"code":"conflict","error":"exists"}`, podium.ECONFLICT},
+		{"NoBody", http.StatusServiceUnavailable, ``, podium.EUNAVAILABLE},
+		{"ProxyPage", http.StatusBadGateway, `<html>bad gateway</html>`, podium.EINTERNAL},
+		{"ForeignCode", http.StatusNotFound, `{"code":"Not Found","message":"no route"}`, podium.ENOTFOUND},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			c, err := New(Options{Server: srv.URL, APIKey: "k", Attempts: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.ContentGet(context.Background(), "g")
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("ContentGet: %v, want an *Error", err)
+			}
+			if e.Status != tc.status {
+				t.Errorf("status %d, want %d", e.Status, tc.status)
+			}
+			if got := e.PodiumCode(); got != tc.want {
+				t.Errorf("code %q, want %q (body %s)", got, tc.want, tc.body)
+			}
+		})
 	}
 }
