@@ -111,8 +111,9 @@ bench-migrate: build
 	scripts/bench-migrate.sh $(BIN)
 
 ## bench-upgrade: the schema upgrade of a SQLite database of the release of
-## 2026-11-26 (schema 30) with 1M history rows (PODIUM_BENCH_ROWS): time and
-## peak disk growth per million rows, against goose running the same SQL.
+## 2026-11-26 (schema 30) with 1M history rows (PODIUM_BENCH_ROWS): time, CPU
+## time (the machine is shared), time per step and peak disk growth per
+## million rows, against goose running the same SQL.
 bench-upgrade:
 	$(GO) test -run '^$$' -bench '^BenchmarkSchemaUpgrade$$' -benchtime 1x -count 1 -timeout 30m ./integration/
 
