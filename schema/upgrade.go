@@ -164,7 +164,26 @@ func applyAfterParity(ctx context.Context, p dbprovider.Provider, path string, l
 			_ = unchecked.Close()
 		}
 	}()
+	// Consecutive migrations that run on the same connection run as one
+	// batch (one "schema migrated" line each).
 	var done []Result
+	var batch []Migration
+	var batchOn dbprovider.Provider
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		versions := make([]int64, len(batch))
+		for i, m := range batch {
+			versions[i] = m.Version
+		}
+		stop := pr.during(Progress{Phase: PhaseMigrate, Migration: strings.Join(migrationNames(batch), ", ")}, 0)
+		r, err := apply(ctx, batchOn, log, opts, false, versions)
+		stop()
+		done = append(done, r.Applied...)
+		batch = nil
+		return err
+	}
 	for _, m := range pending {
 		if m.Version <= ParityVersion {
 			continue
@@ -182,15 +201,14 @@ func applyAfterParity(ctx context.Context, p dbprovider.Provider, path string, l
 			}
 			on = onDB{Provider: p, db: unchecked}
 		}
-		stop := pr.during(Progress{Phase: PhaseMigrate, Migration: m.Name}, 0)
-		r, err := apply(ctx, on, log, opts, false, []int64{m.Version})
-		stop()
-		done = append(done, r.Applied...)
-		if err != nil {
-			return done, err
+		if len(batch) > 0 && (on == p) != (batchOn == p) {
+			if err := flush(); err != nil {
+				return done, err
+			}
 		}
+		batch, batchOn = append(batch, m), on
 	}
-	return done, nil
+	return done, flush()
 }
 
 // onDB is a provider whose migrations run on db instead of its writer.
