@@ -58,7 +58,7 @@ ul { padding-left: 1.2rem; } li { margin: .4rem 0; }
 // the dashboard, the home page, and the login page (coming back here) for
 // a request that was not logged in. Links point to the main origin, also
 // from the content origin.
-func (s *Server) errorPage(c echo.Context, status int, body ErrorBody) {
+func (s *Server) errorPage(c echo.Context, status int, body ErrorBody, nothingHere bool) {
 	req := c.Request()
 	base := ExternalPrefix(req, s.trustedProxies)
 	if s.content != nil && OnContentOrigin(c) {
@@ -76,7 +76,7 @@ func (s *Server) errorPage(c echo.Context, status int, body ErrorBody) {
 	}
 	if status == http.StatusNotFound {
 		page.Title = "Page not found"
-		if body.Code == "Not Found" {
+		if nothingHere {
 			page.Message = "There is nothing at " + req.URL.Path + "."
 		}
 	}

@@ -38,7 +38,7 @@ func TestErrorPageForBrowsers(t *testing.T) {
 				}
 				return
 			}
-			for _, want := range []string{`href="/__dashboard__/"`, `href="/__login__?next=%2Fno%2Fsuch%2Fpage%3Fx%3D1"`, "Page not found"} {
+			for _, want := range []string{`href="/__dashboard__/"`, `href="/__login__?next=%2Fno%2Fsuch%2Fpage%3Fx%3D1"`, "Page not found", "There is nothing at /no/such/page."} {
 				if !strings.HasPrefix(ctype, "text/html") || !strings.Contains(body, want) {
 					t.Fatalf("Content-Type %q, body lacks %q: %s", ctype, want, body)
 				}

@@ -273,6 +273,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	var slow *SlowBodyError
 	body := ErrorBody{Request: reqID}
 	status := http.StatusInternalServerError
+	nothingHere := false // echo found nothing (no route): the page says there is nothing at the path
 	switch {
 	case errors.As(err, &slow):
 		// The connection cannot be read any more: say why, then close it.
@@ -288,13 +289,16 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		body.Error = s.noSpaceMessage()
 		s.log.WithError(err).WithFields(logrus.Fields{"request_id": reqID, "path": c.Request().URL.Path}).Error("request failed: no space left")
 	case errors.As(err, &he):
+		// echo's own errors (no route, wrong method) and those of its
+		// middleware keep their status and answer a podium code too.
 		status = he.Code
-		body.Code = http.StatusText(he.Code)
+		body.Code = codeOfEchoStatus(he.Code)
 		if m, ok := he.Message.(string); ok {
 			body.Error = m
 		} else {
 			body.Error = http.StatusText(he.Code)
 		}
+		nothingHere = he.Code == http.StatusNotFound
 	default:
 		code := podium.ErrorCode(err)
 		status = StatusOf(code)
@@ -316,10 +320,21 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	if wantsHTML(c.Request()) {
-		s.errorPage(c, status, body)
+		s.errorPage(c, status, body, nothingHere)
 		return
 	}
 	_ = c.JSON(status, body)
+}
+
+// codeOfEchoStatus is the podium code of an error status echo answers on
+// its own: 405 (a route with another method) is EUNSUPPORTED, the request
+// understood but not supported; any other status has the code a client
+// reads it back as (podium.CodeOfHTTPStatus).
+func codeOfEchoStatus(status int) string {
+	if status == http.StatusMethodNotAllowed {
+		return podium.EUNSUPPORTED
+	}
+	return podium.CodeOfHTTPStatus(status)
 }
 
 // answerTooLarge answers 413 to a client that may still be sending its
