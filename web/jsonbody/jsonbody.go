@@ -37,7 +37,10 @@ func Decode(c echo.Context, v any, limit int) error {
 		if errors.As(err, &perr) {
 			return perr // not text: the edge's reader (package web) says where
 		}
-		return podium.Errorf(podium.EINVALID, "cannot read the request body: %v", err)
+		// %w: a body that stalled past [HTTP] MinUploadRate is the edge's
+		// *web.SlowBodyError, which the error handler answers 408 (as for
+		// the login form and bundle uploads), not 400.
+		return podium.Errorf(podium.EINVALID, "cannot read the request body: %w", err)
 	}
 	if len(data) > limit {
 		return podium.Errorf(podium.ETOOLARGE, "the JSON body is larger than %d bytes", limit)
