@@ -158,7 +158,9 @@ var guidPath = regexp.MustCompile(`^/content/([0-9A-Za-z-]{1,64})(/|$)`)
 //     same-site, an Origin of "null" or of the content origin) is refused
 //     when it would change something (403), and loses its session cookie
 //     when it reads the API: content cannot act as its reader even where
-//     the browser would attach the cookie.
+//     the browser would attach the cookie. A login form posted from
+//     another origin with the login form's cookie is refused too (login
+//     CSRF).
 //
 // Without a content origin only the second part applies.
 func (s *Server) Origins(sessions SessionChecker) echo.MiddlewareFunc {
@@ -169,6 +171,15 @@ func (s *Server) Origins(sessions SessionChecker) echo.MiddlewareFunc {
 				if label, ok := o.Match(req.Host); ok {
 					return s.onContentOrigin(c, next, sessions, label)
 				}
+			}
+			if req.Method == http.MethodPost && req.URL.Path == LoginPath && hasCookie(req, loginCSRFCookie) && !s.sameOrigin(req) {
+				// Login CSRF: a page of the same site (a content origin
+				// on a sibling sub-domain) can set the login form's
+				// cookie for the parent domain and post the form with
+				// its own credentials, logging the reader in as the
+				// attacker.
+				return podium.Errorf(podium.EFORBIDDEN,
+					"refused: a login form posted from another origin (%s); log in on this server's own login page", describeSource(req))
 			}
 			if !hasCookie(req, SessionCookie) || keyAuthorization(req) {
 				return next(c)

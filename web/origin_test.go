@@ -108,6 +108,40 @@ func TestOriginsRefuseCrossOriginWrites(t *testing.T) {
 	}
 }
 
+// TestOriginsRefuseCrossOriginLogin: a login form posted from another
+// origin with the login form's cookie (which a page of the same site, a
+// content origin on a sibling sub-domain, can set for the parent domain)
+// is refused, so content cannot log its reader into the attacker's
+// account; the form posted by the login page itself passes.
+func TestOriginsRefuseCrossOriginLogin(t *testing.T) {
+	t.Parallel()
+	s := originServer(t, web.Options{Address: "https://podium.example", ContentURL: "https://content.podium.example", ContentKey: make([]byte, 32)})
+	for _, tc := range []struct {
+		name string
+		hdr  map[string]string
+		want int
+	}{
+		{"LoginPage", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "https://podium.example"}, 200},
+		{"NoBrowser", nil, 200},
+		{"SameSite", map[string]string{"Sec-Fetch-Site": "same-site", "Origin": "https://content.podium.example"}, 403},
+		{"ContentOrigin", map[string]string{"Origin": "https://content.podium.example"}, 403},
+		{"CrossSite", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+	} {
+		req := httptest.NewRequest("POST", "/__login__", strings.NewReader("username=mallory&password=x&login_csrf=tossed"))
+		req.Host = "podium.example"
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(&http.Cookie{Name: "podium_login_csrf", Value: "tossed"})
+		for k, v := range tc.hdr {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		s.Echo.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, rec.Code, rec.Body, tc.want)
+		}
+	}
+}
+
 // TestContentOriginServesContentOnly: on the content origin the API, the
 // dashboard and the login pages do not exist, and the dashboard's session
 // cookie never reaches a handler.
