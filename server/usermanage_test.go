@@ -126,8 +126,15 @@ func TestUserManagementAPI(t *testing.T) {
 	}
 	carolPath := "/__api__/v1/users/" + web.UserGUID(carol.ID)
 	wantStatus(t, "delete an owner", do(t, nil, base, call{method: "DELETE", path: carolPath, key: adminKey}), http.StatusPreconditionFailed)
+	bobSess, err := n.Auth().CreateSession(ctx, bob)
+	if err != nil {
+		t.Fatal(err)
+	}
 	wantStatus(t, "delete bob", do(t, nil, base, call{method: "DELETE", path: bobPath, key: adminKey}), http.StatusNoContent)
 	wantStatus(t, "deleted bob's key", do(t, nil, base, call{method: "GET", path: "/__api__/v1/user", key: bobKey}), http.StatusUnauthorized)
+	if _, err := n.Auth().AuthenticateSession(ctx, bobSess.Token); !podium.IsCode(err, podium.EUNAUTHORIZED) {
+		t.Fatalf("bob's session after his deletion: %v, want ended", err)
+	}
 	wantStatus(t, "bob again", do(t, nil, base, call{method: "GET", path: bobPath, key: adminKey}), http.StatusNotFound)
 	auditHas(t, n, podium.AuditUserDelete, "user:bob")
 }
