@@ -145,8 +145,9 @@ type Sandbox struct {
 	refused error
 }
 
-// binPath is where the sandbox's helper programs are looked up.
-const binPath = "/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin"
+// binPath is where the sandbox's helper programs are looked up (a
+// variable for the tests of a host without them).
+var binPath = "/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin"
 
 // ErrUnavailable is wrapped by New's error when the host cannot make
 // sandboxes.
