@@ -159,7 +159,11 @@ func BenchmarkProxy(b *testing.B) {
 			}
 			return median(v)
 		}
-		fmt.Printf("    podium, sandboxed app: %3.0f%% of the unsandboxed app's throughput through podium (goal >= 95%%)\n", sbThr(4)*100)
+		var sbRounds []string
+		for k := range rounds {
+			sbRounds = append(sbRounds, fmt.Sprintf("%.0f%%", res[4][k].rps/res[3][k].rps*100))
+		}
+		fmt.Printf("    podium, sandboxed app: %3.0f%% of the unsandboxed app's throughput through podium (goal >= 95%%; rounds %s)\n", sbThr(4)*100, strings.Join(sbRounds, " "))
 		// Usage recording: Podium (recording every request as a visit)
 		// against the node that records nothing, per round.
 		var usageThr, usageCPU []float64
