@@ -20,7 +20,7 @@ import (
 // content's GUID (ids are sequential: a 404 that named it would reveal
 // the GUID of content the caller may not see); content it sees but may
 // not change in the way asked is 403. Job logs are for editors only.
-// Tags and vanity URLs of content, its lockfile, and the dashboard URLs
+// Tags, vanity URLs and the git repository of content, its lockfile, and the dashboard URLs
 // that clients print are among those endpoints (issue 23: every route that
 // takes an id).
 func TestContentAccessEveryEndpoint(t *testing.T) {
@@ -135,6 +135,10 @@ func TestContentAccessEveryEndpoint(t *testing.T) {
 			{"GET", fmt.Sprintf("/bundles/%d/download", bundleID), edit, "", "", 200},
 			{"POST", "/build", edit, "application/json", fmt.Sprintf(`{"bundle_id": %d, "activate": false}`, bundleID), 202},
 			{"GET", "/lockfile", edit, "", "", 404}, // allowed: a static site has no lockfile
+			// Git-backed content (polling off: nothing is fetched).
+			{"PUT", "/repository", edit, "application/json", `{"repository": "https://git.example.com/x.git", "branch": "main", "directory": ".", "polling": false}`, 200},
+			{"GET", "/repository", edit, "", "", 200},
+			{"PATCH", "/repository", edit, "application/json", `{"branch": "release"}`, 200},
 			{"GET", "/environment", edit, "", "", 200},
 			{"PATCH", "/environment", edit, "application/json", `[{"name": "X", "value": "1"}]`, 200},
 			{"GET", "", read, "", "", 200},
