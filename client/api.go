@@ -312,3 +312,35 @@ func (c *Client) BundleList(ctx context.Context, guid string) ([]BundleInfo, err
 	var list []BundleInfo
 	return list, c.do(ctx, "GET", api+"/content/"+url.PathEscape(guid)+"/bundles", nil, "", 0, &list)
 }
+
+// GitCredential is the account of a repository host, as the API shows it
+// (never the secret).
+type GitCredential struct {
+	Host         string    `json:"host"`
+	Username     string    `json:"username"`
+	CreatedTime  time.Time `json:"created_time"`
+	ModifiedTime time.Time `json:"last_modified_time"`
+}
+
+// GitCredentialList returns the credentials of repository hosts
+// (administrators only).
+func (c *Client) GitCredentialList(ctx context.Context) ([]GitCredential, error) {
+	var list []GitCredential
+	return list, c.do(ctx, "GET", api+"/git/credentials", nil, "", 0, &list)
+}
+
+// GitCredentialSet sets the account Podium fetches the http(s)
+// repositories of host with (administrators only).
+func (c *Client) GitCredentialSet(ctx context.Context, host, username, secret string) (*GitCredential, error) {
+	b, err := jsonBody(map[string]string{"username": username, "secret": secret})
+	if err != nil {
+		return nil, err
+	}
+	var out GitCredential
+	return &out, c.do(ctx, "PUT", api+"/git/credentials/"+url.PathEscape(host), b, "application/json", 0, &out)
+}
+
+// GitCredentialDelete removes the credential of host.
+func (c *Client) GitCredentialDelete(ctx context.Context, host string) error {
+	return c.do(ctx, "DELETE", api+"/git/credentials/"+url.PathEscape(host), nil, "", 0, nil)
+}

@@ -162,7 +162,22 @@ func TestConnectDeployGit(t *testing.T) {
 			if r := rs.json("PUT", "/__api__/v1/git/credentials/"+host, cred); r.Status != 403 {
 				t.Fatalf("a publisher set a credential: %d %s", r.Status, r.Body)
 			}
-			admin.ok("set credential", admin.json("PUT", "/__api__/v1/git/credentials/"+host, cred), nil)
+			// The administrator sets it with the CLI, the secret from the
+			// environment (never on the command line).
+			cliEnv := []string{"PODIUM_SERVER=" + n.URL, "PODIUM_API_KEY=" + adminKey, "GIT_TOKEN=tok-SECRET-123"}
+			if out, errs, code := nodetest.Run(t, "", cliEnv, "git", "credential", "set", host, "--username", "deploy-bot", "--secret-from-env", "GIT_TOKEN"); code != 0 || !strings.Contains(out, host) {
+				t.Fatalf("podium git credential set: exit %d: %s %s", code, out, errs)
+			}
+			if out, errs, code := nodetest.Run(t, "", cliEnv, "git", "credential", "list"); code != 0 || out != host+"\tdeploy-bot\n" {
+				t.Fatalf("podium git credential list: exit %d: %q %s", code, out, errs)
+			}
+			if _, errs, code := nodetest.Run(t, "", []string{"PODIUM_SERVER=" + n.URL, "PODIUM_API_KEY=" + key, "GIT_TOKEN=x"},
+				"git", "credential", "set", host, "--username", "x", "--secret-from-env", "GIT_TOKEN"); code != 1 || !strings.Contains(errs, "only administrators") {
+				t.Fatalf("podium git credential set by a publisher: exit %d %s, want 1 saying only administrators may", code, errs)
+			}
+			if _, _, code := nodetest.Run(t, "", cliEnv, "git", "credential", "set", host, "--username", "x"); code != 2 {
+				t.Fatalf("podium git credential set without a secret: exit %d, want 2", code)
+			}
 			r := admin.do("GET", "/__api__/v1/git/credentials", nil, nil, "")
 			if r.Status != 200 || strings.Contains(string(r.Body), "SECRET") || !strings.Contains(string(r.Body), `"deploy-bot"`) {
 				t.Fatalf("credential list: %d %s", r.Status, r.Body)

@@ -113,7 +113,7 @@ func commitsOf(t *testing.T, db dbprovider.Provider, contentID int64) []string {
 // commit.
 func waitActiveCommit(t *testing.T, db dbprovider.Provider, contentID int64, commit string) {
 	t.Helper()
-	testutil.WaitFor(t, 30*time.Second, "commit "+commit+" active", func() bool {
+	testutil.WaitFor(t, 90*time.Second, "commit "+commit+" active", func() bool {
 		c, err := db.ContentGet(context.Background(), contentID)
 		if err != nil || c.ActiveBundleID == nil {
 			return false
