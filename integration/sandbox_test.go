@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -460,4 +461,65 @@ func TestSandboxEndsWithNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.WaitFor(t, 10*time.Second, "the render gone with its node", func() bool { return len(find()) == 0 })
+}
+
+// TestSandboxNetwork: [Applications] SandboxNetwork. Isolated (the
+// default): an app has no outbound network (it cannot reach its own
+// node's port on the host) and no other process reaches its port. Host:
+// the app reaches the node like any local process, and its port is open
+// to the host (the documented trade-off).
+func TestSandboxNetwork(t *testing.T) {
+	t.Parallel()
+	// The app answers with the result of fetching $PROBE_URL.
+	app := map[string]string{
+		"manifest.json": `{"version":1,"metadata":{"appmode":"api"},"serve":{"command":["/usr/bin/python3","app.py"]}}`,
+		"app.py": `import http.server, os, urllib.request
+
+
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        try:
+            with urllib.request.urlopen(os.environ["PROBE_URL"], timeout=5) as r:
+                out = "reached %d" % r.status
+        except Exception as e:
+            out = "unreachable %s" % type(e).__name__
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(out.encode())
+
+
+http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+`,
+	}
+	for _, tc := range []struct {
+		name, config string
+		outbound     string // the app's answer starts with it
+		portOpen     bool   // the app's port accepts a connection from the host
+	}{
+		{"Isolated", "", "unreachable", false},
+		{"Host", "SandboxNetwork = host\n", "reached 200", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			n := nodetest.StartNode(t, nodetest.Options{DataDir: sharedDataDir(t), Config: "[Applications]\nRunAs = nobody\n" + tc.config})
+			key := pubUser(t, n, "net", "publisher")
+			guid := pubCreate(t, n, key, "net")
+			pubWant(t, "environment", pubJSON(t, "PATCH", n.URL+"/__api__/v1/content/"+guid+"/environment", key,
+				[]map[string]string{{"name": "PROBE_URL", "value": n.URL + "/__ping__"}}), 200)
+			rtWantOK(t, "net app", rtDeploy(t, n, key, guid, app))
+			rtWaitBody(t, n.URL+"/content/"+guid+"/", key, tc.outbound)
+			var procs apps.ProcessesBody
+			pubDo(t, "GET", n.URL+"/__api__/v1/content/"+guid+"/processes", key, "", nil).JSON(t, &procs)
+			if len(procs.Processes) == 0 {
+				t.Fatal("no process listed")
+			}
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", procs.Processes[0].Port), 3*time.Second)
+			if err == nil {
+				c.Close()
+			}
+			if open := err == nil; open != tc.portOpen {
+				t.Errorf("the app's port from the host: open %t (%v), want %t", open, err, tc.portOpen)
+			}
+		})
+	}
 }
