@@ -59,13 +59,15 @@ func TestMain(m *testing.M) {
 
 // source is an AppSource holding one app that a test may redeploy.
 type source struct {
-	mu  sync.Mutex
-	app *apps.App
+	mu    sync.Mutex
+	app   *apps.App
+	reads int // ActiveApp calls since the last set
 }
 
 func (s *source) ActiveApp(_ context.Context, guid string) (*apps.App, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.reads++
 	if s.app == nil || s.app.GUID != guid {
 		return nil, podium.Errorf(podium.ENOTFOUND, "no app %s", guid)
 	}
@@ -88,6 +90,22 @@ func (s *source) set(f func(a *apps.App)) {
 	a := *s.app
 	f(&a)
 	s.app = &a
+	s.reads = 0
+}
+
+// setApplied is set, then waits until the supervisor holds the changed
+// app, so that the next request sees it: until its housekeeping loop has
+// read the source twice since the change. The loop refreshes pools one
+// after another, so its second read starts after the first was applied
+// (the test sends no request meanwhile).
+func (s *source) setApplied(t *testing.T, f func(a *apps.App)) {
+	t.Helper()
+	s.set(f)
+	testutil.WaitFor(t, 10*time.Second, "the supervisor read the changed app", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.reads >= 2
+	})
 }
 
 type fixture struct {
@@ -556,7 +574,14 @@ func TestRedeployDrainsOldProcesses(t *testing.T) {
 		res.Body.Close()
 		done <- strings.TrimSpace(string(b))
 	}()
-	time.Sleep(200 * time.Millisecond)
+	testutil.WaitFor(t, 10*time.Second, "the long request in flight on the old process", func() bool {
+		for _, p := range f.sup.Processes(guid) {
+			if float64(p.PID) == old && p.Connections > 0 {
+				return true
+			}
+		}
+		return false
+	})
 	f.src.set(func(a *apps.App) { a.BundleID = 2 })
 	testutil.WaitFor(t, 10*time.Second, "new bundle served", func() bool {
 		return getJSON(t, mustReq(t, f.base))["pid"] != old
@@ -592,8 +617,7 @@ func TestUnreachableBundleIsExplained(t *testing.T) {
 	t.Parallel()
 	private, bundleDir := privateBundle(t)
 	f := setup(t, defaults())
-	f.src.set(func(a *apps.App) { a.Dir, a.BundleID = bundleDir, 2 })
-	time.Sleep(3 * 50 * time.Millisecond) // past RefreshInterval: the request reads the new bundle
+	f.src.setApplied(t, func(a *apps.App) { a.Dir, a.BundleID = bundleDir, 2 })
 	res, err := http.Get(f.base)
 	if err != nil {
 		t.Fatal(err)
@@ -656,8 +680,7 @@ func TestUnreachableBundleRunsFromCopy(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(runtime, "stale")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a stale copy survived Start: %v", err)
 	}
-	f.src.set(func(a *apps.App) { a.Dir, a.BundleID = bundleDir, 2 })
-	time.Sleep(3 * 50 * time.Millisecond) // past RefreshInterval: the request reads the new bundle
+	f.src.setApplied(t, func(a *apps.App) { a.Dir, a.BundleID = bundleDir, 2 })
 	m := getJSON(t, mustRequest(t, "GET", f.base))
 	pid := int(m["pid"].(float64))
 	cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
