@@ -37,6 +37,12 @@ const (
 	RehearseCopy = "copy"
 )
 
+// MigrationLockID is the lock that serializes migrations across nodes
+// (PostgreSQL: an advisory lock). It is pinned (goose's default changed in
+// v3.26.0): every Podium binary, old or new, must use the same one.
+// ("podium" in ASCII.)
+const MigrationLockID int64 = 0x706f6469756d
+
 // Provider is an open database. It is safe for concurrent use.
 type Provider interface {
 	Executor
@@ -78,6 +84,22 @@ type Provider interface {
 	// exclusively (for RehearseCopy). Returns EUNSUPPORTED when the method
 	// is RehearseRollback.
 	Snapshot(ctx context.Context, dir string) (Provider, error)
+
+	// MigrationLockTryTx takes the migration lock (MigrationLockID) for the
+	// rest of tx if no other session holds it, and reports whether it did:
+	// a rehearsal holds it while it runs the pending migrations in tx, so
+	// that no node migrates meanwhile. SQLite: the process holds the
+	// database exclusively (its lock file), so it always succeeds.
+	MigrationLockTryTx(ctx context.Context, tx *sql.Tx) (bool, error)
+	// SessionID returns the database's id of the session that runs tx
+	// (PostgreSQL: its backend pid), for SessionWaitsOnLock. SQLite: 0,
+	// one connection writes.
+	SessionID(ctx context.Context, tx *sql.Tx) (int64, error)
+	// SessionWaitsOnLock reports whether session id waits, now, for a lock
+	// another session holds: a rehearsal samples it to add up how long each
+	// migration waited. SQLite: false (one connection writes; the others
+	// wait in busy_timeout, not on the database's locks).
+	SessionWaitsOnLock(ctx context.Context, id int64) (bool, error)
 
 	// Begin starts a read-write transaction.
 	Begin(ctx context.Context) (Tx, error)

@@ -208,9 +208,9 @@ func rehearseRollback(ctx context.Context, p dbprovider.Provider, pending []Migr
 		fmt.Sprintf("%dms", lockTimeout.Milliseconds()), fmt.Sprintf("%dms", stmtTimeout.Milliseconds())); err != nil {
 		return fmt.Errorf("rehearse: set timeouts: %w", err)
 	}
-	var got bool
-	if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock($1)`, LockID).Scan(&got); err != nil {
-		return fmt.Errorf("rehearse: advisory lock: %w", err)
+	got, err := p.MigrationLockTryTx(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("rehearse: %w", err)
 	}
 	if !got {
 		return podium.Errorf(podium.EUNAVAILABLE, "rehearse: a migration is running on this database now (its advisory lock is held): try again when it is over")
@@ -224,8 +224,8 @@ func rehearseRollback(ctx context.Context, p dbprovider.Provider, pending []Migr
 			return fmt.Errorf("rehearse: version table: %w", err)
 		}
 	}
-	var pid uint32
-	if err := tx.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+	pid, err := p.SessionID(ctx, tx)
+	if err != nil {
 		return fmt.Errorf("rehearse: %w", err)
 	}
 	for _, m := range pending {
@@ -332,15 +332,15 @@ func upSection(fsys fs.FS, name string) (string, bool, error) {
 	return b.String(), noTx, nil
 }
 
-// lockMonitor samples pg_stat_activity for a backend and adds up the time
-// it spends waiting on heavyweight locks.
+// lockMonitor samples whether a session waits on a lock
+// (Provider.SessionWaitsOnLock) and adds up the time it spends waiting.
 type lockMonitor struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	waited time.Duration
 }
 
-func watchLockWaits(ctx context.Context, p dbprovider.Provider, pid uint32) *lockMonitor {
+func watchLockWaits(ctx context.Context, p dbprovider.Provider, session int64) *lockMonitor {
 	ctx, cancel := context.WithCancel(ctx)
 	m := &lockMonitor{cancel: cancel}
 	m.wg.Add(1)
@@ -355,9 +355,7 @@ func watchLockWaits(ctx context.Context, p dbprovider.Provider, pid uint32) *loc
 			case <-ctx.Done():
 				return
 			case now := <-t.C:
-				var waiting bool
-				err := p.DB().QueryRowContext(ctx,
-					`SELECT coalesce(wait_event_type = 'Lock', false) FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&waiting)
+				waiting, err := p.SessionWaitsOnLock(ctx, session)
 				if err == nil && waiting {
 					m.waited += now.Sub(last)
 				}

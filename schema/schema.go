@@ -29,10 +29,9 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// LockID is the PostgreSQL advisory lock that serializes migrations across
-// nodes. It is pinned (goose's default changed in v3.26.0): every Podium
-// binary, old or new, must use the same one. ("podium" in ASCII.)
-const LockID int64 = 0x706f6469756d
+// LockID is the lock that serializes migrations across nodes:
+// dbprovider.MigrationLockID, pinned.
+const LockID = dbprovider.MigrationLockID
 
 // NotifyChannel is the PostgreSQL channel on which a trigger on goose's
 // version table announces each applied migration (see 00001_core.sql).

@@ -54,6 +54,10 @@ func Run(t *testing.T, open OpenFunc) {
 		MustUp(t, p)
 		testAuditPrune(t, p)
 	})
+	t.Run("MigrationLock", func(t *testing.T) {
+		t.Parallel()
+		testMigrationLock(t, open(t))
+	})
 	t.Run("Usage", func(t *testing.T) {
 		t.Parallel()
 		p := open(t)
@@ -693,4 +697,81 @@ func testContentLastDeployed(t *testing.T, p dbprovider.Provider) {
 	if err != nil || c.LastDeployedAt == nil {
 		t.Fatalf("after activation: %+v, %v", c, err)
 	}
+}
+
+// testMigrationLock: MigrationLockTryTx takes the migration lock for a
+// transaction, and a second session cannot take it until the first ends;
+// SessionWaitsOnLock sees a session that waits for a row another
+// transaction holds, and no longer once it got it. SQLite: the process
+// holds the database exclusively, so the lock is always taken and no
+// session waits.
+func testMigrationLock(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	db, owned, err := p.MigrationDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owned {
+		defer db.Close()
+	}
+	tx1, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx1.Rollback() }()
+	if got, err := p.MigrationLockTryTx(ctx, tx1); err != nil || !got {
+		t.Fatalf("MigrationLockTryTx on a free lock: %t, %v; want true", got, err)
+	}
+	id1, err := p.SessionID(ctx, tx1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waits, err := p.SessionWaitsOnLock(ctx, id1); err != nil || waits {
+		t.Fatalf("SessionWaitsOnLock of a session that runs nothing: %t, %v; want false", waits, err)
+	}
+	if !p.SupportsHA() {
+		if id1 != 0 {
+			t.Errorf("SessionID on %s: %d, want 0 (one connection writes)", p.Name(), id1)
+		}
+		return
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE lock_probe (id integer PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx1.ExecContext(ctx, `INSERT INTO lock_probe VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	tx2, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx2.Rollback() }()
+	if got, err := p.MigrationLockTryTx(ctx, tx2); err != nil || got {
+		t.Fatalf("MigrationLockTryTx while another session holds it: %t, %v; want false", got, err)
+	}
+	id2, err := p.SessionID(ctx, tx2)
+	if err != nil || id2 == id1 {
+		t.Fatalf("SessionID of a second session: %d, %v (first %d)", id2, err, id1)
+	}
+	// tx2 inserts the key tx1 inserted and has not committed: it waits
+	// for tx1 to end.
+	done := make(chan error, 1)
+	go func() {
+		_, err := tx2.ExecContext(ctx, `INSERT INTO lock_probe VALUES (1)`)
+		done <- err
+	}()
+	testutil.WaitFor(t, 10*time.Second, "the second session to wait on the first's lock", func() bool {
+		waits, err := p.SessionWaitsOnLock(ctx, id2)
+		return err == nil && waits
+	})
+	if err := tx1.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the second session's insert after the first rolled back: %v", err)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the second session to stop waiting", func() bool {
+		waits, err := p.SessionWaitsOnLock(ctx, id2)
+		return err == nil && !waits
+	})
 }

@@ -7,6 +7,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -141,6 +142,40 @@ func (p *Provider) MigrationDB() (*sql.DB, bool, error) {
 // RehearsalMethod implements dbprovider.Provider: PostgreSQL runs DDL in a
 // transaction, so migrations are rehearsed in place and rolled back.
 func (p *Provider) RehearsalMethod() string { return dbprovider.RehearseRollback }
+
+// MigrationLockTryTx implements dbprovider.Provider with the advisory lock
+// goose takes (MigrationLockID), held until tx ends.
+func (p *Provider) MigrationLockTryTx(ctx context.Context, tx *sql.Tx) (bool, error) {
+	var got bool
+	if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock($1)`, dbprovider.MigrationLockID).Scan(&got); err != nil {
+		return false, fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	return got, nil
+}
+
+// SessionID implements dbprovider.Provider: the backend's pid.
+func (p *Provider) SessionID(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var pid int64
+	if err := tx.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		return 0, fmt.Errorf("postgres: backend pid: %w", err)
+	}
+	return pid, nil
+}
+
+// SessionWaitsOnLock implements dbprovider.Provider from pg_stat_activity:
+// waiting on a heavyweight lock (a table's, a row's, an advisory one).
+func (p *Provider) SessionWaitsOnLock(ctx context.Context, id int64) (bool, error) {
+	var waiting bool
+	err := p.db.QueryRowContext(ctx,
+		`SELECT coalesce(wait_event_type = 'Lock', false) FROM pg_stat_activity WHERE pid = $1`, id).Scan(&waiting)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil // the session has ended
+	}
+	if err != nil {
+		return false, fmt.Errorf("postgres: lock waits: %w", err)
+	}
+	return waiting, nil
+}
 
 // Snapshot implements dbprovider.Provider: not needed (nor cheap) on
 // PostgreSQL, which rehearses in a rolled-back transaction.

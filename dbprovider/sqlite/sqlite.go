@@ -202,6 +202,17 @@ func (p *Provider) MigrationDB() (*sql.DB, bool, error) { return p.DB(), false, 
 // nothing of the rehearsal touches the live database.
 func (p *Provider) RehearsalMethod() string { return dbprovider.RehearseCopy }
 
+// MigrationLockTryTx implements dbprovider.Provider: the process holds
+// the database exclusively through the lock file, so no one else migrates.
+func (p *Provider) MigrationLockTryTx(context.Context, *sql.Tx) (bool, error) { return true, nil }
+
+// SessionID implements dbprovider.Provider: one connection writes, 0.
+func (p *Provider) SessionID(context.Context, *sql.Tx) (int64, error) { return 0, nil }
+
+// SessionWaitsOnLock implements dbprovider.Provider: never, since one
+// connection writes (others wait in busy_timeout, not on a lock table).
+func (p *Provider) SessionWaitsOnLock(context.Context, int64) (bool, error) { return false, nil }
+
 // Snapshot implements dbprovider.Provider. VACUUM INTO writes a consistent
 // snapshot of the live database to a new file, from a read transaction:
 // a node beside us keeps writing. It runs on the writer: the readers'
