@@ -519,6 +519,7 @@ func (s *Service) gitCredFor(ctx context.Context, repository string) (*gitCred, 
 	if !ok || (scheme != "https" && scheme != "http") {
 		return nil, nil
 	}
+	host = strings.ToLower(host) // as GitCredentialSet stores it
 	cr, err := s.db.GitCredentialGet(ctx, host)
 	if podium.IsCode(err, podium.ENOTFOUND) {
 		return nil, nil

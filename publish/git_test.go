@@ -27,6 +27,11 @@ import (
 // the service's log.
 func gitSetup(t *testing.T, logs io.Writer) (*publish.Service, *podium.User, *podium.User, dbprovider.Provider) {
 	t.Helper()
+	return gitSetupWith(t, logs, publish.GitOptions{PollingFrequency: 100 * time.Millisecond, Timeout: 30 * time.Second})
+}
+
+func gitSetupWith(t *testing.T, logs io.Writer, git publish.GitOptions) (*publish.Service, *podium.User, *podium.User, dbprovider.Provider) {
+	t.Helper()
 	ctx := context.Background()
 	log := logrus.New()
 	log.SetOutput(logs)
@@ -52,7 +57,7 @@ func gitSetup(t *testing.T, logs io.Writer) (*publish.Service, *podium.User, *po
 	svc := publish.New(publish.Options{
 		DB: db, DataDir: t.TempDir(), NodeID: "n1", Log: entry,
 		Apps: config.ApplicationsConfig{RenderTimeout: time.Minute, MaxBundleSize: 1 << 20},
-		Git:  publish.GitOptions{PollingFrequency: 100 * time.Millisecond, Timeout: 30 * time.Second},
+		Git:  git,
 	})
 	if err := svc.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -249,6 +254,28 @@ func TestGitDeployErrors(t *testing.T) {
 	}
 	if bs, err := db.BundleList(ctx, c.ID); err != nil || len(bs) != 0 {
 		t.Fatalf("failed deployments made bundles: %d, %v", len(bs), err)
+	}
+}
+
+// TestGitDisabled: with [Git] Enabled = false the repository endpoints
+// answer ENOTFOUND (404, which rsconnect reports as "not enabled") and a
+// deployment without a bundle is refused.
+func TestGitDisabled(t *testing.T) {
+	svc, u, _, _ := gitSetupWith(t, io.Discard, publish.GitOptions{Disabled: true})
+	ctx := context.Background()
+	c, err := svc.ContentCreate(ctx, u, publish.ContentCreateRequest{Name: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "https://git.example.com/x.git"
+	if _, err := svc.RepositorySet(ctx, u, c.GUID, publish.RepositoryChange{Repository: &url}, true); !podium.IsCode(err, podium.ENOTFOUND) || !strings.Contains(podium.ErrorMessage(err), "[Git] Enabled") {
+		t.Fatalf("RepositorySet with Git off = %v, want ENOTFOUND naming [Git] Enabled", err)
+	}
+	if _, err := svc.RepositoryGet(ctx, u, c.GUID); !podium.IsCode(err, podium.ENOTFOUND) {
+		t.Fatalf("RepositoryGet with Git off = %v", err)
+	}
+	if _, err := svc.DeployLatest(ctx, u, c.GUID, true); !podium.IsCode(err, podium.EINVALID) {
+		t.Fatalf("DeployLatest with Git off = %v, want EINVALID", err)
 	}
 }
 
