@@ -100,6 +100,11 @@ type Provider interface {
 	// migration waited. SQLite: false (one connection writes; the others
 	// wait in busy_timeout, not on the database's locks).
 	SessionWaitsOnLock(ctx context.Context, id int64) (bool, error)
+	// ConnectionLimit returns how many connections the database accepts
+	// (PostgreSQL: max_connections) and how many of those are reserved for
+	// superusers: the HA check compares the rest with the nodes' pools.
+	// SQLite: 0, 0 (one process, no limit).
+	ConnectionLimit(ctx context.Context) (max, reserved int, err error)
 
 	// Begin starts a read-write transaction.
 	Begin(ctx context.Context) (Tx, error)

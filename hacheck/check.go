@@ -587,9 +587,8 @@ func (c *checker) connections(ctx context.Context) Result {
 		r.Detail = "SQLite: one node, no connection limit"
 		return r
 	}
-	var maxConns, reserved int
-	if err := c.db.DB().QueryRowContext(ctx, `SELECT current_setting('max_connections')::int,
-		current_setting('superuser_reserved_connections')::int`).Scan(&maxConns, &reserved); err != nil {
+	maxConns, reserved, err := c.db.ConnectionLimit(ctx)
+	if err != nil {
 		r.Status, r.Detail = Warn, "cannot read max_connections: "+err.Error()
 		return r
 	}

@@ -75,6 +75,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"SchemaVersionIsLatest", testSchemaVersionLatest},
 		{"Now", testNow},
 		{"Ping", testPing},
+		{"ConnectionLimit", testConnectionLimit},
 		{"NodeUpsertGetList", testNodeUpsertGetList},
 		{"NodeHeartbeatUsesDatabaseClock", testNodeHeartbeat},
 		{"NodeListLiveTimeout", testNodeListLive},
@@ -774,4 +775,20 @@ func testMigrationLock(t *testing.T, p dbprovider.Provider) {
 		waits, err := p.SessionWaitsOnLock(ctx, id2)
 		return err == nil && !waits
 	})
+}
+
+// testConnectionLimit: a database several nodes share reports its
+// connection limit, with fewer reserved connections than that; SQLite
+// has none.
+func testConnectionLimit(t *testing.T, p dbprovider.Provider) {
+	maxConns, reserved, err := p.ConnectionLimit(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.SupportsHA() && (maxConns <= 0 || reserved < 0 || reserved >= maxConns) {
+		t.Fatalf("ConnectionLimit: %d, %d reserved; want a limit above the reserved ones", maxConns, reserved)
+	}
+	if !p.SupportsHA() && (maxConns != 0 || reserved != 0) {
+		t.Fatalf("ConnectionLimit on %s: %d, %d; want 0, 0 (no limit)", p.Name(), maxConns, reserved)
+	}
 }

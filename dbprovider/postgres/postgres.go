@@ -177,6 +177,16 @@ func (p *Provider) SessionWaitsOnLock(ctx context.Context, id int64) (bool, erro
 	return waiting, nil
 }
 
+// ConnectionLimit implements dbprovider.Provider from the server's
+// settings: max_connections, and superuser_reserved_connections reserved.
+func (p *Provider) ConnectionLimit(ctx context.Context) (max, reserved int, err error) {
+	if err := p.db.QueryRowContext(ctx, `SELECT current_setting('max_connections')::int,
+		current_setting('superuser_reserved_connections')::int`).Scan(&max, &reserved); err != nil {
+		return 0, 0, fmt.Errorf("postgres: max_connections: %w", err)
+	}
+	return max, reserved, nil
+}
+
 // Snapshot implements dbprovider.Provider: not needed (nor cheap) on
 // PostgreSQL, which rehearses in a rolled-back transaction.
 func (p *Provider) Snapshot(context.Context, string) (dbprovider.Provider, error) {

@@ -213,6 +213,10 @@ func (p *Provider) SessionID(context.Context, *sql.Tx) (int64, error) { return 0
 // connection writes (others wait in busy_timeout, not on a lock table).
 func (p *Provider) SessionWaitsOnLock(context.Context, int64) (bool, error) { return false, nil }
 
+// ConnectionLimit implements dbprovider.Provider: one process opens the
+// file, there is no limit to report.
+func (p *Provider) ConnectionLimit(context.Context) (max, reserved int, err error) { return 0, 0, nil }
+
 // Snapshot implements dbprovider.Provider. VACUUM INTO writes a consistent
 // snapshot of the live database to a new file, from a read transaction:
 // a node beside us keeps writing. It runs on the writer: the readers'
