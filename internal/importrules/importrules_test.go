@@ -3,8 +3,13 @@ package importrules
 import (
 	"bytes"
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
+	"io/fs"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -120,6 +125,21 @@ func never(forbidden ...string) func(string, string, bool) bool {
 // import them.
 var harnesses = []string{"internal/pgtest", "internal/nodetest", "internal/testutil", "internal/ldaptest", "dbprovider/dbprovidertest", "migrate/migratetest"}
 
+// drivers are the database driver modules: only dbprovider imports them.
+var drivers = []string{"github.com/jackc/pgx", "github.com/jackc/pgconn", "modernc.org/sqlite"}
+
+// stillDialect are the packages outside dbprovider that still import a
+// database driver (issue 25, item 3: what they need becomes provider
+// methods, and each leaves the list). internal/pgtest, the harness that
+// starts PostgreSQL for tests, connects to the cluster itself.
+var stillDialect = []string{"schema", "migrate", "bench/migrate", "internal/pgtest"}
+
+// stillDB are the packages outside dbprovider whose code (tests excluded)
+// still calls a provider's DB(), the raw handle that lets a package run
+// dialect SQL; each leaves the list as its queries become provider
+// methods (issue 25, item 3), and none may join it.
+var stillDB = []string{"schema", "migrate", "scheduler", "server", "bench/migrate"}
+
 var rules = []rule{
 	{"podium.go imports only the standard library", exactly(""), onlyStdAnd()},
 	// The manifest names the app modes the runtimes run and maps its
@@ -163,6 +183,15 @@ var rules = []rule{
 			return r != "cli" && !strings.HasPrefix(r, "bench/") && !strings.HasPrefix(r, "migrate")
 		},
 		never("migrate")},
+	// Issue 25, item 3: the dialect lives in dbprovider. The packages in
+	// stillDialect import a driver today, until their dialect SQL moves
+	// behind provider methods; no other package may.
+	{"no package outside dbprovider imports a database driver",
+		func(p string) bool {
+			r := rel(p)
+			return r != "dbprovider" && !strings.HasPrefix(r, "dbprovider/") && !slices.Contains(stillDialect, r)
+		},
+		never(drivers...)},
 	{"test harnesses are imported only by tests and other harnesses",
 		func(p string) bool {
 			r := rel(p)
@@ -192,6 +221,15 @@ func TestImportRules(t *testing.T) {
 			t.Errorf("rule %q covers no package: a package was renamed, update the rule", r.name)
 		}
 	}
+	// A package that no longer imports a driver leaves stillDialect.
+	for _, p := range ours {
+		r := rel(p.ImportPath)
+		if slices.Contains(stillDialect, r) && !slices.ContainsFunc(p.Imports, func(imp string) bool {
+			return !never(drivers...)(p.ImportPath, imp, false)
+		}) {
+			t.Errorf("%s no longer imports a database driver: remove it from stillDialect", r)
+		}
+	}
 }
 
 // TestRulesCatchViolations: each kind of rule refuses what it must (a
@@ -209,6 +247,8 @@ func TestRulesCatchViolations(t *testing.T) {
 		{module + "/apps", "github.com/jackc/pgx/v5", false},
 		{module + "/bundle", module + "/dbprovider", false},
 		{module + "/publish", "github.com/labstack/echo/v4", false},
+		{module + "/hacheck", "github.com/jackc/pgx/v5/pgconn", false},
+		{module + "/server", "modernc.org/sqlite", false},
 	}
 	for _, c := range cases {
 		refused := false
@@ -225,6 +265,56 @@ func TestRulesCatchViolations(t *testing.T) {
 	for _, r := range rules[:1] {
 		if !r.allowed(module, "fmt", true) {
 			t.Errorf("rule %q refuses fmt", r.name)
+		}
+	}
+}
+
+// TestDBStaysInDBProvider: no package outside dbprovider calls DB() (a
+// call X.DB() without arguments) in its code, except those of stillDB,
+// which must still do (a package that stopped leaves the list).
+func TestDBStaysInDBProvider(t *testing.T) {
+	calls := map[string][]string{} // package dir -> positions
+	fset := token.NewFileSet()
+	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel("../..", path)
+		if d.IsDir() {
+			if rel == "dbprovider" || rel == "tools" || strings.HasPrefix(d.Name(), ".") && rel != "." {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if c, ok := n.(*ast.CallExpr); ok && len(c.Args) == 0 {
+				if sel, ok := c.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "DB" {
+					dir := filepath.ToSlash(filepath.Dir(rel))
+					calls[dir] = append(calls[dir], fset.Position(c.Pos()).String())
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dir, at := range calls {
+		if !slices.Contains(stillDB, dir) {
+			t.Errorf("%s calls DB() outside dbprovider (%s): add a provider method (dbprovider.Provider) instead", dir, strings.Join(at, ", "))
+		}
+	}
+	for _, dir := range stillDB {
+		if len(calls[dir]) == 0 {
+			t.Errorf("%s no longer calls DB(): remove it from stillDB", dir)
 		}
 	}
 }
