@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -131,7 +133,8 @@ func TestRSConnectRDeployApp(t *testing.T) {
 	rRun(t, work, "/usr/bin/R", "CMD", "INSTALL", "-l", clientLib, pkg, gone)
 
 	cfg := pubConfig + "[R]\nExecutable = /usr/bin/R\nRepository = " + repo + "\n[Scheduler]\nInitTimeout = 3m\n"
-	n := nodetest.StartNode(t, nodetest.Options{DataDir: sharedDataDir(t), Name: "A", Config: cfg})
+	data := sharedDataDir(t)
+	n := nodetest.StartNode(t, nodetest.Options{DataDir: data, Name: "A", Config: cfg})
 	key := pubUser(t, n, "alice", "publisher")
 	r := newRClient(t)
 	out := r.run(`
@@ -186,6 +189,30 @@ shinyApp(ui, server)
 		items[0]["py_version"] != nil || items[0]["r_environment_management"] != true {
 		t.Fatalf("the Shiny app's versions: r_version %v, py_version %v, r_environment_management %v",
 			items[0]["r_version"], items[0]["py_version"], items[0]["r_environment_management"])
+	}
+	// Its library was restored (R CMD INSTALL, a package's configure) in
+	// the content's sandbox, as the content's uid: never as root.
+	if os.Geteuid() == 0 {
+		id, _ := items[0]["id"].(float64)
+		uid := uint32(200000 + int64(id)%100000)
+		var found int
+		err := filepath.WalkDir(filepath.Join(data, "runtimes", "r"), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || filepath.Base(p) != "DESCRIPTION" || filepath.Base(filepath.Dir(p)) != "podiumtestpkg" {
+				return err
+			}
+			found++
+			var st syscall.Stat_t
+			if err := syscall.Stat(p, &st); err != nil {
+				return err
+			}
+			if st.Uid != uid {
+				t.Errorf("%s is owned by uid %d, want the content's uid %d: the restore did not run as the content", p, st.Uid, uid)
+			}
+			return nil
+		})
+		if err != nil || found == 0 {
+			t.Errorf("podiumtestpkg in the node's R libraries: found %d (%v)", found, err)
+		}
 	}
 	// The same package set again: the library is reused.
 	_, _, cached := first200("shiny_again", "", map[string]string{"app.R": shinyApp})
