@@ -111,6 +111,9 @@ type ContentStore interface {
 	// before 'before' and keep no output (failed, or output pruned),
 	// oldest first, and returns how many it deleted.
 	RenderHistoryPrune(ctx context.Context, before time.Time, limit int) (int, error)
+	// RenderHistoryCount returns how many renders RenderHistoryPrune would
+	// delete for 'before', without a limit.
+	RenderHistoryCount(ctx context.Context, before time.Time) (int64, error)
 	// ContentSettingsGet returns the settings document of content (a JSON
 	// object, "{}" when none). Returns ENOTFOUND.
 	ContentSettingsGet(ctx context.Context, contentID int64) ([]byte, error)

@@ -168,6 +168,9 @@ type Executor interface {
 	SettingGet(ctx context.Context, key string) (string, error)
 	// SettingPut sets a setting.
 	SettingPut(ctx context.Context, key, value string) error
+	// SettingDelete removes a setting; removing one that is not there is
+	// not an error.
+	SettingDelete(ctx context.Context, key string) error
 }
 
 // NodeUpsertParams registers a node.

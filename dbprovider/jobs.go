@@ -102,6 +102,9 @@ type JobStore interface {
 	// attempts) that finished before 'before', oldest first, and returns
 	// how many it deleted.
 	JobHistoryPrune(ctx context.Context, before time.Time, limit int) (int, error)
+	// JobHistoryCount returns how many jobs JobHistoryPrune would delete
+	// for 'before', without a limit (what a held retention reports).
+	JobHistoryCount(ctx context.Context, before time.Time) (int64, error)
 }
 
 // NodeCapacity is a live node and how many scheduled jobs it runs at once.

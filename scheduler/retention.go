@@ -26,7 +26,7 @@ func (s *Service) retentionHeld(ctx context.Context, before time.Time) bool {
 		return true
 	}
 	if s.opts.HistoryRetentionSet {
-		if _, err := s.db.DB().ExecContext(ctx, `DELETE FROM settings WHERE key = $1`, podium.RetentionHoldKey); err != nil {
+		if err := s.db.SettingDelete(ctx, podium.RetentionHoldKey); err != nil {
 			s.log.WithError(err).Warn("cannot remove the history retention hold")
 			return true
 		}
@@ -36,11 +36,8 @@ func (s *Service) retentionHeld(ctx context.Context, before time.Time) bool {
 	}
 	if !s.holdNoticed {
 		s.holdNoticed = true
-		var jobs, renders int64
-		_ = s.db.DB().QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1 AND status IN ('succeeded', 'failed')`,
-			before.UTC()).Scan(&jobs)
-		_ = s.db.DB().QueryRowContext(ctx, `SELECT count(*) FROM renders WHERE started_at < $1 AND (status <> 'ok' OR output_pruned)`,
-			before.UTC()).Scan(&renders)
+		jobs, _ := s.db.JobHistoryCount(ctx, before)
+		renders, _ := s.db.RenderHistoryCount(ctx, before)
 		s.log.WithFields(logrus.Fields{"retention": s.opts.HistoryRetention.String(), "held_since": since,
 			"jobs_older": jobs, "renders_older": renders, "older_than": before.UTC().Format(time.RFC3339)}).
 			Warn("history retention on hold: this installation was upgraded from a release without [Applications] HistoryRetention, " +

@@ -58,6 +58,12 @@ func Run(t *testing.T, open OpenFunc) {
 		t.Parallel()
 		testMigrationLock(t, open(t))
 	})
+	t.Run("HistoryCount", func(t *testing.T) {
+		t.Parallel()
+		p := open(t)
+		MustUp(t, p)
+		testHistoryCount(t, p)
+	})
 	t.Run("Usage", func(t *testing.T) {
 		t.Parallel()
 		p := open(t)
@@ -409,6 +415,56 @@ func testSettings(t *testing.T, p dbprovider.Provider) {
 	v, err := p.SettingGet(ctx, "conformance.k")
 	if err != nil || v != "two" {
 		t.Fatalf("SettingGet = %q, %v; want two", v, err)
+	}
+	for range 2 { // the second time, the key is not there: not an error
+		if err := p.SettingDelete(ctx, "conformance.k"); err != nil {
+			t.Fatalf("SettingDelete: %v", err)
+		}
+	}
+	_, err = p.SettingGet(ctx, "conformance.k")
+	AssertCode(t, err, podium.ENOTFOUND)
+}
+
+// testHistoryCount: JobHistoryCount and RenderHistoryCount count what
+// JobHistoryPrune and RenderHistoryPrune would delete: finished jobs, and
+// renders that keep no output (failed), finished before 'before'.
+func testHistoryCount(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	_, c := mustContent(t, p)
+	b, err := p.BundleCreate(ctx, &dbprovider.BundleCreateParams{ContentID: c.ID, Size: 1, SHA256: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, status := range []string{podium.RenderOK, podium.RenderFailed} {
+		r, err := p.RenderCreate(ctx, &dbprovider.RenderCreateParams{ContentID: c.ID, BundleID: b.ID, NodeID: "n"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.RenderFinish(ctx, r.ID, status); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := p.JobInsertDue(ctx, &dbprovider.JobInsertParams{ContentID: c.ID, DueAt: time.Now().Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	job, err := p.JobClaim(ctx, &dbprovider.JobClaimParams{NodeID: "n", Token: "count"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.JobFinish(ctx, &dbprovider.JobFinishParams{ID: job.ID, Token: "count", Status: podium.JobSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	longAgo, later := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), time.Now().Add(time.Hour)
+	for _, tc := range []struct {
+		before        time.Time
+		jobs, renders int64
+	}{{longAgo, 0, 0}, {later, 1, 1}} {
+		if n, err := p.JobHistoryCount(ctx, tc.before); err != nil || n != tc.jobs {
+			t.Errorf("JobHistoryCount(%s) = %d, %v; want %d", tc.before, n, err, tc.jobs)
+		}
+		if n, err := p.RenderHistoryCount(ctx, tc.before); err != nil || n != tc.renders {
+			t.Errorf("RenderHistoryCount(%s) = %d, %v; want %d (the failed render)", tc.before, n, err, tc.renders)
+		}
 	}
 }
 

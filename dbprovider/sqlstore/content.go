@@ -690,6 +690,18 @@ func (s *Store) RenderHistoryPrune(ctx context.Context, before time.Time, limit 
 	return s.deleteBatch(ctx, "render history prune", "renders", sqlRenderHistoryPrune, UTC(before), limit)
 }
 
+// RenderHistoryCount implements dbprovider.ContentStore: the rows of
+// sqlRenderHistoryPrune, counted.
+func (s *Store) RenderHistoryCount(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.R.QueryRowContext(ctx, `SELECT count(*) FROM renders
+		WHERE started_at < $1 AND (status <> 'ok' OR output_pruned)`, UTC(before)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("render history count: %w", s.D.TranslateError(err))
+	}
+	return n, nil
+}
+
 // ContentEnvList implements dbprovider.ContentStore.
 func (s *Store) ContentEnvList(ctx context.Context, contentID int64) ([]*dbprovider.ContentEnvVar, error) {
 	rows, err := s.R.QueryContext(ctx, `SELECT name, value FROM content_env WHERE content_id = $1 ORDER BY name`, contentID)

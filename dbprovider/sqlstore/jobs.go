@@ -812,6 +812,18 @@ func (s *Store) JobHistoryPrune(ctx context.Context, before time.Time, limit int
 	return s.deleteBatch(ctx, "job history prune", "jobs", sqlJobHistoryPrune, UTC(before), limit)
 }
 
+// JobHistoryCount implements dbprovider.JobStore: the rows of
+// sqlJobHistoryPrune, counted.
+func (s *Store) JobHistoryCount(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.R.QueryRowContext(ctx, `SELECT count(*) FROM jobs
+		WHERE finished_at IS NOT NULL AND finished_at < $1 AND status IN ('succeeded', 'failed')`, UTC(before)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("job history count: %w", s.D.TranslateError(err))
+	}
+	return n, nil
+}
+
 // deleteBatch deletes from table the rows whose ids the query selects, in
 // one transaction, and returns how many it deleted.
 func (s *Store) deleteBatch(ctx context.Context, what, table, query string, args ...any) (int, error) {

@@ -236,6 +236,14 @@ func (s *Store) SettingPut(ctx context.Context, key, value string) error {
 	return nil
 }
 
+// SettingDelete implements dbprovider.Executor.
+func (s *Store) SettingDelete(ctx context.Context, key string) error {
+	if _, err := s.W.ExecContext(ctx, `DELETE FROM settings WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("setting delete %s: %w", key, s.D.TranslateError(err))
+	}
+	return nil
+}
+
 // mustAffect returns ENOTFOUND when an UPDATE or DELETE matched no row.
 func mustAffect(res sql.Result, what, id string) error {
 	n, err := res.RowsAffected()
