@@ -115,6 +115,10 @@ type Provider interface {
 	// SchemaVersion returns the highest applied goose version, without
 	// taking the migration lock; 0 when no migration was ever applied.
 	SchemaVersion(ctx context.Context) (int64, error)
+	// SchemaVersionList returns every applied goose version, ascending
+	// (a version can be missing below the highest one: a migration merged
+	// late); none when no migration was ever applied.
+	SchemaVersionList(ctx context.Context) ([]int64, error)
 	// Listen calls fn with the payload of every notification on channel
 	// until ctx ends, reconnecting as needed; after each (re)connect it
 	// calls fn with an empty payload so the caller re-checks state it may

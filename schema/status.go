@@ -77,25 +77,13 @@ func PendingMigrations(ctx context.Context, p dbprovider.Provider) ([]Migration,
 // appliedVersions returns the versions recorded in goose's table (none
 // when it does not exist yet).
 func appliedVersions(ctx context.Context, p dbprovider.Provider) (map[int64]bool, error) {
-	v, err := p.SchemaVersion(ctx)
-	if err != nil || v == 0 {
-		return map[int64]bool{}, err
-	}
-	rows, err := p.DB().QueryContext(ctx, `SELECT version_id FROM goose_db_version WHERE version_id > 0`)
+	vs, err := p.SchemaVersionList(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("schema: applied versions: %w", err)
 	}
-	defer rows.Close()
 	out := map[int64]bool{}
-	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
-			return nil, fmt.Errorf("schema: applied versions: %w", err)
-		}
+	for _, v := range vs {
 		out[v] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("schema: applied versions: %w", err)
 	}
 	return out, nil
 }

@@ -37,6 +37,9 @@ func Run(t *testing.T, open OpenFunc) {
 		if err != nil || v != 0 {
 			t.Fatalf("SchemaVersion on an empty database = %d, %v; want 0, nil", v, err)
 		}
+		if vs, err := p.SchemaVersionList(context.Background()); err != nil || len(vs) != 0 {
+			t.Fatalf("SchemaVersionList on an empty database = %v, %v; want none", vs, err)
+		}
 	})
 	t.Run("MigrateUpDownUp", func(t *testing.T) {
 		t.Parallel()
@@ -203,6 +206,14 @@ func testSchemaVersionLatest(t *testing.T, p dbprovider.Provider) {
 	}
 	if _, err := schema.Check(ctxT(t), p); err != nil {
 		t.Fatalf("schema.Check: %v", err)
+	}
+	all, err := schema.List(p.GooseDialect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := p.SchemaVersionList(ctxT(t))
+	if err != nil || len(vs) != len(all) || !slices.IsSorted(vs) || vs[len(vs)-1] != schema.Latest() {
+		t.Fatalf("SchemaVersionList after migrating up = %v, %v; want the %d versions ascending, up to %d", vs, err, len(all), schema.Latest())
 	}
 }
 

@@ -187,6 +187,15 @@ func (p *Provider) ConnectionLimit(ctx context.Context) (max, reserved int, err 
 	return max, reserved, nil
 }
 
+// SchemaVersionList implements dbprovider.Provider: none while goose's
+// table does not exist (SchemaVersion 0).
+func (p *Provider) SchemaVersionList(ctx context.Context) ([]int64, error) {
+	if v, err := p.SchemaVersion(ctx); err != nil || v == 0 {
+		return nil, err
+	}
+	return p.Store.SchemaVersionList(ctx)
+}
+
 // Snapshot implements dbprovider.Provider: not needed (nor cheap) on
 // PostgreSQL, which rehearses in a rolled-back transaction.
 func (p *Provider) Snapshot(context.Context, string) (dbprovider.Provider, error) {

@@ -217,6 +217,15 @@ func (p *Provider) SessionWaitsOnLock(context.Context, int64) (bool, error) { re
 // file, there is no limit to report.
 func (p *Provider) ConnectionLimit(context.Context) (max, reserved int, err error) { return 0, 0, nil }
 
+// SchemaVersionList implements dbprovider.Provider: none while goose's
+// table does not exist (SchemaVersion 0).
+func (p *Provider) SchemaVersionList(ctx context.Context) ([]int64, error) {
+	if v, err := p.SchemaVersion(ctx); err != nil || v == 0 {
+		return nil, err
+	}
+	return p.Store.SchemaVersionList(ctx)
+}
+
 // Snapshot implements dbprovider.Provider. VACUUM INTO writes a consistent
 // snapshot of the live database to a new file, from a read transaction:
 // a node beside us keeps writing. It runs on the writer: the readers'

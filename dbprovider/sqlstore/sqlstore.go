@@ -244,6 +244,16 @@ func (s *Store) SettingDelete(ctx context.Context, key string) error {
 	return nil
 }
 
+// SchemaVersionList returns the versions in goose's table, ascending: the
+// providers' SchemaVersionList, once they know the table exists.
+func (s *Store) SchemaVersionList(ctx context.Context) ([]int64, error) {
+	return queryList(ctx, s.R, s.D, "schema version list", func(row scanner) (int64, error) {
+		var v int64
+		err := row.Scan(&v)
+		return v, err
+	}, `SELECT version_id FROM goose_db_version WHERE version_id > 0 ORDER BY version_id`)
+}
+
 // mustAffect returns ENOTFOUND when an UPDATE or DELETE matched no row.
 func mustAffect(res sql.Result, what, id string) error {
 	n, err := res.RowsAffected()
