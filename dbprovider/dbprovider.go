@@ -172,6 +172,10 @@ type Executor interface {
 	SettingGet(ctx context.Context, key string) (string, error)
 	// SettingPut sets a setting.
 	SettingPut(ctx context.Context, key, value string) error
+	// SettingPutChanged sets a setting and reports whether that changed
+	// it (false when it already held value): of several nodes writing the
+	// same value, one learns it was first.
+	SettingPutChanged(ctx context.Context, key, value string) (bool, error)
 	// SettingDelete removes a setting; removing one that is not there is
 	// not an error.
 	SettingDelete(ctx context.Context, key string) error

@@ -293,12 +293,6 @@ func announceDeferral(ctx context.Context, p dbprovider.Provider, deferred []Mig
 	for _, m := range deferred {
 		vs = append(vs, strconv.FormatInt(m.Version, 10))
 	}
-	res, err := p.DB().ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, now())
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-		WHERE settings.value <> excluded.value`, DeferralKey, strings.Join(vs, ","))
-	if err != nil {
-		return true
-	}
-	n, err := res.RowsAffected()
-	return err != nil || n > 0
+	changed, err := p.SettingPutChanged(ctx, DeferralKey, strings.Join(vs, ","))
+	return err != nil || changed
 }

@@ -427,6 +427,14 @@ func testSettings(t *testing.T, p dbprovider.Provider) {
 	if err != nil || v != "two" {
 		t.Fatalf("SettingGet = %q, %v; want two", v, err)
 	}
+	for i, tc := range []struct {
+		value   string
+		changed bool
+	}{{"three", true}, {"three", false}, {"four", true}} {
+		if changed, err := p.SettingPutChanged(ctx, "conformance.k", tc.value); err != nil || changed != tc.changed {
+			t.Fatalf("SettingPutChanged %d (%s) = %t, %v; want %t", i, tc.value, changed, err, tc.changed)
+		}
+	}
 	for range 2 { // the second time, the key is not there: not an error
 		if err := p.SettingDelete(ctx, "conformance.k"); err != nil {
 			t.Fatalf("SettingDelete: %v", err)

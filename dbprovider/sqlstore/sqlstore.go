@@ -236,6 +236,22 @@ func (s *Store) SettingPut(ctx context.Context, key, value string) error {
 	return nil
 }
 
+// SettingPutChanged implements dbprovider.Executor: the upsert's WHERE
+// leaves an equal value alone, so no row is affected.
+func (s *Store) SettingPutChanged(ctx context.Context, key, value string) (bool, error) {
+	res, err := s.W.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, `+s.D.Now()+`)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+		WHERE settings.value <> excluded.value`, key, value)
+	if err != nil {
+		return false, fmt.Errorf("setting put %s: %w", key, s.D.TranslateError(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("setting put %s: %w", key, s.D.TranslateError(err))
+	}
+	return n > 0, nil
+}
+
 // SettingDelete implements dbprovider.Executor.
 func (s *Store) SettingDelete(ctx context.Context, key string) error {
 	if _, err := s.W.ExecContext(ctx, `DELETE FROM settings WHERE key = $1`, key); err != nil {
