@@ -47,6 +47,14 @@ func (w *taskWaiters) watch(id string) (<-chan struct{}, func()) {
 	}
 }
 
+// HeldPolls returns how many polls of task id (TaskWait) wait on this
+// node now: a test signal, so that a test wakes a poll it knows is held.
+func (s *Service) HeldPolls(id string) int {
+	s.waiters.mu.Lock()
+	defer s.waiters.mu.Unlock()
+	return len(s.waiters.m[id])
+}
+
 // wake signals the waiters of task id, or of every task when id is ""
 // (after the listener reconnected and may have missed notifications).
 func (w *taskWaiters) wake(id string) {

@@ -61,7 +61,7 @@ func TestTaskWait(t *testing.T) {
 		}
 		done <- time.Since(start)
 	}()
-	time.Sleep(100 * time.Millisecond) // let the poll be held (not needed for correctness)
+	testutil.WaitFor(t, 10*time.Second, "the poll held", func() bool { return svc.HeldPolls(id) > 0 })
 	if err := writeFile(gate); err != nil {
 		t.Fatal(err)
 	}
