@@ -191,10 +191,15 @@ type ContentUpdateRequest struct {
 	Title       *string
 	Description *string
 	AccessType  *string
+	// Sandbox changes the content's SandboxSettings (administrators
+	// only).
+	Sandbox SandboxPatch
 }
 
 // ContentUpdate changes content u may edit; a change of access_type needs
-// the owner or an admin. Returns ENOTFOUND, EFORBIDDEN, EINVALID.
+// the owner or an admin, a change of its SandboxSettings an admin (they
+// apply from each process's next start). Returns ENOTFOUND, EFORBIDDEN,
+// EINVALID.
 func (s *Service) ContentUpdate(ctx context.Context, u *podium.User, guid string, r ContentUpdateRequest) (*podium.Content, error) {
 	need := canEdit
 	if r.AccessType != nil {
@@ -207,13 +212,33 @@ func (s *Service) ContentUpdate(ctx context.Context, u *podium.User, guid string
 	if err := checkFields(r.Name, r.Title, r.Description, r.AccessType); err != nil {
 		return nil, err
 	}
-	c, err = s.db.ContentUpdate(ctx, &dbprovider.ContentUpdateParams{
-		ID: c.ID, Name: r.Name, Title: r.Title, Description: r.Description, AccessType: r.AccessType,
-	})
-	if podium.IsCode(err, podium.ECONFLICT) && r.Name != nil {
-		return nil, nameTaken(*r.Name)
+	if !r.Sandbox.empty() {
+		if !u.IsAdmin() {
+			return nil, podium.Errorf(podium.EFORBIDDEN, "only administrators may set run_as, memory_limit, cpu_shares, process_limit and open_file_limit of content %s", guid)
+		}
+		// Refuse a bad value before anything changes.
+		if _, err := r.Sandbox.apply(SandboxSettings{}, s.checkRunAs()); err != nil {
+			return nil, err
+		}
 	}
-	return c, err
+	if r.Name != nil || r.Title != nil || r.Description != nil || r.AccessType != nil || r.Sandbox.empty() {
+		c, err = s.db.ContentUpdate(ctx, &dbprovider.ContentUpdateParams{
+			ID: c.ID, Name: r.Name, Title: r.Title, Description: r.Description, AccessType: r.AccessType,
+		})
+		if podium.IsCode(err, podium.ECONFLICT) && r.Name != nil {
+			return nil, nameTaken(*r.Name)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !r.Sandbox.empty() {
+		if _, err := s.updateSandbox(ctx, c.ID, r.Sandbox); err != nil {
+			return nil, err
+		}
+		s.log.WithFields(map[string]any{"guid": c.GUID, "user": u.Username}).Info("content sandbox settings changed")
+	}
+	return c, nil
 }
 
 // nameTaken is the error for a content name its owner already uses: names

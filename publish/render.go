@@ -100,15 +100,33 @@ func (s *Service) RenderTask(ctx context.Context, u *podium.User, guid string) (
 // credential returns the user the renders and builds of content item
 // contentID run as: with the sandbox, the content's own uid; without it,
 // RunAs when podium runs as root; nil (the current user) when podium does
-// not run as root.
-func (s *Service) credential(contentID int64) (*syscall.Credential, error) {
-	if s.sandbox != nil && !s.sandbox.Off() {
-		cred, err := s.sandbox.Identity(contentID, "")
-		if err != nil {
-			return nil, podium.Errorf(podium.EPRECONDITION, "%v", err)
-		}
-		return cred, nil
+// not run as root. An administrator's run_as (SandboxSettings) wins.
+func (s *Service) credential(ctx context.Context, contentID int64) (*syscall.Credential, error) {
+	cred, _, err := s.identity(ctx, contentID)
+	return cred, err
+}
+
+// identity is credential with the content's limits (SandboxSettings),
+// for its sandbox.Spec.
+func (s *Service) identity(ctx context.Context, contentID int64) (*syscall.Credential, sandbox.Limits, error) {
+	st, err := s.ContentSandbox(ctx, contentID)
+	if err != nil {
+		return nil, sandbox.Limits{}, err
 	}
+	if s.sandbox != nil && (!s.sandbox.Off() || st.RunAs != "") {
+		cred, err := s.sandbox.Identity(contentID, st.RunAs)
+		if err != nil {
+			return nil, sandbox.Limits{}, podium.Errorf(podium.EPRECONDITION, "%v", err)
+		}
+		return cred, st.Limits(), nil
+	}
+	cred, err := s.runAsCredential()
+	return cred, st.Limits(), err
+}
+
+// runAsCredential is the credential of [Applications] RunAs, nil when
+// podium does not run as root.
+func (s *Service) runAsCredential() (*syscall.Credential, error) {
 	if os.Geteuid() != 0 {
 		s.warnOnce.Do(func() {
 			s.log.WithField("uid", os.Geteuid()).Warn("podium does not run as root: renders run as the current user, not as [Applications] RunAs")
@@ -144,7 +162,7 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 		// never fails on what its own command printed (NUL, bad UTF-8).
 		out = func(line string) { opts.Output(podium.CleanText(line)) }
 	}
-	cred, err := s.credential(c.ID)
+	cred, limits, err := s.identity(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +242,7 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 	if len(argv) == 0 {
 		return nil, podium.Errorf(podium.EINVALID, "appmode %s has nothing to render", m.Metadata.AppMode)
 	}
-	box := &sandbox.Spec{Name: c.GUID, Cred: cred, ReadOnly: runtimeDirs, Writable: []string{work}}
+	box := &sandbox.Spec{Name: c.GUID, Cred: cred, ReadOnly: runtimeDirs, Writable: []string{work}, Limits: limits}
 	if err := s.runRender(ctx, box, argv, src, outDir, home, timeout, env, runtimeEnv, out); err != nil {
 		return nil, err
 	}

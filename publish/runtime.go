@@ -34,7 +34,7 @@ func (s *Service) restoreR(ctx context.Context, contentID int64, spec *rlang.Spe
 	if !s.runsR() {
 		return nil, podium.Errorf(podium.EPRECONDITION, "appmode %s needs R: set [R] Executable", spec.AppMode)
 	}
-	cred, err := s.credential(contentID)
+	cred, err := s.credential(ctx, contentID)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (s *Service) prepareRuntime(ctx context.Context, contentID int64, spec *run
 	if !s.runsPython() {
 		return nil, podium.Errorf(podium.EPRECONDITION, "appmode %s needs a Python interpreter: set [Python] Executable", spec.AppMode)
 	}
-	cred, err := s.credential(contentID)
+	cred, err := s.credential(ctx, contentID)
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ import (
 func mountApps(n *Node, pub *publish.Service, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.Sandbox, rec *usage.Recorder) (*apps.Supervisor, apps.SettingsStore) {
 	cfg := n.Config
 	src := &contentApps{db: n.db, dataDir: cfg.Server.DataDir, manifests: map[string]*bundle.Manifest{}, runtimes: rt, rlang: rl,
-		env: pub.ContentEnv, sandbox: sb}
+		env: pub.ContentEnv, sandboxSettings: pub.ContentSandbox, sandbox: sb}
 	sc := cfg.Scheduler
 	sup := apps.New(apps.Options{
 		Source: src,
@@ -105,6 +105,9 @@ type contentApps struct {
 	dataDir string
 	// env returns the content's environment variables (decrypted).
 	env func(ctx context.Context, contentID int64) ([]string, error)
+	// sandboxSettings returns the content's run_as and limits (an
+	// administrator's; nil in tests that need none).
+	sandboxSettings func(ctx context.Context, contentID int64) (publish.SandboxSettings, error)
 
 	runtimes *runtimes.Manager
 	rlang    *rlang.Manager // see rApp in rlang.go
@@ -156,6 +159,13 @@ func (s *contentApps) ActiveApp(ctx context.Context, guid string) (*apps.App, er
 		return nil, fmt.Errorf("active app %s: %w", guid, err)
 	}
 	app := &apps.App{GUID: guid, ContentID: c.ID, OwnerID: c.OwnerID, BundleID: *c.ActiveBundleID, Dir: dir, Overrides: o, Env: env}
+	if s.sandboxSettings != nil {
+		st, err := s.sandboxSettings(ctx, c.ID)
+		if err != nil {
+			return nil, fmt.Errorf("active app %s: %w", guid, err)
+		}
+		app.RunAs, app.SandboxLimits = st.RunAs, st.Limits()
+	}
 	if m.IsR() {
 		return s.rApp(ctx, app, m)
 	}

@@ -77,11 +77,18 @@ type ContentBody struct {
 	REnvironmentManagement         *bool `json:"r_environment_management"`
 	DefaultREnvironmentManagement  bool  `json:"default_r_environment_management"`
 	// Connect fields Podium has no counterpart for yet: constant values.
-	ContentCategory  string  `json:"content_category"`
-	Parameterized    bool    `json:"parameterized"`
-	Locked           bool    `json:"locked"`
-	RunAs            *string `json:"run_as"`
-	RunAsCurrentUser bool    `json:"run_as_current_user"`
+	ContentCategory  string `json:"content_category"`
+	Parameterized    bool   `json:"parameterized"`
+	Locked           bool   `json:"locked"`
+	RunAsCurrentUser bool   `json:"run_as_current_user"`
+	// The sandbox settings an administrator set (publish.SandboxSettings),
+	// null for the node's default; GET and PATCH of one content item
+	// fill them, the list leaves them null.
+	RunAs         *string `json:"run_as"`
+	MemoryLimit   *int64  `json:"memory_limit"`
+	CPUShares     *int    `json:"cpu_shares"`
+	ProcessLimit  *int    `json:"process_limit"`
+	OpenFileLimit *int    `json:"open_file_limit"`
 }
 
 // baseURL is the scheme and host the client used.
@@ -223,7 +230,7 @@ func (h *contentAPI) get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, contentBody(c, ct))
+	return h.contentWithSandbox(c, ct)
 }
 
 // ContentUpdateBody is the body of PATCH /__api__/v1/content/{guid}.
@@ -232,6 +239,14 @@ type ContentUpdateBody struct {
 	Title       *string `json:"title"`
 	Description *string `json:"description"`
 	AccessType  *string `json:"access_type"`
+	// The content's sandbox settings (administrators only; null for the
+	// node's default): see publish.SandboxSettings.
+	RunAs            publish.Field[string] `json:"run_as"`
+	RunAsCurrentUser *bool                 `json:"run_as_current_user"`
+	MemoryLimit      publish.Field[int64]  `json:"memory_limit"`
+	CPUShares        publish.Field[int]    `json:"cpu_shares"`
+	ProcessLimit     publish.Field[int]    `json:"process_limit"`
+	OpenFileLimit    publish.Field[int]    `json:"open_file_limit"`
 }
 
 func (h *contentAPI) update(c echo.Context) error {
@@ -243,11 +258,37 @@ func (h *contentAPI) update(c echo.Context) error {
 	if err := decodeContentJSON(c, &b); err != nil {
 		return err
 	}
-	ct, err := h.svc.ContentUpdate(c.Request().Context(), u, c.Param("guid"), publish.ContentUpdateRequest(b))
+	ctx := c.Request().Context()
+	ct, err := h.svc.ContentUpdate(ctx, u, c.Param("guid"), publish.ContentUpdateRequest{
+		Name: b.Name, Title: b.Title, Description: b.Description, AccessType: b.AccessType,
+		Sandbox: publish.SandboxPatch{RunAs: b.RunAs, RunAsCurrentUser: b.RunAsCurrentUser, MemoryLimit: b.MemoryLimit,
+			CPUShares: b.CPUShares, ProcessLimit: b.ProcessLimit, OpenFileLimit: b.OpenFileLimit},
+	})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, contentBody(c, ct))
+	return h.contentWithSandbox(c, ct)
+}
+
+// contentWithSandbox answers ct with its sandbox settings (one more read
+// of the database: the list leaves them out, null).
+func (h *contentAPI) contentWithSandbox(c echo.Context, ct *podium.Content) error {
+	st, err := h.svc.ContentSandbox(c.Request().Context(), ct.ID)
+	if err != nil {
+		return err
+	}
+	b := contentBody(c, ct)
+	b.RunAs, b.MemoryLimit, b.CPUShares = orNil(st.RunAs), nonZero(st.MemoryLimit), nonZero(st.CPUShares)
+	b.ProcessLimit, b.OpenFileLimit = nonZero(st.ProcessLimit), nonZero(st.OpenFileLimit)
+	return c.JSON(http.StatusOK, b)
+}
+
+// nonZero is nil for 0 (JSON null: the default), else a pointer to v.
+func nonZero[T int | int64](v T) *T {
+	if v == 0 {
+		return nil
+	}
+	return &v
 }
 
 func (h *contentAPI) delete(c echo.Context) error {

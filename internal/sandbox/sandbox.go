@@ -282,6 +282,21 @@ func (s *Sandbox) Identity(contentID int64, runAs string) (*syscall.Credential, 
 		id := uint32(uint64(s.cfg.UIDFirst) + uint64(contentID)%n)
 		return &syscall.Credential{Uid: id, Gid: id, Groups: []uint32{}}, nil
 	}
+	return s.lookup(name, setting)
+}
+
+// CheckRunAs returns an error saying what to do when name cannot be a
+// content item's own run_as on this node: it must be an existing local
+// user, not root, and its uid outside [Applications] SandboxUIDRange
+// (those uids are the sandbox's, one per content item: running as one
+// would share another item's files and limits).
+func (s *Sandbox) CheckRunAs(name string) error {
+	_, err := s.lookup(name, "run_as")
+	return err
+}
+
+// lookup returns the credential of user name, the value of setting.
+func (s *Sandbox) lookup(name, setting string) (*syscall.Credential, error) {
 	u, err := user.Lookup(name)
 	if err != nil {
 		return nil, fmt.Errorf("%s %q is not a user of this node: create it or name an existing user", setting, name)
@@ -292,6 +307,10 @@ func (s *Sandbox) Identity(contentID int64, runAs string) (*syscall.Credential, 
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s %q: %w", setting, name, err)
+	}
+	if !s.cfg.Off && cred.Uid >= s.cfg.UIDFirst && cred.Uid <= s.cfg.UIDLast {
+		return nil, fmt.Errorf("%s %q has uid %d, inside [Applications] SandboxUIDRange %d-%d, whose uids belong to content items: name a user outside the range",
+			setting, name, cred.Uid, s.cfg.UIDFirst, s.cfg.UIDLast)
 	}
 	return cred, nil
 }

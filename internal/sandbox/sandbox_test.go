@@ -97,3 +97,33 @@ func TestUnavailable(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckRunAs: a content item's run_as must be an existing user, not
+// root, and outside SandboxUIDRange (whose uids are the content items'
+// own); Identity then runs the content as that user.
+func TestCheckRunAs(t *testing.T) {
+	const nobody = 65534 // Debian's and most distributions' nobody
+	sb := Refusing(Config{UIDFirst: 200000, UIDLast: 299999}, nil)
+	if err := sb.CheckRunAs("nobody"); err != nil {
+		t.Errorf("nobody (uid %d, outside the range): %v", nobody, err)
+	}
+	for name, want := range map[string]string{
+		"root":                  `run_as "root" is root`,
+		"podium-no-such-user-x": `run_as "podium-no-such-user-x" is not a user of this node`,
+	} {
+		if err := sb.CheckRunAs(name); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckRunAs(%q) = %v, want an error containing %q", name, err, want)
+		}
+	}
+	in := Refusing(Config{UIDFirst: nobody - 10, UIDLast: nobody + 10}, nil)
+	err := in.CheckRunAs("nobody")
+	if err == nil || !strings.Contains(err.Error(), "inside [Applications] SandboxUIDRange 65524-65544") {
+		t.Errorf("nobody inside the range: %v, want refused naming the range", err)
+	}
+	if os.Geteuid() == 0 {
+		cred, err := sb.Identity(42, "nobody")
+		if err != nil || cred == nil || cred.Uid != nobody {
+			t.Errorf("Identity(42, nobody) = %+v, %v, want uid %d", cred, err, nobody)
+		}
+	}
+}
