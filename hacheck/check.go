@@ -583,13 +583,13 @@ func NodeConnections(f Facts, reported bool) int {
 // listeners, one more node, and SpareConnections.
 func (c *checker) connections(ctx context.Context) Result {
 	r := Result{Item: ItemConnections, Title: "PostgreSQL max_connections covers every node's pool and listeners", Nodes: c.ids, Status: Pass}
-	if c.db.Name() != dbprovider.Postgres {
-		r.Detail = "SQLite: one node, no connection limit"
-		return r
-	}
 	maxConns, reserved, err := c.db.ConnectionLimit(ctx)
 	if err != nil {
 		r.Status, r.Detail = Warn, "cannot read max_connections: "+err.Error()
+		return r
+	}
+	if maxConns == 0 {
+		r.Detail = "SQLite: one node, no connection limit"
 		return r
 	}
 	need, largest := 0, 0

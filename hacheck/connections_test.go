@@ -10,6 +10,7 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/dbprovider/postgres"
+	"github.com/podiumhq/podium/dbprovider/sqlite"
 	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 	"github.com/podiumhq/podium/schema"
@@ -69,6 +70,39 @@ func TestConnections(t *testing.T) {
 			t.Fatal("no connections item")
 		})
 	}
+}
+
+// On SQLite (one node) the connections item passes: there is no limit.
+func TestConnectionsSQLite(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout(60*time.Second))
+	defer cancel()
+	db, err := sqlite.Open(ctx, sqlite.Options{Dir: t.TempDir(), Exclusive: true, Purpose: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := schema.Up(ctx, db, nil, schema.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f := Facts{ScheduleConcurrency: 2}
+	if _, err := db.NodeUpsert(ctx, &dbprovider.NodeUpsertParams{ID: "n1", Hostname: "h", Provider: db.Name(),
+		Status: podium.NodeServing, Info: map[string]any{InfoKey: f.Map()}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(ctx, db, Options{NodeTimeout: time.Minute, BinarySchema: schema.Latest()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Item == ItemConnections {
+			if r.Status != Pass || r.Detail != "SQLite: one node, no connection limit" {
+				t.Fatalf("connections on SQLite = %s: %s; want pass, no limit", r.Status, r.Detail)
+			}
+			return
+		}
+	}
+	t.Fatal("no connections item")
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
