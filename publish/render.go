@@ -97,17 +97,11 @@ func (s *Service) RenderTask(ctx context.Context, u *podium.User, guid string) (
 	})
 }
 
-// credential returns the user the renders and builds of content item
+// identity returns the user the renders and builds of content item
 // contentID run as: with the sandbox, the content's own uid; without it,
 // RunAs when podium runs as root; nil (the current user) when podium does
-// not run as root. An administrator's run_as (SandboxSettings) wins.
-func (s *Service) credential(ctx context.Context, contentID int64) (*syscall.Credential, error) {
-	cred, _, err := s.identity(ctx, contentID)
-	return cred, err
-}
-
-// identity is credential with the content's limits (SandboxSettings),
-// for its sandbox.Spec.
+// not run as root. An administrator's run_as (SandboxSettings) wins; its
+// limits come with it, for the process's sandbox.Spec.
 func (s *Service) identity(ctx context.Context, contentID int64) (*syscall.Credential, sandbox.Limits, error) {
 	st, err := s.ContentSandbox(ctx, contentID)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/bundle"
+	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/runtimes"
 	"github.com/podiumhq/podium/runtimes/rlang"
 )
@@ -34,10 +35,11 @@ func (s *Service) restoreR(ctx context.Context, contentID int64, spec *rlang.Spe
 	if !s.runsR() {
 		return nil, podium.Errorf(podium.EPRECONDITION, "appmode %s needs R: set [R] Executable", spec.AppMode)
 	}
-	cred, err := s.credential(ctx, contentID)
+	cred, limits, err := s.identity(ctx, contentID)
 	if err != nil {
 		return nil, err
 	}
+	ctx = sandbox.WithLimits(ctx, limits)
 	w := lineWriter(out)
 	defer w.Close()
 	return s.rlang.RestoreAs(ctx, spec, cred, w)
@@ -107,11 +109,11 @@ func (s *Service) prepareRuntime(ctx context.Context, contentID int64, spec *run
 	if !s.runsPython() {
 		return nil, podium.Errorf(podium.EPRECONDITION, "appmode %s needs a Python interpreter: set [Python] Executable", spec.AppMode)
 	}
-	cred, err := s.credential(ctx, contentID)
+	cred, limits, err := s.identity(ctx, contentID)
 	if err != nil {
 		return nil, err
 	}
-	return s.runtimes.Prepare(ctx, spec, dir, cred, out)
+	return s.runtimes.Prepare(sandbox.WithLimits(ctx, limits), spec, dir, cred, out)
 }
 
 // runtimeRender returns the command that renders a Python bundle (unpacked

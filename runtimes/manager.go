@@ -335,7 +335,7 @@ func (m *Manager) build(ctx context.Context, env *Env, pkgFile string, pkgs []st
 	}
 	venv = append(venv, tmp)
 	out(fmt.Sprintf("Building the Python environment %s: %s", env.Key, strings.Join(venv, " ")))
-	box := m.buildBox(cred, tmp)
+	box := m.buildBox(ctx, cred, tmp)
 	if _, err := m.run(bctx, box, venv, home, penv, out); err != nil {
 		return podium.Errorf(podium.EINVALID, "creating the Python environment failed: %v", err)
 	}
@@ -404,7 +404,7 @@ func (m *Manager) checkNeeds(ctx context.Context, mode string, env *Env, cred *s
 	}
 	for _, n := range needs(mode) {
 		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		box := m.buildBox(cred, "")
+		box := m.buildBox(ctx, cred, "")
 		box.ReadOnly = append(box.ReadOnly, env.Dir)
 		_, err := m.run(cctx, box, []string{env.Python(), "-c", "import " + n.module}, "/",
 			[]string{"PATH=" + filepath.Join(env.Dir, "bin") + ":/usr/bin:/bin", "LANG=C.UTF-8", "HOME=/tmp", "PYTHONNOUSERSITE=1"}, func(string) {})
@@ -423,14 +423,15 @@ func (m *Manager) checkNeeds(ctx context.Context, mode string, env *Env, cred *s
 	return nil
 }
 
-// buildBox is the sandbox of a build as cred: writable, its scratch
+// buildBox is the sandbox of a build as cred, with the limits of the
+// content it is made for (sandbox.WithLimits): writable, its scratch
 // directory tmp ("" for none); readable, the local package directories.
-func (m *Manager) buildBox(cred *syscall.Credential, tmp string) *sandbox.Spec {
+func (m *Manager) buildBox(ctx context.Context, cred *syscall.Credential, tmp string) *sandbox.Spec {
 	name := "build"
 	if cred != nil {
 		name = "build-" + strconv.FormatUint(uint64(cred.Uid), 10)
 	}
-	box := &sandbox.Spec{Name: name, Cred: cred}
+	box := &sandbox.Spec{Name: name, Cred: cred, Limits: sandbox.LimitsFrom(ctx)}
 	if tmp != "" {
 		box.Writable = []string{tmp}
 	}

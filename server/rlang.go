@@ -11,6 +11,7 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/apps"
 	"github.com/podiumhq/podium/bundle"
+	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/podiumhq/podium/web"
 	"github.com/podiumhq/podium/web/route"
@@ -88,7 +89,7 @@ func (s *contentApps) rApp(ctx context.Context, app *apps.App, m *bundle.Manifes
 	if err != nil {
 		return nil, fmt.Errorf("active app %s: %w", app.GUID, err)
 	}
-	lib, err := s.rlang.RestoreAs(ctx, spec, cred, io.Discard)
+	lib, err := s.rlang.RestoreAs(sandbox.WithLimits(ctx, app.SandboxLimits), spec, cred, io.Discard)
 	if err != nil {
 		return nil, fmt.Errorf("active app %s: %w", app.GUID, err)
 	}

@@ -704,3 +704,20 @@ func Refusing(cfg Config, err error) *Sandbox {
 // Refused is the reason this node runs no content processes, nil when it
 // runs them.
 func (s *Sandbox) Refused() error { return s.refused }
+
+// limitsKey is the context key of WithLimits.
+type limitsKey struct{}
+
+// WithLimits returns ctx carrying a content item's own limits, for the
+// environment builds made on its behalf deep inside the runtimes, whose
+// signatures know only its credential: they read them with LimitsFrom.
+func WithLimits(ctx context.Context, l Limits) context.Context {
+	return context.WithValue(ctx, limitsKey{}, l)
+}
+
+// LimitsFrom returns the limits WithLimits put in ctx (zero: the node's
+// defaults).
+func LimitsFrom(ctx context.Context) Limits {
+	l, _ := ctx.Value(limitsKey{}).(Limits)
+	return l
+}

@@ -303,7 +303,8 @@ func (m *Manager) build(ctx context.Context, spec *Spec, lib *Library, cred *sys
 		if cred != nil {
 			name = "build-" + strconv.FormatUint(uint64(cred.Uid), 10)
 		}
-		p, err = m.sandbox.Command(&sandbox.Spec{Name: name, Cred: cred, ReadOnly: sandbox.ReadOnlyDirs(ro...), Writable: []string{tmp, work}},
+		p, err = m.sandbox.Command(&sandbox.Spec{Name: name, Cred: cred, ReadOnly: sandbox.ReadOnlyDirs(ro...), Writable: []string{tmp, work},
+			Limits: sandbox.LimitsFrom(ctx)},
 			argv[0], argv[1:]...)
 		if err != nil {
 			return podium.Errorf(podium.EPRECONDITION, "r library build: %v", err)
