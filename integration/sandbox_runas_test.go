@@ -2,10 +2,12 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/podiumhq/podium/internal/nodetest"
@@ -52,7 +54,8 @@ with open(os.path.join(os.environ["PODIUM_OUTPUT_DIR"], "index.html"), "w") as f
 // those limits (seen on the host: /proc/<pid>/status, the memory cgroup),
 // a render's fork bomb stops at the content's process limit where the
 // node's default (64) would let all 50 forks through, GET shows the
-// settings, and a publisher may set none of them.
+// settings, a change reaches the app at its next process, and a publisher
+// may set none of them.
 func TestSandboxRunAs(t *testing.T) {
 	t.Parallel()
 	n := nodetest.StartNode(t, nodetest.Options{DataDir: sharedDataDir(t), Config: "[Applications]\nRunAs = nobody\nSandboxMemoryLimit = 256MiB\nSandboxProcessLimit = 64\n"})
@@ -125,6 +128,20 @@ func TestSandboxRunAs(t *testing.T) {
 	} else {
 		t.Logf("no cgroup v1 memory controller for %s (%v): the limit is an rlimit", app, mem)
 	}
+
+	// A change reaches the running app at its next process: this one
+	// keeps nobody until it ends; its replacement runs as the content's
+	// own uid with the node's default open-file limit (4096).
+	pubWant(t, "admin clears run_as", pubJSON(t, "PATCH", content, admin, `{"run_as": null, "open_file_limit": null}`), 200)
+	if r := pubDo(t, "GET", n.URL+"/content/"+app+"/", pub, "", nil); string(r.Body) != "uid=65534 nofile=100" {
+		t.Errorf("the running process after the change: %d %s, want it unchanged until its next start", r.Status, r.Body)
+	}
+	var id struct{ ID int64 }
+	pubDo(t, "GET", content, pub, "", nil).JSON(t, &id)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	rtWaitBody(t, n.URL+"/content/"+app+"/", pub, fmt.Sprintf("uid=%d nofile=4096", 200000+id.ID%100000))
 
 	report := pubCreate(t, n, pub, "ra-render")
 	pubWant(t, "admin sets process_limit", pubJSON(t, "PATCH", n.URL+"/__api__/v1/content/"+report, admin, `{"process_limit": 8}`), 200)
