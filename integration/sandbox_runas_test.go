@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/podiumhq/podium/internal/nodetest"
+	"github.com/podiumhq/podium/internal/testutil"
 )
 
 // raApp answers with its uid and its open-file limit; the environment
@@ -155,4 +156,49 @@ func TestSandboxRunAs(t *testing.T) {
 	if err != nil || forked < 1 || forked >= 8 {
 		t.Errorf("the render forked %q children, want 1 to 7 (process_limit 8; the default 64 allows all 50)", page.Body)
 	}
+}
+
+// TestSandboxRunAsBuild: the Python environment build made for a content
+// item runs as its run_as (the environment is that user's) and under its
+// limits: a process_limit of 3 stops the build that the node's default
+// lets through.
+func TestSandboxRunAsBuild(t *testing.T) {
+	t.Parallel()
+	data := sharedDataDir(t)
+	n := nodetest.StartNode(t, nodetest.Options{DataDir: data, Config: sbConfig(t, testutil.OpenTempDir(t, 0o755))})
+	pub := pubUser(t, n, "rab-pub", "publisher")
+	admin := pubUser(t, n, "rab-admin", "admin")
+	app := func(req string) map[string]string {
+		return map[string]string{
+			"manifest.json":    `{"version":1,"metadata":{"appmode":"python-api","entrypoint":"app:app"}}`,
+			"requirements.txt": req + "\n",
+			"app.py":           "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'ok']\n",
+		}
+	}
+
+	a := pubCreate(t, n, pub, "rab-a")
+	pubWant(t, "run_as", pubJSON(t, "PATCH", n.URL+"/__api__/v1/content/"+a, admin, `{"run_as": "nobody"}`), 200)
+	rtWantOK(t, "a", rtDeploy(t, n, pub, a, app("podium-hello==1.0")))
+	envs := rtEnvs(t, data)
+	if len(envs) != 1 {
+		t.Fatalf("environments after a's build: %v", envs)
+	}
+	fi, err := os.Stat(filepath.Join(data, "runtimes", "python", envs[0], "bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("a's environment %s: owner uid %d", envs[0], fi.Sys().(*syscall.Stat_t).Uid)
+	if uid := fi.Sys().(*syscall.Stat_t).Uid; uid != 65534 {
+		t.Errorf("a's environment is owned by uid %d, want run_as nobody (65534): the build ran as someone else", uid)
+	}
+
+	b := pubCreate(t, n, pub, "rab-b")
+	pubWant(t, "process_limit", pubJSON(t, "PATCH", n.URL+"/__api__/v1/content/"+b, admin, `{"process_limit": 3}`), 200)
+	task := rtDeploy(t, n, pub, b, app("podium-extra==1.0"))
+	t.Logf("b's build under process_limit 3: code %d, error %q", task.Code, task.Error)
+	if out := strings.Join(task.Output, "\n"); task.Code == 0 || !strings.Contains(out, "Resource temporarily unavailable") {
+		t.Errorf("b's build under process_limit 3: code %d, want a failed fork (EAGAIN) in:\n%s", task.Code, out)
+	}
+	pubWant(t, "process_limit back to the default", pubJSON(t, "PATCH", n.URL+"/__api__/v1/content/"+b, admin, `{"process_limit": null}`), 200)
+	rtWantOK(t, "b with the default limit", rtDeploy(t, n, pub, b, app("podium-extra==1.0")))
 }
