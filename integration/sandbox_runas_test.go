@@ -65,7 +65,10 @@ func TestSandboxRunAs(t *testing.T) {
 
 	app := pubCreate(t, n, pub, "ra-app")
 	content := n.URL + "/__api__/v1/content/" + app
-	for _, body := range []string{`{"run_as": "nobody"}`, `{"process_limit": 1000}`, `{"memory_limit": null}`} {
+	// Sending back what it read (null: the node's default) is no change,
+	// and not refused: a client may PATCH with the fields it got.
+	pubWant(t, "publisher PATCH of unchanged defaults", pubJSON(t, "PATCH", content, pub, `{"run_as": null, "memory_limit": null, "title": "RA app"}`), 200)
+	for _, body := range []string{`{"run_as": "nobody"}`, `{"process_limit": 1000}`, `{"memory_limit": 1073741824}`} {
 		r := pubJSON(t, "PATCH", content, pub, body)
 		pubWant(t, "publisher PATCH "+body, r, 403)
 		if !strings.Contains(string(r.Body), "only administrators may set run_as") {
@@ -87,6 +90,8 @@ func TestSandboxRunAs(t *testing.T) {
 	}
 	pubWant(t, "admin sets run_as and limits", pubJSON(t, "PATCH", content, admin,
 		`{"run_as": "nobody", "memory_limit": 67108864, "open_file_limit": 100, "run_as_current_user": false}`), 200)
+	pubWant(t, "publisher PATCH clearing the admin's run_as", pubJSON(t, "PATCH", content, pub, `{"run_as": null}`), 403)
+	pubWant(t, "publisher PATCH sending back the admin's run_as", pubJSON(t, "PATCH", content, pub, `{"run_as": "nobody", "memory_limit": 67108864}`), 200)
 	var got struct {
 		RunAs         *string `json:"run_as"`
 		MemoryLimit   *int64  `json:"memory_limit"`

@@ -212,10 +212,19 @@ func (s *Service) ContentUpdate(ctx context.Context, u *podium.User, guid string
 	if err := checkFields(r.Name, r.Title, r.Description, r.AccessType); err != nil {
 		return nil, err
 	}
-	if !r.Sandbox.empty() {
-		if !u.IsAdmin() {
+	if !r.Sandbox.empty() && !u.IsAdmin() {
+		// A client that sends back what it read (run_as null on
+		// content with no run_as) changes nothing and is not refused.
+		same, err := s.sandboxUnchanged(ctx, c.ID, r.Sandbox)
+		if err != nil {
+			return nil, err
+		}
+		if !same {
 			return nil, podium.Errorf(podium.EFORBIDDEN, "only administrators may set run_as, memory_limit, cpu_shares, process_limit and open_file_limit of content %s", guid)
 		}
+		r.Sandbox = SandboxPatch{}
+	}
+	if !r.Sandbox.empty() {
 		// Refuse a bad value before anything changes.
 		if _, err := r.Sandbox.apply(SandboxSettings{}, s.checkRunAs()); err != nil {
 			return nil, err

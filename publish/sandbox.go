@@ -177,6 +177,21 @@ func (s *Service) checkRunAs() func(string) error {
 	return s.sandbox.CheckRunAs
 }
 
+// sandboxUnchanged reports whether p leaves the content's SandboxSettings
+// as they are.
+func (s *Service) sandboxUnchanged(ctx context.Context, contentID int64, p SandboxPatch) (bool, error) {
+	_, doc, err := s.settingsDoc(ctx, contentID)
+	if err != nil {
+		return false, err
+	}
+	st, err := sandboxOf(contentID, doc)
+	if err != nil {
+		return false, err
+	}
+	next, err := p.apply(st, nil)
+	return err == nil && next == st, nil
+}
+
 // updateSandbox applies p to content contentID's SandboxSettings:
 // compare-and-set, again from the start when another change came first.
 func (s *Service) updateSandbox(ctx context.Context, contentID int64, p SandboxPatch) (SandboxSettings, error) {
