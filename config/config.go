@@ -397,6 +397,9 @@ type GitConfig struct {
 	Timeout time.Duration
 	// Executable is the git program.
 	Executable string
+	// AllowLocalRepositories lets content follow repositories on the
+	// node's file system (file:// and absolute paths); off by default.
+	AllowLocalRepositories bool
 }
 
 // ApplicationsConfig is the [Applications] section.

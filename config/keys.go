@@ -138,6 +138,7 @@ func keys() []key {
 		{section: "Git", name: "PollingFrequency", field: func(c *Config) any { return &c.Git.PollingFrequency }},
 		{section: "Git", name: "Timeout", field: func(c *Config) any { return &c.Git.Timeout }},
 		{section: "Git", name: "Executable", field: func(c *Config) any { return &c.Git.Executable }},
+		{section: "Git", name: "AllowLocalRepositories", field: func(c *Config) any { return &c.Git.AllowLocalRepositories }},
 
 		{section: "Applications", name: "RunAs", field: func(c *Config) any { return &c.Applications.RunAs }},
 		{section: "Applications", name: "SharedRunAsUnixGroup", field: func(c *Config) any { return &c.Applications.SharedRunAsUnixGroup }},

@@ -12,7 +12,7 @@ import (
 )
 
 // gitConfig polls repositories every 200ms (the default is 15m).
-const gitConfig = pubConfig + "[Git]\nPollingFrequency = 200ms\n"
+const gitConfig = pubConfig + "[Git]\nPollingFrequency = 200ms\nAllowLocalRepositories = true\n"
 
 // rscRepository is RepositoryInfo (Connect's GitLocationOutput).
 type rscRepository struct {

@@ -137,7 +137,7 @@ func (s *Service) RepositorySet(ctx context.Context, u *podium.User, guid string
 	if ch.Polling != nil {
 		p.Polling = *ch.Polling
 	}
-	if _, err := checkRepositoryURL(p.Repository); err != nil {
+	if _, err := s.checkRepository(p.Repository); err != nil {
 		return nil, err
 	}
 	if err := checkBranch(p.Branch); err != nil {
@@ -511,7 +511,7 @@ func (s *Service) pollLoop(ctx context.Context) {
 // with: the one set for its host, over http(s) only (ssh uses the keys of
 // the user Podium runs as).
 func (s *Service) gitCredFor(ctx context.Context, repository string) (*gitCred, error) {
-	host, err := checkRepositoryURL(repository)
+	host, err := s.checkRepository(repository)
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@ import (
 // the service's log.
 func gitSetup(t *testing.T, logs io.Writer) (*publish.Service, *podium.User, *podium.User, dbprovider.Provider) {
 	t.Helper()
-	return gitSetupWith(t, logs, publish.GitOptions{PollingFrequency: 100 * time.Millisecond, Timeout: 30 * time.Second})
+	return gitSetupWith(t, logs, publish.GitOptions{PollingFrequency: 100 * time.Millisecond, Timeout: 30 * time.Second, AllowLocal: true})
 }
 
 func gitSetupWith(t *testing.T, logs io.Writer, git publish.GitOptions) (*publish.Service, *podium.User, *podium.User, dbprovider.Provider) {
@@ -276,6 +276,29 @@ func TestGitDisabled(t *testing.T) {
 	}
 	if _, err := svc.DeployLatest(ctx, u, c.GUID, true); !podium.IsCode(err, podium.EINVALID) {
 		t.Fatalf("DeployLatest with Git off = %v, want EINVALID", err)
+	}
+}
+
+// TestGitRefusesLocalRepositories: with [Git] AllowLocalRepositories off
+// (the default) a publisher cannot point content at a repository on the
+// node's file system, which git, running as the server's user, would
+// read; a remote URL is still taken.
+func TestGitRefusesLocalRepositories(t *testing.T) {
+	svc, u, _, _ := gitSetupWith(t, io.Discard, publish.GitOptions{PollingFrequency: time.Hour, Timeout: 30 * time.Second})
+	ctx := context.Background()
+	c, err := svc.ContentCreate(ctx, u, publish.ContentCreateRequest{Name: "local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, repo := range []string{"/etc", "file:///etc", "FILE:///etc", t.TempDir()} {
+		_, err := svc.RepositorySet(ctx, u, c.GUID, publish.RepositoryChange{Repository: &repo}, true)
+		if !podium.IsCode(err, podium.EINVALID) || !strings.Contains(podium.ErrorMessage(err), "[Git] AllowLocalRepositories") {
+			t.Errorf("RepositorySet(%q) = %v, want EINVALID naming [Git] AllowLocalRepositories", repo, err)
+		}
+	}
+	remote := "https://git.example.com/x.git"
+	if _, err := svc.RepositorySet(ctx, u, c.GUID, publish.RepositoryChange{Repository: &remote}, true); err != nil {
+		t.Fatalf("RepositorySet(%q) = %v", remote, err)
 	}
 }
 

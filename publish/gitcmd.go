@@ -50,6 +50,30 @@ type GitOptions struct {
 	Timeout time.Duration
 	// Executable is the git program (default "git").
 	Executable string
+	// AllowLocal lets content follow repositories on the node's file
+	// system (file:// and absolute paths). Off by default: git runs as
+	// the node's user, so a publisher could otherwise fetch any
+	// repository on the host.
+	AllowLocal bool
+}
+
+// checkRepository is checkRepositoryURL, and refuses a repository on the
+// node's file system unless [Git] AllowLocalRepositories is on.
+func (s *Service) checkRepository(raw string) (host string, err error) {
+	host, err = checkRepositoryURL(raw)
+	if err != nil {
+		return "", err
+	}
+	if !s.git.AllowLocal && isLocalRepository(raw) {
+		return "", podium.Errorf(podium.EINVALID, "repository %q is on the node's file system, which this server does not fetch from: git runs as the server's user, so a local path could read any repository on the host; use https:// or ssh://, or ask an administrator to set [Git] AllowLocalRepositories = true", raw)
+	}
+	return host, nil
+}
+
+// isLocalRepository reports whether raw (accepted by checkRepositoryURL)
+// names a repository on the node's file system.
+func isLocalRepository(raw string) bool {
+	return strings.HasPrefix(raw, "/") || strings.HasPrefix(strings.ToLower(raw), "file:")
 }
 
 // gitAllowedProtocols are the transports git may use (GIT_ALLOW_PROTOCOL).

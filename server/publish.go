@@ -40,7 +40,7 @@ func mountPublish(n *Node, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.
 		EnvKey: envKey, EnvPreviousKeys: envPrevious,
 		Sandbox: sb, PublishersCanManageVanities: cfg.Authorization.PublishersCanManageVanities,
 		Git: publish.GitOptions{Disabled: !cfg.Git.Enabled, PollingFrequency: cfg.Git.PollingFrequency,
-			Timeout: cfg.Git.Timeout, Executable: cfg.Git.Executable},
+			Timeout: cfg.Git.Timeout, Executable: cfg.Git.Executable, AllowLocal: cfg.Git.AllowLocalRepositories},
 	})
 	n.web.Mount(web.GitRoutes(n.publish))
 	n.web.Mount(web.ContentRoutes(n.publish))
