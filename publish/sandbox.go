@@ -3,7 +3,6 @@ package publish
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/internal/sandbox"
@@ -136,36 +135,13 @@ func (p SandboxPatch) apply(st SandboxSettings, check func(name string) error) (
 	return st, nil
 }
 
-// settingsDoc reads content contentID's settings document.
-func (s *Service) settingsDoc(ctx context.Context, contentID int64) (raw []byte, doc map[string]json.RawMessage, err error) {
-	if raw, err = s.db.ContentSettingsGet(ctx, contentID); err != nil {
-		return nil, nil, fmt.Errorf("content settings: %w", err)
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil || doc == nil {
-		return nil, nil, podium.Errorf(podium.EINTERNAL, "settings of content %d: content.settings is not a JSON object: %v", contentID, err)
-	}
-	return raw, doc, nil
-}
+// sandboxSetting is the SandboxSettings in the content settings document.
+var sandboxSetting = ContentSetting[SandboxSettings]{Key: sandboxKey}
 
 // ContentSandbox returns the SandboxSettings of content contentID (zero
 // when an administrator set none). The caller has checked access.
 func (s *Service) ContentSandbox(ctx context.Context, contentID int64) (SandboxSettings, error) {
-	_, doc, err := s.settingsDoc(ctx, contentID)
-	if err != nil {
-		return SandboxSettings{}, err
-	}
-	return sandboxOf(contentID, doc)
-}
-
-// sandboxOf decodes the SandboxSettings in doc.
-func sandboxOf(contentID int64, doc map[string]json.RawMessage) (SandboxSettings, error) {
-	var st SandboxSettings
-	if v, ok := doc[sandboxKey]; ok {
-		if err := json.Unmarshal(v, &st); err != nil {
-			return st, podium.Errorf(podium.EINTERNAL, "sandbox settings of content %d: %v", contentID, err)
-		}
-	}
-	return st, nil
+	return sandboxSetting.Get(ctx, s.db, contentID)
 }
 
 // checkRunAs is the test of a run_as user on this node (nil without a
@@ -180,11 +156,7 @@ func (s *Service) checkRunAs() func(string) error {
 // sandboxUnchanged reports whether p leaves the content's SandboxSettings
 // as they are.
 func (s *Service) sandboxUnchanged(ctx context.Context, contentID int64, p SandboxPatch) (bool, error) {
-	_, doc, err := s.settingsDoc(ctx, contentID)
-	if err != nil {
-		return false, err
-	}
-	st, err := sandboxOf(contentID, doc)
+	st, err := sandboxSetting.Get(ctx, s.db, contentID)
 	if err != nil {
 		return false, err
 	}
@@ -192,36 +164,15 @@ func (s *Service) sandboxUnchanged(ctx context.Context, contentID int64, p Sandb
 	return err == nil && next == st, nil
 }
 
-// updateSandbox applies p to content contentID's SandboxSettings:
-// compare-and-set, again from the start when another change came first.
+// updateSandbox applies p to content contentID's SandboxSettings.
 func (s *Service) updateSandbox(ctx context.Context, contentID int64, p SandboxPatch) (SandboxSettings, error) {
 	check := s.checkRunAs()
-	for range 20 {
-		raw, doc, err := s.settingsDoc(ctx, contentID)
+	return sandboxSetting.Update(ctx, s.db, contentID, func(st *SandboxSettings) error {
+		next, err := p.apply(*st, check)
 		if err != nil {
-			return SandboxSettings{}, err
+			return err
 		}
-		st, err := sandboxOf(contentID, doc)
-		if err != nil {
-			return st, err
-		}
-		if st, err = p.apply(st, check); err != nil {
-			return st, err
-		}
-		if doc[sandboxKey], err = json.Marshal(st); err != nil {
-			return st, fmt.Errorf("sandbox settings: %w", err)
-		}
-		next, err := json.Marshal(doc)
-		if err != nil {
-			return st, fmt.Errorf("sandbox settings: %w", err)
-		}
-		ok, err := s.db.ContentSettingsSwap(ctx, contentID, raw, next)
-		if err != nil {
-			return st, fmt.Errorf("sandbox settings: %w", err)
-		}
-		if ok {
-			return st, nil
-		}
-	}
-	return SandboxSettings{}, podium.Errorf(podium.ECONFLICT, "sandbox settings of content %d: changed by others too often meanwhile: try again", contentID)
+		*st = next
+		return nil
+	})
 }

@@ -216,71 +216,57 @@ func (s *contentApps) legacySettingsPath(guid string) string {
 	return filepath.Join(bundle.Layout{DataDir: s.dataDir}.ContentDir(guid), "processes-settings.json")
 }
 
-// settings reads content guid's id, settings document and overrides.
-func (s *contentApps) settings(ctx context.Context, guid string) (id int64, raw []byte, doc map[string]json.RawMessage, o apps.Overrides, err error) {
+// processSetting is the overrides in content guid's settings document;
+// while it holds none, those an earlier version kept in
+// legacySettingsPath.
+func (s *contentApps) processSetting(guid string) publish.ContentSetting[apps.Overrides] {
+	return publish.ContentSetting[apps.Overrides]{Key: processesKey, Absent: func(context.Context, int64) (apps.Overrides, error) {
+		var o apps.Overrides
+		b, err := os.ReadFile(s.legacySettingsPath(guid))
+		if errors.Is(err, fs.ErrNotExist) {
+			return o, nil
+		} else if err != nil {
+			return o, fmt.Errorf("process settings: %w", err)
+		}
+		if err := json.Unmarshal(b, &o); err != nil {
+			return o, fmt.Errorf("process settings %s: %w", s.legacySettingsPath(guid), err)
+		}
+		return o, nil
+	}}
+}
+
+// contentID returns the id of content guid.
+func (s *contentApps) contentID(ctx context.Context, guid string) (int64, error) {
 	c, err := s.db.ContentGetByGUID(ctx, guid)
 	if err != nil {
-		return 0, nil, nil, o, fmt.Errorf("process settings: %w", err)
+		return 0, fmt.Errorf("process settings: %w", err)
 	}
-	if raw, err = s.db.ContentSettingsGet(ctx, c.ID); err != nil {
-		return 0, nil, nil, o, fmt.Errorf("process settings: %w", err)
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil || doc == nil {
-		return 0, nil, nil, o, podium.Errorf(podium.EINTERNAL, "process settings of %s: content.settings is not a JSON object: %v", guid, err)
-	}
-	if v, ok := doc[processesKey]; ok {
-		if err := json.Unmarshal(v, &o); err != nil {
-			return 0, nil, nil, o, podium.Errorf(podium.EINTERNAL, "process settings of %s: %v", guid, err)
-		}
-		return c.ID, raw, doc, o, nil
-	}
-	b, err := os.ReadFile(s.legacySettingsPath(guid))
-	if errors.Is(err, fs.ErrNotExist) {
-		return c.ID, raw, doc, o, nil
-	} else if err != nil {
-		return 0, nil, nil, o, fmt.Errorf("process settings: %w", err)
-	}
-	if err := json.Unmarshal(b, &o); err != nil {
-		return 0, nil, nil, o, fmt.Errorf("process settings %s: %w", s.legacySettingsPath(guid), err)
-	}
-	return c.ID, raw, doc, o, nil
+	return c.ID, nil
 }
 
 // ProcessSettings implements apps.SettingsStore: the overrides in the
 // content's settings (content.settings, key "processes"), so every node
 // sees a change at once.
 func (s *contentApps) ProcessSettings(ctx context.Context, guid string) (apps.Overrides, error) {
-	_, _, _, o, err := s.settings(ctx, guid)
-	return o, err
+	id, err := s.contentID(ctx, guid)
+	if err != nil {
+		return apps.Overrides{}, err
+	}
+	return s.processSetting(guid).Get(ctx, s.db, id)
 }
 
 // UpdateProcessSettings implements apps.SettingsStore: read, change,
-// compare-and-set in the database, again from the start when another
-// node's update came first.
+// compare-and-set in the database (publish.ContentSetting), again from
+// the start when another node's update came first. The overrides of an
+// earlier version's file go once they are stored in the database.
 func (s *contentApps) UpdateProcessSettings(ctx context.Context, guid string, fn func(o *apps.Overrides) error) (apps.Overrides, error) {
-	for range 20 {
-		id, raw, doc, o, err := s.settings(ctx, guid)
-		if err != nil {
-			return o, err
-		}
-		if err := fn(&o); err != nil {
-			return o, err
-		}
-		if doc[processesKey], err = json.Marshal(o); err != nil {
-			return o, fmt.Errorf("process settings: %w", err)
-		}
-		next, err := json.Marshal(doc)
-		if err != nil {
-			return o, fmt.Errorf("process settings: %w", err)
-		}
-		ok, err := s.db.ContentSettingsSwap(ctx, id, raw, next)
-		if err != nil {
-			return o, fmt.Errorf("process settings: %w", err)
-		}
-		if ok {
-			_ = os.Remove(s.legacySettingsPath(guid)) // stored in the database now
-			return o, nil
-		}
+	id, err := s.contentID(ctx, guid)
+	if err != nil {
+		return apps.Overrides{}, err
 	}
-	return apps.Overrides{}, podium.Errorf(podium.ECONFLICT, "process settings of %s: changed by others too often meanwhile: try again", guid)
+	o, err := s.processSetting(guid).Update(ctx, s.db, id, fn)
+	if err == nil {
+		_ = os.Remove(s.legacySettingsPath(guid)) // stored in the database now
+	}
+	return o, err
 }
