@@ -344,7 +344,13 @@ func (s *Service) gitBundle(ctx context.Context, log *TaskLog, c *podium.Content
 		return nil, commit, fmt.Errorf("git bundle: %w", err)
 	}
 	defer f.Close()
-	if err := s.gitRun(ctx, repo, nil, f, "archive", "--format=tar.gz", tree); err != nil {
+	// Stop git once the archive passes the bundle limit, before a huge
+	// commit fills the data directory (storeBundle would refuse it after).
+	w := &cappedWriter{w: f, max: s.maxBody}
+	if err := s.gitRun(ctx, repo, nil, w, "archive", "--format=tar.gz", tree); err != nil {
+		if w.over {
+			return nil, commit, podium.Errorf(podium.ETOOLARGE, "the bundle of commit %s (directory %s) is larger than %d bytes, the limit of [Applications] MaxBundleSize and [HTTP] MaxUploadSize: leave large files out of that directory or raise the limit", commit, r.Directory, s.maxBody)
+		}
 		return nil, commit, err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -590,4 +596,21 @@ func (s *Service) GitCredentialDelete(ctx context.Context, u *podium.User, host 
 		return podium.Errorf(podium.EFORBIDDEN, "only administrators may delete git credentials")
 	}
 	return s.db.GitCredentialDelete(ctx, strings.ToLower(strings.TrimSpace(host)))
+}
+
+// cappedWriter writes to w until more than max bytes come, then fails.
+type cappedWriter struct {
+	w    io.Writer
+	n    int64
+	max  int64
+	over bool
+}
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	if c.n+int64(len(p)) > c.max {
+		c.over = true
+		return 0, errors.New("bundle larger than the limit")
+	}
+	c.n += int64(len(p))
+	return c.w.Write(p)
 }

@@ -3,6 +3,7 @@ package publish_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"strings"
@@ -220,7 +221,12 @@ func TestGitDeployErrors(t *testing.T) {
 	svc, u, _, db := gitSetup(t, io.Discard)
 	ctx := context.Background()
 	repo := gittest.New(t)
-	repo.Commit(t, map[string]string{"site/index.html": "no manifest", "other/manifest.json": "{}"}, "first")
+	big := make([]byte, 2<<20) // random: gzip leaves it larger than the test's 1 MiB bundle limit
+	if _, err := rand.Read(big); err != nil {
+		t.Fatal(err)
+	}
+	repo.Commit(t, map[string]string{"site/index.html": "no manifest", "other/manifest.json": "{}",
+		"big/manifest.json": `{"version": 1, "metadata": {"appmode": "static", "primary_html": "index.html"}}`, "big/index.html": "x", "big/blob.bin": string(big)}, "first")
 	c, err := svc.ContentCreate(ctx, u, publish.ContentCreateRequest{Name: "broken"})
 	if err != nil {
 		t.Fatal(err)
@@ -232,6 +238,7 @@ func TestGitDeployErrors(t *testing.T) {
 		{repo.URL(), "main", "site", "no manifest.json in directory site"},
 		{repo.URL(), "main", "missing", "directory missing not found in commit"},
 		{"file:///nonexistent/repo.git", "main", ".", "repository file:///nonexistent/repo.git cannot be read"},
+		{repo.URL(), "main", "big", "(directory big) is larger than 1048576 bytes"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			no := false
