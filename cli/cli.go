@@ -16,8 +16,8 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/dbprovider/dbopen"
 	"github.com/podiumhq/podium/internal/logging"
-	"github.com/podiumhq/podium/server"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 )
@@ -170,7 +170,7 @@ func (a *app) openDatabase(ctx context.Context, purpose string) (*config.Config,
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := server.OpenDatabase(ctx, cfg, "", purpose, false)
+	db, err := dbopen.Open(ctx, cfg, "", purpose, false)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,8 +5,8 @@ import (
 	"io"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/dbopen"
 	"github.com/podiumhq/podium/schema"
-	"github.com/podiumhq/podium/server"
 	"github.com/spf13/cobra"
 )
 
@@ -38,7 +38,7 @@ Exits 0 when nothing is left to fix by hand, 1 otherwise.`,
 				return err
 			}
 			ctx := cmd.Context()
-			db, err := server.OpenDatabase(ctx, cfg, "", "migrate schema repair", !dryRun)
+			db, err := dbopen.Open(ctx, cfg, "", "migrate schema repair", !dryRun)
 			if err != nil {
 				return err
 			}

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/dbopen"
 	"github.com/podiumhq/podium/schema"
-	"github.com/podiumhq/podium/server"
 	"github.com/spf13/cobra"
 )
 
@@ -157,7 +157,7 @@ expand migrations are applied and contract migrations are deferred to
 				return err
 			}
 			ctx := cmd.Context()
-			db, err := server.OpenDatabase(ctx, cfg, "", "migrate schema up", true)
+			db, err := dbopen.Open(ctx, cfg, "", "migrate schema up", true)
 			if err != nil {
 				return err
 			}
@@ -312,7 +312,7 @@ applies the deferred migrations.`,
 				return err
 			}
 			ctx := cmd.Context()
-			db, err := server.OpenDatabase(ctx, cfg, "", "migrate schema finalize", true)
+			db, err := dbopen.Open(ctx, cfg, "", "migrate schema finalize", true)
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/auth"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/dbprovider/dbopen"
 	"github.com/podiumhq/podium/schema"
 	"github.com/podiumhq/podium/server"
 	"github.com/spf13/cobra"
@@ -67,7 +68,7 @@ func (a *app) openAccounts(ctx context.Context, purpose string) (*accountsDB, er
 	if err != nil {
 		return nil, err
 	}
-	db, err := server.OpenDatabase(ctx, cfg, "", purpose, false)
+	db, err := dbopen.Open(ctx, cfg, "", purpose, false)
 	if err != nil {
 		return nil, err
 	}

@@ -25,8 +25,7 @@ import (
 	"github.com/podiumhq/podium/auth"
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/dbprovider"
-	"github.com/podiumhq/podium/dbprovider/postgres"
-	"github.com/podiumhq/podium/dbprovider/sqlite"
+	"github.com/podiumhq/podium/dbprovider/dbopen"
 	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/runtimes"
@@ -201,7 +200,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		return err
 	}
 	log := n.log("server")
-	if n.db, err = OpenDatabase(ctx, cfg, n.id, "serve", true); err != nil {
+	if n.db, err = dbopen.Open(ctx, cfg, n.id, "serve", true); err != nil {
 		return err
 	}
 	if err := n.checkIdentity(ctx); err != nil {
@@ -350,40 +349,6 @@ func (n *Node) build(ctx context.Context) error {
 	n.services = append(n.services, metricServices...)
 	n.services = append(n.services, eviction, pub, sched)
 	return nil
-}
-
-// OpenDatabase opens the configured database. exclusive takes the SQLite
-// lock (serve and other commands that need the database to themselves);
-// purpose names the command in the lock file.
-func OpenDatabase(ctx context.Context, cfg *config.Config, nodeID, purpose string, exclusive bool) (dbprovider.Provider, error) {
-	switch cfg.Database.Provider {
-	case config.ProviderPostgres:
-		url, err := cfg.PostgresURL()
-		if err != nil {
-			return nil, err
-		}
-		app := "podium"
-		if nodeID != "" {
-			app = "podium/" + nodeID
-		} else if purpose != "" {
-			app = "podium " + purpose
-		}
-		p, err := postgres.Open(ctx, postgres.Options{URL: url, MaxConns: cfg.Postgres.MaxConns, ApplicationName: app})
-		if err != nil {
-			// Not p: a nil *postgres.Provider in the interface is not nil.
-			return nil, err
-		}
-		return p, nil
-	default:
-		p, err := sqlite.Open(ctx, sqlite.Options{Dir: cfg.Database.Dir, Exclusive: exclusive, Purpose: purpose})
-		if err != nil {
-			// Not p: a nil *sqlite.Provider in the interface is not nil, and
-			// Node.Close would call Close on it (a refused second node
-			// panicked instead of exiting 2).
-			return nil, err
-		}
-		return p, nil
-	}
 }
 
 // register records the node in the registry, after checking that the

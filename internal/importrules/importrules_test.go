@@ -192,6 +192,15 @@ var rules = []rule{
 			return r != "dbprovider" && !strings.HasPrefix(r, "dbprovider/") && !slices.Contains(stillDialect, r)
 		},
 		never(drivers...)},
+	// The dialect is chosen in one place, dbprovider/dbopen (server and
+	// cli open their database there); migrate copies from one dialect to
+	// the other and opens both itself.
+	{"only dbprovider/dbopen and migrate import a dialect's provider package",
+		func(p string) bool {
+			r := rel(p)
+			return !strings.HasPrefix(r, "dbprovider/") && !strings.HasPrefix(r, "migrate") && !strings.HasPrefix(r, "bench/")
+		},
+		never("dbprovider/sqlite", "dbprovider/postgres")},
 	{"test harnesses are imported only by tests and other harnesses",
 		func(p string) bool {
 			r := rel(p)
@@ -249,6 +258,8 @@ func TestRulesCatchViolations(t *testing.T) {
 		{module + "/publish", "github.com/labstack/echo/v4", false},
 		{module + "/hacheck", "github.com/jackc/pgx/v5/pgconn", false},
 		{module + "/server", "modernc.org/sqlite", false},
+		{module + "/server", module + "/dbprovider/sqlite", false},
+		{module + "/cli", module + "/dbprovider/postgres", false},
 	}
 	for _, c := range cases {
 		refused := false
