@@ -1,0 +1,277 @@
+package startstop_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/podiumhq/podium/internal/startstop"
+	"github.com/podiumhq/podium/internal/testsignal"
+	"github.com/podiumhq/podium/internal/testutil"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// loop is a service on the base: it counts its runs and ends when its
+// context ends, after release is closed (if set).
+type loop struct {
+	startstop.Base
+	runs    atomic.Int32
+	release chan struct{}
+	// cancelled: the run saw its context end; ended: the run returns,
+	// with its context's error.
+	cancelled testsignal.Signal[struct{}]
+	ended     testsignal.Signal[error]
+}
+
+var _ startstop.Service = (*loop)(nil)
+
+func (l *loop) Start(ctx context.Context) error {
+	return l.Go(ctx, func(ctx context.Context) {
+		l.runs.Add(1)
+		<-ctx.Done()
+		l.cancelled.Signal(struct{}{})
+		if l.release != nil {
+			<-l.release
+		}
+		l.ended.Signal(ctx.Err())
+	})
+}
+
+func setup(t *testing.T) *loop {
+	l := &loop{}
+	l.ended.Init()
+	l.cancelled.Init()
+	t.Cleanup(func() { _ = l.Stop(context.Background()) })
+	return l
+}
+
+// wait fails the test unless ch is closed within the (scaled) timeout.
+func wait(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(testutil.Timeout(5 * time.Second)):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func TestStartStop(t *testing.T) {
+	t.Parallel()
+	l := setup(t)
+	if err := l.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, l.Started(), "started")
+	if !l.Running() {
+		t.Fatal("Running() = false after Started")
+	}
+	if err := l.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !closed(l.Stopped()) {
+		t.Fatal("Stop returned before Stopped was closed")
+	}
+	if got := l.ended.WaitOrTimeout(t); !errors.Is(got, context.Canceled) {
+		t.Fatalf("run ended with %v, want context.Canceled", got)
+	}
+	if l.Running() {
+		t.Fatal("Running() = true after Stop")
+	}
+}
+
+func TestStartTwice(t *testing.T) {
+	t.Parallel()
+	l := setup(t)
+	for range 3 {
+		if err := l.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait(t, l.Started(), "started")
+	if err := l.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.runs.Load(); n != 1 {
+		t.Fatalf("three Starts ran the goroutine %d times, want 1", n)
+	}
+}
+
+func TestStopBeforeStart(t *testing.T) {
+	t.Parallel()
+	l := setup(t)
+	if err := l.Stop(context.Background()); err != nil {
+		t.Fatalf("Stop before Start: %v", err)
+	}
+	if closed(l.Started()) || closed(l.Stopped()) {
+		t.Fatal("channels closed before any Start")
+	}
+	// The channels asked for before Start are the run's.
+	started, stopped := l.Started(), l.Stopped()
+	if err := l.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, started, "the started channel taken before Start")
+	if err := l.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, stopped, "the stopped channel taken before Start")
+}
+
+func TestStopWaitsForTheGoroutine(t *testing.T) {
+	t.Parallel()
+	l := setup(t)
+	l.release = make(chan struct{})
+	if err := l.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, l.Started(), "started")
+	stopErr := make(chan error, 1)
+	go func() { stopErr <- l.Stop(context.Background()) }()
+	// The run's context is cancelled, but the goroutine still holds on:
+	// Stop must not return.
+	l.cancelled.WaitOrTimeout(t)
+	select {
+	case err := <-stopErr:
+		t.Fatalf("Stop returned (%v) while the goroutine was running", err)
+	default:
+	}
+	l.ended.RequireEmpty(t)
+	if closed(l.Stopped()) {
+		t.Fatal("Stopped closed while the goroutine was held")
+	}
+	close(l.release)
+	if err := <-stopErr; err != nil {
+		t.Fatal(err)
+	}
+	if got := l.ended.WaitOrTimeout(t); !errors.Is(got, context.Canceled) {
+		t.Fatalf("run ended with %v, want context.Canceled", got)
+	}
+}
+
+func TestStopTimeout(t *testing.T) {
+	t.Parallel()
+	l := setup(t)
+	l.release = make(chan struct{})
+	if err := l.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, l.Started(), "started")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.Stop(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Stop with an ended context = %v, want context.Canceled", err)
+	}
+	if closed(l.Stopped()) {
+		t.Fatal("Stopped closed while the goroutine was held")
+	}
+	close(l.release)
+	wait(t, l.Stopped(), "stopped after release")
+}
+
+func TestContextCancel(t *testing.T) {
+	t.Parallel()
+	l := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := l.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, l.Started(), "started")
+	cancel()
+	wait(t, l.Stopped(), "stopped after the start context ended")
+	if got := l.ended.WaitOrTimeout(t); !errors.Is(got, context.Canceled) {
+		t.Fatalf("run ended with %v, want context.Canceled", got)
+	}
+	if l.Running() {
+		t.Fatal("Running() = true after the goroutine ended")
+	}
+	if err := l.Stop(context.Background()); err != nil {
+		t.Fatalf("Stop after the goroutine ended: %v", err)
+	}
+}
+
+func TestRestart(t *testing.T) {
+	t.Parallel()
+	l := setup(t)
+	var last <-chan struct{}
+	for i := range 3 {
+		if err := l.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		wait(t, l.Started(), "started")
+		stopped := l.Stopped()
+		if stopped == last {
+			t.Fatalf("run %d has the last run's stopped channel", i)
+		}
+		if err := l.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		wait(t, stopped, "stopped")
+		if !closed(l.Stopped()) {
+			t.Fatalf("after run %d, Stopped() is not the closed channel of the run", i)
+		}
+		last = stopped
+	}
+	if n := l.runs.Load(); n != 3 {
+		t.Fatalf("runs = %d, want 3", n)
+	}
+}
+
+// TestConcurrentStartStop runs Start and Stop from many goroutines (with
+// -race): whatever the order, the service ends up stopped with no leak.
+func TestConcurrentStartStop(t *testing.T) {
+	t.Parallel()
+	l := setup(t)
+	done := make(chan struct{})
+	for i := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 50 {
+				if i%2 == 0 {
+					_ = l.Start(context.Background())
+				} else {
+					_ = l.Stop(context.Background())
+				}
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	if err := l.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if l.Running() {
+		t.Fatal("Running() = true after the last Stop")
+	}
+}
+
+// TestStartedBeforeRun checks that a goroutine that ends without calling
+// started still closes Started (a Stop waiter must not hang on it).
+func TestStartedBeforeRun(t *testing.T) {
+	t.Parallel()
+	var b startstop.Base
+	_, ok, _, stopped := b.StartInit(context.Background())
+	if !ok {
+		t.Fatal("StartInit on a new base: shouldStart = false")
+	}
+	if _, again, _, _ := b.StartInit(context.Background()); again {
+		t.Fatal("StartInit on a running base: shouldStart = true")
+	}
+	stopped()
+	if !closed(b.Started()) || !closed(b.Stopped()) {
+		t.Fatal("stopped() left Started or Stopped open")
+	}
+}
