@@ -165,6 +165,13 @@ func (r *run) encodeRows(ctx context.Context, worker int, t *table, in <-chan *r
 	var h []byte
 	ncol := len(t.Columns)
 	cols := t.Columns
+	// rec: each row's hash is hash_record_extended's (digest.go), from
+	// each field (elementHash); only json columns need digest bytes in h.
+	rec := dig && r.recordHash()
+	digCol := make([]bool, ncol)
+	for j := range cols {
+		digCol[j] = dig && (!rec || cols[j].kind == kindJSON || cols[j].kind == kindJSONB)
+	}
 	cur := emit(nil)
 	if cur == nil {
 		return res, ctx.Err()
@@ -177,10 +184,15 @@ func (r *run) encodeRows(ctx context.Context, worker int, t *table, in <-chan *r
 			w = binary.BigEndian.AppendUint16(w, uint16(ncol))
 			h = h[:0]
 			refused := false
+			var rh uint64
 			for j := range cols {
 				var size int
 				var err error
-				h, w, size, err = cols[j].encode(row[j], h, w, dig)
+				fs := len(w)
+				if rec {
+					h = h[:0]
+				}
+				h, w, size, err = cols[j].encode(row[j], h, w, digCol[j])
 				if err != nil {
 					if r.check == nil {
 						return res, t.rowError(row, err)
@@ -193,11 +205,17 @@ func (r *run) encodeRows(ctx context.Context, worker int, t *table, in <-chan *r
 					refused = true
 					continue
 				}
+				if rec {
+					rh = rh*31 + cols[j].elementHash(w[fs:], h)
+				}
 				res.bytes += int64(size)
 			}
-			if refused {
+			switch {
+			case refused:
 				w = w[:rowStart]
-			} else if dig {
+			case rec:
+				dg.addHash(rh)
+			case dig:
 				dg.add(h)
 			}
 			res.rows++

@@ -7,6 +7,7 @@ import (
 	"database/sql/driver"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/big"
 	"math/bits"
 	"strings"
@@ -30,6 +31,15 @@ import (
 //     in, so PostgreSQL computes it with one sequential (or parallel) scan,
 //     no sort and no index, and the client from the stream it sends.
 //
+// On PostgreSQL 14 or newer a row's hash is instead hash_record_extended
+// of the row (recordHashQuery): PostgreSQL hashes each column's stored
+// value with the type's own hash function and combines them, several
+// times less backend CPU than building the row's bytes and their MD5
+// (the jobs table of the benchmark: see docs/moving-to-postgresql.md),
+// and the client computes the same 64-bit hash from its COPY fields
+// (pghash.go, column.elementHash). The table's digest is the same sum of
+// the rows' hashes.
+//
 // Any difference is then looked for row by row (compareRows), so that a
 // failure names the first row and column that differ; a difference that
 // that comparison does not find (a jsonb text the client normalized
@@ -43,7 +53,11 @@ type digest struct {
 
 func (d *digest) add(row []byte) {
 	s := md5.Sum(row)
-	v := binary.BigEndian.Uint64(s[:8])
+	d.addHash(binary.BigEndian.Uint64(s[:8]))
+}
+
+// addHash adds a row's 64-bit hash, read as a signed integer.
+func (d *digest) addHash(v uint64) {
 	ext := uint64(0)
 	if int64(v) < 0 {
 		ext = ^uint64(0)
@@ -116,6 +130,63 @@ func (c *column) digestExpr() string {
 	return nullable(fmt.Sprintf(`textsend(%s::text) || '\x00'::bytea`, q), "ff")
 }
 
+// elementHash is the hash hash_record_extended gives the column's value,
+// from its COPY field (a 32-bit length, -1 for NULL, and the bytes) and,
+// for json and jsonb, the digest bytes encodeJSON appended to h (the text
+// and a 0 byte; for jsonb, jsonb_send's bytes and a 0 byte), as
+// recordHashExpr presents the value to it.
+func (c *column) elementHash(field, h []byte) uint64 {
+	if int32(binary.BigEndian.Uint32(field)) < 0 {
+		return 0 // NULL
+	}
+	v := field[4:]
+	switch c.kind {
+	case kindBool:
+		return pgHashUint32(uint32(v[0]))
+	case kindInt2:
+		return pgHashUint32(uint32(int32(int16(binary.BigEndian.Uint16(v)))))
+	case kindInt4:
+		return pgHashUint32(binary.BigEndian.Uint32(v))
+	case kindInt8, kindTimestamptz, kindTimestamp:
+		return pgHashInt8(int64(binary.BigEndian.Uint64(v)))
+	case kindFloat4:
+		return pgHashFloat8(float64(math.Float32frombits(binary.BigEndian.Uint32(v))))
+	case kindFloat8:
+		return pgHashFloat8(math.Float64frombits(binary.BigEndian.Uint64(v)))
+	case kindJSON, kindJSONB:
+		return pgHashBytes(h[:len(h)-1])
+	}
+	return pgHashBytes(v) // text, bytea
+}
+
+// recordHashExpr is the column as recordHashQuery hands it to
+// hash_record_extended: the value itself where the type's hash is the
+// client's (elementHash), text in the "C" collation (deterministic: a
+// hash of the bytes), json as its text (json has no hash function), and
+// jsonb as jsonb_send's bytes (jsonb's own hash walks its binary form,
+// which the client does not build).
+func (c *column) recordHashExpr() string {
+	q := quoteIdent(c.Name)
+	switch c.kind {
+	case kindText, kindJSON:
+		return q + `::text COLLATE "C"`
+	case kindJSONB:
+		return `jsonb_send(` + q + `)`
+	}
+	return q
+}
+
+// recordHashQuery computes the table's row count and the sum of its rows'
+// hash_record_extended in one scan (PostgreSQL 14 or newer).
+func (t *table) recordHashQuery() string {
+	parts := make([]string, len(t.Columns))
+	for i := range t.Columns {
+		parts[i] = t.Columns[i].recordHashExpr()
+	}
+	return fmt.Sprintf(`SELECT count(*), COALESCE(sum(hash_record_extended(ROW(%s), 0)), 0)::text FROM %s`,
+		strings.Join(parts, ", "), quoteIdent(t.Name))
+}
+
 // digestQuery computes the table's row count and digest sum in one scan.
 func (t *table) digestQuery() string {
 	parts := make([]string, len(t.Columns))
@@ -126,11 +197,16 @@ func (t *table) digestQuery() string {
 		strings.Join(parts, " || "), quoteIdent(t.Name))
 }
 
-// targetDigest runs digestQuery on c, in the table's transaction.
-func targetDigest(ctx context.Context, c *pgx.Conn, t *table) (int64, string, error) {
+// targetDigest runs digestQuery, or with recordHash recordHashQuery, on
+// c, in the table's transaction.
+func targetDigest(ctx context.Context, c *pgx.Conn, t *table, recordHash bool) (int64, string, error) {
 	var n int64
 	var sum string
-	if err := c.QueryRow(ctx, t.digestQuery()).Scan(&n, &sum); err != nil {
+	q := t.digestQuery()
+	if recordHash {
+		q = t.recordHashQuery()
+	}
+	if err := c.QueryRow(ctx, q).Scan(&n, &sum); err != nil {
 		return 0, "", fmt.Errorf("migrate db: verify %s: %w", t.Name, err)
 	}
 	return n, sum, nil

@@ -3,7 +3,10 @@ package migrate
 import (
 	"crypto/md5"
 	"encoding/binary"
+	"fmt"
+	"math"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/podiumhq/podium/internal/pgtest"
@@ -64,5 +67,105 @@ func TestDigestSumMatchesPostgreSQL(t *testing.T) {
 	}
 	if pg != d.sum() {
 		t.Errorf("PostgreSQL sum %s, client %s", pg, d.sum())
+	}
+}
+
+// TestRecordHashMatchesPostgreSQL: the hash the client computes from a
+// COPY field (elementHash, pghash.go) is the one hash_record_extended
+// gives the stored value, for every column kind and its edge values
+// (empty and long text and bytea, every tail length of the byte hash,
+// negative and extreme integers, times before 2000, jsonb that
+// PostgreSQL normalizes, floats' zeros and NaN, NULL), one value at a
+// time and as whole rows of every kind.
+func TestRecordHashMatchesPostgreSQL(t *testing.T) {
+	t.Parallel()
+	c := pgConn(t, pgtest.NewDatabase(t))
+	var texts []any
+	for n := range 40 {
+		texts = append(texts, strings.Repeat("é", n/2)+strings.Repeat("x", n%2))
+	}
+	texts = append(texts, strings.Repeat("long text ", 1000), nil)
+	var blobs []any
+	for n := range 30 {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(i*37 + n*101)
+		}
+		blobs = append(blobs, b)
+	}
+	blobs = append(blobs, nil)
+	kinds := []struct {
+		typ  string
+		oid  uint32
+		k    kind
+		vals []any
+	}{
+		{"boolean", 16, kindBool, []any{int64(0), int64(1), nil}},
+		{"smallint", 21, kindInt2, []any{int64(0), int64(-1), int64(math.MaxInt16), int64(math.MinInt16), int64(300), nil}},
+		{"integer", 23, kindInt4, []any{int64(0), int64(-1), int64(math.MaxInt32), int64(math.MinInt32), int64(123456), nil}},
+		{"bigint", 20, kindInt8, []any{int64(0), int64(-1), int64(math.MaxInt64), int64(math.MinInt64), int64(1) << 32,
+			-(int64(1) << 32) - 5, int64(9876543210), nil}},
+		{"double precision", 701, kindFloat8, []any{0.0, math.Copysign(0, -1), 1.5, -2.25e300, math.NaN(), math.Inf(1), math.Inf(-1), nil}},
+		{"real", 700, kindFloat4, []any{0.0, 1.5, -3.25, math.NaN(), math.Inf(-1), nil}},
+		{"timestamptz", 1184, kindTimestamptz, []any{"2026-12-07 08:00:00.123456+00:00", "1999-12-31 23:59:59.999999+00:00",
+			"1970-01-01 00:00:00+00:00", "0001-01-01 00:00:00+00:00", nil}},
+		{"timestamp", 1114, kindTimestamp, []any{"2026-12-07 08:00:00.5+00:00", "1900-06-01 12:00:00+00:00", nil}},
+		{"text", 25, kindText, texts},
+		{"bytea", 17, kindBytea, blobs},
+		{"json", 114, kindJSON, []any{`{"b": 1,  "a": [1, 2.50]}`, `[]`, `"s"`, nil}},
+		{"jsonb", 3802, kindJSONB, []any{`{"b": 1,  "a": [1, 2.50], "a": 3}`, `{}`, `1e2`, `"\u00e9\ud83d\ude00"`, `null`, nil}},
+	}
+	ctx := t.Context()
+	pgHash := func(names, exprs, types []string, fields [][]byte, oids []uint32) uint64 {
+		t.Helper()
+		sel := make([]string, len(types))
+		formats := make([]int16, len(types))
+		params := make([][]byte, len(types))
+		for i := range types {
+			sel[i] = fmt.Sprintf("$%d::%s AS %s", i+1, types[i], names[i])
+			formats[i] = 1
+			if int32(binary.BigEndian.Uint32(fields[i])) >= 0 {
+				params[i] = fields[i][4:]
+			}
+		}
+		q := fmt.Sprintf(`SELECT hash_record_extended(ROW(%s), 0) FROM (SELECT %s) s`, strings.Join(exprs, ", "), strings.Join(sel, ", "))
+		res := c.PgConn().ExecParams(ctx, q, params, oids, formats, []int16{1}).Read()
+		if res.Err != nil {
+			t.Fatalf("%s: %v", q, res.Err)
+		}
+		return binary.BigEndian.Uint64(res.Rows[0][0])
+	}
+	encode := func(col *column, v any) ([]byte, []byte) {
+		t.Helper()
+		h, w, _, err := col.encode(v, nil, nil, col.kind == kindJSON || col.kind == kindJSONB)
+		if err != nil {
+			t.Fatalf("%s %v: %v", col.TypeName, v, err)
+		}
+		return w, h
+	}
+	cols := make([]column, len(kinds))
+	for i, k := range kinds {
+		cols[i] = column{Name: fmt.Sprintf("c%d", i), TypeName: k.typ, OID: k.oid, kind: k.k}
+		for _, v := range k.vals {
+			w, h := encode(&cols[i], v)
+			got, want := cols[i].elementHash(w, h), pgHash([]string{cols[i].Name}, []string{cols[i].recordHashExpr()}, []string{k.typ}, [][]byte{w}, []uint32{k.oid})
+			if got != want {
+				t.Errorf("%s %#v: client hash %x, PostgreSQL %x", k.typ, v, got, want)
+			}
+		}
+	}
+	// Whole rows: the combination of the columns' hashes.
+	for r := range 12 {
+		names, exprs, types, fields, oids := []string{}, []string{}, []string{}, [][]byte{}, []uint32{}
+		var rh uint64
+		for i, k := range kinds {
+			w, h := encode(&cols[i], k.vals[(r+i)%len(k.vals)])
+			rh = rh*31 + cols[i].elementHash(w, h)
+			names = append(names, cols[i].Name)
+			exprs, types, fields, oids = append(exprs, cols[i].recordHashExpr()), append(types, k.typ), append(fields, w), append(oids, k.oid)
+		}
+		if want := pgHash(names, exprs, types, fields, oids); rh != want {
+			t.Errorf("row %d: client hash %x, PostgreSQL %x", r, rh, want)
+		}
 	}
 }

@@ -49,6 +49,9 @@ type Options struct {
 	// beforeVerify is a test hook run in a table's transaction after its
 	// copy and index builds, before its verification.
 	beforeVerify func(ctx context.Context, table string, c *pgx.Conn) error
+	// md5Digest: verify with the MD5 digest even on a server that has
+	// hash_record_extended (tests of the older servers' path).
+	md5Digest bool
 }
 
 // Phases of a run, in Event.Phase.
@@ -145,6 +148,12 @@ type run struct {
 	// progressMu serializes Options.Progress: workers report at once,
 	// and callers write plain state from it.
 	progressMu sync.Mutex
+}
+
+// recordHash: the tables' digests are sums of hash_record_extended
+// (digest.go).
+func (r *run) recordHash() bool {
+	return r.dst != nil && r.dst.recordHash && !r.opts.md5Digest
 }
 
 // progress hands e to Options.Progress, one call at a time.

@@ -602,7 +602,7 @@ func (r *run) loadTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table, 
 	r.progress(Event{Phase: PhaseVerify, Worker: rd.id, Table: t.Name})
 	testPause(PhaseVerify)
 	began = time.Now()
-	n, sum, err := targetDigest(ctx, c, t)
+	n, sum, err := targetDigest(ctx, c, t, r.recordHash())
 	if err != nil {
 		return tr, err
 	}

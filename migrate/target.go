@@ -43,6 +43,9 @@ type target struct {
 	staging bool
 	// lz4: the server compresses long values with lz4 when asked.
 	lz4 bool
+	// recordHash: the server has hash_record_extended (14 or newer), the
+	// cheaper verification digest (digest.go).
+	recordHash bool
 }
 
 // openTarget connects and refuses a server that is not PostgreSQL (a wire
@@ -81,6 +84,7 @@ func openTargetConns(ctx context.Context, url podium.Secret, conns int) (_ *targ
 		return nil, podium.Errorf(podium.EREFUSED, "migrate db: the target %s runs PostgreSQL %d; Podium needs 12 or newer", t.describe, num/10000)
 	}
 	t.server = version
+	t.recordHash = num >= 140000
 	// lz4 compresses and reads back long values (TOAST) several times
 	// faster than the default pglz; PostgreSQL 14 or newer, built with it.
 	_ = prov.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_settings

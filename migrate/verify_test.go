@@ -20,15 +20,26 @@ import (
 // comparison, with the dry run's checksums.
 func TestRunVerifiesRowsStoredOutOfKeyOrder(t *testing.T) {
 	t.Parallel()
+	// Both digests: hash_record_extended's (PostgreSQL 14 or newer) and
+	// the MD5 one older servers get.
+	for _, md5 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "record hash", true: "md5"}[md5], func(t *testing.T) {
+			t.Parallel()
+			testRunVerifiesRowsStoredOutOfKeyOrder(t, md5)
+		})
+	}
+}
+
+func testRunVerifiesRowsStoredOutOfKeyOrder(t *testing.T, md5 bool) {
 	dir := newSource(t, migratetest.Small())
-	dry, err := Run(t.Context(), Options{SQLiteDir: dir, PostgresURL: podium.Secret(pgtest.NewDatabase(t)), DryRun: true})
+	dry, err := Run(t.Context(), Options{SQLiteDir: dir, PostgresURL: podium.Secret(pgtest.NewDatabase(t)), DryRun: true, md5Digest: md5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	logger, hook := logtest.NewNullLogger()
 	logger.SetLevel(logrus.DebugLevel)
 	res, err := Run(t.Context(), Options{SQLiteDir: dir, PostgresURL: podium.Secret(pgtest.NewDatabase(t)),
-		Log: logrus.NewEntry(logger),
+		Log: logrus.NewEntry(logger), md5Digest: md5,
 		beforeVerify: func(ctx context.Context, table string, c *pgx.Conn) error {
 			var err error
 			switch table {
