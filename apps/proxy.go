@@ -214,6 +214,11 @@ func (s *Supervisor) newReverseProxy(target *url.URL, keepPrefix bool) *httputil
 				out.URL.RawPath = ""
 			}
 			out.Host = in.Host
+			// ProxyRequest.Out's Trailer is a copy made before the body
+			// was read, so it stays empty: share the incoming one, which
+			// the server fills at the end of the body, before the
+			// transport writes the trailers.
+			out.Trailer = in.Trailer
 			s.setForwarded(in, out, prefix)
 			if a := out.Header.Get("Authorization"); strings.HasPrefix(a, "Key ") {
 				out.Header.Del("Authorization")

@@ -11,7 +11,13 @@
 //	                 releases); its X-Inflight header is the most requests
 //	                 this process had in flight while it was held
 //	GET  /sse        three Server-Sent Events, flushed one by one (?gap=ms apart, 300 by default)
-//	POST /upload     reads the body; JSON: bytes and SHA-256
+//	POST /upload     reads the body; JSON: bytes, SHA-256 and the request's
+//	                 X-Checksum trailer
+//	GET  /bytes?n=N  N bytes of a repeating pattern, with Content-Length
+//	GET  /trailers   a chunked body in three flushes, then trailer X-Sum
+//	GET  /abort      starts a body and drops the connection (?cl=1: after
+//	                 declaring a Content-Length longer than what it sent)
+//	GET  /header/{name} JSON: the length and SHA-256 of a request header
 //	GET  /ws         WebSocket: answers each message with "pid:message"
 //	GET  /crash      exits with status 3
 //	ANY  /items/{id} JSON: pid, method, id, body length (an API's routes)
@@ -120,7 +126,34 @@ func main() {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"pid": pid, "bytes": n, "sha256": hex.EncodeToString(h.Sum(nil))})
+		_ = json.NewEncoder(w).Encode(map[string]any{"pid": pid, "bytes": n, "sha256": hex.EncodeToString(h.Sum(nil)),
+			"trailer": r.Trailer.Get("X-Checksum")})
+	})
+	mux.HandleFunc("GET /bytes", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		_, _ = io.CopyN(w, &pattern{}, int64(n))
+	})
+	mux.HandleFunc("GET /trailers", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Sum")
+		for i := range 3 {
+			fmt.Fprintf(w, "part %d\n", i)
+			w.(http.Flusher).Flush()
+		}
+		w.Header().Set("X-Sum", "3 parts")
+	})
+	mux.HandleFunc("GET /abort", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("cl") != "" {
+			w.Header().Set("Content-Length", "1000")
+		}
+		_, _ = io.WriteString(w, "the start of an answer that never ends\n")
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // net/http closes the connection
+	})
+	mux.HandleFunc("GET /header/{name}", func(w http.ResponseWriter, r *http.Request) {
+		v := r.Header.Get(r.PathValue("name"))
+		sum := sha256.Sum256([]byte(v))
+		_ = json.NewEncoder(w).Encode(map[string]any{"bytes": len(v), "sha256": hex.EncodeToString(sum[:])})
 	})
 	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
@@ -168,4 +201,16 @@ func processID() int {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return 1<<22 + int(binary.BigEndian.Uint32(b[:])>>2)
+}
+
+// pattern reads as an endless run of "0123456789abcdef" (the body of
+// /bytes, which a test checks byte by byte).
+type pattern struct{ off int }
+
+func (p *pattern) Read(b []byte) (int, error) {
+	for i := range b {
+		b[i] = "0123456789abcdef"[(p.off+i)%16]
+	}
+	p.off += len(b)
+	return len(b), nil
 }
