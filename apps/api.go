@@ -121,7 +121,7 @@ func (s *Supervisor) Routes(opts APIOptions) []route.Route {
 			}
 			return c.JSON(http.StatusOK, SettingsBody{Overrides: o, Effective: effective(s.opts.Limits.Apply(&o))})
 		}},
-		{Method: http.MethodPatch, Path: v1 + "/content/:guid/processes-settings", Audit: podium.AuditProcessesSet, Handler: func(c echo.Context) error {
+		{Method: http.MethodPatch, Path: v1 + "/content/:guid/processes-settings", Audit: podium.AuditProcessesSet, AuditTarget: "content:{guid}", Handler: func(c echo.Context) error {
 			guid := c.Param("guid")
 			if err := opts.MayManage(c, guid); err != nil {
 				return err

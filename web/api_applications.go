@@ -38,8 +38,8 @@ func ApplicationsRoutes(svc *publish.Service) []route.Route {
 	h := &applicationsAPI{svc: svc}
 	return []route.Route{
 		{Method: http.MethodPost, Path: "/__api__/applications", Handler: h.create, Audit: podium.AuditContentCreate},
-		{Method: http.MethodPost, Path: "/__api__/applications/:id/upload", Handler: h.upload, Audit: podium.AuditBundleUpload, RawBody: true},
-		{Method: http.MethodPost, Path: "/__api__/applications/:id/deploy", Handler: h.deploy, Audit: podium.AuditDeploy},
+		{Method: http.MethodPost, Path: "/__api__/applications/:id/upload", Handler: h.upload, Audit: podium.AuditBundleUpload, AuditTarget: "application:{id}", RawBody: true},
+		{Method: http.MethodPost, Path: "/__api__/applications/:id/deploy", Handler: h.deploy, Audit: podium.AuditDeploy, AuditTarget: "application:{id}"},
 		{Method: http.MethodGet, Path: "/__api__/applications/:id/config", Handler: h.config},
 		{Method: http.MethodGet, Path: "/__api__/tasks/:id", Handler: h.task},
 	}

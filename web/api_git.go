@@ -20,12 +20,12 @@ func GitRoutes(svc *publish.Service) []route.Route {
 	const v1 = "/__api__/v1"
 	return []route.Route{
 		{Method: http.MethodGet, Path: v1 + "/content/:guid/repository", Handler: h.get},
-		{Method: http.MethodPut, Path: v1 + "/content/:guid/repository", Handler: h.put, Audit: podium.AuditRepositorySet},
-		{Method: http.MethodPatch, Path: v1 + "/content/:guid/repository", Handler: h.patch, Audit: podium.AuditRepositorySet},
-		{Method: http.MethodDelete, Path: v1 + "/content/:guid/repository", Handler: h.delete, Audit: podium.AuditRepositoryDel},
+		{Method: http.MethodPut, Path: v1 + "/content/:guid/repository", Handler: h.put, Audit: podium.AuditRepositorySet, AuditTarget: "content:{guid}"},
+		{Method: http.MethodPatch, Path: v1 + "/content/:guid/repository", Handler: h.patch, Audit: podium.AuditRepositorySet, AuditTarget: "content:{guid}"},
+		{Method: http.MethodDelete, Path: v1 + "/content/:guid/repository", Handler: h.delete, Audit: podium.AuditRepositoryDel, AuditTarget: "content:{guid}"},
 		{Method: http.MethodGet, Path: v1 + "/git/credentials", Handler: h.credList},
-		{Method: http.MethodPut, Path: v1 + "/git/credentials/:host", Handler: h.credSet, Audit: podium.AuditGitCredSet},
-		{Method: http.MethodDelete, Path: v1 + "/git/credentials/:host", Handler: h.credDelete, Audit: podium.AuditGitCredDelete},
+		{Method: http.MethodPut, Path: v1 + "/git/credentials/:host", Handler: h.credSet, Audit: podium.AuditGitCredSet, AuditDetail: []string{"host"}},
+		{Method: http.MethodDelete, Path: v1 + "/git/credentials/:host", Handler: h.credDelete, Audit: podium.AuditGitCredDelete, AuditDetail: []string{"host"}},
 	}
 }
 
@@ -142,7 +142,6 @@ func (h *gitAPI) credSet(c echo.Context) error {
 	if err := decodeContentJSON(c, &b); err != nil {
 		return err
 	}
-	SetAuditDetail(c, "host", c.Param("host"))
 	cr, err := h.svc.GitCredentialSet(c.Request().Context(), u, c.Param("host"), b.Username, b.Secret)
 	if err != nil {
 		return err
@@ -155,7 +154,6 @@ func (h *gitAPI) credDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	SetAuditDetail(c, "host", c.Param("host"))
 	if err := h.svc.GitCredentialDelete(c.Request().Context(), u, c.Param("host")); err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func ScheduleRoutes(api SchedulerAPI) []route.Route {
 			}
 			return c.JSON(http.StatusOK, sc)
 		}},
-		{Method: http.MethodPut, Path: path, Audit: podium.AuditScheduleSet, Handler: func(c echo.Context) error {
+		{Method: http.MethodPut, Path: path, Audit: podium.AuditScheduleSet, AuditTarget: "content:{guid}", Handler: func(c echo.Context) error {
 			u, err := RequireUser(c)
 			if err != nil {
 				return err
@@ -82,7 +82,7 @@ func ScheduleRoutes(api SchedulerAPI) []route.Route {
 			}
 			return c.JSON(http.StatusOK, sc)
 		}},
-		{Method: http.MethodDelete, Path: path, Audit: podium.AuditScheduleDelete, Handler: func(c echo.Context) error {
+		{Method: http.MethodDelete, Path: path, Audit: podium.AuditScheduleDelete, AuditTarget: "content:{guid}", Handler: func(c echo.Context) error {
 			u, err := RequireUser(c)
 			if err != nil {
 				return err

@@ -25,12 +25,12 @@ func TagRoutes(svc *publish.Service) []route.Route {
 		{Method: http.MethodGet, Path: v1 + "/tags", Handler: h.list},
 		{Method: http.MethodPost, Path: v1 + "/tags", Handler: h.create, Audit: podium.AuditTagCreate},
 		{Method: http.MethodGet, Path: v1 + "/tags/:id", Handler: h.get},
-		{Method: http.MethodPatch, Path: v1 + "/tags/:id", Handler: h.update, Audit: podium.AuditTagUpdate},
-		{Method: http.MethodDelete, Path: v1 + "/tags/:id", Handler: h.delete, Audit: podium.AuditTagDelete},
+		{Method: http.MethodPatch, Path: v1 + "/tags/:id", Handler: h.update, Audit: podium.AuditTagUpdate, AuditTarget: "tag:{id}"},
+		{Method: http.MethodDelete, Path: v1 + "/tags/:id", Handler: h.delete, Audit: podium.AuditTagDelete, AuditTarget: "tag:{id}"},
 		{Method: http.MethodGet, Path: v1 + "/tags/:id/content", Handler: h.content},
 		{Method: http.MethodGet, Path: v1 + "/content/:guid/tags", Handler: h.contentTags},
-		{Method: http.MethodPost, Path: v1 + "/content/:guid/tags", Handler: h.contentTagAdd, Audit: podium.AuditContentTagAdd},
-		{Method: http.MethodDelete, Path: v1 + "/content/:guid/tags/:id", Handler: h.contentTagRemove, Audit: podium.AuditContentTagDel},
+		{Method: http.MethodPost, Path: v1 + "/content/:guid/tags", Handler: h.contentTagAdd, Audit: podium.AuditContentTagAdd, AuditTarget: "content:{guid}"},
+		{Method: http.MethodDelete, Path: v1 + "/content/:guid/tags/:id", Handler: h.contentTagRemove, Audit: podium.AuditContentTagDel, AuditTarget: "content:{guid}"},
 	}
 }
 

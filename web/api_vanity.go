@@ -20,8 +20,8 @@ func VanityRoutes(svc *publish.Service) []route.Route {
 	return []route.Route{
 		{Method: http.MethodGet, Path: v1 + "/vanities", Handler: h.list},
 		{Method: http.MethodGet, Path: v1 + "/content/:guid/vanity", Handler: h.get},
-		{Method: http.MethodPut, Path: v1 + "/content/:guid/vanity", Handler: h.set, Audit: podium.AuditVanitySet},
-		{Method: http.MethodDelete, Path: v1 + "/content/:guid/vanity", Handler: h.delete, Audit: podium.AuditVanityDelete},
+		{Method: http.MethodPut, Path: v1 + "/content/:guid/vanity", Handler: h.set, Audit: podium.AuditVanitySet, AuditTarget: "content:{guid}"},
+		{Method: http.MethodDelete, Path: v1 + "/content/:guid/vanity", Handler: h.delete, Audit: podium.AuditVanityDelete, AuditTarget: "content:{guid}"},
 	}
 }
 

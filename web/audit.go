@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -21,7 +20,8 @@ import (
 const auditTargetKey = "podium.audit.target"
 
 // SetAuditTarget names what the request acted on, for the audit log
-// ("user:alice", "content:<guid>"), when the route's parameters do not.
+// ("user:alice", "key:7"), when the route's AuditTarget cannot (the
+// handler learns it as it runs): it replaces the route's.
 func SetAuditTarget(c echo.Context, target string) { c.Set(auditTargetKey, target) }
 
 // auditActorKey and auditDetailKey hold, in the echo context, the user a
@@ -50,9 +50,10 @@ func SetAuditDetail(c echo.Context, key string, value any) {
 
 // audited wraps the handler of every route whose Audit is set (see Mount):
 // after the handler, it writes one audit_log row with the caller, the
-// action, the target, the outcome (HTTP status) and the request id. A
-// failed write is logged, never turned into a failed request.
-func (s *Server) audited(action string) echo.MiddlewareFunc {
+// action, the target and detail the route declares (or the handler names),
+// the outcome (HTTP status) and the request id. A failed write is logged,
+// never turned into a failed request.
+func (s *Server) audited(r route.Route) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			err := next(c)
@@ -67,55 +68,51 @@ func (s *Server) audited(action string) echo.MiddlewareFunc {
 					status = he.Code
 				}
 			}
-			s.writeAudit(c, action, status)
+			s.writeAudit(c, r, status)
 			return err
 		}
 	}
 }
 
-func (s *Server) writeAudit(c echo.Context, action string, status int) {
-	p := &dbprovider.AuditInsertParams{NodeID: s.nodeID, Action: action}
+func (s *Server) writeAudit(c echo.Context, r route.Route, status int) {
+	p := &dbprovider.AuditInsertParams{NodeID: s.nodeID, Action: r.Audit, Target: route.Expand(r.AuditTarget, c.Param)}
+	if r.AuditFailed != "" && (status < 300 || status > 399) {
+		p.Action = r.AuditFailed
+	}
 	if u := CurrentUser(c); u != nil {
 		p.UserID = u.ID
 	} else if id, ok := c.Get(auditActorKey).(int64); ok {
 		p.UserID = id
 	}
-	switch {
-	case c.Get(auditTargetKey) != nil:
-		p.Target, _ = c.Get(auditTargetKey).(string)
-	case c.Param("guid") != "":
-		p.Target = "content:" + c.Param("guid")
-	case strings.HasPrefix(c.Path(), "/__api__/applications/") && c.Param("id") != "":
-		// The older Connect API names content by its numeric id.
-		p.Target = "application:" + c.Param("id")
-	case c.Param("id") != "":
-		p.Target = "key:" + c.Param("id")
+	if t, ok := c.Get(auditTargetKey).(string); ok {
+		p.Target = t
 	}
 	detail := map[string]any{}
+	for _, name := range r.AuditDetail {
+		detail[name] = c.Param(name)
+	}
 	if extra, ok := c.Get(auditDetailKey).(map[string]any); ok {
 		for k, v := range extra {
 			detail[k] = v
 		}
 	}
 	detail["status"], detail["request_id"], detail["remote"] = status, c.Response().Header().Get(echo.HeaderXRequestID), c.RealIP()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 5*time.Second)
-	defer cancel()
-	if action == podium.AuditLogin {
-		// The login form: the user is not in the context yet. 303 is a
-		// login; anything else a failed one (never the password).
-		name := c.FormValue("username")
-		p.Target = "user:" + name
-		if status != http.StatusSeeOther {
-			p.Action = podium.AuditLoginFailed
-		} else if u, err := s.audit.UserGetByName(ctx, name); err == nil {
-			p.UserID = u.ID
-		}
-	}
 	b, _ := json.Marshal(detail)
 	p.Detail = string(b)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 5*time.Second)
+	defer cancel()
 	if err := s.audit.AuditInsert(ctx, p); err != nil {
 		s.log.WithError(err).WithFields(logrus.Fields{"action": p.Action, "target": p.Target}).Warn("cannot write the audit log")
 	}
+}
+
+// AuditReader reads the audit log (a dbprovider.Provider): the entries, and
+// the user an actor filter names.
+type AuditReader interface {
+	// AuditList returns the entries that match p, newest first.
+	AuditList(ctx context.Context, p *dbprovider.AuditListParams) ([]*podium.AuditEntry, error)
+	// UserGetByName returns a user. Returns ENOTFOUND.
+	UserGetByName(ctx context.Context, username string) (*podium.User, error)
 }
 
 // AuditLogBody is the answer of GET /__api__/v1/audit_log.
@@ -129,7 +126,7 @@ type AuditLogBody struct {
 // AuditRoutes are the administrators' audit log API:
 //
 //	GET /__api__/v1/audit_log?actor=NAME&action=ACTION&target=TARGET&from=RFC3339&to=RFC3339&limit=N&before=ID
-func AuditRoutes(db dbprovider.Provider) []route.Route {
+func AuditRoutes(db AuditReader) []route.Route {
 	return []route.Route{{Method: http.MethodGet, Path: "/__api__/v1/audit_log", Handler: func(c echo.Context) error {
 		u, err := RequireUser(c)
 		if err != nil {
@@ -160,7 +157,7 @@ func AuditRoutes(db dbprovider.Provider) []route.Route {
 // AuditQuery reads the audit log filters from query parameters (the API
 // and the dashboard page share it). It returns nil params, and no error,
 // for an actor that does not exist. Returns EINVALID naming the parameter.
-func AuditQuery(ctx context.Context, db dbprovider.Provider, get func(string) string) (*dbprovider.AuditListParams, error) {
+func AuditQuery(ctx context.Context, db AuditReader, get func(string) string) (*dbprovider.AuditListParams, error) {
 	p := &dbprovider.AuditListParams{Action: get("action"), Target: get("target"), Limit: 100}
 	if name := get("actor"); name != "" {
 		u, err := db.UserGetByName(ctx, name)

@@ -65,10 +65,10 @@ func (h *accountHandlers) apiRoutes() []route.Route {
 		{Method: http.MethodGet, Path: "/__api__/users/current", Handler: h.whoami}, // what the R rsconnect package asks
 		{Method: http.MethodGet, Path: "/__api__/v1/keys", Handler: h.listKeys},
 		{Method: http.MethodPost, Path: "/__api__/v1/keys", Handler: h.createKey, Audit: podium.AuditKeyCreate},
-		{Method: http.MethodDelete, Path: "/__api__/v1/keys/:id", Handler: h.revokeKey, Audit: podium.AuditKeyRevoke},
+		{Method: http.MethodDelete, Path: "/__api__/v1/keys/:id", Handler: h.revokeKey, Audit: podium.AuditKeyRevoke, AuditTarget: "key:{id}"},
 		{Method: http.MethodGet, Path: "/__api__/v1/users", Handler: h.listUsers},
 		{Method: http.MethodPost, Path: "/__api__/v1/users", Handler: h.createUser, Audit: podium.AuditUserCreate},
-		{Method: http.MethodDelete, Path: "/__api__/v1/users/:guid/sessions", Handler: h.endSessions, Audit: podium.AuditUserEndSessions},
+		{Method: http.MethodDelete, Path: "/__api__/v1/users/:guid/sessions", Handler: h.endSessions, Audit: podium.AuditUserEndSessions, AuditTarget: "user:{guid}"},
 	}
 }
 

@@ -74,7 +74,7 @@ type accountHandlers struct {
 func (h *accountHandlers) loginRoutes() []route.Route {
 	return []route.Route{
 		{Method: http.MethodGet, Path: LoginPath, Handler: h.loginForm},
-		{Method: http.MethodPost, Path: LoginPath, Handler: h.login, Audit: podium.AuditLogin},
+		{Method: http.MethodPost, Path: LoginPath, Handler: h.login, Audit: podium.AuditLogin, AuditFailed: podium.AuditLoginFailed},
 		{Method: http.MethodPost, Path: LogoutPath, Handler: h.logout, Audit: podium.AuditLogout},
 		{Method: http.MethodPost, Path: SetupPath, Handler: h.setup, Audit: podium.AuditSetup},
 	}
@@ -98,6 +98,9 @@ func (h *accountHandlers) loginForm(c echo.Context) error {
 // 403 when the login CSRF token does not match.
 func (h *accountHandlers) login(c echo.Context) error {
 	page := loginPage{Username: c.FormValue("username"), Next: safeNext(c.FormValue("next"))}
+	// The audit row names the account tried, whatever the outcome (never
+	// the password); the route records a failure as AuditLoginFailed.
+	SetAuditTarget(c, "user:"+page.Username)
 	if h.sso != nil {
 		page.Error = "This server signs users in through " + h.sso.o.Label + ", not with a password here."
 		return h.renderLogin(c, http.StatusForbidden, page)
@@ -138,6 +141,7 @@ func (h *accountHandlers) login(c echo.Context) error {
 	if old, err := c.Cookie(SessionCookie); err == nil && old.Value != "" {
 		_ = h.auth.Logout(c.Request().Context(), old.Value)
 	}
+	SetAuditActor(c, sess.User.ID)
 	setSessionCookie(c, sess)
 	prefix := h.prefix(c)
 	c.SetCookie(&http.Cookie{Name: loginCSRFCookie, Value: "", Path: prefix + LoginPath, MaxAge: -1, HttpOnly: true})

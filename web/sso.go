@@ -111,13 +111,13 @@ func (h *ssoHandlers) routes() []route.Route {
 	if h.o.OIDC != nil {
 		return []route.Route{
 			{Method: http.MethodGet, Path: OIDCStartPath, Handler: h.oidcStart},
-			{Method: http.MethodGet, Path: OIDCCallbackPath, Handler: h.oidcCallback, Audit: podium.AuditLogin},
+			{Method: http.MethodGet, Path: OIDCCallbackPath, Handler: h.oidcCallback, Audit: podium.AuditLogin, AuditFailed: podium.AuditLoginFailed},
 		}
 	}
 	return []route.Route{
 		{Method: http.MethodGet, Path: SAMLStartPath, Handler: h.samlStart},
 		{Method: http.MethodGet, Path: SAMLMetadataPath, Handler: h.samlMetadata},
-		{Method: http.MethodPost, Path: SAMLACSPath, Handler: h.samlACS, Audit: podium.AuditLogin},
+		{Method: http.MethodPost, Path: SAMLACSPath, Handler: h.samlACS, Audit: podium.AuditLogin, AuditFailed: podium.AuditLoginFailed},
 	}
 }
 
@@ -247,12 +247,14 @@ func (h *ssoHandlers) bounce(c echo.Context) error {
 func (h *ssoHandlers) signIn(c echo.Context, id *sso.Identity, next string) error {
 	ctx := c.Request().Context()
 	h.clearState(c)
+	SetAuditTarget(c, "user:"+id.Username)
 	u, err := h.auth.SignInExternal(ctx, auth.ExternalIdentity{Provider: h.o.protocol(), UniqueID: id.UniqueID, Username: id.Username,
 		Name: id.Name, Email: id.Email, Groups: id.Groups, Role: id.Role})
 	if err != nil {
 		return h.refused(c, id, err)
 	}
 	SetAuditActor(c, u.ID)
+	SetAuditTarget(c, "user:"+u.Username)
 	sess, err := h.auth.CreateSession(ctx, u)
 	if err != nil {
 		return err

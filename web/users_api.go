@@ -125,22 +125,22 @@ func (h *accountHandlers) manageRoutes() []route.Route {
 	const v1 = "/__api__/v1"
 	return []route.Route{
 		{Method: http.MethodGet, Path: v1 + "/users/:guid", Handler: h.getUser},
-		{Method: http.MethodPut, Path: v1 + "/users/:guid", Handler: h.updateUser, Audit: podium.AuditUserUpdate},
-		{Method: http.MethodPatch, Path: v1 + "/users/:guid", Handler: h.updateUser, Audit: podium.AuditUserUpdate},
-		{Method: http.MethodDelete, Path: v1 + "/users/:guid", Handler: h.deleteUser, Audit: podium.AuditUserDelete},
-		{Method: http.MethodPost, Path: v1 + "/users/:guid/lock", Handler: h.lockUser, Audit: podium.AuditUserLock},
-		{Method: http.MethodPost, Path: v1 + "/users/:guid/password", Handler: h.resetPassword, Audit: podium.AuditUserSetPassword},
+		{Method: http.MethodPut, Path: v1 + "/users/:guid", Handler: h.updateUser, Audit: podium.AuditUserUpdate, AuditTarget: "user:{guid}"},
+		{Method: http.MethodPatch, Path: v1 + "/users/:guid", Handler: h.updateUser, Audit: podium.AuditUserUpdate, AuditTarget: "user:{guid}"},
+		{Method: http.MethodDelete, Path: v1 + "/users/:guid", Handler: h.deleteUser, Audit: podium.AuditUserDelete, AuditTarget: "user:{guid}"},
+		{Method: http.MethodPost, Path: v1 + "/users/:guid/lock", Handler: h.lockUser, Audit: podium.AuditUserLock, AuditTarget: "user:{guid}"},
+		{Method: http.MethodPost, Path: v1 + "/users/:guid/password", Handler: h.resetPassword, Audit: podium.AuditUserSetPassword, AuditTarget: "user:{guid}"},
 		{Method: http.MethodGet, Path: v1 + "/users/:guid/groups", Handler: h.userGroups},
 		{Method: http.MethodPut, Path: v1 + "/user/password", Handler: h.changePassword, Audit: podium.AuditUserSetPassword},
 		{Method: http.MethodGet, Path: v1 + "/user/sessions", Handler: h.listOwnSessions},
-		{Method: http.MethodDelete, Path: v1 + "/user/sessions/:session", Handler: h.endOwnSession, Audit: podium.AuditSessionEnd},
+		{Method: http.MethodDelete, Path: v1 + "/user/sessions/:session", Handler: h.endOwnSession, Audit: podium.AuditSessionEnd, AuditDetail: []string{"session"}},
 		{Method: http.MethodGet, Path: v1 + "/groups", Handler: h.listGroups},
 		{Method: http.MethodPost, Path: v1 + "/groups", Handler: h.createGroup, Audit: podium.AuditGroupCreate},
 		{Method: http.MethodGet, Path: v1 + "/groups/:guid", Handler: h.getGroup},
-		{Method: http.MethodDelete, Path: v1 + "/groups/:guid", Handler: h.deleteGroup, Audit: podium.AuditGroupDelete},
+		{Method: http.MethodDelete, Path: v1 + "/groups/:guid", Handler: h.deleteGroup, Audit: podium.AuditGroupDelete, AuditTarget: "group:{guid}"},
 		{Method: http.MethodGet, Path: v1 + "/groups/:guid/members", Handler: h.groupMembers},
-		{Method: http.MethodPost, Path: v1 + "/groups/:guid/members", Handler: h.addMember, Audit: podium.AuditGroupAddMember},
-		{Method: http.MethodDelete, Path: v1 + "/groups/:guid/members/:user", Handler: h.removeMember, Audit: podium.AuditGroupDelMember},
+		{Method: http.MethodPost, Path: v1 + "/groups/:guid/members", Handler: h.addMember, Audit: podium.AuditGroupAddMember, AuditTarget: "group:{guid}"},
+		{Method: http.MethodDelete, Path: v1 + "/groups/:guid/members/:user", Handler: h.removeMember, Audit: podium.AuditGroupDelMember, AuditTarget: "group:{guid}"},
 	}
 }
 
@@ -448,7 +448,6 @@ func (h *accountHandlers) endOwnSession(c echo.Context) error {
 		return err
 	}
 	SetAuditTarget(c, "user:"+me.Username)
-	SetAuditDetail(c, "session", c.Param("session"))
 	if err := h.auth.EndSession(c.Request().Context(), me.ID, c.Param("session")); err != nil {
 		return err
 	}

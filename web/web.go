@@ -87,7 +87,6 @@ type Options struct {
 // AuditWriter writes the audit log (a dbprovider.Provider).
 type AuditWriter interface {
 	AuditInsert(ctx context.Context, p *dbprovider.AuditInsertParams) error
-	UserGetByName(ctx context.Context, username string) (*podium.User, error)
 }
 
 // Server is the echo server of one node.
@@ -219,7 +218,7 @@ func (s *Server) Mount(routes []route.Route) {
 			s.rawBody[r.Method+" "+r.Path] = true
 		}
 		if r.Audit != "" {
-			routes[i].Middleware = append([]echo.MiddlewareFunc{s.audited(r.Audit)}, r.Middleware...)
+			routes[i].Middleware = append([]echo.MiddlewareFunc{s.audited(r)}, r.Middleware...)
 		}
 	}
 	route.Mount(s.Echo, routes)

@@ -54,7 +54,7 @@ var doneMessages = map[string]string{
 func (d *Dashboard) manageRoutes(mw []echo.MiddlewareFunc) []route.Route {
 	base := Path + "/content/:guid"
 	post := func(p string, audit string, fn formFunc) route.Route {
-		return route.Route{Method: http.MethodPost, Path: base + p, Handler: d.form(fn), Middleware: mw, Audit: audit}
+		return route.Route{Method: http.MethodPost, Path: base + p, Handler: d.form(fn), Middleware: mw, Audit: audit, AuditTarget: "content:{guid}"}
 	}
 	return []route.Route{
 		post("/access", podium.AuditPermissionsSet, d.accessType),

@@ -68,14 +68,14 @@ func (d *Dashboard) usersRoutes(login []echo.MiddlewareFunc) []route.Route {
 	return []route.Route{
 		{Method: http.MethodGet, Path: Path + "/users", Handler: d.page(d.usersPage), Middleware: admin},
 		{Method: http.MethodPost, Path: Path + "/users", Handler: d.createUser, Middleware: admin, Audit: podium.AuditUserCreate},
-		{Method: http.MethodPost, Path: Path + "/users/:uid/role", Handler: d.setRole, Middleware: admin, Audit: podium.AuditUserSetRole},
-		{Method: http.MethodPost, Path: Path + "/users/:uid/lock", Handler: d.lockUser(true), Middleware: admin, Audit: podium.AuditUserLock},
-		{Method: http.MethodPost, Path: Path + "/users/:uid/unlock", Handler: d.lockUser(false), Middleware: admin, Audit: podium.AuditUserUnlock},
-		{Method: http.MethodPost, Path: Path + "/users/:uid/password", Handler: d.resetPassword, Middleware: admin, Audit: podium.AuditUserSetPassword},
-		{Method: http.MethodPost, Path: Path + "/users/:uid/delete", Handler: d.deleteUser, Middleware: admin, Audit: podium.AuditUserDelete},
+		{Method: http.MethodPost, Path: Path + "/users/:uid/role", Handler: d.setRole, Middleware: admin, Audit: podium.AuditUserSetRole, AuditTarget: "user:{uid}"},
+		{Method: http.MethodPost, Path: Path + "/users/:uid/lock", Handler: d.lockUser(true), Middleware: admin, Audit: podium.AuditUserLock, AuditTarget: "user:{uid}"},
+		{Method: http.MethodPost, Path: Path + "/users/:uid/unlock", Handler: d.lockUser(false), Middleware: admin, Audit: podium.AuditUserUnlock, AuditTarget: "user:{uid}"},
+		{Method: http.MethodPost, Path: Path + "/users/:uid/password", Handler: d.resetPassword, Middleware: admin, Audit: podium.AuditUserSetPassword, AuditTarget: "user:{uid}"},
+		{Method: http.MethodPost, Path: Path + "/users/:uid/delete", Handler: d.deleteUser, Middleware: admin, Audit: podium.AuditUserDelete, AuditTarget: "user:{uid}"},
 		{Method: http.MethodGet, Path: Path + "/account", Handler: d.page(d.accountPage), Middleware: login},
 		{Method: http.MethodPost, Path: Path + "/account/password", Handler: d.changePassword, Middleware: login, Audit: podium.AuditUserSetPassword},
-		{Method: http.MethodPost, Path: Path + "/account/sessions/:session/end", Handler: d.endSession, Middleware: login, Audit: podium.AuditSessionEnd},
+		{Method: http.MethodPost, Path: Path + "/account/sessions/:session/end", Handler: d.endSession, Middleware: login, Audit: podium.AuditSessionEnd, AuditDetail: []string{"session"}},
 	}
 }
 
@@ -310,7 +310,6 @@ func (d *Dashboard) changePassword(c echo.Context) error {
 func (d *Dashboard) endSession(c echo.Context) error {
 	u := web.CurrentUser(c)
 	web.SetAuditTarget(c, "user:"+u.Username)
-	web.SetAuditDetail(c, "session", c.Param("session"))
 	if d.opts.Users == nil {
 		return d.renderError(c, podium.Errorf(podium.EUNAVAILABLE, "accounts are not available on this node"))
 	}
