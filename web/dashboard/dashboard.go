@@ -34,7 +34,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
-	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/web"
 	"github.com/podiumhq/podium/web/route"
 	"github.com/sirupsen/logrus"
@@ -55,9 +54,10 @@ type Options struct {
 	Log *logrus.Entry
 	// NodeID is this node's id (process lists are per node).
 	NodeID string
-	// DB is the node's database: the node registry, and the lists of tasks
-	// and renders of a content item.
-	DB dbprovider.Provider
+	// DB is the node's database (a dbprovider.Provider): the node
+	// registry, the audit log, and the tasks, renders and usage of a
+	// content item.
+	DB Store
 	// NodeTimeout is [HA] NodeTimeout: a node whose heartbeat is older is
 	// shown as not live.
 	NodeTimeout time.Duration
@@ -142,7 +142,7 @@ func (d *Dashboard) Routes() []route.Route {
 		{Method: http.MethodGet, Path: Path + "/jobs", Handler: d.page(d.jobsPage), Middleware: login},
 		{Method: http.MethodGet, Path: Path + "/keys", Handler: d.page(d.keysPage), Middleware: login},
 		{Method: http.MethodPost, Path: Path + "/keys", Handler: d.createKey, Middleware: login, Audit: podium.AuditKeyCreate},
-		{Method: http.MethodPost, Path: Path + "/keys/:id/revoke", Handler: d.revokeKey, Middleware: login, Audit: podium.AuditKeyRevoke},
+		{Method: http.MethodPost, Path: Path + "/keys/:id/revoke", Handler: d.revokeKey, Middleware: login, Audit: podium.AuditKeyRevoke, AuditTarget: "key:{id}"},
 		{Method: http.MethodGet, Path: Path + "/cluster", Handler: d.page(d.clusterPage), Middleware: admin},
 		{Method: http.MethodGet, Path: Path + "/nodes/:id", Handler: d.page(d.nodePage), Middleware: admin},
 		{Method: http.MethodGet, Path: Path + "/audit", Handler: d.page(d.auditPage), Middleware: admin},
