@@ -121,8 +121,11 @@ func TestDeploymentOfDeadNodeIsNotActivated(t *testing.T) {
 	gate := filepath.Join(pidDir(t), "gate")
 	c, id := deployReport(t, svc, u, gatedScript(gate), "1m")
 	waitRunningRender(t, db, c.ID, func(r *podium.Render) bool { return r.TaskID == id })
-	// Node n1 is not in the registry: any other node's sweep takes it for
-	// dead.
+	// Node n1 stops (as the registry shows a node that was taken for
+	// dead): any other node's sweep fails its tasks.
+	if err := db.NodeSetStatus(ctx, "n1", podium.NodeStopped); err != nil {
+		t.Fatal(err)
+	}
 	failed, err := db.TaskFailOrphaned(ctx, &dbprovider.OrphanedParams{NodeID: "n2", NodeTimeout: time.Hour})
 	if err != nil || len(failed) != 1 || failed[0].ID != id {
 		t.Fatalf("orphaned tasks: %+v, %v", failed, err)

@@ -55,6 +55,13 @@ func gitSetupWith(t *testing.T, logs io.Writer, git publish.GitOptions) (*publis
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The node is in the registry, as a running node is: the sweep fails
+	// the tasks of a node it does not find there, which would end a
+	// deployment that outlasts the first sweep on a loaded machine.
+	if _, err := db.NodeUpsert(ctx, &dbprovider.NodeUpsertParams{ID: "n1", Hostname: "h", PID: 1, Version: "t",
+		Provider: "sqlite", Status: podium.NodeServing}); err != nil {
+		t.Fatal(err)
+	}
 	svc := publish.New(publish.Options{
 		DB: db, DataDir: t.TempDir(), NodeID: "n1", Log: entry,
 		Apps: config.ApplicationsConfig{RenderTimeout: time.Minute, MaxBundleSize: 1 << 20},

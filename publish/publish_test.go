@@ -45,6 +45,12 @@ func setup(t *testing.T, runAs string) (*publish.Service, *podium.User, dbprovid
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Registered as a running node is: the sweep fails the tasks of a
+	// node it does not find in the registry.
+	if _, err := db.NodeUpsert(ctx, &dbprovider.NodeUpsertParams{ID: "n1", Hostname: "h", PID: 1, Version: "t",
+		Provider: "sqlite", Status: podium.NodeServing}); err != nil {
+		t.Fatal(err)
+	}
 	svc := publish.New(publish.Options{
 		DB: db, DataDir: t.TempDir(), NodeID: "n1", Log: entry,
 		Apps: config.ApplicationsConfig{RunAs: runAs, RenderTimeout: time.Minute, MaxBundleSize: 1 << 20},
