@@ -29,6 +29,8 @@ func HTTPStatus(code string) int {
 		return http.StatusNotImplemented
 	case ENOSPACE:
 		return http.StatusInsufficientStorage
+	case ETIMEOUT:
+		return http.StatusRequestTimeout
 	default:
 		return http.StatusInternalServerError
 	}
@@ -40,7 +42,7 @@ func HTTPStatus(code string) int {
 func KnownCode(code string) bool {
 	switch code {
 	case ECONFLICT, EINTERNAL, EINVALID, ENOTFOUND, EUNAUTHORIZED, EFORBIDDEN, EREFUSED, ESCHEMA,
-		EUNAVAILABLE, ETOOLARGE, EPRECONDITION, ECANCELED, EUNSUPPORTED, ENOTIMPLEMENTED, ENOSPACE:
+		EUNAVAILABLE, ETOOLARGE, EPRECONDITION, ECANCELED, EUNSUPPORTED, ENOTIMPLEMENTED, ENOSPACE, ETIMEOUT:
 		return true
 	}
 	return false
@@ -75,6 +77,8 @@ func CodeOfHTTPStatus(status int) string {
 		return ENOTIMPLEMENTED
 	case http.StatusInsufficientStorage:
 		return ENOSPACE // the server's disk is full: exit code 1, not "your input"
+	case http.StatusRequestTimeout:
+		return ETIMEOUT // the upload was too slow: retry on a better link (exit code 1)
 	default:
 		return EINTERNAL
 	}

@@ -11,7 +11,7 @@ import (
 func TestHTTPStatusRoundTrip(t *testing.T) {
 	t.Parallel()
 	codes := []string{EINVALID, EUNAUTHORIZED, EFORBIDDEN, ENOTFOUND, ECONFLICT, EPRECONDITION, ETOOLARGE,
-		EUNSUPPORTED, EUNAVAILABLE, ENOTIMPLEMENTED, ENOSPACE, EINTERNAL}
+		EUNSUPPORTED, EUNAVAILABLE, ENOTIMPLEMENTED, ENOSPACE, ETIMEOUT, EINTERNAL}
 	for _, code := range codes {
 		if got := CodeOfHTTPStatus(HTTPStatus(code)); got != code {
 			t.Errorf("%s -> %d -> %s", code, HTTPStatus(code), got)

@@ -29,6 +29,7 @@ const (
 	ECANCELED       = "canceled"        // the operation was stopped before it finished
 	EUNSUPPORTED    = "unsupported"     // the request is understood but not supported
 	ENOTIMPLEMENTED = "not_implemented" // reserved for features that are not there yet
+	ETIMEOUT        = "request_timeout" // the request's body came slower than the configured minimum rate
 )
 
 // ENOSPACE is the error code of a write that found the server's storage

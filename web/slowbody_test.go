@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/internal/testutil"
 	"github.com/podiumhq/podium/web"
 )
@@ -41,7 +42,7 @@ func TestStalledJSONBodyAnswers408(t *testing.T) {
 	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
 		t.Fatal(err)
 	}
-	if res.StatusCode != http.StatusRequestTimeout || !strings.Contains(body.Error, "MinUploadRate") || !res.Close {
+	if res.StatusCode != http.StatusRequestTimeout || body.Code != podium.ETIMEOUT || !strings.Contains(body.Error, "MinUploadRate") || !res.Close {
 		t.Fatalf("stalled JSON body: %d %+v (close %t), want 408 naming [HTTP] MinUploadRate and the connection closed",
 			res.StatusCode, body, res.Close)
 	}

@@ -277,7 +277,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	case errors.As(err, &slow):
 		// The connection cannot be read any more: say why, then close it.
 		status = http.StatusRequestTimeout
-		body.Code = "request_timeout"
+		body.Code = podium.ETIMEOUT
 		body.Error = slow.Error()
 		c.Response().Header().Set("Connection", "close")
 	case isNoSpace(err) && podium.ErrorCode(err) != podium.ENOSPACE:
