@@ -9,6 +9,7 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/apps"
+	"github.com/podiumhq/podium/appsource"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/metrics"
 	"github.com/podiumhq/podium/scheduler"
@@ -153,7 +154,7 @@ func (m *nodeMetrics) refreshAppGUIDs(ctx context.Context, db dbprovider.Provide
 	}
 	guids := []string{}
 	for _, c := range list {
-		if isApp(c) {
+		if appsource.IsApp(c) {
 			guids = append(guids, c.GUID)
 		}
 	}

@@ -2,16 +2,10 @@ package server
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 
 	"github.com/labstack/echo/v4"
-	"github.com/podiumhq/podium"
-	"github.com/podiumhq/podium/apps"
-	"github.com/podiumhq/podium/bundle"
-	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/podiumhq/podium/web"
 	"github.com/podiumhq/podium/web/route"
@@ -68,38 +62,4 @@ func mountR(n *Node) error {
 		return c.JSON(http.StatusOK, map[string]any{"installations": list})
 	}}})
 	return nil
-}
-
-// rApp completes app, the active bundle of R content (a Shiny app or a
-// Plumber API), with the runner's command and environment: R chosen by the
-// manifest's platform, its package library from the shared cache (restored
-// at deployment; restored again here if it is missing, which reuses the
-// cache on every other node).
-func (s *contentApps) rApp(ctx context.Context, app *apps.App, m *bundle.Manifest) (*apps.App, error) {
-	spec, err := m.RSpec()
-	if err != nil {
-		return nil, fmt.Errorf("active app %s: %w", app.GUID, err)
-	}
-	if s.rlang == nil || len(s.rlang.Installations()) == 0 {
-		return nil, podium.Errorf(podium.EPRECONDITION, "content %s: appmode %s needs R: set [R] Executable", app.GUID, spec.AppMode)
-	}
-	// A library evicted since the deployment is restored again, as the
-	// content's own user.
-	cred, err := s.sandbox.Identity(app.ContentID, app.RunAs)
-	if err != nil {
-		return nil, fmt.Errorf("active app %s: %w", app.GUID, err)
-	}
-	lib, err := s.rlang.RestoreAs(sandbox.WithLimits(ctx, app.SandboxLimits), spec, cred, io.Discard)
-	if err != nil {
-		return nil, fmt.Errorf("active app %s: %w", app.GUID, err)
-	}
-	cmd, err := rlang.ServeCommand(spec, lib, app.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("active app %s: %w", app.GUID, err)
-	}
-	app.Command, app.RuntimeEnv, app.BasePathEnv = cmd.Argv, cmd.Env, bundle.DefaultBasePathEnv
-	if lib.Dir != "" {
-		app.ReadOnly = []string{lib.Dir}
-	}
-	return app, nil
 }

@@ -161,6 +161,7 @@ var rules = []rule{
 	{"metrics imports neither server nor web", exactly("metrics"), never("web", "server")},
 	{"hacheck imports neither server nor web", exactly("hacheck"), never("web", "server")},
 	{"web/dashboard does not import server", exactly("web/dashboard"), never("server")},
+	{"appsource imports neither web nor server", exactly("appsource"), never("web", "server", "github.com/labstack/echo")},
 	{"apps imports no database driver and not web (only web/route, web/jsonbody)", exactly("apps"),
 		func(importer, imported string, std bool) bool {
 			r, ours := ourPkg(imported)
