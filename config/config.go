@@ -453,7 +453,9 @@ type ApplicationsConfig struct {
 	// SandboxOpenFileLimit bounds the open files of each content
 	// process; 0 means the host's.
 	SandboxOpenFileLimit int
-	// SandboxCPUShares is each content item's CPU weight (1024: equal).
+	// SandboxCPUShares, when not 0, gives each content item a CPU
+	// cgroup of its own with this weight (1024: as much as one busy
+	// process); 0 (the default) schedules content with its node.
 	SandboxCPUShares int
 	// SandboxTmpSize bounds each sandbox's private /tmp, in bytes.
 	SandboxTmpSize int64
@@ -613,7 +615,6 @@ func Defaults() *Config {
 			SandboxMemoryLimit:   1 * GiB,
 			SandboxProcessLimit:  1024,
 			SandboxOpenFileLimit: 4096,
-			SandboxCPUShares:     1024,
 			SandboxTmpSize:       256 * MiB,
 		},
 		Scheduler: SchedulerConfig{

@@ -263,8 +263,8 @@ func (l *loader) validate() {
 	l.atLeast("Applications.SandboxMemoryLimit", c.Applications.SandboxMemoryLimit, 0)
 	l.atLeast("Applications.SandboxProcessLimit", int64(c.Applications.SandboxProcessLimit), 0)
 	l.atLeast("Applications.SandboxOpenFileLimit", int64(c.Applications.SandboxOpenFileLimit), 0)
-	if n := c.Applications.SandboxCPUShares; n < 2 || n > 262144 {
-		l.bad("Applications.SandboxCPUShares", "must be between 2 and 262144 (1024 is an equal share)")
+	if n := c.Applications.SandboxCPUShares; n != 0 && (n < 2 || n > 262144) {
+		l.bad("Applications.SandboxCPUShares", "must be 0 (no CPU cgroup) or between 2 and 262144 (1024 weighs as much as one busy process)")
 	}
 	l.atLeast("Applications.SandboxTmpSize", c.Applications.SandboxTmpSize, 1<<20)
 

@@ -21,8 +21,11 @@
 //     through a socket it creates in that namespace ([Process.Dial]), so
 //     nothing else on the host can connect to it;
 //   - limits: a cgroup (v1, where the host lets podium create one) per
-//     content item for memory, process count and CPU share, and rlimits
-//     (prlimit) for open files and processes per uid.
+//     content item for memory and process count, and for CPU share when
+//     one is set, and rlimits (prlimit) for open files and processes per
+//     uid;
+//   - no controlling terminal: where the node has one, bwrap starts the
+//     content in a session of its own (--new-session).
 //
 // Every process dies with its node: the bwrap podium starts gets
 // PR_SET_PDEATHSIG (SIGKILL), bwrap's init inside the namespace gets the
@@ -106,8 +109,10 @@ type Limits struct {
 	Processes int `json:"processes,omitempty"`
 	// OpenFiles bounds the open files of each process (RLIMIT_NOFILE).
 	OpenFiles int `json:"open_files,omitempty"`
-	// CPUShares is the content's CPU weight against others' (cgroup
-	// cpu.shares; 1024 is an equal share).
+	// CPUShares, when set, gives the content a CPU cgroup of its own
+	// with this weight (cpu.shares; 1024 weighs as much as one busy
+	// process of the node). Zero: no CPU cgroup, the content's processes
+	// are scheduled with their node's, as unsandboxed ones are.
 	CPUShares int `json:"cpu_shares,omitempty"`
 }
 
@@ -384,7 +389,19 @@ func (s *Sandbox) Command(spec *Spec, exe string, args ...string) (*Process, err
 // bwrapArgs returns the arguments of bwrap after its name.
 func (p *Process) bwrapArgs() []string {
 	s, spec := p.s, &p.spec
-	a := []string{"--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session"}
+	a := []string{"--unshare-pid", "--unshare-ipc", "--die-with-parent"}
+	if hasTerminal() {
+		// A node with a controlling terminal (started from a shell): the
+		// content gets a session of its own, so that it has no
+		// controlling terminal through which to inject input into the
+		// operator's (TIOCSTI) or make itself the terminal's foreground
+		// (tcsetpgrp) and read what is typed. Only then: a session is
+		// also a scheduling group of its own (the kernel's autogroup),
+		// which costs a cheap app's throughput on a busy host (see
+		// docs/security.md). Without a terminal there is nothing to
+		// keep out, and the content shares its node's session.
+		a = append(a, "--new-session")
+	}
 	if p.net {
 		a = append(a, "--unshare-net")
 	}
@@ -447,6 +464,18 @@ func (p *Process) bwrapArgs() []string {
 		a = append(append(append(a, s.prlimit), rl...), "--")
 	}
 	return append(a, p.argv...)
+}
+
+// hasTerminal reports whether this process has a controlling terminal,
+// which its children would share. Any answer but "none" (ENXIO: opening
+// /dev/tty without one) counts as one.
+func hasTerminal() bool {
+	f, err := os.OpenFile("/dev/tty", os.O_RDONLY|syscall.O_NOCTTY, 0)
+	if err == nil {
+		_ = f.Close()
+		return true
+	}
+	return !errors.Is(err, syscall.ENXIO)
 }
 
 // systemArgs shows the host's system directories read-only: symbolic
