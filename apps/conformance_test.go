@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podiumhq/podium/apps"
 	"github.com/podiumhq/podium/internal/testutil"
 )
 
@@ -24,9 +25,21 @@ import (
 // HTTP/1.0 clients, pipelined requests and HEAD. Most requests are written
 // by hand on a raw connection, so that what is checked is the bytes on the
 // wire, not what Go's client makes of them.
+//
+// It runs against both proxy paths ([Applications] Proxy): the standard
+// one (httputil.ReverseProxy) and the direct one.
 func TestProxyConformance(t *testing.T) {
 	t.Parallel()
-	f := setup(t, defaults())
+	for _, path := range []string{apps.ProxyStandard, apps.ProxyDirect} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			f := setupWith(t, defaults(), func(o *apps.Options) { o.Proxy = path })
+			testConformance(t, f)
+		})
+	}
+}
+
+func testConformance(t *testing.T, f *fixture) {
 	addr := f.srv.Listener.Addr().String()
 	prefix := "/content/" + guid
 

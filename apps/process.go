@@ -42,8 +42,12 @@ type process struct {
 	sb       *sandbox.Process
 	dialKey  string // the host of the proxy's target, when the process has its own network namespace
 	proxy    *httputil.ReverseProxy
-	done     chan struct{} // closed when the process has exited
-	exitErr  error         // set before done is closed
+	// up holds the direct path's connections to the process; nil when
+	// every request takes proxy ([Applications] Proxy = standard).
+	up         *upstream
+	keepPrefix bool
+	done       chan struct{} // closed when the process has exited
+	exitErr    error         // set before done is closed
 	// limitKill says which limit killed the process, "" if none; set
 	// before done is closed.
 	limitKill string
@@ -256,6 +260,10 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 		s.dialers.Store(p.dialKey, sp)
 	}
 	p.proxy = s.newReverseProxy(target, app.KeepPrefix)
+	p.keepPrefix = app.KeepPrefix
+	if s.opts.Proxy != ProxyStandard {
+		p.up = &upstream{maxIdle: max(512, s.opts.Limits.MaxConnsPerProcess), dial: s.dialProcess(sp, port), host: target.Host}
+	}
 	logName := logf.Name()
 	go func() {
 		p.exitErr = sp.Wait()
@@ -265,6 +273,9 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 		}
 		if p.dialKey != "" {
 			s.dialers.Delete(p.dialKey)
+		}
+		if p.up != nil {
+			p.up.close()
 		}
 		cleanup() // before done: a stopped supervisor leaves no copy behind
 		close(p.done)

@@ -44,6 +44,10 @@ func (s *Supervisor) ServeApp(c echo.Context, guid string) error {
 	defer s.release(pl, p)
 	w := &trackingWriter{ResponseWriter: c.Response(), s: s, pl: pl, c: c, p: p}
 	defer w.untrack()
+	if p.up != nil && direct(req) {
+		s.serveDirect(w, req, p, p.keepPrefix)
+		return nil
+	}
 	p.proxy.ServeHTTP(w, req)
 	return nil
 }
@@ -282,34 +286,41 @@ func splitContentPath(p string) (rest, prefix string) {
 	return p[len(root)+i:], p[:len(root)+i]
 }
 
-// setForwarded sets X-Forwarded-For/-Proto/-Host/-Prefix on out. The
-// incoming values are kept only when the peer is a trusted proxy;
-// otherwise they are replaced by what this node saw.
+// setForwarded sets X-Forwarded-For/-Proto/-Host/-Prefix on out (see
+// forwarded).
 func (s *Supervisor) setForwarded(in, out *http.Request, prefix string) {
+	xff, proto, host := s.forwarded(in)
+	out.Header.Set("X-Forwarded-For", xff)
+	out.Header.Set("X-Forwarded-Proto", proto)
+	out.Header.Set("X-Forwarded-Host", host)
+	out.Header.Set("X-Forwarded-Prefix", prefix)
+}
+
+// forwarded returns the X-Forwarded-For/-Proto/-Host values for a request
+// to an app. The incoming values are kept only when the peer is a trusted
+// proxy; otherwise they are replaced by what this node saw.
+func (s *Supervisor) forwarded(in *http.Request) (xff, proto, host string) {
 	peer, _, err := net.SplitHostPort(in.RemoteAddr)
 	if err != nil {
 		peer = in.RemoteAddr
 	}
-	trusted := s.trusted(peer)
-	xff := peer
+	trusted := len(s.opts.TrustedProxies) > 0 && s.trusted(peer)
+	xff = peer
 	if prior := in.Header.Values("X-Forwarded-For"); trusted && len(prior) > 0 {
 		xff = strings.Join(prior, ", ") + ", " + peer
 	}
-	out.Header.Set("X-Forwarded-For", xff)
-	proto := "http"
+	proto = "http"
 	if in.TLS != nil {
 		proto = "https"
 	}
 	if v := in.Header.Get("X-Forwarded-Proto"); trusted && (v == "http" || v == "https") {
 		proto = v
 	}
-	out.Header.Set("X-Forwarded-Proto", proto)
-	host := in.Host
+	host = in.Host
 	if v := in.Header.Get("X-Forwarded-Host"); trusted && v != "" {
 		host = v
 	}
-	out.Header.Set("X-Forwarded-Host", host)
-	out.Header.Set("X-Forwarded-Prefix", prefix)
+	return xff, proto, host
 }
 
 func (s *Supervisor) trusted(ip string) bool {

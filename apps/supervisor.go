@@ -61,6 +61,9 @@ type Options struct {
 	// Sandbox starts the processes; nil runs them as RunAs without one
 	// (tests of the supervisor alone). See package internal/sandbox.
 	Sandbox *sandbox.Sandbox
+	// Proxy is the proxy path ([Applications] Proxy): ProxyDirect (also
+	// "") or ProxyStandard.
+	Proxy string
 }
 
 // Supervisor runs the worker processes of every app on this node and
@@ -69,6 +72,7 @@ type Supervisor struct {
 	opts      Options
 	log       *logrus.Entry
 	transport *http.Transport
+	dialer    *net.Dialer
 	// dialers are the processes with their own network namespace, by the
 	// host of their proxy target: the transport dials them through it.
 	dialers sync.Map // string -> *sandbox.Process
@@ -154,6 +158,7 @@ func New(opts Options) *Supervisor {
 		runCtx: context.Background(),
 	}
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	s.dialer = dialer
 	s.transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if sp, ok := s.dialers.Load(addr); ok {
 			_, port, _ := net.SplitHostPort(addr)
@@ -697,4 +702,18 @@ func (s *Supervisor) LogPath(guid string, pid int) (string, error) {
 		}
 	}
 	return "", podium.Errorf(podium.ENOTFOUND, "process %d of content %s is not known on this node", pid, guid)
+}
+
+// dialProcess returns the direct path's dialer of the process sp listening
+// on port: through its network namespace when it has its own.
+func (s *Supervisor) dialProcess(sp *sandbox.Process, port int) func(context.Context) (net.Conn, error) {
+	if sp.Isolated() {
+		return func(ctx context.Context) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			return sp.Dial(ctx, port)
+		}
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	return func(ctx context.Context) (net.Conn, error) { return s.dialer.DialContext(ctx, "tcp", addr) }
 }

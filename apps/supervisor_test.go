@@ -124,7 +124,7 @@ func setup(t *testing.T, lim apps.Limits, args ...string) *fixture {
 }
 
 // setupWith is setup with a change to the supervisor's options.
-func setupWith(t *testing.T, lim apps.Limits, opt func(*apps.Options), args ...string) *fixture {
+func setupWith(t testing.TB, lim apps.Limits, opt func(*apps.Options), args ...string) *fixture {
 	t.Helper()
 	dir, err := echoApp()
 	if err != nil {

@@ -459,6 +459,11 @@ type ApplicationsConfig struct {
 	SandboxCPUShares int
 	// SandboxTmpSize bounds each sandbox's private /tmp, in bytes.
 	SandboxTmpSize int64
+	// Proxy is the path of requests to apps and APIs: "direct" (requests
+	// without a body on Podium's own connections to the process, the
+	// rest through Go's reverse proxy) or "standard" (all through Go's
+	// reverse proxy).
+	Proxy string
 }
 
 // SchedulerConfig is the [Scheduler] section: the defaults for the process
@@ -616,6 +621,7 @@ func Defaults() *Config {
 			SandboxProcessLimit:  1024,
 			SandboxOpenFileLimit: 4096,
 			SandboxTmpSize:       256 * MiB,
+			Proxy:                "direct",
 		},
 		Scheduler: SchedulerConfig{
 			MinProcesses:       0,

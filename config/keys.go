@@ -158,6 +158,7 @@ func keys() []key {
 		{section: "Applications", name: "SandboxOpenFileLimit", field: func(c *Config) any { return &c.Applications.SandboxOpenFileLimit }},
 		{section: "Applications", name: "SandboxCPUShares", field: func(c *Config) any { return &c.Applications.SandboxCPUShares }},
 		{section: "Applications", name: "SandboxTmpSize", field: func(c *Config) any { return &c.Applications.SandboxTmpSize }},
+		{section: "Applications", name: "Proxy", field: func(c *Config) any { return &c.Applications.Proxy }},
 
 		{section: "Scheduler", name: "MinProcesses", field: func(c *Config) any { return &c.Scheduler.MinProcesses }},
 		{section: "Scheduler", name: "MaxProcesses", field: func(c *Config) any { return &c.Scheduler.MaxProcesses }},

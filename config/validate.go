@@ -260,6 +260,9 @@ func (l *loader) validate() {
 	if n := c.Applications.SandboxNetwork; n != "isolated" && n != "host" {
 		l.bad("Applications.SandboxNetwork", "must be isolated or host")
 	}
+	if p := c.Applications.Proxy; p != "direct" && p != "standard" {
+		l.bad("Applications.Proxy", "must be direct or standard")
+	}
 	l.atLeast("Applications.SandboxMemoryLimit", c.Applications.SandboxMemoryLimit, 0)
 	l.atLeast("Applications.SandboxProcessLimit", int64(c.Applications.SandboxProcessLimit), 0)
 	l.atLeast("Applications.SandboxOpenFileLimit", int64(c.Applications.SandboxOpenFileLimit), 0)

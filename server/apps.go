@@ -41,6 +41,7 @@ func mountApps(n *Node, pub *publish.Service, rt *runtimes.Manager, rl *rlang.Ma
 		RuntimeDir:     runtimeDir(n.id),
 		ContentHeaders: web.ContentHeaders(cfg.Server.FrameOptionsContent),
 		Sandbox:        sb,
+		Proxy:          cfg.Applications.Proxy,
 	})
 	if sb.Off() {
 		// A sandbox shows each bundle at its path: RunAs matters without one.
