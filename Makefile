@@ -152,7 +152,9 @@ bench-scheduler: deps
 ## trip, and CPU per request of generator, app and proxy; and Podium with
 ## usage recording on against a node with [Usage] Enabled = false (every
 ## request is a visit: the worst case).
-## Goal: >= 80% of direct throughput, p99 <= 1.5x.
+## Goals (issue 30): proxy CPU per request <= 1.5x HAProxy's (Go app),
+## throughput >= 50% (Go app) and 85% (Python app) of direct, p99 <= 1.5x,
+## WebSocket p50 <= 1.3x HAProxy's.
 bench-proxy: deps
 	$(GO) test -run '^$$' -bench '^BenchmarkProxy$$' -benchtime 1x -count 1 -timeout 10m ./integration/
 
