@@ -5,18 +5,24 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/auth"
+	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/dbprovider/dbprovidertest"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
+	"github.com/podiumhq/podium/internal/testutil"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/web/route"
 )
@@ -45,6 +51,14 @@ type api struct {
 // gives (built from the API's parts), over a migrated SQLite database.
 func mustAPI(t *testing.T, opts Options, tables ...func(a *api) []route.Route) *api {
 	t.Helper()
+	a := mustBare(t, opts, tables...)
+	a.mustUsers()
+	return a
+}
+
+// mustBare is mustAPI without users (a node before its first-run setup).
+func mustBare(t *testing.T, opts Options, tables ...func(a *api) []route.Route) *api {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, sqlite.Options{Dir: t.TempDir(), Exclusive: true, Purpose: "test"})
 	if err != nil {
@@ -65,6 +79,13 @@ func mustAPI(t *testing.T, opts Options, tables ...func(a *api) []route.Route) *
 	for _, table := range tables {
 		a.s.Mount(table(a))
 	}
+	return a
+}
+
+// mustUsers creates the administrator, the publisher and the viewer with
+// their keys (each password is "a long password of " and the name).
+func (a *api) mustUsers() {
+	t, ctx := a.t, context.Background()
 	mk := func(name, role string) (*podium.User, string) {
 		u, err := a.auth.CreateUser(ctx, auth.CreateUserParams{Username: name, Role: role, Password: "a long password of " + name})
 		if err != nil {
@@ -79,7 +100,6 @@ func mustAPI(t *testing.T, opts Options, tables ...func(a *api) []route.Route) *
 	a.admin, a.adminKey = mk("root", podium.RoleAdmin)
 	a.publisher, a.pubKey = mk("pat", podium.RolePublisher)
 	a.viewer, a.viewerKey = mk("vera", podium.RoleViewer)
-	return a
 }
 
 // reply is an answer of the server.
@@ -672,4 +692,389 @@ func TestConnectAPI(t *testing.T) {
 		t.Fatalf("draft redirect: %d %v", r.status, r.header)
 	}
 	a.do(a.pubKey, "GET", dashboardContentPrefix+app.GUID+"/draft/x", nil).mustCode(t, http.StatusNotFound, podium.ENOTFOUND)
+}
+
+// browse sends a browser's request: a form body (or none), cookies and
+// headers, from remote ("" for httptest's 192.0.2.1).
+func (a *api) browse(method, path, form string, cookies []*http.Cookie, hdr map[string]string) *httptest.ResponseRecorder {
+	var body io.Reader
+	if form != "" {
+		body = strings.NewReader(form)
+	}
+	req := httptest.NewRequest(method, path, body)
+	if form != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	for k, v := range hdr {
+		if k == "Remote" {
+			req.RemoteAddr = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("Accept", "text/html")
+	rec := httptest.NewRecorder()
+	a.s.Echo.ServeHTTP(rec, req)
+	return rec
+}
+
+// cookie returns the cookie name a response set, failing without it.
+func cookie(t *testing.T, rec *httptest.ResponseRecorder, name string) *http.Cookie {
+	t.Helper()
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == name && c.Value != "" {
+			return c
+		}
+	}
+	t.Fatalf("no %s cookie in %v", name, rec.Result().Cookies())
+	return nil
+}
+
+// TestLoginFlow: the login form, a failed and a good login (audited with
+// the account tried, never the password), the session with its CSRF
+// token, and the logout.
+func TestLoginFlow(t *testing.T) {
+	t.Parallel()
+	a := mustAPI(t, Options{})
+	form := a.browse("GET", LoginPath+"?next=/__dashboard__/jobs", "", nil, nil)
+	if form.Code != http.StatusOK || !strings.Contains(form.Body.String(), `name="login_csrf"`) {
+		t.Fatalf("login form: %d %s", form.Code, form.Body)
+	}
+	csrf := cookie(t, form, loginCSRFCookie)
+	login := func(password, token string) *httptest.ResponseRecorder {
+		return a.browse("POST", LoginPath, "username=pat&password="+strings.ReplaceAll(password, " ", "+")+"&next=/__dashboard__/jobs&login_csrf="+token,
+			[]*http.Cookie{csrf}, nil)
+	}
+	if r := login("a long password of pat", "forged"); r.Code != http.StatusForbidden || !strings.Contains(r.Body.String(), "expired") {
+		t.Fatalf("forged login CSRF token: %d %s", r.Code, r.Body)
+	}
+	if r := login("wrong", csrf.Value); r.Code != http.StatusUnauthorized || !strings.Contains(r.Body.String(), "Invalid username or password") {
+		t.Fatalf("wrong password: %d %s", r.Code, r.Body)
+	}
+	if p := a.audit.last(t); p.Action != podium.AuditLoginFailed || p.Target != "user:pat" || p.UserID != 0 || strings.Contains(p.Detail, "wrong") {
+		t.Fatalf("audit row of the failed login %+v", p)
+	}
+	ok := login("a long password of pat", csrf.Value)
+	if ok.Code != http.StatusSeeOther || ok.Header().Get("Location") != "/__dashboard__/jobs" {
+		t.Fatalf("login: %d %v", ok.Code, ok.Header())
+	}
+	if p := a.audit.last(t); p.Action != podium.AuditLogin || p.Target != "user:pat" || p.UserID != a.publisher.ID {
+		t.Fatalf("audit row of the login %+v", p)
+	}
+	sess := cookie(t, ok, SessionCookie)
+	who := a.browse("GET", "/__api__/v1/user", "", []*http.Cookie{sess}, nil)
+	var u UserBody
+	if who.Code != http.StatusOK || json.Unmarshal(who.Body.Bytes(), &u) != nil || u.Username != "pat" || u.CSRFToken == "" {
+		t.Fatalf("who am I with the session: %d %s", who.Code, who.Body)
+	}
+	if r := a.browse("POST", LogoutPath, "", []*http.Cookie{sess}, nil); r.Code != http.StatusForbidden {
+		t.Fatalf("logout without the CSRF token: %d %s", r.Code, r.Body)
+	}
+	out := a.browse("POST", LogoutPath, "", []*http.Cookie{sess}, map[string]string{"X-CSRF-Token": u.CSRFToken})
+	if out.Code != http.StatusSeeOther || out.Header().Get("Location") != LoginPath {
+		t.Fatalf("logout: %d %v", out.Code, out.Header())
+	}
+	if r := a.browse("GET", "/__api__/v1/user", "", []*http.Cookie{sess}, nil); r.Code != http.StatusUnauthorized {
+		t.Fatalf("the session after the logout: %d %s", r.Code, r.Body)
+	}
+	t.Run("ProxyProviderRefusesPasswords", func(t *testing.T) {
+		a := mustAPI(t, Options{AuthProvider: "proxy"})
+		form := a.browse("GET", LoginPath, "", nil, nil)
+		csrf := cookie(t, form, loginCSRFCookie)
+		r := a.browse("POST", LoginPath, "username=pat&password=x&login_csrf="+csrf.Value, []*http.Cookie{csrf}, nil)
+		if r.Code != http.StatusForbidden || !strings.Contains(r.Body.String(), "authenticating proxy") {
+			t.Fatalf("password login with the proxy provider: %d %s", r.Code, r.Body)
+		}
+	})
+}
+
+// TestFirstRunSetup: a node without users offers the setup form; a wrong
+// token is refused; the right one creates the administrator, logs them in
+// and is spent.
+func TestFirstRunSetup(t *testing.T) {
+	t.Parallel()
+	a := mustBare(t, Options{})
+	a.s.EnableFirstRun("the-token", "n1")
+	if !a.s.FirstRunActive() {
+		t.Fatal("first run not active")
+	}
+	form := a.browse("GET", LoginPath, "", nil, nil)
+	if form.Code != http.StatusOK || !strings.Contains(form.Body.String(), SetupPath) {
+		t.Fatalf("setup form: %d %s", form.Code, form.Body)
+	}
+	csrf := cookie(t, form, loginCSRFCookie)
+	setup := func(token, csrfValue string) *httptest.ResponseRecorder {
+		return a.browse("POST", SetupPath, "username=admin&password=a+long+admin+password&setup_token="+token+"&login_csrf="+csrfValue,
+			[]*http.Cookie{csrf}, nil)
+	}
+	if r := setup("the-token", "forged"); r.Code != http.StatusForbidden {
+		t.Fatalf("forged CSRF: %d %s", r.Code, r.Body)
+	}
+	if r := setup("wrong", csrf.Value); r.Code != http.StatusForbidden || !strings.Contains(r.Body.String(), "Wrong setup token") {
+		t.Fatalf("wrong token: %d %s", r.Code, r.Body)
+	}
+	ok := setup("the-token", csrf.Value)
+	if ok.Code != http.StatusSeeOther || ok.Header().Get("Location") != "/__dashboard__/" {
+		t.Fatalf("setup: %d %s", ok.Code, ok.Body)
+	}
+	cookie(t, ok, SessionCookie)
+	if p := a.audit.last(t); p.Action != podium.AuditSetup || p.Target != "user:admin" || p.UserID == 0 {
+		t.Fatalf("audit row %+v", p)
+	}
+	if a.s.FirstRunActive() {
+		t.Fatal("the setup token is not spent")
+	}
+	if r := setup("the-token", csrf.Value); r.Code != http.StatusConflict {
+		t.Fatalf("second setup: %d %s", r.Code, r.Body)
+	}
+}
+
+// TestProxyAuth: a trusted proxy's user header signs the user in (created
+// at first sight); the header from anyone else is refused; an API key
+// wins over it.
+func TestProxyAuth(t *testing.T) {
+	t.Parallel()
+	_, trusted, _ := net.ParseCIDR("192.0.2.0/24")
+	a := mustBare(t, Options{AuthProvider: "proxy"})
+	a.s.Use(ProxyAuth(a.auth, ProxyAuthOptions{Trusted: []*net.IPNet{trusted}, UsernameHeader: "X-Remote-User", GroupsHeader: "X-Groups",
+		NameHeader: "X-Name", Log: quietLog()}))
+	a.mustUsers()
+	hdr := map[string]string{"X-Remote-User": "dana", "X-Groups": "sales,ops", "X-Name": "Dana"}
+	r := a.browse("GET", "/__api__/v1/user", "", nil, hdr)
+	var u UserBody
+	if r.Code != http.StatusOK || json.Unmarshal(r.Body.Bytes(), &u) != nil || u.Username != "dana" {
+		t.Fatalf("proxy sign-in: %d %s", r.Code, r.Body)
+	}
+	sess := cookie(t, r, SessionCookie)
+	if r := a.browse("GET", "/__api__/v1/user", "", []*http.Cookie{sess}, hdr); r.Code != http.StatusOK {
+		t.Fatalf("the same user again: %d %s", r.Code, r.Body)
+	}
+	if r := a.browse("GET", LoginPath+"?next=/x", "", []*http.Cookie{sess}, hdr); r.Code != http.StatusSeeOther && r.Code != http.StatusFound {
+		t.Fatalf("the login page for a signed-in proxy user: %d %s", r.Code, r.Body)
+	}
+	untrusted := map[string]string{"X-Remote-User": "dana", "Remote": "198.51.100.7:1234"}
+	if r := a.browse("GET", "/__api__/v1/user", "", nil, untrusted); r.Code != http.StatusUnauthorized {
+		t.Fatalf("the header from an untrusted address: %d %s", r.Code, r.Body)
+	}
+	if r := a.browse("POST", "/__api__/v1/keys", "", nil, hdr); r.Code != http.StatusUnauthorized {
+		t.Fatalf("a change signed in by the header alone: %d %s", r.Code, r.Body)
+	}
+	key := map[string]string{"X-Remote-User": "dana", "Authorization": "Key " + a.pubKey}
+	if r := a.browse("GET", "/__api__/v1/user", "", nil, key); r.Code != http.StatusOK || !strings.Contains(r.Body.String(), `"pat"`) {
+		t.Fatalf("an API key with the header: %d %s", r.Code, r.Body)
+	}
+}
+
+// visitLog is a fake VisitRecorder.
+type visitLog struct {
+	mu     sync.Mutex
+	visits []*podium.Visit
+}
+
+func (v *visitLog) Visit(x *podium.Visit) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.visits = append(v.visits, x)
+}
+
+// TestContentServe: the content paths without a deployed bundle: the
+// redirect to the trailing slash, content nobody may see, content not
+// deployed yet, and vanity paths.
+func TestContentServe(t *testing.T) {
+	t.Parallel()
+	visits := &visitLog{}
+	a := mustAPI(t, Options{}, func(a *api) []route.Route {
+		return append(append(ContentRoutes(a.pub), VanityRoutes(a.pub)...), a.s.ContentServeRoutes(a.pub, nil, a.auth, visits)...)
+	})
+	var ct ContentBody
+	a.do(a.pubKey, "POST", "/__api__/v1/content", ContentCreateBody{Name: "site"}).must(t, http.StatusCreated, &ct)
+	base := "/content/" + ct.GUID
+	if r := a.do(a.pubKey, "GET", base, nil); r.status != http.StatusMovedPermanently || r.header.Get("Location") != base+"/" {
+		t.Fatalf("GET without the slash: %d %v", r.status, r.header)
+	}
+	if r := a.do(a.pubKey, "POST", base, nil); r.status != http.StatusPermanentRedirect {
+		t.Fatalf("POST without the slash: %d %v", r.status, r.header)
+	}
+	if r := a.do(a.pubKey, "GET", base+"/", nil); r.status < 400 || r.status == http.StatusInternalServerError {
+		t.Fatalf("content never deployed: %d %s", r.status, r.body)
+	}
+	if r := a.do(a.viewerKey, "GET", base+"/", nil); r.status != http.StatusNotFound {
+		t.Fatalf("content the viewer may not see: %d %s", r.status, r.body)
+	}
+	if r := a.do(a.pubKey, "GET", base+"/_bundle99/", nil); r.status != http.StatusNotFound {
+		t.Fatalf("a draft that does not exist: %d %s", r.status, r.body)
+	}
+	if r := a.do(a.pubKey, "GET", "/content/not-a-guid/", nil); r.status != http.StatusNotFound {
+		t.Fatalf("an unknown guid: %d %s", r.status, r.body)
+	}
+	// Anonymous visitors are asked to log in, whether the content exists
+	// or not.
+	for _, p := range []string{base + "/", "/content/not-a-guid/"} {
+		a.do("", "GET", p, nil).mustCode(t, http.StatusUnauthorized, podium.EUNAUTHORIZED)
+	}
+	a.do(a.adminKey, "PUT", "/__api__/v1/content/"+ct.GUID+"/vanity", map[string]any{"path": "/site/"}).must(t, http.StatusOK, nil)
+	if r := a.do(a.pubKey, "GET", "/site/", nil); r.status < 400 || r.status == http.StatusInternalServerError {
+		t.Fatalf("the vanity path of content never deployed: %d %s", r.status, r.body)
+	}
+	if r := a.do(a.pubKey, "GET", "/site", nil); r.status != http.StatusMovedPermanently && r.status < 400 {
+		t.Fatalf("the vanity path without its slash: %d %s", r.status, r.body)
+	}
+	if r := a.do("", "GET", "/nothing-here/", nil); r.status != http.StatusNotFound {
+		t.Fatalf("no route and no vanity: %d %s", r.status, r.body)
+	}
+	if r := a.do("", "GET", ContentAuthPath, nil); r.status < 400 {
+		t.Fatalf("the content origin's login path without a content origin: %d %s", r.status, r.body)
+	}
+}
+
+// TestPing: /__ping__ answers the health function's body, 503 when it is
+// not ok, and HEAD answers the status alone.
+func TestPing(t *testing.T) {
+	t.Parallel()
+	ok := true
+	var mu sync.Mutex
+	s := New(Options{Log: quietLog(), Health: func(context.Context) (PingBody, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		return PingBody{Status: map[bool]string{true: "ok", false: "draining"}[ok], Node: "n1"}, ok
+	}})
+	get := func(method string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		s.Echo.ServeHTTP(rec, httptest.NewRequest(method, "/__ping__", nil))
+		return rec
+	}
+	if r := get("GET"); r.Code != http.StatusOK || !strings.Contains(r.Body.String(), `"status":"ok"`) || r.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("ping: %d %s", r.Code, r.Body)
+	}
+	if r := get("HEAD"); r.Code != http.StatusOK || r.Body.Len() != 0 {
+		t.Fatalf("HEAD ping: %d %s", r.Code, r.Body)
+	}
+	mu.Lock()
+	ok = false
+	mu.Unlock()
+	if r := get("GET"); r.Code != http.StatusServiceUnavailable || !strings.Contains(r.Body.String(), `"status":"draining"`) {
+		t.Fatalf("ping while draining: %d %s", r.Code, r.Body)
+	}
+	if r := get("HEAD"); r.Code != http.StatusServiceUnavailable {
+		t.Fatalf("HEAD ping while draining: %d", r.Code)
+	}
+	if r := get("POST"); r.Code != http.StatusMethodNotAllowed || !strings.Contains(r.Body.String(), podium.EUNSUPPORTED) {
+		t.Fatalf("POST ping: %d %s", r.Code, r.Body)
+	}
+}
+
+// mustBundle packs files as podium deploy does.
+func mustBundle(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := bundle.Pack(context.Background(), dir, &buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// raw sends bytes as the body of a bundle upload.
+func (a *api) raw(key, path string, body []byte) reply {
+	req := httptest.NewRequest("POST", path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/gzip")
+	req.Header.Set("Authorization", "Key "+key)
+	rec := httptest.NewRecorder()
+	a.s.Echo.ServeHTTP(rec, req)
+	return reply{status: rec.Code, body: rec.Body.Bytes(), header: rec.Header()}
+}
+
+// TestBundleDeployServe: a static site uploaded, listed, downloaded,
+// deployed (its task followed to the end) and served, each page view a
+// visit; the older Connect API uploads and deploys the same way.
+func TestBundleDeployServe(t *testing.T) {
+	t.Parallel()
+	visits := &visitLog{}
+	a := mustAPI(t, Options{}, func(a *api) []route.Route {
+		return append(append(append(ContentRoutes(a.pub), ApplicationsRoutes(a.pub)...), VanityRoutes(a.pub)...),
+			a.s.ContentServeRoutes(a.pub, nil, a.auth, visits)...)
+	})
+	var ct ContentBody
+	a.do(a.pubKey, "POST", "/__api__/v1/content", ContentCreateBody{Name: "site", AccessType: podium.AccessAll}).must(t, http.StatusCreated, &ct)
+	path := "/__api__/v1/content/" + ct.GUID
+	files := map[string]string{"manifest.json": `{"version":1,"metadata":{"appmode":"static","primary_html":"index.html"}}`,
+		"index.html": "<h1>hello</h1>", "style.css": "h1{}"}
+	var b BundleBody
+	a.raw(a.pubKey, path+"/bundles", mustBundle(t, files)).must(t, http.StatusCreated, &b)
+	if b.ID == 0 || b.Size == 0 || b.ContentGUID != ct.GUID {
+		t.Fatalf("bundle %+v", b)
+	}
+	a.raw(a.pubKey, path+"/bundles", []byte("not a gzip tar")).mustCode(t, http.StatusBadRequest, podium.EINVALID)
+	a.raw(a.viewerKey, path+"/bundles", mustBundle(t, files)).mustCode(t, http.StatusForbidden, podium.EFORBIDDEN)
+	var list []BundleBody
+	a.do(a.pubKey, "GET", path+"/bundles", nil).must(t, http.StatusOK, &list)
+	if len(list) != 1 {
+		t.Fatalf("bundles %+v", list)
+	}
+	id := strconv.FormatInt(b.ID, 10)
+	if r := a.do(a.pubKey, "GET", path+"/bundles/"+id+"/download", nil); r.status != http.StatusOK || int64(len(r.body)) != b.Size {
+		t.Fatalf("download: %d, %d bytes of %d", r.status, len(r.body), b.Size)
+	}
+	var started TaskStartedBody
+	a.do(a.pubKey, "POST", path+"/deploy", map[string]any{"bundle_id": b.ID}).must(t, http.StatusAccepted, &started)
+	var task TaskBody
+	testutil.WaitFor(t, 30*time.Second, "the deployment task to finish", func() bool {
+		task = TaskBody{}
+		a.do(a.pubKey, "GET", "/__api__/v1/tasks/"+started.TaskID+"?first=0&wait=0", nil).must(t, http.StatusOK, &task)
+		return task.Finished
+	})
+	if task.Code != 0 {
+		t.Fatalf("deployment failed: %+v", task)
+	}
+	a.do(a.viewerKey, "GET", "/__api__/v1/tasks/"+started.TaskID, nil).mustCode(t, http.StatusNotFound, podium.ENOTFOUND)
+	page := a.do("", "GET", "/content/"+ct.GUID+"/", nil)
+	if page.status != http.StatusOK || !strings.Contains(string(page.body), "hello") {
+		t.Fatalf("the site: %d %s", page.status, page.body)
+	}
+	if r := a.do("", "GET", "/content/"+ct.GUID+"/style.css", nil); r.status != http.StatusOK || string(r.body) != "h1{}" {
+		t.Fatalf("the stylesheet: %d %s", r.status, r.body)
+	}
+	if r := a.do("", "GET", "/content/"+ct.GUID+"/nope.html", nil); r.status != http.StatusNotFound {
+		t.Fatalf("a file the bundle lacks: %d %s", r.status, r.body)
+	}
+	if r := a.do(a.pubKey, "GET", "/content/"+ct.GUID+"/_bundle"+id+"/", nil); r.status != http.StatusOK {
+		t.Fatalf("the draft preview: %d %s", r.status, r.body)
+	}
+	visits.mu.Lock()
+	n := len(visits.visits)
+	visits.mu.Unlock()
+	if n == 0 {
+		t.Fatal("no visit recorded for the page")
+	}
+	a.do(a.adminKey, "PUT", path+"/vanity", map[string]any{"path": "/site/"}).must(t, http.StatusOK, nil)
+	if r := a.do("", "GET", "/site/", nil); r.status != http.StatusOK || !strings.Contains(string(r.body), "hello") {
+		t.Fatalf("the vanity path: %d %s", r.status, r.body)
+	}
+	a.do(a.pubKey, "POST", path+"/render", nil).mustCode(t, http.StatusPreconditionFailed, podium.EPRECONDITION)
+
+	t.Run("ConnectAPI", func(t *testing.T) {
+		var app ApplicationBody
+		a.do(a.pubKey, "POST", "/__api__/applications", map[string]string{"name": "old-site"}).must(t, http.StatusOK, &app)
+		id := strconv.FormatInt(app.ID, 10)
+		var up struct {
+			ID json.Number `json:"id"`
+		}
+		a.raw(a.pubKey, "/__api__/applications/"+id+"/upload", mustBundle(t, files)).must(t, http.StatusOK, &up)
+		var dep struct {
+			ID string `json:"id"`
+		}
+		a.do(a.pubKey, "POST", "/__api__/applications/"+id+"/deploy", map[string]any{"bundle": up.ID}).must(t, http.StatusOK, &dep)
+		testutil.WaitFor(t, 30*time.Second, "the old API's deployment to finish", func() bool {
+			r := a.do(a.pubKey, "GET", "/__api__/tasks/"+dep.ID+"?first_status=0", nil).must(t, http.StatusOK, nil)
+			return strings.Contains(string(r.body), `"finished":true`)
+		})
+	})
 }
