@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/podiumhq/podium/internal/startstop"
+	"github.com/podiumhq/podium/internal/testsignal"
 	"github.com/sirupsen/logrus"
 )
 
@@ -36,6 +38,7 @@ type SamplerOptions struct {
 // start), writes it to the store and hands it to Graphite. It is a
 // server.Service.
 type Sampler struct {
+	startstop.Base
 	opts SamplerOptions
 	log  *logrus.Entry
 	host hostReader
@@ -45,8 +48,20 @@ type Sampler struct {
 	haveHost bool
 	last     map[string]float64
 	lastAt   time.Time
-	wg       sync.WaitGroup
+
+	// TestSignals are the events tests wait on; production leaves them
+	// nil.
+	TestSignals SamplerTestSignals
 }
+
+// SamplerTestSignals are the Sampler's test signals: Sampled carries each
+// sample the loop took.
+type SamplerTestSignals struct {
+	Sampled testsignal.Signal[map[string]float64]
+}
+
+// Init makes every signal; call it before Start.
+func (s *SamplerTestSignals) Init() { s.Sampled.Init() }
 
 // NewSampler returns a sampler; Start starts it.
 func NewSampler(opts SamplerOptions) *Sampler {
@@ -65,9 +80,14 @@ func NewSampler(opts SamplerOptions) *Sampler {
 // Name names the service in logs.
 func (s *Sampler) Name() string { return "metrics" }
 
-// Start takes a first sample and starts the sampling loop (and the
-// Graphite sender); they end when ctx ends.
+// Start takes a first CPU reading and starts the sampling loop (and the
+// Graphite sender); they end when ctx ends or at Stop. The first sample
+// comes after a second at most, then one every Interval.
 func (s *Sampler) Start(ctx context.Context) error {
+	ctx, shouldStart, started, stopped := s.StartInit(ctx)
+	if !shouldStart {
+		return nil
+	}
 	// A first CPU reading, so the first sample has a busy percentage.
 	s.mu.Lock()
 	_, _ = s.host.read()
@@ -75,9 +95,9 @@ func (s *Sampler) Start(ctx context.Context) error {
 	if s.opts.Graphite != nil {
 		s.opts.Graphite.Start(ctx)
 	}
-	s.wg.Add(1)
 	go func() {
-		defer s.wg.Done()
+		started()
+		defer stopped()
 		t := time.NewTimer(min(s.opts.Interval, time.Second))
 		defer t.Stop()
 		for {
@@ -89,16 +109,19 @@ func (s *Sampler) Start(ctx context.Context) error {
 			if s.opts.BeforeSample != nil {
 				s.opts.BeforeSample(ctx)
 			}
-			s.SampleNow()
+			s.TestSignals.Sampled.Signal(s.SampleNow())
 			t.Reset(s.opts.Interval)
 		}
 	}()
 	return nil
 }
 
-// Stop waits for the goroutines and releases the DataPath claim.
+// Stop ends the goroutines, waits for them (within ctx) and releases the
+// DataPath claim.
 func (s *Sampler) Stop(ctx context.Context) error {
-	s.wg.Wait()
+	if err := s.Base.Stop(ctx); err != nil {
+		return err
+	}
 	if s.opts.Graphite != nil {
 		s.opts.Graphite.Wait()
 	}

@@ -6,11 +6,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/podiumhq/podium/auth"
 	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/internal/startstop"
+	"github.com/podiumhq/podium/internal/testsignal"
 	"github.com/podiumhq/podium/web"
 	"github.com/sirupsen/logrus"
 )
@@ -73,20 +74,20 @@ func (n *Node) Auth() *auth.Service { return n.auth }
 // small. On a cluster every node
 // sweeps: the DELETE is idempotent and cheap.
 type sessionSweeper struct {
-	auth   *auth.Service
-	every  time.Duration
-	log    *logrus.Entry
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	startstop.Base
+	auth  *auth.Service
+	every time.Duration
+	log   *logrus.Entry
+	// swept signals the end of each sweep (tests).
+	swept testsignal.Signal[struct{}]
 }
 
 func (s *sessionSweeper) Name() string { return "session sweeper" }
 
+// Start sweeps every s.every (the first sweep after one interval), until
+// Stop.
 func (s *sessionSweeper) Start(ctx context.Context) error {
-	ctx, s.cancel = context.WithCancel(ctx)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	return s.Go(ctx, func(ctx context.Context) {
 		t := time.NewTicker(s.every)
 		defer t.Stop()
 		for {
@@ -95,10 +96,10 @@ func (s *sessionSweeper) Start(ctx context.Context) error {
 				return
 			case <-t.C:
 				s.sweep(ctx)
+				s.swept.Signal(struct{}{})
 			}
 		}
-	}()
-	return nil
+	})
 }
 
 // sweep runs one sweep and logs its failure: a database that refuses the
@@ -110,18 +111,6 @@ func (s *sessionSweeper) sweep(ctx context.Context) {
 		s.log.WithError(err).Warn("cannot delete expired sessions and stale failed logins: will retry at the next sweep")
 	case err == nil && sessions+attempts > 0:
 		s.log.WithFields(logrus.Fields{"sessions": sessions, "failed_logins": attempts}).Debug("swept expired sessions")
-	}
-}
-
-func (s *sessionSweeper) Stop(ctx context.Context) error {
-	s.cancel()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

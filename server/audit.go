@@ -2,10 +2,11 @@ package server
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/internal/startstop"
+	"github.com/podiumhq/podium/internal/testsignal"
 	"github.com/podiumhq/podium/web"
 	"github.com/sirupsen/logrus"
 )
@@ -24,39 +25,38 @@ func mountAudit(n *Node) *auditPruner {
 // then, in batches (no statement holds the table for long). On a cluster
 // every node prunes: the DELETE is idempotent.
 type auditPruner struct {
+	startstop.Base
 	db        dbprovider.Provider
 	retention time.Duration // 0: keep forever (the service does nothing)
 	every     time.Duration
 	batch     int
 	now       func() time.Time
 	log       *logrus.Entry
-
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// pruned signals each round with the number of entries it deleted
+	// (tests).
+	pruned testsignal.Signal[int64]
 }
 
 func (a *auditPruner) Name() string { return "audit pruner" }
 
+// Start prunes at once and then every a.every, until Stop; without a
+// retention it does nothing.
 func (a *auditPruner) Start(ctx context.Context) error {
-	ctx, a.cancel = context.WithCancel(ctx)
 	if a.retention <= 0 {
 		return nil
 	}
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
+	return a.Go(ctx, func(ctx context.Context) {
 		t := time.NewTicker(a.every)
 		defer t.Stop()
 		for {
-			a.prune(ctx)
+			a.pruned.Signal(a.prune(ctx))
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
 		}
-	}()
-	return nil
+	})
 }
 
 // prune deletes every entry older than the retention, a batch at a time,
@@ -81,16 +81,4 @@ func (a *auditPruner) prune(ctx context.Context) int64 {
 		a.log.WithFields(logrus.Fields{"deleted": total, "before": cut.UTC().Format(time.RFC3339)}).Info("pruned the audit log")
 	}
 	return total
-}
-
-func (a *auditPruner) Stop(ctx context.Context) error {
-	a.cancel()
-	done := make(chan struct{})
-	go func() { a.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/hacheck"
+	"github.com/podiumhq/podium/internal/startstop"
+	"github.com/podiumhq/podium/internal/testsignal"
 	"github.com/podiumhq/podium/publish"
 )
 
@@ -18,12 +20,14 @@ import (
 // its info document, in podium ha check. The figures also go into the 507
 // answer of a write that found the directory full.
 type diskWatch struct {
+	startstop.Base
 	node  *Node
 	mu    sync.Mutex
 	last  hacheck.Disk
 	low   atomic.Bool
-	wg    sync.WaitGroup
 	every time.Duration
+	// sampled signals each periodic sample (tests).
+	sampled testsignal.Signal[hacheck.Disk]
 }
 
 // mountDiskWatch takes the first sample of the data directory's free space,
@@ -40,10 +44,10 @@ func mountDiskWatch(n *Node) *diskWatch {
 
 func (d *diskWatch) Name() string { return "disk watch" }
 
+// Start samples every d.every (mountDiskWatch took the first), until
+// Stop.
 func (d *diskWatch) Start(ctx context.Context) error {
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
+	return d.Go(ctx, func(ctx context.Context) {
 		t := time.NewTicker(d.every)
 		defer t.Stop()
 		for {
@@ -51,16 +55,10 @@ func (d *diskWatch) Start(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				d.sample()
+				d.sampled.Signal(d.sample())
 			}
 		}
-	}()
-	return nil
-}
-
-func (d *diskWatch) Stop(ctx context.Context) error {
-	d.wg.Wait()
-	return nil
+	})
 }
 
 // statDisk measures the filesystem of dir.

@@ -2,11 +2,12 @@ package server
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/internal/startstop"
+	"github.com/podiumhq/podium/internal/testsignal"
 	"github.com/sirupsen/logrus"
 )
 
@@ -15,26 +16,19 @@ import (
 // while the database cannot be reached the node answers 503 and keeps
 // trying; when it returns, the node recovers by itself.
 type heartbeat struct {
+	startstop.Base
 	node    *Node
-	wg      sync.WaitGroup
 	offsets offsetFilter // used by the loop goroutine only
+	// beaten signals each heartbeat with its error, nil when recorded
+	// (tests).
+	beaten testsignal.Signal[error]
 }
 
 func (h *heartbeat) Name() string { return "heartbeat" }
 
-func (h *heartbeat) Start(ctx context.Context) error {
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		h.loop(ctx)
-	}()
-	return nil
-}
-
-func (h *heartbeat) Stop(ctx context.Context) error {
-	h.wg.Wait()
-	return nil
-}
+// Start beats at once and then every [HA] HeartbeatInterval (every second
+// at most while the database is away), until Stop.
+func (h *heartbeat) Start(ctx context.Context) error { return h.Go(ctx, h.loop) }
 
 func (h *heartbeat) loop(ctx context.Context) {
 	n := h.node
@@ -51,6 +45,7 @@ func (h *heartbeat) loop(ctx context.Context) {
 		case <-t.C:
 		}
 		err := h.beat(ctx)
+		h.beaten.Signal(err)
 		switch {
 		case ctx.Err() != nil:
 			return

@@ -4,12 +4,12 @@ import (
 	"context"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/internal/startstop"
 	"github.com/podiumhq/podium/runtimes"
 	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/sirupsen/logrus"
@@ -67,29 +67,25 @@ const EvictionInterval = 10 * time.Minute
 // that no live bundle uses and that are past [Python]
 // EnvironmentRetention or over EnvironmentMaxSize.
 type envEviction struct {
+	startstop.Base
 	rt      *runtimes.Manager
 	db      dbprovider.Provider
 	dataDir string
 	log     *logrus.Entry
 	now     func() time.Time
-	wg      sync.WaitGroup
-	stop    chan struct{}
 }
 
 func (e *envEviction) Name() string { return "runtimes" }
 
+// Start evicts a minute after the start and then every EvictionInterval,
+// until Stop.
 func (e *envEviction) Start(ctx context.Context) error {
-	e.stop = make(chan struct{})
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
+	return e.Go(ctx, func(ctx context.Context) {
 		t := time.NewTimer(time.Minute)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
-				return
-			case <-e.stop:
 				return
 			case <-t.C:
 			}
@@ -100,16 +96,7 @@ func (e *envEviction) Start(ctx context.Context) error {
 			}
 			t.Reset(EvictionInterval)
 		}
-	}()
-	return nil
-}
-
-func (e *envEviction) Stop(ctx context.Context) error {
-	if e.stop != nil {
-		close(e.stop)
-	}
-	e.wg.Wait()
-	return nil
+	})
 }
 
 // inUse returns the environment keys of every live Python bundle.

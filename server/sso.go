@@ -14,6 +14,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"github.com/podiumhq/podium/hacheck"
+	"github.com/podiumhq/podium/internal/startstop"
+	"github.com/podiumhq/podium/internal/testsignal"
 	"github.com/sirupsen/logrus"
 	"io/fs"
 	"net/url"
@@ -85,16 +87,17 @@ func ssoSource(cfg *config.Config, provider string) string {
 // then, logs when that fails (users could not sign in), and publishes the
 // result for "podium ha check".
 type ssoProbe struct {
+	startstop.Base
 	o *web.SSO
 	// check, when set, is the probe instead of o's (LDAP: connect and
 	// bind as the service account).
-	check  func(context.Context) error
-	every  time.Duration
-	log    *logrus.Entry
-	mu     sync.Mutex
-	f      hacheck.SSOFacts
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	check func(context.Context) error
+	every time.Duration
+	log   *logrus.Entry
+	mu    sync.Mutex
+	f     hacheck.SSOFacts
+	// probed signals the end of each probe (tests).
+	probed testsignal.Signal[struct{}]
 }
 
 func (p *ssoProbe) Name() string { return "sign-in provider probe" }
@@ -106,23 +109,21 @@ func (p *ssoProbe) facts() *hacheck.SSOFacts {
 	return &f
 }
 
+// Start probes at once and then every p.every, until Stop.
 func (p *ssoProbe) Start(ctx context.Context) error {
-	ctx, p.cancel = context.WithCancel(ctx)
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
+	return p.Go(ctx, func(ctx context.Context) {
 		t := time.NewTicker(p.every)
 		defer t.Stop()
 		for {
 			p.probe(ctx)
+			p.probed.Signal(struct{}{})
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
 		}
-	}()
-	return nil
+	})
 }
 
 func (p *ssoProbe) probe(ctx context.Context) {
@@ -152,21 +153,6 @@ func (p *ssoProbe) probe(ctx context.Context) {
 		p.log.WithField("source", p.f.Source).WithError(err).Error("the sign-in provider cannot be reached: users cannot sign in through this node")
 	case err == nil && was != "":
 		p.log.WithField("source", p.f.Source).Info("the sign-in provider can be reached again")
-	}
-}
-
-func (p *ssoProbe) Stop(ctx context.Context) error {
-	if p.cancel == nil {
-		return nil
-	}
-	p.cancel()
-	done := make(chan struct{})
-	go func() { p.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

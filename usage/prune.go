@@ -2,9 +2,10 @@ package usage
 
 import (
 	"context"
-	"sync"
 	"time"
 
+	"github.com/podiumhq/podium/internal/startstop"
+	"github.com/podiumhq/podium/internal/testsignal"
 	"github.com/sirupsen/logrus"
 )
 
@@ -17,6 +18,7 @@ type PruneStore interface {
 // statement holds the tables for long). On a cluster every node prunes:
 // the DELETE is idempotent.
 type Pruner struct {
+	startstop.Base
 	DB        PruneStore
 	Retention time.Duration // 0: keep forever (the service does nothing)
 	Every     time.Duration
@@ -24,34 +26,41 @@ type Pruner struct {
 	Now       func() time.Time
 	Log       *logrus.Entry
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// TestSignals are the events tests wait on; production leaves them
+	// nil.
+	TestSignals PrunerTestSignals
 }
+
+// PrunerTestSignals are the Pruner's test signals: Pruned carries the
+// number of records each round deleted.
+type PrunerTestSignals struct {
+	Pruned testsignal.Signal[int64]
+}
+
+// Init makes every signal; call it before Start.
+func (s *PrunerTestSignals) Init() { s.Pruned.Init() }
 
 // Name implements the node's service interface.
 func (p *Pruner) Name() string { return "usage pruner" }
 
-// Start prunes at once and then every Every, until Stop.
+// Start prunes at once and then every Every, until Stop (which Pruner
+// gets from startstop.Base); without a Retention it does nothing.
 func (p *Pruner) Start(ctx context.Context) error {
-	ctx, p.cancel = context.WithCancel(ctx)
 	if p.Retention <= 0 {
 		return nil
 	}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
+	return p.Go(ctx, func(ctx context.Context) {
 		t := time.NewTicker(p.Every)
 		defer t.Stop()
 		for {
-			p.Prune(ctx)
+			p.TestSignals.Pruned.Signal(p.Prune(ctx))
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
 		}
-	}()
-	return nil
+	})
 }
 
 // Prune deletes every record older than the retention, a batch at a
@@ -76,19 +85,4 @@ func (p *Pruner) Prune(ctx context.Context) int64 {
 		p.Log.WithFields(logrus.Fields{"deleted": total, "before": cut.UTC().Format(time.RFC3339)}).Info("pruned usage")
 	}
 	return total
-}
-
-// Stop waits for the loop to end, within ctx.
-func (p *Pruner) Stop(ctx context.Context) error {
-	if p.cancel != nil {
-		p.cancel()
-	}
-	done := make(chan struct{})
-	go func() { p.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

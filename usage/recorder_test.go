@@ -250,3 +250,30 @@ func TestPrunerDeletesOnlyOld(t *testing.T) {
 		t.Fatalf("%d visits left, want 2", len(got))
 	}
 }
+
+// TestPrunerLoop: started, the pruner prunes at once (its test signal
+// carries the count) and Stop ends its goroutine.
+func TestPrunerLoop(t *testing.T) {
+	db := openDB(t)
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	vs := []*podium.Visit{{At: now.Add(-48 * time.Hour), ContentID: 1, ContentGUID: "g"}, {At: now, ContentID: 1, ContentGUID: "g"}}
+	if err := db.UsageVisitInsert(t.Context(), vs); err != nil {
+		t.Fatal(err)
+	}
+	p := &usage.Pruner{DB: db, Retention: 36 * time.Hour, Every: time.Hour, Batch: 10, Now: func() time.Time { return now }, Log: logrus.NewEntry(logrus.New())}
+	p.TestSignals.Init()
+	if err := p.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.TestSignals.Pruned.WaitOrTimeout(t); got != 1 {
+		t.Fatalf("first round pruned %d, want 1 (the visit 2 days old)", got)
+	}
+	if err := p.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Stopped():
+	default:
+		t.Fatal("Stop returned before the goroutine ended")
+	}
+}

@@ -1,0 +1,131 @@
+package server
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/auth"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/hacheck"
+	"github.com/podiumhq/podium/internal/startstop"
+)
+
+// The node's background services are built on startstop.Base.
+var (
+	_ startstop.Service = (*sessionSweeper)(nil)
+	_ startstop.Service = (*auditPruner)(nil)
+	_ startstop.Service = (*diskWatch)(nil)
+	_ startstop.Service = (*heartbeat)(nil)
+	_ startstop.Service = (*ssoProbe)(nil)
+	_ startstop.Service = (*envEviction)(nil)
+)
+
+// stopped stops s and checks that its goroutine has ended when Stop
+// returns.
+func mustStop(t *testing.T, s startstop.Service) {
+	t.Helper()
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	select {
+	case <-s.Stopped():
+	default:
+		t.Fatal("Stop returned before the goroutine ended")
+	}
+}
+
+// TestLoopsRunAndStop starts each periodic service of the node on a short
+// interval, waits for a round through its test signal and stops it.
+func TestLoopsRunAndStop(t *testing.T) {
+	t.Parallel()
+	n := testNode(t)
+	ctx := context.Background()
+
+	t.Run("SessionSweeper", func(t *testing.T) {
+		s := &sessionSweeper{auth: auth.New(n.DB(), n.log("auth"), auth.Options{}), every: 10 * time.Millisecond, log: n.log("auth")}
+		s.swept.Init()
+		if err := s.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		s.swept.WaitOrTimeout(t)
+		s.swept.WaitOrTimeout(t) // it goes on sweeping
+		mustStop(t, s)
+	})
+
+	t.Run("AuditPruner", func(t *testing.T) {
+		if err := n.DB().AuditInsert(ctx, &dbprovider.AuditInsertParams{Action: podium.AuditLogin}); err != nil {
+			t.Fatal(err)
+		}
+		a := &auditPruner{db: n.DB(), retention: time.Hour, every: time.Hour, batch: 10, log: n.log("audit"),
+			now: func() time.Time { return time.Now().Add(2 * time.Hour) }}
+		a.pruned.Init()
+		if err := a.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := a.pruned.WaitOrTimeout(t); got != 1 {
+			t.Fatalf("first round pruned %d, want the 1 entry (it prunes at start)", got)
+		}
+		mustStop(t, a)
+	})
+
+	t.Run("AuditPrunerWithoutRetention", func(t *testing.T) {
+		a := &auditPruner{db: n.DB(), every: 10 * time.Millisecond, batch: 10, log: n.log("audit"), now: time.Now}
+		a.pruned.Init()
+		if err := a.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if a.Running() {
+			t.Fatal("an audit pruner without retention runs")
+		}
+		if err := a.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		a.pruned.RequireEmpty(t)
+	})
+
+	t.Run("DiskWatch", func(t *testing.T) {
+		d := &diskWatch{node: n, every: 10 * time.Millisecond}
+		d.sampled.Init()
+		if err := d.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := d.sampled.WaitOrTimeout(t); got.Error != "" || got.Total == 0 {
+			t.Fatalf("sample = %+v, want the data directory's figures", got)
+		}
+		if got := d.current(); got.Total == 0 {
+			t.Fatalf("current() = %+v after a sample", got)
+		}
+		mustStop(t, d)
+	})
+
+	t.Run("Heartbeat", func(t *testing.T) {
+		h := &heartbeat{node: n}
+		h.beaten.Init()
+		if err := h.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.beaten.WaitOrTimeout(t); err != nil {
+			t.Fatalf("first heartbeat: %v", err)
+		}
+		if !n.dbHealthy.Load() {
+			t.Fatal("database not healthy after a recorded heartbeat")
+		}
+		mustStop(t, h)
+	})
+
+	t.Run("SSOProbe", func(t *testing.T) {
+		p := &ssoProbe{check: func(context.Context) error { return nil }, every: 10 * time.Millisecond, log: n.log("auth"),
+			f: hacheck.SSOFacts{Provider: "ldap", Error: "not yet"}}
+		p.probed.Init()
+		if err := p.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p.probed.WaitOrTimeout(t)
+		if f := p.facts(); f.Error != "" || f.CheckedAt.IsZero() {
+			t.Fatalf("facts after a successful probe: %+v", f)
+		}
+		mustStop(t, p)
+	})
+}
