@@ -80,11 +80,19 @@ func TestLateRenderOfLostClaimIsNotRecordedGood(t *testing.T) {
 		done <- result{code, err}
 	}()
 	late := waitRunningRender(t, db, c.ID, func(r *podium.Render) bool { return r.JobID != nil && *r.JobID == job.ID })
-	// Another node takes the job over: its heartbeat is older than the
-	// (tiny) timeout.
-	time.Sleep(20 * time.Millisecond)
-	if res, err := db.JobReclaimAbandoned(ctx, time.Millisecond); err != nil || len(res.Requeued) != 1 {
-		t.Fatalf("reclaim: %+v, %v", res, err)
+	// Another node takes the job over once its heartbeat is older than
+	// the (tiny) timeout, by the database clock.
+	var reclaimed *dbprovider.JobReclaimResult
+	testutil.WaitFor(t, 10*time.Second, "the job abandoned", func() bool {
+		res, err := db.JobReclaimAbandoned(ctx, time.Millisecond)
+		if err != nil {
+			t.Fatalf("reclaim: %v", err)
+		}
+		reclaimed = res
+		return len(res.Requeued)+len(res.Failed) > 0
+	})
+	if len(reclaimed.Requeued) != 1 {
+		t.Fatalf("reclaim: %+v", reclaimed)
 	}
 	if err := os.WriteFile(gate, nil, 0o644); err != nil {
 		t.Fatal(err)

@@ -1,13 +1,33 @@
 package scheduler_test
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/internal/testutil"
 )
+
+// mustReclaim waits until the job's heartbeat, by the database clock, is
+// older than timeout, which the reclaim that returns it shows, and returns
+// that reclaim's result. A reclaim that finds nothing changes nothing, so
+// asking again is safe.
+func mustReclaim(t *testing.T, ctx context.Context, db dbprovider.Provider, timeout time.Duration) *dbprovider.JobReclaimResult {
+	t.Helper()
+	var res *dbprovider.JobReclaimResult
+	testutil.WaitFor(t, 10*time.Second, "a job abandoned for "+timeout.String(), func() bool {
+		r, err := db.JobReclaimAbandoned(ctx, timeout)
+		if err != nil {
+			t.Fatalf("reclaim: %v", err)
+		}
+		res = r
+		return len(r.Requeued)+len(r.Failed) > 0
+	})
+	return res
+}
 
 func TestJobStoreLifecycle(t *testing.T) {
 	t.Parallel()
@@ -46,10 +66,9 @@ func TestJobStoreLifecycle(t *testing.T) {
 		if err != nil || len(res.Requeued)+len(res.Failed) != 0 {
 			t.Fatalf("reclaim under a long timeout: %+v %v", res, err)
 		}
-		time.Sleep(300 * time.Millisecond)
-		res, err = db.JobReclaimAbandoned(ctx, 100*time.Millisecond)
-		if err != nil || len(res.Requeued) != 1 || res.Requeued[0] != job.ID {
-			t.Fatalf("reclaim: %+v %v", res, err)
+		res = mustReclaim(t, ctx, db, 100*time.Millisecond)
+		if len(res.Requeued) != 1 || res.Requeued[0] != job.ID {
+			t.Fatalf("reclaim: %+v", res)
 		}
 		if err := db.JobHeartbeat(ctx, job.ID, "t1"); !podium.IsCode(err, podium.ECONFLICT) {
 			t.Fatalf("heartbeat after reclaim: want ECONFLICT, got %v", err)
@@ -108,11 +127,7 @@ func TestJobStoreMaxAttemptsAndRelease(t *testing.T) {
 			if _, err := db.JobClaim(ctx, &dbprovider.JobClaimParams{NodeID: "n1", Token: tok}); err != nil {
 				t.Fatalf("claim %d: %v", i, err)
 			}
-			time.Sleep(150 * time.Millisecond)
-			res, err := db.JobReclaimAbandoned(ctx, 50*time.Millisecond)
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := mustReclaim(t, ctx, db, 50*time.Millisecond)
 			if i == 0 && len(res.Requeued) != 1 || i == 1 && len(res.Failed) != 1 {
 				t.Fatalf("reclaim %d: %+v", i, res)
 			}
