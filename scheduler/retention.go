@@ -45,3 +45,62 @@ func (s *Service) retentionHeld(ctx context.Context, before time.Time) bool {
 	}
 	return true
 }
+
+// Retention batches: rows deleted per statement, and statements per pass.
+const (
+	retentionBatch   = 1000
+	retentionBatches = 10
+)
+
+// pruneHistory enforces HistoryRetention: finished jobs (with their
+// attempts) and render records without output, older than the retention,
+// are deleted in batches of retentionBatch rows, at most retentionBatches
+// per table and pass, once a minute (every pass while behind).
+func (s *Service) pruneHistory(ctx context.Context) {
+	if s.opts.HistoryRetention <= 0 || (!s.pruneBehind && s.opts.Now().Sub(s.prunedAt) < time.Minute) {
+		return
+	}
+	s.prunedAt = s.opts.Now()
+	now, err := s.opts.DBNow(ctx)
+	if err != nil {
+		return
+	}
+	before := now.Add(-s.opts.HistoryRetention)
+	if s.retentionHeld(ctx, before) {
+		return
+	}
+	s.pruneBehind = false
+	deleted := 0
+	defer func() {
+		if deleted > 0 {
+			s.TestSignals.Pruned.Signal(deleted)
+		}
+	}()
+	for _, t := range []struct {
+		what  string
+		prune func(context.Context, time.Time, int) (int, error)
+	}{{"jobs", s.db.JobHistoryPrune}, {"renders", s.db.RenderHistoryPrune}} {
+		total := 0
+		for i := range retentionBatches {
+			n, err := t.prune(ctx, before, retentionBatch)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.WithError(err).WithField("table", t.what).Warn("cannot enforce the history retention")
+				}
+				break
+			}
+			total += n
+			if n < retentionBatch {
+				break
+			}
+			if i == retentionBatches-1 {
+				s.pruneBehind = true
+			}
+		}
+		deleted += total
+		if total > 0 {
+			s.log.WithFields(logrus.Fields{"table": t.what, "deleted": total,
+				"retention": s.opts.HistoryRetention.String()}).Info("history retention: deleted old rows")
+		}
+	}
+}
