@@ -318,11 +318,9 @@ func (s *Service) Start(ctx context.Context) error {
 // at once, and waits for every goroutine to end.
 func (s *Service) Stop(ctx context.Context) error {
 	s.stopping.Store(true)
-	// The loops end promptly once cancelled: wait for them whatever ctx
-	// says, as the lease below is theirs.
-	for _, part := range []startstop.Service{&s.listener, &s.claimer, &s.maintainer} {
-		_ = part.Stop(context.WithoutCancel(ctx))
-	}
+	// The loops end promptly once cancelled (all at once): wait for them
+	// whatever ctx says, as the lease below is theirs.
+	_ = startstop.StopAll(context.WithoutCancel(ctx), &s.listener, &s.claimer, &s.maintainer)
 	if s.leader {
 		// Another node takes the enqueuer role at its next poll, not
 		// after the lease's TTL.

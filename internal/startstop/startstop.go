@@ -13,6 +13,7 @@ package startstop
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -149,4 +150,21 @@ func (b *Base) Running() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.running
+}
+
+// StopAll stops every service at once (each goroutine is cancelled
+// before any is waited for, as one shared cancel would) and waits for
+// them all, within ctx. It returns their errors joined.
+func StopAll(ctx context.Context, services ...Service) error {
+	errs := make([]error, len(services))
+	var wg sync.WaitGroup
+	for i, s := range services {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Stop(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

@@ -275,3 +275,48 @@ func TestStartedBeforeRun(t *testing.T) {
 		t.Fatal("stopped() left Started or Stopped open")
 	}
 }
+
+// TestStopAll: every service's goroutine is cancelled before StopAll waits
+// for any: two services that each hold until the other's context ends
+// both stop.
+func TestStopAll(t *testing.T) {
+	t.Parallel()
+	a, b := setup(t), setup(t)
+	a.release, b.release = make(chan struct{}), make(chan struct{})
+	for _, l := range []*loop{a, b} {
+		if err := l.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		wait(t, l.Started(), "started")
+	}
+	var both atomic.Bool
+	go func() {
+		// Both are released once both saw their context end, or after
+		// the timeout (StopAll then waited for one before cancelling the
+		// other, which the test reports).
+		timeout := time.After(testutil.Timeout(5 * time.Second))
+		select {
+		case <-a.cancelled:
+			select {
+			case <-b.cancelled:
+				both.Store(true)
+			case <-timeout:
+			}
+		case <-timeout:
+		}
+		close(a.release)
+		close(b.release)
+	}()
+	if err := startstop.StopAll(context.Background(), a, b); err != nil {
+		t.Fatal(err)
+	}
+	if !both.Load() {
+		t.Fatal("StopAll did not cancel both services before waiting")
+	}
+	if !closed(a.Stopped()) || !closed(b.Stopped()) {
+		t.Fatal("StopAll returned before both goroutines ended")
+	}
+	if err := startstop.StopAll(context.Background(), a, b); err != nil {
+		t.Fatalf("StopAll of stopped services: %v", err)
+	}
+}
