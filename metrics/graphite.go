@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/podiumhq/podium/internal/startstop"
 	"github.com/sirupsen/logrus"
 )
 
@@ -35,6 +36,7 @@ type GraphiteOptions struct {
 // while Carbon is away samples queue (bounded) and the connection is
 // retried with exponential backoff.
 type Graphite struct {
+	startstop.Base
 	opts GraphiteOptions
 	log  *logrus.Entry
 
@@ -42,7 +44,6 @@ type Graphite struct {
 	queue   [][]byte
 	dropped int
 	wake    chan struct{}
-	wg      sync.WaitGroup
 }
 
 // NewGraphite returns a sender; Start starts it.
@@ -94,17 +95,9 @@ func (g *Graphite) Send(t time.Time, values map[string]float64) {
 	}
 }
 
-// Start starts the sending goroutine; it ends when ctx ends.
-func (g *Graphite) Start(ctx context.Context) {
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		g.loop(ctx)
-	}()
-}
-
-// Wait waits for the goroutine started by Start to end.
-func (g *Graphite) Wait() { g.wg.Wait() }
+// Start starts the sending goroutine; it ends when ctx ends or at Stop
+// (from startstop.Base), which waits for it.
+func (g *Graphite) Start(ctx context.Context) error { return g.Go(ctx, g.loop) }
 
 func (g *Graphite) loop(ctx context.Context) {
 	var conn net.Conn

@@ -93,7 +93,7 @@ func (s *Sampler) Start(ctx context.Context) error {
 	_, _ = s.host.read()
 	s.mu.Unlock()
 	if s.opts.Graphite != nil {
-		s.opts.Graphite.Start(ctx)
+		_ = s.opts.Graphite.Start(ctx)
 	}
 	go func() {
 		started()
@@ -123,7 +123,7 @@ func (s *Sampler) Stop(ctx context.Context) error {
 		return err
 	}
 	if s.opts.Graphite != nil {
-		s.opts.Graphite.Wait()
+		_ = s.opts.Graphite.Stop(ctx)
 	}
 	return s.opts.Claim.Release()
 }

@@ -10,7 +10,10 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-var _ startstop.Service = (*metrics.Sampler)(nil)
+var (
+	_ startstop.Service = (*metrics.Sampler)(nil)
+	_ startstop.Service = (*metrics.Graphite)(nil)
+)
 
 // TestSamplerLoop: started, the sampler takes a sample within a second
 // and then one every Interval (its test signal carries each), and Stop

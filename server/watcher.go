@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/podiumhq/podium/internal/startstop"
 	"github.com/podiumhq/podium/schema"
 	"github.com/sirupsen/logrus"
 )
@@ -20,8 +21,8 @@ import (
 // PODIUM_SCHEMA_LISTEN=off (a diagnostic, see [schema.ListenEnv]) leaves
 // polling alone.
 type schemaWatcher struct {
+	startstop.Base
 	node *Node
-	done chan struct{}
 }
 
 func (w *schemaWatcher) Name() string { return "schema-watcher" }
@@ -36,21 +37,7 @@ func (w *schemaWatcher) Start(ctx context.Context) error {
 		Now:      n.Now,
 		OnNewer:  n.schemaNewer,
 	}
-	w.done = make(chan struct{})
-	go func() {
-		defer close(w.done)
-		_ = sw.Run(ctx)
-	}()
-	return nil
-}
-
-func (w *schemaWatcher) Stop(ctx context.Context) error {
-	select {
-	case <-w.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return w.Go(ctx, func(ctx context.Context) { _ = sw.Run(ctx) })
 }
 
 // schemaNewer is the watcher's verdict. Readiness goes to 503 before

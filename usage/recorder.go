@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/internal/startstop"
 	"github.com/sirupsen/logrus"
 )
 
@@ -63,9 +64,10 @@ type Recorder struct {
 	// caller's) would take the same front of the lists and write it twice.
 	flushMu sync.Mutex
 
-	kick   chan struct{}
-	cancel context.CancelFunc
-	done   chan struct{}
+	kick chan struct{}
+
+	// base runs the flush loop (not embedded: Stop does more than stop it).
+	base startstop.Base
 }
 
 // New returns a recorder; Start begins its writes.
@@ -180,12 +182,10 @@ func (r *Recorder) wake() {
 // Name implements the node's service interface.
 func (r *Recorder) Name() string { return "usage recorder" }
 
-// Start writes batches until Stop.
+// Start writes batches until Stop (not until ctx ends: what waits is
+// written at Stop).
 func (r *Recorder) Start(ctx context.Context) error {
-	ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	r.done = make(chan struct{})
-	go func() {
-		defer close(r.done)
+	return r.base.Go(context.WithoutCancel(ctx), func(ctx context.Context) {
 		t := time.NewTicker(r.opts.FlushInterval)
 		defer t.Stop()
 		for {
@@ -197,17 +197,13 @@ func (r *Recorder) Start(ctx context.Context) error {
 			}
 			r.Flush(ctx)
 		}
-	}()
-	return nil
+	})
 }
 
 // Stop ends the sessions still open (at now), stops the loop and writes
 // everything that waits, within ctx.
 func (r *Recorder) Stop(ctx context.Context) error {
-	if r.cancel != nil {
-		r.cancel()
-		<-r.done
-	}
+	_ = r.base.Stop(context.WithoutCancel(ctx)) // a flush in progress ends with its statement
 	r.mu.Lock()
 	now := r.opts.Now()
 	for s := range r.open {
