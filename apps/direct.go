@@ -240,10 +240,9 @@ func (s *Supervisor) serveDirect(w http.ResponseWriter, in *http.Request, p *pro
 	w.WriteHeader(res.StatusCode)
 
 	if err := copyBody(w, res); err != nil {
-		// The deferred close of the connection runs before the panic
-		// reaches the server.
 		// The head is sent: all that is left is to cut the client's
-		// connection, so that a broken answer never looks complete.
+		// connection, so that a broken answer never looks complete. The
+		// deferred close of the app's connection runs on the way out.
 		panic(http.ErrAbortHandler)
 	}
 	keep = !res.Close && uc.br.Buffered() == 0
