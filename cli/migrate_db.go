@@ -81,7 +81,7 @@ unchanged, or --to sqlite: moving back from PostgreSQL is not supported);
 	fl.BoolVar(&f.dryRun, "dry-run", false, "perform every check and read the whole source, but write nothing")
 	fl.BoolVar(&f.json, "json", false, "print the result as JSON")
 	fl.BoolVar(&f.check, "check", false, "preflight while the node keeps serving: read a snapshot without the lock, list every value PostgreSQL would refuse and the target's readiness; write nothing (exit 0 would succeed, 1 problems found)")
-	fl.IntVar(&f.workers, "workers", 0, "tables loaded (or, with --check and --dry-run, read) at once, each on its own connections (default: this machine's cores, at most the server's max_parallel_workers, between 2 and 8)")
+	fl.IntVar(&f.workers, "workers", 0, "tables loaded (or, with --check and --dry-run, read) at once, each on its own connections (default: one more than the lesser of this machine's cores and the server's max_parallel_workers, between 2 and 8)")
 	fl.StringVar(&f.to, "to", "postgres", "direction: only \"postgres\" (SQLite to PostgreSQL) is supported")
 	return cmd
 }

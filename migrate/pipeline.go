@@ -52,12 +52,16 @@ const dryRunSchema = "podium_migrate_dry_run"
 // maxWorkers bounds Options.Workers.
 const maxWorkers = 16
 
-// workerCount is Options.Workers, or the default: the cores of this
-// machine, at most the server's max_parallel_workers (the share of its
-// cores its administrator gives to one query's helpers, a stand-in for
-// its own core count, which PostgreSQL does not report), at least 2 (a
-// worker's time alternates between this side and the server's, so two
-// keep both busy even on one core) and at most 8.
+// workerCount is Options.Workers, or the default: one more than the
+// cores of this machine, at most the server's max_parallel_workers (the
+// share of its cores its administrator gives to one query's helpers, a
+// stand-in for its own core count, which PostgreSQL does not report), at
+// least 2 and at most 8. A worker's time alternates between this side
+// (reading and converting) and the server's (COPY, index builds, the
+// digest), so one worker more than the cores keeps the server busy while
+// the others convert: on the 2-core benchmark, with PostgreSQL pinned to
+// its own core, 3 workers gave 0.77 and 1.00 of the floor in two runs on
+// the shared machine, against 0.65 with 2 (docs/moving-to-postgresql.md).
 func (r *run) workerCount(ctx context.Context) int {
 	if r.opts.Workers > 0 {
 		return min(r.opts.Workers, maxWorkers)
@@ -69,7 +73,7 @@ func (r *run) workerCount(ctx context.Context) int {
 			n = min(n, server)
 		}
 	}
-	return max(2, min(n, 8))
+	return max(2, min(n+1, 8))
 }
 
 // readOnly: a dry run or a check, which only read the source.
