@@ -34,7 +34,7 @@ import (
 // content's numeric id; the guid is there too, for the v1 API.
 
 // ApplicationsRoutes are the older API's writes and task polls.
-func ApplicationsRoutes(svc *publish.Service) []route.Route {
+func ApplicationsRoutes(svc publish.ApplicationService) []route.Route {
 	h := &applicationsAPI{svc: svc}
 	return []route.Route{
 		{Method: http.MethodPost, Path: "/__api__/applications", Handler: h.create, Audit: podium.AuditContentCreate},
@@ -45,7 +45,7 @@ func ApplicationsRoutes(svc *publish.Service) []route.Route {
 	}
 }
 
-type applicationsAPI struct{ svc *publish.Service }
+type applicationsAPI struct{ svc publish.ApplicationService }
 
 // ApplicationBody is an application as the older API returns it: the
 // content, plus url (where it is served).

@@ -28,7 +28,7 @@ const MaxJSONBody = 1 << 20
 
 // ContentRoutes are the content, bundle, deployment, render and task
 // endpoints under /__api__/v1/ (see docs/publishing.md).
-func ContentRoutes(svc *publish.Service) []route.Route {
+func ContentRoutes(svc publish.ContentService) []route.Route {
 	h := &contentAPI{svc: svc}
 	const v1 = "/__api__/v1"
 	return []route.Route{
@@ -56,7 +56,7 @@ func ContentRoutes(svc *publish.Service) []route.Route {
 	}
 }
 
-type contentAPI struct{ svc *publish.Service }
+type contentAPI struct{ svc publish.ContentService }
 
 // ContentBody is the JSON of one content: Podium's fields and the fields
 // of a Posit Connect content item that clients read (see

@@ -15,7 +15,7 @@ import (
 // /__api__/v1/content/{guid}/repository, as rsconnect's "deploy git" and
 // "content repository" call them, and Podium's administrator endpoints for
 // the credentials of repository hosts, /__api__/v1/git/credentials.
-func GitRoutes(svc *publish.Service) []route.Route {
+func GitRoutes(svc publish.GitService) []route.Route {
 	h := &gitAPI{svc: svc}
 	const v1 = "/__api__/v1"
 	return []route.Route{
@@ -29,7 +29,7 @@ func GitRoutes(svc *publish.Service) []route.Route {
 	}
 }
 
-type gitAPI struct{ svc *publish.Service }
+type gitAPI struct{ svc publish.GitService }
 
 // RepositoryBody is the JSON of the repository of content: Connect's
 // GitLocationOutput fields.

@@ -25,14 +25,19 @@ const defaultJobPage = 100
 //	GET /__api__/v1/content/{guid}/jobs?limit=N&before=ID
 //	GET /__api__/v1/jobs?status=queued|running|succeeded|failed&limit=N&before=ID
 func JobRoutes(api SchedulerAPI) []route.Route {
+	h := &scheduleAPI{api: api}
 	return []route.Route{
-		{Method: http.MethodGet, Path: "/__api__/v1/content/:guid/jobs", Handler: jobListHandler(func(c echo.Context, u *podium.User, limit int, before int64) ([]*podium.Job, error) {
-			return api.ContentJobs(c.Request().Context(), u, c.Param("guid"), limit, before)
-		})},
-		{Method: http.MethodGet, Path: "/__api__/v1/jobs", Handler: jobListHandler(func(c echo.Context, u *podium.User, limit int, before int64) ([]*podium.Job, error) {
-			return api.Jobs(c.Request().Context(), u, c.QueryParam("status"), limit, before)
-		})},
+		{Method: http.MethodGet, Path: "/__api__/v1/content/:guid/jobs", Handler: jobListHandler(h.contentJobs)},
+		{Method: http.MethodGet, Path: "/__api__/v1/jobs", Handler: jobListHandler(h.jobs)},
 	}
+}
+
+func (h *scheduleAPI) contentJobs(c echo.Context, u *podium.User, limit int, before int64) ([]*podium.Job, error) {
+	return h.api.ContentJobs(c.Request().Context(), u, c.Param("guid"), limit, before)
+}
+
+func (h *scheduleAPI) jobs(c echo.Context, u *podium.User, limit int, before int64) ([]*podium.Job, error) {
+	return h.api.Jobs(c.Request().Context(), u, c.QueryParam("status"), limit, before)
 }
 
 // jobListHandler answers a job history endpoint: it requires a user, reads

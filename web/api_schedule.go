@@ -54,45 +54,55 @@ const maxScheduleBody = 16 << 10
 //
 // The job history is in JobRoutes.
 func ScheduleRoutes(api SchedulerAPI) []route.Route {
+	h := &scheduleAPI{api: api}
 	const path = "/__api__/v1/content/:guid/schedule"
 	return []route.Route{
-		{Method: http.MethodGet, Path: path, Handler: func(c echo.Context) error {
-			u, err := RequireUser(c)
-			if err != nil {
-				return err
-			}
-			sc, err := api.ScheduleGet(c.Request().Context(), u, c.Param("guid"))
-			if err != nil {
-				return err
-			}
-			return c.JSON(http.StatusOK, sc)
-		}},
-		{Method: http.MethodPut, Path: path, Audit: podium.AuditScheduleSet, AuditTarget: "content:{guid}", Handler: func(c echo.Context) error {
-			u, err := RequireUser(c)
-			if err != nil {
-				return err
-			}
-			var in ScheduleInput
-			if err := decodeJSONBody(c, &in, maxScheduleBody); err != nil {
-				return err
-			}
-			sc, err := api.SchedulePut(c.Request().Context(), u, c.Param("guid"), &in)
-			if err != nil {
-				return err
-			}
-			return c.JSON(http.StatusOK, sc)
-		}},
-		{Method: http.MethodDelete, Path: path, Audit: podium.AuditScheduleDelete, AuditTarget: "content:{guid}", Handler: func(c echo.Context) error {
-			u, err := RequireUser(c)
-			if err != nil {
-				return err
-			}
-			if err := api.ScheduleDelete(c.Request().Context(), u, c.Param("guid")); err != nil {
-				return err
-			}
-			return c.NoContent(http.StatusNoContent)
-		}},
+		{Method: http.MethodGet, Path: path, Handler: h.get},
+		{Method: http.MethodPut, Path: path, Handler: h.put, Audit: podium.AuditScheduleSet, AuditTarget: "content:{guid}"},
+		{Method: http.MethodDelete, Path: path, Handler: h.delete, Audit: podium.AuditScheduleDelete, AuditTarget: "content:{guid}"},
 	}
+}
+
+// scheduleAPI is the handler of the schedule and job endpoints.
+type scheduleAPI struct{ api SchedulerAPI }
+
+func (h *scheduleAPI) get(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	sc, err := h.api.ScheduleGet(c.Request().Context(), u, c.Param("guid"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, sc)
+}
+
+func (h *scheduleAPI) put(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	var in ScheduleInput
+	if err := decodeJSONBody(c, &in, maxScheduleBody); err != nil {
+		return err
+	}
+	sc, err := h.api.SchedulePut(c.Request().Context(), u, c.Param("guid"), &in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, sc)
+}
+
+func (h *scheduleAPI) delete(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	if err := h.api.ScheduleDelete(c.Request().Context(), u, c.Param("guid")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }
 
 // queryLimit reads ?limit=N (0 when absent). Returns EINVALID.

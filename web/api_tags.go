@@ -18,7 +18,7 @@ import (
 // it) and the tags of content under /__api__/v1/content/{guid}/tags
 // (those who may change the content add and remove them). See
 // docs/publishing.md, "Tags".
-func TagRoutes(svc *publish.Service) []route.Route {
+func TagRoutes(svc publish.TagService) []route.Route {
 	h := &tagAPI{svc: svc}
 	const v1 = "/__api__/v1"
 	return []route.Route{
@@ -34,7 +34,7 @@ func TagRoutes(svc *publish.Service) []route.Route {
 	}
 }
 
-type tagAPI struct{ svc *publish.Service }
+type tagAPI struct{ svc publish.TagService }
 
 // TagBody is the JSON of a tag, with Connect's fields: ids are strings,
 // as Connect sends them; parent_id is null at the root.

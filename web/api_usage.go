@@ -84,32 +84,40 @@ type UsagePaging struct {
 // from and to are RFC 3339 times (or dates): visits at or after from and
 // before to; sessions that overlap [from, to). docs/usage.md.
 func UsageRoutes(db UsageReader) []route.Route {
+	h := &usageAPI{db: db}
 	return []route.Route{
-		{Method: http.MethodGet, Path: visitsPath, Handler: func(c echo.Context) error {
-			return usagePage(c, db, func(ctx context.Context, p *dbprovider.UsageListParams) ([]VisitBody, []int64, error) {
-				list, err := db.UsageVisitList(ctx, p)
-				out, ids := make([]VisitBody, len(list)), make([]int64, len(list))
-				for i, v := range list {
-					out[i] = VisitBody{ContentGUID: v.ContentGUID, UserGUID: userGUIDOf(v.UserID), BundleID: idString(v.BundleID),
-						Time: v.At.UTC().Format(time.RFC3339), DataVersion: usageDataVersion, Path: v.Path}
-					ids[i] = v.ID
-				}
-				return out, ids, err
-			})
-		}},
-		{Method: http.MethodGet, Path: shinyPath, Handler: func(c echo.Context) error {
-			return usagePage(c, db, func(ctx context.Context, p *dbprovider.UsageListParams) ([]ShinySessionBody, []int64, error) {
-				list, err := db.UsageSessionList(ctx, p)
-				out, ids := make([]ShinySessionBody, len(list)), make([]int64, len(list))
-				for i, s := range list {
-					out[i] = ShinySessionBody{ContentGUID: s.ContentGUID, UserGUID: userGUIDOf(s.UserID),
-						Started: s.StartedAt.UTC().Format(time.RFC3339), Ended: s.EndedAt.UTC().Format(time.RFC3339), DataVersion: usageDataVersion}
-					ids[i] = s.ID
-				}
-				return out, ids, err
-			})
-		}},
+		{Method: http.MethodGet, Path: visitsPath, Handler: h.visits},
+		{Method: http.MethodGet, Path: shinyPath, Handler: h.sessions},
 	}
+}
+
+// usageAPI is the handler of the instrumentation endpoints.
+type usageAPI struct{ db UsageReader }
+
+func (h *usageAPI) visits(c echo.Context) error {
+	return usagePage(c, h.db, func(ctx context.Context, p *dbprovider.UsageListParams) ([]VisitBody, []int64, error) {
+		list, err := h.db.UsageVisitList(ctx, p)
+		out, ids := make([]VisitBody, len(list)), make([]int64, len(list))
+		for i, v := range list {
+			out[i] = VisitBody{ContentGUID: v.ContentGUID, UserGUID: userGUIDOf(v.UserID), BundleID: idString(v.BundleID),
+				Time: v.At.UTC().Format(time.RFC3339), DataVersion: usageDataVersion, Path: v.Path}
+			ids[i] = v.ID
+		}
+		return out, ids, err
+	})
+}
+
+func (h *usageAPI) sessions(c echo.Context) error {
+	return usagePage(c, h.db, func(ctx context.Context, p *dbprovider.UsageListParams) ([]ShinySessionBody, []int64, error) {
+		list, err := h.db.UsageSessionList(ctx, p)
+		out, ids := make([]ShinySessionBody, len(list)), make([]int64, len(list))
+		for i, s := range list {
+			out[i] = ShinySessionBody{ContentGUID: s.ContentGUID, UserGUID: userGUIDOf(s.UserID),
+				Started: s.StartedAt.UTC().Format(time.RFC3339), Ended: s.EndedAt.UTC().Format(time.RFC3339), DataVersion: usageDataVersion}
+			ids[i] = s.ID
+		}
+		return out, ids, err
+	})
 }
 
 func userGUIDOf(id *int64) *string {

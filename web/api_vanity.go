@@ -14,7 +14,7 @@ import (
 // VanityRoutes are Connect's vanity URL endpoints (docs/publishing.md,
 // "Vanity URLs"): GET, PUT and DELETE /__api__/v1/content/{guid}/vanity
 // and GET /__api__/v1/vanities.
-func VanityRoutes(svc *publish.Service) []route.Route {
+func VanityRoutes(svc publish.VanityService) []route.Route {
 	h := &vanityAPI{svc: svc}
 	const v1 = "/__api__/v1"
 	return []route.Route{
@@ -25,7 +25,7 @@ func VanityRoutes(svc *publish.Service) []route.Route {
 	}
 }
 
-type vanityAPI struct{ svc *publish.Service }
+type vanityAPI struct{ svc publish.VanityService }
 
 // VanityBody is the JSON of a vanity URL, with Connect's fields.
 type VanityBody struct {

@@ -127,31 +127,37 @@ type AuditLogBody struct {
 //
 //	GET /__api__/v1/audit_log?actor=NAME&action=ACTION&target=TARGET&from=RFC3339&to=RFC3339&limit=N&before=ID
 func AuditRoutes(db AuditReader) []route.Route {
-	return []route.Route{{Method: http.MethodGet, Path: "/__api__/v1/audit_log", Handler: func(c echo.Context) error {
-		u, err := RequireUser(c)
-		if err != nil {
-			return err
-		}
-		if !u.IsAdmin() {
-			return podium.Errorf(podium.EFORBIDDEN, "only administrators may read the audit log")
-		}
-		p, err := AuditQuery(c.Request().Context(), db, c.QueryParam)
-		if err != nil {
-			return err
-		}
-		if p == nil { // an actor who does not exist: nothing they did
-			return c.JSON(http.StatusOK, AuditLogBody{Entries: []*podium.AuditEntry{}})
-		}
-		list, err := db.AuditList(c.Request().Context(), p)
-		if err != nil {
-			return err
-		}
-		body := AuditLogBody{Entries: list}
-		if len(list) == p.Limit {
-			body.NextBefore = list[len(list)-1].ID
-		}
-		return c.JSON(http.StatusOK, body)
-	}}}
+	h := &auditAPI{db: db}
+	return []route.Route{{Method: http.MethodGet, Path: "/__api__/v1/audit_log", Handler: h.list}}
+}
+
+// auditAPI is the handler of the audit log endpoint.
+type auditAPI struct{ db AuditReader }
+
+func (h *auditAPI) list(c echo.Context) error {
+	u, err := RequireUser(c)
+	if err != nil {
+		return err
+	}
+	if !u.IsAdmin() {
+		return podium.Errorf(podium.EFORBIDDEN, "only administrators may read the audit log")
+	}
+	p, err := AuditQuery(c.Request().Context(), h.db, c.QueryParam)
+	if err != nil {
+		return err
+	}
+	if p == nil { // an actor who does not exist: nothing they did
+		return c.JSON(http.StatusOK, AuditLogBody{Entries: []*podium.AuditEntry{}})
+	}
+	list, err := h.db.AuditList(c.Request().Context(), p)
+	if err != nil {
+		return err
+	}
+	body := AuditLogBody{Entries: list}
+	if len(list) == p.Limit {
+		body.NextBefore = list[len(list)-1].ID
+	}
+	return c.JSON(http.StatusOK, body)
 }
 
 // AuditQuery reads the audit log filters from query parameters (the API

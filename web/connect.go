@@ -105,7 +105,7 @@ type Installation struct {
 // server settings, the older application list, and the dashboard URLs
 // clients print. (GET /__api__/v1/server_settings/r is the node's, with
 // its R runtimes: see server/rlang.go.)
-func ConnectRoutes(svc *publish.Service, opts ConnectOptions) []route.Route {
+func ConnectRoutes(svc publish.ApplicationService, opts ConnectOptions) []route.Route {
 	h := &connectAPI{svc: svc, opts: opts}
 	return []route.Route{
 		{Method: http.MethodGet, Path: "/__api__/server_settings", Handler: h.serverSettings},
@@ -118,7 +118,7 @@ func ConnectRoutes(svc *publish.Service, opts ConnectOptions) []route.Route {
 }
 
 type connectAPI struct {
-	svc  *publish.Service
+	svc  publish.ApplicationService
 	opts ConnectOptions
 }
 

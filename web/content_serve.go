@@ -40,7 +40,7 @@ const contentCSP = "sandbox allow-scripts allow-forms allow-popups allow-downloa
 //
 // Each visit is handed to visits (docs/usage.md says which requests
 // count); a nil *usage.Recorder records nothing.
-func (s *Server) ContentServeRoutes(svc *publish.Service, apps AppServer, sessions SessionChecker, visits VisitRecorder) []route.Route {
+func (s *Server) ContentServeRoutes(svc publish.ServeService, apps AppServer, sessions SessionChecker, visits VisitRecorder) []route.Route {
 	h := &contentServe{svc: svc, apps: apps, cache: s.targets, origin: s.content, sessions: sessions,
 		trustedProxies: s.trustedProxies, frame: s.frameContent, visits: visits}
 	s.notFound = h.vanity
@@ -54,7 +54,7 @@ func (s *Server) ContentServeRoutes(svc *publish.Service, apps AppServer, sessio
 }
 
 type contentServe struct {
-	svc            *publish.Service
+	svc            publish.ServeService
 	apps           AppServer // nil: this node runs no apps
 	cache          *targetCache
 	origin         *contentOrigin // nil: content is served on the main origin

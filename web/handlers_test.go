@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -1077,4 +1078,24 @@ func TestBundleDeployServe(t *testing.T) {
 			return strings.Contains(string(r.body), `"finished":true`)
 		})
 	})
+}
+
+// brokenTags is a publish.TagService whose store fails: the internal
+// error must reach the log, never the client.
+type brokenTags struct{ publish.TagService }
+
+func (brokenTags) TagList(context.Context, *podium.User, publish.TagListRequest) ([]*podium.Tag, error) {
+	return nil, errors.New("sqlite: disk I/O error at /var/lib/podium/db")
+}
+
+// TestAreaAgainstFake: an area's handler holds the publishing service's
+// interface for its area, so a fake can stand in for the service.
+func TestAreaAgainstFake(t *testing.T) {
+	t.Parallel()
+	a := mustAPI(t, Options{}, func(*api) []route.Route { return TagRoutes(brokenTags{}) })
+	r := a.do(a.viewerKey, "GET", "/__api__/v1/tags", nil)
+	r.mustCode(t, http.StatusInternalServerError, podium.EINTERNAL)
+	if strings.Contains(string(r.body), "sqlite") || !strings.Contains(string(r.body), "internal error (request ") {
+		t.Fatalf("the internal error's detail reached the client: %s", r.body)
+	}
 }
