@@ -201,7 +201,7 @@ func (s *Supervisor) startProcess(app *App) (*process, error) {
 	}
 	var sp *sandbox.Process
 	if sb != nil {
-		sp, err = sb.Command(&sandbox.Spec{Name: app.GUID, Cred: cred, ReadOnly: append([]string{appDir}, app.ReadOnly...),
+		sp, err = sb.Command(&sandbox.Spec{Kind: sandbox.KindApp, Name: app.GUID, Cred: cred, ReadOnly: append([]string{appDir}, app.ReadOnly...),
 			Net: true, Limits: app.SandboxLimits}, exe, app.Command[1:]...)
 		if err != nil {
 			cleanup()

@@ -188,7 +188,8 @@ var (
 	descClockOffset  = prometheus.NewDesc("podium_clock_offset_seconds", "This node's clock minus the database's, measured at the last heartbeat.", nil, nil)
 	descAppProcs     = prometheus.NewDesc("podium_app_processes", "Worker processes of app content on this node.", []string{"content_guid"}, nil)
 	descAppSessions  = prometheus.NewDesc("podium_app_sessions", "Open WebSocket connections to app content on this node.", []string{"content_guid"}, nil)
-	descAppEvents    = prometheus.NewDesc("podium_app_process_events_total", "Worker process events of app content on this node since it started: started; crashed (exited on its own); failed (did not listen within InitTimeout); stopped (by Podium: idle, redeploy, shutdown); limit_killed (killed by the kernel for exceeding its content's sandbox memory limit, also counted as crashed).", []string{"content_guid", "event"}, nil)
+	descAppEvents    = prometheus.NewDesc("podium_app_process_events_total", "Worker process events of app content on this node since it started: started; crashed (exited on its own); failed (did not listen within InitTimeout); stopped (by Podium: idle, redeploy, shutdown); limit_killed (killed by the kernel for exceeding its content's sandbox memory limit, or failed at its process limit; also counted as crashed).", []string{"content_guid", "event"}, nil)
+	descLimitKills   = prometheus.NewDesc("podium_sandbox_limit_kills_total", "Content processes on this node since it started that a limit of their content item's sandbox killed or made fail, by kind (app, render, build) and limit: memory (killed by the kernel in its memory cgroup), processes (failed after a fork was refused at its process limit).", []string{"kind", "limit"}, nil)
 	descAppRequests  = prometheus.NewDesc("podium_app_requests_total", "Requests and WebSockets this node handed to a process of app content.", []string{"content_guid"}, nil)
 	descAppRejected  = prometheus.NewDesc("podium_app_requests_rejected_total", "Requests to app content this node answered with a 502 or 503 page because no process could serve them.", []string{"content_guid"}, nil)
 	descJobsRunning  = prometheus.NewDesc("podium_jobs_running", "Scheduled jobs running on this node.", nil, nil)
@@ -203,7 +204,7 @@ var (
 
 func (pc *podiumCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descBuild, descSchema, descHeartbeatAge, descClockOffset, descAppProcs, descAppSessions,
-		descAppEvents, descAppRequests, descAppRejected, descJobsRunning, descQueueDepth, descOldest, descReclaimed, descCPU, descMemUsed, descMemTotal, descLoad} {
+		descAppEvents, descLimitKills, descAppRequests, descAppRejected, descJobsRunning, descQueueDepth, descOldest, descReclaimed, descCPU, descMemUsed, descMemTotal, descLoad} {
 		ch <- d
 	}
 }
@@ -242,6 +243,11 @@ func (pc *podiumCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(descAppEvents, e.LimitKilled, guid, "limit_killed")
 			counter(descAppRequests, e.Requests, guid)
 			counter(descAppRejected, e.Rejected, guid)
+		}
+	}
+	if s.LimitKills != nil {
+		for k, n := range s.LimitKills() {
+			ch <- prometheus.MustNewConstMetric(descLimitKills, prometheus.CounterValue, float64(n), k.Kind, k.Limit)
 		}
 	}
 	if s.Jobs != nil {

@@ -62,6 +62,13 @@ type AppEvents struct {
 	LimitKilled int64
 }
 
+// LimitKill is one count of content processes a limit of their
+// content item's sandbox killed or made fail: the kind of process ("app",
+// "render", "build") and the limit ("memory", "processes").
+type LimitKill struct {
+	Kind, Limit string
+}
+
 // Sources are the parts of the node the sampler and the Prometheus
 // collectors read; a nil field is left out. Each is called on every sample
 // and every scrape: they must be cheap and must not query the database.
@@ -83,6 +90,9 @@ type Sources struct {
 	// DatabaseSchema returns the schema version of the database as the
 	// node last read it.
 	DatabaseSchema func() int64
+	// LimitKills returns how many content processes each limit killed
+	// or made fail on this node since it started.
+	LimitKills func() map[LimitKill]int64
 }
 
 // Sessions counts the open WebSocket connections to app content, per

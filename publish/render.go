@@ -236,7 +236,7 @@ func (s *Service) render(ctx context.Context, c *podium.Content, b *podium.Bundl
 	if len(argv) == 0 {
 		return nil, podium.Errorf(podium.EINVALID, "appmode %s has nothing to render", m.Metadata.AppMode)
 	}
-	box := &sandbox.Spec{Name: c.GUID, Cred: cred, ReadOnly: runtimeDirs, Writable: []string{work}, Limits: limits}
+	box := &sandbox.Spec{Kind: sandbox.KindRender, Name: c.GUID, Cred: cred, ReadOnly: runtimeDirs, Writable: []string{work}, Limits: limits}
 	if err := s.runRender(ctx, box, argv, src, outDir, home, timeout, env, runtimeEnv, out); err != nil {
 		return nil, err
 	}

@@ -431,7 +431,7 @@ func (m *Manager) buildBox(ctx context.Context, cred *syscall.Credential, tmp st
 	if cred != nil {
 		name = "build-" + strconv.FormatUint(uint64(cred.Uid), 10)
 	}
-	box := &sandbox.Spec{Name: name, Cred: cred, Limits: sandbox.LimitsFrom(ctx)}
+	box := &sandbox.Spec{Kind: sandbox.KindBuild, Name: name, Cred: cred, Limits: sandbox.LimitsFrom(ctx)}
 	if tmp != "" {
 		box.Writable = []string{tmp}
 	}
@@ -498,6 +498,7 @@ func (m *Manager) run(ctx context.Context, box *sandbox.Spec, argv []string, dir
 		return tail, fmt.Errorf("stopped: %w", ctx.Err())
 	}
 	if why := p.LimitKill(); why != "" {
+		out("podium: the build was " + why)
 		return tail, fmt.Errorf("the build was %s", why)
 	}
 	return tail, err

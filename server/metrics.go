@@ -106,6 +106,16 @@ func mountMetrics(ctx context.Context, n *Node, sched *scheduler.Service, sup *a
 		},
 		ClockOffset:    func() time.Duration { return time.Duration(n.clockOffset.Load()) },
 		DatabaseSchema: n.schemaVer.Load,
+		LimitKills: func() map[metrics.LimitKill]int64 {
+			if n.sandbox == nil {
+				return nil
+			}
+			out := map[metrics.LimitKill]int64{}
+			for k, v := range n.sandbox.LimitKills() {
+				out[metrics.LimitKill{Kind: k.Kind, Limit: k.Limit}] = v
+			}
+			return out
+		},
 	}
 	var sampler *metrics.Sampler
 	var services []Service

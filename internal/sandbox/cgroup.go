@@ -48,11 +48,10 @@ func (cg *cgroups) dir(controller, name string) string {
 }
 
 // prepare creates (or updates) the cgroups of name with limits l and
-// returns their cgroup.procs files, and the memory cgroup's OOM kills so
-// far.
-func (cg *cgroups) prepare(name string, l Limits) (procs []string, oomBase int64, err error) {
+// returns their cgroup.procs files.
+func (cg *cgroups) prepare(name string, l Limits) (procs []string, err error) {
 	if strings.ContainsAny(name, "/.") || name == "" {
-		return nil, 0, fmt.Errorf("bad cgroup name %q", name)
+		return nil, fmt.Errorf("bad cgroup name %q", name)
 	}
 	for _, c := range cg.controllers {
 		if c == "cpu" && l.CPUShares <= 0 {
@@ -65,7 +64,7 @@ func (cg *cgroups) prepare(name string, l Limits) (procs []string, oomBase int64
 		}
 		d := cg.dir(c, name)
 		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-			return nil, 0, err
+			return nil, err
 		}
 		switch c {
 		case "memory":
@@ -74,7 +73,7 @@ func (cg *cgroups) prepare(name string, l Limits) (procs []string, oomBase int64
 				v = strconv.FormatInt(l.Memory, 10)
 			}
 			if err := write(d, "memory.limit_in_bytes", v); err != nil {
-				return nil, 0, err
+				return nil, err
 			}
 			// With swap accounting, swap counts too (not an error
 			// without it).
@@ -85,17 +84,16 @@ func (cg *cgroups) prepare(name string, l Limits) (procs []string, oomBase int64
 				v = strconv.Itoa(l.Processes)
 			}
 			if err := write(d, "pids.max", v); err != nil {
-				return nil, 0, err
+				return nil, err
 			}
 		case "cpu":
 			if err := write(d, "cpu.shares", strconv.Itoa(l.CPUShares)); err != nil {
-				return nil, 0, err
+				return nil, err
 			}
 		}
 		procs = append(procs, filepath.Join(d, "cgroup.procs"))
 	}
-	oomBase, _ = cg.oomKills(name)
-	return procs, oomBase, nil
+	return procs, nil
 }
 
 func write(dir, file, v string) error {
@@ -108,14 +106,25 @@ func write(dir, file, v string) error {
 // oomKills returns the OOM kills the memory cgroup of name has counted
 // (memory.oom_control's oom_kill).
 func (cg *cgroups) oomKills(name string) (int64, bool) {
-	f, err := os.Open(filepath.Join(cg.dir("memory", name), "memory.oom_control"))
+	return readCount(filepath.Join(cg.dir("memory", name), "memory.oom_control"), "oom_kill")
+}
+
+// pidsRefused returns the forks the pids cgroup of name has refused for
+// reaching pids.max (pids.events' max).
+func (cg *cgroups) pidsRefused(name string) (int64, bool) {
+	return readCount(filepath.Join(cg.dir("pids", name), "pids.events"), "max")
+}
+
+// readCount returns the value of the line "key N" of file.
+func readCount(file, key string) (int64, bool) {
+	f, err := os.Open(file)
 	if err != nil {
 		return 0, false
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "oom_kill "); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), key+" "); ok {
 			n, err := strconv.ParseInt(v, 10, 64)
 			return n, err == nil
 		}

@@ -148,6 +148,9 @@ type Sandbox struct {
 	system []string
 	// refused, when set, is returned by Command: see Refusing.
 	refused error
+
+	killsMu sync.Mutex
+	kills   map[LimitKillKey]int64 // LimitKills
 }
 
 // binPath is where the sandbox's helper programs are looked up (a
@@ -320,8 +323,18 @@ func (s *Sandbox) lookup(name, setting string) (*syscall.Credential, error) {
 	return cred, nil
 }
 
+// Kinds of content process (Spec.Kind): the kind of LimitKills.
+const (
+	KindApp    = "app"
+	KindRender = "render"
+	KindBuild  = "build"
+)
+
 // Spec describes one sandboxed process.
 type Spec struct {
+	// Kind is KindApp, KindRender or KindBuild: what the process is
+	// counted as when a limit kills it (LimitKills).
+	Kind string
 	// Name is the content item's guid: its cgroup on this node. Builds
 	// use "<guid>-build", so a build never starves the content's apps.
 	Name string
@@ -356,6 +369,10 @@ type Process struct {
 	net     bool
 	cgroup  string // this content's cgroup name, "" for none
 	oomBase int64  // the cgroup's OOM kills before the start
+	pidBase int64  // the cgroup's forks refused at pids.max before the start
+
+	limitOnce sync.Once
+	limitWhy  string // LimitKill's answer
 
 	info  *os.File // read end of bwrap's --info-fd
 	inner int      // host pid of the namespace's init (bwrap)
@@ -527,11 +544,13 @@ func (p *Process) Start() error {
 	}
 	p.Cmd.Args = append([]string{"bwrap"}, p.bwrapArgs()...)
 	if p.s.cg != nil && p.spec.Name != "" {
-		files, base, err := p.s.cg.prepare(p.spec.Name, p.limits)
+		files, err := p.s.cg.prepare(p.spec.Name, p.limits)
 		if err != nil {
 			return fmt.Errorf("sandbox: cgroup of %s: %w", p.spec.Name, err)
 		}
-		p.cgroup, p.oomBase = p.spec.Name, base
+		p.cgroup = p.spec.Name
+		p.oomBase, _ = p.s.cg.oomKills(p.cgroup)
+		p.pidBase, _ = p.s.cg.pidsRefused(p.cgroup)
 		// A shell joins the cgroups, then becomes bwrap: so every
 		// process of the sandbox is in them from its first instruction.
 		script := `n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 126; shift; n=$((n-1)); done; exec "$@"`
@@ -662,27 +681,77 @@ func (p *Process) Kill() {
 	}
 }
 
-// LimitKill says which limit killed the process, "" if none did (as far
-// as the host tells: the memory cgroup counts its OOM kills). Call after
-// Wait.
+// LimitKill says which limit of its content item killed the process or
+// made it fail, "" if none did, as far as the host tells: the memory
+// cgroup counts its OOM kills, the pids cgroup the forks it refused at
+// pids.max (without cgroups it tells nothing). Its answer follows "was":
+// "killed by the kernel for exceeding the memory limit of its content
+// item (128 MiB)". Call after Wait. The first call counts the answer in
+// the sandbox's LimitKills.
 func (p *Process) LimitKill() string {
+	p.limitOnce.Do(func() {
+		why, limit := p.limitKill()
+		p.limitWhy = why
+		if why != "" && p.spec.Kind != "" {
+			p.s.countKill(LimitKillKey{Kind: p.spec.Kind, Limit: limit})
+		}
+	})
+	return p.limitWhy
+}
+
+// limitKill is LimitKill's answer and the limit it names ("memory",
+// "processes").
+func (p *Process) limitKill() (why, limit string) {
 	if p.cgroup == "" || p.s.cg == nil {
-		return ""
-	}
-	n, ok := p.s.cg.oomKills(p.cgroup)
-	if !ok || n <= p.oomBase {
-		return ""
+		return "", ""
 	}
 	var ee *exec.ExitError
 	if !errors.As(p.waitErr, &ee) {
-		return ""
+		return "", "" // it did not fail
 	}
 	st, _ := ee.Sys().(syscall.WaitStatus)
 	// bwrap exits 128+signal when its command is killed by a signal.
-	if (st.Signaled() && st.Signal() == syscall.SIGKILL) || st.ExitStatus() == 128+int(syscall.SIGKILL) {
-		return fmt.Sprintf("killed by the kernel for exceeding the memory limit of its content item (%s)", formatBytes(p.limits.Memory))
+	killed := (st.Signaled() && st.Signal() == syscall.SIGKILL) || st.ExitStatus() == 128+int(syscall.SIGKILL)
+	if n, ok := p.s.cg.oomKills(p.cgroup); ok && n > p.oomBase {
+		if killed {
+			return fmt.Sprintf("killed by the kernel for exceeding the memory limit of its content item (%s)", formatBytes(p.limits.Memory)), "memory"
+		}
+		// A child was killed (a build backend under pip), and the
+		// command failed for it.
+		return fmt.Sprintf("cut short by the kernel, which killed one of its processes for exceeding the memory limit of its content item (%s)", formatBytes(p.limits.Memory)), "memory"
 	}
-	return ""
+	if n, ok := p.s.cg.pidsRefused(p.cgroup); ok && n > p.pidBase {
+		return fmt.Sprintf("refused a new process or thread by the process limit of its content item (%d processes and threads), and failed", p.limits.Processes), "processes"
+	}
+	return "", ""
+}
+
+// LimitKillKey is one count of LimitKills: a kind of process (KindApp,
+// KindRender, KindBuild) and the limit ("memory", "processes").
+type LimitKillKey struct {
+	Kind, Limit string
+}
+
+// LimitKills returns how many processes a limit of their content item
+// killed or made fail (LimitKill) on this node since the sandbox was
+// made, by kind of process and limit.
+func (s *Sandbox) LimitKills() map[LimitKillKey]int64 {
+	s.killsMu.Lock()
+	defer s.killsMu.Unlock()
+	out := make(map[LimitKillKey]int64, len(s.kills))
+	for k, v := range s.kills {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Sandbox) countKill(k LimitKillKey) {
+	s.killsMu.Lock()
+	defer s.killsMu.Unlock()
+	if s.kills == nil {
+		s.kills = map[LimitKillKey]int64{}
+	}
+	s.kills[k]++
 }
 
 func formatBytes(n int64) string {

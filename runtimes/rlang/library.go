@@ -303,7 +303,7 @@ func (m *Manager) build(ctx context.Context, spec *Spec, lib *Library, cred *sys
 		if cred != nil {
 			name = "build-" + strconv.FormatUint(uint64(cred.Uid), 10)
 		}
-		p, err = m.sandbox.Command(&sandbox.Spec{Name: name, Cred: cred, ReadOnly: sandbox.ReadOnlyDirs(ro...), Writable: []string{tmp, work},
+		p, err = m.sandbox.Command(&sandbox.Spec{Kind: sandbox.KindBuild, Name: name, Cred: cred, ReadOnly: sandbox.ReadOnlyDirs(ro...), Writable: []string{tmp, work},
 			Limits: sandbox.LimitsFrom(ctx)},
 			argv[0], argv[1:]...)
 		if err != nil {
@@ -362,6 +362,7 @@ func (m *Manager) build(ctx context.Context, spec *Spec, lib *Library, cred *sys
 	case len(failed) > 0:
 		return podium.Errorf(podium.EINVALID, "R package %s did not install from [R] Repository %s (see the deployment log)", strings.Join(failed, "; "), repo)
 	case runErr != nil && p.LimitKill() != "":
+		fmt.Fprintln(out, "podium: the build was "+p.LimitKill())
 		return podium.Errorf(podium.EINVALID, "restoring the R packages failed: the build was %s", p.LimitKill())
 	case runErr != nil:
 		return podium.Errorf(podium.EINVALID, "restoring the R packages failed (%v): see the deployment log", runErr)
