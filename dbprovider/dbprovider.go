@@ -62,9 +62,6 @@ type Provider interface {
 	// single writer connection serializes claims instead.
 	SupportsSkipLocked() bool
 
-	// DB returns the handle that writes (for SQLite the single writer
-	// connection).
-	DB() *sql.DB
 	// GooseDialect returns the goose dialect name of this database.
 	GooseDialect() string
 	// MigrationDB returns the handle goose migrations run on, and whether
@@ -75,6 +72,15 @@ type Provider interface {
 	// SupportsHA. SQLite returns its single writer, which the process holds
 	// exclusively (the lock file) and which the caller must not close.
 	MigrationDB() (db *sql.DB, owned bool, err error)
+	// MigrationRecover puts the migration handle back in its normal state
+	// after a migration failed, so the node can go on using it (it reports
+	// the failure, and a later start retries). SQLite: a NO TRANSACTION
+	// migration (00035) that failed half-way leaves its explicit
+	// transaction open and foreign keys off on the writer's one
+	// connection, which every later write would inherit: it is rolled back
+	// and foreign keys switched on again. PostgreSQL: nothing to do (the
+	// migration handle is a dedicated one the caller closes).
+	MigrationRecover(ctx context.Context) error
 	// RehearsalMethod says how pending migrations are tried without
 	// keeping them: RehearseRollback (in place, in one transaction that is
 	// rolled back, PostgreSQL) or RehearseCopy (on a Snapshot, SQLite).

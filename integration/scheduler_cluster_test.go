@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"github.com/podiumhq/podium/dbprovider/dbprovidertest"
 	"strings"
 	"syscall"
 	"testing"
@@ -79,7 +80,7 @@ func TestSchedulerClusterSpreadsWork(t *testing.T) {
 		t.Fatalf("delete schedule: %d", code)
 	}
 	var dues []time.Time
-	rows, err := db.DB().QueryContext(testCtx(t), `SELECT due_at FROM jobs WHERE content_id = $1 AND due_at > now() - interval '1 minute' ORDER BY due_at`, cid)
+	rows, err := dbprovidertest.RawDB(t, db).QueryContext(testCtx(t), `SELECT due_at FROM jobs WHERE content_id = $1 AND due_at > now() - interval '1 minute' ORDER BY due_at`, cid)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/podiumhq/podium/dbprovider/dbprovidertest"
 	"io"
 	"net/http"
 	"os"
@@ -79,7 +80,7 @@ func userKey(t testing.TB, n *nodetest.Node, name, role string) string {
 func contentID(t *testing.T, db dbprovider.Provider, guid string) int64 {
 	t.Helper()
 	var id int64
-	if err := db.DB().QueryRowContext(testCtx(t), `SELECT id FROM content WHERE guid = $1`, guid).Scan(&id); err != nil {
+	if err := dbprovidertest.RawDB(t, db).QueryRowContext(testCtx(t), `SELECT id FROM content WHERE guid = $1`, guid).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
 	return id

@@ -3,6 +3,7 @@ package scheduler_test
 import (
 	"context"
 	"fmt"
+	"github.com/podiumhq/podium/dbprovider/dbprovidertest"
 	"os"
 	"testing"
 	"time"
@@ -83,13 +84,13 @@ func ctxT(t *testing.T) context.Context {
 func mustContent(t *testing.T, db dbprovider.Provider, guid string) int64 {
 	t.Helper()
 	ctx := ctxT(t)
-	_, err := db.DB().ExecContext(ctx, `INSERT INTO users (id, username, role, created_at, updated_at)
+	_, err := dbprovidertest.RawDB(t, db).ExecContext(ctx, `INSERT INTO users (id, username, role, created_at, updated_at)
 		VALUES (1, 'owner', 'publisher', $1, $1) ON CONFLICT (id) DO NOTHING`, time.Now().UTC())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var id int64
-	err = db.DB().QueryRowContext(ctx, `INSERT INTO content (guid, name, owner_id, created_at, updated_at)
+	err = dbprovidertest.RawDB(t, db).QueryRowContext(ctx, `INSERT INTO content (guid, name, owner_id, created_at, updated_at)
 		VALUES ($1, $1, 1, $2, $2) RETURNING id`, guid, time.Now().UTC()).Scan(&id)
 	if err != nil {
 		t.Fatal(err)

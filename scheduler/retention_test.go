@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"github.com/podiumhq/podium/dbprovider/dbprovidertest"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ func TestRetentionHeldOnUpgradedInstallation(t *testing.T) {
 		old := time.Now().UTC().Add(-48 * time.Hour)
 		for i := range 3 {
 			at := old.Add(time.Duration(i) * time.Minute)
-			if _, err := db.DB().ExecContext(ctxT(t), `INSERT INTO jobs (content_id, queue, due_at, status, attempts, max_attempts, claim_token, node_id, created_at, started_at, finished_at)
+			if _, err := dbprovidertest.RawDB(t, db).ExecContext(ctxT(t), `INSERT INTO jobs (content_id, queue, due_at, status, attempts, max_attempts, claim_token, node_id, created_at, started_at, finished_at)
 				VALUES ($1, 'render', $2, 'succeeded', 1, 1, '', '', $2, $2, $2)`, id, at); err != nil {
 				t.Fatal(err)
 			}
@@ -35,7 +36,7 @@ func TestRetentionHeldOnUpgradedInstallation(t *testing.T) {
 		}
 		jobs := func() int {
 			var n int
-			if err := db.DB().QueryRowContext(ctxT(t), `SELECT count(*) FROM jobs WHERE content_id = $1`, id).Scan(&n); err != nil {
+			if err := dbprovidertest.RawDB(t, db).QueryRowContext(ctxT(t), `SELECT count(*) FROM jobs WHERE content_id = $1`, id).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			return n

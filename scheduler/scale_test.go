@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"github.com/podiumhq/podium/dbprovider/dbprovidertest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -271,7 +272,7 @@ func TestEnqueuerFailOver(t *testing.T) {
 		a, cancelA := start("a", db)
 		holder := func() string {
 			var h string
-			_ = db.DB().QueryRowContext(ctx, `SELECT holder FROM leases WHERE name = $1`, scheduler.EnqueueLease).Scan(&h)
+			_ = dbprovidertest.RawDB(t, db).QueryRowContext(ctx, `SELECT holder FROM leases WHERE name = $1`, scheduler.EnqueueLease).Scan(&h)
 			return h
 		}
 		testutil.WaitFor(t, 30*time.Second, "a holds the lease", func() bool { return holder() == "a" })
@@ -349,7 +350,7 @@ func TestHistoryPrune(t *testing.T) {
 		recent := time.Now().UTC().Add(-time.Hour)
 		exec := func(q string, args ...any) {
 			t.Helper()
-			if _, err := db.DB().ExecContext(ctx, q, args...); err != nil {
+			if _, err := dbprovidertest.RawDB(t, db).ExecContext(ctx, q, args...); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -387,7 +388,7 @@ func TestHistoryPrune(t *testing.T) {
 				}
 			}
 			var left int
-			if err := db.DB().QueryRowContext(ctx, tc.left).Scan(&left); err != nil || left != tc.want {
+			if err := dbprovidertest.RawDB(t, db).QueryRowContext(ctx, tc.left).Scan(&left); err != nil || left != tc.want {
 				t.Fatalf("%s left: %d %v, want %d", tc.name, left, err, tc.want)
 			}
 		}
@@ -464,7 +465,7 @@ func TestEnqueueAheadStartsOnDueTime(t *testing.T) {
 			startService(t, scheduler.New(opts("worker", 1)))
 			testutil.WaitFor(t, 30*time.Second, "the worker listens", func() bool {
 				var n int
-				_ = db.DB().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&n)
+				_ = dbprovidertest.RawDB(t, db).QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&n)
 				return n > 0
 			})
 		}

@@ -3,8 +3,11 @@
 package schema
 
 import (
+	"context"
 	"embed"
 	"io/fs"
+
+	"github.com/podiumhq/podium/dbprovider"
 )
 
 // rolling holds the test migrations of the rolling-upgrade test (see
@@ -35,4 +38,42 @@ func init() {
 		}
 		extra[dir] = overlay{n, n1}
 	}
+}
+
+// RollingNoteCreate writes a note of the rolling-upgrade test and returns
+// its id: binary N+1 records author, binary N sets legacy_flag (which N+1
+// never names; its contract migration drops it).
+func RollingNoteCreate(ctx context.Context, p dbprovider.Provider, body, author string) (int64, error) {
+	var id int64
+	var err error
+	if RollingTestNPlus1 {
+		err = rawDB(p).QueryRowContext(ctx,
+			`INSERT INTO rolling_notes (body, author) VALUES ($1, $2) RETURNING id`, body, author).Scan(&id)
+	} else {
+		err = rawDB(p).QueryRowContext(ctx,
+			`INSERT INTO rolling_notes (body, legacy_flag) VALUES ($1, true) RETURNING id`, body).Scan(&id)
+	}
+	return id, err
+}
+
+// RollingNoteGet returns the note id as each binary of the rolling-upgrade
+// test sees it: id, body, and author (N+1) or legacy_flag (N).
+func RollingNoteGet(ctx context.Context, p dbprovider.Provider, id int64) (map[string]any, error) {
+	out := map[string]any{"id": id}
+	var body string
+	var err error
+	if RollingTestNPlus1 {
+		var author *string
+		err = rawDB(p).QueryRowContext(ctx, `SELECT body, author FROM rolling_notes WHERE id = $1`, id).Scan(&body, &author)
+		out["author"] = author
+	} else {
+		var legacy bool
+		err = rawDB(p).QueryRowContext(ctx, `SELECT body, legacy_flag FROM rolling_notes WHERE id = $1`, id).Scan(&body, &legacy)
+		out["legacy_flag"] = legacy
+	}
+	if err != nil {
+		return nil, err
+	}
+	out["body"] = body
+	return out, nil
 }

@@ -427,12 +427,13 @@ func apply(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts O
 			}
 		}
 	}
-	if err != nil && p.GooseDialect() == "sqlite3" {
-		// A NO TRANSACTION migration (00035) that failed half-way leaves
-		// its explicit transaction open and foreign keys off on the
-		// writer's one connection: roll it back and switch them on again.
-		_, _ = p.DB().ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		_, _ = p.DB().ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
+	if err != nil {
+		// A migration that failed half-way may leave the migration handle
+		// unusable (SQLite: a NO TRANSACTION migration's transaction open,
+		// foreign keys off): the provider puts it back.
+		if rerr := p.MigrationRecover(context.WithoutCancel(ctx)); rerr != nil && log != nil {
+			log.WithError(rerr).Warn("after the failed migration, the database connection could not be restored")
+		}
 	}
 	var out []Result
 	for _, r := range res {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/podiumhq/podium/dbprovider/dbprovidertest"
 	"os"
 	"os/exec"
 	"reflect"
@@ -82,7 +83,7 @@ func columns(t *testing.T, p dbprovider.Provider) []string {
 		q = `SELECT m.name || '.' || c.name FROM sqlite_master m, pragma_table_info(m.name) c
 			WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`
 	}
-	rows, err := p.DB().QueryContext(ctxT(t), q)
+	rows, err := dbprovidertest.RawDB(t, p).QueryContext(ctxT(t), q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestNewerDatabaseRefused(t *testing.T) {
 			if err := p.SettingPut(ctx, schema.FloorKey, fmt.Sprint(schema.Latest())); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := p.DB().ExecContext(ctx,
+			if _, err := dbprovidertest.RawDB(t, p).ExecContext(ctx,
 				`INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)`, newer); err != nil {
 				t.Fatal(err)
 			}

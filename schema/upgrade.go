@@ -108,7 +108,7 @@ func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry
 	}
 	if len(own) > 0 {
 		pr.step(Progress{Phase: PhaseRepair})
-		reps, err := RepairOwnData(ctx, p.DB(), p.DB(), false, pr)
+		reps, err := RepairOwnData(ctx, rawDB(p), rawDB(p), false, pr)
 		if err != nil {
 			return done, err
 		}
@@ -119,7 +119,7 @@ func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry
 	if sp, ok := p.(interface{ Path() string }); ok {
 		path = sp.Path()
 	}
-	err = rebuildParity(ctx, p.DB(), path, pr)
+	err = rebuildParity(ctx, rawDB(p), path, pr)
 	res.Duration = time.Since(t0)
 	if err == nil && log != nil {
 		log.WithFields(logrus.Fields{"version": res.Version, "migration": res.Name,
@@ -224,7 +224,21 @@ func readerOf(p dbprovider.Provider) Querier {
 	if r, ok := p.(interface{ ReadDB() *sql.DB }); ok {
 		return r.ReadDB()
 	}
-	return p.DB()
+	return rawDB(p)
+}
+
+// rawDB is the provider's own handle (SQLite: the writer), which
+// dbprovider.Provider does not name (its callers use provider methods),
+// for the code still in schema that runs its own SQL: the SQLite-only
+// upgrade steps (the parity check of 00035, its table-by-table rebuild,
+// the repairs of Podium's own data) and the rolling-upgrade test's
+// binaries (extra_rolling.go). They reach it here, in one place, until
+// their SQL moves into dbprovider/sqlite (issue 25 item 3).
+func rawDB(p dbprovider.Provider) *sql.DB {
+	if w, ok := p.(interface{ DB() *sql.DB }); ok {
+		return w.DB()
+	}
+	panic(fmt.Sprintf("schema: %s has no writer handle for the SQLite upgrade steps", p.Name()))
 }
 
 // reportDir is where a refusal writes its full list: opts.ReportDir, else

@@ -3,6 +3,7 @@ package schema_test
 import (
 	"context"
 	"fmt"
+	"github.com/podiumhq/podium/dbprovider/dbprovidertest"
 	"sync"
 	"testing"
 	"time"
@@ -79,7 +80,7 @@ func raise(t *testing.T, p dbprovider.Provider) (int64, time.Time) {
 	if err := p.SettingPut(ctxT(t), schema.FloorKey, fmt.Sprint(v)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.DB().ExecContext(ctxT(t), q, v); err != nil {
+	if _, err := dbprovidertest.RawDB(t, p).ExecContext(ctxT(t), q, v); err != nil {
 		t.Fatal(err)
 	}
 	return v, time.Now()

@@ -23,16 +23,7 @@ import (
 func mountRollingTest(n *Node) error {
 	e := n.web.Echo
 	e.POST("/__rolling__/notes", func(c echo.Context) error {
-		body := c.FormValue("body")
-		var id int64
-		var err error
-		if schema.RollingTestNPlus1 {
-			err = n.db.DB().QueryRowContext(c.Request().Context(),
-				`INSERT INTO rolling_notes (body, author) VALUES ($1, $2) RETURNING id`, body, n.id).Scan(&id)
-		} else {
-			err = n.db.DB().QueryRowContext(c.Request().Context(),
-				`INSERT INTO rolling_notes (body, legacy_flag) VALUES ($1, true) RETURNING id`, body).Scan(&id)
-		}
+		id, err := schema.RollingNoteCreate(c.Request().Context(), n.db, c.FormValue("body"), n.id)
 		if err != nil {
 			return err
 		}
@@ -43,23 +34,10 @@ func mountRollingTest(n *Node) error {
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, "bad id")
 		}
-		out := map[string]any{"id": id}
-		var body string
-		if schema.RollingTestNPlus1 {
-			var author *string
-			err = n.db.DB().QueryRowContext(c.Request().Context(),
-				`SELECT body, author FROM rolling_notes WHERE id = $1`, id).Scan(&body, &author)
-			out["author"] = author
-		} else {
-			var legacy bool
-			err = n.db.DB().QueryRowContext(c.Request().Context(),
-				`SELECT body, legacy_flag FROM rolling_notes WHERE id = $1`, id).Scan(&body, &legacy)
-			out["legacy_flag"] = legacy
-		}
+		out, err := schema.RollingNoteGet(c.Request().Context(), n.db, id)
 		if err != nil {
 			return err
 		}
-		out["body"] = body
 		return c.JSON(http.StatusOK, out)
 	})
 	e.GET("/__rolling__/feature", func(c echo.Context) error {

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"github.com/podiumhq/podium/dbprovider/dbprovidertest"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func TestRequestSurvivesDeadlockWithMigration(t *testing.T) {
 	}
 	deadlocks := func() int64 {
 		var n int64
-		if err := p.DB().QueryRowContext(ctx, `SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
+		if err := dbprovidertest.RawDB(t, p).QueryRowContext(ctx, `SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -173,7 +174,7 @@ func TestStoreTransactionRetriesDeadlock(t *testing.T) {
 	}
 	deadlocks := func() int64 {
 		var n int64
-		if err := p.DB().QueryRowContext(ctx, `SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
+		if err := dbprovidertest.RawDB(t, p).QueryRowContext(ctx, `SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n

@@ -127,7 +127,9 @@ func (p *Provider) SupportsListenNotify() bool { return true }
 // SupportsSkipLocked implements dbprovider.Provider.
 func (p *Provider) SupportsSkipLocked() bool { return true }
 
-// DB implements dbprovider.Provider.
+// DB returns the pool. Not part of dbprovider.Provider: callers outside
+// dbprovider use provider methods (migrate db, which copies between the
+// two dialects, opens them itself and still uses it).
 func (p *Provider) DB() *sql.DB { return p.db }
 
 // GooseDialect implements dbprovider.Provider.
@@ -138,6 +140,11 @@ func (p *Provider) GooseDialect() string { return "postgres" }
 func (p *Provider) MigrationDB() (*sql.DB, bool, error) {
 	return stdlib.OpenDB(*p.cfg.ConnConfig.Copy()), true, nil
 }
+
+// MigrationRecover implements dbprovider.Provider: the migration handle
+// is a dedicated one that its caller closes, which ends whatever a failed
+// migration left open; the pool never saw the migration.
+func (p *Provider) MigrationRecover(context.Context) error { return nil }
 
 // RehearsalMethod implements dbprovider.Provider: PostgreSQL runs DDL in a
 // transaction, so migrations are rehearsed in place and rolled back.

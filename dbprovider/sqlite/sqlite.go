@@ -179,7 +179,10 @@ func (p *Provider) SupportsListenNotify() bool { return false }
 // locks; the single writer connection serializes claims.
 func (p *Provider) SupportsSkipLocked() bool { return false }
 
-// DB implements dbprovider.Provider.
+// DB returns the handle that writes: the single writer connection (the
+// reader pool when opened read-only). Not part of dbprovider.Provider:
+// callers outside dbprovider use provider methods (migrate db, which
+// copies between the two dialects, opens them itself and still uses it).
 func (p *Provider) DB() *sql.DB {
 	if p.writer == nil {
 		return p.reader
@@ -196,6 +199,20 @@ func (p *Provider) GooseDialect() string { return "sqlite3" }
 // MigrationDB implements dbprovider.Provider: the single writer, which
 // the process holds exclusively through the lock file; never close it.
 func (p *Provider) MigrationDB() (*sql.DB, bool, error) { return p.DB(), false, nil }
+
+// MigrationRecover implements dbprovider.Provider: a NO TRANSACTION
+// migration (00035 rebuilds tables with foreign keys off, since SQLite
+// ignores PRAGMA foreign_keys inside a transaction) that failed half-way
+// leaves its explicit transaction open and foreign keys off on the
+// writer's one connection. ROLLBACK fails harmlessly when no transaction
+// is open; foreign keys must be on again for every later write.
+func (p *Provider) MigrationRecover(ctx context.Context) error {
+	_, _ = p.DB().ExecContext(ctx, "ROLLBACK")
+	if _, err := p.DB().ExecContext(ctx, "PRAGMA foreign_keys = ON"); err != nil {
+		return translate(err)
+	}
+	return nil
+}
 
 // RehearsalMethod implements dbprovider.Provider: a rehearsal works on a
 // copy of the file (Snapshot), so a node beside it keeps writing and

@@ -25,3 +25,33 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	dbprovidertest.Run(t, open)
 }
+
+// TestMigrationRecoverAfterHalfMigration: a NO TRANSACTION migration that
+// failed half-way left foreign keys off and its transaction open on the
+// writer; MigrationRecover rolls the transaction back (its write is gone)
+// and switches foreign keys on again.
+func TestMigrationRecoverAfterHalfMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := open(t)
+	dbprovidertest.MustUp(t, p)
+	w := p.(*sqlite.Provider).DB()
+	for _, q := range []string{"PRAGMA foreign_keys = OFF", "BEGIN", "INSERT INTO settings (key, value, updated_at) VALUES ('half', 'done', '2026-01-01 00:00:00+00:00')"} {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := p.MigrationRecover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var on int
+	if err := w.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on); err != nil || on != 1 {
+		t.Fatalf("PRAGMA foreign_keys after MigrationRecover = %d, %v; want 1", on, err)
+	}
+	if _, err := p.SettingGet(ctx, "half"); err == nil {
+		t.Error("the half-done migration's write survived MigrationRecover; want it rolled back")
+	}
+	if err := p.SettingPut(ctx, "after", "1"); err != nil {
+		t.Errorf("a write after MigrationRecover: %v", err)
+	}
+}
