@@ -172,7 +172,7 @@ func clearSessionCookie(c echo.Context) {
 // account API (users, keys, who am I). The authentication middleware
 // (Authenticate) is installed apart, on every request, before any area's
 // routes.
-func (s *Server) AccountRoutes(a *auth.Service) []route.Route {
+func (s *Server) AccountRoutes(a auth.AccountService) []route.Route {
 	h := &accountHandlers{auth: a, log: s.log, trustedProxies: s.trustedProxies, firstRun: &s.firstRun, provider: s.authProvider}
 	routes := append(append(h.loginRoutes(), h.apiRoutes()...), h.manageRoutes()...)
 	if s.sso != nil {

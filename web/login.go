@@ -55,7 +55,7 @@ type loginPage struct {
 }
 
 type accountHandlers struct {
-	auth *auth.Service
+	auth auth.AccountService
 	log  *logrus.Entry
 	// trustedProxies are the addresses whose X-Forwarded-Prefix is
 	// believed: behind a proxy at a sub-path, the form, the login CSRF
