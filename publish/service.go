@@ -40,6 +40,7 @@ import (
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/sandbox"
+	"github.com/podiumhq/podium/internal/startstop"
 	"github.com/podiumhq/podium/runtimes"
 	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/sirupsen/logrus"
@@ -101,10 +102,13 @@ type Service struct {
 	run           string
 	nodeTimeout   time.Duration
 	sweepInterval time.Duration
-	loops         sync.WaitGroup
-	runtimes      *runtimes.Manager
-	rlang         *rlang.Manager
-	sandbox       *sandbox.Sandbox
+	// The background loops, each on startstop.Base: the sweeps, the git
+	// polls and the task listener.
+	sweeps, gitPolls, taskListen startstop.Base
+
+	runtimes *runtimes.Manager
+	rlang    *rlang.Manager
+	sandbox  *sandbox.Sandbox
 	// publishersVanities: [Authorization] PublishersCanManageVanities.
 	publishersVanities bool
 
@@ -169,9 +173,7 @@ func (s *Service) Name() string { return "publish" }
 // tasks and renders of dead nodes (and those an earlier run of this node
 // left) and removes dead nodes' scratch.
 func (s *Service) Start(ctx context.Context) error {
-	s.loops.Add(1)
-	go func() {
-		defer s.loops.Done()
+	_ = s.sweeps.Go(ctx, func(ctx context.Context) {
 		t := time.NewTimer(0)
 		defer t.Stop()
 		for {
@@ -185,23 +187,15 @@ func (s *Service) Start(ctx context.Context) error {
 			s.Sweep(ctx)
 			t.Reset(s.sweepInterval)
 		}
-	}()
+	})
 	// Git-backed content: the repositories this node holds the lease of
 	// are checked every [Git] PollingFrequency.
 	if !s.git.Disabled {
-		s.loops.Add(1)
-		go func() {
-			defer s.loops.Done()
-			s.pollLoop(ctx)
-		}()
+		_ = s.gitPolls.Go(ctx, s.pollLoop)
 	}
 	// Polls held here answer when a task on another node moves
-	// (PostgreSQL notifications).
-	s.loops.Add(1)
-	go func() {
-		defer s.loops.Done()
-		s.listenTasks(s.ctx)
-	}()
+	// (PostgreSQL notifications); until Stop, not until ctx ends.
+	_ = s.taskListen.Go(s.ctx, s.listenTasks)
 	return nil
 }
 
@@ -214,7 +208,13 @@ func (s *Service) Stop(ctx context.Context) error {
 	s.mu.Unlock()
 	s.cancel()
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); s.loops.Wait(); close(done) }()
+	go func() {
+		_ = s.sweeps.Stop(context.Background())
+		_ = s.gitPolls.Stop(context.Background())
+		_ = s.taskListen.Stop(context.Background())
+		s.wg.Wait()
+		close(done)
+	}()
 	select {
 	case <-done:
 		return nil
