@@ -38,7 +38,9 @@ func mountHACheck(n *Node) {
 		ScheduleConcurrency: cfg.Applications.ScheduleConcurrency, RunAs: runAs, SharedGroup: group,
 		Address: cfg.Server.Address, ContentURL: cfg.Server.ContentURL,
 	}
-	if cfg.Database.Provider == config.ProviderPostgres {
+	if n.db.SupportsHA() {
+		// A database the nodes share: their pools add up against its
+		// connection limit. SQLite has no pool to report.
 		facts.DBPoolMax = cfg.Postgres.MaxConns
 	}
 	if sb := n.sandbox; sb != nil {
