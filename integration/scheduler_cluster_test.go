@@ -75,7 +75,14 @@ func TestSchedulerClusterSpreadsWork(t *testing.T) {
 	if code := api.do("PUT", "/__api__/v1/content/"+guid+"/schedule", strings.NewReader(`{"spec": "* * * * * *"}`), nil); code != 200 {
 		t.Fatalf("put schedule: %d", code)
 	}
-	time.Sleep(4 * time.Second)
+	// Until three jobs of it have been claimed (about three seconds;
+	// longer on a loaded machine), then the schedule goes: deleting it
+	// removes the jobs still queued, not those a node took.
+	testutil.WaitFor(t, 60*time.Second, "three jobs of the every-second schedule claimed", func() bool {
+		var n int
+		err := dbprovidertest.RawDB(t, db).QueryRowContext(testCtx(t), `SELECT count(*) FROM jobs WHERE content_id = $1 AND status <> 'queued' AND due_at > now() - interval '1 minute'`, cid).Scan(&n)
+		return err == nil && n >= 3
+	})
 	if code := api.do("DELETE", "/__api__/v1/content/"+guid+"/schedule", nil, nil); code != 204 {
 		t.Fatalf("delete schedule: %d", code)
 	}
@@ -93,7 +100,7 @@ func TestSchedulerClusterSpreadsWork(t *testing.T) {
 	}
 	rows.Close()
 	if len(dues) < 3 {
-		t.Fatalf("schedule every second for 4s produced %d jobs", len(dues))
+		t.Fatalf("schedule every second produced %d jobs, want at least the three waited for", len(dues))
 	}
 	for i := 1; i < len(dues); i++ {
 		if !dues[i].Equal(dues[i-1].Add(time.Second)) {
