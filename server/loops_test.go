@@ -16,7 +16,6 @@ import (
 var (
 	_ startstop.Service = (*sessionSweeper)(nil)
 	_ startstop.Service = (*auditPruner)(nil)
-	_ startstop.Service = (*diskWatch)(nil)
 	_ startstop.Service = (*heartbeat)(nil)
 	_ startstop.Service = (*ssoProbe)(nil)
 	_ startstop.Service = (*envEviction)(nil)
@@ -83,21 +82,6 @@ func TestLoopsRunAndStop(t *testing.T) {
 			t.Fatal(err)
 		}
 		a.pruned.RequireEmpty(t)
-	})
-
-	t.Run("DiskWatch", func(t *testing.T) {
-		d := &diskWatch{node: n, every: 10 * time.Millisecond}
-		d.sampled.Init()
-		if err := d.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if got := d.sampled.WaitOrTimeout(t); got.Error != "" || got.Total == 0 {
-			t.Fatalf("sample = %+v, want the data directory's figures", got)
-		}
-		if got := d.current(); got.Total == 0 {
-			t.Fatalf("current() = %+v after a sample", got)
-		}
-		mustStop(t, d)
 	})
 
 	t.Run("Heartbeat", func(t *testing.T) {

@@ -26,6 +26,7 @@ import (
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/dbprovider/dbopen"
+	"github.com/podiumhq/podium/internal/diskwatch"
 	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/runtimes"
@@ -88,7 +89,7 @@ type Node struct {
 	stateLock    *stateLock              // the hold on [Server] StateDir (identity.go)
 	lastBeat     atomic.Int64            // unix ns of the last recorded heartbeat (node clock)
 	metrics      *nodeMetrics            // see metrics.go
-	diskWatch    *diskWatch              // see disk.go
+	diskWatch    *diskwatch.Watch        // free space of DataDir (internal/diskwatch)
 	conns        *connLimiter            // see listener.go
 	shutdownOnce sync.Once
 }
@@ -243,7 +244,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 			if n.diskWatch == nil {
 				return ""
 			}
-			return n.diskWatch.noSpace()
+			return n.diskWatch.NoSpace()
 		},
 		Audit: n.db, NodeID: n.id,
 		Address: cfg.Server.Address, ContentURL: cfg.Server.ContentURL, ContentKey: ckey,
@@ -304,7 +305,11 @@ func (n *Node) Open(ctx context.Context) (err error) {
 //     away; app processes outlive the drain of the requests proxied to
 //     them; the heartbeat stops last, saying "draining" until the end.
 func (n *Node) build(ctx context.Context) error {
-	disk := mountDiskWatch(n)
+	disk := diskwatch.New(diskwatch.Options{Dir: n.Config.Server.DataDir, MinFree: n.Config.Server.MinFreeSpace,
+		Every: n.Config.HA.HeartbeatInterval, Log: n.log("disk")})
+	n.diskWatch = disk
+	n.AddWarnings(disk.Warnings)
+	n.AddInfo(disk.Info)
 	if err := mountSSO(n, n.Config.Authentication.Provider); err != nil {
 		return err
 	}
