@@ -43,6 +43,22 @@ const (
 // ("podium" in ASCII.)
 const MigrationLockID int64 = 0x706f6469756d
 
+// DBError is a database error's fields, for reports and retries
+// (Provider.ErrorDetail).
+type DBError struct {
+	Code    string // the database's code for it (PostgreSQL: SQLSTATE)
+	Message string
+	Detail  string // may be empty
+	// LockTimeout: the statement waited longer than lock_timeout for a
+	// lock other sessions held, and was rolled back.
+	LockTimeout bool
+	// Deadlock: the statement was chosen as a deadlock's victim.
+	Deadlock bool
+	// Canceled: the statement was canceled (statement_timeout, or a
+	// cancel request).
+	Canceled bool
+}
+
 // Provider is an open database. It is safe for concurrent use.
 type Provider interface {
 	Executor
@@ -111,6 +127,12 @@ type Provider interface {
 	// superusers: the HA check compares the rest with the nodes' pools.
 	// SQLite: 0, 0 (one process, no limit).
 	ConnectionLimit(ctx context.Context) (max, reserved int, err error)
+	// ErrorDetail returns what the database said in err (a migration's or
+	// a rehearsal's error, which reach the caller untranslated), and
+	// whether err holds a database error the dialect describes this way.
+	// PostgreSQL: its error fields (SQLSTATE, message, detail). SQLite:
+	// false (its errors carry nothing more than their text).
+	ErrorDetail(err error) (DBError, bool)
 
 	// Begin starts a read-write transaction.
 	Begin(ctx context.Context) (Tx, error)

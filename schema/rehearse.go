@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/pressly/goose/v3"
@@ -262,7 +261,7 @@ func rehearseRollback(ctx context.Context, p dbprovider.Provider, pending []Migr
 				"lock_wait": step.LockWait.String(), "ok": err == nil}).Info("rehearsed migration")
 		}
 		if err != nil {
-			step.Error = describePgError(err, lockTimeout, stmtTimeout)
+			step.Error = describeDBError(p, err, lockTimeout, stmtTimeout)
 			r.Steps = append(r.Steps, step)
 			return nil
 		}
@@ -272,22 +271,22 @@ func rehearseRollback(ctx context.Context, p dbprovider.Provider, pending []Migr
 	return nil
 }
 
-// describePgError is the database's error for the report, with what it
+// describeDBError is the database's error for the report, with what it
 // means when it is one of the rehearsal's own timeouts.
-func describePgError(err error, lockTimeout, stmtTimeout time.Duration) string {
-	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
+func describeDBError(p dbprovider.Provider, err error, lockTimeout, stmtTimeout time.Duration) string {
+	de, ok := p.ErrorDetail(err)
+	if !ok {
 		return err.Error()
 	}
-	msg := fmt.Sprintf("%s (SQLSTATE %s)", pe.Message, pe.Code)
-	if pe.Detail != "" {
-		msg += ": " + pe.Detail
+	msg := fmt.Sprintf("%s (SQLSTATE %s)", de.Message, de.Code)
+	if de.Detail != "" {
+		msg += ": " + de.Detail
 	}
-	switch pe.Code {
-	case "55P03": // lock_not_available
+	switch {
+	case de.LockTimeout:
 		msg += fmt.Sprintf("; waited more than lock_timeout (%s) for a lock held by other sessions: "+
 			"run the migration when traffic is low, or expect it to queue requests", lockTimeout)
-	case "57014": // query_canceled
+	case de.Canceled:
 		msg += fmt.Sprintf("; a statement ran longer than statement_timeout (%s)", stmtTimeout)
 	}
 	return msg

@@ -390,7 +390,7 @@ func apply(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts O
 			return once()
 		}
 		var failed string
-		return retryYield(ctx, log, func() string { return failed }, opts.ddlLockTimeout(), opts.ddlRetryFor(), func() error {
+		return retryYield(ctx, p, log, func() string { return failed }, opts.ddlLockTimeout(), opts.ddlRetryFor(), func() error {
 			err := once()
 			var pe *goose.PartialError
 			if errors.As(err, &pe) && pe.Failed != nil && pe.Failed.Source != nil {
@@ -451,9 +451,9 @@ func apply(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts O
 		// only.
 		var pe *goose.PartialError
 		if errors.As(err, &pe) && pe.Failed != nil && pe.Failed.Source != nil {
-			return Migrated{Applied: out}, fmt.Errorf("schema: migrate: %s failed: %w%s", baseName(pe.Failed.Source.Path), pe.Err, yieldHint(err, opts))
+			return Migrated{Applied: out}, fmt.Errorf("schema: migrate: %s failed: %w%s", baseName(pe.Failed.Source.Path), pe.Err, yieldHint(p, err, opts))
 		}
-		return Migrated{Applied: out}, fmt.Errorf("schema: migrate: %w%s", err, yieldHint(err, opts))
+		return Migrated{Applied: out}, fmt.Errorf("schema: migrate: %w%s", err, yieldHint(p, err, opts))
 	}
 	if log != nil && len(out) > 0 {
 		log.WithFields(logrus.Fields{"migrations": len(out),

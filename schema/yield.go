@@ -3,7 +3,6 @@ package schema
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -11,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/podiumhq/podium/dbprovider"
 	"github.com/pressly/goose/v3/lock"
 	"github.com/sirupsen/logrus"
 )
@@ -60,9 +59,9 @@ func (l ddlLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
 // traffic: it waited longer than lock_timeout for a lock (55P03), or was
 // chosen as a deadlock's victim (40P01). Either way its transaction was
 // rolled back and it can be tried again.
-func lockYield(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "55P03" || pe.Code == "40P01")
+func lockYield(p dbprovider.Provider, err error) bool {
+	de, ok := p.ErrorDetail(err)
+	return ok && (de.LockTimeout || de.Deadlock)
 }
 
 // backoff returns the wait before retry attempt (1, 2, ...): 200ms doubling
@@ -77,12 +76,12 @@ func backoff(attempt int) time.Duration {
 // retryYield runs try until it succeeds, fails for another reason than
 // lockYield, or retryFor has passed (it returns the last error). Before each retry it calls
 // before (may be nil).
-func retryYield(ctx context.Context, log *logrus.Entry, what func() string, lockTimeout, retryFor time.Duration,
+func retryYield(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, what func() string, lockTimeout, retryFor time.Duration,
 	try func() error, before func(context.Context) error) error {
 	deadline := time.Now().Add(retryFor)
 	for attempt := 1; ; attempt++ {
 		err := try()
-		if err == nil || !lockYield(err) {
+		if err == nil || !lockYield(p, err) {
 			return err
 		}
 		wait := backoff(attempt)
@@ -91,7 +90,7 @@ func retryYield(ctx context.Context, log *logrus.Entry, what func() string, lock
 		}
 		if log != nil {
 			log.WithFields(logrus.Fields{"migration": what(), "attempt": attempt, "lock_timeout": lockTimeout.String(),
-				"retry_in": wait.Round(time.Millisecond).String(), "reason": errorCode(err)}).
+				"retry_in": wait.Round(time.Millisecond).String(), "reason": errorCode(p, err)}).
 				Info("migration yielded to traffic: lock not granted within lock_timeout; trying again")
 		}
 		select {
@@ -107,10 +106,9 @@ func retryYield(ctx context.Context, log *logrus.Entry, what func() string, lock
 	}
 }
 
-func errorCode(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code + " " + pe.Message
+func errorCode(p dbprovider.Provider, err error) string {
+	if de, ok := p.ErrorDetail(err); ok {
+		return de.Code + " " + de.Message
 	}
 	return err.Error()
 }
@@ -168,8 +166,8 @@ func dropInvalidIndexes(ctx context.Context, db *sql.DB, names []string) error {
 func pgQuote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }
 
 // yieldHint explains a migration that kept giving up on its locks.
-func yieldHint(err error, opts Options) string {
-	if !lockYield(err) {
+func yieldHint(p dbprovider.Provider, err error, opts Options) string {
+	if !lockYield(p, err) {
 		return ""
 	}
 	return fmt.Sprintf("; it waited more than lock_timeout (%s) for a lock held by other sessions on every attempt for %s: "+

@@ -62,6 +62,10 @@ func Run(t *testing.T, open OpenFunc) {
 		t.Parallel()
 		testMigrationLock(t, open(t))
 	})
+	t.Run("ErrorDetail", func(t *testing.T) {
+		t.Parallel()
+		testErrorDetail(t, open(t))
+	})
 	t.Run("MigrationRecover", func(t *testing.T) {
 		t.Parallel()
 		p := open(t)
@@ -857,6 +861,74 @@ func testMigrationLock(t *testing.T, p dbprovider.Provider) {
 		waits, err := p.SessionWaitsOnLock(ctx, id2)
 		return err == nil && !waits
 	})
+}
+
+// testErrorDetail: ErrorDetail describes the database's own errors, even
+// wrapped, and says which are a lock timeout or a canceled statement
+// (what the migrations' retries and the rehearsal's report go by);
+// errors that are not the database's are not described. SQLite
+// describes none.
+func testErrorDetail(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	if _, ok := p.ErrorDetail(errors.New("not the database's")); ok {
+		t.Errorf("ErrorDetail of a plain error: ok, want false")
+	}
+	db, owned, err := p.MigrationDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owned {
+		defer db.Close()
+	}
+	_, syntaxErr := db.ExecContext(ctx, `SELEC 1`)
+	if syntaxErr == nil {
+		t.Fatal("SELEC 1 did not fail")
+	}
+	de, ok := p.ErrorDetail(fmt.Errorf("wrapped: %w", syntaxErr))
+	if !p.SupportsHA() {
+		if ok {
+			t.Errorf("ErrorDetail on %s: %+v, want none", p.Name(), de)
+		}
+		return
+	}
+	if !ok || de.Code != "42601" || !strings.Contains(de.Message, "syntax error") || de.LockTimeout || de.Deadlock || de.Canceled {
+		t.Fatalf("ErrorDetail of a syntax error: %+v, %t; want SQLSTATE 42601, a syntax error, no timeout", de, ok)
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE error_probe (id integer PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	tx1, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx1.Rollback() }()
+	if _, err := tx1.ExecContext(ctx, `LOCK TABLE error_probe`); err != nil {
+		t.Fatal(err)
+	}
+	tx2, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx2.Rollback() }()
+	if _, err := tx2.ExecContext(ctx, `SET LOCAL lock_timeout = '50ms'`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = tx2.ExecContext(ctx, `LOCK TABLE error_probe`)
+	if de, ok := p.ErrorDetail(err); !ok || !de.LockTimeout || de.Canceled || de.Deadlock {
+		t.Fatalf("ErrorDetail of a lock wait beyond lock_timeout (%v): %+v, %t; want LockTimeout", err, de, ok)
+	}
+	tx3, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx3.Rollback() }()
+	if _, err := tx3.ExecContext(ctx, `SET LOCAL statement_timeout = '50ms'`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = tx3.ExecContext(ctx, `SELECT pg_sleep(5)`)
+	if de, ok := p.ErrorDetail(err); !ok || !de.Canceled || de.LockTimeout {
+		t.Fatalf("ErrorDetail of a statement beyond statement_timeout (%v): %+v, %t; want Canceled", err, de, ok)
+	}
 }
 
 // testMigrationRecover: after MigrationRecover on a database no failed

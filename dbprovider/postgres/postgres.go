@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/podiumhq/podium"
@@ -192,6 +193,18 @@ func (p *Provider) ConnectionLimit(ctx context.Context) (max, reserved int, err 
 		return 0, 0, fmt.Errorf("postgres: max_connections: %w", err)
 	}
 	return max, reserved, nil
+}
+
+// ErrorDetail implements dbprovider.Provider from a *pgconn.PgError
+// anywhere in err's chain.
+func (p *Provider) ErrorDetail(err error) (dbprovider.DBError, bool) {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return dbprovider.DBError{}, false
+	}
+	return dbprovider.DBError{Code: pe.Code, Message: pe.Message, Detail: pe.Detail,
+		LockTimeout: pe.Code == codeLockNotAvailable, Deadlock: pe.Code == codeDeadlock,
+		Canceled: pe.Code == codeQueryCanceled}, true
 }
 
 // SchemaVersionList implements dbprovider.Provider: none while goose's

@@ -234,6 +234,10 @@ func (p *Provider) SessionWaitsOnLock(context.Context, int64) (bool, error) { re
 // file, there is no limit to report.
 func (p *Provider) ConnectionLimit(context.Context) (max, reserved int, err error) { return 0, 0, nil }
 
+// ErrorDetail implements dbprovider.Provider: SQLite's errors carry only
+// their text, so none is described.
+func (p *Provider) ErrorDetail(error) (dbprovider.DBError, bool) { return dbprovider.DBError{}, false }
+
 // SchemaVersionList implements dbprovider.Provider: none while goose's
 // table does not exist (SchemaVersion 0).
 func (p *Provider) SchemaVersionList(ctx context.Context) ([]int64, error) {

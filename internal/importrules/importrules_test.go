@@ -132,7 +132,7 @@ var drivers = []string{"github.com/jackc/pgx", "github.com/jackc/pgconn", "moder
 // database driver (issue 25, item 3: what they need becomes provider
 // methods, and each leaves the list). internal/pgtest, the harness that
 // starts PostgreSQL for tests, connects to the cluster itself.
-var stillDialect = []string{"schema", "migrate", "bench/migrate", "internal/pgtest"}
+var stillDialect = []string{"migrate", "bench/migrate", "internal/pgtest"}
 
 // stillDB are the packages outside dbprovider whose code (tests excluded)
 // still calls a provider's DB(), the raw handle that lets a package run
