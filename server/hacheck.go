@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"sync"
 	"time"
@@ -62,19 +61,12 @@ func mountHACheck(n *Node) {
 		if n.ssoProbe != nil {
 			facts.SSO = n.ssoProbe.facts()
 		}
-		if ns := n.beatDBNow.Load(); ns != 0 {
-			facts.MarkersReadAfter = time.Unix(0, ns).UTC()
+		if at := n.heartbeat.DBNow(); !at.IsZero() {
+			facts.MarkersReadAfter = at
 		}
 		return map[string]any{hacheck.InfoKey: facts.Map()}
 	})
-	n.AddWarnings(func() []string {
-		off := time.Duration(n.clockOffset.Load())
-		if cfg.HA.ClockFailOffset > 0 && abs(off) > cfg.HA.ClockFailOffset {
-			return []string{fmt.Sprintf("clock offset %s against the database is over [HA] ClockFailOffset (%s): synchronize clocks (ntp)",
-				off.Round(time.Millisecond), cfg.HA.ClockFailOffset)}
-		}
-		return nil
-	})
+	n.AddWarnings(n.heartbeat.Warnings)
 }
 
 // markerDirs are the directories that must be shared, by marker kind.

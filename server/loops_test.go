@@ -9,6 +9,7 @@ import (
 	"github.com/podiumhq/podium/auth"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/hacheck"
+	"github.com/podiumhq/podium/internal/heartbeat"
 	"github.com/podiumhq/podium/internal/startstop"
 )
 
@@ -16,7 +17,6 @@ import (
 var (
 	_ startstop.Service = (*sessionSweeper)(nil)
 	_ startstop.Service = (*auditPruner)(nil)
-	_ startstop.Service = (*heartbeat)(nil)
 	_ startstop.Service = (*ssoProbe)(nil)
 	_ startstop.Service = (*envEviction)(nil)
 )
@@ -85,16 +85,17 @@ func TestLoopsRunAndStop(t *testing.T) {
 	})
 
 	t.Run("Heartbeat", func(t *testing.T) {
-		h := &heartbeat{node: n}
-		h.beaten.Init()
+		h := heartbeat.New(heartbeat.Options{DB: n.DB(), NodeID: n.ID(), Interval: n.Config.HA.HeartbeatInterval, Now: time.Now,
+			Status: n.heartbeatStatus, Info: n.info, Register: n.register, Log: n.log("heartbeat")})
+		h.Beaten.Init()
 		if err := h.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.beaten.WaitOrTimeout(t); err != nil {
+		if err := h.Beaten.WaitOrTimeout(t); err != nil {
 			t.Fatalf("first heartbeat: %v", err)
 		}
-		if !n.dbHealthy.Load() {
-			t.Fatal("database not healthy after a recorded heartbeat")
+		if !h.Healthy() || h.LastBeat().IsZero() || h.DBNow().IsZero() {
+			t.Fatalf("after a recorded heartbeat: healthy %v, last beat %v, database clock %v", h.Healthy(), h.LastBeat(), h.DBNow())
 		}
 		mustStop(t, h)
 	})

@@ -99,12 +99,12 @@ func mountMetrics(ctx context.Context, n *Node, sched *scheduler.Service, sup *a
 			return out
 		},
 		HeartbeatAge: func() time.Duration {
-			if at := n.lastBeat.Load(); at != 0 {
-				return n.Now().Sub(time.Unix(0, at))
+			if at := n.heartbeat.LastBeat(); !at.IsZero() {
+				return n.Now().Sub(at)
 			}
 			return 0
 		},
-		ClockOffset:    func() time.Duration { return time.Duration(n.clockOffset.Load()) },
+		ClockOffset:    n.heartbeat.Offset,
 		DatabaseSchema: n.schemaVer.Load,
 		LimitKills: func() map[metrics.LimitKill]int64 {
 			if n.sandbox == nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/dbprovider/dbopen"
 	"github.com/podiumhq/podium/internal/diskwatch"
+	"github.com/podiumhq/podium/internal/heartbeat"
 	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/runtimes"
@@ -77,17 +78,14 @@ type Node struct {
 	httpSrv     *http.Server
 
 	state        atomic.Int32
-	dbHealthy    atomic.Bool
 	schemaVer    atomic.Int64
-	clockOffset  atomic.Int64 // ns, node clock minus database clock
-	beatDBNow    atomic.Int64 // unix ns, database clock at the start of the heartbeat gathering info
-	newerSchema  chan int64   // the watcher's verdict
+	newerSchema  chan int64 // the watcher's verdict
 	detectedAt   atomic.Pointer[time.Time]
 	services     []Service
 	warnings     []func() []string       // extra /__ping__ warnings, from AddWarnings
 	infos        []func() map[string]any // extra info document keys, from AddInfo
 	stateLock    *stateLock              // the hold on [Server] StateDir (identity.go)
-	lastBeat     atomic.Int64            // unix ns of the last recorded heartbeat (node clock)
+	heartbeat    *heartbeat.Heartbeat    // liveness, clock offset (internal/heartbeat); nil before build
 	metrics      *nodeMetrics            // see metrics.go
 	diskWatch    *diskwatch.Watch        // free space of DataDir (internal/diskwatch)
 	conns        *connLimiter            // see listener.go
@@ -229,7 +227,6 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if d := testStartDelay(); d > 0 {
 		time.Sleep(d)
 	}
-	n.dbHealthy.Store(true)
 
 	ckey, err := contentKey(cfg)
 	if err != nil {
@@ -305,6 +302,10 @@ func (n *Node) Open(ctx context.Context) (err error) {
 //     away; app processes outlive the drain of the requests proxied to
 //     them; the heartbeat stops last, saying "draining" until the end.
 func (n *Node) build(ctx context.Context) error {
+	cfg := n.Config
+	n.heartbeat = heartbeat.New(heartbeat.Options{DB: n.db, NodeID: n.id, Interval: cfg.HA.HeartbeatInterval,
+		ClockWarn: cfg.HA.ClockWarnOffset, ClockFail: cfg.HA.ClockFailOffset, Now: n.Now, Skew: testClockSkew,
+		Status: n.heartbeatStatus, Info: n.info, Register: n.register, Log: n.log("heartbeat")})
 	disk := diskwatch.New(diskwatch.Options{Dir: n.Config.Server.DataDir, MinFree: n.Config.Server.MinFreeSpace,
 		Every: n.Config.HA.HeartbeatInterval, Log: n.log("disk")})
 	n.diskWatch = disk
@@ -347,13 +348,27 @@ func (n *Node) build(ctx context.Context) error {
 	if rec != nil {
 		recorder = rec
 	}
-	n.services = []Service{&heartbeat{node: n}, &schemaWatcher{node: n}, sweeper, firstRun, pruner, usagePruner, recorder, sandboxService{sb}, sup, disk}
+	n.services = []Service{n.heartbeat, &schemaWatcher{node: n}, sweeper, firstRun, pruner, usagePruner, recorder, sandboxService{sb}, sup, disk}
 	if n.ssoProbe != nil {
 		n.services = append(n.services, n.ssoProbe)
 	}
 	n.services = append(n.services, metricServices...)
 	n.services = append(n.services, eviction, pub, sched)
 	return nil
+}
+
+// heartbeatStatus is the status the heartbeat records. While starting it
+// leaves the status alone (""): register wrote "starting" and Run writes
+// "serving" before /__ping__ turns 200, so a beat that read the state just
+// before that flip cannot write "starting" over it.
+func (n *Node) heartbeatStatus() string {
+	switch n.state.Load() {
+	case stateServing:
+		return podium.NodeServing
+	case stateDraining:
+		return podium.NodeDraining
+	}
+	return ""
 }
 
 // register records the node in the registry, after checking that the
@@ -444,7 +459,7 @@ func (n *Node) health(ctx context.Context) (web.PingBody, bool) {
 		body.Status = "starting"
 	case n.state.Load() == stateDraining:
 		body.Status = "draining"
-	case !n.dbHealthy.Load():
+	case n.heartbeat != nil && !n.heartbeat.Healthy():
 		body.Status = "unavailable"
 		body.Warnings = append(body.Warnings, "the database cannot be reached")
 	default:
