@@ -78,6 +78,14 @@ type Provider interface {
 	// single writer connection serializes claims instead.
 	SupportsSkipLocked() bool
 
+	// EnforcesColumnTypes reports whether the database refuses a value
+	// that does not fit its column's declared type. PostgreSQL: true.
+	// SQLite: false (a column's type is an affinity, not a constraint):
+	// only CHECK constraints refuse such values, which the parity
+	// migration (schema's 00035) adds, so a database from before it may
+	// hold values it refuses (schema checks and repairs them first).
+	EnforcesColumnTypes() bool
+
 	// GooseDialect returns the goose dialect name of this database.
 	GooseDialect() string
 	// MigrationDB returns the handle goose migrations run on, and whether

@@ -57,7 +57,7 @@ var fixes = map[string]string{
 // dir, for a hand to fix. dry changes nothing. On PostgreSQL there is
 // nothing to repair (EUNSUPPORTED).
 func Repair(ctx context.Context, p dbprovider.Provider, dry bool, dir string) (*RepairReport, error) {
-	if p.GooseDialect() != "sqlite3" {
+	if p.EnforcesColumnTypes() {
 		return nil, podium.Errorf(podium.EUNSUPPORTED, "repair: %s holds only what PostgreSQL accepts: nothing to repair", p.Describe())
 	}
 	vs, err := ParityViolations(ctx, readerOf(p))

@@ -261,7 +261,7 @@ func Up(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Opti
 	}
 	pr := newProgress(log, opts.Progress)
 	var parity []Result // 00035, when applied by upgradeSQLite
-	if p.GooseDialect() == "sqlite3" && len(pending) > 0 {
+	if !p.EnforcesColumnTypes() && len(pending) > 0 {
 		if err := checkDisk(p, pr); err != nil {
 			return Migrated{}, err
 		}

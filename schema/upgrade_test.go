@@ -11,6 +11,7 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
+	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/migrate/migratetest"
 	"github.com/podiumhq/podium/schema"
 	"github.com/sirupsen/logrus"
@@ -288,6 +289,23 @@ func TestRehearseReportsEveryRowProblem(t *testing.T) {
 // repair removes NUL bytes from what users entered and clamps integers,
 // lists what it cannot fix (in its file too), and the upgrade then refuses
 // only that.
+// TestRepairRefusesPostgres: PostgreSQL enforces its column types, so
+// there is nothing to repair: Repair refuses (EUNSUPPORTED) and writes
+// nothing.
+func TestRepairRefusesPostgres(t *testing.T) {
+	t.Parallel()
+	p := openPostgres(t, pgtest.NewDatabase(t))
+	dir := t.TempDir()
+	rep, err := schema.Repair(t.Context(), p, false, dir)
+	if podium.ErrorCode(err) != podium.EUNSUPPORTED || rep != nil ||
+		!strings.Contains(podium.ErrorMessage(err), "nothing to repair") {
+		t.Fatalf("Repair on PostgreSQL: %+v, %v; want EUNSUPPORTED, nothing to repair", rep, err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("Repair on PostgreSQL wrote %d files", len(left))
+	}
+}
+
 func TestRepairFixesWhatIsSafe(t *testing.T) {
 	t.Parallel()
 	p, raw := at30(t)

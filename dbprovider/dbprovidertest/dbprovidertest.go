@@ -62,6 +62,10 @@ func Run(t *testing.T, open OpenFunc) {
 		t.Parallel()
 		testMigrationLock(t, open(t))
 	})
+	t.Run("EnforcesColumnTypes", func(t *testing.T) {
+		t.Parallel()
+		testEnforcesColumnTypes(t, open(t))
+	})
 	t.Run("ErrorDetail", func(t *testing.T) {
 		t.Parallel()
 		testErrorDetail(t, open(t))
@@ -861,6 +865,34 @@ func testMigrationLock(t *testing.T, p dbprovider.Provider) {
 		waits, err := p.SessionWaitsOnLock(ctx, id2)
 		return err == nil && !waits
 	})
+}
+
+// testEnforcesColumnTypes: EnforcesColumnTypes says what the database
+// does with text stored in an integer column that has no CHECK: refuse it
+// (true) or keep it (false).
+func testEnforcesColumnTypes(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	db, owned, err := p.MigrationDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owned {
+		defer db.Close()
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE type_probe (n integer)`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.ExecContext(ctx, `INSERT INTO type_probe (n) VALUES ('not a number')`)
+	if enforced := err != nil; enforced != p.EnforcesColumnTypes() {
+		t.Fatalf("%s: EnforcesColumnTypes %t, but storing text in an integer column gave %v",
+			p.Name(), p.EnforcesColumnTypes(), err)
+	}
+	if err == nil {
+		var got string
+		if err := db.QueryRowContext(ctx, `SELECT n FROM type_probe`).Scan(&got); err != nil || got != "not a number" {
+			t.Fatalf("%s kept %q, %v; want the text as stored", p.Name(), got, err)
+		}
+	}
 }
 
 // testErrorDetail: ErrorDetail describes the database's own errors, even

@@ -133,6 +133,10 @@ func (p *Provider) SupportsSkipLocked() bool { return true }
 // two dialects, opens them itself and still uses it).
 func (p *Provider) DB() *sql.DB { return p.db }
 
+// EnforcesColumnTypes implements dbprovider.Provider: every value
+// stored fits its column's type.
+func (p *Provider) EnforcesColumnTypes() bool { return true }
+
 // GooseDialect implements dbprovider.Provider.
 func (p *Provider) GooseDialect() string { return "postgres" }
 

@@ -193,6 +193,10 @@ func (p *Provider) DB() *sql.DB {
 // ReadDB returns the read-only pool.
 func (p *Provider) ReadDB() *sql.DB { return p.reader }
 
+// EnforcesColumnTypes implements dbprovider.Provider: a declared type
+// is an affinity, and a value of another type is stored as it is.
+func (p *Provider) EnforcesColumnTypes() bool { return false }
+
 // GooseDialect implements dbprovider.Provider.
 func (p *Provider) GooseDialect() string { return "sqlite3" }
 
