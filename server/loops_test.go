@@ -18,7 +18,6 @@ var (
 	_ startstop.Service = (*sessionSweeper)(nil)
 	_ startstop.Service = (*auditPruner)(nil)
 	_ startstop.Service = (*ssoProbe)(nil)
-	_ startstop.Service = (*envEviction)(nil)
 )
 
 // stopped stops s and checks that its goroutine has ended when Stop

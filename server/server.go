@@ -322,13 +322,14 @@ func (n *Node) build(ctx context.Context) error {
 	sweeper, firstRun := mountAccounts(n, external)
 	pruner := mountAudit(n)
 	rec, usagePruner := mountUsage(n)
-	python, r, eviction, err := mountRuntimes(n)
+	python, r, err := mountRuntimes(n)
 	if err != nil {
 		return err
 	}
 	sb := mountSandbox(n, python, r)
 	pub := mountPublish(n, python, r, sb)
 	sched := mountScheduler(n, pub)
+	eviction := runtimes.NewEvictor(python, pub.LivePythonBundles, n.Now, n.log("runtimes"))
 	sup, settings := mountApps(n, pub, python, r, sb, rec)
 	mountContentServe(n, pub, sup, rec)
 	mountHACheck(n)
