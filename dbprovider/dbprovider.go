@@ -135,6 +135,14 @@ type Provider interface {
 	// superusers: the HA check compares the rest with the nodes' pools.
 	// SQLite: 0, 0 (one process, no limit).
 	ConnectionLimit(ctx context.Context) (max, reserved int, err error)
+	// DropInvalidIndexes drops, through db (the migration handle), those
+	// of the indexes named that a failed concurrent build left invalid,
+	// so that a retried "CREATE INDEX CONCURRENTLY IF NOT EXISTS" builds
+	// them again instead of keeping the invalid one; valid indexes and
+	// names that match none are left alone. PostgreSQL keeps such an
+	// index, unused but maintained. SQLite: nothing to do (an index is
+	// built in a transaction, or not at all).
+	DropInvalidIndexes(ctx context.Context, db *sql.DB, names []string) error
 	// ErrorDetail returns what the database said in err (a migration's or
 	// a rehearsal's error, which reach the caller untranslated), and
 	// whether err holds a database error the dialect describes this way.

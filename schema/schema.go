@@ -405,7 +405,7 @@ func apply(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts O
 			if err != nil {
 				return err
 			}
-			return dropInvalidIndexes(ctx, gp.db, names)
+			return p.DropInvalidIndexes(ctx, gp.db, names)
 		})
 	}
 	if all {

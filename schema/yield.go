@@ -142,29 +142,6 @@ func concurrentIndexes(fsys fs.FS, name string) ([]string, error) {
 	return out, nil
 }
 
-// dropInvalidIndexes drops the indexes named that a failed CREATE INDEX
-// CONCURRENTLY left invalid (PostgreSQL keeps them, unused but
-// maintained), so that the retried "CREATE INDEX CONCURRENTLY IF NOT
-// EXISTS" builds them again instead of keeping the invalid one.
-func dropInvalidIndexes(ctx context.Context, db *sql.DB, names []string) error {
-	for _, n := range names {
-		var invalid bool
-		err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-			WHERE c.relname = $1 AND pg_table_is_visible(c.oid) AND NOT i.indisvalid)`, n).Scan(&invalid)
-		if err != nil {
-			return err
-		}
-		if invalid {
-			if _, err := db.ExecContext(ctx, `DROP INDEX CONCURRENTLY IF EXISTS `+pgQuote(n)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func pgQuote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }
-
 // yieldHint explains a migration that kept giving up on its locks.
 func yieldHint(p dbprovider.Provider, err error, opts Options) string {
 	if !lockYield(p, err) {

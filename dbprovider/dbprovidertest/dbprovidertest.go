@@ -66,6 +66,10 @@ func Run(t *testing.T, open OpenFunc) {
 		t.Parallel()
 		testEnforcesColumnTypes(t, open(t))
 	})
+	t.Run("DropInvalidIndexes", func(t *testing.T) {
+		t.Parallel()
+		testDropInvalidIndexes(t, open(t))
+	})
 	t.Run("ErrorDetail", func(t *testing.T) {
 		t.Parallel()
 		testErrorDetail(t, open(t))
@@ -892,6 +896,70 @@ func testEnforcesColumnTypes(t *testing.T, p dbprovider.Provider) {
 		if err := db.QueryRowContext(ctx, `SELECT n FROM type_probe`).Scan(&got); err != nil || got != "not a number" {
 			t.Fatalf("%s kept %q, %v; want the text as stored", p.Name(), got, err)
 		}
+	}
+}
+
+// testDropInvalidIndexes: an index a failed unique build left behind
+// (PostgreSQL: CREATE UNIQUE INDEX CONCURRENTLY over duplicates leaves it
+// invalid) is dropped; a valid index, and a name that matches none, are
+// left alone.
+func testDropInvalidIndexes(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	db, owned, err := p.MigrationDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owned {
+		defer db.Close()
+	}
+	for _, q := range []string{`CREATE TABLE index_probe (a integer, b integer)`,
+		`INSERT INTO index_probe VALUES (1, 1), (1, 2)`, `CREATE INDEX index_probe_b ON index_probe (b)`} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	build := `CREATE UNIQUE INDEX index_probe_a ON index_probe (a)`
+	if p.SupportsHA() {
+		build = `CREATE UNIQUE INDEX CONCURRENTLY index_probe_a ON index_probe (a)`
+	}
+	if _, err := db.ExecContext(ctx, build); err == nil {
+		t.Fatal("a unique index over duplicates was built")
+	}
+	indexes := func() []string {
+		q := `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'index_probe' ORDER BY name`
+		if p.SupportsHA() {
+			q = `SELECT indexname FROM pg_indexes WHERE tablename = 'index_probe' ORDER BY indexname`
+		}
+		rows, err := db.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, n)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	want := []string{"index_probe_b"}
+	if p.SupportsHA() {
+		want = []string{"index_probe_a", "index_probe_b"} // the invalid one stays until dropped
+	}
+	if got := indexes(); !slices.Equal(got, want) {
+		t.Fatalf("indexes after the failed build: %v, want %v", got, want)
+	}
+	if err := p.DropInvalidIndexes(ctx, db, []string{"index_probe_a", "index_probe_b", "no_such_index"}); err != nil {
+		t.Fatalf("DropInvalidIndexes: %v", err)
+	}
+	if got := indexes(); !slices.Equal(got, []string{"index_probe_b"}) {
+		t.Fatalf("indexes after DropInvalidIndexes: %v, want only the valid index_probe_b", got)
 	}
 }
 

@@ -199,6 +199,25 @@ func (p *Provider) ConnectionLimit(ctx context.Context) (max, reserved int, err 
 	return max, reserved, nil
 }
 
+// DropInvalidIndexes implements dbprovider.Provider from pg_index:
+// indisvalid is false after a failed CREATE INDEX CONCURRENTLY.
+func (p *Provider) DropInvalidIndexes(ctx context.Context, db *sql.DB, names []string) error {
+	for _, n := range names {
+		var invalid bool
+		err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+			WHERE c.relname = $1 AND pg_table_is_visible(c.oid) AND NOT i.indisvalid)`, n).Scan(&invalid)
+		if err != nil {
+			return err
+		}
+		if invalid {
+			if _, err := db.ExecContext(ctx, `DROP INDEX CONCURRENTLY IF EXISTS `+pgx.Identifier{n}.Sanitize()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // ErrorDetail implements dbprovider.Provider from a *pgconn.PgError
 // anywhere in err's chain.
 func (p *Provider) ErrorDetail(err error) (dbprovider.DBError, bool) {

@@ -238,6 +238,10 @@ func (p *Provider) SessionWaitsOnLock(context.Context, int64) (bool, error) { re
 // file, there is no limit to report.
 func (p *Provider) ConnectionLimit(context.Context) (max, reserved int, err error) { return 0, 0, nil }
 
+// DropInvalidIndexes implements dbprovider.Provider: SQLite builds an
+// index in a transaction, so none is ever left invalid.
+func (p *Provider) DropInvalidIndexes(context.Context, *sql.DB, []string) error { return nil }
+
 // ErrorDetail implements dbprovider.Provider: SQLite's errors carry only
 // their text, so none is described.
 func (p *Provider) ErrorDetail(error) (dbprovider.DBError, bool) { return dbprovider.DBError{}, false }
