@@ -16,7 +16,6 @@ import (
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/dbprovider/dbopen"
 	"github.com/podiumhq/podium/schema"
-	"github.com/podiumhq/podium/server"
 	"github.com/spf13/cobra"
 )
 
@@ -91,7 +90,7 @@ func (a *app) openAccounts(ctx context.Context, purpose string) (*accountsDB, er
 				"database schema version %d is older than this binary (%d): start the node once (podium serve) or run \"podium migrate schema up\"", v, schema.Latest())
 		}
 	}
-	svc := auth.New(db, log.WithField("component", "auth"), server.AuthOptions(cfg, auth.Options{}))
+	svc := auth.New(db, log.WithField("component", "auth"), auth.OptionsFromConfig(cfg, auth.Options{}))
 	return &accountsDB{db: db, auth: svc}, nil
 }
 

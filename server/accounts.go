@@ -21,7 +21,7 @@ import (
 // setup) and the account API, and returns the services that sweep expired
 // sessions and offer the first-run setup.
 func mountAccounts(n *Node, external auth.PasswordAuthenticator) (*sessionSweeper, *firstRunSetup) {
-	opts := AuthOptions(n.Config, n.AuthOptions)
+	opts := auth.OptionsFromConfig(n.Config, n.AuthOptions)
 	if external != nil {
 		opts.External = external
 	}
@@ -35,34 +35,6 @@ func mountAccounts(n *Node, external auth.PasswordAuthenticator) (*sessionSweepe
 	}
 	n.web.Mount(n.web.AccountRoutes(n.auth))
 	return &sessionSweeper{auth: n.auth, every: time.Hour, log: n.log("auth")}, &firstRunSetup{n: n}
-}
-
-// AuthOptions returns the options of the accounts service for cfg
-// ([Authentication], [Authorization], [Password]): base's fields where set (tests set the
-// hash cost and the throttle), cfg's for the session lifetimes and the
-// password policy that base leaves zero.
-func AuthOptions(cfg *config.Config, base auth.Options) auth.Options {
-	if base.SessionTTL == 0 {
-		base.SessionTTL = cfg.Authentication.SessionLifetime
-	}
-	if base.SessionIdleTimeout == 0 {
-		base.SessionIdleTimeout = cfg.Authentication.SessionIdleTimeout
-	}
-	if base.Password.MinimumLength == 0 {
-		base.Password.MinimumLength = cfg.Password.MinimumLength
-	}
-	if !base.LinkExistingUsers {
-		base.LinkExistingUsers = cfg.Authentication.LinkExistingUsers
-	}
-	if base.Roles.Default == "" && !base.Roles.Mapped() {
-		base.Roles = auth.RoleMapping{
-			Default:   cfg.Authorization.DefaultUserRole,
-			Admin:     cfg.Authorization.AdministratorRoleMapping,
-			Publisher: cfg.Authorization.PublisherRoleMapping,
-			Viewer:    cfg.Authorization.ViewerRoleMapping,
-		}
-	}
-	return base
 }
 
 // Auth returns the node's accounts service (after Open): in-process tests
