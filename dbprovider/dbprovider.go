@@ -135,6 +135,16 @@ type Provider interface {
 	// superusers: the HA check compares the rest with the nodes' pools.
 	// SQLite: 0, 0 (one process, no limit).
 	ConnectionLimit(ctx context.Context) (max, reserved int, err error)
+	// SetLockTimeout sets, for the rest of session conn (the migration
+	// handle's), how long a statement waits for a lock before it gives up
+	// with an error ErrorDetail reports as LockTimeout; 0 puts back the
+	// server's default. SQLite: nothing to set (one connection writes;
+	// waits are busy_timeout's, set at open).
+	SetLockTimeout(ctx context.Context, conn *sql.Conn, d time.Duration) error
+	// SetTxTimeouts sets, for the rest of tx only, the lock timeout and
+	// the statement timeout (an error ErrorDetail reports as Canceled).
+	// SQLite: nothing to set, as for SetLockTimeout.
+	SetTxTimeouts(ctx context.Context, tx *sql.Tx, lock, statement time.Duration) error
 	// DropInvalidIndexes drops, through db (the migration handle), those
 	// of the indexes named that a failed concurrent build left invalid,
 	// so that a retried "CREATE INDEX CONCURRENTLY IF NOT EXISTS" builds

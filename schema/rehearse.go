@@ -203,8 +203,7 @@ func rehearseRollback(ctx context.Context, p dbprovider.Provider, pending []Migr
 	// Never committed: everything below is undone, pg_notify included
 	// (notifications are delivered at commit only).
 	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, `SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`,
-		fmt.Sprintf("%dms", lockTimeout.Milliseconds()), fmt.Sprintf("%dms", stmtTimeout.Milliseconds())); err != nil {
+	if err := p.SetTxTimeouts(ctx, tx, lockTimeout, stmtTimeout); err != nil {
 		return fmt.Errorf("rehearse: set timeouts: %w", err)
 	}
 	got, err := p.MigrationLockTryTx(ctx, tx)

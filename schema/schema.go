@@ -204,7 +204,7 @@ func NewGoose(p dbprovider.Provider, opts Options) (*Goose, error) {
 		if err != nil {
 			return nil, fmt.Errorf("schema: %w", err)
 		}
-		gopts = append(gopts, goose.WithSessionLocker(ddlLocker{SessionLocker: locker, timeout: opts.ddlLockTimeout()}))
+		gopts = append(gopts, goose.WithSessionLocker(ddlLocker{SessionLocker: locker, p: p, timeout: opts.ddlLockTimeout()}))
 	}
 	db, owned, err := p.MigrationDB()
 	if err != nil {

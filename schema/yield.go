@@ -35,6 +35,7 @@ const (
 // statement, in a transaction or not, and nothing else.
 type ddlLocker struct {
 	lock.SessionLocker
+	p       dbprovider.Provider
 	timeout time.Duration
 }
 
@@ -42,8 +43,7 @@ func (l ddlLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
 	if err := l.SessionLocker.SessionLock(ctx, conn); err != nil {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, `SELECT set_config('lock_timeout', $1, false)`,
-		fmt.Sprintf("%dms", l.timeout.Milliseconds())); err != nil {
+	if err := l.p.SetLockTimeout(ctx, conn, l.timeout); err != nil {
 		_ = l.SessionLocker.SessionUnlock(context.WithoutCancel(ctx), conn)
 		return fmt.Errorf("set lock_timeout: %w", err)
 	}
@@ -51,7 +51,7 @@ func (l ddlLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
 }
 
 func (l ddlLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
-	_, _ = conn.ExecContext(ctx, `RESET lock_timeout`)
+	_ = l.p.SetLockTimeout(ctx, conn, 0)
 	return l.SessionLocker.SessionUnlock(ctx, conn)
 }
 

@@ -66,6 +66,10 @@ func Run(t *testing.T, open OpenFunc) {
 		t.Parallel()
 		testEnforcesColumnTypes(t, open(t))
 	})
+	t.Run("Timeouts", func(t *testing.T) {
+		t.Parallel()
+		testTimeouts(t, open(t))
+	})
 	t.Run("DropInvalidIndexes", func(t *testing.T) {
 		t.Parallel()
 		testDropInvalidIndexes(t, open(t))
@@ -896,6 +900,71 @@ func testEnforcesColumnTypes(t *testing.T, p dbprovider.Provider) {
 		if err := db.QueryRowContext(ctx, `SELECT n FROM type_probe`).Scan(&got); err != nil || got != "not a number" {
 			t.Fatalf("%s kept %q, %v; want the text as stored", p.Name(), got, err)
 		}
+	}
+}
+
+// testTimeouts: SetLockTimeout holds for the session until set back to
+// the default (0); SetTxTimeouts holds inside the transaction only.
+// PostgreSQL reports them in SHOW; SQLite has nothing to set and must
+// accept both calls.
+func testTimeouts(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	db, owned, err := p.MigrationDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owned {
+		defer db.Close()
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	show := func(q interface {
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}, name string) string {
+		var v string
+		if err := q.QueryRowContext(ctx, `SHOW `+name).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if err := p.SetLockTimeout(ctx, conn, 1500*time.Millisecond); err != nil {
+		t.Fatalf("SetLockTimeout: %v", err)
+	}
+	if p.SupportsHA() {
+		if got := show(conn, "lock_timeout"); got != "1500ms" {
+			t.Errorf("lock_timeout after SetLockTimeout(1.5s): %q", got)
+		}
+	}
+	if err := p.SetLockTimeout(ctx, conn, 0); err != nil {
+		t.Fatalf("SetLockTimeout(0): %v", err)
+	}
+	if p.SupportsHA() {
+		if got := show(conn, "lock_timeout"); got != "0" {
+			t.Errorf("lock_timeout after SetLockTimeout(0): %q, want the default 0", got)
+		}
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := p.SetTxTimeouts(ctx, tx, 2500*time.Millisecond, 3500*time.Millisecond); err != nil {
+		t.Fatalf("SetTxTimeouts: %v", err)
+	}
+	if !p.SupportsHA() {
+		return
+	}
+	if l, s := show(tx, "lock_timeout"), show(tx, "statement_timeout"); l != "2500ms" || s != "3500ms" {
+		t.Errorf("in the transaction after SetTxTimeouts(2.5s, 3.5s): lock_timeout %q, statement_timeout %q", l, s)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if l, s := show(conn, "lock_timeout"), show(conn, "statement_timeout"); l != "0" || s != "0" {
+		t.Errorf("after the transaction: lock_timeout %q, statement_timeout %q, want the defaults 0", l, s)
 	}
 }
 

@@ -199,6 +199,25 @@ func (p *Provider) ConnectionLimit(ctx context.Context) (max, reserved int, err 
 	return max, reserved, nil
 }
 
+// SetLockTimeout implements dbprovider.Provider with the session's
+// lock_timeout (RESET for 0).
+func (p *Provider) SetLockTimeout(ctx context.Context, conn *sql.Conn, d time.Duration) error {
+	if d == 0 {
+		_, err := conn.ExecContext(ctx, `RESET lock_timeout`)
+		return err
+	}
+	_, err := conn.ExecContext(ctx, `SELECT set_config('lock_timeout', $1, false)`, fmt.Sprintf("%dms", d.Milliseconds()))
+	return err
+}
+
+// SetTxTimeouts implements dbprovider.Provider with lock_timeout and
+// statement_timeout local to tx.
+func (p *Provider) SetTxTimeouts(ctx context.Context, tx *sql.Tx, lock, statement time.Duration) error {
+	_, err := tx.ExecContext(ctx, `SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`,
+		fmt.Sprintf("%dms", lock.Milliseconds()), fmt.Sprintf("%dms", statement.Milliseconds()))
+	return err
+}
+
 // DropInvalidIndexes implements dbprovider.Provider from pg_index:
 // indisvalid is false after a failed CREATE INDEX CONCURRENTLY.
 func (p *Provider) DropInvalidIndexes(ctx context.Context, db *sql.DB, names []string) error {

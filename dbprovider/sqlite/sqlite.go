@@ -238,6 +238,15 @@ func (p *Provider) SessionWaitsOnLock(context.Context, int64) (bool, error) { re
 // file, there is no limit to report.
 func (p *Provider) ConnectionLimit(context.Context) (max, reserved int, err error) { return 0, 0, nil }
 
+// SetLockTimeout implements dbprovider.Provider: nothing to set (waits
+// are busy_timeout's, set at open).
+func (p *Provider) SetLockTimeout(context.Context, *sql.Conn, time.Duration) error { return nil }
+
+// SetTxTimeouts implements dbprovider.Provider: nothing to set.
+func (p *Provider) SetTxTimeouts(context.Context, *sql.Tx, time.Duration, time.Duration) error {
+	return nil
+}
+
 // DropInvalidIndexes implements dbprovider.Provider: SQLite builds an
 // index in a transaction, so none is ever left invalid.
 func (p *Provider) DropInvalidIndexes(context.Context, *sql.DB, []string) error { return nil }
