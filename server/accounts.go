@@ -59,18 +59,9 @@ func (s *sessionSweeper) Name() string { return "session sweeper" }
 // Start sweeps every s.every (the first sweep after one interval), until
 // Stop.
 func (s *sessionSweeper) Start(ctx context.Context) error {
-	return s.Go(ctx, func(ctx context.Context) {
-		t := time.NewTicker(s.every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				s.sweep(ctx)
-				s.swept.Signal(struct{}{})
-			}
-		}
+	return s.GoEvery(ctx, s.every, false, func(ctx context.Context) {
+		s.sweep(ctx)
+		s.swept.Signal(struct{}{})
 	})
 }
 

@@ -45,17 +45,8 @@ func (a *auditPruner) Start(ctx context.Context) error {
 	if a.retention <= 0 {
 		return nil
 	}
-	return a.Go(ctx, func(ctx context.Context) {
-		t := time.NewTicker(a.every)
-		defer t.Stop()
-		for {
-			a.pruned.Signal(a.prune(ctx))
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+	return a.GoEvery(ctx, a.every, true, func(ctx context.Context) {
+		a.pruned.Signal(a.prune(ctx))
 	})
 }
 

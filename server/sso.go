@@ -111,18 +111,9 @@ func (p *ssoProbe) facts() *hacheck.SSOFacts {
 
 // Start probes at once and then every p.every, until Stop.
 func (p *ssoProbe) Start(ctx context.Context) error {
-	return p.Go(ctx, func(ctx context.Context) {
-		t := time.NewTicker(p.every)
-		defer t.Stop()
-		for {
-			p.probe(ctx)
-			p.probed.Signal(struct{}{})
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+	return p.GoEvery(ctx, p.every, true, func(ctx context.Context) {
+		p.probe(ctx)
+		p.probed.Signal(struct{}{})
 	})
 }
 

@@ -49,17 +49,8 @@ func (p *Pruner) Start(ctx context.Context) error {
 	if p.Retention <= 0 {
 		return nil
 	}
-	return p.Go(ctx, func(ctx context.Context) {
-		t := time.NewTicker(p.Every)
-		defer t.Stop()
-		for {
-			p.TestSignals.Pruned.Signal(p.Prune(ctx))
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
+	return p.GoEvery(ctx, p.Every, true, func(ctx context.Context) {
+		p.TestSignals.Pruned.Signal(p.Prune(ctx))
 	})
 }
 

@@ -61,17 +61,8 @@ func (w *Watch) Name() string { return "disk watch" }
 
 // Start samples every Options.Every (New took the first), until Stop.
 func (w *Watch) Start(ctx context.Context) error {
-	return w.Go(ctx, func(ctx context.Context) {
-		t := time.NewTicker(w.opt.Every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				w.Sampled.Signal(w.sample())
-			}
-		}
+	return w.GoEvery(ctx, w.opt.Every, false, func(context.Context) {
+		w.Sampled.Signal(w.sample())
 	})
 }
 

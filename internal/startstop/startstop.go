@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // Service is what a service built on [Base] offers: Start and Stop as the
@@ -102,6 +103,29 @@ func (b *Base) Go(ctx context.Context, run func(ctx context.Context)) error {
 		run(ctx)
 	}()
 	return nil
+}
+
+// GoEvery starts the service's goroutine as [Base.Go] does, running fn
+// every interval until Stop: first at once when atStart is true, else
+// after one interval. It is the loop every periodic service (a sweeper, a
+// pruner, a probe) would otherwise write out itself. A run of fn that
+// outlasts the interval delays the next one; ticks are not queued.
+func (b *Base) GoEvery(ctx context.Context, every time.Duration, atStart bool, fn func(ctx context.Context)) error {
+	return b.Go(ctx, func(ctx context.Context) {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		if atStart {
+			fn(ctx)
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				fn(ctx)
+			}
+		}
+	})
 }
 
 // Stop cancels the running goroutine's context and waits for it to end,

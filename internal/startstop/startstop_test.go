@@ -320,3 +320,66 @@ func TestStopAll(t *testing.T) {
 		t.Fatalf("StopAll of stopped services: %v", err)
 	}
 }
+
+// periodic is a service whose Start is GoEvery: it signals each run.
+type periodic struct {
+	startstop.Base
+	every   time.Duration
+	atStart bool
+	ran     testsignal.Signal[struct{}]
+}
+
+func (p *periodic) Start(ctx context.Context) error {
+	return p.GoEvery(ctx, p.every, p.atStart, func(context.Context) { p.ran.Signal(struct{}{}) })
+}
+
+// TestGoEveryAtStart: with atStart the first run comes at once, not after
+// the interval (an hour here, which the test would never see pass).
+func TestGoEveryAtStart(t *testing.T) {
+	p := &periodic{every: time.Hour, atStart: true}
+	p.ran.Init()
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.ran.WaitOrTimeout(t)
+	if err := p.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.ran.RequireEmpty(t)
+}
+
+// TestGoEveryRepeats: without atStart the runs come one per interval,
+// again and again, and Stop returns once the goroutine has ended.
+func TestGoEveryRepeats(t *testing.T) {
+	p := &periodic{every: time.Millisecond}
+	p.ran.Init()
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		p.ran.WaitOrTimeout(t)
+	}
+	if err := p.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Stopped():
+	default:
+		t.Fatal("Stop returned before the goroutine ended")
+	}
+}
+
+// TestGoEveryNoRunBeforeInterval: without atStart nothing runs before the
+// first interval has passed.
+func TestGoEveryNoRunBeforeInterval(t *testing.T) {
+	p := &periodic{every: time.Hour}
+	p.ran.Init()
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-p.Started()
+	if err := p.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.ran.RequireEmpty(t)
+}
