@@ -26,7 +26,11 @@ func TestSandboxLimitKillRenderBuild(t *testing.T) {
 	prom := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
 	links := testutil.OpenTempDir(t, 0o755)
 	// sbConfig: SandboxMemoryLimit = 256MiB, SandboxProcessLimit = 64.
-	n := nodetest.StartNode(t, nodetest.Options{DataDir: sharedDataDir(t), Config: sbConfig(t, links) +
+	// A uid range of its own (see TestSandboxRunAs): another test's content
+	// with the same id would share the uid, and its processes would count
+	// against the process limit before the content's cgroup does.
+	cfg := strings.Replace(sbConfig(t, links), "[Applications]\n", "[Applications]\nSandboxUIDRange = 250000-259999\n", 1)
+	n := nodetest.StartNode(t, nodetest.Options{DataDir: sharedDataDir(t), Config: cfg +
 		"[Metrics]\nInterval = 200ms\nPrometheusListen = " + prom + "\n"})
 	key := pubUser(t, n, "limits", "publisher")
 	const (

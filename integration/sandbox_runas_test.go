@@ -31,6 +31,12 @@ http.server.HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever(
 
 // raForkBomb is a render that forks up to 50 sleeping children, counts
 // those the kernel allowed, and reports the count.
+// The uid range of TestSandboxRunAs's node, apart from every other test's.
+const (
+	raUIDRange = "240000-249999"
+	raUIDFirst = 240000
+)
+
 const raForkBomb = `import os, time
 
 pids = []
@@ -59,7 +65,10 @@ with open(os.path.join(os.environ["PODIUM_OUTPUT_DIR"], "index.html"), "w") as f
 // may set none of them.
 func TestSandboxRunAs(t *testing.T) {
 	t.Parallel()
-	n := nodetest.StartNode(t, nodetest.Options{DataDir: sharedDataDir(t), Config: "[Applications]\nRunAs = nobody\nSandboxMemoryLimit = 256MiB\nSandboxProcessLimit = 64\n"})
+	// A uid range of its own: the content ids of the tests' nodes (each
+	// its own database) are alike, and so would be their uids, whose
+	// processes the render's process limit counts (RLIMIT_NPROC).
+	n := nodetest.StartNode(t, nodetest.Options{DataDir: sharedDataDir(t), Config: "[Applications]\nRunAs = nobody\nSandboxMemoryLimit = 256MiB\nSandboxProcessLimit = 64\nSandboxUIDRange = " + raUIDRange + "\n"})
 	pub := pubUser(t, n, "ra-pub", "publisher")
 	admin := pubUser(t, n, "ra-admin", "admin")
 
@@ -147,7 +156,7 @@ func TestSandboxRunAs(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	rtWaitBody(t, n.URL+"/content/"+app+"/", pub, fmt.Sprintf("uid=%d nofile=4096", 200000+id.ID%100000))
+	rtWaitBody(t, n.URL+"/content/"+app+"/", pub, fmt.Sprintf("uid=%d nofile=4096", raUIDFirst+id.ID%10000))
 
 	report := pubCreate(t, n, pub, "ra-render")
 	pubWant(t, "admin sets process_limit", pubJSON(t, "PATCH", n.URL+"/__api__/v1/content/"+report, admin, `{"process_limit": 8}`), 200)
