@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -63,10 +64,25 @@ type upConn struct {
 	bw        *bufio.Writer
 	idleSince time.Time
 	read      int64 // bytes read from conn, ever
+	headEnd   int64 // while reading an answer's head: read may not pass it (0: no bound)
 }
+
+// maxHead bounds the head of an app's answer (interim answers included),
+// as http.Transport's default MaxResponseHeaderBytes does on the standard
+// path: an app that sends headers without end is cut off, not buffered.
+const maxHead = 10 << 20
+
+// maxInterim bounds the interim (1xx) answers before the final one, as
+// http.Transport does.
+const maxInterim = 5
+
+var errHeadTooLarge = errors.New("the app's answer head is larger than 10 MiB")
 
 // Read reads from the connection, counting.
 func (c *upConn) Read(b []byte) (int, error) {
+	if c.headEnd > 0 && c.read >= c.headEnd {
+		return 0, errHeadTooLarge
+	}
 	n, err := c.conn.Read(b)
 	c.read += int64(n)
 	return n, err
@@ -278,7 +294,10 @@ func (s *Supervisor) roundTrip(w http.ResponseWriter, c *upConn, in *http.Reques
 	if err := c.bw.Flush(); err != nil {
 		return nil, err
 	}
-	return readFinal(w, c.br, in)
+	c.headEnd = c.read + maxHead
+	res, err := readFinal(w, c.br, in)
+	c.headEnd = 0
+	return res, err
 }
 
 // writeDirectHead writes the request line and headers of in, rewritten as
@@ -372,7 +391,10 @@ func tokenListed(vv []string, token string) bool {
 // answers other than 101 on to w as ReverseProxy does. A 101 to a request
 // that asked for no upgrade is an error.
 func readFinal(w http.ResponseWriter, br *bufio.Reader, in *http.Request) (*http.Response, error) {
-	for {
+	for interim := 0; ; interim++ {
+		if interim > maxInterim {
+			return nil, fmt.Errorf("the app sent more than %d interim (1xx) answers", maxInterim)
+		}
 		res, err := http.ReadResponse(br, in)
 		if err != nil {
 			return nil, err

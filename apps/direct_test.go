@@ -178,3 +178,46 @@ func TestDirectRetriesClosedIdleConnection(t *testing.T) {
 	default:
 	}
 }
+
+// TestDirectBoundsAnswerHead: an app whose answer head never ends (a
+// publisher's app attacking its node) is cut off past maxHead with a 502,
+// as http.Transport's MaxResponseHeaderBytes does on the standard path,
+// instead of being buffered without bound.
+func TestDirectBoundsAnswerHead(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var sent atomic.Int64
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = http.ReadRequest(bufio.NewReader(c))
+		line := "X-Junk: " + strings.Repeat("a", 1000) + "\r\n"
+		if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\n"); err != nil {
+			return
+		}
+		for {
+			n, err := io.WriteString(c, line)
+			sent.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}()
+	s := New(Options{Log: logging.Component(logging.Discard(), "apps")})
+	p := fakeProcess(s, &fakeApp{ln: ln})
+	rec := httptest.NewRecorder()
+	s.serveDirect(rec, httptest.NewRequest("GET", "/content/g/", nil), p, false)
+	if rec.Code != http.StatusBadGateway {
+		t.Fatalf("endless answer head: %d, want 502", rec.Code)
+	}
+	if n := sent.Load(); n < maxHead {
+		t.Errorf("the app sent %d bytes before the cut, want at least maxHead (%d): cut too early", n, maxHead)
+	}
+}
