@@ -141,6 +141,12 @@ type Provider interface {
 	// server's default. SQLite: nothing to set (one connection writes;
 	// waits are busy_timeout's, set at open).
 	SetLockTimeout(ctx context.Context, conn *sql.Conn, d time.Duration) error
+	// SetApplicationName names session conn (the migration handle's) in
+	// the database's list of sessions, so that an administrator sees
+	// which of them is what ("podium rehearse"). PostgreSQL: its
+	// application_name, which pg_stat_activity shows. SQLite: nothing to
+	// set (one process holds the file; it lists no sessions).
+	SetApplicationName(ctx context.Context, conn *sql.Conn, name string) error
 	// SetTxTimeouts sets, for the rest of tx only, the lock timeout and
 	// the statement timeout (an error ErrorDetail reports as Canceled).
 	// SQLite: nothing to set, as for SetLockTimeout.

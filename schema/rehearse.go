@@ -193,7 +193,7 @@ func rehearseRollback(ctx context.Context, p dbprovider.Provider, pending []Migr
 		return podium.Errorf(podium.EUNAVAILABLE, "rehearse: cannot connect to %s", p.Describe())
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `SELECT set_config('application_name', 'podium rehearse', false)`); err != nil {
+	if err := p.SetApplicationName(ctx, conn, "podium rehearse"); err != nil {
 		return podium.Errorf(podium.EUNAVAILABLE, "rehearse: cannot connect to %s", p.Describe())
 	}
 	tx, err := conn.BeginTx(ctx, nil)

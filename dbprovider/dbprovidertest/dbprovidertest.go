@@ -904,9 +904,10 @@ func testEnforcesColumnTypes(t *testing.T, p dbprovider.Provider) {
 }
 
 // testTimeouts: SetLockTimeout holds for the session until set back to
-// the default (0); SetTxTimeouts holds inside the transaction only.
-// PostgreSQL reports them in SHOW; SQLite has nothing to set and must
-// accept both calls.
+// the default (0); SetTxTimeouts holds inside the transaction only;
+// SetApplicationName names the session. PostgreSQL reports them in SHOW
+// (and the name in pg_stat_activity); SQLite has nothing to set and must
+// accept the calls.
 func testTimeouts(t *testing.T, p dbprovider.Provider) {
 	ctx := ctxT(t)
 	db, owned, err := p.MigrationDB()
@@ -944,6 +945,19 @@ func testTimeouts(t *testing.T, p dbprovider.Provider) {
 	if p.SupportsHA() {
 		if got := show(conn, "lock_timeout"); got != "0" {
 			t.Errorf("lock_timeout after SetLockTimeout(0): %q, want the default 0", got)
+		}
+	}
+	if err := p.SetApplicationName(ctx, conn, "podium conformance"); err != nil {
+		t.Fatalf("SetApplicationName: %v", err)
+	}
+	if p.SupportsHA() {
+		if got := show(conn, "application_name"); got != "podium conformance" {
+			t.Errorf("application_name after SetApplicationName: %q", got)
+		}
+		// Seen by other sessions too, which is what it is for.
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'podium conformance'`).Scan(&n); err != nil || n != 1 {
+			t.Errorf("sessions named \"podium conformance\" in pg_stat_activity: %d, %v; want 1", n, err)
 		}
 	}
 	tx, err := conn.BeginTx(ctx, nil)

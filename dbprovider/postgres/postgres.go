@@ -210,6 +210,13 @@ func (p *Provider) SetLockTimeout(ctx context.Context, conn *sql.Conn, d time.Du
 	return err
 }
 
+// SetApplicationName implements dbprovider.Provider with the session's
+// application_name.
+func (p *Provider) SetApplicationName(ctx context.Context, conn *sql.Conn, name string) error {
+	_, err := conn.ExecContext(ctx, `SELECT set_config('application_name', $1, false)`, name)
+	return err
+}
+
 // SetTxTimeouts implements dbprovider.Provider with lock_timeout and
 // statement_timeout local to tx.
 func (p *Provider) SetTxTimeouts(ctx context.Context, tx *sql.Tx, lock, statement time.Duration) error {

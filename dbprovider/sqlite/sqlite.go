@@ -242,6 +242,10 @@ func (p *Provider) ConnectionLimit(context.Context) (max, reserved int, err erro
 // are busy_timeout's, set at open).
 func (p *Provider) SetLockTimeout(context.Context, *sql.Conn, time.Duration) error { return nil }
 
+// SetApplicationName implements dbprovider.Provider: SQLite lists no
+// sessions to name them in.
+func (p *Provider) SetApplicationName(context.Context, *sql.Conn, string) error { return nil }
+
 // SetTxTimeouts implements dbprovider.Provider: nothing to set.
 func (p *Provider) SetTxTimeouts(context.Context, *sql.Tx, time.Duration, time.Duration) error {
 	return nil
