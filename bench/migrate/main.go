@@ -56,6 +56,7 @@ type measure struct {
 	seconds float64
 	rssKB   int64
 	note    string
+	tables  map[string]int64 // podium's rows per table
 }
 
 func (m measure) rate() float64 { return float64(m.rows) / m.seconds }
@@ -65,6 +66,11 @@ func run(ctx context.Context, bin, work string, scale float64, skipPgloader bool
 	if admin == "" {
 		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 	}
+	unlock, err := lockServer(ctx, admin)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	sizes := migratetest.Million()
 	if scale != 1 {
 		sizes = scaled(sizes, scale)
@@ -77,9 +83,6 @@ func run(ctx context.Context, bin, work string, scale float64, skipPgloader bool
 			return err
 		}
 	}
-	st, _ := os.Stat(dbFile)
-	fmt.Printf("source: %s, %d rows over 18 tables, %.0f MB\n", dbFile, sizes.Total(), float64(st.Size())/1e6)
-	fmt.Printf("target: PostgreSQL at %s\n", postgres.Redact(admin))
 
 	if !skipPgloader {
 		if _, err := exec.LookPath("pgloader"); err != nil {
@@ -91,6 +94,9 @@ func run(ctx context.Context, bin, work string, scale float64, skipPgloader bool
 	if err != nil {
 		return err
 	}
+	st, _ := os.Stat(dbFile)
+	fmt.Printf("source: %s, %d rows over %d tables, %.0f MB\n", dbFile, fl.total, len(fl.order), float64(st.Size())/1e6)
+	fmt.Printf("target: PostgreSQL at %s\n", postgres.Redact(admin))
 	tools := []func() (measure, error){
 		func() (measure, error) { return runPodium(ctx, bin, work, dataDir, admin) },
 	}
@@ -104,6 +110,11 @@ func run(ctx context.Context, bin, work string, scale float64, skipPgloader bool
 			m, err := tool()
 			if err != nil {
 				return err
+			}
+			if m.tables != nil {
+				if err := fl.same(m.tables); err != nil {
+					return err
+				}
 			}
 			fmt.Printf("round %d: %-20s %8.2f s %10.0f rows/s\n", round, m.name, m.seconds, m.rate())
 			if best[i].seconds == 0 || m.seconds < best[i].seconds {
@@ -202,19 +213,23 @@ func runPodium(ctx context.Context, bin, work, dataDir, admin string) (measure, 
 	var res struct {
 		Rows   int64 `json:"rows"`
 		Tables []struct {
-			Verified bool `json:"verified"`
+			Name     string `json:"table"`
+			Rows     int64  `json:"rows"`
+			Verified bool   `json:"verified"`
 		} `json:"tables"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		return measure{}, fmt.Errorf("podium migrate db output: %w", err)
 	}
 	verified := 0
+	tables := map[string]int64{}
 	for _, t := range res.Tables {
 		if t.Verified {
 			verified++
 		}
+		tables[t.Name] = t.Rows
 	}
-	return measure{name: "podium migrate db", rows: res.Rows, seconds: secs, rssKB: rssKB,
+	return measure{name: "podium migrate db", rows: res.Rows, seconds: secs, rssKB: rssKB, tables: tables,
 		note: fmt.Sprintf("%d/%d tables verified, wall time of the whole command", verified, len(res.Tables))}, nil
 }
 
@@ -329,6 +344,34 @@ func build(ctx context.Context, dir string, sizes migratetest.Sizes) error {
 	return os.Rename(tmp, dir)
 }
 
+// lockServer holds, for the whole run, a session advisory lock on the
+// server that every bench-migrate run takes. Two runs against one server
+// (two engineers on a shared machine) used the same scratch databases: one
+// run's scratch() dropped, WITH (FORCE), the database the other's podium
+// migrate db was connecting to, which then failed with "database
+// podium_bench_migrate does not exist"; and each would have timed the
+// other's load. The second run now waits for the first.
+func lockServer(ctx context.Context, admin string) (func(), error) {
+	c, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", postgres.Redact(admin), err)
+	}
+	const key = `hashtext('podium bench-migrate')`
+	var ok bool
+	if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+key+`)`).Scan(&ok); err != nil {
+		c.Close(ctx)
+		return nil, err
+	}
+	if !ok {
+		fmt.Println("another bench-migrate run is using this PostgreSQL server: waiting for it to end...")
+		if _, err := c.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`); err != nil {
+			c.Close(ctx)
+			return nil, err
+		}
+	}
+	return func() { c.Close(context.Background()) }, nil
+}
+
 // scratch (re)creates an empty database and returns its URL.
 func scratch(ctx context.Context, admin, name string) (string, func(), error) {
 	c, err := pgx.Connect(ctx, admin)
@@ -398,6 +441,7 @@ type floorData struct {
 	order []string
 	cols  map[string][]string
 	rows  map[string][][]any
+	count map[string]int64
 	total int64
 	// bin is each table's binary COPY stream, as PostgreSQL itself writes
 	// it (COPY TO, once): the floor sends these bytes, so no client-side
@@ -405,21 +449,37 @@ type floorData struct {
 	bin map[string][]byte
 }
 
-// Parents before children, as the schema's foreign keys need.
-var floorOrder = []string{"nodes", "settings", "users", "api_keys", "sessions", "login_attempts", "content", "content_acl",
-	"content_env", "bundles", "tasks", "task_output", "renders", "schedules", "jobs", "job_attempts", "audit_log", "leases", "usage_visits", "usage_sessions"}
-
+// loadFloor reads every row of every table podium migrate db copies: the
+// source's tables as it lists them (sqlite_master, SQLite's own and goose's
+// version table excepted, which goose fills on the target), not a list kept
+// by hand, which missed the tables added since it was written. The order
+// does not matter: the floor loads into tables without keys.
 func loadFloor(ctx context.Context, dataDir string) (*floorData, error) {
 	src, err := sqlite.Open(ctx, sqlite.Options{Dir: dataDir, ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
-	boolCols := map[string]bool{"nodes.ha_enabled": true, "users.locked": true, "tasks.finished": true, "schedules.enabled": true,
-		"renders.output_pruned": true}
-	fd := &floorData{order: floorOrder, cols: map[string][]string{}, rows: map[string][][]any{}}
-	for _, t := range floorOrder {
-		rows, err := src.ReadDB().QueryContext(ctx, "SELECT * FROM "+t)
+	fd := &floorData{cols: map[string][]string{}, rows: map[string][][]any{}, count: map[string]int64{}}
+	names, err := src.ReadDB().QueryContext(ctx,
+		`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name <> 'goose_db_version' ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	for names.Next() {
+		var t string
+		if err := names.Scan(&t); err != nil {
+			names.Close()
+			return nil, err
+		}
+		fd.order = append(fd.order, t)
+	}
+	names.Close()
+	if err := names.Err(); err != nil {
+		return nil, err
+	}
+	for _, t := range fd.order {
+		rows, err := src.ReadDB().QueryContext(ctx, "SELECT * FROM "+pgx.Identifier{t}.Sanitize())
 		if err != nil {
 			return nil, err
 		}
@@ -435,17 +495,32 @@ func loadFloor(ctx context.Context, dataDir string) (*floorData, error) {
 				rows.Close()
 				return nil, err
 			}
-			for i, v := range vals {
-				if x, ok := v.(int64); ok && boolCols[t+"."+cols[i]] {
-					vals[i] = x != 0
-				}
-			}
 			fd.rows[t] = append(fd.rows[t], vals)
 		}
 		rows.Close()
-		fd.total += int64(len(fd.rows[t]))
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		fd.count[t] = int64(len(fd.rows[t]))
+		fd.total += fd.count[t]
 	}
 	return fd, nil
+}
+
+// same fails unless podium migrate db copied exactly the floor's tables
+// and rows: the comparison is only fair if both load the same data.
+func (fd *floorData) same(podium map[string]int64) error {
+	for t, n := range podium {
+		if m, ok := fd.count[t]; !ok || m != n {
+			return fmt.Errorf("the floor loads %d rows of %s, podium migrate db copied %d", m, t, n)
+		}
+	}
+	for t := range fd.count {
+		if _, ok := podium[t]; !ok {
+			return fmt.Errorf("the floor loads %s, which podium migrate db did not copy", t)
+		}
+	}
+	return nil
 }
 
 // run is the floor: the fastest way this PostgreSQL server takes the same
@@ -588,8 +663,38 @@ func (fd *floorData) encode(ctx context.Context, pg *postgres.Provider) error {
 		return err
 	}
 	defer tx.Rollback(ctx)
+	// SQLite keeps booleans as 0 and 1: the target's catalog says which
+	// columns take them as booleans.
+	boolCols := map[string]bool{}
+	rows, err := tx.Query(ctx, `SELECT table_name, column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND data_type = 'boolean'`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var t, c string
+		if err := rows.Scan(&t, &c); err != nil {
+			rows.Close()
+			return err
+		}
+		boolCols[t+"."+c] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	fd.bin = map[string][]byte{}
 	for _, t := range fd.order {
+		for i, c := range fd.cols[t] {
+			if !boolCols[t+"."+c] {
+				continue
+			}
+			for _, row := range fd.rows[t] {
+				if x, ok := row[i].(int64); ok {
+					row[i] = x != 0
+				}
+			}
+		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t}, fd.cols[t], pgx.CopyFromRows(fd.rows[t])); err != nil {
 			return fmt.Errorf("floor: load %s: %w", t, err)
 		}
