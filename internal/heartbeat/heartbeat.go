@@ -63,7 +63,7 @@ type Heartbeat struct {
 	dbNow   atomic.Int64 // unix ns, database clock at the start of the beat gathering info
 	last    atomic.Int64 // unix ns of the last recorded beat (node clock)
 	// Beaten signals each heartbeat with its error, nil when recorded
-	// (tests).
+	// (tests), once Healthy reflects it.
 	Beaten testsignal.Signal[error]
 }
 
@@ -133,9 +133,9 @@ func (h *Heartbeat) loop(ctx context.Context) {
 		case <-t.C:
 		}
 		err := h.beat(ctx)
-		h.Beaten.Signal(err)
 		switch {
 		case ctx.Err() != nil:
+			h.Beaten.Signal(err)
 			return
 		case err != nil:
 			if h.healthy.Swap(false) {
@@ -148,6 +148,8 @@ func (h *Heartbeat) loop(ctx context.Context) {
 			}
 			t.Reset(interval)
 		}
+		// After Healthy says what the beat found.
+		h.Beaten.Signal(err)
 	}
 }
 
