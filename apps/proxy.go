@@ -158,7 +158,13 @@ func (s *Supervisor) release(pl *pool, p *process) {
 	if p.conns == 0 {
 		p.idleFrom = s.opts.Now()
 	}
-	pl.signal()
+	if pl.queued > 0 {
+		// Only acquire waits on pl.changed, and a waiter is counted in
+		// pl.queued (under s.mu) from before it takes the channel until
+		// it returns: with none, replacing the channel is an allocation
+		// per request for nobody.
+		pl.signal()
+	}
 	s.mu.Unlock()
 }
 

@@ -83,27 +83,33 @@ func ContentHeaders(frame string) func(http.Header) {
 // sends), a strict CSP and the dashboard's frame policy on the pages, and
 // a CSP that allows nothing on the API. Content's own headers are set
 // where it is served (serveDir, the app proxy).
-func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+//
+// The policies are built here, once: echo v4 applies its middleware to
+// the handler anew on every request, so what the middleware function
+// computes before returning its handler runs per request too.
+func (s *Server) securityHeaders() echo.MiddlewareFunc {
 	dashCSP := dashboardCSP(s.frameDashboard, s.contentCSPSource())
 	loginPolicy := loginCSP(s.frameDashboard, s.contentCSPSource())
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		p := c.Request().URL.Path
-		switch {
-		case strings.HasPrefix(p, "/content/"):
-		case strings.HasPrefix(p, apiPrefix) || p == "/__ping__":
-			h.Set("Content-Security-Policy", apiCSP)
-		case strings.HasPrefix(p, "/__dashboard__"):
-			h.Set("Content-Security-Policy", dashCSP)
-			setFrameOptions(h, s.frameDashboard)
-		case strings.HasPrefix(p, LoginPath) || p == LogoutPath:
-			h.Set("Content-Security-Policy", loginPolicy)
-			setFrameOptions(h, s.frameDashboard)
-		default:
-			setFrameOptions(h, s.frameDashboard)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			p := c.Request().URL.Path
+			switch {
+			case strings.HasPrefix(p, "/content/"):
+			case strings.HasPrefix(p, apiPrefix) || p == "/__ping__":
+				h.Set("Content-Security-Policy", apiCSP)
+			case strings.HasPrefix(p, "/__dashboard__"):
+				h.Set("Content-Security-Policy", dashCSP)
+				setFrameOptions(h, s.frameDashboard)
+			case strings.HasPrefix(p, LoginPath) || p == LogoutPath:
+				h.Set("Content-Security-Policy", loginPolicy)
+				setFrameOptions(h, s.frameDashboard)
+			default:
+				setFrameOptions(h, s.frameDashboard)
+			}
+			return next(c)
 		}
-		return next(c)
 	}
 }
 

@@ -186,7 +186,7 @@ func New(opts Options) *Server {
 	e.Use(s.accessLog)
 	// First of what answers: the redirect to https and the edge's
 	// refusals carry Podium's headers (nosniff) too.
-	e.Use(s.securityHeaders)
+	e.Use(s.securityHeaders())
 	e.Use(transportSecurity(opts.HTTPSAddress, opts.HTTPSPort))
 	e.Use(s.edge)
 	e.Use(middleware.Recover())
