@@ -14,6 +14,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/internal/sandbox"
+	"github.com/podiumhq/podium/internal/startstop"
+	"github.com/podiumhq/podium/internal/testsignal"
 	"github.com/sirupsen/logrus"
 )
 
@@ -82,6 +84,13 @@ type Supervisor struct {
 	stopped bool
 	runCtx  context.Context
 	wg      sync.WaitGroup
+	// ticker is the loop that scales pools down, replaces failed
+	// processes and notices redeploys (Start starts it, Stop stops it).
+	ticker startstop.Base
+
+	// TestSignals are the events tests wait on instead of sleeping;
+	// production leaves them nil (call Init before Start).
+	TestSignals TestSignals
 
 	// Events counts what happened, for metrics and tests.
 	events Events
@@ -90,6 +99,16 @@ type Supervisor struct {
 	// its registration: where a concurrent Stop used to lose it.
 	afterStart func()
 }
+
+// TestSignals are the supervisor's test signals.
+type TestSignals struct {
+	// Ticked carries, after each pass of the tick loop, whether the pass
+	// listed every app again (discovery) before maintaining the pools.
+	Ticked testsignal.Signal[bool]
+}
+
+// Init makes every signal; call it before Start.
+func (ts *TestSignals) Init() { ts.Ticked.Init() }
 
 // Events are counters of what the supervisor did since it started.
 type Events struct {
@@ -191,27 +210,18 @@ func (s *Supervisor) Start(ctx context.Context) error {
 	s.discover(ctx)
 	s.maintain(ctx)
 	lastDiscovery := s.opts.Now()
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		tick := time.NewTicker(s.tickInterval())
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				// Apps deployed through other nodes get their minimum
-				// processes here too.
-				if s.opts.Now().Sub(lastDiscovery) >= discoveryEvery*s.opts.RefreshInterval {
-					s.discover(ctx)
-					lastDiscovery = s.opts.Now()
-				}
-				s.maintain(ctx)
-			}
+	// The tick loop (its goroutine only reads and writes lastDiscovery).
+	return s.ticker.GoEvery(ctx, s.tickInterval(), false, func(ctx context.Context) {
+		// Apps deployed through other nodes get their minimum processes
+		// here too.
+		discovered := s.opts.Now().Sub(lastDiscovery) >= discoveryEvery*s.opts.RefreshInterval
+		if discovered {
+			s.discover(ctx)
+			lastDiscovery = s.opts.Now()
 		}
-	}()
-	return nil
+		s.maintain(ctx)
+		s.TestSignals.Ticked.Signal(discovered)
+	})
 }
 
 // discoveryEvery is how many refresh intervals pass between two listings
@@ -254,6 +264,9 @@ func (s *Supervisor) Stop(ctx context.Context) error {
 		}
 	}
 	s.mu.Unlock()
+	// The tick loop ends promptly once cancelled (it starts nothing now
+	// that stopped is set): wait for it whatever ctx says.
+	_ = s.ticker.Stop(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	for _, p := range all {
 		wg.Add(1)

@@ -139,6 +139,7 @@ func setupWith(t testing.TB, lim apps.Limits, opt func(*apps.Options), args ...s
 		opt(&opts)
 	}
 	sup := apps.New(opts)
+	sup.TestSignals.Init()
 	serve := func(c echo.Context) error { return sup.ServeApp(c, c.Param("guid")) }
 	ws.Echo.Any("/content/:guid", serve)
 	ws.Echo.Any("/content/:guid/*", serve)
@@ -854,5 +855,35 @@ func TestAppEnvOrder(t *testing.T) {
 		if res.StatusCode != 200 || string(body) != want {
 			t.Errorf("$%s = %d %q, want %q", name, res.StatusCode, body, want)
 		}
+	}
+}
+
+// TestTickDiscoversApps: an app deployed through another node (the
+// source lists it after Start) gets its MinProcesses from the tick loop's
+// next discovery pass, which the test waits for on the Ticked signal.
+func TestTickDiscoversApps(t *testing.T) {
+	lim := defaults()
+	lim.MinProcesses = 1
+	f := setup(t, lim)
+	const other = "0b7c2c9e-1d7e-4e39-9a61-3a2f3c1d0e02"
+	if n := len(f.sup.Processes(other)); n != 0 {
+		t.Fatalf("%d processes of an app not deployed yet", n)
+	}
+	f.src.set(func(a *apps.App) { a.GUID = other })
+	// A pass that listed the apps after the change: the first one may
+	// have begun before it.
+	for discoveries := 0; discoveries < 2; {
+		if f.sup.TestSignals.Ticked.WaitOrTimeout(t) {
+			discoveries++
+		}
+	}
+	var n int
+	for _, p := range f.sup.Processes(other) {
+		if p.State == apps.StateReady || p.State == apps.StateStarting {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d live processes of the app after a discovery pass, want MinProcesses (1): %+v", n, f.sup.Processes(other))
 	}
 }

@@ -337,3 +337,32 @@ func TestRenderCommandResolvedInRenderPath(t *testing.T) {
 		t.Fatalf("render with sh from the render's PATH: task = %+v", task)
 	}
 }
+
+// TestTaskLogFlushesWhileRunning: a task's output reaches the database
+// in batches while the task runs (the flush loop, not only at its end):
+// the test waits on each batch's TaskLogFlushed signal until the
+// render's line is stored, and the task is still running then.
+func TestTaskLogFlushesWhileRunning(t *testing.T) {
+	t.Parallel()
+	svc, u, db := setup(t, "nobody")
+	svc.TestSignals.Init()
+	_, id := deployReport(t, svc, u, "echo started\nsleep 60\n", "5m")
+	for stored := false; !stored; {
+		if n := svc.TestSignals.TaskLogFlushed.WaitOrTimeout(t); n <= 0 {
+			t.Fatalf("a flush signalled %d lines", n)
+		}
+		task, err := db.TaskGet(context.Background(), id, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = slices.Contains(task.Output, "started")
+		if stored && task.Finished {
+			t.Fatalf("task %+v finished: the 60 s render should still run", task)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout(20*time.Second))
+	defer cancel()
+	if err := svc.Stop(ctx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+}

@@ -41,6 +41,7 @@ import (
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/internal/startstop"
+	"github.com/podiumhq/podium/internal/testsignal"
 	"github.com/podiumhq/podium/runtimes"
 	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/sirupsen/logrus"
@@ -119,10 +120,24 @@ type Service struct {
 	wg       sync.WaitGroup
 	warnOnce sync.Once
 
+	// TestSignals are the events tests wait on instead of sleeping;
+	// production leaves them nil (call Init before the first task).
+	TestSignals TestSignals
+
 	waiters taskWaiters // polls held on this node; see taskwait.go
 	env     *envCipher  // encrypts environment variables; see envvars.go
 	git     gitState    // git-backed content; see git.go
 }
+
+// TestSignals are the publishing service's test signals.
+type TestSignals struct {
+	// TaskLogFlushed carries the number of lines of each batch of task
+	// output written to the database.
+	TaskLogFlushed testsignal.Signal[int]
+}
+
+// Init makes every signal.
+func (ts *TestSignals) Init() { ts.TaskLogFlushed.Init() }
 
 // New returns a service. Tasks may start as soon as it exists (requests
 // can arrive before the node starts its services).

@@ -10,6 +10,8 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/internal/startstop"
+	"github.com/podiumhq/podium/internal/testsignal"
 )
 
 // Output batching: lines are written at most every flushInterval, or
@@ -29,17 +31,23 @@ type TaskLog struct {
 	buf  []string
 	next int
 	kick chan struct{}
-	done chan struct{}
-	gone chan struct{} // closed when loop returns
 	err  error
 	// changed, when set, is called after lines are written, to wake the
 	// polls waiting for them (taskwait.go).
 	changed func()
+	// flusher is the loop that writes the lines, a service on the base:
+	// newTaskLog starts it, close stops it.
+	flusher startstop.Base
+	// flushed, when made (tests), carries the number of lines of each
+	// batch written.
+	flushed testsignal.Signal[int]
 }
 
-func newTaskLog(db dbprovider.Provider, id string, changed func()) *TaskLog {
-	l := &TaskLog{db: db, id: id, kick: make(chan struct{}, 1), done: make(chan struct{}), gone: make(chan struct{}), changed: changed}
-	go l.loop()
+func newTaskLog(db dbprovider.Provider, id string, changed func(), flushed testsignal.Signal[int]) *TaskLog {
+	l := &TaskLog{db: db, id: id, kick: make(chan struct{}, 1), changed: changed, flushed: flushed}
+	// The loop outlives the node's context: output is written even while
+	// the node shuts down; close ends it.
+	_ = l.flusher.Go(context.Background(), l.loop)
 	return l
 }
 
@@ -70,15 +78,16 @@ func (l *TaskLog) Line(line string) {
 // Printf adds a formatted line.
 func (l *TaskLog) Printf(format string, args ...any) { l.Line(fmt.Sprintf(format, args...)) }
 
-func (l *TaskLog) loop() {
-	defer close(l.gone)
+// loop writes the lines every flushInterval, or sooner when maxBatch are
+// waiting, until close stops it.
+func (l *TaskLog) loop(ctx context.Context) {
 	t := time.NewTicker(flushInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
 		case <-l.kick:
-		case <-l.done:
+		case <-ctx.Done():
 			return
 		}
 		l.flush()
@@ -102,16 +111,18 @@ func (l *TaskLog) flush() {
 		l.mu.Lock()
 		l.err = err
 		l.mu.Unlock()
-	} else if l.changed != nil {
-		l.changed()
+	} else {
+		if l.changed != nil {
+			l.changed()
+		}
+		l.flushed.Signal(len(lines))
 	}
 }
 
 // close stops the flusher, waits for a write in flight, and writes what
 // is left: after close, every line is in the database.
 func (l *TaskLog) close() error {
-	close(l.done)
-	<-l.gone
+	_ = l.flusher.Stop(context.Background())
 	l.flush()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -155,7 +166,7 @@ func (s *Service) startTask(ctx context.Context, kind string, c *podium.Content,
 
 func (s *Service) runTask(t *podium.Task, fn taskFunc) {
 	log := s.log.WithFields(map[string]any{"task": t.ID, "kind": t.Kind})
-	tl := newTaskLog(s.db, t.ID, func() { s.taskChanged(t.ID) })
+	tl := newTaskLog(s.db, t.ID, func() { s.taskChanged(t.ID) }, s.TestSignals.TaskLogFlushed)
 	started := time.Now()
 	result, err := func() (result any, err error) {
 		defer func() {
