@@ -138,7 +138,11 @@ func TestSchedulerKilledNodeJobRerun(t *testing.T) {
 	id := queueJobs(t, db, contentID(t, db, guid), 1)[0]
 	job := waitRunning(t, db, id, 1)
 	victim := byID[job.NodeID]
-	time.Sleep(300 * time.Millisecond) // mid-render
+	// Mid-render: the render command runs (the job is claimed before it
+	// starts).
+	testutil.WaitFor(t, 30*time.Second, "the victim's render command running", func() bool {
+		return renderRunning(t, victim, "sleep")
+	})
 	killedAt := time.Now()
 	victim.Kill(t)
 	job = waitRunning(t, db, id, 2)
@@ -229,12 +233,14 @@ func TestSchedulerNoNodeTakesWork(t *testing.T) {
 			t.Errorf("%s: /__ping__ warnings %q do not say that no node takes scheduled work", n.Name, w)
 		}
 	}
-	time.Sleep(5 * testPollInterval)
 	if j, _ := jobState(t, db, id); j.Status != podium.JobQueued || j.Attempts != 0 {
 		t.Fatalf("a job ran with every node at concurrency 0: %+v", j)
 	}
-	// A node that takes work joins: the warning goes, the job is claimed.
-	nodetest.StartNode(t, nodetest.Options{Name: "n3", Postgres: pg, DataDir: data, Config: schedulerConfig(1)})
+	// A node that takes work joins: the warning goes, the job is claimed,
+	// by it: its first attempt shows that no node at concurrency 0 took
+	// the job while it waited (from its queueing to n3's start, many
+	// poll intervals), with no sleep as the window.
+	n3 := nodetest.StartNode(t, nodetest.Options{Name: "n3", Postgres: pg, DataDir: data, Config: schedulerConfig(1)})
 	testutil.WaitFor(t, 10*time.Second, "warning cleared", func() bool {
 		_, body, _ := nodes[0].Ping()
 		return body["warnings"] == nil
@@ -243,6 +249,9 @@ func TestSchedulerNoNodeTakesWork(t *testing.T) {
 		j, _ := jobState(t, db, id)
 		return j.Attempts > 0
 	})
+	if _, atts := jobState(t, db, id); len(atts) == 0 || atts[0].NodeID != nodeID(t, n3) {
+		t.Fatalf("first attempt %+v, want one on n3 (%s), the only node that takes work", atts, nodeID(t, n3))
+	}
 }
 
 // A clean stop releases the render it cannot finish within the grace

@@ -38,16 +38,21 @@ func TestStalledNodeRenderNotRecordedGood(t *testing.T) {
 		}
 		return false
 	})
-	firstAt := time.Now()
 	stale := byID[first.NodeID]
+	testutil.WaitFor(t, 30*time.Second, "the first node's render command running", func() bool {
+		return renderRunning(t, stale, "sleep")
+	})
 	if err := stale.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = stale.Signal(syscall.SIGCONT) })
 	second := waitRunning(t, db, id, 2)
 	// The stalled node's render command (3 s) ends while its node is
-	// stopped: on resume, the node finds it done.
-	time.Sleep(time.Until(firstAt.Add(4 * time.Second)))
+	// stopped (a zombie it cannot reap yet): on resume, the node finds it
+	// done.
+	testutil.WaitFor(t, 30*time.Second, "the stalled node's render command ended", func() bool {
+		return !renderRunning(t, stale, "sleep")
+	})
 	if err := stale.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}

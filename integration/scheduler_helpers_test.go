@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -236,4 +237,58 @@ func armedSleep(tb testing.TB, secs int) (sleep string, arm func(c apiDoer, guid
 // apiDoer is the one method the test API clients share.
 type apiDoer interface {
 	do(method, path string, body io.Reader, out any) int
+}
+
+// renderRunning reports whether a process named comm runs (is alive, not
+// a zombie) below the node's process: its render command, which the test
+// report's render.sh runs as "sleep". While the node is SIGSTOPped its
+// ended children stay zombies, which count as ended.
+func renderRunning(t *testing.T, n *nodetest.Node, comm string) bool {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type proc struct {
+		ppid        int
+		comm, state string
+	}
+	procs := map[int]proc{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // ended meanwhile
+		}
+		s := string(b)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		f := strings.Fields(s[end+1:])
+		if len(f) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		procs[pid] = proc{ppid: ppid, comm: s[open+1 : end], state: f[0]}
+	}
+	root := n.Cmd.Process.Pid
+	below := func(pid int) bool {
+		for i := 0; i < 64 && pid > 1; i++ {
+			pid = procs[pid].ppid
+			if pid == root {
+				return true
+			}
+		}
+		return false
+	}
+	for pid, p := range procs {
+		if p.comm == comm && p.state != "Z" && below(pid) {
+			return true
+		}
+	}
+	return false
 }
