@@ -155,9 +155,10 @@ func TestOIDCCallback(t *testing.T) {
 		if row := audit.last(t); row.Action != podium.AuditLogin || row.Target != "user:alice" || row.UserID != u.User.ID {
 			t.Fatalf("audit row %+v, want a login of user:alice", row)
 		}
-		// The same answer again: the state is gone and the code used.
+		// The same answer again: the provider refuses the used code, the
+		// browser is asked to sign in again (400 page), no session.
 		rec = serve(s, http.MethodGet, callback, nil, state)
-		if rec.Code < 400 || rec.Code >= 500 && rec.Code != http.StatusBadGateway || hasSetCookie(rec, SessionCookie) {
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "Sign-in expired") || hasSetCookie(rec, SessionCookie) {
 			t.Fatalf("the callback replayed: %d %s", rec.Code, rec.Body)
 		}
 	})
