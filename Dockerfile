@@ -28,7 +28,7 @@ RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 # VERSION_VAR must match the Makefile's: the variable -X stamps.
 ARG VERSION=dev
-ARG VERSION_VAR=github.com/podiumhq/podium/server.Version
+ARG VERSION_VAR=main.version
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     go build -trimpath -ldflags "-s -w -X ${VERSION_VAR}=${VERSION}" -o /out/podium ./cmd/podium

@@ -10,7 +10,7 @@ export GOTOOLCHAIN ?= local
 
 # Version stamped into the binary. VERSION_VAR is the variable that -X sets.
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-VERSION_VAR ?= github.com/podiumhq/podium/server.Version
+VERSION_VAR ?= main.version
 BIN ?= bin/podium
 STATICCHECK ?= bin/staticcheck
 

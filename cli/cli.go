@@ -1,7 +1,8 @@
 // Package cli is the podium command line: the cobra command tree, flag and
 // configuration handling, and the mapping of errors to exit codes (0
-// success, 1 runtime failure, 2 refused, 3 schema mismatch). cmd/podium only
-// calls Main.
+// success, 1 runtime failure, 2 refused, 3 schema mismatch). cmd/podium
+// calls Main with the binary's version and the node that podium serve
+// runs (Env): cli does not import server.
 package cli
 
 import (
@@ -29,6 +30,20 @@ type Env struct {
 	LookupEnv      func(string) (string, bool)
 	// DefaultConfigPath overrides config.DefaultPath (tests).
 	DefaultConfigPath string
+	// Version is this binary's version (podium version, the clients'
+	// User-Agent); "dev" when empty.
+	Version string
+	// NewNode builds the node podium serve opens and runs (cmd/podium
+	// passes one that builds a server.Node). Nil: podium serve refuses.
+	NewNode func(cfg *config.Config, log *logrus.Logger) Node
+}
+
+// Node is what podium serve runs: Open prepares it (its errors carry
+// podium codes), Run serves until ctx ends, Close releases it.
+type Node interface {
+	Open(ctx context.Context) error
+	Run(ctx context.Context) error
+	Close()
 }
 
 // app holds the global flags and what commands share.
@@ -44,6 +59,9 @@ type app struct {
 func Main(ctx context.Context, args []string, env Env) int {
 	if env.LookupEnv == nil {
 		env.LookupEnv = os.LookupEnv
+	}
+	if env.Version == "" {
+		env.Version = "dev"
 	}
 	a := &app{env: env}
 	root := a.root()

@@ -11,7 +11,6 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/client"
-	"github.com/podiumhq/podium/server"
 	"github.com/spf13/cobra"
 )
 
@@ -43,7 +42,7 @@ func (r *remote) client(a *app, what string) (*client.Client, error) {
 	if r.apiKey == "" {
 		return nil, usageError{fmt.Errorf("%s needs --api-key KEY (or PODIUM_API_KEY)", what)}
 	}
-	return client.New(client.Options{Server: r.server, APIKey: podium.Secret(r.apiKey), UserAgent: "podium-content/" + server.Version})
+	return client.New(client.Options{Server: r.server, APIKey: podium.Secret(r.apiKey), UserAgent: "podium-content/" + a.env.Version})
 }
 
 func (a *app) contentCmd() *cobra.Command {

@@ -14,7 +14,6 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/bundle"
 	"github.com/podiumhq/podium/client"
-	"github.com/podiumhq/podium/server"
 	"github.com/spf13/cobra"
 )
 
@@ -97,7 +96,7 @@ func (a *app) deploy(ctx context.Context, dir string, o deployOptions) error {
 	if err != nil || !fi.IsDir() {
 		return podium.Errorf(podium.EINVALID, "%s is not a directory", dir)
 	}
-	c, err := client.New(client.Options{Server: o.server, APIKey: podium.Secret(o.apiKey), UserAgent: "podium-deploy/" + server.Version})
+	c, err := client.New(client.Options{Server: o.server, APIKey: podium.Secret(o.apiKey), UserAgent: "podium-deploy/" + a.env.Version})
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 
 	"github.com/podiumhq/podium"
-	"github.com/podiumhq/podium/server"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 )
@@ -32,7 +31,10 @@ past it.`,
 			}
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
-			node := server.New(cfg, log)
+			if a.env.NewNode == nil {
+				return podium.Errorf(podium.EREFUSED, "this binary cannot run a node (built without one)")
+			}
+			node := a.env.NewNode(cfg, log)
 			if err := node.Open(ctx); err != nil {
 				return logStartFailure(log, err)
 			}

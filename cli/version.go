@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/podiumhq/podium/schema"
-	"github.com/podiumhq/podium/server"
 	"github.com/spf13/cobra"
 )
 
@@ -22,9 +21,9 @@ func (a *app) versionCmd() *cobra.Command {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(struct {
 					Version string `json:"version"`
 					Schema  int64  `json:"schema"`
-				}{server.Version, schema.Latest()})
+				}{a.env.Version, schema.Latest()})
 			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "podium %s (schema %d)\n", server.Version, schema.Latest())
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "podium %s (schema %d)\n", a.env.Version, schema.Latest())
 			return err
 		},
 	}

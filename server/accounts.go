@@ -5,36 +5,41 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
+	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/auth"
 	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/startstop"
 	"github.com/podiumhq/podium/internal/testsignal"
 	"github.com/podiumhq/podium/web"
 	"github.com/sirupsen/logrus"
 )
 
-// mountAccounts creates the accounts service, installs the authentication
-// middleware on every route, mounts the login pages (with the first-run
-// setup) and the account API, and returns the services that sweep expired
-// sessions and offer the first-run setup.
-func mountAccounts(n *Node, external auth.PasswordAuthenticator) (*sessionSweeper, *firstRunSetup) {
-	opts := auth.OptionsFromConfig(n.Config, n.AuthOptions)
+// newAccounts creates the accounts service on db (its options from the
+// configuration over base; external, when set, checks passwords of an
+// external directory) and returns it with the authentication middleware
+// build installs on every route, in order: the origin checks, the session
+// or API key, and with [Authentication] Provider = proxy the proxy's
+// headers.
+func newAccounts(cfg *config.Config, db dbprovider.Provider, base auth.Options, external auth.PasswordAuthenticator,
+	w *web.Server, log *logrus.Entry) (*auth.Service, []echo.MiddlewareFunc) {
+	opts := auth.OptionsFromConfig(cfg, base)
 	if external != nil {
 		opts.External = external
 	}
-	n.auth = auth.New(n.db, n.log("auth"), opts)
-	n.web.Use(n.web.Origins(n.auth))
-	n.web.Use(web.Authenticate(n.auth))
-	if pa := n.Config.ProxyAuth; n.Config.Authentication.Provider == config.AuthProxy {
-		n.web.Use(web.ProxyAuth(n.auth, web.ProxyAuthOptions{Trusted: trustedProxies(pa.TrustedProxies),
+	svc := auth.New(db, log, opts)
+	mw := []echo.MiddlewareFunc{w.Origins(svc), web.Authenticate(svc)}
+	if pa := cfg.ProxyAuth; cfg.Authentication.Provider == config.AuthProxy {
+		mw = append(mw, web.ProxyAuth(svc, web.ProxyAuthOptions{Trusted: trustedProxies(pa.TrustedProxies),
 			UsernameHeader: pa.UsernameHeader, UniqueIDHeader: pa.UniqueIDHeader, NameHeader: pa.NameHeader, EmailHeader: pa.EmailHeader,
-			GroupsHeader: pa.GroupsHeader, GroupsSeparator: pa.GroupsSeparator, RoleHeader: pa.RoleHeader, Log: n.log("auth")}))
+			GroupsHeader: pa.GroupsHeader, GroupsSeparator: pa.GroupsSeparator, RoleHeader: pa.RoleHeader, Log: log}))
 	}
-	n.web.Mount(n.web.AccountRoutes(n.auth))
-	return &sessionSweeper{auth: n.auth, every: time.Hour, log: n.log("auth")}, &firstRunSetup{n: n}
+	return svc, mw
 }
 
 // Auth returns the node's accounts service (after Open): in-process tests
@@ -80,19 +85,32 @@ func (s *sessionSweeper) sweep(ctx context.Context) {
 // firstRunSetup offers the first-run setup when the database has no users
 // at start: it prints a one-time token in the log, which the login page
 // asks for before it creates the first administrator.
-type firstRunSetup struct{ n *Node }
+type firstRunSetup struct {
+	users interface {
+		ListUsers(context.Context) ([]*podium.User, error)
+	}
+	// enable turns the setup on in the login pages (web.Server's
+	// EnableFirstRun).
+	enable   func(token, node string)
+	nodeID   string
+	provider string // [Authentication] Provider
+	address  string // [Server] Address
+	// out, when set, gets the token as plain lines besides the log.
+	out io.Writer
+	log *logrus.Entry
+}
 
 func (s *firstRunSetup) Name() string { return "first-run setup" }
 
 func (s *firstRunSetup) Start(ctx context.Context) error {
-	users, err := s.n.auth.ListUsers(ctx)
+	users, err := s.users.ListUsers(ctx)
 	if err != nil || len(users) > 0 {
 		return nil // not fatal: the administrator can use `podium users create`
 	}
-	if p := s.n.Config.Authentication.Provider; p != config.AuthPassword {
+	if p := s.provider; p != config.AuthPassword {
 		// With an external provider a first administrator made with a
 		// password could not sign in: they come from the provider.
-		s.n.log("auth").WithField("provider", p).Warn("no users yet: users are created at their first sign-in through the " + p +
+		s.log.WithField("provider", p).Warn("no users yet: users are created at their first sign-in through the " + p +
 			" provider; the first administrator is a member of a group in [Authorization] AdministratorRoleMapping, or is made one after their first sign-in with: podium users set-role --username NAME --role admin")
 		return nil
 	}
@@ -101,17 +119,17 @@ func (s *firstRunSetup) Start(ctx context.Context) error {
 		return nil
 	}
 	token := hex.EncodeToString(b)
-	s.n.web.EnableFirstRun(token, s.n.id)
+	s.enable(token, s.nodeID)
 	// The token is meant for this log (in the message: the redaction hook
 	// masks fields named like tokens); it is worthless once the first
 	// administrator exists.
-	s.n.log("auth").Warn("no users yet: open /__login__ in a browser and create the first administrator with the first-run setup token " +
+	s.log.Warn("no users yet: open /__login__ in a browser and create the first administrator with the first-run setup token " +
 		token + " (or run: podium users create --role admin)")
 	// The same as plain lines that stand out among the JSON ones, for
 	// whoever reads the terminal or journalctl.
-	if out := s.n.Log.Out; out != nil {
+	if out := s.out; out != nil {
 		where := "/__login__"
-		if a := s.n.Config.Server.Address; a != "" {
+		if a := s.address; a != "" {
 			where = strings.TrimRight(a, "/") + where
 		}
 		_, _ = fmt.Fprintf(out, "\n%s\n  PODIUM FIRST-RUN SETUP TOKEN: %s\n  Open %s in a browser and enter it to create the first administrator.\n%s\n\n",

@@ -1,13 +1,17 @@
 package server
 
 import (
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium/apps"
 	"github.com/podiumhq/podium/appsource"
+	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/runas"
 	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/publish"
@@ -15,16 +19,21 @@ import (
 	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/podiumhq/podium/usage"
 	"github.com/podiumhq/podium/web"
+	"github.com/podiumhq/podium/web/route"
 	"github.com/sirupsen/logrus"
 )
 
-// mountApps creates the supervisor of app and api processes, mounts the
-// processes API (access checked by pub) and returns the supervisor, which
-// serves app and api content (mountContentServe) and is a service: a
-// stopping node stops every app process it started.
-func mountApps(n *Node, pub *publish.Service, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.Sandbox, rec *usage.Recorder) (*apps.Supervisor, apps.SettingsStore) {
-	cfg := n.Config
-	src := appsource.New(appsource.Options{DB: n.db, DataDir: cfg.Server.DataDir, Runtimes: rt, RLang: rl,
+// newApps creates the supervisor of the app and api processes of node
+// nodeID, which serves app and api content (web.Server's
+// ContentServeRoutes) and is a service: a stopping node stops every app
+// process it started. Which content items are apps and how each is run
+// is appsource's (src, which also keeps their process settings: build
+// mounts the processes API on it). trackHijacked is the web server's
+// (proxied WebSockets are closed as the drain begins); rec, when not nil,
+// records app sessions.
+func newApps(cfg *config.Config, db dbprovider.Provider, nodeID string, pub *publish.Service, rt *runtimes.Manager, rl *rlang.Manager,
+	sb *sandbox.Sandbox, rec *usage.Recorder, trackHijacked func(net.Conn) func(), now func() time.Time, log *logrus.Entry) (*apps.Supervisor, *appsource.Source) {
+	src := appsource.New(appsource.Options{DB: db, DataDir: cfg.Server.DataDir, Runtimes: rt, RLang: rl,
 		Env: pub.ContentEnv, SandboxSettings: pub.ContentSandbox, Sandbox: sb})
 	sc := cfg.Scheduler
 	sup := apps.New(apps.Options{
@@ -33,28 +42,33 @@ func mountApps(n *Node, pub *publish.Service, rt *runtimes.Manager, rl *rlang.Ma
 			LoadFactor: sc.LoadFactor, IdleTimeout: sc.IdleTimeout, InitTimeout: sc.InitTimeout},
 		RunAs:          cfg.Applications.RunAs,
 		LogDir:         filepath.Join(cfg.Server.StateDir, "app-logs"),
-		Log:            n.log("apps"),
-		Now:            n.Now,
+		Log:            log,
+		Now:            now,
 		TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
-		TrackHijacked:  n.web.TrackHijacked,
+		TrackHijacked:  trackHijacked,
 		Session:        appSessions(rec),
-		RuntimeDir:     runtimeDir(n.id),
+		RuntimeDir:     runtimeDir(nodeID),
 		ContentHeaders: web.ContentHeaders(cfg.Server.FrameOptionsContent),
 		Sandbox:        sb,
 		Proxy:          cfg.Applications.Proxy,
 	})
 	if sb.Off() {
 		// A sandbox shows each bundle at its path: RunAs matters without one.
-		warnRunAs(n.log("apps"), cfg.Applications.RunAs, cfg.Server.DataDir, runtimeDir(n.id))
+		warnRunAs(log, cfg.Applications.RunAs, cfg.Server.DataDir, runtimeDir(nodeID))
 	}
-	n.web.Mount(sup.Routes(apps.APIOptions{
-		NodeID:   n.id,
-		Settings: src,
+	return sup, src
+}
+
+// appsRoutes are the processes API of sup on node nodeID: settings kept
+// by settings, access checked by pub (who may edit the content).
+func appsRoutes(sup *apps.Supervisor, settings apps.SettingsStore, pub *publish.Service, nodeID string) []route.Route {
+	return sup.Routes(apps.APIOptions{
+		NodeID:   nodeID,
+		Settings: settings,
 		MayManage: func(c echo.Context, guid string) error {
 			return pub.MayEdit(c.Request().Context(), web.CurrentUser(c), guid)
 		},
-	}))
-	return sup, src
+	})
 }
 
 // runtimeDir is where this node's app processes get a copy of their

@@ -7,18 +7,15 @@ import (
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/startstop"
 	"github.com/podiumhq/podium/internal/testsignal"
-	"github.com/podiumhq/podium/web"
 	"github.com/sirupsen/logrus"
 )
 
-// mountAudit mounts the administrators' audit log API (the rows are
-// written by the routes that carry an Audit action, through web.Options
-// Audit) and returns the service that prunes entries older than [Server]
-// AuditLogRetention.
-func mountAudit(n *Node) *auditPruner {
-	n.web.Mount(web.AuditRoutes(n.db))
-	return &auditPruner{db: n.db, retention: n.Config.Server.AuditLogRetention, every: time.Hour, batch: 1000,
-		now: n.Now, log: n.log("audit")}
+// newAuditPruner returns the service that prunes audit log entries of db
+// older than retention ([Server] AuditLogRetention; 0 keeps them), every
+// hour. The rows are written by the routes that carry an Audit action
+// (web.Options Audit), and read through web.AuditRoutes.
+func newAuditPruner(db dbprovider.Provider, retention time.Duration, now func() time.Time, log *logrus.Entry) *auditPruner {
+	return &auditPruner{db: db, retention: retention, every: time.Hour, batch: 1000, now: now, log: log}
 }
 
 // auditPruner deletes audit log entries older than the retention, now and

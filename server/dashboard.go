@@ -8,36 +8,46 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/apps"
+	"github.com/podiumhq/podium/auth"
+	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/metrics"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/scheduler"
 	"github.com/podiumhq/podium/web/dashboard"
+	"github.com/sirupsen/logrus"
 )
 
-// mountDashboard mounts the web dashboard under /__dashboard__/, reading
-// content through pub, schedules and jobs through sched, processes through
-// sup and metrics through the node's store.
-func mountDashboard(n *Node, pub *publish.Service, sched *scheduler.Service, sup *apps.Supervisor, settings apps.SettingsStore) {
-	cfg := n.Config
-	src := dashSources{n: n, pub: pub, sched: sched, sup: sup, settings: settings}
-	d := dashboard.New(dashboard.Options{
-		Log: n.log("dashboard"), NodeID: n.id, DB: n.db,
+// newDashboard returns the web dashboard (mounted under /__dashboard__/),
+// reading content through src's publish service, schedules and jobs
+// through its scheduler, processes through its supervisor and metrics
+// through its store; API keys and users through accounts.
+func newDashboard(cfg *config.Config, db dbprovider.Provider, nodeID string, src dashSources, accounts *auth.Service,
+	contentOrigin func(string) string, log *logrus.Entry) *dashboard.Dashboard {
+	return dashboard.New(dashboard.Options{
+		Log: log, NodeID: nodeID, DB: db,
 		NodeTimeout: cfg.HA.NodeTimeout, TrustedProxies: trustedProxies(cfg.HTTP.TrustedProxies),
-		Content: src, Tags: src, Jobs: src, Processes: src, Metrics: src, HAChecks: src, Keys: n.auth, Manage: src, Users: n.auth, AuthProvider: n.Config.Authentication.Provider,
-		AdminWarnings: adminWarnings(cfg), ContentOrigin: n.web.ContentOriginOf,
+		Content: src, Tags: src, Jobs: src, Processes: src, Metrics: src, HAChecks: src, Keys: accounts, Manage: src, Users: accounts, AuthProvider: cfg.Authentication.Provider,
+		AdminWarnings: adminWarnings(cfg), ContentOrigin: contentOrigin,
 	})
-	n.web.Mount(d.Routes())
 }
 
 // dashSources adapts the node's parts to the dashboard's source interfaces
 // (the dashboard imports none of them). Its parts are given at
 // construction and never nil.
 type dashSources struct {
-	n        *Node
+	nodeID   string
+	db       dbprovider.Provider
+	now      func() time.Time
 	pub      *publish.Service
 	sched    *scheduler.Service
 	sup      *apps.Supervisor
 	settings apps.SettingsStore
+	// metrics is this node's metrics store.
+	metrics *metrics.Store
+	// haCheck runs podium ha check's checklist.
+	haCheck func(ctx context.Context, lb string) ([]hacheck.Result, error)
 }
 
 var (
@@ -162,10 +172,10 @@ var dashCharts = []struct{ series, title, unit string }{
 // readable from here (nodes on one machine). Metrics stay on the machine
 // of their node: nil otherwise.
 func (s dashSources) store(ctx context.Context, id string) *metrics.Store {
-	if id == s.n.id {
-		return s.n.MetricsStore()
+	if id == s.nodeID {
+		return s.metrics
 	}
-	other, err := s.n.db.NodeGet(ctx, id)
+	other, err := s.db.NodeGet(ctx, id)
 	if err != nil {
 		return nil
 	}
@@ -176,7 +186,7 @@ func (s dashSources) store(ctx context.Context, id string) *metrics.Store {
 	if fi, err := os.Stat(path); err != nil || !fi.IsDir() {
 		return nil
 	}
-	st, err := metrics.OpenStore(path, nil, s.n.Now)
+	st, err := metrics.OpenStore(path, nil, s.now)
 	if err != nil {
 		return nil
 	}
@@ -191,7 +201,7 @@ func (s dashSources) NodeSeries(ctx context.Context, id string, since time.Time)
 	}
 	var out []dashboard.Series
 	for _, c := range dashCharts {
-		pts, err := st.Series(c.series, since, s.n.Now())
+		pts, err := st.Series(c.series, since, s.now())
 		if err != nil {
 			return nil, fmt.Errorf("dashboard metrics %s: %w", c.series, err)
 		}
@@ -213,7 +223,7 @@ func (s dashSources) AppProcesses(ctx context.Context, id string) (int, bool) {
 	if st == nil {
 		return 0, false
 	}
-	now := s.n.Now()
+	now := s.now()
 	pts, err := st.Series(metrics.SeriesAppProcesses, now.Add(-5*time.Minute), now)
 	if err != nil || len(pts) == 0 {
 		return 0, false
@@ -223,7 +233,7 @@ func (s dashSources) AppProcesses(ctx context.Context, id string) (int, bool) {
 
 // HAChecks implements dashboard.HACheckSource.
 func (s dashSources) HAChecks(ctx context.Context) ([]dashboard.HACheck, error) {
-	results, err := s.n.HACheck(ctx, "")
+	results, err := s.haCheck(ctx, "")
 	if err != nil {
 		return nil, fmt.Errorf("dashboard ha check: %w", err)
 	}

@@ -170,5 +170,5 @@ func (s dashSources) NextRuns(spec, timezone string, n int) ([]time.Time, error)
 	if err != nil {
 		return nil, err
 	}
-	return sp.NextRuns(s.n.Now(), n), nil
+	return sp.NextRuns(s.now(), n), nil
 }

@@ -8,41 +8,56 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/hacheck"
+	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/schema"
 )
 
-// mountHACheck makes the node answer to podium ha check: every response
-// names the node in an X-Podium-Node header (so the load-balancer check
-// can tell nodes apart), the node publishes what it resolved (markers
-// seen in the shared folders, uid/gid of the app user, paths) with every
-// heartbeat, and /__ping__ warns when the clock offset is over [HA]
-// ClockFailOffset.
-func mountHACheck(n *Node) {
-	cfg := n.Config
-	n.web.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+// nodeHeader names the node in an X-Podium-Node header on every
+// response, so that podium ha check's load-balancer check can tell nodes
+// apart.
+func nodeHeader(nodeID string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			c.Response().Header().Set(hacheck.HeaderNode, n.id)
+			c.Response().Header().Set(hacheck.HeaderNode, nodeID)
 			return next(c)
 		}
-	})
+	}
+}
+
+// haFacts is what the node publishes for podium ha check with every
+// heartbeat (its info document): what it resolved (markers seen in the
+// shared folders, uid/gid of the app user, paths, the sandbox, the
+// sign-in provider's probe).
+type haFacts struct {
+	nodeID, host string
+	dirs         map[string]string
+	probe        *ssoProbe        // nil without a sign-in provider to probe
+	dbNow        func() time.Time // the heartbeat's database clock
+	mu           sync.Mutex
+	facts        hacheck.Facts
+}
+
+// newHAFacts resolves the facts of node nodeID on host: sharedDB tells a
+// database the nodes share (their pools add up against its connection
+// limit), sb is the content sandbox. It refreshes the markers now
+// (writeMarkers wrote them before the node registered), so the other
+// nodes see them at their next heartbeat.
+func newHAFacts(cfg *config.Config, sharedDB bool, sb *sandbox.Sandbox, nodeID, host string, probe *ssoProbe, dbNow func() time.Time) *haFacts {
 	runAs, group := hacheck.ResolveUser(cfg.Applications.RunAs, cfg.Applications.SharedRunAsUnixGroup)
-	dirs := markerDirs(cfg)
-	// Refresh the markers now (writeMarkers wrote them before the node
-	// registered), so the other nodes see them at their next heartbeat.
-	var mu sync.Mutex
-	facts := hacheck.Facts{
+	h := &haFacts{nodeID: nodeID, host: host, dirs: markerDirs(cfg), probe: probe, dbNow: dbNow}
+	h.facts = hacheck.Facts{
 		BinarySchema: schema.Latest(), DataDir: cfg.Server.DataDir, DatabaseDir: cfg.Database.Dir, LandingDir: cfg.Server.LandingDir,
 		MetricsPath: cfg.Metrics.DataPath, GraphiteEnabled: cfg.Metrics.GraphiteEnabled,
 		ScheduleConcurrency: cfg.Applications.ScheduleConcurrency, RunAs: runAs, SharedGroup: group,
 		Address: cfg.Server.Address, ContentURL: cfg.Server.ContentURL,
 	}
-	if n.db.SupportsHA() {
-		// A database the nodes share: their pools add up against its
-		// connection limit. SQLite has no pool to report.
-		facts.DBPoolMax = cfg.Postgres.MaxConns
+	if sharedDB {
+		// SQLite has no pool to report.
+		h.facts.DBPoolMax = cfg.Postgres.MaxConns
 	}
-	if sb := n.sandbox; sb != nil {
+	if sb != nil {
 		f := &hacheck.SandboxFacts{State: "on", UIDRange: cfg.Applications.SandboxUIDRange, Network: sb.Network(), Cgroups: sb.Cgroups()}
 		switch {
 		case sb.Refused() != nil:
@@ -50,23 +65,25 @@ func mountHACheck(n *Node) {
 		case sb.Off():
 			f.State = "off"
 		}
-		facts.Sandbox = f
+		h.facts.Sandbox = f
 	}
-	facts.Refresh(n.id, n.hostname, dirs)
-	n.AddInfo(func() map[string]any {
-		mu.Lock()
-		defer mu.Unlock()
-		facts.Refresh(n.id, n.hostname, dirs)
-		facts.MarkersReadAfter = time.Time{} // at registration: unknown
-		if n.ssoProbe != nil {
-			facts.SSO = n.ssoProbe.facts()
-		}
-		if at := n.heartbeat.DBNow(); !at.IsZero() {
-			facts.MarkersReadAfter = at
-		}
-		return map[string]any{hacheck.InfoKey: facts.Map()}
-	})
-	n.AddWarnings(n.heartbeat.Warnings)
+	h.facts.Refresh(nodeID, host, h.dirs)
+	return h
+}
+
+// info refreshes the facts and returns them as the info document's key.
+func (h *haFacts) info() map[string]any {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.facts.Refresh(h.nodeID, h.host, h.dirs)
+	h.facts.MarkersReadAfter = time.Time{} // at registration: unknown
+	if h.probe != nil {
+		h.facts.SSO = h.probe.facts()
+	}
+	if at := h.dbNow(); !at.IsZero() {
+		h.facts.MarkersReadAfter = at
+	}
+	return map[string]any{hacheck.InfoKey: h.facts.Map()}
 }
 
 // markerDirs are the directories that must be shared, by marker kind.
@@ -84,19 +101,18 @@ func markerDirs(cfg *config.Config) map[string]string {
 // Only into directories that exist already (the parts that own the
 // others create them with their own modes); errors are left to the
 // heartbeat's refresh, which reports them.
-func writeMarkers(n *Node) {
-	for _, dir := range markerDirs(n.Config) {
+func writeMarkers(cfg *config.Config, nodeID, host string) {
+	for _, dir := range markerDirs(cfg) {
 		if st, err := os.Stat(dir); err == nil && st.IsDir() {
-			_ = hacheck.WriteMarker(dir, n.id, n.hostname)
+			_ = hacheck.WriteMarker(dir, nodeID, host)
 		}
 	}
 }
 
-// HACheck runs podium ha check's checklist against the cluster this node
-// belongs to, with this node's thresholds (for the dashboard's cluster
-// page). lb, when set, is the load balancer's URL to check as well.
-func (n *Node) HACheck(ctx context.Context, lb string) ([]hacheck.Result, error) {
-	cfg := n.Config
-	return hacheck.Run(ctx, n.db, hacheck.Options{NodeTimeout: cfg.HA.NodeTimeout, ClockWarn: cfg.HA.ClockWarnOffset,
+// haCheck runs podium ha check's checklist against the cluster of db,
+// with the thresholds of cfg (for the dashboard's cluster page). lb, when
+// set, is the load balancer's URL to check as well.
+func haCheck(ctx context.Context, db dbprovider.Provider, cfg *config.Config, lb string) ([]hacheck.Result, error) {
+	return hacheck.Run(ctx, db, hacheck.Options{NodeTimeout: cfg.HA.NodeTimeout, ClockWarn: cfg.HA.ClockWarnOffset,
 		ClockFail: cfg.HA.ClockFailOffset, BinarySchema: schema.Latest(), LB: lb})
 }

@@ -12,36 +12,37 @@ import (
 	"github.com/podiumhq/podium/auth/ldapauth"
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/hacheck"
+	"github.com/sirupsen/logrus"
 )
 
-// mountLDAP returns the LDAP authenticator with [Authentication] Provider
-// = ldap (nil otherwise), and probes the directory now and then for the
-// log and "podium ha check" (connect and bind as the service account).
-// Returns EINVALID for an unreadable CA file.
-func mountLDAP(n *Node) (auth.PasswordAuthenticator, error) {
-	if n.Config.Authentication.Provider != config.AuthLDAP {
-		return nil, nil
+// newLDAP returns, with [Authentication] Provider = ldap (nil, nil
+// otherwise), the LDAP authenticator and the probe that connects and
+// binds as the service account now and then, for the log and "podium ha
+// check". Returns EINVALID for an unreadable CA file.
+func newLDAP(cfg *config.Config, log *logrus.Entry) (auth.PasswordAuthenticator, *ssoProbe, error) {
+	if cfg.Authentication.Provider != config.AuthLDAP {
+		return nil, nil, nil
 	}
-	a, err := ldapauth.New(n.Config.LDAP, n.log("auth"))
+	a, err := ldapauth.New(cfg.LDAP, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	n.ssoProbe = &ssoProbe{check: a.Check, every: time.Minute, log: n.log("auth"),
-		f: hacheck.SSOFacts{Provider: config.AuthLDAP, Settings: LDAPSettings(n.Config), Source: n.Config.LDAP.ServerAddress}}
-	return a, nil
+	return a, &ssoProbe{check: a.Check, every: time.Minute, log: log,
+		f: hacheck.SSOFacts{Provider: config.AuthLDAP, Settings: LDAPSettings(cfg), Source: cfg.LDAP.ServerAddress}}, nil
 }
 
-// mountProxyAuthFacts publishes [ProxyAuth] for "podium ha check" with
-// Provider = proxy, so that it can compare the nodes' settings (there is
-// nothing to reach: the proxy calls the nodes).
-func mountProxyAuthFacts(n *Node) {
-	if n.Config.Authentication.Provider != config.AuthProxy {
-		return
+// newProxyAuthProbe returns, with [Authentication] Provider = proxy (nil
+// otherwise), the probe that publishes [ProxyAuth] for "podium ha check",
+// so that it can compare the nodes' settings (there is nothing to reach:
+// the proxy calls the nodes).
+func newProxyAuthProbe(cfg *config.Config, log *logrus.Entry) *ssoProbe {
+	if cfg.Authentication.Provider != config.AuthProxy {
+		return nil
 	}
-	c := n.Config.ProxyAuth
+	c := cfg.ProxyAuth
 	settings := fmt.Sprintf("trusted=%s username=%s unique_id=%s name=%s email=%s groups=%s separator=%q role=%s",
 		strings.Join(c.TrustedProxies, ","), c.UsernameHeader, c.UniqueIDHeader, c.NameHeader, c.EmailHeader, c.GroupsHeader, c.GroupsSeparator, c.RoleHeader)
-	n.ssoProbe = &ssoProbe{check: func(context.Context) error { return nil }, every: time.Hour, log: n.log("auth"),
+	return &ssoProbe{check: func(context.Context) error { return nil }, every: time.Hour, log: log,
 		f: hacheck.SSOFacts{Provider: config.AuthProxy, Settings: settings, Source: "the authenticating proxy's headers"}}
 }
 

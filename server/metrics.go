@@ -9,11 +9,13 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/apps"
-	"github.com/podiumhq/podium/appsource"
+	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/metrics"
 	"github.com/podiumhq/podium/scheduler"
 	"github.com/podiumhq/podium/schema"
+	"github.com/sirupsen/logrus"
 )
 
 // nodeMetrics are the node's metrics parts (see package metrics).
@@ -23,40 +25,68 @@ type nodeMetrics struct {
 	sampler  *metrics.Sampler
 	prom     *metrics.PrometheusServer
 	appGUIDs atomic.Pointer[[]string]
+	cfg      config.MetricsConfig
 }
 
-// mountMetrics claims [Metrics] DataPath (refusing to start, exit 2, when
-// another live node holds it), opens the round-robin store, builds the
-// Prometheus registry, counts HTTP requests and app WebSocket sessions
-// with a middleware, listens on [Metrics] PrometheusListen when set, and
-// returns its services: the Prometheus listener (when set) and the sampler
-// (store and Graphite). sched and sup are read for the job and app figures.
-func mountMetrics(ctx context.Context, n *Node, sched *scheduler.Service, sup *apps.Supervisor) ([]Service, error) {
-	cfg := n.Config.Metrics
-	claim, err := metrics.TakeClaim(ctx, cfg.DataPath, n.id, n.hostname, n.Now(), func(ctx context.Context, id string) (bool, error) {
-		other, err := n.db.NodeGet(ctx, id)
+// metricsDeps are what the node's metrics read: the job figures of the
+// scheduler, the app processes of the supervisor, the limit kills of the
+// sandbox, the heartbeat's figures, the schema version, which content
+// items are apps.
+type metricsDeps struct {
+	Config      config.MetricsConfig
+	NodeTimeout time.Duration // [HA] NodeTimeout: who holds a DataPath claim
+	DB          dbprovider.Provider
+	NodeID      string
+	Host        string
+	Version     string
+	Now         func() time.Time
+	Sched       *scheduler.Service
+	Sup         *apps.Supervisor
+	Sandbox     *sandbox.Sandbox
+	// AppGUIDs lists the content items that are apps (appsource), asked
+	// in the sampling goroutine, never on a scrape.
+	AppGUIDs       func(context.Context) ([]string, error)
+	LastBeat       func() time.Time
+	ClockOffset    func() time.Duration
+	DatabaseSchema func() int64
+	Log            *logrus.Entry // component metrics
+	GraphiteLog    *logrus.Entry // component graphite
+}
+
+// newMetrics claims [Metrics] DataPath (refusing to start, exit 2, when
+// another live node holds it, after recording this node stopped), opens
+// the round-robin store, builds the Prometheus registry (build installs
+// its middleware, which counts HTTP requests and app WebSocket sessions)
+// and returns the metrics with their services: the Prometheus listener
+// (when [Metrics] PrometheusListen is set) and the sampler (store and
+// Graphite).
+func newMetrics(ctx context.Context, d metricsDeps) (*nodeMetrics, []Service, error) {
+	cfg := d.Config
+	claim, err := metrics.TakeClaim(ctx, cfg.DataPath, d.NodeID, d.Host, d.Now(), func(ctx context.Context, id string) (bool, error) {
+		other, err := d.DB.NodeGet(ctx, id)
 		if podium.IsCode(err, podium.ENOTFOUND) {
 			return false, nil
 		} else if err != nil {
 			return false, err
 		}
-		now, err := n.db.Now(ctx)
+		now, err := d.DB.Now(ctx)
 		if err != nil {
 			return false, err
 		}
-		return other.Live(now, n.Config.HA.NodeTimeout), nil
+		return other.Live(now, d.NodeTimeout), nil
 	})
 	if err != nil {
 		// Registered already: do not stay "starting" in the registry.
-		_ = n.db.NodeSetStatus(context.WithoutCancel(ctx), n.id, podium.NodeStopped)
-		return nil, err
+		_ = d.DB.NodeSetStatus(context.WithoutCancel(ctx), d.NodeID, podium.NodeStopped)
+		return nil, nil, err
 	}
-	store, err := metrics.OpenStore(cfg.DataPath, metrics.DefaultArchives(cfg.Interval), n.Now)
+	store, err := metrics.OpenStore(cfg.DataPath, metrics.DefaultArchives(cfg.Interval), d.Now)
 	if err != nil {
 		_ = claim.Release()
-		return nil, podium.Errorf(podium.EINVALID, "[Metrics] DataPath: %w", err)
+		return nil, nil, podium.Errorf(podium.EINVALID, "[Metrics] DataPath: %w", err)
 	}
-	m := &nodeMetrics{store: store}
+	m := &nodeMetrics{store: store, cfg: cfg}
+	sched, sup := d.Sched, d.Sup
 	src := metrics.Sources{
 		Jobs: func() (metrics.JobFigures, bool) {
 			if sched == nil {
@@ -99,19 +129,19 @@ func mountMetrics(ctx context.Context, n *Node, sched *scheduler.Service, sup *a
 			return out
 		},
 		HeartbeatAge: func() time.Duration {
-			if at := n.heartbeat.LastBeat(); !at.IsZero() {
-				return n.Now().Sub(at)
+			if at := d.LastBeat(); !at.IsZero() {
+				return d.Now().Sub(at)
 			}
 			return 0
 		},
-		ClockOffset:    n.heartbeat.Offset,
-		DatabaseSchema: n.schemaVer.Load,
+		ClockOffset:    d.ClockOffset,
+		DatabaseSchema: d.DatabaseSchema,
 		LimitKills: func() map[metrics.LimitKill]int64 {
-			if n.sandbox == nil {
+			if d.Sandbox == nil {
 				return nil
 			}
 			out := map[metrics.LimitKill]int64{}
-			for k, v := range n.sandbox.LimitKills() {
+			for k, v := range d.Sandbox.LimitKills() {
 				out[metrics.LimitKill{Kind: k.Kind, Limit: k.Limit}] = v
 			}
 			return out
@@ -120,53 +150,47 @@ func mountMetrics(ctx context.Context, n *Node, sched *scheduler.Service, sup *a
 	var sampler *metrics.Sampler
 	var services []Service
 	m.registry = metrics.NewRegistry(metrics.RegistryOptions{
-		Version: Version, NodeID: n.id, Host: n.hostname, BinarySchema: schema.Latest(), Sources: src,
+		Version: d.Version, NodeID: d.NodeID, Host: d.Host, BinarySchema: schema.Latest(), Sources: src,
 		HostFigures: func() (metrics.HostFigures, bool) { return sampler.HostFigures() },
 	})
 	var graphite *metrics.Graphite
 	if cfg.GraphiteEnabled {
 		graphite = metrics.NewGraphite(metrics.GraphiteOptions{
 			Addr:   netJoin(cfg.GraphiteHost, cfg.GraphitePort),
-			Prefix: metrics.GraphitePrefix(cfg.GraphiteClientId, n.hostname),
-			Log:    n.log("graphite"),
+			Prefix: metrics.GraphitePrefix(cfg.GraphiteClientId, d.Host),
+			Log:    d.GraphiteLog,
 		})
 	}
 	sampler = metrics.NewSampler(metrics.SamplerOptions{
 		Store: store, Graphite: graphite, Registry: m.registry, Sources: src, Interval: cfg.Interval,
-		Log: n.log("metrics"), Now: n.Now, Claim: claim,
-		BeforeSample: func(ctx context.Context) { m.refreshAppGUIDs(ctx, n.db) },
+		Log: d.Log, Now: d.Now, Claim: claim,
+		BeforeSample: func(ctx context.Context) { m.refreshAppGUIDs(ctx, d.AppGUIDs) },
 	})
 	m.sampler = sampler
 	if cfg.PrometheusListen != "" {
 		if m.prom, err = metrics.ListenPrometheus(cfg.PrometheusListen, m.registry); err != nil {
 			_ = claim.Release()
-			return nil, podium.Errorf(podium.EREFUSED, "[Metrics] PrometheusListen %s: %w", cfg.PrometheusListen, err)
+			return nil, nil, podium.Errorf(podium.EREFUSED, "[Metrics] PrometheusListen %s: %w", cfg.PrometheusListen, err)
 		}
 		services = append(services, m.prom)
 	}
-	n.web.Use(m.registry.Middleware())
 	services = append(services, sampler)
-	n.metrics = m
-	n.AddInfo(func() map[string]any {
-		return map[string]any{"metrics_path": cfg.DataPath, "graphite_enabled": cfg.GraphiteEnabled, "prometheus_listen": cfg.PrometheusListen}
-	})
-	return services, nil
+	return m, services, nil
+}
+
+// info is what the metrics publish in the node's info document.
+func (m *nodeMetrics) info() map[string]any {
+	return map[string]any{"metrics_path": m.cfg.DataPath, "graphite_enabled": m.cfg.GraphiteEnabled, "prometheus_listen": m.cfg.PrometheusListen}
 }
 
 // refreshAppGUIDs reads which content items are apps (the database is
 // asked here, in the sampling goroutine, never on a scrape).
-func (m *nodeMetrics) refreshAppGUIDs(ctx context.Context, db dbprovider.Provider) {
+func (m *nodeMetrics) refreshAppGUIDs(ctx context.Context, list func(context.Context) ([]string, error)) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	list, err := db.ContentList(ctx, &dbprovider.ContentListParams{All: true})
+	guids, err := list(ctx)
 	if err != nil {
 		return
-	}
-	guids := []string{}
-	for _, c := range list {
-		if appsource.IsApp(c) {
-			guids = append(guids, c.GUID)
-		}
 	}
 	m.appGUIDs.Store(&guids)
 }

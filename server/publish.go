@@ -1,24 +1,26 @@
 package server
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/runtimes"
 	"github.com/podiumhq/podium/runtimes/rlang"
-	"github.com/podiumhq/podium/usage"
 	"github.com/podiumhq/podium/web"
+	"github.com/podiumhq/podium/web/route"
+	"github.com/sirupsen/logrus"
 )
 
-// mountPublish creates the deploy and render service, mounts the content
-// API, the Connect server endpoints, the older applications API and the
-// landing page, and returns the service (a stopping node
-// cancels and waits for its tasks).
-func mountPublish(n *Node, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.Sandbox) *publish.Service {
-	cfg := n.Config
-	// Validated at load: the keys parse.
+// newPublish creates the deploy and render service of node nodeID (a
+// stopping node cancels and waits for its tasks), with the content
+// environment keys of [Applications] (validated at load: they parse).
+// build mounts the content API, the Connect server endpoints, the older
+// applications API and the landing page on it.
+func newPublish(cfg *config.Config, db dbprovider.Provider, nodeID string, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.Sandbox, log *logrus.Entry) *publish.Service {
 	var envKey []byte
 	var envPrevious [][]byte
 	if k := cfg.Applications.EnvironmentKey.Reveal(); k != "" {
@@ -31,10 +33,10 @@ func mountPublish(n *Node, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.
 			}
 		}
 	}
-	n.publish = publish.New(publish.Options{
+	return publish.New(publish.Options{
 		Runtimes: rt,
 		R:        rl,
-		DB:       n.db, DataDir: cfg.Server.DataDir, NodeID: n.id, Log: n.log("publish"),
+		DB:       db, DataDir: cfg.Server.DataDir, NodeID: nodeID, Log: log,
 		Apps: cfg.Applications, MaxUploadSize: cfg.HTTP.MaxUploadSize,
 		NodeTimeout: cfg.HA.NodeTimeout, SweepInterval: cfg.HA.HeartbeatInterval,
 		EnvKey: envKey, EnvPreviousKeys: envPrevious,
@@ -42,28 +44,23 @@ func mountPublish(n *Node, rt *runtimes.Manager, rl *rlang.Manager, sb *sandbox.
 		Git: publish.GitOptions{Disabled: !cfg.Git.Enabled, PollingFrequency: cfg.Git.PollingFrequency,
 			Timeout: cfg.Git.Timeout, Executable: cfg.Git.Executable, AllowLocal: cfg.Git.AllowLocalRepositories},
 	})
-	n.web.Mount(web.GitRoutes(n.publish))
-	n.web.Mount(web.ContentRoutes(n.publish))
-	n.web.Mount(web.TagRoutes(n.publish))
-	n.web.Mount(web.VanityRoutes(n.publish))
-	var pythons []string
+}
+
+// publishRoutes are the routes of pub: the content API, the Connect
+// server endpoints (with this binary's version and the Python and R
+// installations the node offers), the older applications API and the
+// landing page of landingDir ([Server] LandingDir).
+func publishRoutes(w *web.Server, pub *publish.Service, version string, rt *runtimes.Manager, rl *rlang.Manager, landingDir string) []route.Route {
+	var pythons, rs []string
 	for _, i := range rt.Interpreters() {
 		pythons = append(pythons, i.Version)
 	}
-	n.web.Mount(web.ConnectRoutes(n.publish, web.ConnectOptions{Version: Version, Python: pythons}))
-	n.web.Mount(web.ApplicationsRoutes(n.publish))
-	n.web.Mount(web.LandingRoutes(cfg.Server.LandingDir, n.web.NotFound))
-	return n.publish
-}
-
-// mountContentServe serves published content at /content/{guid}/: static
-// sites and reports from pub's files, apps and APIs through apps' processes.
-func mountContentServe(n *Node, pub *publish.Service, apps web.AppServer, rec *usage.Recorder) {
-	var visits web.VisitRecorder // nil, not a nil *usage.Recorder: no visit is even built
-	if rec != nil {
-		visits = rec
+	for _, i := range rl.Installations() {
+		rs = append(rs, i.Version)
 	}
-	n.web.Mount(n.web.ContentServeRoutes(pub, apps, n.auth, visits))
+	return slices.Concat(web.GitRoutes(pub), web.ContentRoutes(pub), web.TagRoutes(pub), web.VanityRoutes(pub),
+		web.ConnectRoutes(pub, web.ConnectOptions{Version: version, Python: pythons, R: rs}),
+		web.ApplicationsRoutes(pub), web.LandingRoutes(landingDir, w.NotFound))
 }
 
 // Publish returns the node's deploy and render service (after Open): the

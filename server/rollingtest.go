@@ -2,6 +2,11 @@
 
 package server
 
+import (
+	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium/dbprovider"
+)
+
 // mountRollingTest mounts the endpoints of the rolling-upgrade test's
-// binaries (rollingtest_endpoints.go); a release build has none.
-func mountRollingTest(*Node) error { return nil }
+// binaries (rollingtest_endpoints.go) on e; a release build has none.
+func mountRollingTest(*echo.Echo, dbprovider.Provider, string) {}

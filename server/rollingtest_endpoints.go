@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/schema"
 )
 
@@ -20,10 +21,9 @@ import (
 // feature that N could not handle: off until the cluster version reaches
 // N+1's schema.
 
-func mountRollingTest(n *Node) error {
-	e := n.web.Echo
+func mountRollingTest(e *echo.Echo, db dbprovider.Provider, nodeID string) {
 	e.POST("/__rolling__/notes", func(c echo.Context) error {
-		id, err := schema.RollingNoteCreate(c.Request().Context(), n.db, c.FormValue("body"), n.id)
+		id, err := schema.RollingNoteCreate(c.Request().Context(), db, c.FormValue("body"), nodeID)
 		if err != nil {
 			return err
 		}
@@ -34,19 +34,18 @@ func mountRollingTest(n *Node) error {
 		if err != nil {
 			return echo.NewHTTPError(http.StatusBadRequest, "bad id")
 		}
-		out, err := schema.RollingNoteGet(c.Request().Context(), n.db, id)
+		out, err := schema.RollingNoteGet(c.Request().Context(), db, id)
 		if err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, out)
 	})
 	e.GET("/__rolling__/feature", func(c echo.Context) error {
-		cv, err := schema.ClusterVersion(c.Request().Context(), n.db)
+		cv, err := schema.ClusterVersion(c.Request().Context(), db)
 		if err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, map[string]any{"cluster_version": cv, "binary_schema": schema.Latest(),
 			"enabled": schema.RollingTestNPlus1 && cv >= schema.Latest()})
 	})
-	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/runtimes"
 	"github.com/podiumhq/podium/runtimes/rlang"
@@ -28,15 +29,16 @@ func underSystem(p string) bool {
 	return false
 }
 
-// mountSandbox makes the sandbox every content process of this node runs
+// newSandbox makes the sandbox every content process of node nodeID runs
 // in ([Applications] Sandbox), after the runtimes are probed (their
-// installations outside the system directories are shown read-only), and
-// kills what an earlier run of this node left in its cgroups. A host
-// that cannot make sandboxes gets one that refuses to start content
-// processes, with the reason and the way out; the node itself starts.
-func mountSandbox(n *Node, rt *runtimes.Manager, rl *rlang.Manager) (sb *sandbox.Sandbox) {
+// installations outside the system directories are shown read-only;
+// their environment builds run in it too), and kills what an earlier run
+// of this node left in its cgroups. A host that cannot make sandboxes
+// gets one that refuses to start content processes, with the reason and
+// the way out; the node itself starts. warnings, when not nil, is the
+// sandbox's /__ping__ warning (refused, or off).
+func newSandbox(conf *config.Config, nodeID string, rt *runtimes.Manager, rl *rlang.Manager, log *logrus.Entry) (sb *sandbox.Sandbox, warnings func() []string) {
 	defer func() {
-		n.sandbox = sb
 		// Environment builds run in it too.
 		if rt != nil {
 			rt.SetSandbox(sb)
@@ -45,18 +47,17 @@ func mountSandbox(n *Node, rt *runtimes.Manager, rl *rlang.Manager) (sb *sandbox
 			rl.SetSandbox(sb)
 		}
 	}()
-	a := n.Config.Applications
-	log := n.log("sandbox")
+	a := conf.Applications
 	first, last, _ := a.UIDRange() // validated at load
 	cfg := sandbox.Config{
 		Off: !a.Sandbox, RunAs: a.RunAs, UIDFirst: first, UIDLast: last, Network: a.SandboxNetwork,
 		Limits: sandbox.Limits{Memory: a.SandboxMemoryLimit, Processes: a.SandboxProcessLimit,
 			OpenFiles: a.SandboxOpenFileLimit, CPUShares: a.SandboxCPUShares},
-		TmpSize: a.SandboxTmpSize, Node: n.id,
+		TmpSize: a.SandboxTmpSize, Node: nodeID,
 	}
 	// Podium's own files never show, even when an administrator put them
 	// under a system directory (/etc/podium, /opt/podium/data).
-	for _, d := range []string{filepath.Dir(n.Config.Source), n.Config.Server.DataDir, n.Config.Server.StateDir, n.Config.Database.Dir} {
+	for _, d := range []string{filepath.Dir(conf.Source), conf.Server.DataDir, conf.Server.StateDir, conf.Database.Dir} {
 		if d == "" || d == "." || !filepath.IsAbs(d) {
 			continue
 		}
@@ -87,20 +88,18 @@ func mountSandbox(n *Node, rt *runtimes.Manager, rl *rlang.Manager) (sb *sandbox
 			cfg.ReadOnly = append(cfg.ReadOnly, prefix)
 		}
 	}
-	sweepScratch(n, log)
+	sweepScratch(conf.Server.DataDir, log)
 	sb, err := sandbox.New(cfg)
 	if err != nil {
 		log.WithError(err).Error("content processes will not start on this node")
-		n.AddWarnings(func() []string { return []string{"content sandbox: " + err.Error()} })
-		return sandbox.Refusing(cfg, err)
+		return sandbox.Refusing(cfg, err), func() []string { return []string{"content sandbox: " + err.Error()} }
 	}
 	if sb.Off() {
 		log.WithField("run_as", a.RunAs).Warn("[Applications] Sandbox = false: content processes run as RunAs without a sandbox; " +
 			"one publisher's code can read, reach and starve another's")
-		n.AddWarnings(func() []string {
+		return sb, func() []string {
 			return []string{"content sandbox off ([Applications] Sandbox = false): content processes are not isolated from each other"}
-		})
-		return sb
+		}
 	}
 	killed, err := sb.Sweep()
 	if err != nil {
@@ -111,7 +110,7 @@ func mountSandbox(n *Node, rt *runtimes.Manager, rl *rlang.Manager) (sb *sandbox
 	}
 	log.WithFields(logrus.Fields{"uids": a.SandboxUIDRange, "network": sb.Network(), "cgroups": sb.Cgroups(),
 		"memory": a.SandboxMemoryLimit, "processes": a.SandboxProcessLimit, "open_files": a.SandboxOpenFileLimit}).Info("content sandbox ready")
-	return sb
+	return sb, nil
 }
 
 // sweepScratch removes what builds of an earlier run left: the scratch
@@ -119,9 +118,9 @@ func mountSandbox(n *Node, rt *runtimes.Manager, rl *rlang.Manager) (sb *sandbox
 // that runs, on this node or another: see sandbox.SweepBuildScratch), and
 // the restore directories older versions of podium made in $TMPDIR
 // (podium-rrestore-*) that are more than a day old.
-func sweepScratch(n *Node, log *logrus.Entry) {
+func sweepScratch(dataDir string, log *logrus.Entry) {
 	for _, lang := range []string{"python", "r"} {
-		removed, err := sandbox.SweepBuildScratch(filepath.Join(n.Config.Server.DataDir, "runtimes", lang))
+		removed, err := sandbox.SweepBuildScratch(filepath.Join(dataDir, "runtimes", lang))
 		if err != nil {
 			log.WithError(err).Warn("cannot sweep the scratch of interrupted environment builds")
 		}

@@ -2,24 +2,27 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/scheduler"
 	"github.com/podiumhq/podium/web"
+	"github.com/sirupsen/logrus"
 )
 
-// mountScheduler creates the scheduler (scheduled renders through pub,
-// which also decides who may see and change a content's schedule and
-// jobs: one access rule for every content endpoint), mounts the schedule and job endpoints, adds its warning ("no live node
-// takes scheduled work") to /__ping__ and returns the service. Open starts
-// it after publishing, so it stops before: running renders are released
-// before the render service goes away.
-func mountScheduler(n *Node, pub *publish.Service) *scheduler.Service {
-	cfg := n.Config
-	runner, access := &scheduler.RenderRunner{Publish: pub}, pub
-	n.scheduler = scheduler.New(scheduler.Options{
-		DB: n.db, Log: n.log("scheduler"), Runner: runner, Access: access, NodeID: n.id,
+// newScheduler creates the scheduler of node nodeID: scheduled renders
+// through pub, which also decides who may see and change a content's
+// schedule and jobs (one access rule for every content endpoint). build
+// mounts its endpoints (schedulerAPI), adds its warning ("no live node
+// takes scheduled work") to /__ping__ and starts it after publishing, so
+// it stops before: running renders are released before the render
+// service goes away.
+func newScheduler(cfg *config.Config, db dbprovider.Provider, nodeID string, pub *publish.Service, now func() time.Time, log *logrus.Entry) *scheduler.Service {
+	return scheduler.New(scheduler.Options{
+		DB: db, Log: log, Runner: &scheduler.RenderRunner{Publish: pub}, Access: pub, NodeID: nodeID,
 		Concurrency:      cfg.Applications.ScheduleConcurrency,
 		PollInterval:     cfg.Applications.JobPollInterval,
 		HeartbeatTimeout: cfg.Applications.JobHeartbeatTimeout,
@@ -28,13 +31,8 @@ func mountScheduler(n *Node, pub *publish.Service) *scheduler.Service {
 		// An upgraded installation keeps its history until the
 		// administrator sets the retention (docs/upgrading.md).
 		HistoryRetentionSet: cfg.Set["Applications.HistoryRetention"],
-		Now:                 n.Now,
+		Now:                 now,
 	})
-	api := schedulerAPI{n.scheduler}
-	n.web.Mount(web.ScheduleRoutes(api))
-	n.web.Mount(web.JobRoutes(api))
-	n.AddWarnings(n.scheduler.Warnings)
-	return n.scheduler
 }
 
 // Scheduler returns the node's scheduler (after Open), for its figures

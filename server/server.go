@@ -8,6 +8,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/dbprovider/dbopen"
+	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/diskwatch"
 	"github.com/podiumhq/podium/internal/heartbeat"
 	"github.com/podiumhq/podium/internal/sandbox"
@@ -38,10 +40,6 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// Version is the version of this binary, set at build time with
-// -ldflags "-X github.com/podiumhq/podium/server.Version=...".
-var Version = "dev"
-
 // Node states, as /__ping__ reports them.
 const (
 	stateStarting int32 = iota
@@ -53,6 +51,10 @@ const (
 type Node struct {
 	Config *config.Config
 	Log    *logrus.Logger
+	// Version is the binary's version (/__ping__, the registry, metrics,
+	// the Connect API): cmd/podium passes the one -X stamps; New sets
+	// "dev".
+	Version string
 	// Now is the node's clock (injected for tests).
 	Now func() time.Time
 	// AuthOptions configure the accounts service (set before Open; tests
@@ -133,7 +135,7 @@ type runningService struct {
 
 // New returns a node for cfg. Call Open, then Run.
 func New(cfg *config.Config, log *logrus.Logger) *Node {
-	return &Node{Config: cfg, Log: log, Now: time.Now, newerSchema: make(chan int64, 1)}
+	return &Node{Config: cfg, Log: log, Version: "dev", Now: time.Now, newerSchema: make(chan int64, 1)}
 }
 
 // ID returns the node's stable id (after Open).
@@ -210,7 +212,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	var up *upgradePing
 	if pending, err := schema.Pending(ctx, n.db); err == nil && len(pending) > 0 {
 		v, _ := n.db.SchemaVersion(ctx)
-		up = startUpgradePing(cfg.HTTP.Listen, web.PingBody{Node: n.id, Version: Version, Schema: v}, log)
+		up = startUpgradePing(cfg.HTTP.Listen, web.PingBody{Node: n.id, Version: n.Version, Schema: v}, log)
 	}
 	migrated, err := schema.Up(ctx, n.db, n.log("schema"), schema.Options{Self: n.id, NodeTimeout: cfg.HA.NodeTimeout,
 		DDLLockTimeout: cfg.Database.MigrationLockTimeout, Progress: up.progress, ReportDir: cfg.Server.DataDir})
@@ -220,7 +222,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	v := migrated.Version
 	n.schemaVer.Store(v)
-	writeMarkers(n)
+	writeMarkers(cfg, n.id, n.hostname)
 	if err := n.register(ctx); err != nil {
 		return err
 	}
@@ -262,15 +264,18 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		return err
 	}
 	log.WithFields(logrus.Fields{
-		"version": Version, "provider": n.db.Name(), "database": n.db.Describe(), "data_dir": cfg.Server.DataDir,
+		"version": n.Version, "provider": n.db.Name(), "database": n.db.Describe(), "data_dir": cfg.Server.DataDir,
 		"schema": v, "floor": migrated.Floor, "migrations_applied": len(migrated.Applied), "migrations_deferred": len(migrated.Deferred), "ha": cfg.HA.Enabled, "listen": n.Addr(), "host": n.hostname,
 	}).Info("node opened")
 	return nil
 }
 
 // build creates every part of the node with its dependencies, mounts
-// their middleware and routes, and lists the services Run starts. The
-// order below is the whole wiring of a node:
+// their middleware and routes, and lists the services Run starts. Each
+// part is built by a constructor (newX) from explicit arguments and
+// returned as a value; only build reads and writes the Node, registers
+// its warnings and info, and mounts. The order below is the whole wiring
+// of a node:
 //
 //   - middleware on every request, in this order: request id, access log,
 //     the edge checks and limits ([HTTP] timeouts, upload rate, text-only
@@ -278,17 +283,16 @@ func (n *Node) Open(ctx context.Context) (err error) {
 //     authentication (accounts), the X-Podium-Node header (ha check),
 //     request metrics;
 //   - the Python and R installations are probed ([Python] Executable,
-//     [R] Executable; mountRuntimes) before anything that runs content;
+//     [R] Executable; newRuntimes) before anything that runs content;
 //   - routes: /__ping__ (web.New), login pages with the first-run setup
 //     and the account API (accounts), audit log API, instrumentation API
-//     (usage), content API, Connect
-//     server settings, the older applications API and landing page
+//     (usage), content API, Connect server settings (with the Python and R
+//     installations), the older applications API and landing page
 //     (publish), schedules and jobs (scheduler), processes (apps), content
 //     pages (static from publish, apps and APIs through the supervisor),
-//     dashboard (with the API keys page), R installations
-//     (server_settings/r, after probing [R] Executable), and the rolling
-//     upgrade test's endpoints in those test binaries only; the routes
-//     that change something write the audit log (their Audit action);
+//     dashboard (with the API keys page), and the rolling upgrade test's
+//     endpoints in those test binaries only; the routes that change
+//     something write the audit log (their Audit action);
 //   - services, in start order (they stop in the reverse order, after the
 //     HTTP drain and [Server] DrainDelay): heartbeat, schema watcher,
 //     session sweeper, first-run setup, audit log pruner, usage pruner,
@@ -302,54 +306,97 @@ func (n *Node) Open(ctx context.Context) (err error) {
 //     away; app processes outlive the drain of the requests proxied to
 //     them; the heartbeat stops last, saying "draining" until the end.
 func (n *Node) build(ctx context.Context) error {
-	cfg := n.Config
-	n.heartbeat = heartbeat.New(heartbeat.Options{DB: n.db, NodeID: n.id, Interval: cfg.HA.HeartbeatInterval,
+	cfg, db, id, w := n.Config, n.db, n.id, n.web
+	n.heartbeat = heartbeat.New(heartbeat.Options{DB: db, NodeID: id, Interval: cfg.HA.HeartbeatInterval,
 		ClockWarn: cfg.HA.ClockWarnOffset, ClockFail: cfg.HA.ClockFailOffset, Now: n.Now, Skew: testClockSkew,
 		Status: n.heartbeatStatus, Info: n.info, Register: n.register, Log: n.log("heartbeat")})
-	disk := diskwatch.New(diskwatch.Options{Dir: n.Config.Server.DataDir, MinFree: n.Config.Server.MinFreeSpace,
-		Every: n.Config.HA.HeartbeatInterval, Log: n.log("disk")})
+	watcher := &schemaWatcher{db: db, interval: cfg.Database.SchemaCheckInterval, now: n.Now, log: n.log("schema-watcher"), onNewer: n.schemaNewer}
+	disk := diskwatch.New(diskwatch.Options{Dir: cfg.Server.DataDir, MinFree: cfg.Server.MinFreeSpace,
+		Every: cfg.HA.HeartbeatInterval, Log: n.log("disk")})
 	n.diskWatch = disk
 	n.AddWarnings(disk.Warnings)
 	n.AddInfo(disk.Info)
-	if err := mountSSO(n, n.Config.Authentication.Provider); err != nil {
-		return err
-	}
-	external, err := mountLDAP(n)
+
+	// Sign-in: the accounts service with its middleware and pages, an
+	// external provider (single sign-on, LDAP, a proxy's headers) and the
+	// probe of that provider.
+	sso, ssoProbe, err := newSSO(cfg, cfg.Authentication.Provider, n.log("auth"))
 	if err != nil {
 		return err
 	}
-	mountProxyAuthFacts(n)
-	sweeper, firstRun := mountAccounts(n, external)
-	pruner := mountAudit(n)
-	rec, usagePruner := mountUsage(n)
-	python, r, err := mountRuntimes(n)
+	if sso != nil {
+		w.SetSSO(sso)
+	}
+	external, ldapProbe, err := newLDAP(cfg, n.log("auth"))
 	if err != nil {
 		return err
 	}
-	sb := mountSandbox(n, python, r)
-	pub := mountPublish(n, python, r, sb)
-	sched := mountScheduler(n, pub)
+	n.ssoProbe = cmp.Or(ssoProbe, ldapProbe, newProxyAuthProbe(cfg, n.log("auth")))
+	accounts, authMiddleware := newAccounts(cfg, db, n.AuthOptions, external, w, n.log("auth"))
+	n.auth = accounts
+	w.Use(authMiddleware...)
+	w.Mount(w.AccountRoutes(accounts))
+	sweeper := &sessionSweeper{auth: accounts, every: time.Hour, log: n.log("auth")}
+	firstRun := &firstRunSetup{users: accounts, enable: w.EnableFirstRun, nodeID: id, provider: cfg.Authentication.Provider,
+		address: cfg.Server.Address, out: n.Log.Out, log: n.log("auth")}
+
+	w.Mount(web.AuditRoutes(db))
+	pruner := newAuditPruner(db, cfg.Server.AuditLogRetention, n.Now, n.log("audit"))
+	w.Mount(web.UsageRoutes(db))
+	rec, usagePruner := newUsage(cfg.Usage, db, id, n.Now, n.log("usage"))
+
+	python, r, err := newRuntimes(cfg, id, n.log("runtimes"), n.log("rlang"))
+	if err != nil {
+		return err
+	}
+	n.runtimes, n.rlang = python, r
+	sb, sandboxWarnings := newSandbox(cfg, id, python, r, n.log("sandbox"))
+	n.sandbox = sb
+	if sandboxWarnings != nil {
+		n.AddWarnings(sandboxWarnings)
+	}
+
+	pub := newPublish(cfg, db, id, python, r, sb, n.log("publish"))
+	n.publish = pub
+	w.Mount(publishRoutes(w, pub, n.Version, python, r, cfg.Server.LandingDir))
+	sched := newScheduler(cfg, db, id, pub, n.Now, n.log("scheduler"))
+	n.scheduler = sched
+	w.Mount(web.ScheduleRoutes(schedulerAPI{sched}))
+	w.Mount(web.JobRoutes(schedulerAPI{sched}))
+	n.AddWarnings(sched.Warnings)
 	eviction := runtimes.NewEvictor(python, pub.LivePythonBundles, n.Now, n.log("runtimes"))
-	sup, settings := mountApps(n, pub, python, r, sb, rec)
-	mountContentServe(n, pub, sup, rec)
-	mountHACheck(n)
-	metricServices, err := mountMetrics(ctx, n, sched, sup)
+	sup, settings := newApps(cfg, db, id, pub, python, r, sb, rec, w.TrackHijacked, n.Now, n.log("apps"))
+	w.Mount(appsRoutes(sup, settings, pub, id))
+	w.Mount(w.ContentServeRoutes(pub, sup, accounts, visits(rec)))
+
+	// podium ha check: the node header on every response, the facts
+	// published with every heartbeat, the clock offset warning.
+	w.Use(nodeHeader(id))
+	n.AddInfo(newHAFacts(cfg, db.SupportsHA(), sb, id, n.hostname, n.ssoProbe, n.heartbeat.DBNow).info)
+	n.AddWarnings(n.heartbeat.Warnings)
+
+	m, metricServices, err := newMetrics(ctx, metricsDeps{Config: cfg.Metrics, NodeTimeout: cfg.HA.NodeTimeout, DB: db,
+		NodeID: id, Host: n.hostname, Version: n.Version, Now: n.Now, Sched: sched, Sup: sup, Sandbox: sb, AppGUIDs: settings.AppGUIDs,
+		LastBeat: n.heartbeat.LastBeat, ClockOffset: n.heartbeat.Offset, DatabaseSchema: n.schemaVer.Load,
+		Log: n.log("metrics"), GraphiteLog: n.log("graphite")})
 	if err != nil {
 		return err
 	}
-	mountDashboard(n, pub, sched, sup, settings)
-	if err := mountR(n); err != nil {
-		return err
-	}
-	if err := mountRollingTest(n); err != nil {
-		return err
-	}
+	n.metrics = m
+	w.Use(m.registry.Middleware())
+	n.AddInfo(m.info)
+
+	dash := newDashboard(cfg, db, id, dashSources{nodeID: id, db: db, now: n.Now, pub: pub, sched: sched, sup: sup, settings: settings,
+		metrics: m.store, haCheck: func(ctx context.Context, lb string) ([]hacheck.Result, error) { return haCheck(ctx, db, cfg, lb) }},
+		accounts, w.ContentOriginOf, n.log("dashboard"))
+	w.Mount(dash.Routes())
+	mountRollingTest(w.Echo, db, id)
 
 	var recorder Service = nopService{"usage recorder"}
 	if rec != nil {
 		recorder = rec
 	}
-	n.services = []Service{n.heartbeat, &schemaWatcher{node: n}, sweeper, firstRun, pruner, usagePruner, recorder, sandboxService{sb}, sup, disk}
+	n.services = []Service{n.heartbeat, watcher, sweeper, firstRun, pruner, usagePruner, recorder, sandboxService{sb}, sup, disk}
 	if n.ssoProbe != nil {
 		n.services = append(n.services, n.ssoProbe)
 	}
@@ -385,7 +432,7 @@ func (n *Node) register(ctx context.Context) error {
 		// The schema this binary knows, not the database's: during a
 		// rolling upgrade they differ, and finalize waits until every live
 		// node knows its schema.
-		ID: n.id, Hostname: n.hostname, PID: os.Getpid(), Version: Version, SchemaVersion: schema.Latest(),
+		ID: n.id, Hostname: n.hostname, PID: os.Getpid(), Version: n.Version, SchemaVersion: schema.Latest(),
 		Listen: cfg.HTTP.Listen, Provider: n.db.Name(), HAEnabled: cfg.HA.Enabled, Status: podium.NodeStarting,
 		Info: n.info(),
 	})
@@ -454,7 +501,7 @@ func trustedProxies(list []string) []*net.IPNet {
 
 // health answers /__ping__.
 func (n *Node) health(ctx context.Context) (web.PingBody, bool) {
-	body := web.PingBody{Node: n.id, Version: Version, Schema: n.schemaVer.Load()}
+	body := web.PingBody{Node: n.id, Version: n.Version, Schema: n.schemaVer.Load()}
 	switch {
 	case n.state.Load() == stateStarting:
 		body.Status = "starting"

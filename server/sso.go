@@ -35,17 +35,17 @@ import (
 // the browser back to any node.
 const SSOKeyFile = "secrets/sso-state.key"
 
-// mountSSO makes the login pages sign in through the provider named by
-// provider ([Authentication] Provider) when it is oidc or saml.
-func mountSSO(n *Node, provider string) error {
-	o, err := SSOFromConfig(n.Config, provider)
+// newSSO returns, when provider ([Authentication] Provider) is oidc or
+// saml (nil, nil otherwise), the single sign-on the login pages sign in
+// through, and the probe of the provider's discovery document or
+// metadata.
+func newSSO(cfg *config.Config, provider string, log *logrus.Entry) (*web.SSO, *ssoProbe, error) {
+	o, err := SSOFromConfig(cfg, provider)
 	if err != nil || o == nil {
-		return err
+		return nil, nil, err
 	}
-	n.web.SetSSO(o)
-	n.ssoProbe = &ssoProbe{o: o, every: time.Minute, log: n.log("auth"),
-		f: hacheck.SSOFacts{Provider: provider, Settings: SSOSettings(n.Config, provider), Source: ssoSource(n.Config, provider)}}
-	return nil
+	return o, &ssoProbe{o: o, every: time.Minute, log: log,
+		f: hacheck.SSOFacts{Provider: provider, Settings: SSOSettings(cfg, provider), Source: ssoSource(cfg, provider)}}, nil
 }
 
 // SSOSettings is the sign-in configuration of cfg for provider as one

@@ -6,24 +6,34 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/usage"
 	"github.com/podiumhq/podium/web"
+	"github.com/sirupsen/logrus"
 )
 
-// mountUsage mounts Connect's instrumentation API and returns the usage
-// recorder (nil with [Usage] Enabled = false: nothing is recorded, the
-// history stays readable) and the pruner of [Usage] Retention. Both are
+// newUsage returns the usage recorder of node nodeID (nil with [Usage]
+// Enabled = false: nothing is recorded, the history stays readable
+// through web.UsageRoutes) and the pruner of [Usage] Retention. Both are
 // services: the recorder stops after the app supervisor, so that it
 // writes the sessions the stop ended.
-func mountUsage(n *Node) (*usage.Recorder, *usage.Pruner) {
-	cfg := n.Config.Usage
-	n.web.Mount(web.UsageRoutes(n.db))
-	pruner := &usage.Pruner{DB: n.db, Retention: cfg.Retention, Every: time.Hour, Batch: 5000, Now: n.Now, Log: n.log("usage")}
+func newUsage(cfg config.UsageConfig, db dbprovider.Provider, nodeID string, now func() time.Time, log *logrus.Entry) (*usage.Recorder, *usage.Pruner) {
+	pruner := &usage.Pruner{DB: db, Retention: cfg.Retention, Every: time.Hour, Batch: 5000, Now: now, Log: log}
 	if !cfg.Enabled {
 		return nil, pruner
 	}
-	return usage.New(usage.Options{Store: n.db, NodeID: n.id, BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval,
-		MaxPending: cfg.MaxPending, Log: n.log("usage"), Now: n.Now}), pruner
+	return usage.New(usage.Options{Store: db, NodeID: nodeID, BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval,
+		MaxPending: cfg.MaxPending, Log: log, Now: now}), pruner
+}
+
+// visits is rec as the content server's visit recorder: nil, not a nil
+// *usage.Recorder, when usage is off (no visit is even built).
+func visits(rec *usage.Recorder) web.VisitRecorder {
+	if rec == nil {
+		return nil
+	}
+	return rec
 }
 
 // appSessions returns the apps supervisor's Session hook: a WebSocket to

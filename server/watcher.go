@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/startstop"
 	"github.com/podiumhq/podium/schema"
 	"github.com/sirupsen/logrus"
@@ -22,20 +23,24 @@ import (
 // polling alone.
 type schemaWatcher struct {
 	startstop.Base
-	node *Node
+	db       dbprovider.Provider
+	interval time.Duration // [Database] SchemaCheckInterval
+	now      func() time.Time
+	log      *logrus.Entry
+	// onNewer gets the watcher's verdict (Node.schemaNewer).
+	onNewer func(dbVersion int64, detectedAt time.Time)
 }
 
 func (w *schemaWatcher) Name() string { return "schema-watcher" }
 
 func (w *schemaWatcher) Start(ctx context.Context) error {
-	n := w.node
 	sw := &schema.Watcher{
-		Provider: n.db,
-		Interval: n.Config.Database.SchemaCheckInterval,
+		Provider: w.db,
+		Interval: w.interval,
 		NoListen: !schema.ListenEnabled(os.Getenv(schema.ListenEnv)),
-		Log:      n.log("schema-watcher"),
-		Now:      n.Now,
-		OnNewer:  n.schemaNewer,
+		Log:      w.log,
+		Now:      w.now,
+		OnNewer:  w.onNewer,
 	}
 	return w.Go(ctx, func(ctx context.Context) { _ = sw.Run(ctx) })
 }

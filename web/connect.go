@@ -68,6 +68,10 @@ type ConnectOptions struct {
 	// ([Python] Executable, probed at start by package runtimes), in
 	// configured order; none means the node runs no Python content.
 	Python []string
+	// R lists the versions of the R installations this node offers ([R]
+	// Executable, probed at start by package runtimes/rlang), in
+	// configured order.
+	R []string
 }
 
 // ServerSettingsBody is the JSON of GET /__api__/server_settings: the
@@ -103,13 +107,13 @@ type Installation struct {
 
 // ConnectRoutes are the Connect server endpoints that are not content:
 // server settings, the older application list, and the dashboard URLs
-// clients print. (GET /__api__/v1/server_settings/r is the node's, with
-// its R runtimes: see server/rlang.go.)
+// clients print.
 func ConnectRoutes(svc publish.ApplicationService, opts ConnectOptions) []route.Route {
 	h := &connectAPI{svc: svc, opts: opts}
 	return []route.Route{
 		{Method: http.MethodGet, Path: "/__api__/server_settings", Handler: h.serverSettings},
 		{Method: http.MethodGet, Path: "/__api__/v1/server_settings/python", Handler: h.python},
+		{Method: http.MethodGet, Path: "/__api__/v1/server_settings/r", Handler: h.r},
 		{Method: http.MethodGet, Path: "/__api__/v1/server_settings/quarto", Handler: h.none},
 		{Method: http.MethodGet, Path: "/__api__/applications", Handler: h.applicationsV0},
 		{Method: http.MethodGet, Path: dashboardContentPrefix + ":guid/draft/:bundle", Handler: h.draftRedirect},
@@ -153,8 +157,28 @@ func (h *connectAPI) python(c echo.Context) error {
 	return c.JSON(http.StatusOK, b)
 }
 
-// none answers the settings of runtimes this node does not offer (R,
-// Quarto): no installations.
+// rInstallations is the body of GET /__api__/v1/server_settings/r: only
+// the installations, as Connect lists them.
+type rInstallations struct {
+	Installations []Installation `json:"installations"`
+}
+
+// r answers GET /__api__/v1/server_settings/r: the R installations this
+// node offers ([R] Executable), which R content runs with
+// (docs/runtimes-r.md).
+func (h *connectAPI) r(c echo.Context) error {
+	if _, err := RequireUser(c); err != nil {
+		return err
+	}
+	b := rInstallations{Installations: []Installation{}}
+	for _, v := range h.opts.R {
+		b.Installations = append(b.Installations, Installation{Version: v, ClusterName: "Local", ImageName: "Local"})
+	}
+	return c.JSON(http.StatusOK, b)
+}
+
+// none answers the settings of runtimes this node does not offer
+// (Quarto): no installations.
 func (h *connectAPI) none(c echo.Context) error {
 	if _, err := RequireUser(c); err != nil {
 		return err

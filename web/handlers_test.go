@@ -645,7 +645,7 @@ func TestAuditAPI(t *testing.T) {
 func TestConnectAPI(t *testing.T) {
 	t.Parallel()
 	a := mustAPI(t, Options{}, func(a *api) []route.Route {
-		return append(append(ConnectRoutes(a.pub, ConnectOptions{Version: "9.9", Python: []string{"3.12.1"}}), ApplicationsRoutes(a.pub)...),
+		return append(append(ConnectRoutes(a.pub, ConnectOptions{Version: "9.9", Python: []string{"3.12.1"}, R: []string{"4.3.2"}}), ApplicationsRoutes(a.pub)...),
 			ContentRoutes(a.pub)...)
 	})
 	var ss ServerSettingsBody
@@ -658,6 +658,12 @@ func TestConnectAPI(t *testing.T) {
 	if len(py.Installations) != 1 || py.Installations[0].Version != "3.12.1" {
 		t.Fatalf("python %+v", py)
 	}
+	var rs map[string][]map[string]string
+	a.do(a.pubKey, "GET", "/__api__/v1/server_settings/r", nil).must(t, http.StatusOK, &rs)
+	if len(rs) != 1 || len(rs["installations"]) != 1 || rs["installations"][0]["version"] != "4.3.2" || rs["installations"][0]["cluster_name"] != "Local" {
+		t.Fatalf("r %+v", rs)
+	}
+	a.do("", "GET", "/__api__/v1/server_settings/r", nil).mustCode(t, http.StatusUnauthorized, podium.EUNAUTHORIZED)
 	a.do(a.pubKey, "GET", "/__api__/v1/server_settings/quarto", nil).must(t, http.StatusOK, &py)
 	if len(py.Installations) != 0 {
 		t.Fatalf("quarto %+v", py)

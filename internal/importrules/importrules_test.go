@@ -203,6 +203,13 @@ var rules = []rule{
 			return !strings.HasPrefix(r, "dbprovider/") && !strings.HasPrefix(r, "migrate") && !strings.HasPrefix(r, "bench/")
 		},
 		never("dbprovider/sqlite", "dbprovider/postgres")},
+	// cmd/podium is the composition point: it hands cli the version and
+	// the node podium serve runs, so the command line (and everything
+	// else but the tests) never reaches into the node.
+	{"cli does not import server", exactly("cli"), never("server")},
+	{"nothing but cmd/podium imports server",
+		func(p string) bool { r := rel(p); return r != "cmd/podium" && r != "server" },
+		never("server")},
 	{"test harnesses are imported only by tests and other harnesses",
 		func(p string) bool {
 			r := rel(p)
@@ -262,6 +269,8 @@ func TestRulesCatchViolations(t *testing.T) {
 		{module + "/server", "modernc.org/sqlite", false},
 		{module + "/server", module + "/dbprovider/sqlite", false},
 		{module + "/cli", module + "/dbprovider/postgres", false},
+		{module + "/cli", module + "/server", false},
+		{module + "/web", module + "/server", false},
 	}
 	for _, c := range cases {
 		refused := false

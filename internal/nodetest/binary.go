@@ -93,7 +93,7 @@ func goBuild(key string, tags []string, race bool) (string, error) {
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
-	args := []string{"build", "-o", tmp.Name(), "-ldflags", "-X github.com/podiumhq/podium/server.Version=nodetest"}
+	args := []string{"build", "-o", tmp.Name(), "-ldflags", "-X main.version=nodetest"}
 	if race {
 		args = append(args, "-race")
 	}
