@@ -105,6 +105,30 @@ type Provider interface {
 	// and foreign keys switched on again. PostgreSQL: nothing to do (the
 	// migration handle is a dedicated one the caller closes).
 	MigrationRecover(ctx context.Context) error
+	// MigrationDBUnchecked returns a new handle, on one connection, on
+	// which migrations run without evaluating CHECK constraints (NOT
+	// NULL, types and foreign keys are still checked), for an upgrade
+	// that checked every row against them just before and holds the
+	// database alone; the caller closes it. SQLite: ALTER TABLE ADD
+	// COLUMN checks every row against all of a table's CHECKs again, once
+	// per column added (ignore_check_constraints spares it). PostgreSQL:
+	// EUNSUPPORTED (its constraints hold since each was added; nothing
+	// is checked twice).
+	MigrationDBUnchecked(ctx context.Context) (*sql.DB, error)
+	// TableRebuild runs a migration that rebuilds tables as one committed
+	// transaction per table instead of one for the whole file, so that a
+	// run interrupted by a kill resumes from the last table done and the
+	// caller can report each one (p.Plan, p.Begin, p.End); then records
+	// p.Version. It assumes every row was checked against the new
+	// constraints, and does not check them again. It returns, without
+	// recording the version, how many rows refer to rows that do not
+	// exist (foreign keys are off while tables are dropped and renamed).
+	// SQLite only (the parity migration, 00035); PostgreSQL:
+	// EUNSUPPORTED.
+	TableRebuild(ctx context.Context, p *TableRebuildParams) (dangling int64, err error)
+	// TableHasConstraint reports whether table has a constraint of that
+	// name (false when the table does not exist).
+	TableHasConstraint(ctx context.Context, table, name string) (bool, error)
 	// RehearsalMethod says how pending migrations are tried without
 	// keeping them: RehearseRollback (in place, in one transaction that is
 	// rolled back, PostgreSQL) or RehearseCopy (on a Snapshot, SQLite).

@@ -87,7 +87,7 @@ func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry
 	}
 	started := time.Now()
 	pr.step(Progress{Phase: PhaseCheck})
-	rebuilt, err := rebuiltTables(ctx, readerOf(p))
+	rebuilt, err := rebuiltTables(ctx, p)
 	if err != nil {
 		return done, err
 	}
@@ -115,11 +115,7 @@ func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry
 		logOwnRepairs(log, reps)
 	}
 	t0 := time.Now()
-	path := ""
-	if sp, ok := p.(interface{ Path() string }); ok {
-		path = sp.Path()
-	}
-	err = rebuildParity(ctx, rawDB(p), path, pr)
+	err = rebuildParity(ctx, p, pr)
 	res.Duration = time.Since(t0)
 	if err == nil && log != nil {
 		log.WithFields(logrus.Fields{"version": res.Version, "migration": res.Name,
@@ -129,7 +125,7 @@ func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry
 		return done, err
 	}
 	done = append(done, res)
-	rest, err := applyAfterParity(ctx, p, path, log, opts, pr)
+	rest, err := applyAfterParity(ctx, p, log, opts, pr)
 	return append(done, rest...), err
 }
 
@@ -146,10 +142,10 @@ var writesRowsRe = regexp.MustCompile(`(?im)^\s*(INSERT|UPDATE|DELETE|REPLACE|WI
 // renders cost more than the whole parity rebuild. So a migration that
 // writes no rows (schema only: tables, columns with constant defaults,
 // indexes) runs on a connection that does not evaluate CHECK constraints
-// ([openUnchecked]); NOT NULL, types and foreign keys are still checked.
+// ([dbprovider.Provider.MigrationDBUnchecked]); NOT NULL, types and foreign keys are still checked.
 // A migration that writes rows (an UPDATE, INSERT, ...) runs on the
 // provider's writer with every check, as goose runs it anywhere else.
-func applyAfterParity(ctx context.Context, p dbprovider.Provider, path string, log *logrus.Entry, opts Options, pr *progress) ([]Result, error) {
+func applyAfterParity(ctx context.Context, p dbprovider.Provider, log *logrus.Entry, opts Options, pr *progress) ([]Result, error) {
 	pending, err := PendingMigrations(ctx, p)
 	if err != nil {
 		return nil, err
@@ -193,9 +189,9 @@ func applyAfterParity(ctx context.Context, p dbprovider.Provider, path string, l
 		if err != nil {
 			return done, fmt.Errorf("schema: %w", err)
 		}
-		if up, _, _ := strings.Cut(string(src), "-- +goose Down"); path != "" && !writesRowsRe.MatchString(up) {
+		if up, _, _ := strings.Cut(string(src), "-- +goose Down"); !writesRowsRe.MatchString(up) {
 			if unchecked == nil {
-				if unchecked, err = openUnchecked(path); err != nil {
+				if unchecked, err = p.MigrationDBUnchecked(ctx); err != nil {
 					return done, fmt.Errorf("schema: %s: %w", m.Name, err)
 				}
 			}

@@ -84,6 +84,12 @@ func Run(t *testing.T, open OpenFunc) {
 		MustUp(t, p)
 		testMigrationRecover(t, p)
 	})
+	t.Run("TableRebuild", func(t *testing.T) {
+		t.Parallel()
+		p := open(t)
+		MustUp(t, p)
+		testTableRebuild(t, p)
+	})
 	t.Run("HistoryCount", func(t *testing.T) {
 		t.Parallel()
 		p := open(t)

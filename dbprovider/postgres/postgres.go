@@ -210,6 +210,30 @@ func (p *Provider) SetLockTimeout(ctx context.Context, conn *sql.Conn, d time.Du
 	return err
 }
 
+// MigrationDBUnchecked implements dbprovider.Provider: EUNSUPPORTED,
+// PostgreSQL's constraints hold since each was added.
+func (p *Provider) MigrationDBUnchecked(context.Context) (*sql.DB, error) {
+	return nil, podium.Errorf(podium.EUNSUPPORTED, "postgres: no migration skips its constraints: they hold since each was added")
+}
+
+// TableRebuild implements dbprovider.Provider: EUNSUPPORTED, PostgreSQL
+// adds a constraint to a table in place (ALTER TABLE ADD CONSTRAINT).
+func (p *Provider) TableRebuild(context.Context, *dbprovider.TableRebuildParams) (int64, error) {
+	return 0, podium.Errorf(podium.EUNSUPPORTED, "postgres: tables are not rebuilt: constraints are added in place")
+}
+
+// TableHasConstraint implements dbprovider.Provider from pg_constraint,
+// for the table the search path finds.
+func (p *Provider) TableHasConstraint(ctx context.Context, table, name string) (bool, error) {
+	var has bool
+	err := p.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+		WHERE t.relname = $1 AND c.conname = $2 AND pg_table_is_visible(t.oid))`, table, name).Scan(&has)
+	if err != nil {
+		return false, fmt.Errorf("postgres: constraints of %s: %w", table, translate(err))
+	}
+	return has, nil
+}
+
 // SetApplicationName implements dbprovider.Provider with the session's
 // application_name.
 func (p *Provider) SetApplicationName(ctx context.Context, conn *sql.Conn, name string) error {
