@@ -129,6 +129,26 @@ type Provider interface {
 	// TableHasConstraint reports whether table has a constraint of that
 	// name (false when the table does not exist).
 	TableHasConstraint(ctx context.Context, table, name string) (bool, error)
+	// ConstraintCheck lists, reading only, every row that checks refuses
+	// (tables or columns the database does not have are skipped), every
+	// text value among the Text columns that is not valid UTF-8, and
+	// every row whose foreign key points nowhere, table by table in the
+	// order of checks. Values are not reported: they may be secrets.
+	// SQLite only (the parity migration's pre-check: its column types do
+	// not refuse values, so rows may hold what new constraints refuse);
+	// PostgreSQL: EUNSUPPORTED.
+	ConstraintCheck(ctx context.Context, checks []ColumnCheck) ([]ConstraintViolation, error)
+	// TextClean rewrites, batch by batch, the text values of a table's
+	// columns that p.Clean changes (the cleaning of what older releases
+	// stored raw: NUL bytes, invalid UTF-8). SQLite only (a text column
+	// there may hold what PostgreSQL's text refuses); PostgreSQL:
+	// EUNSUPPORTED.
+	TextClean(ctx context.Context, p *TextCleanParams) error
+	// IntegerClamp counts the integers of table.column outside [lo, hi]
+	// and, unless dry, sets each to the nearest bound; 0 when the table
+	// or the column does not exist. SQLite only (an integer column there
+	// holds any 64-bit value); PostgreSQL: EUNSUPPORTED.
+	IntegerClamp(ctx context.Context, table, column string, lo, hi int64, dry bool) (int64, error)
 	// RehearsalMethod says how pending migrations are tried without
 	// keeping them: RehearseRollback (in place, in one transaction that is
 	// rolled back, PostgreSQL) or RehearseCopy (on a Snapshot, SQLite).

@@ -78,7 +78,7 @@ func BenchmarkSchemaUpgrade(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := schema.RepairOwnData(context.Background(), p.DB(), p.DB(), false, nil); err != nil {
+		if _, err := schema.RepairOwnData(context.Background(), p, false, nil); err != nil {
 			b.Fatal(err)
 		}
 		var peerTook, peerCPU time.Duration

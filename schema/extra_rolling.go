@@ -4,6 +4,7 @@ package schema
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"io/fs"
 
@@ -44,13 +45,17 @@ func init() {
 // its id: binary N+1 records author, binary N sets legacy_flag (which N+1
 // never names; its contract migration drops it).
 func RollingNoteCreate(ctx context.Context, p dbprovider.Provider, body, author string) (int64, error) {
+	db, done, err := rollingDB(p)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
 	var id int64
-	var err error
 	if RollingTestNPlus1 {
-		err = rawDB(p).QueryRowContext(ctx,
+		err = db.QueryRowContext(ctx,
 			`INSERT INTO rolling_notes (body, author) VALUES ($1, $2) RETURNING id`, body, author).Scan(&id)
 	} else {
-		err = rawDB(p).QueryRowContext(ctx,
+		err = db.QueryRowContext(ctx,
 			`INSERT INTO rolling_notes (body, legacy_flag) VALUES ($1, true) RETURNING id`, body).Scan(&id)
 	}
 	return id, err
@@ -59,16 +64,20 @@ func RollingNoteCreate(ctx context.Context, p dbprovider.Provider, body, author 
 // RollingNoteGet returns the note id as each binary of the rolling-upgrade
 // test sees it: id, body, and author (N+1) or legacy_flag (N).
 func RollingNoteGet(ctx context.Context, p dbprovider.Provider, id int64) (map[string]any, error) {
+	db, done, err := rollingDB(p)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	out := map[string]any{"id": id}
 	var body string
-	var err error
 	if RollingTestNPlus1 {
 		var author *string
-		err = rawDB(p).QueryRowContext(ctx, `SELECT body, author FROM rolling_notes WHERE id = $1`, id).Scan(&body, &author)
+		err = db.QueryRowContext(ctx, `SELECT body, author FROM rolling_notes WHERE id = $1`, id).Scan(&body, &author)
 		out["author"] = author
 	} else {
 		var legacy bool
-		err = rawDB(p).QueryRowContext(ctx, `SELECT body, legacy_flag FROM rolling_notes WHERE id = $1`, id).Scan(&body, &legacy)
+		err = db.QueryRowContext(ctx, `SELECT body, legacy_flag FROM rolling_notes WHERE id = $1`, id).Scan(&body, &legacy)
 		out["legacy_flag"] = legacy
 	}
 	if err != nil {
@@ -76,4 +85,19 @@ func RollingNoteGet(ctx context.Context, p dbprovider.Provider, id int64) (map[s
 	}
 	out["body"] = body
 	return out, nil
+}
+
+// rollingDB is the handle the test's notes are written and read on: the
+// migration handle, on which the test migrations created rolling_notes
+// (the store knows nothing of the test's table). done closes it when it
+// is a dedicated one.
+func rollingDB(p dbprovider.Provider) (*sql.DB, func(), error) {
+	db, owned, err := p.MigrationDB()
+	if err != nil {
+		return nil, nil, err
+	}
+	if owned {
+		return db, func() { _ = db.Close() }, nil
+	}
+	return db, func() {}, nil
 }

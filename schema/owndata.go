@@ -2,7 +2,6 @@ package schema
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider"
 	"github.com/sirupsen/logrus"
 )
 
@@ -78,10 +78,8 @@ const ownBatch = 2000
 
 // RepairOwnData cleans Podium's own data in a SQLite database as the
 // parity migration needs it (see [OwnText], [OwnRange]), in committed
-// batches, and returns per column what it changed. dry only counts. The
-// reads go through r (a reader beside the writer, or w itself), the
-// writes through w.
-func RepairOwnData(ctx context.Context, w *sql.DB, r Querier, dry bool, prog *progress) ([]OwnRepair, error) {
+// batches, and returns per column what it changed. dry only counts.
+func RepairOwnData(ctx context.Context, p dbprovider.Provider, dry bool, prog *progress) ([]OwnRepair, error) {
 	var out []OwnRepair
 	var tables []string
 	byTable := map[string][]string{}
@@ -92,7 +90,7 @@ func RepairOwnData(ctx context.Context, w *sql.DB, r Querier, dry bool, prog *pr
 		byTable[c.Table] = append(byTable[c.Table], c.Column)
 	}
 	for _, t := range tables {
-		reps, err := cleanTextColumns(ctx, w, r, t, byTable[t], dry, prog)
+		reps, err := cleanTextColumns(ctx, p, t, byTable[t], dry, prog)
 		if err != nil {
 			return out, err
 		}
@@ -103,7 +101,7 @@ func RepairOwnData(ctx context.Context, w *sql.DB, r Querier, dry bool, prog *pr
 		}
 	}
 	for _, c := range OwnRange {
-		rep, err := clampColumn(ctx, w, r, c.Table, c.Column, c.Min, c.Max, dry)
+		rep, err := clampColumn(ctx, p, c.Table, c.Column, c.Min, c.Max, dry)
 		if err != nil {
 			return out, err
 		}
@@ -116,119 +114,41 @@ func RepairOwnData(ctx context.Context, w *sql.DB, r Querier, dry bool, prog *pr
 
 // cleanTextColumns applies [podium.CleanText] to every value of the text
 // columns of a table that needs it, in committed batches of ownBatch
-// rows. A row's columns are cleaned in one UPDATE: the SQLite provider
-// refuses a write whose new row holds invalid UTF-8 in any column.
-func cleanTextColumns(ctx context.Context, w *sql.DB, r Querier, table string, columns []string, dry bool, prog *progress) ([]OwnRepair, error) {
-	have, _, err := sqliteColumns(ctx, r, table)
+// rows ([dbprovider.Provider.TextClean]), and counts what it changed per
+// column.
+func cleanTextColumns(ctx context.Context, p dbprovider.Provider, table string, columns []string, dry bool, prog *progress) ([]OwnRepair, error) {
+	reps := make([]OwnRepair, len(columns))
+	for i, c := range columns {
+		reps[i] = OwnRepair{Table: table, Column: c}
+	}
+	err := p.TextClean(ctx, &dbprovider.TextCleanParams{Table: table, Columns: columns, Dry: dry, Batch: ownBatch,
+		Clean: func(i int, v string) string {
+			cl := podium.CleanText(v)
+			if cl != v {
+				if strings.IndexByte(v, 0) >= 0 {
+					reps[i].NUL++
+				}
+				if !utf8.ValidString(v) {
+					reps[i].Invalid++
+				}
+				reps[i].Changed++
+			}
+			return cl
+		},
+		Progress: func(last int64) { prog.note(Progress{Phase: PhaseRepair, Table: table, Rows: last}) }})
 	if err != nil {
-		return nil, err
+		return reps, fmt.Errorf("schema: repair %s: %w", table, err)
 	}
-	var cols, filters, sets []string
-	var reps []OwnRepair
-	for _, c := range columns {
-		if have[c] {
-			cols = append(cols, quoteIdent(c))
-			filters = append(filters, nonASCII(c))
-			sets = append(sets, quoteIdent(c)+" = ?")
-			reps = append(reps, OwnRepair{Table: table, Column: c})
-		}
-	}
-	if len(cols) == 0 {
-		return nil, nil
-	}
-	last := int64(math.MinInt64)
-	for {
-		var fixes [][]any
-		rows, err := r.QueryContext(ctx, fmt.Sprintf("SELECT rowid, %s FROM %s WHERE rowid > ? AND (%s) ORDER BY rowid LIMIT %d",
-			strings.Join(cols, ", "), quoteIdent(table), strings.Join(filters, " OR "), ownBatch), last)
-		if err != nil {
-			return reps, fmt.Errorf("schema: repair %s: %w", table, err)
-		}
-		n := 0
-		for rows.Next() {
-			var id int64
-			vals := make([]sql.NullString, len(cols))
-			dst := []any{&id}
-			for i := range vals {
-				dst = append(dst, &vals[i])
-			}
-			if err := rows.Scan(dst...); err != nil {
-				rows.Close()
-				return reps, fmt.Errorf("schema: repair %s: %w", table, err)
-			}
-			n++
-			last = id
-			args, changed := make([]any, 0, len(cols)+1), false
-			for i, v := range vals {
-				if !v.Valid {
-					args = append(args, nil)
-					continue
-				}
-				cl := podium.CleanText(v.String)
-				if cl != v.String {
-					changed = true
-					if strings.IndexByte(v.String, 0) >= 0 {
-						reps[i].NUL++
-					}
-					if !utf8.ValidString(v.String) {
-						reps[i].Invalid++
-					}
-					reps[i].Changed++
-				}
-				args = append(args, cl)
-			}
-			if changed {
-				fixes = append(fixes, append(args, id))
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return reps, fmt.Errorf("schema: repair %s: %w", table, err)
-		}
-		if len(fixes) > 0 && !dry {
-			err := inTx(ctx, w, func(tx *sql.Tx) error {
-				st, err := tx.PrepareContext(ctx, fmt.Sprintf("UPDATE %s SET %s WHERE rowid = ?", quoteIdent(table), strings.Join(sets, ", ")))
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				for _, f := range fixes {
-					if _, err := st.ExecContext(ctx, f...); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				return reps, fmt.Errorf("schema: repair %s: %w", table, err)
-			}
-		}
-		if n < ownBatch {
-			return reps, nil
-		}
-		prog.note(Progress{Phase: PhaseRepair, Table: table, Rows: last})
-	}
+	return reps, nil
 }
 
 // clampColumn brings the integers of a column outside [lo, hi] to the
 // nearest bound.
-func clampColumn(ctx context.Context, w *sql.DB, r Querier, table, column string, lo, hi int64, dry bool) (OwnRepair, error) {
+func clampColumn(ctx context.Context, p dbprovider.Provider, table, column string, lo, hi int64, dry bool) (OwnRepair, error) {
 	rep := OwnRepair{Table: table, Column: column}
-	cols, _, err := sqliteColumns(ctx, r, table)
-	if err != nil || !cols[column] {
-		return rep, err
-	}
-	col, tab := quoteIdent(column), quoteIdent(table)
-	where := fmt.Sprintf("typeof(%s) = 'integer' AND (%s < %d OR %s > %d)", col, col, lo, col, hi)
-	var n int64
-	if err := r.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE %s", tab, where)).Scan(&n); err != nil {
+	n, err := p.IntegerClamp(ctx, table, column, lo, hi, dry)
+	if err != nil {
 		return rep, fmt.Errorf("schema: repair %s.%s: %w", table, column, err)
-	}
-	if n > 0 && !dry {
-		if _, err := w.ExecContext(ctx, fmt.Sprintf("UPDATE %s SET %s = CASE WHEN %s < %d THEN %d ELSE %d END WHERE %s",
-			tab, col, col, lo, lo, hi, where)); err != nil {
-			return rep, fmt.Errorf("schema: repair %s.%s: %w", table, column, err)
-		}
 	}
 	rep.Changed, rep.Clamped = n, n
 	return rep, nil
@@ -254,18 +174,6 @@ func logOwnRepairs(log *logrus.Entry, reps []OwnRepair) {
 		}
 		log.WithFields(f).Info("upgrade: cleaned output Podium stored before it cleaned its capture (NUL removed, invalid UTF-8 shown as U+FFFD)")
 	}
-}
-
-func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }
 
 // sinceMillis rounds a duration for logs.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/podiumhq/podium/dbprovider"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -150,10 +151,56 @@ type Querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// checkParity lists every row of the database of p that the parity
+// migration's constraints would refuse, every text value that is not
+// valid UTF-8 and every foreign key that points nowhere
+// ([dbprovider.Provider.ConstraintCheck]), except in the tables of skip
+// (rebuilt already by an interrupted upgrade: their constraints hold).
+func checkParity(ctx context.Context, p dbprovider.Provider, skip map[string]bool) ([]ParityViolation, error) {
+	rules, err := parityRules()
+	if err != nil {
+		return nil, err
+	}
+	var checks []dbprovider.ColumnCheck
+	for _, r := range rules {
+		if !skip[r.Table] {
+			checks = append(checks, dbprovider.ColumnCheck{Table: r.Table, Column: r.Column, Rule: r.Rule, Expr: r.Expr,
+				Text: r.Rule == "text" || r.Rule == "key" || r.Rule == "json"})
+		}
+	}
+	cvs, err := p.ConstraintCheck(ctx, checks)
+	if err != nil {
+		return nil, fmt.Errorf("schema: parity check: %w", err)
+	}
+	out := make([]ParityViolation, len(cvs))
+	for i, v := range cvs {
+		out[i] = ParityViolation{Table: v.Table, Key: v.Key, Column: v.Column, Rule: v.Rule, Reason: violationReason(v.Rule, v.Column)}
+	}
+	return out, nil
+}
+
+// violationReason says what a value must be, for a rule of the parity
+// migration or one of the two checks beside them ("utf8",
+// "foreign_key", whose column is "references <table>").
+func violationReason(rule, column string) string {
+	switch rule {
+	case "utf8":
+		return utf8Reason
+	case "foreign_key":
+		return "refers to a row of " + strings.TrimPrefix(column, "references ") + " that does not exist (PostgreSQL enforces foreign keys)"
+	}
+	return ParityReason(rule)
+}
+
+const utf8Reason = "text is not valid UTF-8, which PostgreSQL refuses"
+
 // ParityViolations lists every row of a SQLite database that the parity
 // migration's constraints would refuse, and every foreign key that points
 // nowhere (the migration's foreign_key_check would refuse those), reading
-// only. Values are not included: they may be secrets. Tables the database
+// only, through q: "podium migrate db --check" reads its source in one
+// snapshot transaction of its own. schema's own steps check a provider
+// (checkParity), whose SQL is dbprovider/sqlite's; this copy of it goes
+// when migrate asks its provider too (issue 25 item 3, migrate's part). Values are not included: they may be secrets. Tables the database
 // does not have are skipped.
 func ParityViolations(ctx context.Context, q Querier) ([]ParityViolation, error) {
 	return parityViolationsExcept(ctx, q, nil)
@@ -219,7 +266,7 @@ func parityViolationsExcept(ctx context.Context, q Querier, skip map[string]bool
 			key = fmt.Sprintf("(rowid=%d)", rowid.Int64)
 		}
 		out = append(out, ParityViolation{Table: t, Key: key, Column: "references " + parent, Rule: "foreign_key",
-			Reason: "refers to a row of " + parent + " that does not exist (PostgreSQL enforces foreign keys)"})
+			Reason: violationReason("foreign_key", "references "+parent)})
 	}
 	return out, fk.Err()
 }
@@ -341,7 +388,7 @@ func invalidUTF8(ctx context.Context, q Querier, table string, key []string, rul
 				parts[j] = k + "=" + keyValue(vals[j])
 			}
 			out = append(out, ParityViolation{Table: table, Key: "(" + strings.Join(parts, ", ") + ")", Column: c, Rule: "utf8",
-				Reason: "text is not valid UTF-8, which PostgreSQL refuses"})
+				Reason: utf8Reason})
 		}
 	}
 	return out, rows.Err()

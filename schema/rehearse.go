@@ -386,7 +386,7 @@ func rehearseCopy(ctx context.Context, p dbprovider.Provider, opts RehearseOptio
 	}
 	defer cp.Close()
 	if r.From > 0 && r.From < ParityVersion {
-		vs, err := ParityViolations(ctx, rawDB(cp))
+		vs, err := checkParity(ctx, cp, nil)
 		if err != nil {
 			return fmt.Errorf("rehearse: %w", err)
 		}

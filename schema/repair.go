@@ -60,7 +60,7 @@ func Repair(ctx context.Context, p dbprovider.Provider, dry bool, dir string) (*
 	if p.EnforcesColumnTypes() {
 		return nil, podium.Errorf(podium.EUNSUPPORTED, "repair: %s holds only what PostgreSQL accepts: nothing to repair", p.Describe())
 	}
-	vs, err := ParityViolations(ctx, readerOf(p))
+	vs, err := checkParity(ctx, p, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func Repair(ctx context.Context, p dbprovider.Provider, dry bool, dir string) (*
 		switch k.rule {
 		case "text", "key", "utf8":
 			if _, done := cleaned[[2]string{k.table, k.column}]; !done {
-				reps, err := cleanTextColumns(ctx, rawDB(p), readerOf(p), k.table, textColumns(keys, k.table), dry, nil)
+				reps, err := cleanTextColumns(ctx, p, k.table, textColumns(keys, k.table), dry, nil)
 				if err != nil {
 					return rep, err
 				}
@@ -108,7 +108,7 @@ func Repair(ctx context.Context, p dbprovider.Provider, dry bool, dir string) (*
 				c.Fixed = min(r.NUL, c.Found)
 			}
 		case "int4":
-			r, err := clampColumn(ctx, rawDB(p), readerOf(p), k.table, k.column, math.MinInt32, math.MaxInt32, dry)
+			r, err := clampColumn(ctx, p, k.table, k.column, math.MinInt32, math.MaxInt32, dry)
 			if err != nil {
 				return rep, err
 			}

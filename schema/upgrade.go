@@ -91,7 +91,7 @@ func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry
 	if err != nil {
 		return done, err
 	}
-	vs, err := parityViolationsExcept(ctx, readerOf(p), rebuilt)
+	vs, err := checkParity(ctx, p, rebuilt)
 	if err != nil {
 		return done, err
 	}
@@ -108,7 +108,7 @@ func upgradeSQLite(ctx context.Context, p dbprovider.Provider, log *logrus.Entry
 	}
 	if len(own) > 0 {
 		pr.step(Progress{Phase: PhaseRepair})
-		reps, err := RepairOwnData(ctx, rawDB(p), rawDB(p), false, pr)
+		reps, err := RepairOwnData(ctx, p, false, pr)
 		if err != nil {
 			return done, err
 		}
@@ -214,28 +214,6 @@ type onDB struct {
 }
 
 func (o onDB) MigrationDB() (*sql.DB, bool, error) { return o.db, false, nil }
-
-// readerOf returns a reader beside the writer when p has one.
-func readerOf(p dbprovider.Provider) Querier {
-	if r, ok := p.(interface{ ReadDB() *sql.DB }); ok {
-		return r.ReadDB()
-	}
-	return rawDB(p)
-}
-
-// rawDB is the provider's own handle (SQLite: the writer), which
-// dbprovider.Provider does not name (its callers use provider methods),
-// for the code still in schema that runs its own SQL: the SQLite-only
-// upgrade steps (the parity check of 00035, its table-by-table rebuild,
-// the repairs of Podium's own data) and the rolling-upgrade test's
-// binaries (extra_rolling.go). They reach it here, in one place, until
-// their SQL moves into dbprovider/sqlite (issue 25 item 3).
-func rawDB(p dbprovider.Provider) *sql.DB {
-	if w, ok := p.(interface{ DB() *sql.DB }); ok {
-		return w.DB()
-	}
-	panic(fmt.Sprintf("schema: %s has no writer handle for the SQLite upgrade steps", p.Name()))
-}
 
 // reportDir is where a refusal writes its full list: opts.ReportDir, else
 // the SQLite database's folder, else the temporary folder.

@@ -90,6 +90,12 @@ func Run(t *testing.T, open OpenFunc) {
 		MustUp(t, p)
 		testTableRebuild(t, p)
 	})
+	t.Run("ConstraintCheck", func(t *testing.T) {
+		t.Parallel()
+		p := open(t)
+		MustUp(t, p)
+		testConstraintCheck(t, p)
+	})
 	t.Run("HistoryCount", func(t *testing.T) {
 		t.Parallel()
 		p := open(t)

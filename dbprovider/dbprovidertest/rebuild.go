@@ -2,6 +2,7 @@ package dbprovidertest
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/podiumhq/podium"
@@ -158,5 +159,106 @@ ALTER TABLE podium_new_rebuild_b RENAME TO rebuild_b;`},
 	// Foreign keys are on again for the writer.
 	if _, err := db.ExecContext(ctx, `INSERT INTO rebuild_b (id, a_id, s) VALUES (3, 99, 'z')`); err == nil {
 		t.Fatal("a row referring nowhere was stored after TableRebuild: foreign keys are off")
+	}
+}
+
+// testConstraintCheck: where column types are not enforced (SQLite), a
+// table may hold what new constraints refuse: ConstraintCheck names each
+// such row and column (and invalid UTF-8, which no SQL sees), TextClean
+// rewrites only the values its function changes, in batches, and
+// IntegerClamp brings integers into range; dry runs change nothing.
+// PostgreSQL refused such values when they were written: EUNSUPPORTED.
+func testConstraintCheck(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	checks := []dbprovider.ColumnCheck{
+		{Table: "check_probe", Column: "n", Rule: "int4", Expr: "typeof(n) = 'integer' AND n BETWEEN -2147483648 AND 2147483647"},
+		{Table: "check_probe", Column: "s", Rule: "text", Expr: "instr(CAST(s AS BLOB), x'00') = 0", Text: true},
+		{Table: "check_probe", Column: "no_such_column", Rule: "int4", Expr: "no_such_column = 1"},
+		{Table: "no_such_table", Column: "n", Rule: "int4", Expr: "n = 1"},
+	}
+	clean := func(_ int, v string) string { return strings.ToValidUTF8(strings.ReplaceAll(v, "\x00", ""), "\uFFFD") }
+	if p.EnforcesColumnTypes() {
+		if _, err := p.ConstraintCheck(ctx, checks); !podium.IsCode(err, podium.EUNSUPPORTED) {
+			t.Errorf("ConstraintCheck on %s: %v, want EUNSUPPORTED", p.Name(), err)
+		}
+		if err := p.TextClean(ctx, &dbprovider.TextCleanParams{Table: "users", Columns: []string{"name"}, Clean: clean}); !podium.IsCode(err, podium.EUNSUPPORTED) {
+			t.Errorf("TextClean on %s: %v, want EUNSUPPORTED", p.Name(), err)
+		}
+		if _, err := p.IntegerClamp(ctx, "users", "id", 0, 1, true); !podium.IsCode(err, podium.EUNSUPPORTED) {
+			t.Errorf("IntegerClamp on %s: %v, want EUNSUPPORTED", p.Name(), err)
+		}
+		return
+	}
+	// Stored as an older release or the sqlite3 shell could: without the
+	// writer's UTF-8 check.
+	db, err := p.MigrationDBUnchecked(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		`CREATE TABLE check_probe (id integer PRIMARY KEY, n integer, s text)`,
+		`INSERT INTO check_probe (id, n, s) VALUES (1, 5, 'ok'), (2, 'x', 'a' || char(0) || 'b'), (3, 7, CAST(x'ff41' AS TEXT)), (4, 5000000000, 'fine')`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	vs, err := p.ConstraintCheck(ctx, checks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []dbprovider.ConstraintViolation{
+		{Table: "check_probe", Key: "(id=2)", Column: "n", Rule: "int4"},
+		{Table: "check_probe", Key: "(id=2)", Column: "s", Rule: "text"},
+		{Table: "check_probe", Key: "(id=4)", Column: "n", Rule: "int4"},
+		{Table: "check_probe", Key: "(id=3)", Column: "s", Rule: "utf8"},
+	}
+	if !slices.Equal(vs, want) {
+		t.Fatalf("ConstraintCheck:\n got %+v\nwant %+v", vs, want)
+	}
+	value := func(id int) string {
+		var s string
+		if err := db.QueryRowContext(ctx, `SELECT s FROM check_probe WHERE id = ?`, id).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, dry := range []bool{true, false} {
+		calls, progress := 0, 0
+		err := p.TextClean(ctx, &dbprovider.TextCleanParams{Table: "check_probe", Columns: []string{"no_such_column", "s"}, Dry: dry, Batch: 1,
+			Clean: func(i int, v string) string {
+				calls++
+				if i != 1 {
+					t.Errorf("Clean called for column %d, want 1 (s)", i)
+				}
+				return clean(i, v)
+			},
+			Progress: func(int64) { progress++ }})
+		if err != nil {
+			t.Fatalf("TextClean (dry %t): %v", dry, err)
+		}
+		if calls != 2 || progress != 2 {
+			t.Errorf("TextClean (dry %t): Clean called %d times, Progress %d; want 2 and 2 (rows 2 and 3, one per batch)", dry, calls, progress)
+		}
+		if got2, got3 := value(2), value(3); dry && (got2 != "a\x00b" || got3 != "\xffA") || !dry && (got2 != "ab" || got3 != "\uFFFDA") {
+			t.Errorf("after TextClean (dry %t): %q, %q", dry, got2, got3)
+		}
+	}
+	for _, dry := range []bool{true, false} {
+		n, err := p.IntegerClamp(ctx, "check_probe", "n", -2147483648, 2147483647, dry)
+		if err != nil || n != 1 {
+			t.Errorf("IntegerClamp (dry %t): %d, %v; want 1", dry, n, err)
+		}
+	}
+	var n int64
+	if err := db.QueryRowContext(ctx, `SELECT n FROM check_probe WHERE id = 4`).Scan(&n); err != nil || n != 2147483647 {
+		t.Errorf("after IntegerClamp: %d, %v; want 2147483647", n, err)
+	}
+	if n, err := p.IntegerClamp(ctx, "check_probe", "no_such_column", 0, 1, false); err != nil || n != 0 {
+		t.Errorf("IntegerClamp of a column that does not exist: %d, %v", n, err)
+	}
+	if vs, err := p.ConstraintCheck(ctx, checks); err != nil || !slices.Equal(vs, want[:1]) {
+		t.Errorf("ConstraintCheck after the repairs: %+v, %v; want only the text in an integer column", vs, err)
 	}
 }

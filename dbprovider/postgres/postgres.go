@@ -222,6 +222,25 @@ func (p *Provider) TableRebuild(context.Context, *dbprovider.TableRebuildParams)
 	return 0, podium.Errorf(podium.EUNSUPPORTED, "postgres: tables are not rebuilt: constraints are added in place")
 }
 
+// ConstraintCheck implements dbprovider.Provider: EUNSUPPORTED,
+// PostgreSQL's column types and constraints refused such rows when they
+// were written.
+func (p *Provider) ConstraintCheck(context.Context, []dbprovider.ColumnCheck) ([]dbprovider.ConstraintViolation, error) {
+	return nil, podium.Errorf(podium.EUNSUPPORTED, "postgres: rows are checked when written: nothing to check again")
+}
+
+// TextClean implements dbprovider.Provider: EUNSUPPORTED, PostgreSQL's
+// text refuses NUL bytes and invalid UTF-8 when written.
+func (p *Provider) TextClean(context.Context, *dbprovider.TextCleanParams) error {
+	return podium.Errorf(podium.EUNSUPPORTED, "postgres: text is checked when written: nothing to clean")
+}
+
+// IntegerClamp implements dbprovider.Provider: EUNSUPPORTED, a
+// PostgreSQL integer column refuses what does not fit.
+func (p *Provider) IntegerClamp(context.Context, string, string, int64, int64, bool) (int64, error) {
+	return 0, podium.Errorf(podium.EUNSUPPORTED, "postgres: integers are checked when written: nothing to clamp")
+}
+
 // TableHasConstraint implements dbprovider.Provider from pg_constraint,
 // for the table the search path finds.
 func (p *Provider) TableHasConstraint(ctx context.Context, table, name string) (bool, error) {

@@ -135,10 +135,48 @@ var drivers = []string{"github.com/jackc/pgx", "github.com/jackc/pgconn", "moder
 var stillDialect = []string{"migrate", "bench/migrate", "internal/pgtest"}
 
 // stillDB are the packages outside dbprovider whose code (tests excluded)
-// still calls a provider's DB(), the raw handle that lets a package run
-// dialect SQL; each leaves the list as its queries become provider
-// methods (issue 25, item 3), and none may join it.
-var stillDB = []string{"schema", "migrate", "bench/migrate"}
+// still calls a provider's DB() or ReadDB(), the raw handles that let a
+// package run dialect SQL; each leaves the list as its queries become
+// provider methods (issue 25, item 3), and none may join it.
+var stillDB = []string{"migrate", "bench/migrate"}
+
+// rawHandles are the methods that hand out a provider's raw handle.
+var rawHandles = []string{"DB", "ReadDB"}
+
+// gooseHandles are the methods that hand out the handle goose runs
+// migrations on (goose needs a *sql.DB): only schema, which runs goose,
+// calls them.
+var gooseHandles = []string{"MigrationDB", "MigrationDBUnchecked"}
+
+// handleCallAllowed reports whether the code of package dir (outside
+// dbprovider) may call method, a method without arguments or
+// with only a context.
+func handleCallAllowed(dir, method string) bool {
+	switch {
+	case slices.Contains(rawHandles, method):
+		return slices.Contains(stillDB, dir)
+	case slices.Contains(gooseHandles, method):
+		return dir == "schema" || slices.Contains(stillDB, dir)
+	}
+	return true
+}
+
+// handleCalls returns the calls in f of a method of rawHandles or
+// gooseHandles (X.DB(), X.MigrationDBUnchecked(ctx)), by method, as
+// positions.
+func handleCalls(fset *token.FileSet, f *ast.File) map[string][]string {
+	out := map[string][]string{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		if c, ok := n.(*ast.CallExpr); ok && len(c.Args) <= 1 {
+			if sel, ok := c.Fun.(*ast.SelectorExpr); ok &&
+				(slices.Contains(rawHandles, sel.Sel.Name) && len(c.Args) == 0 || slices.Contains(gooseHandles, sel.Sel.Name)) {
+				out[sel.Sel.Name] = append(out[sel.Sel.Name], fset.Position(c.Pos()).String())
+			}
+		}
+		return true
+	})
+	return out
+}
 
 var rules = []rule{
 	{"podium.go imports only the standard library", exactly(""), onlyStdAnd()},
@@ -291,11 +329,13 @@ func TestRulesCatchViolations(t *testing.T) {
 	}
 }
 
-// TestDBStaysInDBProvider: no package outside dbprovider calls DB() (a
-// call X.DB() without arguments) in its code, except those of stillDB,
-// which must still do (a package that stopped leaves the list).
+// TestDBStaysInDBProvider: no package outside dbprovider calls DB() or
+// ReadDB() (a call X.DB() without arguments) in its code, except those
+// of stillDB, which must still do (a package that stopped leaves the
+// list); only schema calls the goose handles (MigrationDB,
+// MigrationDBUnchecked).
 func TestDBStaysInDBProvider(t *testing.T) {
-	calls := map[string][]string{} // package dir -> positions
+	calls := map[string]map[string][]string{} // package dir -> method -> positions
 	fset := token.NewFileSet()
 	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -315,28 +355,63 @@ func TestDBStaysInDBProvider(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			if c, ok := n.(*ast.CallExpr); ok && len(c.Args) == 0 {
-				if sel, ok := c.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "DB" {
-					dir := filepath.ToSlash(filepath.Dir(rel))
-					calls[dir] = append(calls[dir], fset.Position(c.Pos()).String())
-				}
+		dir := filepath.ToSlash(filepath.Dir(rel))
+		for m, at := range handleCalls(fset, f) {
+			if calls[dir] == nil {
+				calls[dir] = map[string][]string{}
 			}
-			return true
-		})
+			calls[dir][m] = append(calls[dir][m], at...)
+		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for dir, at := range calls {
-		if !slices.Contains(stillDB, dir) {
-			t.Errorf("%s calls DB() outside dbprovider (%s): add a provider method (dbprovider.Provider) instead", dir, strings.Join(at, ", "))
+	for dir, byMethod := range calls {
+		for m, at := range byMethod {
+			if !handleCallAllowed(dir, m) {
+				t.Errorf("%s calls %s() outside dbprovider (%s): add a provider method (dbprovider.Provider) instead", dir, m, strings.Join(at, ", "))
+			}
 		}
 	}
 	for _, dir := range stillDB {
-		if len(calls[dir]) == 0 {
-			t.Errorf("%s no longer calls DB(): remove it from stillDB", dir)
+		if len(calls[dir]["DB"])+len(calls[dir]["ReadDB"]) == 0 {
+			t.Errorf("%s no longer calls DB() or ReadDB(): remove it from stillDB", dir)
+		}
+	}
+}
+
+// TestHandleCallsCaught: the finder sees each kind of call, and schema
+// (which left stillDB) may call only the goose handles.
+func TestHandleCallsCaught(t *testing.T) {
+	const src = `package schema
+func f() {
+	_ = p.DB()
+	_ = p.ReadDB()
+	_, _, _ = p.MigrationDB()
+	_, _ = p.MigrationDBUnchecked(ctx)
+	_ = s.DB(1) // another method of that name, with arguments
+}`
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "f.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := handleCalls(fset, f)
+	for m, n := range map[string]int{"DB": 1, "ReadDB": 1, "MigrationDB": 1, "MigrationDBUnchecked": 1} {
+		if len(got[m]) != n {
+			t.Errorf("%s: found %d calls, want %d", m, len(got[m]), n)
+		}
+	}
+	for _, c := range []struct {
+		dir, method string
+		allowed     bool
+	}{
+		{"schema", "DB", false}, {"schema", "ReadDB", false}, {"schema", "MigrationDB", true}, {"schema", "MigrationDBUnchecked", true},
+		{"hacheck", "MigrationDB", false}, {"web", "DB", false}, {"migrate", "DB", true},
+	} {
+		if got := handleCallAllowed(c.dir, c.method); got != c.allowed {
+			t.Errorf("%s calling %s(): allowed %t, want %t", c.dir, c.method, got, c.allowed)
 		}
 	}
 }
