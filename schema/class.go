@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"regexp"
 	"strings"
+
+	"github.com/pressly/goose/v3"
 )
 
 // Class is a migration's compatibility with the previous binary, declared
@@ -395,7 +397,7 @@ func CheckMigration(gooseDialect string, fsys fs.FS, name string) error {
 	if err := CheckClass(fsys, name); err != nil {
 		return err
 	}
-	if gooseDialect != "postgres" {
+	if gooseDialect != string(goose.DialectPostgres) {
 		return nil
 	}
 	c, err := readClass(fsys, name)

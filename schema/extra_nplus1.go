@@ -5,6 +5,8 @@ package schema
 import (
 	"embed"
 	"io/fs"
+
+	"github.com/podiumhq/podium/dbprovider"
 )
 
 // nplus1 is one more migration (version 99, above any real one) for the
@@ -15,7 +17,7 @@ import (
 var nplus1 embed.FS
 
 func init() {
-	for _, dir := range []string{"sqlite", "postgres"} {
+	for _, dir := range []string{dbprovider.SQLite, dbprovider.Postgres} {
 		sub, err := fs.Sub(nplus1, "testdata/nplus1/"+dir)
 		if err != nil {
 			panic("schema: nplus1: " + err.Error())

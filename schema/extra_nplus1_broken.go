@@ -5,6 +5,8 @@ package schema
 import (
 	"embed"
 	"io/fs"
+
+	"github.com/podiumhq/podium/dbprovider"
 )
 
 // nplus1Broken is an N+1 migration that fails half-way, for the tests of a
@@ -15,7 +17,7 @@ import (
 var nplus1Broken embed.FS
 
 func init() {
-	for _, dir := range []string{"sqlite", "postgres"} {
+	for _, dir := range []string{dbprovider.SQLite, dbprovider.Postgres} {
 		sub, err := fs.Sub(nplus1Broken, "testdata/nplus1_broken/"+dir)
 		if err != nil {
 			panic("schema: nplus1_broken: " + err.Error())

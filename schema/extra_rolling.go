@@ -24,7 +24,7 @@ var rolling embed.FS
 const RollingTestNPlus1 = rollingNPlus1
 
 func init() {
-	for _, dir := range []string{"sqlite", "postgres"} {
+	for _, dir := range []string{dbprovider.SQLite, dbprovider.Postgres} {
 		n, err := fs.Sub(rolling, "testdata/rolling/n/"+dir)
 		if err != nil {
 			panic("schema: rolling: " + err.Error())

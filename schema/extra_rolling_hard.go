@@ -5,6 +5,8 @@ package schema
 import (
 	"embed"
 	"io/fs"
+
+	"github.com/podiumhq/podium/dbprovider"
 )
 
 // rollingHard holds the test migration of the hard rolling-upgrade
@@ -16,7 +18,7 @@ import (
 var rollingHard embed.FS
 
 func init() {
-	for _, dir := range []string{"sqlite", "postgres"} {
+	for _, dir := range []string{dbprovider.SQLite, dbprovider.Postgres} {
 		f, err := fs.Sub(rollingHard, "testdata/rolling_hard/"+dir)
 		if err != nil {
 			panic("schema: rolling hard: " + err.Error())

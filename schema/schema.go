@@ -44,8 +44,9 @@ var embedded embed.FS
 // binary with one more migration); keyed by dialect folder name.
 var extra = map[string]fs.FS{}
 
-// Migrations returns the migration files of a goose dialect ("sqlite3" or
-// "postgres") at the root of an fs.FS, as goose wants them.
+// Migrations returns the migration files of a goose dialect
+// ([dbprovider.Provider.GooseDialect]: goose.DialectSQLite3 or
+// goose.DialectPostgres) at the root of an fs.FS, as goose wants them.
 func Migrations(gooseDialect string) (fs.FS, error) {
 	dir := folder(gooseDialect)
 	base, err := fs.Sub(embedded, "migrations/"+dir)
@@ -58,11 +59,13 @@ func Migrations(gooseDialect string) (fs.FS, error) {
 	return base, nil
 }
 
+// folder is the migrations' folder of a goose dialect, named as the
+// provider names its dialect.
 func folder(gooseDialect string) string {
-	if gooseDialect == "sqlite3" {
-		return "sqlite"
+	if gooseDialect == string(goose.DialectSQLite3) {
+		return dbprovider.SQLite
 	}
-	return gooseDialect
+	return dbprovider.Postgres
 }
 
 // Versions returns the sorted migration versions of a goose dialect: the
@@ -85,7 +88,7 @@ func versionsOf(ms []Migration) []int64 {
 
 // Latest returns the highest schema version this binary knows.
 func Latest() int64 {
-	vs, err := Versions("postgres")
+	vs, err := Versions(string(goose.DialectPostgres))
 	if err != nil || len(vs) == 0 {
 		panic(fmt.Sprintf("schema: embedded migrations unreadable: %v", err))
 	}
