@@ -13,6 +13,8 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/dbprovider"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -111,14 +113,14 @@ func (l *stateLock) release() {
 // heartbeat advances. A registration whose heartbeat stopped (a node that
 // crashed, or moved host) is taken over. It runs before the schema is
 // migrated, since migrating counts the other live nodes by id.
-func (n *Node) checkIdentity(ctx context.Context) error {
-	if !n.db.SupportsHA() {
+func checkIdentity(ctx context.Context, db dbprovider.Provider, cfg *config.Config, nodeID, hostname string, log *logrus.Entry) error {
+	if !db.SupportsHA() {
 		return nil // SQLite: the database lock already makes it one node
 	}
-	if v, err := n.db.SchemaVersion(ctx); err != nil || v == 0 {
+	if v, err := db.SchemaVersion(ctx); err != nil || v == 0 {
 		return err // a new database has no registry yet
 	}
-	other, err := n.db.NodeGet(ctx, n.id)
+	other, err := db.NodeGet(ctx, nodeID)
 	if podium.IsCode(err, podium.ENOTFOUND) {
 		return nil
 	}
@@ -128,22 +130,22 @@ func (n *Node) checkIdentity(ctx context.Context) error {
 	if other.Status == podium.NodeStopped {
 		return nil
 	}
-	if other.Hostname == n.hostname && other.PID != os.Getpid() && !processAlive(other.PID) {
+	if other.Hostname == hostname && other.PID != os.Getpid() && !processAlive(other.PID) {
 		return nil // this host's node of that id is gone (and the state lock is ours)
 	}
-	now, err := n.db.Now(ctx)
+	now, err := db.Now(ctx)
 	if err != nil {
 		return fmt.Errorf("node identity: %w", err)
 	}
-	timeout := n.Config.HA.NodeTimeout
+	timeout := cfg.HA.NodeTimeout
 	if now.Sub(other.HeartbeatAt) > timeout {
 		return nil
 	}
 	// A fresh heartbeat: a live node, or one that died a moment ago. Its
 	// next heartbeat tells.
-	interval := n.Config.HA.HeartbeatInterval
+	interval := cfg.HA.HeartbeatInterval
 	deadline := time.Now().Add(2*interval + time.Second)
-	n.log("server").WithFields(map[string]any{"host": other.Hostname, "pid": other.PID,
+	log.WithFields(map[string]any{"host": other.Hostname, "pid": other.PID,
 		"last_heartbeat": other.HeartbeatAt.Format(time.RFC3339)}).
 		Warn("this node's id is registered as live by another process: waiting for its next heartbeat to know whether it still runs")
 	for time.Now().Before(deadline) {
@@ -152,7 +154,7 @@ func (n *Node) checkIdentity(ctx context.Context) error {
 			return ctx.Err()
 		case <-time.After(min(interval/4+10*time.Millisecond, time.Second)):
 		}
-		cur, err := n.db.NodeGet(ctx, n.id)
+		cur, err := db.NodeGet(ctx, nodeID)
 		if err != nil {
 			return fmt.Errorf("node identity: %w", err)
 		}
@@ -166,7 +168,7 @@ func (n *Node) checkIdentity(ctx context.Context) error {
 			}
 			return podium.Errorf(podium.EREFUSED, "node id %s is held by a live node: host %s, pid %d, state directory %s, "+
 				"last heartbeat %s. %s If that node is really gone, wait [HA] NodeTimeout (%s) after its last heartbeat.",
-				n.id, cur.Hostname, cur.PID, stateDir, cur.HeartbeatAt.Format(time.RFC3339), stateDirWayOut(n.Config, n.hostname), timeout)
+				nodeID, cur.Hostname, cur.PID, stateDir, cur.HeartbeatAt.Format(time.RFC3339), stateDirWayOut(cfg, hostname), timeout)
 		}
 	}
 	return nil

@@ -204,7 +204,7 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	if n.db, err = dbopen.Open(ctx, cfg, n.id, "serve", true); err != nil {
 		return err
 	}
-	if err := n.checkIdentity(ctx); err != nil {
+	if err := checkIdentity(ctx, n.db, cfg, n.id, n.hostname, log); err != nil {
 		return err
 	}
 	// While migrations run (minutes on a long history), /__ping__ answers
@@ -260,8 +260,14 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		n.conns = newConnLimiter(n.listener, cfg.HTTP.MaxConnections, n.log("http"))
 		n.listener = n.conns
 	}
-	if err := n.openTLS(); err != nil {
+	if n.tlsListener, n.certs, err = openTLS(cfg, n.log("https")); err != nil {
 		return err
+	}
+	if certs := n.certs; certs != nil {
+		// podium ha check warns when the certificate expires soon.
+		n.AddInfo(func() map[string]any {
+			return map[string]any{hacheck.TLSInfoKey: hacheck.TLS{Subject: certs.Subject(), NotAfter: certs.NotAfter().UTC()}.Map()}
+		})
 	}
 	log.WithFields(logrus.Fields{
 		"version": n.Version, "provider": n.db.Name(), "database": n.db.Describe(), "data_dir": cfg.Server.DataDir,

@@ -12,42 +12,40 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/config"
-	"github.com/podiumhq/podium/hacheck"
 	"github.com/sirupsen/logrus"
 )
 
-// openTLS opens the [HTTPS] listener when [HTTPS] Listen is set: the
-// certificate pair is loaded first (a pair that does not load refuses the
-// start, exit 2), the listener has its own [HTTP] MaxConnections bound.
-func (n *Node) openTLS() error {
-	cfg := n.Config.HTTPS
+// openTLS opens the [HTTPS] listener when [HTTPS] Listen is set (nil,
+// nil, nil otherwise) and returns it with the reloader of its
+// certificate: the certificate pair is loaded first (a pair that does not
+// load refuses the start, exit 2), the listener has its own [HTTP]
+// MaxConnections bound.
+func openTLS(conf *config.Config, log *logrus.Entry) (net.Listener, *certReloader, error) {
+	cfg := conf.HTTPS
 	if cfg.Listen == "" {
-		return nil
+		return nil, nil, nil
 	}
 	minVersion, err := config.ParseTLSVersion(cfg.MinimumTLSVersion)
 	if err != nil {
-		return podium.Errorf(podium.EINVALID, "[HTTPS] MinimumTLSVersion %s", err)
+		return nil, nil, podium.Errorf(podium.EINVALID, "[HTTPS] MinimumTLSVersion %s", err)
 	}
-	if n.certs, err = newCertReloader(cfg.Certificate, cfg.Key, n.log("https")); err != nil {
-		return err
+	certs, err := newCertReloader(cfg.Certificate, cfg.Key, log)
+	if err != nil {
+		return nil, nil, err
 	}
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return podium.Errorf(podium.EREFUSED, "[HTTPS] Listen %s: %w", cfg.Listen, err)
+		return nil, nil, podium.Errorf(podium.EREFUSED, "[HTTPS] Listen %s: %w", cfg.Listen, err)
 	}
-	if max := n.Config.HTTP.MaxConnections; max > 0 {
-		lim := newConnLimiter(l, max, n.log("https"))
+	if max := conf.HTTP.MaxConnections; max > 0 {
+		lim := newConnLimiter(l, max, log)
 		lim.closeOnly = true
 		l = lim
 	}
-	n.tlsListener = tls.NewListener(l, tlsConfig(n.certs, minVersion))
-	// podium ha check warns when the certificate expires soon.
-	n.AddInfo(func() map[string]any {
-		return map[string]any{hacheck.TLSInfoKey: hacheck.TLS{Subject: n.certs.Subject(), NotAfter: n.certs.NotAfter().UTC()}.Map()}
-	})
-	n.log("https").WithFields(logrus.Fields{"listen": n.tlsListener.Addr().String(), "subject": n.certs.Subject(),
-		"not_after": n.certs.NotAfter().UTC().Format(time.RFC3339)}).Info("serving TLS")
-	return nil
+	tl := tls.NewListener(l, tlsConfig(certs, minVersion))
+	log.WithFields(logrus.Fields{"listen": tl.Addr().String(), "subject": certs.Subject(),
+		"not_after": certs.NotAfter().UTC().Format(time.RFC3339)}).Info("serving TLS")
+	return tl, certs, nil
 }
 
 // httpsPort is the port of [HTTPS] Listen, "" when it is not set: the
