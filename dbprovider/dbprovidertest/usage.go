@@ -16,7 +16,8 @@ import (
 // session by overlap), paged both ways; per-day counts and the top list
 // count them; pruning deletes only rows older than the cut, a batch at a
 // time; a batch larger than one statement is written whole or not at
-// all.
+// all; full batches in a row (one prepared statement on SQLite) each write
+// their own rows.
 func testUsage(t *testing.T, p dbprovider.Provider) {
 	ctx := ctxT(t)
 	u, c := mustContent(t, p)
@@ -159,6 +160,50 @@ func testUsage(t *testing.T, p dbprovider.Provider) {
 	for i, v := range got {
 		if v.Path != many[i].Path || !v.At.Equal(many[i].At) {
 			t.Fatalf("visit %d: %s at %s, want %s at %s", i, v.Path, v.At, many[i].Path, many[i].At)
+		}
+	}
+
+	// Batches of exactly one statement's rows, one after another (the
+	// SQLite provider runs them through one prepared statement, also as
+	// the first statement of a larger batch's transaction): each writes
+	// its own values, and a refused one leaves nothing behind and does not
+	// stop the next.
+	full := func(k int) []*podium.Visit {
+		vs := make([]*podium.Visit, 500)
+		for i := range vs {
+			vs[i] = &podium.Visit{At: day.Add(time.Hour + time.Duration(k*500+i)*time.Millisecond), ContentID: other.ID,
+				ContentGUID: other.GUID, NodeID: fmt.Sprintf("n%d", k), Path: fmt.Sprintf("/full%d/%d", k, i)}
+		}
+		return vs
+	}
+	refused := full(0)
+	refused[499].Path = "/\xff"
+	if err := p.UsageVisitInsert(ctx, refused); err == nil {
+		t.Fatal("UsageVisitInsert(500 visits, the last not UTF-8) = nil, want an error")
+	}
+	want := append(append(full(1), full(2)...), full(3)[0])
+	for _, batch := range [][]*podium.Visit{want[:500], want[500:]} {
+		if err := p.UsageVisitInsert(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err = p.UsageVisitList(ctx, &dbprovider.UsageListParams{ContentID: other.ID, From: day.Add(time.Hour), Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 1000 {
+		more, err := p.UsageVisitList(ctx, &dbprovider.UsageListParams{ContentID: other.ID, AfterID: got[999].ID, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, more...)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("after a refused batch of 500, one of 500 and one of 501: %d visits written, want %d", len(got), len(want))
+	}
+	for i, v := range got {
+		if v.Path != want[i].Path || v.NodeID != want[i].NodeID || !v.At.Equal(want[i].At) {
+			t.Fatalf("full batches, visit %d: %s %s at %s, want %s %s at %s", i, v.NodeID, v.Path, v.At, want[i].NodeID, want[i].Path, want[i].At)
 		}
 	}
 }

@@ -155,11 +155,13 @@ func (p *Provider) open(ctx context.Context, readOnly bool) error {
 	if err := p.reader.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlite: open %s: %w", p.path, translate(err))
 	}
-	w := sqlstore.Queryer(p.writer)
-	if readOnly {
-		w = p.reader
+	p.Store = &sqlstore.Store{R: p.reader, W: p.reader, D: dialect{}}
+	if !readOnly {
+		// The writer keeps the large, frequent statements prepared: modernc
+		// keeps a prepared statement's compiled program, so a full batch of
+		// usage rows is parsed once per connection, not once per batch.
+		p.Store.W, p.Store.Prep = p.writer, sqlstore.NewStmts(p.writer)
 	}
-	p.Store = &sqlstore.Store{R: p.reader, W: w, D: dialect{}}
 	return nil
 }
 
@@ -337,6 +339,9 @@ func (p *Provider) Notify(ctx context.Context, channel, payload string) error { 
 // releases the lock.
 func (p *Provider) Close() error {
 	var errs []error
+	if p.Store != nil && p.Store.Prep != nil {
+		errs = append(errs, p.Store.Prep.Close())
+	}
 	if p.writer != nil {
 		errs = append(errs, p.writer.Close())
 	}

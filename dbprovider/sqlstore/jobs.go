@@ -46,7 +46,7 @@ func (s *Store) inTxOnce(ctx context.Context, db txBeginner, fn func(tx *Store) 
 		return s.D.TranslateError(err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := fn(&Store{R: tx, W: tx, D: s.D}); err != nil {
+	if err := fn(&Store{R: tx, W: tx, D: s.D, Prep: s.Prep}); err != nil {
 		return err
 	}
 	return s.D.TranslateError(tx.Commit())

@@ -61,6 +61,9 @@ type Dialect interface {
 type Store struct {
 	R, W Queryer
 	D    Dialect
+	// Prep, when set, keeps the statements insertRows runs most often
+	// prepared on the writer (see [Stmts]); nil prepares nothing.
+	Prep *Stmts
 }
 
 var _ dbprovider.Executor = (*Store)(nil)
