@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/internal/gittest"
 	"github.com/podiumhq/podium/internal/nodetest"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/podiumhq/podium/internal/pgtest"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/internal/pywheel"
 )
 

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/internal/nodetest"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/web"
 )

@@ -22,9 +22,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
 	"github.com/podiumhq/podium/bundle"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/nodetest"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 )
 

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/internal/nodetest"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/server"
 	"github.com/sirupsen/logrus"
 )

@@ -1,6 +1,6 @@
 // Package integration holds Podium's end-to-end tests: real podium
 // processes (built by internal/nodetest) on real SQLite files and real
-// PostgreSQL databases (internal/pgtest), spoken to over real HTTP.
+// PostgreSQL databases (dbprovider/pgtest), spoken to over real HTTP.
 package integration
 
 import (
@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
 	"github.com/podiumhq/podium/internal/nodetest"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 )
 

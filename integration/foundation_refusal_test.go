@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/internal/nodetest"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/schema"
 )
 

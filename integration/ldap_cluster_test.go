@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/ldaptest"
 	"github.com/podiumhq/podium/internal/nodetest"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 )
 

@@ -27,9 +27,9 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/nodetest"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 )
 

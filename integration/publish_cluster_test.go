@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/internal/nodetest"
-	"github.com/podiumhq/podium/internal/pgtest"
 )
 
 // TestPublishTwoNodes deploys through node A and polls the task through

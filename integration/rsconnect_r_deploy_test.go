@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/internal/nodetest"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 )
 

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/internal/nodetest"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 )
 

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podiumhq/podium/internal/pgtest"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 )
 

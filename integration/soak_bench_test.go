@@ -24,8 +24,8 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium/bundle"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/internal/nodetest"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 )
 

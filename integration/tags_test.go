@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/podiumhq/podium/internal/pgtest"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 )
 
 // TestTags drives Connect's tag API over HTTP on each dialect: an

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/internal/nodetest"
-	"github.com/podiumhq/podium/internal/pgtest"
 )
 
 // tagRollingHard builds the N+1 binary of the hard rolling benchmark: the

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
 	"github.com/podiumhq/podium/internal/nodetest"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 	"github.com/podiumhq/podium/migrate/migratetest"
 )

@@ -15,8 +15,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/migrate/migratetest"
 	"github.com/podiumhq/podium/schema"
 )

@@ -13,8 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/migrate/migratetest"
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"

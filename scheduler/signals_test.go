@@ -9,9 +9,9 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/dbprovider/dbprovidertest"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/internal/logging"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/scheduler"
 )
 

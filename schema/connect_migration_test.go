@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/podiumhq/podium/dbprovider"
-	"github.com/podiumhq/podium/internal/pgtest"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/schema"
 	"github.com/sirupsen/logrus"
 )

@@ -11,7 +11,7 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
-	"github.com/podiumhq/podium/internal/pgtest"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/schema"
 	"github.com/sirupsen/logrus"
 )

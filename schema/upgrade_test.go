@@ -10,8 +10,8 @@ import (
 	"testing/fstest"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/migrate/migratetest"
 	"github.com/podiumhq/podium/schema"
 	"github.com/sirupsen/logrus"

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium/dbprovider"
-	"github.com/podiumhq/podium/internal/pgtest"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 	"github.com/podiumhq/podium/schema"
 )

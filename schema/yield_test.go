@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/podiumhq/podium/internal/pgtest"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 	"github.com/podiumhq/podium/schema"
 	"github.com/sirupsen/logrus"

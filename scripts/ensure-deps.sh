@@ -2,7 +2,7 @@
 # ensure-deps.sh: make sure the programs Podium's tests use are installed.
 #
 # The tests use real parts, never mocks, and never skip because a tool is
-# missing: PostgreSQL server binaries (internal/pgtest starts throwaway
+# missing: PostgreSQL server binaries (dbprovider/pgtest starts throwaway
 # clusters from them), haproxy and nginx (load-balancer tests and the
 # example configurations), python3 (test applications; with venv, pip and
 # Debian's Flask, FastAPI, uvicorn, waitress, nbconvert and ipykernel for
@@ -39,7 +39,7 @@ need() {
 
 have() { command -v "$1"; }
 
-# PostgreSQL server binaries, looked up the way internal/pgtest does.
+# PostgreSQL server binaries, looked up the way dbprovider/pgtest does.
 have_pg_server() {
 	local d
 	if [[ -n ${PODIUM_TEST_PG_BINDIR:-} ]]; then

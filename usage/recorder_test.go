@@ -10,9 +10,9 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
-	"github.com/podiumhq/podium/internal/pgtest"
 	"github.com/podiumhq/podium/internal/testutil"
 	"github.com/podiumhq/podium/schema"
 	"github.com/podiumhq/podium/usage"

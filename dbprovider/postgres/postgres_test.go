@@ -7,8 +7,8 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/dbprovider/dbprovidertest"
+	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/dbprovider/postgres"
-	"github.com/podiumhq/podium/internal/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -123,16 +123,15 @@ func never(forbidden ...string) func(string, string, bool) bool {
 
 // harnesses are the test harnesses: only tests (and other harnesses)
 // import them.
-var harnesses = []string{"internal/pgtest", "internal/nodetest", "internal/testutil", "internal/ldaptest", "dbprovider/dbprovidertest", "migrate/migratetest"}
+var harnesses = []string{"dbprovider/pgtest", "internal/nodetest", "internal/testutil", "internal/ldaptest", "dbprovider/dbprovidertest", "migrate/migratetest"}
 
 // drivers are the database driver modules: only dbprovider imports them.
 var drivers = []string{"github.com/jackc/pgx", "github.com/jackc/pgconn", "modernc.org/sqlite"}
 
 // stillDialect are the packages outside dbprovider that still import a
 // database driver (issue 25, item 3: what they need becomes provider
-// methods, and each leaves the list). internal/pgtest, the harness that
-// starts PostgreSQL for tests, connects to the cluster itself.
-var stillDialect = []string{"migrate", "bench/migrate", "internal/pgtest"}
+// methods, and each leaves the list).
+var stillDialect = []string{"migrate", "bench/migrate"}
 
 // stillDB are the packages outside dbprovider whose code (tests excluded)
 // still calls a provider's DB() or ReadDB(), the raw handles that let a
@@ -297,7 +296,7 @@ func TestRulesCatchViolations(t *testing.T) {
 	}{
 		{module, "github.com/sirupsen/logrus", false},
 		{module + "/web", module + "/dbprovider/sqlstore", false},
-		{module + "/server", module + "/internal/pgtest", false},
+		{module + "/server", module + "/dbprovider/pgtest", false},
 		{module + "/server", module + "/internal/testutil", false},
 		{module + "/apps", module + "/web", false},
 		{module + "/apps", "github.com/jackc/pgx/v5", false},

@@ -50,7 +50,7 @@ type postmaster struct {
 // Settings appended to postgresql.conf. Durability is traded for speed: a
 // test cluster never survives a machine crash anyway.
 const clusterSettings = `
-# Added by podium's internal/pgtest.
+# Added by podium's dbprovider/pgtest.
 listen_addresses = '127.0.0.1'
 fsync = off
 synchronous_commit = off

@@ -103,7 +103,7 @@ func Run(m *testing.M) int {
 // keeps while a cluster runs (one per postgres process), for tests that call
 // goleak.VerifyNone while the shared cluster is up.
 func GoleakIgnore() goleak.Option {
-	return goleak.IgnoreAnyFunction("github.com/podiumhq/podium/internal/pgtest.supervise")
+	return goleak.IgnoreAnyFunction("github.com/podiumhq/podium/dbprovider/pgtest.supervise")
 }
 
 // NewDatabase creates a fresh, empty database for this test, named after
