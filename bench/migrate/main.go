@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,9 +22,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/pgscratch"
 	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
 	"github.com/podiumhq/podium/migrate"
@@ -262,7 +260,7 @@ func runPgloader(ctx context.Context, work, dbFile, admin string) (measure, erro
 	if err != nil {
 		return measure{}, fmt.Errorf("pgloader: %w\n%s", err, pout.String())
 	}
-	n, err := countRows(ctx, url)
+	n, err := pgscratch.CountRows(ctx, url)
 	if err != nil {
 		return measure{}, err
 	}
@@ -330,11 +328,21 @@ func build(ctx context.Context, dir string, sizes migratetest.Sizes) error {
 		p.Close()
 		return err
 	}
-	if err := migratetest.Fill(ctx, p.DB(), sizes, 42); err != nil {
+	tx, err := p.WriteTx(ctx)
+	if err != nil {
 		p.Close()
 		return err
 	}
-	if _, err := p.DB().ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+	if err := migratetest.FillTx(ctx, tx, sizes, 42); err != nil {
+		_ = tx.Rollback()
+		p.Close()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		p.Close()
+		return err
+	}
+	if err := p.Checkpoint(ctx); err != nil {
 		p.Close()
 		return err
 	}
@@ -352,87 +360,26 @@ func build(ctx context.Context, dir string, sizes migratetest.Sizes) error {
 // podium_bench_migrate does not exist"; and each would have timed the
 // other's load. The second run now waits for the first.
 func lockServer(ctx context.Context, admin string) (func(), error) {
-	c, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", postgres.Redact(admin), err)
-	}
-	const key = `hashtext('podium bench-migrate')`
-	var ok bool
-	if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+key+`)`).Scan(&ok); err != nil {
-		c.Close(ctx)
-		return nil, err
-	}
-	if !ok {
+	return pgscratch.Lock(ctx, admin, "podium bench-migrate", func() {
 		fmt.Println("another bench-migrate run is using this PostgreSQL server: waiting for it to end...")
-		if _, err := c.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`); err != nil {
-			c.Close(ctx)
-			return nil, err
-		}
-	}
-	return func() { c.Close(context.Background()) }, nil
+	})
 }
 
 // scratch (re)creates an empty database and returns its URL.
 func scratch(ctx context.Context, admin, name string) (string, func(), error) {
-	c, err := pgx.Connect(ctx, admin)
+	u, err := pgscratch.Create(ctx, admin, name)
 	if err != nil {
-		return "", nil, fmt.Errorf("connect to %s: %w", postgres.Redact(admin), err)
-	}
-	defer c.Close(ctx)
-	if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-		return "", nil, err
-	}
-	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		return "", nil, err
 	}
 	// Each tool starts on a quiet server: a checkpoint writes out what the
 	// previous tool and CREATE DATABASE left dirty, instead of the server
 	// writing it during the next tool's timed run. Needs a superuser or
 	// pg_checkpoint; without either, the figures are only noisier.
-	if _, err := c.Exec(ctx, "CHECKPOINT"); err != nil {
+	if err := pgscratch.Checkpoint(ctx, admin); err != nil {
 		fmt.Fprintf(os.Stderr, "bench-migrate: CHECKPOINT before the run refused (%v): figures will be noisier\n", err)
 	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	drop := func() {
-		c, err := pgx.Connect(context.Background(), admin)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			c.Close(context.Background())
-		}
-	}
-	return u.String(), drop, nil
-}
-
-func countRows(ctx context.Context, url string) (int64, error) {
-	c, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close(ctx)
-	rows, err := c.Query(ctx, `SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`)
-	if err != nil {
-		return 0, err
-	}
-	var tables []string
-	for rows.Next() {
-		var s, t string
-		rows.Scan(&s, &t)
-		tables = append(tables, pgx.Identifier{s, t}.Sanitize())
-	}
-	rows.Close()
-	var total int64
-	for _, t := range tables {
-		var n int64
-		if err := c.QueryRow(ctx, "SELECT count(*) FROM "+t).Scan(&n); err != nil {
-			return 0, err
-		}
-		total += n
-	}
-	return total, nil
+	drop := func() { _ = pgscratch.Drop(context.Background(), admin, name) }
+	return u, drop, nil
 }
 
 // floorData is every row of the source, already as the Go types the
@@ -479,7 +426,7 @@ func loadFloor(ctx context.Context, dataDir string) (*floorData, error) {
 		return nil, err
 	}
 	for _, t := range fd.order {
-		rows, err := src.ReadDB().QueryContext(ctx, "SELECT * FROM "+pgx.Identifier{t}.Sanitize())
+		rows, err := src.ReadDB().QueryContext(ctx, "SELECT * FROM "+postgres.QuoteIdent(t))
 		if err != nil {
 			return nil, err
 		}
@@ -558,7 +505,10 @@ func (fd *floorData) run(ctx context.Context, admin string) (measure, error) {
 		return measure{}, err
 	}
 	schemaSecs := time.Since(schemaStart).Seconds()
-	db := stdlib.OpenDBFromPool(pg.Pool())
+	db, err := pg.SQLConn(ctx)
+	if err != nil {
+		return measure{}, err
+	}
 	defer db.Close()
 	// Every table's keys, the empty ones' too: a key another table's
 	// foreign key depends on (content's, from tables the data set leaves
@@ -610,44 +560,47 @@ func (fd *floorData) run(ctx context.Context, admin string) (measure, error) {
 		}
 	}
 
-	start := time.Now()
-	tx, err := pg.Pool().Begin(ctx)
+	tx, err := pg.Acquire(ctx)
 	if err != nil {
 		return measure{}, err
 	}
-	defer tx.Rollback(ctx)
+	defer tx.Release() // rolls back, unless committed
+	start := time.Now()
+	if err := tx.Begin(ctx); err != nil {
+		return measure{}, err
+	}
 	var lz4 bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_settings
 		WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals))`).Scan(&lz4); err != nil {
 		return measure{}, err
 	}
 	if lz4 {
-		if _, err := tx.Exec(ctx, `SET LOCAL default_toast_compression = lz4`); err != nil {
+		if err := tx.Exec(ctx, `SET LOCAL default_toast_compression = lz4`); err != nil {
 			return measure{}, err
 		}
 	}
 	for _, t := range fd.order {
-		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(fd.bin[t]), fd.copyStmt(t, "FROM STDIN")); err != nil {
+		if _, err := tx.CopyFrom(ctx, bytes.NewReader(fd.bin[t]), fd.copyStmt(t, "FROM STDIN")); err != nil {
 			return measure{}, fmt.Errorf("floor copy %s: %w", t, err)
 		}
 	}
 	copied := time.Since(start)
-	if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
+	if err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
 		return measure{}, err
 	}
 	for _, stmt := range restore {
-		if _, err := tx.Exec(ctx, stmt); err != nil {
+		if err := tx.Exec(ctx, stmt); err != nil {
 			return measure{}, fmt.Errorf("floor: %s: %w", stmt, err)
 		}
 	}
 	for _, id := range ids {
 		var next int64
-		q := fmt.Sprintf(`SELECT COALESCE(max(%s), 0) + 1 FROM %s`, pgx.Identifier{id.column}.Sanitize(), pgx.Identifier{id.table}.Sanitize())
+		q := fmt.Sprintf(`SELECT COALESCE(max(%s), 0) + 1 FROM %s`, postgres.QuoteIdent(id.column), postgres.QuoteIdent(id.table))
 		if err := tx.QueryRow(ctx, q).Scan(&next); err != nil {
 			return measure{}, err
 		}
-		if _, err := tx.Exec(ctx, fmt.Sprintf(`ALTER TABLE %s ALTER COLUMN %s RESTART WITH %d`,
-			pgx.Identifier{id.table}.Sanitize(), pgx.Identifier{id.column}.Sanitize(), next)); err != nil {
+		if err := tx.Exec(ctx, fmt.Sprintf(`ALTER TABLE %s ALTER COLUMN %s RESTART WITH %d`,
+			postgres.QuoteIdent(id.table), postgres.QuoteIdent(id.column), next)); err != nil {
 			return measure{}, err
 		}
 	}
@@ -663,23 +616,31 @@ func (fd *floorData) run(ctx context.Context, admin string) (measure, error) {
 func (fd *floorData) copyStmt(t, dir string) string {
 	cols := make([]string, len(fd.cols[t]))
 	for i, c := range fd.cols[t] {
-		cols[i] = pgx.Identifier{c}.Sanitize()
+		cols[i] = postgres.QuoteIdent(c)
 	}
-	return fmt.Sprintf("COPY %s (%s) %s (FORMAT binary)", pgx.Identifier{t}.Sanitize(), strings.Join(cols, ", "), dir)
+	return fmt.Sprintf("COPY %s (%s) %s (FORMAT binary)", postgres.QuoteIdent(t), strings.Join(cols, ", "), dir)
 }
 
 // encode loads the rows once, untimed, in a transaction it rolls back,
 // and keeps each table's binary COPY stream as PostgreSQL writes it.
 func (fd *floorData) encode(ctx context.Context, pg *postgres.Provider) error {
-	tx, err := pg.Pool().Begin(ctx)
+	c, err := pg.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(ctx)
+	defer c.Release() // rolls the transaction back
+	if err := c.Begin(ctx); err != nil {
+		return err
+	}
+	sc, err := pg.SQLConn(ctx)
+	if err != nil {
+		return err
+	}
+	defer sc.Close()
 	// SQLite keeps booleans as 0 and 1: the target's catalog says which
 	// columns take them as booleans.
 	boolCols := map[string]bool{}
-	rows, err := tx.Query(ctx, `SELECT table_name, column_name FROM information_schema.columns
+	rows, err := sc.QueryContext(ctx, `SELECT table_name, column_name FROM information_schema.columns
 		WHERE table_schema = current_schema() AND data_type = 'boolean'`)
 	if err != nil {
 		return err
@@ -708,11 +669,11 @@ func (fd *floorData) encode(ctx context.Context, pg *postgres.Provider) error {
 				}
 			}
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t}, fd.cols[t], pgx.CopyFromRows(fd.rows[t])); err != nil {
+		if _, err := c.CopyRows(ctx, t, fd.cols[t], fd.rows[t]); err != nil {
 			return fmt.Errorf("floor: load %s: %w", t, err)
 		}
 		var buf bytes.Buffer
-		if _, err := tx.Conn().PgConn().CopyTo(ctx, &buf, fd.copyStmt(t, "TO STDOUT")); err != nil {
+		if _, err := c.CopyTo(ctx, &buf, fd.copyStmt(t, "TO STDOUT")); err != nil {
 			return fmt.Errorf("floor: encode %s: %w", t, err)
 		}
 		fd.bin[t] = buf.Bytes()

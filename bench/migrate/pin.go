@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/podiumhq/podium/dbprovider/pgscratch"
 )
 
 // pinPostgres pins the PostgreSQL server behind admin (its postmaster and
@@ -22,13 +22,7 @@ func pinPostgres(ctx context.Context, admin string) (func(), error) {
 	if _, err := exec.LookPath("taskset"); err != nil {
 		return nil, fmt.Errorf("taskset is not installed (util-linux)")
 	}
-	c, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return nil, err
-	}
-	var backend int
-	err = c.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&backend)
-	c.Close(ctx)
+	backend, err := pgscratch.BackendPID(ctx, admin)
 	if err != nil {
 		return nil, err
 	}

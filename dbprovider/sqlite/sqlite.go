@@ -195,6 +195,28 @@ func (p *Provider) DB() *sql.DB {
 // ReadDB returns the read-only pool.
 func (p *Provider) ReadDB() *sql.DB { return p.reader }
 
+// WriteTx begins a transaction on the writer (BEGIN IMMEDIATE), for bulk
+// fills of generated data (migratetest.FillTx, the migration benchmark's
+// data set), which insert into many tables with SQL of their own.
+func (p *Provider) WriteTx(ctx context.Context) (*sql.Tx, error) {
+	tx, err := p.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: begin: %w", translate(err))
+	}
+	return tx, nil
+}
+
+// Checkpoint copies every page of the write-ahead log into the database
+// file and empties the log (PRAGMA wal_checkpoint(TRUNCATE)), so that the
+// file alone holds the whole database, e.g. before it is kept as a
+// benchmark's source.
+func (p *Provider) Checkpoint(ctx context.Context) error {
+	if _, err := p.DB().ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return fmt.Errorf("sqlite: checkpoint: %w", translate(err))
+	}
+	return nil
+}
+
 // EnforcesColumnTypes implements dbprovider.Provider: a declared type
 // is an affinity, and a value of another type is stored as it is.
 func (p *Provider) EnforcesColumnTypes() bool { return false }

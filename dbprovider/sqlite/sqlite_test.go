@@ -2,6 +2,8 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/podiumhq/podium/dbprovider"
@@ -53,5 +55,44 @@ func TestMigrationRecoverAfterHalfMigration(t *testing.T) {
 	}
 	if err := p.SettingPut(ctx, "after", "1"); err != nil {
 		t.Errorf("a write after MigrationRecover: %v", err)
+	}
+}
+
+// TestWriteTxAndCheckpoint: a WriteTx's rows are there once committed,
+// and after Checkpoint the write-ahead log is empty.
+func TestWriteTxAndCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	p, err := sqlite.Open(ctx, sqlite.Options{Dir: dir, Exclusive: true, Purpose: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	tx, err := p.WriteTx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO t VALUES (1), (2)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := p.ReadDB().QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("count = %d, %v; want 2", n, err)
+	}
+	wal := filepath.Join(dir, sqlite.FileName+"-wal")
+	if st, err := os.Stat(wal); err != nil || st.Size() == 0 {
+		t.Fatalf("before Checkpoint the WAL should hold the commit: %v", err)
+	}
+	if err := p.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(wal); err == nil && st.Size() != 0 {
+		t.Errorf("after Checkpoint the WAL holds %d bytes, want 0", st.Size())
 	}
 }

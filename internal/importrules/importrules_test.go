@@ -121,9 +121,10 @@ func never(forbidden ...string) func(string, string, bool) bool {
 	}
 }
 
-// harnesses are the test harnesses: only tests (and other harnesses)
-// import them.
-var harnesses = []string{"dbprovider/pgtest", "internal/nodetest", "internal/testutil", "internal/ldaptest", "dbprovider/dbprovidertest", "migrate/migratetest"}
+// harnesses are the test harnesses (and dbprovider/pgscratch, the
+// benchmarks' scratch databases): only tests, benchmarks and other
+// harnesses import them.
+var harnesses = []string{"dbprovider/pgtest", "dbprovider/pgscratch", "internal/nodetest", "internal/testutil", "internal/ldaptest", "dbprovider/dbprovidertest", "migrate/migratetest"}
 
 // drivers are the database driver modules: only dbprovider imports them.
 var drivers = []string{"github.com/jackc/pgx", "github.com/jackc/pgconn", "modernc.org/sqlite"}
@@ -131,7 +132,7 @@ var drivers = []string{"github.com/jackc/pgx", "github.com/jackc/pgconn", "moder
 // stillDialect are the packages outside dbprovider that still import a
 // database driver (issue 25, item 3: what they need becomes provider
 // methods, and each leaves the list).
-var stillDialect = []string{"migrate", "bench/migrate"}
+var stillDialect = []string{"migrate"}
 
 // stillDB are the packages outside dbprovider whose code (tests excluded)
 // still calls a provider's DB() or ReadDB(), the raw handles that let a

@@ -128,12 +128,24 @@ func nullable[T any](r *rand.Rand, v T) any {
 // Fill inserts s's rows into db, a Podium SQLite database at the current
 // schema version, in one transaction. seed makes the content repeatable.
 func Fill(ctx context.Context, db *sql.DB, s Sizes, seed uint64) error {
-	r := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("fill: %w", err)
 	}
 	defer tx.Rollback()
+	if err := FillTx(ctx, tx, s, seed); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("fill: commit: %w", err)
+	}
+	return nil
+}
+
+// FillTx is Fill in tx, which the caller commits (a writer transaction of
+// the SQLite provider: sqlite.Provider.WriteTx).
+func FillTx(ctx context.Context, tx *sql.Tx, s Sizes, seed uint64) error {
+	r := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	ins := func(table string, n int, cols string, row func(i int) []any) error {
 		ph := strings.TrimSuffix(strings.Repeat("?,", len(strings.Split(cols, ","))), ",")
 		st, err := tx.PrepareContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", table, cols, ph))
@@ -357,9 +369,6 @@ func Fill(ctx context.Context, db *sql.DB, s Sizes, seed uint64) error {
 		if err := step(); err != nil {
 			return err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("fill: commit: %w", err)
 	}
 	return nil
 }
