@@ -282,7 +282,7 @@ func TestSchedulerCleanStopReleases(t *testing.T) {
 	testutil.WaitFor(t, 20*time.Second, "released job claimed by the other node", func() bool {
 		j, atts := jobState(t, db, id)
 		second = j
-		return j.Status == podium.JobRunning && len(atts) == 2
+		return j.Status == podium.JobRunning && j.NodeID != first.NodeID && len(atts) == 2
 	})
 	_, atts := jobState(t, db, id)
 	delay := atts[1].StartedAt.Sub(stoppedAt)

@@ -106,11 +106,16 @@ func queueJobs(t *testing.T, db dbprovider.Provider, cid int64, n int) []int64 {
 // jobState returns a job and its attempts.
 func jobState(t *testing.T, db dbprovider.Provider, id int64) (*podium.Job, []*podium.JobAttempt) {
 	t.Helper()
-	j, err := db.JobGet(testCtx(t), id)
+	// Attempts first, then the job: a claim writes both in one
+	// transaction, so the job read second is never older than the
+	// attempts it returns with (read the other way round, a release and
+	// reclaim between the two reads paired the old job with the new
+	// attempts).
+	atts, err := db.JobAttemptList(testCtx(t), []int64{id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	atts, err := db.JobAttemptList(testCtx(t), []int64{id})
+	j, err := db.JobGet(testCtx(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}
