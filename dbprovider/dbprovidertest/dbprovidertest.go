@@ -818,13 +818,7 @@ func testContentLastDeployed(t *testing.T, p dbprovider.Provider) {
 // session waits.
 func testMigrationLock(t *testing.T, p dbprovider.Provider) {
 	ctx := ctxT(t)
-	db, owned, err := p.MigrationDB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if owned {
-		defer db.Close()
-	}
+	db := migrationDB(t, p)
 	tx1, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -892,13 +886,8 @@ func testMigrationLock(t *testing.T, p dbprovider.Provider) {
 // (true) or keep it (false).
 func testEnforcesColumnTypes(t *testing.T, p dbprovider.Provider) {
 	ctx := ctxT(t)
-	db, owned, err := p.MigrationDB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if owned {
-		defer db.Close()
-	}
+	db := migrationDB(t, p)
+	var err error
 	if _, err := db.ExecContext(ctx, `CREATE TABLE type_probe (n integer)`); err != nil {
 		t.Fatal(err)
 	}
@@ -922,13 +911,7 @@ func testEnforcesColumnTypes(t *testing.T, p dbprovider.Provider) {
 // accept the calls.
 func testTimeouts(t *testing.T, p dbprovider.Provider) {
 	ctx := ctxT(t)
-	db, owned, err := p.MigrationDB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if owned {
-		defer db.Close()
-	}
+	db := migrationDB(t, p)
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -1000,13 +983,7 @@ func testTimeouts(t *testing.T, p dbprovider.Provider) {
 // left alone.
 func testDropInvalidIndexes(t *testing.T, p dbprovider.Provider) {
 	ctx := ctxT(t)
-	db, owned, err := p.MigrationDB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if owned {
-		defer db.Close()
-	}
+	db := migrationDB(t, p)
 	for _, q := range []string{`CREATE TABLE index_probe (a integer, b integer)`,
 		`INSERT INTO index_probe VALUES (1, 1), (1, 2)`, `CREATE INDEX index_probe_b ON index_probe (b)`} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
@@ -1068,13 +1045,7 @@ func testErrorDetail(t *testing.T, p dbprovider.Provider) {
 	if _, ok := p.ErrorDetail(errors.New("not the database's")); ok {
 		t.Errorf("ErrorDetail of a plain error: ok, want false")
 	}
-	db, owned, err := p.MigrationDB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if owned {
-		defer db.Close()
-	}
+	db := migrationDB(t, p)
 	_, syntaxErr := db.ExecContext(ctx, `SELEC 1`)
 	if syntaxErr == nil {
 		t.Fatal("SELEC 1 did not fail")
@@ -1170,4 +1141,18 @@ func RawDB(tb testing.TB, p any) *sql.DB {
 		tb.Fatalf("%T has no DB handle", p)
 	}
 	return r.DB()
+}
+
+// migrationDB returns p's migration handle, closed at the end of the test
+// when the provider opened it for the caller.
+func migrationDB(t *testing.T, p dbprovider.Provider) *sql.DB {
+	t.Helper()
+	db, owned, err := p.MigrationDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owned {
+		t.Cleanup(func() { _ = db.Close() })
+	}
+	return db
 }

@@ -17,13 +17,7 @@ import (
 // CHECK constraints. PostgreSQL refuses both (EUNSUPPORTED).
 func testTableRebuild(t *testing.T, p dbprovider.Provider) {
 	ctx := ctxT(t)
-	db, owned, err := p.MigrationDB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if owned {
-		defer db.Close()
-	}
+	db := migrationDB(t, p)
 	exec := func(q string) {
 		t.Helper()
 		if _, err := db.ExecContext(ctx, q); err != nil {
