@@ -398,7 +398,28 @@ func browserRun[T any](t *testing.T, browser context.Context, what string, a chr
 		loc, _ := chromedp.Run(lctx, chromedp.Location())
 		t.Fatalf("%s: %v (page %s)", what, err, loc)
 	}
+	settle(ctx)
 	return v
+}
+
+// settle waits until the current document has finished loading, so that
+// the next action sees the page as the reader does. An element is
+// "visible" to WaitVisible as soon as it has a box, which can be before
+// the stylesheet applies; a click computed on that first layout lands
+// elsewhere once it does (CI 2026-12-07: the click on the nav's Users link
+// landed on Cluster), and Chromium replaces the DOM's node ids once more
+// while a page loads ("No node with given id found" on the next read).
+// Best effort: a step that leaves a navigation in flight makes the poll
+// fail ("does not survive a navigation"), and it is tried again; the next
+// action reports any real failure.
+func settle(ctx context.Context) {
+	for range 5 {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.readyState === "complete"`,
+			chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(testutil.Timeout(10*time.Second))))
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+	}
 }
 
 // startSubPathHAProxy starts HAProxy in front of nodes at the sub-path
