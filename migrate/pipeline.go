@@ -437,7 +437,8 @@ func (r *run) load(ctx context.Context, tables []*table, plan []TablePlan, lp *l
 				if r.src.shared {
 					// Each reader has a snapshot of its own (--check):
 					// count in the one that reads.
-					if err := rd.tx.QueryRowContext(gctx, `SELECT count(*) FROM `+quoteIdent(tables[i].Name)).Scan(&want); err != nil {
+					var err error
+					if want, err = rd.count(gctx, tables[i].Name); err != nil {
 						return fmt.Errorf("migrate db: count %s: %w", tables[i].Name, err)
 					}
 				}
