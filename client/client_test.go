@@ -71,37 +71,61 @@ func TestRetriesIdempotentCallsOnly(t *testing.T) {
 	}
 }
 
-func TestRetriesPOSTWhenNothingWasSent(t *testing.T) {
+// refusingDialer is an HTTP client whose first refusals connections are
+// refused by the kernel (they dial a port nothing listens on), as a node
+// that is restarting refuses them, and whose later ones reach the server:
+// the server "comes up" once the client has been refused that many times,
+// not after a sleep that a loaded machine may outlast. refused counts the
+// refusals the client met.
+func refusingDialer(t *testing.T, refusals int32) (hc *http.Client, refused *atomic.Int32) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close() // connections are refused until the server comes up
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	dead := ln.Addr().String()
+	_ = ln.Close() // connections to it are refused
+	refused = new(atomic.Int32)
+	var dials atomic.Int32
+	var d net.Dialer
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if dials.Add(1) <= refusals {
+			c, err := d.DialContext(ctx, network, dead)
+			if err == nil {
+				c.Close()
+				t.Errorf("a connection to %s was accepted: the test needs a port nothing listens on", dead)
+				return nil, errors.New("not refused")
+			}
+			refused.Add(1)
+			return nil, err
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}, refused
+}
+
+func TestRetriesPOSTWhenNothingWasSent(t *testing.T) {
+	var posts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
 		w.WriteHeader(http.StatusAccepted)
 		_, _ = w.Write([]byte(`{"task_id":"t1"}`))
-	})}
-	up := make(chan struct{})
-	go func() {
-		time.Sleep(150 * time.Millisecond)
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Error(err)
-			close(up)
-			return
-		}
-		close(up)
-		_ = srv.Serve(l)
-	}()
-	defer func() { <-up; _ = srv.Close() }()
-	c, err := New(Options{Server: "http://" + addr, Backoff: 50 * time.Millisecond, Attempts: 10})
+	}))
+	defer srv.Close()
+	hc, refused := refusingDialer(t, 2)
+	c, err := New(Options{Server: srv.URL, HTTPClient: hc, Backoff: 10 * time.Millisecond, Attempts: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	id, err := c.Deploy(context.Background(), "g", 1)
 	if err != nil || id != "t1" {
 		t.Fatalf("Deploy = %q, %v; want t1 once the server is up", id, err)
+	}
+	if refused.Load() != 2 || posts.Load() != 1 {
+		t.Fatalf("%d refused connections, %d POSTs reached the server; want the POST sent again after each of 2 refusals, and received once",
+			refused.Load(), posts.Load())
 	}
 }
 
@@ -137,7 +161,7 @@ func asError(err error, e **Error) bool {
 // failure the restarted node recorded for it.
 func TestWaitTaskRidesOutARestart(t *testing.T) {
 	var polls atomic.Int32
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch n := polls.Add(1); {
 		case n <= 4:
@@ -148,42 +172,23 @@ func TestWaitTaskRidesOutARestart(t *testing.T) {
 				"error": "node n1 restarted while this task ran", "output": []string{}, "last": 0})
 		}
 	}))
-	// Refused connections first: the listener exists but nothing serves
-	// until the "restart".
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// Refused connections first: each of the first two polls is refused
+	// twice (Attempts 2), then the "restarted" node answers.
+	defer srv.Close()
+	hc, refused := refusingDialer(t, 4)
+	c, err := New(Options{Server: srv.URL, HTTPClient: hc, APIKey: "k", Backoff: 10 * time.Millisecond, Attempts: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	c, err := New(Options{Server: "http://" + addr, APIKey: "k", Backoff: 10 * time.Millisecond, Attempts: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	started := make(chan bool, 1)
-	go func() {
-		time.Sleep(1500 * time.Millisecond)
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Error(err)
-			started <- false
-			return
-		}
-		srv.Listener = l
-		srv.Start()
-		started <- true
-	}()
-	defer func() {
-		if <-started {
-			srv.Close()
-		}
-	}()
 	task, err := c.WaitTask(context.Background(), "t", 10*time.Millisecond, nil)
 	if err != nil {
 		t.Fatalf("WaitTask across a restart: %v", err)
 	}
 	if !task.Finished || task.Code != 1 || task.Error != "node n1 restarted while this task ran" {
 		t.Fatalf("task: %+v", task)
+	}
+	if refused.Load() != 4 || polls.Load() != 5 {
+		t.Fatalf("%d refused connections, %d polls answered; want 4 refusals ridden out, then four 503s and the task", refused.Load(), polls.Load())
 	}
 }
 
