@@ -1,8 +1,10 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -110,6 +112,15 @@ func (h *contentServe) vanity(c echo.Context) error {
 		return podium.Errorf(podium.ENOTFOUND, "%s not found", req.URL.Path)
 	}
 	guid, vpath, err := h.svc.VanityResolve(req.Context(), req.URL.Path)
+	if podium.IsCode(err, podium.ENOTFOUND) {
+		if allow := routeMethods(c); len(allow) > 0 {
+			// Routes exist at the path for other methods: echo would
+			// answer 405 itself, were this catch-all not registered.
+			c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
+			return echo.NewHTTPError(http.StatusMethodNotAllowed,
+				fmt.Sprintf("%s %s is not supported: the path accepts %s", req.Method, req.URL.Path, strings.Join(allow, ", ")))
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -158,4 +169,35 @@ func (h *contentServe) vanity(c echo.Context) error {
 	c.SetParamNames("guid", "*")
 	c.SetParamValues(guid, rest)
 	return h.serve(c)
+}
+
+// routeMethods lists the methods that have a route of their own at the
+// request's path, other than the request's (nil when none has). A request
+// no route matched reaches the vanity catch-all, registered for every
+// path with echo.RouteNotFound, which takes precedence over echo's own 405:
+// without this, PUT /__api__/v1/content answered 404 "not found" although
+// the path exists for GET and POST. OPTIONS is left as it was (404).
+func routeMethods(c echo.Context) []string {
+	req := c.Request()
+	if req.Method == http.MethodOptions {
+		return nil
+	}
+	path := req.URL.RawPath
+	if path == "" {
+		path = req.URL.Path
+	}
+	e := c.Echo()
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == req.Method {
+			continue
+		}
+		rc := e.NewContext(nil, nil)
+		e.Router().Find(m, path, rc)
+		// The catch-all's own path (this request's), or none: no route.
+		if p := rc.Path(); p != "" && p != c.Path() {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -937,6 +937,37 @@ func TestContentServe(t *testing.T) {
 	}
 }
 
+// TestWrongMethodBesideVanity: beside the vanity catch-all with the content routes
+// mounted (as on a node), a method a path has no route for answers 405
+// unsupported naming the path's methods in Allow, not the catch-all's
+// 404 not_found; a path with no route at all, a vanity with any method
+// and OPTIONS answer as before.
+func TestWrongMethodBesideVanity(t *testing.T) {
+	t.Parallel()
+	a := mustAPI(t, Options{}, func(a *api) []route.Route {
+		return append(append(ContentRoutes(a.pub), VanityRoutes(a.pub)...), a.s.ContentServeRoutes(a.pub, nil, a.auth, nil)...)
+	})
+	for _, tc := range []struct{ method, path, allow string }{
+		{"PUT", "/__api__/v1/content", "GET, POST"},
+		{"DELETE", "/__api__/v1/content", "GET, POST"},
+		{"POST", "/__api__/v1/content/0b0e2f3a-0000-4000-8000-000000000000", "GET, PATCH, DELETE"},
+	} {
+		r := a.do(a.pubKey, tc.method, tc.path, nil)
+		r.mustCode(t, http.StatusMethodNotAllowed, podium.EUNSUPPORTED)
+		if got := r.header.Get("Allow"); got != tc.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
+		}
+	}
+	a.do(a.pubKey, "PUT", "/__api__/v1/nothing", nil).mustCode(t, http.StatusNotFound, podium.ENOTFOUND)
+	a.do(a.pubKey, "OPTIONS", "/__api__/v1/content", nil).mustCode(t, http.StatusNotFound, podium.ENOTFOUND)
+	var ct ContentBody
+	a.do(a.pubKey, "POST", "/__api__/v1/content", ContentCreateBody{Name: "site"}).must(t, http.StatusCreated, &ct)
+	a.do(a.adminKey, "PUT", "/__api__/v1/content/"+ct.GUID+"/vanity", map[string]any{"path": "/site/"}).must(t, http.StatusOK, nil)
+	if r := a.do(a.pubKey, "DELETE", "/site/", nil); r.status == http.StatusMethodNotAllowed || r.status == http.StatusInternalServerError {
+		t.Fatalf("DELETE on a vanity path is the content's to answer: %d %s", r.status, r.body)
+	}
+}
+
 // TestPing: /__ping__ answers the health function's body, 503 when it is
 // not ok, and HEAD answers the status alone.
 func TestPing(t *testing.T) {
