@@ -1,19 +1,6 @@
 package apps
 
-import (
-	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"strconv"
-
-	"github.com/labstack/echo/v4"
-	"github.com/podiumhq/podium"
-	"github.com/podiumhq/podium/web/jsonbody"
-	"github.com/podiumhq/podium/web/route"
-)
+import "context"
 
 // SettingsStore keeps the per-content process overrides.
 type SettingsStore interface {
@@ -27,20 +14,27 @@ type SettingsStore interface {
 	UpdateProcessSettings(ctx context.Context, guid string, fn func(o *Overrides) error) (Overrides, error)
 }
 
-// APIOptions configure Routes.
-type APIOptions struct {
-	// NodeID names this node in answers (process lists are per node).
-	NodeID string
-	// Settings stores the per-content overrides.
-	Settings SettingsStore
-	// MayManage returns nil when the request's user may see the
-	// processes, logs and settings of content guid; EUNAUTHORIZED,
-	// EFORBIDDEN or ENOTFOUND otherwise.
-	MayManage func(c echo.Context, guid string) error
+// ProcessService is what the process endpoints (package web's
+// ProcessRoutes) and the dashboard ask of the supervisor: the processes of
+// an app on this node, one process's log, and the app's settings, read
+// and changed through a SettingsStore. The caller checks the user's
+// access first.
+type ProcessService interface {
+	// Status returns this node's processes of content guid.
+	Status(guid string) PoolStatus
+	// LogPath returns the log file of process pid of content guid.
+	// Returns ENOTFOUND.
+	LogPath(guid string, pid int) (string, error)
+	// Settings returns the overrides of content guid and the settings in
+	// effect on this node.
+	Settings(ctx context.Context, store SettingsStore, guid string) (SettingsBody, error)
+	// ChangeSettings changes the overrides of content guid with fn and
+	// applies them on this node. Returns EINVALID for settings the node's
+	// limits refuse, or fn's error.
+	ChangeSettings(ctx context.Context, store SettingsStore, guid string, fn func(o *Overrides) error) (SettingsBody, error)
 }
 
-// maxSettingsBody bounds the body of PATCH .../processes-settings.
-const maxSettingsBody = 64 << 10
+var _ ProcessService = (*Supervisor)(nil)
 
 // MaxLogBytes bounds the end of a process log that the API returns.
 const MaxLogBytes = 1 << 20
@@ -68,84 +62,6 @@ type EffectiveLimits struct {
 
 func effective(l Limits) EffectiveLimits {
 	return EffectiveLimits{Limits: l, IdleTimeout: l.IdleTimeout.String(), InitTimeout: l.InitTimeout.String()}
-}
-
-// Routes are the process endpoints, under /__api__/v1:
-//
-//	GET   /content/:guid/processes             this node's processes of the app
-//	GET   /content/:guid/processes/:pid/log    the end of one process's log
-//	GET   /content/:guid/processes-settings    overrides and effective settings
-//	PATCH /content/:guid/processes-settings    replace the overrides
-func (s *Supervisor) Routes(opts APIOptions) []route.Route {
-	const v1 = "/__api__/v1"
-	return []route.Route{
-		{Method: http.MethodGet, Path: v1 + "/content/:guid/processes", Handler: func(c echo.Context) error {
-			guid := c.Param("guid")
-			if err := opts.MayManage(c, guid); err != nil {
-				return err
-			}
-			return c.JSON(http.StatusOK, ProcessesBody{Node: opts.NodeID, PoolStatus: s.Status(guid)})
-		}},
-		{Method: http.MethodGet, Path: v1 + "/content/:guid/processes/:pid/log", Handler: func(c echo.Context) error {
-			guid := c.Param("guid")
-			if err := opts.MayManage(c, guid); err != nil {
-				return err
-			}
-			pid, err := strconv.Atoi(c.Param("pid"))
-			if err != nil {
-				return podium.Errorf(podium.EINVALID, "pid: %q is not a number", c.Param("pid"))
-			}
-			path, err := s.LogPath(guid, pid)
-			if err != nil {
-				return err
-			}
-			f, err := os.Open(path)
-			if err != nil {
-				return fmt.Errorf("process log: %w", err)
-			}
-			defer f.Close()
-			if fi, err := f.Stat(); err == nil && fi.Size() > MaxLogBytes {
-				_, _ = f.Seek(-MaxLogBytes, io.SeekEnd)
-			}
-			c.Response().Header().Set("X-Podium-Node", opts.NodeID)
-			return c.Stream(http.StatusOK, "text/plain; charset=utf-8", f)
-		}},
-		{Method: http.MethodGet, Path: v1 + "/content/:guid/processes-settings", Handler: func(c echo.Context) error {
-			guid := c.Param("guid")
-			if err := opts.MayManage(c, guid); err != nil {
-				return err
-			}
-			o, err := opts.Settings.ProcessSettings(c.Request().Context(), guid)
-			if err != nil {
-				return err
-			}
-			return c.JSON(http.StatusOK, SettingsBody{Overrides: o, Effective: effective(s.opts.Limits.Apply(&o))})
-		}},
-		{Method: http.MethodPatch, Path: v1 + "/content/:guid/processes-settings", Audit: podium.AuditProcessesSet, AuditTarget: "content:{guid}", Handler: func(c echo.Context) error {
-			guid := c.Param("guid")
-			if err := opts.MayManage(c, guid); err != nil {
-				return err
-			}
-			var patch json.RawMessage
-			if err := jsonbody.Decode(c, &patch, maxSettingsBody); err != nil {
-				return err
-			}
-			// PATCH: fields present in the body replace the stored ones; a
-			// JSON null clears a number, "" clears a duration.
-			o, err := opts.Settings.UpdateProcessSettings(c.Request().Context(), guid, func(o *Overrides) error {
-				if err := jsonbody.Unmarshal(patch, o); err != nil {
-					return err
-				}
-				_, err := s.opts.Limits.apply(o)
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			s.invalidate(guid)
-			return c.JSON(http.StatusOK, SettingsBody{Overrides: o, Effective: effective(s.opts.Limits.Apply(&o))})
-		}},
-	}
 }
 
 // invalidate makes the next request or housekeeping round read guid's

@@ -11,7 +11,7 @@
 // stopping node closes them.
 //
 // The package knows content only through [AppSource]; it imports the root
-// package podium, echo, logrus and web/route and web/jsonbody (the route
-// shape and the JSON body decoder every API shares), never a database
-// driver or package web.
+// package podium, echo and logrus, never a database driver or package web.
+// Its process endpoints are package web's ProcessRoutes, a handler that
+// holds the supervisor as a [ProcessService].
 package apps

@@ -90,7 +90,15 @@ type ServeService interface {
 	VanityResolve(ctx context.Context, path string) (guid, vanity string, err error)
 }
 
+// EditAccess is what the process endpoints of apps need: whether a user
+// may manage content (MayEdit: its owner, a collaborator, an
+// administrator), who alone sees its processes, logs and settings.
+type EditAccess interface {
+	MayEdit(ctx context.Context, u *podium.User, guid string) error
+}
+
 var (
+	_ EditAccess         = (*Service)(nil)
 	_ TagService         = (*Service)(nil)
 	_ VanityService      = (*Service)(nil)
 	_ GitService         = (*Service)(nil)

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium/apps"
 	"github.com/podiumhq/podium/appsource"
 	"github.com/podiumhq/podium/config"
@@ -19,7 +18,6 @@ import (
 	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/podiumhq/podium/usage"
 	"github.com/podiumhq/podium/web"
-	"github.com/podiumhq/podium/web/route"
 	"github.com/sirupsen/logrus"
 )
 
@@ -57,18 +55,6 @@ func newApps(cfg *config.Config, db dbprovider.Provider, nodeID string, pub *pub
 		warnRunAs(log, cfg.Applications.RunAs, cfg.Server.DataDir, runtimeDir(nodeID))
 	}
 	return sup, src
-}
-
-// appsRoutes are the processes API of sup on node nodeID: settings kept
-// by settings, access checked by pub (who may edit the content).
-func appsRoutes(sup *apps.Supervisor, settings apps.SettingsStore, pub *publish.Service, nodeID string) []route.Route {
-	return sup.Routes(apps.APIOptions{
-		NodeID:   nodeID,
-		Settings: settings,
-		MayManage: func(c echo.Context, guid string) error {
-			return pub.MayEdit(c.Request().Context(), web.CurrentUser(c), guid)
-		},
-	})
 }
 
 // runtimeDir is where this node's app processes get a copy of their

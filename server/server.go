@@ -372,7 +372,7 @@ func (n *Node) build(ctx context.Context) error {
 	n.AddWarnings(sched.Warnings)
 	eviction := runtimes.NewEvictor(python, pub.LivePythonBundles, n.Now, n.log("runtimes"))
 	sup, settings := newApps(cfg, db, id, pub, python, r, sb, rec, w.TrackHijacked, n.Now, n.log("apps"))
-	w.Mount(appsRoutes(sup, settings, pub, id))
+	w.Mount(web.ProcessRoutes(id, sup, settings, pub))
 	w.Mount(w.ContentServeRoutes(pub, sup, accounts, visits(rec)))
 
 	// podium ha check: the node header on every response, the facts
