@@ -19,6 +19,30 @@ type ScheduleInput struct {
 	Enabled *bool `json:"enabled"`
 }
 
+// API is what the schedule and job endpoints (package web's
+// ScheduleRoutes and JobRoutes) need of the scheduler; *Service implements
+// it. Each method checks that u may see or change the content by the rule
+// of every content endpoint (the publishing service's): EUNAUTHORIZED for
+// anonymous, ENOTFOUND for content u may not see, EFORBIDDEN for a change
+// u may not make to content it sees.
+type API interface {
+	// ScheduleGet returns a report's schedule. Returns ENOTFOUND.
+	ScheduleGet(ctx context.Context, u *podium.User, guid string) (*podium.Schedule, error)
+	// SchedulePut sets a report's schedule. Returns EINVALID for a bad
+	// expression or time zone, EFORBIDDEN, ENOTFOUND.
+	SchedulePut(ctx context.Context, u *podium.User, guid string, in *ScheduleInput) (*podium.Schedule, error)
+	// ScheduleDelete removes it. Returns ENOTFOUND, EFORBIDDEN.
+	ScheduleDelete(ctx context.Context, u *podium.User, guid string) error
+	// ContentJobs returns a report's jobs with their attempts, newest
+	// first.
+	ContentJobs(ctx context.Context, u *podium.User, guid string, limit int, before int64) ([]*podium.Job, error)
+	// Jobs returns every report's jobs, optionally of one status
+	// (administrators only: EFORBIDDEN).
+	Jobs(ctx context.Context, u *podium.User, status string, limit int, before int64) ([]*podium.Job, error)
+}
+
+var _ API = (*Service)(nil)
+
 // maxJobList bounds one page of job history.
 const maxJobList = 500
 

@@ -367,8 +367,8 @@ func (n *Node) build(ctx context.Context) error {
 	w.Mount(publishRoutes(w, pub, n.Version, python, r, cfg.Server.LandingDir))
 	sched := newScheduler(cfg, db, id, pub, n.Now, n.log("scheduler"))
 	n.scheduler = sched
-	w.Mount(web.ScheduleRoutes(schedulerAPI{sched}))
-	w.Mount(web.JobRoutes(schedulerAPI{sched}))
+	w.Mount(web.ScheduleRoutes(sched))
+	w.Mount(web.JobRoutes(sched))
 	n.AddWarnings(sched.Warnings)
 	eviction := runtimes.NewEvictor(python, pub.LivePythonBundles, n.Now, n.log("runtimes"))
 	sup, settings := newApps(cfg, db, id, pub, python, r, sb, rec, w.TrackHijacked, n.Now, n.log("apps"))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/scheduler"
 	"github.com/podiumhq/podium/web/route"
 )
 
@@ -24,7 +25,7 @@ const defaultJobPage = 100
 //
 //	GET /__api__/v1/content/{guid}/jobs?limit=N&before=ID
 //	GET /__api__/v1/jobs?status=queued|running|succeeded|failed&limit=N&before=ID
-func JobRoutes(api SchedulerAPI) []route.Route {
+func JobRoutes(api scheduler.API) []route.Route {
 	h := &scheduleAPI{api: api}
 	return []route.Route{
 		{Method: http.MethodGet, Path: "/__api__/v1/content/:guid/jobs", Handler: jobListHandler(h.contentJobs)},

@@ -25,6 +25,7 @@ import (
 	"github.com/podiumhq/podium/dbprovider/sqlite"
 	"github.com/podiumhq/podium/internal/testutil"
 	"github.com/podiumhq/podium/publish"
+	"github.com/podiumhq/podium/scheduler"
 	"github.com/podiumhq/podium/web/route"
 )
 
@@ -463,7 +464,7 @@ func TestAccountAPI(t *testing.T) {
 	})
 }
 
-// fakeScheduler is the SchedulerAPI of the schedule and job areas: one
+// fakeScheduler is the scheduler.API of the schedule and job areas: one
 // report, "r1", that only its owner (user 2) may change; others get what
 // the scheduler answers them.
 type fakeScheduler struct {
@@ -489,7 +490,7 @@ func (f *fakeScheduler) ScheduleGet(_ context.Context, u *podium.User, guid stri
 	}
 	return f.sched, nil
 }
-func (f *fakeScheduler) SchedulePut(_ context.Context, u *podium.User, guid string, in *ScheduleInput) (*podium.Schedule, error) {
+func (f *fakeScheduler) SchedulePut(_ context.Context, u *podium.User, guid string, in *scheduler.ScheduleInput) (*podium.Schedule, error) {
 	if err := f.check(u, guid, true); err != nil {
 		return nil, err
 	}
