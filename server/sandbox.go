@@ -4,8 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/podiumhq/podium/config"
@@ -14,20 +12,6 @@ import (
 	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/sirupsen/logrus"
 )
-
-// systemDirs are the directories every sandbox shows read-only (see
-// package internal/sandbox): what lies below them needs no binding of its
-// own, and what podium keeps there must be hidden.
-var systemDirs = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt"}
-
-func underSystem(p string) bool {
-	for _, d := range systemDirs {
-		if p == d || strings.HasPrefix(p, d+"/") {
-			return true
-		}
-	}
-	return false
-}
 
 // newSandbox makes the sandbox every content process of node nodeID runs
 // in ([Applications] Sandbox), after the runtimes are probed (their
@@ -56,16 +40,10 @@ func newSandbox(conf *config.Config, nodeID string, rt *runtimes.Manager, rl *rl
 		TmpSize: a.SandboxTmpSize, Node: nodeID,
 	}
 	// Podium's own files never show, even when an administrator put them
-	// under a system directory (/etc/podium, /opt/podium/data).
-	for _, d := range []string{filepath.Dir(conf.Source), conf.Server.DataDir, conf.Server.StateDir, conf.Database.Dir} {
-		if d == "" || d == "." || !filepath.IsAbs(d) {
-			continue
-		}
-		d = filepath.Clean(d)
-		if underSystem(d) && !slices.Contains(systemDirs, d) {
-			cfg.Hide = append(cfg.Hide, d)
-		}
-	}
+	// under a system directory (/etc/podium, /opt/podium/data); the
+	// runtimes' installations outside the system directories show
+	// read-only (their environment builds and content run there).
+	cfg.Hide = sandbox.HiddenDirs(filepath.Dir(conf.Source), conf.Server.DataDir, conf.Server.StateDir, conf.Database.Dir)
 	var installs []string
 	if rt != nil {
 		for _, i := range rt.Interpreters() {
@@ -77,17 +55,7 @@ func newSandbox(conf *config.Config, nodeID string, rt *runtimes.Manager, rl *rl
 			installs = append(installs, i.Path)
 		}
 	}
-	for _, exe := range installs {
-		real, err := filepath.EvalSymlinks(exe)
-		if err != nil {
-			continue
-		}
-		// …/bin/python3 → … (a pyenv or a /home/…/R installation).
-		prefix := filepath.Dir(filepath.Dir(real))
-		if !underSystem(real) && prefix != "/" && !slices.Contains(cfg.ReadOnly, prefix) {
-			cfg.ReadOnly = append(cfg.ReadOnly, prefix)
-		}
-	}
+	cfg.ReadOnly = sandbox.InstallPrefixes(installs)
 	sweepScratch(conf.Server.DataDir, log)
 	sb, err := sandbox.New(cfg)
 	if err != nil {

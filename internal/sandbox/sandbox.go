@@ -503,8 +503,7 @@ func systemArgs() []string {
 	// points. /var/lib/dpkg: Debian's R packages ask dpkg-query for the
 	// versions of the system JavaScript libraries they use (rmarkdown's
 	// jQuery). /var/cache/fontconfig: the fonts' cache (plots).
-	for _, d := range []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt",
-		"/run/systemd/resolve", "/var/lib/dpkg", "/var/cache/fontconfig"} {
+	for _, d := range slices.Concat(systemDirs, []string{"/run/systemd/resolve", "/var/lib/dpkg", "/var/cache/fontconfig"}) {
 		fi, err := os.Lstat(d)
 		switch {
 		case err != nil:
