@@ -124,12 +124,11 @@ func TestRunVerificationMismatchRollsBack(t *testing.T) {
 	dir := newSource(t, migratetest.Small())
 	url := pgtest.NewDatabase(t)
 	_, err := Run(t.Context(), Options{SQLiteDir: dir, PostgresURL: podium.Secret(url),
-		beforeVerify: func(ctx context.Context, table string, c *pgx.Conn) error {
+		beforeVerify: func(ctx context.Context, table string, c *postgres.Conn) error {
 			if table != "bundles" {
 				return nil
 			}
-			_, err := c.Exec(ctx, `UPDATE bundles SET size = size + 1 WHERE id = 5`)
-			return err
+			return c.Exec(ctx, `UPDATE bundles SET size = size + 1 WHERE id = 5`)
 		}})
 	if err == nil || !strings.Contains(err.Error(), "verification failed for table bundles: column size differs (row (id=5))") {
 		t.Fatalf("err = %v, want a verification failure naming bundles, its row 5 and column size", err)

@@ -9,7 +9,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/podiumhq/podium/dbprovider/postgres"
 )
 
 // A table travels in three stages, each on its own goroutine, so that the
@@ -295,7 +295,7 @@ func (c *copyReader) Read(p []byte) (int, error) {
 // copyTable reads a table of the source (readTable, on other goroutines)
 // while COPY sends it to the target from this one, on c (the table's
 // transaction, whose search_path is the staging schema).
-func (r *run) copyTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table) (tableCopy, error) {
+func (r *run) copyTable(ctx context.Context, rd *reader, c *postgres.Conn, t *table) (tableCopy, error) {
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -341,8 +341,7 @@ func (r *run) copyTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table) 
 		r.progress(Event{Phase: PhaseCopy, Worker: rd.id, Table: t.Name, Rows: n})
 		testPause(PhaseCopy)
 	}}
-	tag, copyErr := c.PgConn().CopyFrom(ctx, src, stmt)
-	n := tag.RowsAffected()
+	n, copyErr := c.CopyFrom(ctx, src, stmt)
 	if copyErr != nil {
 		cancel()
 	}

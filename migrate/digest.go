@@ -12,8 +12,8 @@ import (
 	"math/bits"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/postgres"
 )
 
 // Verification computes one digest per table on each side and compares
@@ -199,7 +199,7 @@ func (t *table) digestQuery() string {
 
 // targetDigest runs digestQuery, or with recordHash recordHashQuery, on
 // c, in the table's transaction.
-func targetDigest(ctx context.Context, c *pgx.Conn, t *table, recordHash bool) (int64, string, error) {
+func targetDigest(ctx context.Context, c *postgres.Conn, t *table, recordHash bool) (int64, string, error) {
 	var n int64
 	var sum string
 	q := t.digestQuery()
@@ -216,7 +216,7 @@ func targetDigest(ctx context.Context, c *pgx.Conn, t *table, recordHash bool) (
 // reads the table from the source snapshot (rd) and from the target (c, in
 // the table's transaction), both in key order, and returns an error naming
 // the first row and column that differ, or nil when none does.
-func compareRows(ctx context.Context, rd *reader, c *pgx.Conn, t *table) error {
+func compareRows(ctx context.Context, rd *reader, c *postgres.Conn, t *table) error {
 	srcRows := make(chan []driver.Value, 256)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -238,37 +238,41 @@ func compareRows(ctx context.Context, rd *reader, c *pgx.Conn, t *table) error {
 		for range srcRows {
 		}
 	}()
-	rows, err := c.Query(ctx, fmt.Sprintf(`SELECT %s FROM %s ORDER BY %s`, t.selectList(), quoteIdent(t.Name), t.orderBy(true)),
-		pgx.QueryResultFormats{pgx.BinaryFormatCode})
-	if err != nil {
-		return fmt.Errorf("migrate db: verify %s row by row: %w", t.Name, err)
-	}
-	defer rows.Close()
 	var n int64
 	fail := func(row []driver.Value, format string, args ...any) error {
 		return podium.Errorf(podium.EINTERNAL,
 			"migrate db: verification failed for table %s: %s: the target was left as it was (nothing was switched in)",
 			t.Name, fmt.Sprintf(format, args...)+" (row "+t.keyString(row)+")")
 	}
-	for rows.Next() {
-		raw := rows.RawValues()
-		src, ok := <-srcRows
-		if !ok {
-			if srcErr != nil {
-				return srcErr
+	// differ is the comparison's own verdict, told apart from an error of
+	// the query.
+	var differ error
+	err := c.QueryBinary(ctx, fmt.Sprintf(`SELECT %s FROM %s ORDER BY %s`, t.selectList(), quoteIdent(t.Name), t.orderBy(true)),
+		func(raw [][]byte) error {
+			src, ok := <-srcRows
+			if !ok {
+				if srcErr != nil {
+					differ = srcErr
+					return differ
+				}
+				differ = podium.Errorf(podium.EINTERNAL,
+					"migrate db: verification failed for table %s: the target has more rows than the source's %d: the target was left as it was (nothing was switched in)", t.Name, n)
+				return differ
 			}
-			return podium.Errorf(podium.EINTERNAL,
-				"migrate db: verification failed for table %s: the target has more rows than the source's %d: the target was left as it was (nothing was switched in)", t.Name, n)
-		}
-		n++
-		for j := range t.Columns {
-			col := &t.Columns[j]
-			if !col.sameValue(src[j], raw[j]) {
-				return fail(src, "column %s differs", col.Name)
+			n++
+			for j := range t.Columns {
+				col := &t.Columns[j]
+				if !col.sameValue(src[j], raw[j]) {
+					differ = fail(src, "column %s differs", col.Name)
+					return differ
+				}
 			}
-		}
+			return nil
+		})
+	if differ != nil {
+		return differ
 	}
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return fmt.Errorf("migrate db: verify %s row by row: %w", t.Name, err)
 	}
 	if src, ok := <-srcRows; ok {

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/schema"
 	"github.com/sirupsen/logrus"
 )
@@ -48,7 +48,7 @@ type Options struct {
 	Workers int
 	// beforeVerify is a test hook run in a table's transaction after its
 	// copy and index builds, before its verification.
-	beforeVerify func(ctx context.Context, table string, c *pgx.Conn) error
+	beforeVerify func(ctx context.Context, table string, c *postgres.Conn) error
 	// md5Digest: verify with the MD5 digest even on a server that has
 	// hash_record_extended (tests of the older servers' path).
 	md5Digest bool

@@ -11,9 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/schema"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sync/errgroup"
@@ -319,8 +318,7 @@ func (r *run) stage(ctx context.Context, names []string) ([]*table, *loadPlan, e
 		}
 	}()
 	if _, err := tx.ExecContext(ctx, `CREATE SCHEMA `+quoteIdent(name)); err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "42501" {
+		if code, _ := postgres.SQLState(err); code == "42501" {
 			return nil, nil, podium.Errorf(podium.EREFUSED,
 				"migrate db: the role cannot create a schema in %s, which the copy loads into before switching it into place: "+
 					"run as the database's owner, or GRANT CREATE ON DATABASE to the role, then run this command again", t.describe)
@@ -409,15 +407,15 @@ func (r *run) load(ctx context.Context, tables []*table, plan []TablePlan, lp *l
 					sc.fail()
 				}
 			}()
-			var conn *pgx.Conn
+			var conn *postgres.Conn
 			if !r.readOnly() {
-				pc, err := r.dst.prov.Pool().Acquire(gctx)
+				c, err := r.dst.prov.Acquire(gctx)
 				if err != nil {
 					return fmt.Errorf("migrate db: target: %w", err)
 				}
-				defer pc.Release()
-				conn = pc.Conn()
-				r.addBackend(conn.PgConn().PID())
+				defer c.Release()
+				conn = c
+				r.addBackend(conn.PID())
 			}
 			for {
 				tk, ok := sc.next()
@@ -534,15 +532,14 @@ func (s *scheduler) fail() {
 }
 
 // buildIndex builds one index of a loaded table in its own transaction.
-func (r *run) buildIndex(ctx context.Context, worker int, c *pgx.Conn, t *table, stmt string) error {
+func (r *run) buildIndex(ctx context.Context, worker int, c *postgres.Conn, t *table, stmt string) error {
 	r.progress(Event{Phase: PhaseIndex, Worker: worker, Table: t.Name})
 	began := time.Now()
-	err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL search_path = `+quoteIdent(stagingSchema)+`; SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
+	err := c.InTx(ctx, func() error {
+		if err := c.Exec(ctx, `SET LOCAL search_path = `+quoteIdent(stagingSchema)+`; SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, stmt)
-		return err
+		return c.Exec(ctx, stmt)
 	})
 	if err != nil {
 		return fmt.Errorf("migrate db: restore index (%s): %w", stmt, err)
@@ -553,7 +550,7 @@ func (r *run) buildIndex(ctx context.Context, worker int, c *pgx.Conn, t *table,
 }
 
 // loadTable is one table's pipeline.
-func (r *run) loadTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table, lp *loadPlan) (TableResult, error) {
+func (r *run) loadTable(ctx context.Context, rd *reader, c *postgres.Conn, t *table, lp *loadPlan) (TableResult, error) {
 	tr := TableResult{Name: t.Name}
 	if r.readOnly() {
 		tc, err := r.readTable(ctx, rd, t, discardChunk)
@@ -564,11 +561,10 @@ func (r *run) loadTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table, 
 		tr.Rows, tr.Bytes, tr.Checksum = tc.rows, tc.bytes, tc.checksum
 		return tr, nil
 	}
-	tx, err := c.Begin(ctx)
-	if err != nil {
+	if err := c.Begin(ctx); err != nil {
 		return tr, fmt.Errorf("migrate db: target: begin: %w", err)
 	}
-	defer func() { _ = tx.Rollback(context.Background()) }()
+	defer func() { _ = c.Rollback(context.Background()) }()
 	// Durability comes from the switch's commit, whose WAL flush covers
 	// every earlier record: a table's own commit need not wait for it.
 	settings := `SET LOCAL search_path = ` + quoteIdent(stagingSchema) + `; SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '256MB'`
@@ -578,7 +574,7 @@ func (r *run) loadTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table, 
 	// Emptied in this transaction (it is empty already), so that COPY may
 	// write its rows frozen.
 	settings += `; TRUNCATE ` + quoteIdent(t.Name)
-	if _, err := c.Exec(ctx, settings); err != nil {
+	if err := c.Exec(ctx, settings); err != nil {
 		return tr, fmt.Errorf("migrate db: target settings: %w", err)
 	}
 	began := time.Now()
@@ -593,7 +589,7 @@ func (r *run) loadTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table, 
 	began = time.Now()
 	for _, stmt := range lp.keys[t.Name] {
 		began := time.Now()
-		if _, err := c.Exec(ctx, stmt); err != nil {
+		if err := c.Exec(ctx, stmt); err != nil {
 			return tr, fmt.Errorf("migrate db: restore constraint (%s): %w", stmt, err)
 		}
 		r.log.WithField("seconds", fmt.Sprintf("%.3f", time.Since(began).Seconds())).Debug(stmt)
@@ -624,7 +620,7 @@ func (r *run) loadTable(ctx context.Context, rd *reader, c *pgx.Conn, t *table, 
 	tr.Verified = true
 	verified := time.Since(began)
 	r.progress(Event{Phase: PhaseVerify, Worker: rd.id, Table: t.Name, Rows: n, Done: true})
-	if err := tx.Commit(ctx); err != nil {
+	if err := c.Commit(ctx); err != nil {
 		return tr, fmt.Errorf("migrate db: commit %s into the staging schema: %w", t.Name, err)
 	}
 	r.log.WithFields(logrus.Fields{"table": t.Name, "copy": fmt.Sprintf("%.2f", copied.Seconds()),
@@ -678,16 +674,15 @@ func (r *run) foreignKeys(ctx context.Context, tables []*table, lp *loadPlan) ([
 	g, gctx := errgroup.WithContext(ctx)
 	for range min(len(r.src.readers), len(lp.fks)) {
 		g.Go(func() error {
-			pc, err := t.prov.Pool().Acquire(gctx)
+			c, err := t.prov.Acquire(gctx)
 			if err != nil {
 				return fmt.Errorf("migrate db: target: %w", err)
 			}
-			defer pc.Release()
+			defer c.Release()
 			for fk := range next {
 				began := time.Now()
-				err := pgx.BeginFunc(gctx, pc.Conn(), func(tx pgx.Tx) error {
-					_, err := tx.Exec(gctx, `SET LOCAL search_path = `+quoteIdent(stagingSchema)+`; SET LOCAL synchronous_commit = off; `+fk.validate)
-					return err
+				err := c.InTx(gctx, func() error {
+					return c.Exec(gctx, `SET LOCAL search_path = `+quoteIdent(stagingSchema)+`; SET LOCAL synchronous_commit = off; `+fk.validate)
 				})
 				if err != nil {
 					return fmt.Errorf("migrate db: restore constraint (%s): %w", fk.add, err)
@@ -803,13 +798,13 @@ func (r *run) failed(err error) error {
 		left = fmt.Sprintf(" The staging schema %s may remain: no node looks at it, and the next run removes it.", stagingSchema)
 	}
 	what := ""
-	var pe *pgconn.PgError
+	code, _ := postgres.SQLState(err)
 	switch {
-	case errors.As(err, &pe) && (pe.Code == "53100" || strings.HasPrefix(pe.Code, "53")):
+	case strings.HasPrefix(code, "53"):
 		what = " The PostgreSQL server ran out of disk space (or memory) while loading: free space on the server " +
 			"(the data takes about as much room as the SQLite file, and its indexes more), then run this command again."
-	case errors.As(err, &pe) && (pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"),
-		pgconn.SafeToRetry(err), isConnLost(err):
+	case code == "57P01" || code == "57P02" || code == "57P03",
+		postgres.SafeToRetry(err), isConnLost(err):
 		what = " The connection to PostgreSQL was lost (was the server restarted?): run this command again once it is up."
 	case podium.ErrorCode(err) == podium.EREFUSED:
 	default:
@@ -864,7 +859,7 @@ func (r *run) dropStaging(ctx context.Context) error {
 		return nil
 	}
 	// The run's own connection broke (a server restart): a new one.
-	c, cerr := r.dst.db.Conn(ctx)
+	c, cerr := r.dst.prov.SQLConn(ctx)
 	if cerr != nil {
 		return errors.Join(err, cerr)
 	}
@@ -878,8 +873,7 @@ func (r *run) dropStaging(ctx context.Context) error {
 // isConnLost reports an error of a connection that broke under the
 // command (the server went away).
 func isConnLost(err error) bool {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
+	if _, ok := postgres.SQLState(err); ok {
 		return false
 	}
 	s := err.Error()

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/schema"
@@ -26,8 +25,9 @@ const versionTable = "goose_db_version"
 // target is the PostgreSQL database, with the one transaction that carries
 // the schema, the rows and the sequences.
 type target struct {
-	prov     *postgres.Provider
-	db       *sql.DB
+	prov *postgres.Provider
+	// conn is the run's control connection (the schema, the switch),
+	// a connection of prov's pool.
 	conn     *sql.Conn
 	tx       *sql.Tx
 	describe string
@@ -74,9 +74,12 @@ func openTargetConns(ctx context.Context, url podium.Secret, conns int) (_ *targ
 			t.close()
 		}
 	}()
+	if t.conn, err = prov.SQLConn(ctx); err != nil {
+		return nil, fmt.Errorf("migrate db: target: %w", err)
+	}
 	var version string
 	var num int
-	err = prov.Pool().QueryRow(ctx, `SELECT version(), current_setting('server_version_num')::int`).Scan(&version, &num)
+	err = t.conn.QueryRowContext(ctx, `SELECT version(), current_setting('server_version_num')::int`).Scan(&version, &num)
 	if err != nil || !strings.HasPrefix(version, "PostgreSQL ") {
 		return nil, podium.Errorf(podium.EREFUSED, "migrate db: the target %s is not PostgreSQL", t.describe)
 	}
@@ -87,12 +90,8 @@ func openTargetConns(ctx context.Context, url podium.Secret, conns int) (_ *targ
 	t.recordHash = num >= 140000
 	// lz4 compresses and reads back long values (TOAST) several times
 	// faster than the default pglz; PostgreSQL 14 or newer, built with it.
-	_ = prov.Pool().QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_settings
+	_ = t.conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_settings
 		WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals))`).Scan(&t.lz4)
-	t.db = stdlib.OpenDBFromPool(prov.Pool())
-	if t.conn, err = t.db.Conn(ctx); err != nil {
-		return nil, fmt.Errorf("migrate db: target: %w", err)
-	}
 	return t, nil
 }
 
@@ -120,9 +119,6 @@ func (t *target) close() {
 	}
 	if t.conn != nil {
 		_ = t.conn.Close()
-	}
-	if t.db != nil {
-		_ = t.db.Close()
 	}
 	if t.prov != nil {
 		_ = t.prov.Close()

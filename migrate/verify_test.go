@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider/pgtest"
+	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/migrate/migratetest"
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
@@ -40,13 +40,13 @@ func testRunVerifiesRowsStoredOutOfKeyOrder(t *testing.T, md5 bool) {
 	logger.SetLevel(logrus.DebugLevel)
 	res, err := Run(t.Context(), Options{SQLiteDir: dir, PostgresURL: podium.Secret(pgtest.NewDatabase(t)),
 		Log: logrus.NewEntry(logger), md5Digest: md5,
-		beforeVerify: func(ctx context.Context, table string, c *pgx.Conn) error {
+		beforeVerify: func(ctx context.Context, table string, c *postgres.Conn) error {
 			var err error
 			switch table {
 			case "task_output": // a text key
-				_, err = c.Exec(ctx, `UPDATE task_output SET line = line WHERE line_no = 1`)
+				err = c.Exec(ctx, `UPDATE task_output SET line = line WHERE line_no = 1`)
 			case "jobs":
-				_, err = c.Exec(ctx, `UPDATE jobs SET status = status WHERE id % 3 = 0`)
+				err = c.Exec(ctx, `UPDATE jobs SET status = status WHERE id % 3 = 0`)
 			}
 			return err
 		}})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -97,6 +98,12 @@ func TestConn(t *testing.T) {
 	err = c.InTx(ctx, func() error { return c.Exec(ctx, `INSERT INTO t VALUES (1, 'again')`) })
 	if _, ok := p.ErrorDetail(err); !ok {
 		t.Errorf("duplicate key in InTx: %v, want a database error", err)
+	}
+	if code, ok := postgres.SQLState(fmt.Errorf("wrapped: %w", err)); !ok || code != "23505" {
+		t.Errorf("SQLState of a wrapped duplicate key = %q, %t; want 23505, true", code, ok)
+	}
+	if code, ok := postgres.SQLState(errors.New("not the server's")); ok {
+		t.Errorf("SQLState of an error of ours = %q, true; want false", code)
 	}
 	if err := c.QueryRow(ctx, `SELECT id FROM t WHERE id = 99`).Scan(new(int)); !errors.Is(err, sql.ErrNoRows) {
 		t.Errorf("QueryRow of no row: %v, want sql.ErrNoRows", err)

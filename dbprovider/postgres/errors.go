@@ -92,3 +92,16 @@ func safeMessage(err error, c *pgconn.Config) string {
 	}
 	return msg
 }
+
+// SQLState returns the SQLSTATE code of the PostgreSQL error in err's
+// chain, and false when err holds none (a connection that failed, a
+// canceled context, an error of the caller's own): for callers outside
+// dbprovider that react to a server error by its code, as "podium migrate
+// db" does to a role without CREATE (42501) or a full disk (53xxx).
+func SQLState(err error) (string, bool) {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code, true
+	}
+	return "", false
+}
