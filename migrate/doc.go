@@ -27,7 +27,10 @@
 //     same way on both sides, match. Killing the process at any moment
 //     leaves the target as it was.
 //
-// migrate imports the providers and the schema package; nothing imports it
+// migrate imports the providers and the schema package, and no database
+// driver: what it needs of one (a held PostgreSQL connection with binary
+// COPY and binary results, SQLSTATE codes, SQLite read snapshots) is a
+// method of dbprovider/postgres or dbprovider/sqlite. Nothing imports it
 // but the cli package ("podium migrate db"). The benchmark (bench/migrate,
 // make bench-migrate) runs the podium binary and shares only the test data
 // generator, migrate/migratetest. internal/importrules enforces this.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/podiumhq/podium"
@@ -126,13 +127,11 @@ func checkSQLiteFile(path string) error {
 // checkPodium refuses a SQLite file that is not a Podium database: one
 // without goose's version table and the node registry.
 func (s *source) checkPodium(ctx context.Context) error {
-	var n int
-	err := s.prov.ReadDB().QueryRowContext(ctx,
-		`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('goose_db_version', 'nodes')`).Scan(&n)
+	names, err := s.prov.Tables(ctx)
 	if err != nil {
 		return podium.Errorf(podium.EREFUSED, "migrate db: %s is not a readable SQLite database: %w", s.path, err)
 	}
-	if n != 2 {
+	if !slices.Contains(names, "goose_db_version") || !slices.Contains(names, "nodes") {
 		return podium.Errorf(podium.EREFUSED,
 			"migrate db: %s is a SQLite database but not a Podium database (no goose_db_version and nodes tables)", s.path)
 	}
@@ -235,36 +234,26 @@ func (rd *reader) close() {
 // rolls back having written nothing. With shared, each reader is one
 // consistent snapshot of its own, taken one after the other.
 func (s *source) snapshot(ctx context.Context, n int, log *logrus.Entry) error {
-	db := s.prov.ReadDB()
-	db.SetMaxOpenConns(n + 2)
-	db.SetMaxIdleConns(n + 2)
+	s.prov.SetReadConns(n + 2)
 	if !s.shared {
 		w, err := sqlite.Open(ctx, sqlite.Options{Dir: s.dir})
 		if err != nil {
 			return fmt.Errorf("migrate db: source: %w", err)
 		}
 		defer w.Close()
-		hold, err := w.DB().BeginTx(ctx, nil) // BEGIN IMMEDIATE (the writer's _txlock)
+		hold, err := w.WriteTx(ctx) // BEGIN IMMEDIATE: no commit until the rollback
 		if err != nil {
 			return fmt.Errorf("migrate db: source: hold writers while the snapshot starts: %w", err)
 		}
 		defer func() { _ = hold.Rollback() }()
 	}
 	for i := 0; i <= n; i++ {
-		conn, err := db.Conn(ctx)
+		conn, tx, err := s.prov.ReadSnapshot(ctx)
 		if err != nil {
-			return fmt.Errorf("migrate db: source: %w", err)
+			return fmt.Errorf("migrate db: source: begin snapshot: %w", err)
 		}
-		rd := &reader{id: i, conn: conn}
+		rd := &reader{id: i, conn: conn, tx: tx}
 		s.readers = append(s.readers, rd)
-		if rd.tx, err = conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}); err != nil {
-			return fmt.Errorf("migrate db: source: begin snapshot: %w", err)
-		}
-		// A deferred transaction takes its snapshot at its first read.
-		var x int
-		if err := rd.tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&x); err != nil {
-			return fmt.Errorf("migrate db: source: begin snapshot: %w", err)
-		}
 		if i == 0 {
 			continue // s.tx: the catalog and the checks, no table reads
 		}

@@ -408,25 +408,24 @@ func loadFloor(ctx context.Context, dataDir string) (*floorData, error) {
 	}
 	defer src.Close()
 	fd := &floorData{cols: map[string][]string{}, rows: map[string][][]any{}, count: map[string]int64{}}
-	names, err := src.ReadDB().QueryContext(ctx,
-		`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name <> 'goose_db_version' ORDER BY name`)
+	names, err := src.Tables(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for names.Next() {
-		var t string
-		if err := names.Scan(&t); err != nil {
-			names.Close()
-			return nil, err
+	for _, t := range names {
+		if t != "goose_db_version" {
+			fd.order = append(fd.order, t)
 		}
-		fd.order = append(fd.order, t)
 	}
-	names.Close()
-	if err := names.Err(); err != nil {
+	// One read transaction for every table.
+	conn, tx, err := src.ReadSnapshot(ctx)
+	if err != nil {
 		return nil, err
 	}
+	defer conn.Close()
+	defer func() { _ = tx.Rollback() }()
 	for _, t := range fd.order {
-		rows, err := src.ReadDB().QueryContext(ctx, "SELECT * FROM "+postgres.QuoteIdent(t))
+		rows, err := tx.QueryContext(ctx, "SELECT * FROM "+postgres.QuoteIdent(t))
 		if err != nil {
 			return nil, err
 		}

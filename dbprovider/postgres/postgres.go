@@ -106,9 +106,6 @@ func describe(c *pgx.ConnConfig) string {
 	return fmt.Sprintf("%s:%d/%s as %s", c.Host, c.Port, c.Database, c.User)
 }
 
-// Pool returns the pgx pool, for COPY and other pgx-native work.
-func (p *Provider) Pool() *pgxpool.Pool { return p.pool }
-
 // Config returns the parsed pool configuration (it holds the password:
 // never log it).
 func (p *Provider) Config() *pgxpool.Config { return p.cfg }
@@ -128,9 +125,9 @@ func (p *Provider) SupportsListenNotify() bool { return true }
 // SupportsSkipLocked implements dbprovider.Provider.
 func (p *Provider) SupportsSkipLocked() bool { return true }
 
-// DB returns the pool. Not part of dbprovider.Provider: callers outside
-// dbprovider use provider methods (migrate db, which copies between the
-// two dialects, opens them itself and still uses it).
+// DB returns the pool. Not part of dbprovider.Provider, and no code
+// outside dbprovider calls it (internal/importrules checks): callers use
+// provider methods, tests look at the database with it.
 func (p *Provider) DB() *sql.DB { return p.db }
 
 // EnforcesColumnTypes implements dbprovider.Provider: every value

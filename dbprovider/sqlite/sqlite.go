@@ -182,9 +182,9 @@ func (p *Provider) SupportsListenNotify() bool { return false }
 func (p *Provider) SupportsSkipLocked() bool { return false }
 
 // DB returns the handle that writes: the single writer connection (the
-// reader pool when opened read-only). Not part of dbprovider.Provider:
-// callers outside dbprovider use provider methods (migrate db, which
-// copies between the two dialects, opens them itself and still uses it).
+// reader pool when opened read-only). Not part of dbprovider.Provider,
+// and no code outside dbprovider calls it (internal/importrules checks):
+// callers use provider methods, tests look at the database with it.
 func (p *Provider) DB() *sql.DB {
 	if p.writer == nil {
 		return p.reader
@@ -192,12 +192,73 @@ func (p *Provider) DB() *sql.DB {
 	return p.writer
 }
 
-// ReadDB returns the read-only pool.
+// ReadDB returns the read-only pool; like DB, for dbprovider and tests.
 func (p *Provider) ReadDB() *sql.DB { return p.reader }
+
+// Tables lists the database's tables by name, SQLite's own (sqlite_*)
+// excepted: what "podium migrate db" checks a file against, and what its
+// benchmark copies.
+func (p *Provider) Tables(ctx context.Context) ([]string, error) {
+	rows, err := p.reader.QueryContext(ctx,
+		`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: tables: %w", translate(err))
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("sqlite: tables: %w", translate(err))
+		}
+		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: tables: %w", translate(err))
+	}
+	return names, nil
+}
+
+// SetReadConns sizes the read-only pool to n connections, every one kept
+// open when idle (Open makes it 4): "podium migrate db" holds one
+// ReadSnapshot per worker for the whole run, and reads beside them.
+func (p *Provider) SetReadConns(n int) {
+	p.reader.SetMaxOpenConns(n)
+	p.reader.SetMaxIdleConns(n)
+}
+
+// ReadSnapshot holds a connection of the read-only pool with a read
+// transaction open on it, its snapshot taken (a deferred transaction
+// takes it at its first read, done here): what tx reads, and what conn
+// reads while tx is open (conn.Raw, for reads straight from the driver),
+// is the database as it was at that moment, whatever commits later (WAL
+// mode). Snapshots taken while a WriteTx is open, which no commit can
+// pass, all see the same state. The caller rolls tx back, then closes
+// conn.
+func (p *Provider) ReadSnapshot(ctx context.Context) (*sql.Conn, *sql.Tx, error) {
+	conn, err := p.reader.Conn(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: read snapshot: %w", translate(err))
+	}
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		_ = conn.Close()
+		return nil, nil, fmt.Errorf("sqlite: read snapshot: %w", translate(err))
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&n); err != nil {
+		_ = tx.Rollback()
+		_ = conn.Close()
+		return nil, nil, fmt.Errorf("sqlite: read snapshot: %w", translate(err))
+	}
+	return conn, tx, nil
+}
 
 // WriteTx begins a transaction on the writer (BEGIN IMMEDIATE), for bulk
 // fills of generated data (migratetest.FillTx, the migration benchmark's
-// data set), which insert into many tables with SQL of their own.
+// data set), which insert into many tables with SQL of their own, and for
+// holding writers off: until it ends no other connection commits, as
+// "podium migrate db" needs while its workers' ReadSnapshots start.
 func (p *Provider) WriteTx(ctx context.Context) (*sql.Tx, error) {
 	tx, err := p.DB().BeginTx(ctx, nil)
 	if err != nil {

@@ -2,9 +2,13 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/dbprovider/dbprovidertest"
@@ -94,5 +98,85 @@ func TestWriteTxAndCheckpoint(t *testing.T) {
 	}
 	if st, err := os.Stat(wal); err == nil && st.Size() != 0 {
 		t.Errorf("after Checkpoint the WAL holds %d bytes, want 0", st.Size())
+	}
+}
+
+// TestReadSnapshot: Tables lists the tables but SQLite's own; a
+// ReadSnapshot sees the database as it was when taken, through its
+// transaction and through its connection, whatever commits later; the
+// read pool holds as many snapshots as SetReadConns says, and no more.
+func TestReadSnapshot(t *testing.T) {
+	ctx := context.Background()
+	p, err := sqlite.Open(ctx, sqlite.Options{Dir: t.TempDir(), Exclusive: true, Purpose: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	write := func(stmts ...string) {
+		t.Helper()
+		tx, err := p.WriteTx(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range stmts {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`CREATE TABLE b (id INTEGER PRIMARY KEY AUTOINCREMENT)`, `CREATE TABLE a (id INTEGER PRIMARY KEY)`,
+		`INSERT INTO a VALUES (1), (2)`, `INSERT INTO b DEFAULT VALUES`)
+	names, err := p.Tables(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(names, ",") != "a,b" {
+		t.Errorf("Tables = %v, want a, b (not sqlite_sequence)", names)
+	}
+
+	p.SetReadConns(2)
+	conn, tx, err := p.ReadSnapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(`INSERT INTO a VALUES (3)`)
+	count := func(q interface {
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}) int {
+		t.Helper()
+		var n int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM a`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(tx); n != 2 {
+		t.Errorf("the snapshot's transaction sees %d rows, want the 2 there when it was taken", n)
+	}
+	if n := count(conn); n != 2 {
+		t.Errorf("the snapshot's connection sees %d rows, want 2", n)
+	}
+	if n := count(p.ReadDB()); n != 3 {
+		t.Errorf("a read outside the snapshot sees %d rows, want 3", n)
+	}
+
+	// Two snapshots fill a pool of 2: a third waits, and gives up with
+	// its context.
+	conn2, tx2, err := p.ReadSnapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if _, _, err := p.ReadSnapshot(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a third snapshot in a pool of 2: %v, want the context's deadline", err)
+	}
+	for _, end := range []func() error{tx.Rollback, conn.Close, tx2.Rollback, conn2.Close} {
+		if err := end(); err != nil {
+			t.Error(err)
+		}
 	}
 }
