@@ -372,8 +372,8 @@ func (r *run) countRows(ctx context.Context, tables []*table) ([]TablePlan, erro
 	for _, rd := range r.src.readers {
 		g.Go(func() error {
 			for i := range next {
-				var n int64
-				if err := rd.tx.QueryRowContext(gctx, `SELECT count(*) FROM `+quoteIdent(tables[i].Name)).Scan(&n); err != nil {
+				n, err := rd.count(gctx, tables[i].Name)
+				if err != nil {
 					return fmt.Errorf("migrate db: count %s: %w", tables[i].Name, err)
 				}
 				plan[i] = TablePlan{Name: tables[i].Name, Rows: n}
