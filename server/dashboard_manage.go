@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/podiumhq/podium"
@@ -81,20 +80,6 @@ func (s dashSources) EnvSet(ctx context.Context, u *podium.User, guid, name stri
 	return err
 }
 
-// processFields are the form's fields of the process settings.
-func processFields(o *apps.Overrides) map[string]string {
-	f := map[string]string{"idle_timeout": o.IdleTimeout, "init_timeout": o.InitTimeout}
-	for name, p := range map[string]*int{"min_processes": o.MinProcesses, "max_processes": o.MaxProcesses, "max_conns_per_process": o.MaxConnsPerProcess} {
-		if p != nil {
-			f[name] = strconv.Itoa(*p)
-		}
-	}
-	if o.LoadFactor != nil {
-		f["load_factor"] = strconv.FormatFloat(*o.LoadFactor, 'g', -1, 64)
-	}
-	return f
-}
-
 // ProcessSettings implements dashboard.ContentManager.
 func (s dashSources) ProcessSettings(ctx context.Context, u *podium.User, guid string) (*dashboard.ProcessSettings, error) {
 	if err := s.pub.MayEdit(ctx, u, guid); err != nil {
@@ -104,16 +89,11 @@ func (s dashSources) ProcessSettings(ctx context.Context, u *podium.User, guid s
 	if err != nil {
 		return nil, err
 	}
-	f := processFields(&b.Overrides)
-	e := b.Effective
+	f := b.Overrides.Text()
 	return &dashboard.ProcessSettings{
 		MinProcesses: f["min_processes"], MaxProcesses: f["max_processes"], MaxConnsPerProcess: f["max_conns_per_process"],
 		LoadFactor: f["load_factor"], IdleTimeout: f["idle_timeout"], InitTimeout: f["init_timeout"],
-		Effective: map[string]string{
-			"min_processes": strconv.Itoa(e.MinProcesses), "max_processes": strconv.Itoa(e.MaxProcesses),
-			"max_conns_per_process": strconv.Itoa(e.MaxConnsPerProcess), "load_factor": strconv.FormatFloat(e.LoadFactor, 'g', -1, 64),
-			"idle_timeout": e.IdleTimeout, "init_timeout": e.InitTimeout,
-		},
+		Effective: b.Effective.Text(),
 	}, nil
 }
 
@@ -122,31 +102,12 @@ func (s dashSources) SetProcessSettings(ctx context.Context, u *podium.User, gui
 	if err := s.pub.MayEdit(ctx, u, guid); err != nil {
 		return err
 	}
-	var o apps.Overrides
-	ints := []struct {
-		name, v string
-		p       **int
-	}{{"min_processes", ps.MinProcesses, &o.MinProcesses}, {"max_processes", ps.MaxProcesses, &o.MaxProcesses},
-		{"max_conns_per_process", ps.MaxConnsPerProcess, &o.MaxConnsPerProcess}}
-	for _, f := range ints {
-		if f.v == "" {
-			continue
-		}
-		n, err := strconv.Atoi(f.v)
-		if err != nil {
-			return podium.Errorf(podium.EINVALID, "%s: %q is not a whole number (leave it empty for the server's default)", f.name, f.v)
-		}
-		*f.p = &n
+	o, err := apps.ParseSettingsText(apps.SettingsText{"min_processes": ps.MinProcesses, "max_processes": ps.MaxProcesses,
+		"max_conns_per_process": ps.MaxConnsPerProcess, "load_factor": ps.LoadFactor, "idle_timeout": ps.IdleTimeout, "init_timeout": ps.InitTimeout})
+	if err != nil {
+		return err
 	}
-	if ps.LoadFactor != "" {
-		x, err := strconv.ParseFloat(ps.LoadFactor, 64)
-		if err != nil {
-			return podium.Errorf(podium.EINVALID, "load_factor: %q is not a number such as 0.5 (leave it empty for the server's default)", ps.LoadFactor)
-		}
-		o.LoadFactor = &x
-	}
-	o.IdleTimeout, o.InitTimeout = ps.IdleTimeout, ps.InitTimeout
-	_, err := s.sup.ChangeSettings(ctx, s.settings, guid, func(stored *apps.Overrides) error {
+	_, err = s.sup.ChangeSettings(ctx, s.settings, guid, func(stored *apps.Overrides) error {
 		*stored = o
 		return nil
 	})
