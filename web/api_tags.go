@@ -165,7 +165,6 @@ func (h *tagAPI) update(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	SetAuditTarget(c, "tag:"+c.Param("id"))
 	id, err := tagID(c.Param("id"))
 	if err != nil {
 		return err
@@ -190,7 +189,6 @@ func (h *tagAPI) delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	SetAuditTarget(c, "tag:"+c.Param("id"))
 	id, err := tagID(c.Param("id"))
 	if err != nil {
 		return err

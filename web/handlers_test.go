@@ -313,6 +313,9 @@ func TestContentAPI(t *testing.T) {
 		}
 		a.do(a.pubKey, "DELETE", path+"/tags/"+child.ID, nil).must(t, http.StatusNoContent, nil)
 		a.do(a.adminKey, "DELETE", v1+"/tags/"+parent.ID, nil).must(t, http.StatusNoContent, nil)
+		if p := a.audit.last(t); p.Action != podium.AuditTagDelete || p.Target != "tag:"+parent.ID {
+			t.Fatalf("audit row of the delete %+v", p)
+		}
 		a.do(a.adminKey, "DELETE", v1+"/tags/"+parent.ID, nil).mustCode(t, http.StatusNotFound, podium.ENOTFOUND)
 	})
 	t.Run("Vanity", func(t *testing.T) {
