@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +29,7 @@ import (
 	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/diskwatch"
 	"github.com/podiumhq/podium/internal/heartbeat"
+	"github.com/podiumhq/podium/internal/nodeidentity"
 	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/runtimes"
@@ -86,7 +86,7 @@ type Node struct {
 	services     []Service
 	warnings     []func() []string       // extra /__ping__ warnings, from AddWarnings
 	infos        []func() map[string]any // extra info document keys, from AddInfo
-	stateLock    *stateLock              // the hold on [Server] StateDir (identity.go)
+	stateLock    *nodeidentity.StateLock // the hold on [Server] StateDir
 	heartbeat    *heartbeat.Heartbeat    // liveness, clock offset (internal/heartbeat); nil before build
 	metrics      *nodeMetrics            // see metrics.go
 	diskWatch    *diskwatch.Watch        // free space of DataDir (internal/diskwatch)
@@ -194,17 +194,19 @@ func (n *Node) Open(ctx context.Context) (err error) {
 	}
 	// The state directory first: it holds the node id, which one live
 	// node only may use.
-	if n.stateLock, err = lockStateDir(cfg, n.hostname); err != nil {
+	if n.stateLock, err = nodeidentity.LockStateDir(nodeidentity.Dirs{StateDir: cfg.Server.StateDir, DataDir: cfg.Server.DataDir}, n.hostname); err != nil {
 		return err
 	}
-	if n.id, err = loadNodeID(cfg.Server.StateDir); err != nil {
+	if n.id, err = nodeidentity.LoadNodeID(cfg.Server.StateDir); err != nil {
 		return err
 	}
 	log := n.log("server")
 	if n.db, err = dbopen.Open(ctx, cfg, n.id, "serve", true); err != nil {
 		return err
 	}
-	if err := checkIdentity(ctx, n.db, cfg, n.id, n.hostname, log); err != nil {
+	if err := nodeidentity.Check(ctx, n.db, nodeidentity.CheckOptions{NodeID: n.id, Hostname: n.hostname,
+		Dirs:        nodeidentity.Dirs{StateDir: cfg.Server.StateDir, DataDir: cfg.Server.DataDir},
+		NodeTimeout: cfg.HA.NodeTimeout, HeartbeatInterval: cfg.HA.HeartbeatInterval, Log: log}); err != nil {
 		return err
 	}
 	// While migrations run (minutes on a long history), /__ping__ answers
@@ -719,11 +721,11 @@ func (n *Node) Close() {
 		}
 		n.db = nil
 	}
-	n.stateLock.release()
+	n.stateLock.Release()
 }
 
 // StateFile returns the path of the node id file.
-func StateFile(stateDir string) string { return filepath.Join(stateDir, "node-id") }
+func StateFile(stateDir string) string { return nodeidentity.StateFile(stateDir) }
 
 // makeDataDir creates dir, when it does not exist, with mode 0751 whatever
 // the umask (a umask of 027 would otherwise close it to RunAs). An
