@@ -286,3 +286,33 @@ func (s *Store) Series(name string, from, to time.Time) ([]Point, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out, nil
 }
+
+// InfoPath is the key of a node's [Metrics] DataPath in the info it
+// publishes in the node registry (NodeInfo), which OpenNodeStore reads.
+const InfoPath = "metrics_path"
+
+// NodeInfo is what a node publishes of its metrics in the node registry:
+// where its store is, and whether it sends to Graphite and serves
+// Prometheus.
+func NodeInfo(dataPath string, graphite bool, prometheusListen string) map[string]any {
+	return map[string]any{InfoPath: dataPath, "graphite_enabled": graphite, "prometheus_listen": prometheusListen}
+}
+
+// OpenNodeStore opens, for reading, the store of another node from the
+// info it published in the registry (NodeInfo), when its DataPath is a
+// directory this node can read (nodes on one machine); nil otherwise:
+// metrics stay on the machine of their node.
+func OpenNodeStore(info map[string]any, now func() time.Time) *Store {
+	path, _ := info[InfoPath].(string)
+	if path == "" {
+		return nil
+	}
+	if fi, err := os.Stat(path); err != nil || !fi.IsDir() {
+		return nil
+	}
+	st, err := OpenStore(path, nil, now)
+	if err != nil {
+		return nil
+	}
+	return st
+}

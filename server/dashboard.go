@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/podiumhq/podium"
@@ -179,18 +178,7 @@ func (s dashSources) store(ctx context.Context, id string) *metrics.Store {
 	if err != nil {
 		return nil
 	}
-	path, _ := other.Info["metrics_path"].(string)
-	if path == "" {
-		return nil
-	}
-	if fi, err := os.Stat(path); err != nil || !fi.IsDir() {
-		return nil
-	}
-	st, err := metrics.OpenStore(path, nil, s.now)
-	if err != nil {
-		return nil
-	}
-	return st
+	return metrics.OpenNodeStore(other.Info, s.now)
 }
 
 // NodeSeries implements dashboard.MetricsSource.

@@ -180,7 +180,7 @@ func newMetrics(ctx context.Context, d metricsDeps) (*nodeMetrics, []Service, er
 
 // info is what the metrics publish in the node's info document.
 func (m *nodeMetrics) info() map[string]any {
-	return map[string]any{"metrics_path": m.cfg.DataPath, "graphite_enabled": m.cfg.GraphiteEnabled, "prometheus_listen": m.cfg.PrometheusListen}
+	return metrics.NodeInfo(m.cfg.DataPath, m.cfg.GraphiteEnabled, m.cfg.PrometheusListen)
 }
 
 // refreshAppGUIDs reads which content items are apps (the database is
