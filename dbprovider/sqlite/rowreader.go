@@ -35,6 +35,12 @@ type RowReader struct {
 // copy; read such a query through database/sql.
 var ErrDriverValues = errors.New("sqlite: a date-declared column: read it through the driver")
 
+// Texts up to arenaMax bytes are copied into blocks of arenaBlock bytes.
+const (
+	arenaMax   = 1 << 10
+	arenaBlock = 64 << 10
+)
+
 // OpenRowReader opens a RowReader on the provider's file, with the
 // provider's busy timeout, unable to write (query_only).
 func (p *Provider) OpenRowReader() (*RowReader, error) {
@@ -158,6 +164,7 @@ func (r *RowReader) Stream(ctx context.Context, query string, fn func(vals []dri
 		}
 	}()
 	vals := make([]driver.Value, n)
+	var arena []byte
 	for {
 		switch rc := sqlite3.Xsqlite3_step(r.tls, stmt); rc {
 		case sqlite3.SQLITE_ROW:
@@ -183,9 +190,20 @@ func (r *RowReader) Stream(ctx context.Context, query string, fn func(vals []dri
 					vals[i] = ""
 					continue
 				}
-				b := make([]byte, size)
-				copy(b, libc.GoBytes(p, size))
-				vals[i] = unsafe.String(unsafe.SliceData(b), size)
+				if size > arenaMax {
+					vals[i] = string(libc.GoBytes(p, size))
+					continue
+				}
+				// Short texts are copied into a shared block, one
+				// allocation for many values; a block is never written
+				// again once a string points into it, and lives as long
+				// as any of them.
+				if len(arena)+size > cap(arena) {
+					arena = make([]byte, 0, arenaBlock)
+				}
+				start := len(arena)
+				arena = append(arena, libc.GoBytes(p, size)...)
+				vals[i] = unsafe.String(&arena[start], size)
 			case sqlite3.SQLITE_BLOB:
 				p := sqlite3.Xsqlite3_column_blob(r.tls, stmt, c)
 				size := int(sqlite3.Xsqlite3_column_bytes(r.tls, stmt, c))
