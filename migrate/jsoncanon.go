@@ -149,7 +149,9 @@ func (p *jsonParser) object(buf []byte, depth int) ([]byte, error) {
 	p.i++ // {
 	buf = append(buf, '{')
 	base := len(buf)
-	var members []member
+	// Small objects, the common case, sort on the stack.
+	var memberSpace [16]member
+	members := memberSpace[:0]
 	p.skipSpace()
 	if p.i < len(p.s) && p.s[p.i] == '}' {
 		p.i++
@@ -196,7 +198,8 @@ func (p *jsonParser) object(buf []byte, depth int) ([]byte, error) {
 		return nil, p.errorf("expected , or }")
 	}
 	if len(members) > 1 {
-		region := slices.Clone(buf[base:])
+		var regionSpace [256]byte
+		region := append(regionSpace[:0], buf[base:]...)
 		for i := range members {
 			members[i].start -= base
 			members[i].keyEnd -= base
