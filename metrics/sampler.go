@@ -244,11 +244,12 @@ func (s *Sampler) collect() map[string]float64 {
 }
 
 // PrometheusServer serves a Registry's /metrics on its own listener. It is
-// a server.Service.
+// a server.Service on startstop.Base: Started and Stopped say when its
+// server runs.
 type PrometheusServer struct {
+	startstop.Base
 	ln  net.Listener
 	srv *http.Server
-	wg  sync.WaitGroup
 }
 
 // ListenPrometheus listens on addr (host:port) for Prometheus scrapes of
@@ -273,20 +274,18 @@ func (p *PrometheusServer) Addr() string { return p.ln.Addr().String() }
 // Name names the service in logs.
 func (p *PrometheusServer) Name() string { return "prometheus" }
 
-// Start serves scrapes until Stop.
+// Start serves scrapes until Stop (not until ctx ends: a stopping node
+// is scraped until it stops its services).
 func (p *PrometheusServer) Start(ctx context.Context) error {
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		_ = p.srv.Serve(p.ln)
-	}()
-	return nil
+	return p.Go(ctx, func(context.Context) { _ = p.srv.Serve(p.ln) })
 }
 
 // Stop closes the listener and waits (within ctx) for running scrapes.
 func (p *PrometheusServer) Stop(ctx context.Context) error {
 	err := p.srv.Shutdown(ctx)
-	p.wg.Wait()
+	if serr := p.Base.Stop(ctx); err == nil {
+		err = serr
+	}
 	return err
 }
 
