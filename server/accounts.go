@@ -7,15 +7,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/auth"
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/dbprovider"
-	"github.com/podiumhq/podium/internal/startstop"
-	"github.com/podiumhq/podium/internal/testsignal"
 	"github.com/podiumhq/podium/web"
 	"github.com/sirupsen/logrus"
 )
@@ -45,42 +42,6 @@ func newAccounts(cfg *config.Config, db dbprovider.Provider, base auth.Options, 
 // Auth returns the node's accounts service (after Open): in-process tests
 // create users and API keys with it.
 func (n *Node) Auth() *auth.Service { return n.auth }
-
-// sessionSweeper deletes expired sessions and stale failed-login records
-// now and then; expired ones are refused anyway, this only keeps the tables
-// small. On a cluster every node
-// sweeps: the DELETE is idempotent and cheap.
-type sessionSweeper struct {
-	startstop.Base
-	auth  *auth.Service
-	every time.Duration
-	log   *logrus.Entry
-	// swept signals the end of each sweep (tests).
-	swept testsignal.Signal[struct{}]
-}
-
-func (s *sessionSweeper) Name() string { return "session sweeper" }
-
-// Start sweeps every s.every (the first sweep after one interval), until
-// Stop.
-func (s *sessionSweeper) Start(ctx context.Context) error {
-	return s.GoEvery(ctx, s.every, false, func(ctx context.Context) {
-		s.sweep(ctx)
-		s.swept.Signal(struct{}{})
-	})
-}
-
-// sweep runs one sweep and logs its failure: a database that refuses the
-// DELETE lets the tables grow, which an administrator should hear about.
-func (s *sessionSweeper) sweep(ctx context.Context) {
-	sessions, attempts, err := s.auth.Sweep(ctx)
-	switch {
-	case err != nil && ctx.Err() == nil:
-		s.log.WithError(err).Warn("cannot delete expired sessions and stale failed logins: will retry at the next sweep")
-	case err == nil && sessions+attempts > 0:
-		s.log.WithFields(logrus.Fields{"sessions": sessions, "failed_logins": attempts}).Debug("swept expired sessions")
-	}
-}
 
 // firstRunSetup offers the first-run setup when the database has no users
 // at start: it prints a one-time token in the log, which the login page

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium"
-	"github.com/podiumhq/podium/auth"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/heartbeat"
@@ -15,7 +14,6 @@ import (
 
 // The node's background services are built on startstop.Base.
 var (
-	_ startstop.Service = (*sessionSweeper)(nil)
 	_ startstop.Service = (*auditPruner)(nil)
 	_ startstop.Service = (*ssoProbe)(nil)
 )
@@ -40,17 +38,6 @@ func TestLoopsRunAndStop(t *testing.T) {
 	t.Parallel()
 	n := testNode(t)
 	ctx := context.Background()
-
-	t.Run("SessionSweeper", func(t *testing.T) {
-		s := &sessionSweeper{auth: auth.New(n.DB(), n.log("auth"), auth.Options{}), every: 10 * time.Millisecond, log: n.log("auth")}
-		s.swept.Init()
-		if err := s.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		s.swept.WaitOrTimeout(t)
-		s.swept.WaitOrTimeout(t) // it goes on sweeping
-		mustStop(t, s)
-	})
 
 	t.Run("AuditPruner", func(t *testing.T) {
 		if err := n.DB().AuditInsert(ctx, &dbprovider.AuditInsertParams{Action: podium.AuditLogin}); err != nil {

@@ -344,7 +344,7 @@ func (n *Node) build(ctx context.Context) error {
 	n.auth = accounts
 	w.Use(authMiddleware...)
 	w.Mount(w.AccountRoutes(accounts))
-	sweeper := &sessionSweeper{auth: accounts, every: time.Hour, log: n.log("auth")}
+	sweeper := auth.NewSweeper(accounts, time.Hour, n.log("auth"))
 	firstRun := &firstRunSetup{users: accounts, enable: w.EnableFirstRun, nodeID: id, provider: cfg.Authentication.Provider,
 		address: cfg.Server.Address, out: n.Log.Out, log: n.log("auth")}
 
