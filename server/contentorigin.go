@@ -1,16 +1,12 @@
 package server
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/config"
+	"github.com/podiumhq/podium/internal/keyfile"
 	"github.com/sirupsen/logrus"
 )
 
@@ -36,50 +32,14 @@ func contentKey(cfg *config.Config) ([]byte, error) {
 		return nil, nil
 	}
 	path := filepath.Join(cfg.Server.DataDir, ContentKeyFile)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		data, err = createContentKey(path)
-	}
-	if err != nil {
+	k, err := keyfile.ReadOrCreate(path)
+	if err != nil && !errors.Is(err, keyfile.ErrMalformed) {
 		return nil, podium.Errorf(podium.EREFUSED, "content origin key file %s: %v", path, err)
 	}
-	k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
-	if err != nil || len(k) < 32 {
+	if err != nil || len(k) < keyfile.Size {
 		return nil, podium.Errorf(podium.EREFUSED, "content origin key file %s: not 32 bytes of base64; remove it and every node creates a new one at start (readers then sign in to restricted content again)", path)
 	}
 	return k, nil
-}
-
-// createContentKey writes a new random key to path unless another node
-// got there first (link refuses to replace), and returns the file's
-// content.
-func createContentKey(path string) ([]byte, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	k := make([]byte, 32)
-	if _, err := rand.Read(k); err != nil {
-		return nil, err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".content-origin.key-*")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, err
-	}
-	return os.ReadFile(path)
 }
 
 // warnContentOrigin logs, at start, where content is served.

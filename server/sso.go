@@ -11,13 +11,12 @@ import (
 
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"github.com/podiumhq/podium/hacheck"
+	"github.com/podiumhq/podium/internal/keyfile"
 	"github.com/podiumhq/podium/internal/startstop"
 	"github.com/podiumhq/podium/internal/testsignal"
 	"github.com/sirupsen/logrus"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -233,15 +232,11 @@ func labelOr(name, rawURL string) string {
 // first node that needs it (as the content origin's key is).
 func sharedKeyFile(cfg *config.Config, file, what string) ([]byte, error) {
 	path := filepath.Join(cfg.Server.DataDir, file)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		data, err = createContentKey(path)
-	}
-	if err != nil {
+	k, err := keyfile.ReadOrCreate(path)
+	if err != nil && !errors.Is(err, keyfile.ErrMalformed) {
 		return nil, podium.Errorf(podium.EREFUSED, "%s file %s: %v", what, path, err)
 	}
-	k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
-	if err != nil || len(k) != 32 {
+	if err != nil || len(k) != keyfile.Size {
 		return nil, podium.Errorf(podium.EREFUSED, "%s file %s: not 32 bytes of base64; remove it and every node creates a new one at start (sign-ins in progress then start again)", what, path)
 	}
 	return k, nil
