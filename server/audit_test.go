@@ -127,13 +127,13 @@ func TestAuditPrunerDeletesOldEntriesInBatches(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a := &auditPruner{db: n.DB(), retention: time.Hour, batch: 2, log: n.log("audit")}
-	a.now = time.Now // entries are minutes old at most: none is older than an hour
-	if got := a.prune(ctx); got != 0 {
+	a := newAuditPruner(n.DB(), time.Hour, time.Now, n.log("audit"))
+	a.Batch = 2 // entries are minutes old at most: none is older than an hour
+	if got := a.Prune(ctx); got != 0 {
 		t.Fatalf("pruned %d fresh entries", got)
 	}
-	a.now = func() time.Time { return time.Now().Add(2 * time.Hour) } // two hours later
-	if got := a.prune(ctx); got != 5 {
+	a.Now = func() time.Time { return time.Now().Add(2 * time.Hour) } // two hours later
+	if got := a.Prune(ctx); got != 5 {
 		t.Fatalf("pruned %d entries, want all 5 (in batches of 2)", got)
 	}
 	if left, _ := n.DB().AuditList(ctx, &dbprovider.AuditListParams{}); len(left) != 0 {

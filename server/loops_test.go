@@ -14,7 +14,6 @@ import (
 
 // The node's background services are built on startstop.Base.
 var (
-	_ startstop.Service = (*auditPruner)(nil)
 	_ startstop.Service = (*ssoProbe)(nil)
 )
 
@@ -43,21 +42,20 @@ func TestLoopsRunAndStop(t *testing.T) {
 		if err := n.DB().AuditInsert(ctx, &dbprovider.AuditInsertParams{Action: podium.AuditLogin}); err != nil {
 			t.Fatal(err)
 		}
-		a := &auditPruner{db: n.DB(), retention: time.Hour, every: time.Hour, batch: 10, log: n.log("audit"),
-			now: func() time.Time { return time.Now().Add(2 * time.Hour) }}
-		a.pruned.Init()
+		a := newAuditPruner(n.DB(), time.Hour, func() time.Time { return time.Now().Add(2 * time.Hour) }, n.log("audit"))
+		a.Pruned.Init()
 		if err := a.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got := a.pruned.WaitOrTimeout(t); got != 1 {
+		if got := a.Pruned.WaitOrTimeout(t); got != 1 {
 			t.Fatalf("first round pruned %d, want the 1 entry (it prunes at start)", got)
 		}
 		mustStop(t, a)
 	})
 
 	t.Run("AuditPrunerWithoutRetention", func(t *testing.T) {
-		a := &auditPruner{db: n.DB(), every: 10 * time.Millisecond, batch: 10, log: n.log("audit"), now: time.Now}
-		a.pruned.Init()
+		a := newAuditPruner(n.DB(), 0, time.Now, n.log("audit"))
+		a.Pruned.Init()
 		if err := a.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -67,7 +65,7 @@ func TestLoopsRunAndStop(t *testing.T) {
 		if err := a.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
-		a.pruned.RequireEmpty(t)
+		a.Pruned.RequireEmpty(t)
 	})
 
 	t.Run("Heartbeat", func(t *testing.T) {

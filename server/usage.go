@@ -8,6 +8,7 @@ import (
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/internal/prune"
 	"github.com/podiumhq/podium/usage"
 	"github.com/podiumhq/podium/web"
 	"github.com/sirupsen/logrus"
@@ -18,8 +19,8 @@ import (
 // through web.UsageRoutes) and the pruner of [Usage] Retention. Both are
 // services: the recorder stops after the app supervisor, so that it
 // writes the sessions the stop ended.
-func newUsage(cfg config.UsageConfig, db dbprovider.Provider, nodeID string, now func() time.Time, log *logrus.Entry) (*usage.Recorder, *usage.Pruner) {
-	pruner := &usage.Pruner{DB: db, Retention: cfg.Retention, Every: time.Hour, Batch: 5000, Now: now, Log: log}
+func newUsage(cfg config.UsageConfig, db dbprovider.Provider, nodeID string, now func() time.Time, log *logrus.Entry) (*usage.Recorder, *prune.Pruner) {
+	pruner := usage.NewPruner(db, cfg.Retention, time.Hour, 5000, now, log)
 	if !cfg.Enabled {
 		return nil, pruner
 	}

@@ -3,8 +3,8 @@
 // keeps it in memory and writes a batch in one statement when BatchSize
 // records wait or every FlushInterval, so that a busy app never costs a
 // database write per request; a stopping node writes what is left, its
-// open sessions included. A Pruner deletes usage older than the
-// retention.
+// open sessions included. NewPruner's service (internal/prune) deletes
+// usage older than the retention.
 //
 // It imports the root package podium, dbprovider's interfaces and logrus;
 // never echo, the web layer or a database driver.

@@ -249,7 +249,7 @@ func TestPrunerDeletesOnlyOld(t *testing.T) {
 	if err := db.UsageVisitInsert(t.Context(), vs); err != nil {
 		t.Fatal(err)
 	}
-	p := &usage.Pruner{DB: db, Retention: 36 * time.Hour, Batch: 1, Now: func() time.Time { return now }, Log: logrus.NewEntry(logrus.New())}
+	p := usage.NewPruner(db, 36*time.Hour, time.Hour, 1, func() time.Time { return now }, logrus.NewEntry(logrus.New()))
 	if n := p.Prune(t.Context()); n != 3 {
 		t.Fatalf("Prune = %d, want 3 (the visits 2, 3 and 4 days old)", n)
 	}
@@ -267,12 +267,12 @@ func TestPrunerLoop(t *testing.T) {
 	if err := db.UsageVisitInsert(t.Context(), vs); err != nil {
 		t.Fatal(err)
 	}
-	p := &usage.Pruner{DB: db, Retention: 36 * time.Hour, Every: time.Hour, Batch: 10, Now: func() time.Time { return now }, Log: logrus.NewEntry(logrus.New())}
-	p.TestSignals.Init()
+	p := usage.NewPruner(db, 36*time.Hour, time.Hour, 10, func() time.Time { return now }, logrus.NewEntry(logrus.New()))
+	p.Pruned.Init()
 	if err := p.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if got := p.TestSignals.Pruned.WaitOrTimeout(t); got != 1 {
+	if got := p.Pruned.WaitOrTimeout(t); got != 1 {
 		t.Fatalf("first round pruned %d, want 1 (the visit 2 days old)", got)
 	}
 	if err := p.Stop(context.Background()); err != nil {
