@@ -345,8 +345,7 @@ func (n *Node) build(ctx context.Context) error {
 	w.Use(authMiddleware...)
 	w.Mount(w.AccountRoutes(accounts))
 	sweeper := auth.NewSweeper(accounts, time.Hour, n.log("auth"))
-	firstRun := &firstRunSetup{users: accounts, enable: w.EnableFirstRun, nodeID: id, provider: cfg.Authentication.Provider,
-		address: cfg.Server.Address, out: n.Log.Out, log: n.log("auth")}
+	firstRun := w.FirstRunSetup(accounts, id, cfg.Authentication.Provider, cfg.Server.Address, n.Log.Out, n.log("auth"))
 
 	w.Mount(web.AuditRoutes(db))
 	pruner := newAuditPruner(db, cfg.Server.AuditLogRetention, n.Now, n.log("audit"))

@@ -1,13 +1,21 @@
 package web
 
 import (
+	"context"
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/auth"
+	"github.com/podiumhq/podium/config"
+	"github.com/sirupsen/logrus"
 )
 
 // SetupPath is where the login page posts the creation of the first
@@ -119,3 +127,80 @@ func (h *accountHandlers) renderSetup(c echo.Context, status int, page loginPage
 	page.SetupAction = h.prefix(c) + SetupPath
 	return h.renderLogin(c, status, page)
 }
+
+// FirstRunSetup is the node's service that offers the first-run setup
+// when the database has no users at start: it prints a one-time token in
+// the log, which the login page asks for before it creates the first
+// administrator (EnableFirstRun).
+type FirstRunSetup struct {
+	server *Server
+	users  interface {
+		ListUsers(context.Context) ([]*podium.User, error)
+	}
+	nodeID   string
+	provider string // [Authentication] Provider
+	address  string // [Server] Address
+	// out, when set, gets the token as plain lines besides the log.
+	out io.Writer
+	log *logrus.Entry
+}
+
+// FirstRunSetup returns the first-run setup of node nodeID, whose users
+// are in users, signing in through provider ([Authentication] Provider),
+// reached at address ([Server] Address, may be empty); out, when not
+// nil, gets the token as plain lines besides the log.
+func (s *Server) FirstRunSetup(users interface {
+	ListUsers(context.Context) ([]*podium.User, error)
+}, nodeID, provider, address string, out io.Writer, log *logrus.Entry) *FirstRunSetup {
+	return &FirstRunSetup{server: s, users: users, nodeID: nodeID, provider: provider, address: address, out: out, log: log}
+}
+
+// Name names the service in logs.
+func (s *FirstRunSetup) Name() string { return "first-run setup" }
+
+// Start offers the setup when there is no user yet: with the password
+// provider, a token in the log (and on out) that the login page asks for;
+// with an external provider, a warning saying how the first
+// administrator comes. It never fails the node's start.
+func (s *FirstRunSetup) Start(ctx context.Context) error {
+	users, err := s.users.ListUsers(ctx)
+	if err != nil || len(users) > 0 {
+		return nil // not fatal: the administrator can use `podium users create`
+	}
+	if p := s.provider; p != config.AuthPassword {
+		// With an external provider a first administrator made with a
+		// password could not sign in: they come from the provider.
+		s.log.WithField("provider", p).Warn("no users yet: users are created at their first sign-in through the " + p +
+			" provider; the first administrator is a member of a group in [Authorization] AdministratorRoleMapping, or is made one after their first sign-in with: podium users set-role --username NAME --role admin")
+		return nil
+	}
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return nil
+	}
+	token := hex.EncodeToString(b)
+	s.server.EnableFirstRun(token, s.nodeID)
+	// The token is meant for this log (in the message: the redaction hook
+	// masks fields named like tokens); it is worthless once the first
+	// administrator exists.
+	s.log.Warn("no users yet: open /__login__ in a browser and create the first administrator with the first-run setup token " +
+		token + " (or run: podium users create --role admin)")
+	// The same as plain lines that stand out among the JSON ones, for
+	// whoever reads the terminal or journalctl.
+	if out := s.out; out != nil {
+		where := "/__login__"
+		if a := s.address; a != "" {
+			where = strings.TrimRight(a, "/") + where
+		}
+		_, _ = fmt.Fprintf(out, "\n%s\n  PODIUM FIRST-RUN SETUP TOKEN: %s\n  Open %s in a browser and enter it to create the first administrator.\n%s\n\n",
+			setupRule, token, where, setupRule)
+	}
+	return nil
+}
+
+// setupRule frames the plain setup token lines in the log.
+const setupRule = "=================================================================="
+
+// Stop does nothing: the setup ends when the first administrator is
+// created.
+func (s *FirstRunSetup) Stop(context.Context) error { return nil }
