@@ -126,8 +126,10 @@ func never(forbidden ...string) func(string, string, bool) bool {
 // harnesses import them.
 var harnesses = []string{"dbprovider/pgtest", "dbprovider/pgscratch", "internal/nodetest", "internal/testutil", "internal/ldaptest", "dbprovider/dbprovidertest", "migrate/migratetest"}
 
-// drivers are the database driver modules: only dbprovider imports them.
-var drivers = []string{"github.com/jackc/pgx", "github.com/jackc/pgconn", "modernc.org/sqlite"}
+// drivers are the database driver modules (modernc.org/libc is the C
+// runtime sqlite.RowReader calls SQLite through): only dbprovider imports
+// them.
+var drivers = []string{"github.com/jackc/pgx", "github.com/jackc/pgconn", "modernc.org/sqlite", "modernc.org/libc"}
 
 // rawHandles are the methods that hand out a provider's raw handle, the
 // pool that lets a package run dialect SQL of its own: no code outside
