@@ -1,8 +1,15 @@
 package hacheck
 
 import (
+	"context"
+	"errors"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/podiumhq/podium/internal/startstop"
+	"github.com/podiumhq/podium/internal/testsignal"
+	"github.com/sirupsen/logrus"
 )
 
 // ItemSSO: the single sign-on provider ([Authentication] Provider = oidc
@@ -72,4 +79,69 @@ func (c *checker) sso() (Result, bool) {
 		r.Detail = "every node has the same settings and reached " + source
 	}
 	return r, true
+}
+
+// SSOProbe checks the node's sign-in provider now and then (an OIDC
+// discovery document, SAML metadata, an LDAP bind), logs when that fails
+// (users could not sign in through this node) and when it works again,
+// and keeps the result as the facts "podium ha check" reads (Facts). It is
+// a background service on startstop.Base.
+type SSOProbe struct {
+	startstop.Base
+	check func(context.Context) error
+	every time.Duration
+	log   *logrus.Entry
+	mu    sync.Mutex
+	f     SSOFacts
+	// Probed signals the end of each probe (tests: Init it first).
+	Probed testsignal.Signal[struct{}]
+}
+
+// NewSSOProbe returns the probe that runs check every interval (each run
+// bounded to 10 s), starting from the facts f (Provider, Settings and
+// Source; CheckedAt and Error are the probe's).
+func NewSSOProbe(f SSOFacts, check func(context.Context) error, every time.Duration, log *logrus.Entry) *SSOProbe {
+	return &SSOProbe{check: check, every: every, log: log, f: f}
+}
+
+// Name names the service in logs.
+func (p *SSOProbe) Name() string { return "sign-in provider probe" }
+
+// Facts returns a copy of the provider's facts as of the last probe.
+func (p *SSOProbe) Facts() *SSOFacts {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f := p.f
+	return &f
+}
+
+// Start probes at once and then every interval, until Stop.
+func (p *SSOProbe) Start(ctx context.Context) error {
+	return p.GoEvery(ctx, p.every, true, func(ctx context.Context) {
+		p.probe(ctx)
+		p.Probed.Signal(struct{}{})
+	})
+}
+
+func (p *SSOProbe) probe(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err := p.check(ctx)
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return
+	}
+	p.mu.Lock()
+	was := p.f.Error
+	p.f.CheckedAt = time.Now().UTC()
+	p.f.Error = ""
+	if err != nil {
+		p.f.Error = err.Error()
+	}
+	p.mu.Unlock()
+	switch {
+	case err != nil && was == "":
+		p.log.WithField("source", p.f.Source).WithError(err).Error("the sign-in provider cannot be reached: users cannot sign in through this node")
+	case err == nil && was != "":
+		p.log.WithField("source", p.f.Source).Info("the sign-in provider can be reached again")
+	}
 }

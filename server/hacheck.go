@@ -33,8 +33,8 @@ func nodeHeader(nodeID string) echo.MiddlewareFunc {
 type haFacts struct {
 	nodeID, host string
 	dirs         map[string]string
-	probe        *ssoProbe        // nil without a sign-in provider to probe
-	dbNow        func() time.Time // the heartbeat's database clock
+	probe        *hacheck.SSOProbe // nil without a sign-in provider to probe
+	dbNow        func() time.Time  // the heartbeat's database clock
 	mu           sync.Mutex
 	facts        hacheck.Facts
 }
@@ -44,7 +44,7 @@ type haFacts struct {
 // limit), sb is the content sandbox. It refreshes the markers now
 // (writeMarkers wrote them before the node registered), so the other
 // nodes see them at their next heartbeat.
-func newHAFacts(cfg *config.Config, sharedDB bool, sb *sandbox.Sandbox, nodeID, host string, probe *ssoProbe, dbNow func() time.Time) *haFacts {
+func newHAFacts(cfg *config.Config, sharedDB bool, sb *sandbox.Sandbox, nodeID, host string, probe *hacheck.SSOProbe, dbNow func() time.Time) *haFacts {
 	runAs, group := hacheck.ResolveUser(cfg.Applications.RunAs, cfg.Applications.SharedRunAsUnixGroup)
 	h := &haFacts{nodeID: nodeID, host: host, dirs: markerDirs(cfg), probe: probe, dbNow: dbNow}
 	h.facts = hacheck.Facts{
@@ -78,7 +78,7 @@ func (h *haFacts) info() map[string]any {
 	h.facts.Refresh(h.nodeID, h.host, h.dirs)
 	h.facts.MarkersReadAfter = time.Time{} // at registration: unknown
 	if h.probe != nil {
-		h.facts.SSO = h.probe.facts()
+		h.facts.SSO = h.probe.Facts()
 	}
 	if at := h.dbNow(); !at.IsZero() {
 		h.facts.MarkersReadAfter = at

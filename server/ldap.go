@@ -19,7 +19,7 @@ import (
 // otherwise), the LDAP authenticator and the probe that connects and
 // binds as the service account now and then, for the log and "podium ha
 // check". Returns EINVALID for an unreadable CA file.
-func newLDAP(cfg *config.Config, log *logrus.Entry) (auth.PasswordAuthenticator, *ssoProbe, error) {
+func newLDAP(cfg *config.Config, log *logrus.Entry) (auth.PasswordAuthenticator, *hacheck.SSOProbe, error) {
 	if cfg.Authentication.Provider != config.AuthLDAP {
 		return nil, nil, nil
 	}
@@ -27,23 +27,23 @@ func newLDAP(cfg *config.Config, log *logrus.Entry) (auth.PasswordAuthenticator,
 	if err != nil {
 		return nil, nil, err
 	}
-	return a, &ssoProbe{check: a.Check, every: time.Minute, log: log,
-		f: hacheck.SSOFacts{Provider: config.AuthLDAP, Settings: LDAPSettings(cfg), Source: cfg.LDAP.ServerAddress}}, nil
+	return a, hacheck.NewSSOProbe(hacheck.SSOFacts{Provider: config.AuthLDAP, Settings: LDAPSettings(cfg), Source: cfg.LDAP.ServerAddress},
+		a.Check, time.Minute, log), nil
 }
 
 // newProxyAuthProbe returns, with [Authentication] Provider = proxy (nil
 // otherwise), the probe that publishes [ProxyAuth] for "podium ha check",
 // so that it can compare the nodes' settings (there is nothing to reach:
 // the proxy calls the nodes).
-func newProxyAuthProbe(cfg *config.Config, log *logrus.Entry) *ssoProbe {
+func newProxyAuthProbe(cfg *config.Config, log *logrus.Entry) *hacheck.SSOProbe {
 	if cfg.Authentication.Provider != config.AuthProxy {
 		return nil
 	}
 	c := cfg.ProxyAuth
 	settings := fmt.Sprintf("trusted=%s username=%s unique_id=%s name=%s email=%s groups=%s separator=%q role=%s",
 		strings.Join(c.TrustedProxies, ","), c.UsernameHeader, c.UniqueIDHeader, c.NameHeader, c.EmailHeader, c.GroupsHeader, c.GroupsSeparator, c.RoleHeader)
-	return &ssoProbe{check: func(context.Context) error { return nil }, every: time.Hour, log: log,
-		f: hacheck.SSOFacts{Provider: config.AuthProxy, Settings: settings, Source: "the authenticating proxy's headers"}}
+	return hacheck.NewSSOProbe(hacheck.SSOFacts{Provider: config.AuthProxy, Settings: settings, Source: "the authenticating proxy's headers"},
+		func(context.Context) error { return nil }, time.Hour, log)
 }
 
 // LDAPSettings is the [LDAP] configuration as one line, for "podium ha

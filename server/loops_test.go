@@ -7,14 +7,8 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
-	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/heartbeat"
 	"github.com/podiumhq/podium/internal/startstop"
-)
-
-// The node's background services are built on startstop.Base.
-var (
-	_ startstop.Service = (*ssoProbe)(nil)
 )
 
 // stopped stops s and checks that its goroutine has ended when Stop
@@ -84,17 +78,4 @@ func TestLoopsRunAndStop(t *testing.T) {
 		mustStop(t, h)
 	})
 
-	t.Run("SSOProbe", func(t *testing.T) {
-		p := &ssoProbe{check: func(context.Context) error { return nil }, every: 10 * time.Millisecond, log: n.log("auth"),
-			f: hacheck.SSOFacts{Provider: "ldap", Error: "not yet"}}
-		p.probed.Init()
-		if err := p.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		p.probed.WaitOrTimeout(t)
-		if f := p.facts(); f.Error != "" || f.CheckedAt.IsZero() {
-			t.Fatalf("facts after a successful probe: %+v", f)
-		}
-		mustStop(t, p)
-	})
 }

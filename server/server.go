@@ -66,7 +66,7 @@ type Node struct {
 	db        dbprovider.Provider
 	web       *web.Server
 	auth      *auth.Service
-	ssoProbe  *ssoProbe // nil without single sign-on
+	ssoProbe  *hacheck.SSOProbe // nil without single sign-on
 	publish   *publish.Service
 	scheduler *scheduler.Service
 	rlang     *rlang.Manager    // see rlang.go

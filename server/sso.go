@@ -1,12 +1,10 @@
 package server
 
 import (
-	"context"
 	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"sync"
 	"time"
 
 	"crypto/tls"
@@ -14,8 +12,6 @@ import (
 	"errors"
 	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/keyfile"
-	"github.com/podiumhq/podium/internal/startstop"
-	"github.com/podiumhq/podium/internal/testsignal"
 	"github.com/sirupsen/logrus"
 	"net/url"
 	"os"
@@ -38,13 +34,13 @@ const SSOKeyFile = "secrets/sso-state.key"
 // saml (nil, nil otherwise), the single sign-on the login pages sign in
 // through, and the probe of the provider's discovery document or
 // metadata.
-func newSSO(cfg *config.Config, provider string, log *logrus.Entry) (*web.SSO, *ssoProbe, error) {
+func newSSO(cfg *config.Config, provider string, log *logrus.Entry) (*web.SSO, *hacheck.SSOProbe, error) {
 	o, err := SSOFromConfig(cfg, provider)
 	if err != nil || o == nil {
 		return nil, nil, err
 	}
-	return o, &ssoProbe{o: o, every: time.Minute, log: log,
-		f: hacheck.SSOFacts{Provider: provider, Settings: SSOSettings(cfg, provider), Source: ssoSource(cfg, provider)}}, nil
+	return o, hacheck.NewSSOProbe(hacheck.SSOFacts{Provider: provider, Settings: SSOSettings(cfg, provider), Source: ssoSource(cfg, provider)},
+		o.Check, time.Minute, log), nil
 }
 
 // SSOSettings is the sign-in configuration of cfg for provider as one
@@ -80,70 +76,6 @@ func ssoSource(cfg *config.Config, provider string) string {
 		return strings.TrimSuffix(cfg.OAuth2.OpenIDConnectIssuer, "/") + "/.well-known/openid-configuration"
 	}
 	return cfg.SAML.IdPMetaDataURL + cfg.SAML.IdPMetaDataPath
-}
-
-// ssoProbe fetches the provider's discovery document or metadata now and
-// then, logs when that fails (users could not sign in), and publishes the
-// result for "podium ha check".
-type ssoProbe struct {
-	startstop.Base
-	o *web.SSO
-	// check, when set, is the probe instead of o's (LDAP: connect and
-	// bind as the service account).
-	check func(context.Context) error
-	every time.Duration
-	log   *logrus.Entry
-	mu    sync.Mutex
-	f     hacheck.SSOFacts
-	// probed signals the end of each probe (tests).
-	probed testsignal.Signal[struct{}]
-}
-
-func (p *ssoProbe) Name() string { return "sign-in provider probe" }
-
-func (p *ssoProbe) facts() *hacheck.SSOFacts {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	f := p.f
-	return &f
-}
-
-// Start probes at once and then every p.every, until Stop.
-func (p *ssoProbe) Start(ctx context.Context) error {
-	return p.GoEvery(ctx, p.every, true, func(ctx context.Context) {
-		p.probe(ctx)
-		p.probed.Signal(struct{}{})
-	})
-}
-
-func (p *ssoProbe) probe(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var err error
-	if p.check != nil {
-		err = p.check(ctx)
-	} else if p.o.OIDC != nil {
-		err = p.o.OIDC.Check(ctx)
-	} else {
-		_, err = p.o.SAML.FetchIdPMetadata(ctx)
-	}
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		return
-	}
-	p.mu.Lock()
-	was := p.f.Error
-	p.f.CheckedAt = time.Now().UTC()
-	p.f.Error = ""
-	if err != nil {
-		p.f.Error = err.Error()
-	}
-	p.mu.Unlock()
-	switch {
-	case err != nil && was == "":
-		p.log.WithField("source", p.f.Source).WithError(err).Error("the sign-in provider cannot be reached: users cannot sign in through this node")
-	case err == nil && was != "":
-		p.log.WithField("source", p.f.Source).Info("the sign-in provider can be reached again")
-	}
 }
 
 // SSOFromConfig returns the web layer's single sign-on for cfg, nil for a

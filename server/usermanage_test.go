@@ -271,8 +271,8 @@ func TestProxyAuthFactsForHACheck(t *testing.T) {
 	if n.ssoProbe == nil {
 		t.Fatal("no sign-in facts for ha check under the proxy provider")
 	}
-	testutil.WaitFor(t, testutil.Timeout(10*time.Second), "the probe's first run", func() bool { return !n.ssoProbe.facts().CheckedAt.IsZero() })
-	f := n.ssoProbe.facts()
+	testutil.WaitFor(t, testutil.Timeout(10*time.Second), "the probe's first run", func() bool { return !n.ssoProbe.Facts().CheckedAt.IsZero() })
+	f := n.ssoProbe.Facts()
 	if f.Provider != "proxy" || !strings.Contains(f.Settings, "trusted=10.9.9.9") || !strings.Contains(f.Settings, "groups=X-Groups") || f.Error != "" {
 		t.Fatalf("facts = %+v", f)
 	}

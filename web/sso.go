@@ -71,6 +71,16 @@ func (o *SSO) startPath() string {
 	return SAMLStartPath
 }
 
+// Check fetches the provider's OIDC discovery document or SAML IdP
+// metadata: whether users can sign in through this node now.
+func (o *SSO) Check(ctx context.Context) error {
+	if o.OIDC != nil {
+		return o.OIDC.Check(ctx)
+	}
+	_, err := o.SAML.FetchIdPMetadata(ctx)
+	return err
+}
+
 // SetSSO makes the login pages sign in through o (before AccountRoutes).
 func (s *Server) SetSSO(o *SSO) { s.sso = o }
 

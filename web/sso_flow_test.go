@@ -283,3 +283,28 @@ func setCookie(rec *httptest.ResponseRecorder, name string) *http.Cookie {
 	}
 	return nil
 }
+
+// TestSSOCheck: the check the node's sign-in probe runs reaches the
+// provider's OIDC discovery document or SAML metadata, and fails when the
+// provider is away.
+func TestSSOCheck(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	oidc := testidp.StartOIDC(t, testidp.OIDCOptions{Users: []testidp.User{ssoAlice}, RedirectURIs: []string{ssoBase + OIDCCallbackPath}})
+	o := &SSO{OIDC: sso.NewOIDC(sso.OIDCOptions{Issuer: oidc.Issuer, ClientID: oidc.ClientID, ClientSecret: podium.Secret(oidc.ClientSecret)})}
+	if err := o.Check(ctx); err != nil {
+		t.Fatalf("OIDC provider up: %v", err)
+	}
+	away := &SSO{OIDC: sso.NewOIDC(sso.OIDCOptions{Issuer: "http://127.0.0.1:1/nowhere", ClientID: "c"})}
+	if err := away.Check(ctx); err == nil {
+		t.Fatal("OIDC provider away: no error")
+	}
+	saml := testidp.StartSAML(t, []testidp.User{ssoAlice})
+	sp, err := sso.NewSAML(sso.SAMLOptions{MetadataURL: saml.MetadataURL, BaseURL: ssoBase}, LoginPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&SSO{SAML: sp}).Check(ctx); err != nil {
+		t.Fatalf("SAML IdP up: %v", err)
+	}
+}
