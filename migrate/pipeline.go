@@ -372,7 +372,7 @@ func (r *run) countRows(ctx context.Context, tables []*table) ([]TablePlan, erro
 	for _, rd := range r.src.readers {
 		g.Go(func() error {
 			for i := range next {
-				n, err := rd.count(gctx, tables[i].Name)
+				n, err := rd.count(gctx, tables[i])
 				if err != nil {
 					return fmt.Errorf("migrate db: count %s: %w", tables[i].Name, err)
 				}
@@ -436,7 +436,7 @@ func (r *run) load(ctx context.Context, tables []*table, plan []TablePlan, lp *l
 					// Each reader has a snapshot of its own (--check):
 					// count in the one that reads.
 					var err error
-					if want, err = rd.count(gctx, tables[i].Name); err != nil {
+					if want, err = rd.count(gctx, tables[i]); err != nil {
 						return fmt.Errorf("migrate db: count %s: %w", tables[i].Name, err)
 					}
 				}

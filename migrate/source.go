@@ -263,7 +263,7 @@ func (s *source) snapshot(ctx context.Context, n int, log *logrus.Entry) error {
 		if err := rd.fast.Exec("BEGIN"); err != nil {
 			return fmt.Errorf("migrate db: source: begin snapshot: %w", err)
 		}
-		if _, err := rd.count(ctx, "sqlite_master"); err != nil {
+		if _, err := rd.countQuery(ctx, `SELECT count(*) FROM sqlite_master`, false); err != nil {
 			return fmt.Errorf("migrate db: source: begin snapshot: %w", err)
 		}
 	}
@@ -273,14 +273,40 @@ func (s *source) snapshot(ctx context.Context, n int, log *logrus.Entry) error {
 	return nil
 }
 
-// count counts a table's rows in the snapshot the reader reads from.
-func (rd *reader) count(ctx context.Context, table string) (int64, error) {
+// count counts a table's rows in the snapshot its rows are read from:
+// the RowReader's, or the driver's transaction for a table the RowReader
+// hands to the driver (a date-declared column, see stream). The two are
+// the same snapshot when the writers were held while they began, but not
+// with shared readers (--check beside a live node), where a count from
+// one and a read from the other would disagree on a table written in
+// between.
+func (rd *reader) count(ctx context.Context, t *table) (int64, error) {
+	driverRead := false
+	if rd.fast != nil {
+		err := rd.fast.Stream(ctx, fmt.Sprintf(`SELECT %s FROM %s LIMIT 0`, t.sourceSelectList(), quoteIdent(t.Name)),
+			func([]driver.Value) error { return nil })
+		switch {
+		case errors.Is(err, sqlite.ErrDriverValues):
+			driverRead = true
+		case err != nil:
+			return 0, fmt.Errorf("migrate db: read source: %w", err)
+		}
+	}
+	return rd.countQuery(ctx, `SELECT count(*) FROM `+quoteIdent(t.Name), driverRead)
+}
+
+// countQuery runs a count(*) query in the reader's snapshot: the
+// RowReader's unless driverRead.
+func (rd *reader) countQuery(ctx context.Context, query string, driverRead bool) (int64, error) {
 	var n int64
-	err := rd.stream(ctx, `SELECT count(*) FROM `+quoteIdent(table), func(vals []driver.Value) error {
+	fn := func(vals []driver.Value) error {
 		n, _ = vals[0].(int64)
 		return nil
-	})
-	return n, err
+	}
+	if driverRead || rd.fast == nil {
+		return n, rd.streamDriver(ctx, query, fn)
+	}
+	return n, rd.stream(ctx, query, fn)
 }
 
 // stream runs query in the reader's snapshot and calls fn for each row.
@@ -302,6 +328,12 @@ func (rd *reader) stream(ctx context.Context, query string, fn func(vals []drive
 		}
 		// A date-declared column: the driver's values, as before.
 	}
+	return rd.streamDriver(ctx, query, fn)
+}
+
+// streamDriver runs query through the driver, in the reader's
+// transaction.
+func (rd *reader) streamDriver(ctx context.Context, query string, fn func(vals []driver.Value) error) error {
 	return rd.conn.Raw(func(dc any) error {
 		q, ok := dc.(driver.QueryerContext)
 		if !ok {
