@@ -71,6 +71,19 @@ type ProcessInfo struct {
 	Exit        string     `json:"exit,omitempty"`
 }
 
+// Live reports whether a process of state runs: starting, ready,
+// draining or stopping. A process that has ended is exited, crashed or
+// failed; a failed one is failed once its process is gone (terminated
+// after InitTimeout), a moment before it is recorded as ended, so its
+// Ended time is not the test.
+func Live(state string) bool {
+	switch state {
+	case StateStarting, StateReady, StateDraining, StateStopping:
+		return true
+	}
+	return false
+}
+
 func (p *process) info() ProcessInfo {
 	i := ProcessInfo{PID: p.pid, Port: p.port, BundleID: p.bundleID, State: p.state, Connections: p.conns,
 		Served: p.served, Started: p.started}

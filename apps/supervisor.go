@@ -676,6 +676,22 @@ func (s *Supervisor) Processes(guid string) []ProcessInfo {
 	return out
 }
 
+// Running returns how many processes of content guid run on this node
+// (Live states): what the dashboard shows and the metrics sample.
+func (s *Supervisor) Running(guid string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	if pl := s.pools[guid]; pl != nil {
+		for _, p := range pl.procs {
+			if Live(p.state) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // PoolStatus summarizes one app's pool on this node.
 type PoolStatus struct {
 	GUID      string `json:"guid"`

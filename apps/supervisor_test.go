@@ -322,6 +322,12 @@ func TestScaling(t *testing.T) {
 	testutil.WaitFor(t, 30*time.Second, "3 processes with 2 connections each and 2 requests queued", func() bool {
 		return poolIs(f, []int{2, 2, 2}, 2)
 	})
+	if n := f.sup.Running(guid); n != 3 {
+		t.Errorf("Running = %d with 3 ready processes holding requests, want 3", n)
+	}
+	if n := f.sup.Running("no-such-content"); n != 0 {
+		t.Errorf("Running of content without a pool = %d, want 0", n)
+	}
 	got := h.release(t)
 	if len(got.pids) != 3 || got.most > 2 || got.status[200] != 8 {
 		t.Errorf("8 held requests, 2 conns/process, max 3 processes: %+v, want 8 answers from 3 processes, at most 2 at once in each", got)
@@ -885,5 +891,19 @@ func TestTickDiscoversApps(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("%d live processes of the app after a discovery pass, want MinProcesses (1): %+v", n, f.sup.Processes(other))
+	}
+}
+
+// TestLive checks the one definition of a running process (the
+// dashboard's count and the apps.processes metric): every state a process
+// can be in, live or ended.
+func TestLive(t *testing.T) {
+	for state, want := range map[string]bool{
+		apps.StateStarting: true, apps.StateReady: true, apps.StateDraining: true, apps.StateStopping: true,
+		apps.StateExited: false, apps.StateCrashed: false, apps.StateFailed: false, "": false,
+	} {
+		if got := apps.Live(state); got != want {
+			t.Errorf("Live(%q) = %v, want %v", state, got, want)
+		}
 	}
 }

@@ -144,11 +144,7 @@ func (s dashSources) Processes(guid string) ([]dashboard.Process, string) {
 func (s dashSources) Running(guids []string) int {
 	n := 0
 	for _, g := range guids {
-		for _, p := range s.sup.Processes(g) {
-			if p.Ended == nil {
-				n++
-			}
-		}
+		n += s.sup.Running(g)
 	}
 	return n
 }

@@ -107,11 +107,8 @@ func newMetrics(ctx context.Context, d metricsDeps) (*nodeMetrics, []Service, er
 				return out
 			}
 			for _, g := range *guids {
-				for _, p := range sup.Processes(g) {
-					switch p.State {
-					case apps.StateStarting, apps.StateReady, apps.StateDraining, apps.StateStopping:
-						out[g]++
-					}
+				if n := sup.Running(g); n > 0 {
+					out[g] = n
 				}
 			}
 			return out
