@@ -22,6 +22,9 @@ type SettingsStore interface {
 type ProcessService interface {
 	// Status returns this node's processes of content guid.
 	Status(guid string) PoolStatus
+	// Running returns how many processes of content guid run on this
+	// node (Live).
+	Running(guid string) int
 	// LogPath returns the log file of process pid of content guid.
 	// Returns ENOTFOUND.
 	LogPath(guid string, pid int) (string, error)

@@ -31,12 +31,14 @@ import (
 	"github.com/podiumhq/podium/internal/heartbeat"
 	"github.com/podiumhq/podium/internal/nodeidentity"
 	"github.com/podiumhq/podium/internal/sandbox"
+	"github.com/podiumhq/podium/metrics"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/runtimes"
 	"github.com/podiumhq/podium/runtimes/rlang"
 	"github.com/podiumhq/podium/scheduler"
 	"github.com/podiumhq/podium/schema"
 	"github.com/podiumhq/podium/web"
+	"github.com/podiumhq/podium/web/dashboard"
 	"github.com/sirupsen/logrus"
 )
 
@@ -393,8 +395,9 @@ func (n *Node) build(ctx context.Context) error {
 	w.Use(m.registry.Middleware())
 	n.AddInfo(m.info)
 
-	dash := newDashboard(cfg, db, id, dashSources{nodeID: id, db: db, now: n.Now, pub: pub, sched: sched, sup: sup, settings: settings,
-		metrics: m.store, haCheck: func(ctx context.Context, lb string) ([]hacheck.Result, error) { return haCheck(ctx, db, cfg, lb) }},
+	dash := newDashboard(cfg, db, id, dashboard.Services{Content: pub, Tags: pub, Vanity: pub, Access: pub, Jobs: sched,
+		Processes: sup, Settings: settings, Metrics: metrics.Stores{NodeID: id, Own: m.store, Nodes: db, Now: n.Now}, Now: n.Now,
+		HAChecks: func(ctx context.Context) ([]hacheck.Result, error) { return haCheck(ctx, db, cfg, "") }},
 		accounts, w.ContentOriginOf, n.log("dashboard"))
 	w.Mount(dash.Routes())
 	mountRollingTest(w.Echo, db, id)

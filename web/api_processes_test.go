@@ -28,6 +28,8 @@ func (f *fakeProcesses) Status(guid string) apps.PoolStatus {
 	return apps.PoolStatus{GUID: guid, Processes: []apps.ProcessInfo{{PID: 42, State: apps.StateReady}}}
 }
 
+func (f *fakeProcesses) Running(string) int { return 1 }
+
 func (f *fakeProcesses) LogPath(guid string, pid int) (string, error) {
 	p := filepath.Join(f.logs, guid+"-"+strconv.Itoa(pid)+".log")
 	if _, err := os.Stat(p); err != nil {

@@ -13,10 +13,13 @@
 // with the X-Forwarded-Prefix header, believed only from the configured
 // trusted proxies ([HTTP] TrustedProxies); see docs/dashboard.md.
 //
-// The package reads what other parts own through the small interfaces in
-// sources.go, which server/dashboard.go adapts; it imports the domain, the
-// database interfaces, echo, logrus and package web (for the current user
-// and error statuses), and must not import server.
+// The pages read what other parts own through the small interfaces in
+// sources.go (their tests give fakes of them); Sources (services.go)
+// implements them over the services' own interfaces, declared by their
+// domains (publish, scheduler, apps, metrics, hacheck). The package
+// imports those domains, the database interfaces, echo, logrus and
+// package web (for the current user and error statuses), and must not
+// import server.
 package dashboard
 
 import (
