@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/dbprovider/sqlite"
 	"github.com/podiumhq/podium/schema"
 	"github.com/sirupsen/logrus"
 )
@@ -146,11 +147,15 @@ func runCheck(ctx context.Context, opts Options, log *logrus.Entry) (*Result, er
 	if src.version < schema.ParityVersion {
 		// The real run first brings the source to this binary's schema;
 		// the parity migration refuses rows that break its constraints.
-		vs, err := schema.ParityViolations(ctx, src.tx)
+		checks, err := schema.ParityChecks()
 		if err != nil {
 			return nil, err
 		}
-		for _, v := range vs {
+		cvs, err := sqlite.ConstraintCheckOn(ctx, src.tx, checks)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range schema.ParityViolationsOf(cvs) {
 			if cs.cleanedByUpgrade(v.Table, v.Key, v.Column) {
 				continue
 			}

@@ -2,7 +2,9 @@ package schema
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -25,6 +27,13 @@ type UpgradeEstimate struct {
 	Duration time.Duration `json:"-"`
 	// DiskNeeded is [DiskNeeded] of the file's size (0 when unknown).
 	DiskNeeded int64 `json:"disk_needed_bytes"`
+}
+
+// Querier is what EstimateUpgrade reads through: a *sql.DB, *sql.Conn or
+// *sql.Tx.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // EstimateUpgrade estimates the schema upgrade of the SQLite database
@@ -69,3 +78,5 @@ func EstimateUpgrade(ctx context.Context, q Querier, from, size int64) (UpgradeE
 	}
 	return e, nil
 }
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

@@ -3,10 +3,7 @@ package schema
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"io/fs"
-	"strings"
-	"time"
 )
 
 // SetExtraMigrations replaces the build-tagged extra migrations of both
@@ -64,56 +61,4 @@ func RebuildParityTables(db *sql.DB, n int) error {
 		}
 	}
 	return nil
-}
-
-// ParityTimes times the parts of ParityViolations per table (for a perf
-// investigation).
-func ParityTimes(ctx context.Context, q Querier) (map[string]time.Duration, error) {
-	out := map[string]time.Duration{}
-	rules, err := parityRules()
-	if err != nil {
-		return nil, err
-	}
-	byTable := map[string][]parityRule{}
-	for _, r := range rules {
-		byTable[r.Table] = append(byTable[r.Table], r)
-	}
-	for t, rs := range byTable {
-		cols, key, err := sqliteColumns(ctx, q, t)
-		if err != nil || cols == nil {
-			continue
-		}
-		var kept []parityRule
-		var flags []string
-		for _, r := range rs {
-			if cols[r.Column] {
-				kept = append(kept, r)
-				flags = append(flags, fmt.Sprintf("(%s) IS 0", r.Expr))
-			}
-		}
-		t0 := time.Now()
-		rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE %s", quoteIdent(t), strings.Join(flags, " OR ")))
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-		}
-		rows.Close()
-		out[t+".flags"] = time.Since(t0)
-		t0 = time.Now()
-		if _, err := invalidUTF8(ctx, q, t, key, kept); err != nil {
-			return nil, err
-		}
-		out[t+".utf8"] = time.Since(t0)
-	}
-	t0 := time.Now()
-	rows, err := q.QueryContext(ctx, `SELECT count(*) FROM pragma_foreign_key_check`)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-	}
-	rows.Close()
-	out["fk"] = time.Since(t0)
-	return out, nil
 }

@@ -61,16 +61,6 @@ type OwnRepair struct {
 // Rows is the number of rows changed.
 func (r OwnRepair) Rows() int64 { return r.Changed }
 
-// nonASCII is the SQL filter for text values that are not plain ASCII
-// without NUL: only such values can hold NUL or invalid UTF-8, so only
-// they are read into Go (no SQL function of SQLite sees invalid UTF-8, but
-// GLOB reads every byte of 0x80 and above as a character outside
-// U+0001-U+007F, and a NUL shows as a byte of the value as a blob).
-func nonASCII(col string) string {
-	c := quoteIdent(col)
-	return fmt.Sprintf("(typeof(%s) = 'text' AND (%s GLOB '*[^' || char(1) || '-' || char(127) || ']*' OR instr(CAST(%s AS BLOB), x'00') > 0))", c, c, c)
-}
-
 // ownBatch is how many rows one transaction of the repair changes: each
 // commits, so a repair interrupted by a kill keeps what it did and the
 // next start goes on from there (the repair is idempotent).

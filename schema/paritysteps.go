@@ -82,7 +82,7 @@ func paritySteps() ([]parityStep, error) {
 // rebuildParity applies 00035 to a SQLite database step by step (see
 // above, [dbprovider.Provider.TableRebuild]) and records it in goose's
 // version table, reporting each table with the rows done and the time
-// left. It assumes the rows were checked ([ParityViolations]): a row a
+// left. It assumes the rows were checked ([ParityChecks]): a row a
 // constraint refuses fails its table's step, which is rolled back alone.
 func rebuildParity(ctx context.Context, p dbprovider.Provider, pr *progress) error {
 	steps, err := paritySteps()

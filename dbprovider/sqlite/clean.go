@@ -16,7 +16,7 @@ import (
 // UPDATE (the writer refuses a row that still holds invalid UTF-8 in any
 // column, utf8.go).
 func (p *Provider) TextClean(ctx context.Context, tp *dbprovider.TextCleanParams) error {
-	have, _, err := p.tableColumns(ctx, tp.Table)
+	have, _, err := tableColumns(ctx, p.reader, tp.Table)
 	if err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func (p *Provider) updateRows(ctx context.Context, query string, args [][]any) e
 
 // IntegerClamp implements dbprovider.Provider.
 func (p *Provider) IntegerClamp(ctx context.Context, table, column string, lo, hi int64, dry bool) (int64, error) {
-	cols, _, err := p.tableColumns(ctx, table)
+	cols, _, err := tableColumns(ctx, p.reader, table)
 	if err != nil || !cols[column] {
 		return 0, err
 	}

@@ -13,12 +13,26 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// ConstraintCheck implements dbprovider.Provider on the reader pool. A
-// table's rows are checked by one query (and a second for UTF-8), two
-// tables at a time, one per core of a small machine: the CHECK
-// expressions are all CPU, and the largest history tables come last. The
-// result keeps the order of the tables.
+// ConstraintCheck implements dbprovider.Provider on the reader pool
+// ([ConstraintCheckOn]).
 func (p *Provider) ConstraintCheck(ctx context.Context, checks []dbprovider.ColumnCheck) ([]dbprovider.ConstraintViolation, error) {
+	return ConstraintCheckOn(ctx, p.reader, checks)
+}
+
+// Querier is what ConstraintCheckOn reads through: a *sql.DB, *sql.Conn
+// or *sql.Tx of a SQLite database.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// ConstraintCheckOn is ConstraintCheck through q, reading only: "podium
+// migrate db --check" checks its source in the snapshot transaction it
+// reads the rows in. A table's rows are checked by one query (and a
+// second for UTF-8); on a pool of connections (a *sql.DB) two tables at a
+// time, one per core of a small machine (the CHECK expressions are all
+// CPU, and the largest history tables come last), on one connection or
+// transaction one at a time. The result keeps the order of the tables.
+func ConstraintCheckOn(ctx context.Context, q Querier, checks []dbprovider.ColumnCheck) ([]dbprovider.ConstraintViolation, error) {
 	byTable := map[string][]dbprovider.ColumnCheck{}
 	var tables []string
 	for _, c := range checks {
@@ -29,10 +43,14 @@ func (p *Provider) ConstraintCheck(ctx context.Context, checks []dbprovider.Colu
 	}
 	perTable := make([][]dbprovider.ConstraintViolation, len(tables))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(2)
+	if _, ok := q.(*sql.DB); ok {
+		g.SetLimit(2)
+	} else {
+		g.SetLimit(1)
+	}
 	for i, t := range tables {
 		g.Go(func() error {
-			vs, err := p.checkTable(gctx, t, byTable[t])
+			vs, err := checkTable(gctx, q, t, byTable[t])
 			perTable[i] = vs
 			return err
 		})
@@ -44,7 +62,7 @@ func (p *Provider) ConstraintCheck(ctx context.Context, checks []dbprovider.Colu
 	for _, vs := range perTable {
 		out = append(out, vs...)
 	}
-	fk, err := p.reader.QueryContext(ctx, `SELECT "table", rowid, parent FROM pragma_foreign_key_check`)
+	fk, err := q.QueryContext(ctx, `SELECT "table", rowid, parent FROM pragma_foreign_key_check`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: foreign key check: %w", translate(err))
 	}
@@ -77,9 +95,9 @@ func checkExpr(expr string) string {
 
 // checkTable lists the rows of table t that its checks refuse (nil when
 // the database has no such table).
-func (p *Provider) checkTable(ctx context.Context, t string, checks []dbprovider.ColumnCheck) ([]dbprovider.ConstraintViolation, error) {
+func checkTable(ctx context.Context, q Querier, t string, checks []dbprovider.ColumnCheck) ([]dbprovider.ConstraintViolation, error) {
 	var out []dbprovider.ConstraintViolation
-	cols, key, err := p.tableColumns(ctx, t)
+	cols, key, err := tableColumns(ctx, q, t)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +122,7 @@ func (p *Provider) checkTable(ctx context.Context, t string, checks []dbprovider
 	}
 	query := fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s", strings.Join(keyList, ", "), strings.Join(flags, ", "),
 		quoteIdent(t), strings.Join(flags, " OR "))
-	rows, err := p.reader.QueryContext(ctx, query)
+	rows, err := q.QueryContext(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: check of %s: %w", t, translate(err))
 	}
@@ -133,7 +151,7 @@ func (p *Provider) checkTable(ctx context.Context, t string, checks []dbprovider
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: check of %s: %w", t, translate(err))
 	}
-	more, err := p.invalidUTF8(ctx, t, key, cs)
+	more, err := invalidUTF8(ctx, q, t, key, cs)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +161,7 @@ func (p *Provider) checkTable(ctx context.Context, t string, checks []dbprovider
 // invalidUTF8 lists the text values of a table that are not valid UTF-8,
 // which no SQL of SQLite can see (the writer refuses them, utf8.go, but an
 // older binary or the sqlite3 shell may have stored them).
-func (p *Provider) invalidUTF8(ctx context.Context, table string, key []string, checks []dbprovider.ColumnCheck) ([]dbprovider.ConstraintViolation, error) {
+func invalidUTF8(ctx context.Context, q Querier, table string, key []string, checks []dbprovider.ColumnCheck) ([]dbprovider.ConstraintViolation, error) {
 	var cols []string
 	for _, c := range checks {
 		if c.Text && !slices.Contains(cols, c.Column) {
@@ -163,7 +181,7 @@ func (p *Provider) invalidUTF8(ctx context.Context, table string, key []string, 
 	for i, c := range cols {
 		filters[i] = nonASCII(c)
 	}
-	rows, err := p.reader.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s", strings.Join(list, ", "), quoteIdent(table), strings.Join(filters, " OR ")))
+	rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s", strings.Join(list, ", "), quoteIdent(table), strings.Join(filters, " OR ")))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: UTF-8 check of %s: %w", table, translate(err))
 	}
@@ -201,8 +219,8 @@ func nonASCII(col string) string {
 
 // tableColumns returns a table's columns and its key columns (the primary
 // key, else rowid); nil columns when the table does not exist.
-func (p *Provider) tableColumns(ctx context.Context, table string) (map[string]bool, []string, error) {
-	rows, err := p.reader.QueryContext(ctx, `SELECT name, pk FROM pragma_table_info(?) ORDER BY cid`, table)
+func tableColumns(ctx context.Context, q Querier, table string) (map[string]bool, []string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, pk FROM pragma_table_info(?) ORDER BY cid`, table)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlite: columns of %s: %w", table, translate(err))
 	}
