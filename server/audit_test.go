@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/audit"
 	"github.com/podiumhq/podium/auth"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/web"
@@ -127,7 +128,7 @@ func TestAuditPrunerDeletesOldEntriesInBatches(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a := newAuditPruner(n.DB(), time.Hour, time.Now, n.log("audit"))
+	a := audit.NewPruner(n.DB(), time.Hour, time.Now, n.log("audit"))
 	a.Batch = 2 // entries are minutes old at most: none is older than an hour
 	if got := a.Prune(ctx); got != 0 {
 		t.Fatalf("pruned %d fresh entries", got)

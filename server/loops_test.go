@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/audit"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/internal/heartbeat"
 	"github.com/podiumhq/podium/internal/startstop"
@@ -36,7 +37,7 @@ func TestLoopsRunAndStop(t *testing.T) {
 		if err := n.DB().AuditInsert(ctx, &dbprovider.AuditInsertParams{Action: podium.AuditLogin}); err != nil {
 			t.Fatal(err)
 		}
-		a := newAuditPruner(n.DB(), time.Hour, func() time.Time { return time.Now().Add(2 * time.Hour) }, n.log("audit"))
+		a := audit.NewPruner(n.DB(), time.Hour, func() time.Time { return time.Now().Add(2 * time.Hour) }, n.log("audit"))
 		a.Pruned.Init()
 		if err := a.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -48,7 +49,7 @@ func TestLoopsRunAndStop(t *testing.T) {
 	})
 
 	t.Run("AuditPrunerWithoutRetention", func(t *testing.T) {
-		a := newAuditPruner(n.DB(), 0, time.Now, n.log("audit"))
+		a := audit.NewPruner(n.DB(), 0, time.Now, n.log("audit"))
 		a.Pruned.Init()
 		if err := a.Start(ctx); err != nil {
 			t.Fatal(err)

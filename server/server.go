@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/audit"
 	"github.com/podiumhq/podium/auth"
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/dbprovider"
@@ -350,7 +351,7 @@ func (n *Node) build(ctx context.Context) error {
 	firstRun := w.FirstRunSetup(accounts, id, cfg.Authentication.Provider, cfg.Server.Address, n.Log.Out, n.log("auth"))
 
 	w.Mount(web.AuditRoutes(db))
-	pruner := newAuditPruner(db, cfg.Server.AuditLogRetention, n.Now, n.log("audit"))
+	pruner := audit.NewPruner(db, cfg.Server.AuditLogRetention, n.Now, n.log("audit"))
 	w.Mount(web.UsageRoutes(db))
 	rec, usagePruner := newUsage(cfg.Usage, db, id, n.Now, n.log("usage"))
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/audit"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/web/route"
 	"github.com/sirupsen/logrus"
@@ -106,14 +107,9 @@ func (s *Server) writeAudit(c echo.Context, r route.Route, status int) {
 	}
 }
 
-// AuditReader reads the audit log (a dbprovider.Provider): the entries, and
-// the user an actor filter names.
-type AuditReader interface {
-	// AuditList returns the entries that match p, newest first.
-	AuditList(ctx context.Context, p *dbprovider.AuditListParams) ([]*podium.AuditEntry, error)
-	// UserGetByName returns a user. Returns ENOTFOUND.
-	UserGetByName(ctx context.Context, username string) (*podium.User, error)
-}
+// AuditReader is audit.Reader, under the name web/dashboard's Store still
+// embeds it by.
+type AuditReader = audit.Reader
 
 // AuditLogBody is the answer of GET /__api__/v1/audit_log.
 type AuditLogBody struct {
@@ -126,13 +122,13 @@ type AuditLogBody struct {
 // AuditRoutes are the administrators' audit log API:
 //
 //	GET /__api__/v1/audit_log?actor=NAME&action=ACTION&target=TARGET&from=RFC3339&to=RFC3339&limit=N&before=ID
-func AuditRoutes(db AuditReader) []route.Route {
+func AuditRoutes(db audit.Reader) []route.Route {
 	h := &auditAPI{db: db}
 	return []route.Route{{Method: http.MethodGet, Path: "/__api__/v1/audit_log", Handler: h.list}}
 }
 
 // auditAPI is the handler of the audit log endpoint.
-type auditAPI struct{ db AuditReader }
+type auditAPI struct{ db audit.Reader }
 
 func (h *auditAPI) list(c echo.Context) error {
 	u, err := RequireUser(c)
@@ -163,7 +159,7 @@ func (h *auditAPI) list(c echo.Context) error {
 // AuditQuery reads the audit log filters from query parameters (the API
 // and the dashboard page share it). It returns nil params, and no error,
 // for an actor that does not exist. Returns EINVALID naming the parameter.
-func AuditQuery(ctx context.Context, db AuditReader, get func(string) string) (*dbprovider.AuditListParams, error) {
+func AuditQuery(ctx context.Context, db audit.Reader, get func(string) string) (*dbprovider.AuditListParams, error) {
 	p := &dbprovider.AuditListParams{Action: get("action"), Target: get("target"), Limit: 100}
 	if name := get("actor"); name != "" {
 		u, err := db.UserGetByName(ctx, name)

@@ -18,7 +18,7 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// auditRows is a fake AuditWriter: it keeps the rows written.
+// auditRows is a fake audit.Writer: it keeps the rows written.
 type auditRows struct {
 	mu   sync.Mutex
 	rows []*dbprovider.AuditInsertParams

@@ -18,7 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/podiumhq/podium"
-	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/audit"
 	"github.com/podiumhq/podium/web/route"
 	"github.com/sirupsen/logrus"
 )
@@ -65,7 +65,7 @@ type Options struct {
 	NoSpace func() string
 	// Audit, when set, receives the audit log rows of the routes that have
 	// an Audit action; NodeID names this node in them.
-	Audit  AuditWriter
+	Audit  audit.Writer
 	NodeID string
 	// Address is [Server] Address, the main origin's public URL; ContentURL
 	// is [Server] ContentURL, the content origin ("" serves content on the
@@ -84,11 +84,6 @@ type Options struct {
 	AuthProvider string
 }
 
-// AuditWriter writes the audit log (a dbprovider.Provider).
-type AuditWriter interface {
-	AuditInsert(ctx context.Context, p *dbprovider.AuditInsertParams) error
-}
-
 // Server is the echo server of one node.
 type Server struct {
 	Echo *echo.Echo
@@ -103,7 +98,7 @@ type Server struct {
 
 	targets *targetCache // app content targets; see content_serve_cache.go
 
-	audit  AuditWriter // see audit.go
+	audit  audit.Writer // see audit.go
 	nodeID string
 
 	trustedProxies []*net.IPNet // whose X-Forwarded-Prefix is believed; see prefix.go
