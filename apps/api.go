@@ -1,6 +1,10 @@
 package apps
 
-import "context"
+import (
+	"context"
+
+	"github.com/labstack/echo/v4"
+)
 
 // SettingsStore keeps the per-content process overrides.
 type SettingsStore interface {
@@ -38,6 +42,17 @@ type ProcessService interface {
 }
 
 var _ ProcessService = (*Supervisor)(nil)
+
+// ServeService serves content of appmode "app" and "api": what web's
+// content serving holds to pass a request under /content/{guid}/ to one of
+// the app's processes (the Supervisor's proxy).
+type ServeService interface {
+	// ServeApp answers request c for the app content guid. The caller has
+	// already checked that the user may view the content.
+	ServeApp(c echo.Context, guid string) error
+}
+
+var _ ServeService = (*Supervisor)(nil)
 
 // MaxLogBytes bounds the end of a process log that the API returns.
 const MaxLogBytes = 1 << 20

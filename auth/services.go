@@ -44,3 +44,12 @@ type AccountService interface {
 }
 
 var _ AccountService = (*Service)(nil)
+
+// SessionChecker finds a live session by its id: what web's content origin
+// holds to let in a reader whose content cookie names a dashboard session
+// (*Service's AuthenticateSessionID, with its rules and error codes).
+type SessionChecker interface {
+	AuthenticateSessionID(ctx context.Context, idHash []byte) (*Session, error)
+}
+
+var _ SessionChecker = (*Service)(nil)

@@ -30,7 +30,7 @@ func newUsage(cfg config.UsageConfig, db dbprovider.Provider, nodeID string, now
 
 // visits is rec as the content server's visit recorder: nil, not a nil
 // *usage.Recorder, when usage is off (no visit is even built).
-func visits(rec *usage.Recorder) web.VisitRecorder {
+func visits(rec *usage.Recorder) usage.VisitRecorder {
 	if rec == nil {
 		return nil
 	}

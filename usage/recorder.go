@@ -6,6 +6,7 @@
 // open sessions included. NewPruner's service (internal/prune) deletes
 // usage older than the retention.
 //
+// It declares what web's handlers hold of it (VisitRecorder, ReadStore).
 // It imports the root package podium, dbprovider's interfaces and logrus;
 // never echo, the web layer or a database driver.
 package usage

@@ -12,15 +12,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/usage"
 	"github.com/podiumhq/podium/web/route"
 )
-
-// UsageReader reads the usage history (a dbprovider.Provider).
-type UsageReader interface {
-	UsageVisitList(ctx context.Context, p *dbprovider.UsageListParams) ([]*podium.Visit, error)
-	UsageSessionList(ctx context.Context, p *dbprovider.UsageListParams) ([]*podium.AppSession, error)
-	ContentGetByGUID(ctx context.Context, guid string) (*podium.Content, error)
-}
 
 // Connect's instrumentation paths.
 const (
@@ -83,7 +77,7 @@ type UsagePaging struct {
 // next and previous take the cursors of the previous answer's paging.
 // from and to are RFC 3339 times (or dates): visits at or after from and
 // before to; sessions that overlap [from, to). docs/usage.md.
-func UsageRoutes(db UsageReader) []route.Route {
+func UsageRoutes(db usage.ReadStore) []route.Route {
 	h := &usageAPI{db: db}
 	return []route.Route{
 		{Method: http.MethodGet, Path: visitsPath, Handler: h.visits},
@@ -92,7 +86,7 @@ func UsageRoutes(db UsageReader) []route.Route {
 }
 
 // usageAPI is the handler of the instrumentation endpoints.
-type usageAPI struct{ db UsageReader }
+type usageAPI struct{ db usage.ReadStore }
 
 func (h *usageAPI) visits(c echo.Context) error {
 	return usagePage(c, h.db, func(ctx context.Context, p *dbprovider.UsageListParams) ([]VisitBody, []int64, error) {
@@ -160,7 +154,7 @@ const lastCursor = 1<<63 - 1
 // reads the filters and cursors, fetches one row more than the page in the
 // direction it walks (to know whether another page follows) and one row in
 // the other direction, and builds Connect's paging.
-func usagePage[T any](c echo.Context, db UsageReader, list func(ctx context.Context, p *dbprovider.UsageListParams) ([]T, []int64, error)) error {
+func usagePage[T any](c echo.Context, db usage.ReadStore, list func(ctx context.Context, p *dbprovider.UsageListParams) ([]T, []int64, error)) error {
 	u, err := RequireUser(c)
 	if err != nil {
 		return err

@@ -11,7 +11,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/apps"
+	"github.com/podiumhq/podium/auth"
 	"github.com/podiumhq/podium/publish"
+	"github.com/podiumhq/podium/usage"
 	"github.com/podiumhq/podium/web/route"
 )
 
@@ -39,9 +42,9 @@ const contentCSP = "sandbox allow-scripts allow-forms allow-popups allow-downloa
 // the content origin's cookies name.
 //
 // Each visit is handed to visits (docs/usage.md says which requests
-// count); a nil *usage.Recorder records nothing.
-func (s *Server) ContentServeRoutes(svc publish.ServeService, apps AppServer, sessions SessionChecker, visits VisitRecorder) []route.Route {
-	h := &contentServe{svc: svc, apps: apps, cache: s.targets, origin: s.content, sessions: sessions,
+// count); a nil VisitRecorder records nothing.
+func (s *Server) ContentServeRoutes(svc publish.ServeService, appServer apps.ServeService, sessions auth.SessionChecker, visits usage.VisitRecorder) []route.Route {
+	h := &contentServe{svc: svc, apps: appServer, cache: s.targets, origin: s.content, sessions: sessions,
 		trustedProxies: s.trustedProxies, frame: s.frameContent, visits: visits}
 	s.notFound = h.vanity
 	return []route.Route{
@@ -55,19 +58,13 @@ func (s *Server) ContentServeRoutes(svc publish.ServeService, apps AppServer, se
 
 type contentServe struct {
 	svc            publish.ServeService
-	apps           AppServer // nil: this node runs no apps
+	apps           apps.ServeService // nil: this node runs no apps
 	cache          *targetCache
 	origin         *contentOrigin // nil: content is served on the main origin
-	sessions       SessionChecker
+	sessions       auth.SessionChecker
 	trustedProxies []*net.IPNet
-	frame          string // [Server] FrameOptionsContent
-	visits         VisitRecorder
-}
-
-// VisitRecorder takes the visits of content (a *usage.Recorder, which
-// buffers them and writes them in batches; nil records nothing).
-type VisitRecorder interface {
-	Visit(v *podium.Visit)
+	frame          string              // [Server] FrameOptionsContent
+	visits         usage.VisitRecorder // nil: usage is not recorded
 }
 
 // recordVisit hands one visit of t's content at path rel to the recorder.

@@ -879,7 +879,7 @@ func TestProxyAuth(t *testing.T) {
 	}
 }
 
-// visitLog is a fake VisitRecorder.
+// visitLog is a fake usage.VisitRecorder.
 type visitLog struct {
 	mu     sync.Mutex
 	visits []*podium.Visit

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -32,11 +31,6 @@ const ContentAuthPath = "/__content-auth__"
 // ticketTTL is how long a ticket may wait to be redeemed: the browser
 // follows the redirect at once.
 const ticketTTL = 60 * time.Second
-
-// SessionChecker finds a live session by its id (auth.Service).
-type SessionChecker interface {
-	AuthenticateSessionID(ctx context.Context, idHash []byte) (*auth.Session, error)
-}
 
 // contentOrigin is the node's content origin and what it needs to let
 // readers in: the main origin's address, the key that signs tickets and
@@ -163,7 +157,7 @@ var guidPath = regexp.MustCompile(`^/content/([0-9A-Za-z-]{1,64})(/|$)`)
 //     CSRF).
 //
 // Without a content origin only the second part applies.
-func (s *Server) Origins(sessions SessionChecker) echo.MiddlewareFunc {
+func (s *Server) Origins(sessions auth.SessionChecker) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -198,7 +192,7 @@ func (s *Server) Origins(sessions SessionChecker) echo.MiddlewareFunc {
 	}
 }
 
-func (s *Server) onContentOrigin(c echo.Context, next echo.HandlerFunc, sessions SessionChecker, label string) error {
+func (s *Server) onContentOrigin(c echo.Context, next echo.HandlerFunc, sessions auth.SessionChecker, label string) error {
 	req := c.Request()
 	p := req.URL.Path
 	m := guidPath.FindStringSubmatch(p)

@@ -189,6 +189,7 @@ var rules = []rule{
 	{"web/route and web/jsonbody import echo and podium only", exactly("web/route", "web/jsonbody"), onlyStdAnd("", "github.com/labstack/echo/v4")},
 	{"auth imports neither echo nor web", exactly("auth"), never("web", "github.com/labstack/echo")},
 	{"publish imports neither echo nor web", exactly("publish"), never("web", "server", "github.com/labstack/echo")},
+	{"audit and usage import neither echo, web nor server", exactly("audit", "usage"), never("web", "server", "github.com/labstack/echo")},
 	{"scheduler imports neither web nor server", exactly("scheduler"), never("web", "server")},
 	{"metrics imports neither server nor web", exactly("metrics"), never("web", "server")},
 	{"hacheck imports neither server nor web", exactly("hacheck"), never("web", "server")},
