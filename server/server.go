@@ -335,9 +335,6 @@ func (n *Node) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if sso != nil {
-		w.SetSSO(sso)
-	}
 	external, ldapProbe, err := newLDAP(cfg, n.log("auth"))
 	if err != nil {
 		return err
@@ -346,7 +343,7 @@ func (n *Node) build(ctx context.Context) error {
 	accounts, authMiddleware := newAccounts(cfg, db, n.AuthOptions, external, w, n.log("auth"))
 	n.auth = accounts
 	w.Use(authMiddleware...)
-	w.Mount(w.AccountRoutes(accounts))
+	w.Mount(w.AccountRoutes(accounts, sso))
 	sweeper := auth.NewSweeper(accounts, time.Hour, n.log("auth"))
 	firstRun := w.FirstRunSetup(accounts, id, cfg.Authentication.Provider, cfg.Server.Address, n.Log.Out, n.log("auth"))
 

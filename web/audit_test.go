@@ -138,7 +138,7 @@ func TestAuditedRoutesDeclareTargets(t *testing.T) {
 	s := New(Options{Log: quietLog()})
 	var routes []route.Route
 	for _, table := range [][]route.Route{
-		s.AccountRoutes(nil), ContentRoutes(nil), TagRoutes(nil), VanityRoutes(nil), GitRoutes(nil),
+		s.AccountRoutes(nil, nil), ContentRoutes(nil), TagRoutes(nil), VanityRoutes(nil), GitRoutes(nil),
 		ApplicationsRoutes(nil), ScheduleRoutes(nil), JobRoutes(nil),
 	} {
 		routes = append(routes, table...)

@@ -169,14 +169,19 @@ func clearSessionCookie(c echo.Context) {
 }
 
 // AccountRoutes are the login pages (with the first-run setup) and the
-// account API (users, keys, who am I). The authentication middleware
-// (Authenticate) is installed apart, on every request, before any area's
-// routes.
-func (s *Server) AccountRoutes(a auth.AccountService) []route.Route {
+// account API (users, keys, who am I); with sso (nil without one) the
+// login pages sign in through that external provider. The authentication
+// middleware (Authenticate) is installed apart, on every request, before
+// any area's routes.
+//
+// Unlike the other areas' tables it is a method: the area shares the
+// server's first-run state (EnableFirstRun, FirstRunSetup), its trusted
+// proxies and [Authentication] Provider, which the server holds.
+func (s *Server) AccountRoutes(a auth.AccountService, sso *SSO) []route.Route {
 	h := &accountHandlers{auth: a, log: s.log, trustedProxies: s.trustedProxies, firstRun: &s.firstRun, provider: s.authProvider}
 	routes := append(append(h.loginRoutes(), h.apiRoutes()...), h.manageRoutes()...)
-	if s.sso != nil {
-		h.sso = &ssoHandlers{accountHandlers: h, o: s.sso}
+	if sso != nil {
+		h.sso = &ssoHandlers{accountHandlers: h, o: sso}
 		routes = append(routes, h.sso.routes()...)
 	}
 	return routes

@@ -43,6 +43,12 @@ const contentCSP = "sandbox allow-scripts allow-forms allow-popups allow-downloa
 //
 // Each visit is handed to visits (docs/usage.md says which requests
 // count); a nil VisitRecorder records nothing.
+//
+// Unlike the other areas' tables it is a method: the area shares state the
+// server holds and uses outside the area's routes: the target cache its
+// invalidateOnChange middleware empties on every change made through the
+// API, the content origin its Origins middleware and error pages use, and
+// the vanity lookup Server.NotFound (LandingRoutes) answers with.
 func (s *Server) ContentServeRoutes(svc publish.ServeService, appServer apps.ServeService, sessions auth.SessionChecker, visits usage.VisitRecorder) []route.Route {
 	h := &contentServe{svc: svc, apps: appServer, cache: s.targets, origin: s.content, sessions: sessions,
 		trustedProxies: s.trustedProxies, frame: s.frameContent, visits: visits}

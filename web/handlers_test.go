@@ -77,7 +77,7 @@ func mustBare(t *testing.T, opts Options, tables ...func(a *api) []route.Route) 
 	opts.Audit, opts.NodeID = a.audit, "n1"
 	a.s = New(opts)
 	a.s.Use(Authenticate(a.auth))
-	a.s.Mount(a.s.AccountRoutes(a.auth))
+	a.s.Mount(a.s.AccountRoutes(a.auth, nil))
 	for _, table := range tables {
 		a.s.Mount(table(a))
 	}

@@ -42,7 +42,7 @@ func TestContentOriginTickets(t *testing.T) {
 	s := New(Options{Log: log, Audit: &auditRows{}, NodeID: "n1", Address: main, ContentURL: content, ContentKey: bytes.Repeat([]byte{9}, 32)})
 	s.Use(s.Origins(a))
 	s.Use(Authenticate(a))
-	s.Mount(s.AccountRoutes(a))
+	s.Mount(s.AccountRoutes(a, nil))
 	s.Mount(s.ContentServeRoutes(pub, nil, a, nil))
 
 	owner, err := a.CreateUser(ctx, auth.CreateUserParams{Username: "pat", Role: podium.RolePublisher, Password: "a long password of pat"})

@@ -81,9 +81,6 @@ func (o *SSO) Check(ctx context.Context) error {
 	return err
 }
 
-// SetSSO makes the login pages sign in through o (before AccountRoutes).
-func (s *Server) SetSSO(o *SSO) { s.sso = o }
-
 //go:embed sso.html.tmpl
 var ssoTemplateText string
 

@@ -48,8 +48,7 @@ func ssoServer(t *testing.T, o *SSO) (*Server, *auth.Service, *auditRows) {
 	audit := &auditRows{}
 	s := New(Options{Log: log, Audit: audit, NodeID: "n1", AuthProvider: o.protocol()})
 	s.Use(Authenticate(a))
-	s.SetSSO(o)
-	s.Mount(s.AccountRoutes(a))
+	s.Mount(s.AccountRoutes(a, o))
 	return s, a, audit
 }
 

@@ -107,9 +107,6 @@ type Server struct {
 	rawBody  map[string]bool // "METHOD path" of the routes marked RawBody; see edge.go
 	noSpace  func() string   // see Options.NoSpace
 	firstRun firstRun        // the first-run setup; see firstrun.go
-	// sso, when set, signs users in through an external provider
-	// (SetSSO).
-	sso *SSO
 
 	content        *contentOrigin // nil: content is served on the main origin; see origin.go
 	frameDashboard string         // see headers.go
