@@ -393,7 +393,8 @@ func (n *Node) build(ctx context.Context) error {
 	w.Use(m.registry.Middleware())
 	n.AddInfo(m.info)
 
-	dash := newDashboard(cfg, db, id, dashboard.Services{Content: pub, Tags: pub, Vanity: pub, Access: pub, Jobs: sched,
+	dash := newDashboard(cfg, id, dashboard.Services{Audit: db, Nodes: db, History: db, Usage: db,
+		Content: pub, Tags: pub, Vanity: pub, Access: pub, Jobs: sched,
 		Processes: sup, Settings: settings, Metrics: metrics.Stores{NodeID: id, Own: m.store, Nodes: db, Now: n.Now}, Now: n.Now,
 		HAChecks: func(ctx context.Context) ([]hacheck.Result, error) { return haCheck(ctx, db, cfg, "") }},
 		accounts, w.ContentOriginOf, n.log("dashboard"))

@@ -107,10 +107,6 @@ func (s *Server) writeAudit(c echo.Context, r route.Route, status int) {
 	}
 }
 
-// AuditReader is audit.Reader, under the name web/dashboard's Store still
-// embeds it by.
-type AuditReader = audit.Reader
-
 // AuditLogBody is the answer of GET /__api__/v1/audit_log.
 type AuditLogBody struct {
 	Entries []*podium.AuditEntry `json:"entries"`

@@ -27,20 +27,20 @@ type auditView struct {
 // GET /__api__/v1/audit_log (actor, action, target, from, to, limit,
 // before).
 func (d *Dashboard) auditPage(c echo.Context) (*view, error) {
-	v := &auditView{Available: d.opts.DB != nil, Filter: map[string]string{}}
+	v := &auditView{Available: d.opts.Audit != nil, Filter: map[string]string{}}
 	for _, k := range []string{"actor", "action", "target", "from", "to"} {
 		v.Filter[k] = c.QueryParam(k)
 	}
 	if !v.Available {
 		return &view{Name: "audit", Title: "Audit log", Data: v}, nil
 	}
-	p, err := web.AuditQuery(c.Request().Context(), d.opts.DB, c.QueryParam)
+	p, err := web.AuditQuery(c.Request().Context(), d.opts.Audit, c.QueryParam)
 	if err != nil {
 		return nil, err
 	}
 	v.Names = d.contentNames(c.Request().Context(), web.CurrentUser(c))
 	if p != nil {
-		if v.Entries, err = d.opts.DB.AuditList(c.Request().Context(), p); err != nil {
+		if v.Entries, err = d.opts.Audit.AuditList(c.Request().Context(), p); err != nil {
 			return nil, fmt.Errorf("audit page: %w", err)
 		}
 		if len(v.Entries) == p.Limit {

@@ -125,14 +125,14 @@ func (d *Dashboard) clusterPage(c echo.Context) (*view, error) {
 
 // nodes returns the registry, live nodes first, and the database's clock.
 func (d *Dashboard) nodes(ctx context.Context) ([]*podium.Node, time.Time, error) {
-	if d.opts.DB == nil {
+	if d.opts.Nodes == nil {
 		return nil, time.Time{}, podium.Errorf(podium.EUNAVAILABLE, "the database is not available")
 	}
-	nodes, err := d.opts.DB.NodeList(ctx)
+	nodes, err := d.opts.Nodes.NodeList(ctx)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("cluster: nodes: %w", err)
 	}
-	now, err := d.opts.DB.Now(ctx)
+	now, err := d.opts.Nodes.Now(ctx)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("cluster: database clock: %w", err)
 	}
@@ -187,14 +187,14 @@ type chartSeries struct {
 func (d *Dashboard) nodePage(c echo.Context) (*view, error) {
 	ctx := c.Request().Context()
 	id := c.Param("id")
-	if d.opts.DB == nil {
+	if d.opts.Nodes == nil {
 		return nil, podium.Errorf(podium.EUNAVAILABLE, "the database is not available")
 	}
-	n, err := d.opts.DB.NodeGet(ctx, id)
+	n, err := d.opts.Nodes.NodeGet(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("node page: %w", err)
 	}
-	now, err := d.opts.DB.Now(ctx)
+	now, err := d.opts.Nodes.Now(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("node page: database clock: %w", err)
 	}

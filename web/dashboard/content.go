@@ -89,8 +89,8 @@ func (d *Dashboard) contentList(c echo.Context) (*view, error) {
 		if ct.ActiveBundleID == nil {
 			// Only content never deployed: one short read each.
 			var tasks []*podium.Task
-			if d.opts.DB != nil {
-				tasks, _ = d.opts.DB.TaskList(ctx, ct.ID, 3)
+			if d.opts.History != nil {
+				tasks, _ = d.opts.History.TaskList(ctx, ct.ID, 3)
 			}
 			r.State, r.StateTone = contentState(ct, tasks)
 		}
@@ -186,8 +186,8 @@ func (d *Dashboard) username(ctx context.Context, cache map[int64]string, id int
 		return n
 	}
 	name := fmt.Sprintf("#%d", id)
-	if d.opts.DB != nil {
-		if u, err := d.opts.DB.UserGetByID(ctx, id); err == nil {
+	if d.opts.Users != nil {
+		if u, err := d.opts.Users.GetUser(ctx, id); err == nil {
 			name = u.Username
 		}
 	}
@@ -382,10 +382,10 @@ func contentState(ct *podium.Content, tasks []*podium.Task) (string, string) {
 // contentTasks returns the newest tasks (deployments and ad-hoc renders)
 // of content with their output.
 func (d *Dashboard) contentTasks(ctx context.Context, contentID int64, limit int) ([]*podium.Task, error) {
-	if d.opts.DB == nil {
+	if d.opts.History == nil {
 		return nil, nil
 	}
-	tasks, err := d.opts.DB.TaskList(ctx, contentID, limit)
+	tasks, err := d.opts.History.TaskList(ctx, contentID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("content page: tasks: %w", err)
 	}
@@ -394,10 +394,10 @@ func (d *Dashboard) contentTasks(ctx context.Context, contentID int64, limit int
 
 // contentRenders returns the newest renders of content.
 func (d *Dashboard) contentRenders(ctx context.Context, contentID int64, limit int) ([]*podium.Render, error) {
-	if d.opts.DB == nil {
+	if d.opts.History == nil {
 		return nil, nil
 	}
-	renders, err := d.opts.DB.RenderListRecent(ctx, contentID, limit)
+	renders, err := d.opts.History.RenderListRecent(ctx, contentID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("content page: renders: %w", err)
 	}

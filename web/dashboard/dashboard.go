@@ -16,7 +16,11 @@
 // The pages read what other parts own through the small interfaces in
 // sources.go (their tests give fakes of them); Sources (services.go)
 // implements them over the services' own interfaces, declared by their
-// domains (publish, scheduler, apps, metrics, hacheck). The package
+// domains (publish, scheduler, apps, metrics, hacheck). The audit log,
+// the node registry, a content item's tasks and renders and the usage
+// counts are read through the narrow interfaces their domains declare
+// (audit.Reader, hacheck.Nodes, publish.History, usage.Counts), never
+// the whole database. The package
 // imports those domains, the database interfaces, echo, logrus and
 // package web (for the current user and error statuses), and must not
 // import server.
@@ -37,6 +41,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/audit"
+	"github.com/podiumhq/podium/hacheck"
+	"github.com/podiumhq/podium/publish"
+	"github.com/podiumhq/podium/usage"
 	"github.com/podiumhq/podium/web"
 	"github.com/podiumhq/podium/web/route"
 	"github.com/sirupsen/logrus"
@@ -57,10 +65,14 @@ type Options struct {
 	Log *logrus.Entry
 	// NodeID is this node's id (process lists are per node).
 	NodeID string
-	// DB is the node's database (a dbprovider.Provider): the node
-	// registry, the audit log, and the tasks, renders and usage of a
-	// content item.
-	DB Store
+	// Audit reads the audit log (the audit page), Nodes the node registry
+	// (the cluster and node pages), History a content item's tasks and
+	// renders, Usage the usage counts (charts and the most used list):
+	// each as its domain declares it, none the whole database.
+	Audit   audit.Reader
+	Nodes   hacheck.Nodes
+	History publish.History
+	Usage   usage.Counts
 	// NodeTimeout is [HA] NodeTimeout: a node whose heartbeat is older is
 	// shown as not live.
 	NodeTimeout time.Duration

@@ -298,7 +298,7 @@ func mustSetup(t *testing.T, change func(*Options)) *dash {
 			t.Fatal(err)
 		}
 	}
-	opts := Options{Log: logrus.NewEntry(log), NodeID: "n1", DB: db, NodeTimeout: time.Minute,
+	opts := Options{Log: logrus.NewEntry(log), NodeID: "n1", Audit: db, Nodes: db, History: db, Usage: db, NodeTimeout: time.Minute,
 		Content: d.src, Tags: d.src, Jobs: d.src, Processes: d.src, Metrics: d.src, HAChecks: d.src, Manage: d.src,
 		Keys: a, Users: a, AdminWarnings: []string{"no content origin"},
 		ContentOrigin: func(guid string) string { return "https://" + guid + ".content.example" }}
@@ -607,4 +607,65 @@ func TestWithoutSources(t *testing.T) {
 	mustPage(t, d.do("root", Path+"/users", nil), http.StatusServiceUnavailable)
 	mustPage(t, d.do("root", Path+"/nodes/n1", nil), http.StatusServiceUnavailable)
 	mustPage(t, d.do("root", Path+"/content/"+d.app.GUID, nil), http.StatusServiceUnavailable)
+}
+
+// brokenStores is the audit log, node registry, content history and usage
+// counts of a database that answers every read with err.
+type brokenStores struct{ err error }
+
+func (b brokenStores) AuditList(context.Context, *dbprovider.AuditListParams) ([]*podium.AuditEntry, error) {
+	return nil, b.err
+}
+func (b brokenStores) UserGetByName(context.Context, string) (*podium.User, error) { return nil, b.err }
+func (b brokenStores) NodeList(context.Context) ([]*podium.Node, error)            { return nil, b.err }
+func (b brokenStores) NodeGet(context.Context, string) (*podium.Node, error)       { return nil, b.err }
+func (b brokenStores) Now(context.Context) (time.Time, error)                      { return time.Time{}, b.err }
+func (b brokenStores) TaskList(context.Context, int64, int) ([]*podium.Task, error) {
+	return nil, b.err
+}
+func (b brokenStores) RenderListRecent(context.Context, int64, int) ([]*podium.Render, error) {
+	return nil, b.err
+}
+func (b brokenStores) UsageDaily(context.Context, int64, time.Time) ([]*podium.UsageCount, error) {
+	return nil, b.err
+}
+func (b brokenStores) UsageTop(context.Context, time.Time, int) ([]*podium.UsageCount, error) {
+	return nil, b.err
+}
+
+// TestStoresSeparate: each page reads through its own store (Audit,
+// Nodes, History, Usage), not the database as a whole: with one store
+// failing, the pages that read it say so and the others are unchanged.
+func TestStoresSeparate(t *testing.T) {
+	t.Parallel()
+	broken := brokenStores{err: podium.Errorf(podium.EUNAVAILABLE, "the store is away")}
+	t.Run("Audit", func(t *testing.T) {
+		d := mustSetup(t, func(o *Options) { o.Audit = broken })
+		mustPage(t, d.do("root", Path+"/audit", nil), http.StatusServiceUnavailable, "the store is away")
+		mustPage(t, d.do("root", Path+"/cluster", nil), http.StatusOK, "host-one")
+		mustPage(t, d.do("root", Path+"/content/"+d.app.GUID, nil), http.StatusOK)
+	})
+	t.Run("Nodes", func(t *testing.T) {
+		d := mustSetup(t, func(o *Options) { o.Nodes = broken })
+		mustPage(t, d.do("root", Path+"/cluster", nil), http.StatusServiceUnavailable, "the store is away")
+		mustPage(t, d.do("root", Path+"/nodes/n1", nil), http.StatusServiceUnavailable, "the store is away")
+		mustPage(t, d.do("root", Path+"/audit", nil), http.StatusOK, "API key #1")
+	})
+	t.Run("History", func(t *testing.T) {
+		d := mustSetup(t, func(o *Options) { o.History = broken })
+		mustPage(t, d.do("root", Path+"/content/"+d.app.GUID, nil), http.StatusServiceUnavailable, "the store is away")
+		// The list reads only the state of content never deployed, and
+		// shows the rest without it.
+		mustPage(t, d.do("root", Path+"/", nil), http.StatusOK, d.app.Title)
+	})
+	t.Run("Usage", func(t *testing.T) {
+		d := mustSetup(t, func(o *Options) { o.Usage = broken })
+		mustPage(t, d.do("root", Path+"/", nil), http.StatusOK, "Usage cannot be read: the store is away")
+		mustPage(t, d.do("root", Path+"/content/"+d.app.GUID, nil), http.StatusOK, "Usage cannot be read: the store is away")
+	})
+	t.Run("UsersNames", func(t *testing.T) {
+		// Owners' names come from the accounts service; without it, "#id".
+		d := mustSetup(t, func(o *Options) { o.Users = nil })
+		mustPage(t, d.do("root", Path+"/", nil), http.StatusOK, "#"+strconv.FormatInt(d.pub.ID, 10))
+	})
 }

@@ -7,11 +7,13 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/apps"
+	"github.com/podiumhq/podium/audit"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/metrics"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/scheduler"
+	"github.com/podiumhq/podium/usage"
 )
 
 // Services are the node's services the dashboard reads and changes, each
@@ -37,6 +39,13 @@ type Services struct {
 	HAChecks func(ctx context.Context) ([]hacheck.Result, error)
 	// Now is the node's clock.
 	Now func() time.Time
+
+	// Audit, Nodes, History and Usage are what the pages read without a
+	// source in between; give them as Options' fields of the same names.
+	Audit   audit.Reader
+	Nodes   hacheck.Nodes
+	History publish.History
+	Usage   usage.Counts
 }
 
 // Sources returns the dashboard's sources over s: pass it as every source

@@ -6,31 +6,7 @@ import (
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider"
-	"github.com/podiumhq/podium/web"
 )
-
-// Store is what the dashboard reads from the node's database itself, with
-// no rule of another part in between (a dbprovider.Provider; tests use the
-// SQLite one): the audit log (web.AuditReader), the node registry and its
-// clock, users' names, and a content item's tasks, renders and usage.
-type Store interface {
-	web.AuditReader
-	// UserGetByID returns a user. Returns ENOTFOUND.
-	UserGetByID(ctx context.Context, id int64) (*podium.User, error)
-	// NodeList returns every registered node; NodeGet one (ENOTFOUND).
-	NodeList(ctx context.Context) ([]*podium.Node, error)
-	NodeGet(ctx context.Context, id string) (*podium.Node, error)
-	// Now returns the database's clock.
-	Now(ctx context.Context) (time.Time, error)
-	// TaskList returns the newest tasks of content, with their output.
-	TaskList(ctx context.Context, contentID int64, limit int) ([]*podium.Task, error)
-	// RenderListRecent returns the newest renders of content.
-	RenderListRecent(ctx context.Context, contentID int64, limit int) ([]*podium.Render, error)
-	// UsageDaily returns content's visits and sessions per day since a day.
-	UsageDaily(ctx context.Context, contentID int64, since time.Time) ([]*podium.UsageCount, error)
-	// UsageTop returns the most used content since a day.
-	UsageTop(ctx context.Context, since time.Time, limit int) ([]*podium.UsageCount, error)
-}
 
 // ContentSource reads content with the access rules of package publish.
 type ContentSource interface {

@@ -43,13 +43,13 @@ const (
 // contentUsage builds the usage chart of content id (nil without a
 // database).
 func (d *Dashboard) contentUsage(ctx context.Context, id int64, app bool) *usageChart {
-	if d.opts.DB == nil {
+	if d.opts.Usage == nil {
 		return nil
 	}
 	to := time.Now().UTC().Truncate(24 * time.Hour)
 	from := to.AddDate(0, 0, -(usageDays - 1))
 	ch := &usageChart{From: from, To: to, Width: usageDays * chartSlot, Height: chartHeight}
-	counts, err := d.opts.DB.UsageDaily(ctx, id, from)
+	counts, err := d.opts.Usage.UsageDaily(ctx, id, from)
 	if err != nil {
 		ch.Error = podium.ErrorMessage(err)
 		return ch
@@ -102,11 +102,11 @@ type topRow struct {
 // topUsage returns the most used content of the last usageDays days
 // among visible (the content the user may see), at most 10.
 func (d *Dashboard) topUsage(ctx context.Context, visible map[int64]*podium.Content) ([]topRow, string) {
-	if d.opts.DB == nil || len(visible) == 0 {
+	if d.opts.Usage == nil || len(visible) == 0 {
 		return nil, ""
 	}
 	since := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -(usageDays - 1))
-	top, err := d.opts.DB.UsageTop(ctx, since, 100)
+	top, err := d.opts.Usage.UsageTop(ctx, since, 100)
 	if err != nil {
 		return nil, podium.ErrorMessage(err)
 	}
