@@ -133,10 +133,8 @@ func (h *accountHandlers) renderSetup(c echo.Context, status int, page loginPage
 // the log, which the login page asks for before it creates the first
 // administrator (EnableFirstRun).
 type FirstRunSetup struct {
-	server *Server
-	users  interface {
-		ListUsers(context.Context) ([]*podium.User, error)
-	}
+	server   *Server
+	users    auth.AccountService // only ListUsers: whether a user exists
 	nodeID   string
 	provider string // [Authentication] Provider
 	address  string // [Server] Address
@@ -149,9 +147,7 @@ type FirstRunSetup struct {
 // are in users, signing in through provider ([Authentication] Provider),
 // reached at address ([Server] Address, may be empty); out, when not
 // nil, gets the token as plain lines besides the log.
-func (s *Server) FirstRunSetup(users interface {
-	ListUsers(context.Context) ([]*podium.User, error)
-}, nodeID, provider, address string, out io.Writer, log *logrus.Entry) *FirstRunSetup {
+func (s *Server) FirstRunSetup(users auth.AccountService, nodeID, provider, address string, out io.Writer, log *logrus.Entry) *FirstRunSetup {
 	return &FirstRunSetup{server: s, users: users, nodeID: nodeID, provider: provider, address: address, out: out, log: log}
 }
 

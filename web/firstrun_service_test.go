@@ -3,10 +3,13 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/auth"
 	"github.com/sirupsen/logrus"
 	"github.com/sirupsen/logrus/hooks/test"
 )
@@ -57,5 +60,28 @@ func TestFirstRunSetupService(t *testing.T) {
 	b := mustAPI(t, Options{}) // users exist
 	if err := b.s.FirstRunSetup(b.auth, "n1", "password", "", nil, logrus.NewEntry(log)).Start(ctx); err != nil || b.s.FirstRunActive() {
 		t.Fatalf("with users: %v, active %v; want no setup", err, b.s.FirstRunActive())
+	}
+}
+
+// unreadableUsers is an auth.AccountService whose users cannot be read.
+type unreadableUsers struct{ auth.AccountService }
+
+func (unreadableUsers) ListUsers(context.Context) ([]*podium.User, error) {
+	return nil, errors.New("database is locked")
+}
+
+// TestFirstRunSetupUsersUnreadable: against a fake accounts service whose
+// users cannot be read, the setup neither fails the node's start nor
+// offers a token (the administrator can still run podium users create).
+func TestFirstRunSetupUsersUnreadable(t *testing.T) {
+	t.Parallel()
+	s := New(Options{Log: quietLog()})
+	log, hook := test.NewNullLogger()
+	var out bytes.Buffer
+	if err := s.FirstRunSetup(unreadableUsers{}, "n1", "password", "", &out, logrus.NewEntry(log)).Start(context.Background()); err != nil {
+		t.Fatalf("start: %v; want nil (the node starts)", err)
+	}
+	if s.FirstRunActive() || out.Len() != 0 || len(hook.AllEntries()) != 0 {
+		t.Fatalf("setup offered without knowing whether users exist: active %v, out %q, %d log entries", s.FirstRunActive(), out.String(), len(hook.AllEntries()))
 	}
 }
