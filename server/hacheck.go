@@ -1,14 +1,12 @@
 package server
 
 import (
-	"context"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium/config"
-	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/schema"
@@ -109,10 +107,10 @@ func writeMarkers(cfg *config.Config, nodeID, host string) {
 	}
 }
 
-// haCheck runs podium ha check's checklist against the cluster of db,
-// with the thresholds of cfg (for the dashboard's cluster page). lb, when
-// set, is the load balancer's URL to check as well.
-func haCheck(ctx context.Context, db dbprovider.Provider, cfg *config.Config, lb string) ([]hacheck.Result, error) {
-	return hacheck.Run(ctx, db, hacheck.Options{NodeTimeout: cfg.HA.NodeTimeout, ClockWarn: cfg.HA.ClockWarnOffset,
-		ClockFail: cfg.HA.ClockFailOffset, BinarySchema: schema.Latest(), LB: lb})
+// haCheckOptions are podium ha check's options with the thresholds of cfg
+// (for the dashboard's cluster page). lb, when set, is the load
+// balancer's URL to check as well.
+func haCheckOptions(cfg *config.Config, lb string) hacheck.Options {
+	return hacheck.Options{NodeTimeout: cfg.HA.NodeTimeout, ClockWarn: cfg.HA.ClockWarnOffset,
+		ClockFail: cfg.HA.ClockFailOffset, BinarySchema: schema.Latest(), LB: lb}
 }

@@ -396,7 +396,7 @@ func (n *Node) build(ctx context.Context) error {
 	dash := newDashboard(cfg, id, dashboard.Services{Audit: db, Nodes: db, History: db, Usage: db,
 		Content: pub, Tags: pub, Vanity: pub, Access: pub, Jobs: sched,
 		Processes: sup, Settings: settings, Metrics: metrics.Stores{NodeID: id, Own: m.store, Nodes: db, Now: n.Now}, Now: n.Now,
-		HAChecks: func(ctx context.Context) ([]hacheck.Result, error) { return haCheck(ctx, db, cfg, "") }},
+		HAChecks: hacheck.NewChecker(db, haCheckOptions(cfg, ""))},
 		accounts, w.ContentOriginOf, n.log("dashboard"))
 	w.Mount(dash.Routes())
 	mountRollingTest(w.Echo, db, id)

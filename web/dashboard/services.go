@@ -36,7 +36,7 @@ type Services struct {
 	// Metrics finds the metrics store of a node (package metrics).
 	Metrics metrics.NodeStores
 	// HAChecks runs podium ha check's checklist (package hacheck).
-	HAChecks func(ctx context.Context) ([]hacheck.Result, error)
+	HAChecks hacheck.Checker
 	// Now is the node's clock.
 	Now func() time.Time
 
@@ -209,7 +209,7 @@ func (a *Sources) AppProcesses(ctx context.Context, id string) (int, bool) {
 
 // HAChecks implements HACheckSource.
 func (a *Sources) HAChecks(ctx context.Context) ([]HACheck, error) {
-	results, err := a.s.HAChecks(ctx)
+	results, err := a.s.HAChecks.Check(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard ha check: %w", err)
 	}

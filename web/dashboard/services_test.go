@@ -176,9 +176,9 @@ func TestSourcesAdaptServices(t *testing.T) {
 	}
 	f := &fakeDomain{}
 	src := Services{Content: f, Tags: f, Vanity: f, Access: f, Jobs: f, Processes: f, Metrics: nodeStores{st},
-		HAChecks: func(context.Context) ([]hacheck.Result, error) {
+		HAChecks: hacheck.CheckerFunc(func(context.Context) ([]hacheck.Result, error) {
 			return []hacheck.Result{{Title: "Clocks", Status: hacheck.Status("warn"), Nodes: []string{"a"}, Detail: "off", Action: "sync"}}, nil
-		},
+		}),
 		Now: func() time.Time { return now }}.Sources()
 	u := &podium.User{ID: 1}
 	must := func(err error) {
