@@ -53,3 +53,14 @@ type SessionChecker interface {
 }
 
 var _ SessionChecker = (*Service)(nil)
+
+// Authenticator authenticates a request's credentials: what web's
+// Authenticate middleware holds (*Service's AuthenticateKey and
+// AuthenticateSession, with their rules and error codes: EUNAUTHORIZED for
+// a key or session that is unknown, expired or of a locked user).
+type Authenticator interface {
+	AuthenticateKey(ctx context.Context, key string) (*podium.User, *dbprovider.APIKey, error)
+	AuthenticateSession(ctx context.Context, token string) (*Session, error)
+}
+
+var _ Authenticator = (*Service)(nil)

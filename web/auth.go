@@ -77,7 +77,7 @@ func CSRFToken(c echo.Context) string {
 //     requests need none: a browser never adds that header by itself.
 //   - Without either the request is anonymous: handlers that need a user
 //     call RequireUser, which gives 401.
-func Authenticate(a *auth.Service) echo.MiddlewareFunc {
+func Authenticate(a auth.Authenticator) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()

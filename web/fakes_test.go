@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -11,13 +12,15 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/auth"
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/web/route"
 )
 
 // The areas whose interfaces are declared by the domain (audit.Reader,
-// usage.ReadStore, apps.ServeService, usage.VisitRecorder) tested alone against fakes of those interfaces: what the handler hands
+// usage.ReadStore, apps.ServeService, usage.VisitRecorder, and
+// auth.Authenticator for the authentication middleware) tested alone against fakes of those interfaces: what the handler hands
 // the domain and what it makes of the answer.
 
 // auditLog is a fake audit.Reader: one user, "pat" (id 42), and the
@@ -255,4 +258,89 @@ func TestContentServeAppAgainstFakes(t *testing.T) {
 		return a.s.ContentServeRoutes(serveTargets{}, nil, a.auth, nil)
 	})
 	noApps.do(noApps.viewerKey, "GET", "/content/app1/", nil).mustCode(t, http.StatusServiceUnavailable, podium.EUNAVAILABLE)
+}
+
+// credentials is a fake auth.Authenticator: key "k1" and session token
+// "s1" (CSRF token "t1") are user pat's; "broken" fails inside; anything
+// else is unauthorized.
+type credentials struct{}
+
+func (credentials) AuthenticateKey(_ context.Context, key string) (*podium.User, *dbprovider.APIKey, error) {
+	switch key {
+	case "k1":
+		return &podium.User{ID: 42, Username: "pat"}, &dbprovider.APIKey{ID: 1}, nil
+	case "broken":
+		return nil, nil, errors.New("postgres: connection refused")
+	}
+	return nil, nil, podium.Errorf(podium.EUNAUTHORIZED, "invalid API key")
+}
+
+func (credentials) AuthenticateSession(_ context.Context, token string) (*auth.Session, error) {
+	switch token {
+	case "s1":
+		return &auth.Session{User: &podium.User{ID: 42, Username: "pat"}, CSRFToken: "t1"}, nil
+	case "broken":
+		return nil, errors.New("postgres: connection refused")
+	}
+	return nil, podium.Errorf(podium.EUNAUTHORIZED, "session expired or invalid: log in again")
+}
+
+// TestAuthenticateAgainstFake: Authenticate against a fake
+// auth.Authenticator: a key or a session makes the request the user's; a
+// session's unsafe request needs its CSRF token; an unknown key is 401
+// with WWW-Authenticate; an unknown session clears the cookie and goes on
+// anonymous; a failing authenticator answers 500, never anonymous.
+func TestAuthenticateAgainstFake(t *testing.T) {
+	t.Parallel()
+	s := New(Options{Log: quietLog()})
+	s.Use(Authenticate(credentials{}))
+	who := func(c echo.Context) error {
+		if u := CurrentUser(c); u != nil {
+			return c.String(http.StatusOK, u.Username+" by "+AuthMethod(c))
+		}
+		return c.String(http.StatusOK, "anonymous")
+	}
+	s.Mount([]route.Route{{Method: http.MethodGet, Path: "/__api__/v1/who", Handler: who}, {Method: http.MethodPost, Path: "/__api__/v1/who", Handler: who}})
+	for _, tc := range []struct {
+		name, method, key, session, csrf string
+		status                           int
+		body                             string
+	}{
+		{"KeyOK", "POST", "k1", "", "", http.StatusOK, "pat by " + AuthKey},
+		{"SessionOK", "GET", "", "s1", "", http.StatusOK, "pat by " + AuthSession},
+		{"SessionPOSTWithToken", "POST", "", "s1", "t1", http.StatusOK, "pat by " + AuthSession},
+		{"SessionPOSTErrForbidden", "POST", "", "s1", "wrong", http.StatusForbidden, ""},
+		{"KeyErrUnauthorized", "GET", "nope", "", "", http.StatusUnauthorized, ""},
+		{"SessionUnknownAnonymous", "GET", "", "gone", "", http.StatusOK, "anonymous"},
+		{"KeyErrInternal", "GET", "broken", "", "", http.StatusInternalServerError, ""},
+		{"SessionErrInternal", "GET", "", "broken", "", http.StatusInternalServerError, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, "/__api__/v1/who", nil)
+			if tc.key != "" {
+				req.Header.Set("Authorization", "Key "+tc.key)
+			}
+			if tc.session != "" {
+				req.AddCookie(&http.Cookie{Name: SessionCookie, Value: tc.session})
+			}
+			if tc.csrf != "" {
+				req.Header.Set(CSRFHeader, tc.csrf)
+			}
+			rec := httptest.NewRecorder()
+			s.Echo.ServeHTTP(rec, req)
+			if rec.Code != tc.status || (tc.body != "" && rec.Body.String() != tc.body) {
+				t.Fatalf("got %d %q, want %d %q", rec.Code, rec.Body, tc.status, tc.body)
+			}
+			if strings.Contains(rec.Body.String(), "postgres") {
+				t.Fatalf("the authenticator's error reached the client: %s", rec.Body)
+			}
+			if tc.status == http.StatusUnauthorized && rec.Header().Get("WWW-Authenticate") != "Key" {
+				t.Fatalf("401 without WWW-Authenticate: Key: %v", rec.Header())
+			}
+			cleared := strings.Contains(rec.Header().Get("Set-Cookie"), SessionCookie+"=;")
+			if cleared != (tc.name == "SessionUnknownAnonymous") {
+				t.Fatalf("session cookie cleared %v: %q", cleared, rec.Header().Get("Set-Cookie"))
+			}
+		})
+	}
 }

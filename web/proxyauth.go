@@ -42,7 +42,7 @@ type ProxyAuthOptions struct {
 //     (the CSRF token comes with a session, as for passwords).
 //   - The login page, reached through the proxy by a signed-in user,
 //     sends the browser on to its next page.
-func ProxyAuth(a *auth.Service, opts ProxyAuthOptions) echo.MiddlewareFunc {
+func ProxyAuth(a auth.AccountService, opts ProxyAuthOptions) echo.MiddlewareFunc {
 	if opts.GroupsSeparator == "" {
 		opts.GroupsSeparator = ","
 	}
