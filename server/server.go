@@ -28,6 +28,7 @@ import (
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/dbprovider/dbopen"
 	"github.com/podiumhq/podium/hacheck"
+	"github.com/podiumhq/podium/internal/certreload"
 	"github.com/podiumhq/podium/internal/diskwatch"
 	"github.com/podiumhq/podium/internal/heartbeat"
 	"github.com/podiumhq/podium/internal/nodeidentity"
@@ -79,7 +80,7 @@ type Node struct {
 	// tlsListener serves [HTTPS] Listen (nil without it); certs reloads
 	// its certificate.
 	tlsListener net.Listener
-	certs       *certReloader
+	certs       *certreload.Reloader
 	httpSrv     *http.Server
 
 	state        atomic.Int32

@@ -184,6 +184,7 @@ var rules = []rule{
 	{"internal/runas imports only the standard library", exactly("internal/runas"), onlyStdAnd()},
 	{"internal/sandbox imports only the standard library, internal/runas and x/sys", exactly("internal/sandbox"), onlyStdAnd("internal/runas", "golang.org/x/sys/unix")},
 	{"internal/testutil imports only the standard library", exactly("internal/testutil"), onlyStdAnd()},
+	{"internal/certreload imports only the standard library, podium and logrus", exactly("internal/certreload"), onlyStdAnd("", "github.com/sirupsen/logrus")},
 	{"internal/startstop and internal/testsignal import only the standard library", exactly("internal/startstop", "internal/testsignal"), onlyStdAnd()},
 	{"internal/nodetest imports the standard library and internal/testutil", exactly("internal/nodetest"), onlyStdAnd("internal/testutil")},
 	{"web/route and web/jsonbody import echo and podium only", exactly("web/route", "web/jsonbody"), onlyStdAnd("", "github.com/labstack/echo/v4")},

@@ -1,4 +1,4 @@
-package server
+package certreload
 
 import (
 	"crypto/ecdsa"
@@ -38,7 +38,7 @@ func selfSigned(t *testing.T, serial int64) (certPEM, keyPEM []byte) {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
 }
 
-func served(t *testing.T, r *certReloader) int64 {
+func served(t *testing.T, r *Reloader) int64 {
 	t.Helper()
 	c, err := r.GetCertificate(&tls.ClientHelloInfo{})
 	if err != nil {
@@ -74,12 +74,12 @@ func TestCertReloader(t *testing.T) {
 	c1, k1 := selfSigned(t, 1)
 	c2, k2 := selfSigned(t, 2)
 	write(c1, k2) // a mismatched pair
-	_, err := newCertReloader(certFile, keyFile, logrus.NewEntry(log))
+	_, err := New(certFile, keyFile, logrus.NewEntry(log))
 	if podium.ErrorCode(err) != podium.EREFUSED || podium.ExitCode(err) != podium.ExitRefused {
 		t.Fatalf("mismatched pair at start: %v, want EREFUSED", err)
 	}
 	write(c1, k1)
-	r, err := newCertReloader(certFile, keyFile, logrus.NewEntry(log))
+	r, err := New(certFile, keyFile, logrus.NewEntry(log))
 	if err != nil {
 		t.Fatal(err)
 	}
