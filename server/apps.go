@@ -3,7 +3,6 @@ package server
 import (
 	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/podiumhq/podium/appsource"
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/dbprovider"
-	"github.com/podiumhq/podium/internal/runas"
 	"github.com/podiumhq/podium/internal/sandbox"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/runtimes"
@@ -52,7 +50,7 @@ func newApps(cfg *config.Config, db dbprovider.Provider, nodeID string, pub *pub
 	})
 	if sb.Off() {
 		// A sandbox shows each bundle at its path: RunAs matters without one.
-		warnRunAs(log, cfg.Applications.RunAs, cfg.Server.DataDir, runtimeDir(nodeID))
+		apps.WarnRunAs(log, cfg.Applications.RunAs, cfg.Server.DataDir, runtimeDir(nodeID))
 	}
 	return sup, src
 }
@@ -61,30 +59,3 @@ func newApps(cfg *config.Config, db dbprovider.Provider, nodeID string, pub *pub
 // bundle when RunAs cannot enter the data directory: node-local, named by
 // node id (several nodes may share a host), emptied at start.
 func runtimeDir(nodeID string) string { return filepath.Join(os.TempDir(), "podium-apps-"+nodeID) }
-
-// warnRunAs says at start-up, rather than at the first request, when
-// podium runs as root and [Applications] RunAs cannot run apps as it
-// should: the user does not exist or is root (apps and reports fail until
-// fixed), or it cannot enter the data directory that holds the bundles
-// (apps then run from copies of their bundles under runtime).
-func warnRunAs(log *logrus.Entry, runAs, dataDir, runtime string) {
-	if os.Geteuid() != 0 {
-		return
-	}
-	log = log.WithField("run_as", runAs)
-	u, err := user.Lookup(runAs)
-	if err != nil {
-		log.WithError(err).Warn("[Applications] RunAs is not a user of this host: apps and reports cannot run until you create it " +
-			"(useradd --system --no-create-home " + runAs + ") or set RunAs to an existing unprivileged user")
-		return
-	}
-	cred, err := runas.Credential(u)
-	if err != nil {
-		log.WithError(err).Warn("[Applications] RunAs cannot run apps and reports: set it to an unprivileged user")
-		return
-	}
-	if blocked := runas.Unsearchable(dataDir, cred); blocked != "" {
-		log.WithFields(logrus.Fields{"directory": blocked, "copies": runtime}).Warn("[Applications] RunAs cannot enter [Server] DataDir or a directory above it: " +
-			"each app process will run from a copy of its bundle (slower starts, more disk); to run apps in place, give RunAs search permission (for example chmod o+x " + blocked + ")")
-	}
-}
