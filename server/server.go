@@ -214,15 +214,15 @@ func (n *Node) Open(ctx context.Context) (err error) {
 		return err
 	}
 	// While migrations run (minutes on a long history), /__ping__ answers
-	// 503 with the upgrade's phase (upgrading.go).
-	var up *upgradePing
+	// 503 with the upgrade's phase (web.UpgradePing).
+	var up *web.UpgradePing
 	if pending, err := schema.Pending(ctx, n.db); err == nil && len(pending) > 0 {
 		v, _ := n.db.SchemaVersion(ctx)
-		up = startUpgradePing(cfg.HTTP.Listen, web.PingBody{Node: n.id, Version: n.Version, Schema: v}, log)
+		up = web.StartUpgradePing(cfg.HTTP.Listen, web.PingBody{Node: n.id, Version: n.Version, Schema: v}, log)
 	}
 	migrated, err := schema.Up(ctx, n.db, n.log("schema"), schema.Options{Self: n.id, NodeTimeout: cfg.HA.NodeTimeout,
-		DDLLockTimeout: cfg.Database.MigrationLockTimeout, Progress: up.progress, ReportDir: cfg.Server.DataDir})
-	up.stop()
+		DDLLockTimeout: cfg.Database.MigrationLockTimeout, Progress: up.Progress, ReportDir: cfg.Server.DataDir})
+	up.Stop()
 	if err != nil {
 		return err
 	}

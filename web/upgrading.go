@@ -1,4 +1,4 @@
-package server
+package web
 
 import (
 	"context"
@@ -10,11 +10,10 @@ import (
 	"time"
 
 	"github.com/podiumhq/podium/schema"
-	"github.com/podiumhq/podium/web"
 	"github.com/sirupsen/logrus"
 )
 
-// upgradePing answers on [HTTP] Listen while the node upgrades the
+// UpgradePing answers on [HTTP] Listen while the node upgrades the
 // database schema, before the node's own handlers exist: /__ping__ says
 // 503 "starting" with the upgrade's phase (table, rows done, time left).
 // The load balancer keeps the node out, and an administrator sees how far
@@ -24,21 +23,22 @@ import (
 // rolling upgrade with [Server] DrainDelay = 0) retries the request on
 // another node ("retry-on empty-response" in the shipped HAProxy
 // configurations) instead of handing the client a 503.
-type upgradePing struct {
+type UpgradePing struct {
 	srv   *http.Server
 	done  chan struct{}
 	phase atomic.Pointer[string]
 }
 
-// startUpgradePing listens on addr; nil (and a warning) if it cannot: the
-// upgrade goes on, and the node's own listen reports the problem later.
-func startUpgradePing(addr string, body web.PingBody, log *logrus.Entry) *upgradePing {
+// StartUpgradePing listens on addr, answering /__ping__ with body (its
+// Status and Phase set); nil (and a warning) if it cannot: the upgrade
+// goes on, and the node's own listen reports the problem later.
+func StartUpgradePing(addr string, body PingBody, log *logrus.Entry) *UpgradePing {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		log.WithError(err).Warn("cannot answer /__ping__ during the schema upgrade")
 		return nil
 	}
-	u := &upgradePing{done: make(chan struct{})}
+	u := &UpgradePing{done: make(chan struct{})}
 	start := "upgrading the database schema"
 	u.phase.Store(&start)
 	mux := http.NewServeMux()
@@ -72,8 +72,9 @@ func startUpgradePing(addr string, body web.PingBody, log *logrus.Entry) *upgrad
 	return u
 }
 
-// progress is the schema upgrade's callback.
-func (u *upgradePing) progress(p schema.Progress) {
+// Progress is the schema upgrade's callback (schema.Options.Progress): the
+// phase /__ping__ reports from now on. A nil UpgradePing ignores it.
+func (u *UpgradePing) Progress(p schema.Progress) {
 	if u == nil {
 		return
 	}
@@ -81,9 +82,9 @@ func (u *upgradePing) progress(p schema.Progress) {
 	u.phase.Store(&s)
 }
 
-// stop closes the listener (the node listens on the same address next)
-// and waits for the server to end.
-func (u *upgradePing) stop() {
+// Stop closes the listener (the node listens on the same address next)
+// and waits for the server to end. A nil UpgradePing does nothing.
+func (u *UpgradePing) Stop() {
 	if u == nil {
 		return
 	}

@@ -1,4 +1,4 @@
-package server
+package web
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/podiumhq/podium/web"
+	"github.com/podiumhq/podium/schema"
 	"github.com/sirupsen/logrus"
 )
 
@@ -25,17 +25,17 @@ func TestUpgradePingClosesOtherRequests(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	u := startUpgradePing(addr, web.PingBody{Node: "n1", Version: "test", Schema: 80}, logrus.NewEntry(logrus.New()))
+	u := StartUpgradePing(addr, PingBody{Node: "n1", Version: "test", Schema: 80}, logrus.NewEntry(logrus.New()))
 	if u == nil {
-		t.Fatal("startUpgradePing: nil")
+		t.Fatal("StartUpgradePing: nil")
 	}
-	defer u.stop()
+	defer u.Stop()
 
 	res, err := http.Get("http://" + addr + "/__ping__")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body web.PingBody
+	var body PingBody
 	_ = json.NewDecoder(res.Body).Decode(&body)
 	res.Body.Close()
 	if res.Header.Get("X-Content-Type-Options") != "nosniff" {
@@ -53,4 +53,25 @@ func TestUpgradePingClosesOtherRequests(t *testing.T) {
 			t.Fatalf("%s during the upgrade: answered %d %s; want the connection closed without an answer", m, res.StatusCode, b)
 		}
 	}
+
+	// The upgrade's progress is the phase /__ping__ reports next.
+	u.Progress(schema.Progress{Phase: "migrating", Migration: "00035_parity.sql", Table: "jobs", Rows: 10, Total: 40})
+	res, err = http.Get("http://" + addr + "/__ping__")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = PingBody{}
+	_ = json.NewDecoder(res.Body).Decode(&body)
+	res.Body.Close()
+	if want := "upgrading the database schema: migrating 00035_parity.sql: table jobs, 10/40 rows"; !strings.HasPrefix(body.Phase, want) {
+		t.Fatalf("/__ping__ after progress: phase %q, want %q…", body.Phase, want)
+	}
+}
+
+// TestUpgradePingNil: a node that could not listen during the upgrade has
+// a nil UpgradePing, which the upgrade still calls.
+func TestUpgradePingNil(t *testing.T) {
+	var u *UpgradePing
+	u.Progress(schema.Progress{Phase: "migrating"})
+	u.Stop()
 }
