@@ -96,6 +96,33 @@ type SandboxFacts struct {
 	Cgroups bool `json:"cgroups"`
 }
 
+// Sandbox is what SandboxFactsOf reads of the node's content sandbox
+// (*sandbox.Sandbox).
+type Sandbox interface {
+	// Refused says why the host cannot make sandboxes (nil: it can).
+	Refused() error
+	// Off reports [Applications] Sandbox = false.
+	Off() bool
+	// Network is [Applications] SandboxNetwork; Cgroups whether limits
+	// are enforced by cgroups.
+	Network() string
+	Cgroups() bool
+}
+
+// SandboxFactsOf describes sb with [Applications] SandboxUIDRange
+// uidRange: "unavailable" (with the reason) when the host cannot make
+// sandboxes, else "off" when it is turned off, else "on".
+func SandboxFactsOf(sb Sandbox, uidRange string) *SandboxFacts {
+	f := &SandboxFacts{State: "on", UIDRange: uidRange, Network: sb.Network(), Cgroups: sb.Cgroups()}
+	switch {
+	case sb.Refused() != nil:
+		f.State, f.Error = "unavailable", sb.Refused().Error()
+	case sb.Off():
+		f.State = "off"
+	}
+	return f
+}
+
 // ResolveUser looks up the app user (RunAs) and the shared group (""
 // means RunAs's primary group).
 func ResolveUser(runAs, group string) (u, g Identity) {

@@ -1,6 +1,7 @@
 package hacheck
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -36,6 +37,39 @@ func TestSandboxItem(t *testing.T) {
 			r := judge(on, tc.b)
 			if r.Status != tc.status || !strings.Contains(r.Detail+" "+r.Action, tc.says) {
 				t.Errorf("%+v, want %s saying %q", r, tc.status, tc.says)
+			}
+		})
+	}
+}
+
+// fakeSandbox is a content sandbox in a given state.
+type fakeSandbox struct {
+	refused error
+	off     bool
+}
+
+func (f fakeSandbox) Refused() error  { return f.refused }
+func (f fakeSandbox) Off() bool       { return f.off }
+func (f fakeSandbox) Network() string { return "isolated" }
+func (f fakeSandbox) Cgroups() bool   { return true }
+
+// TestSandboxFactsOf: on, off, and unavailable with its reason (which
+// wins over off), each with the uid range, network and cgroups.
+func TestSandboxFactsOf(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		sb   fakeSandbox
+		want SandboxFacts
+	}{
+		{"On", fakeSandbox{}, SandboxFacts{State: "on"}},
+		{"Off", fakeSandbox{off: true}, SandboxFacts{State: "off"}},
+		{"Unavailable", fakeSandbox{refused: errors.New("no user namespaces"), off: true}, SandboxFacts{State: "unavailable", Error: "no user namespaces"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.want.UIDRange, tc.want.Network, tc.want.Cgroups = "200000-299999", "isolated", true
+			if got := SandboxFactsOf(tc.sb, "200000-299999"); *got != tc.want {
+				t.Fatalf("SandboxFactsOf = %+v, want %+v", *got, tc.want)
 			}
 		})
 	}

@@ -56,14 +56,7 @@ func newHAFacts(cfg *config.Config, sharedDB bool, sb *sandbox.Sandbox, nodeID, 
 		h.facts.DBPoolMax = cfg.Postgres.MaxConns
 	}
 	if sb != nil {
-		f := &hacheck.SandboxFacts{State: "on", UIDRange: cfg.Applications.SandboxUIDRange, Network: sb.Network(), Cgroups: sb.Cgroups()}
-		switch {
-		case sb.Refused() != nil:
-			f.State, f.Error = "unavailable", sb.Refused().Error()
-		case sb.Off():
-			f.State = "off"
-		}
-		h.facts.Sandbox = f
+		h.facts.Sandbox = hacheck.SandboxFactsOf(sb, cfg.Applications.SandboxUIDRange)
 	}
 	h.facts.Refresh(nodeID, host, h.dirs)
 	return h
