@@ -27,14 +27,7 @@ func TestSweeperRunsAndStops(t *testing.T) {
 	}
 	s.Swept.WaitOrTimeout(t)
 	s.Swept.WaitOrTimeout(t) // it goes on sweeping
-	if err := s.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-s.Stopped():
-	default:
-		t.Fatal("Stop returned before the goroutine ended")
-	}
+	startstop.StopForTest(t, context.Background(), s)
 }
 
 // TestSweepErrorsAreLogged: a sweep the database refuses (here closed) is

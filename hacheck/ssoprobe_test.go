@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podiumhq/podium/internal/startstop"
 	"github.com/sirupsen/logrus"
 	"github.com/sirupsen/logrus/hooks/test"
 )
@@ -41,14 +42,7 @@ func TestSSOProbe(t *testing.T) {
 	for p.Facts().Error != "" {
 		p.Probed.WaitOrTimeout(t)
 	}
-	if err := p.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.Stopped():
-	default:
-		t.Fatal("Stop returned before the goroutine ended")
-	}
+	startstop.StopForTest(t, context.Background(), p)
 	var errs, infos int
 	for _, e := range hook.AllEntries() {
 		switch {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podiumhq/podium/internal/startstop"
 	"github.com/podiumhq/podium/internal/testutil"
 )
 
@@ -39,14 +40,7 @@ func TestPrometheusServer(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout(10*time.Second))
 	defer cancel()
-	if err := p.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.Stopped():
-	default:
-		t.Fatal("Stop returned before the server's goroutine ended")
-	}
+	startstop.StopForTest(t, ctx, p)
 	if res, err := http.Get("http://" + p.Addr() + "/metrics"); err == nil {
 		res.Body.Close()
 		t.Fatalf("scraped after Stop: %d", res.StatusCode)

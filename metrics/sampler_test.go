@@ -34,12 +34,5 @@ func TestSamplerLoop(t *testing.T) {
 	if last, at := s.Last(); last == nil || at.IsZero() {
 		t.Fatal("Last() empty after samples")
 	}
-	if err := s.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-s.Stopped():
-	default:
-		t.Fatal("Stop returned before the goroutine ended")
-	}
+	startstop.StopForTest(t, context.Background(), s)
 }

@@ -16,14 +16,7 @@ import (
 // returns.
 func mustStop(t *testing.T, s startstop.Service) {
 	t.Helper()
-	if err := s.Stop(context.Background()); err != nil {
-		t.Fatalf("Stop: %v", err)
-	}
-	select {
-	case <-s.Stopped():
-	default:
-		t.Fatal("Stop returned before the goroutine ended")
-	}
+	startstop.StopForTest(t, context.Background(), s)
 }
 
 // TestLoopsRunAndStop starts each periodic service of the node on a short

@@ -13,6 +13,7 @@ import (
 	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/dbprovider/postgres"
 	"github.com/podiumhq/podium/dbprovider/sqlite"
+	"github.com/podiumhq/podium/internal/startstop"
 	"github.com/podiumhq/podium/internal/testutil"
 	"github.com/podiumhq/podium/schema"
 	"github.com/podiumhq/podium/usage"
@@ -275,12 +276,5 @@ func TestPrunerLoop(t *testing.T) {
 	if got := p.Pruned.WaitOrTimeout(t); got != 1 {
 		t.Fatalf("first round pruned %d, want 1 (the visit 2 days old)", got)
 	}
-	if err := p.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.Stopped():
-	default:
-		t.Fatal("Stop returned before the goroutine ended")
-	}
+	startstop.StopForTest(t, context.Background(), p)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/podiumhq/podium/dbprovider/sqlite"
 	"github.com/podiumhq/podium/internal/heartbeat"
 	"github.com/podiumhq/podium/internal/logging"
+	"github.com/podiumhq/podium/internal/startstop"
 	"github.com/podiumhq/podium/schema"
 )
 
@@ -145,12 +146,5 @@ func TestBeats(t *testing.T) {
 		t.Fatalf("node row after the beat re-registered it: %v", err)
 	}
 
-	if err := h.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-h.Stopped():
-	default:
-		t.Fatal("Stop returned before the heartbeat's goroutine ended")
-	}
+	startstop.StopForTest(t, ctx, h)
 }

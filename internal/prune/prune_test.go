@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podiumhq/podium/internal/startstop"
 	"github.com/sirupsen/logrus"
 	"github.com/sirupsen/logrus/hooks/test"
 )
@@ -74,14 +75,7 @@ func TestPrunerService(t *testing.T) {
 	if got := p.Pruned.WaitOrTimeout(t); got != 0 {
 		t.Fatalf("second round pruned %d, want 0", got)
 	}
-	if err := p.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.Stopped():
-	default:
-		t.Fatal("Stop returned before the goroutine ended")
-	}
+	startstop.StopForTest(t, context.Background(), p)
 
 	off := &Pruner{Delete: r.delete, Every: time.Millisecond, Batch: 10, Now: time.Now, Log: logrus.NewEntry(log)}
 	off.Pruned.Init()

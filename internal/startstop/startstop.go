@@ -192,3 +192,23 @@ func StopAll(ctx context.Context, services ...Service) error {
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// TB is the part of testing.TB that [StopForTest] uses.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+// StopForTest stops s and fails tb unless the service's goroutine has
+// ended by the time Stop returns: the last check of every service's test.
+func StopForTest(tb TB, ctx context.Context, s Service) {
+	tb.Helper()
+	if err := s.Stop(ctx); err != nil {
+		tb.Fatalf("Stop: %v", err)
+	}
+	select {
+	case <-s.Stopped():
+	default:
+		tb.Fatalf("Stop returned before the goroutine ended")
+	}
+}

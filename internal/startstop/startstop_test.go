@@ -3,6 +3,7 @@ package startstop_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -359,14 +360,7 @@ func TestGoEveryRepeats(t *testing.T) {
 	for range 3 {
 		p.ran.WaitOrTimeout(t)
 	}
-	if err := p.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.Stopped():
-	default:
-		t.Fatal("Stop returned before the goroutine ended")
-	}
+	startstop.StopForTest(t, context.Background(), p)
 }
 
 // TestGoEveryNoRunBeforeInterval: without atStart nothing runs before the
@@ -382,4 +376,33 @@ func TestGoEveryNoRunBeforeInterval(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.ran.RequireEmpty(t)
+}
+
+// recordTB records StopForTest's failures instead of failing the test.
+type recordTB struct{ failed []string }
+
+func (r *recordTB) Helper() {}
+func (r *recordTB) Fatalf(format string, args ...any) {
+	r.failed = append(r.failed, fmt.Sprintf(format, args...))
+}
+
+// stuck is a Service whose Stop returns err and whose goroutine never
+// ends.
+type stuck struct{ err error }
+
+func (s stuck) Start(context.Context) error { return nil }
+func (s stuck) Stop(context.Context) error  { return s.err }
+func (s stuck) Started() <-chan struct{}    { return nil }
+func (s stuck) Stopped() <-chan struct{}    { return make(chan struct{}) }
+
+// TestStopForTestFails: StopForTest fails the test when Stop fails and
+// when Stop returns before the goroutine has ended.
+func TestStopForTestFails(t *testing.T) {
+	for _, s := range []stuck{{err: errors.New("refused")}, {}} {
+		var tb recordTB
+		startstop.StopForTest(&tb, context.Background(), s)
+		if len(tb.failed) == 0 {
+			t.Errorf("StopForTest(%+v) did not fail", s)
+		}
+	}
 }
