@@ -20,14 +20,7 @@ func TestChecker(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout(60*time.Second))
 	defer cancel()
-	db, err := sqlite.Open(ctx, sqlite.Options{Dir: t.TempDir(), Exclusive: true, Purpose: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := schema.Up(ctx, db, nil, schema.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	db := migratedSQLite(t, ctx)
 	opts := Options{NodeTimeout: time.Minute, BinarySchema: schema.Latest()}
 	c := NewChecker(db, opts)
 	before, err := c.Check(ctx)
@@ -68,4 +61,19 @@ func TestChecker(t *testing.T) {
 	if _, err := CheckerFunc(func(context.Context) ([]Result, error) { return nil, away }).Check(ctx); err != away {
 		t.Fatalf("CheckerFunc: %v, want %v", err, away)
 	}
+}
+
+// migratedSQLite is a new SQLite database at the latest schema, closed at
+// the test's end.
+func migratedSQLite(t *testing.T, ctx context.Context) *sqlite.Provider {
+	t.Helper()
+	db, err := sqlite.Open(ctx, sqlite.Options{Dir: t.TempDir(), Exclusive: true, Purpose: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := schema.Up(ctx, db, nil, schema.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/podiumhq/podium/dbprovider"
 	"github.com/podiumhq/podium/dbprovider/pgtest"
 	"github.com/podiumhq/podium/dbprovider/postgres"
-	"github.com/podiumhq/podium/dbprovider/sqlite"
 	"github.com/podiumhq/podium/internal/testutil"
 	"github.com/podiumhq/podium/schema"
 )
@@ -77,14 +76,7 @@ func TestConnectionsSQLite(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout(60*time.Second))
 	defer cancel()
-	db, err := sqlite.Open(ctx, sqlite.Options{Dir: t.TempDir(), Exclusive: true, Purpose: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := schema.Up(ctx, db, nil, schema.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	db := migratedSQLite(t, ctx)
 	f := Facts{ScheduleConcurrency: 2}
 	if _, err := db.NodeUpsert(ctx, &dbprovider.NodeUpsertParams{ID: "n1", Hostname: "h", Provider: db.Name(),
 		Status: podium.NodeServing, Info: map[string]any{InfoKey: f.Map()}}); err != nil {

@@ -18,30 +18,15 @@ import (
 // when its context ends.
 func TestRowReaderValues(t *testing.T) {
 	ctx := context.Background()
-	p, err := sqlite.Open(ctx, sqlite.Options{Dir: t.TempDir(), Exclusive: true, Purpose: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	tx, err := p.WriteTx(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newFile(t)
 	long := strings.Repeat("long é value ", 2000)
-	for _, q := range []string{
+	write(t, p,
 		`CREATE TABLE t (id INTEGER PRIMARY KEY, i INTEGER, f REAL, s TEXT, b BLOB, x, at DATETIME)`,
 		`INSERT INTO t (id, i, f, s, b, x) VALUES (1, -9223372036854775808, 1.5, 'héllo', x'00ff10', 7)`,
 		`INSERT INTO t (id, i, f, s, b, x) VALUES (2, 0, -0.0, '', x'', 'text')`,
 		`INSERT INTO t (id, i, f, s, b, x) VALUES (3, NULL, NULL, NULL, NULL, 2.25)`,
-		`INSERT INTO t (id, i, f, s, b, x) VALUES (4, 9223372036854775807, 1e300, '` + long + `', zeroblob(5000), x'61')`,
-	} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
+		`INSERT INTO t (id, i, f, s, b, x) VALUES (4, 9223372036854775807, 1e300, '`+long+`', zeroblob(5000), x'61')`,
+	)
 	const query = `SELECT id, i, f, s, b, x FROM t ORDER BY id`
 	conn, err := p.ReadDB().Conn(ctx)
 	if err != nil {
@@ -113,5 +98,34 @@ func TestRowReaderValues(t *testing.T) {
 	n = 0
 	if err := r.Stream(ctx, query, func([]driver.Value) error { n++; return nil }); err != nil || n != 4 {
 		t.Errorf("after an interrupt: %d rows, %v", n, err)
+	}
+}
+
+// newFile is a new database file, closed at the test's end.
+func newFile(t *testing.T) *sqlite.Provider {
+	t.Helper()
+	p, err := sqlite.Open(context.Background(), sqlite.Options{Dir: t.TempDir(), Exclusive: true, Purpose: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// write runs stmts in one write transaction and commits it.
+func write(t *testing.T, p *sqlite.Provider, stmts ...string) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := p.WriteTx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -107,27 +107,8 @@ func TestWriteTxAndCheckpoint(t *testing.T) {
 // read pool holds as many snapshots as SetReadConns says, and no more.
 func TestReadSnapshot(t *testing.T) {
 	ctx := context.Background()
-	p, err := sqlite.Open(ctx, sqlite.Options{Dir: t.TempDir(), Exclusive: true, Purpose: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	write := func(stmts ...string) {
-		t.Helper()
-		tx, err := p.WriteTx(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, q := range stmts {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(`CREATE TABLE b (id INTEGER PRIMARY KEY AUTOINCREMENT)`, `CREATE TABLE a (id INTEGER PRIMARY KEY)`,
+	p := newFile(t)
+	write(t, p, `CREATE TABLE b (id INTEGER PRIMARY KEY AUTOINCREMENT)`, `CREATE TABLE a (id INTEGER PRIMARY KEY)`,
 		`INSERT INTO a VALUES (1), (2)`, `INSERT INTO b DEFAULT VALUES`)
 	names, err := p.Tables(ctx)
 	if err != nil {
@@ -142,7 +123,7 @@ func TestReadSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	write(`INSERT INTO a VALUES (3)`)
+	write(t, p, `INSERT INTO a VALUES (3)`)
 	count := func(q interface {
 		QueryRowContext(context.Context, string, ...any) *sql.Row
 	}) int {
