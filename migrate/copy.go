@@ -165,8 +165,9 @@ func (r *run) encodeRows(ctx context.Context, worker int, t *table, in <-chan *r
 	var h []byte
 	ncol := len(t.Columns)
 	cols := t.Columns
-	// rec: each row's hash is hash_record_extended's (digest.go), from
-	// each field (elementHash); only json columns need digest bytes in h.
+	// rec: each row's hash is the XOR of its columns' hashes (digest.go),
+	// from each field (columnHash); only json columns need digest bytes
+	// in h.
 	rec := dig && r.recordHash()
 	digCol := make([]bool, ncol)
 	for j := range cols {
@@ -206,7 +207,7 @@ func (r *run) encodeRows(ctx context.Context, worker int, t *table, in <-chan *r
 					continue
 				}
 				if rec {
-					rh = rh*31 + cols[j].elementHash(w[fs:], h)
+					rh ^= cols[j].columnHash(w[fs:], h, columnHashSeed(j))
 				}
 				res.bytes += int64(size)
 			}

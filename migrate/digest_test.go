@@ -70,14 +70,15 @@ func TestDigestSumMatchesPostgreSQL(t *testing.T) {
 	}
 }
 
-// TestRecordHashMatchesPostgreSQL: the hash the client computes from a
-// COPY field (elementHash, pghash.go) is the one hash_record_extended
-// gives the stored value, for every column kind and its edge values
-// (empty and long text and bytea, every tail length of the byte hash,
-// negative and extreme integers, times before 2000, jsonb that
-// PostgreSQL normalizes, floats' zeros and NaN, NULL), one value at a
-// time and as whole rows of every kind.
-func TestRecordHashMatchesPostgreSQL(t *testing.T) {
+// TestColumnHashMatchesPostgreSQL: the hash the client computes from a
+// COPY field (columnHash, pghash.go) is the one columnHashExpr gives the
+// stored value, for every column kind and its edge values (empty and long
+// text and bytea, every tail length of the byte hash, negative and
+// extreme integers, times before 2000, jsonb that PostgreSQL normalizes,
+// floats' zeros and NaN, NULL), with seeds that use either half of the
+// 64 bits, one value at a time and as whole rows of every kind, as
+// columnHashQuery sums them.
+func TestColumnHashMatchesPostgreSQL(t *testing.T) {
 	t.Parallel()
 	c := pgConn(t, pgtest.NewDatabase(t))
 	var texts []any
@@ -128,7 +129,7 @@ func TestRecordHashMatchesPostgreSQL(t *testing.T) {
 				params[i] = fields[i][4:]
 			}
 		}
-		q := fmt.Sprintf(`SELECT hash_record_extended(ROW(%s), 0) FROM (SELECT %s) s`, strings.Join(exprs, ", "), strings.Join(sel, ", "))
+		q := fmt.Sprintf(`SELECT %s FROM (SELECT %s) s`, strings.Join(exprs, " # "), strings.Join(sel, ", "))
 		res := c.PgConn().ExecParams(ctx, q, params, oids, formats, []int16{1}).Read()
 		if res.Err != nil {
 			t.Fatalf("%s: %v", q, res.Err)
@@ -145,24 +146,36 @@ func TestRecordHashMatchesPostgreSQL(t *testing.T) {
 	}
 	cols := make([]column, len(kinds))
 	for i, k := range kinds {
-		cols[i] = column{Name: fmt.Sprintf("c%d", i), TypeName: k.typ, OID: k.oid, kind: k.k}
-		for _, v := range k.vals {
-			w, h := encode(&cols[i], v)
-			got, want := cols[i].elementHash(w, h), pgHash([]string{cols[i].Name}, []string{cols[i].recordHashExpr()}, []string{k.typ}, [][]byte{w}, []uint32{k.oid})
-			if got != want {
-				t.Errorf("%s %#v: client hash %x, PostgreSQL %x", k.typ, v, got, want)
+		// NOT NULL and nullable: columnHashExpr differs.
+		for _, notNull := range []bool{false, true} {
+			cols[i] = column{Name: fmt.Sprintf("c%d", i), TypeName: k.typ, OID: k.oid, kind: k.k, NotNull: notNull}
+			for _, v := range k.vals {
+				if v == nil && notNull {
+					continue
+				}
+				w, h := encode(&cols[i], v)
+				for _, seed := range []uint64{0, 1, 17, 1 << 40, 1<<63 + 12345} {
+					got := cols[i].columnHash(w, h, seed)
+					want := pgHash([]string{cols[i].Name}, []string{cols[i].columnHashExpr(int(int64(seed)))}, []string{k.typ}, [][]byte{w}, []uint32{k.oid})
+					if got != want {
+						t.Errorf("%s %#v (not null %v) seed %d: client hash %x, PostgreSQL %x", k.typ, v, notNull, seed, got, want)
+					}
+				}
 			}
 		}
 	}
-	// Whole rows: the combination of the columns' hashes.
+	// Whole rows: the XOR of the columns' hashes, each with its own seed.
+	for i := range cols {
+		cols[i].NotNull = false // rows hold NULLs
+	}
 	for r := range 12 {
 		names, exprs, types, fields, oids := []string{}, []string{}, []string{}, [][]byte{}, []uint32{}
 		var rh uint64
 		for i, k := range kinds {
 			w, h := encode(&cols[i], k.vals[(r+i)%len(k.vals)])
-			rh = rh*31 + cols[i].elementHash(w, h)
+			rh ^= cols[i].columnHash(w, h, columnHashSeed(i))
 			names = append(names, cols[i].Name)
-			exprs, types, fields, oids = append(exprs, cols[i].recordHashExpr()), append(types, k.typ), append(fields, w), append(oids, k.oid)
+			exprs, types, fields, oids = append(exprs, cols[i].columnHashExpr(int(columnHashSeed(i)))), append(types, k.typ), append(fields, w), append(oids, k.oid)
 		}
 		if want := pgHash(names, exprs, types, fields, oids); rh != want {
 			t.Errorf("row %d: client hash %x, PostgreSQL %x", r, rh, want)
@@ -173,7 +186,7 @@ func TestRecordHashMatchesPostgreSQL(t *testing.T) {
 // BenchmarkRowDigest is the client's share of the verification for one
 // row shaped like the benchmark's jobs rows (17 columns: integers, times,
 // short texts, NULLs): the MD5 digest's bytes and hash against the
-// record hash's per-column hashes.
+// per-column hashes.
 func BenchmarkRowDigest(b *testing.B) {
 	type val struct {
 		k kind
@@ -205,12 +218,12 @@ func BenchmarkRowDigest(b *testing.B) {
 			d.add(h)
 		}
 	})
-	b.Run("record hash", func(b *testing.B) {
+	b.Run("column hash", func(b *testing.B) {
 		var d digest
 		for b.Loop() {
 			var rh uint64
 			for i := range cols {
-				rh = rh*31 + cols[i].elementHash(fields[i], nil)
+				rh ^= cols[i].columnHash(fields[i], nil, columnHashSeed(i))
 			}
 			d.addHash(rh)
 		}

@@ -150,7 +150,7 @@ type run struct {
 	progressMu sync.Mutex
 }
 
-// recordHash: the tables' digests are sums of hash_record_extended
+// recordHash: the tables' digests are sums of the rows' column hashes
 // (digest.go).
 func (r *run) recordHash() bool {
 	return r.dst != nil && r.dst.recordHash && !r.opts.md5Digest

@@ -6,11 +6,14 @@ import (
 	"math/bits"
 )
 
-// PostgreSQL's 64-bit hash functions, as hash_record_extended computes a
-// row's hash (src/common/hashfn.c, Bob Jenkins' lookup3 as PostgreSQL
-// adapted it, and each type's extended hash support function), so that
-// the client computes from its COPY fields the hash PostgreSQL computes
-// from the stored row. Seed 0 throughout. Little-endian reads, as
+// PostgreSQL's 64-bit hash functions, as the verification digest calls
+// them on each column (src/common/hashfn.c, Bob Jenkins' lookup3 as
+// PostgreSQL adapted it, and each type's extended hash support function),
+// so that the client computes from its COPY fields the hash PostgreSQL
+// computes from the stored value. A non-zero seed perturbs the initial
+// state as hash_bytes_extended and hash_bytes_uint32_extended do (the
+// seed's high half added to a, its low half to b, then one mix); the
+// digest gives each column its own. Little-endian reads, as
 // PostgreSQL on every platform it is built for in practice; a big-endian
 // server only makes the digests differ, and the row-by-row comparison
 // then verifies the tables (digest.go).
@@ -55,11 +58,21 @@ func pgFinal(a, b, c uint32) (uint32, uint32) {
 	return b, c
 }
 
-// pgHashBytes is hash_bytes_extended(k, len, 0): text (deterministic
+// pgSeed perturbs the initial state with a non-zero seed.
+func pgSeed(a, b, c uint32, seed uint64) (uint32, uint32, uint32) {
+	if seed == 0 {
+		return a, b, c
+	}
+	a += uint32(seed >> 32)
+	b += uint32(seed)
+	return pgMix(a, b, c)
+}
+
+// pgHashBytes is hash_bytes_extended(k, len, seed): text (deterministic
 // collation) and bytea.
-func pgHashBytes(k []byte) uint64 {
+func pgHashBytes(k []byte, seed uint64) uint64 {
 	a := 0x9e3779b9 + uint32(len(k)) + 3923095
-	b, c := a, a
+	a, b, c := pgSeed(a, a, a, seed)
 	for len(k) >= 12 {
 		a += binary.LittleEndian.Uint32(k)
 		b += binary.LittleEndian.Uint32(k[4:])
@@ -105,34 +118,35 @@ func pgHashBytes(k []byte) uint64 {
 	return uint64(b)<<32 | uint64(c)
 }
 
-// pgHashUint32 is hash_bytes_uint32_extended(k, 0): bool (as "char"),
+// pgHashUint32 is hash_bytes_uint32_extended(k, seed): bool (as int4),
 // int2 and int4.
-func pgHashUint32(k uint32) uint64 {
+func pgHashUint32(k uint32, seed uint64) uint64 {
 	a := uint32(0x9e3779b9 + 4 + 3923095)
-	b, c := a, a
+	a, b, c := pgSeed(a, a, a, seed)
 	a += k
 	b, c = pgFinal(a, b, c)
 	return uint64(b)<<32 | uint64(c)
 }
 
-// pgHashInt8 is hashint8extended (and timestamp_hash_extended): the high
-// half folded into the low one so that equal int4 and int8 values hash
-// alike.
-func pgHashInt8(v int64) uint64 {
+// pgHashInt8 is hashint8extended (and interval_hash_extended of a
+// difference of times, digest.go): the high half folded into the low one
+// so that equal int4 and int8 values hash alike.
+func pgHashInt8(v int64, seed uint64) uint64 {
 	lo, hi := uint32(v), uint32(uint64(v)>>32)
 	if v >= 0 {
 		lo ^= hi
 	} else {
 		lo ^= ^hi
 	}
-	return pgHashUint32(lo)
+	return pgHashUint32(lo, seed)
 }
 
-// pgHashFloat8 is hashfloat8extended: zero (and minus zero) hash to the
-// seed, every NaN alike.
-func pgHashFloat8(f float64) uint64 {
+// pgHashFloat8 is hashfloat8extended (and hashfloat4extended, which
+// widens to float8 first): zero (and minus zero) hash to the seed, every
+// NaN alike.
+func pgHashFloat8(f float64, seed uint64) uint64 {
 	if f == 0 {
-		return 0
+		return seed
 	}
 	bits := math.Float64bits(f)
 	if math.IsNaN(f) {
@@ -140,5 +154,5 @@ func pgHashFloat8(f float64) uint64 {
 	}
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], bits)
-	return pgHashBytes(b[:])
+	return pgHashBytes(b[:], seed)
 }

@@ -43,8 +43,9 @@ type target struct {
 	staging bool
 	// lz4: the server compresses long values with lz4 when asked.
 	lz4 bool
-	// recordHash: the server has hash_record_extended (14 or newer), the
-	// cheaper verification digest (digest.go).
+	// recordHash: the server has hash_record_extended (14 or newer),
+	// which the cheaper verification digest needs for bytea columns
+	// (digest.go).
 	recordHash bool
 }
 
