@@ -317,16 +317,18 @@ func (r *run) stage(ctx context.Context, names []string) ([]*table, *loadPlan, e
 			t.tx = nil
 		}
 	}()
-	if _, err := tx.ExecContext(ctx, `CREATE SCHEMA `+quoteIdent(name)); err != nil {
+	// One round trip. Durability comes from the switch's commit, whose
+	// WAL flush covers every earlier record: this commit need not wait
+	// for it (a crash before the switch leaves at most the staging
+	// schema, which the next run drops).
+	if _, err := tx.ExecContext(ctx, `CREATE SCHEMA `+quoteIdent(name)+`; SET LOCAL search_path = `+quoteIdent(name)+
+		`; SET LOCAL synchronous_commit = off`); err != nil {
 		if code, _ := postgres.SQLState(err); code == "42501" {
 			return nil, nil, podium.Errorf(podium.EREFUSED,
 				"migrate db: the role cannot create a schema in %s, which the copy loads into before switching it into place: "+
 					"run as the database's owner, or GRANT CREATE ON DATABASE to the role, then run this command again", t.describe)
 		}
 		return nil, nil, fmt.Errorf("migrate db: create the staging schema: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `SET LOCAL search_path = `+quoteIdent(name)); err != nil {
-		return nil, nil, fmt.Errorf("migrate db: target: %w", err)
 	}
 	t.staging = true
 	if _, err := t.migrateSchema(ctx, &state{}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/dbprovider/postgres"
@@ -155,8 +156,18 @@ func (t *target) begin(ctx context.Context, podiumTables []string) (*state, erro
 
 // migrateSchema applies the embedded PostgreSQL migrations above version
 // from, inside the transaction, recording each in goose's version table
-// through goose's own store: the result is what "goose up" would have
-// left, but it commits (or vanishes) together with the rows.
+// (created, with its version 0 row, through goose's own store): the
+// result is what "goose up" would have left, but it commits (or vanishes)
+// together with the rows.
+//
+// The migrations' Up sections go to the server as one text, and their
+// version rows as one INSERT (the rows goose's store inserts: the version,
+// is_applied, and the table's defaults for the rest), in one round trip:
+// the same statements in the same order as one round trip per migration,
+// less the server's work and the waits per statement, which are spent
+// inside the run's clock. Staging, goose's trigger is disabled around that
+// INSERT: its notifications would announce a schema nodes cannot see yet,
+// and the switch sends one.
 func (t *target) migrateSchema(ctx context.Context, st *state) ([]int64, error) {
 	store, err := database.NewStore(database.DialectPostgres, versionTable)
 	if err != nil {
@@ -174,34 +185,79 @@ func (t *target) migrateSchema(ctx context.Context, st *state) ([]int64, error) 
 	if err != nil {
 		return nil, err
 	}
-	var applied []int64
+	var pending []upMigration
 	for _, m := range migs {
-		if m.version <= st.Version {
-			continue
+		if m.version > st.Version {
+			pending = append(pending, m)
 		}
-		// No arguments: pgx sends the text as one simple-protocol query, so
-		// a file of several statements (and $$ bodies) runs as goose runs it.
-		if _, err := t.tx.ExecContext(ctx, m.up); err != nil {
-			return nil, fmt.Errorf("migrate db: target schema: migration %s: %w", m.name, err)
-		}
-		if t.staging {
-			// Its notification would announce a schema nodes cannot see
-			// yet; the switch sends one.
-			if _, err := t.tx.ExecContext(ctx, `ALTER TABLE `+versionTable+` DISABLE TRIGGER USER`); err != nil {
-				return nil, fmt.Errorf("migrate db: target schema: %w", err)
-			}
-		}
-		if err := store.Insert(ctx, t.tx, database.InsertRequest{Version: m.version}); err != nil {
-			return nil, fmt.Errorf("migrate db: target schema: record %s: %w", m.name, err)
-		}
-		applied = append(applied, m.version)
 	}
-	if t.staging {
-		if _, err := t.tx.ExecContext(ctx, `ALTER TABLE `+versionTable+` ENABLE TRIGGER USER`); err != nil {
-			return nil, fmt.Errorf("migrate db: target schema: %w", err)
-		}
+	if len(pending) == 0 {
+		return nil, nil
+	}
+	script, starts := migrationScript(pending, t.staging)
+	// No arguments: pgx sends the text as one simple-protocol query, so
+	// several statements (and $$ bodies) run as goose runs them.
+	if _, err := t.tx.ExecContext(ctx, script); err != nil {
+		return nil, fmt.Errorf("migrate db: target schema: %s: %w", failedMigration(pending, starts, postgres.ErrorPosition(err)), err)
+	}
+	applied := make([]int64, len(pending))
+	for i, m := range pending {
+		applied[i] = m.version
 	}
 	return applied, nil
+}
+
+// migrationScript is the text migrateSchema sends: every pending Up
+// section in order, each closed by a semicolon of its own (a last
+// statement without one would otherwise run into the next migration's;
+// an empty statement is allowed), then the version rows. starts holds
+// where each section begins, in characters from 1, as PostgreSQL counts an
+// error's position.
+func migrationScript(pending []upMigration, staging bool) (string, []int) {
+	var b strings.Builder
+	starts := make([]int, len(pending))
+	chars := 1
+	for i, m := range pending {
+		starts[i] = chars
+		b.WriteString(m.up)
+		b.WriteString("\n;\n")
+		chars += utf8.RuneCountInString(m.up) + 3
+	}
+	if staging {
+		b.WriteString(`ALTER TABLE ` + versionTable + ` DISABLE TRIGGER USER;` + "\n")
+	}
+	b.WriteString(`INSERT INTO ` + versionTable + ` (version_id, is_applied) VALUES `)
+	for i, m := range pending {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "(%d, true)", m.version)
+	}
+	b.WriteString(";\n")
+	if staging {
+		b.WriteString(`ALTER TABLE ` + versionTable + ` ENABLE TRIGGER USER;` + "\n")
+	}
+	return b.String(), starts
+}
+
+// failedMigration names what a failed migrationScript was running: the
+// migration whose text holds the error's position, or, for an error
+// without one (most errors of execution), every pending migration.
+func failedMigration(pending []upMigration, starts []int, pos int) string {
+	if pos > 0 {
+		for i := len(pending) - 1; i >= 0; i-- {
+			if pos >= starts[i] {
+				if i == len(pending)-1 && pos >= starts[i]+utf8.RuneCountInString(pending[i].up)+3 {
+					return "recording the versions in " + versionTable
+				}
+				return "migration " + pending[i].name
+			}
+		}
+	}
+	if len(pending) == 1 {
+		return "migration " + pending[0].name
+	}
+	return fmt.Sprintf("migrations %s to %s", pending[0].name, pending[len(pending)-1].name)
 }
 
 type upMigration struct {

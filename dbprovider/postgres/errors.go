@@ -105,3 +105,16 @@ func SQLState(err error) (string, bool) {
 	}
 	return "", false
 }
+
+// ErrorPosition returns the position, in characters from 1, in the query
+// text that the PostgreSQL error in err's chain points at, and 0 when it
+// points at none (most errors of execution rather than parsing): for a
+// caller that sends several statements in one query and wants to name
+// the one that failed.
+func ErrorPosition(err error) int {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return int(pgErr.Position)
+	}
+	return 0
+}
