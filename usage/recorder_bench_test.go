@@ -2,6 +2,7 @@ package usage_test
 
 import (
 	"context"
+	"fmt"
 	"syscall"
 	"testing"
 	"time"
@@ -50,6 +51,40 @@ func BenchmarkRecorderVisit(b *testing.B) {
 				}
 				r.Visit(v)
 				if (i+1)%500 == 0 {
+					if err := r.Flush(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			if err := r.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// BenchmarkRecorderVisitBatches is BenchmarkRecorderVisit/sqlite with
+// batches of other sizes than the default's 500: what a flush costs per
+// visit when the interval, not a full batch, starts it (a quiet node, or
+// the remainder after a burst), or when [Usage] BatchSize is set. Each
+// run records b.N visits in batches of the sub-benchmark's size.
+func BenchmarkRecorderVisitBatches(b *testing.B) {
+	for _, size := range []int{1, 37, 137, 499, 500, 1000} {
+		b.Run(fmt.Sprintf("sqlite/batch=%d", size), func(b *testing.B) {
+			r := usage.New(usage.Options{Store: openDB(b), NodeID: "node-1", BatchSize: size, FlushInterval: time.Hour})
+			ctx := context.Background()
+			user, bundle := int64(3), int64(9)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := cpuTime(b)
+			for i := range b.N {
+				v := &podium.Visit{ContentID: 1, ContentGUID: "3f2b6c1e-8f0a-4c6e-9d2b-7a1e5c4d3b2a", BundleID: &bundle, Path: "/small"}
+				if i%2 == 0 {
+					v.UserID = &user
+				}
+				r.Visit(v)
+				if (i+1)%size == 0 {
 					if err := r.Flush(ctx); err != nil {
 						b.Fatal(err)
 					}
