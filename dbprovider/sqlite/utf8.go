@@ -62,6 +62,10 @@ func (c utf8Connector) Connect(ctx context.Context) (driver.Conn, error) {
 // goroutine running that connection's statement, one at a time.
 type utf8Guard struct {
 	bad string // the first invalid value of the current transaction
+	// vals receives each new row, kept from row to row: the hook runs for
+	// every row written (500 per usage batch), and a new slice per row was
+	// one of its ten allocations per usage row.
+	vals []any
 }
 
 // lastUTF8 names the value of the last write refused for invalid UTF-8, for
@@ -72,7 +76,12 @@ func (g *utf8Guard) preUpdate(d msqlite.SQLitePreUpdateData) {
 	if d.Op == sqlite3.SQLITE_DELETE || g.bad != "" {
 		return
 	}
-	vals := make([]any, d.Count())
+	n := d.Count()
+	if cap(g.vals) < n {
+		g.vals = make([]any, n)
+	}
+	vals := g.vals[:n]
+	defer clear(vals) // hold no row's values until the next write
 	if err := d.New(vals...); err != nil {
 		g.bad = fmt.Sprintf("table %s: the new row could not be read (%v)", d.TableName, err)
 		return
