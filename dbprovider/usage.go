@@ -11,11 +11,12 @@ import (
 // apps, written in batches (package usage) and read by the
 // instrumentation API and the dashboard.
 type UsageStore interface {
-	// UsageVisitInsert stores visits, all or none, in one statement per
-	// 500. Their At is kept (the time of the request, not of the write).
+	// UsageVisitInsert stores visits, all or none, in statements of at
+	// most 500 rows. Their At is kept (the time of the request, not of
+	// the write).
 	UsageVisitInsert(ctx context.Context, visits []*podium.Visit) error
-	// UsageSessionInsert stores ended app sessions, all or none, in one
-	// statement per 500.
+	// UsageSessionInsert stores ended app sessions, all or none, in
+	// statements of at most 500 rows.
 	UsageSessionInsert(ctx context.Context, sessions []*podium.AppSession) error
 	// UsageVisitList returns a page of visits in id order (see
 	// UsageListParams).

@@ -148,6 +148,72 @@ func TestRecorderBatches(t *testing.T) {
 	}
 }
 
+// TestRecorderWritesExactlyTheVisits: through a real SQLite store, a
+// flush of 1, BatchSize-1, BatchSize and BatchSize+1 visits writes exactly
+// those visits, every column, in the order recorded, in one write per
+// BatchSize (the default 500, and a BatchSize of 7 whose batches SQLite
+// cuts into several prepared statements).
+func TestRecorderWritesExactlyTheVisits(t *testing.T) {
+	for _, batch := range []int{0, 7} {
+		size := batch
+		if size == 0 {
+			size = 500 // the default
+		}
+		for _, n := range []int{1, size - 1, size, size + 1} {
+			t.Run(fmt.Sprintf("BatchSize=%d/visits=%d", size, n), func(t *testing.T) {
+				t.Parallel()
+				db := openDB(t)
+				now := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
+				var mu sync.Mutex
+				clock := func() time.Time { mu.Lock(); defer mu.Unlock(); now = now.Add(1500 * time.Microsecond); return now }
+				var fl flushLog
+				r := usage.New(usage.Options{Store: db, NodeID: "node-7", BatchSize: batch, FlushInterval: time.Hour, Now: clock, Flushed: fl.fn})
+				users, bundles := []int64{3, 4}, []int64{9, 10, 11}
+				var want []podium.Visit
+				for i := range n {
+					v := &podium.Visit{ContentID: int64(1 + i%3), ContentGUID: fmt.Sprintf("guid-%d", i%3), Path: fmt.Sprintf("/p/%d", i)}
+					if i%2 == 0 {
+						v.UserID = &users[i%4/2]
+					}
+					if i%5 != 0 {
+						v.BundleID = &bundles[i%3]
+					}
+					r.Visit(v)
+					want = append(want, *v) // At and NodeID as Visit set them
+				}
+				if err := r.Flush(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				if w, rows := fl.get(); w != (n+size-1)/size || rows != n {
+					t.Fatalf("%d writes of %d visits, want %d of %d", w, rows, (n+size-1)/size, n)
+				}
+				got, err := db.UsageVisitList(t.Context(), &dbprovider.UsageListParams{Limit: 1000})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != n {
+					t.Fatalf("%d visits in the database, want %d", len(got), n)
+				}
+				id := func(p *int64) int64 {
+					if p == nil {
+						return -1
+					}
+					return *p
+				}
+				for i, g := range got {
+					w := want[i]
+					if !g.At.Equal(w.At) || g.ContentID != w.ContentID || g.ContentGUID != w.ContentGUID || id(g.BundleID) != id(w.BundleID) ||
+						id(g.UserID) != id(w.UserID) || g.NodeID != "node-7" || g.Path != w.Path {
+						t.Fatalf("visit %d = {%s %d %s bundle %d user %d %s %s}, want {%s %d %s bundle %d user %d node-7 %s}", i,
+							g.At, g.ContentID, g.ContentGUID, id(g.BundleID), id(g.UserID), g.NodeID, g.Path,
+							w.At, w.ContentID, w.ContentGUID, id(w.BundleID), id(w.UserID), w.Path)
+					}
+				}
+			})
+		}
+	}
+}
+
 // TestRecorderStopWritesEverything: a graceful stop writes the waiting
 // visits and the sessions still open (ended at the stop), and a session
 // ended twice is written once.

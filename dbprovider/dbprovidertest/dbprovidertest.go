@@ -108,6 +108,12 @@ func Run(t *testing.T, open OpenFunc) {
 		MustUp(t, p)
 		testUsage(t, p)
 	})
+	t.Run("UsageBatchSizes", func(t *testing.T) {
+		t.Parallel()
+		p := open(t)
+		MustUp(t, p)
+		testUsageBatchSizes(t, p)
+	})
 
 	// The rest share one migrated database; each subtest uses its own ids.
 	shared := open(t)

@@ -207,3 +207,163 @@ func testUsage(t *testing.T, p dbprovider.Provider) {
 		}
 	}
 }
+
+// usageBatchSizes are the batch sizes testUsageBatchSizes writes: one row,
+// the sizes around a power of two and around the 500 rows of one
+// statement, and batches of several statements (SQLite cuts a batch into
+// prepared statements of 500, 256, 128, ... 1 rows).
+var usageBatchSizes = []int{1, 2, 3, 7, 8, 9, 137, 255, 256, 257, 499, 500, 501, 511, 999, 1000, 1001, 1137}
+
+// testUsageBatchSizes: a batch of visits or sessions of any size writes
+// exactly its rows, every column, in order; one whose last row is refused
+// (text that is not UTF-8, which both databases refuse) writes nothing;
+// and a batch written after batches of other sizes (statements already
+// prepared) writes its own values, not those of an earlier batch.
+func testUsageBatchSizes(t *testing.T, p dbprovider.Provider) {
+	ctx := ctxT(t)
+	start := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	user, bundle := int64(11), int64(13)
+	// Each batch gets its own hour (and content id), so that reading the
+	// hour back returns that batch's rows only.
+	visits := func(size, hour int) []*podium.Visit {
+		vs := make([]*podium.Visit, size)
+		for i := range vs {
+			v := &podium.Visit{At: start.Add(time.Duration(hour)*time.Hour + time.Duration(i)*time.Millisecond + time.Duration(i%3)*time.Nanosecond*1000),
+				ContentID: int64(1000 + hour), ContentGUID: fmt.Sprintf("guid-%d-%d", hour, i%5), NodeID: fmt.Sprintf("n%d", i%4),
+				Path: fmt.Sprintf("/h%d/%d", hour, i)}
+			if i%2 == 0 {
+				v.UserID = &user
+			}
+			if i%3 != 1 {
+				v.BundleID = &bundle
+			}
+			vs[i] = v
+		}
+		return vs
+	}
+	sessions := func(size, hour int) []*podium.AppSession {
+		ss := make([]*podium.AppSession, size)
+		for i := range ss {
+			s := &podium.AppSession{StartedAt: start.Add(time.Duration(hour)*time.Hour + time.Duration(i)*time.Millisecond),
+				ContentID: int64(1000 + hour), ContentGUID: fmt.Sprintf("guid-%d-%d", hour, i%5), NodeID: fmt.Sprintf("n%d", i%4)}
+			s.EndedAt = s.StartedAt.Add(time.Duration(i+1) * time.Second)
+			if i%2 == 1 {
+				s.UserID = &user
+			}
+			if i%3 != 2 {
+				s.BundleID = &bundle
+			}
+			ss[i] = s
+		}
+		return ss
+	}
+	ptr := func(p *int64) string {
+		if p == nil {
+			return "nil"
+		}
+		return fmt.Sprint(*p)
+	}
+	readVisits := func(hour int) []*podium.Visit {
+		var got []*podium.Visit
+		for {
+			lp := &dbprovider.UsageListParams{ContentID: int64(1000 + hour), Limit: 1000}
+			if len(got) > 0 {
+				lp.AfterID = got[len(got)-1].ID
+			}
+			page, err := p.UsageVisitList(ctx, lp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				return got
+			}
+			got = append(got, page...)
+		}
+	}
+	readSessions := func(hour int) []*podium.AppSession {
+		var got []*podium.AppSession
+		for {
+			lp := &dbprovider.UsageListParams{ContentID: int64(1000 + hour), Limit: 1000}
+			if len(got) > 0 {
+				lp.AfterID = got[len(got)-1].ID
+			}
+			page, err := p.UsageSessionList(ctx, lp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				return got
+			}
+			got = append(got, page...)
+		}
+	}
+	checkVisits := func(what string, got, want []*podium.Visit) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d visits written, want %d", what, len(got), len(want))
+		}
+		for i, g := range got {
+			w := want[i]
+			if !g.At.Equal(w.At) || g.ContentID != w.ContentID || g.ContentGUID != w.ContentGUID || ptr(g.BundleID) != ptr(w.BundleID) ||
+				ptr(g.UserID) != ptr(w.UserID) || g.NodeID != w.NodeID || g.Path != w.Path {
+				t.Fatalf("%s: visit %d = {%s %d %s bundle %s user %s %s %s}, want {%s %d %s bundle %s user %s %s %s}", what, i,
+					g.At, g.ContentID, g.ContentGUID, ptr(g.BundleID), ptr(g.UserID), g.NodeID, g.Path,
+					w.At, w.ContentID, w.ContentGUID, ptr(w.BundleID), ptr(w.UserID), w.NodeID, w.Path)
+			}
+		}
+	}
+	checkSessions := func(what string, got, want []*podium.AppSession) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d sessions written, want %d", what, len(got), len(want))
+		}
+		for i, g := range got {
+			w := want[i]
+			if !g.StartedAt.Equal(w.StartedAt) || !g.EndedAt.Equal(w.EndedAt) || g.ContentID != w.ContentID || g.ContentGUID != w.ContentGUID ||
+				ptr(g.BundleID) != ptr(w.BundleID) || ptr(g.UserID) != ptr(w.UserID) || g.NodeID != w.NodeID {
+				t.Fatalf("%s: session %d = {%s %s %d %s bundle %s user %s %s}, want {%s %s %d %s bundle %s user %s %s}", what, i,
+					g.StartedAt, g.EndedAt, g.ContentID, g.ContentGUID, ptr(g.BundleID), ptr(g.UserID), g.NodeID,
+					w.StartedAt, w.EndedAt, w.ContentID, w.ContentGUID, ptr(w.BundleID), ptr(w.UserID), w.NodeID)
+			}
+		}
+	}
+
+	hour := 0
+	for _, size := range usageBatchSizes {
+		// Refused first, so that the good batch after it finds the
+		// statements of its size already prepared by the refused one.
+		hour++
+		bad := visits(size, hour)
+		bad[size-1].Path = "/\xff"
+		if err := p.UsageVisitInsert(ctx, bad); err == nil {
+			t.Fatalf("UsageVisitInsert(%d visits, the last not UTF-8) = nil, want an error", size)
+		}
+		checkVisits(fmt.Sprintf("refused batch of %d visits", size), readVisits(hour), nil)
+		badS := sessions(size, hour)
+		badS[size-1].NodeID = "\xfe"
+		if err := p.UsageSessionInsert(ctx, badS); err == nil {
+			t.Fatalf("UsageSessionInsert(%d sessions, the last not UTF-8) = nil, want an error", size)
+		}
+		checkSessions(fmt.Sprintf("refused batch of %d sessions", size), readSessions(hour), nil)
+
+		hour++
+		vs, ss := visits(size, hour), sessions(size, hour)
+		if err := p.UsageVisitInsert(ctx, vs); err != nil {
+			t.Fatalf("UsageVisitInsert(%d visits): %v", size, err)
+		}
+		if err := p.UsageSessionInsert(ctx, ss); err != nil {
+			t.Fatalf("UsageSessionInsert(%d sessions): %v", size, err)
+		}
+		checkVisits(fmt.Sprintf("batch of %d visits", size), readVisits(hour), vs)
+		checkSessions(fmt.Sprintf("batch of %d sessions", size), readSessions(hour), ss)
+	}
+	// Every size again, now that every statement is prepared.
+	for _, size := range usageBatchSizes {
+		hour++
+		vs := visits(size, hour)
+		if err := p.UsageVisitInsert(ctx, vs); err != nil {
+			t.Fatalf("UsageVisitInsert(%d visits), again: %v", size, err)
+		}
+		checkVisits(fmt.Sprintf("second batch of %d visits", size), readVisits(hour), vs)
+	}
+}

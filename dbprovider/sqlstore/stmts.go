@@ -8,10 +8,11 @@ import (
 )
 
 // Stmts keeps statements prepared on one writer handle, for the few
-// statements that are large, frequent and always the same text: a full
-// chunk of usage rows (insertRows), whose 3500 parameters and 500 copies
-// of the table's CHECK constraints SQLite parsed and compiled anew on each
-// batch, a quarter of recording's cost under load.
+// statements that are large, frequent and always the same text: the usage
+// INSERTs of insertRows (a full chunk of 500 rows, and the power-of-two
+// row counts a smaller batch is cut into), whose parameters and per-row
+// CHECK constraints SQLite parsed and compiled anew on each batch, a
+// quarter of recording's cost under load.
 //
 // Only the SQLite provider uses it. On PostgreSQL pgx's database/sql
 // driver already prepares each statement once per connection (its
@@ -57,6 +58,19 @@ func (c *Stmts) get(ctx context.Context, k stmtKey, query func() string) (*sql.S
 	}
 	c.m[k] = st
 	return st, nil
+}
+
+// on reports whether q is the handle the statements are prepared on.
+func (c *Stmts) on(q Queryer) bool {
+	db, ok := q.(*sql.DB)
+	return ok && db == c.db
+}
+
+// prepare prepares the statement of k (text query) on the handle, unless
+// it is already; exec in a transaction then finds it.
+func (c *Stmts) prepare(ctx context.Context, k stmtKey, query func() string) error {
+	_, err := c.get(ctx, k, query)
+	return err
 }
 
 // Close closes the statements; later uses fail. Call it before closing

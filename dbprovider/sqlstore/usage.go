@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -17,32 +18,93 @@ import (
 const usageChunk = 500
 
 // insertRows inserts the rows of args (each n values, in the order of
-// cols) into table: one statement, or one per usageChunk rows in one
-// transaction, so that a failed batch leaves nothing behind for its retry
-// to write twice. A full chunk runs a statement prepared once when the
-// provider keeps them (Store.Prep: SQLite).
+// cols) into table, all or none, so that a failed batch leaves nothing
+// behind for its retry to write twice.
+//
+// Where the provider keeps prepared statements (Store.Prep: SQLite) and s
+// writes through their handle, every statement is one prepared once per
+// size: a batch is cut into full chunks and a remainder written as
+// statements of 256, 128, ... 1 rows (137 rows: 128, 8 and 1), in one
+// transaction when there is more than one. Parsing a statement anew cost
+// SQLite about 1 µs per row (plus 25 µs) on top of the 8 to 9 µs per row
+// of running it: the batches the interval writes (a quiet node, the rest
+// after a burst) and those of a BatchSize other than 500 paid it on every
+// flush, a single visit twice over. Measured by
+// BenchmarkRecorderVisitBatches: about half the CPU per visit for batches
+// of 1, 0.88x for batches of 1000, 0.95x to 0.97x between 137 and 499;
+// no gain for a few dozen rows, where the transaction and its three
+// statements cost what the parse saved (figures in
+// notes/issue-30-usage.md). One prepared single-row statement per row was
+// dearer than either (about 1.25x a 500-row statement's CPU per row).
+//
+// Elsewhere (PostgreSQL, whose driver caches statements per connection,
+// or inside a caller's transaction) a batch is one statement per
+// usageChunk rows, the last one the remainder.
 //
 // The placeholders come from the dialect (Param): SQLite's "?" instead of
 // "$1" turned a 500-row batch from about 90 µs of CPU per row, spent
 // searching the statement's 3500 named parameters, into about 10.
 func (s *Store) insertRows(ctx context.Context, what, table, cols string, n int, args []any) error {
 	rows := len(args) / n
-	if rows > usageChunk {
-		return s.inTx(ctx, func(tx *Store) error { // run again whole on a conflict
-			for i := 0; i < rows; i += usageChunk {
-				if err := tx.insertRows(ctx, what, table, cols, n, args[i*n:min(rows, i+usageChunk)*n]); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
 	if rows == 0 {
 		return nil
 	}
+	prepared := s.Prep != nil && s.Prep.on(s.W)
+	pieces := insertPieces(rows, prepared)
+	if len(pieces) == 1 {
+		return s.insertStmt(ctx, what, table, cols, n, args)
+	}
+	if prepared {
+		// Prepared on the handle before the transaction, which holds the
+		// writer's only connection: inside it, exec finds them ready.
+		for _, k := range pieces {
+			if err := s.Prep.prepare(ctx, stmtKey{table, cols, k}, func() string { return insertSQL(s.D, table, cols, n, k) }); err != nil {
+				return fmt.Errorf("%s: %w", what, s.D.TranslateError(err))
+			}
+		}
+	}
+	return s.inTx(ctx, func(tx *Store) error { // run again whole on a conflict
+		off := 0
+		for _, k := range pieces {
+			if err := tx.insertStmt(ctx, what, table, cols, n, args[off*n:(off+k)*n]); err != nil {
+				return err
+			}
+			off += k
+		}
+		return nil
+	})
+}
+
+// insertPieces cuts rows into the row counts of insertRows' statements:
+// full chunks, then the remainder whole or, with prepared statements, as
+// powers of two.
+func insertPieces(rows int, prepared bool) []int {
+	var pieces []int
+	for ; rows >= usageChunk; rows -= usageChunk {
+		pieces = append(pieces, usageChunk)
+	}
+	if !prepared {
+		if rows > 0 {
+			pieces = append(pieces, rows)
+		}
+		return pieces
+	}
+	for k := 1 << (bits.Len(uint(usageChunk-1)) - 1); k > 0; k >>= 1 {
+		if rows&k != 0 {
+			pieces = append(pieces, k)
+		}
+	}
+	return pieces
+}
+
+// insertStmt runs one INSERT of all the rows of args, through Prep when
+// the provider keeps statements (which prepares it on its handle, runs it
+// if prepared in a transaction, and runs the text elsewhere).
+func (s *Store) insertStmt(ctx context.Context, what, table, cols string, n int, args []any) error {
+	rows := len(args) / n
 	query := func() string { return insertSQL(s.D, table, cols, n, rows) }
 	var err error
-	if s.Prep != nil && rows == usageChunk {
+	if s.Prep != nil {
 		_, err = s.Prep.exec(ctx, s.W, stmtKey{table, cols, rows}, query, args)
 	} else {
 		_, err = s.W.ExecContext(ctx, query(), args...)
