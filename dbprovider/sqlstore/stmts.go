@@ -41,20 +41,36 @@ func NewStmts(db *sql.DB) *Stmts {
 
 // get returns the statement of k, preparing query (which must be k's
 // text) the first time.
+//
+// The lock is not held while preparing: the preparation waits for the
+// writer's connection, which a batch's transaction may hold while it
+// looks up its statements under the same lock (prepared), and each would
+// wait for the other until its context ended. Two first uses at once may
+// both prepare; the second closes its copy.
 func (c *Stmts) get(ctx context.Context, k stmtKey, query func() string) (*sql.Stmt, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	st, closed := c.m[k], c.closed
+	c.mu.Unlock()
+	if closed {
 		return nil, errors.New("sqlstore: statements closed")
 	}
-	if st := c.m[k]; st != nil {
+	if st != nil {
 		return st, nil
 	}
-	// Prepared under the lock: two flushes at once prepare it once. The
-	// context only bounds the preparation; the statement outlives it.
+	// The context only bounds the preparation; the statement outlives it.
 	st, err := c.db.PrepareContext(ctx, query())
 	if err != nil {
 		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		_ = st.Close()
+		return nil, errors.New("sqlstore: statements closed")
+	}
+	if prev := c.m[k]; prev != nil {
+		_ = st.Close()
+		return prev, nil
 	}
 	c.m[k] = st
 	return st, nil
