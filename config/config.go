@@ -154,6 +154,13 @@ type HTTPConfig struct {
 	// node (WebSockets included); over it, a new connection gets 503. 0
 	// means no bound.
 	MaxConnections int
+	// FastPath serves the plain listener's simple requests under
+	// /content/ (GET and HEAD without a body or an upgrade) in Podium's
+	// own connection loop instead of net/http's (package
+	// internal/fastpath): the same handlers and answers. Off by default:
+	// alone it saves little (docs/load-balancing.md); it is the first
+	// half of the proxy's fast lane.
+	FastPath bool
 }
 
 // HTTPSConfig is the [HTTPS] section: TLS served by the node itself.

@@ -60,6 +60,7 @@ func keys() []key {
 		{section: "HTTP", name: "WriteTimeout", field: func(c *Config) any { return &c.HTTP.WriteTimeout }},
 		{section: "HTTP", name: "IdleTimeout", field: func(c *Config) any { return &c.HTTP.IdleTimeout }},
 		{section: "HTTP", name: "MaxConnections", field: func(c *Config) any { return &c.HTTP.MaxConnections }},
+		{section: "HTTP", name: "FastPath", field: func(c *Config) any { return &c.HTTP.FastPath }},
 
 		{section: "HTTPS", name: "Listen", field: func(c *Config) any { return &c.HTTPS.Listen }},
 		{section: "HTTPS", name: "Certificate", path: true, field: func(c *Config) any { return &c.HTTPS.Certificate }},

@@ -19,11 +19,13 @@ import (
 // (POST with a body, PUT, DELETE, and a 308 that keeps a POST a POST),
 // that static content still answers 405 to a POST, and that an access
 // change made through the node's API applies to the very next request (the
-// node's short cache of granted app access is dropped).
+// node's short cache of granted app access is dropped). The node runs the
+// fast connection loop ([HTTP] FastPath): its keep-alive connections mix
+// GETs it serves itself with bodies it hands to net/http.
 func TestAppsEveryMethod(t *testing.T) {
 	t.Parallel()
 	data := sharedDataDir(t)
-	n := nodetest.StartNode(t, nodetest.Options{DataDir: data, Config: "[Applications]\nRunAs = nobody\n"})
+	n := nodetest.StartNode(t, nodetest.Options{DataDir: data, Config: "[Applications]\nRunAs = nobody\n[HTTP]\nFastPath = true\n"})
 	bin := nodetest.Binary(t)
 	nodetest.Run(t, bin, nil, "users", "create", "--config", n.ConfigPath, "--username", "methods", "--role", "publisher", "--no-password")
 	key, _, _ := nodetest.Run(t, bin, nil, "keys", "create", "--config", n.ConfigPath, "--username", "methods")

@@ -30,6 +30,7 @@ import (
 	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/certreload"
 	"github.com/podiumhq/podium/internal/diskwatch"
+	"github.com/podiumhq/podium/internal/fastpath"
 	"github.com/podiumhq/podium/internal/heartbeat"
 	"github.com/podiumhq/podium/internal/nodeidentity"
 	"github.com/podiumhq/podium/internal/sandbox"
@@ -82,6 +83,7 @@ type Node struct {
 	tlsListener net.Listener
 	certs       *certreload.Reloader
 	httpSrv     *http.Server
+	fast        *fastpath.Server // nil: [HTTP] FastPath = false
 
 	state        atomic.Int32
 	schemaVer    atomic.Int64
@@ -551,7 +553,17 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 	})
 	serveErr := make(chan error, 2)
-	go func() { serveErr <- n.httpSrv.Serve(n.listener) }()
+	plain := n.listener
+	if n.Config.HTTP.FastPath {
+		// Simple requests to content are served in Podium's own
+		// connection loop; every other connection goes on to net/http
+		// (package fastpath says how and why).
+		n.fast = &fastpath.Server{Handler: n.web.Echo, Simple: web.FastPathSimple,
+			ReadHeaderTimeout: n.Config.HTTP.ReadHeaderTimeout, IdleTimeout: n.Config.HTTP.IdleTimeout,
+			BaseContext: context.WithoutCancel(runCtx), Log: n.log("http")}
+		plain = n.fast.Listener(n.listener)
+	}
+	go func() { serveErr <- n.httpSrv.Serve(plain) }()
 	if n.tlsListener != nil {
 		// The same server: Shutdown drains both listeners.
 		go func() { serveErr <- n.httpSrv.Serve(n.tlsListener) }()
@@ -650,10 +662,18 @@ func (n *Node) shutdown(services []runningService, log *logrus.Entry, begun time
 		if n.httpSrv != nil {
 			grace := min(n.Config.Server.ShutdownGracePeriod, maxHTTPDrain)
 			ctx, cancel := context.WithDeadline(bg, earliest(time.Now().Add(grace), deadline))
+			fastDone := make(chan struct{})
+			go func() {
+				defer close(fastDone)
+				if n.fast != nil {
+					_ = n.fast.Shutdown(ctx) // it closes what is left at the deadline
+				}
+			}()
 			if err := n.httpSrv.Shutdown(ctx); err != nil {
 				log.WithError(err).Warn("grace period over: closing the remaining connections")
 				_ = n.httpSrv.Close()
 			}
+			<-fastDone
 			cancel()
 		}
 

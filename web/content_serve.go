@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"net"
 	"net/http"
 	"os"
@@ -255,4 +256,12 @@ func (s *Server) NotFound(c echo.Context) error {
 		return podium.Errorf(podium.ENOTFOUND, "%s not found", c.Request().URL.Path)
 	}
 	return s.notFound(c)
+}
+
+// FastPathSimple reports whether a simple request (GET or HEAD without a
+// body or an upgrade) may be served by the fast connection loop
+// (internal/fastpath): requests to content, whose answers are the apps'
+// and the bundles' own. The same handlers answer them either way.
+func FastPathSimple(method string, target []byte) bool {
+	return bytes.HasPrefix(target, []byte("/content/"))
 }
