@@ -149,7 +149,8 @@ bench-scheduler: deps
 	$(GO) test -run '^$$' -bench '^BenchmarkScheduler$$' -benchtime 1x -count 1 -timeout 20m -v ./integration/
 
 ## bench-proxy: one app process reached directly, through Podium's proxy and
-## through two peers (a bare HAProxy, Go's reverse proxy alone), same load
+## through three peers (a bare HAProxy, Go's reverse proxy alone, a bare Go
+## proxy), and through a node with [HTTP] FastPath = true, same load
 ## generator, interleaved rounds: requests/s and p50/p99 for small requests
 ## (PODIUM_BENCH_CONNS connections, PODIUM_BENCH_SECONDS per path,
 ## PODIUM_BENCH_ROUNDS rounds) for a Go and a Python app, the WebSocket round

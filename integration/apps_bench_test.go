@@ -49,6 +49,12 @@ import (
 // through Podium against the unsandboxed ones' in the same rounds. Goal:
 // within 5%.
 //
+// Two more paths measure where the proxy's time goes: a fourth node runs
+// the fast connection loop ([HTTP] FastPath, package internal/fastpath),
+// set against Podium in the same rounds; and a bare Go proxy
+// (testdata/rawproxy: heads copied as bytes, nothing else) is set against
+// HAProxy, the least Go's runtime and network poller cost per request.
+//
 // It also reports the CPU time per request of the generator, the app and
 // the proxy on each path. On a small machine the three share the cores, so
 // throughput follows total CPU per request: the proxy's own share is the
@@ -68,6 +74,10 @@ func BenchmarkProxy(b *testing.B) {
 	// = false): the cost of recording (every benchmark request is a
 	// visit, the worst case) is the first node's figure against this one's.
 	nu := nodetest.StartNode(b, nodetest.Options{DataDir: sharedDataDir(b), Name: "nousage", Config: "[Applications]\nRunAs = nobody\nSandbox = off\n[Usage]\nEnabled = false\n"})
+	// A fourth node is the first with the fast connection loop ([HTTP]
+	// FastPath = true, package internal/fastpath): its simple requests
+	// skip net/http's connection loop.
+	nf := nodetest.StartNode(b, nodetest.Options{DataDir: sharedDataDir(b), Name: "fastpath", Config: "[Applications]\nRunAs = nobody\nSandbox = off\n[HTTP]\nFastPath = true\n"})
 	bin := nodetest.Binary(b)
 	nodetest.Run(b, bin, nil, "users", "create", "--config", n.ConfigPath, "--username", "bench", "--role", "publisher", "--no-password")
 	key, _, _ := nodetest.Run(b, bin, nil, "keys", "create", "--config", n.ConfigPath, "--username", "bench")
@@ -78,7 +88,11 @@ func BenchmarkProxy(b *testing.B) {
 	nodetest.Run(b, bin, nil, "users", "create", "--config", nu.ConfigPath, "--username", "bench", "--role", "publisher", "--no-password")
 	ukey, _, _ := nodetest.Run(b, bin, nil, "keys", "create", "--config", nu.ConfigPath, "--username", "bench")
 	uapi := &apiClient{t: b, base: nu.URL, key: strings.TrimSpace(ukey)}
+	nodetest.Run(b, bin, nil, "users", "create", "--config", nf.ConfigPath, "--username", "bench", "--role", "publisher", "--no-password")
+	fkey, _, _ := nodetest.Run(b, bin, nil, "keys", "create", "--config", nf.ConfigPath, "--username", "bench")
+	fapi := &apiClient{t: b, base: nf.URL, key: strings.TrimSpace(fkey)}
 	goproxy := buildTestProgram(b, "goproxy")
+	rawproxy := buildTestProgram(b, "rawproxy")
 
 	goGUID, goProc := benchOneProcess(b, api, "bench-go", echoBundleDir(b))
 	pyGUID, pyProc := benchOneProcess(b, api, "bench-python", filepath.Join("testdata", "apps", "pyecho"))
@@ -86,16 +100,20 @@ func BenchmarkProxy(b *testing.B) {
 	spyGUID, spyProc := benchOneProcess(b, sapi, "bench-python", filepath.Join("testdata", "apps", "pyecho"))
 	ugoGUID, ugoProc := benchOneProcess(b, uapi, "bench-go", echoBundleDir(b))
 	upyGUID, upyProc := benchOneProcess(b, uapi, "bench-python", filepath.Join("testdata", "apps", "pyecho"))
+	fgoGUID, fgoProc := benchOneProcess(b, fapi, "bench-go", echoBundleDir(b))
+	fpyGUID, fpyProc := benchOneProcess(b, fapi, "bench-python", filepath.Join("testdata", "apps", "pyecho"))
+	fastPID := nf.Cmd.Process.Pid
 	nodePID, sandboxedPID, noUsagePID := n.Cmd.Process.Pid, ns.Cmd.Process.Pid, nu.Cmd.Process.Pid
 
 	// targets returns the six paths to an app process: direct, the two
 	// peers and Podium, in that order, then Podium to the same app in a
 	// sandbox (another process, on the sandboxed node), then Podium
 	// without usage recording (another process, on the third node).
-	targets := func(guid string, proc apps.ProcessInfo, sguid string, sproc apps.ProcessInfo, uguid string, uproc apps.ProcessInfo) []benchTarget {
+	targets := func(guid string, proc apps.ProcessInfo, sguid string, sproc apps.ProcessInfo, uguid string, uproc apps.ProcessInfo, fguid string, fproc apps.ProcessInfo) []benchTarget {
 		app := fmt.Sprintf("http://127.0.0.1:%d", proc.Port)
 		lb := startPeerHAProxy(b, proc.Port)
 		gp := startGoProxy(b, goproxy, app)
+		rp := startGoProxy(b, rawproxy, strings.TrimPrefix(app, "http://"))
 		return []benchTarget{
 			{"direct", app + "/", []int{proc.PID}},
 			{"haproxy", lb.URL + "/", []int{proc.PID, lb.cmd.Process.Pid}},
@@ -103,6 +121,8 @@ func BenchmarkProxy(b *testing.B) {
 			{"podium", n.URL + "/content/" + guid + "/", []int{proc.PID, nodePID}},
 			{"sandboxed", ns.URL + "/content/" + sguid + "/", []int{sandboxedApp(sproc.PID), sandboxedPID}},
 			{"no-usage", nu.URL + "/content/" + uguid + "/", []int{uproc.PID, noUsagePID}},
+			{"fast", nf.URL + "/content/" + fguid + "/", []int{fproc.PID, fastPID}},
+			{"go-raw", rp.url + "/", []int{proc.PID, rp.cmd.Process.Pid}},
 		}
 	}
 	fmt.Printf("bench-proxy: %d connections, %s per path, %d rounds, one app process per app\n", conns, dur, rounds)
@@ -111,8 +131,8 @@ func BenchmarkProxy(b *testing.B) {
 		goal      int // % of direct throughput (issue 30)
 		targets   []benchTarget
 	}{
-		{"go", "go echo app", 50, targets(goGUID, goProc, sgoGUID, sgoProc, ugoGUID, ugoProc)},
-		{"py", "python app", 85, targets(pyGUID, pyProc, spyGUID, spyProc, upyGUID, upyProc)},
+		{"go", "go echo app", 50, targets(goGUID, goProc, sgoGUID, sgoProc, ugoGUID, ugoProc, fgoGUID, fgoProc)},
+		{"py", "python app", 85, targets(pyGUID, pyProc, spyGUID, spyProc, upyGUID, upyProc, fpyGUID, fpyProc)},
 	} {
 		tgs := app.targets
 		for _, tg := range tgs {
@@ -183,6 +203,24 @@ func BenchmarkProxy(b *testing.B) {
 		}
 		fmt.Printf("    podium, usage recording on vs off: %3.0f%% of the throughput without recording, proxy CPU/req %.2fx (%s on, %s off)\n",
 			median(usageThr)*100, median(usageCPU), medianResult(res[3]).proxyCPU.Round(100*time.Nanosecond), medianResult(res[5]).proxyCPU.Round(100*time.Nanosecond))
+		// The fast connection loop: the node with it against Podium
+		// (net/http's loop), per round.
+		var fastThr, fastCPU []float64
+		for k := range res[3] {
+			fastThr = append(fastThr, res[6][k].rps/res[3][k].rps)
+			fastCPU = append(fastCPU, float64(res[6][k].proxyCPU)/float64(res[3][k].proxyCPU))
+		}
+		fmt.Printf("    podium, fast loop on vs off ([HTTP] FastPath): %3.0f%% of the throughput without it, proxy CPU/req %.2fx (%s on, %s off)\n",
+			median(fastThr)*100, median(fastCPU), medianResult(res[6]).proxyCPU.Round(100*time.Nanosecond), medianResult(res[3]).proxyCPU.Round(100*time.Nanosecond))
+		b.ReportMetric(median(fastCPU), app.tag+"-fastpath-cpu-ratio")
+		// The bare Go proxy (testdata/rawproxy) against HAProxy: what Go
+		// itself costs per proxied request.
+		var rawCPU []float64
+		for k := range res[7] {
+			rawCPU = append(rawCPU, float64(res[7][k].proxyCPU)/float64(res[1][k].proxyCPU))
+		}
+		fmt.Printf("    bare go proxy (go-raw) CPU/req: %.2fx haproxy's\n", median(rawCPU))
+		b.ReportMetric(median(rawCPU), app.tag+"-goraw-cpu-vs-haproxy")
 		b.ReportMetric(median(usageThr)*100, app.tag+"-usage-on-throughput-%")
 		b.ReportMetric(median(usageCPU), app.tag+"-usage-on-cpu-ratio")
 		b.ReportMetric(medianResult(res[4]).rps, app.tag+"-sandboxed-req/s")
@@ -197,7 +235,10 @@ func BenchmarkProxy(b *testing.B) {
 
 	fmt.Printf("  go echo app, websocket round trip (5000 messages):\n")
 	var wsP50 []time.Duration
-	for _, tg := range targets(goGUID, goProc, sgoGUID, sgoProc, ugoGUID, ugoProc) {
+	for _, tg := range targets(goGUID, goProc, sgoGUID, sgoProc, ugoGUID, ugoProc, fgoGUID, fgoProc) {
+		if tg.name == "go-raw" {
+			continue // it proxies no upgrade
+		}
 		p50, p99 := benchWebSocket(b, tg.url)
 		wsP50 = append(wsP50, p50)
 		fmt.Printf("    %-9s p50 %-9s p99 %s\n", tg.name+":", p50.Round(time.Microsecond), p99.Round(time.Microsecond))
