@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,7 +38,7 @@ func (s *Supervisor) ServeApp(c echo.Context, guid string) error {
 	}
 	pl := s.pool(guid)
 	s.refresh(req.Context(), pl, false)
-	p, err := s.acquire(req.Context(), pl)
+	p, err := s.acquire(req.Context(), pl, true)
 	if err != nil {
 		return s.unavailable(c, pl, err)
 	}
@@ -52,6 +53,35 @@ func (s *Supervisor) ServeApp(c echo.Context, guid string) error {
 	return nil
 }
 
+// ServeFast is ServeApp for the fast lane (web's Lane): a request from
+// the fast connection loop, already granted, that the direct path can take
+// now. It reports false, having written nothing and started nothing but
+// perhaps a process, when the request needs more than that (a redirect,
+// the standard path, a process with room to wait for, a start that
+// failed): the caller then leaves it to ServeApp. accepted runs once the
+// request is the lane's, before it is proxied.
+func (s *Supervisor) ServeFast(w http.ResponseWriter, req *http.Request, guid string, accepted func()) bool {
+	if !strings.HasPrefix(req.URL.Path, "/content/"+guid+"/") || !direct(req) {
+		return false
+	}
+	pl := s.pool(guid)
+	s.refresh(req.Context(), pl, false)
+	p, err := s.acquire(req.Context(), pl, false)
+	if err != nil {
+		return false
+	}
+	defer s.release(pl, p)
+	if p.up == nil {
+		return false
+	}
+	accepted()
+	s.serveDirect(&trackingWriter{ResponseWriter: w, s: s, pl: pl, p: p}, req, p, p.keepPrefix)
+	return true
+}
+
+// errNoRoom is acquire's answer, without wait, when no process has room.
+var errNoRoom = errors.New("no process has room now")
+
 // errUnavailable is an app that cannot take the request now (503).
 type errUnavailable struct{ msg string }
 
@@ -64,14 +94,18 @@ func (e *errUnavailable) Error() string { return e.msg }
 // and fewer than MaxProcesses run. A request that finds no process with
 // room waits (queued) until one has, up to InitTimeout, and then gets a
 // 503: MaxConnsPerProcess is never exceeded.
-func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
+// Without wait, a request that would wait gets errNoRoom at once (any
+// process start it called for goes ahead).
+func (s *Supervisor) acquire(ctx context.Context, pl *pool, wait bool) (*process, error) {
 	var deadline <-chan time.Time
 	refreshed := false
 	queued := false
+	var turn chan struct{} // this request's place in pl.waiters, once queued
 	defer func() {
 		if queued {
 			s.mu.Lock()
 			pl.queued--
+			pl.leave(turn)
 			s.mu.Unlock()
 		}
 	}()
@@ -91,7 +125,10 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
 			return nil, podium.Errorf(podium.ENOTFOUND, "no application is deployed at %s", pl.guid)
 		}
 		best, live, starting := pl.leastLoaded()
-		room := best != nil && best.conns < lim.MaxConnsPerProcess
+		// First come, first served: while requests wait, a new one
+		// queues behind them rather than take the room a release has
+		// just given the first of them (wakeOne).
+		room := best != nil && best.conns < lim.MaxConnsPerProcess && (queued || len(pl.waiters) == 0)
 		now := s.opts.Now()
 		grow := live < lim.MaxProcesses && starting == 0 && !now.Before(pl.notUntil) &&
 			(!room || float64(best.conns+1)/float64(lim.MaxConnsPerProcess) > lim.LoadFactor)
@@ -123,10 +160,19 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
 			return nil, &errUnavailable{"the application failed to start (" + msg + "); retrying in " +
 				pl.notUntil.Sub(now).Round(time.Second).String()}
 		}
+		if !wait {
+			s.mu.Unlock()
+			if grow {
+				s.goSpawn(pl, app)
+			}
+			return nil, errNoRoom
+		}
 		if !queued {
 			queued = true
 			pl.queued++
+			turn = make(chan struct{}, 1)
 		}
+		pl.wait(turn)
 		wait := pl.changed
 		s.mu.Unlock()
 		if grow {
@@ -139,6 +185,7 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool) (*process, error) {
 		}
 		select {
 		case <-wait:
+		case <-turn:
 		case <-deadline:
 			if best == nil {
 				return nil, &errUnavailable{"no application process became ready in time"}
@@ -158,14 +205,48 @@ func (s *Supervisor) release(pl *pool, p *process) {
 	if p.conns == 0 {
 		p.idleFrom = s.opts.Now()
 	}
-	if pl.queued > 0 {
-		// Only acquire waits on pl.changed, and a waiter is counted in
-		// pl.queued (under s.mu) from before it takes the channel until
-		// it returns: with none, replacing the channel is an allocation
-		// per request for nobody.
-		pl.signal()
-	}
+	// One connection's room: one waiting request's turn. Waking them all
+	// (pl.signal) made every release wake every queued request, all but
+	// one to queue again: with 32 clients on an app whose process takes
+	// 20 (MaxConnsPerProcess), a dozen wake-ups per request.
+	pl.wakeOne()
 	s.mu.Unlock()
+}
+
+// wait puts turn at the end of pl's queue of waiting requests, unless it
+// is there already. Call with s.mu held.
+func (pl *pool) wait(turn chan struct{}) {
+	if !slices.Contains(pl.waiters, turn) {
+		pl.waiters = append(pl.waiters, turn)
+	}
+}
+
+// wakeOne gives the first waiting request its turn (it looks for room
+// again). Call with s.mu held.
+func (pl *pool) wakeOne() {
+	if len(pl.waiters) == 0 {
+		return
+	}
+	turn := pl.waiters[0]
+	pl.waiters[0] = nil
+	pl.waiters = pl.waiters[1:]
+	select {
+	case turn <- struct{}{}:
+	default:
+	}
+}
+
+// leave takes a request that stops waiting out of the queue. A turn it
+// was given and did not use goes to the next. Call with s.mu held.
+func (pl *pool) leave(turn chan struct{}) {
+	if i := slices.Index(pl.waiters, turn); i >= 0 {
+		pl.waiters = slices.Delete(pl.waiters, i, i+1)
+	}
+	select {
+	case <-turn:
+		pl.wakeOne()
+	default:
+	}
 }
 
 // unavailable answers a request no process could take.

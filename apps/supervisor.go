@@ -145,6 +145,9 @@ type pool struct {
 	// notUntil: a failed start is answered only for that bundle.
 	failedBundle int64
 	queued       int // requests waiting for a process with room
+	// waiters are the queued requests' turns, first come first served: a
+	// release wakes one (wakeOne), a change of processes all (signal).
+	waiters []chan struct{}
 }
 
 // historyLen is how many ended processes each pool remembers.
