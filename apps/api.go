@@ -2,6 +2,7 @@ package apps
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/labstack/echo/v4"
 )
@@ -50,6 +51,11 @@ type ServeService interface {
 	// ServeApp answers request c for the app content guid. The caller has
 	// already checked that the user may view the content.
 	ServeApp(c echo.Context, guid string) error
+	// ServeFast answers a request of the fast lane (already granted) when
+	// the app can take it at once on the direct path; false, having
+	// written nothing, leaves it to ServeApp. accepted runs once the
+	// request is taken, before it is proxied.
+	ServeFast(w http.ResponseWriter, r *http.Request, guid string, accepted func()) bool
 }
 
 var _ ServeService = (*Supervisor)(nil)

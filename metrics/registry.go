@@ -38,6 +38,9 @@ type Registry struct {
 	HTTPRequests *prometheus.CounterVec
 	// HTTPDuration is podium_http_request_duration_seconds by route.
 	HTTPDuration *prometheus.HistogramVec
+	// FastLane counts the requests the fast lane answered (web.Lane),
+	// also counted in HTTPRequests: podium_http_fast_lane_requests_total.
+	FastLane prometheus.Counter
 	// JobDuration is podium_job_duration_seconds by queue and host.
 	JobDuration *prometheus.HistogramVec
 	// Sessions counts open WebSocket connections to apps, per content.
@@ -63,6 +66,9 @@ func NewRegistry(opts RegistryOptions) *Registry {
 			Name: "podium_http_request_duration_seconds", Help: "Time to answer HTTP requests, by route template.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route"}),
+		FastLane: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "podium_http_fast_lane_requests_total", Help: "App requests answered by the fast lane ([HTTP] FastPath), also counted in podium_http_requests_total.",
+		}),
 		JobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "podium_job_duration_seconds", Help: "Duration of the scheduled jobs this node finished, by queue and host.",
 			Buckets: []float64{0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600},
@@ -73,7 +79,7 @@ func NewRegistry(opts RegistryOptions) *Registry {
 	}
 	p := r.Prom
 	p.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		r.HTTPRequests, r.HTTPDuration, r.JobDuration, &podiumCollector{r: r})
+		r.HTTPRequests, r.HTTPDuration, r.FastLane, r.JobDuration, &podiumCollector{r: r})
 	return r
 }
 
@@ -130,13 +136,24 @@ func (r *Registry) Middleware() echo.MiddlewareFunc {
 				// committed).
 				c.Error(err)
 			}
-			route := r.route(c)
-			status := c.Response().Status
-			r.HTTPRequests.WithLabelValues(route, req.Method, strconv.Itoa(status)).Inc()
-			r.HTTPDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+			r.Observe(r.route(c), req.Method, c.Response().Status, start)
 			return nil
 		}
 	}
+}
+
+// Observe counts one answered request of route (its template) that began
+// at start: the middleware's count, and the fast lane's (web.Lane), which
+// answers without the middleware.
+func (r *Registry) Observe(route, method string, status int, start time.Time) {
+	r.HTTPRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	r.HTTPDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+}
+
+// ObserveLane is Observe for a request the fast lane answered.
+func (r *Registry) ObserveLane(route, method string, status int, start time.Time) {
+	r.FastLane.Inc()
+	r.Observe(route, method, status, start)
 }
 
 // route returns the request's route template, or "other" for paths that

@@ -558,7 +558,7 @@ func (n *Node) Run(ctx context.Context) error {
 		// Simple requests to content are served in Podium's own
 		// connection loop; every other connection goes on to net/http
 		// (package fastpath says how and why).
-		n.fast = &fastpath.Server{Handler: n.web.Echo, Simple: web.FastPathSimple,
+		n.fast = &fastpath.Server{Handler: n.web.Echo, Simple: web.FastPathSimple, Lane: n.web.Lane(n.metrics.registry.ObserveLane),
 			ReadHeaderTimeout: n.Config.HTTP.ReadHeaderTimeout, IdleTimeout: n.Config.HTTP.IdleTimeout,
 			BaseContext: context.WithoutCancel(runCtx), Log: n.log("http")}
 		plain = n.fast.Listener(n.listener)

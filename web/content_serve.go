@@ -54,6 +54,7 @@ func (s *Server) ContentServeRoutes(svc publish.ServeService, appServer apps.Ser
 	h := &contentServe{svc: svc, apps: appServer, cache: s.targets, origin: s.content, sessions: sessions,
 		trustedProxies: s.trustedProxies, frame: s.frameContent, visits: visits}
 	s.notFound = h.vanity
+	s.lane = h
 	return []route.Route{
 		{Path: "/content/:guid", Handler: h.redirect},
 		{Path: "/content/:guid/*", Handler: h.serve},

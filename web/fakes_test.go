@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -190,6 +191,22 @@ func (serveTargets) ServeTarget(_ context.Context, u *podium.User, guid string) 
 type appProxy struct {
 	mu    sync.Mutex
 	asked []string
+	// full: ServeFast declines, as an app whose processes have no room.
+	full bool
+}
+
+func (p *appProxy) ServeFast(w http.ResponseWriter, r *http.Request, guid string, accepted func()) bool {
+	if p.full {
+		return false
+	}
+	p.mu.Lock()
+	p.asked = append(p.asked, "fast "+guid)
+	p.mu.Unlock()
+	accepted()
+	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, "the app answers "+r.Method+" "+strings.TrimPrefix(r.URL.Path, "/content/"+guid+"/"))
+	return true
 }
 
 func (p *appProxy) ServeApp(c echo.Context, guid string) error {

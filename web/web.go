@@ -113,6 +113,10 @@ type Server struct {
 	frameContent   string
 
 	authProvider string // [Authentication] Provider; see Options.AuthProvider
+
+	httpsAddress bool          // see Options.HTTPSAddress
+	httpsPort    string        // see Options.HTTPSPort
+	lane         *contentServe // set by ContentServeRoutes; see content_lane.go
 }
 
 // requestIDPattern bounds incoming X-Request-ID values: any other value is
@@ -125,7 +129,8 @@ func New(opts Options) *Server {
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{Echo: e, log: opts.Log, hijacked: map[net.Conn]struct{}{}, trustedProxies: opts.TrustedProxies, targets: newTargetCache(),
 		limits: opts.Limits, noSpace: opts.NoSpace, audit: opts.Audit, nodeID: opts.NodeID, rawBody: map[string]bool{},
-		frameDashboard: opts.FrameOptionsDashboard, frameContent: opts.FrameOptionsContent, authProvider: opts.AuthProvider}
+		frameDashboard: opts.FrameOptionsDashboard, frameContent: opts.FrameOptionsContent, authProvider: opts.AuthProvider,
+		httpsAddress: opts.HTTPSAddress, httpsPort: opts.HTTPSPort}
 	if s.frameDashboard == "" {
 		s.frameDashboard = FrameDeny
 	}

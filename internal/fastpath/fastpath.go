@@ -57,6 +57,11 @@ type Server struct {
 	// request line's second word) may be served by the fast loop. nil:
 	// every simple request may.
 	Simple func(method string, target []byte) bool
+	// Lane, when set, is tried before Handler on each request the loop
+	// serves: a cheaper handler for the requests it knows (web's fast
+	// lane for apps). It reports false, having written nothing, to leave
+	// the request to Handler.
+	Lane func(w http.ResponseWriter, r *http.Request) bool
 	// ReadHeaderTimeout bounds the read of a request head once its first
 	// byte has arrived, IdleTimeout the wait for the next request (as
 	// http.Server's; 0 means none).
@@ -379,7 +384,9 @@ func (c *conn) serveOne(rq *reqState) bool {
 	defer cancel()
 	req := rq.request(ctx, c.remote)
 	w := newResponse(c, req, rq.wantsClose || c.s.closing.Load())
-	c.s.Handler.ServeHTTP(w, req)
+	if c.s.Lane == nil || !c.s.Lane(w, req) {
+		c.s.Handler.ServeHTTP(w, req)
+	}
 	if !w.finish() {
 		return false
 	}

@@ -50,6 +50,10 @@ func newResponse(c *conn, req *http.Request, closeAfter bool) *response {
 
 func (w *response) Header() http.Header { return w.header }
 
+// Status is the final status set so far (0 before WriteHeader or Write),
+// for the lane's metrics.
+func (w *response) Status() int { return w.status }
+
 func (w *response) WriteHeader(code int) {
 	if w.wroteHeader {
 		return // net/http logs "superfluous WriteHeader"; the first status stands

@@ -64,6 +64,14 @@ func main() {
 	mux.HandleFunc("GET /env/{name}", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, os.Getenv(r.PathValue("name")))
 	})
+	mux.HandleFunc("/request", func(w http.ResponseWriter, r *http.Request) {
+		// The request as the app received it, headers included.
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Set-Cookie", "podium_session=stolen")
+		w.Header().Add("Set-Cookie", "app_pref=1")
+		_ = json.NewEncoder(w).Encode(map[string]any{"method": r.Method, "uri": r.RequestURI, "host": r.Host,
+			"proto": r.Proto, "header": r.Header, "length": r.ContentLength})
+	})
 	mux.HandleFunc("GET /small", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Pid", strconv.Itoa(pid))
 		_, _ = io.WriteString(w, "ok\n")

@@ -1,0 +1,146 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podiumhq/podium/internal/nodetest"
+	"github.com/podiumhq/podium/internal/testutil"
+)
+
+// TestLaneSameAnswers: on a node with [HTTP] FastPath, the fast lane
+// answers an anonymous request to a public app exactly as the handler
+// chain does. Each request is sent twice on new connections: once with a
+// Connection token that makes the fast loop hand the connection to
+// net/http (the chain answers, and grants the content in the target
+// cache), then plainly, until the node's lane counter says the lane
+// answered it; the two answers (status, headers but Date and the request
+// id, body, trailers) and what the app received must be the same. A
+// request with credentials never takes the lane.
+func TestLaneSameAnswers(t *testing.T) {
+	t.Parallel()
+	prom := testutil.FreePort(t)
+	n := nodetest.StartNode(t, nodetest.Options{DataDir: sharedDataDir(t),
+		Config: fmt.Sprintf("[Applications]\nRunAs = nobody\nSandbox = off\n[HTTP]\nFastPath = true\n[Metrics]\nPrometheusListen = 127.0.0.1:%d\n", prom)})
+	bin := nodetest.Binary(t)
+	nodetest.Run(t, bin, nil, "users", "create", "--config", n.ConfigPath, "--username", "lane", "--role", "publisher", "--no-password")
+	key, _, _ := nodetest.Run(t, bin, nil, "keys", "create", "--config", n.ConfigPath, "--username", "lane")
+	api := &apiClient{t: t, base: n.URL, key: strings.TrimSpace(key)}
+	guid := deployApp(t, api, "lane", echoBundleDir(t))
+	addr := strings.TrimPrefix(n.URL, "http://")
+	lanes := func() int {
+		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", prom))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		m := regexp.MustCompile(`(?m)^podium_http_fast_lane_requests_total (\d+)`).FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("no podium_http_fast_lane_requests_total in the metrics")
+		}
+		v, _ := strconv.Atoi(string(m[1]))
+		return v
+	}
+	send := func(method, target, extra string) (*http.Response, string) {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lane-test\r\nAccept: */*\r\n%s\r\n", method, target, addr, extra)
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, target, err)
+		}
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatalf("%s %s: body: %v", method, target, err)
+		}
+		return res, string(b)
+	}
+	describe := func(r *http.Response, body string) string {
+		var lines []string
+		for k, v := range r.Header {
+			switch k {
+			case "Date", "X-Request-Id":
+				continue
+			}
+			lines = append(lines, k+": "+strings.Join(v, " | "))
+		}
+		slices.Sort(lines)
+		var tr []string
+		for k, v := range r.Trailer {
+			tr = append(tr, k+": "+strings.Join(v, " | "))
+		}
+		slices.Sort(tr)
+		return fmt.Sprintf("%d\n%s\nlength %d chunked %v\n%s\ntrailers %s", r.StatusCode, strings.Join(lines, "\n"),
+			r.ContentLength, slices.Contains(r.TransferEncoding, "chunked"), body, strings.Join(tr, ", "))
+	}
+	requestID := regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	base := "/content/" + guid
+	for _, tc := range []struct {
+		name, method, path, extra string
+	}{
+		{"the request as the app sees it", "GET", "/request?a=1&b=two", ""},
+		{"HEAD", "HEAD", "/request", ""},
+		{"a page's sub-request", "GET", "/request", "Sec-Fetch-Dest: script\r\n"},
+		{"the client's request id", "GET", "/request", "X-Request-Id: lane-1.x\r\n"},
+		{"forwarding headers from an untrusted client", "GET", "/request", "X-Forwarded-For: 10.9.9.9\r\nX-Forwarded-Host: evil.test\r\n"},
+		{"a small answer", "GET", "/small", ""},
+		{"a large answer", "GET", "/bytes?n=100000", ""},
+		{"trailers", "GET", "/trailers", ""},
+		{"the app's 404", "GET", "/nothing-here", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			chain, chainBody := send(tc.method, base+tc.path, tc.extra+"Connection: keep-alive, x-chain\r\n")
+			var lane *http.Response
+			var laneBody string
+			for try := 0; ; try++ {
+				before := lanes()
+				// The chain again: the grant it caches lives a second.
+				send(tc.method, base+tc.path, tc.extra+"Connection: keep-alive, x-chain\r\n")
+				lane, laneBody = send(tc.method, base+tc.path, tc.extra)
+				if lanes() > before {
+					break
+				}
+				if try == 10 {
+					t.Fatalf("the lane never answered %s %s", tc.method, tc.path)
+				}
+			}
+			if c, l := describe(chain, chainBody), describe(lane, laneBody); c != l {
+				t.Errorf("answers differ:\nchain:\n%s\n\nlane:\n%s", c, l)
+			}
+			if id := lane.Header.Get("X-Request-Id"); !requestID.MatchString(id) {
+				t.Errorf("the lane's request id %q", id)
+			}
+			if strings.Contains(tc.extra, "X-Request-Id: lane-1.x") && lane.Header.Get("X-Request-Id") != "lane-1.x" {
+				t.Errorf("the client's request id became %q", lane.Header.Get("X-Request-Id"))
+			}
+			if v := lane.Header.Values("Set-Cookie"); slices.ContainsFunc(v, func(c string) bool { return strings.HasPrefix(c, "podium_") }) {
+				t.Errorf("the app's podium_ cookie reached the client: %v", v)
+			}
+		})
+	}
+	for _, creds := range []string{"Cookie: theme=dark\r\n", "Authorization: Key " + api.key + "\r\n"} {
+		before := lanes()
+		send("GET", base+"/request", "Connection: keep-alive, x-chain\r\n")
+		if res, _ := send("GET", base+"/request", creds); res.StatusCode != http.StatusOK {
+			t.Fatalf("with %q: %d", creds, res.StatusCode)
+		}
+		if lanes() != before {
+			t.Errorf("a request with %q took the lane", strings.TrimSpace(strings.SplitN(creds, ":", 2)[0]))
+		}
+	}
+}
