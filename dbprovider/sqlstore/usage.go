@@ -33,9 +33,9 @@ const usageChunk = 500
 // BenchmarkRecorderVisitBatches: about half the CPU per visit for batches
 // of 1, 0.88x for batches of 1000, 0.95x to 0.97x between 137 and 499;
 // no gain for a few dozen rows, where the transaction and its three
-// statements cost what the parse saved (figures in
-// notes/issue-30-usage.md). One prepared single-row statement per row was
-// dearer than either (about 1.25x a 500-row statement's CPU per row).
+// statements cost what the parse saved (figures in docs/usage.md). One
+// prepared single-row statement per row was dearer than either (about
+// 1.25x a 500-row statement's CPU per row).
 //
 // Elsewhere (PostgreSQL, whose driver caches statements per connection,
 // or inside a caller's transaction) a batch is one statement per
