@@ -70,24 +70,6 @@ func TestLaneSameAnswers(t *testing.T) {
 		}
 		return res, string(b)
 	}
-	describe := func(r *http.Response, body string) string {
-		var lines []string
-		for k, v := range r.Header {
-			switch k {
-			case "Date", "X-Request-Id":
-				continue
-			}
-			lines = append(lines, k+": "+strings.Join(v, " | "))
-		}
-		slices.Sort(lines)
-		var tr []string
-		for k, v := range r.Trailer {
-			tr = append(tr, k+": "+strings.Join(v, " | "))
-		}
-		slices.Sort(tr)
-		return fmt.Sprintf("%d\n%s\nlength %d chunked %v\n%s\ntrailers %s", r.StatusCode, strings.Join(lines, "\n"),
-			r.ContentLength, slices.Contains(r.TransferEncoding, "chunked"), body, strings.Join(tr, ", "))
-	}
 	requestID := regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 	base := "/content/" + guid
 	for _, tc := range []struct {
@@ -119,7 +101,7 @@ func TestLaneSameAnswers(t *testing.T) {
 					t.Fatalf("the lane never answered %s %s", tc.method, tc.path)
 				}
 			}
-			if c, l := describe(chain, chainBody), describe(lane, laneBody); c != l {
+			if c, l := testutil.DescribeResponse(chain, chainBody, "Date", "X-Request-Id"), testutil.DescribeResponse(lane, laneBody, "Date", "X-Request-Id"); c != l {
 				t.Errorf("answers differ:\nchain:\n%s\n\nlane:\n%s", c, l)
 			}
 			if id := lane.Header.Get("X-Request-Id"); !requestID.MatchString(id) {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podiumhq/podium/internal/testutil"
 )
 
 // testHandler answers by path, each a way a handler uses its
@@ -194,26 +196,6 @@ func isTimeout(err error) bool {
 	return ok && ne.Timeout()
 }
 
-// describe is a response as a comparable text: status, headers but Date
-// and X-Path, body, trailers.
-func describe(r *http.Response, body string) string {
-	var lines []string
-	for k, v := range r.Header {
-		if k == "Date" || k == "X-Path" {
-			continue
-		}
-		lines = append(lines, k+": "+strings.Join(v, " | "))
-	}
-	slices.Sort(lines)
-	var tr []string
-	for k, v := range r.Trailer {
-		tr = append(tr, k+": "+strings.Join(v, " | "))
-	}
-	slices.Sort(tr)
-	return fmt.Sprintf("%d %s\n%s\nlength %d chunked %v\n\n%q\ntrailers %s", r.StatusCode, r.Proto, strings.Join(lines, "\n"),
-		r.ContentLength, slices.Contains(r.TransferEncoding, "chunked"), body, strings.Join(tr, ", "))
-}
-
 // TestSameAnswers sends each request to both servers and wants the same
 // answer (and the same connection fate) from both, the fast one from its
 // fast loop for simple requests and from net/http for the rest.
@@ -269,7 +251,7 @@ func TestSameAnswers(t *testing.T) {
 				t.Errorf("connection closed after: fast %v, net/http %v", fclosed, sclosed)
 			}
 			for i := range fr {
-				if f, s := describe(fr[i], fb[i]), describe(sr[i], sb[i]); f != s {
+				if f, s := testutil.DescribeResponse(fr[i], fb[i], "Date", "X-Path"), testutil.DescribeResponse(sr[i], sb[i], "Date", "X-Path"); f != s {
 					t.Errorf("answer %d differs:\nfast:\n%s\n\nnet/http:\n%s", i, f, s)
 				}
 				if fr[i].StatusCode >= 200 && fr[i].Header.Get("X-Path") == "fast" && fr[i].Header.Get("Date") == "" {
