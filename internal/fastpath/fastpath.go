@@ -113,8 +113,10 @@ func (s *Server) acceptLoop() {
 	for {
 		c, err := s.inner.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTemporary) {
+			// As http.Server.Serve: a temporary error (EMFILE: out of file
+			// descriptors) is waited out, not the end of the listener.
+			var te interface{ Temporary() bool }
+			if errors.As(err, &te) && te.Temporary() {
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				time.Sleep(delay)
 				continue
@@ -132,8 +134,6 @@ func (s *Server) acceptLoop() {
 		go fc.serve()
 	}
 }
-
-var errTemporary = errors.New("temporary")
 
 func (s *Server) track(c *conn) bool {
 	s.mu.Lock()

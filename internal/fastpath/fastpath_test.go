@@ -8,8 +8,10 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -353,5 +355,37 @@ func TestShutdownDeadline(t *testing.T) {
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); err == nil || isTimeout(err) {
 		t.Fatalf("the stuck connection: read %v, want it closed", err)
+	}
+}
+
+// flakyListener fails its first Accept with EMFILE, as a process out of
+// file descriptors does.
+type flakyListener struct {
+	net.Listener
+	failed bool
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if !l.failed {
+		l.failed = true
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// TestAcceptWaitsOutTemporaryErrors: running out of file descriptors for
+// a moment does not end the listener (as http.Server.Serve).
+func TestAcceptWaitsOutTemporaryErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Handler: http.HandlerFunc(testHandler), BaseContext: context.Background()}
+	hs := &http.Server{Handler: http.HandlerFunc(testHandler), ErrorLog: quietLog()}
+	go hs.Serve(s.Listener(&flakyListener{Listener: ln}))
+	t.Cleanup(func() { hs.Close(); s.Close() })
+	res, bodies, _ := exchange(t, ln.Addr().String(), "GET /content/small HTTP/1.1\r\nHost: h\r\n\r\n", "GET")
+	if len(res) != 1 || bodies[0] != "hello" || res[0].Header.Get("X-Path") != "fast" {
+		t.Fatalf("after an EMFILE: %d answers %q", len(res), bodies)
 	}
 }
