@@ -227,8 +227,10 @@ func (c *conn) serve() {
 	c.remote = c.c.RemoteAddr().String()
 	defer func() {
 		if v := recover(); v != nil {
-			// As net/http: a panic ends the connection, not the process.
-			if c.s.Log != nil {
+			// As net/http: a panic ends the connection, not the process;
+			// http.ErrAbortHandler (the app proxy cutting a client whose
+			// answer broke off) is no error to log.
+			if c.s.Log != nil && v != http.ErrAbortHandler {
 				c.s.Log.WithField("panic", v).WithField("stack", string(debug.Stack())).Error("http: panic serving " + c.remote)
 			}
 			handedOver = false
