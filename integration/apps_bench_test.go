@@ -146,15 +146,19 @@ func BenchmarkProxy(b *testing.B) {
 		}
 		// ratio is the median over the rounds of f(target i's result,
 		// direct's result) in the same round.
-		ratio := func(i int, f func(r, d benchResult) float64) float64 {
+		// between is the median over the rounds of f(path i's result,
+		// path j's result) in the same round; ratio compares with direct.
+		between := func(i, j int, f func(r, d benchResult) float64) float64 {
 			var v []float64
 			for k := range res[i] {
-				v = append(v, f(res[i][k], res[0][k]))
+				v = append(v, f(res[i][k], res[j][k]))
 			}
 			return median(v)
 		}
+		ratio := func(i int, f func(r, d benchResult) float64) float64 { return between(i, 0, f) }
 		thr := func(r, d benchResult) float64 { return r.rps / d.rps }
 		p99 := func(r, d benchResult) float64 { return float64(r.p99) / float64(d.p99) }
+		cpu := func(r, d benchResult) float64 { return float64(r.proxyCPU) / float64(d.proxyCPU) }
 		fmt.Printf("  %s, small requests (medians of %d rounds):\n", app.name, rounds)
 		for i, tg := range tgs {
 			m := medianResult(res[i])
@@ -174,57 +178,33 @@ func BenchmarkProxy(b *testing.B) {
 		// Proxy CPU per request against HAProxy's, per round (issue 30:
 		// goal within 1.5x for the Go app, whose requests cost the app
 		// almost nothing).
-		var cpuRatio []float64
-		for k := range res[3] {
-			cpuRatio = append(cpuRatio, float64(res[3][k].proxyCPU)/float64(res[1][k].proxyCPU))
-		}
-		fmt.Printf("    podium proxy CPU/req: %.2fx haproxy's (goal <= 1.5x for the go app)\n", median(cpuRatio))
-		b.ReportMetric(median(cpuRatio), app.tag+"-cpu-vs-haproxy")
+		fmt.Printf("    podium proxy CPU/req: %.2fx haproxy's (goal <= 1.5x for the go app)\n", between(3, 1, cpu))
+		b.ReportMetric(between(3, 1, cpu), app.tag+"-cpu-vs-haproxy")
 		fmt.Printf("    through haproxy:  %3.0f%% of direct throughput, p99 %.2fx direct\n", ratio(1, thr)*100, ratio(1, p99))
 		fmt.Printf("    through go-proxy: %3.0f%% of direct throughput, p99 %.2fx direct\n", ratio(2, thr)*100, ratio(2, p99))
-		sbThr := func(i int) float64 { // sandboxed / unsandboxed Podium, per round
-			var v []float64
-			for k := range res[i] {
-				v = append(v, res[i][k].rps/res[3][k].rps)
-			}
-			return median(v)
-		}
 		var sbRounds []string
 		for k := range rounds {
 			sbRounds = append(sbRounds, fmt.Sprintf("%.0f%%", res[4][k].rps/res[3][k].rps*100))
 		}
-		fmt.Printf("    podium, sandboxed app: %3.0f%% of the unsandboxed app's throughput through podium (goal >= 95%%; rounds %s)\n", sbThr(4)*100, strings.Join(sbRounds, " "))
+		// The sandboxed app against the unsandboxed one through Podium.
+		fmt.Printf("    podium, sandboxed app: %3.0f%% of the unsandboxed app's throughput through podium (goal >= 95%%; rounds %s)\n", between(4, 3, thr)*100, strings.Join(sbRounds, " "))
 		// Usage recording: Podium (recording every request as a visit)
-		// against the node that records nothing, per round.
-		var usageThr, usageCPU []float64
-		for k := range res[3] {
-			usageThr = append(usageThr, res[3][k].rps/res[5][k].rps)
-			usageCPU = append(usageCPU, float64(res[3][k].proxyCPU)/float64(res[5][k].proxyCPU))
-		}
+		// against the node that records nothing.
 		fmt.Printf("    podium, usage recording on vs off: %3.0f%% of the throughput without recording, proxy CPU/req %.2fx (%s on, %s off)\n",
-			median(usageThr)*100, median(usageCPU), medianResult(res[3]).proxyCPU.Round(100*time.Nanosecond), medianResult(res[5]).proxyCPU.Round(100*time.Nanosecond))
-		// The fast connection loop: the node with it against Podium
-		// (net/http's loop), per round.
-		var fastThr, fastCPU []float64
-		for k := range res[3] {
-			fastThr = append(fastThr, res[6][k].rps/res[3][k].rps)
-			fastCPU = append(fastCPU, float64(res[6][k].proxyCPU)/float64(res[3][k].proxyCPU))
-		}
+			between(3, 5, thr)*100, between(3, 5, cpu), medianResult(res[3]).proxyCPU.Round(100*time.Nanosecond), medianResult(res[5]).proxyCPU.Round(100*time.Nanosecond))
+		// The fast connection loop and lane: the node with them against
+		// Podium (net/http's loop and the handler chain).
 		fmt.Printf("    podium, fast loop on vs off ([HTTP] FastPath): %3.0f%% of the throughput without it, proxy CPU/req %.2fx (%s on, %s off)\n",
-			median(fastThr)*100, median(fastCPU), medianResult(res[6]).proxyCPU.Round(100*time.Nanosecond), medianResult(res[3]).proxyCPU.Round(100*time.Nanosecond))
-		b.ReportMetric(median(fastCPU), app.tag+"-fastpath-cpu-ratio")
+			between(6, 3, thr)*100, between(6, 3, cpu), medianResult(res[6]).proxyCPU.Round(100*time.Nanosecond), medianResult(res[3]).proxyCPU.Round(100*time.Nanosecond))
+		b.ReportMetric(between(6, 3, cpu), app.tag+"-fastpath-cpu-ratio")
 		// The bare Go proxy (testdata/rawproxy) against HAProxy: what Go
 		// itself costs per proxied request.
-		var rawCPU []float64
-		for k := range res[7] {
-			rawCPU = append(rawCPU, float64(res[7][k].proxyCPU)/float64(res[1][k].proxyCPU))
-		}
-		fmt.Printf("    bare go proxy (go-raw) CPU/req: %.2fx haproxy's\n", median(rawCPU))
-		b.ReportMetric(median(rawCPU), app.tag+"-goraw-cpu-vs-haproxy")
-		b.ReportMetric(median(usageThr)*100, app.tag+"-usage-on-throughput-%")
-		b.ReportMetric(median(usageCPU), app.tag+"-usage-on-cpu-ratio")
+		fmt.Printf("    bare go proxy (go-raw) CPU/req: %.2fx haproxy's\n", between(7, 1, cpu))
+		b.ReportMetric(between(7, 1, cpu), app.tag+"-goraw-cpu-vs-haproxy")
+		b.ReportMetric(between(3, 5, thr)*100, app.tag+"-usage-on-throughput-%")
+		b.ReportMetric(between(3, 5, cpu), app.tag+"-usage-on-cpu-ratio")
 		b.ReportMetric(medianResult(res[4]).rps, app.tag+"-sandboxed-req/s")
-		b.ReportMetric(sbThr(4)*100, app.tag+"-sandboxed-throughput-%")
+		b.ReportMetric(between(4, 3, thr)*100, app.tag+"-sandboxed-throughput-%")
 		b.ReportMetric(medianResult(res[0]).rps, app.tag+"-direct-req/s")
 		b.ReportMetric(medianResult(res[3]).rps, app.tag+"-podium-req/s")
 		b.ReportMetric(ratio(3, thr)*100, app.tag+"-throughput-%")

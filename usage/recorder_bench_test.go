@@ -38,28 +38,7 @@ func BenchmarkRecorderVisit(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			store := bc.store(b)
-			r := usage.New(usage.Options{Store: store, NodeID: "node-1", FlushInterval: time.Hour})
-			ctx := context.Background()
-			user, bundle := int64(3), int64(9)
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := cpuTime(b)
-			for i := range b.N {
-				v := &podium.Visit{ContentID: 1, ContentGUID: "3f2b6c1e-8f0a-4c6e-9d2b-7a1e5c4d3b2a", BundleID: &bundle, Path: "/small"}
-				if i%2 == 0 {
-					v.UserID = &user
-				}
-				r.Visit(v)
-				if (i+1)%500 == 0 {
-					if err := r.Flush(ctx); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-			if err := r.Flush(ctx); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+			visitInBatches(b, usage.New(usage.Options{Store: store, NodeID: "node-1", FlushInterval: time.Hour}), 500)
 		})
 	}
 }
@@ -72,30 +51,35 @@ func BenchmarkRecorderVisit(b *testing.B) {
 func BenchmarkRecorderVisitBatches(b *testing.B) {
 	for _, size := range []int{1, 37, 137, 499, 500, 1000} {
 		b.Run(fmt.Sprintf("sqlite/batch=%d", size), func(b *testing.B) {
-			r := usage.New(usage.Options{Store: openDB(b), NodeID: "node-1", BatchSize: size, FlushInterval: time.Hour})
-			ctx := context.Background()
-			user, bundle := int64(3), int64(9)
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := cpuTime(b)
-			for i := range b.N {
-				v := &podium.Visit{ContentID: 1, ContentGUID: "3f2b6c1e-8f0a-4c6e-9d2b-7a1e5c4d3b2a", BundleID: &bundle, Path: "/small"}
-				if i%2 == 0 {
-					v.UserID = &user
-				}
-				r.Visit(v)
-				if (i+1)%size == 0 {
-					if err := r.Flush(ctx); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
+			visitInBatches(b, usage.New(usage.Options{Store: openDB(b), NodeID: "node-1", BatchSize: size, FlushInterval: time.Hour}), size)
+		})
+	}
+}
+
+// visitInBatches records b.N visits through r, half of them a user's,
+// flushing after every batch of size, and reports the CPU per visit.
+func visitInBatches(b *testing.B, r *usage.Recorder, size int) {
+	ctx := context.Background()
+	user, bundle := int64(3), int64(9)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime(b)
+	for i := range b.N {
+		v := &podium.Visit{ContentID: 1, ContentGUID: "3f2b6c1e-8f0a-4c6e-9d2b-7a1e5c4d3b2a", BundleID: &bundle, Path: "/small"}
+		if i%2 == 0 {
+			v.UserID = &user
+		}
+		r.Visit(v)
+		if (i+1)%size == 0 {
 			if err := r.Flush(ctx); err != nil {
 				b.Fatal(err)
 			}
-			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
-		})
+		}
 	}
+	if err := r.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkRecorderVisitStarted is BenchmarkRecorderVisit as a node
