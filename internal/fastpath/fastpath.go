@@ -244,11 +244,11 @@ func (c *conn) serve() {
 		bufPool.Put(bufs)
 	}()
 	rq := &reqState{}
-	for {
+	for first := true; ; first = false {
 		if c.s.closing.Load() {
 			return
 		}
-		head, ok := c.readHead()
+		head, ok := c.readHead(first)
 		if !ok {
 			return
 		}
@@ -271,13 +271,19 @@ func (c *conn) serve() {
 // blank line) as it sits in the read buffer, unconsumed. nil with ok: a
 // head that does not fit the buffer (net/http reads it). !ok: the
 // connection is done (closed, timed out, shutting down).
-func (c *conn) readHead() (head []byte, ok bool) {
+func (c *conn) readHead(first bool) (head []byte, ok bool) {
 	if c.br.Buffered() == 0 {
 		// One deadline per request in the common case (a head that
 		// arrives whole): it stays set while the request is served,
 		// when nothing reads the connection, and the next wait replaces
-		// it.
-		if d := c.s.IdleTimeout; d > 0 {
+		// it. A new connection has ReadHeaderTimeout for its first
+		// request, as in net/http: one that sends nothing is not kept
+		// for the whole IdleTimeout.
+		d := c.s.IdleTimeout
+		if first && c.s.ReadHeaderTimeout > 0 {
+			d = c.s.ReadHeaderTimeout
+		}
+		if d > 0 {
 			_ = c.c.SetReadDeadline(time.Now().Add(d))
 		} else {
 			_ = c.c.SetReadDeadline(time.Time{})

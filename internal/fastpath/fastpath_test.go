@@ -389,3 +389,29 @@ func TestAcceptWaitsOutTemporaryErrors(t *testing.T) {
 		t.Fatalf("after an EMFILE: %d answers %q", len(res), bodies)
 	}
 }
+
+// TestSilentConnectionGetsReadHeaderTimeout: a connection that sends
+// nothing is closed after ReadHeaderTimeout, as net/http closes it, not
+// kept for the IdleTimeout meant for kept-alive connections between
+// requests.
+func TestSilentConnectionGetsReadHeaderTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Handler: http.HandlerFunc(testHandler), BaseContext: context.Background(),
+		ReadHeaderTimeout: 100 * time.Millisecond, IdleTimeout: time.Hour}
+	hs := &http.Server{Handler: s.Handler, ErrorLog: quietLog()}
+	go hs.Serve(s.Listener(ln))
+	t.Cleanup(func() { hs.Close(); s.Close() })
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Far longer than ReadHeaderTimeout, far shorter than IdleTimeout.
+	_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+	if _, err := c.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		t.Fatalf("a silent connection: read %v, want it closed by the node", err)
+	}
+}
