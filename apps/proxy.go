@@ -101,6 +101,7 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool, wait bool) (*process
 	refreshed := false
 	queued := false
 	var turn chan struct{} // this request's place in pl.waiters, once queued
+	hadTurn := false       // woken by a release (wakeOne), not yet back under the lock
 	defer func() {
 		if queued {
 			s.mu.Lock()
@@ -111,6 +112,11 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool, wait bool) (*process
 	}()
 	for {
 		s.mu.Lock()
+		front := hadTurn // a turn that found no room keeps its place
+		if hadTurn {
+			pl.granted--
+			hadTurn = false
+		}
 		if s.stopped {
 			s.mu.Unlock()
 			return nil, &errUnavailable{"this node is shutting down"}
@@ -125,10 +131,10 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool, wait bool) (*process
 			return nil, podium.Errorf(podium.ENOTFOUND, "no application is deployed at %s", pl.guid)
 		}
 		best, live, starting := pl.leastLoaded()
-		// First come, first served: while requests wait, a new one
-		// queues behind them rather than take the room a release has
-		// just given the first of them (wakeOne).
-		room := best != nil && best.conns < lim.MaxConnsPerProcess && (queued || len(pl.waiters) == 0)
+		// First come, first served: while requests wait, or a release
+		// has given one of them its turn and it has not yet run, a new
+		// one queues behind them rather than take that room.
+		room := best != nil && best.conns < lim.MaxConnsPerProcess && (queued || len(pl.waiters) == 0 && pl.granted == 0)
 		now := s.opts.Now()
 		grow := live < lim.MaxProcesses && starting == 0 && !now.Before(pl.notUntil) &&
 			(!room || float64(best.conns+1)/float64(lim.MaxConnsPerProcess) > lim.LoadFactor)
@@ -172,7 +178,7 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool, wait bool) (*process
 			pl.queued++
 			turn = make(chan struct{}, 1)
 		}
-		pl.wait(turn)
+		pl.wait(turn, front)
 		wait := pl.changed
 		s.mu.Unlock()
 		if grow {
@@ -186,6 +192,7 @@ func (s *Supervisor) acquire(ctx context.Context, pl *pool, wait bool) (*process
 		select {
 		case <-wait:
 		case <-turn:
+			hadTurn = true
 		case <-deadline:
 			if best == nil {
 				return nil, &errUnavailable{"no application process became ready in time"}
@@ -213,10 +220,15 @@ func (s *Supervisor) release(pl *pool, p *process) {
 	s.mu.Unlock()
 }
 
-// wait puts turn at the end of pl's queue of waiting requests, unless it
-// is there already. Call with s.mu held.
-func (pl *pool) wait(turn chan struct{}) {
-	if !slices.Contains(pl.waiters, turn) {
+// wait puts turn in pl's queue of waiting requests, unless it is there
+// already: at the end, or at the front for a request whose turn found no
+// room. Call with s.mu held.
+func (pl *pool) wait(turn chan struct{}, front bool) {
+	switch {
+	case slices.Contains(pl.waiters, turn):
+	case front:
+		pl.waiters = slices.Insert(pl.waiters, 0, turn)
+	default:
 		pl.waiters = append(pl.waiters, turn)
 	}
 }
@@ -232,6 +244,7 @@ func (pl *pool) wakeOne() {
 	pl.waiters = pl.waiters[1:]
 	select {
 	case turn <- struct{}{}:
+		pl.granted++
 	default:
 	}
 }
@@ -244,6 +257,7 @@ func (pl *pool) leave(turn chan struct{}) {
 	}
 	select {
 	case <-turn:
+		pl.granted--
 		pl.wakeOne()
 	default:
 	}

@@ -148,6 +148,9 @@ type pool struct {
 	// waiters are the queued requests' turns, first come first served: a
 	// release wakes one (wakeOne), a change of processes all (signal).
 	waiters []chan struct{}
+	// granted counts the turns wakeOne gave that their requests have not
+	// yet taken up: the room they were given is theirs.
+	granted int
 }
 
 // historyLen is how many ended processes each pool remembers.
