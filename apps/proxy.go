@@ -61,7 +61,9 @@ func (s *Supervisor) ServeApp(c echo.Context, guid string) error {
 // failed): the caller then leaves it to ServeApp. accepted runs once the
 // request is the lane's, before it is proxied.
 func (s *Supervisor) ServeFast(w http.ResponseWriter, req *http.Request, guid string, accepted func()) bool {
-	if !strings.HasPrefix(req.URL.Path, "/content/"+guid+"/") || !direct(req) {
+	// Decided before acquire, which counts the request: one the lane
+	// declines is counted by ServeApp.
+	if s.opts.Proxy == ProxyStandard || !strings.HasPrefix(req.URL.Path, "/content/"+guid+"/") || !direct(req) {
 		return false
 	}
 	pl := s.pool(guid)
@@ -71,9 +73,6 @@ func (s *Supervisor) ServeFast(w http.ResponseWriter, req *http.Request, guid st
 		return false
 	}
 	defer s.release(pl, p)
-	if p.up == nil {
-		return false
-	}
 	accepted()
 	s.serveDirect(&trackingWriter{ResponseWriter: w, s: s, pl: pl, p: p}, req, p, p.keepPrefix)
 	return true
