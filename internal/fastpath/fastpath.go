@@ -62,6 +62,12 @@ type Server struct {
 	// lane for apps). It reports false, having written nothing, to leave
 	// the request to Handler.
 	Lane func(w http.ResponseWriter, r *http.Request) bool
+	// Raw, when set, is offered each request the loop serves before
+	// anything is built for it (see RawRequest): the cheapest lane, for
+	// the requests it can answer in bytes.
+	Raw func(r *RawRequest) RawResult
+	// WriteTimeout bounds each write to the client (0: none).
+	WriteTimeout time.Duration
 	// ReadHeaderTimeout bounds the read of a request head once its first
 	// byte has arrived, IdleTimeout the wait for the next request (as
 	// http.Server's; 0 means none).
@@ -219,10 +225,14 @@ type buffers struct {
 }
 
 func (c *conn) serve() {
-	handedOver := false
+	handedOver, panicked := false, false
 	bufs := bufPool.Get().(*buffers)
 	bufs.r.Reset(c.c)
-	bufs.w.Reset(c.c)
+	if d := c.s.WriteTimeout; d > 0 {
+		bufs.w.Reset(deadlineConn{Conn: c.c, d: d})
+	} else {
+		bufs.w.Reset(c.c)
+	}
 	c.br, c.bw = bufs.r, bufs.w
 	c.remote = c.c.RemoteAddr().String()
 	defer func() {
@@ -234,9 +244,13 @@ func (c *conn) serve() {
 				c.s.Log.WithField("panic", v).WithField("stack", string(debug.Stack())).Error("http: panic serving " + c.remote)
 			}
 			handedOver = false
+			panicked = true
 		}
 		c.s.untrack(c)
 		if !handedOver {
+			if !panicked {
+				_ = c.bw.Flush() // answers held back while pipelined requests were read (serveRaw)
+			}
 			_ = c.c.Close()
 		}
 		bufs.r.Reset(nil)
@@ -260,6 +274,15 @@ func (c *conn) serve() {
 		// served: the request's strings were copied out of it.
 		if _, err := c.br.Discard(len(head)); err != nil {
 			return
+		}
+		if c.s.Raw != nil {
+			handled, keep := c.serveRaw(rq)
+			if handled {
+				if !keep {
+					return
+				}
+				continue
+			}
 		}
 		if !c.serveOne(rq) {
 			return
@@ -350,6 +373,11 @@ func headEnd(buf []byte) int {
 // handOver gives the connection, with the bytes read and not yet served,
 // to net/http. It reports false when net/http is no longer accepting.
 func (c *conn) handOver() bool {
+	// Answers held back while pipelined requests were read (serveRaw)
+	// go first: net/http writes on the connection itself.
+	if c.bw.Flush() != nil {
+		return false
+	}
 	_ = c.c.SetReadDeadline(time.Time{}) // net/http sets its own
 	n := c.br.Buffered()
 	var pending []byte

@@ -229,6 +229,7 @@ func TestSameAnswers(t *testing.T) {
 		tc{"not simple: POST", "POST /content/small HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi", []string{"POST"}, "net/http"},
 		tc{"not simple: chunked body", "GET /content/small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n", []string{"GET"}, "net/http"},
 		tc{"not simple: expect", get("/content/small", "Expect: 100-continue\r\nContent-Length: 0\r\n"), []string{"GET"}, "net/http"},
+		tc{"not simple: an EventSource", get("/content/rcflush", "Accept: text/event-stream\r\n"), []string{"GET"}, "net/http"},
 		tc{"not simple: HTTP/1.0", "GET /content/small HTTP/1.0\r\n\r\n", []string{"GET"}, "net/http"},
 		tc{"not simple: upgrade", get("/content/small", "Connection: Upgrade\r\nUpgrade: websocket\r\n"), []string{"GET"}, "net/http"},
 		tc{"not simple: no host", "GET /content/small HTTP/1.1\r\n\r\n", []string{"GET"}, ""},

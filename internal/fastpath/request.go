@@ -17,9 +17,19 @@ const maxHeaders = 64
 // reqState is one connection's parse of its current request head; the
 // fast loop reuses it from request to request.
 type reqState struct {
-	method, target, host string
-	header               http.Header
-	wantsClose           bool
+	method     string
+	target     []byte // in the connection's read buffer
+	host       string
+	fields     []Field // in the connection's read buffer; reused
+	wantsClose bool
+}
+
+// Field is one header line of a request the fast loop read: its canonical
+// name and its value, trimmed, as it sits in the connection's read buffer
+// (valid until the request is answered).
+type Field struct {
+	Key   string
+	Value []byte
 }
 
 // parse reads head (the request line through the blank line) and reports
@@ -46,7 +56,7 @@ func (r *reqState) parse(head []byte, simple func(string, []byte) bool) bool {
 	if simple != nil && !simple(method, target) {
 		return false
 	}
-	h := make(http.Header, 8)
+	fields := r.fields[:0]
 	host := ""
 	hosts, lines := 0, 0
 	wantsClose := false
@@ -73,11 +83,21 @@ func (r *reqState) parse(head []byte, simple func(string, []byte) bool) bool {
 		switch key {
 		case "Host":
 			hosts++
-			host = string(value)
+			if hosts == 1 {
+				host = string(value)
+			}
 			continue // net/http moves it to Request.Host
 		case "Content-Length", "Transfer-Encoding", "Expect", "Upgrade", "Trailer", "Te",
 			"Http2-Settings", "Proxy-Connection", "Keep-Alive":
 			return false // a body, an interim answer, an upgrade: net/http's
+		case "Accept":
+			if bytes.Contains(value, []byte("text/event-stream")) {
+				// An EventSource: a stream that may stay silent for long,
+				// whose client's leaving only net/http's background read
+				// notices (the fast loop does not watch the connection
+				// while a request is served).
+				return false
+			}
 		case "Connection":
 			switch {
 			case bytes.EqualFold(value, []byte("close")):
@@ -87,10 +107,22 @@ func (r *reqState) parse(head []byte, simple func(string, []byte) bool) bool {
 				return false // a list, or a token asking for more
 			}
 		}
-		h[key] = append(h[key], string(value))
+		fields = append(fields, Field{Key: key, Value: value})
 	}
+	r.fields = fields
 	if hosts != 1 || !httpguts.ValidHostHeader(host) {
 		return false // net/http answers 400
+	}
+	r.method, r.target, r.host, r.wantsClose = method, target, host, wantsClose
+	return true
+}
+
+// header builds the request's http.Header from its fields, as net/http's
+// would be.
+func (r *reqState) header() http.Header {
+	h := make(http.Header, len(r.fields)+1)
+	for _, f := range r.fields {
+		h[f.Key] = append(h[f.Key], string(f.Value))
 	}
 	// As net/http (RFC 7234, section 5.4): "Pragma: no-cache" stands for
 	// "Cache-Control: no-cache" when there is none.
@@ -99,16 +131,16 @@ func (r *reqState) parse(head []byte, simple func(string, []byte) bool) bool {
 			h["Cache-Control"] = []string{"no-cache"}
 		}
 	}
-	r.method, r.target, r.host, r.header, r.wantsClose = method, string(target), host, h, wantsClose
-	return true
+	return h
 }
 
 // request builds the http.Request net/http would have built for the head
 // parse read.
 func (r *reqState) request(ctx context.Context, remote string) *http.Request {
-	u, err := url.ParseRequestURI(r.target)
+	target := string(r.target)
+	u, err := url.ParseRequestURI(target)
 	if err != nil {
-		u = &url.URL{Path: r.target} // printable and starting with "/": parse never fails on it
+		u = &url.URL{Path: target} // printable and starting with "/": parse never fails on it
 	}
 	return (&http.Request{
 		Method:     r.method,
@@ -116,11 +148,11 @@ func (r *reqState) request(ctx context.Context, remote string) *http.Request {
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
-		Header:     r.header,
+		Header:     r.header(),
 		Body:       http.NoBody,
 		Host:       r.host,
 		RemoteAddr: remote,
-		RequestURI: r.target,
+		RequestURI: target,
 		Close:      r.wantsClose,
 	}).WithContext(ctx)
 }

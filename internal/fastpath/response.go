@@ -410,6 +410,9 @@ func suppressedHeaders(status int) []string {
 	return nil
 }
 
+// Date is the Date header's value for now, as net/http writes it.
+func Date() []byte { return appendDate() }
+
 // appendDate returns the Date header's value for now, formatted once a
 // second (every answer of a second carries the same value).
 func appendDate() []byte {
