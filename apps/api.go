@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/podiumhq/podium/internal/fastpath"
 )
 
 // SettingsStore keeps the per-content process overrides.
@@ -56,6 +57,11 @@ type ServeService interface {
 	// written nothing, leaves it to ServeApp. accepted runs once the
 	// request is taken, before it is proxied.
 	ServeFast(w http.ResponseWriter, r *http.Request, guid string, accepted func()) bool
+	// ServeRaw answers a request of the raw lane (already granted) in
+	// bytes, through r's fallback when the answer needs more; status 0,
+	// having written nothing, leaves it to the lane. accepted runs once
+	// the request is taken, before it is proxied.
+	ServeRaw(r *fastpath.RawRequest, guid string, extra []RawHeader, accepted func()) (status int, keep bool)
 }
 
 var _ ServeService = (*Supervisor)(nil)

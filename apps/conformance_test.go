@@ -27,13 +27,19 @@ import (
 // wire, not what Go's client makes of them.
 //
 // It runs against both proxy paths ([Applications] Proxy): the standard
-// one (httputil.ReverseProxy) and the direct one.
+// one (httputil.ReverseProxy) and the direct one; then against the direct
+// one behind the fast loop and its raw lane ([HTTP] FastPath), which takes
+// the plain GETs and passes on in bytes the answers it can.
 func TestProxyConformance(t *testing.T) {
 	t.Parallel()
-	for _, path := range []string{apps.ProxyStandard, apps.ProxyDirect} {
+	for _, path := range []string{apps.ProxyStandard, apps.ProxyDirect, "raw"} {
 		t.Run(path, func(t *testing.T) {
 			t.Parallel()
-			f := setupWith(t, defaults(), func(o *apps.Options) { o.Proxy = path })
+			proxy := path
+			if path == "raw" {
+				proxy = apps.ProxyDirect
+			}
+			f := setupServer(t, defaults(), func(o *apps.Options) { o.Proxy = proxy }, path == "raw")
 			testConformance(t, f)
 		})
 	}
@@ -42,6 +48,24 @@ func TestProxyConformance(t *testing.T) {
 func testConformance(t *testing.T, f *fixture) {
 	addr := f.srv.Listener.Addr().String()
 	prefix := "/content/" + guid
+
+	if f.fast {
+		t.Run("RawLaneAnswers", func(t *testing.T) {
+			// The plain GETs below are the raw lane's (its extra header
+			// says so), in bytes or through its fallback.
+			for _, q := range []string{"small", "bytes?n=10", "sse?gap=1"} {
+				res, err := http.Get(f.base + q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.Header.Get("X-Lane") != "raw" {
+					t.Errorf("GET %s was not the raw lane's: %v", q, res.Header)
+				}
+			}
+		})
+	}
 
 	t.Run("ChunkedUploadWithTrailer", func(t *testing.T) {
 		c, br := rawConn(t, addr)
@@ -172,7 +196,8 @@ func testConformance(t *testing.T, f *fixture) {
 
 	t.Run("ClientGoesAway", func(t *testing.T) {
 		c, br := rawConn(t, addr)
-		fmt.Fprintf(c, "GET %s/sse?gap=2000 HTTP/1.1\r\nHost: podium\r\n\r\n", prefix)
+		// As a browser's EventSource asks.
+		fmt.Fprintf(c, "GET %s/sse?gap=2000 HTTP/1.1\r\nHost: podium\r\nAccept: text/event-stream\r\n\r\n", prefix)
 		res, err := http.ReadResponse(br, nil)
 		if err != nil {
 			t.Fatal(err)

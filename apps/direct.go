@@ -230,6 +230,15 @@ func (s *Supervisor) serveDirect(w http.ResponseWriter, in *http.Request, p *pro
 		return
 	}
 
+	keep = s.answerDirect(w, uc, res)
+}
+
+// answerDirect writes the app's answer res, read from uc, to w: the
+// second half of serveDirect. It reports whether uc may take another
+// request. An answer that breaks off mid-body cuts the client's
+// connection (panic http.ErrAbortHandler), leaving uc to the caller to
+// close.
+func (s *Supervisor) answerDirect(w http.ResponseWriter, uc *upConn, res *http.Response) (keep bool) {
 	h := res.Header
 	for _, k := range connectionTokens(h) {
 		delete(h, k)
@@ -277,6 +286,7 @@ func (s *Supervisor) serveDirect(w http.ResponseWriter, in *http.Request, p *pro
 			}
 		}
 	}
+	return keep
 }
 
 // closeOnDone closes c's connection when ctx ends; the function it

@@ -27,6 +27,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/apps"
+	"github.com/podiumhq/podium/internal/fastpath"
 	"github.com/podiumhq/podium/internal/logging"
 	"github.com/podiumhq/podium/internal/testutil"
 	"github.com/podiumhq/podium/web"
@@ -114,6 +115,7 @@ type fixture struct {
 	srv  *httptest.Server
 	web  *web.Server
 	base string // URL of the app
+	fast bool   // behind the fast loop and its raw lane (setupServer)
 }
 
 const guid = "0b7c2c9e-1d7e-4e39-9a61-3a2f3c1d0e01"
@@ -125,6 +127,15 @@ func setup(t *testing.T, lim apps.Limits, args ...string) *fixture {
 
 // setupWith is setup with a change to the supervisor's options.
 func setupWith(t testing.TB, lim apps.Limits, opt func(*apps.Options), args ...string) *fixture {
+	t.Helper()
+	return setupServer(t, lim, opt, false, args...)
+}
+
+// setupServer is setupWith, and with fast the node's front as on a node
+// with [HTTP] FastPath: internal/fastpath's loop before net/http, its raw
+// lane sending every GET under the app's prefix to ServeRaw (everything
+// is granted in this fixture).
+func setupServer(t testing.TB, lim apps.Limits, opt func(*apps.Options), fast bool, args ...string) *fixture {
 	t.Helper()
 	dir, err := echoApp()
 	if err != nil {
@@ -145,6 +156,21 @@ func setupWith(t testing.TB, lim apps.Limits, opt func(*apps.Options), args ...s
 	ws.Echo.Any("/content/:guid/*", serve)
 	srv := httptest.NewUnstartedServer(ws.Echo)
 	srv.Config.RegisterOnShutdown(func() { ws.CloseHijacked() })
+	if fast {
+		fs := &fastpath.Server{Handler: ws.Echo, BaseContext: context.Background(), WriteTimeout: time.Minute,
+			Raw: func(r *fastpath.RawRequest) fastpath.RawResult {
+				status, keep := sup.ServeRaw(r, guid, []apps.RawHeader{{Key: "X-Lane", Value: "raw"}}, func() {})
+				switch {
+				case status == 0:
+					return fastpath.RawDeclined
+				case keep:
+					return fastpath.RawKeep
+				}
+				return fastpath.RawClose
+			}}
+		srv.Listener = fs.Listener(srv.Listener)
+		t.Cleanup(fs.Close)
+	}
 	srv.Start()
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := sup.Start(ctx); err != nil {
@@ -157,7 +183,7 @@ func setupWith(t testing.TB, lim apps.Limits, opt func(*apps.Options), args ...s
 		defer c2()
 		_ = sup.Stop(stopCtx)
 	})
-	return &fixture{sup: sup, src: src, srv: srv, web: ws, base: srv.URL + "/content/" + guid + "/"}
+	return &fixture{sup: sup, src: src, srv: srv, web: ws, base: srv.URL + "/content/" + guid + "/", fast: fast}
 }
 
 func defaults() apps.Limits {

@@ -18,8 +18,8 @@ import (
 )
 
 // TestLaneSameAnswers: on a node with [HTTP] FastPath, the fast lane
-// answers an anonymous request to a public app exactly as the handler
-// chain does. Each request is sent twice on new connections: once with a
+// (and its raw lane, which passes the app's answer on in bytes) answers
+// an anonymous request to a public app exactly as the handler chain does. Each request is sent twice on new connections: once with a
 // Connection token that makes the fast loop hand the connection to
 // net/http (the chain answers, and grants the content in the target
 // cache), then plainly, until the node's lane counter says the lane
@@ -37,20 +37,22 @@ func TestLaneSameAnswers(t *testing.T) {
 	api := &apiClient{t: t, base: n.URL, key: strings.TrimSpace(key)}
 	guid := deployApp(t, api, "lane", echoBundleDir(t))
 	addr := strings.TrimPrefix(n.URL, "http://")
-	lanes := func() int {
+	counter := func(name string) int {
 		res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", prom))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
 		b, _ := io.ReadAll(res.Body)
-		m := regexp.MustCompile(`(?m)^podium_http_fast_lane_requests_total (\d+)`).FindSubmatch(b)
+		m := regexp.MustCompile(`(?m)^` + name + ` (\d+)`).FindSubmatch(b)
 		if m == nil {
-			t.Fatalf("no podium_http_fast_lane_requests_total in the metrics")
+			t.Fatalf("no %s in the metrics", name)
 		}
 		v, _ := strconv.Atoi(string(m[1]))
 		return v
 	}
+	lanes := func() int { return counter("podium_http_fast_lane_requests_total") }
+	inBytes := func() int { return counter("podium_http_raw_lane_requests_total") }
 	send := func(method, target, extra string) (*http.Response, string) {
 		t.Helper()
 		c, err := net.Dial("tcp", addr)
@@ -74,27 +76,37 @@ func TestLaneSameAnswers(t *testing.T) {
 	base := "/content/" + guid
 	for _, tc := range []struct {
 		name, method, path, extra string
+		inBytes                   bool // the raw lane passes the answer on as bytes
 	}{
-		{"the request as the app sees it", "GET", "/request?a=1&b=two", ""},
-		{"HEAD", "HEAD", "/request", ""},
-		{"a page's sub-request", "GET", "/request", "Sec-Fetch-Dest: script\r\n"},
-		{"the client's request id", "GET", "/request", "X-Request-Id: lane-1.x\r\n"},
-		{"forwarding headers from an untrusted client", "GET", "/request", "X-Forwarded-For: 10.9.9.9\r\nX-Forwarded-Host: evil.test\r\n"},
-		{"a small answer", "GET", "/small", ""},
-		{"a large answer", "GET", "/bytes?n=100000", ""},
-		{"trailers", "GET", "/trailers", ""},
-		{"the app's 404", "GET", "/nothing-here", ""},
+		{"the request as the app sees it", "GET", "/request?a=1&b=two", "", false},
+		{"the request as the app sees it, answered in bytes", "GET", "/request?cookies=no&a=1&b=two;c=%20&", "", true},
+		{"an empty query", "GET", "/request?cookies=no&", "", true},
+		{"Pragma", "GET", "/request?cookies=no", "Pragma: no-cache\r\nPragma: x\r\n", true},
+		{"a header twice", "GET", "/request?cookies=no", "X-Two: 1\r\nAccept-Language: fr\r\nX-Two: 2\r\n", true},
+		{"HEAD", "HEAD", "/request", "", false},
+		{"a page's sub-request", "GET", "/request", "Sec-Fetch-Dest: script\r\n", false},
+		{"the client's request id", "GET", "/request?cookies=no", "X-Request-Id: lane-1.x\r\n", true},
+		{"forwarding headers from an untrusted client", "GET", "/request?cookies=no", "X-Forwarded-For: 10.9.9.9\r\nX-Forwarded-Host: evil.test\r\nX-Forwarded-Proto: https\r\n", true},
+		{"a small answer", "GET", "/small", "", true},
+		{"a large answer", "GET", "/bytes?n=100000", "", true},
+		{"an empty answer", "GET", "/bytes?n=0", "", true},
+		{"trailers", "GET", "/trailers", "", false},
+		{"server-sent events", "GET", "/sse?gap=1", "", false},
+		{"the app's 404", "GET", "/nothing-here", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			chain, chainBody := send(tc.method, base+tc.path, tc.extra+"Connection: keep-alive, x-chain\r\n")
 			var lane *http.Response
 			var laneBody string
 			for try := 0; ; try++ {
-				before := lanes()
+				before, beforeBytes := lanes(), inBytes()
 				// The chain again: the grant it caches lives a second.
 				send(tc.method, base+tc.path, tc.extra+"Connection: keep-alive, x-chain\r\n")
 				lane, laneBody = send(tc.method, base+tc.path, tc.extra)
 				if lanes() > before {
+					if got := inBytes() > beforeBytes; got != tc.inBytes {
+						t.Errorf("answered in bytes: %v, want %v", got, tc.inBytes)
+					}
 					break
 				}
 				if try == 10 {

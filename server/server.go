@@ -559,6 +559,8 @@ func (n *Node) Run(ctx context.Context) error {
 		// connection loop; every other connection goes on to net/http
 		// (package fastpath says how and why).
 		n.fast = &fastpath.Server{Handler: n.web.Echo, Simple: web.FastPathSimple, Lane: n.web.Lane(n.metrics.registry.ObserveLane),
+			Raw:               n.web.RawLane(n.metrics.registry.ObserveRaw),
+			WriteTimeout:      n.Config.HTTP.WriteTimeout,
 			ReadHeaderTimeout: n.Config.HTTP.ReadHeaderTimeout, IdleTimeout: n.Config.HTTP.IdleTimeout,
 			BaseContext: context.WithoutCancel(runCtx), Log: n.log("http")}
 		plain = n.fast.Listener(n.listener)

@@ -1,20 +1,27 @@
 package web
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/apps"
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/hacheck"
+	"github.com/podiumhq/podium/internal/fastpath"
 	"github.com/sirupsen/logrus"
 )
 
 // Observer counts a request the lane answered, as the metrics middleware
 // counts one under route.
 type Observer func(route, method string, status int, began time.Time)
+
+// RawObserver is Observer for the raw lane: inBytes when the app's answer
+// was passed on as bytes (not through the fallback).
+type RawObserver func(route, method string, status int, began time.Time, inBytes bool)
 
 // laneRoute is the route template the metrics middleware names a request
 // to content by.
@@ -95,4 +102,99 @@ func (s *Server) Lane(observe Observer) func(http.ResponseWriter, *http.Request)
 		}
 		return served
 	}
+}
+
+// RawLane returns the raw lane for internal/fastpath's loop: the lane's
+// requests (see Lane), taken before the loop builds anything for them and
+// proxied in bytes by apps' ServeRaw. It takes a GET that the lane would
+// take whose path needs no decoding (no escapes, nothing net/url would
+// escape again) and whose request id, if any, is one valid header; the
+// rest goes on to the lane and the chain. nil when Lane is nil.
+func (s *Server) RawLane(observe RawObserver) func(*fastpath.RawRequest) fastpath.RawResult {
+	if s.Lane(nil) == nil {
+		return nil
+	}
+	h := s.lane
+	return func(r *fastpath.RawRequest) fastpath.RawResult {
+		if r.Method != http.MethodGet || s.log.Logger.IsLevelEnabled(logrus.DebugLevel) {
+			return fastpath.RawDeclined
+		}
+		id := ""
+		ids := 0
+		visit := true
+		for _, f := range r.Fields {
+			switch f.Key {
+			case "Cookie", "Authorization":
+				return fastpath.RawDeclined // a reader to identify: the chain's
+			case echo.HeaderXRequestID:
+				if ids++; ids > 1 || !requestIDPattern.Match(f.Value) {
+					return fastpath.RawDeclined // one the app must not get: the lane drops it
+				}
+				id = string(f.Value)
+			case "Sec-Fetch-Dest":
+				switch string(f.Value) {
+				case "", "document", "iframe", "frame":
+				default:
+					visit = false
+				}
+			}
+		}
+		path, _, _ := bytes.Cut(r.Target, []byte{'?'})
+		rest, ok := bytes.CutPrefix(path, []byte("/content/"))
+		if !ok || !plainPath(rest) {
+			return fastpath.RawDeclined
+		}
+		g, rel, ok := bytes.Cut(rest, []byte{'/'})
+		if !ok || len(g) == 0 || draftPrefix.Match(rel) {
+			return fastpath.RawDeclined
+		}
+		guid := string(g)
+		t := h.cache.get(targetKey{guid: guid})
+		if t == nil || !t.App || t.Content.GUID != guid {
+			return fastpath.RawDeclined
+		}
+		began := time.Now()
+		if id == "" {
+			id = randomID()
+		}
+		extra := make([]apps.RawHeader, 1, 3)
+		extra[0] = apps.RawHeader{Key: echo.HeaderXRequestID, Value: id}
+		if s.httpsAddress {
+			extra = append(extra, apps.RawHeader{Key: "Strict-Transport-Security", Value: HSTS})
+		}
+		if s.nodeID != "" {
+			extra = append(extra, apps.RawHeader{Key: hacheck.HeaderNode, Value: s.nodeID})
+		}
+		status, keep := h.apps.ServeRaw(r, guid, extra, func() {
+			if visit && h.visits != nil {
+				h.visits.Visit(&podium.Visit{ContentID: t.Content.ID, ContentGUID: t.Content.GUID,
+					BundleID: t.Content.ActiveBundleID, Path: "/" + string(rel)})
+			}
+		})
+		if status == 0 {
+			return fastpath.RawDeclined
+		}
+		if observe != nil {
+			observe(laneRoute, http.MethodGet, status, began, !r.FellBack())
+		}
+		if !keep {
+			return fastpath.RawClose
+		}
+		return fastpath.RawKeep
+	}
+}
+
+// plainPath reports whether p is a path net/url reads and writes back
+// unchanged, without decoding: unreserved characters, sub-delimiters, ':',
+// '@' and '/' only.
+func plainPath(p []byte) bool {
+	for _, c := range p {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }

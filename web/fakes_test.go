@@ -13,8 +13,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/podiumhq/podium"
+	"github.com/podiumhq/podium/apps"
 	"github.com/podiumhq/podium/auth"
 	"github.com/podiumhq/podium/dbprovider"
+	"github.com/podiumhq/podium/internal/fastpath"
 	"github.com/podiumhq/podium/publish"
 	"github.com/podiumhq/podium/web/route"
 )
@@ -207,6 +209,12 @@ func (p *appProxy) ServeFast(w http.ResponseWriter, r *http.Request, guid string
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, "the app answers "+r.Method+" "+strings.TrimPrefix(r.URL.Path, "/content/"+guid+"/"))
 	return true
+}
+
+// ServeRaw declines: the raw lane is tested on a real node
+// (integration's TestLaneSameAnswers).
+func (p *appProxy) ServeRaw(*fastpath.RawRequest, string, []apps.RawHeader, func()) (int, bool) {
+	return 0, false
 }
 
 func (p *appProxy) ServeApp(c echo.Context, guid string) error {

@@ -67,8 +67,10 @@ func main() {
 	mux.HandleFunc("/request", func(w http.ResponseWriter, r *http.Request) {
 		// The request as the app received it, headers included.
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Set-Cookie", "podium_session=stolen")
-		w.Header().Add("Set-Cookie", "app_pref=1")
+		if r.URL.Query().Get("cookies") != "no" {
+			w.Header().Set("Set-Cookie", "podium_session=stolen")
+			w.Header().Add("Set-Cookie", "app_pref=1")
+		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"method": r.Method, "uri": r.RequestURI, "host": r.Host,
 			"proto": r.Proto, "header": r.Header, "length": r.ContentLength})
 	})
