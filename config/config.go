@@ -157,9 +157,11 @@ type HTTPConfig struct {
 	// FastPath serves the plain listener's simple requests under
 	// /content/ (GET and HEAD without a body or an upgrade) in Podium's
 	// own connection loop instead of net/http's (package
-	// internal/fastpath): the same handlers and answers. Off by default:
-	// alone it saves little (docs/load-balancing.md); it is the first
-	// half of the proxy's fast lane.
+	// internal/fastpath), with the same handlers and answers, and the
+	// anonymous ones to public apps through the fast lane and its raw
+	// lane (web.Lane, web.RawLane): the app proxy at about a load
+	// balancer's cost (docs/load-balancing.md). On by default; false
+	// serves everything through net/http and the handler chain.
 	FastPath bool
 }
 
@@ -551,6 +553,7 @@ func Defaults() *Config {
 			WriteTimeout:      60 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			MaxConnections:    4096,
+			FastPath:          true,
 		},
 		HTTPS: HTTPSConfig{
 			MinimumTLSVersion: "1.2",
