@@ -27,7 +27,9 @@ import (
 // in the same run, against two peers in front of the same process: a bare
 // HAProxy, and Go's standard reverse proxy alone (testdata/goproxy), the
 // stack Podium's proxy is built on. Each app runs one process (min = max =
-// 1), so every path reaches the same process.
+// 1), so every path reaches the same process, and takes as many
+// connections at once as the benchmark opens (MaxConnsPerProcess), as
+// behind HAProxy: no path queues requests.
 //
 // Two apps: the Go echo app, whose request costs almost nothing (the worst
 // case for any proxy: the proxy's own work is most of the total), and a
@@ -49,11 +51,14 @@ import (
 // through Podium against the unsandboxed ones' in the same rounds. Goal:
 // within 5%.
 //
-// Two more paths measure where the proxy's time goes: a fourth node runs
-// the fast connection loop ([HTTP] FastPath, package internal/fastpath),
-// set against Podium in the same rounds; and a bare Go proxy
-// (testdata/rawproxy: heads copied as bytes, nothing else) is set against
-// HAProxy, the least Go's runtime and network poller cost per request.
+// More paths measure where the proxy's time goes: a fourth node runs
+// without the fast connection loop and its lanes ([HTTP] FastPath =
+// false, package internal/fastpath), set against Podium in the same
+// rounds; a bare Go proxy (testdata/rawproxy: heads copied as bytes,
+// nothing else) is set against HAProxy, the least Go's runtime and network
+// poller cost per request; and the same app at the default
+// MaxConnsPerProcess (20), where 12 of the 32 requests queue, shows what
+// queueing costs.
 //
 // It also reports the CPU time per request of the generator, the app and
 // the proxy on each path. On a small machine the three share the cores, so
@@ -74,10 +79,10 @@ func BenchmarkProxy(b *testing.B) {
 	// = false): the cost of recording (every benchmark request is a
 	// visit, the worst case) is the first node's figure against this one's.
 	nu := nodetest.StartNode(b, nodetest.Options{DataDir: sharedDataDir(b), Name: "nousage", Config: "[Applications]\nRunAs = nobody\nSandbox = off\n[Usage]\nEnabled = false\n"})
-	// A fourth node is the first with the fast connection loop ([HTTP]
-	// FastPath = true, package internal/fastpath): its simple requests
-	// skip net/http's connection loop.
-	nf := nodetest.StartNode(b, nodetest.Options{DataDir: sharedDataDir(b), Name: "fastpath", Config: "[Applications]\nRunAs = nobody\nSandbox = off\n[HTTP]\nFastPath = true\n"})
+	// A fourth node is the first without the fast connection loop and its
+	// lanes ([HTTP] FastPath = false, package internal/fastpath): every
+	// request goes through net/http and the handler chain.
+	nf := nodetest.StartNode(b, nodetest.Options{DataDir: sharedDataDir(b), Name: "chain", Config: "[Applications]\nRunAs = nobody\nSandbox = off\n[HTTP]\nFastPath = false\n"})
 	bin := nodetest.Binary(b)
 	nodetest.Run(b, bin, nil, "users", "create", "--config", n.ConfigPath, "--username", "bench", "--role", "publisher", "--no-password")
 	key, _, _ := nodetest.Run(b, bin, nil, "keys", "create", "--config", n.ConfigPath, "--username", "bench")
@@ -94,14 +99,22 @@ func BenchmarkProxy(b *testing.B) {
 	goproxy := buildTestProgram(b, "goproxy")
 	rawproxy := buildTestProgram(b, "rawproxy")
 
-	goGUID, goProc := benchOneProcess(b, api, "bench-go", echoBundleDir(b))
-	pyGUID, pyProc := benchOneProcess(b, api, "bench-python", filepath.Join("testdata", "apps", "pyecho"))
-	sgoGUID, sgoProc := benchOneProcess(b, sapi, "bench-go", echoBundleDir(b))
-	spyGUID, spyProc := benchOneProcess(b, sapi, "bench-python", filepath.Join("testdata", "apps", "pyecho"))
-	ugoGUID, ugoProc := benchOneProcess(b, uapi, "bench-go", echoBundleDir(b))
-	upyGUID, upyProc := benchOneProcess(b, uapi, "bench-python", filepath.Join("testdata", "apps", "pyecho"))
-	fgoGUID, fgoProc := benchOneProcess(b, fapi, "bench-go", echoBundleDir(b))
-	fpyGUID, fpyProc := benchOneProcess(b, fapi, "bench-python", filepath.Join("testdata", "apps", "pyecho"))
+	// Every app is one process that takes as many connections as the
+	// benchmark opens (MaxConnsPerProcess = conns), as the app behind
+	// HAProxy does: the proxies do the same work. One more app on the
+	// first node keeps the default MaxConnsPerProcess (20), under which
+	// 12 of the 32 requests queue at any time: what queueing costs is
+	// its figure against the first app's.
+	goGUID, goProc := benchOneProcess(b, api, "bench-go", echoBundleDir(b), conns)
+	pyGUID, pyProc := benchOneProcess(b, api, "bench-python", filepath.Join("testdata", "apps", "pyecho"), conns)
+	sgoGUID, sgoProc := benchOneProcess(b, sapi, "bench-go", echoBundleDir(b), conns)
+	spyGUID, spyProc := benchOneProcess(b, sapi, "bench-python", filepath.Join("testdata", "apps", "pyecho"), conns)
+	ugoGUID, ugoProc := benchOneProcess(b, uapi, "bench-go", echoBundleDir(b), conns)
+	upyGUID, upyProc := benchOneProcess(b, uapi, "bench-python", filepath.Join("testdata", "apps", "pyecho"), conns)
+	fgoGUID, fgoProc := benchOneProcess(b, fapi, "bench-go", echoBundleDir(b), conns)
+	fpyGUID, fpyProc := benchOneProcess(b, fapi, "bench-python", filepath.Join("testdata", "apps", "pyecho"), conns)
+	qgoGUID, qgoProc := benchOneProcess(b, api, "bench-go-queued", echoBundleDir(b), 0)
+	qpyGUID, qpyProc := benchOneProcess(b, api, "bench-python-queued", filepath.Join("testdata", "apps", "pyecho"), 0)
 	fastPID := nf.Cmd.Process.Pid
 	nodePID, sandboxedPID, noUsagePID := n.Cmd.Process.Pid, ns.Cmd.Process.Pid, nu.Cmd.Process.Pid
 
@@ -109,7 +122,7 @@ func BenchmarkProxy(b *testing.B) {
 	// peers and Podium, in that order, then Podium to the same app in a
 	// sandbox (another process, on the sandboxed node), then Podium
 	// without usage recording (another process, on the third node).
-	targets := func(guid string, proc apps.ProcessInfo, sguid string, sproc apps.ProcessInfo, uguid string, uproc apps.ProcessInfo, fguid string, fproc apps.ProcessInfo) []benchTarget {
+	targets := func(guid string, proc apps.ProcessInfo, sguid string, sproc apps.ProcessInfo, uguid string, uproc apps.ProcessInfo, fguid string, fproc apps.ProcessInfo, qguid string, qproc apps.ProcessInfo) []benchTarget {
 		app := fmt.Sprintf("http://127.0.0.1:%d", proc.Port)
 		lb := startPeerHAProxy(b, proc.Port)
 		gp := startGoProxy(b, goproxy, app)
@@ -121,8 +134,9 @@ func BenchmarkProxy(b *testing.B) {
 			{"podium", n.URL + "/content/" + guid + "/", []int{proc.PID, nodePID}},
 			{"sandboxed", ns.URL + "/content/" + sguid + "/", []int{sandboxedApp(sproc.PID), sandboxedPID}},
 			{"no-usage", nu.URL + "/content/" + uguid + "/", []int{uproc.PID, noUsagePID}},
-			{"fast", nf.URL + "/content/" + fguid + "/", []int{fproc.PID, fastPID}},
+			{"chain", nf.URL + "/content/" + fguid + "/", []int{fproc.PID, fastPID}},
 			{"go-raw", rp.url + "/", []int{proc.PID, rp.cmd.Process.Pid}},
+			{"queued", n.URL + "/content/" + qguid + "/", []int{qproc.PID, nodePID}},
 		}
 	}
 	fmt.Printf("bench-proxy: %d connections, %s per path, %d rounds, one app process per app\n", conns, dur, rounds)
@@ -131,8 +145,8 @@ func BenchmarkProxy(b *testing.B) {
 		goal      int // % of direct throughput (issue 30)
 		targets   []benchTarget
 	}{
-		{"go", "go echo app", 50, targets(goGUID, goProc, sgoGUID, sgoProc, ugoGUID, ugoProc, fgoGUID, fgoProc)},
-		{"py", "python app", 85, targets(pyGUID, pyProc, spyGUID, spyProc, upyGUID, upyProc, fpyGUID, fpyProc)},
+		{"go", "go echo app", 50, targets(goGUID, goProc, sgoGUID, sgoProc, ugoGUID, ugoProc, fgoGUID, fgoProc, qgoGUID, qgoProc)},
+		{"py", "python app", 85, targets(pyGUID, pyProc, spyGUID, spyProc, upyGUID, upyProc, fpyGUID, fpyProc, qpyGUID, qpyProc)},
 	} {
 		tgs := app.targets
 		for _, tg := range tgs {
@@ -192,11 +206,19 @@ func BenchmarkProxy(b *testing.B) {
 		// against the node that records nothing.
 		fmt.Printf("    podium, usage recording on vs off: %3.0f%% of the throughput without recording, proxy CPU/req %.2fx (%s on, %s off)\n",
 			between(3, 5, thr)*100, between(3, 5, cpu), medianResult(res[3]).proxyCPU.Round(100*time.Nanosecond), medianResult(res[5]).proxyCPU.Round(100*time.Nanosecond))
-		// The fast connection loop and lane: the node with them against
-		// Podium (net/http's loop and the handler chain).
+		// The fast connection loop and lanes: Podium (on by default)
+		// against the node with [HTTP] FastPath = false (net/http's loop
+		// and the handler chain for every request).
 		fmt.Printf("    podium, fast loop on vs off ([HTTP] FastPath): %3.0f%% of the throughput without it, proxy CPU/req %.2fx (%s on, %s off)\n",
-			between(6, 3, thr)*100, between(6, 3, cpu), medianResult(res[6]).proxyCPU.Round(100*time.Nanosecond), medianResult(res[3]).proxyCPU.Round(100*time.Nanosecond))
-		b.ReportMetric(between(6, 3, cpu), app.tag+"-fastpath-cpu-ratio")
+			between(3, 6, thr)*100, between(3, 6, cpu), medianResult(res[3]).proxyCPU.Round(100*time.Nanosecond), medianResult(res[6]).proxyCPU.Round(100*time.Nanosecond))
+		b.ReportMetric(between(3, 6, cpu), app.tag+"-fastpath-cpu-ratio")
+		// Queueing: the same app at the default MaxConnsPerProcess (20),
+		// where 12 of the 32 requests wait for a connection, against
+		// Podium's figure (no queue), and against HAProxy's (which has
+		// no such limit, and no queue).
+		fmt.Printf("    podium, app at the default MaxConnsPerProcess 20 (12 of %d requests queue): %3.0f%% of the throughput without queueing, proxy CPU/req %.2fx (%s), %.2fx haproxy's\n",
+			conns, between(8, 3, thr)*100, between(8, 3, cpu), medianResult(res[8]).proxyCPU.Round(100*time.Nanosecond), between(8, 1, cpu))
+		b.ReportMetric(between(8, 1, cpu), app.tag+"-queued-cpu-vs-haproxy")
 		// The bare Go proxy (testdata/rawproxy) against HAProxy: what Go
 		// itself costs per proxied request.
 		fmt.Printf("    bare go proxy (go-raw) CPU/req: %.2fx haproxy's\n", between(7, 1, cpu))
@@ -215,9 +237,9 @@ func BenchmarkProxy(b *testing.B) {
 
 	fmt.Printf("  go echo app, websocket round trip (5000 messages):\n")
 	var wsP50 []time.Duration
-	for _, tg := range targets(goGUID, goProc, sgoGUID, sgoProc, ugoGUID, ugoProc, fgoGUID, fgoProc) {
-		if tg.name == "go-raw" {
-			continue // it proxies no upgrade
+	for _, tg := range targets(goGUID, goProc, sgoGUID, sgoProc, ugoGUID, ugoProc, fgoGUID, fgoProc, qgoGUID, qgoProc) {
+		if tg.name == "go-raw" || tg.name == "queued" {
+			continue // it proxies no upgrade; one connection queues nowhere
 		}
 		p50, p99 := benchWebSocket(b, tg.url)
 		wsP50 = append(wsP50, p50)
@@ -434,12 +456,17 @@ func envInt(name string, def int) int {
 }
 
 // benchOneProcess deploys dir as content with exactly one process through
-// api and returns its GUID and that process.
-func benchOneProcess(b *testing.B, api *apiClient, name, dir string) (string, apps.ProcessInfo) {
+// api, taking maxConns connections at once (0: the default
+// MaxConnsPerProcess), and returns its GUID and that process.
+func benchOneProcess(b *testing.B, api *apiClient, name, dir string, maxConns int) (string, apps.ProcessInfo) {
 	b.Helper()
 	guid := deployApp(b, api, name, dir)
+	settings := `{"min_processes":1,"max_processes":1}`
+	if maxConns > 0 {
+		settings = fmt.Sprintf(`{"min_processes":1,"max_processes":1,"max_conns_per_process":%d}`, maxConns)
+	}
 	if code := api.do("PATCH", "/__api__/v1/content/"+guid+"/processes-settings",
-		strings.NewReader(`{"min_processes":1,"max_processes":1}`), nil); code != 200 {
+		strings.NewReader(settings), nil); code != 200 {
 		b.Fatalf("PATCH processes-settings: %d", code)
 	}
 	var procs apps.ProcessesBody
