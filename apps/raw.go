@@ -341,7 +341,7 @@ var rawStatusLines = func() (lines [400]string) {
 // on as bytes; false leaves it to net/http's reading (readFinal), which
 // also answers what is malformed.
 func (a *rawAnswer) parse(head []byte) bool {
-	line, rest, ok := cutCRLF(head)
+	line, rest, ok := fastpath.CutLine(head)
 	if !ok || len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) || (len(line) > 12 && line[12] != ' ') {
 		return false
 	}
@@ -358,7 +358,7 @@ func (a *rawAnswer) parse(head []byte) bool {
 	a.status, a.statusLine, a.length = code, rawStatusLines[code-200], -1
 	contentType := false
 	for {
-		line, rest, ok = cutCRLF(rest)
+		line, rest, ok = fastpath.CutLine(rest)
 		if !ok {
 			return false
 		}
@@ -409,9 +409,9 @@ func (a *rawAnswer) parse(head []byte) bool {
 // writeFields writes the header lines of head (which parse accepted) that
 // the client gets: all but the hop-by-hop ones, trimmed.
 func writeFields(bw *bufio.Writer, head []byte) {
-	_, rest, _ := cutCRLF(head)
+	_, rest, _ := fastpath.CutLine(head)
 	for {
-		line, r, _ := cutCRLF(rest)
+		line, r, _ := fastpath.CutLine(rest)
 		rest = r
 		if len(line) == 0 {
 			return
@@ -450,18 +450,6 @@ func splitField(line []byte) (name, value []byte, ok bool) {
 		}
 	}
 	return name, value, true
-}
-
-func cutCRLF(b []byte) (line, rest []byte, ok bool) {
-	i := bytes.IndexByte(b, '\n')
-	if i < 1 || b[i-1] != '\r' {
-		return nil, nil, false
-	}
-	line = b[:i-1]
-	if bytes.IndexByte(line, '\r') >= 0 {
-		return nil, nil, false
-	}
-	return line, b[i+1:], true
 }
 
 // httpDate is the Date header's value for now, as net/http writes it.

@@ -36,7 +36,7 @@ type Field struct {
 // whether the fast loop may serve it: anything it is not sure to read as
 // net/http does is false, and net/http gets the request.
 func (r *reqState) parse(head []byte, simple func(string, []byte) bool) bool {
-	line, rest, ok := cutLine(head)
+	line, rest, ok := CutLine(head)
 	if !ok {
 		return false
 	}
@@ -61,7 +61,7 @@ func (r *reqState) parse(head []byte, simple func(string, []byte) bool) bool {
 	hosts, lines := 0, 0
 	wantsClose := false
 	for len(rest) > 0 {
-		line, rest, ok = cutLine(rest)
+		line, rest, ok = CutLine(rest)
 		if !ok {
 			return false
 		}
@@ -157,9 +157,10 @@ func (r *reqState) request(ctx context.Context, remote string) *http.Request {
 	}).WithContext(ctx)
 }
 
-// cutLine cuts b at its first CRLF. A bare LF or CR is refused (net/http
-// accepts a bare LF; the fast loop leaves such requests to it).
-func cutLine(b []byte) (line, rest []byte, ok bool) {
+// CutLine cuts b at its first CRLF. A bare LF or CR is refused (net/http
+// accepts a bare LF; the fast loop leaves such requests to it, and the
+// raw lane such answers to net/http's reading).
+func CutLine(b []byte) (line, rest []byte, ok bool) {
 	i := bytes.IndexByte(b, '\n')
 	if i < 1 || b[i-1] != '\r' {
 		return nil, nil, false
