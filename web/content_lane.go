@@ -120,7 +120,7 @@ func (s *Server) RawLane(observe RawObserver) func(*fastpath.RawRequest) fastpat
 			return fastpath.RawDeclined
 		}
 		id := ""
-		ids := 0
+		ids, dests := 0, 0
 		visit := true
 		for _, f := range r.Fields {
 			switch f.Key {
@@ -132,6 +132,9 @@ func (s *Server) RawLane(observe RawObserver) func(*fastpath.RawRequest) fastpat
 				}
 				id = string(f.Value)
 			case "Sec-Fetch-Dest":
+				if dests++; dests > 1 {
+					continue // appVisit reads the first
+				}
 				switch string(f.Value) {
 				case "", "document", "iframe", "frame":
 				default:
