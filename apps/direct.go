@@ -141,6 +141,26 @@ func (u *upstream) close() {
 	}
 }
 
+// retryStale runs send on uc and, when uc was a kept connection that the
+// process had closed meanwhile (send failed with a stale-connection error
+// before anything was read from it: the request was not taken), runs an
+// idempotent request's send once more on a new connection, as
+// http.Transport does. It returns the connection send last ran on, nil
+// when a new one could not be made.
+func (u *upstream) retryStale(ctx context.Context, uc *upConn, reused, idempotent bool, send func(*upConn) error) (*upConn, error) {
+	before := uc.read
+	err := send(uc)
+	if err == nil || !reused || !idempotent || ctx.Err() != nil || uc.read != before || !staleConn(err) {
+		return uc, err
+	}
+	uc.conn.Close()
+	fresh, err := u.dialNew(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return fresh, send(fresh)
+}
+
 // direct reports whether r can take the direct path: no body, no upgrade,
 // no Expect, no trailers, an ordinary URL.
 func direct(r *http.Request) bool {
@@ -197,32 +217,26 @@ func (s *Supervisor) serveDirect(w http.ResponseWriter, in *http.Request, p *pro
 	}
 	// A client that goes away ends the wait for the process: closing the
 	// connection unblocks the read, and the app sees its client leave.
-	stop := closeOnDone(ctx, uc)
+	stop := func() bool { return true }
+	var res *http.Response
+	uc, err = p.up.retryStale(ctx, uc, reused, idempotent(in.Method), func(c *upConn) error {
+		stop() // the watch on a connection retryStale gave up
+		stop = closeOnDone(ctx, c)
+		var err error
+		res, err = s.roundTrip(w, c, in, keepPrefix, p.up.host)
+		return err
+	})
 	keep := false
 	defer func() {
-		if !stop() || !keep {
+		switch {
+		case uc == nil:
+			stop()
+		case !stop() || !keep:
 			uc.conn.Close()
-			return
+		default:
+			p.up.put(uc, s.opts.Now())
 		}
-		p.up.put(uc, s.opts.Now())
 	}()
-	before := uc.read
-	res, err := s.roundTrip(w, uc, in, keepPrefix, p.up.host)
-	if err != nil && reused && ctx.Err() == nil && uc.read == before && staleConn(err) && idempotent(in.Method) {
-		// An idle connection the process closed meanwhile: nothing of the
-		// request was taken, so an idempotent one is sent again, once,
-		// on a new connection (as http.Transport does).
-		stop()
-		uc.conn.Close()
-		stop = func() bool { return false } // uc is closed: the deferred close is harmless
-		if fresh, derr := p.up.dialNew(ctx); derr != nil {
-			err = derr
-		} else {
-			uc = fresh
-			stop = closeOnDone(ctx, uc)
-			res, err = s.roundTrip(w, uc, in, keepPrefix, p.up.host)
-		}
-	}
 	if err != nil {
 		if ctx.Err() == nil {
 			s.directError(w, in, p, err)

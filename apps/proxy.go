@@ -40,7 +40,7 @@ func (s *Supervisor) ServeApp(c echo.Context, guid string) error {
 	s.refresh(req.Context(), pl, false)
 	p, err := s.acquire(req.Context(), pl, true)
 	if err != nil {
-		return s.unavailable(c, pl, err)
+		return s.unavailable(c.Response(), pl, err)
 	}
 	defer s.release(pl, p)
 	w := &trackingWriter{ResponseWriter: c.Response(), s: s, pl: pl, c: c, p: p}
@@ -262,8 +262,10 @@ func (pl *pool) leave(turn chan struct{}) {
 	}
 }
 
-// unavailable answers a request no process could take.
-func (s *Supervisor) unavailable(c echo.Context, pl *pool, err error) error {
+// unavailable answers a request no process could take: a 503 page for an
+// app that cannot take it now; other errors (the app is gone, the client
+// left) are returned for the caller to answer.
+func (s *Supervisor) unavailable(w http.ResponseWriter, pl *pool, err error) error {
 	var ue *errUnavailable
 	if !errors.As(err, &ue) {
 		if podium.IsCode(err, podium.ENOTFOUND) || errors.Is(err, context.Canceled) {
@@ -276,8 +278,8 @@ func (s *Supervisor) unavailable(c echo.Context, pl *pool, err error) error {
 	s.events.Rejected++
 	pl.events.Rejected++
 	s.mu.Unlock()
-	c.Response().Header().Set("Retry-After", "5")
-	return errorPage(c.Response(), http.StatusServiceUnavailable, ue.msg)
+	w.Header().Set("Retry-After", "5")
+	return errorPage(w, http.StatusServiceUnavailable, ue.msg)
 }
 
 // errorPage writes a short HTML page for an app that cannot answer.

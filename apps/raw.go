@@ -57,62 +57,41 @@ func (s *Supervisor) ServeRaw(r *fastpath.RawRequest, guid string, extra []RawHe
 	// that declined queued requests would send them, at the load where
 	// it matters most, down the costlier path to queue there.
 	p, err := s.acquire(ctx, pl, true)
-	var ue *errUnavailable
-	switch {
-	case errors.As(err, &ue):
+	if err != nil {
+		var ue *errUnavailable
+		if !errors.As(err, &ue) {
+			return 0, false // gone, or another failure: the chain's answer
+		}
 		// No room within InitTimeout, or no process: ServeApp's 503.
 		accepted()
 		w, _ := r.Fallback()
 		setRaw(w.Header(), extra)
-		s.mu.Lock()
-		s.events.Rejected++
-		pl.events.Rejected++
-		s.mu.Unlock()
-		w.Header().Set("Retry-After", "5")
-		_ = errorPage(w, http.StatusServiceUnavailable, ue.msg)
+		_ = s.unavailable(w, pl, err)
 		return http.StatusServiceUnavailable, false
-	case err != nil:
-		return 0, false // gone, or another failure: the chain's answer
 	}
 	defer s.release(pl, p)
-	if p.up == nil {
-		// Not reached: every process has the direct path's connections.
-		// Answer through the fallback rather than decline: acquire has
-		// counted the request.
-		w, req := r.Fallback()
-		accepted()
-		setRaw(w.Header(), extra)
-		p.proxy.ServeHTTP(&trackingWriter{ResponseWriter: w, s: s, pl: pl, p: p}, req)
-		return statusOf(w), false
-	}
 	accepted()
 
 	uc, reused, err := p.up.get(ctx, s.opts.Now())
 	if err != nil {
 		return s.rawError(r, pl, p, extra, err)
 	}
+	var head []byte
+	uc, err = p.up.retryStale(ctx, uc, reused, true, func(c *upConn) error {
+		var err error
+		head, err = s.rawRoundTrip(c, r, path, query, hasQuery, prefix, p.keepPrefix, p.up.host)
+		return err
+	})
 	keepUp := false
 	defer func() {
-		if keepUp {
+		switch {
+		case uc == nil:
+		case keepUp:
 			p.up.put(uc, s.opts.Now())
-		} else {
+		default:
 			uc.conn.Close()
 		}
 	}()
-	before := uc.read
-	head, err := s.rawRoundTrip(uc, r, path, query, hasQuery, prefix, p.keepPrefix, p.up.host)
-	if err != nil && reused && uc.read == before && staleConn(err) {
-		// An idle connection the process closed meanwhile: a GET is sent
-		// again, once, on a new connection (as the direct path does).
-		uc.conn.Close()
-		if fresh, derr := p.up.dialNew(ctx); derr != nil {
-			err = derr
-			uc = &upConn{conn: nopConn{}} // for the deferred close
-		} else {
-			uc = fresh
-			head, err = s.rawRoundTrip(uc, r, path, query, hasQuery, prefix, p.keepPrefix, p.up.host)
-		}
-	}
 	if err != nil {
 		return s.rawError(r, pl, p, extra, err)
 	}
@@ -183,18 +162,6 @@ func setRaw(h http.Header, extra []RawHeader) {
 		h.Set(x.Key, x.Value)
 	}
 }
-
-func statusOf(w http.ResponseWriter) int {
-	if st, ok := w.(interface{ Status() int }); ok {
-		return st.Status()
-	}
-	return 0
-}
-
-// nopConn stands for a connection that could not be made.
-type nopConn struct{ net.Conn }
-
-func (nopConn) Close() error { return nil }
 
 // rawRoundTrip writes the request head to uc as writeDirectHead writes
 // it, and returns the answer's head as it sits in uc's reader, unread:
