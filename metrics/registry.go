@@ -53,7 +53,7 @@ type Registry struct {
 	jobsMu sync.Mutex
 	jobsAt map[string]JobDurations // the Durations already observed
 
-	okSeries sync.Map // route → *okSeries (ObserveRaw)
+	series sync.Map // seriesKey → *series (Observe)
 
 	routesOnce sync.Once
 	routes     map[string]bool
@@ -154,8 +154,45 @@ func (r *Registry) Middleware() echo.MiddlewareFunc {
 // at start: the middleware's count, and the fast lane's (web.Lane), which
 // answers without the middleware.
 func (r *Registry) Observe(route, method string, status int, start time.Time) {
-	r.HTTPRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	r.HTTPDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	// Each series is looked up once, not per request: hashing the labels
+	// was a few percent of the raw lane's CPU per request.
+	k := seriesKey{route, methodLabel(method), status}
+	v, ok := r.series.Load(k)
+	if !ok {
+		v, _ = r.series.LoadOrStore(k, &series{
+			requests: r.HTTPRequests.WithLabelValues(route, k.method, strconv.Itoa(status)),
+			duration: r.HTTPDuration.WithLabelValues(route)})
+	}
+	sr := v.(*series)
+	sr.requests.Inc()
+	sr.duration.Observe(time.Since(start).Seconds())
+}
+
+// methodLabel is method as a label value: the standard methods by name,
+// any other "other". net/http takes any token as a method, so a client
+// sending made-up ones would otherwise make a series (and a cached one
+// here) per request.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
+}
+
+// seriesKey names the series Observe counts a request in: a route
+// template (or "other"), a methodLabel and a status, each from a bounded
+// set.
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+// series are the HTTP metrics' series of one seriesKey.
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // ObserveLane is Observe for a request the fast lane answered.
@@ -170,28 +207,7 @@ func (r *Registry) ObserveRaw(route, method string, status int, start time.Time,
 	if inBytes {
 		r.RawLane.Inc()
 	}
-	r.FastLane.Inc()
-	if status != http.StatusOK || method != http.MethodGet {
-		r.Observe(route, method, status, start)
-		return
-	}
-	// The common answer's series, looked up once per route rather than
-	// per request (label hashing was a few percent of the lane's CPU).
-	v, ok := r.okSeries.Load(route)
-	if !ok {
-		v, _ = r.okSeries.LoadOrStore(route, &okSeries{
-			requests: r.HTTPRequests.WithLabelValues(route, http.MethodGet, "200"),
-			duration: r.HTTPDuration.WithLabelValues(route)})
-	}
-	o := v.(*okSeries)
-	o.requests.Inc()
-	o.duration.Observe(time.Since(start).Seconds())
-}
-
-// okSeries are the series of a route's GETs answered 200.
-type okSeries struct {
-	requests prometheus.Counter
-	duration prometheus.Observer
+	r.ObserveLane(route, method, status, start)
 }
 
 // route returns the request's route template, or "other" for paths that
