@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/podiumhq/podium"
 	"github.com/podiumhq/podium/apps"
 	"github.com/podiumhq/podium/config"
 	"github.com/podiumhq/podium/hacheck"
 	"github.com/podiumhq/podium/internal/fastpath"
+	"github.com/podiumhq/podium/publish"
 	"github.com/sirupsen/logrus"
 )
 
@@ -60,8 +60,8 @@ func (s *Server) Lane(observe Observer) func(http.ResponseWriter, *http.Request)
 			// (An escaped path: the router's parameters are the chain's.)
 			return false
 		}
-		t := h.cache.get(targetKey{guid: guid})
-		if t == nil || !t.App || t.Content.GUID != guid {
+		t := h.laneApp(guid)
+		if t == nil {
 			return false
 		}
 		began := time.Now()
@@ -82,19 +82,11 @@ func (s *Server) Lane(observe Observer) func(http.ResponseWriter, *http.Request)
 			dw = d
 		}
 		served := h.apps.ServeFast(dw, r, guid, func() {
-			if id == "" {
-				id = randomID()
+			for _, x := range s.laneHeaders(id) {
+				hdr.Set(x.Key, x.Value)
 			}
-			hdr.Set(echo.HeaderXRequestID, id)
-			if s.httpsAddress {
-				hdr.Set("Strict-Transport-Security", HSTS)
-			}
-			if s.nodeID != "" {
-				hdr.Set(hacheck.HeaderNode, s.nodeID)
-			}
-			if appVisit(r) && h.visits != nil {
-				h.visits.Visit(&podium.Visit{ContentID: t.Content.ID, ContentGUID: t.Content.GUID,
-					BundleID: t.Content.ActiveBundleID, Path: "/" + rel})
+			if appVisit(r) {
+				h.visit(t, rel, nil)
 			}
 		})
 		if served && observe != nil && status != nil {
@@ -132,13 +124,8 @@ func (s *Server) RawLane(observe RawObserver) func(*fastpath.RawRequest) fastpat
 				}
 				id = string(f.Value)
 			case "Sec-Fetch-Dest":
-				if dests++; dests > 1 {
-					continue // appVisit reads the first
-				}
-				switch string(f.Value) {
-				case "", "document", "iframe", "frame":
-				default:
-					visit = false
+				if dests++; dests == 1 { // appVisit reads the first
+					visit = visitDest(string(f.Value))
 				}
 			}
 		}
@@ -152,26 +139,14 @@ func (s *Server) RawLane(observe RawObserver) func(*fastpath.RawRequest) fastpat
 			return fastpath.RawDeclined
 		}
 		guid := string(g)
-		t := h.cache.get(targetKey{guid: guid})
-		if t == nil || !t.App || t.Content.GUID != guid {
+		t := h.laneApp(guid)
+		if t == nil {
 			return fastpath.RawDeclined
 		}
 		began := time.Now()
-		if id == "" {
-			id = randomID()
-		}
-		extra := make([]apps.RawHeader, 1, 3)
-		extra[0] = apps.RawHeader{Key: echo.HeaderXRequestID, Value: id}
-		if s.httpsAddress {
-			extra = append(extra, apps.RawHeader{Key: "Strict-Transport-Security", Value: HSTS})
-		}
-		if s.nodeID != "" {
-			extra = append(extra, apps.RawHeader{Key: hacheck.HeaderNode, Value: s.nodeID})
-		}
-		status, keep := h.apps.ServeRaw(r, guid, extra, func() {
-			if visit && h.visits != nil {
-				h.visits.Visit(&podium.Visit{ContentID: t.Content.ID, ContentGUID: t.Content.GUID,
-					BundleID: t.Content.ActiveBundleID, Path: "/" + string(rel)})
+		status, keep := h.apps.ServeRaw(r, guid, s.laneHeaders(id), func() {
+			if visit {
+				h.visit(t, string(rel), nil)
 			}
 		})
 		if status == 0 {
@@ -185,6 +160,35 @@ func (s *Server) RawLane(observe RawObserver) func(*fastpath.RawRequest) fastpat
 		}
 		return fastpath.RawKeep
 	}
+}
+
+// laneApp is the app at guid when the chain granted it to anonymous
+// readers less than a second ago (the target cache); nil otherwise.
+func (h *contentServe) laneApp(guid string) *publish.Target {
+	t := h.cache.get(targetKey{guid: guid})
+	if t == nil || !t.App || t.Content.GUID != guid {
+		return nil
+	}
+	return t
+}
+
+// laneHeaders are the headers the chain gives an app's answer, which the
+// lanes write themselves: the request id (id, the client's valid one, or
+// a new one when ""), Strict-Transport-Security behind an https Address,
+// the node header.
+func (s *Server) laneHeaders(id string) []apps.RawHeader {
+	if id == "" {
+		id = randomID()
+	}
+	hs := make([]apps.RawHeader, 1, 3)
+	hs[0] = apps.RawHeader{Key: echo.HeaderXRequestID, Value: id}
+	if s.httpsAddress {
+		hs = append(hs, apps.RawHeader{Key: "Strict-Transport-Security", Value: HSTS})
+	}
+	if s.nodeID != "" {
+		hs = append(hs, apps.RawHeader{Key: hacheck.HeaderNode, Value: s.nodeID})
+	}
+	return hs
 }
 
 // plainPath reports whether p is a path net/url reads and writes back

@@ -77,14 +77,20 @@ type contentServe struct {
 
 // recordVisit hands one visit of t's content at path rel to the recorder.
 func (h *contentServe) recordVisit(c echo.Context, t *publish.Target, rel string) {
-	if h.visits == nil {
-		return
-	}
-	v := &podium.Visit{ContentID: t.Content.ID, ContentGUID: t.Content.GUID, BundleID: t.Content.ActiveBundleID, Path: "/" + rel}
+	var uid *int64
 	if u := CurrentUser(c); u != nil {
-		v.UserID = &u.ID
+		uid = &u.ID
 	}
-	h.visits.Visit(v)
+	h.visit(t, rel, uid)
+}
+
+// visit records a visit of t at rel (the path under the content) by user
+// uid (nil: an anonymous reader).
+func (h *contentServe) visit(t *publish.Target, rel string, uid *int64) {
+	if h.visits != nil {
+		h.visits.Visit(&podium.Visit{ContentID: t.Content.ID, ContentGUID: t.Content.GUID,
+			BundleID: t.Content.ActiveBundleID, Path: "/" + rel, UserID: uid})
+	}
 }
 
 // appVisit reports whether a request to an app or API counts as a visit:
@@ -96,7 +102,13 @@ func appVisit(r *http.Request) bool {
 	if r.Header.Get("Upgrade") != "" {
 		return false
 	}
-	switch r.Header.Get("Sec-Fetch-Dest") {
+	return visitDest(r.Header.Get("Sec-Fetch-Dest"))
+}
+
+// visitDest reports whether a request with this Sec-Fetch-Dest ("" for
+// none) is a visit of an app (appVisit).
+func visitDest(dest string) bool {
+	switch dest {
 	case "", "document", "iframe", "frame":
 		return true
 	}

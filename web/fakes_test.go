@@ -193,8 +193,11 @@ func (serveTargets) ServeTarget(_ context.Context, u *podium.User, guid string) 
 type appProxy struct {
 	mu    sync.Mutex
 	asked []string
-	// full: ServeFast declines, as an app whose processes have no room.
+	// full: ServeFast and ServeRaw decline, as an app whose processes
+	// have no room.
 	full bool
+	// rawHeaders are the extra headers of the last ServeRaw.
+	rawHeaders []apps.RawHeader
 }
 
 func (p *appProxy) ServeFast(w http.ResponseWriter, r *http.Request, guid string, accepted func()) bool {
@@ -211,10 +214,19 @@ func (p *appProxy) ServeFast(w http.ResponseWriter, r *http.Request, guid string
 	return true
 }
 
-// ServeRaw declines: the raw lane is tested on a real node
-// (integration's TestLaneSameAnswers).
-func (p *appProxy) ServeRaw(*fastpath.RawRequest, string, []apps.RawHeader, func()) (int, bool) {
-	return 0, false
+// ServeRaw takes the request, as ServeFast does, and keeps the headers it
+// was to write; it writes nothing (what ServeRaw writes is tested on a real
+// node: integration's TestLaneSameAnswers).
+func (p *appProxy) ServeRaw(r *fastpath.RawRequest, guid string, extra []apps.RawHeader, accepted func()) (int, bool) {
+	if p.full {
+		return 0, false
+	}
+	p.mu.Lock()
+	p.asked = append(p.asked, "raw "+guid)
+	p.rawHeaders = extra
+	p.mu.Unlock()
+	accepted()
+	return http.StatusOK, true
 }
 
 func (p *appProxy) ServeApp(c echo.Context, guid string) error {
