@@ -402,11 +402,7 @@ func (s *Supervisor) setForwarded(in, out *http.Request, prefix string) {
 // to an app. The incoming values are kept only when the peer is a trusted
 // proxy; otherwise they are replaced by what this node saw.
 func (s *Supervisor) forwarded(in *http.Request) (xff, proto, host string) {
-	peer, _, err := net.SplitHostPort(in.RemoteAddr)
-	if err != nil {
-		peer = in.RemoteAddr
-	}
-	trusted := len(s.opts.TrustedProxies) > 0 && s.trusted(peer)
+	peer, trusted := s.peer(in.RemoteAddr)
 	xff = peer
 	if prior := in.Header.Values("X-Forwarded-For"); trusted && len(prior) > 0 {
 		xff = strings.Join(prior, ", ") + ", " + peer
@@ -423,6 +419,16 @@ func (s *Supervisor) forwarded(in *http.Request) (xff, proto, host string) {
 		host = v
 	}
 	return xff, proto, host
+}
+
+// peer is the client's address of a connection from remoteAddr, and
+// whether it is a trusted proxy, whose forwarding headers are kept.
+func (s *Supervisor) peer(remoteAddr string) (ip string, trusted bool) {
+	ip, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		ip = remoteAddr
+	}
+	return ip, len(s.opts.TrustedProxies) > 0 && s.trusted(ip)
 }
 
 func (s *Supervisor) trusted(ip string) bool {

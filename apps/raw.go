@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"net"
 	"net/http"
 	"net/textproto"
 	"strconv"
@@ -122,7 +121,7 @@ func (s *Supervisor) ServeRaw(r *fastpath.RawRequest, guid string, extra []RawHe
 	writeFields(bw, head)
 	if !a.date {
 		bw.WriteString("Date: ")
-		bw.Write(httpDate())
+		bw.Write(fastpath.Date())
 		bw.WriteString("\r\n")
 	}
 	if r.Close {
@@ -218,11 +217,7 @@ func (s *Supervisor) rawRoundTrip(uc *upConn, r *fastpath.RawRequest, path, quer
 		bw.WriteString("Cache-Control: no-cache\r\n")
 	}
 	// As forwarded, from the fields.
-	peer, _, err := net.SplitHostPort(r.Remote)
-	if err != nil {
-		peer = r.Remote
-	}
-	trusted := len(s.opts.TrustedProxies) > 0 && s.trusted(peer)
+	peer, trusted := s.peer(r.Remote)
 	bw.WriteString("X-Forwarded-For: ")
 	if trusted && len(priorXFF) > 0 {
 		for _, v := range priorXFF {
@@ -418,6 +413,3 @@ func splitField(line []byte) (name, value []byte, ok bool) {
 	}
 	return name, value, true
 }
-
-// httpDate is the Date header's value for now, as net/http writes it.
-func httpDate() []byte { return fastpath.Date() }
