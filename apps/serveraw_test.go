@@ -1,13 +1,17 @@
 package apps_test
 
 import (
+	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/podiumhq/podium/apps"
 	"github.com/podiumhq/podium/internal/testutil"
 )
 
@@ -79,5 +83,57 @@ func TestServeRawQueues(t *testing.T) {
 	<-held
 	if res == nil || res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") != "5" || res.Header.Get("X-Lane") != "raw" {
 		t.Fatalf("a request that never got its turn: %v %q", res, body)
+	}
+}
+
+// TestServeRawForwarding: the raw lane sends an app the forwarding headers
+// the direct path sends, from a trusted proxy (whose X-Forwarded-* are
+// kept and extended) and from anyone else (whose are replaced).
+func TestServeRawForwarding(t *testing.T) {
+	t.Parallel()
+	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
+	_, elsewhere, _ := net.ParseCIDR("192.0.2.0/24")
+	for _, tc := range []struct {
+		name    string
+		trusted *net.IPNet
+	}{{"trusted proxy", loopback}, {"untrusted client", elsewhere}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			opt := func(o *apps.Options) { o.TrustedProxies = []*net.IPNet{tc.trusted} }
+			got := map[bool]map[string]any{}
+			for _, fast := range []bool{false, true} {
+				f := setupServer(t, defaults(), opt, fast)
+				req := mustRequest(t, http.MethodGet, f.base)
+				req.Host = "podium.test" // the same for both servers
+				req.Header.Add("X-Forwarded-For", "203.0.113.7")
+				req.Header.Add("X-Forwarded-For", "198.51.100.2")
+				req.Header.Set("X-Forwarded-Proto", "https")
+				req.Header.Set("X-Forwarded-Host", "public.example")
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var m map[string]any
+				err = json.NewDecoder(res.Body).Decode(&m)
+				res.Body.Close()
+				if err != nil || (fast && res.Header.Get("X-Lane") != "raw") {
+					t.Fatalf("fast %v: %v %v", fast, err, res.Header)
+				}
+				delete(m, "pid")
+				got[fast] = m
+			}
+			if !reflect.DeepEqual(got[false], got[true]) {
+				t.Errorf("the app saw, from the direct path:\n%v\nfrom the raw lane:\n%v", got[false], got[true])
+			}
+			want := map[string]any{"x_forwarded_for": "127.0.0.1", "x_forwarded_proto": "http", "x_forwarded_host": "podium.test"}
+			if tc.trusted == loopback {
+				want = map[string]any{"x_forwarded_for": "203.0.113.7, 198.51.100.2, 127.0.0.1", "x_forwarded_proto": "https", "x_forwarded_host": "public.example"}
+			}
+			for k, v := range want {
+				if got[true][k] != v {
+					t.Errorf("%s %v, want %q", k, got[true][k], v)
+				}
+			}
+		})
 	}
 }
