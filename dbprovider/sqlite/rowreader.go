@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unsafe"
 
 	"modernc.org/libc"
@@ -144,18 +145,30 @@ func (r *RowReader) Stream(ctx context.Context, query string, fn func(vals []dri
 	}
 	// A long step (a sort before the first row) ends when ctx does:
 	// sqlite3_interrupt may be called from another thread, with its own
-	// TLS.
+	// TLS. An interrupt that comes before the first step is lost (SQLite
+	// clears it when a statement starts on a connection running none), so
+	// it is repeated until Stream returns: a cancel between the check
+	// above and the step once left a 20-million-row sort running.
 	// It is waited for before this returns, so it never reaches a closed
 	// connection.
 	db := r.db
+	finished := make(chan struct{})
 	interrupted := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
 		defer close(interrupted)
 		tls := libc.NewTLS()
 		defer tls.Close()
-		sqlite3.Xsqlite3_interrupt(tls, db)
+		for {
+			sqlite3.Xsqlite3_interrupt(tls, db)
+			select {
+			case <-finished:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
 	})
 	defer func() {
+		close(finished)
 		if !stop() {
 			<-interrupted
 			if err == nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/podiumhq/podium/dbprovider/sqlite"
@@ -94,6 +95,15 @@ func TestRowReaderValues(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled during a sort: %v", err)
 	}
+	// A cancel that comes after Stream's first look at the context but
+	// before its first step still ends the query: SQLite forgets an
+	// interrupt made while no statement runs.
+	n = 0
+	err = r.Stream(&cancelAfterCheck{Context: ctx}, `WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c LIMIT 5000000) SELECT n FROM c`,
+		func([]driver.Value) error { n++; return nil })
+	if !errors.Is(err, context.Canceled) || n == 5000000 {
+		t.Errorf("canceled before the first step: %v after %d rows, want it before the last", err, n)
+	}
 	// The connection reads on after an interrupt.
 	n = 0
 	if err := r.Stream(ctx, query, func([]driver.Value) error { n++; return nil }); err != nil || n != 4 {
@@ -128,4 +138,22 @@ func write(t *testing.T, p *sqlite.Provider, stmts ...string) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// cancelAfterCheck is a context already done whose first Err says it is
+// not: a cancel that lands just after the caller's first check.
+type cancelAfterCheck struct {
+	context.Context
+	checked atomic.Bool
+}
+
+var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (c *cancelAfterCheck) Done() <-chan struct{} { return closedDone }
+
+func (c *cancelAfterCheck) Err() error {
+	if c.checked.Swap(true) {
+		return context.Canceled
+	}
+	return nil
 }
