@@ -209,6 +209,26 @@ func testConformance(t *testing.T, f *fixture) {
 		waitIdle(t, f)
 	})
 
+	// A plain request whose client gives up while the app works on it
+	// (a long poll, a slow API): the proxy stops waiting and releases the
+	// process's slot, rather than holding it until the app answers. On
+	// net/http its background read notices; behind the fast loop, the
+	// loop's watch of a lasting request.
+	t.Run("ClientGoesAwayDuringWait", func(t *testing.T) {
+		c, _ := rawConn(t, addr)
+		fmt.Fprintf(c, "GET %s/sleep?ms=120000 HTTP/1.1\r\nHost: podium\r\n\r\n", prefix)
+		testutil.WaitFor(t, 10*time.Second, "the request to reach the app", func() bool {
+			for _, p := range f.sup.Processes(guid) {
+				if p.Connections != 0 {
+					return true
+				}
+			}
+			return false
+		})
+		c.Close()
+		waitIdle(t, f)
+	})
+
 	t.Run("OversizedHeaders", func(t *testing.T) {
 		// A large header within the server's limit reaches the app whole.
 		big := strings.Repeat("x", 256<<10)

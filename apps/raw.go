@@ -77,12 +77,21 @@ func (s *Supervisor) ServeRaw(r *fastpath.RawRequest, guid string, extra []RawHe
 	}
 	var head []byte
 	uc, err = p.up.retryStale(ctx, uc, reused, true, func(c *upConn) error {
+		// A client that leaves ends the wait for the process, as on the
+		// direct path: the connection is closed, the app sees its
+		// client leave.
+		if r.OnGone(c.conn) {
+			return errClientGone
+		}
 		var err error
 		head, err = s.rawRoundTrip(c, r, path, query, hasQuery, prefix, p.keepPrefix, p.up.host)
 		return err
 	})
 	keepUp := false
 	defer func() {
+		if r.OnGone(nil) {
+			keepUp = false // closed, or to be: the client left
+		}
 		switch {
 		case uc == nil:
 		case keepUp:
@@ -92,6 +101,9 @@ func (s *Supervisor) ServeRaw(r *fastpath.RawRequest, guid string, extra []RawHe
 		}
 	}()
 	if err != nil {
+		if r.OnGone(nil) {
+			return StatusClientClosed, false // nobody to answer, nothing the app did wrong
+		}
 		return s.rawError(r, pl, p, extra, err)
 	}
 	var a rawAnswer
@@ -146,6 +158,12 @@ func (s *Supervisor) ServeRaw(r *fastpath.RawRequest, guid string, extra []RawHe
 	keepUp = !a.closeUp && uc.br.Buffered() == 0
 	return a.status, !r.Close
 }
+
+// StatusClientClosed is the status the raw lane reports (to metrics) for a
+// request whose client left before its answer came: nginx's 499.
+const StatusClientClosed = 499
+
+var errClientGone = errors.New("the client left")
 
 // rawError answers, through the fallback, a request whose process did not
 // answer, as directError does on the direct path.

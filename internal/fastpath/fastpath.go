@@ -22,9 +22,12 @@
 // 100-continue, upgrades and hijacking, header limits and their 431,
 // HTTP/1.0, malformed requests and their 400).
 //
-// What the fast loop does not do that net/http does: notice a client that
-// leaves while its request is being handled (the request's context ends
-// when the handler returns; a write to a departed client fails), and
+// A client that leaves while its request is handled is noticed as net/http
+// notices it, by a read of the connection behind the handler, but only
+// once the request has lasted half a second (watch.go): net/http starts
+// that read for every request, which is much of its cost per request.
+// The request's context then ends, and the raw lane's connection to the
+// app is closed (RawRequest.OnGone). What the fast loop does not do:
 // HTTP/2 (the plain listener has none). Handlers on the fast path cannot
 // hijack the connection: no simple request asks for an upgrade.
 package fastpath
@@ -75,6 +78,8 @@ type Server struct {
 	// BaseContext is the parent of every request's context.
 	BaseContext context.Context
 	Log         *logrus.Entry
+
+	watchAfter time.Duration // 0: the package's watchAfter
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
@@ -205,6 +210,10 @@ type conn struct {
 	// idle is set while the loop waits for the next request's first
 	// byte: Shutdown may then close it at once.
 	idle atomic.Bool
+	// w watches for the client leaving while a request is served; pend
+	// is 1 when its read took the first byte of the next request.
+	w    watch
+	pend int
 }
 
 // wakeIdle makes an idle connection's read return, so its loop sees the
@@ -227,7 +236,7 @@ type buffers struct {
 func (c *conn) serve() {
 	handedOver, panicked := false, false
 	bufs := bufPool.Get().(*buffers)
-	bufs.r.Reset(c.c)
+	bufs.r.Reset(c) // conn.Read: the connection, after a byte the watch read
 	if d := c.s.WriteTimeout; d > 0 {
 		bufs.w.Reset(deadlineConn{Conn: c.c, d: d})
 	} else {
@@ -385,6 +394,9 @@ func (c *conn) handOver() bool {
 		b, _ := c.br.Peek(n)
 		pending = append([]byte(nil), b...)
 	}
+	if c.pend > 0 { // read by a watch after the buffered bytes (not so far: readHead reads it first)
+		pending = append(pending, c.w.b[0])
+	}
 	pc := &prefixConn{Conn: c.c, pending: pending}
 	select {
 	case c.s.handoff <- pc:
@@ -420,8 +432,12 @@ func (c *conn) serveOne(rq *reqState) bool {
 	defer cancel()
 	req := rq.request(ctx, c.remote)
 	w := newResponse(c, req, rq.wantsClose || c.s.closing.Load())
+	c.arm(cancel)
 	if c.s.Lane == nil || !c.s.Lane(w, req) {
 		c.s.Handler.ServeHTTP(w, req)
+	}
+	if c.disarm() {
+		return false // the client left: nobody reads the answer
 	}
 	if !w.finish() {
 		return false

@@ -3,6 +3,7 @@ package fastpath
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -50,9 +51,18 @@ func (r *RawRequest) Fallback() (http.ResponseWriter, *http.Request) {
 		req := r.rq.request(ctx, r.c.remote)
 		r.resp = newResponse(r.c, req, r.Close)
 		r.cancel = cancel
+		r.c.setCancel(cancel) // ended if the client leaves
 	}
 	return r.resp, r.resp.req
 }
+
+// OnGone registers c to be closed if the client leaves while the request
+// is served (nil: nothing to close), as a handler on net/http gives the
+// request's context to what it waits for: the raw lane registers its
+// connection to the app, so that an abandoned request stops holding it.
+// It reports whether the client has left already (c, if any, is then
+// closed). A handler registers nil before it lets c go (back to a pool).
+func (r *RawRequest) OnGone(c io.Closer) (gone bool) { return r.c.setAbort(c) }
 
 // FellBack reports whether Fallback was called.
 func (r *RawRequest) FellBack() bool { return r.resp != nil }
@@ -76,7 +86,15 @@ func (c *conn) serveRaw(rq *reqState) (handled, keep bool) {
 	closing := rq.wantsClose || c.s.closing.Load()
 	r := &RawRequest{Method: rq.method, Target: rq.target, Host: rq.host, Fields: rq.fields, Remote: c.remote,
 		Close: closing, c: c, rq: rq}
+	c.arm(nil)
 	res := c.s.Raw(r)
+	if c.disarm() {
+		// The client left: whatever was written goes nowhere.
+		if r.resp != nil {
+			r.cancel()
+		}
+		return true, false
+	}
 	if r.resp != nil {
 		// Finished through Fallback: as serveOne.
 		defer r.cancel()
