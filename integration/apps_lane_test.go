@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podiumhq/podium/apps"
 	"github.com/podiumhq/podium/internal/nodetest"
 	"github.com/podiumhq/podium/internal/testutil"
 )
@@ -127,6 +128,54 @@ func TestLaneSameAnswers(t *testing.T) {
 			}
 		})
 	}
+	// A client that leaves while the app works on its request: the raw
+	// lane gives up the app's connection (and counts the request as
+	// 499), so the process's slot is free long before the app would
+	// have answered.
+	t.Run("a client that leaves", func(t *testing.T) {
+		gaveUp := func() int {
+			res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", prom))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			m := regexp.MustCompile(`(?m)^podium_http_requests_total\{[^}]*status="499"[^}]*\} (\d+)`).FindSubmatch(b)
+			if m == nil {
+				return 0
+			}
+			v, _ := strconv.Atoi(string(m[1]))
+			return v
+		}
+		conns := func() int {
+			var procs apps.ProcessesBody
+			api.do("GET", "/__api__/v1/content/"+guid+"/processes", nil, &procs)
+			n := 0
+			for _, p := range procs.Processes {
+				n += p.Connections
+			}
+			return n
+		}
+		for try := 0; ; try++ {
+			before := gaveUp()
+			send("GET", base+"/small", "Connection: keep-alive, x-chain\r\n") // the grant the lane needs
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(c, "GET %s/sleep?ms=120000 HTTP/1.1\r\nHost: %s\r\n\r\n", base, addr)
+			testutil.WaitFor(t, 10*time.Second, "the request to reach the app", func() bool { return conns() > 0 })
+			time.Sleep(time.Second) // past the loop's half second: watched
+			c.Close()
+			testutil.WaitFor(t, 10*time.Second, "the process's slot to be free", func() bool { return conns() == 0 })
+			if gaveUp() > before {
+				break // the raw lane's, as wanted
+			}
+			if try == 10 {
+				t.Fatal("the raw lane never took the request (no 499 counted)")
+			}
+		}
+	})
 	for _, creds := range []string{"Cookie: theme=dark\r\n", "Authorization: Key " + api.key + "\r\n"} {
 		before := lanes()
 		send("GET", base+"/request", "Connection: keep-alive, x-chain\r\n")
