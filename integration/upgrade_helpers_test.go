@@ -215,11 +215,15 @@ func isConnRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED)
 
 // isConnClosed: the server closed an idle keep-alive connection as the
 // drain began, just as the client reused it (Go retries idempotent
-// requests once, but not always).
+// requests once, but not always). When the transport saw the close
+// before it wrote the request and its one retry met the same, it reports
+// that in its own words ("http: server closed idle connection", an
+// unexported error of net/http).
 func isConnClosed(err error) bool {
 	var ne *net.OpError
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		strings.Contains(err.Error(), "EOF") || (errors.As(err, &ne) && ne.Op == "read")
+		strings.Contains(err.Error(), "EOF") || (errors.As(err, &ne) && ne.Op == "read") ||
+		strings.Contains(err.Error(), "server closed idle connection")
 }
 
 func formatCounts(c map[string]int) string {
