@@ -102,7 +102,7 @@ func (s *Supervisor) ServeRaw(r *fastpath.RawRequest, guid string, extra []RawHe
 	}()
 	if err != nil {
 		if r.OnGone(nil) {
-			return StatusClientClosed, false // nobody to answer, nothing the app did wrong
+			return statusClientClosed, false // nobody to answer, nothing the app did wrong
 		}
 		return s.rawError(r, pl, p, extra, err)
 	}
@@ -159,9 +159,9 @@ func (s *Supervisor) ServeRaw(r *fastpath.RawRequest, guid string, extra []RawHe
 	return a.status, !r.Close
 }
 
-// StatusClientClosed is the status the raw lane reports (to metrics) for a
+// statusClientClosed is the status the raw lane reports (to metrics) for a
 // request whose client left before its answer came: nginx's 499.
-const StatusClientClosed = 499
+const statusClientClosed = 499
 
 var errClientGone = errors.New("the client left")
 

@@ -165,7 +165,8 @@ func TestLaneSameAnswers(t *testing.T) {
 			}
 			fmt.Fprintf(c, "GET %s/sleep?ms=120000 HTTP/1.1\r\nHost: %s\r\n\r\n", base, addr)
 			testutil.WaitFor(t, 10*time.Second, "the request to reach the app", func() bool { return conns() > 0 })
-			time.Sleep(time.Second) // past the loop's half second: watched
+			// Closed at once: the loop's watch, from half a second on,
+			// reads the close whenever it starts.
 			c.Close()
 			testutil.WaitFor(t, 10*time.Second, "the process's slot to be free", func() bool { return conns() == 0 })
 			if gaveUp() > before {

@@ -211,16 +211,19 @@ type conn struct {
 	// byte: Shutdown may then close it at once.
 	idle atomic.Bool
 	// w watches for the client leaving while a request is served; pend
-	// is 1 when its read took the first byte of the next request.
+	// is set when its read took the first byte of the next request.
 	w    watch
-	pend int
+	pend bool
 }
+
+// longAgo is a deadline in the past: it ends a read in progress.
+var longAgo = time.Unix(1, 0)
 
 // wakeIdle makes an idle connection's read return, so its loop sees the
 // shutdown.
 func (c *conn) wakeIdle() {
 	if c.idle.Load() {
-		_ = c.c.SetReadDeadline(time.Unix(1, 0))
+		_ = c.c.SetReadDeadline(longAgo)
 	}
 }
 
@@ -393,9 +396,6 @@ func (c *conn) handOver() bool {
 	if n > 0 {
 		b, _ := c.br.Peek(n)
 		pending = append([]byte(nil), b...)
-	}
-	if c.pend > 0 { // read by a watch after the buffered bytes (not so far: readHead reads it first)
-		pending = append(pending, c.w.b[0])
 	}
 	pc := &prefixConn{Conn: c.c, pending: pending}
 	select {

@@ -53,7 +53,7 @@ const (
 // not yet served (a pipelined request) is not watched: there is nothing
 // to read, and its client is still sending.
 func (c *conn) arm(cancel context.CancelFunc) {
-	if c.br.Buffered() > 0 || c.pend > 0 {
+	if c.br.Buffered() > 0 || c.pend {
 		return
 	}
 	w := &c.w
@@ -87,7 +87,7 @@ func (c *conn) disarm() (gone bool) {
 	if state == watchReading {
 		// A deadline in the past ends the read, as net/http ends its
 		// background read.
-		_ = c.c.SetReadDeadline(time.Unix(1, 0))
+		_ = c.c.SetReadDeadline(longAgo)
 		<-done
 		_ = c.c.SetReadDeadline(time.Time{}) // the next wait sets its own
 		w.mu.Lock()
@@ -154,7 +154,7 @@ func (c *conn) watchRead() {
 	defer w.mu.Unlock()
 	switch {
 	case n > 0:
-		c.pend = n // the next request's first byte, for conn.Read
+		c.pend = true // the next request's first byte, for conn.Read
 	case err == nil, w.ending, errors.Is(err, os.ErrDeadlineExceeded):
 		// Ended by disarm: no news of the client.
 	default:
@@ -169,11 +169,12 @@ func (c *conn) watchRead() {
 }
 
 // Read is what the connection's buffered reader reads: the byte a watch
-// read first, then the connection.
+// read first, then the connection. readHead always reads before a
+// connection is handed over, so that byte never has to go along.
 func (c *conn) Read(b []byte) (int, error) {
-	if c.pend > 0 && len(b) > 0 {
+	if c.pend && len(b) > 0 {
 		b[0] = c.w.b[0]
-		c.pend = 0
+		c.pend = false
 		return 1, nil
 	}
 	return c.c.Read(b)
